@@ -1,0 +1,54 @@
+import { Command, CommanderError } from 'commander';
+import { UsageError } from '../domain/errors.js';
+import { reportError, type GlobalOptions } from './output.js';
+
+// Command implementations are imported lazily inside their actions, so `opsdeck --help` loads only
+// this file (start-up target: under 3× a bare `node -e 0`, issue #2).
+
+const program = new Command('opsdeck')
+  .description('Terminal incident console: what is broken, and a confirmed path to fix it')
+  .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+  .option('-c, --config <file>', 'configuration file (default: $OPSDECK_CONFIG, ./opsdeck.yaml, $XDG_CONFIG_HOME/opsdeck/config.yaml)')
+  .option('--read-only', 'refuse every action that changes anything')
+  .option('--no-color', 'plain output without colours (NO_COLOR is honoured too)')
+  .showHelpAfterError('(run opsdeck --help for usage)')
+  .exitOverride()
+  .configureOutput({ outputError: () => undefined });
+
+/** Runs a command body; maps errors to one line (or one JSON document) and the right exit code. */
+export async function run(json: boolean, body: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await body();
+  } catch (e) {
+    process.exitCode = reportError(e, json);
+  }
+}
+
+function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals<GlobalOptions>();
+}
+
+program
+  .command('check')
+  .description('check the whole stack once; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
+  .option('--json', 'print one JSON document')
+  .action(async (_opts: unknown, cmd: Command) => {
+    const g = globals(cmd);
+    await run(!!g.json, async () => (await import('./check.js')).checkCommand(g));
+  });
+
+const argv = process.argv.slice(2);
+const wantsJson = argv.includes('--json');
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+      process.exitCode = 0;
+    } else {
+      process.exitCode = reportError(new UsageError(e.message.replace(/^error: /, '')), wantsJson);
+    }
+  } else {
+    process.exitCode = reportError(e, wantsJson);
+  }
+}

@@ -1,0 +1,216 @@
+import { readFileSync, existsSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../domain/errors.js';
+import { configSchema, type Config } from './schema.js';
+import { SecretRegistry } from './secrets.js';
+
+/** A loaded configuration and what was learned while loading it. */
+export interface LoadedConfig {
+  config: Config;
+  /** The file it came from; undefined when opsdeck runs with built-in discovery (no config). */
+  file?: string;
+  secrets: SecretRegistry;
+  /** Plain remarks for the operator (e.g. "no config found; checking the local host"). */
+  notes: string[];
+}
+
+/** Where the configuration is looked for, in order (DESIGN.md §3). */
+export function configCandidates(env: NodeJS.ProcessEnv, cwd: string): { path: string; explicit: boolean }[] {
+  const out: { path: string; explicit: boolean }[] = [];
+  if (env.OPSDECK_CONFIG) out.push({ path: resolve(cwd, env.OPSDECK_CONFIG), explicit: true });
+  out.push({ path: join(cwd, 'opsdeck.yaml'), explicit: false });
+  const xdg = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
+  out.push({ path: join(xdg, 'opsdeck', 'config.yaml'), explicit: false });
+  return out;
+}
+
+/**
+ * Finds and loads the configuration: `--config`, `$OPSDECK_CONFIG`, `./opsdeck.yaml`,
+ * `$XDG_CONFIG_HOME/opsdeck/config.yaml`; with none, the built-in discovery of the local stack.
+ * Throws ConfigError (exit 78) with one line naming file, field and expectation.
+ */
+export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): LoadedConfig {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  if (opts.file) return loadConfigFile(resolve(cwd, opts.file), env);
+  for (const c of configCandidates(env, cwd)) {
+    if (c.explicit || existsSync(c.path)) return loadConfigFile(c.path, env);
+  }
+  return discoveryConfig(env);
+}
+
+/** Loads and validates one configuration file (YAML or JSON). */
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  let text: string;
+  try {
+    if (statSync(file).isDirectory()) throw new ConfigError(`${file}: is a directory (expected a YAML or JSON config file)`);
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String((err as Error).message);
+    throw new ConfigError(`${file}: cannot read config: ${why} (expected a readable YAML or JSON file)`);
+  }
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const yamlError = doc.errors[0];
+  if (yamlError) {
+    const pos = yamlError.linePos?.[0];
+    const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
+    const msg = yamlError.message.split('\n')[0] ?? 'syntax error';
+    throw new ConfigError(`${where}: malformed YAML: ${msg}`);
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(`${file}: (top level): expected a mapping of settings (name, services, databases, …)`);
+  }
+  const secrets = new SecretRegistry();
+  const interpolated = interpolateEnv(raw, env, secrets, file, []);
+  const config = validate(interpolated, file);
+  resolvePaths(config, dirname(file));
+  registerConfigSecrets(config, secrets);
+  return { config, file, secrets, notes: [] };
+}
+
+/** Validates a raw object against the schema; the first problem becomes a one-line ConfigError. */
+export function validate(raw: unknown, file: string): Config {
+  const parsed = configSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new ConfigError(`${file}: ${describeIssue(issue, raw)}`);
+}
+
+function describeIssue(issue: z.core.$ZodIssue | undefined, raw: unknown): string {
+  if (!issue) return 'invalid configuration';
+  const path = formatPath(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => JSON.stringify(k)).join(', ');
+    const at = path ? `${path}: ` : '';
+    return `${at}unknown key ${keys}${suggestKeys(issue.path)}`;
+  }
+  if (issue.code === 'invalid_type') {
+    const got = describeValue(getAt(raw, issue.path));
+    if (got === 'missing') return `${path}: required field is missing (expected ${issue.expected})`;
+    return `${path}: expected ${issue.expected}, got ${got}`;
+  }
+  const msg = issue.message.replace(/^Invalid input: /, '');
+  return `${path || '(top level)'}: ${msg}`;
+}
+
+const KNOWN_KEYS: Record<string, string[]> = {
+  '': Object.keys(configSchema.shape),
+};
+
+function suggestKeys(path: PropertyKey[]): string {
+  const known = KNOWN_KEYS[path.filter((p) => typeof p === 'string').join('.')];
+  return known ? ` (expected one of: ${known.join(', ')})` : '';
+}
+
+function formatPath(path: PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out;
+}
+
+function getAt(raw: unknown, path: PropertyKey[]): unknown {
+  let cur = raw;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[p];
+  }
+  return cur;
+}
+
+function describeValue(v: unknown): string {
+  if (v === undefined) return 'missing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `the text ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  return `${typeof v} ${JSON.stringify(v) ?? 'value'}`;
+}
+
+/** Replaces `${VAR}` and `${VAR:-default}` in every string; a missing variable is a config error. */
+function interpolateEnv(v: unknown, env: NodeJS.ProcessEnv, secrets: SecretRegistry, file: string, path: PropertyKey[]): unknown {
+  if (typeof v === 'string') {
+    return v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, def: string | undefined) => {
+      const value = env[name];
+      if (value !== undefined && value !== '') {
+        secrets.add(value);
+        return value;
+      }
+      if (def !== undefined) return def;
+      throw new ConfigError(
+        `${file}: ${formatPath(path) || '(top level)'}: environment variable ${name} is not set (expected \${${name}} to be defined)`,
+      );
+    });
+  }
+  if (Array.isArray(v)) return v.map((x, i) => interpolateEnv(x, env, secrets, file, [...path, i]));
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = interpolateEnv(x, env, secrets, file, [...path, k]);
+    return out;
+  }
+  return v;
+}
+
+/** Relative paths in a config resolve against the config file's folder. */
+function resolvePaths(config: Config, base: string): void {
+  for (const db of config.databases) if (!isAbsolute(db.path)) db.path = resolve(base, db.path);
+  if (config.state_dir && !isAbsolute(config.state_dir)) config.state_dir = resolve(base, config.state_dir);
+  if (config.backup.dir && !isAbsolute(config.backup.dir)) config.backup.dir = resolve(base, config.backup.dir);
+  config.backup.config_files = config.backup.config_files.map((f) => resolve(base, f));
+}
+
+function registerConfigSecrets(config: Config, secrets: SecretRegistry): void {
+  const urls = [
+    ...config.redis.map((r) => r.url),
+    ...config.endpoints.map((e) => e.url),
+    ...config.services.flatMap((s) => (s.health_url ? [s.health_url] : [])),
+  ];
+  for (const u of urls) {
+    try {
+      const parsed = new URL(u);
+      secrets.add(decodeURIComponent(parsed.password));
+    } catch {
+      // Invalid URLs were already rejected by the schema.
+    }
+  }
+}
+
+/**
+ * The configuration used when no file is found: the local host, every container of the engine
+ * at DOCKER_HOST or the default socket, and Redis at REDIS_URL (or 127.0.0.1:6379, only noted when absent).
+ */
+export function discoveryConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const secrets = new SecretRegistry();
+  const notes = ['no config file found: checking the local host, the Docker engine and Redis (see README: Configuration)'];
+  const redisUrl = env.REDIS_URL;
+  if (redisUrl) secrets.add(safePassword(redisUrl));
+  const config = validate(
+    {
+      name: 'local',
+      docker: { all_containers: true, optional: !env.DOCKER_HOST, ...(env.DOCKER_HOST ? { host: env.DOCKER_HOST } : {}) },
+      redis: [
+        redisUrl && /^rediss?:\/\//.test(redisUrl)
+          ? { name: 'redis', url: redisUrl, critical: true }
+          : { name: 'redis', url: 'redis://127.0.0.1:6379', critical: true, optional: true },
+      ],
+    },
+    'built-in discovery',
+  );
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError(`REDIS_URL: expected a redis:// or rediss:// URL, got ${JSON.stringify(secrets.redact(redisUrl))}`);
+  }
+  return { config, secrets, notes };
+}
+
+function safePassword(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,150 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+// Defaults are the source documents' numbers (../shared/DESIGN.md §1): interval 30 s, failure
+// threshold 3, recovery threshold 2, CPU > 80 %, memory > 90 %, disk > 85 %, API > 2 s,
+// error rate > 5 %, request failure rate > 10 %, timeouts database 10 s / API 5 s.
+
+/** A duration in YAML: seconds as a number, or a string with a unit; parsed to milliseconds. */
+const duration = (fallbackMs: number) =>
+  z
+    .union([z.number(), z.string()], {
+      error: 'expected a duration such as 30, "500ms", "30s", "5m"',
+    })
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return fallbackMs;
+      const ms = parseDuration(v);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration such as 30, "500ms", "30s", "5m", got ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const percent = (fallback: number) => z.number().min(0).max(100).default(fallback);
+const name = z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'expected a name of letters, digits, "_", "-" or "."');
+
+const expectSchema = z.strictObject({
+  /** HTTP status that counts as healthy; default any 2xx/3xx. */
+  status: z.number().int().min(100).max(599).optional(),
+  /** Text the body must contain. */
+  body_contains: z.string().optional(),
+  /** A JSON field (dotted path) that must equal a value. */
+  json_path: z.string().optional(),
+  equals: z.union([z.string(), z.number(), z.boolean()]).optional(),
+});
+
+const serviceSchema = z
+  .strictObject({
+    name,
+    /** Container name (as in `docker ps`). */
+    container: z.string().optional(),
+    /** docker-compose service name (label com.docker.compose.service). */
+    compose_service: z.string().optional(),
+    health_url: z.string().url('expected an http(s) URL').optional(),
+    expect: expectSchema.optional(),
+    timeout: duration(5_000),
+    critical: z.boolean().default(false),
+  })
+  .transform((s) => ({ ...s, container: s.container ?? (s.compose_service ? undefined : s.name) }));
+
+const databaseSchema = z.strictObject({
+  name,
+  type: z.literal('sqlite').default('sqlite'),
+  path: z.string().min(1, 'expected the path of a SQLite file'),
+  timeout: duration(10_000),
+  critical: z.boolean().default(true),
+  critical_tables: z.array(z.string()).default([]),
+  normal_tables: z.array(z.string()).default([]),
+  /** Services (by name) that write to this database; stopped during a restore. */
+  writers: z.array(z.string()).default([]),
+});
+
+const redisSchema = z.strictObject({
+  name,
+  url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL'),
+  timeout: duration(2_000),
+  critical: z.boolean().default(true),
+  /** When true, an unreachable instance is only noted, not reported as a failure. */
+  optional: z.boolean().default(false),
+});
+
+const endpointSchema = z.strictObject({
+  name,
+  url: z.string().url('expected an http(s) URL'),
+  method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
+  expect: expectSchema.optional(),
+  timeout: duration(5_000),
+  critical: z.boolean().default(false),
+});
+
+const thresholdsSchema = z.strictObject({
+  cpu: percent(80),
+  memory: percent(90),
+  disk: percent(85),
+  /** Optional critical levels; unset means a breach is only a warning. */
+  cpu_critical: z.number().min(0).max(100).optional(),
+  memory_critical: z.number().min(0).max(100).optional(),
+  disk_critical: z.number().min(0).max(100).optional(),
+  response_time: duration(2_000),
+  error_rate: percent(5),
+  failure_rate: percent(10),
+  redis_memory: percent(90),
+  /** Number of recent probes the error and failure rates are computed over. */
+  window: z.number().int().min(1).max(1000).default(20),
+  /** Below this composite system health (%), the system is critical. */
+  system_health: percent(50),
+});
+
+const dockerSchema = z.strictObject({
+  /** Engine address; default $DOCKER_HOST, then the default socket. */
+  host: z.string().optional(),
+  /** Only containers of this compose project (label com.docker.compose.project). */
+  compose_project: z.string().optional(),
+  /** Check every container of the engine, not only the declared services. */
+  all_containers: z.boolean().default(false),
+  timeout: duration(5_000),
+  /** When true, an unreachable engine is only noted, not reported as a failure. */
+  optional: z.boolean().default(false),
+});
+
+const backupSchema = z.strictObject({
+  /** Where backups are stored; default $XDG_DATA_HOME/opsdeck/backups/<db>. */
+  dir: z.string().optional(),
+  keep_daily: z.number().int().min(0).default(7),
+  keep_weekly: z.number().int().min(0).default(4),
+  keep_monthly: z.number().int().min(0).default(12),
+  /** Recovery point objective: the newest verified backup must be younger than this. */
+  rpo: duration(24 * 3_600_000),
+  /** Configuration files backed up when their content changes. */
+  config_files: z.array(z.string()).default([]),
+});
+
+/** The whole opsdeck.yaml. */
+export const configSchema = z.strictObject({
+  name: z.string().default('opsdeck'),
+  interval: duration(30_000),
+  /** Refresh of gauges and container stats in the console. */
+  refresh: duration(2_000),
+  failure_threshold: z.number().int().min(1).max(64).default(3),
+  recovery_threshold: z.number().int().min(1).max(64).default(2),
+  state_dir: z.string().optional(),
+  docker: dockerSchema.default(() => dockerSchema.parse({})),
+  thresholds: thresholdsSchema.default(() => thresholdsSchema.parse({})),
+  services: z.array(serviceSchema).default([]),
+  databases: z.array(databaseSchema).default([]),
+  redis: z.array(redisSchema).default([]),
+  endpoints: z.array(endpointSchema).default([]),
+  backup: backupSchema.default(() => backupSchema.parse({})),
+});
+
+/** Validated configuration, durations in milliseconds. */
+export type Config = z.output<typeof configSchema>;
+export type ServiceConfig = Config['services'][number];
+export type DatabaseConfig = Config['databases'][number];
+export type RedisConfig = Config['redis'][number];
+export type EndpointConfig = Config['endpoints'][number];
+export type Thresholds = Config['thresholds'];
+export type BackupConfig = Config['backup'];
+export type ExpectConfig = z.output<typeof expectSchema>;

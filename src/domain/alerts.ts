@@ -1,0 +1,103 @@
+import type { CheckResult, CheckStatus } from './check.js';
+
+/** Lifecycle of an alert with hysteresis (pending → firing → resolving → resolved). */
+export type AlertState = 'ok' | 'pending' | 'firing' | 'resolving' | 'resolved';
+
+/** One check's alert record, updated after every evaluation. */
+export interface Alert {
+  checkId: string;
+  state: AlertState;
+  /** Consecutive failed evaluations. */
+  failStreak: number;
+  /** Consecutive passed evaluations. */
+  passStreak: number;
+  /** Worst status seen while failing; 'ok' when not failing. */
+  status: CheckStatus;
+  message: string;
+  /** When the current failure streak began (ms). */
+  since?: number;
+  firedAt?: number;
+  resolvedAt?: number;
+  /** Set while the check's result is suppressed by a failed dependency. */
+  suppressedBy?: string;
+}
+
+/** A change worth recording and notifying. */
+export type AlertTransition = 'fired' | 'resolved';
+
+/** Hysteresis settings (defaults from the source documents: 3 failures, 2 recoveries). */
+export interface Hysteresis {
+  failureThreshold: number;
+  recoveryThreshold: number;
+}
+
+const SEVERITY: Record<CheckStatus, number> = { ok: 0, warning: 1, unknown: 2, critical: 3 };
+
+/**
+ * Advances one check's alert by one evaluation. A check must fail `failureThreshold` times in a row
+ * to fire and pass `recoveryThreshold` times in a row to resolve. A suppressed result (its dependency
+ * is down) neither advances a failure streak nor fires; a firing alert stays firing under
+ * suppression, and its resolution is never suppressed.
+ */
+export function stepAlert(
+  prev: Alert | undefined,
+  r: CheckResult,
+  now: number,
+  h: Hysteresis,
+): { alert: Alert; transition?: AlertTransition } {
+  const a: Alert = prev ? { ...prev } : { checkId: r.id, state: 'ok', failStreak: 0, passStreak: 0, status: 'ok', message: r.message };
+  if (a.state === 'resolved') a.state = 'ok';
+
+  if (r.suppressedBy !== undefined && r.status !== 'ok') {
+    // Dependency down: hold the current state; the dependency's own alert speaks for it.
+    a.suppressedBy = r.suppressedBy;
+    if (a.state === 'pending') {
+      a.state = 'ok';
+      a.failStreak = 0;
+      delete a.since;
+    }
+    return { alert: a };
+  }
+  delete a.suppressedBy;
+
+  if (r.status !== 'ok') {
+    a.failStreak += 1;
+    a.passStreak = 0;
+    a.message = r.message;
+    a.since ??= now;
+    a.status = a.state === 'ok' || SEVERITY[r.status] > SEVERITY[a.status] ? r.status : a.status;
+    if (a.state === 'firing' || a.state === 'resolving') {
+      a.state = 'firing';
+      a.status = r.status;
+      return { alert: a };
+    }
+    if (a.failStreak >= h.failureThreshold) {
+      a.state = 'firing';
+      a.status = r.status;
+      a.firedAt = now;
+      return { alert: a, transition: 'fired' };
+    }
+    a.state = 'pending';
+    return { alert: a };
+  }
+
+  a.passStreak += 1;
+  a.failStreak = 0;
+  if (a.state === 'pending' || a.state === 'ok') {
+    a.state = 'ok';
+    a.status = 'ok';
+    a.message = r.message;
+    delete a.since;
+    return { alert: a };
+  }
+  if (a.passStreak >= h.recoveryThreshold) {
+    a.state = 'resolved';
+    a.resolvedAt = now;
+    a.message = r.message;
+    a.status = 'ok';
+    delete a.since;
+    return { alert: a, transition: 'resolved' };
+  }
+  a.state = 'resolving';
+  return { alert: a };
+}

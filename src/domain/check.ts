@@ -1,0 +1,66 @@
+/** Status of one check, in the monitoring-plugin sense (Nagios/Icinga exit codes). */
+export type CheckStatus = 'ok' | 'warning' | 'critical' | 'unknown';
+
+/** What a check looked at. */
+export type CheckKind =
+  | 'host'
+  | 'docker'
+  | 'container'
+  | 'redis'
+  | 'sqlite'
+  | 'http'
+  | 'system'
+  | 'backup'
+  | 'journal';
+
+/** One sampled check result; the shape of `opsdeck check --json`'s `checks[]`. */
+export interface CheckResult {
+  /** Stable id, e.g. `container:backend`, `host:disk:/`, `redis:cache`. */
+  id: string;
+  kind: CheckKind;
+  /** What was checked, for people: a container name, a URL (credentials removed), a path. */
+  target: string;
+  status: CheckStatus;
+  value?: number | string;
+  threshold?: number | string;
+  message: string;
+  latencyMs?: number;
+  /** Set when the check belongs to a declared-critical service or datastore. */
+  critical?: boolean;
+  /** Id of the check whose failure made this one impossible to evaluate (dependency suppression). */
+  suppressedBy?: string;
+}
+
+/** Severity order used to pick the worst status: unknown ranks above warning, below critical. */
+const RANK: Record<CheckStatus, number> = { ok: 0, warning: 1, unknown: 2, critical: 3 };
+
+/** The worst of several statuses; `ok` for none. Suppressed checks must be filtered out by the caller. */
+export function worstStatus(statuses: Iterable<CheckStatus>): CheckStatus {
+  let worst: CheckStatus = 'ok';
+  for (const s of statuses) if (RANK[s] > RANK[worst]) worst = s;
+  return worst;
+}
+
+/** Overall status of a run: the worst status of the checks that were not suppressed. */
+export function overallStatus(checks: readonly CheckResult[]): CheckStatus {
+  return worstStatus(checks.filter((c) => c.suppressedBy === undefined).map((c) => c.status));
+}
+
+/** Exit code for a status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (monitoring-plugin convention). */
+export function exitCodeFor(status: CheckStatus): number {
+  switch (status) {
+    case 'ok':
+      return 0;
+    case 'warning':
+      return 1;
+    case 'critical':
+      return 2;
+    case 'unknown':
+      return 3;
+  }
+}
+
+/** Status of a dependency that is down: critical when declared critical, else warning. */
+export function downStatus(critical: boolean): CheckStatus {
+  return critical ? 'critical' : 'warning';
+}

@@ -1,0 +1,243 @@
+// Pure evaluation: adapter samples in, CheckResults out. No I/O, no clock (times come in).
+import type { Config, DatabaseConfig, RedisConfig, ServiceConfig, Thresholds } from '../config/schema.js';
+import type { ContainerInfo, ContainerStats } from '../services/docker.js';
+import type { HostSample } from '../services/host.js';
+import type { HttpProbe } from '../services/http.js';
+import type { RedisHealth } from '../services/redis.js';
+import type { SqliteHealth } from '../services/sqlite.js';
+import { downStatus, type CheckResult, type CheckStatus } from './check.js';
+import { formatBytes, formatMs, formatPercent } from './format.js';
+import type { Result } from './result.js';
+import type { WindowStats } from './window.js';
+
+const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
+
+/** Warning above `warn`, critical above `crit` when set. */
+function level(value: number, warn: number, crit?: number): CheckStatus {
+  if (crit !== undefined && value > crit) return 'critical';
+  return value > warn ? 'warning' : 'ok';
+}
+
+/** Host checks: CPU, memory, each filesystem, network throughput (thresholds: DESIGN.md §1). */
+export function evaluateHost(sample: Result<HostSample>, t: Thresholds): CheckResult[] {
+  if (!sample.ok) return [{ id: 'host', kind: 'host', target: 'localhost', status: 'unknown', message: sample.error.message }];
+  const h = sample.value;
+  const out: CheckResult[] = [];
+  if (h.cpuPercent !== undefined) {
+    const s = level(h.cpuPercent, t.cpu, t.cpu_critical);
+    out.push({
+      id: 'host:cpu', kind: 'host', target: h.hostname, status: s, value: round(h.cpuPercent), threshold: t.cpu,
+      message: `CPU ${formatPercent(h.cpuPercent)}${s === 'ok' ? '' : ` above ${t.cpu}%`} (load ${h.load.map((l) => l.toFixed(2)).join(' ')}, ${h.cpuCount} cores)`,
+    });
+  }
+  const m = h.memory;
+  const ms = level(m.percent, t.memory, t.memory_critical);
+  out.push({
+    id: 'host:memory', kind: 'host', target: h.hostname, status: ms, value: round(m.percent), threshold: t.memory,
+    message: `memory ${formatPercent(m.percent)} used (${formatBytes(m.usedBytes)} of ${formatBytes(m.totalBytes)})${ms === 'ok' ? '' : ` above ${t.memory}%`}`,
+  });
+  for (const fs of h.filesystems) {
+    const s = level(fs.percent, t.disk, t.disk_critical);
+    out.push({
+      id: `host:disk:${fs.mount}`, kind: 'host', target: fs.mount, status: s, value: round(fs.percent), threshold: t.disk,
+      message: `disk ${fs.mount} ${formatPercent(fs.percent)} used (${formatBytes(fs.sizeBytes - fs.usedBytes)} free)${s === 'ok' ? '' : ` above ${t.disk}%`}`,
+    });
+  }
+  if (h.network.rxBytesPerSec !== undefined && h.network.txBytesPerSec !== undefined) {
+    out.push({
+      id: 'host:network', kind: 'host', target: h.hostname, status: 'ok', value: Math.round(h.network.rxBytesPerSec + h.network.txBytesPerSec),
+      message: `network in ${formatBytes(h.network.rxBytesPerSec)}/s, out ${formatBytes(h.network.txBytesPerSec)}/s`,
+    });
+  }
+  return out;
+}
+
+/** Everything the Docker source saw in one run. */
+export interface DockerObservation {
+  endpoint: string;
+  /** True when no address was configured and the default socket is used. */
+  isDefault: boolean;
+  /** An unreachable engine is only noted (no config and no DOCKER_HOST). */
+  optional: boolean;
+  engine: Result<{ version: string; latencyMs: number }>;
+  containers?: Result<ContainerInfo[]>;
+  stats: Map<string, ContainerStats>;
+}
+
+/** Finds the containers behind a configured service: by container name, else by compose service label. */
+export function matchService(svc: ServiceConfig, containers: readonly ContainerInfo[]): ContainerInfo | undefined {
+  const found = containers.filter((c) =>
+    svc.container ? c.name === svc.container : c.composeService === svc.compose_service,
+  );
+  // Prefer a running replica, so one exited leftover does not mask a healthy service.
+  return found.find((c) => c.state === 'running') ?? found[0];
+}
+
+/** Describes a container's condition and decides its status. */
+export function containerStatus(c: ContainerInfo, critical: boolean, declared: boolean): { status: CheckStatus; message: string } {
+  const bad = downStatus(critical);
+  switch (c.state) {
+    case 'running':
+      if (c.health === 'unhealthy')
+        return { status: bad, message: `${c.name} is unhealthy (failing streak ${c.failingStreak ?? '?'})${c.healthOutput ? `: ${c.healthOutput.split('\n')[0]}` : ''}` };
+      if (c.health === 'starting') return { status: 'warning', message: `${c.name} is running, health check still starting` };
+      return { status: 'ok', message: `${c.name} is running${c.health === 'healthy' ? ' and healthy' : ''}` };
+    case 'restarting':
+      return { status: bad, message: `${c.name} is restarting (restart count ${c.restartCount}, last exit code ${c.exitCode})` };
+    case 'paused':
+      return { status: 'warning', message: `${c.name} is paused` };
+    case 'exited':
+    case 'dead':
+      // Undeclared containers that exited cleanly are finished jobs, not failures.
+      if (!declared && c.exitCode === 0) return { status: 'ok', message: `${c.name} exited (code 0)` };
+      return { status: declared ? bad : 'warning', message: `${c.name} is ${c.state} (exit code ${c.exitCode}; docker logs ${c.name})` };
+    case 'created':
+    case 'removing':
+      return { status: declared ? bad : 'warning', message: `${c.name} is ${c.state}, not running` };
+  }
+}
+
+function containerResult(id: string, c: ContainerInfo, stats: ContainerStats | undefined, critical: boolean, declared: boolean): CheckResult {
+  const { status, message } = containerStatus(c, critical, declared);
+  const extra = stats
+    ? `; CPU ${stats.cpuPercent !== undefined ? formatPercent(stats.cpuPercent) : '…'}, memory ${formatBytes(stats.memUsedBytes)}${stats.memLimitBytes ? ` of ${formatBytes(stats.memLimitBytes)}` : ''}`
+    : '';
+  return {
+    id, kind: 'container', target: c.name, status, message: `${message}${extra}`,
+    ...(stats?.cpuPercent !== undefined ? { value: round(stats.cpuPercent) } : {}),
+    ...(critical ? { critical: true } : {}),
+  };
+}
+
+/** Engine and container checks; with the engine unreachable, one engine alert and the containers suppressed. */
+export function evaluateDocker(obs: DockerObservation, config: Pick<Config, 'services' | 'docker'>): CheckResult[] {
+  const services = config.services.filter((s) => s.container || s.compose_service);
+  const anyCritical = services.some((s) => s.critical);
+  const engineId = 'docker:engine';
+  const failed = !obs.engine.ok ? obs.engine.error : obs.containers && !obs.containers.ok ? obs.containers.error : undefined;
+  if (failed) {
+    const noted = obs.optional && failed.kind !== 'auth';
+    const status: CheckStatus = noted ? 'ok' : services.length ? downStatus(anyCritical) : 'warning';
+    const out: CheckResult[] = [{
+      id: engineId, kind: 'docker', target: obs.endpoint, status,
+      message: noted ? `${failed.message} — containers not checked` : `${failed.message}${services.length ? `; ${services.length} container check(s) suppressed` : ''}`,
+      ...(anyCritical && !noted ? { critical: true } : {}),
+    }];
+    for (const s of services) {
+      out.push({
+        id: `container:${s.name}`, kind: 'container', target: s.container ?? s.compose_service ?? s.name, status: 'unknown',
+        message: `not checked: Docker engine unreachable`, suppressedBy: engineId, ...(s.critical ? { critical: true } : {}),
+      });
+    }
+    return out;
+  }
+  const engine = obs.engine.ok ? obs.engine.value : undefined;
+  const containers = obs.containers?.ok ? obs.containers.value : [];
+  const out: CheckResult[] = [{
+    id: engineId, kind: 'docker', target: obs.endpoint, status: 'ok',
+    message: `Docker ${engine?.version ?? ''} at ${obs.endpoint}: ${containers.filter((c) => c.state === 'running').length} of ${containers.length} containers running`,
+    ...(engine ? { latencyMs: Math.round(engine.latencyMs) } : {}),
+    ...(anyCritical ? { critical: true } : {}),
+  }];
+  const claimed = new Set<string>();
+  for (const s of services) {
+    const c = matchService(s, containers);
+    if (!c) {
+      out.push({
+        id: `container:${s.name}`, kind: 'container', target: s.container ?? s.compose_service ?? s.name, status: downStatus(s.critical),
+        message: `no container ${s.container ? `named ${s.container}` : `with compose service ${s.compose_service}`} on ${obs.endpoint}`,
+        ...(s.critical ? { critical: true } : {}),
+      });
+      continue;
+    }
+    claimed.add(c.id);
+    out.push(containerResult(`container:${s.name}`, c, obs.stats.get(c.id), s.critical, true));
+  }
+  if (config.docker.all_containers) {
+    for (const c of containers) if (!claimed.has(c.id)) out.push(containerResult(`container:${c.name}`, c, obs.stats.get(c.id), false, false));
+  }
+  return out;
+}
+
+/** Redis: reachability, memory against maxmemory (≥ threshold % is a warning), persistence, replication. */
+export function evaluateRedis(cfg: RedisConfig, target: string, r: Result<RedisHealth>, t: Thresholds): CheckResult {
+  const base = { id: `redis:${cfg.name}`, kind: 'redis' as const, target, ...(cfg.critical ? { critical: true } : {}) };
+  if (!r.ok) {
+    if (cfg.optional) {
+      return { id: base.id, kind: 'redis', target, status: 'ok', message: `${r.error.message} — not checked (REDIS_URL not set)` };
+    }
+    return { ...base, status: downStatus(cfg.critical), message: r.error.message };
+  }
+  const h = r.value;
+  const latency = { latencyMs: round(h.latencyMs, 2) };
+  const problems: { status: CheckStatus; text: string }[] = [];
+  if (h.memoryPercent !== undefined && h.memoryPercent >= t.redis_memory)
+    problems.push({ status: 'warning', text: `memory ${formatPercent(h.memoryPercent)} of maxmemory (${formatBytes(h.usedMemoryBytes)} of ${formatBytes(h.maxMemoryBytes ?? 0)}, policy ${h.maxMemoryPolicy ?? '?'})` });
+  if (h.rdbLastBgsaveStatus === 'err')
+    problems.push({ status: downStatus(cfg.critical), text: 'last RDB save failed: Redis refuses writes (MISCONF) until a save succeeds' });
+  if (h.aofEnabled && h.aofLastWriteStatus === 'err') problems.push({ status: downStatus(cfg.critical), text: 'AOF writes are failing' });
+  if (h.masterLinkStatus === 'down') problems.push({ status: 'warning', text: 'replica link to master is down' });
+  if (h.loading) problems.push({ status: 'warning', text: 'loading the dataset into memory' });
+  if (h.evictedDelta) problems.push({ status: 'warning', text: `${h.evictedDelta} keys evicted since the last probe` });
+  const mem = h.maxMemoryBytes ? `${formatBytes(h.usedMemoryBytes)} of ${formatBytes(h.maxMemoryBytes)}` : `${formatBytes(h.usedMemoryBytes)} (no maxmemory)`;
+  const value = h.memoryPercent !== undefined ? round(h.memoryPercent) : undefined;
+  if (problems.length === 0) {
+    return { ...base, status: 'ok', ...latency, ...(value !== undefined ? { value, threshold: t.redis_memory } : {}),
+      message: `Redis ${h.version ?? ''} ${h.role ?? ''} answered in ${formatMs(h.latencyMs)}; memory ${mem}${h.hitRatio !== undefined ? `, hit ratio ${formatPercent(h.hitRatio * 100)}` : ''}`.replace(/\s+/g, ' ') };
+  }
+  const worst = problems.some((p) => p.status === 'critical') ? 'critical' : 'warning';
+  return { ...base, status: worst, ...latency, ...(value !== undefined ? { value, threshold: t.redis_memory } : {}), message: `Redis: ${problems.map((p) => p.text).join('; ')}` };
+}
+
+/** SQLite: exists, is a database, quick_check passes. */
+export function evaluateSqlite(cfg: DatabaseConfig, r: Result<SqliteHealth>): CheckResult {
+  const base = { id: `sqlite:${cfg.name}`, kind: 'sqlite' as const, target: cfg.path, ...(cfg.critical ? { critical: true } : {}) };
+  if (!r.ok) {
+    const status = r.error.kind === 'timeout' ? 'warning' : downStatus(cfg.critical);
+    return { ...base, status, message: r.error.message };
+  }
+  const h = r.value;
+  const size = `${formatBytes(h.sizeBytes)}${h.walBytes ? ` + ${formatBytes(h.walBytes)} WAL` : ''}`;
+  if (h.quickCheck.length !== 1 || h.quickCheck[0] !== 'ok') {
+    return { ...base, status: downStatus(cfg.critical), latencyMs: Math.round(h.latencyMs),
+      message: `${cfg.path} failed quick_check: ${h.quickCheck.slice(0, 3).join('; ')}${h.quickCheck.length > 3 ? ` (+${h.quickCheck.length - 3} more)` : ''}` };
+  }
+  return { ...base, status: 'ok', value: h.sizeBytes, latencyMs: Math.round(h.latencyMs),
+    message: `${cfg.path}: quick_check ok, ${size}, ${h.pageCount} pages (${h.freelistCount} free), ${h.journalMode}` };
+}
+
+/** HTTP: the latest probe decides reachability; latency and the window's error/failure rates add warnings. */
+export function evaluateHttp(
+  id: string, critical: boolean, probe: HttpProbe, win: WindowStats, t: Thresholds, minSamplesForRates = 5,
+): CheckResult {
+  const base = { id, kind: 'http' as const, target: probe.target, latencyMs: Math.round(probe.latencyMs), ...(critical ? { critical: true } : {}) };
+  const rates = win.count >= minSamplesForRates ? `; over the last ${win.count} probes: errors ${formatPercent(win.errorRate)}, failures ${formatPercent(win.failureRate)}` : '';
+  if (!probe.ok) {
+    return { ...base, status: downStatus(critical), ...(probe.status !== undefined ? { value: probe.status } : {}), message: `${probe.failure?.message ?? 'probe failed'}${rates}` };
+  }
+  const problems: string[] = [];
+  if (probe.latencyMs > t.response_time) problems.push(`slow: answered in ${formatMs(probe.latencyMs)} (threshold ${formatMs(t.response_time)})`);
+  if (win.count >= minSamplesForRates) {
+    if (win.errorRate > t.error_rate) problems.push(`error rate ${formatPercent(win.errorRate)} above ${t.error_rate}%`);
+    if (win.failureRate > t.failure_rate) problems.push(`failure rate ${formatPercent(win.failureRate)} above ${t.failure_rate}%`);
+  }
+  if (problems.length) return { ...base, status: 'warning', value: Math.round(probe.latencyMs), threshold: t.response_time, message: `${probe.target}: ${problems.join('; ')}${rates}` };
+  return { ...base, status: 'ok', value: Math.round(probe.latencyMs), threshold: t.response_time, message: `${probe.target} answered HTTP ${probe.status} in ${formatMs(probe.latencyMs)}${rates}` };
+}
+
+/**
+ * Composite "system health": the share of critical checks that pass (a warning counts half).
+ * Below the threshold (default 50 %) the system is critical (DESIGN.md §1).
+ */
+export function systemHealth(checks: readonly CheckResult[], threshold: number): CheckResult {
+  const critical = checks.filter((c) => c.critical && c.suppressedBy === undefined);
+  const score = critical.reduce((a, c) => a + (c.status === 'ok' ? 1 : c.status === 'warning' ? 0.5 : 0), 0);
+  const pct = critical.length ? (score / critical.length) * 100 : 100;
+  const failing = critical.filter((c) => c.status !== 'ok').map((c) => c.id);
+  return {
+    id: 'system:health', kind: 'system', target: 'stack', status: pct < threshold ? 'critical' : 'ok', value: Math.round(pct), threshold,
+    message: critical.length
+      ? `system health ${Math.round(pct)}% (${critical.length - failing.length} of ${critical.length} critical checks passing${failing.length ? `; failing: ${failing.join(', ')}` : ''})`
+      : 'system health 100% (no checks are declared critical)',
+  };
+}

@@ -1,0 +1,153 @@
+import { readFile } from 'node:fs/promises';
+
+/** Raw counters read from a container's cgroup files. */
+export interface CgroupCounters {
+  /** Cumulative CPU time in nanoseconds. */
+  cpuNs: number;
+  /** Memory in use as the docker CLI counts it: usage − inactive file cache. */
+  memUsedBytes: number;
+  /** The cgroup's memory limit; undefined when unlimited. */
+  memLimitBytes?: number;
+}
+
+interface Mount {
+  root: string;
+  point: string;
+  type: 'cgroup' | 'cgroup2';
+  controllers: string[];
+}
+
+// "No limit" sentinels: v1 reports PAGE_COUNTER_MAX rounded to pages, v2 writes "max".
+const V1_UNLIMITED = 2n ** 62n;
+
+/**
+ * Reads containers' CPU and memory straight from their cgroup files (Linux, local engine).
+ * Reading 200 containers' files takes ~16 ms with no daemon cost, while every stats call through
+ * the API on Docker 20.10 waits for the daemon's 1 s sampling cycle (issue #2, measured).
+ * Works with cgroup v1 (cpuacct + memory controllers) and v2 (unified).
+ */
+export class CgroupReader {
+  private mounts?: Mount[];
+
+  constructor(private readonly procRoot = '/proc') {}
+
+  /** True when cgroup mounts are visible from this process. */
+  async available(): Promise<boolean> {
+    return (await this.getMounts()).length > 0;
+  }
+
+  /** Counters for the process `pid` (a container's init process); undefined when not readable. */
+  async read(pid: number): Promise<CgroupCounters | undefined> {
+    if (!pid) return undefined;
+    const mounts = await this.getMounts();
+    if (mounts.length === 0) return undefined;
+    let membership: string;
+    try {
+      membership = await readFile(`${this.procRoot}/${pid}/cgroup`, 'utf8');
+    } catch {
+      return undefined;
+    }
+    const paths = parseProcCgroup(membership);
+    const v2 = mounts.find((m) => m.type === 'cgroup2');
+    const cpuMount = mounts.find((m) => m.type === 'cgroup' && m.controllers.includes('cpuacct'));
+    const memMount = mounts.find((m) => m.type === 'cgroup' && m.controllers.includes('memory'));
+    try {
+      if (cpuMount && memMount && paths.has('cpuacct') && paths.has('memory')) {
+        return await readV1(dirOf(cpuMount, paths.get('cpuacct') ?? '/'), dirOf(memMount, paths.get('memory') ?? '/'));
+      }
+      if (v2 && paths.has('')) return await readV2(dirOf(v2, paths.get('') ?? '/'));
+    } catch {
+      return undefined;
+    }
+    return undefined;
+  }
+
+  private async getMounts(): Promise<Mount[]> {
+    if (!this.mounts) {
+      try {
+        this.mounts = parseMountinfo(await readFile(`${this.procRoot}/self/mountinfo`, 'utf8'));
+      } catch {
+        this.mounts = [];
+      }
+    }
+    return this.mounts;
+  }
+}
+
+/** Parses /proc/PID/cgroup into controller → path ('' is the v2 unified hierarchy). */
+export function parseProcCgroup(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(line.trim());
+    if (!m) continue;
+    const controllers = m[1] ?? '';
+    const path = m[2] ?? '/';
+    if (controllers === '') out.set('', path);
+    for (const c of controllers.split(',')) if (c) out.set(c, path);
+  }
+  return out;
+}
+
+/** Parses /proc/self/mountinfo for cgroup v1 and v2 mounts. */
+export function parseMountinfo(text: string): Mount[] {
+  const out: Mount[] = [];
+  for (const line of text.split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (!left || !right) continue;
+    const lf = left.split(' ');
+    const [fstype, , superOpts = ''] = right.split(' ');
+    if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
+    out.push({
+      root: lf[3] ?? '/',
+      point: lf[4] ?? '',
+      type: fstype,
+      controllers: fstype === 'cgroup' ? superOpts.split(',') : [],
+    });
+  }
+  return out;
+}
+
+function dirOf(mount: Mount, path: string): string {
+  // The mount may expose a sub-tree (cgroup namespaces, nested containers): strip its root.
+  const rel = mount.root !== '/' && path.startsWith(mount.root) ? path.slice(mount.root.length) : path;
+  return `${mount.point}${rel === '/' ? '' : rel}`;
+}
+
+async function readV1(cpuDir: string, memDir: string): Promise<CgroupCounters> {
+  const [usage, memUsage, memStat, limit] = await Promise.all([
+    readFile(`${cpuDir}/cpuacct.usage`, 'utf8'),
+    readFile(`${memDir}/memory.usage_in_bytes`, 'utf8'),
+    readFile(`${memDir}/memory.stat`, 'utf8'),
+    readFile(`${memDir}/memory.limit_in_bytes`, 'utf8'),
+  ]);
+  const inactive = statField(memStat, 'total_inactive_file');
+  const used = Number(memUsage.trim());
+  const lim = BigInt(limit.trim());
+  return {
+    cpuNs: Number(usage.trim()),
+    memUsedBytes: inactive < used ? used - inactive : used,
+    ...(lim < V1_UNLIMITED ? { memLimitBytes: Number(lim) } : {}),
+  };
+}
+
+async function readV2(dir: string): Promise<CgroupCounters> {
+  const [cpuStat, current, memStat, max] = await Promise.all([
+    readFile(`${dir}/cpu.stat`, 'utf8'),
+    readFile(`${dir}/memory.current`, 'utf8'),
+    readFile(`${dir}/memory.stat`, 'utf8'),
+    readFile(`${dir}/memory.max`, 'utf8'),
+  ]);
+  const used = Number(current.trim());
+  const inactive = statField(memStat, 'inactive_file');
+  const maxText = max.trim();
+  return {
+    cpuNs: statField(cpuStat, 'usage_usec') * 1000,
+    memUsedBytes: inactive < used ? used - inactive : used,
+    ...(maxText !== 'max' ? { memLimitBytes: Number(maxText) } : {}),
+  };
+}
+
+function statField(text: string, key: string): number {
+  const m = new RegExp(`^${key} (\\d+)`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}

@@ -1,0 +1,315 @@
+import { existsSync } from 'node:fs';
+import { homedir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type Dockerode from 'dockerode';
+import { fail, ok, type ErrorKind, type Result } from '../domain/result.js';
+import { CgroupReader } from './cgroup.js';
+import { mapLimit, withTimeout } from './util.js';
+
+/** Container state as Docker reports it. */
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+/** Health from the image's HEALTHCHECK; 'none' when it has none. */
+export type ContainerHealth = 'healthy' | 'unhealthy' | 'starting' | 'none';
+
+/** What opsdeck knows about one container (from list + inspect). */
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  image: string;
+  state: ContainerState;
+  health: ContainerHealth;
+  /** Output of the last health probe, when unhealthy. */
+  healthOutput?: string;
+  failingStreak?: number;
+  restartCount: number;
+  exitCode: number;
+  /** ms since epoch; undefined when never started. */
+  startedAt?: number;
+  finishedAt?: number;
+  pid: number;
+  tty: boolean;
+  composeService?: string;
+  composeProject?: string;
+  labels: Record<string, string>;
+}
+
+/** Per-container resource figures, computed like `docker stats`. */
+export interface ContainerStats {
+  /** Undefined on the first sample: CPU % needs our previous sample. */
+  cpuPercent?: number;
+  memUsedBytes: number;
+  /** Undefined when the container has no memory limit (then % is of host memory). */
+  memLimitBytes?: number;
+  memPercent: number;
+  source: 'cgroup' | 'api';
+}
+
+/** Where and how the engine is reached. */
+export interface DockerEndpoint {
+  /** For messages: `unix:///var/run/docker.sock`, `tcp://host:2376`. */
+  display: string;
+  options: Dockerode.DockerOptions;
+  local: boolean;
+  /** True when no address was given and the default socket is used. */
+  isDefault: boolean;
+}
+
+/** Resolves the engine address: explicit host, then $DOCKER_HOST, then the default socket (docker-modem's order). */
+export function resolveDockerEndpoint(host: string | undefined, env: NodeJS.ProcessEnv = process.env): DockerEndpoint {
+  const addr = host ?? env.DOCKER_HOST;
+  if (!addr) {
+    const desktop = join(env.HOME || homedir(), '.docker/run/docker.sock');
+    const socketPath = existsSync(desktop) ? desktop : '/var/run/docker.sock';
+    return { display: `unix://${socketPath}`, options: { socketPath }, local: true, isDefault: true };
+  }
+  if (addr.startsWith('unix://')) {
+    const socketPath = addr.slice('unix://'.length);
+    return { display: addr, options: { socketPath }, local: true, isDefault: false };
+  }
+  if (addr.startsWith('/')) return { display: `unix://${addr}`, options: { socketPath: addr }, local: true, isDefault: false };
+  const url = new URL(addr.includes('://') ? addr : `tcp://${addr}`);
+  const port = url.port || (url.protocol === 'ssh:' ? '22' : '2375');
+  const tls = env.DOCKER_TLS_VERIFY === '1' || port === '2376';
+  const protocol = url.protocol === 'ssh:' ? 'ssh' : tls ? 'https' : 'http';
+  return {
+    display: `${url.protocol}//${url.hostname}:${port}`,
+    options: { host: url.hostname, port, protocol, ...(url.username ? { username: url.username } : {}) },
+    local: false,
+    isDefault: false,
+  };
+}
+
+/** Turns a dockerode / socket error into an actionable ServiceError. */
+export function dockerError(err: unknown, endpoint: string, what: string): { kind: ErrorKind; message: string } {
+  const e = err as NodeJS.ErrnoException & { statusCode?: number; json?: { message?: string } };
+  if (e.code === 'ENOENT') return { kind: 'unavailable', message: `no Docker engine socket at ${endpoint} (is dockerd running?)` };
+  if (e.code === 'ECONNREFUSED')
+    return { kind: 'unavailable', message: `Docker engine at ${endpoint} refused the connection (is dockerd running?)` };
+  if (e.code === 'EACCES')
+    return { kind: 'auth', message: `permission denied on ${endpoint} (run as root or join the docker group)` };
+  if (e.code === 'ETIMEDOUT' || e.name === 'TimeoutError')
+    return { kind: 'timeout', message: `Docker engine at ${endpoint} did not answer ${what} in time` };
+  if (e.statusCode === 404) return { kind: 'not-found', message: `${what}: ${e.json?.message ?? 'not found'}` };
+  const detail = e.json?.message ?? e.message ?? String(err);
+  return { kind: 'unknown', message: `Docker engine at ${endpoint}: ${what} failed: ${detail}` };
+}
+
+interface PrevCpu {
+  at: number;
+  cpuNs: number;
+  systemNs?: number;
+}
+
+/**
+ * The Docker adapter. Reads containers (list + inspect, bounded concurrency) and their stats:
+ * from the cgroup files for a local engine, through one-shot stats for a remote one.
+ * Every call has a timeout and returns a Result; nothing throws.
+ */
+export class DockerService {
+  private client?: Dockerode;
+  private readonly cgroups = new CgroupReader();
+  private readonly prevCpu = new Map<string, PrevCpu>();
+  private apiVersion?: string;
+
+  constructor(
+    readonly endpoint: DockerEndpoint,
+    private readonly timeoutMs = 5_000,
+    private readonly concurrency = 8,
+  ) {}
+
+  private async docker(): Promise<Dockerode> {
+    if (!this.client) {
+      const { default: Docker } = await import('dockerode');
+      this.client = new Docker({ ...this.endpoint.options, timeout: this.timeoutMs });
+    }
+    return this.client;
+  }
+
+  private async call<T>(what: string, fn: (d: Dockerode, signal: AbortSignal) => Promise<T>, timeoutMs = this.timeoutMs): Promise<Result<T>> {
+    try {
+      const d = await this.docker();
+      return ok(await withTimeout(timeoutMs, (signal) => fn(d, signal)));
+    } catch (err) {
+      const { kind, message } = dockerError(err, this.endpoint.display, what);
+      return fail(kind, 'docker', message);
+    }
+  }
+
+  /** Engine version and API version; the cheapest reachability probe. */
+  async version(): Promise<Result<{ version: string; apiVersion: string; latencyMs: number }>> {
+    const t0 = performance.now();
+    const r = await this.call('version', (d, abortSignal) => (d.version as (o: object) => Promise<Dockerode.DockerVersion>).call(d, { abortSignal }));
+    if (!r.ok) return r;
+    this.apiVersion = r.value.ApiVersion;
+    return ok({ version: r.value.Version, apiVersion: r.value.ApiVersion, latencyMs: performance.now() - t0 });
+  }
+
+  /** All containers (running or not), optionally only one compose project's, each inspected. */
+  async containers(opts: { composeProject?: string } = {}): Promise<Result<ContainerInfo[]>> {
+    const filters = opts.composeProject ? { label: [`com.docker.compose.project=${opts.composeProject}`] } : undefined;
+    const list = await this.call('list containers', (d, abortSignal) =>
+      d.listContainers({ all: true, ...(filters ? { filters } : {}), abortSignal }),
+    );
+    if (!list.ok) return list;
+    const inspected = await mapLimit(list.value, this.concurrency, async (c) =>
+      this.call(`inspect ${c.Names[0] ?? c.Id}`, (d, abortSignal) => d.getContainer(c.Id).inspect({ abortSignal })),
+    );
+    const out: ContainerInfo[] = [];
+    for (const r of inspected) {
+      // A container removed between list and inspect simply drops out.
+      if (r.ok) out.push(toContainerInfo(r.value));
+      else if (r.error.kind !== 'not-found') return r;
+    }
+    return ok(out);
+  }
+
+  /**
+   * Resource figures for running containers. CPU % is computed from our own previous sample
+   * (FACTS.md §1.2: Δcpu/Δsystem × online_cpus × 100), so the first call for a container has none.
+   */
+  async stats(containers: readonly ContainerInfo[]): Promise<Map<string, ContainerStats>> {
+    const running = containers.filter((c) => c.state === 'running');
+    const out = new Map<string, ContainerStats>();
+    const useCgroup = this.endpoint.local && (await this.cgroups.available());
+    await mapLimit(running, useCgroup ? 32 : this.concurrency, async (c) => {
+      const s = (useCgroup ? await this.cgroupStats(c) : undefined) ?? (await this.apiStats(c));
+      if (s) out.set(c.id, s);
+    });
+    for (const id of this.prevCpu.keys()) if (!running.some((c) => c.id === id)) this.prevCpu.delete(id);
+    return out;
+  }
+
+  private async cgroupStats(c: ContainerInfo): Promise<ContainerStats | undefined> {
+    const counters = await this.cgroups.read(c.pid);
+    if (!counters) return undefined;
+    const at = performance.now();
+    const prev = this.prevCpu.get(c.id);
+    this.prevCpu.set(c.id, { at, cpuNs: counters.cpuNs });
+    // Δcpu-ns over Δwall-ns equals docker's Δcpu/Δsystem × online_cpus (system time runs ncpu× faster).
+    const cpuPercent =
+      prev && at > prev.at ? Math.max(0, ((counters.cpuNs - prev.cpuNs) / ((at - prev.at) * 1e6)) * 100) : undefined;
+    return memFigures(counters.memUsedBytes, counters.memLimitBytes, cpuPercent, 'cgroup');
+  }
+
+  private async apiStats(c: ContainerInfo): Promise<ContainerStats | undefined> {
+    // one-shot needs API ≥ 1.41 (Engine 20.10); older daemons get the two-sample stream:false.
+    const oneShot = this.apiVersion === undefined || Number(this.apiVersion) >= 1.41;
+    const r = await this.call(
+      `stats ${c.name}`,
+      (d, abortSignal) =>
+        d.getContainer(c.id).stats({ stream: false, ...(oneShot ? { 'one-shot': true } : {}), abortSignal } as { stream: false }),
+      this.timeoutMs,
+    );
+    if (!r.ok) return undefined;
+    const s = r.value as unknown as ApiStats;
+    const cpuNs = s.cpu_stats?.cpu_usage?.total_usage ?? 0;
+    const systemNs = s.cpu_stats?.system_cpu_usage ?? 0;
+    const cpus = s.cpu_stats?.online_cpus ?? s.cpu_stats?.cpu_usage?.percpu_usage?.length ?? 1;
+    const prev = this.prevCpu.get(c.id) ?? precpuOf(s);
+    this.prevCpu.set(c.id, { at: performance.now(), cpuNs, systemNs });
+    let cpuPercent: number | undefined;
+    if (prev?.systemNs !== undefined) {
+      const dCpu = cpuNs - prev.cpuNs;
+      const dSys = systemNs - prev.systemNs;
+      // docker CLI calculateCPUPercentUnix: only when both deltas are positive, else 0.
+      cpuPercent = dCpu > 0 && dSys > 0 ? (dCpu / dSys) * cpus * 100 : 0;
+    }
+    const mem = s.memory_stats ?? {};
+    const usage = mem.usage ?? 0;
+    const inactive = mem.stats?.inactive_file ?? mem.stats?.total_inactive_file ?? 0;
+    const used = inactive < usage ? usage - inactive : usage;
+    // Without --memory the daemon reports the host's total memory as the limit.
+    const limit = mem.limit && mem.limit < totalmem() ? mem.limit : undefined;
+    return memFigures(used, limit, cpuPercent, 'api');
+  }
+
+  /** Restarts a container; the request blocks until done, so the timeout is the stop grace + a margin (FACTS §1.7). */
+  async restart(idOrName: string, graceSec = 10): Promise<Result<void>> {
+    return this.call(`restart ${idOrName}`, (d, abortSignal) => d.getContainer(idOrName).restart({ t: graceSec, abortSignal }).then(() => undefined), (graceSec + 15) * 1000);
+  }
+
+  /** Stops a container; an already stopped one (HTTP 304) counts as success. */
+  async stop(idOrName: string, graceSec = 10): Promise<Result<void>> {
+    const r = await this.call(`stop ${idOrName}`, (d, abortSignal) => d.getContainer(idOrName).stop({ t: graceSec, abortSignal }).then(() => undefined), (graceSec + 15) * 1000);
+    if (!r.ok && /\(HTTP code 304\)|already stopped/i.test(r.error.message)) return ok(undefined);
+    return r;
+  }
+
+  /** Starts a container; an already running one (HTTP 304) counts as success. */
+  async start(idOrName: string): Promise<Result<void>> {
+    const r = await this.call(`start ${idOrName}`, (d, abortSignal) => d.getContainer(idOrName).start({ abortSignal }).then(() => undefined), 30_000);
+    if (!r.ok && /\(HTTP code 304\)|already started/i.test(r.error.message)) return ok(undefined);
+    return r;
+  }
+
+  /** Inspects one container by id or name. */
+  async inspect(idOrName: string): Promise<Result<ContainerInfo>> {
+    const r = await this.call(`inspect ${idOrName}`, (d, abortSignal) => d.getContainer(idOrName).inspect({ abortSignal }));
+    return r.ok ? ok(toContainerInfo(r.value)) : r;
+  }
+
+  /** The dockerode client, for streams (logs, events) that other modules own. */
+  async raw(): Promise<Dockerode> {
+    return this.docker();
+  }
+}
+
+interface ApiStats {
+  cpu_stats?: { cpu_usage?: { total_usage?: number; percpu_usage?: number[] }; system_cpu_usage?: number; online_cpus?: number };
+  precpu_stats?: { cpu_usage?: { total_usage?: number }; system_cpu_usage?: number };
+  memory_stats?: { usage?: number; limit?: number; stats?: { inactive_file?: number; total_inactive_file?: number } };
+}
+
+function precpuOf(s: ApiStats): PrevCpu | undefined {
+  const p = s.precpu_stats;
+  if (!p?.system_cpu_usage || !p.cpu_usage?.total_usage) return undefined;
+  return { at: 0, cpuNs: p.cpu_usage.total_usage, systemNs: p.system_cpu_usage };
+}
+
+function memFigures(used: number, limit: number | undefined, cpuPercent: number | undefined, source: ContainerStats['source']): ContainerStats {
+  const base = limit ?? totalmem();
+  return {
+    ...(cpuPercent !== undefined ? { cpuPercent } : {}),
+    memUsedBytes: used,
+    ...(limit !== undefined ? { memLimitBytes: limit } : {}),
+    memPercent: base > 0 ? (used / base) * 100 : 0,
+    source,
+  };
+}
+
+const STATES = new Set<ContainerState>(['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead']);
+const HEALTH = new Set<ContainerHealth>(['healthy', 'unhealthy', 'starting']);
+
+/** Narrows an inspect payload (treated as partial) to ContainerInfo. */
+export function toContainerInfo(i: Dockerode.ContainerInspectInfo): ContainerInfo {
+  const st = (i.State ?? {}) as Partial<Dockerode.ContainerInspectInfo['State']> & {
+    Health?: { Status?: string; FailingStreak?: number; Log?: { Output?: string; ExitCode?: number }[] };
+  };
+  const state = STATES.has(st.Status as ContainerState) ? (st.Status as ContainerState) : 'dead';
+  const hs = st.Health?.Status;
+  const health = HEALTH.has(hs as ContainerHealth) ? (hs as ContainerHealth) : 'none';
+  const lastLog = st.Health?.Log?.at(-1);
+  const labels = i.Config?.Labels ?? {};
+  const started = st.StartedAt && !st.StartedAt.startsWith('0001') ? Date.parse(st.StartedAt) : undefined;
+  const finished = st.FinishedAt && !st.FinishedAt.startsWith('0001') ? Date.parse(st.FinishedAt) : undefined;
+  const composeService = labels['com.docker.compose.service'];
+  const composeProject = labels['com.docker.compose.project'];
+  return {
+    id: i.Id,
+    name: (i.Name ?? '').replace(/^\//, ''),
+    image: i.Config?.Image ?? i.Image ?? '',
+    state,
+    health,
+    ...(health === 'unhealthy' && lastLog?.Output ? { healthOutput: lastLog.Output.trim().slice(0, 300) } : {}),
+    ...(st.Health?.FailingStreak !== undefined ? { failingStreak: st.Health.FailingStreak } : {}),
+    restartCount: i.RestartCount ?? 0,
+    exitCode: st.ExitCode ?? 0,
+    ...(started !== undefined && !Number.isNaN(started) ? { startedAt: started } : {}),
+    ...(finished !== undefined && !Number.isNaN(finished) ? { finishedAt: finished } : {}),
+    pid: st.Pid ?? 0,
+    tty: i.Config?.Tty ?? false,
+    ...(composeService ? { composeService } : {}),
+    ...(composeProject ? { composeProject } : {}),
+    labels,
+  };
+}

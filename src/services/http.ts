@@ -1,0 +1,106 @@
+import { displayUrl } from '../config/secrets.js';
+import type { ExpectConfig } from '../config/schema.js';
+
+/** Why a probe counted as failed. 'status' (an HTTP error answer) is what the error rate counts. */
+export type HttpFailureKind = 'timeout' | 'refused' | 'dns' | 'status' | 'body' | 'tls' | 'other';
+
+/** One HTTP probe. Failure is data (it feeds the error and failure rate windows), not an exception. */
+export interface HttpProbe {
+  at: number;
+  target: string;
+  status?: number;
+  latencyMs: number;
+  ok: boolean;
+  failure?: { kind: HttpFailureKind; message: string };
+}
+
+const MAX_BODY = 256 * 1024;
+
+/** Fetches a URL once with a hard timeout and checks the expected status, body text or JSON field. */
+export async function probeHttp(opts: {
+  url: string;
+  method?: string;
+  timeoutMs: number;
+  expect?: ExpectConfig | undefined;
+  now?: () => number;
+}): Promise<HttpProbe> {
+  const target = displayUrl(opts.url);
+  const at = (opts.now ?? Date.now)();
+  const t0 = performance.now();
+  const base = { at, target };
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), opts.timeoutMs);
+  timer.unref();
+  try {
+    const res = await fetch(opts.url, { method: opts.method ?? 'GET', signal: ac.signal, redirect: 'follow', headers: { 'user-agent': 'opsdeck' } });
+    const needBody = !!(opts.expect?.body_contains !== undefined || opts.expect?.json_path);
+    const body = needBody ? await readLimited(res) : (await res.body?.cancel(), '');
+    const latencyMs = performance.now() - t0;
+    const wanted = opts.expect?.status;
+    const statusOk = wanted !== undefined ? res.status === wanted : res.status < 400;
+    if (!statusOk) {
+      const expected = wanted !== undefined ? `expected ${wanted}` : 'expected 2xx/3xx';
+      return { ...base, status: res.status, latencyMs, ok: false, failure: { kind: 'status', message: `${target} answered HTTP ${res.status} (${expected})` } };
+    }
+    const bodyProblem = checkBody(body, opts.expect);
+    if (bodyProblem) return { ...base, status: res.status, latencyMs, ok: false, failure: { kind: 'body', message: `${target}: ${bodyProblem}` } };
+    return { ...base, status: res.status, latencyMs, ok: true };
+  } catch (e) {
+    const latencyMs = performance.now() - t0;
+    return { ...base, latencyMs, ok: false, failure: classify(e, target, opts.timeoutMs, ac.signal.aborted) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readLimited(res: Response): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+    if (size >= MAX_BODY) {
+      await reader.cancel();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Checks body text and JSON field expectations; returns the problem or undefined. */
+export function checkBody(body: string, expect: ExpectConfig | undefined): string | undefined {
+  if (!expect) return undefined;
+  if (expect.body_contains !== undefined && !body.includes(expect.body_contains))
+    return `body does not contain ${JSON.stringify(expect.body_contains)}`;
+  if (expect.json_path) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(body);
+    } catch {
+      return `body is not JSON (expected field ${expect.json_path})`;
+    }
+    let cur: unknown = doc;
+    for (const part of expect.json_path.split('.')) {
+      cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[part] : undefined;
+    }
+    if (cur === undefined) return `JSON field ${expect.json_path} is missing`;
+    if (expect.equals !== undefined && cur !== expect.equals)
+      return `JSON field ${expect.json_path} is ${JSON.stringify(cur)} (expected ${JSON.stringify(expect.equals)})`;
+  }
+  return undefined;
+}
+
+function classify(e: unknown, target: string, timeoutMs: number, aborted: boolean): { kind: HttpFailureKind; message: string } {
+  if (aborted) return { kind: 'timeout', message: `${target} did not answer within ${timeoutMs} ms` };
+  const cause = (e as { cause?: NodeJS.ErrnoException }).cause;
+  const code = cause?.code ?? '';
+  if (code === 'ECONNREFUSED') return { kind: 'refused', message: `${target} refused the connection (is the service running?)` };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { kind: 'dns', message: `${target}: host name cannot be resolved` };
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return { kind: 'other', message: `${target} closed the connection` };
+  if (/CERT|TLS|SSL/i.test(code)) return { kind: 'tls', message: `${target}: TLS error ${code}` };
+  return { kind: 'other', message: `${target}: ${cause?.message ?? (e as Error).message}` };
+}

@@ -1,0 +1,72 @@
+import { stat } from 'node:fs/promises';
+import { fail, ok, type Result } from '../domain/result.js';
+
+/** Health figures of one SQLite database file. */
+export interface SqliteHealth {
+  path: string;
+  sizeBytes: number;
+  walBytes: number;
+  pageSize: number;
+  pageCount: number;
+  freelistCount: number;
+  journalMode: string;
+  /** 'ok', or the problems quick_check reported. */
+  quickCheck: string[];
+  /** ms since epoch of the newest of the file and its WAL. */
+  lastModified: number;
+  latencyMs: number;
+}
+
+/**
+ * Probes a SQLite file: opened read-only with a busy timeout, `PRAGMA quick_check` (the cheap
+ * sequential pass; integrity_check is for backups and restores — FACTS.md §4), page and freelist
+ * counts, file and WAL sizes. A missing file is not created.
+ */
+export async function probeSqlite(path: string, timeoutMs = 10_000): Promise<Result<SqliteHealth>> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return fail('not-found', 'sqlite', `database file ${path} does not exist`);
+    if (code === 'EACCES') return fail('auth', 'sqlite', `database file ${path}: permission denied`);
+    return fail('unknown', 'sqlite', `database file ${path}: ${(e as Error).message}`);
+  }
+  if (!st.isFile()) return fail('invalid', 'sqlite', `${path} is not a regular file (expected a SQLite database)`);
+  const wal = await stat(`${path}-wal`).catch(() => undefined);
+  const t0 = performance.now();
+  const { default: Database } = await import('better-sqlite3');
+  let db;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true, timeout: timeoutMs });
+    const mode = String(db.pragma('journal_mode', { simple: true }));
+    const pageSize = Number(db.pragma('page_size', { simple: true }));
+    const pageCount = Number(db.pragma('page_count', { simple: true }));
+    const freelistCount = Number(db.pragma('freelist_count', { simple: true }));
+    const rows = db.pragma('quick_check') as { quick_check: string }[];
+    const quick = rows.map((r) => r.quick_check);
+    return ok({
+      path,
+      sizeBytes: st.size,
+      walBytes: wal?.size ?? 0,
+      pageSize,
+      pageCount,
+      freelistCount,
+      journalMode: mode,
+      quickCheck: quick,
+      lastModified: Math.max(st.mtimeMs, wal?.mtimeMs ?? 0),
+      latencyMs: performance.now() - t0,
+    });
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    const code = err.code ?? '';
+    if (code === 'SQLITE_NOTADB') return fail('invalid', 'sqlite', `${path} is not a SQLite database (file is not a database)`);
+    if (code.startsWith('SQLITE_CORRUPT')) return fail('invalid', 'sqlite', `${path} is corrupted: ${err.message}`);
+    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))
+      return fail('timeout', 'sqlite', `${path} stayed locked for ${timeoutMs} ms (a writer holds it)`);
+    if (code === 'SQLITE_CANTOPEN') return fail('unavailable', 'sqlite', `${path} cannot be opened: ${err.message}`);
+    return fail('unknown', 'sqlite', `${path}: ${err.message}`);
+  } finally {
+    db?.close();
+  }
+}

@@ -1,0 +1,31 @@
+import type {} from 'vitest';
+import type { TestProject } from 'vitest/node';
+import { removeTestContainers, startEngine, type PrivateEngine } from './docker-engine.js';
+
+let engine: PrivateEngine | undefined;
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    dockerHost: string;
+    dockerPidFile: string;
+    dockerSocket: string;
+  }
+}
+
+/** One private Docker engine for the whole run (../shared/TESTING.md); stopped at the end. */
+export async function setup(project: TestProject): Promise<void> {
+  engine = await startEngine();
+  project.provide('dockerHost', engine.host);
+  project.provide('dockerPidFile', engine.pidFile);
+  project.provide('dockerSocket', engine.socket);
+}
+
+export async function teardown(): Promise<void> {
+  if (!engine) return;
+  try {
+    removeTestContainers(engine.host);
+  } catch {
+    // engine may already be stopped by a test
+  }
+  await engine.stop();
+}
