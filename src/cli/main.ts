@@ -11,7 +11,6 @@ const program = new Command('opsdeck')
   .option('-c, --config <file>', 'configuration file (default: $OPSDECK_CONFIG, ./opsdeck.yaml, $XDG_CONFIG_HOME/opsdeck/config.yaml)')
   .option('--read-only', 'refuse every action that changes anything')
   .option('--no-color', 'plain output without colours (NO_COLOR is honoured too)')
-  .showHelpAfterError('(run opsdeck --help for usage)')
   .exitOverride()
   .configureOutput({ outputError: () => undefined });
 
@@ -52,3 +51,7 @@ try {
     process.exitCode = reportError(e, wantsJson);
   }
 }
+// Commands are done when their action resolves; a lingering socket timer (an ioredis connect
+// timeout, an idle keep-alive) must not hold the exit for seconds. stdout/stderr to pipes and
+// files are synchronous on Linux, so nothing written is lost.
+process.exit(process.exitCode ?? 0);

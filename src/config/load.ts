@@ -1,7 +1,7 @@
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { homedir } from 'node:os';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../domain/errors.js';
 import { configSchema, type Config } from './schema.js';
@@ -54,10 +54,11 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String((err as Error).message);
     throw new ConfigError(`${file}: cannot read config: ${why} (expected a readable YAML or JSON file)`);
   }
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
   const yamlError = doc.errors[0];
   if (yamlError) {
-    const pos = yamlError.linePos?.[0];
+    const pos = yamlError.linePos?.[0] ?? lineCounter.linePos(yamlError.pos[0]);
     const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
     const msg = yamlError.message.split('\n')[0] ?? 'syntax error';
     throw new ConfigError(`${where}: malformed YAML: ${msg}`);

@@ -1,4 +1,5 @@
 import type {} from 'vitest';
+import { execFileSync } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
 import { removeTestContainers, startEngine, type PrivateEngine } from './docker-engine.js';
 
@@ -14,6 +15,8 @@ declare module 'vitest' {
 
 /** One private Docker engine for the whole run (../shared/TESTING.md); stopped at the end. */
 export async function setup(project: TestProject): Promise<void> {
+  // The CLI tests run the built entry, so build it from the current sources first.
+  execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
   engine = await startEngine();
   project.provide('dockerHost', engine.host);
   project.provide('dockerPidFile', engine.pidFile);

@@ -1,0 +1,138 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Config } from '../config/schema.js';
+import { stepAlert, type Alert, type AlertTransition } from '../domain/alerts.js';
+import type { CheckResult } from '../domain/check.js';
+import { systemHealth } from '../domain/evaluate.js';
+import type { Source } from './sources.js';
+import type { AppStore } from './store.js';
+
+/** A recorded alert change, as passed to listeners (notifications, the console's flash line). */
+export interface AlertEvent {
+  at: number;
+  transition: AlertTransition;
+  alert: Alert;
+}
+
+/** Options of the monitor loop; the clock and timers are injectable for tests. */
+export interface MonitorOptions {
+  config: Config;
+  store: AppStore;
+  sources: Source[];
+  stateDb?: BetterSqlite3.Database;
+  now?: () => number;
+  onAlert?: (e: AlertEvent) => void;
+}
+
+interface Slot {
+  source: Source;
+  running: boolean;
+  timer?: NodeJS.Timeout;
+  lastCheckAt?: number;
+  failures: number;
+}
+
+/**
+ * Runs every source on its own interval (no overlapping runs of one source; a failing source backs
+ * off up to 4× its interval), writes results into the store, advances alert hysteresis at each
+ * source's check interval and persists alert transitions in the state database.
+ */
+export class Monitor {
+  private readonly slots: Slot[];
+  private readonly now: () => number;
+  private stopped = true;
+  private insertEvent?: BetterSqlite3.Statement;
+  private lastHealthCheckAt?: number;
+
+  constructor(private readonly opts: MonitorOptions) {
+    this.now = opts.now ?? Date.now;
+    this.slots = opts.sources.map((source) => ({ source, running: false, failures: 0 }));
+    this.insertEvent = opts.stateDb?.prepare(
+      'INSERT INTO alert_events (at, check_id, event, status, message) VALUES (?, ?, ?, ?, ?)',
+    );
+  }
+
+  /** Starts polling: every source runs at once (primed first, so CPU % appears on the second run). */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    for (const slot of this.slots) {
+      void (async () => {
+        await slot.source.prime?.();
+        await this.tick(slot);
+      })();
+    }
+  }
+
+  /** Stops every timer and closes the sources' connections. Runs in progress finish on their own. */
+  stop(): void {
+    this.stopped = true;
+    for (const slot of this.slots) {
+      clearTimeout(slot.timer);
+      slot.source.close?.();
+    }
+  }
+
+  /** Runs one source now (used by tests and by "refresh" in the console); skipped if it is running. */
+  async runOnce(id: string, opts: { forceCheck?: boolean } = {}): Promise<void> {
+    const slot = this.slots.find((s) => s.source.id === id);
+    if (slot) await this.runSlot(slot, opts.forceCheck ?? true);
+  }
+
+  /** Runs every source once, all evaluated as a health check. */
+  async runAll(): Promise<void> {
+    await Promise.all(this.slots.map((s) => this.runSlot(s, true)));
+  }
+
+  private async tick(slot: Slot): Promise<void> {
+    if (this.stopped) return;
+    await this.runSlot(slot, false);
+    if (this.stopped) return;
+    const base = slot.source.refreshMs;
+    const delay = slot.failures > 0 ? Math.min(base * 2 ** slot.failures, Math.max(base * 4, slot.source.checkMs)) : base;
+    slot.timer = setTimeout(() => void this.tick(slot), delay);
+    slot.timer.unref?.();
+  }
+
+  private async runSlot(slot: Slot, forceCheck: boolean): Promise<void> {
+    if (slot.running) return; // never overlap runs of one source (k9s drops overlapping refreshes)
+    slot.running = true;
+    try {
+      const results = await slot.source.run();
+      slot.failures = results.some((r) => r.status === 'unknown' && !r.suppressedBy) ? slot.failures + 1 : 0;
+      const at = this.now();
+      const isCheck = forceCheck || slot.lastCheckAt === undefined || at - slot.lastCheckAt >= slot.source.checkMs - 50;
+      this.record(results, isCheck, at);
+      if (isCheck) slot.lastCheckAt = at;
+    } catch {
+      // Sources return typed results; a throw here is a bug, counted as a failure, never a crash.
+      slot.failures += 1;
+    } finally {
+      slot.running = false;
+    }
+  }
+
+  private record(results: CheckResult[], isCheck: boolean, at: number): void {
+    const { store } = this.opts;
+    const { actions } = store.getState();
+    actions.setChecks(results);
+    const all = Object.values(store.getState().checks).filter((c) => c.id !== 'system:health');
+    const health = systemHealth(all, this.opts.config.thresholds.system_health);
+    actions.setChecks([health]);
+    if (!isCheck) return;
+    const h = { failureThreshold: this.opts.config.failure_threshold, recoveryThreshold: this.opts.config.recovery_threshold };
+    const prev = store.getState().alerts;
+    const updated: Alert[] = [];
+    // The composite is a check of its own, stepped once per check interval, not once per source.
+    const healthDue = this.lastHealthCheckAt === undefined || at - this.lastHealthCheckAt >= this.opts.config.interval - 50;
+    if (healthDue) this.lastHealthCheckAt = at;
+    for (const r of healthDue ? [...results, health] : results) {
+      const { alert, transition } = stepAlert(prev[r.id], r, at, h);
+      updated.push(alert);
+      if (transition) {
+        this.insertEvent?.run(at, alert.checkId, transition, alert.status, alert.message);
+        this.opts.onAlert?.({ at, transition, alert });
+      }
+    }
+    actions.setAlerts(updated);
+  }
+}

@@ -1,0 +1,120 @@
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { discoveryConfig, loadConfig, loadConfigFile } from '../../src/config/load.js';
+import { ConfigError } from '../../src/domain/errors.js';
+
+function tmpConfig(text: string, name = 'opsdeck.yaml'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'opsdeck-cfg-'));
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+function configError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    expect((e as ConfigError).exitCode).toBe(78);
+    const msg = (e as Error).message;
+    expect(msg.split('\n')).toHaveLength(1);
+    return msg;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config defaults', () => {
+  it('uses the source documents numbers', () => {
+    const { config } = loadConfigFile(tmpConfig('name: x\n'));
+    expect(config.interval).toBe(30_000);
+    expect(config.failure_threshold).toBe(3);
+    expect(config.recovery_threshold).toBe(2);
+    expect(config.thresholds).toMatchObject({ cpu: 80, memory: 90, disk: 85, response_time: 2000, error_rate: 5, failure_rate: 10, window: 20 });
+  });
+
+  it('gives databases 10 s and services 5 s timeouts, parses durations', () => {
+    const { config } = loadConfigFile(
+      tmpConfig('interval: 1m\nservices:\n  - name: api\n    health_url: http://127.0.0.1:1/\ndatabases:\n  - name: db\n    path: data/x.db\n'),
+    );
+    expect(config.interval).toBe(60_000);
+    expect(config.services[0]?.timeout).toBe(5_000);
+    expect(config.databases[0]?.timeout).toBe(10_000);
+  });
+
+  it('resolves relative paths against the config file folder', () => {
+    const file = tmpConfig('databases:\n  - name: db\n    path: data/x.db\n');
+    const { config } = loadConfigFile(file);
+    expect(config.databases[0]?.path).toBe(join(file, '..', 'data/x.db'));
+  });
+
+  it.each(['examples/aetim.yaml', 'examples/trading.yaml'])('ships a valid %s', (f) => {
+    const { config } = loadConfigFile(f, { REDIS_PASSWORD: 'pw-123456' });
+    expect(config.services.length).toBeGreaterThan(0);
+  });
+});
+
+describe('config discovery', () => {
+  it('takes $OPSDECK_CONFIG before ./opsdeck.yaml', () => {
+    const a = tmpConfig('name: from-env\n');
+    const cwd = mkdtempSync(join(tmpdir(), 'opsdeck-cwd-'));
+    writeFileSync(join(cwd, 'opsdeck.yaml'), 'name: from-cwd\n');
+    expect(loadConfig({ cwd, env: { OPSDECK_CONFIG: a } }).config.name).toBe('from-env');
+    expect(loadConfig({ cwd, env: {} }).config.name).toBe('from-cwd');
+  });
+
+  it('falls back to $XDG_CONFIG_HOME/opsdeck/config.yaml, then to built-in discovery', () => {
+    const xdg = mkdtempSync(join(tmpdir(), 'opsdeck-xdg-'));
+    const cwd = mkdtempSync(join(tmpdir(), 'opsdeck-cwd-'));
+    expect(loadConfig({ cwd, env: { XDG_CONFIG_HOME: xdg } }).file).toBeUndefined();
+    mkdirSync(join(xdg, 'opsdeck'));
+    writeFileSync(join(xdg, 'opsdeck', 'config.yaml'), 'name: from-xdg\n');
+    expect(loadConfig({ cwd, env: { XDG_CONFIG_HOME: xdg } }).config.name).toBe('from-xdg');
+  });
+
+  it('without config checks all containers and REDIS_URL (critical) or 127.0.0.1 (only noted)', () => {
+    const none = discoveryConfig({});
+    expect(none.config.docker.all_containers).toBe(true);
+    expect(none.config.docker.optional).toBe(true);
+    expect(none.config.redis[0]).toMatchObject({ url: 'redis://127.0.0.1:6379', optional: true });
+    const set = discoveryConfig({ REDIS_URL: 'redis://:s3cretpw@10.0.0.1:6380', DOCKER_HOST: 'tcp://10.0.0.2:2375' });
+    expect(set.config.redis[0]).toMatchObject({ optional: false, critical: true });
+    expect(set.config.docker).toMatchObject({ optional: false, host: 'tcp://10.0.0.2:2375' });
+    expect(set.secrets.redact('redis://:s3cretpw@10.0.0.1:6380 s3cretpw')).not.toContain('s3cretpw');
+  });
+});
+
+describe('bad config input: exit 78, one line naming file, field and expectation', () => {
+  it.each([
+    ['malformed YAML', 'services:\n  - name: [unclosed\n', /opsdeck\.yaml:\d+:\d+: malformed YAML/],
+    ['unknown top-level key', 'nmae: x\n', /opsdeck\.yaml: unknown key "nmae" \(expected one of: name, interval/],
+    ['unknown nested key', 'services:\n  - name: a\n    contaner: a\n', /services\[0\]: unknown key "contaner"/],
+    ['wrong type', 'failure_threshold: three\n', /failure_threshold: expected number, got the text "three"/],
+    ['missing required field', 'databases:\n  - name: db\n', /databases\[0\]\.path: required field is missing \(expected string\)/],
+    ['bad duration', 'interval: soon\n', /interval: expected a duration/],
+    ['bad redis url', 'redis:\n  - name: r\n    url: http://x\n', /redis\[0\]\.url: expected a redis:\/\/ or rediss:\/\/ URL/],
+    ['missing env secret', 'redis:\n  - name: r\n    url: redis://:${NOPE_NOT_SET}@127.0.0.1:6379\n', /redis\[0\]\.url: environment variable NOPE_NOT_SET is not set/],
+  ])('%s', (_name, text, pattern) => {
+    const file = tmpConfig(text);
+    expect(configError(() => loadConfigFile(file, {}))).toMatch(pattern);
+  });
+
+  it('an unreadable file names the file', () => {
+    expect(configError(() => loadConfigFile('/nonexistent/opsdeck.yaml'))).toMatch(/\/nonexistent\/opsdeck\.yaml: cannot read config: no such file/);
+    const dir = mkdtempSync(join(tmpdir(), 'opsdeck-dir-'));
+    expect(configError(() => loadConfigFile(dir))).toMatch(/is a directory/);
+  });
+
+  it('never repeats a secret in an error', () => {
+    const file = tmpConfig('redis:\n  - name: r\n    url: redis://:${PW}@127.0.0.1:6379\n    timeout: [1]\n');
+    const msg = configError(() => loadConfigFile(file, { PW: 'hunter2-secret' }));
+    expect(msg).not.toContain('hunter2-secret');
+  });
+
+  it('registers env-substituted secrets for redaction', () => {
+    const file = tmpConfig('redis:\n  - name: r\n    url: redis://:${PW}@127.0.0.1:6379\n');
+    const { secrets } = loadConfigFile(file, { PW: 'hunter2-secret' });
+    expect(secrets.redact('failed: redis://:hunter2-secret@127.0.0.1:6379 (pw hunter2-secret)')).toBe('failed: redis://:***@127.0.0.1:6379 (pw ***)');
+  });
+});
