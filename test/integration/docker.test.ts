@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DockerService, resolveDockerEndpoint } from '../../src/services/docker.js';
+import { docker, runContainer } from '../helpers/docker-engine.js';
+
+// The Docker adapter against the real private engine.
+
+const host = inject('dockerHost');
+
+beforeAll(() => {
+  runContainer(host, 'dk-busy', ['--network', 'none', '--memory', '64m'], ['sh', '-c', 'yes > /dev/null']);
+  runContainer(host, 'dk-idle', ['--network', 'none', '--label', 'com.docker.compose.service=idle', '--label', 'com.docker.compose.project=dkp'], ['sleep', '3600']);
+});
+afterAll(() => {
+  docker(host, 'rm', '-f', 'dk-busy', 'dk-idle');
+});
+
+/** Figures for one container from two samples a moment apart. */
+async function twoSamples(svc: DockerService, name: string) {
+  const list = await svc.containers();
+  if (!list.ok) throw new Error(list.error.message);
+  const c = list.value.find((x) => x.name === name);
+  if (!c) throw new Error(`${name} not listed`);
+  await svc.stats([c]);
+  await new Promise((r) => setTimeout(r, 600));
+  return (await svc.stats([c])).get(c.id);
+}
+
+describe('DockerService', () => {
+  it('lists containers with state, compose labels, restart count and start time', async () => {
+    const svc = new DockerService(resolveDockerEndpoint(host));
+    const r = await svc.containers({ composeProject: 'dkp' });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.map((c) => c.name)).toEqual(['dk-idle']);
+    expect(r.value[0]).toMatchObject({ state: 'running', health: 'none', composeService: 'idle', composeProject: 'dkp', restartCount: 0 });
+    expect(r.value[0]?.startedAt).toBeGreaterThan(Date.now() - 600_000);
+  });
+
+  it('reads CPU % and memory from the cgroup files of a local engine', async () => {
+    const s = await twoSamples(new DockerService(resolveDockerEndpoint(host)), 'dk-busy');
+    expect(s?.source).toBe('cgroup');
+    // `yes` keeps about one core busy; allow for a loaded 2-core machine.
+    expect(s?.cpuPercent).toBeGreaterThan(20);
+    expect(s?.memLimitBytes).toBe(64 * 1024 * 1024);
+    expect(s?.memUsedBytes).toBeGreaterThan(0);
+  });
+
+  it('computes the same figures through one-shot API stats (the path for remote engines)', async () => {
+    const endpoint = { ...resolveDockerEndpoint(host), local: false };
+    const s = await twoSamples(new DockerService(endpoint), 'dk-busy');
+    expect(s?.source).toBe('api');
+    expect(s?.cpuPercent).toBeGreaterThan(20);
+    expect(s?.memLimitBytes).toBe(64 * 1024 * 1024);
+  });
+
+  it('restarts a container (StartedAt changes) and reports a missing one as not-found', async () => {
+    const svc = new DockerService(resolveDockerEndpoint(host));
+    const before = docker(host, 'inspect', '-f', '{{.State.StartedAt}}', 'dk-idle');
+    const r = await svc.restart('dk-idle', 1);
+    expect(r.ok).toBe(true);
+    expect(docker(host, 'inspect', '-f', '{{.State.StartedAt}}', 'dk-idle')).not.toBe(before);
+    const missing = await svc.restart('dk-does-not-exist', 1);
+    expect(missing.ok).toBe(false);
+    if (!missing.ok) expect(missing.error.kind).toBe('not-found');
+  });
+
+  it('an engine that is not there is "unavailable" with the socket named, never a throw', async () => {
+    const svc = new DockerService(resolveDockerEndpoint('unix:///tmp/opsdeck-no-such.sock'));
+    const r = await svc.version();
+    expect(r).toEqual({ ok: false, error: { kind: 'unavailable', source: 'docker', message: 'no Docker engine socket at unix:///tmp/opsdeck-no-such.sock (is dockerd running?)' } });
+  });
+});
+
+describe('resolveDockerEndpoint', () => {
+  it.each([
+    ['unix:///run/x.sock', { display: 'unix:///run/x.sock', local: true }],
+    ['tcp://10.0.0.5:2375', { display: 'tcp://10.0.0.5:2375', local: false }],
+    ['tcp://10.0.0.5:2376', { display: 'tcp://10.0.0.5:2376', local: false }],
+    ['ssh://ops@db1', { display: 'ssh://db1:22', local: false }],
+  ])('%s', (addr, expected) => {
+    expect(resolveDockerEndpoint(addr, {})).toMatchObject(expected);
+  });
+  it('uses TLS on port 2376', () => {
+    expect(resolveDockerEndpoint('tcp://h:2376', {}).options.protocol).toBe('https');
+  });
+});

@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { validate } from '../../src/config/load.js';
+import { exitCodeFor, overallStatus, type CheckResult, type CheckStatus } from '../../src/domain/check.js';
+import { containerStatus, evaluateHost, evaluateHttp, evaluateRedis, systemHealth } from '../../src/domain/evaluate.js';
+import { ok } from '../../src/domain/result.js';
+import { ProbeWindow } from '../../src/domain/window.js';
+import type { ContainerInfo } from '../../src/services/docker.js';
+import type { HostSample } from '../../src/services/host.js';
+import { healthFromInfo, parseInfo } from '../../src/services/redis.js';
+import { checkBody } from '../../src/services/http.js';
+import { cpuPercentBetween, parseMeminfo, parseMounts, parseNetDev, parseProcStat } from '../../src/services/host.js';
+
+const t = validate({}, 'test').thresholds;
+const r = (status: CheckStatus, extra: Partial<CheckResult> = {}): CheckResult => ({ id: `x:${Math.random()}`, kind: 'host', target: 't', status, message: '', ...extra });
+
+describe('overall status and exit codes', () => {
+  it.each([
+    [['ok', 'ok'], 'ok', 0],
+    [['ok', 'warning'], 'warning', 1],
+    [['warning', 'unknown'], 'unknown', 3],
+    [['unknown', 'critical', 'warning'], 'critical', 2],
+    [[], 'ok', 0],
+  ] as const)('%j → %s (exit %i)', (statuses, expected, code) => {
+    const s = overallStatus(statuses.map((x) => r(x)));
+    expect(s).toBe(expected);
+    expect(exitCodeFor(s)).toBe(code);
+  });
+  it('ignores suppressed checks', () => {
+    expect(overallStatus([r('ok'), r('unknown', { suppressedBy: 'docker:engine' })])).toBe('ok');
+  });
+});
+
+const host = (over: Partial<HostSample>): HostSample => ({
+  hostname: 'h', takenAt: 0, cpuCount: 2, cpuPercent: 10, load: [0, 0, 0],
+  memory: { totalBytes: 100, usedBytes: 50, percent: 50 }, filesystems: [], network: { rxBytes: 0, txBytes: 0 }, uptimeSec: 1, source: 'proc', ...over,
+});
+
+describe('host thresholds (CPU > 80 %, memory > 90 %, disk > 85 % are warnings)', () => {
+  it.each([
+    ['host:cpu', host({ cpuPercent: 80 }), 'ok'],
+    ['host:cpu', host({ cpuPercent: 80.5 }), 'warning'],
+    ['host:memory', host({ memory: { totalBytes: 100, usedBytes: 91, percent: 91 } }), 'warning'],
+    ['host:disk:/data', host({ filesystems: [{ mount: '/data', device: 'd', type: 'ext4', sizeBytes: 100, usedBytes: 86, percent: 86 }] }), 'warning'],
+    ['host:disk:/data', host({ filesystems: [{ mount: '/data', device: 'd', type: 'ext4', sizeBytes: 100, usedBytes: 85, percent: 85 }] }), 'ok'],
+  ])('%s %#', (id, sample, status) => {
+    expect(evaluateHost(ok(sample), t).find((c) => c.id === id)?.status).toBe(status);
+  });
+  it('an optional critical level makes a breach critical', () => {
+    const t2 = { ...t, disk_critical: 95 };
+    const s = host({ filesystems: [{ mount: '/', device: 'd', type: 'ext4', sizeBytes: 100, usedBytes: 97, percent: 97 }] });
+    expect(evaluateHost(ok(s), t2).find((c) => c.id === 'host:disk:/')?.status).toBe('critical');
+  });
+});
+
+const container = (over: Partial<ContainerInfo>): ContainerInfo => ({
+  id: 'i', name: 'c', image: 'img', state: 'running', health: 'none', restartCount: 0, exitCode: 0, pid: 1, tty: false, labels: {}, ...over,
+});
+
+describe('container status', () => {
+  it.each([
+    [container({}), true, true, 'ok'],
+    [container({ health: 'unhealthy' }), true, true, 'critical'],
+    [container({ health: 'unhealthy' }), false, true, 'warning'],
+    [container({ health: 'starting' }), true, true, 'warning'],
+    [container({ state: 'restarting', restartCount: 7 }), true, true, 'critical'],
+    [container({ state: 'exited', exitCode: 137 }), true, true, 'critical'],
+    [container({ state: 'exited', exitCode: 0 }), false, false, 'ok'],
+    [container({ state: 'exited', exitCode: 1 }), false, false, 'warning'],
+    [container({ state: 'paused' }), true, true, 'warning'],
+  ])('%o critical=%s declared=%s → %s', (c, critical, declared, status) => {
+    expect(containerStatus(c, critical, declared).status).toBe(status);
+  });
+});
+
+describe('HTTP rates over the sliding window', () => {
+  const cfgProbe = (okv: boolean, status: number, latencyMs = 10) => ({
+    at: 0, target: 'http://x', status, latencyMs, ok: okv, ...(okv ? {} : { failure: { kind: 'status' as const, message: `HTTP ${status}` } }),
+  });
+  it('warns when the error rate over the last 20 probes exceeds 5 %', () => {
+    const w = new ProbeWindow(20);
+    for (let i = 0; i < 20; i++) w.push({ ok: i >= 2, errorAnswer: i < 2, latencyMs: 10 });
+    const res = evaluateHttp('http:a', false, cfgProbe(true, 200), w.stats(), t);
+    expect(res.status).toBe('warning');
+    expect(res.message).toMatch(/error rate 10% above 5%/);
+  });
+  it('warns on failure rate > 10 % even when failures are timeouts (not error answers)', () => {
+    const w = new ProbeWindow(20);
+    for (let i = 0; i < 20; i++) w.push({ ok: i >= 3, errorAnswer: false, latencyMs: 10 });
+    const res = evaluateHttp('http:a', false, cfgProbe(true, 200), w.stats(), t);
+    expect(res.message).toMatch(/failure rate 15% above 10%/);
+    expect(res.message).not.toMatch(/error rate \d+% above/);
+  });
+  it('keeps only the window size and computes p95', () => {
+    const w = new ProbeWindow(20);
+    for (let i = 1; i <= 40; i++) w.push({ ok: true, errorAnswer: false, latencyMs: i });
+    expect(w.stats()).toMatchObject({ count: 20, p95LatencyMs: 39, lastLatencyMs: 40, errorRate: 0 });
+  });
+});
+
+describe('Redis INFO', () => {
+  const info = parseInfo('# Memory\r\nused_memory:950\r\nmaxmemory:1000\r\nmaxmemory_policy:noeviction\r\nevicted_keys:5\r\nkeyspace_hits:3\r\nkeyspace_misses:1\r\nrdb_last_bgsave_status:ok\r\nrole:master\r\n');
+  it('parses memory against maxmemory, hit ratio and eviction delta', () => {
+    const h = healthFromInfo(info, 1.5, 2);
+    expect(h).toMatchObject({ usedMemoryBytes: 950, maxMemoryBytes: 1000, memoryPercent: 95, hitRatio: 0.75, evictedDelta: 3, role: 'master' });
+  });
+  it('≥ 90 % of maxmemory is a warning; a failed RDB save is critical', () => {
+    const cfg = validate({ redis: [{ name: 'r', url: 'redis://x' }] }, 't').redis[0]!;
+    expect(evaluateRedis(cfg, 'redis://x', ok(healthFromInfo(info, 1)), t).status).toBe('warning');
+    const bad = healthFromInfo(parseInfo('used_memory:1\nrdb_last_bgsave_status:err\n'), 1);
+    expect(evaluateRedis(cfg, 'redis://x', ok(bad), t)).toMatchObject({ status: 'critical', message: expect.stringMatching(/MISCONF/) as string });
+  });
+});
+
+describe('system health composite', () => {
+  it.each([
+    [['ok', 'ok'], 100, 'ok'],
+    [['ok', 'warning'], 75, 'ok'],
+    [['ok', 'critical'], 50, 'ok'],
+    [['ok', 'critical', 'critical'], 33, 'critical'],
+  ] as const)('%j → %i%% %s', (statuses, pct, status) => {
+    const h = systemHealth(statuses.map((s) => r(s, { critical: true })), 50);
+    expect(h.value).toBe(pct);
+    expect(h.status).toBe(status);
+  });
+});
+
+describe('/proc parsers', () => {
+  it('CPU % from two /proc/stat samples', () => {
+    const a = parseProcStat('cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 ...')!;
+    const b = parseProcStat('cpu  150 0 150 900 0 0 0 0 0 0\n')!;
+    expect(cpuPercentBetween(a, b)).toBe(50);
+  });
+  it('memory used = total − available', () => {
+    expect(parseMeminfo('MemTotal: 1000 kB\nMemFree: 100 kB\nMemAvailable: 250 kB\n')).toEqual({ totalBytes: 1024000, usedBytes: 768000, percent: 75 });
+  });
+  it('keeps real filesystems, one per device', () => {
+    const m = parseMounts('/dev/vda1 / ext4 rw 0 0\nproc /proc proc rw 0 0\ntmpfs /run tmpfs rw 0 0\n/dev/vda1 /var/lib/docker ext4 rw 0 0\noverlay /x overlay rw 0 0\n/dev/vdb /data xfs rw 0 0\n');
+    expect(m.map((x) => x.mount)).toEqual(['/', '/data']);
+  });
+  it('sums network bytes without loopback', () => {
+    const text = 'Inter-|...\n face |...\n    lo: 999 1 0 0 0 0 0 0 999 1 0 0 0 0 0 0\n  eth0: 100 1 0 0 0 0 0 0 200 1 0 0 0 0 0 0\n';
+    expect(parseNetDev(text)).toEqual({ rx: 100, tx: 200 });
+  });
+});
+
+describe('HTTP body expectations', () => {
+  it.each([
+    ['{"status":"ok"}', { json_path: 'status', equals: 'ok' }, undefined],
+    ['{"status":"degraded"}', { json_path: 'status', equals: 'ok' }, 'JSON field status is "degraded" (expected "ok")'],
+    ['{"a":{"b":1}}', { json_path: 'a.b', equals: 1 }, undefined],
+    ['nope', { json_path: 'a' }, 'body is not JSON (expected field a)'],
+    ['all good', { body_contains: 'good' }, undefined],
+    ['all bad', { body_contains: 'good' }, 'body does not contain "good"'],
+  ])('%s %o', (body, expect_, problem) => {
+    expect(checkBody(body, expect_)).toBe(problem);
+  });
+});
