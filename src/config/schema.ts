@@ -107,6 +107,8 @@ const dockerSchema = z.strictObject({
   timeout: duration(5_000),
   /** When true, an unreachable engine is only noted, not reported as a failure. */
   optional: z.boolean().default(false),
+  /** Where container CPU/memory come from: cgroup files for a local engine (auto), or always the API. */
+  stats_source: z.enum(['auto', 'api']).default('auto'),
 });
 
 const backupSchema = z.strictObject({

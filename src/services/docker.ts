@@ -110,11 +110,14 @@ export class DockerService {
   private readonly cgroups = new CgroupReader();
   private readonly prevCpu = new Map<string, PrevCpu>();
   private apiVersion?: string;
+  /** Inspect results by container id, reused while the list entry's signature is unchanged. */
+  private readonly inspectCache = new Map<string, { sig: string; info: ContainerInfo }>();
 
   constructor(
     readonly endpoint: DockerEndpoint,
     private readonly timeoutMs = 5_000,
     private readonly concurrency = 8,
+    private readonly statsConcurrency = 64,
   ) {}
 
   private async docker(): Promise<Dockerode> {
@@ -151,15 +154,24 @@ export class DockerService {
       d.listContainers({ all: true, ...(filters ? { filters } : {}), abortSignal }),
     );
     if (!list.ok) return list;
-    const inspected = await mapLimit(list.value, this.concurrency, async (c) =>
-      this.call(`inspect ${c.Names[0] ?? c.Id}`, (d, abortSignal) => d.getContainer(c.Id).inspect({ abortSignal })),
-    );
+    const inspected = await mapLimit(list.value, this.concurrency, async (c): Promise<Result<ContainerInfo>> => {
+      const sig = listSignature(c);
+      const cached = this.inspectCache.get(c.Id);
+      if (sig && cached?.sig === sig) return ok(cached.info);
+      const r = await this.call(`inspect ${c.Names[0] ?? c.Id}`, (d, abortSignal) => d.getContainer(c.Id).inspect({ abortSignal }));
+      if (!r.ok) return r;
+      const info = toContainerInfo(r.value);
+      if (sig) this.inspectCache.set(c.Id, { sig, info });
+      return ok(info);
+    });
     const out: ContainerInfo[] = [];
     for (const r of inspected) {
       // A container removed between list and inspect simply drops out.
-      if (r.ok) out.push(toContainerInfo(r.value));
+      if (r.ok) out.push(r.value);
       else if (r.error.kind !== 'not-found') return r;
     }
+    const live = new Set(list.value.map((c) => c.Id));
+    for (const id of this.inspectCache.keys()) if (!live.has(id)) this.inspectCache.delete(id);
     return ok(out);
   }
 
@@ -171,7 +183,8 @@ export class DockerService {
     const running = containers.filter((c) => c.state === 'running');
     const out = new Map<string, ContainerStats>();
     const useCgroup = this.endpoint.local && (await this.cgroups.available());
-    await mapLimit(running, useCgroup ? 32 : this.concurrency, async (c) => {
+    // API stats calls mostly wait for the daemon's 1 s sampling tick, so more may be in flight than for inspect.
+    await mapLimit(running, useCgroup ? 32 : this.statsConcurrency, async (c) => {
       const s = (useCgroup ? await this.cgroupStats(c) : undefined) ?? (await this.apiStats(c));
       if (s) out.set(c.id, s);
     });
@@ -252,6 +265,20 @@ export class DockerService {
   async raw(): Promise<Dockerode> {
     return this.docker();
   }
+}
+
+/**
+ * What in a list entry tells us a cached inspect is still true: state, health, exit code. Returns
+ * undefined (always inspect) for containers up for less than a minute (a restart between two
+ * polls changes the restart count and start time without changing the state) and for unhealthy or
+ * starting ones (their failing streak and probe output change on every probe).
+ */
+export function listSignature(c: Dockerode.ContainerInfo): string | undefined {
+  const status = c.Status ?? '';
+  if (/second|unhealthy|starting|Restarting/i.test(status)) return undefined;
+  const health = /\((healthy)\)/.exec(status)?.[1] ?? '';
+  const exit = /^Exited \((-?\d+)\)/.exec(status)?.[1] ?? '';
+  return `${c.State}|${health}|${exit}|${c.Created}`;
 }
 
 interface ApiStats {

@@ -49,11 +49,13 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
 
   const wantDocker = config.docker.all_containers || config.services.some((s) => s.container || s.compose_service);
   if (wantDocker) {
-    const endpoint = resolveDockerEndpoint(config.docker.host);
+    const resolved = resolveDockerEndpoint(config.docker.host);
+    const endpoint = config.docker.stats_source === 'api' ? { ...resolved, local: false } : resolved;
     const docker = new DockerService(endpoint, config.docker.timeout);
     const sample = async () => {
       const engine = await docker.version();
       const containers = engine.ok ? await docker.containers(config.docker.compose_project ? { composeProject: config.docker.compose_project } : {}) : undefined;
+      // (containers() reuses cached inspect results, so a run right after prime costs one list call.)
       const stats = containers?.ok ? await docker.stats(containers.value) : new Map<string, ContainerStats>();
       return { engine, containers, stats };
     };

@@ -1,0 +1,61 @@
+// npm run bench:check — `opsdeck check` against 50 and then 200 idle containers in a private engine,
+// next to `docker stats --no-stream` over the same containers, measured in the same run:
+// wall time and the Docker daemon side's CPU seconds (dockerd + containerd + shims, by PID).
+// Also: start-up of `opsdeck --help` against a bare `node -e 0`.
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { cpuSeconds, createIdle, daemonPids, median, startEngine, timeCommand } from './lib.mjs';
+
+const CLI = resolve('dist/cli.js');
+const dir = mkdtempSync(join(tmpdir(), 'opsdeck-bench-check-'));
+const rows = [];
+const fmt = (n, d = 2) => n.toFixed(d).padStart(7);
+
+function measure(label, cmd, args, engine, env) {
+  const pids = daemonPids(engine.pid, engine.execRoot);
+  const before = cpuSeconds(pids);
+  const t = timeCommand(cmd, args, env);
+  const daemon = cpuSeconds(daemonPids(engine.pid, engine.execRoot)) - before;
+  return { label, wall: t.wall, own: t.cpu, daemon };
+}
+
+const engine = await startEngine();
+try {
+  let have = 0;
+  for (const n of [50, 200]) {
+    createIdle(engine.host, 'idle', have, n);
+    have = n;
+    await new Promise((r) => setTimeout(r, 3000)); // let the daemon settle after the creations
+    const cfg = (src) => {
+      const f = join(dir, `${src}.yaml`);
+      writeFileSync(f, `docker:\n  host: ${engine.host}\n  all_containers: true\n  stats_source: ${src}\nredis: []\n`);
+      return f;
+    };
+    // Each measurement three times, median by wall time; the reference first.
+    const pick = (runs) => runs.sort((a, b) => a.wall - b.wall)[1];
+    const ref = pick([0, 1, 2].map(() => measure('docker stats --no-stream', 'docker', ['-H', engine.host, 'stats', '--no-stream'], engine)));
+    const local = pick([0, 1, 2].map(() => measure('opsdeck check (cgroup files)', process.execPath, [CLI, 'check', '--config', cfg('auto')], engine)));
+    const api = pick([0, 1, 2].map(() => measure('opsdeck check (API one-shot)', process.execPath, [CLI, 'check', '--config', cfg('api')], engine)));
+    rows.push({ n, ref, local, api });
+  }
+} finally {
+  await engine.stop();
+}
+
+console.log('\nopsdeck check vs docker stats --no-stream (median of 3, same engine, same run)\n');
+console.log('containers  command                         wall s   own CPU s  daemon CPU s   wall ratio  daemon ratio');
+for (const { n, ref, local, api } of rows) {
+  for (const r of [ref, local, api]) {
+    const wr = r === ref ? '' : `${(r.wall / ref.wall).toFixed(2)}×`;
+    const dr = r === ref ? '' : `${(r.daemon / Math.max(ref.daemon, 0.01)).toFixed(2)}×`;
+    console.log(`${String(n).padStart(10)}  ${r.label.padEnd(30)} ${fmt(r.wall)}   ${fmt(r.own)}   ${fmt(r.daemon)}      ${wr.padStart(8)}    ${dr.padStart(8)}`);
+  }
+}
+console.log('\ntargets (local engine): wall < 1 s at 200 containers, daemon CPU ≤ 0.1× the reference;');
+console.log('         API path: wall < 2 s, daemon CPU ≤ 0.5× the reference.');
+
+// Start-up: median of 15 runs each.
+const node = median(Array.from({ length: 15 }, () => timeCommand(process.execPath, ['-e', '0']).wall));
+const help = median(Array.from({ length: 15 }, () => timeCommand(process.execPath, [CLI, '--help']).wall));
+console.log(`\nstart-up: node -e 0 ${(node * 1000).toFixed(0)} ms, opsdeck --help ${(help * 1000).toFixed(0)} ms → ${(help / node).toFixed(2)}× (target < 3×)`);
