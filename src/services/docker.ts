@@ -116,8 +116,8 @@ export class DockerService {
   constructor(
     readonly endpoint: DockerEndpoint,
     private readonly timeoutMs = 5_000,
-    private readonly concurrency = 8,
-    private readonly statsConcurrency = 64,
+    private readonly concurrency = 16,
+    private readonly statsConcurrency = 256,
   ) {}
 
   private async docker(): Promise<Dockerode> {

@@ -4,7 +4,7 @@ import { exitCodeFor, overallStatus, type CheckResult, type CheckStatus } from '
 import { containerStatus, evaluateHost, evaluateHttp, evaluateRedis, systemHealth } from '../../src/domain/evaluate.js';
 import { ok } from '../../src/domain/result.js';
 import { ProbeWindow } from '../../src/domain/window.js';
-import type { ContainerInfo } from '../../src/services/docker.js';
+import { listSignature, type ContainerInfo } from '../../src/services/docker.js';
 import type { HostSample } from '../../src/services/host.js';
 import { healthFromInfo, parseInfo } from '../../src/services/redis.js';
 import { checkBody } from '../../src/services/http.js';
@@ -153,5 +153,20 @@ describe('HTTP body expectations', () => {
     ['all bad', { body_contains: 'good' }, 'body does not contain "good"'],
   ])('%s %o', (body, expect_, problem) => {
     expect(checkBody(body, expect_)).toBe(problem);
+  });
+});
+
+describe('inspect cache signature', () => {
+  const entry = (State: string, Status: string) => ({ Id: 'x', State, Status, Created: 1 }) as unknown as Parameters<typeof listSignature>[0];
+  it.each([
+    ['running', 'Up 5 minutes', 'running|||1'],
+    ['running', 'Up 2 hours (healthy)', 'running|healthy||1'],
+    ['exited', 'Exited (3) 5 minutes ago', 'exited||3|1'],
+    ['running', 'Up 12 seconds', undefined],
+    ['running', 'Up 5 minutes (unhealthy)', undefined],
+    ['running', 'Up 5 minutes (health: starting)', undefined],
+    ['restarting', 'Restarting (1) 3 minutes ago', undefined],
+  ])('%s %s', (state, status, sig) => {
+    expect(listSignature(entry(state, status))).toBe(sig);
   });
 });
