@@ -36,6 +36,58 @@ program
     await run(!!g.json, async () => (await import('./check.js')).checkCommand(g));
   });
 
+program
+  .command('watch')
+  .description('run the monitor loop without a screen; print alert transitions (fired, resolved)')
+  .option('--json', 'one JSON document per line')
+  .action(async (_opts: unknown, cmd: Command) => {
+    const g = globals(cmd);
+    await run(!!g.json, async () => (await import('./watch.js')).watchCommand(g));
+  });
+
+program
+  .command('demo')
+  .description('start a real demo stack (SQLite trading DB, API, Redis, a container) and open the console on it')
+  .option('--dir <dir>', 'demo workspace (default $XDG_DATA_HOME/opsdeck/demo)')
+  .option('--detach', 'leave the stack running in the background instead of opening the console')
+  .option('--stop', 'stop the demo stack and remove its workspace')
+  .option('--interval <duration>', 'health check interval of the demo config', '5s')
+  .option('--json', 'print one JSON document')
+  .action(async (_opts: unknown, cmd: Command) => {
+    const g = globals(cmd);
+    await run(!!g.json, async () => (await import('./demo.js')).demoCommand(g));
+  });
+
+program
+  .command('drill')
+  .description('practise recovery on the demo stack: list | run SCENARIO | recover SCENARIO | score')
+  .argument('<action>', 'list, run, recover or score')
+  .argument('[scenario]', 'a scenario from drill list')
+  .option('--dir <dir>', 'demo workspace (default $XDG_DATA_HOME/opsdeck/demo)')
+  .option('--json', 'print one JSON document')
+  .action(async (action: string, scenario: string | undefined, _opts: unknown, cmd: Command) => {
+    const g = globals(cmd);
+    await run(!!g.json, async () => (await import('./demo.js')).drillCommand(action, scenario, g));
+  });
+
+// The demo stack's own processes run from the same binary (hidden from help).
+program
+  .command('__demo-api', { hidden: true })
+  .requiredOption('--port <port>')
+  .requiredOption('--db <file>')
+  .requiredOption('--control <file>')
+  .action(async (o: { port: string; db: string; control: string }) => {
+    await (await import('../demo/api.js')).runDemoApi({ port: Number(o.port), db: o.db, control: o.control });
+  });
+
+program
+  .command('__demo-writer', { hidden: true })
+  .requiredOption('--db <file>')
+  .option('--api <url>')
+  .action(async (o: { db: string; api?: string }) => {
+    await (await import('../demo/writer.js')).runDemoWriter({ db: o.db, ...(o.api ? { api: o.api } : {}) });
+  });
+
 const argv = process.argv.slice(2);
 const wantsJson = argv.includes('--json');
 try {

@@ -35,19 +35,17 @@ const expectSchema = z.strictObject({
   equals: z.union([z.string(), z.number(), z.boolean()]).optional(),
 });
 
-const serviceSchema = z
-  .strictObject({
-    name,
-    /** Container name (as in `docker ps`). */
-    container: z.string().optional(),
-    /** docker-compose service name (label com.docker.compose.service). */
-    compose_service: z.string().optional(),
-    health_url: z.string().url('expected an http(s) URL').optional(),
-    expect: expectSchema.optional(),
-    timeout: duration(5_000),
-    critical: z.boolean().default(false),
-  })
-  .transform((s) => ({ ...s, container: s.container ?? (s.compose_service ? undefined : s.name) }));
+const serviceSchema = z.strictObject({
+  name,
+  /** Container name (as in `docker ps`). */
+  container: z.string().optional(),
+  /** docker-compose service name (label com.docker.compose.service). */
+  compose_service: z.string().optional(),
+  health_url: z.string().url('expected an http(s) URL').optional(),
+  expect: expectSchema.optional(),
+  timeout: duration(5_000),
+  critical: z.boolean().default(false),
+});
 
 const databaseSchema = z.strictObject({
   name,
@@ -139,6 +137,8 @@ export const configSchema = z.strictObject({
   redis: z.array(redisSchema).default([]),
   endpoints: z.array(endpointSchema).default([]),
   backup: backupSchema.default(() => backupSchema.parse({})),
+  /** Marks the workspace made by `opsdeck demo`; drills refuse every other config. */
+  demo: z.boolean().default(false),
 });
 
 /** Validated configuration, durations in milliseconds. */

@@ -15,6 +15,10 @@ export interface SqliteHealth {
   /** ms since epoch of the newest of the file and its WAL. */
   lastModified: number;
   latencyMs: number;
+  /** Row counts of the tables asked for (missing tables are absent). */
+  tableRows: Record<string, number>;
+  /** Highest rowid of the same tables (holes = max rowid − count reveal deleted rows). */
+  tableMaxRowid: Record<string, number>;
 }
 
 /**
@@ -22,7 +26,7 @@ export interface SqliteHealth {
  * sequential pass; integrity_check is for backups and restores — FACTS.md §4), page and freelist
  * counts, file and WAL sizes. A missing file is not created.
  */
-export async function probeSqlite(path: string, timeoutMs = 10_000): Promise<Result<SqliteHealth>> {
+export async function probeSqlite(path: string, timeoutMs = 10_000, countTables: readonly string[] = []): Promise<Result<SqliteHealth>> {
   let st;
   try {
     st = await stat(path);
@@ -45,7 +49,20 @@ export async function probeSqlite(path: string, timeoutMs = 10_000): Promise<Res
     const freelistCount = Number(db.pragma('freelist_count', { simple: true }));
     const rows = db.pragma('quick_check') as { quick_check: string }[];
     const quick = rows.map((r) => r.quick_check);
+    const tableRows: Record<string, number> = {};
+    const tableMaxRowid: Record<string, number> = {};
+    for (const t of countTables) {
+      try {
+        const r = db.prepare(`SELECT count(*) AS n, coalesce(max(rowid), 0) AS m FROM "${t.replace(/"/g, '""')}"`).get() as { n: number; m: number };
+        tableRows[t] = r.n;
+        tableMaxRowid[t] = r.m;
+      } catch {
+        // A missing table shows up as a missing count.
+      }
+    }
     return ok({
+      tableRows,
+      tableMaxRowid,
       path,
       sizeBytes: st.size,
       walBytes: wal?.size ?? 0,

@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { CheckResult } from '../domain/check.js';
-import { evaluateDocker, evaluateHost, evaluateHttp, evaluateRedis, evaluateSqlite } from '../domain/evaluate.js';
+import { evaluateDocker, evaluateHost, evaluateHttp, evaluateRedis, evaluateRowLoss, evaluateSqlite, type RowMarks } from '../domain/evaluate.js';
 import { ProbeWindow } from '../domain/window.js';
 import { DockerService, resolveDockerEndpoint, type ContainerStats } from '../services/docker.js';
 import { HostSampler } from '../services/host.js';
@@ -99,14 +99,21 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
   }
 
   for (const cfg of config.databases) {
+    let marks: Record<string, RowMarks> = {};
     sources.push({
       id: `sqlite:${cfg.name}`,
       refreshMs: config.interval,
       checkMs: config.interval,
       run: async () => {
-        const r = await probeSqlite(cfg.path, cfg.timeout);
+        const r = await probeSqlite(cfg.path, cfg.timeout, cfg.critical_tables);
         actions.setKeyed('databases', cfg.name, r.ok ? { data: r.value } : { error: r.error }, now());
-        return [evaluateSqlite(cfg, r)];
+        const out = [evaluateSqlite(cfg, r)];
+        if (r.ok && cfg.critical_tables.length && r.value.quickCheck[0] === 'ok') {
+          const loss = evaluateRowLoss(cfg, r.value.tableRows, r.value.tableMaxRowid, marks);
+          marks = loss.marks;
+          out.push(loss.check);
+        }
+        return out;
       },
     });
   }

@@ -1,0 +1,165 @@
+import { join } from 'node:path';
+import { parseDuration } from '../config/duration.js';
+import { loadConfig } from '../config/load.js';
+import { ExitError, UsageError } from '../domain/errors.js';
+import { DRILLS, demoForConfig, findDrill, recoverDrill, runDrill } from '../demo/drills.js';
+import { demoDir, startDemo, stopDemo, type DemoState } from '../demo/workspace.js';
+import { openStateDb, stateDir } from '../state/statedb.js';
+import { demoBackup, newestBackupMaxRowid, openConsole } from './demo-links.js';
+import { out, outJson, type GlobalOptions } from './output.js';
+
+/** Options of `opsdeck demo`. */
+export interface DemoOptions extends GlobalOptions {
+  dir?: string;
+  stop?: boolean;
+  detach?: boolean;
+  interval?: string;
+}
+
+/**
+ * `opsdeck demo`: creates the demo workspace with a real stack and opens the console on it; `q`
+ * stops and removes everything. `--detach` leaves it running (stop with `--stop`).
+ */
+export async function demoCommand(g: DemoOptions): Promise<number> {
+  const dir = demoDir(g.dir);
+  if (g.stop) {
+    const stopped = await stopDemo(dir);
+    if (g.json) outJson({ dir, stopped });
+    else out(stopped.length ? `stopped ${stopped.join(', ')}; removed ${dir}` : `no demo running in ${dir}`);
+    return 0;
+  }
+  if (g.readOnly) throw new ExitError(1, 'read-only', 'opsdeck demo starts processes and writes files; refused in --read-only mode');
+  if (g.interval !== undefined && parseDuration(g.interval) === undefined)
+    throw new UsageError(`--interval: expected a duration such as 5s or 1m, got ${JSON.stringify(g.interval)}`);
+  const s = await startDemo({ dir, ...(g.interval ? { interval: g.interval } : {}) });
+  const backup = await firstBackup(s);
+  const summary = { dir, config: s.config, api: `http://127.0.0.1:${s.apiPort}`, notes: [...s.notes, backup] };
+  const interactive = !g.detach && !g.json && process.stdout.isTTY && process.stdin.isTTY;
+  if (!interactive) {
+    if (g.json) outJson(summary);
+    else {
+      out(`demo stack running in ${dir}`);
+      for (const n of summary.notes) out(`  - ${n}`);
+      out(`config: ${s.config}`);
+      out(`open the console:  opsdeck --config ${s.config}`);
+      out(`practise:          opsdeck drill list --config ${s.config}`);
+      out(`stop and remove:   opsdeck demo --stop${g.dir ? ` --dir ${g.dir}` : ''}`);
+    }
+    return 0;
+  }
+  try {
+    return await openConsole({ ...g, config: s.config });
+  } finally {
+    await stopDemo(dir);
+  }
+}
+
+/** Takes and verifies the demo's first backup. */
+async function firstBackup(s: DemoState): Promise<string> {
+  try {
+    return await demoBackup(s.config);
+  } catch (e) {
+    return `no first backup: ${(e as Error).message}`;
+  }
+}
+
+/** Options of `opsdeck drill`. */
+export interface DrillOptions extends GlobalOptions {
+  dir?: string;
+}
+
+function demoState(g: DrillOptions): DemoState {
+  const file = g.config ?? join(demoDir(g.dir), 'opsdeck.yaml');
+  const loaded = loadConfig({ file });
+  return demoForConfig(loaded.file, loaded.config.demo);
+}
+
+/** `opsdeck drill list|run|recover|score`. */
+export async function drillCommand(action: string, scenario: string | undefined, g: DrillOptions): Promise<number> {
+  if (action === 'list') {
+    if (g.json) outJson({ drills: DRILLS.map(({ name, breaks, alert, recover }) => ({ name, breaks, alert, recover })) });
+    else for (const d of DRILLS) out(`${d.name.padEnd(20)} ${d.breaks}\n${''.padEnd(20)} alert: ${d.alert}; recover: ${d.recover}`);
+    return 0;
+  }
+  if (action === 'score') return scoreCommand(demoState(g), g);
+  if (action !== 'run' && action !== 'recover') throw new UsageError(`unknown drill action "${action}" (expected list, run, recover or score)`);
+  if (!scenario) throw new UsageError(`opsdeck drill ${action} needs a scenario (opsdeck drill list shows them)`);
+  const d = findDrill(scenario);
+  if (g.readOnly) throw new ExitError(1, 'read-only', `drill ${action} ${d.name} changes the demo stack; refused in --read-only mode`);
+  const s = demoState(g);
+  if (action === 'run') {
+    await runDrill(s, d, await backupMaxTradeId(s));
+    if (g.json) outJson({ drill: d.name, broke: d.breaks, alert: d.alert, recover: d.recover });
+    else {
+      out(`drill ${d.name}: ${d.breaks}`);
+      out(`expect alert ${d.alert} to fire within ${3} checks (the console's Alerts pane, or opsdeck watch)`);
+      out(`recover: ${d.recover}`);
+      out(`then: opsdeck drill score`);
+    }
+    return 0;
+  }
+  await recoverDrill(s, d);
+  if (g.json) outJson({ drill: d.name, recovered: true });
+  else out(`drill ${d.name}: fault undone; the alert resolves after 2 good checks`);
+  return 0;
+}
+
+/** The highest trade id in the newest backup, when there is one. */
+async function backupMaxTradeId(s: DemoState): Promise<number | undefined> {
+  try {
+    return await newestBackupMaxRowid(s.config, 'trading', 'trades');
+  } catch {
+    return undefined;
+  }
+}
+
+async function scoreCommand(s: DemoState, g: GlobalOptions): Promise<number> {
+  const drill = s.drills.at(-1);
+  if (!drill) throw new ExitError(1, 'drill', 'no drill has run in this demo yet (opsdeck drill run SCENARIO)');
+  const d = findDrill(drill.scenario);
+  const loaded = loadConfig({ file: s.config });
+  const state = await openStateDb(stateDir(loaded.config.state_dir));
+  const events = state
+    .prepare('SELECT at, event FROM alert_events WHERE check_id = ? AND at >= ? ORDER BY at')
+    .all(d.alert, drill.startedAt) as { at: number; event: string }[];
+  state.close();
+  const fired = events.find((e) => e.event === 'fired');
+  const resolved = fired ? events.find((e) => e.event === 'resolved' && e.at >= fired.at) : undefined;
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(s.db, { readonly: true, timeout: 5000 });
+  let present: number;
+  let presentBeforeBackup: number | undefined;
+  try {
+    present = (db.prepare('SELECT count(*) AS n FROM trades WHERE id <= ?').get(drill.maxTradeId) as { n: number }).n;
+    if (drill.backupMaxTradeId !== undefined)
+      presentBeforeBackup = (db.prepare('SELECT count(*) AS n FROM trades WHERE id <= ?').get(drill.backupMaxTradeId) as { n: number }).n;
+  } catch (e) {
+    throw new ExitError(1, 'drill', `cannot read trades from ${s.db}: ${(e as Error).message} (recover the database first)`);
+  } finally {
+    db.close();
+  }
+  // Trades committed before the drill: ids ≤ maxTradeId, tradeCount of them.
+  const missing = Math.max(0, drill.tradeCount - present);
+  const score = {
+    drill: d.name,
+    startedAt: new Date(drill.startedAt).toISOString(),
+    alert: d.alert,
+    timeToDetectSec: fired ? Math.round((fired.at - drill.startedAt) / 100) / 10 : null,
+    timeToRecoverSec: resolved ? Math.round((resolved.at - drill.startedAt) / 100) / 10 : null,
+    tradesBeforeDrill: drill.tradeCount,
+    tradesMissing: missing,
+    ...(drill.backupMaxTradeId !== undefined && presentBeforeBackup !== undefined
+      ? { tradesMissingCoveredByBackup: Math.max(0, Math.min(missing, drill.backupMaxTradeId - presentBeforeBackup)), tradesMissingWrittenAfterBackup: Math.max(0, missing - Math.max(0, drill.backupMaxTradeId - presentBeforeBackup)) }
+      : {}),
+  };
+  if (g.json) outJson(score);
+  else {
+    out(`drill ${d.name} started ${score.startedAt}`);
+    out(`  detected:  ${score.timeToDetectSec !== null ? `${score.timeToDetectSec}s (alert ${d.alert} fired)` : `not yet — is a monitor running? (the console, or opsdeck watch --config ${s.config})`}`);
+    out(`  recovered: ${score.timeToRecoverSec !== null ? `${score.timeToRecoverSec}s (alert resolved)` : 'not yet'}`);
+    out(`  trades committed before the drill: ${score.tradesBeforeDrill}, missing now: ${score.tradesMissing}`);
+    if ('tradesMissingWrittenAfterBackup' in score)
+      out(`    of which written after the last backup (not in it): ${score.tradesMissingWrittenAfterBackup}; in the backup but not restored: ${score.tradesMissingCoveredByBackup}`);
+  }
+  return 0;
+}

@@ -1,0 +1,61 @@
+import { watchFile, unwatchFile } from 'node:fs';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { Monitor, type AlertEvent } from '../state/monitor.js';
+import { buildSources } from '../state/sources.js';
+import { openStateDb, stateDir } from '../state/statedb.js';
+import { createAppStore } from '../state/store.js';
+import { err, out, outJson, reportError, useSecrets, type GlobalOptions } from './output.js';
+
+/**
+ * `opsdeck watch`: the monitor loop without a screen, for a service manager or a second terminal.
+ * Prints one line per alert transition (fired / resolved); `--json` prints one JSON document per
+ * line. Alert history goes to the state database like the console's. Reloads the configuration
+ * when its file changes. Runs until SIGINT/SIGTERM.
+ */
+export async function watchCommand(g: GlobalOptions): Promise<number> {
+  let loaded: LoadedConfig = loadConfig(g.config ? { file: g.config } : {});
+  useSecrets(loaded.secrets);
+  const db = await openStateDb(stateDir(loaded.config.state_dir));
+  const onAlert = (e: AlertEvent) => {
+    if (g.json) {
+      process.stdout.write(`${JSON.stringify({ at: new Date(e.at).toISOString(), event: e.transition, check: e.alert.checkId, status: e.alert.status, message: e.alert.message })}\n`);
+    } else {
+      out(`${new Date(e.at).toISOString()} ${e.transition.toUpperCase().padEnd(8)} ${e.alert.checkId} ${e.alert.status.toUpperCase()}: ${e.alert.message}`);
+    }
+  };
+  // One store across reloads: alert state (and so resolutions) survives a configuration change.
+  const store = createAppStore();
+  const start = (l: LoadedConfig) => {
+    const m = new Monitor({ config: l.config, store, sources: buildSources(l.config, store), stateDb: db, onAlert });
+    m.start();
+    return m;
+  };
+  let monitor = start(loaded);
+  if (!g.json) out(`watching ${loaded.file ?? 'the local stack (no config file)'}: every ${loaded.config.interval / 1000}s, alerts after ${loaded.config.failure_threshold} failed checks`);
+  if (loaded.file) {
+    const file = loaded.file;
+    watchFile(file, { interval: 1000 }, () => {
+      try {
+        const next = loadConfig({ file });
+        monitor.stop();
+        loaded = next;
+        useSecrets(loaded.secrets);
+        monitor = start(loaded);
+        if (!g.json) out(`configuration reloaded from ${file}`);
+      } catch (e) {
+        // A broken edit keeps the running configuration; say why, once per change.
+        if (g.json) reportError(e, true);
+        else err(`opsdeck: configuration not reloaded: ${(e as Error).message}`);
+      }
+    });
+  }
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  if (loaded.file) unwatchFile(loaded.file);
+  monitor.stop();
+  db.close();
+  if (g.json) outJson({ stopped: new Date().toISOString() });
+  return 0;
+}

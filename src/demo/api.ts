@@ -1,0 +1,97 @@
+import { readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type BetterSqlite3 from 'better-sqlite3';
+
+/** How the demo API behaves; drills change it through the control file. */
+export interface ApiControl {
+  mode: 'normal' | 'slow' | 'errors';
+  /** Delay of every answer in slow mode (ms). */
+  delayMs?: number;
+  /** Share of answers that are HTTP 500 in errors mode (0–1). */
+  errorShare?: number;
+}
+
+/** Reads the control file, cached by modification time (cheap on every request). */
+export function controlReader(file: string): () => ApiControl {
+  let mtime = -1;
+  let cached: ApiControl = { mode: 'normal' };
+  return () => {
+    try {
+      const m = statSync(file).mtimeMs;
+      if (m !== mtime) {
+        mtime = m;
+        cached = JSON.parse(readFileSync(file, 'utf8')) as ApiControl;
+      }
+    } catch {
+      cached = { mode: 'normal' };
+    }
+    return cached;
+  };
+}
+
+/**
+ * The demo stack's HTTP API (a real Node process): /api/v1/health, /api/v1/trades (a real query
+ * on the trading database), /metrics (request count, error rate, concurrent requests).
+ */
+export async function runDemoApi(opts: { port: number; db: string; control: string }): Promise<void> {
+  const { default: Database } = await import('better-sqlite3');
+  let db: BetterSqlite3.Database | undefined;
+  const open = () => (db ??= new Database(opts.db, { readonly: true, fileMustExist: true, timeout: 2000 }));
+  const control = controlReader(opts.control);
+  let requests = 0;
+  let errors = 0;
+  let concurrent = 0;
+  let counter = 0;
+  const server = createServer((req, res) => {
+    requests++;
+    concurrent++;
+    res.on('close', () => concurrent--);
+    const c = control();
+    const url = new URL(req.url ?? '/', 'http://demo');
+    const answer = () => {
+      if (url.pathname === '/metrics') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({ requests, errors, errorRate: requests ? (errors / requests) * 100 : 0, concurrent }),
+        );
+        return;
+      }
+      counter++;
+      if (c.mode === 'errors' && counter % Math.max(1, Math.round(1 / (c.errorShare ?? 0.34))) === 0) {
+        errors++;
+        res.writeHead(500, { 'content-type': 'application/json' }).end('{"status":"error","error":"upstream failure (drill)"}');
+        return;
+      }
+      try {
+        if (url.pathname === '/api/v1/health') {
+          const row = open().prepare('SELECT count(*) AS n FROM trades').get() as { n: number };
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', trades: row.n }));
+        } else if (url.pathname === '/api/v1/trades') {
+          const rows = open().prepare('SELECT * FROM trades ORDER BY id DESC LIMIT 20').all();
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(rows));
+        } else {
+          res.writeHead(404).end('not found');
+        }
+      } catch (e) {
+        errors++;
+        db?.close();
+        db = undefined;
+        res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'error', error: (e as Error).message }));
+      }
+    };
+    if (c.mode === 'slow' && url.pathname !== '/metrics') setTimeout(answer, c.delayMs ?? 2500);
+    else answer();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, '127.0.0.1', resolve);
+  });
+  const stop = () => {
+    server.close();
+    server.closeAllConnections();
+    db?.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  await new Promise(() => undefined);
+}

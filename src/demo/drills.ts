@@ -1,0 +1,215 @@
+import { execFileSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { ExitError } from '../domain/errors.js';
+import { alive, readDemoState, startApi, startContainer, startRedis, writeDemoState, type DemoState } from './workspace.js';
+
+/** A practice scenario: what it breaks, which alert should fire, how to recover. */
+export interface Drill {
+  name: string;
+  breaks: string;
+  /** Check id whose alert must fire. */
+  alert: string;
+  recover: string;
+  /** Needs a part of the demo that may be missing (Redis, Docker). */
+  needs?: 'redis' | 'container';
+  run(s: DemoState): Promise<void>;
+  /** Undoes the fault, for faults opsdeck has no runbook for yet. */
+  undo(s: DemoState): Promise<void>;
+}
+
+function control(s: DemoState, c: object): void {
+  writeFileSync(join(s.dir, 'control.json'), `${JSON.stringify(c)}\n`);
+}
+
+function redisCli(s: DemoState, ...args: string[]): string {
+  if (!s.redis) throw new ExitError(1, 'drill', 'the demo has no Redis (redis-server is not installed)');
+  return execFileSync('redis-cli', ['-p', String(s.redis.port), ...args], { encoding: 'utf8' }).trim();
+}
+
+function redisPid(s: DemoState): number | undefined {
+  if (!s.redis || !existsSync(s.redis.pidFile)) return undefined;
+  return Number(readFileSync(s.redis.pidFile, 'utf8').trim());
+}
+
+async function waitGone(pid: number | undefined): Promise<void> {
+  while (alive(pid)) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** Opens the demo database for a drill's own edits. */
+async function openDb(s: DemoState) {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(s.db, { timeout: 10_000 });
+  db.pragma('foreign_keys = ON');
+  return db;
+}
+
+/** Every drill, in the order `drill list` shows them. */
+export const DRILLS: Drill[] = [
+  {
+    name: 'api-down',
+    breaks: 'kills the demo API process (SIGKILL)',
+    alert: 'http:api',
+    recover: 'start it again: opsdeck drill recover api-down (the demo\'s stand-in for systemctl/docker start)',
+    async run(s) {
+      if (s.apiPid) process.kill(s.apiPid, 'SIGKILL');
+      await waitGone(s.apiPid);
+    },
+    async undo(s) {
+      if (!alive(s.apiPid)) s.apiPid = startApi(s);
+    },
+  },
+  {
+    name: 'api-slow',
+    breaks: 'makes every API answer take 2.5 s (threshold 2 s)',
+    alert: 'http:api',
+    recover: 'opsdeck drill recover api-slow (the fix a deploy rollback would bring)',
+    async run(s) {
+      control(s, { mode: 'slow', delayMs: 2500 });
+    },
+    async undo(s) {
+      control(s, { mode: 'normal' });
+    },
+  },
+  {
+    name: 'api-errors',
+    breaks: 'makes one API answer in three an HTTP 500 (error rate threshold 5 %)',
+    alert: 'http:api',
+    recover: 'opsdeck drill recover api-errors',
+    async run(s) {
+      control(s, { mode: 'errors', errorShare: 0.34 });
+    },
+    async undo(s) {
+      control(s, { mode: 'normal' });
+    },
+  },
+  {
+    name: 'redis-down',
+    breaks: 'kills redis-server (SIGKILL)',
+    alert: 'redis:cache',
+    needs: 'redis',
+    recover: 'opsdeck drill recover redis-down (restarts redis-server)',
+    async run(s) {
+      const pid = redisPid(s);
+      if (pid) process.kill(pid, 'SIGKILL');
+      await waitGone(pid);
+    },
+    async undo(s) {
+      if (s.redis && !alive(redisPid(s))) startRedis(s.dir, s.redis.port);
+    },
+  },
+  {
+    name: 'redis-oom',
+    breaks: 'lowers maxmemory just above what Redis uses, with eviction off (memory ≥ 90 % of maxmemory; writes soon fail with OOM)',
+    alert: 'redis:cache',
+    needs: 'redis',
+    recover: 'opsdeck drill recover redis-oom (raises maxmemory back to 64mb with allkeys-lru)',
+    async run(s) {
+      for (let i = 0; i < 40; i++) redisCli(s, 'SET', `drill:filler:${i}`, 'x'.repeat(20_000));
+      const used = Number(/used_memory:(\d+)/.exec(redisCli(s, 'INFO', 'memory'))?.[1] ?? 0);
+      redisCli(s, 'CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+      redisCli(s, 'CONFIG', 'SET', 'maxmemory', String(Math.ceil(used / 0.95)));
+    },
+    async undo(s) {
+      redisCli(s, 'CONFIG', 'SET', 'maxmemory', '64mb');
+      redisCli(s, 'CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru');
+    },
+  },
+  {
+    name: 'db-corrupt',
+    breaks: 'overwrites part of the trading database file with garbage (as a bad disk would)',
+    alert: 'sqlite:trading',
+    recover: 'opsdeck restore --db trading (the restore wizard, from the last verified backup)',
+    async run(s) {
+      const db = await openDb(s);
+      db.pragma('wal_checkpoint(TRUNCATE)');
+      db.close();
+      const size = statSync(s.db).size;
+      const fd = openSync(s.db, 'r+');
+      // Pages 2.. of the file (past the header page): the b-trees break, the header stays valid.
+      const garbage = Buffer.alloc(Math.min(16 * 4096, size - 4096), 0x5a);
+      writeSync(fd, garbage, 0, garbage.length, 4096);
+      closeSync(fd);
+    },
+    async undo() {
+      throw new ExitError(1, 'drill', 'db-corrupt has no shortcut: recover with opsdeck restore --db trading');
+    },
+  },
+  {
+    name: 'rows-deleted',
+    breaks: 'deletes a range of 100 committed trades (an operator\'s bad DELETE)',
+    alert: 'sqlite:trading:rows',
+    recover: 'opsdeck restore --db trading --tables trades (staged table restore), or the whole file',
+    async run(s) {
+      const db = await openDb(s);
+      const { lo } = db.prepare('SELECT min(id) AS lo FROM trades').get() as { lo: number };
+      db.prepare('DELETE FROM trades WHERE id BETWEEN ? AND ?').run(lo + 100, lo + 199);
+      db.close();
+    },
+    async undo() {
+      throw new ExitError(1, 'drill', 'rows-deleted has no shortcut: recover with opsdeck restore --db trading');
+    },
+  },
+  {
+    name: 'container-crashloop',
+    breaks: 'replaces the worker container by one that exits at once, with restart policy "always"',
+    alert: 'container:worker',
+    needs: 'container',
+    recover: 'opsdeck drill recover container-crashloop (recreates the worker; in real life: fix the image, then restart)',
+    async run(s) {
+      await startContainer(s, process.env, ['sh', '-c', 'echo "worker: fatal: cannot reach broker" >&2; exit 1'], 'always');
+    },
+    async undo(s) {
+      await startContainer(s, process.env);
+    },
+  },
+  {
+    name: 'disk-pressure',
+    breaks: 'lowers the demo\'s disk threshold below the current use of / (the monitor reloads the config)',
+    alert: 'host:disk:/',
+    recover: 'opsdeck drill recover disk-pressure (puts the threshold back; in real life: free space, e.g. opsdeck backup prune)',
+    async run(s) {
+      const text = readFileSync(s.config, 'utf8').replace(/\nthresholds:\n {2}disk: \d+\n/, '\n');
+      writeFileSync(s.config, text.replace('\nservices:', '\nthresholds:\n  disk: 1\nservices:'));
+    },
+    async undo(s) {
+      writeFileSync(s.config, readFileSync(s.config, 'utf8').replace('\nthresholds:\n  disk: 1\n', '\n'));
+    },
+  },
+];
+
+/** Finds a drill by name; a usage error lists the names. */
+export function findDrill(name: string): Drill {
+  const d = DRILLS.find((x) => x.name === name);
+  if (!d) throw new ExitError(64, 'usage', `unknown drill "${name}" (expected one of: ${DRILLS.map((x) => x.name).join(', ')})`);
+  return d;
+}
+
+/** Loads the demo state behind a config; drills refuse any config that is not a demo workspace. */
+export function demoForConfig(configFile: string | undefined, demo: boolean): DemoState {
+  const dir = configFile ? join(configFile, '..') : undefined;
+  const s = dir ? readDemoState(dir) : undefined;
+  if (!demo || !s || !configFile || s.config !== configFile) {
+    throw new ExitError(1, 'drill', `drills act only on the demo workspace made by \`opsdeck demo\`; ${configFile ?? 'this config'} is not one (start one with: opsdeck demo --detach)`);
+  }
+  return s;
+}
+
+/** Runs a drill: records the trades before, breaks the stack, returns what to tell the operator. */
+export async function runDrill(s: DemoState, d: Drill, backupMaxTradeId: number | undefined): Promise<void> {
+  if (d.needs === 'redis' && !s.redis) throw new ExitError(1, 'drill', `${d.name} needs Redis, and this demo runs without it (redis-server is not installed)`);
+  if (d.needs === 'container' && !s.container) throw new ExitError(1, 'drill', `${d.name} needs a container, and this demo runs without one (no Docker engine or local image)`);
+  const db = await openDb(s);
+  const t = db.prepare('SELECT coalesce(max(id), 0) AS maxId, count(*) AS n FROM trades').get() as { maxId: number; n: number };
+  db.close();
+  s.drills.push({ scenario: d.name, startedAt: Date.now(), maxTradeId: t.maxId, tradeCount: t.n, ...(backupMaxTradeId !== undefined ? { backupMaxTradeId } : {}) });
+  writeDemoState(s);
+  await d.run(s);
+  writeDemoState(s);
+}
+
+/** Undoes a drill's fault (for faults without a runbook). */
+export async function recoverDrill(s: DemoState, d: Drill): Promise<void> {
+  await d.undo(s);
+  writeDemoState(s);
+}

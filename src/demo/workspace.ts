@@ -1,0 +1,311 @@
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ExitError } from '../domain/errors.js';
+import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
+import { CRITICAL_TABLES, NORMAL_TABLES, seedTradingDb } from './seed.js';
+
+/** What a running demo consists of; saved as demo.json in the workspace. */
+export interface DemoState {
+  dir: string;
+  config: string;
+  db: string;
+  startedAt: number;
+  apiPort: number;
+  apiPid?: number;
+  writerPid?: number;
+  redis?: { port: number; pidFile: string };
+  container?: { name: string; id: string; image: string; dockerHost: string };
+  /** Plain sentences: what runs and what does not, and why. */
+  notes: string[];
+  /** Health check interval written into the demo config. */
+  interval: string;
+  drills: DrillRecord[];
+}
+
+/** One drill run, for `opsdeck drill score`. */
+export interface DrillRecord {
+  scenario: string;
+  startedAt: number;
+  /** Highest trade id and trade count when the drill started. */
+  maxTradeId: number;
+  tradeCount: number;
+  /** Highest trade id in the newest backup when the drill started (writes after it are counted apart). */
+  backupMaxTradeId?: number;
+  restore?: Record<string, unknown>;
+}
+
+export const CONTAINER_NAME = 'opsdeck-demo-worker';
+const PREFERRED_IMAGES = ['busybox', 'alpine', 'debian', 'ubuntu', 'opsdeck-test/busybox'];
+
+/** The demo workspace: --dir, else $XDG_DATA_HOME/opsdeck/demo. */
+export function demoDir(dir?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return dir ?? join(env.XDG_DATA_HOME || join(env.HOME || homedir(), '.local/share'), 'opsdeck', 'demo');
+}
+
+/** Reads demo.json; undefined when there is no demo in the folder. */
+export function readDemoState(dir: string): DemoState | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'demo.json'), 'utf8')) as DemoState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Saves demo.json. */
+export function writeDemoState(s: DemoState): void {
+  writeFileSync(join(s.dir, 'demo.json'), `${JSON.stringify(s, null, 2)}\n`);
+}
+
+/** True when a process with this pid exists. */
+export function alive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+function hasBinary(name: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts one of the demo's own processes (the CLI's hidden commands), detached, logging to a file. */
+export function spawnDemoProcess(dir: string, name: string, args: string[]): number {
+  const log = openSync(join(dir, 'logs', `${name}.log`), 'a');
+  const child = spawn(process.execPath, [process.argv[1] ?? 'opsdeck', ...args], { detached: true, stdio: ['ignore', log, log] });
+  closeSync(log);
+  child.unref();
+  if (!child.pid) throw new ExitError(1, 'demo', `could not start the demo ${name} process`);
+  return child.pid;
+}
+
+/** Starts the demo API; returns its pid. */
+export function startApi(s: DemoState): number {
+  return spawnDemoProcess(s.dir, 'api', ['__demo-api', '--port', String(s.apiPort), '--db', s.db, '--control', join(s.dir, 'control.json')]);
+}
+
+/** Starts redis-server for the demo on its port. */
+export function startRedis(dir: string, port: number): { port: number; pidFile: string } {
+  const pidFile = join(dir, 'redis', 'redis.pid');
+  execFileSync('redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'yes',
+    '--pidfile', pidFile, '--logfile', join(dir, 'logs', 'redis.log'), '--dir', join(dir, 'redis'), '--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru',
+  ]);
+  return { port, pidFile };
+}
+
+/** Waits until a URL answers 200, or the deadline passes. */
+export async function waitHttp(url: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await r.body?.cancel();
+      if (r.ok) return true;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+/** Picks an image that is already present locally (no registry may be reachable). */
+async function pickImage(docker: DockerService): Promise<string | undefined> {
+  const d = await docker.raw();
+  const images = await d.listImages();
+  const tags = images.flatMap((i) => i.RepoTags ?? []).filter((t) => t !== '<none>:<none>');
+  for (const want of PREFERRED_IMAGES) {
+    const hit = tags.find((t) => t.split(':')[0] === want || t.split(':')[0]?.endsWith(`/${want}`));
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+/** Runs the demo's worker container, from a local image; returns a note either way. */
+export async function startContainer(s: DemoState, env: NodeJS.ProcessEnv, command: string[] = ['sleep', '86400'], restart = 'no'): Promise<string> {
+  const endpoint = resolveDockerEndpoint(undefined, env);
+  const docker = new DockerService(endpoint, 5000);
+  const v = await docker.version();
+  if (!v.ok) return `no container: ${v.error.message}`;
+  let image: string | undefined;
+  try {
+    image = s.container?.image ?? (await pickImage(docker));
+  } catch (e) {
+    return `no container: listing images failed: ${(e as Error).message}`;
+  }
+  if (!image) return `no container: none of the images ${PREFERRED_IMAGES.join(', ')} is present locally and no registry is used`;
+  const d = await docker.raw();
+  try {
+    await d.getContainer(CONTAINER_NAME).remove({ force: true });
+  } catch {
+    // no leftover
+  }
+  try {
+    const c = await d.createContainer({
+      name: CONTAINER_NAME,
+      Image: image,
+      Cmd: command,
+      Labels: { 'opsdeck.demo': '1', 'com.docker.compose.project': 'opsdeck-demo', 'com.docker.compose.service': 'worker' },
+      HostConfig: { NetworkMode: 'none', RestartPolicy: { Name: restart } },
+    });
+    await c.start();
+    s.container = { name: CONTAINER_NAME, id: c.id, image, dockerHost: endpoint.display };
+    return `container ${CONTAINER_NAME} runs image ${image} (found locally) on ${endpoint.display}`;
+  } catch (e) {
+    return `no container: starting ${image} failed: ${(e as Error).message}`;
+  }
+}
+
+/** Writes the demo's opsdeck.yaml. */
+export function writeDemoConfig(s: DemoState): void {
+  const lines = [
+    '# Generated by `opsdeck demo`: a real stack to practise on. Drills act only on this workspace.',
+    'name: demo',
+    'demo: true',
+    `interval: ${s.interval}`,
+    'refresh: 2s',
+    'failure_threshold: 3',
+    'recovery_threshold: 2',
+    'state_dir: state',
+    ...(s.container ? ['docker:', `  host: ${s.container.dockerHost}`, '  compose_project: opsdeck-demo'] : []),
+    'services:',
+    '  - name: api',
+    `    health_url: http://127.0.0.1:${s.apiPort}/api/v1/health`,
+    '    expect: { status: 200, json_path: status, equals: ok }',
+    '    timeout: 5s',
+    '    critical: true',
+    ...(s.container ? ['  - name: worker', '    compose_service: worker', '    critical: false'] : []),
+    'endpoints:',
+    '  - name: metrics',
+    `    url: http://127.0.0.1:${s.apiPort}/metrics`,
+    '    timeout: 5s',
+    'databases:',
+    '  - name: trading',
+    '    path: data/trading.db',
+    '    critical: true',
+    `    critical_tables: [${CRITICAL_TABLES.join(', ')}]`,
+    `    normal_tables: [${NORMAL_TABLES.join(', ')}]`,
+    ...(s.redis ? ['redis:', '  - name: cache', `    url: redis://127.0.0.1:${s.redis.port}`, '    critical: true'] : []),
+    'backup:',
+    '  dir: backups',
+    '  rpo: 1h',
+  ];
+  writeFileSync(s.config, `${lines.join('\n')}\n`);
+}
+
+/** Creates the workspace and starts the demo stack. */
+export async function startDemo(opts: { dir: string; env?: NodeJS.ProcessEnv; marketRows?: number; interval?: string }): Promise<DemoState> {
+  const env = opts.env ?? process.env;
+  const prev = readDemoState(opts.dir);
+  if (prev && (alive(prev.apiPid) || alive(prev.writerPid))) {
+    throw new ExitError(1, 'demo', `a demo is already running in ${opts.dir} (stop it with: opsdeck demo --stop)`);
+  }
+  if (prev) await stopDemo(opts.dir, env);
+  rmSync(opts.dir, { recursive: true, force: true });
+  for (const sub of ['data', 'logs', 'redis', 'backups', 'state']) mkdirSync(join(opts.dir, sub), { recursive: true });
+  const s: DemoState = {
+    dir: opts.dir,
+    config: join(opts.dir, 'opsdeck.yaml'),
+    db: join(opts.dir, 'data', 'trading.db'),
+    startedAt: Date.now(),
+    apiPort: await freePort(),
+    notes: [],
+    drills: [],
+    interval: opts.interval ?? '5s',
+  };
+  writeDemoState(s);
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(s.db);
+  seedTradingDb(db, opts.marketRows !== undefined ? { marketRows: opts.marketRows } : {});
+  db.close();
+  writeFileSync(join(opts.dir, 'control.json'), '{"mode":"normal"}\n');
+
+  s.apiPid = startApi(s);
+  writeDemoState(s);
+  s.writerPid = spawnDemoProcess(s.dir, 'writer', ['__demo-writer', '--db', s.db, '--api', `http://127.0.0.1:${s.apiPort}`]);
+  s.notes.push(`API (a Node process, pid ${s.apiPid}) on http://127.0.0.1:${s.apiPort}; a writer (pid ${s.writerPid}) commits a trade every 250 ms`);
+  writeDemoState(s);
+
+  if (hasBinary('redis-server')) {
+    try {
+      s.redis = startRedis(s.dir, await freePort());
+      s.notes.push(`redis-server on 127.0.0.1:${s.redis.port}`);
+    } catch (e) {
+      s.notes.push(`no Redis: redis-server failed to start: ${(e as Error).message.split('\n')[0] ?? ''}`);
+    }
+  } else {
+    s.notes.push('no Redis: redis-server is not installed (apt-get install redis-server)');
+  }
+  writeDemoState(s);
+  s.notes.push(await startContainer(s, env));
+  writeDemoConfig(s);
+  writeDemoState(s);
+  if (!(await waitHttp(`http://127.0.0.1:${s.apiPort}/api/v1/health`, 15_000))) {
+    await stopDemo(opts.dir, env);
+    throw new ExitError(1, 'demo', `the demo API did not start; see ${join(opts.dir, 'logs', 'api.log')}`);
+  }
+  return s;
+}
+
+async function killAndWait(pid: number | undefined): Promise<void> {
+  if (!alive(pid)) return;
+  try {
+    process.kill(pid as number, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + 5000;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (alive(pid)) process.kill(pid as number, 'SIGKILL');
+  while (alive(pid)) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** Stops every demo process and container and removes the workspace. Returns what it stopped. */
+export async function stopDemo(dir: string, env: NodeJS.ProcessEnv = process.env, opts: { keepFiles?: boolean } = {}): Promise<string[]> {
+  const s = readDemoState(dir);
+  if (!s) return [];
+  const stopped: string[] = [];
+  if (alive(s.writerPid)) stopped.push(`writer (pid ${s.writerPid})`);
+  await killAndWait(s.writerPid);
+  if (alive(s.apiPid)) stopped.push(`API (pid ${s.apiPid})`);
+  await killAndWait(s.apiPid);
+  if (s.redis && existsSync(s.redis.pidFile)) {
+    const pid = Number(readFileSync(s.redis.pidFile, 'utf8').trim());
+    if (alive(pid)) stopped.push(`redis-server (pid ${pid})`);
+    await killAndWait(pid);
+  }
+  if (s.container) {
+    const docker = new DockerService(resolveDockerEndpoint(s.container.dockerHost, env), 5000);
+    try {
+      const d = await docker.raw();
+      await d.getContainer(s.container.name).remove({ force: true });
+      stopped.push(`container ${s.container.name}`);
+    } catch {
+      // already gone, or the engine is down: nothing left to stop
+    }
+  }
+  if (!opts.keepFiles) rmSync(dir, { recursive: true, force: true });
+  return stopped;
+}

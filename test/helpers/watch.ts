@@ -1,0 +1,63 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { CLI } from './cli.js';
+
+/** One line of `opsdeck watch --json`. */
+export interface WatchEvent {
+  at: string;
+  event: 'fired' | 'resolved';
+  check: string;
+  status: string;
+  message: string;
+}
+
+/** Runs `opsdeck watch --json` as a real child process and collects its alert events. */
+export class Watcher {
+  readonly events: WatchEvent[] = [];
+  private readonly child: ChildProcess;
+  private stderr = '';
+
+  constructor(config: string, env: NodeJS.ProcessEnv = {}) {
+    this.child = spawn(process.execPath, [CLI, 'watch', '--json', '--config', config], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let buf = '';
+    this.child.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        try {
+          const e = JSON.parse(line) as WatchEvent;
+          if (e.event) this.events.push(e);
+        } catch {
+          // not an event line
+        }
+      }
+    });
+    this.child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
+  }
+
+  /** Waits until an event for `check` of kind `event` arrives after index `from`. */
+  async waitFor(event: 'fired' | 'resolved', check: string, timeoutMs = 60_000, from = 0): Promise<WatchEvent> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.events.slice(from).find((e) => e.event === event && e.check === check);
+      if (hit) return hit;
+      if (Date.now() > deadline) {
+        throw new Error(`no "${event}" for ${check} within ${timeoutMs} ms; events: ${JSON.stringify(this.events)}; stderr: ${this.stderr}`);
+      }
+      if (this.child.exitCode !== null) throw new Error(`opsdeck watch exited with ${this.child.exitCode}: ${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Stops the watcher (SIGTERM) and waits for its exit. */
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode !== null) return this.child.exitCode;
+    const done = new Promise<number | null>((r) => this.child.once('exit', (code) => r(code)));
+    this.child.kill('SIGTERM');
+    return done;
+  }
+}

@@ -1,0 +1,122 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { docker } from '../helpers/docker-engine.js';
+import { Watcher } from '../helpers/watch.js';
+
+// `opsdeck demo` and the drills against the real demo stack (a Node API, a writer, redis-server,
+// a container in the private Docker engine), watched by a real `opsdeck watch` process.
+
+const host = inject('dockerHost');
+const dir = join(mkdtempSync(join(tmpdir(), 'opsdeck-demo-')), 'ws');
+const env = { DOCKER_HOST: host };
+const config = join(dir, 'opsdeck.yaml');
+let watcher: Watcher;
+let summary: { dir: string; config: string; api: string; notes: string[] };
+
+interface DemoJson {
+  apiPid: number;
+  writerPid: number;
+  redis?: { pidFile: string };
+  container?: { name: string; image: string };
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+beforeAll(async () => {
+  const r = await runCli(['demo', '--detach', '--json', '--dir', dir, '--interval', '1s'], { env, timeoutMs: 90_000 });
+  expect(r.code, r.stderr).toBe(0);
+  summary = JSON.parse(r.stdout) as typeof summary;
+  watcher = new Watcher(config, env);
+}, 120_000);
+
+afterAll(async () => {
+  await watcher?.stop();
+  await runCli(['demo', '--stop', '--dir', dir], { env });
+});
+
+describe('opsdeck demo', () => {
+  it('starts a real stack and says what runs (API, writer, Redis, a container from a local image)', async () => {
+    expect(summary.config).toBe(config);
+    expect(summary.notes.join('\n')).toMatch(/API \(a Node process/);
+    expect(summary.notes.join('\n')).toMatch(/redis-server on 127\.0\.0\.1:\d+/);
+    expect(summary.notes.join('\n')).toMatch(/container opsdeck-demo-worker runs image opsdeck-test\/busybox:1 \(found locally\)/);
+    const check = await runCli(['check', '--json', '--config', config], { env });
+    const report = JSON.parse(check.stdout) as { status: string; checks: { id: string; status: string }[] };
+    const bad = report.checks.filter((c) => c.status !== 'ok' && !c.id.startsWith('host:'));
+    expect(bad).toEqual([]);
+    // The writer really writes.
+    const db = (await import('better-sqlite3')).default;
+    const count = () => (new db(join(dir, 'data/trading.db'), { readonly: true }).prepare('SELECT count(*) AS n FROM trades').get() as { n: number }).n;
+    const before = count();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(count()).toBeGreaterThan(before);
+  });
+
+  it('refuses a second demo in the same workspace', async () => {
+    const r = await runCli(['demo', '--detach', '--dir', dir], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`opsdeck: a demo is already running in ${dir} (stop it with: opsdeck demo --stop)\n`);
+  });
+});
+
+describe('drills', () => {
+  it('drill list names every scenario with its alert and recovery', async () => {
+    const r = await runCli(['drill', 'list', '--json', '--config', config], { env });
+    const names = (JSON.parse(r.stdout) as { drills: { name: string }[] }).drills.map((d) => d.name);
+    expect(names).toEqual(['api-down', 'api-slow', 'api-errors', 'redis-down', 'redis-oom', 'db-corrupt', 'rows-deleted', 'container-crashloop', 'disk-pressure']);
+  });
+
+  it('refuses any config that is not the demo workspace', async () => {
+    const other = join(mkdtempSync(join(tmpdir(), 'opsdeck-notdemo-')), 'opsdeck.yaml');
+    (await import('node:fs')).writeFileSync(other, 'name: prod\n');
+    const r = await runCli(['drill', 'run', 'api-down', '--config', other], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/drills act only on the demo workspace/);
+  });
+
+  it.each([
+    ['api-down', 'http:api'],
+    ['api-slow', 'http:api'],
+    ['api-errors', 'http:api'],
+    ['redis-down', 'redis:cache'],
+    ['redis-oom', 'redis:cache'],
+    ['container-crashloop', 'container:worker'],
+    ['disk-pressure', 'host:disk:/'],
+  ])('%s fires %s; its recovery brings the stack back to OK; score reports detect and recover times', async (drill, alert) => {
+    const from = watcher.events.length;
+    const run = await runCli(['drill', 'run', drill, '--config', config], { env, timeoutMs: 60_000 });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`expect alert ${alert} to fire`);
+    await watcher.waitFor('fired', alert, 60_000, from);
+    const rec = await runCli(['drill', 'recover', drill, '--config', config], { env, timeoutMs: 60_000 });
+    expect(rec.code, rec.stderr).toBe(0);
+    await watcher.waitFor('resolved', alert, 60_000, from);
+    const score = JSON.parse((await runCli(['drill', 'score', '--json', '--config', config], { env })).stdout) as Record<string, unknown>;
+    expect(score).toMatchObject({ drill, alert, tradesMissing: 0 });
+    expect(score.timeToDetectSec).toBeGreaterThan(0);
+    expect(score.timeToRecoverSec as number).toBeGreaterThan(score.timeToDetectSec as number);
+  });
+});
+
+describe('opsdeck demo --stop', () => {
+  it('stops every process and container and removes the workspace', async () => {
+    const state = JSON.parse(readFileSync(join(dir, 'demo.json'), 'utf8')) as DemoJson;
+    const redisPid = state.redis ? Number(readFileSync(state.redis.pidFile, 'utf8')) : 0;
+    await watcher.stop();
+    const r = await runCli(['demo', '--stop', '--dir', dir], { env });
+    expect(r.code).toBe(0);
+    for (const pid of [state.apiPid, state.writerPid, redisPid]) expect(alive(pid)).toBe(false);
+    expect(docker(host, 'ps', '-aq', '--filter', 'name=opsdeck-demo-worker')).toBe('');
+    expect(existsSync(dir)).toBe(false);
+  });
+});
