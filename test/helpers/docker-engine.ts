@@ -75,7 +75,10 @@ export async function startEngine(dataDir?: string): Promise<PrivateEngine> {
     host,
     dataDir: d,
     pidFile,
-    stop: () => stopEngine(pidFile, socket),
+    stop: async () => {
+      await stopEngine(pidFile, socket);
+      rmSync(e, { recursive: true, force: true });
+    },
   };
 }
 
