@@ -293,8 +293,10 @@ function precpuOf(s: ApiStats): PrevCpu | undefined {
   return { at: 0, cpuNs: p.cpu_usage.total_usage, systemNs: p.system_cpu_usage };
 }
 
+const HOST_MEMORY = totalmem();
+
 function memFigures(used: number, limit: number | undefined, cpuPercent: number | undefined, source: ContainerStats['source']): ContainerStats {
-  const base = limit ?? totalmem();
+  const base = limit ?? HOST_MEMORY;
   return {
     ...(cpuPercent !== undefined ? { cpuPercent } : {}),
     memUsedBytes: used,
