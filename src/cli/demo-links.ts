@@ -1,9 +1,9 @@
-// Where the demo meets the console (issue #3) and the backups (issue #4). WIP: wired when those land.
-import { ExitError } from '../domain/errors.js';
+// Where the demo meets the console (issue #3) and the backups (issue #4).
 import type { GlobalOptions } from './output.js';
 
-export function openConsole(_g: GlobalOptions): Promise<number> {
-  return Promise.reject(new ExitError(1, 'demo', 'the console is not in this build yet'));
+/** Opens the console on the demo's config. */
+export async function openConsole(g: GlobalOptions): Promise<number> {
+  return (await import('./console.js')).consoleCommand(g);
 }
 export function demoBackup(_config: string): Promise<string> {
   return Promise.reject(new Error('backups are not in this build yet'));

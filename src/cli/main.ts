@@ -27,6 +27,12 @@ function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals<GlobalOptions>();
 }
 
+// No subcommand: the live console (a plain snapshot when stdout is not a terminal).
+program.action(async (_opts: unknown, cmd: Command) => {
+  const g = globals(cmd);
+  await run(false, async () => (await import('./console.js')).consoleCommand(g));
+});
+
 program
   .command('check')
   .description('check the whole stack once; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')

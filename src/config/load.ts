@@ -163,6 +163,7 @@ function resolvePaths(config: Config, base: string): void {
   if (config.state_dir && !isAbsolute(config.state_dir)) config.state_dir = resolve(base, config.state_dir);
   if (config.backup.dir && !isAbsolute(config.backup.dir)) config.backup.dir = resolve(base, config.backup.dir);
   config.backup.config_files = config.backup.config_files.map((f) => resolve(base, f));
+  for (const l of config.logs) l.path = resolve(base, l.path);
 }
 
 function registerConfigSecrets(config: Config, secrets: SecretRegistry): void {

@@ -137,6 +137,10 @@ export const configSchema = z.strictObject({
   redis: z.array(redisSchema).default([]),
   endpoints: z.array(endpointSchema).default([]),
   backup: backupSchema.default(() => backupSchema.parse({})),
+  /** Log files the console can follow besides containers' logs. */
+  logs: z.array(z.strictObject({ name, path: z.string().min(1, 'expected the path of a log file') })).default([]),
+  /** Console key remapping: command id → keys (see `?` in the console). */
+  keys: z.record(z.string(), z.array(z.string())).default({}),
   /** Marks the workspace made by `opsdeck demo`; drills refuse every other config. */
   demo: z.boolean().default(false),
 });

@@ -6,7 +6,7 @@ const readFile = (path: string, _enc: 'utf8'): Promise<string> => {
   try {
     return Promise.resolve(readFileSync(path, 'utf8'));
   } catch (e) {
-    return Promise.reject(e);
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
   }
 };
 

@@ -261,9 +261,18 @@ export class DockerService {
     return r.ok ? ok(toContainerInfo(r.value)) : r;
   }
 
-  /** The dockerode client, for streams (logs, events) that other modules own. */
+  /** The dockerode client, for calls other modules own. */
   async raw(): Promise<Dockerode> {
     return this.docker();
+  }
+
+  /**
+   * A client without the inactivity timeout, for long-lived streams (logs, events): dockerode's
+   * `timeout` is a socket inactivity timer that would cut a quiet `logs?follow` (FACTS.md §2).
+   */
+  async streamClient(): Promise<Dockerode> {
+    const { default: Docker } = await import('dockerode');
+    return new Docker({ ...this.endpoint.options });
   }
 }
 

@@ -35,6 +35,14 @@ export const MIGRATIONS: readonly string[] = [
      outcome TEXT NOT NULL,
      detail TEXT
    );`,
+  // 2: acknowledgements and silences of alerts, kept across restarts of the console.
+  `CREATE TABLE alert_acks (
+     check_id TEXT PRIMARY KEY,
+     acknowledged_at INTEGER,
+     fired_at INTEGER,
+     silenced_until INTEGER,
+     actor TEXT NOT NULL
+   );`,
 ];
 
 /** Opens (creating if needed) the state database and applies pending migrations. */

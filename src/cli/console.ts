@@ -1,0 +1,107 @@
+import { hostname } from 'node:os';
+import { loadConfig } from '../config/load.js';
+import { ConfigError } from '../domain/errors.js';
+import { exitCodeFor } from '../domain/check.js';
+import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
+import { followContainerLogs, followFile } from '../services/logs.js';
+import { AckStore, recordAudit } from '../state/acks.js';
+import { Monitor } from '../state/monitor.js';
+import { buildSources } from '../state/sources.js';
+import { openStateDb, stateDir } from '../state/statedb.js';
+import { createAppStore } from '../state/store.js';
+import { buildKeyTable } from '../ui/keys.js';
+import { formatReport, runChecks, useColor } from './check.js';
+import { out, useSecrets, type GlobalOptions } from './output.js';
+
+/**
+ * The default command: the live console. When stdout is not a terminal (piped, cron) it prints a
+ * plain-text snapshot once and exits with `check`'s exit code — decided from stdout alone.
+ */
+export async function consoleCommand(g: GlobalOptions): Promise<number> {
+  if (!process.stdout.isTTY) {
+    const { report } = await runChecks({ config: g.config });
+    out(formatReport(report, false));
+    return exitCodeFor(report.status);
+  }
+  const loaded = loadConfig(g.config ? { file: g.config } : {});
+  useSecrets(loaded.secrets);
+  const { config } = loaded;
+  let keys;
+  try {
+    keys = buildKeyTable(config.keys);
+  } catch (e) {
+    throw new ConfigError(`${loaded.file ?? 'config'}: ${(e as Error).message}`);
+  }
+  // Ink changes its output when CI is set (only the last frame at exit). What a real terminal
+  // gets must not depend on the environment, so neutralise it before Ink is loaded (issue #3).
+  for (const v of ['CI', 'CONTINUOUS_INTEGRATION', 'BUILD_NUMBER', 'RUN_ID']) delete process.env[v];
+  const [{ runConsole }, { createHostHistory }] = await Promise.all([import('../ui/run.js'), import('../ui/useHostHistory.js')]);
+  const db = await openStateDb(stateDir(config.state_dir));
+  const acks = new AckStore(db);
+  const store = createAppStore();
+  const monitor = new Monitor({ config, store, sources: buildSources(config, store), stateDb: db });
+  const { history, stop: stopHistory } = createHostHistory(store, config.refresh);
+  // Recent results per check: the "probe history" behind an alert's details.
+  const entries = new Map<string, { at: number; status: string; message: string }[]>();
+  let lastChecks = store.getState().checks;
+  const stopChecks = store.subscribe((s) => {
+    if (s.checks === lastChecks) return;
+    for (const [id, c] of Object.entries(s.checks)) {
+      if (lastChecks[id] === c) continue;
+      const list = entries.get(id) ?? [];
+      list.push({ at: Date.now(), status: c.status, message: c.message });
+      if (list.length > 30) list.shift();
+      entries.set(id, list);
+    }
+    lastChecks = s.checks;
+  });
+  const docker = config.docker.all_containers || config.services.some((s) => s.container || s.compose_service)
+    ? new DockerService(resolveDockerEndpoint(config.docker.host), config.docker.timeout)
+    : undefined;
+  monitor.start();
+
+  const color = useColor(g);
+  const altScreen = !process.env.OPSDECK_NO_ALT_SCREEN;
+  if (altScreen) process.stdout.write('\x1b[?1049h\x1b[H');
+  const restore = () => {
+    if (altScreen) process.stdout.write('\x1b[?1049l');
+  };
+  process.once('exit', restore);
+  await runConsole(
+    {
+        store,
+        config,
+        keys,
+        readOnly: !!g.readOnly,
+        history,
+        hostname: hostname(),
+        actions: {
+          containerAction: async (kind, c) => {
+            if (!docker) return { ok: false, error: { kind: 'unavailable', source: 'docker', message: 'no Docker engine configured' } };
+            const r = kind === 'restart' ? await docker.restart(c.id) : kind === 'stop' ? await docker.stop(c.id) : await docker.start(c.id);
+            recordAudit(db, { action: `container.${kind}`, target: c.name, outcome: r.ok ? 'ok' : 'failed', ...(r.ok ? {} : { detail: r.error.message }) });
+            return r;
+          },
+          follow: async (t, onLine, onEnd) => {
+            if (t.kind === 'file') return followFile(t.id, { onLine, onEnd });
+            if (!docker) throw new Error('no Docker engine configured');
+            return followContainerLogs(docker, t.id, { onLine, onEnd });
+          },
+          refresh: () => void monitor.runAll(),
+          ack: (a) => acks.ack(a.checkId, a.firedAt),
+          silence: (a, ms) => acks.silence(a.checkId, ms),
+          acks: (a) => acks.get(a.checkId, a.firedAt),
+          audit: (action, target, outcome, detail) => recordAudit(db, { action, target, outcome, ...(detail ? { detail } : {}) }),
+          history: (id) => entries.get(id) ?? [],
+        },
+    },
+    color,
+  );
+  monitor.stop();
+  stopHistory();
+  stopChecks();
+  restore();
+  process.removeListener('exit', restore);
+  db.close();
+  return 0;
+}

@@ -1,0 +1,111 @@
+import { open, stat } from 'node:fs/promises';
+import { PassThrough, type Readable } from 'node:stream';
+import type { DockerService } from './docker.js';
+
+/** One log line with where it came from. */
+export interface LogLine {
+  at?: number;
+  stream: 'stdout' | 'stderr' | 'file';
+  text: string;
+}
+
+/** A running log follow; `stop()` closes the stream. */
+export interface LogFollow {
+  stop(): void;
+}
+
+/** Calls `onLine` per complete line of a byte stream. */
+function lines(stream: Readable, kind: LogLine['stream'], onLine: (l: LogLine) => void, timestamps: boolean): void {
+  let buf = '';
+  stream.on('data', (d: Buffer) => {
+    buf += d.toString('utf8');
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const raw = buf.slice(0, i).replace(/\r$/, '');
+      buf = buf.slice(i + 1);
+      if (timestamps) {
+        // Docker prefixes RFC3339Nano timestamps: "2026-11-23T03:33:32.146123456Z text"
+        const sp = raw.indexOf(' ');
+        const at = Date.parse(raw.slice(0, sp));
+        onLine({ stream: kind, text: raw.slice(sp + 1), ...(Number.isNaN(at) ? {} : { at }) });
+      } else onLine({ stream: kind, text: raw });
+    }
+  });
+}
+
+/**
+ * Follows a container's log (last `tail` lines, then live). Demultiplexes stdout/stderr only for
+ * non-TTY containers (FACTS.md §1.6); the socket is unref'd so it never holds the process open.
+ */
+export async function followContainerLogs(
+  docker: DockerService,
+  id: string,
+  opts: { tail?: number; onLine: (l: LogLine) => void; onEnd?: (why: string) => void },
+): Promise<LogFollow> {
+  const d = await docker.streamClient();
+  const c = d.getContainer(id);
+  const info = await c.inspect();
+  const stream = (await c.logs({ follow: true, stdout: true, stderr: true, tail: opts.tail ?? 200, timestamps: true })) as unknown as Readable & {
+    destroy(): void;
+    socket?: { unref(): void };
+  };
+  stream.socket?.unref();
+  if (info.Config.Tty) lines(stream, 'stdout', opts.onLine, true);
+  else {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    d.modem.demuxStream(stream, out, err);
+    lines(out, 'stdout', opts.onLine, true);
+    lines(err, 'stderr', opts.onLine, true);
+  }
+  stream.on('end', () => opts.onEnd?.('the log stream ended (container stopped?)'));
+  stream.on('error', (e: Error) => opts.onEnd?.(e.message));
+  return { stop: () => stream.destroy() };
+}
+
+/** Follows a log file: its last `tail` lines, then appended lines (polled every 500 ms; handles truncation). */
+export async function followFile(path: string, opts: { tail?: number; onLine: (l: LogLine) => void; onEnd?: (why: string) => void }): Promise<LogFollow> {
+  let pos = 0;
+  let stopped = false;
+  let partial = '';
+  const emit = (text: string) => {
+    const parts = (partial + text).split('\n');
+    partial = parts.pop() ?? '';
+    for (const p of parts) opts.onLine({ stream: 'file', text: p });
+  };
+  const st = await stat(path);
+  const fh = await open(path, 'r');
+  const tailBytes = Math.min(st.size, 256 * 1024);
+  const first = Buffer.alloc(tailBytes);
+  await fh.read(first, 0, tailBytes, st.size - tailBytes);
+  pos = st.size;
+  const initial = first.toString('utf8').split('\n');
+  if (tailBytes < st.size) initial.shift();
+  partial = initial.pop() ?? '';
+  for (const l of initial.slice(-(opts.tail ?? 200))) opts.onLine({ stream: 'file', text: l });
+  const timer = setInterval(() => {
+    void (async () => {
+      if (stopped) return;
+      try {
+        const s = await stat(path);
+        if (s.size < pos) pos = 0; // truncated or rotated in place
+        if (s.size > pos) {
+          const b = Buffer.alloc(Math.min(s.size - pos, 1024 * 1024));
+          const { bytesRead } = await fh.read(b, 0, b.length, pos);
+          pos += bytesRead;
+          emit(b.subarray(0, bytesRead).toString('utf8'));
+        }
+      } catch (e) {
+        opts.onEnd?.((e as Error).message);
+      }
+    })();
+  }, 500);
+  timer.unref();
+  return {
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+      void fh.close();
+    },
+  };
+}

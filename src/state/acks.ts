@@ -1,0 +1,90 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { userInfo } from 'node:os';
+
+/** An operator's acknowledgement or silence of one alert. */
+export interface AckState {
+  /** Acknowledged for the firing episode that started at `firedAt`. */
+  acknowledged: boolean;
+  firedAt?: number;
+  silencedUntil?: number;
+}
+
+/** Who is at the keyboard, for the audit log and acks. */
+export function actor(): string {
+  try {
+    return process.env.SUDO_USER || userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Acks and silences, saved in the state database so they survive a restart. An ack belongs to one
+ * firing episode (it lapses when the alert resolves and fires again); a silence lasts until its time.
+ */
+export class AckStore {
+  private readonly cache = new Map<string, AckState>();
+
+  constructor(private readonly db: BetterSqlite3.Database) {
+    const rows = db.prepare('SELECT check_id, acknowledged_at, fired_at, silenced_until FROM alert_acks').all() as {
+      check_id: string;
+      acknowledged_at: number | null;
+      fired_at: number | null;
+      silenced_until: number | null;
+    }[];
+    for (const r of rows) {
+      this.cache.set(r.check_id, {
+        acknowledged: r.acknowledged_at !== null,
+        ...(r.fired_at !== null ? { firedAt: r.fired_at } : {}),
+        ...(r.silenced_until !== null ? { silencedUntil: r.silenced_until } : {}),
+      });
+    }
+  }
+
+  /** The ack state that applies to an alert that fired at `firedAt`. */
+  get(checkId: string, firedAt: number | undefined, now = Date.now()): AckState {
+    const a = this.cache.get(checkId);
+    if (!a) return { acknowledged: false };
+    return {
+      acknowledged: a.acknowledged && a.firedAt === firedAt,
+      ...(a.silencedUntil && a.silencedUntil > now ? { silencedUntil: a.silencedUntil } : {}),
+    };
+  }
+
+  /** Acknowledges the current firing episode of an alert. */
+  ack(checkId: string, firedAt: number | undefined, now = Date.now()): void {
+    const prev = this.cache.get(checkId);
+    const next: AckState = { ...prev, acknowledged: true, ...(firedAt !== undefined ? { firedAt } : {}) };
+    this.cache.set(checkId, next);
+    this.save(checkId, next, now);
+    this.db.prepare('INSERT INTO alert_events (at, check_id, event, message) VALUES (?, ?, ?, ?)').run(now, checkId, 'acknowledged', `by ${actor()}`);
+  }
+
+  /** Silences an alert for `ms`. */
+  silence(checkId: string, ms: number, now = Date.now()): void {
+    const prev = this.cache.get(checkId) ?? { acknowledged: false };
+    const next: AckState = { ...prev, silencedUntil: now + ms };
+    this.cache.set(checkId, next);
+    this.save(checkId, next, now);
+    this.db.prepare('INSERT INTO alert_events (at, check_id, event, message, until) VALUES (?, ?, ?, ?, ?)').run(now, checkId, 'silenced', `by ${actor()}`, now + ms);
+  }
+
+  private save(checkId: string, a: AckState, now: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO alert_acks (check_id, acknowledged_at, fired_at, silenced_until, actor) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(check_id) DO UPDATE SET acknowledged_at = excluded.acknowledged_at, fired_at = excluded.fired_at,
+           silenced_until = excluded.silenced_until, actor = excluded.actor`,
+      )
+      .run(checkId, a.acknowledged ? now : null, a.firedAt ?? null, a.silencedUntil ?? null, actor());
+  }
+}
+
+/** Writes one entry of the audit log (every action that changes the world, and every refusal). */
+export function recordAudit(
+  db: BetterSqlite3.Database | undefined,
+  e: { action: string; target: string; outcome: 'ok' | 'failed' | 'refused' | 'cancelled'; detail?: string },
+  now = Date.now(),
+): void {
+  db?.prepare('INSERT INTO audit (at, actor, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)').run(now, actor(), e.action, e.target, e.outcome, e.detail ?? null);
+}

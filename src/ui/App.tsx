@@ -1,0 +1,415 @@
+import { Box, Text, useApp, useInput, useStdout } from 'ink';
+import Spinner from 'ink-spinner';
+import { useEffect, useState, useSyncExternalStore } from 'react';
+import type { Config } from '../config/schema.js';
+import { formatDuration } from '../config/duration.js';
+import type { Alert } from '../domain/alerts.js';
+import { overallStatus } from '../domain/check.js';
+import type { Result } from '../domain/result.js';
+import type { ContainerInfo } from '../services/docker.js';
+import type { LogFollow, LogLine } from '../services/logs.js';
+import type { AckState } from '../state/acks.js';
+import type { AppStore } from '../state/store.js';
+import { containerRows, fit, statusColor } from './format/cells.js';
+import { commandFor, footerHints, keyName, type KeyBinding, type KeyScope } from './keys.js';
+import { LogsView, type LogTarget } from './LogsView.js';
+import { AlertsPane, visibleAlerts } from './panes/AlertsPane.js';
+import { ContainersPane } from './panes/ContainersPane.js';
+import { DatastoresPane } from './panes/DatastoresPane.js';
+import { HostPane } from './panes/HostPane.js';
+import { C } from './theme.js';
+import type { HostHistory } from './useHostHistory.js';
+
+/** Below this the console says "terminal too small". */
+export const MIN_COLUMNS = 60;
+export const MIN_ROWS = 16;
+/** Below this width panes stack instead of sitting side by side. */
+export const STACK_BELOW = 100;
+
+/** What the console can do to the world; injected so the UI stays free of I/O. */
+export interface ConsoleActions {
+  containerAction: (kind: 'restart' | 'stop' | 'start', c: ContainerInfo) => Promise<Result<void>>;
+  follow: (t: LogTarget, onLine: (l: LogLine) => void, onEnd: (why: string) => void) => Promise<LogFollow>;
+  refresh: () => void;
+  ack: (a: Alert) => void;
+  silence: (a: Alert, ms: number) => void;
+  acks: (a: Alert) => AckState;
+  /** Records a refused or cancelled action in the audit log. */
+  audit: (action: string, target: string, outcome: 'refused' | 'cancelled', detail?: string) => void;
+  /** Recent results of one check (newest last), for the alert details. */
+  history: (checkId: string) => { at: number; status: string; message: string }[];
+}
+
+type Dialog =
+  | { kind: 'confirm'; action: 'restart' | 'stop' | 'start'; container: ContainerInfo; preview: string[] }
+  | { kind: 'silence'; alert: Alert }
+  | { kind: 'details'; alert: Alert }
+  | { kind: 'help' };
+
+const SILENCES: [string, number][] = [
+  ['15m', 15 * 60_000],
+  ['1h', 3_600_000],
+  ['4h', 4 * 3_600_000],
+  ['24h', 24 * 3_600_000],
+];
+
+function useTerminalSize(override?: { columns: number; rows: number }): { columns: number; rows: number } {
+  const { stdout } = useStdout();
+  const read = () => override ?? { columns: stdout.columns || 80, rows: stdout.rows || 24 };
+  const [size, setSize] = useState(read);
+  useEffect(() => {
+    if (override) return;
+    const on = () => setSize(read());
+    stdout.on('resize', on);
+    return () => {
+      stdout.off('resize', on);
+    };
+  }, [stdout, override]);
+  return override ?? size;
+}
+
+/** Preview of a container action: exactly what will happen. */
+export function previewAction(action: 'restart' | 'stop' | 'start', c: ContainerInfo): string[] {
+  const id = c.id.slice(0, 12);
+  switch (action) {
+    case 'restart':
+      return [
+        `Restart container ${c.name} (${id}, image ${c.image})`,
+        'Docker sends SIGTERM, waits up to 10 s, then SIGKILL, then starts it again (docker restart -t 10).',
+        `It is ${c.state}${c.startedAt ? `, up ${formatDuration(Date.now() - c.startedAt)}` : ''}; clients lose their connections meanwhile.`,
+      ];
+    case 'stop':
+      return [
+        `Stop container ${c.name} (${id}, image ${c.image})`,
+        'Docker sends SIGTERM, waits up to 10 s, then SIGKILL (docker stop -t 10). It stays stopped until started.',
+      ];
+    case 'start':
+      return [`Start container ${c.name} (${id}, image ${c.image})`, `It is ${c.state}; Docker starts it with its existing configuration (docker start).`];
+  }
+}
+
+/** The console: header, host gauges, containers, datastores and endpoints, alerts, status and footer. */
+export function App(props: {
+  store: AppStore;
+  config: Config;
+  keys: readonly KeyBinding[];
+  readOnly: boolean;
+  history: HostHistory;
+  actions: ConsoleActions;
+  hostname: string;
+  size?: { columns: number; rows: number };
+  now?: () => number;
+}) {
+  const { exit } = useApp();
+  const state = useSyncExternalStore(props.store.subscribe, props.store.getState);
+  const { columns, rows } = useTerminalSize(props.size);
+  const [tick, setTick] = useState(0);
+  const [focus, setFocus] = useState<'containers' | 'alerts'>('containers');
+  const [selC, setSelC] = useState(0);
+  const [selA, setSelA] = useState(0);
+  const [dialog, setDialog] = useState<Dialog | undefined>();
+  const [logs, setLogs] = useState<LogTarget | undefined>();
+  const [busy, setBusy] = useState<string | undefined>();
+  const [flash, setFlash] = useState<{ text: string; color: 'green' | 'red' | 'yellow' } | undefined>();
+  const now = (props.now ?? Date.now)();
+
+  useEffect(() => {
+    const t = setInterval(() => setTick((x) => x + 1), 1000);
+    return () => clearInterval(t);
+  }, []);
+  void tick;
+
+  const containers = state.docker.data ? containerRows(state.docker.data.containers, state.docker.data.stats, now) : [];
+  const alerts = visibleAlerts(state.alerts);
+  const selectedContainer = state.docker.data?.containers.find((c) => c.id === containers[Math.min(selC, containers.length - 1)]?.id);
+  const selectedAlert = alerts[Math.min(selA, alerts.length - 1)];
+
+  const scopes: KeyScope[] = dialog ? ['dialog'] : logs ? ['logs', 'global'] : [focus, 'dashboard', 'global'];
+
+  const runAction = (action: 'restart' | 'stop' | 'start', c: ContainerInfo) => {
+    setBusy(`${action} ${c.name}…`);
+    setFlash(undefined);
+    void props.actions.containerAction(action, c).then((r) => {
+      setBusy(undefined);
+      setFlash(r.ok ? { text: `${action} ${c.name}: done`, color: 'green' } : { text: `${action} ${c.name} failed: ${r.error.message}`, color: 'red' });
+      props.actions.refresh();
+    });
+  };
+
+  useInput(
+    (input, key) => {
+      const name = keyName(input, key);
+      if (dialog) {
+        if (dialog.kind === 'confirm') {
+          if (name === 'y') {
+            setDialog(undefined);
+            runAction(dialog.action, dialog.container);
+          } else if (name === 'n' || name === 'escape') {
+            props.actions.audit(`container.${dialog.action}`, dialog.container.name, 'cancelled');
+            setDialog(undefined);
+            setFlash({ text: `${dialog.action} ${dialog.container.name}: cancelled`, color: 'yellow' });
+          }
+        } else if (dialog.kind === 'silence') {
+          const choice = SILENCES[Number(input) - 1];
+          if (choice) {
+            props.actions.silence(dialog.alert, choice[1]);
+            setFlash({ text: `${dialog.alert.checkId} silenced for ${choice[0]}`, color: 'yellow' });
+            setDialog(undefined);
+          } else if (name === 'escape' || name === 'n') setDialog(undefined);
+        } else if (name === 'escape' || name === 'q' || name === 'enter' || name === '?') setDialog(undefined);
+        return;
+      }
+      if (logs) {
+        const g = commandFor(props.keys, name, ['global']);
+        if (g?.id === 'app.quit') exit();
+        return; // the logs view handles its own keys
+      }
+      const cmd = commandFor(props.keys, name, scopes);
+      if (!cmd) return;
+      if (cmd.dangerous && props.readOnly) {
+        const target = selectedContainer?.name ?? '-';
+        props.actions.audit(cmd.id, target, 'refused', 'read-only mode');
+        setFlash({ text: `${cmd.description.split(' (')[0] ?? cmd.id}: refused — opsdeck runs in --read-only mode`, color: 'red' });
+        return;
+      }
+      switch (cmd.id) {
+        case 'app.quit':
+          exit();
+          return;
+        case 'app.help':
+          setDialog({ kind: 'help' });
+          return;
+        case 'app.refresh':
+          props.actions.refresh();
+          setFlash({ text: 'running every check now', color: 'green' });
+          return;
+        case 'focus.next':
+          setFocus(focus === 'containers' ? 'alerts' : 'containers');
+          return;
+        case 'cursor.up':
+          if (focus === 'containers') setSelC(Math.max(0, selC - 1));
+          else setSelA(Math.max(0, selA - 1));
+          return;
+        case 'cursor.down':
+          if (focus === 'containers') setSelC(Math.min(Math.max(0, containers.length - 1), selC + 1));
+          else setSelA(Math.min(Math.max(0, alerts.length - 1), selA + 1));
+          return;
+        case 'container.logs':
+          if (selectedContainer) setLogs({ kind: 'container', id: selectedContainer.id, name: selectedContainer.name });
+          else if (props.config.logs[0]) setLogs({ kind: 'file', id: props.config.logs[0].path, name: props.config.logs[0].name });
+          return;
+        case 'container.restart':
+        case 'container.stop':
+        case 'container.start': {
+          if (!selectedContainer) return;
+          if (busy) {
+            setFlash({ text: `wait: ${busy}`, color: 'yellow' });
+            return;
+          }
+          const action = cmd.id.split('.')[1] as 'restart' | 'stop' | 'start';
+          setDialog({ kind: 'confirm', action, container: selectedContainer, preview: previewAction(action, selectedContainer) });
+          return;
+        }
+        case 'alert.ack':
+          if (selectedAlert) {
+            props.actions.ack(selectedAlert);
+            setFlash({ text: `${selectedAlert.checkId} acknowledged`, color: 'green' });
+          }
+          return;
+        case 'alert.silence':
+          if (selectedAlert) setDialog({ kind: 'silence', alert: selectedAlert });
+          return;
+        case 'alert.details':
+          if (selectedAlert) setDialog({ kind: 'details', alert: selectedAlert });
+          return;
+      }
+    },
+    { isActive: true },
+  );
+
+  if (columns < MIN_COLUMNS || rows < MIN_ROWS) {
+    return <Text>{`terminal too small (need ${MIN_COLUMNS}×${MIN_ROWS}, have ${columns}×${rows})`}</Text>;
+  }
+
+  // Keep the frame shorter than the terminal: a full-height frame makes Ink clear the screen (flicker in tmux).
+  const height = rows - 1;
+  const checks = Object.values(state.checks);
+  const overall = checks.length ? overallStatus(checks) : 'unknown';
+  const health = state.checks['system:health'];
+  const oldestFiring = alerts.filter((a) => a.state === 'firing').reduce<number | undefined>((m, a) => (a.since !== undefined && (m === undefined || a.since < m) ? a.since : m), undefined);
+
+  const header = (
+    <Box>
+      <C bold inverse color={statusColor(overall)}>{` ${props.config.name} `}</C>
+      <Text>{` ${props.hostname} ${new Date(now).toLocaleTimeString()} `}</Text>
+      <C bold color={health ? statusColor(health.status) : 'gray'}>{`health ${health?.value ?? '…'}%`}</C>
+      <C color={statusColor(overall)}>{` ${overall.toUpperCase()}`}</C>
+      {props.readOnly ? <C bold color="yellow">{'  [READ-ONLY]'}</C> : null}
+      {oldestFiring !== undefined ? <C color="red">{`  oldest alert ${formatDuration(now - oldestFiring)}`}</C> : null}
+    </Box>
+  );
+
+  const hints = footerHints(props.keys, dialog ? ['dialog'] : logs ? ['logs', 'global'] : [focus, 'dashboard', 'global'], props.readOnly);
+  const footer = (
+    <Box>
+      <Text wrap="truncate">
+        {hints.map((h, i) => (
+          <Text key={`${h.key}${i}`} dimColor={h.refused}>
+            <Text bold>{h.key}</Text> {h.label}
+            {h.refused ? '(read-only)' : ''}
+            {i < hints.length - 1 ? ' · ' : ''}
+          </Text>
+        ))}
+      </Text>
+    </Box>
+  );
+  const statusLine = busy ? (
+    <Text>
+      <Spinner type="dots" /> {busy}
+    </Text>
+  ) : flash ? (
+    <C color={flash.color}>{flash.text}</C>
+  ) : (
+    <C dim>{`${Object.keys(state.checks).length} checks · refresh ${formatDuration(props.config.refresh)} · checks every ${formatDuration(props.config.interval)}`}</C>
+  );
+
+  if (logs) {
+    return (
+      <Box flexDirection="column" width={columns}>
+        {header}
+        <LogsView target={logs} follow={props.actions.follow} keys={props.keys} width={columns} height={height - 3} jumpTo={oldestFiring} onBack={() => setLogs(undefined)} active={!dialog} />
+        {footer}
+      </Box>
+    );
+  }
+
+  if (dialog) {
+    return (
+      <Box flexDirection="column" width={columns}>
+        {header}
+        <DialogView dialog={dialog} keys={props.keys} readOnly={props.readOnly} width={columns} height={height - 2} history={props.actions.history} now={now} />
+        {footer}
+      </Box>
+    );
+  }
+
+  const stacked = columns < STACK_BELOW;
+  const dockerConfigured = props.config.docker.all_containers || props.config.services.some((s) => !!(s.container ?? s.compose_service));
+  const hostRows = Math.min(3 + (state.host.data?.filesystems.length ?? 1), stacked ? 5 : 7);
+  const storeLines = Object.keys(state.databases).length + Object.keys(state.redis).length + Object.keys(state.endpoints).length + 1;
+  const fixed = 1 + 1 + 1; // header, status line, footer
+  if (stacked) {
+    const rest = height - fixed - hostRows - Math.min(storeLines, 5);
+    const alertRows = Math.max(2, Math.min(alerts.length + 1, Math.floor(rest / 2)));
+    const containerRowsH = Math.max(3, rest - alertRows);
+    return (
+      <Box flexDirection="column" width={columns}>
+        {header}
+        <HostPane host={state.host} thresholds={props.config.thresholds} history={props.history} width={columns} maxRows={hostRows} />
+        <ContainersPane docker={state.docker} configured={dockerConfigured} selected={selC} focused={focus === 'containers'} width={columns} height={containerRowsH} now={now} />
+        <Box height={Math.min(storeLines, 5)} overflow="hidden" flexDirection="column">
+          <DatastoresPane state={state} width={columns} now={now} />
+        </Box>
+        <AlertsPane alerts={alerts} acks={props.actions.acks} selected={selA} focused={focus === 'alerts'} width={columns} height={alertRows} now={now} />
+        {statusLine}
+        {footer}
+      </Box>
+    );
+  }
+  const left = Math.floor(columns * 0.55);
+  const right = columns - left - 1;
+  const topH = Math.max(hostRows, Math.min(storeLines, 8));
+  const bottomH = height - fixed - topH;
+  return (
+    <Box flexDirection="column" width={columns}>
+      {header}
+      <Box height={topH} overflow="hidden">
+        <Box width={left} flexDirection="column">
+          <HostPane host={state.host} thresholds={props.config.thresholds} history={props.history} width={left} maxRows={topH} />
+        </Box>
+        <Box width={1} />
+        <Box width={right} flexDirection="column">
+          <DatastoresPane state={state} width={right} now={now} />
+        </Box>
+      </Box>
+      <Box height={bottomH} overflow="hidden">
+        <Box width={left} flexDirection="column">
+          <ContainersPane docker={state.docker} configured={dockerConfigured} selected={selC} focused={focus === 'containers'} width={left} height={bottomH} now={now} />
+        </Box>
+        <Box width={1} />
+        <Box width={right} flexDirection="column">
+          <AlertsPane alerts={alerts} acks={props.actions.acks} selected={selA} focused={focus === 'alerts'} width={right} height={bottomH} now={now} />
+        </Box>
+      </Box>
+      {statusLine}
+      {footer}
+    </Box>
+  );
+}
+
+function DialogView(props: {
+  dialog: Dialog;
+  keys: readonly KeyBinding[];
+  readOnly: boolean;
+  width: number;
+  height: number;
+  history: ConsoleActions['history'];
+  now: number;
+}) {
+  const { dialog, width } = props;
+  switch (dialog.kind) {
+    case 'confirm':
+      return (
+        <Box flexDirection="column" borderStyle="round" width={Math.min(width, 90)} paddingX={1}>
+          {dialog.preview.map((l, i) => (
+            <C key={i} bold={i === 0} color={i === 0 ? 'yellow' : undefined} wrap="wrap">
+              {l}
+            </C>
+          ))}
+          <Text>
+            <Text bold>y</Text> {dialog.action} now · <Text bold>n</Text> cancel
+          </Text>
+        </Box>
+      );
+    case 'silence':
+      return (
+        <Box flexDirection="column" borderStyle="round" width={Math.min(width, 70)} paddingX={1}>
+          <C bold>{`Silence ${dialog.alert.checkId} for:`}</C>
+          <Text>{SILENCES.map(([label], i) => `${i + 1}) ${label}`).join('   ')}   esc cancel</Text>
+        </Box>
+      );
+    case 'details': {
+      const a = dialog.alert;
+      const hist = props.history(a.checkId).slice(-(props.height - 8));
+      return (
+        <Box flexDirection="column" borderStyle="round" width={width} paddingX={1}>
+          <C bold color={statusColor(a.status)}>{`${a.checkId}: ${a.state} ${a.status.toUpperCase()}`}</C>
+          <C wrap="wrap">{a.message}</C>
+          <Text>{`failing since ${a.since ? new Date(a.since).toLocaleTimeString() : '-'}${a.firedAt ? ` · fired ${new Date(a.firedAt).toLocaleTimeString()}` : ''} · ${a.failStreak} failed / ${a.passStreak} passed in a row`}</Text>
+          <C bold>probe history (newest last)</C>
+          {hist.map((h, i) => (
+            <C key={i} color={statusColor(h.status as 'ok')}>
+              {fit(`${new Date(h.at).toLocaleTimeString()} ${h.status.toUpperCase().padEnd(8)} ${h.message}`, width - 4)}
+            </C>
+          ))}
+          <C dim>esc close</C>
+        </Box>
+      );
+    }
+    case 'help': {
+      const scopes: KeyScope[] = ['global', 'dashboard', 'containers', 'alerts', 'logs', 'dialog'];
+      const lines = scopes.flatMap((s) => props.keys.filter((b) => b.scope === s).map((b) => ({ s, b })));
+      return (
+        <Box flexDirection="column" width={width}>
+          <C bold>Keys (remap them in the config under `keys:`)</C>
+          {lines.slice(0, props.height - 2).map(({ s, b }) => (
+            <C key={b.id} dim={props.readOnly && !!b.dangerous}>
+              {fit(`${fit(b.keys.join(', '), 14)} ${fit(s, 11)} ${b.description}${b.dangerous && props.readOnly ? ' — refused: read-only' : ''}`, width)}
+            </C>
+          ))}
+          <C dim>esc close</C>
+        </Box>
+      );
+    }
+  }
+}

@@ -1,0 +1,138 @@
+import { Box, Text, useInput } from 'ink';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import type { LogFollow, LogLine } from '../services/logs.js';
+import { fit } from './format/cells.js';
+import { compileFilter, logLineColor } from './format/logs.js';
+import { commandFor, keyName, type KeyBinding } from './keys.js';
+import { C } from './theme.js';
+
+const MAX_LINES = 5000;
+
+/** What the logs view follows. */
+export interface LogTarget {
+  kind: 'container' | 'file';
+  id: string;
+  name: string;
+}
+
+/**
+ * Follows a container's (or a log file's) log live. Lines arrive in batches (flushed at most every
+ * 100 ms) so a fast stream does not re-render per line; `/` filters by regex, `p` pauses, `g` jumps to
+ * when the oldest firing alert started.
+ */
+export function LogsView(props: {
+  target: LogTarget;
+  follow: (t: LogTarget, onLine: (l: LogLine) => void, onEnd: (why: string) => void) => Promise<LogFollow>;
+  keys: readonly KeyBinding[];
+  width: number;
+  height: number;
+  jumpTo?: number | undefined;
+  onBack: () => void;
+  active: boolean;
+}) {
+  const [lines, setLines] = useState<LogLine[]>([]);
+  const [paused, setPaused] = useState(false);
+  const [filter, setFilter] = useState('');
+  const [editing, setEditing] = useState<string | undefined>();
+  const [ended, setEnded] = useState<string | undefined>();
+  const [anchor, setAnchor] = useState<number | undefined>();
+  const pending = useRef<LogLine[]>([]);
+
+  useEffect(() => {
+    let f: LogFollow | undefined;
+    let cancelled = false;
+    const timer = setInterval(() => {
+      if (pending.current.length === 0) return;
+      const batch = pending.current;
+      pending.current = [];
+      setLines((prev) => {
+        const next = prev.concat(batch);
+        return next.length > MAX_LINES ? next.slice(next.length - MAX_LINES) : next;
+      });
+    }, 100);
+    props
+      .follow(props.target, (l) => pending.current.push(l), (why) => setEnded(why))
+      .then((x) => {
+        if (cancelled) x.stop();
+        else f = x;
+      })
+      .catch((e: Error) => setEnded(`cannot follow ${props.target.name}: ${e.message}`));
+    return () => {
+      cancelled = true;
+      clearInterval(timer);
+      f?.stop();
+    };
+    // Re-subscribe only when the target changes.
+  }, [props.target.id]);
+
+  const compiled = useMemo(() => compileFilter(filter), [filter]);
+  const [frozen, setFrozen] = useState<LogLine[] | undefined>();
+  const source = paused ? (frozen ?? lines) : lines;
+  const shown = compiled.re ? source.filter((l) => compiled.re?.test(l.text)) : source;
+  const bodyHeight = Math.max(1, props.height - 3);
+  let start = Math.max(0, shown.length - bodyHeight);
+  if (anchor !== undefined) {
+    const i = shown.findIndex((l) => (l.at ?? 0) >= anchor);
+    start = i >= 0 ? Math.min(i, Math.max(0, shown.length - bodyHeight)) : start;
+  }
+  const visible = shown.slice(start, start + bodyHeight);
+
+  useInput(
+    (input, key) => {
+      if (editing !== undefined) {
+        if (key.return) {
+          setFilter(editing);
+          setEditing(undefined);
+        } else if (key.escape) setEditing(undefined);
+        else if (key.backspace || key.delete) setEditing(editing.slice(0, -1));
+        else if (input && !key.ctrl && !key.meta) setEditing(editing + input);
+        return;
+      }
+      const cmd = commandFor(props.keys, keyName(input, key), ['logs']);
+      if (!cmd) return;
+      if (cmd.id === 'logs.filter') setEditing(filter);
+      else if (cmd.id === 'logs.pause') {
+        setFrozen(paused ? undefined : lines);
+        setPaused(!paused);
+        setAnchor(undefined);
+      } else if (cmd.id === 'logs.jump' && props.jumpTo !== undefined) {
+        setFrozen(lines);
+        setPaused(true);
+        setAnchor(props.jumpTo);
+      } else if (cmd.id === 'logs.back') props.onBack();
+    },
+    { isActive: props.active },
+  );
+
+  const status = [
+    paused ? 'PAUSED' : 'following',
+    compiled.re ? `filter /${filter}/ ${shown.length} of ${source.length} lines` : `${source.length} lines`,
+    anchor !== undefined ? `from ${new Date(anchor).toISOString().slice(11, 19)} (oldest firing alert)` : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  return (
+    <Box flexDirection="column">
+      <Box>
+        <C bold color="cyan">{`Logs: ${props.target.name}`}</C>
+        <Text> {fit(status, Math.max(10, props.width - props.target.name.length - 8))}</Text>
+      </Box>
+      {visible.map((l, i) => (
+        <C key={`${start + i}`} color={logLineColor(l.text) ?? (l.stream === 'stderr' ? 'magenta' : undefined)}>
+          {fit(l.text, props.width)}
+        </C>
+      ))}
+      {visible.length === 0 ? <C dim>{ended ?? (source.length ? 'no line matches the filter' : 'waiting for log lines…')}</C> : null}
+      {ended && visible.length ? <C color="yellow">{ended}</C> : null}
+      {editing !== undefined ? (
+        <Text>
+          /{editing}
+          <Text inverse> </Text>
+          <Text dimColor>  enter apply · esc cancel</Text>
+        </Text>
+      ) : compiled.error ? (
+        <C color="red">{compiled.error}</C>
+      ) : null}
+    </Box>
+  );
+}

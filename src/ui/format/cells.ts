@@ -1,0 +1,122 @@
+import { formatDuration } from '../../config/duration.js';
+import type { Alert } from '../../domain/alerts.js';
+import type { CheckStatus } from '../../domain/check.js';
+import { formatBytes, formatPercent } from '../../domain/format.js';
+import type { ContainerInfo, ContainerStats } from '../../services/docker.js';
+
+/** Ink colour names used by the console; readable in 16 colours. */
+export type Color = 'green' | 'yellow' | 'red' | 'magenta' | 'gray' | 'cyan' | 'white';
+
+/** Colour of a check status. */
+export function statusColor(s: CheckStatus): Color {
+  return { ok: 'green', warning: 'yellow', critical: 'red', unknown: 'magenta' }[s] as Color;
+}
+
+/** Colour of a gauge value against its thresholds. */
+export function levelColor(value: number, warn: number, crit?: number): Color {
+  if (crit !== undefined && value > crit) return 'red';
+  if (value > warn) return crit === undefined ? 'red' : 'yellow';
+  if (value > warn * 0.85) return 'yellow';
+  return 'green';
+}
+
+/** A horizontal bar of `width` cells for a percentage. */
+export function bar(percent: number, width: number): string {
+  const w = Math.max(1, width);
+  const filled = Math.round((Math.min(100, Math.max(0, percent)) / 100) * w);
+  return '█'.repeat(filled) + '░'.repeat(w - filled);
+}
+
+const SPARKS = '▁▂▃▄▅▆▇█';
+
+/** A sparkline of the values, scaled 0..max (100 for percentages), right-aligned in `width` cells. */
+export function sparkline(values: readonly number[], width: number, max?: number): string {
+  const v = values.slice(-width);
+  const top = max ?? Math.max(1, ...v);
+  const chars = v.map((x) => SPARKS[Math.min(SPARKS.length - 1, Math.max(0, Math.round((x / top) * (SPARKS.length - 1))))] ?? ' ');
+  return ' '.repeat(Math.max(0, width - chars.length)) + chars.join('');
+}
+
+/** Pads or truncates to exactly `width` characters (with an ellipsis when cut). */
+export function fit(text: string, width: number, align: 'left' | 'right' = 'left'): string {
+  if (width <= 0) return '';
+  if (text.length > width) return width === 1 ? '…' : `${text.slice(0, width - 1)}…`;
+  return align === 'left' ? text.padEnd(width) : text.padStart(width);
+}
+
+/** One row of the containers table. */
+export interface ContainerRow {
+  id: string;
+  name: string;
+  state: string;
+  health: string;
+  uptime: string;
+  restarts: string;
+  cpu: string;
+  mem: string;
+  color: Color;
+  /** Lower sorts first: problems first. */
+  rank: number;
+}
+
+/** Containers as table rows, problems first (unhealthy, restarting, exited non-zero), then by name. */
+export function containerRows(containers: readonly ContainerInfo[], stats: Record<string, ContainerStats>, now: number): ContainerRow[] {
+  return containers
+    .map((c): ContainerRow => {
+      const s = stats[c.id];
+      const bad = c.health === 'unhealthy' || c.state === 'restarting' || c.state === 'dead' || (c.state === 'exited' && c.exitCode !== 0);
+      const warn = c.health === 'starting' || c.state === 'paused' || c.state === 'created';
+      const rank = bad ? 0 : warn ? 1 : c.state === 'running' ? 2 : 3;
+      return {
+        id: c.id,
+        name: c.name,
+        state: c.state === 'exited' ? `exited(${c.exitCode})` : c.state,
+        health: c.health === 'none' ? '-' : c.health,
+        uptime: c.state === 'running' && c.startedAt ? formatDuration(now - c.startedAt) : '-',
+        restarts: String(c.restartCount),
+        cpu: s?.cpuPercent !== undefined ? formatPercent(s.cpuPercent) : '-',
+        mem: s ? `${formatBytes(s.memUsedBytes)}${s.memLimitBytes ? ` / ${formatBytes(s.memLimitBytes)}` : ''}` : '-',
+        color: (bad ? 'red' : warn ? 'yellow' : c.state === 'running' ? 'green' : 'gray'),
+        rank,
+      };
+    })
+    .sort((a, b) => a.rank - b.rank || a.name.localeCompare(b.name));
+}
+
+/** The columns of the containers table; optional ones drop first when the pane is narrow. */
+export const CONTAINER_COLUMNS: { key: keyof ContainerRow; title: string; width: number; optional: number }[] = [
+  { key: 'name', title: 'NAME', width: 22, optional: 0 },
+  { key: 'state', title: 'STATE', width: 11, optional: 0 },
+  { key: 'health', title: 'HEALTH', width: 9, optional: 0 },
+  { key: 'cpu', title: 'CPU', width: 6, optional: 1 },
+  { key: 'uptime', title: 'UP', width: 7, optional: 3 },
+  { key: 'restarts', title: 'RST', width: 4, optional: 2 },
+  { key: 'mem', title: 'MEM', width: 19, optional: 4 },
+];
+
+/** Columns that fit in `width`, dropping the most optional first. */
+export function visibleColumns(width: number): typeof CONTAINER_COLUMNS {
+  let cols = [...CONTAINER_COLUMNS];
+  const total = () => cols.reduce((a, c) => a + c.width + 1, 0);
+  while (total() > width) {
+    const most = Math.max(...cols.map((c) => c.optional));
+    if (most === 0) break;
+    cols = cols.filter((c) => c.optional !== most);
+  }
+  return cols;
+}
+
+/** A windowed slice of rows around the selection, with how many are hidden. */
+export function windowRows<T>(rows: readonly T[], selected: number, height: number): { rows: T[]; offset: number; hidden: number } {
+  if (rows.length <= height) return { rows: [...rows], offset: 0, hidden: 0 };
+  const visible = Math.max(1, height - 1); // one line for "+N more"
+  const offset = Math.min(Math.max(0, selected - visible + 1), rows.length - visible);
+  return { rows: rows.slice(offset, offset + visible), offset, hidden: rows.length - visible };
+}
+
+/** How an alert shows in the alerts pane. */
+export function alertStateLabel(a: Alert, ack?: { acknowledged: boolean; silencedUntil?: number }, now = Date.now()): string {
+  if (ack?.silencedUntil && ack.silencedUntil > now) return `silenced ${formatDuration(ack.silencedUntil - now)}`;
+  if (ack?.acknowledged) return 'acknowledged';
+  return a.state;
+}

@@ -1,0 +1,93 @@
+import type { Key } from 'ink';
+
+/** Where a key binding applies. 'global' keys work in every view unless a view claims the key. */
+export type KeyScope = 'global' | 'dashboard' | 'containers' | 'alerts' | 'logs' | 'dialog';
+
+/** One command of the console: its keys, what it does, where, and whether it changes the world. */
+export interface KeyBinding {
+  id: string;
+  keys: string[];
+  description: string;
+  scope: KeyScope;
+  /** Changes the world (restart, stop…): refused, visibly, in --read-only mode. */
+  dangerous?: boolean;
+  /** Shown in the footer hints of its scope. */
+  hint?: boolean;
+}
+
+/**
+ * The one key table (STYLE.md §6): footer hints and the `?` help are generated from it.
+ * Key names: single characters, or `enter`, `escape`, `tab`, `up`, `down`, `left`, `right`,
+ * `pageup`, `pagedown`, `ctrl+c`. Nothing is bound to tmux's prefix keys (ctrl+b, ctrl+a).
+ */
+export const KEY_TABLE: readonly KeyBinding[] = [
+  { id: 'app.quit', keys: ['q', 'ctrl+c'], description: 'quit (restores the terminal)', scope: 'global', hint: true },
+  { id: 'app.help', keys: ['?'], description: 'show every key of this view', scope: 'global', hint: true },
+  { id: 'app.refresh', keys: ['R'], description: 'run every check now', scope: 'global' },
+  { id: 'focus.next', keys: ['tab'], description: 'move focus: containers → alerts', scope: 'dashboard', hint: true },
+  { id: 'cursor.up', keys: ['up', 'k'], description: 'select the previous row', scope: 'dashboard' },
+  { id: 'cursor.down', keys: ['down', 'j'], description: 'select the next row', scope: 'dashboard' },
+  { id: 'container.logs', keys: ['l', 'enter'], description: 'follow the selected container\'s log', scope: 'containers', hint: true },
+  { id: 'container.restart', keys: ['r'], description: 'restart the selected container (asks first)', scope: 'containers', dangerous: true, hint: true },
+  { id: 'container.stop', keys: ['x'], description: 'stop the selected container (asks first)', scope: 'containers', dangerous: true, hint: true },
+  { id: 'container.start', keys: ['S'], description: 'start the selected container (asks first)', scope: 'containers', dangerous: true },
+  { id: 'alert.ack', keys: ['a'], description: 'acknowledge the selected alert', scope: 'alerts', hint: true },
+  { id: 'alert.silence', keys: ['s'], description: 'silence the selected alert for a chosen time', scope: 'alerts', hint: true },
+  { id: 'alert.details', keys: ['enter'], description: 'details: the probe history behind the alert', scope: 'alerts', hint: true },
+  { id: 'logs.filter', keys: ['/'], description: 'filter lines by a regular expression', scope: 'logs', hint: true },
+  { id: 'logs.pause', keys: ['p', 'space'], description: 'pause / resume following', scope: 'logs', hint: true },
+  { id: 'logs.jump', keys: ['g'], description: 'jump to when the oldest firing alert started', scope: 'logs', hint: true },
+  { id: 'logs.back', keys: ['escape'], description: 'back to the dashboard', scope: 'logs', hint: true },
+  { id: 'dialog.yes', keys: ['y'], description: 'confirm', scope: 'dialog', hint: true },
+  { id: 'dialog.no', keys: ['n', 'escape'], description: 'cancel', scope: 'dialog', hint: true },
+];
+
+/** tmux's default and common prefix keys: never bound. */
+export const FORBIDDEN_KEYS = ['ctrl+b', 'ctrl+a'];
+
+/** Applies remappings from config (`keys: {container.restart: ["R"]}`); unknown ids are an error. */
+export function buildKeyTable(remap: Record<string, string[]> = {}): KeyBinding[] {
+  for (const id of Object.keys(remap)) {
+    if (!KEY_TABLE.some((b) => b.id === id)) throw new Error(`keys.${id}: unknown command (expected one of: ${KEY_TABLE.map((b) => b.id).join(', ')})`);
+    for (const k of remap[id] ?? []) if (FORBIDDEN_KEYS.includes(k)) throw new Error(`keys.${id}: ${k} is tmux's prefix key and cannot be bound`);
+  }
+  return KEY_TABLE.map((b) => (remap[b.id] ? { ...b, keys: remap[b.id] as string[] } : b));
+}
+
+/** The key name of an Ink input event, in the table's notation. */
+export function keyName(input: string, key: Key): string {
+  if (key.ctrl && input) return `ctrl+${input}`;
+  if (key.return) return 'enter';
+  if (key.escape) return 'escape';
+  if (key.tab) return 'tab';
+  if (key.upArrow) return 'up';
+  if (key.downArrow) return 'down';
+  if (key.leftArrow) return 'left';
+  if (key.rightArrow) return 'right';
+  if (key.pageUp) return 'pageup';
+  if (key.pageDown) return 'pagedown';
+  if (input === ' ') return 'space';
+  return input;
+}
+
+/** The command bound to a key in the given scopes (first scope wins), if any. */
+export function commandFor(table: readonly KeyBinding[], name: string, scopes: readonly KeyScope[]): KeyBinding | undefined {
+  for (const scope of scopes) {
+    const hit = table.find((b) => b.scope === scope && b.keys.includes(name));
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+/** Footer hints for the active scopes: "r restart · x stop · ? help". Dangerous ones marked in read-only mode. */
+export function footerHints(table: readonly KeyBinding[], scopes: readonly KeyScope[], readOnly: boolean): { key: string; label: string; refused: boolean }[] {
+  return scopes.flatMap((scope) =>
+    table
+      .filter((b) => b.scope === scope && b.hint)
+      .map((b) => ({ key: b.keys[0] ?? '', label: shortLabel(b), refused: readOnly && !!b.dangerous })),
+  );
+}
+
+function shortLabel(b: KeyBinding): string {
+  return b.id.split('.')[1] ?? b.id;
+}

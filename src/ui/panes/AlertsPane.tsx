@@ -1,0 +1,47 @@
+import { Box } from 'ink';
+import { formatDuration } from '../../config/duration.js';
+import type { Alert } from '../../domain/alerts.js';
+import type { AckState } from '../../state/acks.js';
+import { alertStateLabel, fit, statusColor, windowRows } from '../format/cells.js';
+import { C } from '../theme.js';
+
+/** Alerts that need eyes: firing first (critical before warning), then resolving, then pending. */
+export function visibleAlerts(alerts: Record<string, Alert>): Alert[] {
+  const order = { firing: 0, resolving: 1, pending: 2, resolved: 3, ok: 4 };
+  const sev = { critical: 0, unknown: 1, warning: 2, ok: 3 };
+  return Object.values(alerts)
+    .filter((a) => a.state === 'firing' || a.state === 'resolving' || a.state === 'pending')
+    .sort((a, b) => order[a.state] - order[b.state] || sev[a.status] - sev[b.status] || (a.since ?? 0) - (b.since ?? 0));
+}
+
+/** The alerts pane: severity, check, message, since, state (firing / acknowledged / silenced / resolving). */
+export function AlertsPane(props: {
+  alerts: Alert[];
+  acks: (a: Alert) => AckState;
+  selected: number;
+  focused: boolean;
+  width: number;
+  height: number;
+  now: number;
+}) {
+  const { alerts, width, now } = props;
+  const firing = alerts.filter((a) => a.state === 'firing').length;
+  const win = windowRows(alerts, props.selected, Math.max(1, props.height - 1));
+  return (
+    <Box flexDirection="column">
+      <C bold color={props.focused ? 'cyan' : firing ? 'red' : undefined}>{`Alerts (${firing} firing)`}</C>
+      {alerts.length === 0 ? <C color="green">no alerts — every check passes</C> : null}
+      {win.rows.map((a, i) => {
+        const label = alertStateLabel(a, props.acks(a), now);
+        const muted = label.startsWith('silenced') || label === 'acknowledged' || a.state === 'pending';
+        const text = `${fit(a.status.toUpperCase(), 8)} ${fit(a.checkId, 22)} ${fit(formatDuration(now - (a.since ?? now)), 6)} ${fit(label, 13)} ${a.message}`;
+        return (
+          <C key={a.checkId} color={statusColor(a.status)} dim={muted} inverse={props.focused && win.offset + i === props.selected}>
+            {fit(text, width)}
+          </C>
+        );
+      })}
+      {win.hidden > 0 ? <C dim>{`+${win.hidden} more`}</C> : null}
+    </Box>
+  );
+}

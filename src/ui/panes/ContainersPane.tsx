@@ -1,0 +1,43 @@
+import { Box } from 'ink';
+import type { DockerData, Envelope } from '../../state/store.js';
+import { containerRows, fit, visibleColumns, windowRows, type ContainerRow } from '../format/cells.js';
+import { C } from '../theme.js';
+
+/**
+ * Containers table: problems first; optional columns drop on narrow panes; windowed to the visible
+ * rows with "+N more". A fixed-width table of our own rather than ink-table: ink-table 3 is
+ * CommonJS and crashes under ink 6, and a windowed, column-dropping table needs control of each cell.
+ */
+export function ContainersPane(props: { docker: Envelope<DockerData>; configured: boolean; selected: number; focused: boolean; width: number; height: number; now: number }) {
+  const { docker, width, height } = props;
+  const title = `Containers${docker.data ? ` (${docker.data.containers.filter((c) => c.state === 'running').length}/${docker.data.containers.length} running)` : ''}`;
+  const stale = docker.status === 'stale' || docker.status === 'error';
+  if (!docker.data) {
+    return (
+      <Box flexDirection="column">
+        <C bold>{title}</C>
+        <C color={docker.status === 'error' ? 'red' : 'gray'}>{!props.configured ? 'no Docker engine in this config (services name no container)' : docker.error ? docker.error.message : 'loading…'}</C>
+      </Box>
+    );
+  }
+  const rows = containerRows(docker.data.containers, docker.data.stats, props.now);
+  const cols = visibleColumns(width);
+  const nameW = Math.max(10, width - cols.filter((c) => c.key !== 'name').reduce((a, c) => a + c.width + 1, 0) - 1);
+  const w = (c: (typeof cols)[number]) => (c.key === 'name' ? nameW : c.width);
+  const win = windowRows(rows, props.selected, Math.max(1, height - 2 - (stale ? 1 : 0)));
+  const cells = (r: ContainerRow) => cols.map((c) => fit(String(r[c.key]), w(c), c.key === 'cpu' || c.key === 'restarts' ? 'right' : 'left')).join(' ');
+  return (
+    <Box flexDirection="column">
+      <C bold color={props.focused ? 'cyan' : undefined}>{title}</C>
+      {stale ? <C color="red">stale: {docker.error?.message}</C> : null}
+      <C dim>{cols.map((c) => fit(c.title, w(c), c.key === 'cpu' || c.key === 'restarts' ? 'right' : 'left')).join(' ')}</C>
+      {rows.length === 0 ? <C dim>no containers</C> : null}
+      {win.rows.map((r, i) => (
+        <C key={r.id} color={r.color} inverse={props.focused && win.offset + i === props.selected}>
+          {cells(r)}
+        </C>
+      ))}
+      {win.hidden > 0 ? <C dim>{`+${win.hidden} more`}</C> : null}
+    </Box>
+  );
+}

@@ -1,0 +1,37 @@
+import { Ring } from '../state/history.js';
+import type { AppStore } from '../state/store.js';
+
+/** Ring buffers of the last hour of host figures, fed by the store (outside React). */
+export interface HostHistory {
+  cpu: Ring;
+  mem: Ring;
+  net: Ring;
+  disk(mount: string): Ring;
+}
+
+/** Subscribes to the store and records each new host sample; returns the history and an unsubscribe. */
+export function createHostHistory(store: AppStore, refreshMs: number): { history: HostHistory; stop: () => void } {
+  const cap = Math.max(60, Math.ceil(3_600_000 / Math.max(250, refreshMs)));
+  const disks = new Map<string, Ring>();
+  const history: HostHistory = {
+    cpu: new Ring(cap),
+    mem: new Ring(cap),
+    net: new Ring(cap),
+    disk: (m) => {
+      let r = disks.get(m);
+      if (!r) disks.set(m, (r = new Ring(cap)));
+      return r;
+    },
+  };
+  let last = 0;
+  const stop = store.subscribe((s) => {
+    const h = s.host.data;
+    if (!h || h.takenAt === last) return;
+    last = h.takenAt;
+    if (h.cpuPercent !== undefined) history.cpu.push(h.cpuPercent);
+    history.mem.push(h.memory.percent);
+    history.net.push((h.network.rxBytesPerSec ?? 0) + (h.network.txBytesPerSec ?? 0));
+    for (const f of h.filesystems) history.disk(f.mount).push(f.percent);
+  });
+  return { history, stop };
+}
