@@ -128,14 +128,23 @@ export class DockerService {
     return this.client;
   }
 
-  private async call<T>(what: string, fn: (d: Dockerode, signal: AbortSignal) => Promise<T>, timeoutMs = this.timeoutMs): Promise<Result<T>> {
+  private async call<T>(what: string, fn: (d: Dockerode, signal: AbortSignal) => Promise<T>, timeoutMs = this.timeoutMs, long = false): Promise<Result<T>> {
     try {
-      const d = await this.docker();
+      // Actions block until the container stopped (SIGTERM grace): the inactivity timeout of the
+      // polling client would cut them (FACTS.md §1.7), so they use a client without it.
+      const d = long ? await this.actionClient() : await this.docker();
       return ok(await withTimeout(timeoutMs, (signal) => fn(d, signal)));
     } catch (err) {
       const { kind, message } = dockerError(err, this.endpoint.display, what);
       return fail(kind, 'docker', message);
     }
+  }
+
+  private longClient?: Dockerode;
+
+  private async actionClient(): Promise<Dockerode> {
+    this.longClient ??= await this.streamClient();
+    return this.longClient;
   }
 
   /** Engine version and API version; the cheapest reachability probe. */
@@ -238,19 +247,19 @@ export class DockerService {
 
   /** Restarts a container; the request blocks until done, so the timeout is the stop grace + a margin (FACTS §1.7). */
   async restart(idOrName: string, graceSec = 10): Promise<Result<void>> {
-    return this.call(`restart ${idOrName}`, (d, abortSignal) => d.getContainer(idOrName).restart({ t: graceSec, abortSignal }).then(() => undefined), (graceSec + 15) * 1000);
+    return this.call(`restart ${idOrName}`, (d, abortSignal) => d.getContainer(idOrName).restart({ t: graceSec, abortSignal }).then(() => undefined), (graceSec + 15) * 1000, true);
   }
 
   /** Stops a container; an already stopped one (HTTP 304) counts as success. */
   async stop(idOrName: string, graceSec = 10): Promise<Result<void>> {
-    const r = await this.call(`stop ${idOrName}`, (d, abortSignal) => d.getContainer(idOrName).stop({ t: graceSec, abortSignal }).then(() => undefined), (graceSec + 15) * 1000);
+    const r = await this.call(`stop ${idOrName}`, (d, abortSignal) => d.getContainer(idOrName).stop({ t: graceSec, abortSignal }).then(() => undefined), (graceSec + 15) * 1000, true);
     if (!r.ok && /\(HTTP code 304\)|already stopped/i.test(r.error.message)) return ok(undefined);
     return r;
   }
 
   /** Starts a container; an already running one (HTTP 304) counts as success. */
   async start(idOrName: string): Promise<Result<void>> {
-    const r = await this.call(`start ${idOrName}`, (d, abortSignal) => d.getContainer(idOrName).start({ abortSignal }).then(() => undefined), 30_000);
+    const r = await this.call(`start ${idOrName}`, (d, abortSignal) => d.getContainer(idOrName).start({ abortSignal }).then(() => undefined), 30_000, true);
     if (!r.ok && /\(HTTP code 304\)|already started/i.test(r.error.message)) return ok(undefined);
     return r;
   }

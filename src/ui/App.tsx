@@ -1,6 +1,7 @@
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import Spinner from 'ink-spinner';
 import { useEffect, useState, useSyncExternalStore } from 'react';
+import { useRefState } from './useRefState.js';
 import type { Config } from '../config/schema.js';
 import { formatDuration } from '../config/duration.js';
 import type { Alert } from '../domain/alerts.js';
@@ -104,12 +105,19 @@ export function App(props: {
   const state = useSyncExternalStore(props.store.subscribe, props.store.getState);
   const { columns, rows } = useTerminalSize(props.size);
   const [tick, setTick] = useState(0);
-  const [focus, setFocus] = useState<'containers' | 'alerts'>('containers');
-  const [selC, setSelC] = useState(0);
-  const [selA, setSelA] = useState(0);
-  const [dialog, setDialog] = useState<Dialog | undefined>();
-  const [logs, setLogs] = useState<LogTarget | undefined>();
-  const [busy, setBusy] = useState<string | undefined>();
+  // Read synchronously by the input handler (see useRefState).
+  const [getFocus, setFocus] = useRefState<'containers' | 'alerts'>('containers');
+  const [getSelC, setSelC] = useRefState(0);
+  const [getSelA, setSelA] = useRefState(0);
+  const [getDialog, setDialog] = useRefState<Dialog | undefined>(undefined);
+  const [getLogs, setLogs] = useRefState<LogTarget | undefined>(undefined);
+  const [getBusy, setBusy] = useRefState<string | undefined>(undefined);
+  const focus = getFocus();
+  const selC = getSelC();
+  const selA = getSelA();
+  const dialog = getDialog();
+  const logs = getLogs();
+  const busy = getBusy();
   const [flash, setFlash] = useState<{ text: string; color: 'green' | 'red' | 'yellow' } | undefined>();
   const now = (props.now ?? Date.now)();
 
@@ -119,12 +127,16 @@ export function App(props: {
   }, []);
   void tick;
 
-  const containers = state.docker.data ? containerRows(state.docker.data.containers, state.docker.data.stats, now) : [];
   const alerts = visibleAlerts(state.alerts);
-  const selectedContainer = state.docker.data?.containers.find((c) => c.id === containers[Math.min(selC, containers.length - 1)]?.id);
-  const selectedAlert = alerts[Math.min(selA, alerts.length - 1)];
-
-  const scopes: KeyScope[] = dialog ? ['dialog'] : logs ? ['logs', 'global'] : [focus, 'dashboard', 'global'];
+  const selectedContainer = () => {
+    const s = props.store.getState().docker.data;
+    const rowsNow = s ? containerRows(s.containers, s.stats, Date.now()) : [];
+    return s?.containers.find((c) => c.id === rowsNow[Math.min(getSelC(), rowsNow.length - 1)]?.id);
+  };
+  const selectedAlert = () => {
+    const list = visibleAlerts(props.store.getState().alerts);
+    return list[Math.min(getSelA(), list.length - 1)];
+  };
 
   const runAction = (action: 'restart' | 'stop' | 'start', c: ContainerInfo) => {
     setBusy(`${action} ${c.name}…`);
@@ -139,6 +151,12 @@ export function App(props: {
   useInput(
     (input, key) => {
       const name = keyName(input, key);
+      const dialog = getDialog();
+      const focus = getFocus();
+      const selC = getSelC();
+      const selA = getSelA();
+      const busy = getBusy();
+      const scopes: KeyScope[] = dialog ? ['dialog'] : getLogs() ? ['logs', 'global'] : [focus, 'dashboard', 'global'];
       if (dialog) {
         if (dialog.kind === 'confirm') {
           if (name === 'y') {
@@ -159,7 +177,7 @@ export function App(props: {
         } else if (name === 'escape' || name === 'q' || name === 'enter' || name === '?') setDialog(undefined);
         return;
       }
-      if (logs) {
+      if (getLogs()) {
         const g = commandFor(props.keys, name, ['global']);
         if (g?.id === 'app.quit') exit();
         return; // the logs view handles its own keys
@@ -167,7 +185,7 @@ export function App(props: {
       const cmd = commandFor(props.keys, name, scopes);
       if (!cmd) return;
       if (cmd.dangerous && props.readOnly) {
-        const target = selectedContainer?.name ?? '-';
+        const target = selectedContainer()?.name ?? '-';
         props.actions.audit(cmd.id, target, 'refused', 'read-only mode');
         setFlash({ text: `${cmd.description.split(' (')[0] ?? cmd.id}: refused — opsdeck runs in --read-only mode`, color: 'red' });
         return;
@@ -190,38 +208,49 @@ export function App(props: {
           if (focus === 'containers') setSelC(Math.max(0, selC - 1));
           else setSelA(Math.max(0, selA - 1));
           return;
-        case 'cursor.down':
-          if (focus === 'containers') setSelC(Math.min(Math.max(0, containers.length - 1), selC + 1));
-          else setSelA(Math.min(Math.max(0, alerts.length - 1), selA + 1));
+        case 'cursor.down': {
+          const s = props.store.getState();
+          if (focus === 'containers') setSelC(Math.min(Math.max(0, (s.docker.data?.containers.length ?? 1) - 1), selC + 1));
+          else setSelA(Math.min(Math.max(0, visibleAlerts(s.alerts).length - 1), selA + 1));
           return;
-        case 'container.logs':
-          if (selectedContainer) setLogs({ kind: 'container', id: selectedContainer.id, name: selectedContainer.name });
+        }
+        case 'container.logs': {
+          const sc = selectedContainer();
+          if (sc) setLogs({ kind: 'container', id: sc.id, name: sc.name });
           else if (props.config.logs[0]) setLogs({ kind: 'file', id: props.config.logs[0].path, name: props.config.logs[0].name });
           return;
+        }
         case 'container.restart':
         case 'container.stop':
         case 'container.start': {
-          if (!selectedContainer) return;
+          const sc = selectedContainer();
+          if (!sc) return;
           if (busy) {
             setFlash({ text: `wait: ${busy}`, color: 'yellow' });
             return;
           }
           const action = cmd.id.split('.')[1] as 'restart' | 'stop' | 'start';
-          setDialog({ kind: 'confirm', action, container: selectedContainer, preview: previewAction(action, selectedContainer) });
+          setDialog({ kind: 'confirm', action, container: sc, preview: previewAction(action, sc) });
           return;
         }
-        case 'alert.ack':
-          if (selectedAlert) {
-            props.actions.ack(selectedAlert);
-            setFlash({ text: `${selectedAlert.checkId} acknowledged`, color: 'green' });
+        case 'alert.ack': {
+          const a = selectedAlert();
+          if (a) {
+            props.actions.ack(a);
+            setFlash({ text: `${a.checkId} acknowledged`, color: 'green' });
           }
           return;
-        case 'alert.silence':
-          if (selectedAlert) setDialog({ kind: 'silence', alert: selectedAlert });
+        }
+        case 'alert.silence': {
+          const a = selectedAlert();
+          if (a) setDialog({ kind: 'silence', alert: a });
           return;
-        case 'alert.details':
-          if (selectedAlert) setDialog({ kind: 'details', alert: selectedAlert });
+        }
+        case 'alert.details': {
+          const a = selectedAlert();
+          if (a) setDialog({ kind: 'details', alert: a });
           return;
+        }
       }
     },
     { isActive: true },
@@ -296,7 +325,7 @@ export function App(props: {
   const stacked = columns < STACK_BELOW;
   const dockerConfigured = props.config.docker.all_containers || props.config.services.some((s) => !!(s.container ?? s.compose_service));
   const hostRows = Math.min(3 + (state.host.data?.filesystems.length ?? 1), stacked ? 5 : 7);
-  const storeLines = Object.keys(state.databases).length + Object.keys(state.redis).length + Object.keys(state.endpoints).length + 1;
+  const storeLines = Math.max(2, Object.keys(state.databases).length + Object.keys(state.redis).length + Object.keys(state.endpoints).length + 1);
   const fixed = 1 + 1 + 1; // header, status line, footer
   if (stacked) {
     const rest = height - fixed - hostRows - Math.min(storeLines, 5);

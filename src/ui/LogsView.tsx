@@ -1,5 +1,6 @@
 import { Box, Text, useInput } from 'ink';
 import { useEffect, useMemo, useRef, useState } from 'react';
+import { useRefState } from './useRefState.js';
 import type { LogFollow, LogLine } from '../services/logs.js';
 import { fit } from './format/cells.js';
 import { compileFilter, logLineColor } from './format/logs.js';
@@ -31,9 +32,14 @@ export function LogsView(props: {
   active: boolean;
 }) {
   const [lines, setLines] = useState<LogLine[]>([]);
-  const [paused, setPaused] = useState(false);
-  const [filter, setFilter] = useState('');
-  const [editing, setEditing] = useState<string | undefined>();
+  // Read synchronously by the input handler: "/ERROR⏎" may arrive in one burst.
+  const [getPaused, setPaused] = useRefState(false);
+  const [getFilter, setFilter] = useRefState('');
+  const [getEditing, setEditing] = useRefState<string | undefined>(undefined);
+  const paused = getPaused();
+  const filter = getFilter();
+  const editing = getEditing();
+  const linesRef = useRef<LogLine[]>([]);
   const [ended, setEnded] = useState<string | undefined>();
   const [anchor, setAnchor] = useState<number | undefined>();
   const pending = useRef<LogLine[]>([]);
@@ -47,7 +53,8 @@ export function LogsView(props: {
       pending.current = [];
       setLines((prev) => {
         const next = prev.concat(batch);
-        return next.length > MAX_LINES ? next.slice(next.length - MAX_LINES) : next;
+        linesRef.current = next.length > MAX_LINES ? next.slice(next.length - MAX_LINES) : next;
+        return linesRef.current;
       });
     }, 100);
     props
@@ -79,24 +86,33 @@ export function LogsView(props: {
 
   useInput(
     (input, key) => {
+      const editing = getEditing();
       if (editing !== undefined) {
         if (key.return) {
           setFilter(editing);
           setEditing(undefined);
         } else if (key.escape) setEditing(undefined);
         else if (key.backspace || key.delete) setEditing(editing.slice(0, -1));
-        else if (input && !key.ctrl && !key.meta) setEditing(editing + input);
+        else if (input && !key.ctrl && !key.meta) {
+          // A burst may carry the Enter with the text ("ERROR\r").
+          const cr = input.search(/[\r\n]/);
+          if (cr >= 0) {
+            setFilter(editing + input.slice(0, cr));
+            setEditing(undefined);
+          } else setEditing(editing + input);
+        }
         return;
       }
+      const paused = getPaused();
       const cmd = commandFor(props.keys, keyName(input, key), ['logs']);
       if (!cmd) return;
-      if (cmd.id === 'logs.filter') setEditing(filter);
+      if (cmd.id === 'logs.filter') setEditing(getFilter());
       else if (cmd.id === 'logs.pause') {
-        setFrozen(paused ? undefined : lines);
+        setFrozen(paused ? undefined : linesRef.current);
         setPaused(!paused);
         setAnchor(undefined);
       } else if (cmd.id === 'logs.jump' && props.jumpTo !== undefined) {
-        setFrozen(lines);
+        setFrozen(linesRef.current);
         setPaused(true);
         setAnchor(props.jumpTo);
       } else if (cmd.id === 'logs.back') props.onBack();
