@@ -1,0 +1,70 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AckStore, recordAudit } from '../../src/state/acks.js';
+import { openStateDb } from '../../src/state/statedb.js';
+import { runCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/redis.js';
+import { TmuxSession } from '../helpers/tmux.js';
+
+describe('acks and silences in the state database', () => {
+  it('survive a restart of the console (a new AckStore on the same file)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsdeck-acks-'));
+    const db1 = await openStateDb(dir);
+    const a1 = new AckStore(db1);
+    a1.ack('redis:cache', 1000, 5000);
+    a1.silence('http:api', 3_600_000, 5000);
+    db1.close();
+    const db2 = await openStateDb(dir);
+    const a2 = new AckStore(db2);
+    expect(a2.get('redis:cache', 1000, 6000)).toEqual({ acknowledged: true });
+    // An ack belongs to one firing episode: a new firing is not acknowledged.
+    expect(a2.get('redis:cache', 9000, 10_000).acknowledged).toBe(false);
+    expect(a2.get('http:api', undefined, 6000)).toEqual({ acknowledged: false, silencedUntil: 3_605_000 });
+    expect(a2.get('http:api', undefined, 3_700_000)).toEqual({ acknowledged: false });
+    const events = db2.prepare('SELECT check_id, event FROM alert_events ORDER BY id').all();
+    expect(events).toEqual([
+      { check_id: 'redis:cache', event: 'acknowledged' },
+      { check_id: 'http:api', event: 'silenced' },
+    ]);
+    recordAudit(db2, { action: 'container.restart', target: 'web', outcome: 'refused', detail: 'read-only mode' });
+    expect(db2.prepare('SELECT action, target, outcome, detail FROM audit').get()).toEqual({ action: 'container.restart', target: 'web', outcome: 'refused', detail: 'read-only mode' });
+    db2.close();
+  });
+});
+
+describe('opsdeck without a terminal', () => {
+  it('prints a plain-text snapshot once and exits with check\'s exit code (stdout decides, CI does not matter)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsdeck-snap-'));
+    const f = join(dir, 'opsdeck.yaml');
+    const port = await freePort();
+    writeFileSync(f, `name: snap\nthresholds: {cpu: 100, disk: 100, memory: 100}\nendpoints:\n  - name: gone\n    url: http://127.0.0.1:${port}/\n    critical: true\n`);
+    const r = await runCli(['--config', f], { env: { CI: 'true', OPSDECK_STATE_DIR: dir } });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/^CRITICAL: /);
+    expect(r.stdout).toContain(`http://127.0.0.1:${port}/ refused the connection`);
+    expect(r.stdout).not.toMatch(/\x1b\[/);
+  });
+});
+
+describe('colours', () => {
+  it('NO_COLOR and --no-color give a frame without colour escapes; by default there are colours', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsdeck-color-'));
+    const f = join(dir, 'opsdeck.yaml');
+    writeFileSync(f, 'name: colors\nthresholds: {cpu: 100, disk: 100, memory: 100}\n');
+    const colored = /\x1b\[(3[0-7]|9[0-7]|38;)/;
+    const shot = async (args: string[], env: Record<string, string>) => {
+      const t = TmuxSession.start(`opsdeck-color-${process.pid}-${args.join('')}${Object.keys(env).join('')}`, ['--config', f, ...args], { columns: 100, rows: 30, env: { OPSDECK_STATE_DIR: dir, ...env } });
+      try {
+        await t.waitFor(/health \d+%/);
+        return (await import('node:child_process')).execFileSync('tmux', ['capture-pane', '-e', '-p', '-t', t.name], { encoding: 'utf8' });
+      } finally {
+        t.kill();
+      }
+    };
+    expect(await shot([], {})).toMatch(colored);
+    expect(await shot([], { NO_COLOR: '1' })).not.toMatch(colored);
+    expect(await shot(['--no-color'], {})).not.toMatch(colored);
+  });
+});
