@@ -5,9 +5,13 @@ import type { GlobalOptions } from './output.js';
 export async function openConsole(g: GlobalOptions): Promise<number> {
   return (await import('./console.js')).consoleCommand(g);
 }
-export function demoBackup(_config: string): Promise<string> {
-  return Promise.reject(new Error('backups are not in this build yet'));
+
+/** Takes and verifies the demo's first backup; returns a sentence for the operator. */
+export async function demoBackup(config: string): Promise<string> {
+  return (await import('./backup.js')).demoBackup(config);
 }
-export function newestBackupMaxRowid(_config: string, _db: string, _table: string): Promise<number | undefined> {
-  return Promise.resolve(undefined);
+
+/** The highest rowid of a table in the newest verified backup. */
+export async function newestBackupMaxRowid(config: string, db: string, table: string): Promise<number | undefined> {
+  return (await import('./backup.js')).newestBackupMaxRowid(config, db, table);
 }

@@ -43,6 +43,22 @@ program
   });
 
 program
+  .command('backup')
+  .description('SQLite backups: create | verify [ID] | list | prune (GFS retention)')
+  .argument('<action>', 'create, verify, list or prune')
+  .argument('[id]', 'a backup id (verify)')
+  .option('--db <name|path>', 'a configured database, or the path of any SQLite file')
+  .option('--dir <dir>', 'backup folder (default backup.dir/<db>, else $XDG_DATA_HOME/opsdeck/backups/<db>)')
+  .option('--all', 'verify every backup, not only the newest')
+  .option('--dry-run', 'prune: show what would be deleted')
+  .option('--yes', 'prune: do not ask (for cron)')
+  .option('--json', 'print one JSON document')
+  .action(async (action: string, id: string | undefined, _opts: unknown, cmd: Command) => {
+    const g = globals(cmd);
+    await run(!!g.json, async () => (await import('./backup.js')).backupCommand(action, id, g));
+  });
+
+program
   .command('watch')
   .description('run the monitor loop without a screen; print alert transitions (fired, resolved)')
   .option('--json', 'one JSON document per line')

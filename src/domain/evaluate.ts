@@ -285,3 +285,24 @@ export function evaluateRowLoss(
     marks: next,
   };
 }
+
+/**
+ * RPO: the age of the newest verified backup against the configured objective. Exceeded, or no
+ * verified backup at all, is a warning that names what to run.
+ */
+export function evaluateBackupAge(db: DatabaseConfig, newestVerifiedAt: number | undefined, rpoMs: number, now: number): CheckResult {
+  const base = { id: `backup:${db.name}`, kind: 'backup' as const, target: db.path, threshold: Math.round(rpoMs / 1000) };
+  if (newestVerifiedAt === undefined)
+    return { ...base, status: 'warning', message: `no verified backup of ${db.name} (run: opsdeck backup create --db ${db.name} && opsdeck backup verify --db ${db.name})` };
+  const age = now - newestVerifiedAt;
+  const ageText = formatDurationShort(age);
+  if (age > rpoMs) return { ...base, status: 'warning', value: Math.round(age / 1000), message: `newest verified backup of ${db.name} is ${ageText} old, beyond the RPO of ${formatDurationShort(rpoMs)}` };
+  return { ...base, status: 'ok', value: Math.round(age / 1000), message: `last verified backup ${ageText} ago (RPO ${formatDurationShort(rpoMs)})` };
+}
+
+function formatDurationShort(ms: number): string {
+  const m = Math.round(ms / 60_000);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  return h < 48 ? `${h}h${m % 60 ? `${m % 60}m` : ''}` : `${Math.floor(h / 24)}d`;
+}

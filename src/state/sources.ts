@@ -1,9 +1,10 @@
 import type { Config } from '../config/schema.js';
 import type { CheckResult } from '../domain/check.js';
-import { evaluateDocker, evaluateHost, evaluateHttp, evaluateRedis, evaluateRowLoss, evaluateSqlite, type RowMarks } from '../domain/evaluate.js';
+import { evaluateBackupAge, evaluateDocker, evaluateHost, evaluateHttp, evaluateRedis, evaluateRowLoss, evaluateSqlite, type RowMarks } from '../domain/evaluate.js';
 import { ProbeWindow } from '../domain/window.js';
 import { DockerService, resolveDockerEndpoint, type ContainerStats } from '../services/docker.js';
 import { HostSampler } from '../services/host.js';
+import { backupDir, listBackups } from '../services/backup.js';
 import { probeHttp } from '../services/http.js';
 import { RedisProbe } from '../services/redis.js';
 import { probeSqlite } from '../services/sqlite.js';
@@ -114,6 +115,19 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
           out.push(loss.check);
         }
         return out;
+      },
+    });
+  }
+
+  for (const cfg of config.databases) {
+    sources.push({
+      id: `backup:${cfg.name}`,
+      refreshMs: config.interval,
+      checkMs: config.interval,
+      run: async () => {
+        const dir = backupDir(cfg.name, config.backup.dir);
+        const newest = listBackups(dir).find((m) => m.verify?.ok);
+        return Promise.resolve([evaluateBackupAge(cfg, newest ? Date.parse(newest.createdAt) : undefined, config.backup.rpo, now())]);
       },
     });
   }

@@ -92,8 +92,19 @@ endpoints:
   - name: api
     url: ${http.url}/ok
     expect: { status: 200, json_path: status, equals: ok }
+backup:
+  dir: backups
 `);
+    // Before any backup, the RPO check says so (a warning that names the command to run).
+    const before = await check(f);
+    expect(before.byId('backup:main')).toMatchObject({ status: 'warning', message: 'no verified backup of main (run: opsdeck backup create --db main && opsdeck backup verify --db main)' });
+    expect(before.code).toBe(1);
+    for (const action of ['create', 'verify']) {
+      const r = await runCli(['backup', action, '--db', 'main', '--config', f], { env: { REDIS_PASSWORD: PASSWORD, OPSDECK_STATE_DIR: join(dir, 'state') } });
+      expect(r.code, r.stderr).toBe(0);
+    }
     const { code, report, byId, stdout } = await check(f);
+    expect(byId('backup:main').message).toMatch(/^last verified backup 0m ago \(RPO 24h\)$/);
     expect(report.status, stdout).toBe('ok');
     expect(code).toBe(0);
     expect(Object.keys(report).sort()).toEqual(['checkedAt', 'checks', 'notes', 'status']);
@@ -191,6 +202,8 @@ redis:
     path: text.db
   - name: corrupt
     path: corrupt.db
+backup:
+  rpo: 1m
 `);
     const { code, byId } = await check(f);
     expect(byId('sqlite:missing').message).toBe(`database file ${join(dir, 'nope/missing.db')} does not exist`);

@@ -1,0 +1,126 @@
+// npm run bench:console — the console in tmux for 60 s (BENCH_SECONDS) against 50 idle containers
+// at a 2 s refresh, next to `docker stats` (streaming), htop and btop, all in the same run:
+// own CPU seconds and peak RSS of each tool's process tree, and the Docker daemon side's extra CPU
+// seconds (dockerd + containerd + shims, by PID) against an idle baseline of the same length.
+// Also the time to the console's first full frame.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { cpuSeconds, createIdle, daemonPids, startEngine } from './lib.mjs';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
+const CLI = resolve('dist/cli.js');
+const dir = mkdtempSync(join(tmpdir(), 'opsdeck-bench-console-'));
+const TICK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const has = (bin) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+function tree(root) {
+  const kids = new Map();
+  for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const t = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const ppid = Number(t.slice(t.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!kids.has(ppid)) kids.set(ppid, []);
+      kids.get(ppid).push(Number(p));
+    } catch {
+      // gone
+    }
+  }
+  const out = [root];
+  for (let i = 0; i < out.length; i++) out.push(...(kids.get(out[i]) ?? []));
+  return out;
+}
+function treeCpu(root) {
+  return tree(root).reduce((a, p) => {
+    try {
+      const t = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = t.slice(t.lastIndexOf(')') + 2).split(' ');
+      return a + (Number(f[11]) + Number(f[12])) / TICK;
+    } catch {
+      return a;
+    }
+  }, 0);
+}
+function treeRss(root) {
+  return tree(root).reduce((a, p) => {
+    try {
+      const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      return a + (m ? Number(m[1]) * 1024 : 0);
+    } catch {
+      return a;
+    }
+  }, 0);
+}
+
+/** Runs a command in a detached tmux session for SECONDS; measures its tree and the daemon side. */
+async function measure(label, cmd, engine) {
+  const name = `bench-${process.pid}-${label.replace(/\W/g, '')}`;
+  const t0 = performance.now();
+  execFileSync('tmux', ['new-session', '-d', '-s', name, '-x', '160', '-y', '48', cmd]);
+  const panePid = Number(execFileSync('tmux', ['display-message', '-p', '-t', name, '#{pane_pid}'], { encoding: 'utf8' }).trim());
+  let firstFrame;
+  if (label === 'opsdeck') {
+    while (performance.now() - t0 < 10_000) {
+      const screen = execFileSync('tmux', ['capture-pane', '-p', '-t', name], { encoding: 'utf8' });
+      if (/health \d+%/.test(screen) && /Containers \(\d+\/\d+ running\)/.test(screen)) {
+        firstFrame = (performance.now() - t0) / 1000;
+        break;
+      }
+      await sleep(20);
+    }
+  }
+  const c0 = treeCpu(panePid);
+  const d0 = cpuSeconds(daemonPids(engine.pid, engine.execRoot));
+  let peak = 0;
+  const end = Date.now() + SECONDS * 1000;
+  while (Date.now() < end) {
+    peak = Math.max(peak, treeRss(panePid));
+    await sleep(500);
+  }
+  const own = treeCpu(panePid) - c0;
+  const daemon = cpuSeconds(daemonPids(engine.pid, engine.execRoot)) - d0;
+  execFileSync('tmux', ['kill-session', '-t', name]);
+  return { label, own, daemon, peak, firstFrame };
+}
+
+const engine = await startEngine();
+const rows = [];
+try {
+  createIdle(engine.host, 'idle', 0, 50);
+  await sleep(5000);
+  const d0 = cpuSeconds(daemonPids(engine.pid, engine.execRoot));
+  await sleep(SECONDS * 1000);
+  const idle = cpuSeconds(daemonPids(engine.pid, engine.execRoot)) - d0;
+  const cfg = join(dir, 'opsdeck.yaml');
+  writeFileSync(cfg, `name: bench\nrefresh: 2s\ndocker:\n  host: ${engine.host}\n  all_containers: true\nredis: []\nstate_dir: ${dir}/state\n`);
+  rows.push(await measure('opsdeck', `${process.execPath} ${CLI} --config ${cfg}`, engine));
+  rows.push(await measure('docker stats', `docker -H ${engine.host} stats`, engine));
+  for (const tool of ['htop', 'btop']) {
+    if (has(tool)) rows.push(await measure(tool, tool, engine));
+    else rows.push({ label: tool, missing: true });
+  }
+  console.log(`\nconsole benchmark: ${SECONDS} s, 50 idle containers, refresh 2 s; daemon idle baseline ${idle.toFixed(2)} CPU-s\n`);
+  console.log('tool           own CPU s/min   peak RSS MB   daemon extra CPU s/min');
+  const perMin = (x) => ((x * 60) / SECONDS).toFixed(2).padStart(8);
+  for (const r of rows) {
+    if (r.missing) {
+      console.log(`${r.label.padEnd(14)} not installed (apt-get install ${r.label})`);
+      continue;
+    }
+    console.log(`${r.label.padEnd(14)} ${perMin(r.own)}        ${(r.peak / 1048576).toFixed(0).padStart(6)}        ${perMin(Math.max(0, r.daemon - idle))}`);
+  }
+  const o = rows[0];
+  console.log(`\nfirst full frame: ${o.firstFrame !== undefined ? `${o.firstFrame.toFixed(2)} s` : 'not seen within 10 s'} (target ≤ 1 s)`);
+  console.log('targets: own CPU ≤ htop (stretch: btop); daemon extra ≤ 1/10 of docker stats; RSS ≤ 150 MB');
+} finally {
+  await engine.stop();
+}

@@ -1,0 +1,214 @@
+import { createHash } from 'node:crypto';
+import { accessSync, constants as fsConstants, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { constants, createBrotliCompress, createBrotliDecompress } from 'node:zlib';
+import { ExitError } from '../domain/errors.js';
+
+/** What is known about one stored backup; saved as `<id>.json` beside `<id>.db.br`. */
+export interface BackupManifest {
+  id: string;
+  database: string;
+  sourcePath: string;
+  createdAt: string;
+  /** Size of the stored (compressed) file. */
+  sizeBytes: number;
+  /** Size of the database snapshot before compression. */
+  rawBytes: number;
+  sha256: string;
+  sqliteVersion: string;
+  pageCount: number;
+  rowCounts: Record<string, number>;
+  /** Highest rowid of each configured table at backup time. */
+  maxRowids: Record<string, number>;
+  /** Foreign-key violations the source already had (a warning at verify time, not a failure). */
+  foreignKeyViolations: number;
+  verify?: { at: string; ok: boolean; message: string };
+}
+
+const fsyncFile = (path: string) => {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+};
+
+function fsError(e: unknown, what: string): ExitError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'SQLITE_FULL') return new ExitError(1, 'no-space', `${what}: no space left on the device (partial files removed)`);
+  if (code === 'EROFS' || code === 'SQLITE_READONLY') return new ExitError(1, 'read-only-fs', `${what}: the file system is read-only`);
+  if (code === 'SQLITE_NOTADB') return new ExitError(1, 'invalid', `${what}: the source is not a SQLite database`);
+  if (code === 'EACCES' || code === 'EPERM') return new ExitError(1, 'permission', `${what}: permission denied`);
+  return new ExitError(1, 'backup', `${what}: ${(e as Error).message}`);
+}
+
+/** Streams a file through brotli (quality 1: fast) while hashing the output; fsyncs the result. */
+async function compressTo(src: string, dst: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      size += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  await pipeline(
+    createReadStream(src),
+    createBrotliCompress({ params: { [constants.BROTLI_PARAM_QUALITY]: 1, [constants.BROTLI_PARAM_SIZE_HINT]: statSync(src).size } }),
+    tap,
+    createWriteStream(dst),
+  );
+  fsyncFile(dst);
+  return { sha256: hash.digest('hex'), size };
+}
+
+/** Reads the manifests of a backup folder, newest first. */
+export function listBackups(dir: string): BackupManifest[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json') && !f.startsWith('.'))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as BackupManifest)
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}
+
+function writeManifest(dir: string, m: BackupManifest): void {
+  const tmp = join(dir, `.${m.id}.json.tmp`);
+  writeFileSync(tmp, `${JSON.stringify(m, null, 2)}\n`);
+  fsyncFile(tmp);
+  renameSync(tmp, join(dir, `${m.id}.json`));
+}
+
+/**
+ * A consistent snapshot of a live SQLite database (VACUUM INTO: the backup API restarts on every
+ * write from another connection — FACTS.md §4), written to a temp file in the backup folder,
+ * compressed, fsynced, then renamed into place with its manifest. Partial files never remain.
+ */
+export async function createBackup(opts: { db: string; name: string; dir: string; tables: string[]; now?: Date }): Promise<BackupManifest> {
+  if (!existsSync(opts.db)) throw new ExitError(1, 'not-found', `database ${opts.name}: ${opts.db} does not exist`);
+  try {
+    mkdirSync(opts.dir, { recursive: true });
+    // Fail before the snapshot when the folder cannot be written (read-only mount, permissions).
+    accessSync(opts.dir, fsConstants.W_OK);
+  } catch (e) {
+    throw fsError(e, `backup folder ${opts.dir}`);
+  }
+  const now = opts.now ?? new Date();
+  const id = `${opts.name}-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  const snap = join(opts.dir, `.${id}.snapshot`);
+  const tmp = join(opts.dir, `.${id}.db.br.tmp`);
+  const { default: Database } = await import('better-sqlite3');
+  try {
+    const src = new Database(opts.db, { readonly: true, fileMustExist: true, timeout: 10_000 });
+    try {
+      src.prepare('VACUUM INTO ?').run(snap);
+    } finally {
+      src.close();
+    }
+    const s = new Database(snap, { readonly: true });
+    let info;
+    try {
+      const rowCounts: Record<string, number> = {};
+      const maxRowids: Record<string, number> = {};
+      for (const t of opts.tables) {
+        try {
+          const r = s.prepare(`SELECT count(*) AS n, coalesce(max(rowid), 0) AS m FROM "${t.replace(/"/g, '""')}"`).get() as { n: number; m: number };
+          rowCounts[t] = r.n;
+          maxRowids[t] = r.m;
+        } catch {
+          // a configured table missing from the database is simply absent from the manifest
+        }
+      }
+      info = {
+        rowCounts,
+        maxRowids,
+        pageCount: Number(s.pragma('page_count', { simple: true })),
+        sqliteVersion: (s.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v,
+        foreignKeyViolations: (s.pragma('foreign_key_check') as unknown[]).length,
+      };
+    } finally {
+      s.close();
+    }
+    const rawBytes = statSync(snap).size;
+    const { sha256, size } = await compressTo(snap, tmp);
+    renameSync(tmp, join(opts.dir, `${id}.db.br`));
+    const m: BackupManifest = { id, database: opts.name, sourcePath: opts.db, createdAt: now.toISOString(), sizeBytes: size, rawBytes, sha256, ...info };
+    writeManifest(opts.dir, m);
+    return m;
+  } catch (e) {
+    for (const f of [tmp, join(opts.dir, `${id}.db.br`)]) rmSync(f, { force: true });
+    if (e instanceof ExitError) throw e;
+    throw fsError(e, `backup of ${opts.name} into ${opts.dir}`);
+  } finally {
+    rmSync(snap, { force: true });
+  }
+}
+
+/** Decompresses a stored backup to a file, checking its SHA-256 on the way. */
+export async function extractBackup(dir: string, m: BackupManifest, dst: string): Promise<void> {
+  const file = join(dir, `${m.id}.db.br`);
+  if (!existsSync(file)) throw new ExitError(1, 'not-found', `backup ${m.id}: ${file} is missing`);
+  const hash = createHash('sha256');
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  try {
+    await pipeline(createReadStream(file), tap, createBrotliDecompress(), createWriteStream(dst));
+  } catch (e) {
+    rmSync(dst, { force: true });
+    if (hash.digest('hex') !== m.sha256) throw new ExitError(2, 'corrupt', `backup ${m.id}: checksum mismatch (the stored file is damaged or truncated)`);
+    throw fsError(e, `backup ${m.id}`);
+  }
+  if (hash.digest('hex') !== m.sha256) {
+    rmSync(dst, { force: true });
+    throw new ExitError(2, 'corrupt', `backup ${m.id}: checksum mismatch (the stored file is damaged or truncated)`);
+  }
+}
+
+/**
+ * Verifies a backup: checksum, decompress to a temp file, integrity_check and foreign_key_check.
+ * Foreign-key violations the source already had are a warning; more than that is a failure.
+ * The result and its time go into the manifest.
+ */
+export async function verifyBackup(dir: string, m: BackupManifest, now = new Date()): Promise<BackupManifest> {
+  const tmp = join(dir, `.${m.id}.verify`);
+  let result: { ok: boolean; message: string };
+  try {
+    await extractBackup(dir, m, tmp);
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(tmp, { readonly: true });
+    try {
+      const integrity = (db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check);
+      const fk = (db.pragma('foreign_key_check') as unknown[]).length;
+      if (integrity.length !== 1 || integrity[0] !== 'ok') result = { ok: false, message: `integrity_check failed: ${integrity.slice(0, 3).join('; ')}` };
+      else if (fk > m.foreignKeyViolations) result = { ok: false, message: `${fk} foreign-key violations, ${m.foreignKeyViolations} at backup time` };
+      else result = { ok: true, message: fk ? `ok (warning: ${fk} foreign-key violations already in the source)` : 'ok: checksum, integrity_check and foreign_key_check pass' };
+    } finally {
+      db.close();
+    }
+  } catch (e) {
+    if (!(e instanceof ExitError) || e.code !== 'corrupt') {
+      result = { ok: false, message: e instanceof ExitError ? e.message : `not a readable database: ${(e as Error).message}` };
+    } else result = { ok: false, message: e.message };
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  const next = { ...m, verify: { at: now.toISOString(), ...result } };
+  writeManifest(dir, next);
+  return next;
+}
+
+/** The backup folder of a database: --dir, else backup.dir/<db>, else $XDG_DATA_HOME/opsdeck/backups/<db>. */
+export function backupDir(name: string, configured: string | undefined, override?: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (override) return resolve(override);
+  if (configured) return join(configured, name);
+  return join(env.XDG_DATA_HOME || join(env.HOME || homedir(), '.local/share'), 'opsdeck', 'backups', name);
+}
+

@@ -1,0 +1,154 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeSync, closeSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBackup, extractBackup, listBackups, verifyBackup } from '../../src/services/backup.js';
+import { runCli } from '../helpers/cli.js';
+
+// Backups of real SQLite files; ENOSPC and read-only file systems are real tmpfs mounts (tests run as root).
+
+const require = createRequire(import.meta.url);
+const dir = mkdtempSync(join(tmpdir(), 'opsdeck-backup-'));
+const dbPath = join(dir, 'trading.db');
+const mounts: string[] = [];
+
+function seed(path: string, rows: number) {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.exec('CREATE TABLE IF NOT EXISTS strategies (id INTEGER PRIMARY KEY, name TEXT); CREATE TABLE IF NOT EXISTS trades (id INTEGER PRIMARY KEY, strategy_id INTEGER REFERENCES strategies(id), qty INT, note TEXT);');
+  db.exec("INSERT OR IGNORE INTO strategies VALUES (1, 'momentum')");
+  const ins = db.prepare('INSERT INTO trades (strategy_id, qty, note) VALUES (1, ?, ?)');
+  db.transaction(() => {
+    for (let i = 0; i < rows; i++) ins.run(i, 'x'.repeat(100));
+  })();
+  db.close();
+}
+
+function mountTmpfs(path: string, size: string) {
+  mkdirSync(path, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', path]);
+  mounts.push(path);
+}
+
+beforeAll(() => seed(dbPath, 20_000));
+afterAll(() => {
+  for (const m of mounts.reverse()) {
+    try {
+      execFileSync('umount', [m]);
+    } catch {
+      // already unmounted
+    }
+  }
+});
+
+describe('backup create', () => {
+  it('takes a consistent snapshot while another process keeps writing', async () => {
+    // A real writer process committing rows in a loop during the backup.
+    const writer = spawn(process.execPath, ['-e', `
+      const D = require(${JSON.stringify(require.resolve('better-sqlite3'))});
+      const db = new D(${JSON.stringify(dbPath)}, { timeout: 5000 });
+      const ins = db.prepare('INSERT INTO trades (strategy_id, qty, note) VALUES (1, 1, ?)');
+      setInterval(() => { for (let i = 0; i < 50; i++) ins.run('w'); }, 5);
+    `], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const out = join(dir, 'b1');
+      const m = await createBackup({ db: dbPath, name: 'trading', dir: out, tables: ['trades', 'strategies'] });
+      expect(m.rowCounts.trades).toBeGreaterThan(20_000);
+      expect(readdirSync(out).sort()).toEqual([`${m.id}.db.br`, `${m.id}.json`]);
+      // The restored snapshot holds exactly the rows the manifest counted, and passes integrity_check.
+      const restored = join(dir, 'r1.db');
+      await extractBackup(out, m, restored);
+      const db = new Database(restored, { readonly: true });
+      expect((db.prepare('SELECT count(*) AS n FROM trades').get() as { n: number }).n).toBe(m.rowCounts.trades);
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      db.close();
+      expect(m.sizeBytes).toBeLessThan(m.rawBytes);
+    } finally {
+      writer.kill('SIGKILL');
+    }
+  });
+});
+
+describe('backup verify', () => {
+  it('passes a good backup, detects a flipped byte and a truncated file; results land in the manifest', async () => {
+    const out = join(dir, 'b2');
+    const m = await createBackup({ db: dbPath, name: 'trading', dir: out, tables: ['trades'] });
+    expect((await verifyBackup(out, m)).verify).toMatchObject({ ok: true });
+    const stored = join(out, `${m.id}.db.br`);
+    const copy = join(dir, 'copy.br');
+    copyFileSync(stored, copy);
+    const fd = openSync(stored, 'r+');
+    writeSync(fd, Buffer.from([0xff ^ readFileSync(stored)[500]!]), 0, 1, 500);
+    closeSync(fd);
+    const flipped = await verifyBackup(out, m);
+    expect(flipped.verify).toMatchObject({ ok: false, message: expect.stringMatching(/checksum mismatch/) as string });
+    expect((JSON.parse(readFileSync(join(out, `${m.id}.json`), 'utf8')) as { verify: { ok: boolean } }).verify.ok).toBe(false);
+    copyFileSync(copy, stored);
+    truncateSync(stored, Math.floor(statSync(stored).size / 2));
+    expect((await verifyBackup(out, m)).verify?.message).toMatch(/checksum mismatch/);
+  });
+
+  it('foreign-key violations already in the source are a warning, not a failure', async () => {
+    const p = join(dir, 'fk.db');
+    seed(p, 10);
+    const db = new Database(p);
+    db.pragma('foreign_keys = OFF'); // better-sqlite3 enforces them by default; the app that made this mess did not
+    db.exec("INSERT INTO trades (strategy_id, qty, note) VALUES (99, 1, 'orphan')");
+    db.close();
+    const out = join(dir, 'b3');
+    const m = await createBackup({ db: p, name: 'fk', dir: out, tables: [] });
+    expect(m.foreignKeyViolations).toBe(1);
+    expect((await verifyBackup(out, m)).verify?.message).toMatch(/ok \(warning: 1 foreign-key violations already in the source\)/);
+  });
+});
+
+describe('backup CLI, with no config at all (--db PATH --dir DIR)', () => {
+  it('create, list, verify and prune --dry-run work during an incident without a config', async () => {
+    const out = join(dir, 'cli');
+    const env = { XDG_CONFIG_HOME: dir, OPSDECK_STATE_DIR: join(dir, 'state') };
+    const c = await runCli(['backup', 'create', '--db', dbPath, '--dir', out, '--json'], { env, cwd: dir });
+    expect(c.code, c.stderr).toBe(0);
+    const id = (JSON.parse(c.stdout) as { created: { id: string }[] }).created[0]?.id;
+    const v = await runCli(['backup', 'verify', '--db', dbPath, '--dir', out], { env, cwd: dir });
+    expect(v.stdout).toMatch(new RegExp(`^OK\\s+${id}: ok`));
+    expect(v.code).toBe(0);
+    const l = JSON.parse((await runCli(['backup', 'list', '--db', dbPath, '--dir', out, '--json'], { env, cwd: dir })).stdout) as { backups: { id: string; verified: boolean; tier: string }[] };
+    expect(l.backups[0]).toMatchObject({ id, verified: true });
+    expect(l.backups[0]?.tier).toContain('newest verified');
+    const p = await runCli(['backup', 'prune', '--db', dbPath, '--dir', out, '--dry-run'], { env, cwd: dir });
+    expect(p.stdout).toBe('nothing to prune\n');
+    expect(listBackups(out)).toHaveLength(1);
+  });
+
+  it('an unknown database is a one-line usage error; a read-only run refuses to create', async () => {
+    const env = { XDG_CONFIG_HOME: dir };
+    const r = await runCli(['backup', 'create', '--db', 'nope'], { env, cwd: dir });
+    expect(r.code).toBe(64);
+    expect(r.stderr).toBe('opsdeck: --db nope: no configured database of that name and no such file (expected the path of a SQLite file)\n');
+    const ro = await runCli(['--read-only', 'backup', 'create', '--db', dbPath, '--dir', join(dir, 'ro')], { env, cwd: dir });
+    expect(ro.code).toBe(1);
+    expect(ro.stderr).toMatch(/refused in --read-only mode/);
+  });
+
+  it('a full disk (real ENOSPC on a 2 MB tmpfs) gives a clear error and leaves no partial file', async () => {
+    const full = join(dir, 'full');
+    mountTmpfs(full, '1m');
+    const r = await runCli(['backup', 'create', '--db', dbPath, '--dir', full], { env: { XDG_CONFIG_HOME: dir }, cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no space left on the device \(partial files removed\)/);
+    expect(readdirSync(full)).toEqual([]);
+  });
+
+  it('a read-only backup folder (tmpfs remounted ro) gives a clear error', async () => {
+    const ro = join(dir, 'rofs');
+    mountTmpfs(ro, '4m');
+    execFileSync('mount', ['-o', 'remount,ro', ro]);
+    const r = await runCli(['backup', 'create', '--db', dbPath, '--dir', ro], { env: { XDG_CONFIG_HOME: dir }, cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/the file system is read-only/);
+  });
+});
