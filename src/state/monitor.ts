@@ -51,16 +51,11 @@ export class Monitor {
     );
   }
 
-  /** Starts polling: every source runs at once (primed first, so CPU % appears on the second run). */
+  /** Starts polling: every source runs at once, so the first frame has data (CPU % follows on the second run). */
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    for (const slot of this.slots) {
-      void (async () => {
-        await slot.source.prime?.();
-        await this.tick(slot);
-      })();
-    }
+    for (const slot of this.slots) void this.tick(slot);
   }
 
   /** Stops every timer and closes the sources' connections. Runs in progress finish on their own. */

@@ -74,7 +74,8 @@ describe.each([
 ])('console at $columns×$rows', (size) => {
   it('shows the real values; q exits 0 and restores the terminal', async () => {
     const t = open(size);
-    const screen = await t.waitFor((s) => /e2e-web\s+running/.test(s) && /redis cache\s+\d+ ms/.test(s) && /http api\s+HTTP 200/.test(s));
+    // CPU % needs two samples, so it is the last figure to appear.
+    const screen = await t.waitFor((s) => /e2e-web\s+running/.test(s) && /redis cache\s+\d+ ms/.test(s) && /http api\s+HTTP 200/.test(s) && /cpu\s+[█░]+\s+\d/.test(s));
     expect(screen).toContain(' e2e-stack ');
     expect(screen).toMatch(/cpu\s+[█░]+\s+\d/);
     expect(screen).toMatch(/db app\s+\d/);
