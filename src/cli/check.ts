@@ -21,7 +21,7 @@ export async function runChecks(opts: { config?: string | undefined }): Promise<
   const loaded = loadConfig(opts.config ? { file: opts.config } : {});
   useSecrets(loaded.secrets);
   const store = createAppStore();
-  const sources = buildSources(loaded.config, store);
+  const sources = buildSources(loaded.config, store, Date.now, { oneShot: true });
   const t0 = Date.now();
   await Promise.all(sources.map((s) => (s.prime ? s.prime() : Promise.resolve())));
   const wait = SAMPLE_GAP_MS - (Date.now() - t0);

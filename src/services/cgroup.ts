@@ -72,6 +72,27 @@ export class CgroupReader {
     return undefined;
   }
 
+  /**
+   * Counters by container id, without knowing its pid: the paths dockerd uses with the cgroupfs
+   * driver (`docker/<id>`) and the systemd driver (`system.slice/docker-<id>.scope`).
+   */
+  async readById(id: string): Promise<CgroupCounters | undefined> {
+    const mounts = await this.getMounts();
+    const rels = [`/docker/${id}`, `/system.slice/docker-${id}.scope`];
+    const cpuMount = mounts.find((m) => m.type === 'cgroup' && m.controllers.includes('cpuacct'));
+    const memMount = mounts.find((m) => m.type === 'cgroup' && m.controllers.includes('memory'));
+    const v2 = mounts.find((m) => m.type === 'cgroup2');
+    for (const rel of rels) {
+      try {
+        if (cpuMount && memMount) return await readV1(dirOf(cpuMount, rel), dirOf(memMount, rel));
+        if (v2) return await readV2(dirOf(v2, rel));
+      } catch {
+        // try the next layout
+      }
+    }
+    return undefined;
+  }
+
   private async getMounts(): Promise<Mount[]> {
     if (!this.mounts) {
       try {

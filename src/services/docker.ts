@@ -156,8 +156,13 @@ export class DockerService {
     return ok({ version: r.value.Version, apiVersion: r.value.ApiVersion, latencyMs: performance.now() - t0 });
   }
 
-  /** All containers (running or not), optionally only one compose project's, each inspected. */
-  async containers(opts: { composeProject?: string } = {}): Promise<Result<ContainerInfo[]>> {
+  /**
+   * All containers (running or not), optionally only one compose project's, each inspected —
+   * except, with `light`, the settled ones (see listSignature), described from the list alone
+   * (no restart count or start time; pid 0): for one-shot runs like `check`, where 200 inspects
+   * would dominate the wall time.
+   */
+  async containers(opts: { composeProject?: string; light?: boolean } = {}): Promise<Result<ContainerInfo[]>> {
     const filters = opts.composeProject ? { label: [`com.docker.compose.project=${opts.composeProject}`] } : undefined;
     const list = await this.call('list containers', (d, abortSignal) =>
       d.listContainers({ all: true, ...(filters ? { filters } : {}), abortSignal }),
@@ -167,6 +172,7 @@ export class DockerService {
       const sig = listSignature(c);
       const cached = this.inspectCache.get(c.Id);
       if (sig && cached?.sig === sig) return ok(cached.info);
+      if (sig && opts.light) return ok(fromListEntry(c));
       const r = await this.call(`inspect ${c.Names[0] ?? c.Id}`, (d, abortSignal) => d.getContainer(c.Id).inspect({ abortSignal }));
       if (!r.ok) return r;
       const info = toContainerInfo(r.value);
@@ -202,7 +208,7 @@ export class DockerService {
   }
 
   private async cgroupStats(c: ContainerInfo): Promise<ContainerStats | undefined> {
-    const counters = await this.cgroups.read(c.pid);
+    const counters = c.pid ? await this.cgroups.read(c.pid) : await this.cgroups.readById(c.id);
     if (!counters) return undefined;
     const at = performance.now();
     const prev = this.prevCpu.get(c.id);
@@ -297,6 +303,29 @@ export function listSignature(c: Dockerode.ContainerInfo): string | undefined {
   const health = /\((healthy)\)/.exec(status)?.[1] ?? '';
   const exit = /^Exited \((-?\d+)\)/.exec(status)?.[1] ?? '';
   return `${c.State}|${health}|${exit}|${c.Created}`;
+}
+
+/** A ContainerInfo from a list entry alone (settled containers only): no restart count, start time or pid. */
+export function fromListEntry(c: Dockerode.ContainerInfo): ContainerInfo {
+  const status = c.Status ?? '';
+  const state = STATES.has(c.State as ContainerState) ? (c.State as ContainerState) : 'dead';
+  const labels = c.Labels ?? {};
+  const composeService = labels['com.docker.compose.service'];
+  const composeProject = labels['com.docker.compose.project'];
+  return {
+    id: c.Id,
+    name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''),
+    image: c.Image,
+    state,
+    health: /\(healthy\)/.test(status) ? 'healthy' : 'none',
+    restartCount: 0,
+    exitCode: Number(/^Exited \((-?\d+)\)/.exec(status)?.[1] ?? 0),
+    pid: 0,
+    tty: false,
+    ...(composeService ? { composeService } : {}),
+    ...(composeProject ? { composeProject } : {}),
+    labels,
+  };
 }
 
 interface ApiStats {

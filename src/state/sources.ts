@@ -28,7 +28,7 @@ export interface Source {
 }
 
 /** Builds every source the configuration declares. */
-export function buildSources(config: Config, store: AppStore, now: () => number = Date.now): Source[] {
+export function buildSources(config: Config, store: AppStore, now: () => number = Date.now, opts: { oneShot?: boolean } = {}): Source[] {
   const { actions } = store.getState();
   const sources: Source[] = [];
   const t = config.thresholds;
@@ -55,7 +55,7 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
     const docker = new DockerService(endpoint, config.docker.timeout);
     const sample = async () => {
       const engine = await docker.version();
-      const containers = engine.ok ? await docker.containers(config.docker.compose_project ? { composeProject: config.docker.compose_project } : {}) : undefined;
+      const containers = engine.ok ? await docker.containers({ ...(config.docker.compose_project ? { composeProject: config.docker.compose_project } : {}), light: !!opts.oneShot }) : undefined;
       // (containers() reuses cached inspect results, so a run right after prime costs one list call.)
       const stats = containers?.ok ? await docker.stats(containers.value) : new Map<string, ContainerStats>();
       return { engine, containers, stats };

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CgroupReader } from '../../src/services/cgroup.js';
 import { DockerService, resolveDockerEndpoint } from '../../src/services/docker.js';
 import { docker, runContainer } from '../helpers/docker-engine.js';
 
@@ -43,6 +44,13 @@ describe('DockerService', () => {
     expect(s?.cpuPercent).toBeGreaterThan(20);
     expect(s?.memLimitBytes).toBe(64 * 1024 * 1024);
     expect(s?.memUsedBytes).toBeGreaterThan(0);
+  });
+
+  it('finds a container\'s cgroup by id alone (the light listing of check knows no pid)', async () => {
+    const id = docker(host, 'inspect', '-f', '{{.Id}}', 'dk-busy');
+    const c = await new CgroupReader().readById(id);
+    expect(c?.memLimitBytes).toBe(64 * 1024 * 1024);
+    expect(c?.cpuNs).toBeGreaterThan(0);
   });
 
   it('computes the same figures through one-shot API stats (the path for remote engines)', async () => {

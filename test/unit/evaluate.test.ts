@@ -4,7 +4,7 @@ import { exitCodeFor, overallStatus, type CheckResult, type CheckStatus } from '
 import { containerStatus, evaluateHost, evaluateHttp, evaluateRedis, evaluateRowLoss, systemHealth } from '../../src/domain/evaluate.js';
 import { ok } from '../../src/domain/result.js';
 import { ProbeWindow } from '../../src/domain/window.js';
-import { listSignature, type ContainerInfo } from '../../src/services/docker.js';
+import { fromListEntry, listSignature, type ContainerInfo } from '../../src/services/docker.js';
 import type { HostSample } from '../../src/services/host.js';
 import { healthFromInfo, parseInfo } from '../../src/services/redis.js';
 import { checkBody } from '../../src/services/http.js';
@@ -189,5 +189,13 @@ describe('row loss in critical tables', () => {
   });
   it('a missing critical table is critical', () => {
     expect(evaluateRowLoss(cfg, {}, {}, {}).check).toMatchObject({ status: 'critical', message: 'critical table(s) missing: trades' });
+  });
+});
+
+describe('container from a list entry', () => {
+  it('reads state, health and exit code from the list', () => {
+    const c = fromListEntry({ Id: 'abc', Names: ['/web'], Image: 'busybox', State: 'exited', Status: 'Exited (3) 2 hours ago', Labels: { 'com.docker.compose.service': 'web' } } as unknown as Parameters<typeof fromListEntry>[0]);
+    expect(c).toMatchObject({ id: 'abc', name: 'web', state: 'exited', exitCode: 3, health: 'none', pid: 0, composeService: 'web' });
+    expect(fromListEntry({ Id: 'x', Names: ['/a'], Image: 'i', State: 'running', Status: 'Up 2 hours (healthy)', Labels: {} } as unknown as Parameters<typeof fromListEntry>[0]).health).toBe('healthy');
   });
 });
