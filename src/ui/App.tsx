@@ -2,6 +2,7 @@ import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import Spinner from 'ink-spinner';
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { useRefState } from './useRefState.js';
+import { perKey } from './burst.js';
 import type { Config } from '../config/schema.js';
 import { formatDuration } from '../config/duration.js';
 import type { Alert } from '../domain/alerts.js';
@@ -149,7 +150,7 @@ export function App(props: {
   };
 
   useInput(
-    (input, key) => {
+    perKey((input, key) => {
       const name = keyName(input, key);
       const dialog = getDialog();
       const focus = getFocus();
@@ -177,11 +178,8 @@ export function App(props: {
         } else if (name === 'escape' || name === 'q' || name === 'enter' || name === '?') setDialog(undefined);
         return;
       }
-      if (getLogs()) {
-        const g = commandFor(props.keys, name, ['global']);
-        if (g?.id === 'app.quit') exit();
-        return; // the logs view handles its own keys
-      }
+      // The logs view handles its own keys (its filter prompt takes any text, "q" included).
+      if (getLogs()) return;
       const cmd = commandFor(props.keys, name, scopes);
       if (!cmd) return;
       if (cmd.dangerous && props.readOnly) {
@@ -252,7 +250,7 @@ export function App(props: {
           return;
         }
       }
-    },
+    }),
     { isActive: true },
   );
 
@@ -306,7 +304,7 @@ export function App(props: {
     return (
       <Box flexDirection="column" width={columns}>
         {header}
-        <LogsView target={logs} follow={props.actions.follow} keys={props.keys} width={columns} height={height - 3} jumpTo={oldestFiring} onBack={() => setLogs(undefined)} active={!dialog} />
+        <LogsView target={logs} follow={props.actions.follow} keys={props.keys} width={columns} height={height - 3} jumpTo={oldestFiring} onBack={() => setLogs(undefined)} onQuit={exit} active={!dialog} />
         {footer}
       </Box>
     );

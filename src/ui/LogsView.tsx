@@ -1,6 +1,7 @@
 import { Box, Text, useInput } from 'ink';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useRefState } from './useRefState.js';
+import { perKey } from './burst.js';
 import type { LogFollow, LogLine } from '../services/logs.js';
 import { fit } from './format/cells.js';
 import { compileFilter, logLineColor } from './format/logs.js';
@@ -29,6 +30,7 @@ export function LogsView(props: {
   height: number;
   jumpTo?: number | undefined;
   onBack: () => void;
+  onQuit: () => void;
   active: boolean;
 }) {
   const [lines, setLines] = useState<LogLine[]>([]);
@@ -85,7 +87,7 @@ export function LogsView(props: {
   const visible = shown.slice(start, start + bodyHeight);
 
   useInput(
-    (input, key) => {
+    perKey((input, key) => {
       const editing = getEditing();
       if (editing !== undefined) {
         if (key.return) {
@@ -93,19 +95,13 @@ export function LogsView(props: {
           setEditing(undefined);
         } else if (key.escape) setEditing(undefined);
         else if (key.backspace || key.delete) setEditing(editing.slice(0, -1));
-        else if (input && !key.ctrl && !key.meta) {
-          // A burst may carry the Enter with the text ("ERROR\r").
-          const cr = input.search(/[\r\n]/);
-          if (cr >= 0) {
-            setFilter(editing + input.slice(0, cr));
-            setEditing(undefined);
-          } else setEditing(editing + input);
-        }
+        else if (input && !key.ctrl && !key.meta) setEditing(editing + input);
         return;
       }
       const paused = getPaused();
-      const cmd = commandFor(props.keys, keyName(input, key), ['logs']);
+      const cmd = commandFor(props.keys, keyName(input, key), ['logs', 'global']);
       if (!cmd) return;
+      if (cmd.id === 'app.quit') props.onQuit();
       if (cmd.id === 'logs.filter') setEditing(getFilter());
       else if (cmd.id === 'logs.pause') {
         setFrozen(paused ? undefined : linesRef.current);
@@ -116,7 +112,7 @@ export function LogsView(props: {
         setPaused(true);
         setAnchor(props.jumpTo);
       } else if (cmd.id === 'logs.back') props.onBack();
-    },
+    }),
     { isActive: props.active },
   );
 

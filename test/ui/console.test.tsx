@@ -106,6 +106,13 @@ describe('console keys', () => {
     expect(frames.some((x) => x.includes('restart web: done'))).toBe(true);
   });
 
+  it('a burst of keys ("ry" in one read) is handled key by key', async () => {
+    const { press, waitFor, calls } = setup();
+    await waitFor((f) => f.includes('Containers'));
+    await press('ry');
+    await waitFor(() => calls.includes('restart:web'));
+  });
+
   it('n cancels, and the cancellation is audited', async () => {
     const { press, waitFor, calls } = setup();
     await waitFor((f) => f.includes('Containers'));
