@@ -54,7 +54,20 @@ describe('backup create', () => {
       setInterval(() => { for (let i = 0; i < 50; i++) ins.run('w'); }, 5);
     `], { stdio: 'ignore' });
     try {
-      await new Promise((r) => setTimeout(r, 300));
+      // Wait (by polling) until the writer is really writing.
+      const count = () => {
+        const db = new Database(dbPath, { readonly: true });
+        try {
+          return (db.prepare('SELECT count(*) AS n FROM trades').get() as { n: number }).n;
+        } finally {
+          db.close();
+        }
+      };
+      const deadline = Date.now() + 20_000;
+      while (count() <= 20_000) {
+        if (Date.now() > deadline) throw new Error('the writer process never wrote');
+        await new Promise((r) => setTimeout(r, 50));
+      }
       const out = join(dir, 'b1');
       const m = await createBackup({ db: dbPath, name: 'trading', dir: out, tables: ['trades', 'strategies'] });
       expect(m.rowCounts.trades).toBeGreaterThan(20_000);
