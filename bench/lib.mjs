@@ -117,7 +117,7 @@ export function cpuSeconds(pids) {
 /** CPU seconds of a finished child (children's rusage is not available per-child; time it with /usr/bin/time -f). */
 export function timeCommand(cmd, args, env = {}) {
   const t0 = performance.now();
-  const r = execFileSync('/usr/bin/env', ['bash', '-c', `TIMEFORMAT='%U %S'; { time ${[cmd, ...args].map((a) => `'${a}'`).join(' ')} >/dev/null 2>&1; } 2>&1`], {
+  const r = execFileSync('/usr/bin/env', ['bash', '-c', `TIMEFORMAT='%U %S'; { time ${[cmd, ...args].map((a) => `'${a}'`).join(' ')} >/dev/null 2>&1; } 2>&1; true`], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
   });
