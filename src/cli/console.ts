@@ -10,6 +10,8 @@ import { buildSources } from '../state/sources.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { createAppStore } from '../state/store.js';
 import { buildKeyTable } from '../ui/keys.js';
+import type * as UiModule from '../ui/run.js';
+import { createHostHistory } from '../ui/useHostHistory.js';
 import { formatReport, runChecks, useColor } from './check.js';
 import { out, useSecrets, type GlobalOptions } from './output.js';
 
@@ -35,11 +37,23 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   // Ink changes its output when CI is set (only the last frame at exit). What a real terminal
   // gets must not depend on the environment, so neutralise it before Ink is loaded (issue #3).
   for (const v of ['CI', 'CONTINUOUS_INTEGRATION', 'BUILD_NUMBER', 'RUN_ID']) delete process.env[v];
-  const [{ runConsole }, { createHostHistory }] = await Promise.all([import('../ui/run.js'), import('../ui/useHostHistory.js')]);
+  // The bundle holds React's development and production builds and picks one from NODE_ENV when
+  // the UI chunk loads: development mode re-checks every render (CPU on each frame) and prints
+  // warnings to stderr, over the frame. The console is never a React development session.
+  process.env.NODE_ENV ??= 'production';
   const db = await openStateDb(stateDir(config.state_dir));
   const acks = new AckStore(db);
   const store = createAppStore();
-  const monitor = new Monitor({ config, store, sources: buildSources(config, store), stateDb: db });
+  const monitor = new Monitor({
+    config,
+    store,
+    sources: buildSources(config, store),
+    stateDb: db,
+    // An ack holds for one firing episode: it lapses when the alert resolves.
+    onAlert: (e) => {
+      if (e.transition === 'resolved') acks.lapse(e.alert.checkId, e.at);
+    },
+  });
   const { history, stop: stopHistory } = createHostHistory(store, config.refresh);
   // Recent results per check: the "probe history" behind an alert's details.
   const entries = new Map<string, { at: number; status: string; message: string }[]>();
@@ -58,7 +72,17 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   const docker = config.docker.all_containers || config.services.some((s) => s.container || s.compose_service)
     ? new DockerService(resolveDockerEndpoint(config.docker.host), config.docker.timeout)
     : undefined;
+  // The first probes run while Ink and React load (~0.45 s from the bundle, FACTS/issue #3), so the
+  // first frame already has data: the first full frame is the target, not the first empty one.
   monitor.start();
+  let ui: typeof UiModule;
+  try {
+    ui = await import('../ui/run.js');
+  } catch (e) {
+    monitor.stop();
+    db.close();
+    throw e;
+  }
 
   const color = useColor(g);
   const altScreen = !process.env.OPSDECK_NO_ALT_SCREEN;
@@ -67,7 +91,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     if (altScreen) process.stdout.write('\x1b[?1049l');
   };
   process.once('exit', restore);
-  await runConsole(
+  const end = await ui.runConsole(
     {
         store,
         config,
@@ -103,5 +127,6 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   restore();
   process.removeListener('exit', restore);
   db.close();
-  return 0;
+  // 128 + signal number, as a shell reports a process a signal ended (SIGHUP 1, SIGTERM 15).
+  return end.by === 'signal' ? 128 + (end.signal === 'SIGHUP' ? 1 : 15) : 0;
 }

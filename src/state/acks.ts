@@ -3,10 +3,14 @@ import { userInfo } from 'node:os';
 
 /** An operator's acknowledgement or silence of one alert. */
 export interface AckState {
-  /** Acknowledged for the firing episode that started at `firedAt`. */
+  /** Acknowledged: holds until the alert resolves (then the next firing needs a new ack). */
   acknowledged: boolean;
   firedAt?: number;
   silencedUntil?: number;
+}
+
+interface Saved extends AckState {
+  ackAt?: number;
 }
 
 /** Who is at the keyboard, for the audit log and acks. */
@@ -20,41 +24,57 @@ export function actor(): string {
 
 /**
  * Acks and silences, saved in the state database so they survive a restart. An ack belongs to one
- * firing episode (it lapses when the alert resolves and fires again); a silence lasts until its time.
+ * firing episode: it holds while the alert keeps firing — across a restart of the console, whose
+ * monitor re-detects the same outage as a new firing — and lapses when the alert resolves (the
+ * monitor's 'resolved' event in alert_events, also when that happened in an earlier run). A silence
+ * lasts until its time.
  */
 export class AckStore {
-  private readonly cache = new Map<string, AckState>();
+  private readonly cache = new Map<string, Saved>();
 
   constructor(private readonly db: BetterSqlite3.Database) {
-    const rows = db.prepare('SELECT check_id, acknowledged_at, fired_at, silenced_until FROM alert_acks').all() as {
-      check_id: string;
-      acknowledged_at: number | null;
-      fired_at: number | null;
-      silenced_until: number | null;
-    }[];
+    const rows = db
+      .prepare(
+        `SELECT a.check_id, a.acknowledged_at, a.fired_at, a.silenced_until,
+           (SELECT max(e.at) FROM alert_events e WHERE e.check_id = a.check_id AND e.event = 'resolved') AS resolved_at
+         FROM alert_acks a`,
+      )
+      .all() as { check_id: string; acknowledged_at: number | null; fired_at: number | null; silenced_until: number | null; resolved_at: number | null }[];
     for (const r of rows) {
+      const lapsed = r.acknowledged_at !== null && r.resolved_at !== null && r.resolved_at >= r.acknowledged_at;
       this.cache.set(r.check_id, {
-        acknowledged: r.acknowledged_at !== null,
+        acknowledged: r.acknowledged_at !== null && !lapsed,
+        ...(r.acknowledged_at !== null && !lapsed ? { ackAt: r.acknowledged_at } : {}),
         ...(r.fired_at !== null ? { firedAt: r.fired_at } : {}),
         ...(r.silenced_until !== null ? { silencedUntil: r.silenced_until } : {}),
       });
     }
   }
 
-  /** The ack state that applies to an alert that fired at `firedAt`. */
-  get(checkId: string, firedAt: number | undefined, now = Date.now()): AckState {
+  /** The ack state of an alert now. (`firedAt` is kept for callers; the episode ends at 'resolved'.) */
+  get(checkId: string, _firedAt?: number, now = Date.now()): AckState {
     const a = this.cache.get(checkId);
     if (!a) return { acknowledged: false };
     return {
-      acknowledged: a.acknowledged && a.firedAt === firedAt,
+      acknowledged: a.acknowledged,
       ...(a.silencedUntil && a.silencedUntil > now ? { silencedUntil: a.silencedUntil } : {}),
     };
+  }
+
+  /** The alert resolved: its ack lapses, so the next firing asks for attention again. */
+  lapse(checkId: string, now = Date.now()): void {
+    const a = this.cache.get(checkId);
+    if (!a?.acknowledged) return;
+    const next: Saved = { ...a, acknowledged: false };
+    delete next.ackAt;
+    this.cache.set(checkId, next);
+    this.save(checkId, next, now);
   }
 
   /** Acknowledges the current firing episode of an alert. */
   ack(checkId: string, firedAt: number | undefined, now = Date.now()): void {
     const prev = this.cache.get(checkId);
-    const next: AckState = { ...prev, acknowledged: true, ...(firedAt !== undefined ? { firedAt } : {}) };
+    const next: Saved = { ...prev, acknowledged: true, ackAt: now, ...(firedAt !== undefined ? { firedAt } : {}) };
     this.cache.set(checkId, next);
     this.save(checkId, next, now);
     this.db.prepare('INSERT INTO alert_events (at, check_id, event, message) VALUES (?, ?, ?, ?)').run(now, checkId, 'acknowledged', `by ${actor()}`);
@@ -63,20 +83,20 @@ export class AckStore {
   /** Silences an alert for `ms`. */
   silence(checkId: string, ms: number, now = Date.now()): void {
     const prev = this.cache.get(checkId) ?? { acknowledged: false };
-    const next: AckState = { ...prev, silencedUntil: now + ms };
+    const next: Saved = { ...prev, silencedUntil: now + ms };
     this.cache.set(checkId, next);
     this.save(checkId, next, now);
     this.db.prepare('INSERT INTO alert_events (at, check_id, event, message, until) VALUES (?, ?, ?, ?, ?)').run(now, checkId, 'silenced', `by ${actor()}`, now + ms);
   }
 
-  private save(checkId: string, a: AckState, now: number): void {
+  private save(checkId: string, a: Saved, now: number): void {
     this.db
       .prepare(
         `INSERT INTO alert_acks (check_id, acknowledged_at, fired_at, silenced_until, actor) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(check_id) DO UPDATE SET acknowledged_at = excluded.acknowledged_at, fired_at = excluded.fired_at,
            silenced_until = excluded.silenced_until, actor = excluded.actor`,
       )
-      .run(checkId, a.acknowledged ? now : null, a.firedAt ?? null, a.silencedUntil ?? null, actor());
+      .run(checkId, a.acknowledged ? (a.ackAt ?? now) : null, a.firedAt ?? null, a.silencedUntil ?? null, actor());
   }
 }
 

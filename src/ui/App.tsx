@@ -1,6 +1,6 @@
-import { Box, Text, useApp, useInput, useStdout } from 'ink';
+import { Box, Text, useApp, useInput, useStdin, useStdout } from 'ink';
 import Spinner from 'ink-spinner';
-import { useEffect, useState, useSyncExternalStore } from 'react';
+import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { useRefState } from './useRefState.js';
 import { perKey } from './burst.js';
 import type { Config } from '../config/schema.js';
@@ -12,9 +12,9 @@ import type { ContainerInfo } from '../services/docker.js';
 import type { LogFollow, LogLine } from '../services/logs.js';
 import type { AckState } from '../state/acks.js';
 import type { AppStore } from '../state/store.js';
-import { containerRows, fit, statusColor } from './format/cells.js';
-import { commandFor, footerHints, keyName, type KeyBinding, type KeyScope } from './keys.js';
-import { LogsView, type LogTarget } from './LogsView.js';
+import { containerRows, fit, statusColor, windowRows } from './format/cells.js';
+import { commandFor, fitHints, footerHints, keyName, type KeyBinding, type KeyScope } from './keys.js';
+import { LogsView, type LogsKeys, type LogTarget } from './LogsView.js';
 import { AlertsPane, visibleAlerts } from './panes/AlertsPane.js';
 import { ContainersPane } from './panes/ContainersPane.js';
 import { DatastoresPane } from './panes/DatastoresPane.js';
@@ -46,7 +46,8 @@ type Dialog =
   | { kind: 'confirm'; action: 'restart' | 'stop' | 'start'; container: ContainerInfo; preview: string[] }
   | { kind: 'silence'; alert: Alert }
   | { kind: 'details'; alert: Alert }
-  | { kind: 'help' };
+  | { kind: 'pick-log'; targets: LogTarget[]; selected: number }
+  | { kind: 'help'; view: 'dashboard' | 'logs' };
 
 const SILENCES: [string, number][] = [
   ['15m', 15 * 60_000],
@@ -90,6 +91,33 @@ export function previewAction(action: 'restart' | 'stop' | 'start', c: Container
   }
 }
 
+/** What the logs view can follow: every container (problems first, as in the table), then the configured log files. */
+export function logTargets(containers: readonly ContainerInfo[] | undefined, files: Config['logs'], now: number): LogTarget[] {
+  const byId = new Map((containers ?? []).map((c) => [c.id, c]));
+  const rows = containers ? containerRows(containers, {}, now) : [];
+  return [
+    ...rows.map((r): LogTarget => ({ kind: 'container', id: r.id, name: byId.get(r.id)?.name ?? r.name })),
+    ...files.map((f): LogTarget => ({ kind: 'file', id: f.path, name: f.name })),
+  ];
+}
+
+/** The scopes whose keys work in a view, in the order help lists them. */
+export function viewScopes(view: 'dashboard' | 'logs'): KeyScope[] {
+  return view === 'logs' ? ['logs', 'global'] : ['containers', 'alerts', 'dashboard', 'global'];
+}
+
+/** The `?` help of a view, one line per command, generated from the key table (STYLE.md §6). */
+export function helpLines(keys: readonly KeyBinding[], view: 'dashboard' | 'logs', readOnly: boolean): { id: string; text: string; refused: boolean }[] {
+  return viewScopes(view).flatMap((scope) =>
+    keys
+      .filter((b) => b.scope === scope)
+      .map((b) => {
+        const refused = readOnly && !!b.dangerous;
+        return { id: b.id, refused, text: `${fit(b.keys.join(', '), 13)} ${b.description}${refused ? ' — refused: read-only mode' : ''}` };
+      }),
+  );
+}
+
 /** The console: header, host gauges, containers, datastores and endpoints, alerts, status and footer. */
 export function App(props: {
   store: AppStore;
@@ -103,6 +131,11 @@ export function App(props: {
   now?: () => number;
 }) {
   const { exit } = useApp();
+  // Keys need raw mode, which needs stdin to be a terminal (`opsdeck < /dev/null` in a real
+  // terminal still shows the console; ctrl-c then arrives as SIGINT). FACTS §5.
+  // Ink passes stdin.isTTY through, so "not supported" is `undefined`, which useInput takes as active.
+  const isRawModeSupported = useStdin().isRawModeSupported === true;
+  const logsKeys = useRef<LogsKeys>(null);
   const state = useSyncExternalStore(props.store.subscribe, props.store.getState);
   const { columns, rows } = useTerminalSize(props.size);
   const [tick, setTick] = useState(0);
@@ -175,11 +208,24 @@ export function App(props: {
             setFlash({ text: `${dialog.alert.checkId} silenced for ${choice[0]}`, color: 'yellow' });
             setDialog(undefined);
           } else if (name === 'escape' || name === 'n') setDialog(undefined);
+        } else if (dialog.kind === 'pick-log') {
+          const cmd = commandFor(props.keys, name, ['dialog', 'dashboard']);
+          const digit = /^[1-9]$/.test(input) ? Number(input) - 1 : undefined;
+          const chosen = digit !== undefined ? dialog.targets[digit] : cmd?.id === 'dialog.pick' ? dialog.targets[dialog.selected] : undefined;
+          if (chosen) {
+            setDialog(undefined);
+            setLogs(chosen);
+          } else if (cmd?.id === 'cursor.up') setDialog({ ...dialog, selected: Math.max(0, dialog.selected - 1) });
+          else if (cmd?.id === 'cursor.down') setDialog({ ...dialog, selected: Math.min(dialog.targets.length - 1, dialog.selected + 1) });
+          else if (cmd?.id === 'dialog.no') setDialog(undefined);
         } else if (name === 'escape' || name === 'q' || name === 'enter' || name === '?') setDialog(undefined);
         return;
       }
       // The logs view handles its own keys (its filter prompt takes any text, "q" included).
-      if (getLogs()) return;
+      if (getLogs()) {
+        logsKeys.current?.onKey(input, key);
+        return;
+      }
       const cmd = commandFor(props.keys, name, scopes);
       if (!cmd) return;
       if (cmd.dangerous && props.readOnly) {
@@ -193,7 +239,7 @@ export function App(props: {
           exit();
           return;
         case 'app.help':
-          setDialog({ kind: 'help' });
+          setDialog({ kind: 'help', view: 'dashboard' });
           return;
         case 'app.refresh':
           props.actions.refresh();
@@ -216,6 +262,12 @@ export function App(props: {
           const sc = selectedContainer();
           if (sc) setLogs({ kind: 'container', id: sc.id, name: sc.name });
           else if (props.config.logs[0]) setLogs({ kind: 'file', id: props.config.logs[0].path, name: props.config.logs[0].name });
+          return;
+        }
+        case 'logs.open': {
+          const targets = logTargets(props.store.getState().docker.data?.containers, props.config.logs, Date.now());
+          if (targets.length === 0) setFlash({ text: 'no log to follow: no container seen and no `logs:` files in the config', color: 'yellow' });
+          else setDialog({ kind: 'pick-log', targets, selected: 0 });
           return;
         }
         case 'container.restart':
@@ -251,7 +303,7 @@ export function App(props: {
         }
       }
     }),
-    { isActive: true },
+    { isActive: isRawModeSupported },
   );
 
   if (columns < MIN_COLUMNS || rows < MIN_ROWS) {
@@ -276,8 +328,10 @@ export function App(props: {
     </Box>
   );
 
-  const hints = footerHints(props.keys, dialog ? ['dialog'] : logs ? ['logs', 'global'] : [focus, 'dashboard', 'global'], props.readOnly);
-  const footer = (
+  const hints = fitHints(footerHints(props.keys, dialog ? ['dialog'] : logs ? ['logs', 'global'] : [focus, 'dashboard', 'global'], props.readOnly), columns, (h) => h.scope === 'global');
+  const footer = !isRawModeSupported ? (
+    <C color="yellow">keys off: stdin is not a terminal · ctrl-c quits</C>
+  ) : (
     <Box>
       <Text wrap="truncate">
         {hints.map((h, i) => (
@@ -301,10 +355,25 @@ export function App(props: {
   );
 
   if (logs) {
+    // The logs view stays mounted under a dialog (help), so the follow and its lines survive.
     return (
       <Box flexDirection="column" width={columns}>
         {header}
-        <LogsView target={logs} follow={props.actions.follow} keys={props.keys} width={columns} height={height - 3} jumpTo={oldestFiring} onBack={() => setLogs(undefined)} onQuit={exit} active={!dialog} />
+        <Box display={dialog ? 'none' : 'flex'} flexDirection="column">
+          <LogsView
+            target={logs}
+            follow={props.actions.follow}
+            keys={props.keys}
+            width={columns}
+            height={height - 3}
+            jumpTo={oldestFiring}
+            onBack={() => setLogs(undefined)}
+            onQuit={exit}
+            onHelp={() => setDialog({ kind: 'help', view: 'logs' })}
+            keysRef={logsKeys}
+          />
+        </Box>
+        {dialog ? <DialogView dialog={dialog} keys={props.keys} readOnly={props.readOnly} width={columns} height={height - 2} history={props.actions.history} now={now} /> : null}
         {footer}
       </Box>
     );
@@ -423,17 +492,48 @@ function DialogView(props: {
         </Box>
       );
     }
+    case 'pick-log': {
+      const win = windowRows(dialog.targets, dialog.selected, Math.max(3, props.height - 4));
+      return (
+        <Box flexDirection="column" borderStyle="round" width={Math.min(width, 80)} paddingX={1}>
+          <C bold>Follow which log?</C>
+          {win.rows.map((t, i) => {
+            const n = win.offset + i;
+            return (
+              <C key={`${t.kind}:${t.id}`} inverse={n === dialog.selected}>
+                {fit(`${n < 9 ? `${n + 1})` : '  '} ${t.kind === 'container' ? 'container' : 'file     '} ${t.name}${t.kind === 'file' ? `  ${t.id}` : ''}`, Math.min(width, 80) - 4)}
+              </C>
+            );
+          })}
+          {win.hidden > 0 ? <C dim>{`+${win.hidden} more`}</C> : null}
+          <C dim>↑↓ choose · enter or 1-9 follow · esc cancel</C>
+        </Box>
+      );
+    }
     case 'help': {
-      const scopes: KeyScope[] = ['global', 'dashboard', 'containers', 'alerts', 'logs', 'dialog'];
-      const lines = scopes.flatMap((s) => props.keys.filter((b) => b.scope === s).map((b) => ({ s, b })));
+      const lines = helpLines(props.keys, dialog.view, props.readOnly);
+      // Two columns when one does not fit the height and the terminal is wide enough.
+      const room = Math.max(1, props.height - 2);
+      const columns = lines.length > room && width >= 120 ? 2 : 1;
+      const colW = Math.floor(width / columns);
+      const perCol = Math.ceil(lines.length / columns);
+      const cols = Array.from({ length: columns }, (_, i) => lines.slice(i * perCol, (i + 1) * perCol));
+      const hidden = Math.max(0, perCol - room);
       return (
         <Box flexDirection="column" width={width}>
-          <C bold>Keys (remap them in the config under `keys:`)</C>
-          {lines.slice(0, props.height - 2).map(({ s, b }) => (
-            <C key={b.id} dim={props.readOnly && !!b.dangerous}>
-              {fit(`${fit(b.keys.join(', '), 14)} ${fit(s, 11)} ${b.description}${b.dangerous && props.readOnly ? ' — refused: read-only' : ''}`, width)}
-            </C>
-          ))}
+          <C bold>{`Keys of the ${dialog.view === 'logs' ? 'logs view' : 'dashboard'} (remap them in the config under \`keys:\`)`}</C>
+          <Box>
+            {cols.map((col, ci) => (
+              <Box key={ci} flexDirection="column" width={colW}>
+                {col.slice(0, hidden ? room - 1 : room).map((l) => (
+                  <C key={l.id} dim={l.refused}>
+                    {fit(l.text, colW - 1)}
+                  </C>
+                ))}
+              </Box>
+            ))}
+          </Box>
+          {hidden ? <C dim>{`+${hidden * columns} more: a taller terminal shows every key`}</C> : null}
           <C dim>esc close</C>
         </Box>
       );

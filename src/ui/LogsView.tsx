@@ -1,7 +1,6 @@
-import { Box, Text, useInput } from 'ink';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { Box, Text, type Key } from 'ink';
+import { useEffect, useImperativeHandle, useMemo, useRef, useState, type Ref } from 'react';
 import { useRefState } from './useRefState.js';
-import { perKey } from './burst.js';
 import type { LogFollow, LogLine } from '../services/logs.js';
 import { fit } from './format/cells.js';
 import { compileFilter, logLineColor } from './format/logs.js';
@@ -9,6 +8,15 @@ import { commandFor, keyName, type KeyBinding } from './keys.js';
 import { C } from './theme.js';
 
 const MAX_LINES = 5000;
+
+/**
+ * The logs view's key handler. The console has one `useInput` and passes keys down: two Ink input
+ * listeners hand off badly (a listener toggled by `isActive` re-registers after the next render, so
+ * the key that opens help and the key that closes it can each reach the wrong view).
+ */
+export interface LogsKeys {
+  onKey(input: string, key: Key): void;
+}
 
 /** What the logs view follows. */
 export interface LogTarget {
@@ -31,7 +39,9 @@ export function LogsView(props: {
   jumpTo?: number | undefined;
   onBack: () => void;
   onQuit: () => void;
-  active: boolean;
+  onHelp: () => void;
+  /** The console's one input handler hands this view its keys (see LogsKeys). */
+  keysRef: Ref<LogsKeys>;
 }) {
   const [lines, setLines] = useState<LogLine[]>([]);
   // Read synchronously by the input handler: "/ERROR⏎" may arrive in one burst.
@@ -86,8 +96,8 @@ export function LogsView(props: {
   }
   const visible = shown.slice(start, start + bodyHeight);
 
-  useInput(
-    perKey((input, key) => {
+  useImperativeHandle(props.keysRef, () => ({
+    onKey: (input: string, key: Key) => {
       const editing = getEditing();
       if (editing !== undefined) {
         if (key.return) {
@@ -102,7 +112,8 @@ export function LogsView(props: {
       const cmd = commandFor(props.keys, keyName(input, key), ['logs', 'global']);
       if (!cmd) return;
       if (cmd.id === 'app.quit') props.onQuit();
-      if (cmd.id === 'logs.filter') setEditing(getFilter());
+      else if (cmd.id === 'app.help') props.onHelp();
+      else if (cmd.id === 'logs.filter') setEditing(getFilter());
       else if (cmd.id === 'logs.pause') {
         setFrozen(paused ? undefined : linesRef.current);
         setPaused(!paused);
@@ -112,9 +123,8 @@ export function LogsView(props: {
         setPaused(true);
         setAnchor(props.jumpTo);
       } else if (cmd.id === 'logs.back') props.onBack();
-    }),
-    { isActive: props.active },
-  );
+    },
+  }));
 
   const status = [
     paused ? 'PAUSED' : 'following',

@@ -27,6 +27,7 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   { id: 'focus.next', keys: ['tab'], description: 'move focus: containers → alerts', scope: 'dashboard', hint: true },
   { id: 'cursor.up', keys: ['up', 'k'], description: 'select the previous row', scope: 'dashboard' },
   { id: 'cursor.down', keys: ['down', 'j'], description: 'select the next row', scope: 'dashboard' },
+  { id: 'logs.open', keys: ['o'], description: 'open a log: pick a container or a configured log file', scope: 'dashboard', hint: true },
   { id: 'container.logs', keys: ['l', 'enter'], description: 'follow the selected container\'s log', scope: 'containers', hint: true },
   { id: 'container.restart', keys: ['r'], description: 'restart the selected container (asks first)', scope: 'containers', dangerous: true, hint: true },
   { id: 'container.stop', keys: ['x'], description: 'stop the selected container (asks first)', scope: 'containers', dangerous: true, hint: true },
@@ -40,6 +41,7 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   { id: 'logs.back', keys: ['escape'], description: 'back to the dashboard', scope: 'logs', hint: true },
   { id: 'dialog.yes', keys: ['y'], description: 'confirm', scope: 'dialog', hint: true },
   { id: 'dialog.no', keys: ['n', 'escape'], description: 'cancel', scope: 'dialog', hint: true },
+  { id: 'dialog.pick', keys: ['enter'], description: 'take the selected choice (log picker)', scope: 'dialog' },
 ];
 
 /** tmux's default and common prefix keys: never bound. */
@@ -80,12 +82,30 @@ export function commandFor(table: readonly KeyBinding[], name: string, scopes: r
 }
 
 /** Footer hints for the active scopes: "r restart · x stop · ? help". Dangerous ones marked in read-only mode. */
-export function footerHints(table: readonly KeyBinding[], scopes: readonly KeyScope[], readOnly: boolean): { key: string; label: string; refused: boolean }[] {
+export function footerHints(table: readonly KeyBinding[], scopes: readonly KeyScope[], readOnly: boolean): { key: string; label: string; refused: boolean; scope: KeyScope }[] {
   return scopes.flatMap((scope) =>
     table
       .filter((b) => b.scope === scope && b.hint)
-      .map((b) => ({ key: b.keys[0] ?? '', label: shortLabel(b), refused: readOnly && !!b.dangerous })),
+      .map((b) => ({ key: b.keys[0] ?? '', label: shortLabel(b), refused: readOnly && !!b.dangerous, scope })),
   );
+}
+
+/** The footer text of one hint: "r restart", "r restart(read-only)". */
+export function hintText(h: { key: string; label: string; refused: boolean }): string {
+  return `${h.key} ${h.label}${h.refused ? '(read-only)' : ''}`;
+}
+
+/**
+ * Hints that fit in `width` columns joined by " · ": the view's own hints drop from the end first;
+ * quit and help (global) always stay, so an operator on a narrow terminal can still find `?`.
+ */
+export function fitHints<T extends { key: string; label: string; refused: boolean }>(hints: readonly T[], width: number, isGlobal: (h: T) => boolean): T[] {
+  const out = [...hints];
+  const len = () => out.reduce((a, h, i) => a + hintText(h).length + (i ? 3 : 0), 0);
+  for (let i = out.length - 1; i >= 0 && len() > width; i--) {
+    if (!isGlobal(out[i] as T)) out.splice(i, 1);
+  }
+  return out;
 }
 
 function shortLabel(b: KeyBinding): string {

@@ -32,7 +32,9 @@ beforeAll(async () => {
   const db = new Database(join(dir, 'app.db'));
   db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);');
   db.close();
-  runContainer(host, 'e2e-web', ['--network', 'none'], ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo "INFO request $i ok"; [ $((i % 5)) -eq 0 ] && echo "ERROR request $i failed"; sleep 0.2; done']);
+  // Its own compose project, so the pane shows it alone: other test files share the engine, and a
+  // sick container of theirs would sort first and be the selected row.
+  runContainer(host, 'e2e-web', ['--network', 'none', '--label', 'com.docker.compose.project=e2eweb'], ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo "INFO request $i ok"; [ $((i % 5)) -eq 0 ] && echo "ERROR request $i failed"; sleep 0.2; done']);
   writeFileSync(
     config,
     `name: e2e-stack
@@ -41,6 +43,7 @@ refresh: 1s
 thresholds: {cpu: 100, memory: 100, disk: 100}
 docker:
   host: ${host}
+  compose_project: e2eweb
 services:
   - name: web
     container: e2e-web
@@ -77,6 +80,9 @@ describe.each([
     // CPU % needs two samples, so it is the last figure to appear.
     const screen = await t.waitFor((s) => /e2e-web\s+running/.test(s) && /redis cache\s+\d+ ms/.test(s) && /http api\s+HTTP 200/.test(s) && /cpu\s+[█░]+\s+\d/.test(s));
     expect(screen).toContain(' e2e-stack ');
+    // One frame on the screen: no stale copy of an earlier frame above or below it.
+    expect(screen.match(/ e2e-stack /g)?.length).toBe(1);
+    expect(screen.match(/^Containers /gm)?.length).toBe(1);
     expect(screen).toMatch(/cpu\s+[█░]+\s+\d/);
     expect(screen).toMatch(/db app\s+\d/);
     expect(screen.split('\n').every((l) => l.length <= size.columns)).toBe(true);

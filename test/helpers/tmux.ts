@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { requireBinary } from './require.js';
 import { CLI } from './cli.js';
 
@@ -6,11 +7,21 @@ import { CLI } from './cli.js';
 export class TmuxSession {
   private constructor(readonly name: string) {}
 
-  /** Starts `node dist/cli.js ARGS` in a new tmux session; the pane stays open after exit to read the code. */
-  static start(name: string, args: string[], opts: { columns: number; rows: number; env?: Record<string, string> }): TmuxSession {
+  /**
+   * Starts `node dist/cli.js ARGS` in a new tmux session; the pane stays open after exit to read
+   * the code. After exit the pane also says whether the terminal settings (`stty -g`: raw mode,
+   * echo) are what they were before: "TTY=restored" or "TTY=changed".
+   * NO_COLOR, FORCE_COLOR and CI are cleared unless `env` sets them (the tmux server's own
+   * environment must not leak into a test).
+   */
+  static start(name: string, args: string[], opts: { columns: number; rows: number; env?: Record<string, string>; stdin?: string }): TmuxSession {
     requireBinary('tmux');
     const env = Object.entries({ TERM: 'xterm-256color', ...opts.env }).map(([k, v]) => `${k}='${v}'`).join(' ');
-    const cmd = `env ${env} ${process.execPath} ${CLI} ${args.map((a) => `'${a}'`).join(' ')}; echo "EXIT=$?"; sleep 600`;
+    const unset = ['NO_COLOR', 'FORCE_COLOR', 'CI'].filter((k) => !opts.env?.[k]).map((k) => `-u ${k}`).join(' ');
+    const redirect = opts.stdin ? ` < ${opts.stdin}` : '';
+    const cmd =
+      `s0=$(stty -g); env ${unset} ${env} ${process.execPath} ${CLI} ${args.map((a) => `'${a}'`).join(' ')}${redirect}; echo "EXIT=$?"; ` +
+      `[ "$(stty -g)" = "$s0" ] && echo TTY=restored || echo TTY=changed; sleep 600`;
     execFileSync('tmux', ['new-session', '-d', '-s', name, '-x', String(opts.columns), '-y', String(opts.rows), cmd]);
     return new TmuxSession(name);
   }
@@ -20,7 +31,32 @@ export class TmuxSession {
     return execFileSync('tmux', ['capture-pane', '-p', '-t', this.name], { encoding: 'utf8' });
   }
 
-  /** Sends keys (tmux key names, e.g. 'Tab', 'Enter', 'Escape', or literal text with literal=true). */
+  /** A tmux format of the pane, e.g. '#{alternate_on}' or '#{cursor_flag}'. */
+  info(format: string): string {
+    return execFileSync('tmux', ['display-message', '-p', '-t', this.name, format], { encoding: 'utf8' }).trim();
+  }
+
+  /** Resizes the terminal, as a user dragging the window (or tmux re-attaching) does. */
+  resize(columns: number, rows: number): void {
+    execFileSync('tmux', ['resize-window', '-t', this.name, '-x', String(columns), '-y', String(rows)]);
+  }
+
+  /** The pid of the opsdeck process (the node child of the pane's shell). */
+  opsdeckPid(): number | undefined {
+    const shell = Number(this.info('#{pane_pid}'));
+    for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+      try {
+        const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (ppid === shell && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(CLI)) return Number(p);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return undefined;
+  }
+
+  /** Sends keys (tmux key names, e.g. 'Tab', 'Enter', 'Escape', 'C-c', or literal text with literal=true). */
   send(keys: string, literal = true): void {
     execFileSync('tmux', ['send-keys', '-t', this.name, ...(literal ? ['-l'] : []), keys]);
   }

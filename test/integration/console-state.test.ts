@@ -18,9 +18,8 @@ describe('acks and silences in the state database', () => {
     db1.close();
     const db2 = await openStateDb(dir);
     const a2 = new AckStore(db2);
-    expect(a2.get('redis:cache', 1000, 6000)).toEqual({ acknowledged: true });
-    // An ack belongs to one firing episode: a new firing is not acknowledged.
-    expect(a2.get('redis:cache', 9000, 10_000).acknowledged).toBe(false);
+    // The restarted console's monitor re-detects the outage as a new firing: the ack still holds.
+    expect(a2.get('redis:cache', 9000, 6000)).toEqual({ acknowledged: true });
     expect(a2.get('http:api', undefined, 6000)).toEqual({ acknowledged: false, silencedUntil: 3_605_000 });
     expect(a2.get('http:api', undefined, 3_700_000)).toEqual({ acknowledged: false });
     const events = db2.prepare('SELECT check_id, event FROM alert_events ORDER BY id').all();
@@ -30,6 +29,24 @@ describe('acks and silences in the state database', () => {
     ]);
     recordAudit(db2, { action: 'container.restart', target: 'web', outcome: 'refused', detail: 'read-only mode' });
     expect(db2.prepare('SELECT action, target, outcome, detail FROM audit').get()).toEqual({ action: 'container.restart', target: 'web', outcome: 'refused', detail: 'read-only mode' });
+    db2.close();
+  });
+
+  it('an ack lapses when its alert resolves, in this run or (from alert_events) in an earlier one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsdeck-acks-'));
+    const db1 = await openStateDb(dir);
+    const a1 = new AckStore(db1);
+    a1.ack('http:api', 1000, 5000);
+    a1.ack('redis:cache', 1000, 5000);
+    a1.lapse('http:api', 6000);
+    expect(a1.get('http:api').acknowledged).toBe(false);
+    // The monitor of an earlier run recorded the resolution after the ack.
+    db1.prepare('INSERT INTO alert_events (at, check_id, event) VALUES (?, ?, ?)').run(7000, 'redis:cache', 'resolved');
+    db1.close();
+    const db2 = await openStateDb(dir);
+    const a2 = new AckStore(db2);
+    expect(a2.get('http:api').acknowledged).toBe(false);
+    expect(a2.get('redis:cache').acknowledged).toBe(false);
     db2.close();
   });
 });

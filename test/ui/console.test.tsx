@@ -5,8 +5,10 @@ import { ok, type Result } from '../../src/domain/result.js';
 import type { ContainerInfo } from '../../src/services/docker.js';
 import { createAppStore } from '../../src/state/store.js';
 import { App, type ConsoleActions } from '../../src/ui/App.js';
-import { KEY_TABLE, FORBIDDEN_KEYS, buildKeyTable, footerHints } from '../../src/ui/keys.js';
-import { bar, containerRows, sparkline, visibleColumns, windowRows } from '../../src/ui/format/cells.js';
+import { KEY_TABLE, FORBIDDEN_KEYS, buildKeyTable, fitHints, footerHints, hintText } from '../../src/ui/keys.js';
+import type { LogLine } from '../../src/services/logs.js';
+import type { LogTarget } from '../../src/ui/LogsView.js';
+import { alertStateLabel, bar, containerRows, levelColor, sparkline, visibleColumns, windowRows } from '../../src/ui/format/cells.js';
 import { compileFilter, logLineColor } from '../../src/ui/format/logs.js';
 import { createHostHistory } from '../../src/ui/useHostHistory.js';
 import { renderApp } from '../helpers/render.js';
@@ -19,8 +21,17 @@ const container = (name: string, over: Partial<ContainerInfo> = {}): ContainerIn
   startedAt: Date.now() - 3_600_000, pid: 1, tty: false, labels: {}, ...over,
 });
 
-function setup(opts: { readOnly?: boolean; size?: { columns: number; rows: number }; containers?: ContainerInfo[] } = {}) {
-  const config = validate({ name: 'trading', docker: { all_containers: true } }, 'test');
+interface SetupOptions {
+  readOnly?: boolean;
+  size?: { columns: number; rows: number };
+  containers?: ContainerInfo[];
+  logs?: { name: string; path: string }[];
+  follow?: ConsoleActions['follow'];
+  stdinIsTTY?: boolean;
+}
+
+function setup(opts: SetupOptions = {}) {
+  const config = validate({ name: 'trading', docker: { all_containers: true }, logs: opts.logs ?? [] }, 'test');
   const store = createAppStore();
   const { actions } = store.getState();
   actions.setEnvelope('host', { data: {
@@ -39,7 +50,7 @@ function setup(opts: { readOnly?: boolean; size?: { columns: number; rows: numbe
       calls.push(`${kind}:${c.name}`);
       return Promise.resolve(ok(undefined));
     },
-    follow: () => Promise.resolve({ stop: () => undefined }),
+    follow: opts.follow ?? (() => Promise.resolve({ stop: () => undefined })),
     refresh: () => calls.push('refresh'),
     ack: (a) => {
       acked.add(a.checkId);
@@ -51,9 +62,11 @@ function setup(opts: { readOnly?: boolean; size?: { columns: number; rows: numbe
     history: () => [{ at: Date.now(), status: 'critical', message: 'refused' }],
   };
   const { history } = createHostHistory(store, 2000);
-  const r = renderApp(
-    <App store={store} config={config} keys={KEY_TABLE} readOnly={!!opts.readOnly} history={history} actions={consoleActions} hostname="box" size={opts.size ?? { columns: 120, rows: 40 }} />,
-  );
+  const size = opts.size ?? { columns: 120, rows: 40 };
+  const r = renderApp(<App store={store} config={config} keys={KEY_TABLE} readOnly={!!opts.readOnly} history={history} actions={consoleActions} hostname="box" />, {
+    ...size,
+    ...(opts.stdinIsTTY === false ? { stdinIsTTY: false } : {}),
+  });
   return { ...r, calls, store };
 }
 
@@ -103,7 +116,8 @@ describe('console keys', () => {
     expect(calls).toEqual([]);
     await press('y');
     await waitFor(() => calls.includes('restart:web'));
-    expect(frames.some((x) => x.includes('restart web: done'))).toBe(true);
+    await waitFor((x) => x.includes('restart web: done'));
+    expect(frames.length).toBeGreaterThan(0);
   });
 
   it('a burst of keys ("ry" in one read) is handled key by key', async () => {
@@ -111,6 +125,26 @@ describe('console keys', () => {
     await waitFor((f) => f.includes('Containers'));
     await press('ry');
     await waitFor(() => calls.includes('restart:web'));
+  });
+
+  it('a burst with a tab in it ("\\ta": tmux sends Tab then a) moves focus, then acknowledges', async () => {
+    const { press, waitFor, calls } = setup();
+    await waitFor((f) => f.includes('Alerts (1 firing)'));
+    await press('\ta');
+    await waitFor(() => calls.includes('ack:redis:cache'));
+  });
+
+  it('a filter typed with a backspace in the burst ("/ERRX\\x7fOR\\r")', async () => {
+    const logs = fakeLogs();
+    const { press, waitFor } = setup({ follow: logs.follow });
+    await waitFor((f) => f.includes('Containers'));
+    await press('l');
+    await waitFor(() => logs.followed.length > 0);
+    logs.emit({ stream: 'stdout', text: 'INFO fine' });
+    logs.emit({ stream: 'stdout', text: 'ERROR broken' });
+    await waitFor((f) => f.includes('ERROR broken'));
+    await press('/ERRX\x7fOR\r');
+    await waitFor((f) => f.includes('filter /ERROR/ 1 of 2 lines'));
   });
 
   it('n cancels, and the cancellation is audited', async () => {
@@ -151,12 +185,188 @@ describe('console keys', () => {
     const { press, waitFor } = setup();
     await waitFor((f) => f.includes('Containers'));
     await press('?');
-    const f = await waitFor((x) => x.includes('Keys (remap'));
+    const f = await waitFor((x) => x.includes('Keys of the dashboard'));
     for (const b of KEY_TABLE.slice(0, 12)) expect(f).toContain(b.description);
   });
 });
 
+describe('terminal size', () => {
+  it('re-lays out at once on resize: side by side, stacked below 100 columns, too small, back', async () => {
+    const { waitFor, resize } = setup({ size: { columns: 120, rows: 40 } });
+    // Side by side: the datastores pane sits on the CPU gauge's line.
+    await waitFor((f) => f.split('\n').some((l) => l.startsWith('cpu') && l.includes('Datastores & endpoints')));
+    resize(80, 24);
+    const stacked = await waitFor((f) => f.includes('Datastores') && !f.split('\n').some((l) => l.startsWith('cpu') && l.includes('Datastores')));
+    expect(stacked.split('\n').length).toBeLessThan(24);
+    expect(stacked.split('\n').every((l) => l.length <= 80)).toBe(true);
+    resize(50, 12);
+    await waitFor((f) => f.includes('terminal too small (need 60×16, have 50×12)'));
+    resize(160, 48);
+    const wide = await waitFor((f) => f.includes('Alerts (1 firing)'));
+    expect(wide.split('\n').length).toBeLessThan(48);
+    // The MEM column (the most optional) comes back at full width.
+    expect(wide).toMatch(/NAME\s+STATE\s+HEALTH\s+CPU\s+UP\s+RST\s+MEM/);
+  });
+
+  it('without a keyboard (stdin not a terminal) the console still renders and says keys are off', async () => {
+    const { waitFor } = setup({ stdinIsTTY: false });
+    await waitFor((f) => f.includes('keys off: stdin is not a terminal · ctrl-c quits') && f.includes('Containers'));
+  });
+});
+
+describe('a dependency going away', () => {
+  it('Docker unreachable: the containers pane keeps the last rows, turns stale with the reason, and recovers', async () => {
+    const { waitFor, store } = setup();
+    await waitFor((f) => /web\s+running/.test(f));
+    const { actions } = store.getState();
+    actions.setEnvelope('docker', { error: { kind: 'unavailable', source: 'docker', message: 'Docker at unix:///x refused the connection' } }, 2);
+    const stale = await waitFor((f) => f.includes('stale: Docker at unix:///x refused the connection'));
+    expect(stale).toMatch(/web\s+running/);
+    actions.setEnvelope('docker', { data: { endpoint: 'unix:///x', containers: [container('api')], stats: {} } }, 3);
+    await waitFor((f) => !f.includes('stale:') && f.includes('Containers (1/1 running)'));
+  });
+
+  it('Docker never reached: the pane says why instead of blanking', async () => {
+    const { waitFor, store } = setup();
+    const { actions } = store.getState();
+    const fresh = createAppStore();
+    store.setState({ docker: fresh.getState().docker });
+    actions.setEnvelope('docker', { error: { kind: 'unavailable', source: 'docker', message: 'no Docker engine at unix:///gone.sock' } }, 2);
+    await waitFor((f) => f.includes('no Docker engine at unix:///gone.sock'));
+  });
+
+  it('Redis down: its line says DOWN with the reason and keeps the last figures', async () => {
+    const { waitFor, store } = setup({ size: { columns: 160, rows: 48 } });
+    const { actions } = store.getState();
+    actions.setKeyed('redis', 'cache', { data: { latencyMs: 1, usedMemoryBytes: 1024, maxMemoryBytes: 0, evictedKeys: 0, hitRatio: 0.5, rdbLastBgsaveStatus: 'ok' } }, 1);
+    await waitFor((f) => /redis cache\s+1 ms/.test(f));
+    actions.setKeyed('redis', 'cache', { error: { kind: 'unavailable', source: 'redis', message: 'Redis at 127.0.0.1:6379 refused the connection' } }, 2);
+    await waitFor((f) => f.includes('DOWN: Redis at 127.0.0.1:6379 refused the connection'));
+  });
+});
+
+/** A fake log source: pushes lines when told to; records what was followed and stopped. */
+function fakeLogs() {
+  const followed: LogTarget[] = [];
+  let push: (l: LogLine) => void = () => undefined;
+  let stopped = 0;
+  const follow: ConsoleActions['follow'] = (t, onLine) => {
+    followed.push(t);
+    push = onLine;
+    return Promise.resolve({ stop: () => void stopped++ });
+  };
+  return { follow, followed, emit: (l: LogLine) => push(l), stopped: () => stopped };
+}
+
+describe('logs view', () => {
+  it('o picks a container or a configured log file; the file is followed', async () => {
+    const logs = fakeLogs();
+    const { press, waitFor } = setup({ logs: [{ name: 'app-log', path: '/var/log/app.log' }], follow: logs.follow });
+    await waitFor((f) => f.includes('Containers'));
+    await press('o');
+    const picker = await waitFor((f) => f.includes('Follow which log?'));
+    expect(picker).toMatch(/1\) container web/);
+    expect(picker).toMatch(/4\) file\s+app-log\s+\/var\/log\/app.log/);
+    await press('4');
+    await waitFor((f) => f.includes('Logs: app-log'));
+    await waitFor(() => logs.followed.length > 0); // the follow starts in an effect
+    expect(logs.followed).toEqual([{ kind: 'file', id: '/var/log/app.log', name: 'app-log' }]);
+    logs.emit({ stream: 'file', text: 'ERROR disk full' });
+    await waitFor((f) => f.includes('ERROR disk full'));
+  });
+
+  it('the picker moves with j/k and opens with enter; esc cancels', async () => {
+    const logs = fakeLogs();
+    const { press, waitFor } = setup({ follow: logs.follow });
+    await waitFor((f) => f.includes('Containers'));
+    await press('o');
+    await waitFor((f) => f.includes('Follow which log?'));
+    await press('\u001B');
+    await waitFor((f) => !f.includes('Follow which log?'));
+    await press('o');
+    await waitFor((f) => f.includes('Follow which log?'));
+    await press('j');
+    await press('\r');
+    await waitFor((f) => f.includes('Logs: worker'));
+    await waitFor(() => logs.followed.length > 0); // the follow starts in an effect
+    expect(logs.followed.map((t) => t.name)).toEqual(['worker']);
+  });
+
+  it('keeps up with a fast stream; the / filter narrows it; p pauses; esc goes back and stops the follow', async () => {
+    const logs = fakeLogs();
+    const { press, waitFor, frame } = setup({ follow: logs.follow });
+    await waitFor((f) => f.includes('Containers'));
+    await press('l');
+    await waitFor((f) => f.includes('Logs: web'));
+    await waitFor(() => logs.followed.length > 0); // the follow starts in an effect
+    // 20 000 lines in one go: batched into frames, capped to the last 5 000 kept.
+    for (let i = 1; i <= 20_000; i++) logs.emit({ stream: 'stdout', text: i % 100 === 0 ? `ERROR request ${i} failed` : `INFO request ${i} ok` });
+    await waitFor((f) => f.includes('INFO request 19999 ok') && f.includes('5000 lines'));
+    await press('/ERROR\r');
+    const filtered = await waitFor((f) => f.includes('filter /ERROR/ 50 of 5000 lines'));
+    const body = filtered.split('\n').filter((l) => /request \d+/.test(l));
+    expect(body.length).toBeGreaterThan(10);
+    expect(body.every((l) => l.includes('ERROR'))).toBe(true);
+    expect(filtered).toContain('ERROR request 20000 failed');
+    await press('p');
+    await waitFor((f) => f.includes('PAUSED'));
+    logs.emit({ stream: 'stdout', text: 'ERROR request 20100 failed' });
+    await new Promise((r) => setTimeout(r, 250)); // two flush periods: a paused view must not move
+    expect(frame()).not.toContain('20100');
+    await press('p');
+    await waitFor((f) => f.includes('ERROR request 20100 failed') && f.includes('following'));
+    await press('\u001B');
+    await waitFor((f) => f.includes('Containers'));
+    await waitFor(() => logs.stopped() === 1); // the follow stops in the view's effect cleanup
+  });
+
+  it('g jumps back to when the oldest firing alert started', async () => {
+    const logs = fakeLogs();
+    const { press, waitFor, store } = setup({ size: { columns: 100, rows: 24 }, follow: logs.follow });
+    const since = store.getState().alerts['redis:cache']?.since ?? 0;
+    await waitFor((f) => f.includes('Containers'));
+    await press('l');
+    await waitFor((f) => f.includes('Logs: web'));
+    await waitFor(() => logs.followed.length > 0); // the follow starts in an effect
+    for (let i = 0; i < 200; i++) logs.emit({ stream: 'stdout', at: since - 100_000 + i * 1000, text: `line ${i} at ${i - 100}s` });
+    await waitFor((f) => f.includes('line 199 at 99s'));
+    await press('g');
+    const jumped = await waitFor((f) => f.includes('(oldest firing alert)'));
+    const first = jumped.split('\n').find((l) => l.startsWith('line '));
+    expect(first).toBe('line 100 at 0s'.padEnd(first?.length ?? 0));
+    expect(jumped).toContain('PAUSED');
+  });
+
+  it('? in the logs view shows the logs keys; the follow survives it', async () => {
+    const logs = fakeLogs();
+    const { press, waitFor } = setup({ follow: logs.follow });
+    await waitFor((f) => f.includes('Containers'));
+    await press('l');
+    await waitFor((f) => f.includes('Logs: web'));
+    await waitFor(() => logs.followed.length > 0); // the follow starts in an effect
+    logs.emit({ stream: 'stdout', text: 'before help' });
+    await waitFor((f) => f.includes('before help'));
+    await press('?');
+    const help = await waitFor((f) => f.includes('Keys of the logs view'));
+    expect(help).toContain('filter lines by a regular expression');
+    expect(help).not.toContain('restart the selected container');
+    await press('\u001B');
+    await waitFor((f) => f.includes('before help') && f.includes('Logs: web'));
+    expect(logs.followed.length).toBe(1);
+  });
+});
+
 describe('key table', () => {
+  it('footer hints fit the width; quit and help always stay', () => {
+    const hints = footerHints(KEY_TABLE, ['containers', 'dashboard', 'global'], true);
+    const fitted = fitHints(hints, 80, (h) => h.scope === 'global');
+    const text = fitted.map(hintText).join(' · ');
+    expect(text.length).toBeLessThanOrEqual(80);
+    expect(text).toContain('r restart(read-only)');
+    expect(text).toContain('? help');
+    expect(fitHints(hints, 20, (h) => h.scope === 'global').map((h) => h.key)).toEqual(['q', '?']);
+  });
+
   it('no two commands of one scope share a key, and nothing is bound to tmux prefixes', () => {
     const seen = new Set<string>();
     for (const b of KEY_TABLE) {
@@ -177,7 +387,7 @@ describe('key table', () => {
   });
   it('footer hints come from the table and mark dangerous ones in read-only mode', () => {
     const hints = footerHints(KEY_TABLE, ['containers'], true);
-    expect(hints.find((h) => h.label === 'restart')).toEqual({ key: 'r', label: 'restart', refused: true });
+    expect(hints.find((h) => h.label === 'restart')).toMatchObject({ key: 'r', label: 'restart', refused: true });
     expect(hints.find((h) => h.label === 'logs')?.refused).toBe(false);
   });
 });
@@ -189,6 +399,23 @@ describe('formatting', () => {
     [100, 4, '████'],
     [150, 4, '████'],
   ])('bar(%i, %i)', (p, w, s) => expect(bar(p, w)).toBe(s));
+  it.each([
+    [50, 80, undefined, 'green'],
+    [80, 80, undefined, 'green'],
+    [81, 80, undefined, 'yellow'],
+    [99, 80, undefined, 'yellow'],
+    [91, 80, 90, 'red'],
+    [85, 80, 90, 'yellow'],
+  ])('gauge %i%% with warn %i, critical %s is %s (the host check\'s level)', (v, w, c, color) => expect(levelColor(v, w, c)).toBe(color));
+  it.each([
+    [{ acknowledged: false }, 'firing'],
+    [{ acknowledged: true }, 'acknowledged'],
+    [{ acknowledged: true, silencedUntil: 1_000 + 3_600_000 }, 'silenced 1h'],
+    [{ acknowledged: false, silencedUntil: 500 }, 'firing'],
+  ])('alert state with %o is %s', (ack, label) => {
+    const a: Alert = { checkId: 'x', state: 'firing', failStreak: 3, passStreak: 0, status: 'critical', message: '', since: 0, firedAt: 0 };
+    expect(alertStateLabel(a, ack, 1_000)).toBe(label);
+  });
   it('sparkline scales to the maximum and right-aligns', () => {
     expect(sparkline([0, 50, 100], 5, 100)).toBe('  ▁▅█');
   });

@@ -12,11 +12,14 @@ export function statusColor(s: CheckStatus): Color {
   return { ok: 'green', warning: 'yellow', critical: 'red', unknown: 'magenta' }[s] as Color;
 }
 
-/** Colour of a gauge value against its thresholds. */
+/**
+ * Colour of a gauge value against its configured thresholds — the same levels the host checks
+ * use (domain/evaluate.ts), so a bar is yellow exactly when its check says WARNING and red when
+ * CRITICAL: above `warn` yellow, above `crit` (when set) red, else green.
+ */
 export function levelColor(value: number, warn: number, crit?: number): Color {
   if (crit !== undefined && value > crit) return 'red';
-  if (value > warn) return crit === undefined ? 'red' : 'yellow';
-  if (value > warn * 0.85) return 'yellow';
+  if (value > warn) return 'yellow';
   return 'green';
 }
 

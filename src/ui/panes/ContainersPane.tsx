@@ -16,7 +16,8 @@ export function ContainersPane(props: { docker: Envelope<DockerData>; configured
     return (
       <Box flexDirection="column">
         <C bold>{title}</C>
-        <C color={docker.status === 'error' ? 'red' : 'gray'}>{!props.configured ? 'no Docker engine in this config (services name no container)' : docker.error ? docker.error.message : 'loading…'}</C>
+        {/* No rows to show, so the reason may take several lines: it is what the operator needs. */}
+        <C color={docker.status === 'error' ? 'red' : 'gray'} wrap="wrap">{!props.configured ? 'no Docker engine in this config (services name no container)' : docker.error ? docker.error.message : 'loading…'}</C>
       </Box>
     );
   }

@@ -14,8 +14,8 @@ export function HostPane(props: { host: Envelope<HostSample>; thresholds: Thresh
   if (!h) return <C color={host.status === 'error' ? 'red' : 'gray'}>{host.error ? `host: ${host.error.message}` : 'host: sampling…'}</C>;
   const spark = Math.max(0, Math.min(30, width - 40));
   const barW = Math.max(6, Math.min(20, width - 30 - spark));
-  const gauge = (label: string, pct: number | undefined, warn: number, crit: number | undefined, series: number[], extra: string) => (
-    <Box key={label}>
+  const gauge = (key: string, label: string, pct: number | undefined, warn: number, crit: number | undefined, series: number[], extra: string) => (
+    <Box key={key}>
       <Text>{fit(label, 6)}</Text>
       <C color={pct === undefined ? 'gray' : levelColor(pct, warn, crit)}>{bar(pct ?? 0, barW)}</C>
       <Text> {fit(pct === undefined ? '…' : formatPercent(pct), 5, 'right')} </Text>
@@ -26,9 +26,9 @@ export function HostPane(props: { host: Envelope<HostSample>; thresholds: Thresh
   const disks = h.filesystems.slice(0, Math.max(1, props.maxRows - 3));
   return (
     <Box flexDirection="column">
-      {gauge('cpu', h.cpuPercent, t.cpu, t.cpu_critical, props.history.cpu.last(spark), `load ${h.load[0].toFixed(2)}`)}
-      {gauge('mem', h.memory.percent, t.memory, t.memory_critical, props.history.mem.last(spark), formatBytes(h.memory.usedBytes))}
-      {disks.map((f) => gauge(fit(f.mount, 6).trim(), f.percent, t.disk, t.disk_critical, props.history.disk(f.mount).last(spark), `${formatBytes(f.sizeBytes - f.usedBytes)} free`))}
+      {gauge('cpu', 'cpu', h.cpuPercent, t.cpu, t.cpu_critical, props.history.cpu.last(spark), `load ${h.load[0].toFixed(2)}`)}
+      {gauge('mem', 'mem', h.memory.percent, t.memory, t.memory_critical, props.history.mem.last(spark), formatBytes(h.memory.usedBytes))}
+      {disks.map((f) => gauge(`disk:${f.mount}`, fit(f.mount, 6).trim(), f.percent, t.disk, t.disk_critical, props.history.disk(f.mount).last(spark), `${formatBytes(f.sizeBytes - f.usedBytes)} free`))}
       <Box>
         <Text>{fit('net', 6)}</Text>
         <Text>

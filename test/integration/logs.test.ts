@@ -1,0 +1,99 @@
+import { appendFileSync, mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DockerService, resolveDockerEndpoint } from '../../src/services/docker.js';
+import { followContainerLogs, followFile, type LogFollow, type LogLine } from '../../src/services/logs.js';
+import { docker, runContainer } from '../helpers/docker-engine.js';
+
+// Log follows behind the console's logs view, against the real private Docker engine and real
+// files: stdout/stderr demultiplexed for non-TTY containers, raw for TTY ones (FACTS §1.6).
+
+const host = inject('dockerHost');
+const svc = new DockerService(resolveDockerEndpoint(host));
+
+beforeAll(() => {
+  runContainer(host, 'lg-plain', ['--network', 'none'], ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo "out $i"; echo "err $i" >&2; sleep 0.2; done']);
+  runContainer(host, 'lg-tty', ['--network', 'none', '-t'], ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo "tty $i"; sleep 0.2; done']);
+});
+afterAll(() => {
+  docker(host, 'rm', '-f', 'lg-plain', 'lg-tty');
+});
+
+async function until(pred: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('followContainerLogs', () => {
+  it('splits a non-TTY container into stdout and stderr lines with timestamps, live', async () => {
+    const lines: LogLine[] = [];
+    const f = await followContainerLogs(svc, 'lg-plain', { tail: 5, onLine: (l) => lines.push(l) });
+    try {
+      await until(() => lines.filter((l) => l.stream === 'stderr').length >= 8);
+      expect(lines.filter((l) => l.stream === 'stdout').every((l) => /^out \d+$/.test(l.text))).toBe(true);
+      expect(lines.filter((l) => l.stream === 'stderr').every((l) => /^err \d+$/.test(l.text))).toBe(true);
+      // No frame headers leak into the text, and each line has Docker's timestamp.
+      expect(lines.every((l) => !/[\x00-\x08]/.test(l.text))).toBe(true);
+      expect(lines.every((l) => typeof l.at === 'number' && Math.abs((l.at ?? 0) - Date.now()) < 120_000)).toBe(true);
+    } finally {
+      f.stop();
+    }
+  });
+
+  it('reads a TTY container raw (no multiplexing headers)', async () => {
+    const lines: LogLine[] = [];
+    const f = await followContainerLogs(svc, 'lg-tty', { tail: 5, onLine: (l) => lines.push(l) });
+    try {
+      await until(() => lines.length >= 6);
+      expect(lines.every((l) => /^tty \d+$/.test(l.text) && l.stream === 'stdout')).toBe(true);
+    } finally {
+      f.stop();
+    }
+  });
+
+  it('reports the end of the stream when the container stops, without throwing', async () => {
+    runContainer(host, 'lg-short', ['--network', 'none'], ['sh', '-c', 'echo "ERROR going down"; sleep 1']);
+    const lines: LogLine[] = [];
+    let ended: string | undefined;
+    let f: LogFollow | undefined;
+    try {
+      f = await followContainerLogs(svc, 'lg-short', { onLine: (l) => lines.push(l), onEnd: (why) => (ended = why) });
+      await until(() => ended !== undefined);
+      expect(lines.map((l) => l.text)).toContain('ERROR going down');
+    } finally {
+      f?.stop();
+      docker(host, 'rm', '-f', 'lg-short');
+    }
+  });
+
+  it('a container that does not exist is a rejected promise with the reason, not a crash', async () => {
+    await expect(followContainerLogs(svc, 'lg-nope', { onLine: () => undefined })).rejects.toThrow(/no such container/i);
+  });
+});
+
+describe('followFile', () => {
+  it('gives the last lines, then appended ones; follows a truncation in place', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsdeck-logs-'));
+    const file = join(dir, 'app.log');
+    writeFileSync(file, Array.from({ length: 300 }, (_, i) => `old ${i}`).join('\n') + '\n');
+    const lines: string[] = [];
+    const f = await followFile(file, { tail: 10, onLine: (l) => lines.push(l.text) });
+    try {
+      expect(lines).toEqual(Array.from({ length: 10 }, (_, i) => `old ${290 + i}`));
+      appendFileSync(file, 'WARN new one\npartial');
+      await until(() => lines.includes('WARN new one'));
+      expect(lines).not.toContain('partial'); // an unfinished line waits for its newline
+      appendFileSync(file, ' line\n');
+      await until(() => lines.includes('partial line'));
+      truncateSync(file, 0); // logrotate copytruncate
+      appendFileSync(file, 'after rotate\n');
+      await until(() => lines.includes('after rotate'));
+    } finally {
+      f.stop();
+    }
+  });
+});
