@@ -1,5 +1,5 @@
 import { existsSync, rmSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { formatDuration } from '../config/duration.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
@@ -7,6 +7,7 @@ import { ExitError, UsageError } from '../domain/errors.js';
 import { formatBytes } from '../domain/format.js';
 import { applyRetention } from '../domain/retention.js';
 import { backupDir, createBackup, listBackups, verifyBackup, type BackupManifest } from '../services/backup.js';
+import { backupConfigFiles } from '../services/backup-config.js';
 import { recordAudit } from '../state/acks.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { out, outJson, useSecrets, type GlobalOptions } from './output.js';
@@ -20,21 +21,29 @@ export interface BackupOptions extends GlobalOptions {
   yes?: boolean;
 }
 
-interface Target {
+/** A database the backup and restore commands act on. */
+export interface Target {
   name: string;
   path: string;
   dir: string;
   tables: string[];
+  critical: string[];
+  normal: string[];
+  /** Service names that write to it (config `writers`). */
+  writers: string[];
 }
 
 /** `--db` is a configured database's name or the path of any SQLite file (works with no config at all). */
-function targets(loaded: LoadedConfig, g: BackupOptions): Target[] {
+export function targets(loaded: LoadedConfig, g: BackupOptions): Target[] {
   const { config } = loaded;
   const toTarget = (d: (typeof config.databases)[number]): Target => ({
     name: d.name,
     path: d.path,
     dir: backupDir(d.name, config.backup.dir, g.dir),
     tables: [...d.critical_tables, ...d.normal_tables],
+    critical: [...d.critical_tables],
+    normal: [...d.normal_tables],
+    writers: [...d.writers],
   });
   if (g.db) {
     const named = config.databases.find((d) => d.name === g.db);
@@ -42,7 +51,7 @@ function targets(loaded: LoadedConfig, g: BackupOptions): Target[] {
     const path = resolve(g.db);
     if (existsSync(path)) {
       const name = basename(path).replace(/\.(db|sqlite3?)$/, '');
-      return [{ name, path, dir: backupDir(name, config.backup.dir, g.dir), tables: [] }];
+      return [{ name, path, dir: backupDir(name, config.backup.dir, g.dir), tables: [], critical: [], normal: [], writers: [] }];
     }
     const known = config.databases.map((d) => d.name);
     throw new UsageError(`--db ${g.db}: no configured database of that name and no such file (expected ${known.length ? `one of: ${known.join(', ')}, or ` : ''}the path of a SQLite file)`);
@@ -61,11 +70,22 @@ export async function backupCommand(action: string, id: string | undefined, g: B
   const list = targets(loaded, g);
   switch (action) {
     case 'create': {
-      if (g.readOnly) throw new ExitError(1, 'read-only', 'backup create writes files; refused in --read-only mode');
+      if (g.readOnly) {
+        const db = await openStateDb(stateDir(loaded.config.state_dir));
+        recordAudit(db, { action: 'backup.create', target: list.map((t) => t.name).join(', '), outcome: 'refused', detail: '--read-only' });
+        db.close();
+        throw new ExitError(1, 'read-only', 'backup create writes files; refused in --read-only mode');
+      }
       const made: BackupManifest[] = [];
       for (const t of list) made.push(await createBackup({ db: t.path, name: t.name, dir: t.dir, tables: t.tables }));
-      if (g.json) outJson({ created: made });
-      else for (const m of made) out(`created ${m.id}: ${formatBytes(m.sizeBytes)} (${formatBytes(m.rawBytes)} raw), sha256 ${m.sha256.slice(0, 12)}…, in ${list.find((t) => t.name === m.database)?.dir ?? ''}`);
+      // Configuration files (relative to the config file) are copied when their content changed.
+      const base = loaded.file ? dirname(loaded.file) : process.cwd();
+      const configCopies = backupConfigFiles(loaded.config.backup.config_files.map((f) => resolve(base, f)), backupDir('_config', loaded.config.backup.dir));
+      if (g.json) outJson({ created: made, configFiles: configCopies });
+      else {
+        for (const m of made) out(`created ${m.id}: ${formatBytes(m.sizeBytes)} (${formatBytes(m.rawBytes)} raw), sha256 ${m.sha256.slice(0, 12)}…, in ${list.find((t) => t.name === m.database)?.dir ?? ''}`);
+        for (const c of configCopies) out(`config file ${c.source} changed: copied to ${c.stored}`);
+      }
       return 0;
     }
     case 'verify': {
@@ -78,7 +98,11 @@ export async function backupCommand(action: string, id: string | undefined, g: B
       }
       if (id && results.length === 0) throw new ExitError(1, 'not-found', `backup ${id}: not found`);
       const db = await openStateDb(stateDir(loaded.config.state_dir));
-      for (const r of results) recordAudit(db, { action: 'backup.verify', target: r.id, outcome: r.verify?.ok ? 'ok' : 'failed', detail: r.verify?.message ?? '' });
+      const ins = db.prepare('INSERT INTO backup_verifications (at, database, backup_id, ok, message) VALUES (?, ?, ?, ?, ?)');
+      for (const r of results) {
+        recordAudit(db, { action: 'backup.verify', target: r.id, outcome: r.verify?.ok ? 'ok' : 'failed', detail: r.verify?.message ?? '' });
+        ins.run(Date.parse(r.verify?.at ?? new Date().toISOString()), r.database, r.id, r.verify?.ok ? 1 : 0, r.verify?.message ?? '');
+      }
       db.close();
       if (g.json) outJson({ verified: results.map((r) => ({ id: r.id, ...r.verify })) });
       else for (const r of results) out(`${r.verify?.ok ? 'OK      ' : 'FAILED  '}${r.id}: ${r.verify?.message ?? ''}`);
@@ -108,13 +132,21 @@ export async function backupCommand(action: string, id: string | undefined, g: B
         else if (plan.length === 0) out('nothing to prune');
         return 0;
       }
-      if (g.readOnly) throw new ExitError(1, 'read-only', 'backup prune deletes files; refused in --read-only mode');
+      if (g.readOnly) {
+        const db = await openStateDb(stateDir(loaded.config.state_dir));
+        recordAudit(db, { action: 'backup.prune', target: list.map((t) => t.name).join(', '), outcome: 'refused', detail: `--read-only; would delete ${plan.length}` });
+        db.close();
+        throw new ExitError(1, 'read-only', 'backup prune deletes files; refused in --read-only mode');
+      }
       if (!g.yes) {
         if (!process.stdin.isTTY) throw new UsageError('backup prune deletes backups: confirm in a terminal, or pass --yes (or --dry-run to preview)');
         const rl = createInterface({ input: process.stdin, output: process.stdout });
         const answer = await rl.question(`delete these ${plan.length} backups? [y/N] `);
         rl.close();
         if (answer.trim().toLowerCase() !== 'y') {
+          const db = await openStateDb(stateDir(loaded.config.state_dir));
+          recordAudit(db, { action: 'backup.prune', target: list.map((t) => t.name).join(', '), outcome: 'cancelled', detail: `declined deleting ${plan.length}` });
+          db.close();
           out('nothing deleted');
           return 1;
         }

@@ -59,6 +59,24 @@ program
   });
 
 program
+  .command('restore')
+  .description('guided SQLite restore: verify, stop writers, safety copy, whole file or staged tables, check, restart; journaled')
+  .option('--db <name|path>', 'a configured database, or the path of any SQLite file')
+  .option('--dir <dir>', 'backup folder (default backup.dir/<db>, else $XDG_DATA_HOME/opsdeck/backups/<db>)')
+  .option('--backup <id>', 'the backup to restore (default: the newest verified)')
+  .option('--tables <which>', 'staged table restore: critical, all, or t1,t2 (default: the whole file)')
+  .option('--dry-run', 'show the steps, change nothing')
+  .option('--yes', 'do not ask before each step (unattended)')
+  .option('--force', 'restore even while another process has the database open')
+  .option('--resume', 'finish an interrupted restore')
+  .option('--rollback', 'undo an interrupted restore: put the safety copy back')
+  .option('--json', 'print one JSON document')
+  .action(async (_opts: unknown, cmd: Command) => {
+    const g = globals(cmd);
+    await run(!!g.json, async () => (await import('./restore.js')).restoreCommand(g));
+  });
+
+program
   .command('watch')
   .description('run the monitor loop without a screen; print alert transitions (fired, resolved)')
   .option('--json', 'one JSON document per line')

@@ -43,6 +43,38 @@ export const MIGRATIONS: readonly string[] = [
      silenced_until INTEGER,
      actor TEXT NOT NULL
    );`,
+  // 3: backup verification results and the restore wizard's journal (issue #4). A run's `run`
+  // column is the reduced step machine (src/domain/runbook.ts), `ctx` what resume/rollback need.
+  `CREATE TABLE backup_verifications (
+     id INTEGER PRIMARY KEY,
+     at INTEGER NOT NULL,
+     database TEXT NOT NULL,
+     backup_id TEXT NOT NULL,
+     ok INTEGER NOT NULL,
+     message TEXT NOT NULL
+   );
+   CREATE INDEX backup_verifications_db ON backup_verifications(database, at);
+   CREATE TABLE restore_runs (
+     id TEXT PRIMARY KEY,
+     database TEXT NOT NULL,
+     db_path TEXT NOT NULL,
+     backup_id TEXT NOT NULL,
+     status TEXT NOT NULL,
+     run TEXT NOT NULL,
+     ctx TEXT NOT NULL,
+     started_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE INDEX restore_runs_open ON restore_runs(status, db_path);
+   CREATE TABLE restore_journal (
+     id INTEGER PRIMARY KEY,
+     run_id TEXT NOT NULL REFERENCES restore_runs(id),
+     at INTEGER NOT NULL,
+     step TEXT NOT NULL,
+     event TEXT NOT NULL,
+     detail TEXT
+   );
+   CREATE INDEX restore_journal_run ON restore_journal(run_id, id);`,
 ];
 
 /** Opens (creating if needed) the state database and applies pending migrations. */

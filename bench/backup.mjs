@@ -1,0 +1,118 @@
+// npm run bench:backup — builds a ~1 GB SQLite database (BENCH_MB to change the size) and prints,
+// in one run on the same file, opsdeck's backup, verify and unattended restore (with its swap step
+// alone) next to `sqlite3 .backup`, `PRAGMA integrity_check`, `cp` + `sync`, `gzip -1` and
+// `zstd -1`. Targets (issue #4): backup ≤ 2× .backup; verify ≤ 1.5× integrity_check; swap ≤ 2×
+// cp+sync. Absolute times wander on a shared 2-core machine: read the ratios.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const Database = require('better-sqlite3');
+const CLI = resolve('dist/cli.js');
+const MB = Number(process.env.BENCH_MB ?? 1024);
+const dir = process.env.BENCH_DIR ?? mkdtempSync(join(tmpdir(), 'opsdeck-bench-backup-'));
+mkdirSync(dir, { recursive: true });
+const db = join(dir, 'bench.db');
+const env = { ...process.env, OPSDECK_STATE_DIR: join(dir, 'state'), XDG_CONFIG_HOME: dir };
+
+function have(bin) {
+  return spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
+}
+
+/** Wall seconds of a command; throws with its stderr when it fails. */
+function time(cmd, args, opts = {}) {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20, ...opts });
+  const s = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return { s, stdout: r.stdout?.toString() ?? '' };
+}
+
+if (!existsSync(db) || statSync(db).size < MB * 0.9 * (1 << 20)) {
+  rmSync(db, { force: true });
+  const t0 = performance.now();
+  const d = new Database(db);
+  d.pragma('journal_mode = WAL');
+  d.exec('CREATE TABLE trades (id INTEGER PRIMARY KEY, sym TEXT, qty INTEGER, price REAL, note TEXT); CREATE INDEX trades_sym ON trades(sym)');
+  const ins = d.prepare('INSERT INTO trades (sym, qty, price, note) VALUES (?, ?, ?, ?)');
+  // Realistic compressibility: repeated words with varying numbers, not random bytes or one letter.
+  const words = ['buy', 'sell', 'fill', 'partial', 'cancel', 'momentum', 'mean-revert', 'arb', 'hedge', 'rebalance'];
+  const rowsPerMb = 1024 * 1024 / 520;
+  let i = 0;
+  const total = Math.round(MB * rowsPerMb);
+  while (i < total) {
+    d.transaction(() => {
+      for (let k = 0; k < 50_000 && i < total; k++, i++) {
+        let note = '';
+        while (note.length < 400) note += `${words[(i * 7 + note.length) % words.length]} ${(i * 2654435761) % 100000} `;
+        ins.run(`S${i % 500}`, i % 1000, (i % 10000) / 7, note);
+      }
+    })();
+  }
+  d.pragma('wal_checkpoint(TRUNCATE)');
+  d.close();
+  console.log(`built ${db}: ${(statSync(db).size / (1 << 20)).toFixed(0)} MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+const size = statSync(db).size;
+console.log(`database: ${(size / (1 << 20)).toFixed(0)} MiB at ${db}`);
+
+const rows = [];
+const add = (label, s, extra = '') => {
+  rows.push({ label, s, extra });
+  console.log(`${label.padEnd(44)} ${s.toFixed(2).padStart(8)} s ${extra}`);
+};
+const scratch = join(dir, 'scratch');
+const reset = () => {
+  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(scratch);
+};
+
+// References.
+reset();
+const dotBackup = time('sqlite3', [db, `.backup ${join(scratch, 'ref.db')}`]).s;
+add('sqlite3 .backup (uncompressed)', dotBackup);
+const integrity = time('sqlite3', [join(scratch, 'ref.db'), 'PRAGMA integrity_check']).s;
+add('sqlite3 PRAGMA integrity_check', integrity);
+const cpSync = time('sh', ['-c', `cp ${db} ${join(scratch, 'cp.db')} && sync`]).s;
+add('cp + sync', cpSync);
+reset();
+if (have('gzip')) add('gzip -1', time('sh', ['-c', `gzip -1 -c ${db} > ${join(scratch, 'x.gz')}`]).s, `${(statSync(join(scratch, 'x.gz')).size / size * 100).toFixed(0)} % of the size`);
+if (have('zstd')) add('zstd -1', time('zstd', ['-1', '-q', '-f', db, '-o', join(scratch, 'x.zst')]).s, `${(statSync(join(scratch, 'x.zst')).size / size * 100).toFixed(0)} % of the size`);
+reset();
+
+// opsdeck.
+const bdir = join(dir, 'backups');
+rmSync(bdir, { recursive: true, force: true });
+rmSync(join(dir, 'state'), { recursive: true, force: true });
+const create = time('node', [CLI, 'backup', 'create', '--db', db, '--dir', bdir, '--json']);
+const made = JSON.parse(create.stdout).created[0];
+add('opsdeck backup create (VACUUM INTO, brotli-1, sha256)', create.s, `stored ${(made.sizeBytes / size * 100).toFixed(0)} % of the size`);
+const verify = time('node', [CLI, 'backup', 'verify', '--db', db, '--dir', bdir]);
+add('opsdeck backup verify (sha256, decompress, checks)', verify.s);
+const restore = time('node', [CLI, 'restore', '--db', db, '--dir', bdir, '--yes', '--json']);
+const doc = JSON.parse(restore.stdout);
+const step = (id) => {
+  const st = doc.steps.find((x) => x.id === id);
+  return (st.endedAt - st.startedAt) / 1000;
+};
+add('opsdeck restore --yes (unattended, all steps)', restore.s);
+add('  of which verify (decompress + checks)', step('verify'));
+add('  of which safety copy', step('safety-copy'));
+add('  of which swap (sidecars, rename)', step('swap'));
+add('  of which check (integrity, row counts)', step('check'));
+rmSync(doc.safetyCopy, { recursive: true, force: true });
+
+// The restore's own swap is a rename; the write + fsync happen at its verify step (decompress
+// beside the database), so "swap" for the target is decompress + write + fsync + rename.
+const swapTotal = step('verify') - integrity > 0 ? step('verify') - integrity + step('swap') : step('verify') + step('swap');
+console.log('');
+console.log(`backup  / .backup          ${(create.s / dotBackup).toFixed(2)}×  (target ≤ 2)`);
+console.log(`verify  / integrity_check  ${(verify.s / integrity).toFixed(2)}×  (target ≤ 1.5)`);
+console.log(`swap    / cp+sync          ${(swapTotal / cpSync).toFixed(2)}×  (target ≤ 2; decompress+write+fsync+rename, estimated as restore verify − integrity_check + swap)`);
+console.log(`restore (whole, unattended) ${restore.s.toFixed(2)} s`);
+if (!process.env.BENCH_DIR) rmSync(dir, { recursive: true, force: true });
+void readdirSync;
+void execFileSync;

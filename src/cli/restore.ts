@@ -1,0 +1,485 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { createInterface, type Interface } from 'node:readline/promises';
+import { formatDuration } from '../config/duration.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { ConfigError, ExitError, UsageError } from '../domain/errors.js';
+import { planStages, restoreSteps, type RestoreMode } from '../domain/restore-plan.js';
+import { applyRetention } from '../domain/retention.js';
+import { createRun, nextAction, reduceRun, startedSteps, type RunEvent, type StepDef } from '../domain/runbook.js';
+import { listBackups, type BackupManifest } from '../services/backup.js';
+import { extractVerified, holdersOf, inspectDatabase, pausePoint, putBack, restoreTables, safetyCopy, swapIn } from '../services/backup-restore.js';
+import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
+import { recordAudit } from '../state/acks.js';
+import { RestoreJournal, type StoredRun } from '../state/journal.js';
+import { openStateDb, stateDir } from '../state/statedb.js';
+import { targets, type BackupOptions, type Target } from './backup.js';
+import { out, outJson, useSecrets } from './output.js';
+
+/** Options of `opsdeck restore`. */
+export interface RestoreOptions extends BackupOptions {
+  backup?: string;
+  tables?: string;
+  force?: boolean;
+  resume?: boolean;
+  rollback?: boolean;
+}
+
+/** A writer service resolved to how Docker finds it. */
+interface Writer {
+  service: string;
+  container?: string;
+  composeService?: string;
+}
+
+/** Everything resume and rollback need, saved with the run. */
+export interface RestoreCtx {
+  database: string;
+  dbPath: string;
+  backupDir: string;
+  backupId: string;
+  sha256: string;
+  mode: RestoreMode;
+  writers: Writer[];
+  dockerHost?: string;
+  /** Containers this run stopped (and must start again), saved as each one stops. */
+  stopped: string[];
+  safetyDir: string;
+  tmpPath: string;
+  force: boolean;
+  backupFk: number;
+  /** Row counts of the backup's tables, measured at the verify step. */
+  backupCounts: Record<string, number>;
+  rollingBack?: boolean;
+}
+
+type Stored = StoredRun<RestoreCtx>;
+
+/** Steps that change the database file itself: once one started, undoing needs the safety copy. */
+const changesDatabase = (id: string) => id === 'swap' || id.startsWith('stage:');
+
+/** Exit codes: 0 done, 1 failed / refused / cancelled, 2 the backup is corrupt, 64 usage, 78 config. */
+export async function restoreCommand(g: RestoreOptions): Promise<number> {
+  if (g.resume && g.rollback) throw new UsageError('--resume and --rollback exclude each other');
+  if ((g.resume || g.rollback) && (g.backup || g.tables)) throw new UsageError('--resume/--rollback continue a recorded run: --backup and --tables do not apply');
+  const loaded = loadConfig(g.config ? { file: g.config } : {});
+  useSecrets(loaded.secrets);
+  const sdir = stateDir(loaded.config.state_dir);
+  const state = await openStateDb(sdir).catch((e: unknown) => {
+    throw new ExitError(1, 'state', `state database in ${sdir}: ${(e as Error).message}`);
+  });
+  try {
+    const journal = new RestoreJournal(state);
+    const audit = (action: string, target: string, outcome: 'ok' | 'failed' | 'refused' | 'cancelled', detail?: string) =>
+      recordAudit(state, { action, target, outcome, ...(detail !== undefined ? { detail } : {}) });
+    const what = g.resume ? 'restore --resume' : g.rollback ? 'restore --rollback' : 'restore';
+    if (g.readOnly && !g.dryRun) {
+      audit('restore', g.db ?? '(all)', 'refused', '--read-only');
+      throw new ExitError(1, 'read-only', `${what} changes the database and stops services; refused in --read-only mode`);
+    }
+    const interactive = !g.yes && !g.dryRun;
+    if (interactive && !process.stdin.isTTY) throw new UsageError(`${what} asks before each step: run it in a terminal, or pass --yes (or --dry-run to preview)`);
+    const io = new Io(interactive, !!g.json);
+    try {
+      if (g.resume || g.rollback) {
+        const run = findOpen(journal, loaded, g);
+        if (g.rollback) return await rollback(journal, run, io, audit);
+        if (run.ctx.rollingBack) throw new ExitError(1, 'rolling-back', `restore ${run.id} of ${run.database}: a rollback was started; finish it with: opsdeck restore --db ${run.database} --rollback`);
+        return await drive(journal, save(journal, run, { type: 'resume', at: Date.now() }, '-'), io, audit);
+      }
+      return await start(journal, loaded, g, io, audit);
+    } finally {
+      io.close();
+    }
+  } catch (e) {
+    // Journal writes can fail too (a full state folder): one line, never a stack trace.
+    if (e instanceof ExitError) throw e;
+    throw new ExitError(1, 'restore', `restore${g.db ? ` of ${g.db}` : ''}: ${(e as Error).message} (state database in ${sdir})`);
+  } finally {
+    state.close();
+  }
+}
+
+/** Line prompts on a terminal (stderr under --json, so stdout stays one JSON document). */
+class Io {
+  private rl?: Interface;
+  constructor(
+    readonly interactive: boolean,
+    readonly json: boolean,
+  ) {}
+
+  say(text: string): void {
+    if (this.json) return;
+    out(text);
+  }
+
+  async ask(question: string): Promise<boolean> {
+    this.rl ??= createInterface({ input: process.stdin, output: this.json ? process.stderr : process.stdout });
+    const a = (await this.rl.question(`${question} [y/N] `)).trim().toLowerCase();
+    return a === 'y' || a === 'yes';
+  }
+
+  close(): void {
+    this.rl?.close();
+  }
+}
+
+function findOpen(journal: RestoreJournal, loaded: LoadedConfig, g: RestoreOptions): Stored {
+  let runs = journal.open<RestoreCtx>();
+  if (g.db) {
+    const path = targets(loaded, g)[0]?.path;
+    runs = runs.filter((r) => r.dbPath === path || r.database === g.db);
+  }
+  if (runs.length === 0) throw new ExitError(1, 'not-found', `no unfinished restore${g.db ? ` of ${g.db}` : ''} in the journal; nothing to ${g.resume ? 'resume' : 'roll back'}`);
+  if (runs.length > 1) throw new UsageError(`${runs.length} unfinished restores (${runs.map((r) => r.database).join(', ')}): pick one with --db`);
+  return runs[0] as Stored;
+}
+
+function save(journal: RestoreJournal, r: Stored, ev: RunEvent, step: string, detail?: string): Stored {
+  const next: Stored = { ...r, run: reduceRun(r.run, ev) };
+  journal.save(next, ev, step, detail);
+  return next;
+}
+
+/** Resolves configured writer services to containers; an unknown service is a config error. */
+function resolveWriters(loaded: LoadedConfig, t: Target): Writer[] {
+  return t.writers.map((name) => {
+    const s = loaded.config.services.find((x) => x.name === name);
+    if (!s) throw new ConfigError(`databases.${t.name}.writers: service ${name} is not in services[] (expected one of: ${loaded.config.services.map((x) => x.name).join(', ') || 'none declared'})`);
+    if (!s.container && !s.compose_service) throw new ConfigError(`services.${name}: a writer needs container or compose_service, so the restore can stop it`);
+    return { service: name, ...(s.container ? { container: s.container } : {}), ...(s.compose_service ? { composeService: s.compose_service } : {}) };
+  });
+}
+
+function chooseBackup(t: Target, id: string | undefined): BackupManifest {
+  const all = listBackups(t.dir);
+  if (id) {
+    const m = all.find((x) => x.id === id);
+    if (!m) throw new ExitError(1, 'not-found', `backup ${id}: not found in ${t.dir} (${all.length ? `newest: ${all.slice(0, 3).map((x) => x.id).join(', ')}` : 'no backups there'})`);
+    if (m.verify && !m.verify.ok) throw new ExitError(2, 'corrupt', `backup ${id}: failed verification (${m.verify.message}); it cannot be restored`);
+    return m;
+  }
+  const m = all.find((x) => x.verify?.ok) ?? all.find((x) => !x.verify);
+  if (!m) throw new ExitError(1, 'not-found', `no restorable backup of ${t.name} in ${t.dir}`);
+  return m;
+}
+
+async function start(journal: RestoreJournal, loaded: LoadedConfig, g: RestoreOptions, io: Io, audit: AuditFn): Promise<number> {
+  const list = targets(loaded, g);
+  if (list.length !== 1) throw new UsageError(`${list.length} databases configured: name one with --db (${list.map((t) => t.name).join(', ')})`);
+  const t = list[0] as Target;
+  const unfinished = journal.open<RestoreCtx>(t.path)[0];
+  if (unfinished) throw new ExitError(1, 'unfinished', `restore ${unfinished.id} of ${t.name} is unfinished; finish it with --resume or undo it with --rollback (safety copy: ${unfinished.ctx.safetyDir})`);
+  const stages = planStages(g.tables, t.critical, t.normal);
+  if (!stages.ok) throw new UsageError(stages.message);
+  const writers = resolveWriters(loaded, t);
+  const m = chooseBackup(t, g.backup);
+  const now = Date.now();
+  const all = listBackups(t.dir);
+  const tiers = applyRetention(all.map((x) => ({ id: x.id, createdAt: Date.parse(x.createdAt), verified: !!x.verify?.ok })), { daily: loaded.config.backup.keep_daily, weekly: loaded.config.backup.keep_weekly, monthly: loaded.config.backup.keep_monthly });
+  const ageMs = now - Date.parse(m.createdAt);
+  const summary = `${formatDuration(ageMs)} old, ${(tiers.keep.get(m.id) ?? ['expired']).filter((x) => !x.startsWith('newest') && !x.startsWith('unverified')).map((x) => x.split(' ')[0]).join('+') || 'untiered'}, ${m.verify ? (m.verify.ok ? 'verified' : 'FAILED verification') : 'not verified yet'}, ${ageMs <= loaded.config.backup.rpo ? 'within' : 'BEYOND'} the RPO of ${formatDuration(loaded.config.backup.rpo)}`;
+  const id = `${t.name}-${new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
+  const safetyDir = join(stateDir(loaded.config.state_dir), 'safety', id);
+  const steps = restoreSteps({ database: t.name, dbPath: t.path, backupId: m.id, backupSummary: summary, writers: writers.map((w) => w.container ?? `compose service ${w.composeService ?? w.service}`), safetyDir, mode: stages.mode });
+  if (g.dryRun) {
+    if (g.json) outJson({ dryRun: true, database: t.name, path: t.path, backup: m.id, summary, safetyCopy: safetyDir, steps: steps.map((s) => ({ id: s.id, title: s.title, detail: s.detail })) });
+    else {
+      out(`restore of ${t.name} (${t.path}) from ${m.id} — dry run, nothing changed`);
+      steps.forEach((s, i) => out(`  ${i + 1}. ${s.title}: ${s.detail}`));
+    }
+    return 0;
+  }
+  const ctx: RestoreCtx = {
+    database: t.name,
+    dbPath: t.path,
+    backupDir: t.dir,
+    backupId: m.id,
+    sha256: m.sha256,
+    mode: stages.mode,
+    writers,
+    ...(loaded.config.docker.host ? { dockerHost: loaded.config.docker.host } : {}),
+    stopped: [],
+    safetyDir,
+    tmpPath: join(dirname(t.path), `.${basename(t.path)}.restore-${id}`),
+    force: !!g.force,
+    backupFk: m.foreignKeyViolations,
+    backupCounts: {},
+  };
+  const stored = journal.create<RestoreCtx>({ id, database: t.name, dbPath: t.path, backupId: m.id, run: createRun(steps), ctx, startedAt: now });
+  audit('restore.start', t.name, 'ok', `run ${id}, backup ${m.id}, ${stages.mode.kind === 'whole' ? 'whole file' : `tables ${stages.mode.stages.map((s) => s.name).join(', ')}`}`);
+  io.say(`restore ${id}: ${t.name} (${t.path}) from backup ${m.id}; safety copy will be at ${safetyDir}`);
+  return drive(journal, stored, io, audit);
+}
+
+type AuditFn = (action: string, target: string, outcome: 'ok' | 'failed' | 'refused' | 'cancelled', detail?: string) => void;
+
+function dockerFor(ctx: RestoreCtx): DockerService {
+  return new DockerService(resolveDockerEndpoint(ctx.dockerHost), 10_000);
+}
+
+/** The container name of a writer (a compose service is looked up by its label). */
+async function containerOf(d: DockerService, w: Writer): Promise<string> {
+  if (w.container) return w.container;
+  const r = await d.containers({ light: true });
+  if (!r.ok) throw new ExitError(1, 'docker', r.error.message);
+  const c = r.value.find((x) => x.composeService === w.composeService);
+  if (!c) throw new ExitError(1, 'not-found', `writer ${w.service}: no container of compose service ${w.composeService ?? ''}`);
+  return c.name;
+}
+
+/** Runs one step; returns the note journaled with its success. Every step is idempotent. */
+async function execute(step: StepDef, r: Stored, persist: (ctx: RestoreCtx) => void): Promise<string> {
+  const ctx = r.ctx;
+  const file = join(ctx.backupDir, `${ctx.backupId}.db.br`);
+  switch (true) {
+    case step.id === 'choose':
+      return step.detail;
+    case step.id === 'verify': {
+      await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
+      const rep = await inspectDatabase(ctx.tmpPath);
+      if (rep.integrity.length !== 1 || rep.integrity[0] !== 'ok') {
+        rmSync(ctx.tmpPath, { force: true });
+        throw new ExitError(2, 'corrupt', `backup ${ctx.backupId}: integrity_check failed (${rep.integrity.slice(0, 2).join('; ')}); it cannot be restored`);
+      }
+      if (rep.fkViolations > ctx.backupFk) throw new ExitError(2, 'corrupt', `backup ${ctx.backupId}: ${rep.fkViolations} foreign-key violations, ${ctx.backupFk} recorded at backup time`);
+      let mode = ctx.mode;
+      if (mode.kind === 'tables') {
+        // `--tables all` without configured tables means every table of the backup.
+        mode = { kind: 'tables', stages: mode.stages.map((s) => (s.tables.length ? s : { ...s, tables: rep.tables })) };
+        const unknown = mode.stages.flatMap((s) => s.tables).filter((tb) => !rep.tables.includes(tb));
+        if (unknown.length) throw new ExitError(1, 'not-found', `table ${unknown.join(', ')} is not in backup ${ctx.backupId} (it has: ${rep.tables.join(', ')})`);
+      }
+      persist({ ...ctx, mode, backupCounts: rep.rowCounts });
+      return `checksum ok, integrity_check ok, ${rep.fkViolations} foreign-key violations${rep.fkViolations ? ' (already in the source: warning)' : ''}, ${rep.tables.length} tables`;
+    }
+    case step.id === 'stop-writers': {
+      const stopped = [...ctx.stopped];
+      if (ctx.writers.length) {
+        const d = dockerFor(ctx);
+        for (const w of ctx.writers) {
+          const name = await containerOf(d, w);
+          const info = await d.inspect(name);
+          if (!info.ok) throw new ExitError(1, 'docker', `writer ${w.service}: ${info.error.message}`);
+          if (info.value.state !== 'running' && info.value.state !== 'restarting') continue;
+          if (!stopped.includes(name)) {
+            // Saved before stopping: a run killed right after must still start it again.
+            stopped.push(name);
+            persist({ ...ctx, stopped });
+          }
+          const s = await d.stop(name);
+          if (!s.ok) throw new ExitError(1, 'docker', `writer ${w.service}: ${s.error.message}`);
+        }
+      }
+      const holders = holdersOf(ctx.dbPath);
+      if (holders.length && !ctx.force)
+        throw new ExitError(1, 'writers-running', `refused: ${ctx.dbPath} is still open in ${holders.map((h) => `pid ${h.pid} (${h.command})`).join(', ')}; stop it, or pass --force`);
+      return `${stopped.length ? `stopped ${stopped.join(', ')}` : 'no writer was running'}${holders.length ? `; --force: still open in pid ${holders.map((h) => h.pid).join(', ')}` : ''}`;
+    }
+    case step.id === 'safety-copy': {
+      const m = safetyCopy(ctx.dbPath, ctx.safetyDir);
+      return m.missing ? `no database file existed; recorded in ${ctx.safetyDir}` : `copied ${m.files.map((f) => basename(ctx.dbPath) + f).join(', ')} to ${ctx.safetyDir}`;
+    }
+    case step.id === 'swap': {
+      if (!existsSync(ctx.tmpPath)) await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
+      await swapIn(ctx.tmpPath, ctx.dbPath);
+      return `${ctx.dbPath} replaced by backup ${ctx.backupId}`;
+    }
+    case step.id.startsWith('stage:'): {
+      const name = step.id.slice('stage:'.length);
+      const stage = ctx.mode.kind === 'tables' ? ctx.mode.stages.find((s) => s.name === name) : undefined;
+      if (!stage) throw new ExitError(1, 'internal', `stage ${name} is not in the plan`);
+      if (!existsSync(ctx.tmpPath)) await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
+      const counts = await restoreTables(ctx.dbPath, ctx.tmpPath, stage.tables, name);
+      return `restored ${Object.entries(counts).map(([t, n]) => `${t} (${n} rows)`).join(', ')}`;
+    }
+    case step.id === 'check': {
+      // A whole-file restore renamed the very bytes that passed integrity_check at the verify
+      // step: quick_check (one sequential pass, FACTS.md §4) proves the file is that one and
+      // readable; a staged restore wrote new pages, so it gets the full integrity_check.
+      const rep = await inspectDatabase(ctx.dbPath, undefined, ctx.mode.kind === 'whole');
+      if (rep.integrity.length !== 1 || rep.integrity[0] !== 'ok') throw new ExitError(1, 'integrity', `${ctx.dbPath}: ${ctx.mode.kind === 'whole' ? 'quick_check' : 'integrity_check'} failed after the restore (${rep.integrity.slice(0, 2).join('; ')})`);
+      const restored = ctx.mode.kind === 'whole'
+        ? Object.keys(ctx.backupCounts)
+        : ctx.mode.stages.filter((s) => r.run.states[r.run.steps.findIndex((x) => x.id === `stage:${s.name}`)]?.status === 'done').flatMap((s) => s.tables);
+      const wrong = restored.filter((t) => rep.rowCounts[t] !== ctx.backupCounts[t]);
+      if (wrong.length) throw new ExitError(1, 'mismatch', `${ctx.dbPath}: row counts differ from backup ${ctx.backupId} in ${wrong.map((t) => `${t} (${rep.rowCounts[t] ?? 'missing'} vs ${ctx.backupCounts[t]})`).join(', ')}`);
+      if (ctx.mode.kind === 'whole' && rep.fkViolations > ctx.backupFk) throw new ExitError(1, 'foreign-keys', `${ctx.dbPath}: ${rep.fkViolations} foreign-key violations after the restore, ${ctx.backupFk} in the backup`);
+      const fkNote = rep.fkViolations > ctx.backupFk ? `; WARNING: ${rep.fkViolations} foreign-key violations (rows of tables not restored point at restored ones)` : '';
+      return `${ctx.mode.kind === 'whole' ? 'quick_check' : 'integrity_check'} ok, ${restored.length} tables match the backup's row counts${fkNote}`;
+    }
+    case step.id === 'start-writers': {
+      if (ctx.stopped.length === 0) return 'nothing to start';
+      const d = dockerFor(ctx);
+      for (const name of ctx.stopped) {
+        const s = await d.start(name);
+        if (!s.ok) throw new ExitError(1, 'docker', `start ${name}: ${s.error.message}`);
+      }
+      return `started ${ctx.stopped.join(', ')}`;
+    }
+    case step.id === 'health': {
+      if (ctx.stopped.length === 0) return 'no writer to check';
+      const d = dockerFor(ctx);
+      const notes: string[] = [];
+      for (const name of ctx.stopped) notes.push(await waitHealthy(d, name));
+      return notes.join('; ');
+    }
+    default:
+      throw new ExitError(1, 'internal', `unknown step ${step.id}`);
+  }
+}
+
+/** Polls a container until it runs and its health check (if any) passes; 60 s at most. */
+async function waitHealthy(d: DockerService, name: string, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const i = await d.inspect(name);
+    if (!i.ok) throw new ExitError(1, 'docker', i.error.message);
+    const c = i.value;
+    if (c.state === 'running' && (c.health === 'healthy' || c.health === 'none')) return `${name} running${c.health === 'healthy' ? ', healthy' : ''}`;
+    if (c.state === 'exited' || c.state === 'dead') throw new ExitError(1, 'unhealthy', `${name} exited (code ${c.exitCode}) after the restore`);
+    if (Date.now() > deadline) throw new ExitError(1, 'unhealthy', `${name} is ${c.state}${c.health !== 'none' ? `, ${c.health}` : ''} after ${timeoutMs / 1000} s`);
+    await new Promise((res) => setTimeout(res, 500));
+  }
+}
+
+/** Drives a run to its end with the reducer, journaling before and after every step. */
+async function drive(journal: RestoreJournal, initial: Stored, io: Io, audit: AuditFn): Promise<number> {
+  let r = initial;
+  const total = r.run.steps.length;
+  for (;;) {
+    const a = nextAction(r.run, io.interactive);
+    if (a.kind === 'finished') break;
+    const n = r.run.cursor + 1;
+    if (a.kind === 'ask') {
+      r = save(journal, r, { type: 'ask', at: Date.now() }, a.step.id);
+      io.say(`[${n}/${total}] ${a.step.title}: ${a.step.detail}`);
+      const yes = await io.ask(a.step.optional ? 'run this stage? (no skips it)' : 'run this step?');
+      r = save(journal, r, yes ? { type: 'confirm', at: Date.now() } : { type: 'decline', at: Date.now() }, a.step.id);
+      if (!yes && a.step.optional) io.say(`[${n}/${total}] ${a.step.title}: skipped`);
+      continue;
+    }
+    if (a.kind === 'execute') r = save(journal, r, { type: 'start', at: Date.now() }, a.step.id, a.step.detail);
+    const step = a.step;
+    pausePoint(`before:${step.id}`);
+    try {
+      const note = await execute(step, r, (ctx) => {
+        r = { ...r, ctx };
+        journal.save(r, { type: 'context', at: Date.now() }, step.id);
+      });
+      r = save(journal, r, { type: 'succeed', at: Date.now(), note }, step.id, note);
+      if (step.mutating) audit(`restore.${step.id}`, r.database, 'ok', note);
+      io.say(`[${n}/${total}] ${step.title}: ${note}`);
+      pausePoint(`after:${step.id}`);
+    } catch (e) {
+      const ex = e instanceof ExitError ? e : new ExitError(1, 'restore', `${step.title}: ${(e as Error).message}`);
+      r = save(journal, r, { type: 'fail', at: Date.now(), error: ex.message }, step.id, ex.message);
+      audit(`restore.${step.id}`, r.database, 'failed', ex.message);
+      return finishFailed(journal, r, ex, io, audit);
+    }
+  }
+  const phase = r.run.phase;
+  if (phase.kind === 'completed') {
+    rmSync(r.ctx.tmpPath, { force: true });
+    r = { ...r, status: 'completed' };
+    journal.save(r, { type: 'completed', at: Date.now() }, '-');
+    audit('restore', r.database, 'ok', `run ${r.id} from ${r.backupId} completed; safety copy kept at ${r.ctx.safetyDir}`);
+    if (io.json) outJson(report(r));
+    else io.say(`restore ${r.id} completed; the previous database is kept at ${r.ctx.safetyDir}`);
+    return 0;
+  }
+  if (phase.kind === 'paused') {
+    const changed = startedSteps(r.run).some((id) => id !== 'choose' && id !== 'verify');
+    if (!changed) {
+      rmSync(r.ctx.tmpPath, { force: true });
+      r = { ...r, status: 'aborted' };
+      journal.save(r, { type: 'aborted', at: Date.now() }, '-', phase.reason);
+      audit('restore', r.database, 'cancelled', phase.reason);
+      throw new ExitError(1, 'cancelled', `restore of ${r.database} cancelled (${phase.reason}); nothing was changed`);
+    }
+    audit('restore', r.database, 'cancelled', `paused: ${phase.reason}`);
+    throw new ExitError(1, 'paused', `restore ${r.id} of ${r.database} paused (${phase.reason}); continue with: opsdeck restore --db ${r.database} --resume, or undo with --rollback (safety copy: ${r.ctx.safetyDir})`);
+  }
+  throw new ExitError(1, 'restore', `restore ${r.id} ended as ${phase.kind}`);
+}
+
+/**
+ * A failed step. Before the database was touched, the run undoes itself (writers started again)
+ * and closes; after, the run stays open for --resume or --rollback.
+ */
+async function finishFailed(journal: RestoreJournal, r: Stored, ex: ExitError, io: Io, audit: AuditFn): Promise<number> {
+  const touched = startedSteps(r.run).some(changesDatabase);
+  if (!touched) {
+    const restarted = await startStopped(r.ctx).catch((e: unknown) => `could not start ${r.ctx.stopped.join(', ')}: ${(e as Error).message}`);
+    rmSync(r.ctx.tmpPath, { force: true });
+    const closed: Stored = { ...r, status: 'failed' };
+    journal.save(closed, { type: 'closed', at: Date.now() }, '-', `nothing changed; ${restarted}`);
+    audit('restore', r.database, 'failed', ex.message);
+    throw new ExitError(ex.exitCode, ex.code, `${ex.message} (restore of ${r.database} stopped; the database was not changed${r.ctx.stopped.length ? `; ${restarted}` : ''})`);
+  }
+  io.say(`restore ${r.id} failed at a step after the database was changed`);
+  throw new ExitError(ex.exitCode, ex.code, `${ex.message} — restore ${r.id} is unfinished: retry with opsdeck restore --db ${r.database} --resume, or put the old database back with --rollback (safety copy: ${r.ctx.safetyDir})`);
+}
+
+async function startStopped(ctx: RestoreCtx): Promise<string> {
+  if (ctx.stopped.length === 0) return 'no writer was stopped';
+  const d = dockerFor(ctx);
+  for (const name of ctx.stopped) {
+    const s = await d.start(name);
+    if (!s.ok) throw new ExitError(1, 'docker', s.error.message);
+  }
+  return `started ${ctx.stopped.join(', ')} again`;
+}
+
+/**
+ * Undoes a run: writers stopped, the safety copy put back if the database was touched, writers
+ * started again. Idempotent: a rollback that was killed is finished by running it again.
+ */
+async function rollback(journal: RestoreJournal, initial: Stored, io: Io, audit: AuditFn): Promise<number> {
+  let r: Stored = { ...initial, ctx: { ...initial.ctx, rollingBack: true } };
+  journal.save(r, { type: 'rollback-started', at: Date.now() }, '-');
+  if (io.interactive && !(await io.ask(`put back the database ${r.dbPath} as it was before restore ${r.id} (from ${r.ctx.safetyDir})?`))) {
+    throw new ExitError(1, 'cancelled', `rollback of ${r.id} cancelled; the run is still unfinished`);
+  }
+  pausePoint('rollback:start');
+  const touched = startedSteps(r.run).some(changesDatabase);
+  try {
+    if (touched) {
+      if (r.ctx.writers.length) {
+        const d = dockerFor(r.ctx);
+        for (const w of r.ctx.writers) {
+          const s = await d.stop(await containerOf(d, w));
+          if (!s.ok) throw new ExitError(1, 'docker', `writer ${w.service}: ${s.error.message}`);
+        }
+      }
+      await putBack(r.ctx.safetyDir, r.dbPath);
+      io.say(`put back ${r.dbPath} from ${r.ctx.safetyDir}`);
+    }
+    const started = await startStopped(r.ctx);
+    io.say(started);
+  } catch (e) {
+    const ex = e instanceof ExitError ? e : new ExitError(1, 'rollback', (e as Error).message);
+    audit('restore.rollback', r.database, 'failed', ex.message);
+    throw new ExitError(ex.exitCode, ex.code, `${ex.message} — rollback of ${r.id} unfinished; run opsdeck restore --db ${r.database} --rollback again (safety copy: ${r.ctx.safetyDir})`);
+  }
+  rmSync(r.ctx.tmpPath, { force: true });
+  r = { ...r, status: 'rolled-back', run: reduceRun(r.run, { type: 'rolled-back', at: Date.now() }) };
+  journal.save(r, { type: 'rolled-back', at: Date.now() }, '-');
+  audit('restore.rollback', r.database, 'ok', `run ${r.id}${touched ? `: database put back from ${r.ctx.safetyDir}` : ': the database had not been changed'}`);
+  if (io.json) outJson(report(r));
+  else io.say(`restore ${r.id} rolled back; the safety copy stays at ${r.ctx.safetyDir}`);
+  return 0;
+}
+
+function report(r: Stored): unknown {
+  return {
+    run: r.id,
+    database: r.database,
+    path: r.dbPath,
+    backup: r.backupId,
+    status: r.status,
+    safetyCopy: r.ctx.safetyDir,
+    steps: r.run.steps.map((s, i) => ({ id: s.id, title: s.title, ...r.run.states[i] })),
+  };
+}

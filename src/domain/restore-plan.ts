@@ -1,0 +1,108 @@
+import type { CheckResult } from './check.js';
+import type { StepDef } from './runbook.js';
+
+/** One transaction of a staged table-level restore. */
+export interface Stage {
+  name: string;
+  tables: string[];
+}
+
+/** Whole-file swap, or table stages (critical tables first). */
+export type RestoreMode = { kind: 'whole' } | { kind: 'tables'; stages: Stage[] };
+
+/**
+ * `--tables critical|all|t1,t2` → stages. Critical tables come first as their own stage, then the
+ * normal ones (issue #4: trades, portfolios, strategies before market_data, backtest_results).
+ * A list names tables directly; those among the configured critical ones still go first.
+ * Table existence in the backup is checked later, against the backup itself.
+ */
+export function planStages(spec: string | undefined, critical: readonly string[], normal: readonly string[]): { ok: true; mode: RestoreMode } | { ok: false; message: string } {
+  if (spec === undefined) return { ok: true, mode: { kind: 'whole' } };
+  const s = spec.trim();
+  if (s === 'critical') {
+    if (critical.length === 0) return { ok: false, message: '--tables critical: this database has no critical_tables configured (name the tables: --tables t1,t2)' };
+    return { ok: true, mode: { kind: 'tables', stages: [{ name: 'critical', tables: [...critical] }] } };
+  }
+  if (s === 'all') {
+    if (critical.length + normal.length === 0) return { ok: true, mode: { kind: 'tables', stages: [{ name: 'all', tables: [] }] } };
+    const stages: Stage[] = [];
+    if (critical.length) stages.push({ name: 'critical', tables: [...critical] });
+    if (normal.length) stages.push({ name: 'normal', tables: [...normal] });
+    return { ok: true, mode: { kind: 'tables', stages } };
+  }
+  const names = s.split(',').map((t) => t.trim()).filter(Boolean);
+  if (names.length === 0) return { ok: false, message: `--tables ${JSON.stringify(spec)}: expected critical, all, or a comma-separated list of tables` };
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) return { ok: false, message: `--tables: ${dup} is named twice` };
+  const first = names.filter((n) => critical.includes(n));
+  const rest = names.filter((n) => !critical.includes(n));
+  const stages: Stage[] = [];
+  if (first.length) stages.push({ name: 'critical', tables: first });
+  if (rest.length) stages.push({ name: first.length ? 'normal' : 'selected', tables: rest });
+  return { ok: true, mode: { kind: 'tables', stages } };
+}
+
+/** What a restore plan needs to know. */
+export interface RestorePlanInput {
+  database: string;
+  dbPath: string;
+  backupId: string;
+  /** `3h ago, daily, verified, within RPO` */
+  backupSummary: string;
+  writers: readonly string[];
+  safetyDir: string;
+  mode: RestoreMode;
+}
+
+const step = (id: string, title: string, detail: string, flags: Partial<Pick<StepDef, 'confirm' | 'optional' | 'mutating'>> = {}): StepDef => ({
+  id,
+  title,
+  detail,
+  confirm: flags.confirm ?? true,
+  optional: flags.optional ?? false,
+  mutating: flags.mutating ?? false,
+});
+
+/** The eight steps of issue #4 as data; a staged restore has one step per stage. */
+export function restoreSteps(p: RestorePlanInput): StepDef[] {
+  const writers = p.writers.length ? p.writers.join(', ') : 'none configured';
+  const restore: StepDef[] =
+    p.mode.kind === 'whole'
+      ? [step('swap', 'restore the whole file', `write the backup to a temp file beside ${p.dbPath}, fsync, remove stale -wal/-shm, rename over the database`, { mutating: true })]
+      : p.mode.stages.map((s) =>
+          step(`stage:${s.name}`, `restore ${s.name} tables`, `one transaction: replace the rows of ${s.tables.length ? s.tables.join(', ') : 'every table of the backup'} in ${p.dbPath} with the backup's`, { mutating: true, optional: true }),
+        );
+  return [
+    step('choose', 'choose the backup', `${p.backupId} (${p.backupSummary})`),
+    step('verify', 'verify the backup', `checksum, decompress beside ${p.dbPath}, integrity_check and foreign_key_check${p.mode.kind === 'tables' ? ', tables present' : ''}`, { confirm: false }),
+    step('stop-writers', 'stop the writers', `stop ${writers}; refuse while another process has ${p.dbPath} open`, { mutating: true }),
+    step('safety-copy', 'safety copy of the current database', `copy ${p.dbPath} (and -wal/-shm/-journal) as it is to ${p.safetyDir}`, { confirm: false, mutating: true }),
+    ...restore,
+    step('check', 'check the result', `integrity_check, foreign_key_check and row counts of ${p.dbPath}`, { confirm: false }),
+    step('start-writers', 'start the writers again', `start ${writers}`, { confirm: false, mutating: true }),
+    step('health', 'verify the writers are healthy', `wait for ${writers} to run and pass their health checks`, { confirm: false }),
+  ];
+}
+
+/** Summary of an unfinished restore, as the journal knows it. */
+export interface OpenRestore {
+  runId: string;
+  database: string;
+  dbPath: string;
+  position: string;
+  safetyDir?: string;
+  startedAt: number;
+}
+
+/** An unfinished restore is a CRITICAL finding until it is resumed or rolled back. */
+export function openRestoreCheck(r: OpenRestore): CheckResult {
+  return {
+    id: `journal:restore:${r.database}`,
+    kind: 'journal',
+    target: r.dbPath,
+    status: 'critical',
+    value: r.position,
+    message: `restore ${r.runId} of ${r.database} is unfinished (${r.position}); run: opsdeck restore --db ${r.database} --resume, or --rollback${r.safetyDir ? ` (safety copy: ${r.safetyDir})` : ''}`,
+    critical: true,
+  };
+}

@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { fsyncPath, restoreFsError } from './backup-restore.js';
+
+/** One stored version of a configuration file. */
+export interface ConfigCopy {
+  source: string;
+  sha256: string;
+  stored: string;
+  at: string;
+}
+
+/**
+ * Backs up configuration files when their content changed since the last stored copy (issue #4:
+ * "configuration files named in config are backed up too, when their content changes"). Copies
+ * go to `dir/<name>.<timestamp>` (fsync + rename); `dir/index.json` lists every version.
+ * Returns the copies made this time (none when nothing changed).
+ */
+export function backupConfigFiles(files: readonly string[], dir: string, now = new Date()): ConfigCopy[] {
+  if (files.length === 0) return [];
+  try {
+    mkdirSync(dir, { recursive: true });
+    const indexFile = join(dir, 'index.json');
+    const index = existsSync(indexFile) ? (JSON.parse(readFileSync(indexFile, 'utf8')) as ConfigCopy[]) : [];
+    const made: ConfigCopy[] = [];
+    const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    for (const f of files) {
+      const source = resolve(f);
+      if (!existsSync(source)) throw Object.assign(new Error(`${source} does not exist`), { code: 'ENOENT' });
+      const sha256 = createHash('sha256').update(readFileSync(source)).digest('hex');
+      const last = [...index].reverse().find((c) => c.source === source);
+      if (last?.sha256 === sha256) continue;
+      const stored = join(dir, `${basename(source)}.${stamp}`);
+      copyFileSync(source, `${stored}.part`);
+      fsyncPath(`${stored}.part`);
+      renameSync(`${stored}.part`, stored);
+      const c = { source, sha256, stored, at: now.toISOString() };
+      index.push(c);
+      made.push(c);
+    }
+    if (made.length) {
+      writeFileSync(`${indexFile}.part`, `${JSON.stringify(index, null, 2)}\n`);
+      fsyncPath(`${indexFile}.part`);
+      renameSync(`${indexFile}.part`, indexFile);
+      fsyncPath(dir);
+    }
+    return made;
+  } catch (e) {
+    throw restoreFsError(e, `backup of configuration files into ${dir}`);
+  }
+}

@@ -1,0 +1,348 @@
+import { createHash } from 'node:crypto';
+import { closeSync, copyFileSync, createReadStream, createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createBrotliDecompress } from 'node:zlib';
+import { ExitError } from '../domain/errors.js';
+
+// File-level building blocks of a restore (issue #4). Order matters everywhere: FACTS.md §4 —
+// replacing a database must not leave its old -wal/-shm beside the new file (old WAL pages would
+// be applied to it), and a copy is only trusted after fsync and a rename.
+
+/** Files SQLite keeps beside a database. */
+export const SIDECARS = ['-wal', '-shm', '-journal'] as const;
+
+/**
+ * Test-only fault injection: with OPSDECK_TEST_PAUSE_AT=<point>, announce the point on stderr and
+ * block the thread forever, so a test can SIGKILL the process exactly there. Synchronous on
+ * purpose: it must also work inside a SQLite transaction.
+ */
+export function pausePoint(point: string): void {
+  if (process.env.OPSDECK_TEST_PAUSE_AT !== point) return;
+  writeSync(2, `paused at ${point}\n`);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+}
+
+/** fsyncs a file or a directory (a rename is durable only once its directory is synced). */
+export function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Turns a file-system or SQLite error into a one-line ExitError naming what failed. */
+export function restoreFsError(e: unknown, what: string): ExitError {
+  if (e instanceof ExitError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'SQLITE_FULL') return new ExitError(1, 'no-space', `${what}: no space left on the device (partial files removed)`);
+  if (code === 'EROFS' || code === 'SQLITE_READONLY') return new ExitError(1, 'read-only-fs', `${what}: the file system is read-only`);
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') return new ExitError(1, 'invalid', `${what}: not a readable SQLite database`);
+  if (code === 'EACCES' || code === 'EPERM') return new ExitError(1, 'permission', `${what}: permission denied`);
+  return new ExitError(1, 'restore', `${what}: ${(e as Error).message}`);
+}
+
+/**
+ * Decompresses a stored backup to `dst`, checking its SHA-256 on the way: written to `dst.part`,
+ * fsynced, and renamed only when the checksum matches, so `dst` existing means it is complete.
+ */
+export async function extractVerified(file: string, sha256: string, dst: string, label: string): Promise<void> {
+  if (!existsSync(file)) throw new ExitError(1, 'not-found', `${label}: ${file} is missing`);
+  const part = `${dst}.part`;
+  const hash = createHash('sha256');
+  let first = true;
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  const mid = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (!first || process.env.OPSDECK_TEST_PAUSE_AT !== 'extract:mid') return cb(null, chunk);
+      // Test hook, in the middle of the copy: half of the first chunk reaches the file first.
+      first = false;
+      const half = chunk.length >> 1;
+      this.push(chunk.subarray(0, half));
+      setTimeout(() => {
+        pausePoint('extract:mid');
+        cb(null, chunk.subarray(half));
+      }, 100);
+    },
+  });
+  try {
+    // 1 MiB chunks: the 16 KiB defaults cost ~10 % on a 1 GB restore (bench:backup).
+    await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), tap, createBrotliDecompress({ chunkSize: 1 << 20 }), mid, createWriteStream(part, { highWaterMark: 1 << 22 }));
+    if (hash.digest('hex') !== sha256) throw new ExitError(2, 'corrupt', `${label}: checksum mismatch (the stored file is damaged or truncated); it cannot be restored`);
+    fsyncPath(part);
+    renameSync(part, dst);
+    fsyncPath(dirname(dst));
+  } catch (e) {
+    rmSync(part, { force: true });
+    if (e instanceof ExitError) throw e;
+    // A truncated or altered stream usually fails to decompress before the checksum is known:
+    // hash the whole stored file to tell damage from a failure to write.
+    const errno = (e as NodeJS.ErrnoException).errno;
+    const fsFailure = typeof (e as NodeJS.ErrnoException).syscall === 'string' || (typeof errno === 'number' && errno > 0 && !/^(ERR_|Z_)/.test(String((e as NodeJS.ErrnoException).code)));
+    if (!fsFailure && (await sha256Of(file)) !== sha256) throw new ExitError(2, 'corrupt', `${label}: checksum mismatch (the stored file is damaged or truncated); it cannot be restored`);
+    throw restoreFsError(e, `${label} into ${dirname(dst)}`);
+  }
+}
+
+async function sha256Of(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** What a database holds, as a restore checks it. */
+export interface DbReport {
+  integrity: string[];
+  fkViolations: number;
+  tables: string[];
+  rowCounts: Record<string, number>;
+}
+
+const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/**
+ * integrity_check (or quick_check), foreign_key_check, user tables and the row counts of the
+ * given (or all) tables.
+ */
+export async function inspectDatabase(path: string, tables?: readonly string[], quick = false): Promise<DbReport> {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(path, { readonly: true, fileMustExist: true, timeout: 10_000 });
+  try {
+    const pragma = quick ? 'quick_check' : 'integrity_check';
+    const integrity = (db.pragma(pragma) as Record<string, string>[]).map((r) => String(r[pragma]));
+    const fkViolations = (db.pragma('foreign_key_check') as unknown[]).length;
+    const all = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+    const rowCounts: Record<string, number> = {};
+    for (const t of tables ?? all) if (all.includes(t)) rowCounts[t] = (db.prepare(`SELECT count(*) AS n FROM ${q(t)}`).get() as { n: number }).n;
+    return { integrity, fkViolations, tables: all, rowCounts };
+  } finally {
+    db.close();
+  }
+}
+
+/** What a safety copy holds; written last, so its presence means the copy is complete. */
+export interface SafetyManifest {
+  dbPath: string;
+  at: string;
+  /** Suffixes copied: '' for the main file, '-wal', '-shm', '-journal'. */
+  files: string[];
+  /** True when there was no database file to copy (a restore after the file was lost). */
+  missing: boolean;
+}
+
+/**
+ * Copies the database as it is — main file and any -wal/-shm/-journal, even when corrupted — to
+ * `dir`: each file to a `.part`, fsynced, renamed; `safety.json` last.
+ */
+export function safetyCopy(dbPath: string, dir: string): SafetyManifest {
+  try {
+    mkdirSync(dir, { recursive: true });
+    rmSync(join(dir, 'safety.json'), { force: true });
+    const files: string[] = [];
+    const name = basename(dbPath);
+    for (const suffix of ['', ...SIDECARS]) {
+      const src = `${dbPath}${suffix}`;
+      if (!existsSync(src)) continue;
+      const part = join(dir, `${name}${suffix}.part`);
+      copyFileSync(src, part);
+      pausePoint(`safety-copy:mid${suffix}`);
+      fsyncPath(part);
+      renameSync(part, join(dir, `${name}${suffix}`));
+      files.push(suffix);
+    }
+    const m: SafetyManifest = { dbPath, at: new Date().toISOString(), files, missing: !files.includes('') };
+    writeFileSync(join(dir, 'safety.json.part'), `${JSON.stringify(m, null, 2)}\n`);
+    fsyncPath(join(dir, 'safety.json.part'));
+    renameSync(join(dir, 'safety.json.part'), join(dir, 'safety.json'));
+    fsyncPath(dir);
+    return m;
+  } catch (e) {
+    for (const f of existsSync(dir) ? readdirSync(dir) : []) if (f.endsWith('.part')) rmSync(join(dir, f), { force: true });
+    throw restoreFsError(e, `safety copy of ${dbPath} into ${dir}`);
+  }
+}
+
+/**
+ * Folds a database's -wal (or hot -journal) into its main file, so that removing the sidecars
+ * afterwards loses nothing: opening and checkpointing with TRUNCATE (a hot journal is rolled back
+ * on open). Best effort: a corrupted file is left as it is (the safety copy has everything).
+ */
+export async function foldSidecars(path: string): Promise<boolean> {
+  if (!existsSync(path)) return false;
+  try {
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(path, { fileMustExist: true, timeout: 10_000 });
+    try {
+      db.prepare('SELECT count(*) FROM sqlite_master').get();
+      if (String(db.pragma('journal_mode', { simple: true })) === 'wal') db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      db.close();
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Puts `tmp` in place of `dbPath` atomically. The old sidecars are folded in and removed before the
+ * rename: killed at any point, the path holds the whole old database or the whole new one.
+ */
+export async function swapIn(tmp: string, dbPath: string, label = 'swap'): Promise<void> {
+  try {
+    await foldSidecars(dbPath);
+    pausePoint(`${label}:sidecars`);
+    for (const s of SIDECARS) rmSync(`${dbPath}${s}`, { force: true });
+    fsyncPath(dirname(dbPath));
+    pausePoint(`${label}:rename`);
+    renameSync(tmp, dbPath);
+    fsyncPath(dirname(dbPath));
+  } catch (e) {
+    throw restoreFsError(e, `replacing ${dbPath}`);
+  }
+}
+
+/**
+ * Puts a safety copy back: its files are copied beside the database, its -wal or -journal folded
+ * into the copy, and the result swapped in like a restore. Idempotent, so an interrupted rollback
+ * is finished by running it again.
+ */
+export async function putBack(safetyDir: string, dbPath: string): Promise<SafetyManifest> {
+  const mf = join(safetyDir, 'safety.json');
+  if (!existsSync(mf)) throw new ExitError(1, 'no-safety-copy', `rollback of ${dbPath}: the safety copy in ${safetyDir} is incomplete (no safety.json); nothing was changed`);
+  const m = JSON.parse(readFileSync(mf, 'utf8')) as SafetyManifest;
+  const name = basename(dbPath);
+  const staged = join(dirname(dbPath), `.${name}.rollback`);
+  try {
+    for (const s of ['', ...SIDECARS]) rmSync(`${staged}${s}`, { force: true });
+    if (m.missing) {
+      // There was no database before the restore: rolling back removes the restored one.
+      for (const s of ['', ...SIDECARS]) rmSync(`${dbPath}${s}`, { force: true });
+      fsyncPath(dirname(dbPath));
+      return m;
+    }
+    for (const s of m.files.filter((f) => f !== '-shm')) {
+      copyFileSync(join(safetyDir, `${name}${s}`), `${staged}${s}`);
+      if (s === '') pausePoint('rollback:copy');
+      fsyncPath(`${staged}${s}`);
+    }
+    await foldSidecars(staged);
+    if (existsSync(`${staged}-wal`) || existsSync(`${staged}-journal`)) {
+      // Could not be folded (the old file is damaged): put the files back as they were, main file
+      // first; a rollback killed between the two renames is finished by running it again.
+      for (const s of SIDECARS) rmSync(`${dbPath}${s}`, { force: true });
+      renameSync(staged, dbPath);
+      for (const s of SIDECARS) if (existsSync(`${staged}${s}`)) renameSync(`${staged}${s}`, `${dbPath}${s}`);
+      fsyncPath(dirname(dbPath));
+      return m;
+    }
+    fsyncPath(staged);
+    await swapIn(staged, dbPath, 'rollback');
+    return m;
+  } catch (e) {
+    for (const s of ['', ...SIDECARS]) rmSync(`${staged}${s}`, { force: true });
+    throw restoreFsError(e, `rollback of ${dbPath} from ${safetyDir}`);
+  }
+}
+
+/**
+ * One stage of a table-level restore: in one transaction, the rows of each table are replaced by
+ * the backup's (a table missing from the database is created from the backup's schema). Killed
+ * mid-way, SQLite rolls the transaction back: the stage is applied whole or not at all.
+ */
+export async function restoreTables(dbPath: string, backupFile: string, tables: readonly string[], stage: string): Promise<Record<string, number>> {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(dbPath, { timeout: 10_000 });
+  try {
+    // Parents and children may be restored in different stages; foreign_key_check runs after.
+    db.pragma('foreign_keys = OFF');
+    db.prepare('ATTACH DATABASE ? AS b').run(backupFile);
+    const counts: Record<string, number> = {};
+    db.transaction(() => {
+      for (const t of tables) {
+        const schema = db.prepare("SELECT sql FROM b.sqlite_master WHERE type = 'table' AND name = ?").get(t) as { sql: string } | undefined;
+        if (!schema) throw new ExitError(1, 'not-found', `table ${t} is not in the backup`);
+        const live = db.prepare("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?").get(t);
+        if (!live) {
+          db.exec(schema.sql);
+          for (const ix of db.prepare("SELECT sql FROM b.sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL").all(t) as { sql: string }[]) db.exec(ix.sql);
+        }
+        const cols = (db.prepare(`SELECT name FROM pragma_table_info(?, 'b')`).all(t) as { name: string }[]).map((c) => c.name);
+        const liveCols = new Set((db.prepare(`SELECT name FROM pragma_table_info(?, 'main')`).all(t) as { name: string }[]).map((c) => c.name));
+        const missing = cols.filter((c) => !liveCols.has(c));
+        if (missing.length) throw new ExitError(1, 'schema', `table ${t}: the database lacks column(s) ${missing.join(', ')} that the backup has; restore the whole file instead`);
+        const list = cols.map(q).join(', ');
+        db.exec(`DELETE FROM main.${q(t)}`);
+        db.exec(`INSERT INTO main.${q(t)} (${list}) SELECT ${list} FROM b.${q(t)}`);
+        counts[t] = (db.prepare(`SELECT count(*) AS n FROM main.${q(t)}`).get() as { n: number }).n;
+      }
+      pausePoint(`stage:${stage}:uncommitted`);
+    })();
+    return counts;
+  } catch (e) {
+    throw restoreFsError(e, `stage ${stage} of the restore into ${dbPath}`);
+  } finally {
+    db.close();
+  }
+}
+
+/** A process that has a file open. */
+export interface Holder {
+  pid: number;
+  command: string;
+}
+
+/**
+ * Processes (other than this one) holding a database or its sidecars open, found through
+ * /proc/<pid>/fd by device and inode, so processes inside containers count too. Linux only;
+ * elsewhere it returns none.
+ */
+export function holdersOf(dbPath: string): Holder[] {
+  const ids = new Set<string>();
+  for (const s of ['', ...SIDECARS]) {
+    try {
+      const st = statSync(`${dbPath}${s}`);
+      ids.add(`${st.dev}:${st.ino}`);
+    } catch {
+      // absent sidecar
+    }
+  }
+  if (ids.size === 0 || !existsSync('/proc/self/fd')) return [];
+  const out: Holder[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${p}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const link = readlinkSync(`/proc/${p}/fd/${fd}`);
+        if (!link.startsWith('/')) continue;
+        const st = statSync(`/proc/${p}/fd/${fd}`);
+        if (!ids.has(`${st.dev}:${st.ino}`)) continue;
+        let command = '';
+        try {
+          command = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').slice(0, 80);
+        } catch {
+          // process ended
+        }
+        out.push({ pid: Number(p), command });
+        break;
+      } catch {
+        // fd closed meanwhile
+      }
+    }
+  }
+  return out;
+}

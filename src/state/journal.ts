@@ -1,0 +1,108 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { openRestoreCheck, type OpenRestore } from '../domain/restore-plan.js';
+import type { CheckResult } from '../domain/check.js';
+import { describeRun, type Run, type RunEvent } from '../domain/runbook.js';
+
+/** Status of a restore run in the journal; only `open` runs can be resumed or rolled back. */
+export type RunStatus = 'open' | 'completed' | 'rolled-back' | 'aborted' | 'failed';
+
+/** One restore run as stored: the reduced step machine plus the context resume/rollback need. */
+export interface StoredRun<C> {
+  id: string;
+  database: string;
+  dbPath: string;
+  backupId: string;
+  status: RunStatus;
+  run: Run;
+  ctx: C;
+  startedAt: number;
+  updatedAt: number;
+}
+
+interface Row {
+  id: string;
+  database: string;
+  db_path: string;
+  backup_id: string;
+  status: RunStatus;
+  run: string;
+  ctx: string;
+  started_at: number;
+  updated_at: number;
+}
+
+const fromRow = <C>(r: Row): StoredRun<C> => ({
+  id: r.id,
+  database: r.database,
+  dbPath: r.db_path,
+  backupId: r.backup_id,
+  status: r.status,
+  run: JSON.parse(r.run) as Run,
+  ctx: JSON.parse(r.ctx) as C,
+  startedAt: r.started_at,
+  updatedAt: r.updated_at,
+});
+
+/**
+ * The restore wizard's journal in the state database. Every transition of a run is written (the
+ * new run state and a journal line, in one transaction, WAL + synchronous=FULL) before the
+ * driver goes on, so a killed restore can be resumed or rolled back from exactly where it was.
+ */
+export class RestoreJournal {
+  constructor(private readonly db: BetterSqlite3.Database) {
+    // The journal must survive a power cut as well as a SIGKILL.
+    db.pragma('synchronous = FULL');
+  }
+
+  /** Records a new run. */
+  create<C>(r: Omit<StoredRun<C>, 'status' | 'updatedAt'>): StoredRun<C> {
+    const stored: StoredRun<C> = { ...r, status: 'open', updatedAt: r.startedAt };
+    this.db.transaction(() => {
+      this.db
+        .prepare('INSERT INTO restore_runs (id, database, db_path, backup_id, status, run, ctx, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(r.id, r.database, r.dbPath, r.backupId, 'open', JSON.stringify(r.run), JSON.stringify(r.ctx), r.startedAt, r.startedAt);
+      this.line(r.id, r.startedAt, '-', 'created', `backup ${r.backupId}`);
+    })();
+    return stored;
+  }
+
+  private line(runId: string, at: number, step: string, event: string, detail?: string): void {
+    this.db.prepare('INSERT INTO restore_journal (run_id, at, step, event, detail) VALUES (?, ?, ?, ?, ?)').run(runId, at, step, event, detail ?? null);
+  }
+
+  /** Saves a transition: the new run state, its context, its status and one journal line. */
+  save<C>(r: StoredRun<C>, ev: RunEvent | { type: string; at: number }, step: string, detail?: string): void {
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE restore_runs SET run = ?, ctx = ?, status = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(r.run), JSON.stringify(r.ctx), r.status, ev.at, r.id);
+      this.line(r.id, ev.at, step, ev.type, detail);
+    })();
+  }
+
+  /** A run by id. */
+  get<C>(id: string): StoredRun<C> | undefined {
+    const r = this.db.prepare('SELECT * FROM restore_runs WHERE id = ?').get(id) as Row | undefined;
+    return r ? fromRow<C>(r) : undefined;
+  }
+
+  /** Unfinished runs, oldest first; optionally only those of one database file. */
+  open<C>(dbPath?: string): StoredRun<C>[] {
+    const rows = (dbPath
+      ? this.db.prepare("SELECT * FROM restore_runs WHERE status = 'open' AND db_path = ? ORDER BY started_at").all(dbPath)
+      : this.db.prepare("SELECT * FROM restore_runs WHERE status = 'open' ORDER BY started_at").all()) as Row[];
+    return rows.map((r) => fromRow<C>(r));
+  }
+
+  /** The journal lines of a run, in order. */
+  lines(runId: string): { at: number; step: string; event: string; detail: string | null }[] {
+    return this.db.prepare('SELECT at, step, event, detail FROM restore_journal WHERE run_id = ? ORDER BY id').all(runId) as { at: number; step: string; event: string; detail: string | null }[];
+  }
+}
+
+/** CRITICAL findings for `check` and the console: one per unfinished restore. */
+export function openRestoreChecks(db: BetterSqlite3.Database): CheckResult[] {
+  const j = new RestoreJournal(db);
+  return j.open<{ safetyDir?: string }>().map((r) => {
+    const o: OpenRestore = { runId: r.id, database: r.database, dbPath: r.dbPath, position: describeRun(r.run), startedAt: r.startedAt, ...(r.ctx.safetyDir ? { safetyDir: r.ctx.safetyDir } : {}) };
+    return openRestoreCheck(o);
+  });
+}

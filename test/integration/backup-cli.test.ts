@@ -1,0 +1,109 @@
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buckets } from '../../src/domain/retention.js';
+import { openStateDb } from '../../src/state/statedb.js';
+import { runCli, seedTrading, removePrivateCli } from '../helpers/restore-fixture.js';
+
+afterAll(() => removePrivateCli());
+
+// backup create/verify/prune through the built CLI, against real files: configuration files copied
+// when they change, verification results in the state database, and prune over a simulated year.
+
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'opsdeck-bcli-'));
+  const db = join(dir, 'trading.db');
+  seedTrading(db, 50);
+  const appConf = join(dir, 'app.env');
+  writeFileSync(appConf, 'A=1\n');
+  const config = join(dir, 'opsdeck.yaml');
+  writeFileSync(config, `databases:\n  - name: trading\n    path: ${db}\nbackup:\n  dir: ${join(dir, 'backups')}\n  config_files: [app.env]\n`);
+  const env = { XDG_CONFIG_HOME: dir, OPSDECK_STATE_DIR: join(dir, 'state') };
+  const run = (args: string[]) => runCli(['--config', config, ...args], { env, cwd: dir });
+  return { dir, db, appConf, run };
+}
+
+describe.concurrent('backup CLI', () => {
+  it('copies configuration files only when their content changed', async () => {
+    const { dir, appConf, run } = setup();
+    const first = JSON.parse((await run(['backup', 'create', '--json'])).stdout) as { configFiles: { source: string; stored: string }[] };
+    expect(first.configFiles.map((c) => c.source)).toEqual([appConf]);
+    const again = JSON.parse((await run(['backup', 'create', '--json'])).stdout) as { configFiles: unknown[] };
+    expect(again.configFiles).toEqual([]);
+    writeFileSync(appConf, 'A=2\n');
+    await new Promise((r) => setTimeout(r, 1100)); // the copies are named by the second
+    const changed = await run(['backup', 'create']);
+    expect(changed.stdout).toMatch(new RegExp(`config file ${appConf} changed: copied to .*/backups/_config/app\\.env\\.\\d{8}T\\d{6}Z`));
+    const stored = readdirSync(join(dir, 'backups', '_config')).filter((f) => f.startsWith('app.env.')).sort();
+    expect(stored).toHaveLength(2);
+    expect(readFileSync(join(dir, 'backups', '_config', stored[1]!), 'utf8')).toBe('A=2\n');
+  });
+
+  it('verification results are recorded in the state database', async () => {
+    const { dir, run } = setup();
+    expect((await run(['backup', 'create'])).code).toBe(0);
+    expect((await run(['backup', 'verify'])).code).toBe(0);
+    const db = await openStateDb(join(dir, 'state'));
+    const rows = db.prepare('SELECT database, ok, message FROM backup_verifications').all();
+    db.close();
+    expect(rows).toEqual([{ database: 'trading', ok: 1, message: 'ok: checksum, integrity_check and foreign_key_check pass' }]);
+  });
+
+  it('prune --read-only is refused and audited', async () => {
+    const { dir, run } = setup();
+    expect((await run(['backup', 'create'])).code).toBe(0);
+    expect((await run(['backup', 'verify'])).code).toBe(0);
+    const r = await run(['--read-only', 'backup', 'prune', '--yes']);
+    // Nothing to prune yet: the refusal is only needed when something would be deleted.
+    expect(r.code).toBe(0);
+    // A year of backups: now something would be deleted.
+    const bdir = join(dir, 'backups', 'trading');
+    const m = readdirSync(bdir).find((f) => f.endsWith('.json'))!;
+    const base = JSON.parse(readFileSync(join(bdir, m), 'utf8')) as { id: string; createdAt: string };
+    // Three more the same day, minutes older: the daily rule keeps only the newest of that day.
+    for (let i = 1; i <= 3; i++) {
+      const id = `old-${i}`;
+      writeFileSync(join(bdir, `${id}.json`), JSON.stringify({ ...base, id, createdAt: new Date(Date.parse(base.createdAt) - i * 60_000).toISOString() }));
+      copyFileSync(join(bdir, `${base.id}.db.br`), join(bdir, `${id}.db.br`));
+    }
+    const p = await run(['--read-only', 'backup', 'prune', '--yes']);
+    expect(p.code).toBe(1);
+    expect(p.stderr).toBe('opsdeck: backup prune deletes files; refused in --read-only mode\n');
+    const db = await openStateDb(join(dir, 'state'));
+    expect(db.prepare("SELECT outcome FROM audit WHERE action = 'backup.prune'").all()).toEqual([{ outcome: 'refused' }]);
+    db.close();
+  });
+
+  it('prune over a simulated year of daily backups keeps exactly 7 daily / 4 weekly / 12 monthly', async () => {
+    const { dir, run } = setup();
+    expect((await run(['backup', 'create'])).code).toBe(0);
+    expect((await run(['backup', 'verify'])).code).toBe(0);
+    const bdir = join(dir, 'backups', 'trading');
+    const real = readdirSync(bdir).find((f) => f.endsWith('.json'))!;
+    const base = JSON.parse(readFileSync(join(bdir, real), 'utf8')) as { id: string; createdAt: string };
+    // Local time, 03:00 every day, newest 2025-11-23.
+    const days = Array.from({ length: 365 }, (_, i) => new Date(2025, 10, 23 - i, 3, 0).getTime());
+    for (const t of days) {
+      const id = `trading-${buckets(t).day}`;
+      writeFileSync(join(bdir, `${id}.json`), JSON.stringify({ ...base, id, createdAt: new Date(t).toISOString() }));
+      copyFileSync(join(bdir, `${base.id}.db.br`), join(bdir, `${id}.db.br`));
+    }
+    // Only the simulated year remains (verified, like the real one they copy).
+    rmSync(join(bdir, `${base.id}.json`));
+    rmSync(join(bdir, `${base.id}.db.br`));
+    const dry = await run(['backup', 'prune', '--dry-run', '--json']);
+    const plan = JSON.parse(dry.stdout) as { delete: string[] };
+    expect(plan.delete).toHaveLength(365 - 21);
+    const r = await run(['backup', 'prune', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    const kept = readdirSync(bdir).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')).sort().reverse();
+    expect(kept).toEqual([
+      'trading-2025-11-23', 'trading-2025-11-22', 'trading-2025-11-21', 'trading-2025-11-20', 'trading-2025-11-19', 'trading-2025-11-18',
+      'trading-2025-11-17', 'trading-2025-11-16', 'trading-2025-11-09', 'trading-2025-11-02', 'trading-2025-10-31', 'trading-2025-09-30', 'trading-2025-08-31',
+      'trading-2025-07-31', 'trading-2025-06-30', 'trading-2025-05-31', 'trading-2025-04-30', 'trading-2025-03-31', 'trading-2025-02-28',
+      'trading-2025-01-31', 'trading-2024-12-31',
+    ].sort().reverse());
+    expect(readdirSync(bdir).filter((f) => f.endsWith('.db.br'))).toHaveLength(kept.length);
+  });
+});

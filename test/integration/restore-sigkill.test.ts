@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, cloneScenario, integrityOf, killAt, makeTemplate, rowsOf, type Scenario, removePrivateCli } from '../helpers/restore-fixture.js';
+
+afterAll(() => removePrivateCli());
+
+// Fault injection (issue #4): a real SIGKILL of the restore process at every step boundary, in the
+// middle of the copy, between the sidecar removal and the rename, and inside an uncommitted stage.
+// Then `--resume` must leave exactly the backup's rows and `--rollback` exactly the old rows —
+// the old rows partly live in a hot -wal, so a sloppy swap or safety copy would lose them.
+
+let template: Scenario;
+beforeAll(async () => {
+  template = await makeTemplate();
+});
+
+const WHOLE_POINTS = [
+  'before:choose', 'after:choose', 'before:verify', 'extract:mid', 'after:verify', 'before:stop-writers', 'after:stop-writers',
+  'before:safety-copy', 'safety-copy:mid', 'safety-copy:mid-wal', 'after:safety-copy', 'before:swap', 'swap:sidecars', 'swap:rename', 'after:swap', 'before:check',
+  'after:check', 'before:start-writers', 'after:start-writers', 'before:health', 'after:health',
+];
+
+const STAGED_POINTS = ['before:stage:critical', 'stage:critical:uncommitted', 'after:stage:critical', 'stage:normal:uncommitted', 'after:stage:normal'];
+
+function expectIntact(s: Scenario, expected: 'backup' | 'old') {
+  expect(integrityOf(s.db)).toBe('ok');
+  expect(rowsOf(s.db)).toEqual(expected === 'backup' ? s.backupSet : s.oldSet);
+}
+
+describe.concurrent('whole-file restore killed with SIGKILL', () => {
+  it.each(WHOLE_POINTS)('killed at %s: --resume gives exactly the backup', async (point) => {
+    const s = cloneScenario(template);
+    const k = await killAt(point, ['--config', s.config, 'restore', '--db', 'trading', '--yes'], s);
+    expect(k.paused, k.stderr).toBe(true);
+    // At rest, right after the kill: the old database or the restored one, never a mix.
+    expect(integrityOf(s.db)).toBe('ok');
+    expect([s.oldSet, s.backupSet]).toContainEqual(rowsOf(s.db));
+    const r = await cli(s, ['restore', '--db', 'trading', '--resume', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expectIntact(s, 'backup');
+  });
+
+  it.each(WHOLE_POINTS)('killed at %s: --rollback gives exactly the old database', async (point) => {
+    const s = cloneScenario(template);
+    const k = await killAt(point, ['--config', s.config, 'restore', '--db', 'trading', '--yes'], s);
+    expect(k.paused, k.stderr).toBe(true);
+    const r = await cli(s, ['restore', '--db', 'trading', '--rollback', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expectIntact(s, 'old');
+    // The run is closed: nothing left to resume.
+    expect((await cli(s, ['restore', '--db', 'trading', '--resume', '--yes'])).code).toBe(1);
+  });
+});
+
+describe.concurrent('staged restore killed with SIGKILL', () => {
+  it.each(STAGED_POINTS)('killed at %s: --resume gives the backup rows, --rollback the old ones', async (point) => {
+    const a = cloneScenario(template);
+    const b = cloneScenario(template);
+    for (const s of [a, b]) {
+      const k = await killAt(point, ['--config', s.config, 'restore', '--db', 'trading', '--tables', 'all', '--yes'], s);
+      expect(k.paused, k.stderr).toBe(true);
+      // At rest: each stage whole or not at all (critical tables together, then normal ones).
+      const now = rowsOf(s.db);
+      const critical = { strategies: now.strategies, trades: now.trades };
+      expect([{ strategies: s.oldSet.strategies, trades: s.oldSet.trades }, { strategies: s.backupSet.strategies, trades: s.backupSet.trades }]).toContainEqual(critical);
+      expect([s.oldSet.market_data, s.backupSet.market_data]).toContainEqual(now.market_data);
+    }
+    const r = await cli(a, ['restore', '--db', 'trading', '--resume', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expectIntact(a, 'backup');
+    const rb = await cli(b, ['restore', '--db', 'trading', '--rollback', '--yes']);
+    expect(rb.code, rb.stderr).toBe(0);
+    expectIntact(b, 'old');
+  });
+
+  it('a stage killed before its commit is not applied at all; the one before it is whole', async () => {
+    const s = cloneScenario(template);
+    const k = await killAt('stage:normal:uncommitted', ['--config', s.config, 'restore', '--db', 'trading', '--tables', 'all', '--yes'], s);
+    expect(k.paused).toBe(true);
+    const now = rowsOf(s.db);
+    expect(integrityOf(s.db)).toBe('ok');
+    expect(now.trades).toEqual(s.backupSet.trades);
+    expect(now.strategies).toEqual(s.backupSet.strategies);
+    expect(now.market_data).toEqual(s.oldSet.market_data);
+  });
+});
+
+describe.concurrent('a rollback killed with SIGKILL is finished by running it again', () => {
+  it.each(['rollback:start', 'rollback:copy', 'rollback:sidecars', 'rollback:rename'])('killed at %s', async (point) => {
+    const t = cloneScenario(template);
+    const k1 = await killAt('after:swap', ['--config', t.config, 'restore', '--db', 'trading', '--yes'], t);
+    expect(k1.paused).toBe(true);
+    const k2 = await killAt(point, ['--config', t.config, 'restore', '--db', 'trading', '--rollback', '--yes'], t);
+    expect(k2.paused, k2.stderr).toBe(true);
+    // Resume is refused once a rollback started.
+    const res = await cli(t, ['restore', '--db', 'trading', '--resume', '--yes']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/a rollback was started/);
+    const r = await cli(t, ['restore', '--db', 'trading', '--rollback', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expectIntact(t, 'old');
+  });
+});
