@@ -1,4 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { openRestoreCheck, type OpenRestore } from '../domain/restore-plan.js';
 import type { CheckResult } from '../domain/check.js';
 import { describeRun, type Run, type RunEvent } from '../domain/runbook.js';
@@ -105,4 +107,25 @@ export function openRestoreChecks(db: BetterSqlite3.Database): CheckResult[] {
     const o: OpenRestore = { runId: r.id, database: r.database, dbPath: r.dbPath, position: describeRun(r.run), startedAt: r.startedAt, ...(r.ctx.safetyDir ? { safetyDir: r.ctx.safetyDir } : {}) };
     return openRestoreCheck(o);
   });
+}
+
+/**
+ * The open-restore findings as the monitor loop sees them: the state database in `dir` opened
+ * read-only for one look (it may not exist yet, or predate the journal: then nothing is open).
+ * A state database that cannot be read at all is one UNKNOWN finding, not an exception.
+ */
+export async function readOpenRestoreChecks(dir: string): Promise<CheckResult[]> {
+  const file = join(dir, 'state.db');
+  if (!existsSync(file)) return [];
+  const { default: Database } = await import('better-sqlite3');
+  let db: BetterSqlite3.Database | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true, timeout: 2000 });
+    const hasJournal = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'restore_runs'").get();
+    return hasJournal ? openRestoreChecks(db) : [];
+  } catch (e) {
+    return [{ id: 'journal:restore', kind: 'journal', target: file, status: 'unknown', message: `cannot read the restore journal in ${file}: ${(e as Error).message}` }];
+  } finally {
+    db?.close();
+  }
 }

@@ -8,6 +8,8 @@ import { backupDir, listBackups } from '../services/backup.js';
 import { probeHttp } from '../services/http.js';
 import { RedisProbe } from '../services/redis.js';
 import { probeSqlite } from '../services/sqlite.js';
+import { readOpenRestoreChecks } from './journal.js';
+import { stateDir } from './statedb.js';
 import type { AppStore } from './store.js';
 
 /**
@@ -131,6 +133,25 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
       },
     });
   }
+
+  // An unfinished restore (opsdeck was killed mid-run) is CRITICAL until it is resumed or rolled
+  // back; when it is finished, its finding turns OK so a firing alert resolves.
+  let openRestores = new Set<string>();
+  sources.push({
+    id: 'journal',
+    refreshMs: config.interval,
+    checkMs: config.interval,
+    run: async () => {
+      const found = await readOpenRestoreChecks(stateDir(config.state_dir));
+      const ids = new Set(found.map((c) => c.id));
+      const closed = [...openRestores].filter((id) => !ids.has(id));
+      openRestores = ids;
+      return [
+        ...found,
+        ...closed.map((id): CheckResult => ({ id, kind: 'journal', target: id.replace(/^journal:restore:/, ''), status: 'ok', message: 'no unfinished restore' })),
+      ];
+    },
+  });
 
   const http = [
     ...config.services.flatMap((s) => (s.health_url ? [{ name: s.name, url: s.health_url, method: 'GET', expect: s.expect, timeout: s.timeout, critical: s.critical }] : [])),

@@ -150,7 +150,12 @@ describe('backup CLI, with no config at all (--db PATH --dir DIR)', () => {
   it('a full disk (real ENOSPC on a 2 MB tmpfs) gives a clear error and leaves no partial file', async () => {
     const full = join(dir, 'full');
     mountTmpfs(full, '1m');
-    const r = await runCli(['backup', 'create', '--db', dbPath, '--dir', full], { env: { XDG_CONFIG_HOME: dir }, cwd: dir });
+    // Random blobs do not compress: the stored file cannot fit in 1 MB whatever the scratch space.
+    const big = join(dir, 'big.db');
+    const b = new Database(big);
+    b.exec('CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 800) INSERT INTO blobs (data) SELECT randomblob(4096) FROM n;');
+    b.close();
+    const r = await runCli(['backup', 'create', '--db', big, '--dir', full], { env: { XDG_CONFIG_HOME: dir }, cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/no space left on the device \(partial files removed\)/);
     expect(readdirSync(full)).toEqual([]);

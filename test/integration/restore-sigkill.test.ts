@@ -100,3 +100,20 @@ describe.concurrent('a rollback killed with SIGKILL is finished by running it ag
     expectIntact(t, 'old');
   });
 });
+
+describe('an unfinished restore is a CRITICAL finding of check until it is finished', () => {
+  it('check --json names the run and the commands; after --resume the finding is gone', async () => {
+    const s = cloneScenario(template);
+    const k = await killAt('after:safety-copy', ['--config', s.config, 'restore', '--db', 'trading', '--yes'], s);
+    expect(k.paused, k.stderr).toBe(true);
+    const before = await cli(s, ['check', '--json']);
+    expect(before.code, before.stderr).toBe(2);
+    const finding = (JSON.parse(before.stdout) as { checks: { id: string; status: string; message: string }[] }).checks.find((c) => c.id === 'journal:restore:trading');
+    expect(finding?.status).toBe('critical');
+    expect(finding?.message).toMatch(/unfinished .*opsdeck restore --db trading --resume, or --rollback \(safety copy: \//);
+    const r = await cli(s, ['restore', '--db', 'trading', '--resume', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    const after = await cli(s, ['check', '--json']);
+    expect((JSON.parse(after.stdout) as { checks: { id: string }[] }).checks.map((c) => c.id)).not.toContain('journal:restore:trading');
+  });
+});
