@@ -3,7 +3,7 @@ import { parseDuration } from '../config/duration.js';
 import { loadConfig } from '../config/load.js';
 import { ExitError, UsageError } from '../domain/errors.js';
 import { DRILLS, demoForConfig, findDrill, recoverDrill, runDrill } from '../demo/drills.js';
-import { demoDir, startDemo, stopDemo, type DemoState } from '../demo/workspace.js';
+import { controlWriter, demoDir, startDemo, stopDemo, type DemoState } from '../demo/workspace.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { demoBackup, newestBackupMaxRowid, openConsole } from './demo-links.js';
 import { out, outJson, type GlobalOptions } from './output.js';
@@ -82,7 +82,14 @@ export async function drillCommand(action: string, scenario: string | undefined,
     return 0;
   }
   if (action === 'score') return scoreCommand(demoState(g), g);
-  if (action !== 'run' && action !== 'recover') throw new UsageError(`unknown drill action "${action}" (expected list, run, recover or score)`);
+  if (action === 'stop-writer' || action === 'start-writer') {
+    if (g.readOnly) throw new ExitError(1, 'read-only', `drill ${action} changes the demo stack; refused in --read-only mode`);
+    const note = await controlWriter(demoState(g), action === 'stop-writer' ? 'stop' : 'start');
+    if (g.json) outJson({ writer: action === 'stop-writer' ? 'stopped' : 'started', note });
+    else out(note);
+    return 0;
+  }
+  if (action !== 'run' && action !== 'recover') throw new UsageError(`unknown drill action "${action}" (expected list, run, recover, score, stop-writer or start-writer)`);
   if (!scenario) throw new UsageError(`opsdeck drill ${action} needs a scenario (opsdeck drill list shows them)`);
   const d = findDrill(scenario);
   if (g.readOnly) throw new ExitError(1, 'read-only', `drill ${action} ${d.name} changes the demo stack; refused in --read-only mode`);
@@ -130,9 +137,12 @@ async function scoreCommand(s: DemoState, g: GlobalOptions): Promise<number> {
   let present: number;
   let presentBeforeBackup: number | undefined;
   try {
-    present = (db.prepare('SELECT count(*) AS n FROM trades WHERE id <= ?').get(drill.maxTradeId) as { n: number }).n;
-    if (drill.backupMaxTradeId !== undefined)
-      presentBeforeBackup = (db.prepare('SELECT count(*) AS n FROM trades WHERE id <= ?').get(drill.backupMaxTradeId) as { n: number }).n;
+    // A trade committed before the drill has an id up to maxTradeId and a time before the drill:
+    // after a restore the writer reuses ids (INTEGER PRIMARY KEY takes max + 1), with new times.
+    const before = new Date(drill.startedAt).toISOString();
+    const count = db.prepare('SELECT count(*) AS n FROM trades WHERE id <= ? AND executed_at <= ?');
+    present = (count.get(drill.maxTradeId, before) as { n: number }).n;
+    if (drill.backupMaxTradeId !== undefined) presentBeforeBackup = (count.get(drill.backupMaxTradeId, before) as { n: number }).n;
   } catch (e) {
     throw new ExitError(1, 'drill', `cannot read trades from ${s.db}: ${(e as Error).message} (recover the database first)`);
   } finally {
@@ -148,8 +158,13 @@ async function scoreCommand(s: DemoState, g: GlobalOptions): Promise<number> {
     timeToRecoverSec: resolved ? Math.round((resolved.at - drill.startedAt) / 100) / 10 : null,
     tradesBeforeDrill: drill.tradeCount,
     tradesMissing: missing,
-    ...(drill.backupMaxTradeId !== undefined && presentBeforeBackup !== undefined
-      ? { tradesMissingCoveredByBackup: Math.max(0, Math.min(missing, drill.backupMaxTradeId - presentBeforeBackup)), tradesMissingWrittenAfterBackup: Math.max(0, missing - Math.max(0, drill.backupMaxTradeId - presentBeforeBackup)) }
+    // Missing trades the backup held (a recovery could have brought them back) and those written
+    // after it (no backup had them: the RPO's price), counted apart.
+    ...(drill.backupTradeCount !== undefined && presentBeforeBackup !== undefined
+      ? {
+          tradesMissingCoveredByBackup: Math.max(0, drill.backupTradeCount - presentBeforeBackup),
+          tradesMissingWrittenAfterBackup: Math.max(0, missing - Math.max(0, drill.backupTradeCount - presentBeforeBackup)),
+        }
       : {}),
   };
   if (g.json) outJson(score);

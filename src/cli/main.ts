@@ -100,8 +100,8 @@ program
 
 program
   .command('drill')
-  .description('practise recovery on the demo stack: list | run SCENARIO | recover SCENARIO | score')
-  .argument('<action>', 'list, run, recover or score')
+  .description('practise recovery on the demo stack: list | run SCENARIO | recover SCENARIO | score | stop-writer | start-writer')
+  .argument('<action>', 'list, run, recover, score, or stop-writer / start-writer (the demo writer, as a restore stops it)')
   .argument('[scenario]', 'a scenario from drill list')
   .option('--dir <dir>', 'demo workspace (default $XDG_DATA_HOME/opsdeck/demo)')
   .option('--json', 'print one JSON document')

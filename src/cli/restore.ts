@@ -26,11 +26,41 @@ export interface RestoreOptions extends BackupOptions {
   rollback?: boolean;
 }
 
-/** A writer service resolved to how Docker finds it. */
+/** A writer service resolved to how it is stopped: a container (Docker) or stop/start commands. */
 interface Writer {
   service: string;
   container?: string;
   composeService?: string;
+  stopCommand?: string;
+  startCommand?: string;
+}
+
+/** How `ctx.stopped` names a command writer (containers are stored by their name). */
+const COMMAND = 'command:';
+const isCommand = (name: string) => name.startsWith(COMMAND);
+
+/** Runs a writer's stop or start command (through /bin/sh, 60 s at most); a non-zero exit is an error. */
+async function runWriterCommand(w: Writer | undefined, which: 'stop' | 'start', service: string): Promise<void> {
+  const cmd = which === 'stop' ? w?.stopCommand : w?.startCommand;
+  if (!cmd) throw new ExitError(1, 'writer', `writer ${service}: no ${which}_command recorded`);
+  const { execFile } = await import('node:child_process');
+  await new Promise<void>((res, rej) => {
+    execFile('/bin/sh', ['-c', cmd], { timeout: 60_000 }, (err, _stdout, stderr) => {
+      if (!err) res();
+      else rej(new ExitError(1, 'writer', `writer ${service}: ${which}_command failed (${err.killed ? 'timed out after 60 s' : `exit ${String(err.code)}`})${stderr.trim() ? `: ${stderr.trim().split('\n').at(-1) ?? ''}` : ''}`));
+    });
+  });
+}
+
+/** Starts what a run stopped: containers through Docker, command writers with their start_command. */
+async function startWriter(ctx: RestoreCtx, name: string, d: () => DockerService): Promise<void> {
+  if (isCommand(name)) {
+    const service = name.slice(COMMAND.length);
+    await runWriterCommand(ctx.writers.find((w) => w.service === service), 'start', service);
+    return;
+  }
+  const s = await d().start(name);
+  if (!s.ok) throw new ExitError(1, 'docker', `start ${name}: ${s.error.message}`);
 }
 
 /** Everything resume and rollback need, saved with the run. */
@@ -147,7 +177,8 @@ function resolveWriters(loaded: LoadedConfig, t: Target): Writer[] {
   return t.writers.map((name) => {
     const s = loaded.config.services.find((x) => x.name === name);
     if (!s) throw new ConfigError(`databases.${t.name}.writers: service ${name} is not in services[] (expected one of: ${loaded.config.services.map((x) => x.name).join(', ') || 'none declared'})`);
-    if (!s.container && !s.compose_service) throw new ConfigError(`services.${name}: a writer needs container or compose_service, so the restore can stop it`);
+    if (s.stop_command && s.start_command) return { service: name, stopCommand: s.stop_command, startCommand: s.start_command };
+    if (!s.container && !s.compose_service) throw new ConfigError(`services.${name}: a writer needs container, compose_service, or stop_command and start_command, so the restore can stop it`);
     return { service: name, ...(s.container ? { container: s.container } : {}), ...(s.compose_service ? { composeService: s.compose_service } : {}) };
   });
 }
@@ -182,7 +213,7 @@ async function start(journal: RestoreJournal, loaded: LoadedConfig, g: RestoreOp
   const summary = `${formatDuration(ageMs)} old, ${(tiers.keep.get(m.id) ?? ['expired']).filter((x) => !x.startsWith('newest') && !x.startsWith('unverified')).map((x) => x.split(' ')[0]).join('+') || 'untiered'}, ${m.verify ? (m.verify.ok ? 'verified' : 'FAILED verification') : 'not verified yet'}, ${ageMs <= loaded.config.backup.rpo ? 'within' : 'BEYOND'} the RPO of ${formatDuration(loaded.config.backup.rpo)}`;
   const id = `${t.name}-${new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
   const safetyDir = join(stateDir(loaded.config.state_dir), 'safety', id);
-  const steps = restoreSteps({ database: t.name, dbPath: t.path, backupId: m.id, backupSummary: summary, writers: writers.map((w) => w.container ?? `compose service ${w.composeService ?? w.service}`), safetyDir, mode: stages.mode });
+  const steps = restoreSteps({ database: t.name, dbPath: t.path, backupId: m.id, backupSummary: summary, writers: writers.map((w) => (w.stopCommand ? `${w.service} (its stop_command)` : w.container ?? `compose service ${w.composeService ?? w.service}`)), safetyDir, mode: stages.mode });
   if (g.dryRun) {
     if (g.json) outJson({ dryRun: true, database: t.name, path: t.path, backup: m.id, summary, safetyCopy: safetyDir, steps: steps.map((s) => ({ id: s.id, title: s.title, detail: s.detail })) });
     else {
@@ -257,8 +288,20 @@ async function execute(step: StepDef, r: Stored, persist: (ctx: RestoreCtx) => v
     case step.id === 'stop-writers': {
       const stopped = [...ctx.stopped];
       if (ctx.writers.length) {
-        const d = dockerFor(ctx);
+        let docker: DockerService | undefined;
         for (const w of ctx.writers) {
+          if (w.stopCommand) {
+            // A command writer's state is not known: it is stopped (the command must be
+            // idempotent) and started again after the restore.
+            const name = `${COMMAND}${w.service}`;
+            if (!stopped.includes(name)) {
+              stopped.push(name);
+              persist({ ...ctx, stopped });
+            }
+            await runWriterCommand(w, 'stop', w.service);
+            continue;
+          }
+          const d = (docker ??= dockerFor(ctx));
           const name = await containerOf(d, w);
           const info = await d.inspect(name);
           if (!info.ok) throw new ExitError(1, 'docker', `writer ${w.service}: ${info.error.message}`);
@@ -311,18 +354,18 @@ async function execute(step: StepDef, r: Stored, persist: (ctx: RestoreCtx) => v
     }
     case step.id === 'start-writers': {
       if (ctx.stopped.length === 0) return 'nothing to start';
-      const d = dockerFor(ctx);
-      for (const name of ctx.stopped) {
-        const s = await d.start(name);
-        if (!s.ok) throw new ExitError(1, 'docker', `start ${name}: ${s.error.message}`);
-      }
+      let docker: DockerService | undefined;
+      for (const name of ctx.stopped) await startWriter(ctx, name, () => (docker ??= dockerFor(ctx)));
       return `started ${ctx.stopped.join(', ')}`;
     }
     case step.id === 'health': {
       if (ctx.stopped.length === 0) return 'no writer to check';
-      const d = dockerFor(ctx);
+      let docker: DockerService | undefined;
       const notes: string[] = [];
-      for (const name of ctx.stopped) notes.push(await waitHealthy(d, name));
+      for (const name of ctx.stopped) {
+        if (isCommand(name)) notes.push(`${name.slice(COMMAND.length)}: its start_command succeeded (a command writer has no container health to wait for)`);
+        else notes.push(await waitHealthy((docker ??= dockerFor(ctx)), name));
+      }
       return notes.join('; ');
     }
     default:
@@ -424,11 +467,8 @@ async function finishFailed(journal: RestoreJournal, r: Stored, ex: ExitError, i
 
 async function startStopped(ctx: RestoreCtx): Promise<string> {
   if (ctx.stopped.length === 0) return 'no writer was stopped';
-  const d = dockerFor(ctx);
-  for (const name of ctx.stopped) {
-    const s = await d.start(name);
-    if (!s.ok) throw new ExitError(1, 'docker', s.error.message);
-  }
+  let docker: DockerService | undefined;
+  for (const name of ctx.stopped) await startWriter(ctx, name, () => (docker ??= dockerFor(ctx)));
   return `started ${ctx.stopped.join(', ')} again`;
 }
 
@@ -447,8 +487,13 @@ async function rollback(journal: RestoreJournal, initial: Stored, io: Io, audit:
   try {
     if (touched) {
       if (r.ctx.writers.length) {
-        const d = dockerFor(r.ctx);
+        let docker: DockerService | undefined;
         for (const w of r.ctx.writers) {
+          if (w.stopCommand) {
+            await runWriterCommand(w, 'stop', w.service);
+            continue;
+          }
+          const d = (docker ??= dockerFor(r.ctx));
           const s = await d.stop(await containerOf(d, w));
           if (!s.ok) throw new ExitError(1, 'docker', `writer ${w.service}: ${s.error.message}`);
         }

@@ -45,7 +45,13 @@ const serviceSchema = z.strictObject({
   expect: expectSchema.optional(),
   timeout: duration(5_000),
   critical: z.boolean().default(false),
-});
+  /**
+   * Shell commands that stop and start a service that is not a container (a systemd unit, a host
+   * process): `systemctl stop trading-engine`. A restore runs them for the database's writers.
+   */
+  stop_command: z.string().min(1).optional(),
+  start_command: z.string().min(1).optional(),
+}).refine((s) => !s.stop_command === !s.start_command, { message: 'expected stop_command and start_command together (a restore that stops a writer must be able to start it again)', path: ['start_command'] });
 
 const databaseSchema = z.strictObject({
   name,

@@ -35,8 +35,17 @@ export function controlReader(file: string): () => ApiControl {
  */
 export async function runDemoApi(opts: { port: number; db: string; control: string }): Promise<void> {
   const { default: Database } = await import('better-sqlite3');
-  let db: BetterSqlite3.Database | undefined;
-  const open = () => (db ??= new Database(opts.db, { readonly: true, fileMustExist: true, timeout: 2000 }));
+  // One short-lived connection per request: the API never holds the database file open, so a
+  // restore (which refuses while a process has the file open) only has to stop the writer, and
+  // the API reads the restored file at once instead of the replaced one.
+  const query = <T>(fn: (db: BetterSqlite3.Database) => T): T => {
+    const db = new Database(opts.db, { readonly: true, fileMustExist: true, timeout: 2000 });
+    try {
+      return fn(db);
+    } finally {
+      db.close();
+    }
+  };
   const control = controlReader(opts.control);
   let requests = 0;
   let errors = 0;
@@ -63,18 +72,16 @@ export async function runDemoApi(opts: { port: number; db: string; control: stri
       }
       try {
         if (url.pathname === '/api/v1/health') {
-          const row = open().prepare('SELECT count(*) AS n FROM trades').get() as { n: number };
+          const row = query((db) => db.prepare('SELECT count(*) AS n FROM trades').get() as { n: number });
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', trades: row.n }));
         } else if (url.pathname === '/api/v1/trades') {
-          const rows = open().prepare('SELECT * FROM trades ORDER BY id DESC LIMIT 20').all();
+          const rows = query((db) => db.prepare('SELECT * FROM trades ORDER BY id DESC LIMIT 20').all());
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(rows));
         } else {
           res.writeHead(404).end('not found');
         }
       } catch (e) {
         errors++;
-        db?.close();
-        db = undefined;
         res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'error', error: (e as Error).message }));
       }
     };
@@ -88,7 +95,6 @@ export async function runDemoApi(opts: { port: number; db: string; control: stri
   const stop = () => {
     server.close();
     server.closeAllConnections();
-    db?.close();
     process.exit(0);
   };
   process.on('SIGTERM', stop);

@@ -201,8 +201,15 @@ export async function runDrill(s: DemoState, d: Drill, backupMaxTradeId: number 
   if (d.needs === 'container' && !s.container) throw new ExitError(1, 'drill', `${d.name} needs a container, and this demo runs without one (no Docker engine or local image)`);
   const db = await openDb(s);
   const t = db.prepare('SELECT coalesce(max(id), 0) AS maxId, count(*) AS n FROM trades').get() as { maxId: number; n: number };
+  const upToBackup = backupMaxTradeId !== undefined ? (db.prepare('SELECT count(*) AS n FROM trades WHERE id <= ?').get(backupMaxTradeId) as { n: number }).n : undefined;
   db.close();
-  s.drills.push({ scenario: d.name, startedAt: Date.now(), maxTradeId: t.maxId, tradeCount: t.n, ...(backupMaxTradeId !== undefined ? { backupMaxTradeId } : {}) });
+  s.drills.push({
+    scenario: d.name,
+    startedAt: Date.now(),
+    maxTradeId: t.maxId,
+    tradeCount: t.n,
+    ...(backupMaxTradeId !== undefined && upToBackup !== undefined ? { backupMaxTradeId, backupTradeCount: upToBackup } : {}),
+  });
   writeDemoState(s);
   await d.run(s);
   writeDemoState(s);

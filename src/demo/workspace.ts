@@ -34,6 +34,8 @@ export interface DrillRecord {
   tradeCount: number;
   /** Highest trade id in the newest backup when the drill started (writes after it are counted apart). */
   backupMaxTradeId?: number;
+  /** Trades with an id up to backupMaxTradeId when the drill started. */
+  backupTradeCount?: number;
   restore?: Record<string, unknown>;
 }
 
@@ -103,6 +105,29 @@ export function spawnDemoProcess(dir: string, name: string, args: string[]): num
 /** Starts the demo API; returns its pid. */
 export function startApi(s: DemoState): number {
   return spawnDemoProcess(s.dir, 'api', ['__demo-api', '--port', String(s.apiPort), '--db', s.db, '--control', join(s.dir, 'control.json')]);
+}
+
+/** Starts the demo writer (commits a trade every 250 ms); returns its pid. */
+export function startWriter(s: DemoState): number {
+  return spawnDemoProcess(s.dir, 'writer', ['__demo-writer', '--db', s.db, '--api', `http://127.0.0.1:${s.apiPort}`]);
+}
+
+/**
+ * Stops or starts the demo writer: the demo's stand-in for `systemctl stop|start trading-engine`,
+ * named by the generated config as the writer service's stop_command and start_command, so a
+ * restore stops it first. Both are idempotent.
+ */
+export async function controlWriter(s: DemoState, action: 'stop' | 'start'): Promise<string> {
+  if (action === 'stop') {
+    if (!alive(s.writerPid)) return 'the writer was not running';
+    const pid = s.writerPid;
+    await killAndWait(pid);
+    return `stopped the writer (pid ${String(pid)})`;
+  }
+  if (alive(s.writerPid)) return `the writer already runs (pid ${String(s.writerPid)})`;
+  s.writerPid = startWriter(s);
+  writeDemoState(s);
+  return `started the writer (pid ${s.writerPid})`;
 }
 
 /** Starts redis-server for the demo on its port. */
@@ -178,6 +203,11 @@ export async function startContainer(s: DemoState, env: NodeJS.ProcessEnv, comma
   }
 }
 
+/** A word for /bin/sh, single-quoted. */
+const shellWord = (w: string) => `'${w.replace(/'/g, `'\\''`)}'`;
+/** A YAML double-quoted scalar (JSON strings are valid YAML). */
+const yamlString = (v: string) => JSON.stringify(v);
+
 /** Writes the demo's opsdeck.yaml. */
 export function writeDemoConfig(s: DemoState): void {
   const lines = [
@@ -197,6 +227,10 @@ export function writeDemoConfig(s: DemoState): void {
     '    timeout: 5s',
     '    critical: true',
     ...(s.container ? ['  - name: worker', '    compose_service: worker', '    critical: false'] : []),
+    // The writer is a host process, not a container: stopped and started by commands.
+    '  - name: writer',
+    `    stop_command: ${yamlString(`${shellWord(process.execPath)} ${shellWord(process.argv[1] ?? 'opsdeck')} drill stop-writer --config ${shellWord(s.config)}`)}`,
+    `    start_command: ${yamlString(`${shellWord(process.execPath)} ${shellWord(process.argv[1] ?? 'opsdeck')} drill start-writer --config ${shellWord(s.config)}`)}`,
     'endpoints:',
     '  - name: metrics',
     `    url: http://127.0.0.1:${s.apiPort}/metrics`,
@@ -207,6 +241,7 @@ export function writeDemoConfig(s: DemoState): void {
     '    critical: true',
     `    critical_tables: [${CRITICAL_TABLES.join(', ')}]`,
     `    normal_tables: [${NORMAL_TABLES.join(', ')}]`,
+    '    writers: [writer]',
     ...(s.redis ? ['redis:', '  - name: cache', `    url: redis://127.0.0.1:${s.redis.port}`, '    critical: true'] : []),
     'backup:',
     '  dir: backups',
@@ -244,7 +279,7 @@ export async function startDemo(opts: { dir: string; env?: NodeJS.ProcessEnv; ma
 
   s.apiPid = startApi(s);
   writeDemoState(s);
-  s.writerPid = spawnDemoProcess(s.dir, 'writer', ['__demo-writer', '--db', s.db, '--api', `http://127.0.0.1:${s.apiPort}`]);
+  s.writerPid = startWriter(s);
   s.notes.push(`API (a Node process, pid ${s.apiPid}) on http://127.0.0.1:${s.apiPort}; a writer (pid ${s.writerPid}) commits a trade every 250 ms`);
   writeDemoState(s);
 

@@ -116,16 +116,39 @@ export function openRestoreChecks(db: BetterSqlite3.Database): CheckResult[] {
  */
 export async function readOpenRestoreChecks(dir: string): Promise<CheckResult[]> {
   const file = join(dir, 'state.db');
-  if (!existsSync(file)) return [];
-  const { default: Database } = await import('better-sqlite3');
-  let db: BetterSqlite3.Database | undefined;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true, timeout: 2000 });
-    const hasJournal = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'restore_runs'").get();
-    return hasJournal ? openRestoreChecks(db) : [];
+    return (await withJournal(dir, (db) => openRestoreChecks(db))) ?? [];
   } catch (e) {
     return [{ id: 'journal:restore', kind: 'journal', target: file, status: 'unknown', message: `cannot read the restore journal in ${file}: ${(e as Error).message}` }];
+  }
+}
+
+/**
+ * When the newest restore of a database finished (completed or rolled back), if any: a restore
+ * from an older backup legitimately lowers row counts, so the row-loss check starts a new
+ * baseline after it. Unreadable journal: undefined (the baseline stays).
+ */
+export async function lastRestoreFinishedAt(dir: string, database: string): Promise<number | undefined> {
+  try {
+    return await withJournal(dir, (db) => {
+      const r = db.prepare("SELECT max(updated_at) AS at FROM restore_runs WHERE database = ? AND status IN ('completed', 'rolled-back')").get(database) as { at: number | null };
+      return r.at ?? undefined;
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `fn` on the state database in `dir`, opened read-only; undefined when it has no journal yet. */
+async function withJournal<T>(dir: string, fn: (db: BetterSqlite3.Database) => T): Promise<T | undefined> {
+  const file = join(dir, 'state.db');
+  if (!existsSync(file)) return undefined;
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 2000 });
+  try {
+    const hasJournal = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'restore_runs'").get();
+    return hasJournal ? fn(db) : undefined;
   } finally {
-    db?.close();
+    db.close();
   }
 }

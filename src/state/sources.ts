@@ -8,7 +8,7 @@ import { backupDir, listBackups } from '../services/backup.js';
 import { probeHttp } from '../services/http.js';
 import { RedisProbe } from '../services/redis.js';
 import { probeSqlite } from '../services/sqlite.js';
-import { readOpenRestoreChecks } from './journal.js';
+import { lastRestoreFinishedAt, readOpenRestoreChecks } from './journal.js';
 import { stateDir } from './statedb.js';
 import type { AppStore } from './store.js';
 
@@ -103,6 +103,7 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
 
   for (const cfg of config.databases) {
     let marks: Record<string, RowMarks> = {};
+    let marksSince = now();
     sources.push({
       id: `sqlite:${cfg.name}`,
       refreshMs: config.interval,
@@ -112,6 +113,12 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
         actions.setKeyed('databases', cfg.name, r.ok ? { data: r.value } : { error: r.error }, now());
         const out = [evaluateSqlite(cfg, r)];
         if (r.ok && cfg.critical_tables.length && r.value.quickCheck[0] === 'ok') {
+          // A restore finished since the baseline was taken: the rows it brought back are the new baseline.
+          const restoredAt = await lastRestoreFinishedAt(stateDir(config.state_dir), cfg.name);
+          if (restoredAt !== undefined && restoredAt > marksSince) {
+            marks = {};
+            marksSince = now();
+          }
           const loss = evaluateRowLoss(cfg, r.value.tableRows, r.value.tableMaxRowid, marks);
           marks = loss.marks;
           out.push(loss.check);

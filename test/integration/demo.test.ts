@@ -108,6 +108,54 @@ describe('drills', () => {
   });
 });
 
+describe('database drills are recovered with the restore wizard', () => {
+  const trades = async (sql: string, ...args: (number | string)[]) => {
+    const Db = (await import('better-sqlite3')).default;
+    const db = new Db(join(dir, 'data/trading.db'), { readonly: true, timeout: 5000 });
+    try {
+      return (db.prepare(sql).get(...args) as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
+  const lastDrill = () => (JSON.parse(readFileSync(join(dir, 'demo.json'), 'utf8')) as { drills: { startedAt: number; maxTradeId: number; tradeCount: number; backupMaxTradeId?: number; backupTradeCount?: number }[] }).drills.at(-1);
+
+  it.each([
+    ['rows-deleted', 'sqlite:trading:rows', ['--tables', 'critical']],
+    ['db-corrupt', 'sqlite:trading', []],
+  ])('%s fires %s; opsdeck restore (writer stopped and started by its commands) brings it back; the score matches the database', async (drill, alert, tables) => {
+    const from = watcher.events.length;
+    const run = await runCli(['drill', 'run', drill, '--config', config], { env, timeoutMs: 60_000 });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('opsdeck restore --db trading');
+    await watcher.waitFor('fired', alert, 60_000, from);
+    const writerBefore = (JSON.parse(readFileSync(join(dir, 'demo.json'), 'utf8')) as DemoJson).writerPid;
+    const r = await runCli(['restore', '--db', 'trading', ...tables, '--yes', '--config', config], { env, timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/stopped command:writer/);
+    // The writer was stopped for the restore and a new one started after it; it writes again.
+    const writerAfter = (JSON.parse(readFileSync(join(dir, 'demo.json'), 'utf8')) as DemoJson).writerPid;
+    expect(writerAfter).not.toBe(writerBefore);
+    expect(alive(writerBefore)).toBe(false);
+    expect(alive(writerAfter)).toBe(true);
+    await watcher.waitFor('resolved', alert, 60_000, from);
+    const d = lastDrill();
+    expect(d?.backupMaxTradeId).toBeDefined();
+    const score = JSON.parse((await runCli(['drill', 'score', '--json', '--config', config], { env })).stdout) as Record<string, number>;
+    // Checked against the database: trades committed before the drill that are not there now …
+    // (ids are reused after a restore, so a trade is "the same" by id and a time before the drill).
+    const before = new Date(d?.startedAt ?? 0).toISOString();
+    const present = await trades('SELECT count(*) AS n FROM trades WHERE id <= ? AND executed_at <= ?', d?.maxTradeId ?? 0, before);
+    expect(score.tradesMissing).toBe((d?.tradeCount ?? 0) - present);
+    expect(score.tradesMissing).toBeGreaterThan(0); // the demo writer kept writing after the first backup
+    // … are exactly those written after the backup the restore used: every trade it held is back.
+    const heldByBackup = await trades('SELECT count(*) AS n FROM trades WHERE id <= ? AND executed_at <= ?', d?.backupMaxTradeId ?? 0, before);
+    expect(heldByBackup).toBe(d?.backupTradeCount);
+    expect(score.tradesMissingCoveredByBackup).toBe(0);
+    expect(score.tradesMissingWrittenAfterBackup).toBe(score.tradesMissing);
+  });
+});
+
 describe('opsdeck demo --stop', () => {
   it('stops every process and container and removes the workspace', async () => {
     const state = JSON.parse(readFileSync(join(dir, 'demo.json'), 'utf8')) as DemoJson;
