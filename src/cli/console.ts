@@ -1,5 +1,7 @@
+import { unwatchFile, watchFile } from 'node:fs';
 import { hostname } from 'node:os';
 import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { ConfigError } from '../domain/errors.js';
 import { exitCodeFor } from '../domain/check.js';
 import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
@@ -11,6 +13,7 @@ import { openStateDb, stateDir } from '../state/statedb.js';
 import { createAppStore } from '../state/store.js';
 import { buildKeyTable } from '../ui/keys.js';
 import type * as UiModule from '../ui/run.js';
+import type { LiveProps } from '../ui/run.js';
 import { createHostHistory } from '../ui/useHostHistory.js';
 import { formatReport, runChecks, useColor } from './check.js';
 import { out, useSecrets, type GlobalOptions } from './output.js';
@@ -44,16 +47,43 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   const db = await openStateDb(stateDir(config.state_dir));
   const acks = new AckStore(db);
   const store = createAppStore();
-  const monitor = new Monitor({
-    config,
-    store,
-    sources: buildSources(config, store),
-    stateDb: db,
-    // An ack holds for one firing episode: it lapses when the alert resolves.
-    onAlert: (e) => {
-      if (e.transition === 'resolved') acks.lapse(e.alert.checkId, e.at);
-    },
-  });
+  const startMonitor = (c: Config) =>
+    new Monitor({
+      config: c,
+      store,
+      sources: buildSources(c, store),
+      stateDb: db,
+      // An ack holds for one firing episode: it lapses when the alert resolves.
+      onAlert: (e) => {
+        if (e.transition === 'resolved') acks.lapse(e.alert.checkId, e.at);
+      },
+    });
+  let monitor = startMonitor(config);
+  // The configuration file is watched as `watch` does: a change restarts the checks on the same
+  // store (alert state survives), and the panes, keys and thresholds follow; a broken edit keeps
+  // the running configuration and says why in the status line.
+  let live: ReturnType<LiveProps['get']> = { config, keys };
+  const listeners = new Set<() => void>();
+  const setLive = (next: typeof live) => {
+    live = next;
+    for (const l of listeners) l();
+  };
+  const file = loaded.file;
+  if (file) {
+    watchFile(file, { interval: 1000 }, () => {
+      try {
+        const next = loadConfig({ file });
+        const nextKeys = buildKeyTable(next.config.keys);
+        useSecrets(next.secrets);
+        monitor.stop();
+        monitor = startMonitor(next.config);
+        monitor.start();
+        setLive({ config: next.config, keys: nextKeys, notice: { text: `configuration reloaded from ${file}`, color: 'green', until: Date.now() + 10_000 } });
+      } catch (e) {
+        setLive({ ...live, notice: { text: `configuration not reloaded (the running one stays): ${(e as Error).message}`, color: 'red', until: Number.MAX_SAFE_INTEGER } });
+      }
+    });
+  }
   const { history, stop: stopHistory } = createHostHistory(store, config.refresh);
   // Recent results per check: the "probe history" behind an alert's details.
   const entries = new Map<string, { at: number; status: string; message: string }[]>();
@@ -120,7 +150,9 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
         },
     },
     color,
+    { get: () => live, subscribe: (l) => (listeners.add(l), () => listeners.delete(l)) },
   );
+  if (file) unwatchFile(file);
   monitor.stop();
   stopHistory();
   stopChecks();

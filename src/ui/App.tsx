@@ -129,6 +129,8 @@ export function App(props: {
   hostname: string;
   size?: { columns: number; rows: number };
   now?: () => number;
+  /** A message from outside the UI (a configuration reload), shown in the status line until `until`. */
+  notice?: { text: string; color: 'green' | 'red' | 'yellow'; until: number };
 }) {
   const { exit } = useApp();
   // Keys need raw mode, which needs stdin to be a terminal (`opsdeck < /dev/null` in a real
@@ -350,6 +352,8 @@ export function App(props: {
     </Text>
   ) : flash ? (
     <C color={flash.color}>{flash.text}</C>
+  ) : props.notice && props.notice.until > now ? (
+    <C color={props.notice.color}>{props.notice.text}</C>
   ) : (
     <C dim>{`${Object.keys(state.checks).length} checks · refresh ${formatDuration(props.config.refresh)} · checks every ${formatDuration(props.config.interval)}`}</C>
   );

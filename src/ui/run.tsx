@@ -1,7 +1,18 @@
 import { render } from 'ink';
-import type { ComponentProps } from 'react';
+import { useSyncExternalStore, type ComponentProps } from 'react';
 import { App } from './App.js';
 import { ColorContext } from './theme.js';
+
+/** Props that change while the console runs (a configuration reload): read through a tiny external store. */
+export interface LiveProps {
+  get: () => Pick<ComponentProps<typeof App>, 'config' | 'keys' | 'notice'>;
+  subscribe: (onChange: () => void) => () => void;
+}
+
+function Live(p: { props: ComponentProps<typeof App>; live: LiveProps }) {
+  const current = useSyncExternalStore(p.live.subscribe, p.live.get);
+  return <App {...p.props} {...current} />;
+}
 
 /** Why the console ended: the operator quit (q, ctrl-c), or a signal (SSH hang-up, kill). */
 export type ConsoleEnd = { by: 'operator' } | { by: 'signal'; signal: 'SIGTERM' | 'SIGHUP' };
@@ -17,12 +28,10 @@ export type ConsoleEnd = { by: 'operator' } | { by: 'signal'; signal: 'SIGTERM' 
  *   are restored and the caller leaves the alternate screen; the default action would kill the
  *   process without running any of that.
  */
-export async function runConsole(props: ComponentProps<typeof App>, color: boolean): Promise<ConsoleEnd> {
+export async function runConsole(props: ComponentProps<typeof App>, color: boolean, live?: LiveProps): Promise<ConsoleEnd> {
   let end: ConsoleEnd = { by: 'operator' };
   const instance = render(
-    <ColorContext.Provider value={color}>
-      <App {...props} />
-    </ColorContext.Provider>,
+    <ColorContext.Provider value={color}>{live ? <Live props={props} live={live} /> : <App {...props} />}</ColorContext.Provider>,
     { exitOnCtrlC: true, patchConsole: false, maxFps: 10 },
   );
   const onSignal = (signal: 'SIGTERM' | 'SIGHUP' | 'SIGINT') => () => {

@@ -265,3 +265,22 @@ describe('stop and start from the console', () => {
     ]);
   });
 });
+
+describe('the configuration file changes while the console runs', () => {
+  it('a broken edit keeps the running configuration and says why; a good one is taken at once', async () => {
+    const f = join(dir, 'reload.yaml');
+    writeFileSync(f, 'name: before\ninterval: 1s\nrefresh: 1s\nthresholds: {cpu: 100, memory: 100, disk: 100}\n');
+    const t = open(f, { columns: 120, rows: 40 });
+    await t.waitFor(/ before .*health/);
+    writeFileSync(f, 'name: before\ninterval: 1s\nrefresh: 1s\nthresholds: {cpu: 100, memory: 100, disk: 100}\nbogus: 1\n');
+    await t.waitFor(/configuration not reloaded \(the running one stays\): .*reload\.yaml: .*bogus/, 15_000);
+    expect(t.capture()).toMatch(/ before .*health/);
+    // A good edit: the new name is on screen, and a lowered threshold fires its alert.
+    writeFileSync(f, 'name: after\ninterval: 1s\nrefresh: 1s\nthresholds: {cpu: 100, memory: 100, disk: 1}\n');
+    await t.waitFor(/ after .*health/, 15_000);
+    await t.waitFor(/configuration reloaded from .*reload\.yaml/, 15_000);
+    await t.waitFor(/WARNING\s+host:disk:\/\s+\S+\s+firing/, 30_000);
+    t.send('q');
+    await t.waitFor(/EXIT=0/);
+  });
+});
