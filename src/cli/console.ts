@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { unwatchFile, watchFile } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { hostname } from 'node:os';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -14,6 +16,7 @@ import { createAppStore } from '../state/store.js';
 import { buildKeyTable } from '../ui/keys.js';
 import type * as UiModule from '../ui/run.js';
 import type { LiveProps } from '../ui/run.js';
+import type { RestoreEvents, RestoreRun } from '../ui/RestoreWizard.js';
 import { createHostHistory } from '../ui/useHostHistory.js';
 import { formatReport, runChecks, useColor } from './check.js';
 import { out, useSecrets, type GlobalOptions } from './output.js';
@@ -147,6 +150,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
           acks: (a) => acks.get(a.checkId, a.firedAt),
           audit: (action, target, outcome, detail) => recordAudit(db, { action, target, outcome, ...(detail ? { detail } : {}) }),
           history: (id) => entries.get(id) ?? [],
+          restore: (args, events) => startRestoreChild(args, events, file),
         },
     },
     color,
@@ -161,4 +165,36 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   db.close();
   // 128 + signal number, as a shell reports a process a signal ended (SIGHUP 1, SIGTERM 15).
   return end.by === 'signal' ? 128 + (end.signal === 'SIGHUP' ? 1 : 15) : 0;
+}
+
+/**
+ * Runs `opsdeck restore ARGS --protocol` as a child process for the console's restore wizard: the
+ * copy, decompression and integrity checks never block the console's event loop. The child
+ * writes one JSON line per message (`{"say"}`) or question (`{"ask"}`) and reads `y`/`n` lines;
+ * its one-line error (stderr) ends the wizard. The journal, audit log and safety copy are the
+ * restore command's own.
+ */
+function startRestoreChild(args: string[], events: RestoreEvents, configFile: string | undefined): RestoreRun {
+  const cli = process.argv[1] ?? 'opsdeck';
+  const child = spawn(process.execPath, [cli, ...(configFile ? ['--config', configFile] : []), 'restore', ...args, '--protocol'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdin.on('error', () => undefined); // the child may end before an answer arrives
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    try {
+      const m = JSON.parse(line) as { say?: string; ask?: string };
+      if (m.say !== undefined) events.onSay(m.say);
+      if (m.ask !== undefined) events.onAsk(m.ask);
+    } catch {
+      if (line.trim()) events.onSay(line);
+    }
+  });
+  child.on('error', (e) => events.onExit(1, `could not start the restore: ${e.message}`));
+  child.on('close', (code) => {
+    const last = stderr.trim().split('\n').at(-1)?.replace(/^opsdeck: /, '');
+    events.onExit(code ?? 1, code === 0 ? undefined : last || `the restore ended with exit code ${String(code)}`);
+  });
+  return { answer: (yes) => child.stdin.write(yes ? 'y\n' : 'n\n') };
 }

@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../domain/errors.js';
 import { reportError, type GlobalOptions } from './output.js';
 
@@ -70,6 +70,7 @@ program
   .option('--force', 'restore even while another process has the database open')
   .option('--resume', 'finish an interrupted restore')
   .option('--rollback', 'undo an interrupted restore: put the safety copy back')
+  .addOption(new Option('--protocol', 'driven by the console: JSON lines out, y/n lines in').hideHelp())
   .option('--json', 'print one JSON document')
   .action(async (_opts: unknown, cmd: Command) => {
     const g = globals(cmd);

@@ -15,7 +15,7 @@ import { recordAudit } from '../state/acks.js';
 import { RestoreJournal, type StoredRun } from '../state/journal.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { targets, type BackupOptions, type Target } from './backup.js';
-import { out, outJson, useSecrets } from './output.js';
+import { out, outJson, redact, useSecrets } from './output.js';
 
 /** Options of `opsdeck restore`. */
 export interface RestoreOptions extends BackupOptions {
@@ -24,6 +24,8 @@ export interface RestoreOptions extends BackupOptions {
   force?: boolean;
   resume?: boolean;
   rollback?: boolean;
+  /** Driven by the console: one JSON line per message or question on stdout, answers on stdin. */
+  protocol?: boolean;
 }
 
 /** A writer service resolved to how it is stopped: a container (Docker) or stop/start commands. */
@@ -109,8 +111,8 @@ export async function restoreCommand(g: RestoreOptions): Promise<number> {
       throw new ExitError(1, 'read-only', `${what} changes the database and stops services; refused in --read-only mode`);
     }
     const interactive = !g.yes && !g.dryRun;
-    if (interactive && !process.stdin.isTTY) throw new UsageError(`${what} asks before each step: run it in a terminal, or pass --yes (or --dry-run to preview)`);
-    const io = new Io(interactive, !!g.json);
+    if (interactive && !process.stdin.isTTY && !g.protocol) throw new UsageError(`${what} asks before each step: run it in a terminal, or pass --yes (or --dry-run to preview)`);
+    const io = new Io(interactive, !!g.json, !!g.protocol);
     try {
       if (g.resume || g.rollback) {
         const run = findOpen(journal, loaded, g);
@@ -134,17 +136,28 @@ export async function restoreCommand(g: RestoreOptions): Promise<number> {
 /** Line prompts on a terminal (stderr under --json, so stdout stays one JSON document). */
 class Io {
   private rl?: Interface;
+  private lines?: AsyncIterator<string>;
   constructor(
     readonly interactive: boolean,
     readonly json: boolean,
+    /** The console's wizard drives this run: JSON lines out (`{"say"}`, `{"ask"}`), `y`/`n` lines in. */
+    readonly protocol = false,
   ) {}
 
   say(text: string): void {
-    if (this.json) return;
-    out(text);
+    if (this.protocol) process.stdout.write(`${JSON.stringify({ say: redact(text) })}\n`);
+    else if (!this.json) out(text);
   }
 
   async ask(question: string): Promise<boolean> {
+    if (this.protocol) {
+      process.stdout.write(`${JSON.stringify({ ask: redact(question) })}\n`);
+      this.rl ??= createInterface({ input: process.stdin });
+      this.lines ??= this.rl[Symbol.asyncIterator]();
+      const next = await this.lines.next();
+      // The console went away (stdin closed): no answer is a no.
+      return !next.done && next.value.trim().toLowerCase() === 'y';
+    }
     this.rl ??= createInterface({ input: process.stdin, output: this.json ? process.stderr : process.stdout });
     const a = (await this.rl.question(`${question} [y/N] `)).trim().toLowerCase();
     return a === 'y' || a === 'yes';

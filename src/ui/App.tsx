@@ -15,6 +15,7 @@ import type { AppStore } from '../state/store.js';
 import { containerRows, fit, statusColor, windowRows } from './format/cells.js';
 import { commandFor, fitHints, footerHints, keyName, type KeyBinding, type KeyScope } from './keys.js';
 import { LogsView, type LogsKeys, type LogTarget } from './LogsView.js';
+import { RestoreWizard, type StartRestore, type WizardKeys } from './RestoreWizard.js';
 import { AlertsPane, visibleAlerts } from './panes/AlertsPane.js';
 import { ContainersPane } from './panes/ContainersPane.js';
 import { DatastoresPane } from './panes/DatastoresPane.js';
@@ -40,6 +41,8 @@ export interface ConsoleActions {
   audit: (action: string, target: string, outcome: 'refused' | 'cancelled', detail?: string) => void;
   /** Recent results of one check (newest last), for the alert details. */
   history: (checkId: string) => { at: number; status: string; message: string }[];
+  /** Starts `opsdeck restore` in a child process for the restore wizard. */
+  restore: StartRestore;
 }
 
 type Dialog =
@@ -138,6 +141,8 @@ export function App(props: {
   // Ink passes stdin.isTTY through, so "not supported" is `undefined`, which useInput takes as active.
   const isRawModeSupported = useStdin().isRawModeSupported === true;
   const logsKeys = useRef<LogsKeys>(null);
+  const wizardKeys = useRef<WizardKeys>(null);
+  const [getWizard, setWizard] = useRefState(false);
   const state = useSyncExternalStore(props.store.subscribe, props.store.getState);
   const { columns, rows } = useTerminalSize(props.size);
   const [tick, setTick] = useState(0);
@@ -223,6 +228,11 @@ export function App(props: {
         } else if (name === 'escape' || name === 'q' || name === 'enter' || name === '?') setDialog(undefined);
         return;
       }
+      // The restore wizard takes every key while it is open: a restore is not left by a stray "q".
+      if (getWizard()) {
+        wizardKeys.current?.onKey(input, key);
+        return;
+      }
       // The logs view handles its own keys (its filter prompt takes any text, "q" included).
       if (getLogs()) {
         logsKeys.current?.onKey(input, key);
@@ -266,6 +276,10 @@ export function App(props: {
           else if (props.config.logs[0]) setLogs({ kind: 'file', id: props.config.logs[0].path, name: props.config.logs[0].name });
           return;
         }
+        case 'restore.wizard':
+          if (props.config.databases.length === 0) setFlash({ text: 'restore wizard: no database in the config (`databases:`)', color: 'yellow' });
+          else setWizard(true);
+          return;
         case 'logs.open': {
           const targets = logTargets(props.store.getState().docker.data?.containers, props.config.logs, Date.now());
           if (targets.length === 0) setFlash({ text: 'no log to follow: no container seen and no `logs:` files in the config', color: 'yellow' });
@@ -357,6 +371,22 @@ export function App(props: {
   ) : (
     <C dim>{`${Object.keys(state.checks).length} checks · refresh ${formatDuration(props.config.refresh)} · checks every ${formatDuration(props.config.interval)}`}</C>
   );
+
+  if (getWizard()) {
+    return (
+      <Box flexDirection="column" width={columns}>
+        {header}
+        <RestoreWizard
+          databases={props.config.databases.map((d) => d.name)}
+          start={props.actions.restore}
+          width={columns}
+          height={height - 1}
+          onBack={() => setWizard(false)}
+          keysRef={wizardKeys}
+        />
+      </Box>
+    );
+  }
 
   if (logs) {
     // The logs view stays mounted under a dialog (help), so the follow and its lines survive.

@@ -28,6 +28,7 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   { id: 'cursor.up', keys: ['up', 'k'], description: 'select the previous row', scope: 'dashboard' },
   { id: 'cursor.down', keys: ['down', 'j'], description: 'select the next row', scope: 'dashboard' },
   { id: 'logs.open', keys: ['o'], description: 'open a log: pick a container or a configured log file', scope: 'dashboard', hint: true },
+  { id: 'restore.wizard', keys: ['W'], description: 'restore wizard: a database from its backup, step by step (asks first)', scope: 'dashboard', dangerous: true, hint: true },
   { id: 'container.logs', keys: ['l', 'enter'], description: 'follow the selected container\'s log', scope: 'containers', hint: true },
   { id: 'container.restart', keys: ['r'], description: 'restart the selected container (asks first)', scope: 'containers', dangerous: true, hint: true },
   { id: 'container.stop', keys: ['x'], description: 'stop the selected container (asks first)', scope: 'containers', dangerous: true, hint: true },

@@ -60,6 +60,10 @@ function setup(opts: SetupOptions = {}) {
     acks: (a) => ({ acknowledged: acked.has(a.checkId) }),
     audit: (action, target, outcome) => calls.push(`audit:${action}:${target}:${outcome}`),
     history: () => [{ at: Date.now(), status: 'critical', message: 'refused' }],
+    restore: (args) => {
+      calls.push(`restore:${args.join(' ')}`);
+      return { answer: (yes) => calls.push(`answer:${yes ? 'y' : 'n'}`) };
+    },
   };
   const { history } = createHostHistory(store, 2000);
   const size = opts.size ?? { columns: 120, rows: 40 };

@@ -1,0 +1,168 @@
+import { Box, Text, type Key } from 'ink';
+import Spinner from 'ink-spinner';
+import { useEffect, useImperativeHandle, useRef, type Ref } from 'react';
+import { fit } from './format/cells.js';
+import { C } from './theme.js';
+import { useRefState } from './useRefState.js';
+
+/** A running `opsdeck restore --protocol` child, as the console's actions start it. */
+export interface RestoreRun {
+  /** Answers the question the run is waiting on. */
+  answer(yes: boolean): void;
+}
+
+/** What the run reports: a message, a question (answer with y/n), its end. */
+export interface RestoreEvents {
+  onSay(text: string): void;
+  onAsk(question: string): void;
+  onExit(code: number, error?: string): void;
+}
+
+/** Starts a restore with these `opsdeck restore` arguments, e.g. ['--db', 'trading', '--tables', 'all']. */
+export type StartRestore = (args: string[], events: RestoreEvents) => RestoreRun;
+
+/** The wizard's key handler, called by the console's one input handler (as the logs view's). */
+export interface WizardKeys {
+  onKey(input: string, key: Key): void;
+}
+
+interface Mode {
+  label: string;
+  args: string[];
+}
+
+/** The four ways in: a whole-file restore, a staged one, or finishing / undoing an interrupted one. */
+export function wizardModes(db: string): Mode[] {
+  return [
+    { label: `restore ${db}: the whole file, from the newest verified backup`, args: ['--db', db] },
+    { label: `restore ${db} table by table: critical tables first, then the others`, args: ['--db', db, '--tables', 'all'] },
+    { label: `resume an interrupted restore of ${db}`, args: ['--db', db, '--resume'] },
+    { label: `roll back an interrupted restore of ${db} (put the safety copy back)`, args: ['--db', db, '--rollback'] },
+  ];
+}
+
+type Phase =
+  | { kind: 'pick-db'; selected: number }
+  | { kind: 'pick-mode'; db: string; selected: number }
+  | { kind: 'running'; title: string; question?: string }
+  | { kind: 'done'; title: string; code: number; error?: string };
+
+/**
+ * The restore wizard inside the console. The restore itself runs in a child process (`opsdeck
+ * restore --protocol`: the same journaled steps as in a terminal), so the console stays responsive
+ * while it copies and checks a large database; each step's preview arrives here and waits for `y`.
+ */
+export function RestoreWizard(props: {
+  databases: readonly string[];
+  start: StartRestore;
+  width: number;
+  height: number;
+  onBack: () => void;
+  keysRef: Ref<WizardKeys>;
+}) {
+  const [getPhase, setPhase] = useRefState<Phase>(props.databases.length === 1 ? { kind: 'pick-mode', db: props.databases[0] ?? '', selected: 0 } : { kind: 'pick-db', selected: 0 });
+  const [getLines, setLines] = useRefState<string[]>([]);
+  const run = useRef<RestoreRun | undefined>(undefined);
+  const mounted = useRef(true);
+  useEffect(
+    () => () => {
+      mounted.current = false;
+    },
+    [],
+  );
+  const phase = getPhase();
+  const lines = getLines();
+
+  const begin = (m: Mode) => {
+    setLines([]);
+    setPhase({ kind: 'running', title: m.label });
+    run.current = props.start(m.args, {
+      onSay: (text) => mounted.current && setLines([...getLines(), text]),
+      onAsk: (question) => {
+        const p = getPhase();
+        if (mounted.current && p.kind === 'running') setPhase({ ...p, question });
+      },
+      onExit: (code, error) => {
+        run.current = undefined;
+        if (mounted.current) setPhase({ kind: 'done', title: m.label, code, ...(error ? { error } : {}) });
+      },
+    });
+  };
+
+  useImperativeHandle(props.keysRef, () => ({
+    onKey: (input: string, key: Key) => {
+      const p = getPhase();
+      const up = key.upArrow || input === 'k';
+      const down = key.downArrow || input === 'j';
+      const digit = /^[1-9]$/.test(input) ? Number(input) - 1 : undefined;
+      if (p.kind === 'pick-db' || p.kind === 'pick-mode') {
+        const count = p.kind === 'pick-db' ? props.databases.length : 4;
+        if (key.escape) return props.onBack();
+        if (up) return setPhase({ ...p, selected: Math.max(0, p.selected - 1) });
+        if (down) return setPhase({ ...p, selected: Math.min(count - 1, p.selected + 1) });
+        const chosen = digit !== undefined && digit < count ? digit : key.return ? p.selected : undefined;
+        if (chosen === undefined) return;
+        if (p.kind === 'pick-db') return setPhase({ kind: 'pick-mode', db: props.databases[chosen] ?? '', selected: 0 });
+        const mode = wizardModes(p.db)[chosen];
+        if (mode) begin(mode);
+        return;
+      }
+      if (p.kind === 'running') {
+        if (!p.question) return;
+        if (input === 'y' || input === 'n' || key.escape) {
+          const yes = input === 'y';
+          setLines([...getLines(), `${p.question} ${yes ? 'yes' : 'no'}`]);
+          setPhase({ kind: 'running', title: p.title });
+          run.current?.answer(yes);
+        }
+        return;
+      }
+      if (key.escape || key.return || input === 'q') props.onBack();
+    },
+  }));
+
+  const w = props.width;
+  if (phase.kind === 'pick-db' || phase.kind === 'pick-mode') {
+    const items = phase.kind === 'pick-db' ? props.databases.map((d) => `restore ${d}`) : wizardModes(phase.db).map((m) => m.label);
+    return (
+      <Box flexDirection="column" borderStyle="round" width={Math.min(w, 90)} paddingX={1}>
+        <C bold>{phase.kind === 'pick-db' ? 'Restore which database?' : `Restore wizard: ${phase.db}`}</C>
+        {items.map((label, i) => (
+          <C key={label} inverse={i === phase.selected}>
+            {fit(`${i + 1}) ${label}`, Math.min(w, 90) - 4)}
+          </C>
+        ))}
+        <C dim>Each step shows what it will do and waits for y. A safety copy of the database is taken before it changes.</C>
+        <C dim>↑↓ choose · enter or 1-{items.length} start · esc back</C>
+      </Box>
+    );
+  }
+  const room = Math.max(3, props.height - 5);
+  const shown = lines.slice(-room);
+  return (
+    <Box flexDirection="column" width={w}>
+      <C bold>{fit(`Restore wizard — ${phase.title}`, w)}</C>
+      {shown.map((l, i) => (
+        <C key={`${lines.length - shown.length + i}`} color={/failed|refused|error/i.test(l) ? 'red' : undefined}>
+          {fit(l, w)}
+        </C>
+      ))}
+      {phase.kind === 'running' ? (
+        phase.question ? (
+          <C bold color="yellow">{fit(`${phase.question}  y yes · n no`, w)}</C>
+        ) : (
+          <Text>
+            <Spinner type="dots" /> working (the restore runs in its own process; every step is journaled)
+          </Text>
+        )
+      ) : phase.code === 0 ? (
+        <C bold color="green">{fit('restore wizard finished · esc back to the dashboard', w)}</C>
+      ) : (
+        <Box flexDirection="column">
+          <C color="red" wrap="wrap">{phase.error ?? `the restore ended with exit code ${phase.code}`}</C>
+          <C dim>esc back to the dashboard</C>
+        </Box>
+      )}
+    </Box>
+  );
+}

@@ -1,0 +1,111 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { TmuxSession } from '../helpers/tmux.js';
+
+// The restore wizard inside the console, in a real terminal (tmux), on a real SQLite file and a
+// real verified backup: each step is previewed and waits for y; the database comes back.
+
+const dir = mkdtempSync(join(tmpdir(), 'opsdeck-restore-console-'));
+const config = join(dir, 'opsdeck.yaml');
+const dbPath = join(dir, 'shop.db');
+const env = { OPSDECK_STATE_DIR: join(dir, 'state'), XDG_DATA_HOME: join(dir, 'data') };
+const sessions: TmuxSession[] = [];
+let n = 0;
+const open = (...args: string[]) => {
+  const s = TmuxSession.start(`opsdeck-rw-${process.pid}-${n++}`, ['--config', config, ...args], { columns: 120, rows: 40, env });
+  sessions.push(s);
+  return s;
+};
+const count = () => {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM orders').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+};
+
+beforeAll(async () => {
+  const db = new Database(dbPath);
+  db.pragma('journal_mode = WAL');
+  db.exec('CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT NOT NULL); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) INSERT INTO orders (item) SELECT printf(\'item %d\', i) FROM n;');
+  db.close();
+  writeFileSync(config, `name: shop\ninterval: 1s\nrefresh: 1s\nthresholds: {cpu: 100, memory: 100, disk: 100}\ndatabases:\n  - name: shop\n    path: shop.db\n    critical_tables: [orders]\nbackup:\n  dir: backups\n`);
+  for (const args of [['backup', 'create'], ['backup', 'verify', '--all']]) {
+    const r = await runCli(['--config', config, ...args], { env });
+    expect(r.code, r.stderr).toBe(0);
+  }
+  // The incident: rows deleted after the backup.
+  const live = new Database(dbPath);
+  live.exec('DELETE FROM orders WHERE id BETWEEN 40 AND 69');
+  live.close();
+}, 60_000);
+
+afterAll(() => {
+  for (const s of sessions) s.kill();
+});
+
+describe('the restore wizard in the console', () => {
+  it('W opens it; each changing step is previewed and waits for y; the rows come back; audited', async () => {
+    expect(count()).toBe(70);
+    const t = open();
+    await t.waitFor(/ shop .*health/);
+    t.send('W');
+    await t.waitFor(/Restore wizard: shop/);
+    t.send('1'); // the whole file
+    const first = await t.waitFor(/run this step\?\s+y yes · n no/, 30_000);
+    expect(first).toMatch(/\[1\/8\] choose the backup: shop-\S+ \(.*verified/);
+    t.send('y');
+    await t.waitFor(/\[3\/8\] stop the writers: stop none configured.*\n.*run this step\?/, 30_000);
+    expect(count()).toBe(70); // nothing changed before the step that swaps the file
+    t.send('y');
+    await t.waitFor(/\[5\/8\] restore the whole file: .*\n.*run this step\?/, 30_000);
+    expect(count()).toBe(70);
+    t.send('y');
+    await t.waitFor(/restore wizard finished/, 60_000);
+    expect(count()).toBe(100);
+    const screen = t.capture();
+    expect(screen).toMatch(/safety copy/);
+    t.send('Escape', false);
+    await t.waitFor(/Containers|Datastores/);
+    t.send('q');
+    await t.waitFor(/EXIT=0/);
+    const state = new Database(join(dir, 'state', 'state.db'), { readonly: true });
+    const actions = (state.prepare("SELECT action FROM audit WHERE action LIKE 'restore%' ORDER BY id").all() as { action: string }[]).map((r) => r.action);
+    state.close();
+    expect(actions).toEqual(expect.arrayContaining(['restore.start', 'restore.swap', 'restore']));
+  });
+
+  it('answering n at a step stops the run with the database unchanged', async () => {
+    const live = new Database(dbPath);
+    live.exec('DELETE FROM orders WHERE id > 90');
+    live.close();
+    expect(count()).toBe(90);
+    const t = open();
+    await t.waitFor(/ shop .*health/);
+    t.send('W');
+    await t.waitFor(/Restore wizard: shop/);
+    t.send('1');
+    await t.waitFor(/run this step\?\s+y yes · n no/, 30_000);
+    t.send('n');
+    await t.waitFor(/cancel|declin|stopp/i, 30_000);
+    expect(count()).toBe(90);
+    t.send('Escape', false);
+    t.send('q');
+    await t.waitFor(/EXIT=0/);
+  });
+
+  it('under --read-only W is refused with the reason', async () => {
+    const t = open('--read-only');
+    await t.waitFor(/ shop .*health/);
+    t.send('W');
+    await t.waitFor(/refused — opsdeck runs in --read-only mode/);
+    expect(t.capture()).not.toMatch(/Restore wizard/);
+    t.send('q');
+    await t.waitFor(/EXIT=0/);
+  });
+});
