@@ -100,12 +100,13 @@ export function containerStatus(c: ContainerInfo, critical: boolean, declared: b
 function containerResult(id: string, c: ContainerInfo, stats: ContainerStats | undefined, critical: boolean, declared: boolean): CheckResult {
   const { status, message } = containerStatus(c, critical, declared);
   const extra = stats
-    ? `; CPU ${stats.cpuPercent !== undefined ? formatPercent(stats.cpuPercent) : '…'}, memory ${formatBytes(stats.memUsedBytes)}${stats.memLimitBytes ? ` of ${formatBytes(stats.memLimitBytes)}` : ''}`
+    ? `; CPU ${stats.cpuPercent !== undefined ? formatPercent(stats.cpuPercent) : stats.cpuMissing ? 'not measured' : '…'}, memory ${formatBytes(stats.memUsedBytes)}${stats.memLimitBytes ? ` of ${formatBytes(stats.memLimitBytes)}` : ''}`
     : '';
   return {
     id, kind: 'container', target: c.name, status, message: `${message}${extra}`,
     ...(stats?.cpuPercent !== undefined ? { value: round(stats.cpuPercent) } : {}),
     ...(critical ? { critical: true } : {}),
+    ...(stats?.cpuPercent === undefined && stats?.cpuMissing ? { missing: { cpuPercent: stats.cpuMissing } } : {}),
   };
 }
 

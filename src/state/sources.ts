@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { CheckResult } from '../domain/check.js';
-import { evaluateBackupAge, evaluateDocker, evaluateHost, evaluateHttp, evaluateRedis, evaluateRowLoss, evaluateSqlite, type RowMarks } from '../domain/evaluate.js';
+import { evaluateBackupAge, evaluateDocker, matchService, evaluateHost, evaluateHttp, evaluateRedis, evaluateRowLoss, evaluateSqlite, type RowMarks } from '../domain/evaluate.js';
 import { ProbeWindow } from '../domain/window.js';
 import { DockerService, resolveDockerEndpoint, type ContainerStats } from '../services/docker.js';
 import { HostSampler } from '../services/host.js';
@@ -25,6 +25,64 @@ export interface Source {
   prime?(): Promise<void>;
   run(): Promise<CheckResult[]>;
   close?(): void;
+}
+
+interface DockerSample {
+  engine: Awaited<ReturnType<DockerService['version']>>;
+  containers: Awaited<ReturnType<DockerService['containers']>> | undefined;
+  stats: Map<string, ContainerStats>;
+}
+
+/** Why a container's CPU % is absent from `check` on the API stats path. */
+export const SINGLE_READ_REASON =
+  'read once: check reads containers through the Docker API once (one daemon sampling cycle); only declared services get the second read CPU % needs';
+
+/**
+ * `check` on the API stats path. On Docker 20.10 every one-shot stats request waits for the daemon's
+ * next 1 s sampling tick (only the call that wakes an idle collector returns at once); requests in
+ * flight together share that tick, and every read costs the daemon one collection per container
+ * (measured, issue #2: 200 containers ≈ 0.4 daemon CPU-s per pass, `docker stats --no-stream` ≈ 1 s).
+ * A second pass over every container would double both and miss the targets (< 2 s, ≤ ½ the daemon
+ * CPU of `docker stats --no-stream`), so:
+ * - no declared services running: prime lists once and reads every running container once (memory
+ *   figures; CPU % marked missing, with why); run reuses that — no second version/list call;
+ * - else prime reads the declared services' containers, run reads every running container: the
+ *   declared ones get a real two-read CPU % one daemon cycle apart; the rest are read once.
+ */
+function apiOneShot(docker: DockerService, listOpts: { composeProject?: string; light: boolean }, config: Config) {
+  let primed: (DockerSample & { pinned: Set<string> }) | undefined;
+  const running = (s: DockerSample) => (s.containers?.ok ? s.containers.value.filter((c) => c.state === 'running') : []);
+  const mark = (s: DockerSample, pinned: Set<string>): DockerSample => {
+    for (const c of running(s)) {
+      const st = s.stats.get(c.id);
+      if (st && st.cpuPercent === undefined)
+        st.cpuMissing = pinned.has(c.id) ? 'its first stats read failed, so there is nothing to pair the second with' : SINGLE_READ_REASON;
+    }
+    return s;
+  };
+  return {
+    async prime(): Promise<DockerSample> {
+      const engine = await docker.version();
+      const containers = engine.ok ? await docker.containers(listOpts) : undefined;
+      const base: DockerSample = { engine, containers, stats: new Map() };
+      const pinned = new Set<string>();
+      for (const svc of config.services) {
+        if (!svc.container && !svc.compose_service) continue;
+        const c = containers?.ok ? matchService(svc, containers.value) : undefined;
+        if (c?.state === 'running') pinned.add(c.id);
+      }
+      const all = running(base);
+      const stats = await docker.stats(pinned.size ? all.filter((c) => pinned.has(c.id)) : all);
+      primed = { ...base, pinned, stats: pinned.size ? new Map<string, ContainerStats>() : stats };
+      return base;
+    },
+    async run(): Promise<DockerSample> {
+      if (!primed) await this.prime();
+      const p = primed as DockerSample & { pinned: Set<string> };
+      if (p.pinned.size === 0) return mark(p, p.pinned);
+      return mark({ ...p, stats: await docker.stats(running(p)) }, p.pinned);
+    },
+  };
 }
 
 /** Builds every source the configuration declares. */
@@ -53,22 +111,32 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
     const resolved = resolveDockerEndpoint(config.docker.host);
     const endpoint = config.docker.stats_source === 'api' ? { ...resolved, local: false } : resolved;
     const docker = new DockerService(endpoint, config.docker.timeout);
-    const sample = async () => {
+    const listOpts = { ...(config.docker.compose_project ? { composeProject: config.docker.compose_project } : {}), light: !!opts.oneShot };
+    const sample = async (): Promise<DockerSample> => {
       const engine = await docker.version();
-      const containers = engine.ok ? await docker.containers({ ...(config.docker.compose_project ? { composeProject: config.docker.compose_project } : {}), light: !!opts.oneShot }) : undefined;
+      const containers = engine.ok ? await docker.containers(listOpts) : undefined;
       // (containers() reuses cached inspect results, so a run right after prime costs one list call.)
       const stats = containers?.ok ? await docker.stats(containers.value) : new Map<string, ContainerStats>();
       return { engine, containers, stats };
+    };
+    // `check` over API stats (remote engine / stats_source: api): see apiOneShot below.
+    let oneShotApi: ReturnType<typeof apiOneShot> | undefined;
+    const first = async (): Promise<DockerSample> => {
+      if (opts.oneShot && (await docker.statsSource()) === 'api') {
+        oneShotApi = apiOneShot(docker, listOpts, config);
+        return oneShotApi.prime();
+      }
+      return sample();
     };
     sources.push({
       id: 'docker',
       refreshMs: config.refresh,
       checkMs: config.interval,
       prime: async () => {
-        await sample();
+        await first();
       },
       run: async () => {
-        const { engine, containers, stats } = await sample();
+        const { engine, containers, stats } = oneShotApi ? await oneShotApi.run() : await sample();
         const at = now();
         if (engine.ok && containers?.ok) {
           actions.setEnvelope('docker', { data: { endpoint: endpoint.display, version: engine.value.version, containers: containers.value, stats: Object.fromEntries(stats) } }, at);
