@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { CheckResult } from '../domain/check.js';
 import { evaluateBackupAge, evaluateDocker, matchService, evaluateHost, evaluateHttp, evaluateRedis, evaluateRowLoss, evaluateSqlite, type RowMarks } from '../domain/evaluate.js';
 import { ProbeWindow } from '../domain/window.js';
-import { DockerService, resolveDockerEndpoint, type ContainerStats } from '../services/docker.js';
+import { DockerService, resolveDockerEndpoint, type ContainerInfo, type ContainerStats } from '../services/docker.js';
 import { HostSampler } from '../services/host.js';
 import { backupDir, listBackups } from '../services/backup.js';
 import { probeHttp } from '../services/http.js';
@@ -31,56 +31,52 @@ interface DockerSample {
   engine: Awaited<ReturnType<DockerService['version']>>;
   containers: Awaited<ReturnType<DockerService['containers']>> | undefined;
   stats: Map<string, ContainerStats>;
+  /** Running containers deliberately not read, with why (`check` on the API stats path). */
+  unmeasured?: Map<string, string>;
 }
 
-/** Why a container's CPU % is absent from `check` on the API stats path. */
-export const SINGLE_READ_REASON =
-  'read once: check reads containers through the Docker API once (one daemon sampling cycle); only declared services get the second read CPU % needs';
+/** Why `check` on the API stats path has no CPU/memory figures for an undeclared container. */
+export const NOT_READ_REASON =
+  'not read: over the Docker API, check reads stats only for declared services (each read costs the daemon one collection per container and waits for its 1 s sampling cycle)';
 
 /**
- * `check` on the API stats path. On Docker 20.10 every one-shot stats request waits for the daemon's
- * next 1 s sampling tick (only the call that wakes an idle collector returns at once); requests in
- * flight together share that tick, and every read costs the daemon one collection per container
- * (measured, issue #2: 200 containers ≈ 0.4 daemon CPU-s per pass, `docker stats --no-stream` ≈ 1 s).
- * A second pass over every container would double both and miss the targets (< 2 s, ≤ ½ the daemon
- * CPU of `docker stats --no-stream`), so:
- * - no declared services running: prime lists once and reads every running container once (memory
- *   figures; CPU % marked missing, with why); run reuses that — no second version/list call;
- * - else prime reads the declared services' containers, run reads every running container: the
- *   declared ones get a real two-read CPU % one daemon cycle apart; the rest are read once.
+ * `check` on the API stats path (remote engine, or stats_source: api). Measured on Docker 20.10
+ * (issue #2): a one-shot stats request waits for the daemon's next 1 s sampling tick (only the one
+ * that wakes an idle collector is answered at once); requests in flight together share that tick;
+ * every read costs the daemon one collection of that container (200 containers ≈ 0.4 CPU-s).
+ * `docker stats --no-stream` makes exactly two collections per container, so one read of every
+ * container already costs about half of it and two reads about all of it: the target (≤ ½ its
+ * daemon CPU, < 2 s) leaves no room to read undeclared containers at all. So: declared services'
+ * running containers are read in prime and again in run — a real two-read CPU %, one daemon cycle
+ * apart; every other running container is listed (state, health) but not read, and says why.
+ * No second version/list call in run.
  */
 function apiOneShot(docker: DockerService, listOpts: { composeProject?: string; light: boolean }, config: Config) {
-  let primed: (DockerSample & { pinned: Set<string> }) | undefined;
-  const running = (s: DockerSample) => (s.containers?.ok ? s.containers.value.filter((c) => c.state === 'running') : []);
-  const mark = (s: DockerSample, pinned: Set<string>): DockerSample => {
-    for (const c of running(s)) {
-      const st = s.stats.get(c.id);
-      if (st && st.cpuPercent === undefined)
-        st.cpuMissing = pinned.has(c.id) ? 'its first stats read failed, so there is nothing to pair the second with' : SINGLE_READ_REASON;
-    }
-    return s;
-  };
+  let primed: (DockerSample & { pinned: ContainerInfo[] }) | undefined;
   return {
-    async prime(): Promise<DockerSample> {
+    async prime(): Promise<DockerSample & { pinned: ContainerInfo[] }> {
       const engine = await docker.version();
       const containers = engine.ok ? await docker.containers(listOpts) : undefined;
-      const base: DockerSample = { engine, containers, stats: new Map() };
-      const pinned = new Set<string>();
+      const pinned = new Map<string, ContainerInfo>();
       for (const svc of config.services) {
         if (!svc.container && !svc.compose_service) continue;
         const c = containers?.ok ? matchService(svc, containers.value) : undefined;
-        if (c?.state === 'running') pinned.add(c.id);
+        if (c?.state === 'running') pinned.set(c.id, c);
       }
-      const all = running(base);
-      const stats = await docker.stats(pinned.size ? all.filter((c) => pinned.has(c.id)) : all);
-      primed = { ...base, pinned, stats: pinned.size ? new Map<string, ContainerStats>() : stats };
-      return base;
+      const unmeasured = new Map<string, string>();
+      if (containers?.ok) for (const c of containers.value) if (c.state === 'running' && !pinned.has(c.id)) unmeasured.set(c.id, NOT_READ_REASON);
+      const stats = await docker.stats([...pinned.values()]);
+      primed = { engine, containers, stats, unmeasured, pinned: [...pinned.values()] };
+      return primed;
     },
     async run(): Promise<DockerSample> {
-      if (!primed) await this.prime();
-      const p = primed as DockerSample & { pinned: Set<string> };
-      if (p.pinned.size === 0) return mark(p, p.pinned);
-      return mark({ ...p, stats: await docker.stats(running(p)) }, p.pinned);
+      const p = primed ?? (await this.prime());
+      const stats = await docker.stats(p.pinned);
+      for (const c of p.pinned) {
+        const st = stats.get(c.id);
+        if (st && st.cpuPercent === undefined) st.cpuMissing = 'its first stats read failed, so there is nothing to pair the second with';
+      }
+      return { ...p, stats };
     },
   };
 }
@@ -136,7 +132,7 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
         await first();
       },
       run: async () => {
-        const { engine, containers, stats } = oneShotApi ? await oneShotApi.run() : await sample();
+        const { engine, containers, stats, unmeasured } = oneShotApi ? await oneShotApi.run() : await sample();
         const at = now();
         if (engine.ok && containers?.ok) {
           actions.setEnvelope('docker', { data: { endpoint: endpoint.display, version: engine.value.version, containers: containers.value, stats: Object.fromEntries(stats) } }, at);
@@ -145,7 +141,7 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
           if (error) actions.setEnvelope('docker', { error }, at);
         }
         return evaluateDocker(
-          { endpoint: endpoint.display, isDefault: endpoint.isDefault, optional: config.docker.optional, engine, ...(containers ? { containers } : {}), stats },
+          { endpoint: endpoint.display, isDefault: endpoint.isDefault, optional: config.docker.optional, engine, ...(containers ? { containers } : {}), stats, ...(unmeasured ? { unmeasured } : {}) },
           config,
         );
       },
