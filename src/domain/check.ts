@@ -29,6 +29,8 @@ export interface CheckResult {
   critical?: boolean;
   /** Id of the check whose failure made this one impossible to evaluate (dependency suppression). */
   suppressedBy?: string;
+  /** Figures this check would normally carry but does not, each with why (e.g. `cpuPercent`). */
+  missing?: Record<string, string>;
 }
 
 /** Severity order used to pick the worst status: unknown ranks above warning, below critical. */

@@ -62,6 +62,8 @@ export interface DockerObservation {
   engine: Result<{ version: string; latencyMs: number }>;
   containers?: Result<ContainerInfo[]>;
   stats: Map<string, ContainerStats>;
+  /** Running containers whose stats were deliberately not read, with why. */
+  unmeasured?: Map<string, string>;
 }
 
 /** Finds the containers behind a configured service: by container name, else by compose service label. */
@@ -97,15 +99,19 @@ export function containerStatus(c: ContainerInfo, critical: boolean, declared: b
   }
 }
 
-function containerResult(id: string, c: ContainerInfo, stats: ContainerStats | undefined, critical: boolean, declared: boolean): CheckResult {
+function containerResult(id: string, c: ContainerInfo, stats: ContainerStats | undefined, critical: boolean, declared: boolean, notRead?: string): CheckResult {
   const { status, message } = containerStatus(c, critical, declared);
   const extra = stats
-    ? `; CPU ${stats.cpuPercent !== undefined ? formatPercent(stats.cpuPercent) : '…'}, memory ${formatBytes(stats.memUsedBytes)}${stats.memLimitBytes ? ` of ${formatBytes(stats.memLimitBytes)}` : ''}`
-    : '';
+    ? `; CPU ${stats.cpuPercent !== undefined ? formatPercent(stats.cpuPercent) : stats.cpuMissing ? 'not measured' : '…'}, memory ${formatBytes(stats.memUsedBytes)}${stats.memLimitBytes ? ` of ${formatBytes(stats.memLimitBytes)}` : ''}`
+    : notRead
+      ? '; CPU and memory not measured'
+      : '';
+  const missing: Record<string, string> | undefined = !stats && notRead ? { cpuPercent: notRead, memory: notRead } : stats?.cpuPercent === undefined && stats?.cpuMissing ? { cpuPercent: stats.cpuMissing } : undefined;
   return {
     id, kind: 'container', target: c.name, status, message: `${message}${extra}`,
     ...(stats?.cpuPercent !== undefined ? { value: round(stats.cpuPercent) } : {}),
     ...(critical ? { critical: true } : {}),
+    ...(missing ? { missing } : {}),
   };
 }
 
@@ -151,10 +157,10 @@ export function evaluateDocker(obs: DockerObservation, config: Pick<Config, 'ser
       continue;
     }
     claimed.add(c.id);
-    out.push(containerResult(`container:${s.name}`, c, obs.stats.get(c.id), s.critical, true));
+    out.push(containerResult(`container:${s.name}`, c, obs.stats.get(c.id), s.critical, true, obs.unmeasured?.get(c.id)));
   }
   if (config.docker.all_containers) {
-    for (const c of containers) if (!claimed.has(c.id)) out.push(containerResult(`container:${c.name}`, c, obs.stats.get(c.id), false, false));
+    for (const c of containers) if (!claimed.has(c.id)) out.push(containerResult(`container:${c.name}`, c, obs.stats.get(c.id), false, false, obs.unmeasured?.get(c.id)));
   }
   return out;
 }

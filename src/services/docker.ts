@@ -42,6 +42,8 @@ export interface ContainerStats {
   memLimitBytes?: number;
   memPercent: number;
   source: 'cgroup' | 'api';
+  /** Why cpuPercent is absent when that is a decision, not a first sample (`check` on the API path). */
+  cpuMissing?: string;
 }
 
 /** Where and how the engine is reached. */
@@ -190,6 +192,11 @@ export class DockerService {
     return ok(out);
   }
 
+  /** Where stats() reads from: the cgroup files of a local engine, else one-shot API stats. */
+  async statsSource(): Promise<'cgroup' | 'api'> {
+    return this.endpoint.local && (await this.cgroups.available()) ? 'cgroup' : 'api';
+  }
+
   /**
    * Resource figures for running containers. CPU % is computed from our own previous sample
    * (FACTS.md §1.2: Δcpu/Δsystem × online_cpus × 100), so the first call for a container has none.
@@ -197,8 +204,9 @@ export class DockerService {
   async stats(containers: readonly ContainerInfo[]): Promise<Map<string, ContainerStats>> {
     const running = containers.filter((c) => c.state === 'running');
     const out = new Map<string, ContainerStats>();
-    const useCgroup = this.endpoint.local && (await this.cgroups.available());
-    // API stats calls mostly wait for the daemon's 1 s sampling tick, so more may be in flight than for inspect.
+    const useCgroup = (await this.statsSource()) === 'cgroup';
+    // API stats calls mostly wait for the daemon's 1 s sampling tick; requests in flight together are
+    // served by the same tick (Docker 20.10, measured), so all go at once, up to statsConcurrency.
     await mapLimit(running, useCgroup ? 32 : this.statsConcurrency, async (c) => {
       const s = (useCgroup ? await this.cgroupStats(c) : undefined) ?? (await this.apiStats(c));
       if (s) out.set(c.id, s);

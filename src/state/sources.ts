@@ -1,8 +1,8 @@
 import type { Config } from '../config/schema.js';
 import type { CheckResult } from '../domain/check.js';
-import { evaluateBackupAge, evaluateDocker, evaluateHost, evaluateHttp, evaluateRedis, evaluateRowLoss, evaluateSqlite, type RowMarks } from '../domain/evaluate.js';
+import { evaluateBackupAge, evaluateDocker, matchService, evaluateHost, evaluateHttp, evaluateRedis, evaluateRowLoss, evaluateSqlite, type RowMarks } from '../domain/evaluate.js';
 import { ProbeWindow } from '../domain/window.js';
-import { DockerService, resolveDockerEndpoint, type ContainerStats } from '../services/docker.js';
+import { DockerService, resolveDockerEndpoint, type ContainerInfo, type ContainerStats } from '../services/docker.js';
 import { HostSampler } from '../services/host.js';
 import { backupDir, listBackups } from '../services/backup.js';
 import { probeHttp } from '../services/http.js';
@@ -27,6 +27,61 @@ export interface Source {
   prime?(): Promise<void>;
   run(): Promise<CheckResult[]>;
   close?(): void;
+}
+
+interface DockerSample {
+  engine: Awaited<ReturnType<DockerService['version']>>;
+  containers: Awaited<ReturnType<DockerService['containers']>> | undefined;
+  stats: Map<string, ContainerStats>;
+  /** Running containers deliberately not read, with why (`check` on the API stats path). */
+  unmeasured?: Map<string, string>;
+}
+
+/** Why `check` on the API stats path has no CPU/memory figures for an undeclared container. */
+export const NOT_READ_REASON =
+  'not read: over the Docker API, check reads stats only for declared services (each read costs the daemon one collection per container and waits for its 1 s sampling cycle)';
+
+/**
+ * `check` on the API stats path (remote engine, or stats_source: api). Measured on Docker 20.10
+ * (issue #2): a one-shot stats request waits for the daemon's next 1 s sampling tick (only the one
+ * that wakes an idle collector is answered at once); requests in flight together share that tick;
+ * every read costs the daemon one collection of that container (200 containers ≈ 0.4 CPU-s).
+ * `docker stats --no-stream` makes exactly two collections per container, so one read of every
+ * container already costs about half of it and two reads about all of it: the target (≤ ½ its
+ * daemon CPU, < 2 s) leaves no room to read undeclared containers at all. So: declared services'
+ * running containers are read in prime and again in run — a real two-read CPU %, one daemon cycle
+ * apart; every other running container is listed (state, health) but not read, and says why.
+ * No second version/list call in run.
+ */
+function apiOneShot(docker: DockerService, listOpts: { composeProject?: string; light: boolean }, config: Config) {
+  let primed: (DockerSample & { pinned: ContainerInfo[] }) | undefined;
+  return {
+    async prime(): Promise<DockerSample & { pinned: ContainerInfo[] }> {
+      // Version and list in parallel: one round trip less before the first stats tick.
+      const [engine, listed] = await Promise.all([docker.version(), docker.containers(listOpts)]);
+      const containers = engine.ok ? listed : undefined;
+      const pinned = new Map<string, ContainerInfo>();
+      for (const svc of config.services) {
+        if (!svc.container && !svc.compose_service) continue;
+        const c = containers?.ok ? matchService(svc, containers.value) : undefined;
+        if (c?.state === 'running') pinned.set(c.id, c);
+      }
+      const unmeasured = new Map<string, string>();
+      if (containers?.ok) for (const c of containers.value) if (c.state === 'running' && !pinned.has(c.id)) unmeasured.set(c.id, NOT_READ_REASON);
+      const stats = await docker.stats([...pinned.values()]);
+      primed = { engine, containers, stats, unmeasured, pinned: [...pinned.values()] };
+      return primed;
+    },
+    async run(): Promise<DockerSample> {
+      const p = primed ?? (await this.prime());
+      const stats = await docker.stats(p.pinned);
+      for (const c of p.pinned) {
+        const st = stats.get(c.id);
+        if (st && st.cpuPercent === undefined) st.cpuMissing = 'its first stats read failed, so there is nothing to pair the second with';
+      }
+      return { ...p, stats };
+    },
+  };
 }
 
 /** Builds every source the configuration declares. */
@@ -55,22 +110,32 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
     const resolved = resolveDockerEndpoint(config.docker.host);
     const endpoint = config.docker.stats_source === 'api' ? { ...resolved, local: false } : resolved;
     const docker = new DockerService(endpoint, config.docker.timeout);
-    const sample = async () => {
+    const listOpts = { ...(config.docker.compose_project ? { composeProject: config.docker.compose_project } : {}), light: !!opts.oneShot };
+    const sample = async (): Promise<DockerSample> => {
       const engine = await docker.version();
-      const containers = engine.ok ? await docker.containers({ ...(config.docker.compose_project ? { composeProject: config.docker.compose_project } : {}), light: !!opts.oneShot }) : undefined;
+      const containers = engine.ok ? await docker.containers(listOpts) : undefined;
       // (containers() reuses cached inspect results, so a run right after prime costs one list call.)
       const stats = containers?.ok ? await docker.stats(containers.value) : new Map<string, ContainerStats>();
       return { engine, containers, stats };
+    };
+    // `check` over API stats (remote engine / stats_source: api): see apiOneShot below.
+    let oneShotApi: ReturnType<typeof apiOneShot> | undefined;
+    const first = async (): Promise<DockerSample> => {
+      if (opts.oneShot && (await docker.statsSource()) === 'api') {
+        oneShotApi = apiOneShot(docker, listOpts, config);
+        return oneShotApi.prime();
+      }
+      return sample();
     };
     sources.push({
       id: 'docker',
       refreshMs: config.refresh,
       checkMs: config.interval,
       prime: async () => {
-        await sample();
+        await first();
       },
       run: async () => {
-        const { engine, containers, stats } = await sample();
+        const { engine, containers, stats, unmeasured } = oneShotApi ? await oneShotApi.run() : await sample();
         const at = now();
         if (engine.ok && containers?.ok) {
           actions.setEnvelope('docker', { data: { endpoint: endpoint.display, version: engine.value.version, containers: containers.value, stats: Object.fromEntries(stats) } }, at);
@@ -79,7 +144,7 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
           if (error) actions.setEnvelope('docker', { error }, at);
         }
         return evaluateDocker(
-          { endpoint: endpoint.display, isDefault: endpoint.isDefault, optional: config.docker.optional, engine, ...(containers ? { containers } : {}), stats },
+          { endpoint: endpoint.display, isDefault: endpoint.isDefault, optional: config.docker.optional, engine, ...(containers ? { containers } : {}), stats, ...(unmeasured ? { unmeasured } : {}) },
           config,
         );
       },
