@@ -132,8 +132,7 @@ function writeManifest(dir: string, m: BackupManifest): void {
 }
 
 /**
- * A consistent snapshot of a live SQLite database (VACUUM INTO: the backup API restarts on every
- * write from another connection — FACTS.md §4), written to a temp file in the backup folder,
+ * A consistent snapshot of a live SQLite database (the backup API in a single step), written to a temp file in the backup folder,
  * compressed, fsynced, then renamed into place with its manifest. Partial files never remain.
  */
 export async function createBackup(opts: { db: string; name: string; dir: string; tables: string[]; now?: Date }): Promise<BackupManifest> {
@@ -159,7 +158,10 @@ export async function createBackup(opts: { db: string; name: string; dir: string
   try {
     const src = new Database(opts.db, { readonly: true, fileMustExist: true, timeout: 10_000 });
     try {
-      src.prepare('VACUUM INTO ?').run(snap);
+      // The online backup API copying every page in one step: one read transaction, so a write
+      // from another connection cannot restart it (FACTS.md §4 — with 100-page steps a busy
+      // writer restarts it forever), and a page copy is cheaper than VACUUM INTO's rebuild.
+      await src.backup(snap, { progress: () => 0x7fffffff });
     } finally {
       src.close();
     }
