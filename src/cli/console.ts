@@ -9,6 +9,7 @@ import { exitCodeFor } from '../domain/check.js';
 import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
 import { followContainerLogs, followFile } from '../services/logs.js';
 import { AckStore, recordAudit } from '../state/acks.js';
+import { readOpenRestoreChecks } from '../state/journal.js';
 import { Monitor } from '../state/monitor.js';
 import { buildSources } from '../state/sources.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
@@ -66,6 +67,12 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   // store (alert state survives), and the panes, keys and thresholds follow; a broken edit keeps
   // the running configuration and says why in the status line.
   let live: ReturnType<LiveProps['get']> = { config, keys };
+  // An unfinished restore (opsdeck was killed mid-run) is offered at once, before its alert fires.
+  const unfinished = (await readOpenRestoreChecks(stateDir(config.state_dir))).filter((c) => c.status === 'critical');
+  if (unfinished.length) {
+    const names = unfinished.map((c) => c.id.replace(/^journal:restore:/, '')).join(', ');
+    live = { ...live, notice: { text: `unfinished restore of ${names}: press W to resume it or roll it back (the safety copy is kept)`, color: 'red', until: Date.now() + 10 * 60_000 } };
+  }
   const listeners = new Set<() => void>();
   const setLive = (next: typeof live) => {
     live = next;

@@ -109,3 +109,37 @@ describe('the restore wizard in the console', () => {
     await t.waitFor(/EXIT=0/);
   });
 });
+
+describe('an interrupted restore, offered by the console at start', () => {
+  it('a restore killed after the swap is announced; W → resume finishes it', async () => {
+    const live = new Database(dbPath);
+    live.exec('DELETE FROM orders WHERE id > 80');
+    live.close();
+    expect(count()).toBe(80);
+    // A real SIGKILL right after the file was swapped (the test-only pause hook, then kill).
+    const { spawn } = await import('node:child_process');
+    const { CLI } = await import('../helpers/cli.js');
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, [CLI, '--config', config, 'restore', '--db', 'shop', '--yes'], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, OPSDECK_TEST_PAUSE_AT: 'after:swap' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (err.includes('paused at after:swap')) child.kill('SIGKILL');
+      });
+      child.on('exit', () => (err.includes('paused at after:swap') ? resolve() : reject(new Error(err))));
+    });
+    const t = open();
+    await t.waitFor(/unfinished restore of shop: press W to resume it or roll it back/, 30_000);
+    t.send('W');
+    await t.waitFor(/Restore wizard: shop/);
+    t.send('3'); // resume
+    await t.waitFor(/restore wizard finished/, 60_000);
+    expect(count()).toBe(100);
+    t.send('Escape', false);
+    t.send('q');
+    await t.waitFor(/EXIT=0/);
+  });
+});
