@@ -37,10 +37,9 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   // Ink changes its output when CI is set (only the last frame at exit). What a real terminal
   // gets must not depend on the environment, so neutralise it before Ink is loaded (issue #3).
   for (const v of ['CI', 'CONTINUOUS_INTEGRATION', 'BUILD_NUMBER', 'RUN_ID']) delete process.env[v];
-  // The bundle holds React's development and production builds and picks one from NODE_ENV when
-  // the UI chunk loads: development mode re-checks every render (CPU on each frame) and prints
-  // warnings to stderr, over the frame. The console is never a React development session.
-  process.env.NODE_ENV ??= 'production';
+  // React runs its production build: scripts/build.mjs fixes process.env.NODE_ENV at build time, so
+  // the development builds (checks on every render, warnings on stderr over the frame) are not even
+  // in the bundle. No run-time NODE_ENV is set, so child processes inherit the operator's env.
   const db = await openStateDb(stateDir(config.state_dir));
   const acks = new AckStore(db);
   const store = createAppStore();
