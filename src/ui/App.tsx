@@ -403,7 +403,7 @@ export function App(props: {
         {header}
         <HostPane host={state.host} thresholds={props.config.thresholds} history={props.history} width={columns} maxRows={hostRows} />
         <ContainersPane docker={state.docker} configured={dockerConfigured} selected={selC} focused={focus === 'containers'} width={columns} height={containerRowsH} now={now} />
-        <Box height={Math.min(storeLines, 5)} overflow="hidden" flexDirection="column">
+        <Box height={Math.min(storeLines, 5)} overflowY="hidden" flexDirection="column">
           <DatastoresPane state={state} width={columns} now={now} />
         </Box>
         <AlertsPane alerts={alerts} acks={props.actions.acks} selected={selA} focused={focus === 'alerts'} width={columns} height={alertRows} now={now} />
@@ -419,7 +419,10 @@ export function App(props: {
   return (
     <Box flexDirection="column" width={columns}>
       {header}
-      <Box height={topH} overflow="hidden">
+      {/* overflowY only: every line is already truncated to its pane's width (Text wrap="truncate"),
+          and a horizontal clip makes Ink re-slice each line of the box on every frame (slice-ansi;
+          ~20% of the console's CPU at idle, issue #3). */}
+      <Box height={topH} overflowY="hidden">
         <Box width={left} flexDirection="column">
           <HostPane host={state.host} thresholds={props.config.thresholds} history={props.history} width={left} maxRows={topH} />
         </Box>
@@ -428,7 +431,7 @@ export function App(props: {
           <DatastoresPane state={state} width={right} now={now} />
         </Box>
       </Box>
-      <Box height={bottomH} overflow="hidden">
+      <Box height={bottomH} overflowY="hidden">
         <Box width={left} flexDirection="column">
           <ContainersPane docker={state.docker} configured={dockerConfigured} selected={selC} focused={focus === 'containers'} width={left} height={bottomH} now={now} />
         </Box>

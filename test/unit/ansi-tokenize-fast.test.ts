@@ -1,9 +1,10 @@
-import { styledCharsFromTokens, styledCharsToString as original, tokenize } from '@alcalzone/ansi-tokenize';
+import { styledCharsFromTokens as originalChars, styledCharsToString as original, tokenize } from '@alcalzone/ansi-tokenize';
 import { describe, expect, it } from 'vitest';
-import { styledCharsToString } from '../../src/ui/ansi-tokenize-fast.js';
+import { styledCharsFromTokens, styledCharsToString } from '../../src/ui/ansi-tokenize-fast.js';
 
-// The console's faster styledCharsToString (Ink's per-row stringifier, issue #3) must print exactly
-// what the package's does, for plain, styled, nested, reset and wide-character rows.
+// The console's cheaper styledCharsFromTokens / styledCharsToString (what Ink's Output builds each
+// row with, issue #3) must give exactly what the package's give, for plain, styled, nested, reset
+// and wide-character rows.
 const E = '\u001B[';
 const rows = [
   ['empty', ''],
@@ -19,9 +20,10 @@ const rows = [
   ['wide characters', `${E}31m日本語${E}39m ok ▇▇▁▂`],
 ] as const;
 
-describe('styledCharsToString (fast path)', () => {
+describe('styledCharsFromTokens / styledCharsToString (cheaper)', () => {
   it.each(rows)('%s', (_name, row) => {
     const chars = styledCharsFromTokens(tokenize(row));
+    expect(chars).toEqual(originalChars(tokenize(row)));
     expect(styledCharsToString(chars)).toBe(original(chars));
   });
 
