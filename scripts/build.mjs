@@ -5,13 +5,20 @@ import { build } from 'esbuild';
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-// Ink's import of @alcalzone/ansi-tokenize goes to src/ui/ansi-tokenize-fast.ts, which re-exports the
-// package with a cheaper styledCharsToString (most of the console's allocations per frame; see there).
-const inkTokenizer = {
-  name: 'ink-ansi-tokenize-fast',
+// Three of Ink's modules are swapped at build time (the packages on disk are unchanged):
+// - its import of @alcalzone/ansi-tokenize goes to src/ui/ansi-tokenize-fast.ts, which re-exports
+//   the package with cheaper styledCharsFromTokens/styledCharsToString (most of the console's
+//   allocation per frame; see there);
+// - its own ./measure-text.js and ./wrap-text.js go to src/ui/ink/, the same functions with bounded
+//   caches (Ink 6 keeps every text it ever measured or wrapped: vadimdemedes/ink#986).
+const src = (p) => fileURLToPath(new URL(`../src/ui/${p}`, import.meta.url));
+const fromInk = (importer) => /[\\/]node_modules[\\/]ink[\\/]build[\\/]/.test(importer);
+const inkSwaps = {
+  name: 'ink-swaps',
   setup(b) {
-    b.onResolve({ filter: /^@alcalzone\/ansi-tokenize$/ }, (args) =>
-      /[\\/]node_modules[\\/]ink[\\/]/.test(args.importer) ? { path: fileURLToPath(new URL('../src/ui/ansi-tokenize-fast.ts', import.meta.url)) } : undefined,
+    b.onResolve({ filter: /^@alcalzone\/ansi-tokenize$/ }, (args) => (fromInk(args.importer) ? { path: src('ansi-tokenize-fast.ts') } : undefined));
+    b.onResolve({ filter: /^\.\/(measure|wrap)-text\.js$/ }, (args) =>
+      fromInk(args.importer) ? { path: src(`ink/${args.path.slice(2, -3)}.ts`) } : undefined,
     );
   },
 };
@@ -30,7 +37,7 @@ await build({
   external: ['better-sqlite3', 'dockerode', 'ssh2', 'cpu-features', 'systeminformation', 'react-devtools-core', 'ioredis'],
   // Bundled CommonJS dependencies call require() for Node built-ins.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  plugins: [inkTokenizer],
+  plugins: [inkSwaps],
   logLevel: 'warning',
   jsx: 'automatic',
   // React, react-reconciler and scheduler pick their development or production build from NODE_ENV
