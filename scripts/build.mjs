@@ -3,6 +3,25 @@
 // loads only the CLI parser. Native and optional modules stay external.
 import { build } from 'esbuild';
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+// Three of Ink's modules are swapped at build time (the packages on disk are unchanged):
+// - its import of @alcalzone/ansi-tokenize goes to src/ui/ansi-tokenize-fast.ts, which re-exports
+//   the package with cheaper styledCharsFromTokens/styledCharsToString (most of the console's
+//   allocation per frame; see there);
+// - its own ./measure-text.js and ./wrap-text.js go to src/ui/ink/, the same functions with bounded
+//   caches (Ink 6 keeps every text it ever measured or wrapped: vadimdemedes/ink#986).
+const src = (p) => fileURLToPath(new URL(`../src/ui/${p}`, import.meta.url));
+const fromInk = (importer) => /[\\/]node_modules[\\/]ink[\\/]build[\\/]/.test(importer);
+const inkSwaps = {
+  name: 'ink-swaps',
+  setup(b) {
+    b.onResolve({ filter: /^@alcalzone\/ansi-tokenize$/ }, (args) => (fromInk(args.importer) ? { path: src('ansi-tokenize-fast.ts') } : undefined));
+    b.onResolve({ filter: /^\.\/(measure|wrap)-text\.js$/ }, (args) =>
+      fromInk(args.importer) ? { path: src(`ink/${args.path.slice(2, -3)}.ts`) } : undefined,
+    );
+  },
+};
 
 rmSync('dist', { recursive: true, force: true });
 await build({
@@ -18,8 +37,15 @@ await build({
   external: ['better-sqlite3', 'dockerode', 'ssh2', 'cpu-features', 'systeminformation', 'react-devtools-core', 'ioredis'],
   // Bundled CommonJS dependencies call require() for Node built-ins.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  plugins: [inkSwaps],
   logLevel: 'warning',
   jsx: 'automatic',
+  // React, react-reconciler and scheduler pick their development or production build from NODE_ENV
+  // at require time; with the value fixed here esbuild drops the development builds (~750 KB of the
+  // UI chunk: 1.7 MB → ~0.9 MB), so the console parses half as much on the way to its first frame
+  // (issue #3). The console never ran them anyway: it set NODE_ENV=production before loading the UI.
+  // Tests render src/ through vitest, not dist/, and keep React's development checks.
+  define: { 'process.env.NODE_ENV': '"production"' },
 });
 writeFileSync('dist/cli.js', "#!/usr/bin/env node\nimport './main.js';\n");
 chmodSync('dist/cli.js', 0o755);

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { homedir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
@@ -130,6 +131,42 @@ export class DockerService {
     return this.client;
   }
 
+  /**
+   * A GET of one JSON document for the polling path (version, list, inspect, stats). A local socket
+   * or a plain-HTTP engine is asked over node:http directly; only TLS and SSH engines go through
+   * dockerode. Why: loading dockerode costs ~100 ms and ~20 MB of a 50-container console's start
+   * (docker-modem loads ssh2, dockerode loads gRPC/protobuf for BuildKit sessions; measured with
+   * `require` timings and process.memoryUsage, issue #3), on the path to the first frame. It is
+   * still loaded, lazily, for actions and log streams. Errors carry what dockerode's carry
+   * (`code`, `statusCode`, `json.message`), so dockerError maps both alike.
+   */
+  private async get<T>(what: string, path: string, viaClient: (d: Dockerode, signal: AbortSignal) => Promise<T>): Promise<Result<T>> {
+    const plain = this.plainHttp();
+    if (!plain) return this.call(what, viaClient);
+    try {
+      return ok(await withTimeout(this.timeoutMs, (signal) => getJson<T>(plain, path, signal)));
+    } catch (err) {
+      const { kind, message } = dockerError(err, this.endpoint.display, what);
+      return fail(kind, 'docker', message);
+    }
+  }
+
+  private plain?: PlainHttp | null;
+
+  private plainHttp(): PlainHttp | undefined {
+    if (this.plain === undefined) {
+      const o = this.endpoint.options;
+      // keepAlive: a poll is ~50 requests every refresh; idle sockets are unref'd by the agent.
+      const agent = new Agent({ keepAlive: true, maxSockets: Math.max(this.concurrency, 32) });
+      this.plain = o.socketPath
+        ? { agent, socketPath: o.socketPath }
+        : o.protocol === 'http' && o.host
+          ? { agent, host: o.host, port: Number(o.port ?? 2375) }
+          : null;
+    }
+    return this.plain ?? undefined;
+  }
+
   private async call<T>(what: string, fn: (d: Dockerode, signal: AbortSignal) => Promise<T>, timeoutMs = this.timeoutMs, long = false): Promise<Result<T>> {
     try {
       // Actions block until the container stopped (SIGTERM grace): the inactivity timeout of the
@@ -152,7 +189,7 @@ export class DockerService {
   /** Engine version and API version; the cheapest reachability probe. */
   async version(): Promise<Result<{ version: string; apiVersion: string; latencyMs: number }>> {
     const t0 = performance.now();
-    const r = await this.call('version', (d, abortSignal) => (d.version as (o: object) => Promise<Dockerode.DockerVersion>).call(d, { abortSignal }));
+    const r = await this.get('version', '/version', (d, abortSignal) => (d.version as (o: object) => Promise<Dockerode.DockerVersion>).call(d, { abortSignal }));
     if (!r.ok) return r;
     this.apiVersion = r.value.ApiVersion;
     return ok({ version: r.value.Version, apiVersion: r.value.ApiVersion, latencyMs: performance.now() - t0 });
@@ -166,7 +203,8 @@ export class DockerService {
    */
   async containers(opts: { composeProject?: string; light?: boolean } = {}): Promise<Result<ContainerInfo[]>> {
     const filters = opts.composeProject ? { label: [`com.docker.compose.project=${opts.composeProject}`] } : undefined;
-    const list = await this.call('list containers', (d, abortSignal) =>
+    const query = `all=1${filters ? `&filters=${encodeURIComponent(JSON.stringify(filters))}` : ''}`;
+    const list = await this.get('list containers', `/containers/json?${query}`, (d, abortSignal) =>
       d.listContainers({ all: true, ...(filters ? { filters } : {}), abortSignal }),
     );
     if (!list.ok) return list;
@@ -175,7 +213,7 @@ export class DockerService {
       const cached = this.inspectCache.get(c.Id);
       if (sig && cached?.sig === sig) return ok(cached.info);
       if (sig && opts.light) return ok(fromListEntry(c));
-      const r = await this.call(`inspect ${c.Names[0] ?? c.Id}`, (d, abortSignal) => d.getContainer(c.Id).inspect({ abortSignal }));
+      const r = await this.inspectRaw(c.Id, c.Names[0] ?? c.Id);
       if (!r.ok) return r;
       const info = toContainerInfo(r.value);
       if (sig) this.inspectCache.set(c.Id, { sig, info });
@@ -230,11 +268,8 @@ export class DockerService {
   private async apiStats(c: ContainerInfo): Promise<ContainerStats | undefined> {
     // one-shot needs API ≥ 1.41 (Engine 20.10); older daemons get the two-sample stream:false.
     const oneShot = this.apiVersion === undefined || Number(this.apiVersion) >= 1.41;
-    const r = await this.call(
-      `stats ${c.name}`,
-      (d, abortSignal) =>
-        d.getContainer(c.id).stats({ stream: false, ...(oneShot ? { 'one-shot': true } : {}), abortSignal } as { stream: false }),
-      this.timeoutMs,
+    const r = await this.get(`stats ${c.name}`, `/containers/${c.id}/stats?stream=false${oneShot ? '&one-shot=true' : ''}`, (d, abortSignal) =>
+      d.getContainer(c.id).stats({ stream: false, ...(oneShot ? { 'one-shot': true } : {}), abortSignal } as { stream: false }),
     );
     if (!r.ok) return undefined;
     const s = r.value as unknown as ApiStats;
@@ -280,8 +315,12 @@ export class DockerService {
 
   /** Inspects one container by id or name. */
   async inspect(idOrName: string): Promise<Result<ContainerInfo>> {
-    const r = await this.call(`inspect ${idOrName}`, (d, abortSignal) => d.getContainer(idOrName).inspect({ abortSignal }));
+    const r = await this.inspectRaw(idOrName, idOrName);
     return r.ok ? ok(toContainerInfo(r.value)) : r;
+  }
+
+  private inspectRaw(idOrName: string, label: string): Promise<Result<Dockerode.ContainerInspectInfo>> {
+    return this.get(`inspect ${label}`, `/containers/${encodeURIComponent(idOrName)}/json`, (d, abortSignal) => d.getContainer(idOrName).inspect({ abortSignal }));
   }
 
   /** The dockerode client, for calls other modules own. */
@@ -297,6 +336,43 @@ export class DockerService {
     const { default: Docker } = await import('dockerode');
     return new Docker({ ...this.endpoint.options });
   }
+}
+
+/** How to reach an engine over plain HTTP (a unix socket or tcp without TLS). */
+interface PlainHttp {
+  agent: Agent;
+  socketPath?: string;
+  host?: string;
+  port?: number;
+}
+
+/** GETs one JSON document from the Engine API; a status ≥ 400 rejects like docker-modem does (statusCode, json). */
+function getJson<T>(to: PlainHttp, path: string, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const req = request(
+      { agent: to.agent, path, method: 'GET', signal, headers: { accept: 'application/json' }, ...(to.socketPath ? { socketPath: to.socketPath } : { host: to.host, port: to.port }) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = undefined;
+          }
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300 && json !== undefined) return resolve(json as T);
+          const message = (json as { message?: string } | undefined)?.message ?? text.trim();
+          reject(Object.assign(new Error(`(HTTP code ${status}) ${message}`), { statusCode: status, json: { message } }));
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /**

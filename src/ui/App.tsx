@@ -162,10 +162,14 @@ export function App(props: {
   const [flash, setFlash] = useState<{ text: string; color: 'green' | 'red' | 'yellow' } | undefined>();
   const now = (props.now ?? Date.now)();
 
+  // The clock and the uptimes move once a second: a second after the last frame, whatever drew it
+  // (no dependency list: re-armed after every render). A fixed 1 s interval drew its own frames
+  // next to the data refreshes' (3 per 2 s refresh instead of 2); every frame of the 160×48
+  // dashboard costs a few ms of CPU in Ink (issue #3).
   useEffect(() => {
-    const t = setInterval(() => setTick((x) => x + 1), 1000);
-    return () => clearInterval(t);
-  }, []);
+    const t = setTimeout(() => setTick((x) => x + 1), 1000);
+    return () => clearTimeout(t);
+  });
   void tick;
 
   const alerts = visibleAlerts(state.alerts);
@@ -437,7 +441,7 @@ export function App(props: {
         {header}
         <HostPane host={state.host} thresholds={props.config.thresholds} history={props.history} width={columns} maxRows={hostRows} />
         <ContainersPane docker={state.docker} configured={dockerConfigured} selected={selC} focused={focus === 'containers'} width={columns} height={containerRowsH} now={now} />
-        <Box height={Math.min(storeLines, 5)} overflow="hidden" flexDirection="column">
+        <Box height={Math.min(storeLines, 5)} overflowY="hidden" flexDirection="column">
           <DatastoresPane state={state} width={columns} now={now} />
         </Box>
         <AlertsPane alerts={alerts} acks={props.actions.acks} selected={selA} focused={focus === 'alerts'} width={columns} height={alertRows} now={now} />
@@ -453,7 +457,10 @@ export function App(props: {
   return (
     <Box flexDirection="column" width={columns}>
       {header}
-      <Box height={topH} overflow="hidden">
+      {/* overflowY only: every line is already truncated to its pane's width (Text wrap="truncate"),
+          and a horizontal clip makes Ink re-slice each line of the box on every frame (slice-ansi;
+          ~20% of the console's CPU at idle, issue #3). */}
+      <Box height={topH} overflowY="hidden">
         <Box width={left} flexDirection="column">
           <HostPane host={state.host} thresholds={props.config.thresholds} history={props.history} width={left} maxRows={topH} />
         </Box>
@@ -462,7 +469,7 @@ export function App(props: {
           <DatastoresPane state={state} width={right} now={now} />
         </Box>
       </Box>
-      <Box height={bottomH} overflow="hidden">
+      <Box height={bottomH} overflowY="hidden">
         <Box width={left} flexDirection="column">
           <ContainersPane docker={state.docker} configured={dockerConfigured} selected={selC} focused={focus === 'containers'} width={left} height={bottomH} now={now} />
         </Box>

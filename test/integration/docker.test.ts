@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CgroupReader } from '../../src/services/cgroup.js';
-import { DockerService, resolveDockerEndpoint } from '../../src/services/docker.js';
+import { DockerService, resolveDockerEndpoint, toContainerInfo } from '../../src/services/docker.js';
 import { docker, runContainer } from '../helpers/docker-engine.js';
 
 // The Docker adapter against the real private engine.
@@ -70,6 +70,16 @@ describe('DockerService', () => {
     const missing = await svc.restart('dk-does-not-exist', 1);
     expect(missing.ok).toBe(false);
     if (!missing.ok) expect(missing.error.kind).toBe('not-found');
+  });
+
+  it('the polling path over node:http reads what dockerode reads; a missing container is not-found', async () => {
+    const svc = new DockerService(resolveDockerEndpoint(host));
+    const light = await svc.inspect('dk-idle');
+    const viaDockerode = toContainerInfo(await (await svc.raw()).getContainer('dk-idle').inspect());
+    expect(light).toEqual({ ok: true, value: viaDockerode });
+    const missing = await svc.inspect('dk-does-not-exist');
+    expect(missing.ok).toBe(false);
+    if (!missing.ok) expect(missing.error).toMatchObject({ kind: 'not-found', message: expect.stringContaining('dk-does-not-exist') as unknown });
   });
 
   it('an engine that is not there is "unavailable" with the socket named, never a throw', async () => {

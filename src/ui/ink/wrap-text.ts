@@ -1,0 +1,22 @@
+// Ink 6.8's wrap-text.js with a bounded cache; scripts/build.mjs points Ink's import here.
+// Ink keeps every wrapped text in a module-level object (vadimdemedes/ink#986, fixed in Ink 7): it
+// grew with every new clock or uptime text (issue #3). The key also separates text from width, which
+// Ink 6's `text + width + type` did not (vadimdemedes/ink#998). Same wrapping otherwise.
+import cliTruncate from 'cli-truncate';
+import wrapAnsi from 'wrap-ansi';
+import { BoundedCache } from './bounded-cache.js';
+
+/** Entries kept (shared with tests). */
+export const wrapCache = new BoundedCache<string>(2000);
+
+/** Wraps or truncates a text to a width, as Ink's wrapText (wrap types: wrap, truncate, truncate-start|middle|end). */
+export default function wrapText(text: string, maxWidth: number, wrapType: string): string {
+  return wrapCache.get(`${maxWidth}\u0000${wrapType}\u0000${text}`, () => {
+    if (wrapType === 'wrap') return wrapAnsi(text, maxWidth, { trim: false, hard: true });
+    if (wrapType.startsWith('truncate')) {
+      const position = wrapType === 'truncate-middle' ? 'middle' : wrapType === 'truncate-start' ? 'start' : 'end';
+      return cliTruncate(text, maxWidth, { position });
+    }
+    return text;
+  });
+}
