@@ -165,9 +165,12 @@ export async function createBackup(opts: { db: string; name: string; dir: string
     } finally {
       src.close();
     }
-    const s = new Database(snap, { readonly: true });
+    const s = new Database(snap);
     let info;
     try {
+      // The page copy keeps the source's WAL flag; a backup is a plain rollback-journal file (as
+      // VACUUM INTO makes), so a restored database has no -wal until its application opens it.
+      s.pragma('journal_mode = DELETE');
       const rowCounts: Record<string, number> = {};
       const maxRowids: Record<string, number> = {};
       for (const t of opts.tables) {
