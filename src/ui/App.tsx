@@ -1,6 +1,6 @@
 import { Box, Text, useApp, useInput, useStdin, useStdout } from 'ink';
 import Spinner from 'ink-spinner';
-import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import { useRefState } from './useRefState.js';
 import { perKey } from './burst.js';
 import type { Config } from '../config/schema.js';
@@ -121,6 +121,33 @@ export function helpLines(keys: readonly KeyBinding[], view: 'dashboard' | 'logs
   );
 }
 
+/**
+ * Store updates within this many milliseconds draw one frame: the host and Docker sources of one
+ * refresh finish ~170 ms apart, and each frame redraws the whole screen.
+ */
+const COALESCE_MS = 250;
+
+/** useSyncExternalStore on the app store, with notifications coalesced (see COALESCE_MS). */
+function useCoalescedStore(store: AppStore, ms: number) {
+  const subscribe = useMemo(
+    () => (onChange: () => void) => {
+      let timer: NodeJS.Timeout | undefined;
+      const unsubscribe = store.subscribe(() => {
+        timer ??= setTimeout(() => {
+          timer = undefined;
+          onChange();
+        }, ms);
+      });
+      return () => {
+        if (timer) clearTimeout(timer);
+        unsubscribe();
+      };
+    },
+    [store, ms],
+  );
+  return useSyncExternalStore(subscribe, store.getState);
+}
+
 /** The console: header, host gauges, containers, datastores and endpoints, alerts, status and footer. */
 export function App(props: {
   store: AppStore;
@@ -143,7 +170,7 @@ export function App(props: {
   const logsKeys = useRef<LogsKeys>(null);
   const wizardKeys = useRef<WizardKeys>(null);
   const [getWizard, setWizard] = useRefState(false);
-  const state = useSyncExternalStore(props.store.subscribe, props.store.getState);
+  const state = useCoalescedStore(props.store, COALESCE_MS);
   const { columns, rows } = useTerminalSize(props.size);
   const [tick, setTick] = useState(0);
   // Read synchronously by the input handler (see useRefState).
@@ -162,12 +189,13 @@ export function App(props: {
   const [flash, setFlash] = useState<{ text: string; color: 'green' | 'red' | 'yellow' } | undefined>();
   const now = (props.now ?? Date.now)();
 
-  // The clock and the uptimes move once a second: a second after the last frame, whatever drew it
-  // (no dependency list: re-armed after every render). A fixed 1 s interval drew its own frames
-  // next to the data refreshes' (3 per 2 s refresh instead of 2); every frame of the 160×48
-  // dashboard costs a few ms of CPU in Ink (issue #3).
+  // The clock and the uptimes move with the data: one refresh period after the last frame,
+  // whatever drew it (no dependency list: re-armed after every render), so the tick only draws
+  // when no data arrived (a source hanging) — every frame of the 160×48 dashboard costs a few ms
+  // of CPU in Ink, and a 1 s clock drew as many frames as the data itself (issue #3).
+  const tickMs = Math.max(1000, props.config.refresh);
   useEffect(() => {
-    const t = setTimeout(() => setTick((x) => x + 1), 1000);
+    const t = setTimeout(() => setTick((x) => x + 1), tickMs);
     return () => clearTimeout(t);
   });
   void tick;
