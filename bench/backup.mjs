@@ -89,7 +89,7 @@ rmSync(bdir, { recursive: true, force: true });
 rmSync(join(dir, 'state'), { recursive: true, force: true });
 const create = time('node', [CLI, 'backup', 'create', '--db', db, '--dir', bdir, '--json']);
 const made = JSON.parse(create.stdout).created[0];
-add('opsdeck backup create (VACUUM INTO, brotli-1, sha256)', create.s, `stored ${(made.sizeBytes / size * 100).toFixed(0)} % of the size`);
+add('opsdeck backup create (backup API, brotli-1, sha256)', create.s, `stored ${(made.sizeBytes / size * 100).toFixed(0)} % of the size`);
 const verify = time('node', [CLI, 'backup', 'verify', '--db', db, '--dir', bdir]);
 add('opsdeck backup verify (sha256, decompress, checks)', verify.s);
 const restore = time('node', [CLI, 'restore', '--db', db, '--dir', bdir, '--yes', '--json']);
