@@ -13,17 +13,20 @@ export interface ApiControl {
 
 /** Reads the control file, cached by modification time (cheap on every request). */
 export function controlReader(file: string): () => ApiControl {
-  let mtime = -1;
+  let mtime = '';
   let cached: ApiControl = { mode: 'normal' };
   return () => {
     try {
-      const m = statSync(file).mtimeMs;
-      if (m !== mtime) {
-        mtime = m;
+      // Keyed by inode and mtime (a rename replaces the inode; two writes in one clock tick can
+      // share an mtime), and remembered only once parsed: a bad read is retried next time.
+      const st = statSync(file);
+      const key = `${st.ino}:${st.mtimeMs}`;
+      if (key !== mtime) {
         cached = JSON.parse(readFileSync(file, 'utf8')) as ApiControl;
+        mtime = key;
       }
     } catch {
-      cached = { mode: 'normal' };
+      // missing or unreadable: keep the last good mode
     }
     return cached;
   };

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitError } from '../domain/errors.js';
 import { alive, readDemoState, startApi, startContainer, startRedis, writeDemoState, type DemoState } from './workspace.js';
@@ -18,8 +18,11 @@ export interface Drill {
   undo(s: DemoState): Promise<void>;
 }
 
+/** Writes the API's control file atomically: the API must never read it half-written. */
 function control(s: DemoState, c: object): void {
-  writeFileSync(join(s.dir, 'control.json'), `${JSON.stringify(c)}\n`);
+  const file = join(s.dir, 'control.json');
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(c)}\n`);
+  renameSync(`${file}.tmp`, file);
 }
 
 function redisCli(s: DemoState, ...args: string[]): string {
