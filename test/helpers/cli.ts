@@ -10,10 +10,14 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built `opsdeck` with arguments and environment; resolves when it exits. */
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+/**
+ * Runs the built `opsdeck` (or another copy of it, `bin`) with arguments and environment; resolves
+ * once it exited and its output was read to the end ('close', not 'exit': at 'exit' the last
+ * lines may still sit in the pipe — seen as truncated output on a loaded machine).
+ */
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number; bin?: string } = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [opts.bin ?? CLI, ...args], {
       cwd: opts.cwd ?? process.cwd(),
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -26,7 +30,7 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: st
       child.kill('SIGKILL');
       reject(new Error(`opsdeck ${args.join(' ')} did not exit within ${opts.timeoutMs ?? 30_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
     }, opts.timeoutMs ?? 30_000);
-    child.on('exit', (code) => {
+    child.on('close', (code) => {
       clearTimeout(timer);
       resolvePromise({ code, stdout, stderr });
     });

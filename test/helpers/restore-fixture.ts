@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { CLI, type CliResult } from './cli.js';
+import { CLI, runCli as runCliAt, type CliResult } from './cli.js';
 
 // Fixtures for the restore tests: a trading database with critical (strategies, trades) and normal
 // (market_data) tables, one backup of it (the "backup set"), then changes made by a process that
@@ -42,27 +42,7 @@ function cliPath(): Promise<string> {
 
 /** runCli (helpers/cli.ts) against this file's private copy of the CLI. */
 export async function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
-  const bin = await cliPath();
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd: opts.cwd ?? process.cwd(),
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`opsdeck ${args.join(' ')} did not exit within ${opts.timeoutMs ?? 60_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, opts.timeoutMs ?? 60_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr });
-    });
-    child.stdin.end('');
-  });
+  return runCliAt(args, { timeoutMs: 60_000, ...opts, bin: await cliPath() });
 }
 
 /** Removes this file's private copy of the CLI (call in afterAll). */
@@ -183,8 +163,11 @@ export function cloneScenario(t: Scenario, extraConfig = '', writers: string[] =
   return { ...s, backupSet: t.backupSet, oldSet: t.oldSet };
 }
 
-/** Runs the CLI with a pause point and SIGKILLs it once it paused there. */
-export async function killAt(point: string, args: string[], s: Scenario): Promise<{ paused: boolean; stderr: string }> {
+/**
+ * Runs the CLI with a pause point and SIGKILLs it once it paused there; `whilePaused` runs first,
+ * with the paused process still alive.
+ */
+export async function killAt(point: string, args: string[], s: Scenario, whilePaused?: () => Promise<void>): Promise<{ paused: boolean; stderr: string }> {
   const bin = await cliPath();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], {
@@ -203,7 +186,7 @@ export async function killAt(point: string, args: string[], s: Scenario): Promis
       stderr += d.toString();
       if (!paused && stderr.includes(`paused at ${point}\n`)) {
         paused = true;
-        child.kill('SIGKILL');
+        void (whilePaused ?? (() => Promise.resolve()))().finally(() => child.kill('SIGKILL'));
       }
     });
     child.on('exit', () => {

@@ -58,7 +58,7 @@ describe.concurrent('restore brings back exactly the backup', () => {
     const s = cloneScenario(template);
     const r = await cli(s, ['restore', '--db', 'trading', '--tables', 'critical', '--yes']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/restore critical tables: restored strategies \(5 rows\), trades \(300 rows\)/);
+    expect(r.stdout, r.stdout + r.stderr).toMatch(/restore critical tables: restored strategies \(5 rows\), trades \(300 rows\)/);
     const now = rowsOf(s.db);
     expect(now.trades).toEqual(s.backupSet.trades);
     expect(now.strategies).toEqual(s.backupSet.strategies);
