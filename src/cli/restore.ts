@@ -12,7 +12,7 @@ import { listBackups, type BackupManifest } from '../services/backup.js';
 import { extractVerified, holdersOf, inspectDatabase, pausePoint, putBack, restoreTables, safetyCopy, swapIn } from '../services/backup-restore.js';
 import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
 import { recordAudit } from '../state/acks.js';
-import { RestoreJournal, type StoredRun } from '../state/journal.js';
+import { RestoreJournal, restoreProcessAlive, type StoredRun } from '../state/journal.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { targets, type BackupOptions, type Target } from './backup.js';
 import { out, outJson, redact, useSecrets } from './output.js';
@@ -84,6 +84,8 @@ export interface RestoreCtx {
   /** Row counts of the backup's tables, measured at the verify step. */
   backupCounts: Record<string, number>;
   rollingBack?: boolean;
+  /** The process driving the run now: a second --resume/--rollback must not run beside it. */
+  ownerPid?: number;
 }
 
 type Stored = StoredRun<RestoreCtx>;
@@ -115,7 +117,11 @@ export async function restoreCommand(g: RestoreOptions): Promise<number> {
     const io = new Io(interactive, !!g.json, !!g.protocol);
     try {
       if (g.resume || g.rollback) {
-        const run = findOpen(journal, loaded, g);
+        const found = findOpen(journal, loaded, g);
+        const owner = found.ctx.ownerPid;
+        if (owner !== undefined && owner !== process.pid && restoreProcessAlive(owner))
+          throw new ExitError(1, 'busy', `restore ${found.id} of ${found.database} is running right now (pid ${owner}); let it finish, or stop that process first`);
+        const run: Stored = { ...found, ctx: { ...found.ctx, ownerPid: process.pid } };
         if (g.rollback) return await rollback(journal, run, io, audit);
         if (run.ctx.rollingBack) throw new ExitError(1, 'rolling-back', `restore ${run.id} of ${run.database}: a rollback was started; finish it with: opsdeck restore --db ${run.database} --rollback`);
         return await drive(journal, save(journal, run, { type: 'resume', at: Date.now() }, '-'), io, audit);
@@ -248,6 +254,7 @@ async function start(journal: RestoreJournal, loaded: LoadedConfig, g: RestoreOp
     safetyDir,
     tmpPath: join(dirname(t.path), `.${basename(t.path)}.restore-${id}`),
     force: !!g.force,
+    ownerPid: process.pid,
     backupFk: m.foreignKeyViolations,
     backupCounts: {},
   };

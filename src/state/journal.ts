@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openRestoreCheck, type OpenRestore } from '../domain/restore-plan.js';
 import type { CheckResult } from '../domain/check.js';
@@ -100,12 +100,35 @@ export class RestoreJournal {
   }
 }
 
-/** CRITICAL findings for `check` and the console: one per unfinished restore. */
+/** Whether `pid` is a live opsdeck restore process (its command line names `restore`). */
+export function restoreProcessAlive(pid: number): boolean {
+  if (existsSync('/proc')) {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('restore');
+    } catch {
+      return false; // no such process
+    }
+  }
+  try {
+    process.kill(pid, 0); // not Linux: whether it exists is all we can tell
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Findings for `check` and the console, one per open restore: CRITICAL when it was interrupted
+ * (resume or roll back), WARNING while its process is still working on it.
+ */
 export function openRestoreChecks(db: BetterSqlite3.Database): CheckResult[] {
   const j = new RestoreJournal(db);
-  return j.open<{ safetyDir?: string }>().map((r) => {
+  return j.open<{ safetyDir?: string; ownerPid?: number }>().map((r) => {
     const o: OpenRestore = { runId: r.id, database: r.database, dbPath: r.dbPath, position: describeRun(r.run), startedAt: r.startedAt, ...(r.ctx.safetyDir ? { safetyDir: r.ctx.safetyDir } : {}) };
-    return openRestoreCheck(o);
+    const check = openRestoreCheck(o);
+    const owner = r.ctx.ownerPid;
+    if (owner === undefined || !restoreProcessAlive(owner)) return check;
+    return { ...check, status: 'warning', message: `restore ${r.id} of ${r.database} is in progress (pid ${owner}, ${o.position}); its writers may be stopped` };
   });
 }
 

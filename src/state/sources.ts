@@ -207,8 +207,9 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
   }
 
   // An unfinished restore (opsdeck was killed mid-run) is CRITICAL until it is resumed or rolled
-  // back; when it is finished, its finding turns OK so a firing alert resolves.
-  let openRestores = new Set<string>();
+  // back; once finished, its finding stays OK (every run, so its alert can pass the recovery
+  // threshold and resolve).
+  const seenRestores = new Set<string>();
   sources.push({
     id: 'journal',
     refreshMs: config.interval,
@@ -216,8 +217,8 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
     run: async () => {
       const found = await readOpenRestoreChecks(stateDir(config.state_dir));
       const ids = new Set(found.map((c) => c.id));
-      const closed = [...openRestores].filter((id) => !ids.has(id));
-      openRestores = ids;
+      for (const id of ids) seenRestores.add(id);
+      const closed = [...seenRestores].filter((id) => !ids.has(id));
       return [
         ...found,
         ...closed.map((id): CheckResult => ({ id, kind: 'journal', target: id.replace(/^journal:restore:/, ''), status: 'ok', message: 'no unfinished restore' })),

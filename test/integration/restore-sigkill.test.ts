@@ -117,3 +117,25 @@ describe('an unfinished restore is a CRITICAL finding of check until it is finis
     expect((JSON.parse(after.stdout) as { checks: { id: string }[] }).checks.map((c) => c.id)).not.toContain('journal:restore:trading');
   });
 });
+
+describe('a restore that is still running', () => {
+  it('is a WARNING "in progress" finding, and --resume / --rollback beside it are refused; once killed it is CRITICAL', async () => {
+    const s = cloneScenario(template);
+    let during: { check: { status?: string; message?: string }; resume: { code: number | null; stderr: string }; rollback: { code: number | null } } | undefined;
+    const k = await killAt('after:safety-copy', ['--config', s.config, 'restore', '--db', 'trading', '--yes'], s, async () => {
+      const c = await cli(s, ['check', '--json']);
+      const check = (JSON.parse(c.stdout) as { checks: { id: string; status: string; message: string }[] }).checks.find((x) => x.id === 'journal:restore:trading') ?? {};
+      during = { check, resume: await cli(s, ['restore', '--db', 'trading', '--resume', '--yes']), rollback: await cli(s, ['restore', '--db', 'trading', '--rollback', '--yes']) };
+    });
+    expect(k.paused, k.stderr).toBe(true);
+    expect(during?.check.status).toBe('warning');
+    expect(during?.check.message).toMatch(/is in progress \(pid \d+, /);
+    expect(during?.resume.code).toBe(1);
+    expect(during?.resume.stderr).toMatch(/is running right now \(pid \d+\)/);
+    expect(during?.rollback.code).toBe(1);
+    const after = await cli(s, ['check', '--json']);
+    expect((JSON.parse(after.stdout) as { checks: { id: string; status: string }[] }).checks.find((x) => x.id === 'journal:restore:trading')?.status).toBe('critical');
+    expect((await cli(s, ['restore', '--db', 'trading', '--resume', '--yes'])).code).toBe(0);
+    expectIntact(s, 'backup');
+  });
+});
