@@ -137,14 +137,16 @@ export function RestoreWizard(props: {
       </Box>
     );
   }
+  // Lines wrap (hard, at the width) rather than truncate: the safety copy's path must stay readable.
   const room = Math.max(3, props.height - 5);
-  const shown = lines.slice(-room);
+  const rows = lines.flatMap((l) => (l.length <= w ? [l] : Array.from({ length: Math.ceil(l.length / w) }, (_, i) => l.slice(i * w, (i + 1) * w))));
+  const shown = rows.slice(-room);
   return (
     <Box flexDirection="column" width={w}>
       <C bold>{fit(`Restore wizard — ${phase.title}`, w)}</C>
       {shown.map((l, i) => (
-        <C key={`${lines.length - shown.length + i}`} color={/failed|refused|error/i.test(l) ? 'red' : undefined}>
-          {fit(l, w)}
+        <C key={`${rows.length - shown.length + i}`} color={/failed|refused|error/i.test(l) ? 'red' : undefined}>
+          {l}
         </C>
       ))}
       {phase.kind === 'running' ? (
