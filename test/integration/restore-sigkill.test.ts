@@ -139,3 +139,20 @@ describe('a restore that is still running', () => {
     expectIntact(s, 'backup');
   });
 });
+
+describe('the monitor loop and an interrupted restore', () => {
+  it("the journal alert fires while the run is open and resolves after --resume (it does not stay 'resolving')", async () => {
+    const { Watcher } = await import('../helpers/watch.js');
+    const s = cloneScenario(template, 'interval: 1s\nthresholds: {cpu: 100, memory: 100, disk: 100}\n');
+    const k = await killAt('after:swap', ['--config', s.config, 'restore', '--db', 'trading', '--yes'], s);
+    expect(k.paused, k.stderr).toBe(true);
+    const w = new Watcher(s.config, s.env);
+    try {
+      await w.waitFor('fired', 'journal:restore:trading', 30_000);
+      expect((await cli(s, ['restore', '--db', 'trading', '--resume', '--yes'])).code).toBe(0);
+      await w.waitFor('resolved', 'journal:restore:trading', 30_000);
+    } finally {
+      await w.stop();
+    }
+  });
+});
