@@ -10,7 +10,7 @@ import { exitCodeFor } from '../domain/check.js';
 import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
 import { followContainerLogs, followFile } from '../services/logs.js';
 import { AckStore, recordAudit } from '../state/acks.js';
-import { readOpenRestoreChecks } from '../state/journal.js';
+import { openRestoreChecks } from '../state/journal.js';
 import { Monitor } from '../state/monitor.js';
 import { buildSources } from '../state/sources.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
@@ -84,12 +84,10 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
       },
     });
   let monitor = startMonitor(config);
-  // The configuration file is watched as `watch` does: a change restarts the checks on the same
-  // store (alert state survives), and the panes, keys and thresholds follow; a broken edit keeps
-  // the running configuration and says why in the status line.
   let live: ReturnType<LiveProps['get']> = { config, keys };
-  // An unfinished restore (opsdeck was killed mid-run) is offered at once, before its alert fires.
-  const unfinished = (await readOpenRestoreChecks(stateDir(config.state_dir))).filter((c) => c.status === 'critical');
+  // An unfinished restore (opsdeck was killed mid-run) is offered at once, before its alert fires;
+  // read from the state database the console already holds open.
+  const unfinished = openRestoreChecks(db).filter((c) => c.status === 'critical');
   if (unfinished.length) {
     const names = unfinished.map((c) => c.id.replace(/^journal:restore:/, '')).join(', ');
     live = { ...live, notice: { text: `unfinished restore of ${names}: press W to resume it or roll it back (the safety copy is kept)`, color: 'red', until: Date.now() + 10 * 60_000 } };
@@ -99,6 +97,9 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     live = next;
     for (const l of listeners) l();
   };
+  // The configuration file is watched as `watch` does: a change restarts the checks on the same
+  // store (alert state survives), and the panes, keys and thresholds follow; a broken edit keeps
+  // the running configuration and says why in the status line.
   const file = loaded.file;
   if (file) {
     watchFile(file, { interval: 1000 }, () => {

@@ -51,9 +51,13 @@ const fromRow = <C>(r: Row): StoredRun<C> => ({
  * driver goes on, so a killed restore can be resumed or rolled back from exactly where it was.
  */
 export class RestoreJournal {
-  constructor(private readonly db: BetterSqlite3.Database) {
-    // The journal must survive a power cut as well as a SIGKILL.
-    db.pragma('synchronous = FULL');
+  constructor(
+    private readonly db: BetterSqlite3.Database,
+    opts: { readOnly?: boolean } = {},
+  ) {
+    // The journal must survive a power cut as well as a SIGKILL. A reader (check, the console)
+    // leaves its connection's setting alone.
+    if (!opts.readOnly) db.pragma('synchronous = FULL');
   }
 
   /** Records a new run. */
@@ -122,7 +126,7 @@ export function restoreProcessAlive(pid: number): boolean {
  * (resume or roll back), WARNING while its process is still working on it.
  */
 export function openRestoreChecks(db: BetterSqlite3.Database): CheckResult[] {
-  const j = new RestoreJournal(db);
+  const j = new RestoreJournal(db, { readOnly: true });
   return j.open<{ safetyDir?: string; ownerPid?: number }>().map((r) => {
     const o: OpenRestore = { runId: r.id, database: r.database, dbPath: r.dbPath, position: describeRun(r.run), startedAt: r.startedAt, ...(r.ctx.safetyDir ? { safetyDir: r.ctx.safetyDir } : {}) };
     const check = openRestoreCheck(o);
