@@ -410,6 +410,7 @@ export function App(props: {
         {header}
         <RestoreWizard
           databases={props.config.databases.map((d) => d.name)}
+          keys={props.keys}
           start={props.actions.restore}
           width={columns}
           height={height - 1}

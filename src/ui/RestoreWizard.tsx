@@ -2,6 +2,7 @@ import { Box, Text, type Key } from 'ink';
 import Spinner from 'ink-spinner';
 import { useEffect, useImperativeHandle, useRef, type Ref } from 'react';
 import { fit } from './format/cells.js';
+import { commandFor, keyName, type KeyBinding } from './keys.js';
 import { C } from './theme.js';
 import { useRefState } from './useRefState.js';
 
@@ -54,6 +55,7 @@ type Phase =
  */
 export function RestoreWizard(props: {
   databases: readonly string[];
+  keys: readonly KeyBinding[];
   start: StartRestore;
   width: number;
   height: number;
@@ -92,15 +94,17 @@ export function RestoreWizard(props: {
   useImperativeHandle(props.keysRef, () => ({
     onKey: (input: string, key: Key) => {
       const p = getPhase();
-      const up = key.upArrow || input === 'k';
-      const down = key.downArrow || input === 'j';
+      // The console's one key table (remappable): dialog keys first, then the cursor keys.
+      const cmd = commandFor(props.keys, keyName(input, key), ['dialog', 'dashboard'])?.id;
+      const up = cmd === 'cursor.up';
+      const down = cmd === 'cursor.down';
       const digit = /^[1-9]$/.test(input) ? Number(input) - 1 : undefined;
       if (p.kind === 'pick-db' || p.kind === 'pick-mode') {
         const count = p.kind === 'pick-db' ? props.databases.length : 4;
-        if (key.escape) return props.onBack();
+        if (cmd === 'dialog.no') return props.onBack();
         if (up) return setPhase({ ...p, selected: Math.max(0, p.selected - 1) });
         if (down) return setPhase({ ...p, selected: Math.min(count - 1, p.selected + 1) });
-        const chosen = digit !== undefined && digit < count ? digit : key.return ? p.selected : undefined;
+        const chosen = digit !== undefined && digit < count ? digit : cmd === 'dialog.pick' ? p.selected : undefined;
         if (chosen === undefined) return;
         if (p.kind === 'pick-db') return setPhase({ kind: 'pick-mode', db: props.databases[chosen] ?? '', selected: 0 });
         const mode = wizardModes(p.db)[chosen];
@@ -109,15 +113,15 @@ export function RestoreWizard(props: {
       }
       if (p.kind === 'running') {
         if (!p.question) return;
-        if (input === 'y' || input === 'n' || key.escape) {
-          const yes = input === 'y';
+        if (cmd === 'dialog.yes' || cmd === 'dialog.no') {
+          const yes = cmd === 'dialog.yes';
           setLines([...getLines(), `${p.question} ${yes ? 'yes' : 'no'}`]);
           setPhase({ kind: 'running', title: p.title });
           run.current?.answer(yes);
         }
         return;
       }
-      if (key.escape || key.return || input === 'q') props.onBack();
+      if (cmd === 'dialog.no' || cmd === 'dialog.pick' || input === 'q') props.onBack();
     },
   }));
 

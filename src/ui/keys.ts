@@ -42,7 +42,7 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   { id: 'logs.back', keys: ['escape'], description: 'back to the dashboard', scope: 'logs', hint: true },
   { id: 'dialog.yes', keys: ['y'], description: 'confirm', scope: 'dialog', hint: true },
   { id: 'dialog.no', keys: ['n', 'escape'], description: 'cancel', scope: 'dialog', hint: true },
-  { id: 'dialog.pick', keys: ['enter'], description: 'take the selected choice (log picker)', scope: 'dialog' },
+  { id: 'dialog.pick', keys: ['enter'], description: 'take the selected choice (log picker, restore wizard)', scope: 'dialog' },
 ];
 
 /** tmux's default and common prefix keys: never bound. */
