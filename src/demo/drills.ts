@@ -25,6 +25,11 @@ function control(s: DemoState, c: object): void {
   renameSync(`${file}.tmp`, file);
 }
 
+/** startContainer reports "no container: why" instead of throwing (the demo runs without one); a drill must not. */
+function mustStart(note: string): void {
+  if (note.startsWith('no container')) throw new ExitError(1, 'drill', note);
+}
+
 function redisCli(s: DemoState, ...args: string[]): string {
   if (!s.redis) throw new ExitError(1, 'drill', 'the demo has no Redis (redis-server is not installed)');
   return execFileSync('redis-cli', ['-p', String(s.redis.port), ...args], { encoding: 'utf8' }).trim();
@@ -160,10 +165,10 @@ export const DRILLS: Drill[] = [
     needs: 'container',
     recover: 'opsdeck drill recover container-crashloop (recreates the worker; in real life: fix the image, then restart)',
     async run(s) {
-      await startContainer(s, process.env, ['sh', '-c', 'echo "worker: fatal: cannot reach broker" >&2; exit 1'], 'always');
+      mustStart(await startContainer(s, process.env, ['sh', '-c', 'echo "worker: fatal: cannot reach broker" >&2; exit 1'], 'always'));
     },
     async undo(s) {
-      await startContainer(s, process.env);
+      mustStart(await startContainer(s, process.env));
     },
   },
   {

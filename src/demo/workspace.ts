@@ -170,7 +170,8 @@ async function pickImage(docker: DockerService): Promise<string | undefined> {
 
 /** Runs the demo's worker container, from a local image; returns a note either way. */
 export async function startContainer(s: DemoState, env: NodeJS.ProcessEnv, command: string[] = ['sleep', '86400'], restart = 'no'): Promise<string> {
-  const endpoint = resolveDockerEndpoint(undefined, env);
+  // A drill replaces the worker on the engine the demo started it on, whatever DOCKER_HOST says now.
+  const endpoint = resolveDockerEndpoint(s.container?.dockerHost, env);
   const docker = new DockerService(endpoint, 5000);
   const v = await docker.version();
   if (!v.ok) return `no container: ${v.error.message}`;

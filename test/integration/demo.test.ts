@@ -95,11 +95,12 @@ describe('drills', () => {
     ['disk-pressure', 'host:disk:/'],
   ])('%s fires %s; its recovery brings the stack back to OK; score reports detect and recover times', async (drill, alert) => {
     const from = watcher.events.length;
-    const run = await runCli(['drill', 'run', drill, '--config', config], { env, timeoutMs: 60_000 });
+    // No DOCKER_HOST here: a drill acts on the engine the demo runs on, not on the shell's default.
+    const run = await runCli(['drill', 'run', drill, '--config', config], { env: {}, timeoutMs: 60_000 });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain(`expect alert ${alert} to fire`);
     await watcher.waitFor('fired', alert, 60_000, from);
-    const rec = await runCli(['drill', 'recover', drill, '--config', config], { env, timeoutMs: 60_000 });
+    const rec = await runCli(['drill', 'recover', drill, '--config', config], { env: {}, timeoutMs: 60_000 });
     expect(rec.code, rec.stderr).toBe(0);
     await watcher.waitFor('resolved', alert, 60_000, from);
     const score = JSON.parse((await runCli(['drill', 'score', '--json', '--config', config], { env })).stdout) as Record<string, unknown>;
