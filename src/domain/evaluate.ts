@@ -307,6 +307,7 @@ export function evaluateBackupAge(db: DatabaseConfig, newestVerifiedAt: number |
 }
 
 function formatDurationShort(ms: number): string {
+  if (ms < 60_000) return `${Math.round(ms / 1000)}s`; // not "0m" for a backup taken seconds ago
   const m = Math.round(ms / 60_000);
   if (m < 60) return `${m}m`;
   const h = Math.floor(m / 60);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validate } from '../../src/config/load.js';
 import { exitCodeFor, overallStatus, type CheckResult, type CheckStatus } from '../../src/domain/check.js';
-import { containerStatus, evaluateHost, evaluateHttp, evaluateRedis, evaluateRowLoss, systemHealth } from '../../src/domain/evaluate.js';
+import { containerStatus, evaluateBackupAge, evaluateHost, evaluateHttp, evaluateRedis, evaluateRowLoss, systemHealth } from '../../src/domain/evaluate.js';
 import { ok } from '../../src/domain/result.js';
 import { ProbeWindow } from '../../src/domain/window.js';
 import { fromListEntry, listSignature, type ContainerInfo } from '../../src/services/docker.js';
@@ -197,5 +197,12 @@ describe('container from a list entry', () => {
     const c = fromListEntry({ Id: 'abc', Names: ['/web'], Image: 'busybox', State: 'exited', Status: 'Exited (3) 2 hours ago', Labels: { 'com.docker.compose.service': 'web' } } as unknown as Parameters<typeof fromListEntry>[0]);
     expect(c).toMatchObject({ id: 'abc', name: 'web', state: 'exited', exitCode: 3, health: 'none', pid: 0, composeService: 'web' });
     expect(fromListEntry({ Id: 'x', Names: ['/a'], Image: 'i', State: 'running', Status: 'Up 2 hours (healthy)', Labels: {} } as unknown as Parameters<typeof fromListEntry>[0]).health).toBe('healthy');
+  });
+});
+
+describe('RPO check wording', () => {
+  it('a backup taken seconds ago says seconds, not "0m"', () => {
+    const db = { name: 'shop', path: 'shop.db' } as Parameters<typeof evaluateBackupAge>[0];
+    expect(evaluateBackupAge(db, 1_000, 86_400_000, 26_000).message).toBe('last verified backup 25s ago (RPO 24h)');
   });
 });
