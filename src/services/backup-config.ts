@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { fsyncPath, restoreFsError } from './backup-restore.js';
+import { fsyncPath, fsError } from './backup-restore.js';
 
 /** One stored version of a configuration file. */
 export interface ConfigCopy {
@@ -47,6 +47,6 @@ export function backupConfigFiles(files: readonly string[], dir: string, now = n
     }
     return made;
   } catch (e) {
-    throw restoreFsError(e, `backup of configuration files into ${dir}`);
+    throw fsError(e, `backup of configuration files into ${dir}`);
   }
 }

@@ -34,15 +34,19 @@ export function fsyncPath(path: string): void {
   }
 }
 
-/** Turns a file-system or SQLite error into a one-line ExitError naming what failed. */
-export function restoreFsError(e: unknown, what: string): ExitError {
+/**
+ * Turns a file-system or SQLite error into a one-line ExitError naming what failed (backups,
+ * restores and config copies alike; `context` words the not-a-database case and the fallback code).
+ */
+export function fsError(e: unknown, what: string, context: 'backup' | 'restore' = 'restore'): ExitError {
   if (e instanceof ExitError) return e;
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC' || code === 'SQLITE_FULL') return new ExitError(1, 'no-space', `${what}: no space left on the device (partial files removed)`);
   if (code === 'EROFS' || code === 'SQLITE_READONLY') return new ExitError(1, 'read-only-fs', `${what}: the file system is read-only`);
-  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') return new ExitError(1, 'invalid', `${what}: not a readable SQLite database`);
+  if (code === 'SQLITE_NOTADB' && context === 'backup') return new ExitError(1, 'invalid', `${what}: the source is not a SQLite database`);
+  if ((code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') && context === 'restore') return new ExitError(1, 'invalid', `${what}: not a readable SQLite database`);
   if (code === 'EACCES' || code === 'EPERM') return new ExitError(1, 'permission', `${what}: permission denied`);
-  return new ExitError(1, 'restore', `${what}: ${(e as Error).message}`);
+  return new ExitError(1, context, `${what}: ${(e as Error).message}`);
 }
 
 /**
@@ -88,7 +92,7 @@ export async function extractVerified(file: string, sha256: string, dst: string,
     const errno = (e as NodeJS.ErrnoException).errno;
     const fsFailure = typeof (e as NodeJS.ErrnoException).syscall === 'string' || (typeof errno === 'number' && errno > 0 && !/^(ERR_|Z_)/.test(String((e as NodeJS.ErrnoException).code)));
     if (!fsFailure && (await sha256Of(file)) !== sha256) throw new ExitError(2, 'corrupt', `${label}: checksum mismatch (the stored file is damaged or truncated); it cannot be restored`);
-    throw restoreFsError(e, `${label} into ${dirname(dst)}`);
+    throw fsError(e, `${label} into ${dirname(dst)}`);
   }
 }
 
@@ -166,7 +170,7 @@ export function safetyCopy(dbPath: string, dir: string): SafetyManifest {
     return m;
   } catch (e) {
     for (const f of existsSync(dir) ? readdirSync(dir) : []) if (f.endsWith('.part')) rmSync(join(dir, f), { force: true });
-    throw restoreFsError(e, `safety copy of ${dbPath} into ${dir}`);
+    throw fsError(e, `safety copy of ${dbPath} into ${dir}`);
   }
 }
 
@@ -206,7 +210,7 @@ export async function swapIn(tmp: string, dbPath: string, label = 'swap'): Promi
     renameSync(tmp, dbPath);
     fsyncPath(dirname(dbPath));
   } catch (e) {
-    throw restoreFsError(e, `replacing ${dbPath}`);
+    throw fsError(e, `replacing ${dbPath}`);
   }
 }
 
@@ -249,7 +253,7 @@ export async function putBack(safetyDir: string, dbPath: string): Promise<Safety
     return m;
   } catch (e) {
     for (const s of ['', ...SIDECARS]) rmSync(`${staged}${s}`, { force: true });
-    throw restoreFsError(e, `rollback of ${dbPath} from ${safetyDir}`);
+    throw fsError(e, `rollback of ${dbPath} from ${safetyDir}`);
   }
 }
 
@@ -288,7 +292,7 @@ export async function restoreTables(dbPath: string, backupFile: string, tables: 
     })();
     return counts;
   } catch (e) {
-    throw restoreFsError(e, `stage ${stage} of the restore into ${dbPath}`);
+    throw fsError(e, `stage ${stage} of the restore into ${dbPath}`);
   } finally {
     db.close();
   }

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { accessSync, constants as fsConstants, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, statfsSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { accessSync, constants as fsConstants, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { freemem, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createBrotliCompress, createBrotliDecompress } from 'node:zlib';
 import { ExitError } from '../domain/errors.js';
+import { fsError, fsyncPath } from './backup-restore.js';
 
 /** What is known about one stored backup; saved as `<id>.json` beside `<id>.db.br`. */
 export interface BackupManifest {
@@ -26,24 +27,6 @@ export interface BackupManifest {
   /** Foreign-key violations the source already had (a warning at verify time, not a failure). */
   foreignKeyViolations: number;
   verify?: { at: string; ok: boolean; message: string };
-}
-
-const fsyncFile = (path: string) => {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-};
-
-function fsError(e: unknown, what: string): ExitError {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC' || code === 'SQLITE_FULL') return new ExitError(1, 'no-space', `${what}: no space left on the device (partial files removed)`);
-  if (code === 'EROFS' || code === 'SQLITE_READONLY') return new ExitError(1, 'read-only-fs', `${what}: the file system is read-only`);
-  if (code === 'SQLITE_NOTADB') return new ExitError(1, 'invalid', `${what}: the source is not a SQLite database`);
-  if (code === 'EACCES' || code === 'EPERM') return new ExitError(1, 'permission', `${what}: permission denied`);
-  return new ExitError(1, 'backup', `${what}: ${(e as Error).message}`);
 }
 
 /**
@@ -111,7 +94,7 @@ async function compressTo(src: string, dst: string): Promise<{ sha256: string; s
     tap,
     createWriteStream(dst, { highWaterMark: 4 * CHUNK }),
   );
-  fsyncFile(dst);
+  fsyncPath(dst);
   return { sha256: hash.digest('hex'), size };
 }
 
@@ -127,7 +110,7 @@ export function listBackups(dir: string): BackupManifest[] {
 function writeManifest(dir: string, m: BackupManifest): void {
   const tmp = join(dir, `.${m.id}.json.tmp`);
   writeFileSync(tmp, `${JSON.stringify(m, null, 2)}\n`);
-  fsyncFile(tmp);
+  fsyncPath(tmp);
   renameSync(tmp, join(dir, `${m.id}.json`));
 }
 
@@ -142,7 +125,7 @@ export async function createBackup(opts: { db: string; name: string; dir: string
     // Fail before the snapshot when the folder cannot be written (read-only mount, permissions).
     accessSync(opts.dir, fsConstants.W_OK);
   } catch (e) {
-    throw fsError(e, `backup folder ${opts.dir}`);
+    throw fsError(e, `backup folder ${opts.dir}`, 'backup');
   }
   const now = opts.now ?? new Date();
   const id = `${opts.name}-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
@@ -201,7 +184,7 @@ export async function createBackup(opts: { db: string; name: string; dir: string
   } catch (e) {
     for (const f of [tmp, join(opts.dir, `${id}.db.br`)]) rmSync(f, { force: true });
     if (e instanceof ExitError) throw e;
-    throw fsError(e, `backup of ${opts.name} into ${opts.dir}`);
+    throw fsError(e, `backup of ${opts.name} into ${opts.dir}`, 'backup');
   } finally {
     rmSync(snap, { force: true });
   }
@@ -223,7 +206,7 @@ export async function extractBackup(dir: string, m: BackupManifest, dst: string)
   } catch (e) {
     rmSync(dst, { force: true });
     if (hash.digest('hex') !== m.sha256) throw new ExitError(2, 'corrupt', `backup ${m.id}: checksum mismatch (the stored file is damaged or truncated)`);
-    throw fsError(e, `backup ${m.id}`);
+    throw fsError(e, `backup ${m.id}`, 'backup');
   }
   if (hash.digest('hex') !== m.sha256) {
     rmSync(dst, { force: true });
