@@ -53,7 +53,9 @@ export async function runDemoApi(opts: { port: number; db: string; control: stri
   let requests = 0;
   let errors = 0;
   let concurrent = 0;
-  let counter = 0;
+  // One counter per path: with one shared counter the writer's traffic and the health probes could
+  // fall into step so that the probes never drew the failing turn (api-errors never fired).
+  const counters = new Map<string, number>();
   const server = createServer((req, res) => {
     requests++;
     concurrent++;
@@ -67,7 +69,8 @@ export async function runDemoApi(opts: { port: number; db: string; control: stri
         );
         return;
       }
-      counter++;
+      const counter = (counters.get(url.pathname) ?? 0) + 1;
+      counters.set(url.pathname, counter);
       if (c.mode === 'errors' && counter % Math.max(1, Math.round(1 / (c.errorShare ?? 0.34))) === 0) {
         errors++;
         res.writeHead(500, { 'content-type': 'application/json' }).end('{"status":"error","error":"upstream failure (drill)"}');
