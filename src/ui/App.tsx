@@ -376,7 +376,7 @@ export function App(props: {
     </Box>
   );
 
-  const hints = fitHints(footerHints(props.keys, dialog ? ['dialog'] : logs ? ['logs', 'global'] : [focus, 'dashboard', 'global'], props.readOnly), columns, (h) => h.scope === 'global');
+  const hints = fitHints(footerHints(props.keys, dialog ? (dialog.kind === 'help' || dialog.kind === 'details' ? [] : ['dialog']) : logs ? ['logs', 'global'] : [focus, 'dashboard', 'global'], props.readOnly), columns, (h) => h.scope === 'global');
   const footer = !isRawModeSupported ? (
     <C color="yellow">keys off: stdin is not a terminal · ctrl-c quits</C>
   ) : (
