@@ -6,18 +6,16 @@ import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 // Three of Ink's modules are swapped at build time (the packages on disk are unchanged):
-// - its import of @alcalzone/ansi-tokenize goes to src/ui/ansi-tokenize-fast.ts, which re-exports
-//   the package with cheaper styledCharsFromTokens/styledCharsToString (most of the console's
-//   allocation per frame; see there);
-// - its own ./measure-text.js and ./wrap-text.js go to src/ui/ink/, the same functions with bounded
+// - its ./output.js (the frame buffer) goes to src/ui/ink/output.ts, which joins rows from the
+//   strings written on them instead of a grid of one object per cell (see there);
+// - its ./measure-text.js and ./wrap-text.js go to src/ui/ink/, the same functions with bounded
 //   caches (Ink 6 keeps every text it ever measured or wrapped: vadimdemedes/ink#986).
 const src = (p) => fileURLToPath(new URL(`../src/ui/${p}`, import.meta.url));
 const fromInk = (importer) => /[\\/]node_modules[\\/]ink[\\/]build[\\/]/.test(importer);
 const inkSwaps = {
   name: 'ink-swaps',
   setup(b) {
-    b.onResolve({ filter: /^@alcalzone\/ansi-tokenize$/ }, (args) => (fromInk(args.importer) ? { path: src('ansi-tokenize-fast.ts') } : undefined));
-    b.onResolve({ filter: /^\.\/(measure|wrap)-text\.js$/ }, (args) =>
+    b.onResolve({ filter: /^\.\/(output|measure-text|wrap-text)\.js$/ }, (args) =>
       fromInk(args.importer) ? { path: src(`ink/${args.path.slice(2, -3)}.ts`) } : undefined,
     );
   },

@@ -44,6 +44,26 @@ function tuneHeap(): void {
 }
 
 /**
+ * Turns off V8's optimising compiler (TurboFan) for the console: its code stays in the interpreter
+ * and the Sparkplug baseline compiler (issue #3: own CPU ≤ htop's). Measured per thread over 40 s
+ * runs of the bench dashboard (50 containers, 2 s refresh), in s/min:
+ *
+ * |                 | main thread | V8's worker threads | total |
+ * |-----------------|-------------|---------------------|-------|
+ * | TurboFan on     | 0.46–0.57   | 0.32–0.36           | 0.78–0.93 |
+ * | TurboFan off    | 0.48–0.54   | 0.06–0.09           | 0.57–0.60 |
+ *
+ * A frame every 2 s never gets hot enough to repay compiling: TurboFan kept compiling and
+ * deoptimising React's and Ink's large functions ("insufficient type feedback", "dependency change";
+ * ~20 optimisations every 10 s after a minute) on its background threads, while the main thread was
+ * no faster. The flag is read whenever V8 decides to optimise, so setting it at run time works, for
+ * the console only: `check`, `backup` and `restore` keep TurboFan for their short bursts of work.
+ */
+function noOptimizingCompiler(): void {
+  setFlagsFromString('--no-opt');
+}
+
+/**
  * The default command: the live console. When stdout is not a terminal (piped, cron) it prints a
  * plain-text snapshot once and exits with `check`'s exit code — decided from stdout alone.
  */
@@ -54,6 +74,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     return exitCodeFor(report.status);
   }
   tuneHeap();
+  noOptimizingCompiler();
   const loaded = loadConfig(g.config ? { file: g.config } : {});
   useSecrets(loaded.secrets);
   const { config } = loaded;

@@ -29,17 +29,34 @@ interface Mount {
 
 // "No limit" sentinels: v1 reports PAGE_COUNTER_MAX rounded to pages, v2 writes "max".
 const V1_UNLIMITED = 2n ** 62n;
+const V1_LIMIT = 'memory.limit_in_bytes';
+const V2_LIMIT = 'memory.max';
+
+/** Where a process's counters live: the v1 cpuacct and memory directories, or its v2 directory. */
+type Dirs = { v: 1; cpu: string; mem: string } | { v: 2; dir: string };
 
 /**
  * Reads containers' CPU and memory straight from their cgroup files (Linux, local engine).
  * Reading 200 containers' files takes ~16 ms with no daemon cost, while every stats call through
  * the API on Docker 20.10 waits for the daemon's 1 s sampling cycle (issue #2, measured).
  * Works with cgroup v1 (cpuacct + memory controllers) and v2 (unified).
+ *
+ * The console reads every running container at each refresh, so two things are remembered
+ * (issue #3, its own CPU: these reads were the largest cost left after the frame buffer):
+ * - a process's cgroup directories, by pid: they do not change while it lives. A pid that is reused
+ *   or gone fails the read, which then looks again once;
+ * - the memory limit, for `limitTtlMs` (30 s): it changes only with `docker update`.
+ * `retain` drops what belongs to containers no longer running.
  */
 export class CgroupReader {
   private mounts?: Mount[];
+  private readonly dirs = new Map<number, Dirs>();
+  private readonly limits = new Map<string, { at: number; text: string }>();
 
-  constructor(private readonly procRoot = '/proc') {}
+  constructor(
+    private readonly procRoot = '/proc',
+    private readonly limitTtlMs = 30_000,
+  ) {}
 
   /** True when cgroup mounts are visible from this process. */
   async available(): Promise<boolean> {
@@ -49,6 +66,27 @@ export class CgroupReader {
   /** Counters for the process `pid` (a container's init process); undefined when not readable. */
   async read(pid: number): Promise<CgroupCounters | undefined> {
     if (!pid) return undefined;
+    const cached = this.dirs.get(pid);
+    if (cached) {
+      const c = await this.readDirs(cached);
+      if (c) return c;
+      this.dirs.delete(pid);
+    }
+    const dirs = await this.findDirs(pid);
+    if (!dirs) return undefined;
+    const c = await this.readDirs(dirs);
+    if (c) this.dirs.set(pid, dirs);
+    return c;
+  }
+
+  /** Forgets the directories and limits of processes other than `pids` (the running containers). */
+  retain(pids: ReadonlySet<number>): void {
+    for (const pid of this.dirs.keys()) if (!pids.has(pid)) this.dirs.delete(pid);
+    const kept = new Set([...this.dirs.values()].map((d) => (d.v === 1 ? `${d.mem}/${V1_LIMIT}` : `${d.dir}/${V2_LIMIT}`)));
+    for (const file of this.limits.keys()) if (!kept.has(file)) this.limits.delete(file);
+  }
+
+  private async findDirs(pid: number): Promise<Dirs | undefined> {
     const mounts = await this.getMounts();
     if (mounts.length === 0) return undefined;
     let membership: string;
@@ -61,15 +99,29 @@ export class CgroupReader {
     const v2 = mounts.find((m) => m.type === 'cgroup2');
     const cpuMount = mounts.find((m) => m.type === 'cgroup' && m.controllers.includes('cpuacct'));
     const memMount = mounts.find((m) => m.type === 'cgroup' && m.controllers.includes('memory'));
+    if (cpuMount && memMount && paths.has('cpuacct') && paths.has('memory')) {
+      return { v: 1, cpu: dirOf(cpuMount, paths.get('cpuacct') ?? '/'), mem: dirOf(memMount, paths.get('memory') ?? '/') };
+    }
+    if (v2 && paths.has('')) return { v: 2, dir: dirOf(v2, paths.get('') ?? '/') };
+    return undefined;
+  }
+
+  private async readDirs(d: Dirs): Promise<CgroupCounters | undefined> {
     try {
-      if (cpuMount && memMount && paths.has('cpuacct') && paths.has('memory')) {
-        return await readV1(dirOf(cpuMount, paths.get('cpuacct') ?? '/'), dirOf(memMount, paths.get('memory') ?? '/'));
-      }
-      if (v2 && paths.has('')) return await readV2(dirOf(v2, paths.get('') ?? '/'));
+      return d.v === 1 ? await readV1(d.cpu, d.mem, (f) => this.limit(f)) : await readV2(d.dir, (f) => this.limit(f));
     } catch {
       return undefined;
     }
-    return undefined;
+  }
+
+  /** The memory limit file's text, read again after limitTtlMs. */
+  private async limit(file: string): Promise<string> {
+    const now = performance.now();
+    const hit = this.limits.get(file);
+    if (hit && now - hit.at < this.limitTtlMs) return hit.text;
+    const text = await readFile(file, 'utf8');
+    this.limits.set(file, { at: now, text });
+    return text;
   }
 
   /**
@@ -84,8 +136,8 @@ export class CgroupReader {
     const v2 = mounts.find((m) => m.type === 'cgroup2');
     for (const rel of rels) {
       try {
-        if (cpuMount && memMount) return await readV1(dirOf(cpuMount, rel), dirOf(memMount, rel));
-        if (v2) return await readV2(dirOf(v2, rel));
+        if (cpuMount && memMount) return await readV1(dirOf(cpuMount, rel), dirOf(memMount, rel), readLimit);
+        if (v2) return await readV2(dirOf(v2, rel), readLimit);
       } catch {
         // try the next layout
       }
@@ -144,12 +196,14 @@ function dirOf(mount: Mount, path: string): string {
   return `${mount.point}${rel === '/' ? '' : rel}`;
 }
 
-async function readV1(cpuDir: string, memDir: string): Promise<CgroupCounters> {
+const readLimit = (file: string): Promise<string> => readFile(file, 'utf8');
+
+async function readV1(cpuDir: string, memDir: string, limitOf: (file: string) => Promise<string>): Promise<CgroupCounters> {
   const [usage, memUsage, memStat, limit] = await Promise.all([
     readFile(`${cpuDir}/cpuacct.usage`, 'utf8'),
     readFile(`${memDir}/memory.usage_in_bytes`, 'utf8'),
     readFile(`${memDir}/memory.stat`, 'utf8'),
-    readFile(`${memDir}/memory.limit_in_bytes`, 'utf8'),
+    limitOf(`${memDir}/${V1_LIMIT}`),
   ]);
   const inactive = statField(memStat, 'total_inactive_file');
   const used = Number(memUsage.trim());
@@ -161,12 +215,12 @@ async function readV1(cpuDir: string, memDir: string): Promise<CgroupCounters> {
   };
 }
 
-async function readV2(dir: string): Promise<CgroupCounters> {
+async function readV2(dir: string, limitOf: (file: string) => Promise<string>): Promise<CgroupCounters> {
   const [cpuStat, current, memStat, max] = await Promise.all([
     readFile(`${dir}/cpu.stat`, 'utf8'),
     readFile(`${dir}/memory.current`, 'utf8'),
     readFile(`${dir}/memory.stat`, 'utf8'),
-    readFile(`${dir}/memory.max`, 'utf8'),
+    limitOf(`${dir}/${V2_LIMIT}`),
   ]);
   const used = Number(current.trim());
   const inactive = statField(memStat, 'inactive_file');

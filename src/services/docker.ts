@@ -250,6 +250,7 @@ export class DockerService {
       if (s) out.set(c.id, s);
     });
     for (const id of this.prevCpu.keys()) if (!running.some((c) => c.id === id)) this.prevCpu.delete(id);
+    if (useCgroup) this.cgroups.retain(new Set(running.map((c) => c.pid)));
     return out;
   }
 

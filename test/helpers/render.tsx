@@ -1,9 +1,25 @@
 import { EventEmitter } from 'node:events';
+import { reduceAnsiCodesIncremental, tokenize, type AnsiCode } from '@alcalzone/ansi-tokenize';
 import { render } from 'ink';
 import type { ReactElement } from 'react';
 
 /** Strips ANSI escapes from a frame. */
 export const plain = (s: string | undefined): string => (s ?? '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+
+/** A frame as a terminal shows it: per row, each cell's character and its active styles. */
+export function cells(frame: string): string[][] {
+  return frame.split('\n').map((row) => {
+    const out: string[] = [];
+    let codes: AnsiCode[] = [];
+    for (const token of tokenize(row)) {
+      if (token.type === 'ansi') codes = reduceAnsiCodesIncremental(codes, [token]);
+      else out.push(`${token.value}|${codes.map((c) => c.code).sort().join('')}`);
+    }
+    // Blank unstyled cells at the end of a row look the same as none.
+    while (out.length && out.at(-1) === ' |') out.pop();
+    return out;
+  });
+}
 
 /**
  * A fake terminal for Ink: a stdout of a given size that records frames and can be resized, and a

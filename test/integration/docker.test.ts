@@ -53,6 +53,25 @@ describe('DockerService', () => {
     expect(c?.cpuNs).toBeGreaterThan(0);
   });
 
+  it('remembers a memory limit for limitTtlMs, then sees a new one (docker update); a gone pid reads nothing', async () => {
+    const pid = Number(docker(host, 'inspect', '-f', '{{.State.Pid}}', 'dk-busy'));
+    const reader = new CgroupReader('/proc', 1500);
+    expect((await reader.read(pid))?.memLimitBytes).toBe(64 * 1024 * 1024);
+    docker(host, 'update', '--memory', '96m', 'dk-busy');
+    try {
+      // Within the TTL the remembered limit is given (documented: a limit changes only with docker update).
+      expect((await reader.read(pid))?.memLimitBytes).toBe(64 * 1024 * 1024);
+      await new Promise((r) => setTimeout(r, 1600));
+      expect((await reader.read(pid))?.memLimitBytes).toBe(96 * 1024 * 1024);
+      expect((await reader.read(pid))?.cpuNs).toBeGreaterThan(0);
+    } finally {
+      docker(host, 'update', '--memory', '64m', 'dk-busy');
+    }
+    expect(await reader.read(2 ** 22 + 12345)).toBeUndefined();
+    reader.retain(new Set());
+    expect((await reader.read(pid))?.memLimitBytes).toBe(64 * 1024 * 1024);
+  });
+
   it('computes the same figures through one-shot API stats (the path for remote engines)', async () => {
     const endpoint = { ...resolveDockerEndpoint(host), local: false };
     const s = await twoSamples(new DockerService(endpoint), 'dk-busy');

@@ -11,7 +11,10 @@ import type { LogTarget } from '../../src/ui/LogsView.js';
 import { alertStateLabel, bar, containerRows, levelColor, sparkline, visibleColumns, windowRows } from '../../src/ui/format/cells.js';
 import { compileFilter, logLineColor } from '../../src/ui/format/logs.js';
 import { createHostHistory } from '../../src/ui/useHostHistory.js';
-import { renderApp } from '../helpers/render.js';
+import Output from '../../src/ui/ink/output.js';
+// Ink's own frame buffer (not in its package exports): the one these component tests render through.
+import InkOutput from '../../node_modules/ink/build/output.js';
+import { cells, renderApp } from '../helpers/render.js';
 
 // Component tests of the console with plain values in the store (no adapters are involved: the UI
 // only reads the store and calls the injected actions).
@@ -193,6 +196,41 @@ describe('console keys', () => {
     for (const b of KEY_TABLE.slice(0, 12)) expect(f).toContain(b.description);
     // Help closes with esc; its footer does not offer a confirm dialog's y / n.
     expect(f).not.toContain('y yes');
+  });
+});
+
+describe('the console’s frame buffer (scripts/build.mjs swaps it in for Ink’s)', () => {
+  it('draws every frame of the dashboard, its help, a dialog and at 80×24 as Ink’s own does, cell by cell', async () => {
+    // Every frame Ink builds here is built again by src/ui/ink/output.ts from the same writes.
+    const compared: { ours: string[][]; ink: string[][] }[] = [];
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- put back below, and called with its own this
+    const original = InkOutput.prototype.get;
+    InkOutput.prototype.get = function (this: InkOutput) {
+      const ink = original.call(this);
+      const ours = new Output({ width: this.width, height: this.height });
+      ours.operations = (this as unknown as Output).operations;
+      compared.push({ ours: cells(ours.get().output), ink: cells(ink.output) });
+      return ink;
+    };
+    try {
+      const many = Array.from({ length: 30 }, (_, i) => container(`svc-${i}`, i % 7 === 0 ? { health: 'unhealthy' } : {}));
+      const wide = setup({ containers: many, size: { columns: 160, rows: 48 } });
+      await wide.waitFor((f) => f.includes('Alerts (1 firing)'));
+      await wide.press('j');
+      await wide.press('r');
+      await wide.waitFor((f) => f.includes('y yes'));
+      await wide.press('n');
+      await wide.press('?');
+      await wide.waitFor((f) => f.includes('Keys of the dashboard'));
+      wide.unmount();
+      const narrow = setup({ size: { columns: 80, rows: 24 } });
+      await narrow.waitFor((f) => f.includes('Alerts'));
+      narrow.unmount();
+    } finally {
+      InkOutput.prototype.get = original;
+    }
+    expect(compared.length).toBeGreaterThan(4);
+    for (const c of compared) expect(c.ours).toEqual(c.ink);
   });
 });
 

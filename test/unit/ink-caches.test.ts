@@ -13,6 +13,11 @@ describe('bounded measureText / wrapText', () => {
     ['abc', 3, 1],
     ['ab\nabcd', 4, 2],
     ['\u001B[31m日本\u001B[39m', 4, 1],
+    // Plain ASCII is counted, not measured by string-width: the same answers.
+    ['cpu  91%\nload 1.0 0.5', 12, 2],
+    ['x\n', 1, 2],
+    ['\nab', 2, 2],
+    ['a\tb', 2, 1],
   ])('measures %j as %i × %i, as Ink does', (text, width, height) => {
     expect(measureText(text)).toEqual({ width, height });
     expect(measureText(text)).toEqual(inkMeasureText(text));
@@ -41,7 +46,7 @@ describe('bounded measureText / wrapText', () => {
 
   it('keeps at most 2 × 2,000 entries however many texts pass (a clock over a day)', () => {
     for (let i = 0; i < 10_000; i++) {
-      measureText(`12:00:${i}`);
+      measureText(`▇ 12:00:${i}`);
       wrapText(`12:00:${i}`, 20, 'truncate');
     }
     expect(measureCache.size).toBeLessThanOrEqual(4000);
