@@ -4,9 +4,9 @@ import { freemem, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { constants, createBrotliCompress, createBrotliDecompress } from 'node:zlib';
+import { constants, createBrotliCompress } from 'node:zlib';
 import { ExitError } from '../domain/errors.js';
-import { fsError, fsyncPath } from './backup-restore.js';
+import { extractVerified, fsError, fsyncPath } from './backup-restore.js';
 
 /** What is known about one stored backup; saved as `<id>.json` beside `<id>.db.br`. */
 export interface BackupManifest {
@@ -48,8 +48,8 @@ export function scratchDir(bytes: number, fallback: string): string {
 }
 
 /**
- * Removes scratch copies a killed opsdeck left in /dev/shm (`.opsdeck-<id>-<pid>.snapshot|verify`
- * whose process is gone): a SIGKILL mid-backup must not keep a database-sized file in RAM.
+ * Removes scratch copies a killed opsdeck left in /dev/shm (`.opsdeck-<id>-<pid>.snapshot|verify`,
+ * or `.verify.part` while still being decompressed, whose process is gone): a SIGKILL mid-backup must not keep a database-sized file in RAM.
  */
 export function sweepScratch(dir = '/dev/shm'): void {
   let names: string[];
@@ -59,7 +59,7 @@ export function sweepScratch(dir = '/dev/shm'): void {
     return;
   }
   for (const n of names) {
-    const m = /^\.opsdeck-.+-(\d+)\.(snapshot|verify)$/.exec(n);
+    const m = /^\.opsdeck-.+-(\d+)\.(snapshot|verify)(\.part)?$/.exec(n);
     if (!m || alive(Number(m[1]))) continue;
     rmSync(join(dir, n), { force: true });
   }
@@ -190,30 +190,6 @@ export async function createBackup(opts: { db: string; name: string; dir: string
   }
 }
 
-/** Decompresses a stored backup to a file, checking its SHA-256 on the way. */
-export async function extractBackup(dir: string, m: BackupManifest, dst: string): Promise<void> {
-  const file = join(dir, `${m.id}.db.br`);
-  if (!existsSync(file)) throw new ExitError(1, 'not-found', `backup ${m.id}: ${file} is missing`);
-  const hash = createHash('sha256');
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      cb(null, chunk);
-    },
-  });
-  try {
-    await pipeline(createReadStream(file, { highWaterMark: CHUNK }), tap, createBrotliDecompress({ chunkSize: CHUNK }), createWriteStream(dst, { highWaterMark: 4 * CHUNK }));
-  } catch (e) {
-    rmSync(dst, { force: true });
-    if (hash.digest('hex') !== m.sha256) throw new ExitError(2, 'corrupt', `backup ${m.id}: checksum mismatch (the stored file is damaged or truncated)`);
-    throw fsError(e, `backup ${m.id}`, 'backup');
-  }
-  if (hash.digest('hex') !== m.sha256) {
-    rmSync(dst, { force: true });
-    throw new ExitError(2, 'corrupt', `backup ${m.id}: checksum mismatch (the stored file is damaged or truncated)`);
-  }
-}
-
 /**
  * Verifies a backup: checksum, decompress to a temp file, integrity_check and foreign_key_check.
  * Foreign-key violations the source already had are a warning; more than that is a failure.
@@ -223,7 +199,7 @@ export async function verifyBackup(dir: string, m: BackupManifest, now = new Dat
   const tmp = join(scratchDir(m.rawBytes, dir), `.opsdeck-${m.id}-${process.pid}.verify`);
   let result: { ok: boolean; message: string };
   try {
-    await extractBackup(dir, m, tmp);
+    await extractVerified(join(dir, `${m.id}.db.br`), m.sha256, tmp, `backup ${m.id}`, 'backup');
     const { default: Database } = await import('better-sqlite3');
     const db = new Database(tmp, { readonly: true });
     try {

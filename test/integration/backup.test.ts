@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBackup, extractBackup, listBackups, verifyBackup } from '../../src/services/backup.js';
+import { extractVerified } from '../../src/services/backup-restore.js';
+import { createBackup, listBackups, verifyBackup } from '../../src/services/backup.js';
 import { runCli } from '../helpers/cli.js';
 
 // Backups of real SQLite files; ENOSPC and read-only file systems are real tmpfs mounts (tests run as root).
@@ -74,7 +75,7 @@ describe('backup create', () => {
       expect(readdirSync(out).sort()).toEqual([`${m.id}.db.br`, `${m.id}.json`]);
       // The restored snapshot holds exactly the rows the manifest counted, and passes integrity_check.
       const restored = join(dir, 'r1.db');
-      await extractBackup(out, m, restored);
+      await extractVerified(join(out, `${m.id}.db.br`), m.sha256, restored, `backup ${m.id}`);
       const db = new Database(restored, { readonly: true });
       expect((db.prepare('SELECT count(*) AS n FROM trades').get() as { n: number }).n).toBe(m.rowCounts.trades);
       expect(db.pragma('integrity_check', { simple: true })).toBe('ok');

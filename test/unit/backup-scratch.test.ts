@@ -12,6 +12,8 @@ describe('scratch copies left by a killed opsdeck', () => {
     const files = {
       deadSnap: `.opsdeck-trading-20261123T010203Z-${dead}.snapshot`,
       deadVerify: `.opsdeck-trading-20261123T010203Z-${dead}.verify`,
+      // killed while verify was still decompressing (the copy is renamed when complete)
+      deadVerifyPart: `.opsdeck-trading-20261123T010203Z-${dead}.verify.part`,
       live: `.opsdeck-trading-20261123T010203Z-${process.pid}.snapshot`,
       other: 'trading.db',
     };
@@ -19,6 +21,7 @@ describe('scratch copies left by a killed opsdeck', () => {
     sweepScratch(dir);
     expect(existsSync(join(dir, files.deadSnap))).toBe(false);
     expect(existsSync(join(dir, files.deadVerify))).toBe(false);
+    expect(existsSync(join(dir, files.deadVerifyPart))).toBe(false);
     expect(existsSync(join(dir, files.live))).toBe(true);
     expect(existsSync(join(dir, files.other))).toBe(true);
   });
