@@ -1,5 +1,10 @@
+import stringWidth from 'string-width';
+import widestLineOfPackage from 'widest-line';
 import { describe, expect, it } from 'vitest';
-import measureText, { measureCache } from '../../src/ui/ink/measure-text.js';
+import { isNarrow, simpleWidth } from '../../src/ui/ink/width.js';
+import widestLine from '../../src/ui/ink/widest-line.js';
+import measureText from '../../src/ui/ink/measure-text.js';
+import { widthCache } from '../../src/ui/ink/widest-line.js';
 import wrapText, { wrapCache } from '../../src/ui/ink/wrap-text.js';
 // Ink's own modules (not in its package exports), to compare with.
 import inkMeasureText from '../../node_modules/ink/build/measure-text.js';
@@ -46,10 +51,46 @@ describe('bounded measureText / wrapText', () => {
 
   it('keeps at most 2 × 2,000 entries however many texts pass (a clock over a day)', () => {
     for (let i = 0; i < 10_000; i++) {
-      measureText(`▇ 12:00:${i}`);
+      measureText(`日 12:00:${i}`);
       wrapText(`12:00:${i}`, 20, 'truncate');
     }
-    expect(measureCache.size).toBeLessThanOrEqual(4000);
+    expect(widthCache.size).toBeLessThanOrEqual(4000);
     expect(wrapCache.size).toBeLessThanOrEqual(4000);
+  });
+});
+
+// Widths counted without string-width (issue #3) must be string-width's.
+describe('simpleWidth / widestLine', () => {
+  it('every character the fast path calls one column wide is one column for string-width', () => {
+    const wrong: string[] = [];
+    for (let c = 0; c <= 0xffff; c++) if (isNarrow(c) && stringWidth(String.fromCharCode(c)) !== 1) wrong.push(c.toString(16));
+    expect(wrong).toEqual([]);
+  });
+
+  const E = '\u001B[';
+  it.each([
+    ['plain', 'idle0   running   0.0% 14m22s'],
+    ['bar and percent', `${E}32m█████${E}39m░░░░░░░░░░░░░░░   24%`],
+    ['sparkline', `${E}36m▁▂▃▄▅▆▇█${E}39m`],
+    ['border and separators', '╭──────╮\n│ a · b │\n╰──────╯'],
+    ['dashes, ellipsis, Latin-1', 'no alerts — every check passes… café ±5 °C'],
+    ['256 and truecolor', `${E}38;5;208morange${E}39m ${E}38;2;1;2;3mrgb${E}0m`],
+    ['empty lines', '\n\nab\n'],
+  ])('%s: counted, and as the package measures it', (_name, text) => {
+    expect(simpleWidth(text)).toBeDefined();
+    expect(widestLine(text)).toBe(widestLineOfPackage(text));
+  });
+
+  it.each([
+    ['wide characters', '日本語 ok'],
+    ['an emoji', 'ok ✅'],
+    ['a combining accent', 'cafe\u0301'],
+    ['a zero-width space', 'a\u200Bb'],
+    ['a hyperlink (OSC 8)', '\u001B]8;;https://x\u0007link\u001B]8;;\u0007'],
+    ['a cursor move', `${E}2Aup`],
+    ['a tab', 'a\tb'],
+  ])('%s: left to string-width, with the same answer', (_name, text) => {
+    expect(simpleWidth(text)).toBeUndefined();
+    expect(widestLine(text)).toBe(widestLineOfPackage(text));
   });
 });

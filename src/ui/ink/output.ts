@@ -12,9 +12,7 @@
 // cell and style by style, on the dashboard and on overlapping writes). The bytes differ: styles are
 // not re-encoded, and a segment with escape codes is followed by a reset so it cannot colour the gap.
 import sliceAnsi from 'slice-ansi';
-import stringWidth from 'string-width';
-import { BoundedCache } from './bounded-cache.js';
-import { asciiWidth } from './width.js';
+import widestLine from './widest-line.js';
 
 type Transformer = (line: string, index: number) => string;
 interface Clip {
@@ -33,20 +31,9 @@ interface Segment {
 }
 
 const RESET = '\u001B[0m';
-const widths = new BoundedCache<number>(2000);
 
-/** Printed width of a line: its length when it is plain ASCII, else string-width (cached). */
-function lineWidth(line: string): number {
-  return asciiWidth(line) ?? widths.get(line, () => stringWidth(line));
-}
-
-function widestLine(text: string): number {
-  const ascii = asciiWidth(text);
-  if (ascii !== undefined) return ascii;
-  let w = 0;
-  for (const line of text.split('\n')) w = Math.max(w, lineWidth(line));
-  return w;
-}
+/** Printed width of one line (widest-line of a text without '\n' is its width). */
+const lineWidth = widestLine;
 
 /** Puts `s` on a row (sorted, non-overlapping), cutting away whatever it covers. */
 function place(row: Segment[], s: Segment): void {

@@ -1,21 +1,48 @@
 /**
- * The printed width of the widest line of `text` when it is plain printable ASCII (lines split by
- * '\n'): then every character is one column. Undefined otherwise (escape codes, wide or combining
- * characters), for string-width to answer. string-width splits every text into grapheme clusters and
- * tests each against an emoji regex, which made it the console's largest cost per frame after the
- * frame buffer itself (issue #3): most texts on the dashboard are ASCII.
+ * Printed widths without string-width for the texts the dashboard is made of (issue #3: string-width
+ * splits every text into grapheme clusters and tests each against an emoji regex, which made it the
+ * console's largest cost per frame after the frame buffer itself).
+ *
+ * `simpleWidth` answers for text made only of printable ASCII, the one-column characters the panes
+ * draw with (Latin-1 letters and signs, dashes, quotes, bullets and the ellipsis, box drawing, block
+ * elements and shades: bars, sparklines, borders) and SGR escape codes (colours, bold), which take no
+ * column. Lines are split at '\n'; the widest counts. Anything else (wide or combining characters,
+ * emoji, other escape sequences) gives undefined, for string-width to answer. Every character the
+ * fast path accepts is checked against string-width in test/unit/ink-caches.test.ts.
  */
-export function asciiWidth(text: string): number | undefined {
+export function simpleWidth(text: string): number | undefined {
   let widest = 0;
-  let start = 0;
+  let width = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 10) {
-      widest = Math.max(widest, i - start);
-      start = i + 1;
-    } else if (c < 0x20 || c > 0x7e) {
+    if (c >= 0x20 && c <= 0x7e) {
+      width++;
+    } else if (c === 10) {
+      if (width > widest) widest = width;
+      width = 0;
+    } else if (c === 0x1b) {
+      // ESC [ parameters m: a colour or style, no column. Other sequences: not ours to judge.
+      if (text.charCodeAt(i + 1) !== 0x5b) return undefined;
+      let j = i + 2;
+      while (j < text.length && isSgrParameter(text.charCodeAt(j))) j++;
+      if (text.charCodeAt(j) !== 0x6d) return undefined;
+      i = j;
+    } else if (isNarrow(c)) {
+      width++;
+    } else {
       return undefined;
     }
   }
-  return Math.max(widest, text.length - start);
+  return width > widest ? width : widest;
+}
+
+const isSgrParameter = (c: number): boolean => (c >= 0x30 && c <= 0x39) || c === 0x3b;
+
+/** One-column characters outside ASCII that the dashboard draws with (see simpleWidth). */
+export function isNarrow(c: number): boolean {
+  return (
+    (c >= 0xa0 && c <= 0xff && c !== 0xad) || // Latin-1 letters and signs (not the soft hyphen)
+    (c >= 0x2010 && c <= 0x2027) || // dashes, quotes, bullets, ellipsis
+    (c >= 0x2500 && c <= 0x259f) // box drawing, block elements, shades
+  );
 }
