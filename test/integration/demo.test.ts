@@ -56,8 +56,17 @@ describe('opsdeck demo', () => {
     const bad = report.checks.filter((c) => c.status !== 'ok' && !c.id.startsWith('host:'));
     expect(bad).toEqual([]);
     // The writer really writes.
-    const db = (await import('better-sqlite3')).default;
-    const count = () => (new db(join(dir, 'data/trading.db'), { readonly: true }).prepare('SELECT count(*) AS n FROM trades').get() as { n: number }).n;
+    // Each handle is closed at once: one left for the garbage collector keeps the file open in this
+    // process, and the restore drills below then refuse ("still open in pid …", seen in CI).
+    const Db = (await import('better-sqlite3')).default;
+    const count = () => {
+      const db = new Db(join(dir, 'data/trading.db'), { readonly: true });
+      try {
+        return (db.prepare('SELECT count(*) AS n FROM trades').get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
     const before = count();
     await new Promise((r) => setTimeout(r, 1000));
     expect(count()).toBeGreaterThan(before);
