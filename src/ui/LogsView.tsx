@@ -3,7 +3,7 @@ import { useEffect, useImperativeHandle, useMemo, useRef, useState, type Ref } f
 import { useRefState } from './useRefState.js';
 import type { LogFollow, LogLine } from '../services/logs.js';
 import { fit } from './format/cells.js';
-import { compileFilter, logLineColor } from './format/logs.js';
+import { compileFilter, logLineColor, printableLogText } from './format/logs.js';
 import { commandFor, keyName, type KeyBinding } from './keys.js';
 import { C } from './theme.js';
 
@@ -141,7 +141,7 @@ export function LogsView(props: {
       </Box>
       {visible.map((l, i) => (
         <C key={`${start + i}`} color={logLineColor(l.text) ?? (l.stream === 'stderr' ? 'magenta' : undefined)}>
-          {fit(l.text, props.width)}
+          {fit(printableLogText(l.text), props.width)}
         </C>
       ))}
       {visible.length === 0 ? <C dim>{ended ?? (source.length ? 'no line matches the filter' : 'waiting for log lines…')}</C> : null}

@@ -9,7 +9,7 @@ import { KEY_TABLE, FORBIDDEN_KEYS, buildKeyTable, fitHints, footerHints, hintTe
 import type { LogLine } from '../../src/services/logs.js';
 import type { LogTarget } from '../../src/ui/LogsView.js';
 import { alertStateLabel, bar, containerRows, levelColor, sparkline, visibleColumns, windowRows } from '../../src/ui/format/cells.js';
-import { compileFilter, logLineColor } from '../../src/ui/format/logs.js';
+import { compileFilter, logLineColor, printableLogText } from '../../src/ui/format/logs.js';
 import { createHostHistory } from '../../src/ui/useHostHistory.js';
 import Output from '../../src/ui/ink/output.js';
 // Ink's own frame buffer (not in its package exports): the one these component tests render through.
@@ -319,6 +319,21 @@ describe('logs view', () => {
     await waitFor((f) => f.includes('ERROR disk full'));
   });
 
+  it('a stack trace with tabs and a progress line with carriage returns stay one row each, inside the width', async () => {
+    const logs = fakeLogs();
+    const { press, waitFor } = setup({ follow: logs.follow, size: { columns: 80, rows: 24 } });
+    await waitFor((f) => f.includes('Containers'));
+    await press('l');
+    await waitFor(() => logs.followed.length > 0);
+    logs.emit({ stream: 'stderr', text: 'Exception in thread "main" java.lang.IllegalStateException: boom' });
+    logs.emit({ stream: 'stderr', text: '\tat com.example.trading.OrderBook.match(OrderBook.java:42)\tmore' });
+    logs.emit({ stream: 'stdout', text: 'download 10%\rdownload 55%\rdownload 100%\u0007' });
+    const f = await waitFor((x) => x.includes('download 100%'));
+    expect(f).toContain('        at com.example.trading.OrderBook.match(OrderBook.java:42)       more');
+    expect(f).toContain('download 10% download 55% download 100%');
+    expect(f).not.toMatch(/[\t\r\u0007]/);
+  });
+
   it('the picker moves with j/k and opens with enter; esc cancels', async () => {
     const logs = fakeLogs();
     const { press, waitFor } = setup({ follow: logs.follow });
@@ -480,6 +495,13 @@ describe('formatting', () => {
     ['WARN slow query', 'yellow'],
     ['INFO all good', undefined],
   ])('log line %s', (line, color) => expect(logLineColor(line)).toBe(color));
+  it.each([
+    ['plain', 'INFO ok', 'INFO ok'],
+    ['tab stops of 8', 'a\tb\tc', 'a       b       c'],
+    ['a tab at a stop', '12345678\tx', '12345678        x'],
+    ['colours kept for Ink', '\u001b[31mred\u001b[39m', '\u001b[31mred\u001b[39m'],
+    ['CR, backspace, DEL', 'a\rb\bc\x7f', 'a b c '],
+  ])('printable log text: %s', (_n, text, shown) => expect(printableLogText(text)).toBe(shown));
   it('an invalid filter is reported, not thrown', () => {
     expect(compileFilter('([').error).toMatch(/invalid regular expression/);
   });
