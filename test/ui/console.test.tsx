@@ -8,7 +8,8 @@ import { App, type ConsoleActions } from '../../src/ui/App.js';
 import { KEY_TABLE, FORBIDDEN_KEYS, buildKeyTable, fitHints, footerHints, hintText } from '../../src/ui/keys.js';
 import type { LogLine } from '../../src/services/logs.js';
 import type { LogTarget } from '../../src/ui/LogsView.js';
-import { alertStateLabel, bar, containerRows, levelColor, sparkline, visibleColumns, windowRows } from '../../src/ui/format/cells.js';
+import { alertStateLabel, bar, containerRows, fit, levelColor, sparkline, visibleColumns, windowRows } from '../../src/ui/format/cells.js';
+import stringWidth from 'string-width';
 import { compileFilter, logLineColor, printableLogText } from '../../src/ui/format/logs.js';
 import { createHostHistory } from '../../src/ui/useHostHistory.js';
 import Output from '../../src/ui/ink/output.js';
@@ -99,6 +100,24 @@ describe('console layout', () => {
     expect(f.split('\n').length).toBeLessThan(24);
     expect(f.split('\n').every((l) => l.length <= 80)).toBe(true);
     expect(f).toContain('Datastores');
+  });
+
+  it('an alert message in Chinese stays in its row at 80×24: no line wider than the terminal, none pushed below', async () => {
+    const { waitFor, store } = setup({ size: { columns: 80, rows: 24 } });
+    const since = Date.now() - 5_000;
+    // Short messages (padded to the pane) and long ones (cut), at offsets that put the edge of the
+    // pane inside a wide character in some rows and between two in others.
+    store.getState().actions.setAlerts(
+      [0, 1, 2, 3].map((k) => ({
+        checkId: `http:quotes${k}`, state: 'firing' as const, failStreak: 3, passStreak: 0, status: 'critical' as const,
+        message: k < 2 ? `${'x'.repeat(k)}http://127.0.0.1:9/健康检查` : `${'x'.repeat(k)}http://127.0.0.1:9/健康检查: 连接被拒绝（行情接口不可用）`, since, firedAt: since,
+      })),
+    );
+    const f = await waitFor((x) => x.includes('http:quotes3'));
+    const lines = f.split('\n');
+    expect(lines.filter((l) => stringWidth(l) > 80)).toEqual([]);
+    for (let k = 0; k < 4; k++) expect(lines.find((l) => l.includes(`http:quotes${k}`))).toMatch(k === 0 ? /健康检查$/ : /健康.*…\s?$/);
+    expect(lines.filter((l) => l.trim() === '…')).toEqual([]);
   });
 
   it('says when the terminal is too small', async () => {
@@ -474,6 +493,19 @@ describe('formatting', () => {
   ])('alert state with %o is %s', (ack, label) => {
     const a: Alert = { checkId: 'x', state: 'firing', failStreak: 3, passStreak: 0, status: 'critical', message: '', since: 0, firedAt: 0 };
     expect(alertStateLabel(a, ack, 1_000)).toBe(label);
+  });
+  it.each([
+    ['ASCII padded', 'abc', 5, 'left', 'abc  '],
+    ['ASCII cut', 'abcdef', 4, 'left', 'abc…'],
+    ['right-aligned', 'ok', 4, 'right', '  ok'],
+    ['Chinese fits exactly', '健康检查', 8, 'left', '健康检查'],
+    ['Chinese padded by columns', '健康', 6, 'right', '  健康'],
+    ['Chinese cut between characters', '健康检查', 7, 'left', '健康检…'],
+    ['Chinese cut inside a character', '健康检查', 6, 'left', '健康… '],
+    ['mixed', 'url /健康', 8, 'left', 'url /健…'],
+  ] as const)('fit by columns: %s', (_n, text, width, align, out) => {
+    expect(fit(text, width, align)).toBe(out);
+    expect(stringWidth(fit(text, width, align))).toBe(width);
   });
   it('sparkline scales to the maximum and right-aligns', () => {
     expect(sparkline([0, 50, 100], 5, 100)).toBe('  ▁▅█');

@@ -44,6 +44,14 @@ describe('bounded measureText / wrapText', () => {
     expect(wrapText('hello world', 8, 'truncate')).toBe('hello w…');
   });
 
+  it('truncates a row of Chinese text to at most the width asked (cli-truncate keeps a cut wide character: Ink gave 81 columns at 80)', () => {
+    const row = 'CRITICAL http:quotes            6s     firing        http://127.0.0.1:9/健康检查'.padEnd(80);
+    expect(stringWidth(inkWrapText(row, 80, 'truncate'))).toBe(81); // the fault this guards against
+    const out = wrapText(row, 80, 'truncate');
+    expect(stringWidth(out)).toBeLessThanOrEqual(80);
+    expect(out).toMatch(/^CRITICAL http:quotes .*健康检…$/);
+  });
+
   it('does not mix up a text and a width that concatenate alike (ink#998)', () => {
     expect(wrapText('ab', 12, 'wrap')).toBe('ab');
     expect(wrapText('ab1', 2, 'wrap')).toBe('ab\n1');

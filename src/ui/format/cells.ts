@@ -3,6 +3,7 @@ import type { Alert } from '../../domain/alerts.js';
 import type { CheckStatus } from '../../domain/check.js';
 import { formatBytes, formatPercent } from '../../domain/format.js';
 import type { ContainerInfo, ContainerStats } from '../../services/docker.js';
+import widestLine from '../ink/widest-line.js';
 
 /** Ink colour names used by the console; readable in 16 colours. */
 export type Color = 'green' | 'yellow' | 'red' | 'magenta' | 'gray' | 'cyan' | 'white';
@@ -40,11 +41,37 @@ export function sparkline(values: readonly number[], width: number, max?: number
   return ' '.repeat(Math.max(0, width - chars.length)) + chars.join('');
 }
 
-/** Pads or truncates to exactly `width` characters (with an ellipsis when cut). */
+/**
+ * Pads or truncates a one-line text to exactly `width` terminal columns (with an ellipsis when cut).
+ * Columns, not characters: a Chinese character or an emoji takes two, so a message, a URL or a log
+ * line in Chinese keeps its table aligned and never runs past the edge of the pane.
+ */
 export function fit(text: string, width: number, align: 'left' | 'right' = 'left'): string {
   if (width <= 0) return '';
-  if (text.length > width) return width === 1 ? '…' : `${text.slice(0, width - 1)}…`;
-  return align === 'left' ? text.padEnd(width) : text.padStart(width);
+  const w = widestLine(text);
+  if (w > width) {
+    if (width === 1) return '…';
+    const cut = cutToColumns(text, width - 1);
+    return `${cut}…${' '.repeat(width - 1 - widestLine(cut))}`;
+  }
+  const pad = ' '.repeat(width - w);
+  return align === 'left' ? text + pad : pad + text;
+}
+
+const graphemes = new Intl.Segmenter();
+
+/** The longest start of `text` that fits in `columns` columns (whole characters only). */
+function cutToColumns(text: string, columns: number): string {
+  if (widestLine(text) === text.length) return text.slice(0, columns);
+  let out = '';
+  let used = 0;
+  for (const { segment } of graphemes.segment(text)) {
+    const w = widestLine(segment);
+    if (used + w > columns) break;
+    out += segment;
+    used += w;
+  }
+  return out;
 }
 
 /** One row of the containers table. */

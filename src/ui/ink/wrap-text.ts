@@ -1,10 +1,12 @@
 // Ink 6.8's wrap-text.js with a bounded cache; scripts/build.mjs points Ink's import here.
 // Ink keeps every wrapped text in a module-level object (vadimdemedes/ink#986, fixed in Ink 7): it
 // grew with every new clock or uptime text (issue #3). The key also separates text from width, which
-// Ink 6's `text + width + type` did not (vadimdemedes/ink#998). Same wrapping otherwise.
+// Ink 6's `text + width + type` did not (vadimdemedes/ink#998). Same wrapping otherwise, except that a
+// truncated text is never wider than asked (see below).
 import cliTruncate from 'cli-truncate';
 import wrapAnsi from 'wrap-ansi';
 import { BoundedCache } from './bounded-cache.js';
+import widestLine from './widest-line.js';
 
 /** Entries kept (shared with tests). */
 export const wrapCache = new BoundedCache<string>(2000);
@@ -15,7 +17,13 @@ export default function wrapText(text: string, maxWidth: number, wrapType: strin
     if (wrapType === 'wrap') return wrapAnsi(text, maxWidth, { trim: false, hard: true });
     if (wrapType.startsWith('truncate')) {
       const position = wrapType === 'truncate-middle' ? 'middle' : wrapType === 'truncate-start' ? 'start' : 'end';
-      return cliTruncate(text, maxWidth, { position });
+      // cli-truncate keeps a wide character the cut falls inside, one column too many: a row of
+      // Chinese text came out 81 columns wide at 80, the terminal wrapped its last column onto a
+      // line Ink does not count, and stale copies of the header piled up above the frame. Ask for
+      // one column less until it fits (Ink's own wrap-text has the same fault).
+      let out = cliTruncate(text, maxWidth, { position });
+      for (let w = maxWidth - 1; w > 0 && widestLine(out) > maxWidth; w--) out = cliTruncate(text, w, { position });
+      return out;
     }
     return text;
   });
