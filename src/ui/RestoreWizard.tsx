@@ -1,7 +1,7 @@
 import { Box, Text, type Key } from 'ink';
 import Spinner from 'ink-spinner';
 import { useEffect, useImperativeHandle, useRef, type Ref } from 'react';
-import { fit } from './format/cells.js';
+import { fit, wrapColumns } from './format/cells.js';
 import { commandFor, keyName, type KeyBinding } from './keys.js';
 import { C } from './theme.js';
 import { useRefState } from './useRefState.js';
@@ -141,9 +141,10 @@ export function RestoreWizard(props: {
       </Box>
     );
   }
-  // Lines wrap (hard, at the width) rather than truncate: the safety copy's path must stay readable.
+  // Lines wrap (hard, at the width, by columns: a path may hold Chinese) rather than truncate: the
+  // safety copy's path must stay readable.
   const room = Math.max(3, props.height - 5);
-  const rows = lines.flatMap((l) => (l.length <= w ? [l] : Array.from({ length: Math.ceil(l.length / w) }, (_, i) => l.slice(i * w, (i + 1) * w))));
+  const rows = lines.flatMap((l) => wrapColumns(l, w));
   const shown = rows.slice(-room);
   return (
     <Box flexDirection="column" width={w}>

@@ -8,7 +8,7 @@ import { App, type ConsoleActions } from '../../src/ui/App.js';
 import { KEY_TABLE, FORBIDDEN_KEYS, buildKeyTable, fitHints, footerHints, hintText } from '../../src/ui/keys.js';
 import type { LogLine } from '../../src/services/logs.js';
 import type { LogTarget } from '../../src/ui/LogsView.js';
-import { alertStateLabel, bar, containerRows, fit, levelColor, sparkline, visibleColumns, windowRows } from '../../src/ui/format/cells.js';
+import { alertStateLabel, bar, containerRows, fit, levelColor, sparkline, visibleColumns, windowRows, wrapColumns } from '../../src/ui/format/cells.js';
 import stringWidth from 'string-width';
 import { compileFilter, logLineColor, printableLogText } from '../../src/ui/format/logs.js';
 import { createHostHistory } from '../../src/ui/useHostHistory.js';
@@ -506,6 +506,15 @@ describe('formatting', () => {
   ] as const)('fit by columns: %s', (_n, text, width, align, out) => {
     expect(fit(text, width, align)).toBe(out);
     expect(stringWidth(fit(text, width, align))).toBe(width);
+  });
+  it.each([
+    ['short', 'abc', 5, ['abc']],
+    ['ASCII at the width', 'abcdefgh', 3, ['abc', 'def', 'gh']],
+    ['a path in Chinese', '/data/备份/交易/safety.db', 10, ['/data/备份', '/交易/safe', 'ty.db']],
+    ['a wide character wider than the width', '备份', 1, ['备', '份']],
+  ] as const)('wrapColumns: %s', (_n, text, width, pieces) => {
+    expect(wrapColumns(text, width)).toEqual(pieces);
+    expect(wrapColumns(text, width).join('')).toBe(text);
   });
   it('sparkline scales to the maximum and right-aligns', () => {
     expect(sparkline([0, 50, 100], 5, 100)).toBe('  ▁▅█');

@@ -58,6 +58,20 @@ export function fit(text: string, width: number, align: 'left' | 'right' = 'left
   return align === 'left' ? text + pad : pad + text;
 }
 
+/** Splits a one-line text into pieces of at most `width` columns (whole characters): hard wrapping. */
+export function wrapColumns(text: string, width: number): string[] {
+  const out: string[] = [];
+  let rest = text;
+  while (widestLine(rest) > width) {
+    // A character wider than the whole width still goes on a line of its own.
+    const piece = cutToColumns(rest, width) || ([...graphemes.segment(rest)][0]?.segment ?? rest);
+    out.push(piece);
+    rest = rest.slice(piece.length);
+  }
+  if (rest || out.length === 0) out.push(rest);
+  return out;
+}
+
 const graphemes = new Intl.Segmenter();
 
 /** The longest start of `text` that fits in `columns` columns (whole characters only). */
