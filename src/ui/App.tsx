@@ -376,7 +376,7 @@ export function App(props: {
     </Box>
   );
 
-  const hints = fitHints(footerHints(props.keys, dialog ? (dialog.kind === 'help' || dialog.kind === 'details' ? [] : ['dialog']) : logs ? ['logs', 'global'] : [focus, 'dashboard', 'global'], props.readOnly), columns, (h) => h.scope === 'global');
+  const hints = fitHints(footerHints(props.keys, dialog ? (dialog.kind === 'confirm' ? ['dialog'] : []) : logs ? ['logs', 'global'] : [focus, 'dashboard', 'global'], props.readOnly), columns, (h) => h.scope === 'global');
   const footer = !isRawModeSupported ? (
     <C color="yellow">keys off: stdin is not a terminal · ctrl-c quits</C>
   ) : (
@@ -404,9 +404,13 @@ export function App(props: {
     <C dim>{`${Object.keys(state.checks).length} checks · refresh ${formatDuration(props.config.refresh)} · checks every ${formatDuration(props.config.interval)}`}</C>
   );
 
+  // Each view's root has its own key, so React mounts a view afresh instead of reshaping the last
+  // one's boxes: Ink does not reset a style prop a box loses (a flexDirection, a display), and the
+  // dashboard came back from the logs view with its gauges and datastores laid out in a column
+  // that its height then hid.
   if (getWizard()) {
     return (
-      <Box flexDirection="column" width={columns}>
+      <Box key="wizard" flexDirection="column" width={columns}>
         {header}
         <RestoreWizard
           databases={props.config.databases.map((d) => d.name)}
@@ -424,7 +428,7 @@ export function App(props: {
   if (logs) {
     // The logs view stays mounted under a dialog (help), so the follow and its lines survive.
     return (
-      <Box flexDirection="column" width={columns}>
+      <Box key="logs" flexDirection="column" width={columns}>
         {header}
         <Box display={dialog ? 'none' : 'flex'} flexDirection="column">
           <LogsView
@@ -448,7 +452,7 @@ export function App(props: {
 
   if (dialog) {
     return (
-      <Box flexDirection="column" width={columns}>
+      <Box key="dialog" flexDirection="column" width={columns}>
         {header}
         <DialogView dialog={dialog} keys={props.keys} readOnly={props.readOnly} width={columns} height={height - 2} history={props.actions.history} now={now} />
         {footer}
@@ -466,7 +470,7 @@ export function App(props: {
     const alertRows = Math.max(2, Math.min(alerts.length + 1, Math.floor(rest / 2)));
     const containerRowsH = Math.max(3, rest - alertRows);
     return (
-      <Box flexDirection="column" width={columns}>
+      <Box key="stacked" flexDirection="column" width={columns}>
         {header}
         <HostPane host={state.host} thresholds={props.config.thresholds} history={props.history} width={columns} maxRows={hostRows} />
         <ContainersPane docker={state.docker} configured={dockerConfigured} selected={selC} focused={focus === 'containers'} width={columns} height={containerRowsH} now={now} />
@@ -484,7 +488,7 @@ export function App(props: {
   const topH = Math.max(hostRows, Math.min(storeLines, 8));
   const bottomH = height - fixed - topH;
   return (
-    <Box flexDirection="column" width={columns}>
+    <Box key="side-by-side" flexDirection="column" width={columns}>
       {header}
       {/* overflowY only: every line is already truncated to its pane's width (Text wrap="truncate"),
           and a horizontal clip makes Ink re-slice each line of the box on every frame (slice-ansi;
@@ -576,7 +580,7 @@ function DialogView(props: {
             );
           })}
           {win.hidden > 0 ? <C dim>{`+${win.hidden} more`}</C> : null}
-          <C dim>↑↓ choose · enter or 1-9 follow · esc cancel</C>
+          <C dim>{`↑↓ choose · enter${dialog.targets.length > 1 ? ` or 1-${Math.min(9, dialog.targets.length)}` : ''} follow · esc cancel`}</C>
         </Box>
       );
     }

@@ -330,6 +330,9 @@ describe('logs view', () => {
     const picker = await waitFor((f) => f.includes('Follow which log?'));
     expect(picker).toMatch(/1\) container web/);
     expect(picker).toMatch(/4\) file\s+app-log\s+\/var\/log\/app.log/);
+    // The picker says its own keys; the confirm dialog's "y yes · n no" is not offered.
+    expect(picker).toContain('enter or 1-4 follow');
+    expect(picker).not.toContain('y yes');
     await press('4');
     await waitFor((f) => f.includes('Logs: app-log'));
     await waitFor(() => logs.followed.length > 0); // the follow starts in an effect
@@ -351,6 +354,23 @@ describe('logs view', () => {
     expect(f).toContain('        at com.example.trading.OrderBook.match(OrderBook.java:42)       more');
     expect(f).toContain('download 10% download 55% download 100%');
     expect(f).not.toMatch(/[\t\r\u0007]/);
+  });
+
+  it('esc from the logs view brings the whole dashboard back at 200×50: gauges, datastores, footer', async () => {
+    const logs = fakeLogs();
+    const { press, waitFor, frame } = setup({ follow: logs.follow, size: { columns: 200, rows: 50 } });
+    await waitFor((f) => f.includes('Containers') && f.includes('Datastores'));
+    const before = frame().split('\n').length;
+    await press('l');
+    await waitFor(() => logs.followed.length > 0);
+    for (let i = 0; i < 100; i++) logs.emit({ stream: 'stdout', text: `INFO line ${i}` });
+    await waitFor((f) => f.includes('line 99'));
+    await press('\u001B');
+    const back = await waitFor((f) => f.includes('Containers'));
+    expect(back).toMatch(/^cpu\s+█/m);
+    expect(back).toContain('Datastores & endpoints');
+    expect(back).toMatch(/q quit/);
+    expect(back.split('\n').length).toBe(before);
   });
 
   it('the picker moves with j/k and opens with enter; esc cancels', async () => {
