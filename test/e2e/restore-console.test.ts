@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { TmuxSession } from '../helpers/tmux.js';
+import { rowCount } from '../helpers/sqlite.js';
 
 // The restore wizard inside the console, in a real terminal (tmux), on a real SQLite file and a
 // real verified backup: each step is previewed and waits for y; the database comes back.
@@ -20,14 +21,7 @@ const open = (...args: string[]) => {
   sessions.push(s);
   return s;
 };
-const count = () => {
-  const db = new Database(dbPath, { readonly: true });
-  try {
-    return (db.prepare('SELECT count(*) AS n FROM orders').get() as { n: number }).n;
-  } finally {
-    db.close();
-  }
-};
+const count = () => rowCount(dbPath, 'orders');
 
 beforeAll(async () => {
   const db = new Database(dbPath);

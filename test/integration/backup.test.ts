@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractVerified } from '../../src/services/backup-restore.js';
 import { createBackup, listBackups, verifyBackup } from '../../src/services/backup.js';
 import { runCli } from '../helpers/cli.js';
+import { rowCount } from '../helpers/sqlite.js';
 
 // Backups of real SQLite files; ENOSPC and read-only file systems are real tmpfs mounts (tests run as root).
 
@@ -56,14 +57,7 @@ describe('backup create', () => {
     `], { stdio: 'ignore' });
     try {
       // Wait (by polling) until the writer is really writing.
-      const count = () => {
-        const db = new Database(dbPath, { readonly: true });
-        try {
-          return (db.prepare('SELECT count(*) AS n FROM trades').get() as { n: number }).n;
-        } finally {
-          db.close();
-        }
-      };
+      const count = () => rowCount(dbPath, 'trades');
       const deadline = Date.now() + 20_000;
       while (count() <= 20_000) {
         if (Date.now() > deadline) throw new Error('the writer process never wrote');

@@ -6,6 +6,7 @@ import { runCli } from '../helpers/cli.js';
 import { docker } from '../helpers/docker-engine.js';
 import { TmuxSession } from '../helpers/tmux.js';
 import { Watcher } from '../helpers/watch.js';
+import { rowCount } from '../helpers/sqlite.js';
 
 // `opsdeck demo` and the drills against the real demo stack (a Node API, a writer, redis-server,
 // a container in the private Docker engine), watched by a real `opsdeck watch` process.
@@ -56,17 +57,9 @@ describe('opsdeck demo', () => {
     const bad = report.checks.filter((c) => c.status !== 'ok' && !c.id.startsWith('host:'));
     expect(bad).toEqual([]);
     // The writer really writes.
-    // Each handle is closed at once: one left for the garbage collector keeps the file open in this
-    // process, and the restore drills below then refuse ("still open in pid …", seen in CI).
-    const Db = (await import('better-sqlite3')).default;
-    const count = () => {
-      const db = new Db(join(dir, 'data/trading.db'), { readonly: true });
-      try {
-        return (db.prepare('SELECT count(*) AS n FROM trades').get() as { n: number }).n;
-      } finally {
-        db.close();
-      }
-    };
+    // rowCount closes its handle at once: one left for the garbage collector kept the file open in
+    // this process, and the restore drills below were refused ("still open in pid …", seen in CI).
+    const count = () => rowCount(join(dir, 'data/trading.db'), 'trades');
     const before = count();
     await new Promise((r) => setTimeout(r, 1000));
     expect(count()).toBeGreaterThan(before);
