@@ -249,49 +249,6 @@ export function systemHealth(checks: readonly CheckResult[], threshold: number):
 }
 
 /** Per-table marks kept between probes for row-loss detection. */
-export interface RowMarks {
-  /** Highest row count seen. */
-  count: number;
-  /** Holes (max rowid − count) when first seen: deletions before opsdeck watched are not news. */
-  holes: number;
-}
-
-/**
- * Row loss in critical tables. Two signs, each against what the monitor saw before: more holes
- * in the rowid sequence than at first sight (rows deleted — a writer appending cannot hide
- * that), or fewer rows than the highest count seen (a restore from an older backup). Critical
- * until the table is back. Returns the check and the new marks.
- */
-export function evaluateRowLoss(
-  cfg: DatabaseConfig,
-  counts: Record<string, number>,
-  maxRowids: Record<string, number>,
-  marks: Record<string, RowMarks>,
-): { check: CheckResult; marks: Record<string, RowMarks> } {
-  const next = { ...marks };
-  const lost: string[] = [];
-  const missing: string[] = [];
-  for (const t of cfg.critical_tables) {
-    const n = counts[t];
-    if (n === undefined) {
-      missing.push(t);
-      continue;
-    }
-    const holes = Math.max(0, (maxRowids[t] ?? n) - n);
-    const m = next[t] ?? { count: n, holes };
-    if (holes > m.holes) lost.push(`${t} is missing ${holes - m.holes} rows inside its id range (deleted)`);
-    else if (n < m.count) lost.push(`${t} has ${n} rows, ${m.count - n} fewer than the ${m.count} seen before`);
-    next[t] = { count: Math.max(m.count, n), holes: m.holes };
-  }
-  const base = { id: `sqlite:${cfg.name}:rows`, kind: 'sqlite' as const, target: cfg.path, ...(cfg.critical ? { critical: true } : {}) };
-  if (missing.length) return { check: { ...base, status: downStatus(cfg.critical), message: `critical table(s) missing: ${missing.join(', ')}` }, marks: next };
-  if (lost.length) return { check: { ...base, status: downStatus(cfg.critical), message: `rows lost: ${lost.join('; ')}` }, marks: next };
-  return {
-    check: { ...base, status: 'ok', message: `critical tables: ${cfg.critical_tables.map((t) => `${t} ${counts[t]}`).join(', ')} rows` },
-    marks: next,
-  };
-}
-
 /**
  * RPO: the age of the newest verified backup against the configured objective. Exceeded, or no
  * verified backup at all, is a warning that names what to run.

@@ -1,5 +1,7 @@
 import { stat } from 'node:fs/promises';
+import type { RangeSet } from '../domain/ranges.js';
 import { fail, ok, type Result } from '../domain/result.js';
+import { integerKey, observeRows, type RowObservation } from './row-tracker.js';
 
 /** Health figures of one SQLite database file. */
 export interface SqliteHealth {
@@ -17,16 +19,23 @@ export interface SqliteHealth {
   latencyMs: number;
   /** Row counts of the tables asked for (missing tables are absent). */
   tableRows: Record<string, number>;
-  /** Highest rowid of the same tables (holes = max rowid − count reveal deleted rows). */
+  /** Highest rowid of the same tables. */
   tableMaxRowid: Record<string, number>;
+  /** Per tracked table with an integer key: what changed against the row ledger (issue #10). */
+  observations: Record<string, RowObservation>;
+  /** Rows waiting in `_opsdeck_conflicts_<table>` (left by a merge restore), per table. */
+  conflicts: Record<string, number>;
 }
+
+/** The row ledger's view of the tables to track: known and missing ids per table. */
+export type TrackedRows = Record<string, { known: RangeSet; missing: RangeSet }>;
 
 /**
  * Probes a SQLite file: opened read-only with a busy timeout, `PRAGMA quick_check` (the cheap
  * sequential pass; integrity_check is for backups and restores — FACTS.md §4), page and freelist
  * counts, file and WAL sizes. A missing file is not created.
  */
-export async function probeSqlite(path: string, timeoutMs = 10_000, countTables: readonly string[] = []): Promise<Result<SqliteHealth>> {
+export async function probeSqlite(path: string, timeoutMs = 10_000, countTables: readonly string[] = [], tracked?: TrackedRows): Promise<Result<SqliteHealth>> {
   let st;
   try {
     st = await stat(path);
@@ -60,7 +69,22 @@ export async function probeSqlite(path: string, timeoutMs = 10_000, countTables:
         // A missing table shows up as a missing count.
       }
     }
+    const observations: Record<string, RowObservation> = {};
+    const conflicts: Record<string, number> = {};
+    if (tracked && quick[0] === 'ok') {
+      for (const t of countTables) {
+        if (tableRows[t] === undefined) continue;
+        const key = integerKey(db, t);
+        const e = tracked[t];
+        if (key) observations[t] = observeRows(db, t, key, e?.known ?? [], e?.missing ?? []);
+        const ct = `_opsdeck_conflicts_${t}`;
+        if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(ct))
+          conflicts[t] = (db.prepare(`SELECT count(*) AS n FROM "${ct.replace(/"/g, '""')}"`).get() as { n: number }).n;
+      }
+    }
     return ok({
+      observations,
+      conflicts,
       tableRows,
       tableMaxRowid,
       path,

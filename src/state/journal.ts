@@ -150,22 +150,6 @@ export async function readOpenRestoreChecks(dir: string): Promise<CheckResult[]>
   }
 }
 
-/**
- * When the newest restore of a database finished (completed or rolled back), if any: a restore
- * from an older backup legitimately lowers row counts, so the row-loss check starts a new
- * baseline after it. Unreadable journal: undefined (the baseline stays).
- */
-export async function lastRestoreFinishedAt(dir: string, database: string): Promise<number | undefined> {
-  try {
-    return await withJournal(dir, (db) => {
-      const r = db.prepare("SELECT max(updated_at) AS at FROM restore_runs WHERE database = ? AND status IN ('completed', 'rolled-back')").get(database) as { at: number | null };
-      return r.at ?? undefined;
-    });
-  } catch {
-    return undefined;
-  }
-}
-
 /** Runs `fn` on the state database in `dir`, opened read-only; undefined when it has no journal yet. */
 async function withJournal<T>(dir: string, fn: (db: BetterSqlite3.Database) => T): Promise<T | undefined> {
   const file = join(dir, 'state.db');

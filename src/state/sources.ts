@@ -1,15 +1,17 @@
 import type { Config } from '../config/schema.js';
 import type { CheckResult } from '../domain/check.js';
-import { evaluateBackupAge, evaluateDocker, matchService, evaluateHost, evaluateHttp, evaluateRedis, evaluateRowLoss, evaluateSqlite, type RowMarks } from '../domain/evaluate.js';
+import { evaluateBackupAge, evaluateDocker, matchService, evaluateHost, evaluateHttp, evaluateRedis, evaluateSqlite } from '../domain/evaluate.js';
+import { evaluateRowLedger } from '../domain/row-ledger.js';
 import { ProbeWindow } from '../domain/window.js';
 import { DockerService, resolveDockerEndpoint, type ContainerInfo, type ContainerStats } from '../services/docker.js';
 import { HostSampler } from '../services/host.js';
 import { backupDir, listBackups } from '../services/backup.js';
 import { probeHttp } from '../services/http.js';
 import { RedisProbe } from '../services/redis.js';
-import { probeSqlite } from '../services/sqlite.js';
-import { lastRestoreFinishedAt, readOpenRestoreChecks } from './journal.js';
-import { stateDir } from './statedb.js';
+import { probeSqlite, type TrackedRows } from '../services/sqlite.js';
+import { readOpenRestoreChecks } from './journal.js';
+import { RowLedger } from './row-ledger.js';
+import { openStateDb, stateDir } from './statedb.js';
 import type { AppStore } from './store.js';
 
 /**
@@ -166,29 +168,48 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
     });
   }
 
+  // The row-loss ledger lives in the state database (issue #10): opened once, shared by the
+  // databases' sources, closed with them.
+  let ledger: Promise<RowLedger> | undefined;
+  const openLedger = () => (ledger ??= openStateDb(stateDir(config.state_dir)).then((db) => new RowLedger(db)));
   for (const cfg of config.databases) {
-    let marks: Record<string, RowMarks> = {};
-    let marksSince = now();
     sources.push({
       id: `sqlite:${cfg.name}`,
       refreshMs: config.interval,
       checkMs: config.interval,
       run: async () => {
-        const r = await probeSqlite(cfg.path, cfg.timeout, cfg.critical_tables);
+        let rows: RowLedger | undefined;
+        let ledgerError: string | undefined;
+        if (cfg.critical_tables.length) {
+          try {
+            rows = await openLedger();
+          } catch (e) {
+            ledger = undefined;
+            ledgerError = (e as Error).message;
+          }
+        }
+        const tracked: TrackedRows = {};
+        for (const e of rows?.entries(cfg.name) ?? []) tracked[e.table] = { known: e.known, missing: e.missing };
+        const r = await probeSqlite(cfg.path, cfg.timeout, cfg.critical_tables, rows ? tracked : undefined);
         actions.setKeyed('databases', cfg.name, r.ok ? { data: r.value } : { error: r.error }, now());
         const out = [evaluateSqlite(cfg, r)];
-        if (r.ok && cfg.critical_tables.length && r.value.quickCheck[0] === 'ok') {
-          // A restore finished since the baseline was taken: the rows it brought back are the new baseline.
-          const restoredAt = await lastRestoreFinishedAt(stateDir(config.state_dir), cfg.name);
-          if (restoredAt !== undefined && restoredAt > marksSince) {
-            marks = {};
-            marksSince = now();
-          }
-          const loss = evaluateRowLoss(cfg, r.value.tableRows, r.value.tableMaxRowid, marks);
-          marks = loss.marks;
-          out.push(loss.check);
+        if (ledgerError) {
+          out.push({ id: `sqlite:${cfg.name}:rows`, kind: 'sqlite', target: cfg.path, status: 'unknown', message: `cannot keep the row-loss ledger in ${stateDir(config.state_dir)}: ${ledgerError}` });
+        } else if (rows && r.ok && r.value.quickCheck[0] === 'ok') {
+          const at = now();
+          const entries = cfg.critical_tables.flatMap((t) => {
+            const n = r.value.tableRows[t];
+            if (n === undefined) return [];
+            const o = r.value.observations[t];
+            return [o ? (rows as RowLedger).observe(cfg.name, t, o.key, o, at) : (rows as RowLedger).observeCount(cfg.name, t, n, at)];
+          });
+          out.push(evaluateRowLedger(cfg, r.value.tableRows, entries, r.value.conflicts, at));
         }
         return out;
+      },
+      close: () => {
+        void ledger?.then((l) => l.close()).catch(() => undefined);
+        ledger = undefined;
       },
     });
   }

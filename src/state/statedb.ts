@@ -75,6 +75,32 @@ export const MIGRATIONS: readonly string[] = [
      detail TEXT
    );
    CREATE INDEX restore_journal_run ON restore_journal(run_id, id);`,
+  // 4: the row-loss ledger (issue #10): per critical table, the ids known to exist and the ids that
+  // went missing (JSON range lists), kept across restarts; and every loss noticed, brought back by
+  // a restore, or knowingly accepted by an operator.
+  `CREATE TABLE row_ledger (
+     database TEXT NOT NULL,
+     tbl TEXT NOT NULL,
+     key TEXT,
+     known TEXT NOT NULL,
+     missing TEXT NOT NULL,
+     missing_since INTEGER,
+     seen_count INTEGER NOT NULL DEFAULT 0,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (database, tbl)
+   );
+   CREATE TABLE row_loss_events (
+     id INTEGER PRIMARY KEY,
+     at INTEGER NOT NULL,
+     database TEXT NOT NULL,
+     tbl TEXT NOT NULL,
+     event TEXT NOT NULL,
+     ranges TEXT NOT NULL,
+     rows INTEGER NOT NULL,
+     run_id TEXT,
+     actor TEXT
+   );
+   CREATE INDEX row_loss_events_db ON row_loss_events(database, at);`,
 ];
 
 /** Opens (creating if needed) the state database and applies pending migrations. */

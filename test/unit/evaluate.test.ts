@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validate } from '../../src/config/load.js';
 import { exitCodeFor, overallStatus, type CheckResult, type CheckStatus } from '../../src/domain/check.js';
-import { containerStatus, evaluateBackupAge, evaluateHost, evaluateHttp, evaluateRedis, evaluateRowLoss, systemHealth } from '../../src/domain/evaluate.js';
+import { containerStatus, evaluateBackupAge, evaluateHost, evaluateHttp, evaluateRedis, systemHealth } from '../../src/domain/evaluate.js';
 import { ok } from '../../src/domain/result.js';
 import { ProbeWindow } from '../../src/domain/window.js';
 import { fromListEntry, listSignature, type ContainerInfo } from '../../src/services/docker.js';
@@ -168,27 +168,6 @@ describe('inspect cache signature', () => {
     ['restarting', 'Restarting (1) 3 minutes ago', undefined],
   ])('%s %s', (state, status, sig) => {
     expect(listSignature(entry(state, status))).toBe(sig);
-  });
-});
-
-describe('row loss in critical tables', () => {
-  const cfg = validate({ databases: [{ name: 'trading', path: '/x.db', critical_tables: ['trades'] }] }, 't').databases[0]!;
-  it('a writer appending is fine; a deleted range is critical even after the writer catches up; a rewind is critical', () => {
-    let marks = {};
-    const step = (count: number, maxId: number) => {
-      const r = evaluateRowLoss(cfg, { trades: count }, { trades: maxId }, marks);
-      marks = r.marks;
-      return r.check;
-    };
-    expect(step(1000, 1000).status).toBe('ok');
-    expect(step(1010, 1010).status).toBe('ok');
-    expect(step(910, 1010).message).toMatch(/trades is missing 100 rows inside its id range/);
-    expect(step(1020, 1120).status).toBe('critical'); // the writer added 110 rows; the hole remains
-    expect(step(1120, 1120).status).toBe('ok'); // restored
-    expect(step(1050, 1050).message).toMatch(/trades has 1050 rows, 70 fewer than the 1120 seen before/);
-  });
-  it('a missing critical table is critical', () => {
-    expect(evaluateRowLoss(cfg, {}, {}, {}).check).toMatchObject({ status: 'critical', message: 'critical table(s) missing: trades' });
   });
 });
 

@@ -1,0 +1,73 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { maxOf, normalize, size, subtract, type Range, type RangeSet } from '../domain/ranges.js';
+
+// Which rows of a critical table exist, as id ranges (issue #10). The monitor compares them with
+// the ledger it keeps in the state database: ids known to exist that are gone now are lost rows,
+// whatever the writer appended since (a count or a max rowid cannot tell a deletion from a write).
+
+const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/**
+ * The integer primary key of a table (a rowid alias: stable across VACUUM), or undefined when it
+ * has none (a composite or text key, or a plain rowid table — rowids are renumbered by VACUUM).
+ */
+export function integerKey(db: BetterSqlite3.Database, table: string, schema = 'main'): string | undefined {
+  const cols = db.prepare(`SELECT name, type, pk FROM pragma_table_info(?, ?)`).all(table, schema) as { name: string; type: string; pk: number }[];
+  const pk = cols.filter((c) => c.pk > 0);
+  if (pk.length !== 1 || (pk[0] as { type: string }).type.toUpperCase() !== 'INTEGER') return undefined;
+  return (pk[0] as { name: string }).name;
+}
+
+/** The ids present in a table as ranges ("gaps and islands"), optionally only those in [lo, hi]. */
+export function islands(db: BetterSqlite3.Database, table: string, key: string, lo = Number.MIN_SAFE_INTEGER, hi = Number.MAX_SAFE_INTEGER, schema = 'main'): Range[] {
+  const k = q(key);
+  const rows = db
+    .prepare(`SELECT min(${k}) AS lo, max(${k}) AS hi FROM (SELECT ${k}, ${k} - row_number() OVER (ORDER BY ${k}) AS g FROM ${schema}.${q(table)} WHERE ${k} BETWEEN ? AND ?) GROUP BY g ORDER BY lo`)
+    .all(lo, hi) as { lo: number; hi: number }[];
+  return rows.map((r): Range => [r.lo, r.hi]);
+}
+
+/** How many rows have an id inside the given ranges. */
+function countIn(db: BetterSqlite3.Database, table: string, key: string, ranges: RangeSet): number {
+  const st = db.prepare(`SELECT count(*) AS n FROM ${q(table)} WHERE ${q(key)} BETWEEN ? AND ?`);
+  let n = 0;
+  for (const [lo, hi] of ranges) n += (st.get(lo, hi) as { n: number }).n;
+  return n;
+}
+
+/** What one look at a table found, against the ledger's known and missing ids. */
+export interface RowObservation {
+  table: string;
+  key: string;
+  /** Rows in the table now. */
+  count: number;
+  /** Ids known to exist before this look that are gone now. */
+  lostNow: Range[];
+  /** Ids present now that the ledger did not know (new writes), outside its missing ranges. */
+  added: Range[];
+}
+
+/**
+ * Compares a table with the ledger. Cheap when nothing changed but appends: one count per known
+ * range and the ids above the highest known one; the full gaps-and-islands scan only when a known
+ * id is gone or rows appeared inside old gaps. First sight (empty ledger): every present id is known.
+ */
+export function observeRows(db: BetterSqlite3.Database, table: string, key: string, known: RangeSet, missing: RangeSet): RowObservation {
+  const count = (db.prepare(`SELECT count(*) AS n FROM ${q(table)}`).get() as { n: number }).n;
+  if (known.length === 0 && missing.length === 0) return { table, key, count, lostNow: [], added: islands(db, table, key) };
+  let lostNow: Range[] = [];
+  let stillKnown: RangeSet = known;
+  if (known.length && countIn(db, table, key, known) < size(known)) {
+    const lo = (known[0] as Range)[0];
+    const hi = maxOf(known) as number;
+    lostNow = subtract(known, islands(db, table, key, lo, hi));
+    stillKnown = subtract(known, lostNow);
+  }
+  const top = Math.max(maxOf(known) ?? Number.MIN_SAFE_INTEGER, maxOf(missing) ?? Number.MIN_SAFE_INTEGER);
+  const above = (db.prepare(`SELECT count(*) AS n FROM ${q(table)} WHERE ${q(key)} > ?`).get(top) as { n: number }).n;
+  const inMissing = countIn(db, table, key, missing);
+  let added: Range[];
+  if (count > size(stillKnown) + inMissing + above) added = subtract(subtract(islands(db, table, key), stillKnown), missing);
+  else added = above ? islands(db, table, key, top + 1) : [];
+  return { table, key, count, lostNow, added: normalize(added) };
+}

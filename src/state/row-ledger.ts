@@ -1,0 +1,123 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { formatRanges, parseRanges, size, subtract, type Range, type RangeSet } from '../domain/ranges.js';
+import { afterRestore, applyObservation, type LedgerEntry } from '../domain/row-ledger.js';
+import { actor } from './acks.js';
+
+// The row-loss ledger in the state database (issue #10): kept across restarts of the console and
+// `watch`, so a deletion made while no monitor ran is reported when one starts again, and shared
+// by every monitor and restore on one state folder. Every write re-reads the row inside an
+// IMMEDIATE transaction and merges (known ∪ new, missing ∪ lost): two monitors cannot undo each
+// other, and a restore's clearing is never overwritten by a monitor's stale copy.
+
+interface Row {
+  tbl: string;
+  key: string | null;
+  known: string;
+  missing: string;
+  missing_since: number | null;
+  seen_count: number;
+}
+
+const fromRow = (r: Row): LedgerEntry => ({
+  table: r.tbl,
+  ...(r.key ? { key: r.key } : {}),
+  known: parseRanges(r.known),
+  missing: parseRanges(r.missing),
+  ...(r.missing_since !== null ? { missingSince: r.missing_since } : {}),
+  seenCount: r.seen_count,
+});
+
+/** Reads and updates the ledger of one state database. */
+export class RowLedger {
+  constructor(private readonly db: BetterSqlite3.Database) {}
+
+  /** Closes the state database handle. */
+  close(): void {
+    this.db.close();
+  }
+
+  /** The entries of a database's tables (absent tables have none yet). */
+  entries(database: string): LedgerEntry[] {
+    return (this.db.prepare('SELECT tbl, key, known, missing, missing_since, seen_count FROM row_ledger WHERE database = ? ORDER BY tbl').all(database) as Row[]).map(fromRow);
+  }
+
+  /** One table's entry. */
+  entry(database: string, table: string): LedgerEntry | undefined {
+    const r = this.db.prepare('SELECT tbl, key, known, missing, missing_since, seen_count FROM row_ledger WHERE database = ? AND tbl = ?').get(database, table) as Row | undefined;
+    return r ? fromRow(r) : undefined;
+  }
+
+  private write(database: string, e: LedgerEntry, at: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO row_ledger (database, tbl, key, known, missing, missing_since, seen_count, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(database, tbl) DO UPDATE SET key = excluded.key, known = excluded.known, missing = excluded.missing,
+           missing_since = excluded.missing_since, seen_count = excluded.seen_count, updated_at = excluded.updated_at`,
+      )
+      .run(database, e.table, e.key ?? null, JSON.stringify(e.known), JSON.stringify(e.missing), e.missing.length ? (e.missingSince ?? at) : null, e.seenCount, at);
+  }
+
+  private event(database: string, table: string, event: string, ranges: RangeSet, at: number, runId?: string): void {
+    this.db.prepare('INSERT INTO row_loss_events (at, database, tbl, event, ranges, rows, run_id, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(at, database, table, event, JSON.stringify(ranges), size(ranges), runId ?? null, actor());
+  }
+
+  private tx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  /** Merges one monitor's look at a keyed table: lost ids become missing (and are recorded), new ids known. */
+  observe(database: string, table: string, key: string, o: { lostNow: RangeSet; added: RangeSet; count: number }, at = Date.now()): LedgerEntry {
+    return this.tx(() => {
+      const cur = this.entry(database, table) ?? { table, key, known: [], missing: [], seenCount: 0 };
+      // A key change (the table was recreated differently): start again from what is there.
+      const base = cur.key === key ? cur : { table, key, known: [], missing: [], seenCount: 0 };
+      const lostNow = subtract(o.lostNow, base.missing);
+      const next = applyObservation(base.known, base.missing, { lostNow, added: o.added });
+      const e: LedgerEntry = { table, key, ...next, seenCount: Math.max(base.seenCount, o.count), ...(next.missing.length ? { missingSince: base.missingSince ?? at } : {}) };
+      this.write(database, e, at);
+      if (lostNow.length) this.event(database, table, 'lost', lostNow, at);
+      return e;
+    });
+  }
+
+  /** Merges a look at a table without an integer key: the highest row count seen. */
+  observeCount(database: string, table: string, count: number, at = Date.now()): LedgerEntry {
+    return this.tx(() => {
+      const cur = this.entry(database, table);
+      const e: LedgerEntry = { table, known: [], missing: [], seenCount: Math.max(cur && !cur.key ? cur.seenCount : 0, count) };
+      this.write(database, e, at);
+      return e;
+    });
+  }
+
+  /**
+   * Records a restore of a table: what it brought back leaves the missing ids, what it lost (rows
+   * written after the backup, replaced away) joins them. Returns both, for the run's summary.
+   */
+  restored(database: string, table: string, key: string | undefined, present: RangeSet, backupIds: RangeSet, count: number, runId: string, at = Date.now()): { recovered: Range[]; lostByRestore: Range[]; missing: Range[] } {
+    return this.tx(() => {
+      const cur = this.entry(database, table);
+      if (!key) {
+        this.write(database, { table, known: [], missing: [], seenCount: count }, at);
+        return { recovered: [], lostByRestore: [], missing: [] };
+      }
+      const r = afterRestore(cur && cur.key === key ? cur : { known: [], missing: [] }, present, backupIds);
+      this.write(database, { table, key, known: r.known, missing: r.missing, seenCount: count, ...(r.missing.length ? { missingSince: cur?.missingSince ?? at } : {}) }, at);
+      if (r.recovered.length) this.event(database, table, 'recovered', r.recovered, at, runId);
+      if (r.lostByRestore.length) this.event(database, table, 'lost', r.lostByRestore, at, runId);
+      return r;
+    });
+  }
+
+  /** An operator knowingly gives up missing rows (no backup holds them): they leave the ledger, recorded. */
+  accept(database: string, table: string, ranges: RangeSet, runId: string, at = Date.now()): string {
+    return this.tx(() => {
+      const cur = this.entry(database, table);
+      if (!cur) return `${table}: nothing missing`;
+      const gone = subtract(cur.missing, subtract(cur.missing, ranges));
+      this.write(database, { ...cur, missing: subtract(cur.missing, gone), known: subtract(cur.known, gone) }, at);
+      if (gone.length) this.event(database, table, 'accepted', gone, at, runId);
+      return `${table}: ${size(gone)} rows given up (ids ${formatRanges(gone)})`;
+    });
+  }
+}
