@@ -31,6 +31,8 @@ export interface Target {
   normal: string[];
   /** Service names that write to it (config `writers`). */
   writers: string[];
+  /** Merge keys of tables without a PRIMARY KEY (config `merge_keys`). */
+  mergeKeys?: Record<string, string[]>;
 }
 
 /** `--db` is a configured database's name or the path of any SQLite file (works with no config at all). */
@@ -44,6 +46,7 @@ export function targets(loaded: LoadedConfig, g: BackupOptions): Target[] {
     critical: [...d.critical_tables],
     normal: [...d.normal_tables],
     writers: [...d.writers],
+    mergeKeys: Object.fromEntries(Object.entries(d.merge_keys).map(([t, k]) => [t, typeof k === 'string' ? [k] : [...k]])),
   });
   if (g.db) {
     const named = config.databases.find((d) => d.name === g.db);

@@ -60,11 +60,13 @@ program
 
 program
   .command('restore')
-  .description('guided SQLite restore: verify, stop writers, safety copy, whole file or staged tables, check, restart; journaled')
+  .description('guided SQLite restore: verify, stop writers, safety copy, merge missing rows / whole file / staged tables, check, restart; journaled')
   .option('--db <name|path>', 'a configured database, or the path of any SQLite file')
   .option('--dir <dir>', 'backup folder (default backup.dir/<db>, else $XDG_DATA_HOME/opsdeck/backups/<db>)')
   .option('--backup <id>', 'the backup to restore (default: the newest verified)')
-  .option('--tables <which>', 'staged table restore: critical, all, or t1,t2 (default: the whole file)')
+  .option('--tables <which>', 'staged table restore: critical, all, or t1,t2 (default: the whole file; with --merge: critical)')
+  .option('--merge', 'insert only the backup\'s rows that are missing now (matched on the primary key); never overwrite a live row')
+  .option('--accept-loss', 'with --yes: give up rows no backup holds (without it, --yes leaves them missing and exits 3)')
   .option('--dry-run', 'show the steps, change nothing')
   .option('--yes', 'do not ask before each step (unattended)')
   .option('--force', 'restore even while another process has the database open')

@@ -5,14 +5,17 @@ import { createInterface, type Interface } from 'node:readline/promises';
 import { formatDuration } from '../config/duration.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { ConfigError, ExitError, UsageError } from '../domain/errors.js';
-import { planStages, restoreSteps, type RestoreMode } from '../domain/restore-plan.js';
+import { formatRanges, intersect as intersectRanges, size, type Range } from '../domain/ranges.js';
+import { changesDatabase, planMerge, planStages, restoreSteps, type RestoreMode } from '../domain/restore-plan.js';
 import { applyRetention } from '../domain/retention.js';
-import { createRun, nextAction, reduceRun, startedSteps, type RunEvent, type StepDef } from '../domain/runbook.js';
+import { createRun, nextAction, reduceRun, skippedSteps, startedSteps, type RunEvent, type StepDef } from '../domain/runbook.js';
 import { listBackups, type BackupManifest } from '../services/backup.js';
-import { extractVerified, holdersOf, inspectDatabase, pausePoint, putBack, restoreTables, safetyCopy, swapIn } from '../services/backup-restore.js';
+import { conflictsTable, extractVerified, holdersOf, inspectDatabase, mergeKey, mergeOrder, mergeTables, pausePoint, putBack, restoreTables, safetyCopy, swapIn, unmergedRows } from '../services/backup-restore.js';
+import { integerKey, islands } from '../services/row-tracker.js';
 import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
 import { recordAudit } from '../state/acks.js';
 import { RestoreJournal, restoreProcessAlive, type StoredRun } from '../state/journal.js';
+import { RowLedger } from '../state/row-ledger.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { targets, type BackupOptions, type Target } from './backup.js';
 import { out, outJson, redact, useSecrets } from './output.js';
@@ -24,6 +27,10 @@ export interface RestoreOptions extends BackupOptions {
   force?: boolean;
   resume?: boolean;
   rollback?: boolean;
+  /** Merge: insert the backup's rows that are missing now; never overwrite a live row (issue #10). */
+  merge?: boolean;
+  /** Unattended (--yes): give up rows no backup holds; without it, --yes never does. */
+  acceptLoss?: boolean;
   /** Driven by the console: one JSON line per message or question on stdout, answers on stdin. */
   protocol?: boolean;
 }
@@ -83,6 +90,12 @@ export interface RestoreCtx {
   backupFk: number;
   /** Row counts of the backup's tables, measured at the verify step. */
   backupCounts: Record<string, number>;
+  /** The database's critical tables (their row-loss ledger is updated by the restore). */
+  criticalTables?: string[];
+  /** Merge: the key each merged table is matched on (resolved at the verify step). */
+  mergeKeys?: Record<string, string[]>;
+  /** --accept-loss was given. */
+  acceptLoss?: boolean;
   rollingBack?: boolean;
   /** The process driving the run now: a second --resume/--rollback must not run beside it. */
   ownerPid?: number;
@@ -90,13 +103,20 @@ export interface RestoreCtx {
 
 type Stored = StoredRun<RestoreCtx>;
 
-/** Steps that change the database file itself: once one started, undoing needs the safety copy. */
-const changesDatabase = (id: string) => id === 'swap' || id.startsWith('stage:');
+/** What the steps share besides the run: the row-loss ledger of the state database. */
+interface Deps {
+  ledger: RowLedger;
+  interactive: boolean;
+}
 
-/** Exit codes: 0 done, 1 failed / refused / cancelled, 2 the backup is corrupt, 64 usage, 78 config. */
+/**
+ * Exit codes: 0 done, 1 failed / refused / cancelled, 2 the backup is corrupt, 3 finished with a
+ * step skipped (a stage not restored, or missing rows not given up: the summary names them), 64
+ * usage, 78 config.
+ */
 export async function restoreCommand(g: RestoreOptions): Promise<number> {
   if (g.resume && g.rollback) throw new UsageError('--resume and --rollback exclude each other');
-  if ((g.resume || g.rollback) && (g.backup || g.tables)) throw new UsageError('--resume/--rollback continue a recorded run: --backup and --tables do not apply');
+  if ((g.resume || g.rollback) && (g.backup || g.tables || g.merge)) throw new UsageError('--resume/--rollback continue a recorded run: --backup, --tables and --merge do not apply');
   const loaded = loadConfig(g.config ? { file: g.config } : {});
   useSecrets(loaded.secrets);
   const sdir = stateDir(loaded.config.state_dir);
@@ -105,6 +125,7 @@ export async function restoreCommand(g: RestoreOptions): Promise<number> {
   });
   try {
     const journal = new RestoreJournal(state);
+    const ledger = new RowLedger(state);
     const audit = (action: string, target: string, outcome: 'ok' | 'failed' | 'refused' | 'cancelled', detail?: string) =>
       recordAudit(state, { action, target, outcome, ...(detail !== undefined ? { detail } : {}) });
     const what = g.resume ? 'restore --resume' : g.rollback ? 'restore --rollback' : 'restore';
@@ -124,9 +145,9 @@ export async function restoreCommand(g: RestoreOptions): Promise<number> {
         const run: Stored = { ...found, ctx: { ...found.ctx, ownerPid: process.pid } };
         if (g.rollback) return await rollback(journal, run, io, audit);
         if (run.ctx.rollingBack) throw new ExitError(1, 'rolling-back', `restore ${run.id} of ${run.database}: a rollback was started; finish it with: opsdeck restore --db ${run.database} --rollback`);
-        return await drive(journal, save(journal, run, { type: 'resume', at: Date.now() }, '-'), io, audit);
+        return await drive(journal, save(journal, run, { type: 'resume', at: Date.now() }, '-'), io, audit, { ledger, interactive });
       }
-      return await start(journal, loaded, g, io, audit);
+      return await start(journal, loaded, g, io, audit, { ledger, interactive });
     } finally {
       io.close();
     }
@@ -155,23 +176,35 @@ class Io {
     else if (!this.json) out(text);
   }
 
-  async ask(question: string): Promise<boolean> {
+  /**
+   * Asks a question; `skip` offers s (skip this step) besides y and n. Anything else, an empty line
+   * or a closed console is n: it stops the run where it is, it never skips (issue #10).
+   */
+  async ask(question: string, skip = false): Promise<Answer> {
     if (this.protocol) {
-      process.stdout.write(`${JSON.stringify({ ask: redact(question) })}\n`);
+      process.stdout.write(`${JSON.stringify({ ask: redact(question), choices: skip ? 'yns' : 'yn' })}\n`);
       this.rl ??= createInterface({ input: process.stdin });
       this.lines ??= this.rl[Symbol.asyncIterator]();
       const next = await this.lines.next();
-      // The console went away (stdin closed): no answer is a no.
-      return !next.done && next.value.trim().toLowerCase() === 'y';
+      return next.done ? 'n' : parseAnswer(next.value, skip);
     }
     this.rl ??= createInterface({ input: process.stdin, output: this.json ? process.stderr : process.stdout });
-    const a = (await this.rl.question(`${question} [y/N] `)).trim().toLowerCase();
-    return a === 'y' || a === 'yes';
+    return parseAnswer(await this.rl.question(`${question} [${skip ? 'y/s/N' : 'y/N'}] `), skip);
   }
 
   close(): void {
     this.rl?.close();
   }
+}
+
+/** An answer to a step's question: run it, stop the run here, or skip the step. */
+type Answer = 'y' | 'n' | 's';
+
+function parseAnswer(line: string, skip: boolean): Answer {
+  const a = line.trim().toLowerCase();
+  if (a === 'y' || a === 'yes') return 'y';
+  if (skip && (a === 's' || a === 'skip')) return 's';
+  return 'n';
 }
 
 function findOpen(journal: RestoreJournal, loaded: LoadedConfig, g: RestoreOptions): Stored {
@@ -202,7 +235,8 @@ function resolveWriters(loaded: LoadedConfig, t: Target): Writer[] {
   });
 }
 
-function chooseBackup(t: Target, id: string | undefined): BackupManifest {
+/** The backup to restore: the one named, else the newest verified one (taken before `before`, when given). */
+function chooseBackup(t: Target, id: string | undefined, before?: number): BackupManifest {
   const all = listBackups(t.dir);
   if (id) {
     const m = all.find((x) => x.id === id);
@@ -210,21 +244,25 @@ function chooseBackup(t: Target, id: string | undefined): BackupManifest {
     if (m.verify && !m.verify.ok) throw new ExitError(2, 'corrupt', `backup ${id}: failed verification (${m.verify.message}); it cannot be restored`);
     return m;
   }
-  const m = all.find((x) => x.verify?.ok) ?? all.find((x) => !x.verify);
+  const usable = before === undefined ? all : all.filter((x) => Date.parse(x.createdAt) < before);
+  const m = usable.find((x) => x.verify?.ok) ?? usable.find((x) => !x.verify) ?? all.find((x) => x.verify?.ok) ?? all.find((x) => !x.verify);
   if (!m) throw new ExitError(1, 'not-found', `no restorable backup of ${t.name} in ${t.dir}`);
   return m;
 }
 
-async function start(journal: RestoreJournal, loaded: LoadedConfig, g: RestoreOptions, io: Io, audit: AuditFn): Promise<number> {
+async function start(journal: RestoreJournal, loaded: LoadedConfig, g: RestoreOptions, io: Io, audit: AuditFn, deps: Deps): Promise<number> {
   const list = targets(loaded, g);
   if (list.length !== 1) throw new UsageError(`${list.length} databases configured: name one with --db (${list.map((t) => t.name).join(', ')})`);
   const t = list[0] as Target;
   const unfinished = journal.open<RestoreCtx>(t.path)[0];
   if (unfinished) throw new ExitError(1, 'unfinished', `restore ${unfinished.id} of ${t.name} is unfinished; finish it with --resume or undo it with --rollback (safety copy: ${unfinished.ctx.safetyDir})`);
-  const stages = planStages(g.tables, t.critical, t.normal);
+  const stages = g.merge ? planMerge(g.tables, t.critical, t.normal) : planStages(g.tables, t.critical, t.normal);
   if (!stages.ok) throw new UsageError(stages.message);
   const writers = resolveWriters(loaded, t);
-  const m = chooseBackup(t, g.backup);
+  // A merge brings back lost rows: from a backup taken before the loss was noticed (a newer one,
+  // e.g. from the backup schedule, no longer holds them).
+  const lostSince = g.merge ? Math.min(...deps.ledger.entries(t.name).flatMap((e) => (e.missing.length && e.missingSince !== undefined ? [e.missingSince] : []))) : Infinity;
+  const m = chooseBackup(t, g.backup, Number.isFinite(lostSince) ? lostSince : undefined);
   const now = Date.now();
   const all = listBackups(t.dir);
   const tiers = applyRetention(all.map((x) => ({ id: x.id, createdAt: Date.parse(x.createdAt), verified: !!x.verify?.ok })), { daily: loaded.config.backup.keep_daily, weekly: loaded.config.backup.keep_weekly, monthly: loaded.config.backup.keep_monthly });
@@ -257,11 +295,20 @@ async function start(journal: RestoreJournal, loaded: LoadedConfig, g: RestoreOp
     ownerPid: process.pid,
     backupFk: m.foreignKeyViolations,
     backupCounts: {},
+    criticalTables: [...t.critical],
+    ...(t.mergeKeys && Object.keys(t.mergeKeys).length ? { mergeKeys: t.mergeKeys } : {}),
+    ...(g.acceptLoss ? { acceptLoss: true } : {}),
   };
   const stored = journal.create<RestoreCtx>({ id, database: t.name, dbPath: t.path, backupId: m.id, run: createRun(steps), ctx, startedAt: now });
-  audit('restore.start', t.name, 'ok', `run ${id}, backup ${m.id}, ${stages.mode.kind === 'whole' ? 'whole file' : `tables ${stages.mode.stages.map((s) => s.name).join(', ')}`}`);
+  audit('restore.start', t.name, 'ok', `run ${id}, backup ${m.id}, ${describeMode(stages.mode)}`);
   io.say(`restore ${id}: ${t.name} (${t.path}) from backup ${m.id}; safety copy will be at ${safetyDir}`);
-  return drive(journal, stored, io, audit);
+  return drive(journal, stored, io, audit, deps);
+}
+
+function describeMode(mode: RestoreMode): string {
+  if (mode.kind === 'whole') return 'whole file';
+  if (mode.kind === 'merge') return `merge of ${mode.tables.join(', ')}`;
+  return `tables ${mode.stages.map((s) => s.name).join(', ')}`;
 }
 
 type AuditFn = (action: string, target: string, outcome: 'ok' | 'failed' | 'refused' | 'cancelled', detail?: string) => void;
@@ -281,7 +328,7 @@ async function containerOf(d: DockerService, w: Writer): Promise<string> {
 }
 
 /** Runs one step; returns the note journaled with its success. Every step is idempotent. */
-async function execute(step: StepDef, r: Stored, persist: (ctx: RestoreCtx) => void): Promise<string> {
+async function execute(step: StepDef, r: Stored, persist: (ctx: RestoreCtx) => void, deps: Deps): Promise<string> {
   const ctx = r.ctx;
   const file = join(ctx.backupDir, `${ctx.backupId}.db.br`);
   switch (true) {
@@ -302,8 +349,18 @@ async function execute(step: StepDef, r: Stored, persist: (ctx: RestoreCtx) => v
         const unknown = mode.stages.flatMap((s) => s.tables).filter((tb) => !rep.tables.includes(tb));
         if (unknown.length) throw new ExitError(1, 'not-found', `table ${unknown.join(', ')} is not in backup ${ctx.backupId} (it has: ${rep.tables.join(', ')})`);
       }
-      persist({ ...ctx, mode, backupCounts: rep.rowCounts });
-      return `checksum ok, integrity_check ok, ${rep.fkViolations} foreign-key violations${rep.fkViolations ? ' (already in the source: warning)' : ''}, ${rep.tables.length} tables`;
+      let mergeNote = '';
+      let mergeKeys = ctx.mergeKeys;
+      if (mode.kind === 'merge') {
+        const unknown = mode.tables.filter((tb) => !rep.tables.includes(tb));
+        if (unknown.length) throw new ExitError(1, 'not-found', `table ${unknown.join(', ')} is not in backup ${ctx.backupId} (it has: ${rep.tables.join(', ')})`);
+        const plan = await planMergeFrom(ctx.tmpPath, mode.tables, ctx.mergeKeys ?? {}, ctx.dbPath, deps.ledger, ctx.database);
+        mode = { kind: 'merge', tables: plan.tables };
+        mergeKeys = plan.keys;
+        mergeNote = `; merge covers ${plan.tables.join(', ')}${plan.cascaded.length ? ` (${plan.cascaded.join(', ')}: ON DELETE CASCADE children)` : ''}${plan.holds ? `; ${plan.holds}` : ''}`;
+      }
+      persist({ ...ctx, mode, backupCounts: rep.rowCounts, ...(mergeKeys ? { mergeKeys } : {}) });
+      return `checksum ok, integrity_check ok, ${rep.fkViolations} foreign-key violations${rep.fkViolations ? ' (already in the source: warning)' : ''}, ${rep.tables.length} tables${mergeNote}`;
     }
     case step.id === 'stop-writers': {
       const stopped = [...ctx.stopped];
@@ -349,6 +406,14 @@ async function execute(step: StepDef, r: Stored, persist: (ctx: RestoreCtx) => v
       await swapIn(ctx.tmpPath, ctx.dbPath);
       return `${ctx.dbPath} replaced by backup ${ctx.backupId}`;
     }
+    case step.id === 'merge': {
+      if (ctx.mode.kind !== 'merge') throw new ExitError(1, 'internal', 'merge step in a run that is not a merge');
+      if (!existsSync(ctx.tmpPath)) await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
+      const counts = await mergeTables(ctx.dbPath, ctx.tmpPath, ctx.mode.tables, ctx.mergeKeys ?? {}, { id: r.id, backupId: ctx.backupId });
+      return Object.entries(counts)
+        .map(([t, c]) => `${t}: ${c.inserted} rows inserted, ${c.unchanged} already there${c.conflicts ? `, ${c.conflicts} kept in ${conflictsTable(t)} (their key now holds a newer row)` : ''}`)
+        .join('; ');
+    }
     case step.id.startsWith('stage:'): {
       const name = step.id.slice('stage:'.length);
       const stage = ctx.mode.kind === 'tables' ? ctx.mode.stages.find((s) => s.name === name) : undefined;
@@ -363,6 +428,16 @@ async function execute(step: StepDef, r: Stored, persist: (ctx: RestoreCtx) => v
       // readable; a staged restore wrote new pages, so it gets the full integrity_check.
       const rep = await inspectDatabase(ctx.dbPath, undefined, ctx.mode.kind === 'whole');
       if (rep.integrity.length !== 1 || rep.integrity[0] !== 'ok') throw new ExitError(1, 'integrity', `${ctx.dbPath}: ${ctx.mode.kind === 'whole' ? 'quick_check' : 'integrity_check'} failed after the restore (${rep.integrity.slice(0, 2).join('; ')})`);
+      if (ctx.mode.kind === 'merge') {
+        // The honest check (issue #10): every row of the backup is in the table as it was, or kept
+        // in the conflicts table by this run — otherwise the restore is not done.
+        if (!existsSync(ctx.tmpPath)) await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
+        const left = await unmergedRows(ctx.dbPath, ctx.tmpPath, ctx.mode.tables, ctx.mergeKeys ?? {}, r.id);
+        const bad = Object.entries(left).filter(([, n]) => n > 0);
+        if (bad.length) throw new ExitError(1, 'mismatch', `${ctx.dbPath}: ${bad.map(([t, n]) => `${n} rows of ${t}`).join(', ')} from backup ${ctx.backupId} are neither in the table nor kept as conflicts`);
+        const fkNote = rep.fkViolations > ctx.backupFk ? `; WARNING: ${rep.fkViolations} foreign-key violations (PRAGMA foreign_key_check lists them)` : '';
+        return `integrity_check ok; every row of the backup's ${ctx.mode.tables.join(', ')} is back or kept as a conflict${fkNote}`;
+      }
       const restored = ctx.mode.kind === 'whole'
         ? Object.keys(ctx.backupCounts)
         : ctx.mode.stages.filter((s) => r.run.states[r.run.steps.findIndex((x) => x.id === `stage:${s.name}`)]?.status === 'done').flatMap((s) => s.tables);
@@ -371,6 +446,14 @@ async function execute(step: StepDef, r: Stored, persist: (ctx: RestoreCtx) => v
       if (ctx.mode.kind === 'whole' && rep.fkViolations > ctx.backupFk) throw new ExitError(1, 'foreign-keys', `${ctx.dbPath}: ${rep.fkViolations} foreign-key violations after the restore, ${ctx.backupFk} in the backup`);
       const fkNote = rep.fkViolations > ctx.backupFk ? `; WARNING: ${rep.fkViolations} foreign-key violations (rows of tables not restored point at restored ones)` : '';
       return `${ctx.mode.kind === 'whole' ? 'quick_check' : 'integrity_check'} ok, ${restored.length} tables match the backup's row counts${fkNote}`;
+    }
+    case step.id === 'ledger':
+      return recordLedger(r, deps.ledger);
+    case step.id === 'accept-loss': {
+      const missing = stillMissing(r, deps.ledger);
+      if (missing.length === 0) return 'no row is missing';
+      const lines = missing.map((x) => deps.ledger.accept(r.database, x.table, x.missing, r.id));
+      return `given up, recorded in the state database: ${lines.join('; ')}`;
     }
     case step.id === 'start-writers': {
       if (ctx.stopped.length === 0) return 'nothing to start';
@@ -393,6 +476,94 @@ async function execute(step: StepDef, r: Stored, persist: (ctx: RestoreCtx) => v
   }
 }
 
+/**
+ * What a merge covers, resolved against the backup: the chosen tables and their ON DELETE CASCADE
+ * children, parents first, each with the key it is matched on (a table with neither a PRIMARY KEY
+ * nor a configured merge key is refused); and how many of the ledger's missing rows the backup holds.
+ */
+async function planMergeFrom(backupFile: string, chosen: readonly string[], configured: Record<string, string[]>, dbPath: string, ledger: RowLedger, database: string): Promise<{ tables: string[]; cascaded: string[]; keys: Record<string, string[]>; holds: string }> {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 10_000 });
+  try {
+    db.prepare('ATTACH DATABASE ? AS b').run(backupFile);
+    const { tables, cascaded } = mergeOrder(db, chosen);
+    const keys: Record<string, string[]> = {};
+    for (const t of tables) {
+      const k = mergeKey(db, t, configured[t]);
+      if (!k) throw new ExitError(1, 'no-key', `table ${t} has no PRIMARY KEY and no merge key: a merge cannot tell its rows apart (rowids change with VACUUM); set databases[].merge_keys.${t}, or restore it by replacing (--tables ${t} without --merge)`);
+      keys[t] = k;
+    }
+    const holds = ledger
+      .entries(database)
+      .filter((e) => e.key && e.missing.length && tables.includes(e.table))
+      .map((e) => {
+        const key = e.key as string;
+        const there = size(intersectRanges(e.missing, islands(db, e.table, key, undefined, undefined, 'b')));
+        return `the backup holds ${there} of the ${size(e.missing)} missing rows of ${e.table}`;
+      })
+      .join('; ');
+    return { tables, cascaded, keys, holds };
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The ledger step: before any writer runs again (a writer would reuse the ids), each restored
+ * critical table is compared with the backup. Rows the backup held leave the missing ids; rows
+ * known before and absent now (written after the backup, replaced away) join them.
+ */
+async function recordLedger(r: Stored, ledger: RowLedger): Promise<string> {
+  const ctx = r.ctx;
+  const critical = ctx.criticalTables ?? [];
+  const restored =
+    ctx.mode.kind === 'whole'
+      ? critical
+      : ctx.mode.kind === 'merge'
+        ? ctx.mode.tables.filter((t) => critical.includes(t))
+        : ctx.mode.stages.filter((s) => r.run.states[r.run.steps.findIndex((x) => x.id === `stage:${s.name}`)]?.status === 'done').flatMap((s) => s.tables).filter((t) => critical.includes(t));
+  if (restored.length === 0) return 'no critical table was restored';
+  const { default: Database } = await import('better-sqlite3');
+  const live = new Database(ctx.dbPath, { readonly: true, fileMustExist: true, timeout: 10_000 });
+  const notes: string[] = [];
+  try {
+    if (ctx.mode.kind === 'merge') {
+      if (!existsSync(ctx.tmpPath)) await extractVerified(join(ctx.backupDir, `${ctx.backupId}.db.br`), ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
+      live.prepare('ATTACH DATABASE ? AS b').run(ctx.tmpPath);
+    }
+    for (const t of restored) {
+      const key = integerKey(live, t);
+      const count = (live.prepare(`SELECT count(*) AS n FROM "${t.replace(/"/g, '""')}"`).get() as { n: number }).n;
+      const present = key ? islands(live, t, key) : [];
+      // A replace leaves exactly the backup's rows; a merge's backup is attached as `b`.
+      const backupIds = key ? (ctx.mode.kind === 'merge' ? islands(live, t, key, undefined, undefined, 'b') : present) : [];
+      const x = ledger.restored(ctx.database, t, key, present, backupIds, count, r.id);
+      if (!key) {
+        notes.push(`${t}: ${count} rows (no integer key: counted, not tracked by id)`);
+        continue;
+      }
+      const parts = [`${size(x.recovered)} missing rows back${x.recovered.length ? ` (${key} ${formatRanges(x.recovered)})` : ''}`];
+      if (x.lostByRestore.length) parts.push(`${size(x.lostByRestore)} rows written after the backup are gone (${key} ${formatRanges(x.lostByRestore)})`);
+      parts.push(x.missing.length ? `${size(x.missing)} still missing (${key} ${formatRanges(x.missing)})` : 'none missing');
+      notes.push(`${t}: ${parts.join(', ')}`);
+    }
+  } finally {
+    live.close();
+  }
+  return notes.join('; ');
+}
+
+/** The critical tables' rows still missing after this run, per the ledger. */
+function stillMissing(r: Stored, ledger: RowLedger): { table: string; key: string; missing: Range[] }[] {
+  const critical = r.ctx.criticalTables ?? [];
+  return ledger.entries(r.database).flatMap((e) => (e.key && e.missing.length && critical.includes(e.table) ? [{ table: e.table, key: e.key, missing: [...e.missing] }] : []));
+}
+
+/** The question of the accept-loss step: exactly which rows would be given up. */
+function lossQuestion(missing: { table: string; key: string; missing: Range[] }[]): string {
+  return `give up ${missing.map((x) => `${size(x.missing)} rows of ${x.table} (${x.key} ${formatRanges(x.missing)})`).join(' and ')}? No backup holds them. y gives them up (recorded; the row-loss alert resolves) · s skips (the alert keeps firing until they are found)`;
+}
+
 /** Polls a container until it runs and its health check (if any) passes; 60 s at most. */
 async function waitHealthy(d: DockerService, name: string, timeoutMs = 60_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
@@ -408,31 +579,58 @@ async function waitHealthy(d: DockerService, name: string, timeoutMs = 60_000): 
 }
 
 /** Drives a run to its end with the reducer, journaling before and after every step. */
-async function drive(journal: RestoreJournal, initial: Stored, io: Io, audit: AuditFn): Promise<number> {
+async function drive(journal: RestoreJournal, initial: Stored, io: Io, audit: AuditFn, deps: Deps): Promise<number> {
   let r = initial;
   const total = r.run.steps.length;
   for (;;) {
     const a = nextAction(r.run, io.interactive);
     if (a.kind === 'finished') break;
     const n = r.run.cursor + 1;
+    // Missing rows are given up only by a person's y, or by --accept-loss: never silently by --yes.
+    if (a.step.id === 'accept-loss' && (a.kind === 'ask' || a.kind === 'execute')) {
+      const missing = stillMissing(r, deps.ledger);
+      if (missing.length && a.kind === 'execute' && !r.ctx.acceptLoss) {
+        const reason = `not given up without a person's answer (--yes never gives up rows; pass --accept-loss to): ${missing.map((x) => `${size(x.missing)} rows of ${x.table} (${x.key} ${formatRanges(x.missing)})`).join(', ')}`;
+        r = save(journal, r, { type: 'skip', at: Date.now(), reason }, a.step.id, reason);
+        io.say(`[${n}/${total}] ${a.step.title}: skipped — ${reason}`);
+        continue;
+      }
+      if (missing.length === 0 && a.kind === 'ask') {
+        r = save(journal, r, { type: 'start', at: Date.now() }, a.step.id);
+        r = save(journal, r, { type: 'succeed', at: Date.now(), note: 'no row is missing' }, a.step.id, 'no row is missing');
+        io.say(`[${n}/${total}] ${a.step.title}: no row is missing`);
+        continue;
+      }
+      if (a.kind === 'ask') {
+        r = save(journal, r, { type: 'ask', at: Date.now() }, a.step.id);
+        io.say(`[${n}/${total}] ${a.step.title}`);
+        const ans = await io.ask(lossQuestion(missing), true);
+        r = answered(journal, r, ans, a.step, n, total, io, 'the rows stay missing; the row-loss alert keeps firing');
+        continue;
+      }
+    }
     if (a.kind === 'ask') {
       r = save(journal, r, { type: 'ask', at: Date.now() }, a.step.id);
       io.say(`[${n}/${total}] ${a.step.title}: ${a.step.detail}`);
-      const yes = await io.ask(a.step.optional ? 'run this stage? (no skips it)' : 'run this step?');
-      r = save(journal, r, yes ? { type: 'confirm', at: Date.now() } : { type: 'decline', at: Date.now() }, a.step.id);
-      if (!yes && a.step.optional) io.say(`[${n}/${total}] ${a.step.title}: skipped`);
+      const ans = await io.ask(a.step.optional ? 'run this stage? y runs it · s skips it (its tables stay as they are) · n stops the restore here' : 'run this step?', a.step.optional);
+      r = answered(journal, r, ans, a.step, n, total, io, 'its tables stay as they are');
       continue;
     }
     if (a.kind === 'execute') r = save(journal, r, { type: 'start', at: Date.now() }, a.step.id, a.step.detail);
     const step = a.step;
     pausePoint(`before:${step.id}`);
     try {
-      const note = await execute(step, r, (ctx) => {
-        r = { ...r, ctx };
-        journal.save(r, { type: 'context', at: Date.now() }, step.id);
-      });
+      const note = await execute(
+        step,
+        r,
+        (ctx) => {
+          r = { ...r, ctx };
+          journal.save(r, { type: 'context', at: Date.now() }, step.id);
+        },
+        deps,
+      );
       r = save(journal, r, { type: 'succeed', at: Date.now(), note }, step.id, note);
-      if (step.mutating) audit(`restore.${step.id}`, r.database, 'ok', note);
+      if (step.mutating || step.id === 'accept-loss') audit(`restore.${step.id}`, r.database, 'ok', note);
       io.say(`[${n}/${total}] ${step.title}: ${note}`);
       pausePoint(`after:${step.id}`);
     } catch (e) {
@@ -445,12 +643,16 @@ async function drive(journal: RestoreJournal, initial: Stored, io: Io, audit: Au
   const phase = r.run.phase;
   if (phase.kind === 'completed') {
     rmSync(r.ctx.tmpPath, { force: true });
-    r = { ...r, status: 'completed' };
-    journal.save(r, { type: 'completed', at: Date.now() }, '-');
-    audit('restore', r.database, 'ok', `run ${r.id} from ${r.backupId} completed; safety copy kept at ${r.ctx.safetyDir}`);
+    // A skipped step is not "completed" (issue #10): the journal, the summary and the exit code say so.
+    const skipped = skippedSteps(r.run);
+    const what = skipped.map((x) => `${x.step.title} (${x.reason})`).join('; ');
+    r = { ...r, status: skipped.length ? 'partial' : 'completed' };
+    journal.save(r, { type: skipped.length ? 'finished-with-skips' : 'completed', at: Date.now() }, '-', skipped.length ? what : undefined);
+    audit('restore', r.database, 'ok', `run ${r.id} from ${r.backupId} ${skipped.length ? `finished with skipped steps: ${what}` : 'completed'}; safety copy kept at ${r.ctx.safetyDir}`);
     if (io.json) outJson(report(r));
+    else if (skipped.length) io.say(`restore ${r.id} finished, NOT complete — skipped: ${what}; the previous database is kept at ${r.ctx.safetyDir}`);
     else io.say(`restore ${r.id} completed; the previous database is kept at ${r.ctx.safetyDir}`);
-    return 0;
+    return skipped.length ? 3 : 0;
   }
   if (phase.kind === 'paused') {
     const changed = startedSteps(r.run).some((id) => id !== 'choose' && id !== 'verify');
@@ -465,6 +667,18 @@ async function drive(journal: RestoreJournal, initial: Stored, io: Io, audit: Au
     throw new ExitError(1, 'paused', `restore ${r.id} of ${r.database} paused (${phase.reason}); continue with: opsdeck restore --db ${r.database} --resume, or undo with --rollback (safety copy: ${r.ctx.safetyDir})`);
   }
   throw new ExitError(1, 'restore', `restore ${r.id} ended as ${phase.kind}`);
+}
+
+/** Journals a person's answer to a step's question: y runs it, s skips it (optional steps), n stops the run. */
+function answered(journal: RestoreJournal, r: Stored, ans: Answer, step: StepDef, n: number, total: number, io: Io, skipMeans: string): Stored {
+  const at = Date.now();
+  if (ans === 'y') return save(journal, r, { type: 'confirm', at }, step.id);
+  if (ans === 's' && step.optional) {
+    const reason = `skipped by the operator: ${skipMeans}`;
+    io.say(`[${n}/${total}] ${step.title}: SKIPPED — ${skipMeans}`);
+    return save(journal, r, { type: 'skip', at, reason }, step.id, reason);
+  }
+  return save(journal, r, { type: 'decline', at }, step.id);
 }
 
 /**

@@ -63,6 +63,11 @@ const databaseSchema = z.strictObject({
   normal_tables: z.array(z.string()).default([]),
   /** Services (by name) that write to this database; stopped during a restore. */
   writers: z.array(z.string()).default([]),
+  /**
+   * The columns a merge restore matches rows on, for tables without a PRIMARY KEY (`events: [source,
+   * seq]`); a declared PRIMARY KEY is used otherwise. Rowids are never used: VACUUM renumbers them.
+   */
+  merge_keys: z.record(z.string(), z.union([z.string().min(1), z.array(z.string().min(1)).min(1, 'expected at least one column')], { error: 'expected a column name or a list of column names' })).default({}),
 });
 
 const redisSchema = z.strictObject({

@@ -7,8 +7,29 @@ export interface Stage {
   tables: string[];
 }
 
-/** Whole-file swap, or table stages (critical tables first). */
-export type RestoreMode = { kind: 'whole' } | { kind: 'tables'; stages: Stage[] };
+/**
+ * Whole-file swap, table stages (critical tables first) that replace the tables' rows, or a merge
+ * (issue #10) that only inserts the backup's rows missing now — live rows are never overwritten.
+ */
+export type RestoreMode = { kind: 'whole' } | { kind: 'tables'; stages: Stage[] } | { kind: 'merge'; tables: string[] };
+
+/**
+ * `--merge [--tables critical|all|t1,t2]` → the tables to merge (default: the critical ones).
+ * Their ON DELETE CASCADE children and the parent-first order are resolved against the backup.
+ */
+export function planMerge(spec: string | undefined, critical: readonly string[], normal: readonly string[]): { ok: true; mode: RestoreMode } | { ok: false; message: string } {
+  const s = (spec ?? 'critical').trim();
+  if (s === 'critical') {
+    if (critical.length === 0) return { ok: false, message: '--merge: this database has no critical_tables configured (name the tables: --tables t1,t2)' };
+    return { ok: true, mode: { kind: 'merge', tables: [...critical] } };
+  }
+  if (s === 'all') return { ok: true, mode: { kind: 'merge', tables: [...critical, ...normal] } };
+  const names = s.split(',').map((t) => t.trim()).filter(Boolean);
+  if (names.length === 0) return { ok: false, message: `--tables ${JSON.stringify(spec)}: expected critical, all, or a comma-separated list of tables` };
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) return { ok: false, message: `--tables: ${dup} is named twice` };
+  return { ok: true, mode: { kind: 'merge', tables: names } };
+}
 
 /**
  * `--tables critical|all|t1,t2` → stages. Critical tables come first as their own stage, then the
@@ -54,6 +75,9 @@ export interface RestorePlanInput {
   mode: RestoreMode;
 }
 
+/** Ids of the steps that change the database file itself: once one started, undoing needs the safety copy. */
+export const changesDatabase = (id: string) => id === 'swap' || id === 'merge' || id.startsWith('stage:');
+
 const step = (id: string, title: string, detail: string, flags: Partial<Pick<StepDef, 'confirm' | 'optional' | 'mutating'>> = {}): StepDef => ({
   id,
   title,
@@ -68,19 +92,30 @@ export function restoreSteps(p: RestorePlanInput): StepDef[] {
   const writers = p.writers.length ? p.writers.join(', ') : 'none configured';
   const restore: StepDef[] =
     p.mode.kind === 'whole'
-      ? [step('swap', 'restore the whole file', `write the backup to a temp file beside ${p.dbPath}, fsync, remove stale -wal/-shm, rename over the database`, { mutating: true })]
-      : p.mode.stages.map((s) =>
-          step(`stage:${s.name}`, `restore ${s.name} tables`, `one transaction: replace the rows of ${s.tables.length ? s.tables.join(', ') : 'every table of the backup'} in ${p.dbPath} with the backup's`, { mutating: true, optional: true }),
-        );
+      ? [step('swap', 'restore the whole file', `write the backup to a temp file beside ${p.dbPath}, fsync, remove stale -wal/-shm, rename over the database (rows written after the backup are lost)`, { mutating: true })]
+      : p.mode.kind === 'merge'
+        ? [
+            step(
+              'merge',
+              'merge the missing rows back',
+              `one transaction: insert into ${p.mode.tables.join(', ')} (and their ON DELETE CASCADE children) the backup's rows that are missing now, matched on the primary key, parents first; a backup row whose key now holds a different row goes to _opsdeck_conflicts_<table>; no live row is changed or deleted`,
+              { mutating: true },
+            ),
+          ]
+        : p.mode.stages.map((s) =>
+            step(`stage:${s.name}`, `restore ${s.name} tables`, `one transaction: replace the rows of ${s.tables.length ? s.tables.join(', ') : 'every table of the backup'} in ${p.dbPath} with the backup's (rows written after the backup are lost)`, { mutating: true, optional: true }),
+          );
   return [
     step('choose', 'choose the backup', `${p.backupId} (${p.backupSummary})`),
     step('verify', 'verify the backup', `checksum, decompress beside ${p.dbPath}, integrity_check and foreign_key_check${p.mode.kind === 'tables' ? ', tables present' : ''}`, { confirm: false }),
     step('stop-writers', 'stop the writers', `stop ${writers}; refuse while another process has ${p.dbPath} open`, { mutating: true }),
     step('safety-copy', 'safety copy of the current database', `copy ${p.dbPath} (and -wal/-shm/-journal) as it is to ${p.safetyDir}`, { confirm: false, mutating: true }),
     ...restore,
-    step('check', 'check the result', `integrity_check, foreign_key_check and row counts of ${p.dbPath}`, { confirm: false }),
+    step('check', 'check the result', `integrity_check, foreign_key_check and ${p.mode.kind === 'merge' ? "every backup row present or kept as a conflict" : 'row counts'} in ${p.dbPath}`, { confirm: false }),
+    step('ledger', 'record what came back', 'compare the critical tables with the backup before any writer runs again: rows it brought back leave the row-loss alert, rows no backup holds stay missing', { confirm: false }),
     step('start-writers', 'start the writers again', `start ${writers}`, { confirm: false, mutating: true }),
     step('health', 'verify the writers are healthy', `wait for ${writers} to run and pass their health checks`, { confirm: false }),
+    step('accept-loss', 'rows no backup holds', 'if rows are still missing, name them (count and id ranges) and ask whether to give them up; skipping keeps the row-loss alert firing', { optional: true }),
   ];
 }
 

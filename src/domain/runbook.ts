@@ -11,7 +11,10 @@ export interface StepDef {
   detail: string;
   /** Asks before running in a terminal (skipped by --yes). */
   confirm: boolean;
-  /** Declining skips this step (a restore stage) instead of pausing the run. */
+  /**
+   * May be skipped — only by an explicit skip (`s`), never by declining or by Esc (issue #10: an Esc
+   * mapped to "no" skipped the critical-tables stage and the wizard said "completed").
+   */
   optional: boolean;
   /** Changes the database or the services (refused under --read-only). */
   mutating: boolean;
@@ -53,6 +56,7 @@ export type RunEvent =
   | { type: 'succeed'; at: number; note?: string }
   | { type: 'fail'; at: number; error: string }
   | { type: 'decline'; at: number }
+  | { type: 'skip'; at: number; reason: string }
   | { type: 'resume'; at: number }
   | { type: 'abort'; at: number; reason: string }
   | { type: 'rolled-back'; at: number };
@@ -119,9 +123,11 @@ export function reduceRun(run: Run, ev: RunEvent): Run {
       const failed = withState(run, { status: 'failed', startedAt: startedAt(s, ev.at), endedAt: ev.at, error: ev.error });
       return { ...failed, phase: { kind: 'failed', at: ev.at, error: ev.error } };
     }
+    case 'skip':
+      if (!step.optional || (s.status !== 'confirming' && s.status !== 'pending')) return run;
+      return withState(run, { status: 'skipped', at: ev.at, reason: ev.reason }, true);
     case 'decline': {
       if (s.status !== 'confirming' && s.status !== 'pending') return run;
-      if (step.optional) return withState(run, { status: 'skipped', at: ev.at, reason: 'declined by the operator' }, true);
       const back = withState(run, { status: 'pending' });
       return { ...back, phase: { kind: 'paused', at: ev.at, reason: `declined "${step.title}"` } };
     }
@@ -159,6 +165,14 @@ export function startedSteps(run: Run): string[] {
     const st = run.states[i]?.status;
     return st === 'running' || st === 'verifying' || st === 'done' || st === 'failed';
   }).map((s) => s.id);
+}
+
+/** The steps that were skipped, with why: a run that skipped any is not "completed". */
+export function skippedSteps(run: Run): { step: StepDef; reason: string }[] {
+  return run.steps.flatMap((step, i) => {
+    const st = run.states[i];
+    return st?.status === 'skipped' ? [{ step, reason: st.reason }] : [];
+  });
 }
 
 /** A one-line progress summary: `3/8 safety-copy running`. */

@@ -5,8 +5,8 @@ import { openRestoreCheck, type OpenRestore } from '../domain/restore-plan.js';
 import type { CheckResult } from '../domain/check.js';
 import { describeRun, type Run, type RunEvent } from '../domain/runbook.js';
 
-/** Status of a restore run in the journal; only `open` runs can be resumed or rolled back. */
-export type RunStatus = 'open' | 'completed' | 'rolled-back' | 'aborted' | 'failed';
+/** Status of a restore run in the journal; only `open` runs can be resumed or rolled back. `partial`: finished with a step skipped. */
+export type RunStatus = 'open' | 'completed' | 'partial' | 'rolled-back' | 'aborted' | 'failed';
 
 /** One restore run as stored: the reduced step machine plus the context resume/rollback need. */
 export interface StoredRun<C> {

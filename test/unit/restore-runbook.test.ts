@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { openRestoreCheck, planStages, restoreSteps } from '../../src/domain/restore-plan.js';
-import { createRun, describeRun, nextAction, reduceRun, startedSteps, type Run, type RunEvent, type StepDef } from '../../src/domain/runbook.js';
+import { openRestoreCheck, planMerge, planStages, restoreSteps } from '../../src/domain/restore-plan.js';
+import { createRun, describeRun, nextAction, reduceRun, skippedSteps, startedSteps, type Run, type RunEvent, type StepDef } from '../../src/domain/runbook.js';
 
 const def = (id: string, optional = false): StepDef => ({ id, title: id, detail: `do ${id}`, confirm: true, optional, mutating: false });
 const steps = [def('a'), def('b', true), def('c')];
@@ -23,10 +23,17 @@ describe('runbook reducer', () => {
     expect(nextAction(r, true)).toEqual({ kind: 'finished', phase: { kind: 'completed', at: 8 } });
   });
 
-  it('declining an optional step skips it; declining another pauses the run', () => {
-    let r = apply(createRun(steps), { type: 'start', at: 1 }, { type: 'succeed', at: 2 }, { type: 'ask', at: 3 }, { type: 'decline', at: 4 });
-    expect(r.states[1]).toEqual({ status: 'skipped', at: 4, reason: 'declined by the operator' });
+  it('only an explicit skip skips an optional step; declining (n, or a closed console) pauses the run, optional or not', () => {
+    const start = apply(createRun(steps), { type: 'start', at: 1 }, { type: 'succeed', at: 2 }, { type: 'ask', at: 3 });
+    const declined = apply(start, { type: 'decline', at: 4 });
+    expect(declined.phase).toEqual({ kind: 'paused', at: 4, reason: 'declined "b"' });
+    expect(declined.states[1]).toEqual({ status: 'pending' });
+    let r = apply(start, { type: 'skip', at: 4, reason: 'skipped by the operator (s)' });
+    expect(r.states[1]).toEqual({ status: 'skipped', at: 4, reason: 'skipped by the operator (s)' });
     expect(r.cursor).toBe(2);
+    expect(skippedSteps(r).map((x) => x.step.id)).toEqual(['b']);
+    // a skip of a step that is not optional does nothing
+    expect(apply(r, { type: 'ask', at: 5 }, { type: 'skip', at: 6, reason: 'x' }).states[2]).toEqual({ status: 'confirming', since: 5 });
     r = apply(r, { type: 'ask', at: 5 }, { type: 'decline', at: 6 });
     expect(r.phase).toEqual({ kind: 'paused', at: 6, reason: 'declined "c"' });
     expect(r.states[2]).toEqual({ status: 'pending' });
@@ -82,6 +89,14 @@ describe('restore plan', () => {
     expect(planStages(spec, critical, normal)).toEqual({ ok: true, mode });
   });
 
+  it.each<[string | undefined, string[]]>([
+    [undefined, ['trades', 'portfolios']],
+    ['all', ['trades', 'portfolios', 'market_data']],
+    ['market_data', ['market_data']],
+  ])('--merge --tables %s', (spec, tables) => {
+    expect(planMerge(spec, ['trades', 'portfolios'], ['market_data'])).toEqual({ ok: true, mode: { kind: 'merge', tables } });
+  });
+
   it.each([
     ['critical', /no critical_tables configured/],
     [',', /expected critical, all, or a comma-separated list/],
@@ -92,12 +107,14 @@ describe('restore plan', () => {
     if (!r.ok) expect(r.message).toMatch(msg);
   });
 
-  it('has the eight steps of issue #4, one per stage when staged', () => {
+  it('has the steps of issues #4 and #10, one per stage when staged, one merge step when merging', () => {
     const base = { database: 'trading', dbPath: '/d/t.db', backupId: 'b1', backupSummary: '1h old', writers: ['app'], safetyDir: '/s' };
-    expect(restoreSteps({ ...base, mode: { kind: 'whole' } }).map((s) => s.id)).toEqual(['choose', 'verify', 'stop-writers', 'safety-copy', 'swap', 'check', 'start-writers', 'health']);
+    const tail = ['check', 'ledger', 'start-writers', 'health', 'accept-loss'];
+    expect(restoreSteps({ ...base, mode: { kind: 'whole' } }).map((s) => s.id)).toEqual(['choose', 'verify', 'stop-writers', 'safety-copy', 'swap', ...tail]);
+    expect(restoreSteps({ ...base, mode: { kind: 'merge', tables: ['trades'] } }).map((s) => s.id)).toEqual(['choose', 'verify', 'stop-writers', 'safety-copy', 'merge', ...tail]);
     const staged = restoreSteps({ ...base, mode: { kind: 'tables', stages: [{ name: 'critical', tables: ['trades'] }, { name: 'normal', tables: ['market_data'] }] } });
-    expect(staged.map((s) => s.id)).toEqual(['choose', 'verify', 'stop-writers', 'safety-copy', 'stage:critical', 'stage:normal', 'check', 'start-writers', 'health']);
-    expect(staged.filter((s) => s.optional).map((s) => s.id)).toEqual(['stage:critical', 'stage:normal']);
+    expect(staged.map((s) => s.id)).toEqual(['choose', 'verify', 'stop-writers', 'safety-copy', 'stage:critical', 'stage:normal', ...tail]);
+    expect(staged.filter((s) => s.optional).map((s) => s.id)).toEqual(['stage:critical', 'stage:normal', 'accept-loss']);
     expect(staged.find((s) => s.id === 'safety-copy')?.detail).toContain('/s');
   });
 

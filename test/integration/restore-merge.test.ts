@@ -1,0 +1,134 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+
+// The merge restore (issue #10) on a real SQLite file, with real backups and the real row-loss
+// ledger in the state database: rows missing now come back from the backup, rows whose id a newer
+// write reused are kept apart (never overwriting the live row), ON DELETE CASCADE children come
+// with their parents, rows no backup holds are named and never given up silently.
+
+const dir = mkdtempSync(join(tmpdir(), 'opsdeck-merge-'));
+const config = join(dir, 'opsdeck.yaml');
+const dbPath = join(dir, 'shop.db');
+const env = { OPSDECK_STATE_DIR: join(dir, 'state') };
+const cli = (...args: string[]) => runCli(['--config', config, ...args], { env, timeoutMs: 60_000 });
+const sql = (text: string) => {
+  const db = new Database(dbPath);
+  db.pragma('foreign_keys = ON');
+  try {
+    db.exec(text);
+  } finally {
+    db.close();
+  }
+};
+const all = <T>(text: string): T[] => {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    return db.prepare(text).all() as T[];
+  } finally {
+    db.close();
+  }
+};
+const one = (text: string) => (all<{ n: number }>(text)[0] as { n: number }).n;
+const rowsCheck = async () => {
+  const r = await cli('check', '--json');
+  return (JSON.parse(r.stdout) as { checks: { id: string; status: string; message: string }[] }).checks.find((c) => c.id === 'sqlite:shop:rows');
+};
+
+beforeAll(async () => {
+  sql(`PRAGMA journal_mode = WAL;
+    CREATE TABLE portfolios (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+    CREATE TABLE trades (id INTEGER PRIMARY KEY, portfolio_id INTEGER NOT NULL REFERENCES portfolios(id) ON DELETE CASCADE, note TEXT NOT NULL);
+    CREATE TABLE events (source TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT);
+    INSERT INTO portfolios (id, name) VALUES (1, 'one'), (2, 'two'), (3, 'three');
+    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) INSERT INTO trades (portfolio_id, note) SELECT 1 + i % 3, printf('trade %d', i) FROM n;
+    INSERT INTO events VALUES ('a', 1, 'x'), ('a', 2, 'y');`);
+  writeFileSync(
+    config,
+    `name: shop\ninterval: 1s\nthresholds: {cpu: 100, memory: 100, disk: 100}\ndatabases:\n  - name: shop\n    path: shop.db\n    critical_tables: [trades, portfolios]\n    normal_tables: [events]\nbackup:\n  dir: backups\n`,
+  );
+  for (const args of [['backup', 'create'], ['backup', 'verify', '--all']]) {
+    const r = await cli(...args);
+    expect(r.code, r.stderr).toBe(0);
+  }
+  // Writes after the backup, then a first look: the ledger knows trades 1–110.
+  sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10) INSERT INTO trades (portfolio_id, note) SELECT 1, printf('late %d', i) FROM n;");
+  expect((await rowsCheck())?.status).toBe('ok');
+}, 90_000);
+
+describe('merge restore', () => {
+  it('brings back a deleted range, names the rows no backup holds, and --yes never gives them up (exit 3)', async () => {
+    sql('DELETE FROM trades WHERE id BETWEEN 40 AND 69; DELETE FROM trades WHERE id > 100;');
+    const lost = await rowsCheck();
+    expect(lost).toMatchObject({ status: 'critical' });
+    expect(lost?.message).toMatch(/trades is missing 40 rows \(id 40–69, 101–110\)/);
+    const r = await cli('restore', '--db', 'shop', '--merge', '--yes');
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stdout).toMatch(/backup holds 30 of the 40 missing rows of trades/);
+    expect(r.stdout).toMatch(/trades: 30 rows inserted, 70 already there/);
+    expect(r.stdout).toMatch(/trades: 30 missing rows back \(id 40–69\), 10 still missing \(id 101–110\)/);
+    expect(r.stdout).toMatch(/rows no backup holds: skipped — not given up without a person's answer .*10 rows of trades \(id 101–110\)/);
+    expect(r.stdout).toMatch(/NOT complete/);
+    expect(one('SELECT count(*) AS n FROM trades WHERE id BETWEEN 40 AND 69')).toBe(30);
+    // The alert still tells the truth: 10 rows are gone and no restore brought them back.
+    expect((await rowsCheck())?.message).toMatch(/trades is missing 10 rows \(id 101–110\)/);
+    // Given up explicitly: recorded, and the alert resolves.
+    const g = await cli('restore', '--db', 'shop', '--merge', '--yes', '--accept-loss');
+    expect(g.code, g.stderr).toBe(0);
+    expect(g.stdout).toMatch(/given up, recorded in the state database: trades: 10 rows given up \(ids 101–110\)/);
+    expect((await rowsCheck())?.status).toBe('ok');
+    const state = new Database(join(dir, 'state', 'state.db'), { readonly: true });
+    const events = state.prepare("SELECT event, rows FROM row_loss_events WHERE tbl = 'trades' ORDER BY id").all();
+    state.close();
+    expect(events).toEqual([
+      { event: 'lost', rows: 40 },
+      { event: 'recovered', rows: 30 },
+      { event: 'accepted', rows: 10 },
+    ]);
+  });
+
+  it('a backup row whose id a newer write reused is kept in _opsdeck_conflicts_trades; the live row is untouched', async () => {
+    sql("DELETE FROM trades WHERE id > 95; INSERT INTO trades (id, portfolio_id, note) VALUES (96, 2, 'new 96'), (97, 2, 'new 97');");
+    const r = await cli('restore', '--db', 'shop', '--merge', '--yes');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/trades: 3 rows inserted, 95 already there, 2 kept in _opsdeck_conflicts_trades/);
+    expect(all('SELECT id, note FROM trades WHERE id BETWEEN 96 AND 100 ORDER BY id')).toEqual([
+      { id: 96, note: 'new 96' },
+      { id: 97, note: 'new 97' },
+      { id: 98, note: 'trade 98' },
+      { id: 99, note: 'trade 99' },
+      { id: 100, note: 'trade 100' },
+    ]);
+    expect(all('SELECT id, note, _opsdeck_reason FROM _opsdeck_conflicts_trades ORDER BY id')).toEqual([
+      { id: 96, note: 'trade 96', _opsdeck_reason: 'key now holds a different row' },
+      { id: 97, note: 'trade 97', _opsdeck_reason: 'key now holds a different row' },
+    ]);
+    expect((await rowsCheck())).toMatchObject({ status: 'warning', message: expect.stringMatching(/2 rows of trades in _opsdeck_conflicts_trades/) });
+    sql('DROP TABLE _opsdeck_conflicts_trades');
+  });
+
+  it('merging a parent brings back the children its ON DELETE CASCADE removed', async () => {
+    sql('DELETE FROM portfolios WHERE id = 2');
+    expect(one('SELECT count(*) AS n FROM trades WHERE portfolio_id = 2')).toBe(0);
+    const r = await cli('restore', '--db', 'shop', '--merge', '--tables', 'portfolios', '--yes');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/merge covers portfolios, trades \(trades: ON DELETE CASCADE children\)/);
+    expect(one('SELECT count(*) AS n FROM portfolios WHERE id = 2')).toBe(1);
+    // every child of portfolio 2 the backup held is back (34 of trades 1–100); the two rows written
+    // after the backup ('new 96', 'new 97') went with the cascade and no backup holds them
+    expect(one("SELECT count(*) AS n FROM trades WHERE portfolio_id = 2 AND note LIKE 'trade %'")).toBe(34);
+    expect(one("SELECT count(*) AS n FROM trades WHERE note LIKE 'new %'")).toBe(0);
+    expect((await rowsCheck())?.status).toMatch(/ok|warning/);
+    sql('DROP TABLE IF EXISTS _opsdeck_conflicts_trades');
+  });
+
+  it('refuses a table with neither a PRIMARY KEY nor a merge key, naming the setting', async () => {
+    const r = await cli('restore', '--db', 'shop', '--merge', '--tables', 'events', '--yes');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/table events has no PRIMARY KEY and no merge key.*databases\[\]\.merge_keys\.events/);
+    expect(r.stderr).toMatch(/the database was not changed/);
+  });
+});
