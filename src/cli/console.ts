@@ -221,7 +221,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
 /**
  * Runs `opsdeck restore ARGS --protocol` as a child process for the console's restore wizard: the
  * copy, decompression and integrity checks never block the console's event loop. The child
- * writes one JSON line per message (`{"say"}`) or question (`{"ask"}`) and reads `y`/`n` lines;
+ * writes one JSON line per message (`{"say"}`) or question (`{"ask", "choices"}`) and reads `y`/`n`/`s` lines;
  * its one-line error (stderr) ends the wizard. The journal, audit log and safety copy are the
  * restore command's own.
  */
@@ -235,9 +235,9 @@ function startRestoreChild(args: string[], events: RestoreEvents, configFile: st
   child.stdin.on('error', () => undefined); // the child may end before an answer arrives
   createInterface({ input: child.stdout }).on('line', (line) => {
     try {
-      const m = JSON.parse(line) as { say?: string; ask?: string };
+      const m = JSON.parse(line) as { say?: string; ask?: string; choices?: string };
       if (m.say !== undefined) events.onSay(m.say);
-      if (m.ask !== undefined) events.onAsk(m.ask);
+      if (m.ask !== undefined) events.onAsk(m.ask, m.choices ?? 'yn');
     } catch {
       if (line.trim()) events.onSay(line);
     }
@@ -247,5 +247,5 @@ function startRestoreChild(args: string[], events: RestoreEvents, configFile: st
     const last = stderr.trim().split('\n').at(-1)?.replace(/^opsdeck: /, '');
     events.onExit(code ?? 1, code === 0 ? undefined : last || `the restore ended with exit code ${String(code)}`);
   });
-  return { answer: (yes) => child.stdin.write(yes ? 'y\n' : 'n\n') };
+  return { answer: (a) => child.stdin.write(`${a}\n`) };
 }

@@ -140,7 +140,11 @@ async function scoreCommand(s: DemoState, g: GlobalOptions): Promise<number> {
     // A trade committed before the drill has an id up to maxTradeId and a time before the drill:
     // after a restore the writer reuses ids (INTEGER PRIMARY KEY takes max + 1), with new times.
     const before = new Date(drill.startedAt).toISOString();
-    const count = db.prepare('SELECT count(*) AS n FROM trades WHERE id <= ? AND executed_at <= ?');
+    // A trade a merge kept in the conflicts table (a new trade took its id) is kept, not lost (issue #10).
+    const kept = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_opsdeck_conflicts_trades'").get()
+      ? ' + (SELECT count(DISTINCT c.id) FROM _opsdeck_conflicts_trades c WHERE c.id <= ?1 AND c.executed_at <= ?2 AND NOT EXISTS (SELECT 1 FROM trades t WHERE t.id = c.id AND t.executed_at = c.executed_at))'
+      : '';
+    const count = db.prepare(`SELECT (SELECT count(*) FROM trades WHERE id <= ?1 AND executed_at <= ?2)${kept} AS n`);
     present = (count.get(drill.maxTradeId, before) as { n: number }).n;
     if (drill.backupMaxTradeId !== undefined) presentBeforeBackup = (count.get(drill.backupMaxTradeId, before) as { n: number }).n;
   } catch (e) {

@@ -147,7 +147,7 @@ export const DRILLS: Drill[] = [
     name: 'rows-deleted',
     breaks: 'deletes a range of 100 committed trades (an operator\'s bad DELETE)',
     alert: 'sqlite:trading:rows',
-    recover: 'opsdeck restore --db trading --tables trades (staged table restore), or the whole file',
+    recover: 'the restore wizard (W → merge, which the console suggests), or opsdeck restore --db trading --merge: brings the deleted trades back, overwrites nothing',
     async run(s) {
       const db = await openDb(s);
       const { lo } = db.prepare('SELECT min(id) AS lo FROM trades').get() as { lo: number };
@@ -156,6 +156,43 @@ export const DRILLS: Drill[] = [
     },
     async undo() {
       throw new ExitError(1, 'drill', 'rows-deleted has no shortcut: recover with opsdeck restore --db trading');
+    },
+  },
+  {
+    name: 'rows-deleted-newest',
+    breaks: 'a backup runs (as the schedule would), then at once the newest 100 trades are deleted while the writer keeps writing: new trades reuse their ids',
+    alert: 'sqlite:trading:rows',
+    recover: 'the restore wizard (W → merge, which the console suggests), or opsdeck restore --db trading --merge; a trade whose id a new one took is kept in _opsdeck_conflicts_trades',
+    async run(s) {
+      const { loadConfig } = await import('../config/load.js');
+      const { backupDir, createBackup, verifyBackup } = await import('../services/backup.js');
+      const cfg = loadConfig({ file: s.config }).config.databases[0];
+      if (!cfg) throw new ExitError(1, 'drill', 'the demo config has no database');
+      const dir = backupDir(cfg.name, loadConfig({ file: s.config }).config.backup.dir);
+      const db = await openDb(s);
+      // The write lock is held from the backup to the delete: no trade is committed between them,
+      // so every deleted trade is in the backup (the drill measures the recovery, not the RPO).
+      db.exec('BEGIN IMMEDIATE');
+      let m;
+      let hi = 0;
+      try {
+        m = await createBackup({ db: s.db, name: cfg.name, dir, tables: [...cfg.critical_tables, ...cfg.normal_tables] });
+        hi = (db.prepare('SELECT coalesce(max(id), 0) AS hi FROM trades').get() as { hi: number }).hi;
+        const n = (db.prepare('SELECT count(*) AS n FROM trades').get() as { n: number }).n;
+        db.prepare('DELETE FROM trades WHERE id > ?').run(hi - 100);
+        db.exec('COMMIT');
+        const rec = s.drills.at(-1);
+        if (rec) Object.assign(rec, { maxTradeId: hi, tradeCount: n, backupMaxTradeId: hi, backupTradeCount: n });
+      } catch (e) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw e;
+      } finally {
+        db.close();
+      }
+      await verifyBackup(dir, m);
+    },
+    async undo() {
+      throw new ExitError(1, 'drill', 'rows-deleted-newest has no shortcut: recover with the restore wizard (W → merge) or opsdeck restore --db trading --merge');
     },
   },
   {

@@ -201,7 +201,7 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
             const n = r.value.tableRows[t];
             if (n === undefined) return [];
             const o = r.value.observations[t];
-            return [o ? (rows as RowLedger).observe(cfg.name, t, o.key, o, at) : (rows as RowLedger).observeCount(cfg.name, t, n, at)];
+            return [o ? (rows).observe(cfg.name, t, o.key, o, at) : (rows).observeCount(cfg.name, t, n, at)];
           });
           out.push(evaluateRowLedger(cfg, r.value.tableRows, entries, r.value.conflicts, at));
         }

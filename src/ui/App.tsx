@@ -148,6 +148,20 @@ function useCoalescedStore(store: AppStore, ms: number) {
   return useSyncExternalStore(subscribe, store.getState);
 }
 
+/**
+ * The restore wizard's suggested way per database, from what fires (issue #10): rows lost → merge
+ * (nothing live is overwritten); a corrupt or unreadable file → the whole file.
+ */
+export function wizardSuggestions(databases: readonly string[], alerts: readonly Alert[]): Record<string, 'merge' | 'whole'> {
+  const out: Record<string, 'merge' | 'whole'> = {};
+  const firing = (id: string) => alerts.some((a) => a.checkId === id && (a.state === 'firing' || a.state === 'pending'));
+  for (const db of databases) {
+    if (firing(`sqlite:${db}`)) out[db] = 'whole';
+    else if (firing(`sqlite:${db}:rows`)) out[db] = 'merge';
+  }
+  return out;
+}
+
 /** The console: header, host gauges, containers, datastores and endpoints, alerts, status and footer. */
 export function App(props: {
   store: AppStore;
@@ -231,11 +245,12 @@ export function App(props: {
       const busy = getBusy();
       const scopes: KeyScope[] = dialog ? ['dialog'] : getLogs() ? ['logs', 'global'] : [focus, 'dashboard', 'global'];
       if (dialog) {
+        const dcmd = commandFor(props.keys, name, ['dialog'])?.id;
         if (dialog.kind === 'confirm') {
-          if (name === 'y') {
+          if (dcmd === 'dialog.yes') {
             setDialog(undefined);
             runAction(dialog.action, dialog.container);
-          } else if (name === 'n' || name === 'escape') {
+          } else if (dcmd === 'dialog.no' || dcmd === 'dialog.back') {
             props.actions.audit(`container.${dialog.action}`, dialog.container.name, 'cancelled');
             setDialog(undefined);
             setFlash({ text: `${dialog.action} ${dialog.container.name}: cancelled`, color: 'yellow' });
@@ -246,7 +261,7 @@ export function App(props: {
             props.actions.silence(dialog.alert, choice[1]);
             setFlash({ text: `${dialog.alert.checkId} silenced for ${choice[0]}`, color: 'yellow' });
             setDialog(undefined);
-          } else if (name === 'escape' || name === 'n') setDialog(undefined);
+          } else if (dcmd === 'dialog.back' || dcmd === 'dialog.no') setDialog(undefined);
         } else if (dialog.kind === 'pick-log') {
           const cmd = commandFor(props.keys, name, ['dialog', 'dashboard']);
           const digit = /^[1-9]$/.test(input) ? Number(input) - 1 : undefined;
@@ -256,8 +271,8 @@ export function App(props: {
             setLogs(chosen);
           } else if (cmd?.id === 'cursor.up') setDialog({ ...dialog, selected: Math.max(0, dialog.selected - 1) });
           else if (cmd?.id === 'cursor.down') setDialog({ ...dialog, selected: Math.min(dialog.targets.length - 1, dialog.selected + 1) });
-          else if (cmd?.id === 'dialog.no') setDialog(undefined);
-        } else if (name === 'escape' || name === 'q' || name === 'enter' || name === '?') setDialog(undefined);
+          else if (cmd?.id === 'dialog.back' || cmd?.id === 'dialog.no') setDialog(undefined);
+        } else if (dcmd === 'dialog.back' || name === 'q' || name === 'enter' || name === '?') setDialog(undefined);
         return;
       }
       // The restore wizard takes every key while it is open: a restore is not left by a stray "q".
@@ -414,6 +429,7 @@ export function App(props: {
         {header}
         <RestoreWizard
           databases={props.config.databases.map((d) => d.name)}
+          suggest={wizardSuggestions(props.config.databases.map((d) => d.name), alerts)}
           keys={props.keys}
           start={props.actions.restore}
           width={columns}

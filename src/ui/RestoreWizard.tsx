@@ -8,14 +8,15 @@ import { useRefState } from './useRefState.js';
 
 /** A running `opsdeck restore --protocol` child, as the console's actions start it. */
 export interface RestoreRun {
-  /** Answers the question the run is waiting on. */
-  answer(yes: boolean): void;
+  /** Answers the question the run is waiting on: y runs the step, n stops the run, s skips (where offered). */
+  answer(a: 'y' | 'n' | 's'): void;
 }
 
 /** What the run reports: a message, a question (answer with y/n), its end. */
 export interface RestoreEvents {
   onSay(text: string): void;
-  onAsk(question: string): void;
+  /** `choices`: 'yn', or 'yns' when the step may be skipped. */
+  onAsk(question: string, choices: string): void;
   onExit(code: number, error?: string): void;
 }
 
@@ -32,10 +33,14 @@ interface Mode {
   args: string[];
 }
 
-/** The four ways in: a whole-file restore, a staged one, or finishing / undoing an interrupted one. */
+/**
+ * The ways in: a merge (brings back missing rows, overwrites nothing: the choice for lost rows), a
+ * whole-file restore (for a corrupt file), a staged one, or finishing / undoing an interrupted one.
+ */
 export function wizardModes(db: string): Mode[] {
   return [
-    { label: `restore ${db}: the whole file, from the newest verified backup`, args: ['--db', db] },
+    { label: `merge ${db}: bring back the rows missing now from a backup taken before the loss; no live row is overwritten`, args: ['--db', db, '--merge'] },
+    { label: `restore ${db}: the whole file, from the newest verified backup (rows written since are lost)`, args: ['--db', db] },
     { label: `restore ${db} table by table: critical tables first, then the others`, args: ['--db', db, '--tables', 'all'] },
     { label: `resume an interrupted restore of ${db}`, args: ['--db', db, '--resume'] },
     { label: `roll back an interrupted restore of ${db} (put the safety copy back)`, args: ['--db', db, '--rollback'] },
@@ -45,7 +50,7 @@ export function wizardModes(db: string): Mode[] {
 type Phase =
   | { kind: 'pick-db'; selected: number }
   | { kind: 'pick-mode'; db: string; selected: number }
-  | { kind: 'running'; title: string; question?: string }
+  | { kind: 'running'; title: string; question?: string; choices?: string; nudge?: boolean }
   | { kind: 'done'; title: string; code: number; error?: string };
 
 /**
@@ -55,6 +60,8 @@ type Phase =
  */
 export function RestoreWizard(props: {
   databases: readonly string[];
+  /** The suggested way per database (what fires): the cursor starts on it. */
+  suggest?: Record<string, 'merge' | 'whole'>;
   keys: readonly KeyBinding[];
   start: StartRestore;
   width: number;
@@ -62,7 +69,8 @@ export function RestoreWizard(props: {
   onBack: () => void;
   keysRef: Ref<WizardKeys>;
 }) {
-  const [getPhase, setPhase] = useRefState<Phase>(props.databases.length === 1 ? { kind: 'pick-mode', db: props.databases[0] ?? '', selected: 0 } : { kind: 'pick-db', selected: 0 });
+  const modeFor = (db: string) => (props.suggest?.[db] === 'whole' ? 1 : 0);
+  const [getPhase, setPhase] = useRefState<Phase>(props.databases.length === 1 ? { kind: 'pick-mode', db: props.databases[0] ?? '', selected: modeFor(props.databases[0] ?? '') } : { kind: 'pick-db', selected: 0 });
   const [getLines, setLines] = useRefState<string[]>([]);
   const run = useRef<RestoreRun | undefined>(undefined);
   const mounted = useRef(true);
@@ -80,9 +88,9 @@ export function RestoreWizard(props: {
     setPhase({ kind: 'running', title: m.label });
     run.current = props.start(m.args, {
       onSay: (text) => mounted.current && setLines([...getLines(), text]),
-      onAsk: (question) => {
+      onAsk: (question, choices) => {
         const p = getPhase();
-        if (mounted.current && p.kind === 'running') setPhase({ ...p, question });
+        if (mounted.current && p.kind === 'running') setPhase({ kind: 'running', title: p.title, question, choices });
       },
       onExit: (code, error) => {
         run.current = undefined;
@@ -100,28 +108,32 @@ export function RestoreWizard(props: {
       const down = cmd === 'cursor.down';
       const digit = /^[1-9]$/.test(input) ? Number(input) - 1 : undefined;
       if (p.kind === 'pick-db' || p.kind === 'pick-mode') {
-        const count = p.kind === 'pick-db' ? props.databases.length : 4;
-        if (cmd === 'dialog.no') return props.onBack();
+        const count = p.kind === 'pick-db' ? props.databases.length : wizardModes('').length;
+        if (cmd === 'dialog.back' || cmd === 'dialog.no') return props.onBack();
         if (up) return setPhase({ ...p, selected: Math.max(0, p.selected - 1) });
         if (down) return setPhase({ ...p, selected: Math.min(count - 1, p.selected + 1) });
         const chosen = digit !== undefined && digit < count ? digit : cmd === 'dialog.pick' ? p.selected : undefined;
         if (chosen === undefined) return;
-        if (p.kind === 'pick-db') return setPhase({ kind: 'pick-mode', db: props.databases[chosen] ?? '', selected: 0 });
+        if (p.kind === 'pick-db') return setPhase({ kind: 'pick-mode', db: props.databases[chosen] ?? '', selected: modeFor(props.databases[chosen] ?? '') });
         const mode = wizardModes(p.db)[chosen];
         if (mode) begin(mode);
         return;
       }
       if (p.kind === 'running') {
         if (!p.question) return;
-        if (cmd === 'dialog.yes' || cmd === 'dialog.no') {
-          const yes = cmd === 'dialog.yes';
-          setLines([...getLines(), `${p.question} ${yes ? 'yes' : 'no'}`]);
+        const skip = cmd === 'dialog.skip' && p.choices?.includes('s');
+        if (cmd === 'dialog.yes' || cmd === 'dialog.no' || skip) {
+          const a = cmd === 'dialog.yes' ? 'y' : skip ? 's' : 'n';
+          setLines([...getLines(), `${p.question} → ${a === 'y' ? 'yes' : a === 's' ? 'SKIP' : 'no, stop here'}`]);
           setPhase({ kind: 'running', title: p.title });
-          run.current?.answer(yes);
+          run.current?.answer(a);
+        } else if (cmd === 'dialog.back' || cmd === 'dialog.skip') {
+          // Esc (or s where no skip is offered) answers nothing: the question stays and says why.
+          setPhase({ ...p, nudge: true });
         }
         return;
       }
-      if (cmd === 'dialog.no' || cmd === 'dialog.pick' || input === 'q') props.onBack();
+      if (cmd === 'dialog.back' || cmd === 'dialog.no' || cmd === 'dialog.pick' || input === 'q') props.onBack();
     },
   }));
 
@@ -156,7 +168,15 @@ export function RestoreWizard(props: {
       ))}
       {phase.kind === 'running' ? (
         phase.question ? (
-          <C bold color="yellow">{fit(`${phase.question}  y yes · n no`, w)}</C>
+          <Box flexDirection="column">
+            {wrapColumns(phase.question, w).map((l, i) => (
+              <C key={`q${i}`} bold color="yellow">
+                {l}
+              </C>
+            ))}
+            <C bold>{fit(answerHint(props.keys, phase.choices ?? 'yn'), w)}</C>
+            {phase.nudge ? <C color="yellow">{fit(`${keyLabel(props.keys, 'dialog.back')} does not answer: press one of the keys above`, w)}</C> : null}
+          </Box>
         ) : (
           <Text>
             <Spinner type="dots" /> working (the restore runs in its own process; every step is journaled)
@@ -164,6 +184,13 @@ export function RestoreWizard(props: {
         )
       ) : phase.code === 0 ? (
         <C bold color="green">{fit('restore wizard finished · esc back to the dashboard', w)}</C>
+      ) : phase.code === 3 ? (
+        <Box flexDirection="column">
+          <C bold color="yellow" wrap="wrap">
+            restore finished with skipped steps (named above) — NOT complete
+          </C>
+          <C dim>esc back to the dashboard</C>
+        </Box>
       ) : (
         <Box flexDirection="column">
           <C color="red" wrap="wrap">{phase.error ?? `the restore ended with exit code ${phase.code}`}</C>
@@ -172,4 +199,17 @@ export function RestoreWizard(props: {
       )}
     </Box>
   );
+}
+
+/** The first key bound to a command, for hints ("escape" shown as esc). */
+function keyLabel(keys: readonly KeyBinding[], id: string): string {
+  const k = keys.find((b) => b.id === id)?.keys[0] ?? '?';
+  return k === 'escape' ? 'esc' : k;
+}
+
+/** What the keys answer: "y run · n stop here · s skip". */
+function answerHint(keys: readonly KeyBinding[], choices: string): string {
+  const parts = [`${keyLabel(keys, 'dialog.yes')} yes, run it`, `${keyLabel(keys, 'dialog.no')} no, stop the restore here`];
+  if (choices.includes('s')) parts.push(`${keyLabel(keys, 'dialog.skip')} skip this step`);
+  return parts.join(' · ');
 }

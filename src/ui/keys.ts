@@ -41,7 +41,11 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   { id: 'logs.jump', keys: ['g'], description: 'jump to when the oldest firing alert started', scope: 'logs', hint: true },
   { id: 'logs.back', keys: ['escape'], description: 'back to the dashboard', scope: 'logs', hint: true },
   { id: 'dialog.yes', keys: ['y'], description: 'confirm', scope: 'dialog', hint: true },
-  { id: 'dialog.no', keys: ['n', 'escape'], description: 'cancel', scope: 'dialog', hint: true },
+  // Esc never answers a question (issue #10: Esc bound to "no" skipped the critical-tables stage):
+  // it closes a dialog that has not started anything, and asks again inside a running restore.
+  { id: 'dialog.no', keys: ['n'], description: 'no: cancel, or stop a restore where it is', scope: 'dialog', hint: true },
+  { id: 'dialog.back', keys: ['escape'], description: 'back (closes a dialog; never answers a restore\'s question)', scope: 'dialog' },
+  { id: 'dialog.skip', keys: ['s'], description: 'skip this restore step (only where offered; reported as skipped)', scope: 'dialog' },
   { id: 'dialog.pick', keys: ['enter'], description: 'take the selected choice (log picker, restore wizard)', scope: 'dialog' },
 ];
 

@@ -50,14 +50,14 @@ describe('the restore wizard in the console', () => {
     await t.waitFor(/ shop .*health/);
     t.send('W');
     await t.waitFor(/Restore wizard: shop/);
-    t.send('1'); // the whole file
-    const first = await t.waitFor(/run this step\?\s+y yes · n no/, 30_000);
-    expect(first).toMatch(/\[1\/8\] choose the backup: shop-\S+ \(.*verified/);
+    t.send('2'); // the whole file
+    const first = await t.waitFor(/run this step\?\s+y yes, run it · n no, stop the restore here/, 30_000);
+    expect(first).toMatch(/\[1\/10\] choose the backup: shop-\S+ \(.*verified/);
     t.send('y');
-    await t.waitFor(/\[3\/8\] stop the writers: stop none configured[^]*?run this step\?/, 30_000);
+    await t.waitFor(/\[3\/10\] stop the writers: stop none configured[^]*?run this step\?/, 30_000);
     expect(count()).toBe(70); // nothing changed before the step that swaps the file
     t.send('y');
-    await t.waitFor(/\[5\/8\] restore the whole file: [^]*?run this step\?/, 30_000);
+    await t.waitFor(/\[5\/10\] restore the whole file: [^]*?run this step\?/, 30_000);
     expect(count()).toBe(70);
     t.send('y');
     await t.waitFor(/restore wizard finished/, 60_000);
@@ -83,8 +83,8 @@ describe('the restore wizard in the console', () => {
     await t.waitFor(/ shop .*health/);
     t.send('W');
     await t.waitFor(/Restore wizard: shop/);
-    t.send('1');
-    await t.waitFor(/run this step\?\s+y yes · n no/, 30_000);
+    t.send('2');
+    await t.waitFor(/run this step\?\s+y yes, run it · n no, stop the restore here/, 30_000);
     t.send('n');
     await t.waitFor(/cancel|declin|stopp/i, 30_000);
     expect(count()).toBe(90);
@@ -129,7 +129,7 @@ describe('an interrupted restore, offered by the console at start', () => {
     await t.waitFor(/unfinished restore of shop: press W to resume it or roll it back/, 30_000);
     t.send('W');
     await t.waitFor(/Restore wizard: shop/);
-    t.send('3'); // resume
+    t.send('4'); // resume
     await t.waitFor(/restore wizard finished/, 60_000);
     expect(count()).toBe(100);
     t.send('Escape', false);

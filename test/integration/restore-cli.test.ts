@@ -106,11 +106,11 @@ describe.concurrent('restore brings back exactly the backup', () => {
     expect(rowsOf(s.db)).toEqual(s.backupSet);
   });
 
-  it('--dry-run shows the eight steps and changes nothing; allowed under --read-only', async () => {
+  it('--dry-run shows the ten steps and changes nothing; allowed under --read-only', async () => {
     const s = cloneScenario(template);
     const r = await cli(s, ['--read-only', 'restore', '--db', 'trading', '--dry-run']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.split('\n').filter((l) => /^ {2}\d\. /.test(l))).toHaveLength(8);
+    expect(r.stdout.split('\n').filter((l) => /^ {2}\d+\. /.test(l))).toHaveLength(10);
     expect(rowsOf(s.db)).toEqual(s.oldSet);
   });
 });
@@ -191,7 +191,7 @@ describe.concurrent('restore refuses bad input with one line and loses nothing',
     const checks = openRestoreChecks(db);
     db.close();
     expect(checks).toHaveLength(1);
-    expect(checks[0]).toMatchObject({ id: 'journal:restore:trading', kind: 'journal', status: 'critical', value: 'step 6/8 check pending' });
+    expect(checks[0]).toMatchObject({ id: 'journal:restore:trading', kind: 'journal', status: 'critical', value: 'step 6/10 check pending' });
   });
 });
 

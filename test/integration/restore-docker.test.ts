@@ -54,9 +54,9 @@ describe.concurrent('restore with a writer container', () => {
     const { s, name } = await withWriter('full');
     const r = await cli(s, ['restore', '--db', 'trading', '--yes']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`[3/8] stop the writers: stopped ${name}`);
-    expect(r.stdout).toContain(`[7/8] start the writers again: started ${name}`);
-    expect(r.stdout).toContain(`[8/8] verify the writers are healthy: ${name} running, healthy`);
+    expect(r.stdout).toContain(`[3/10] stop the writers: stopped ${name}`);
+    expect(r.stdout).toContain(`[8/10] start the writers again: started ${name}`);
+    expect(r.stdout).toContain(`[9/10] verify the writers are healthy: ${name} running, healthy`);
     expect(running(name)).toBe(true);
     expect(rowsOf(s.db)).toEqual(s.backupSet);
   });

@@ -26,32 +26,44 @@ function wizard(s: Scenario, tag: string, args: string[]): TmuxSession {
   return t;
 }
 
-const prompts = (screen: string) => (screen.match(/\[y\/N\]/g) ?? []).length; // capture-pane trims trailing spaces
+const prompts = (screen: string) => (screen.match(/\[y\/(s\/)?N\]/g) ?? []).length; // capture-pane trims trailing spaces
 
 /** Waits for the n-th prompt, checks the step shown above it, answers. */
-async function answer(t: TmuxSession, n: number, step: RegExp, yes: boolean): Promise<void> {
+async function answer(t: TmuxSession, n: number, step: RegExp, yes: boolean | 's'): Promise<void> {
   const screen = await t.waitFor((sc) => prompts(sc) >= n);
   expect(screen).toMatch(step);
-  t.send(yes ? 'y' : 'n');
+  t.send(yes === 's' ? 's' : yes ? 'y' : 'n');
   t.send('Enter', false);
 }
 
 describe.concurrent('restore wizard in a terminal', () => {
-  it('asks before each step it changes something with; a declined stage is skipped', async () => {
+  it('asks before each step it changes something with; a stage is skipped only by s, and then the run is not "completed" (exit 3)', async () => {
     const s = cloneScenario(template);
     const t = wizard(s, 'stages', ['--tables', 'all']);
-    await answer(t, 1, /\[1\/9\] choose the backup: trading-\S+ \(\S+ old, daily\+weekly\+monthly, verified, within the RPO of 1d\)\nrun this step\? \[y\/N\]$/m, true);
-    await answer(t, 2, /\[3\/9\] stop the writers: stop none configured; refuse while another process has .*trading\.db open\nrun this step\? \[y\/N\]$/m, true);
-    await answer(t, 3, /\[5\/9\] restore critical tables: one transaction: replace the rows of strategies, trades in .*trading\.db with the backup's\nrun this stage\? \(no skips it\) \[y\/N\]$/m, true);
-    await answer(t, 4, /\[6\/9\] restore normal tables: .*market_data.*\nrun this stage\? \(no skips it\) \[y\/N\]$/m, false);
+    await answer(t, 1, /\[1\/11\] choose the backup: trading-\S+ \(\S+ old, daily\+weekly\+monthly, verified, within the RPO of 1d\)\nrun this step\? \[y\/N\]$/m, true);
+    await answer(t, 2, /\[3\/11\] stop the writers: stop none configured; refuse while another process has .*trading\.db open\nrun this step\? \[y\/N\]$/m, true);
+    await answer(t, 3, /\[5\/11\] restore critical tables: one transaction: replace the rows of strategies, trades in .*trading\.db with the backup's.*\nrun this stage\? y runs it · s skips it .* · n stops the restore here \[y\/s\/N\]$/m, true);
+    await answer(t, 4, /\[6\/11\] restore normal tables: .*market_data.*\nrun this stage\? .*\[y\/s\/N\]$/m, 's');
     const end = await t.waitFor(/EXIT=\d+/);
-    expect(end).toMatch(/\[6\/9\] restore normal tables: skipped/);
-    expect(end).toMatch(/restore trading-\S+ completed; the previous database is kept at .*state\/safety\/trading-\S+/);
-    expect(end).toContain('EXIT=0');
+    expect(end).toMatch(/\[6\/11\] restore normal tables: SKIPPED — its tables stay as they are/);
+    expect(end).toMatch(/restore trading-\S+ finished, NOT complete — skipped: restore normal tables \(skipped by the operator/);
+    expect(end).toContain('EXIT=3');
     const now = rowsOf(s.db);
     expect(now.trades).toEqual(s.backupSet.trades);
     expect(now.market_data).toEqual(s.oldSet.market_data);
     expect(integrityOf(s.db)).toBe('ok');
+  });
+
+  it('n at a stage stops the run there (resume or roll back later); it never skips', async () => {
+    const s = cloneScenario(template);
+    const t = wizard(s, 'stage-n', ['--tables', 'all']);
+    await answer(t, 1, /choose the backup/, true);
+    await answer(t, 2, /stop the writers/, true);
+    await answer(t, 3, /\[5\/11\] restore critical tables/, false);
+    const end = await t.waitFor(/EXIT=\d+/);
+    expect(end).toMatch(/paused \(declined "restore critical tables"\); continue with: opsdeck restore --db trading --resume/);
+    expect(end).toContain('EXIT=1');
+    expect(rowsOf(s.db)).toEqual(s.oldSet);
   });
 
   it('declining the first step cancels with nothing changed', async () => {
