@@ -561,7 +561,7 @@ function stillMissing(r: Stored, ledger: RowLedger): { table: string; key: strin
 
 /** The question of the accept-loss step: exactly which rows would be given up. */
 function lossQuestion(missing: { table: string; key: string; missing: Range[] }[]): string {
-  return `give up ${missing.map((x) => `${size(x.missing)} rows of ${x.table} (${x.key} ${formatRanges(x.missing)})`).join(' and ')}? No backup holds them. y gives them up (recorded; the row-loss alert resolves) · s skips (the alert keeps firing until they are found)`;
+  return `give up ${missing.map((x) => `${size(x.missing)} rows of ${x.table} (${x.key} ${formatRanges(x.missing)})`).join(' and ')}? This restore did not bring them back (the backup used does not hold them, or their stage was skipped). y gives them up (recorded; the row-loss alert resolves) · s skips (the alert keeps firing until they are found)`;
 }
 
 /** Polls a container until it runs and its health check (if any) passes; 60 s at most. */

@@ -181,8 +181,9 @@ export const DRILLS: Drill[] = [
         const n = (db.prepare('SELECT count(*) AS n FROM trades').get() as { n: number }).n;
         db.prepare('DELETE FROM trades WHERE id > ?').run(hi - 100);
         db.exec('COMMIT');
+        // The drill starts now, under the lock: every trade counted was committed before it.
         const rec = s.drills.at(-1);
-        if (rec) Object.assign(rec, { maxTradeId: hi, tradeCount: n, backupMaxTradeId: hi, backupTradeCount: n });
+        if (rec) Object.assign(rec, { startedAt: Date.now(), maxTradeId: hi, tradeCount: n, backupMaxTradeId: hi, backupTradeCount: n });
       } catch (e) {
         if (db.inTransaction) db.exec('ROLLBACK');
         throw e;

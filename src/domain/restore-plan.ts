@@ -115,7 +115,7 @@ export function restoreSteps(p: RestorePlanInput): StepDef[] {
     step('ledger', 'record what came back', 'compare the critical tables with the backup before any writer runs again: rows it brought back leave the row-loss alert, rows no backup holds stay missing', { confirm: false }),
     step('start-writers', 'start the writers again', `start ${writers}`, { confirm: false, mutating: true }),
     step('health', 'verify the writers are healthy', `wait for ${writers} to run and pass their health checks`, { confirm: false }),
-    step('accept-loss', 'rows no backup holds', 'if rows are still missing, name them (count and id ranges) and ask whether to give them up; skipping keeps the row-loss alert firing', { optional: true }),
+    step('accept-loss', 'rows still missing', 'if rows are still missing after the restore, name them (count and id ranges) and ask whether to give them up; skipping keeps the row-loss alert firing', { optional: true }),
   ];
 }
 

@@ -76,7 +76,7 @@ describe('drills', () => {
   it('drill list names every scenario with its alert and recovery', async () => {
     const r = await runCli(['drill', 'list', '--json', '--config', config], { env });
     const names = (JSON.parse(r.stdout) as { drills: { name: string }[] }).drills.map((d) => d.name);
-    expect(names).toEqual(['api-down', 'api-slow', 'api-errors', 'redis-down', 'redis-oom', 'db-corrupt', 'rows-deleted', 'container-crashloop', 'disk-pressure']);
+    expect(names).toEqual(['api-down', 'api-slow', 'api-errors', 'redis-down', 'redis-oom', 'db-corrupt', 'rows-deleted', 'rows-deleted-newest', 'container-crashloop', 'disk-pressure']);
   });
 
   it('refuses any config that is not the demo workspace', async () => {
@@ -125,25 +125,38 @@ describe('database drills are recovered with the restore wizard', () => {
   };
   const lastDrill = () => (JSON.parse(readFileSync(join(dir, 'demo.json'), 'utf8')) as { drills: { startedAt: number; maxTradeId: number; tradeCount: number; backupMaxTradeId?: number; backupTradeCount?: number }[] }).drills.at(-1);
 
-  it.each([
-    ['rows-deleted', 'sqlite:trading:rows', ['--tables', 'critical']],
-    ['db-corrupt', 'sqlite:trading', []],
-  ])('%s fires %s; opsdeck restore (writer stopped and started by its commands) brings it back; the score matches the database', async (drill, alert, tables) => {
+  it('rows-deleted fires sqlite:trading:rows; a merge restore (writer stopped and started by its commands) brings every trade back: 0 lost', async () => {
     const from = watcher.events.length;
-    const run = await runCli(['drill', 'run', drill, '--config', config], { env, timeoutMs: 60_000 });
+    const run = await runCli(['drill', 'run', 'rows-deleted', '--config', config], { env, timeoutMs: 60_000 });
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toContain('opsdeck restore --db trading');
-    await watcher.waitFor('fired', alert, 60_000, from);
+    expect(run.stdout).toContain('opsdeck restore --db trading --merge');
+    const fired = await watcher.waitFor('fired', 'sqlite:trading:rows', 60_000, from);
+    expect(fired.message).toMatch(/trades is missing 100 rows \(id \d+–\d+\)/);
     const writerBefore = (JSON.parse(readFileSync(join(dir, 'demo.json'), 'utf8')) as DemoJson).writerPid;
-    const r = await runCli(['restore', '--db', 'trading', ...tables, '--yes', '--config', config], { env, timeoutMs: 120_000 });
+    const r = await runCli(['restore', '--db', 'trading', '--merge', '--yes', '--config', config], { env, timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout + r.stderr).toMatch(/stopped command:writer/);
-    // The writer was stopped for the restore and a new one started after it; it writes again.
+    expect(r.stdout).toMatch(/stopped command:writer/);
+    expect(r.stdout).toMatch(/trades: 100 missing rows back/);
     const writerAfter = (JSON.parse(readFileSync(join(dir, 'demo.json'), 'utf8')) as DemoJson).writerPid;
-    expect(writerAfter).not.toBe(writerBefore);
     expect(alive(writerBefore)).toBe(false);
     expect(alive(writerAfter)).toBe(true);
-    await watcher.waitFor('resolved', alert, 60_000, from);
+    await watcher.waitFor('resolved', 'sqlite:trading:rows', 60_000, from);
+    const score = JSON.parse((await runCli(['drill', 'score', '--json', '--config', config], { env })).stdout) as Record<string, number>;
+    expect(score).toMatchObject({ drill: 'rows-deleted', tradesMissing: 0 });
+  }, 240_000);
+
+  it('db-corrupt fires sqlite:trading; the whole-file restore brings the file back, names the trades written after the backup as lost (exit 3), and the score matches the database', async () => {
+    const from = watcher.events.length;
+    const run = await runCli(['drill', 'run', 'db-corrupt', '--config', config], { env, timeoutMs: 60_000 });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('opsdeck restore --db trading');
+    await watcher.waitFor('fired', 'sqlite:trading', 60_000, from);
+    const r = await runCli(['restore', '--db', 'trading', '--yes', '--config', config], { env, timeoutMs: 120_000 });
+    // The trades written after the backup are gone with the corrupt file: named, and not given up by --yes.
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stdout).toMatch(/trades: .*rows written after the backup are gone \(id \d+/);
+    await watcher.waitFor('resolved', 'sqlite:trading', 60_000, from);
+    await watcher.waitFor('fired', 'sqlite:trading:rows', 60_000, from);
     const d = lastDrill();
     expect(d?.backupMaxTradeId).toBeDefined();
     const score = JSON.parse((await runCli(['drill', 'score', '--json', '--config', config], { env })).stdout) as Record<string, number>;
@@ -152,12 +165,17 @@ describe('database drills are recovered with the restore wizard', () => {
     const before = new Date(d?.startedAt ?? 0).toISOString();
     const present = await trades('SELECT count(*) AS n FROM trades WHERE id <= ? AND executed_at <= ?', d?.maxTradeId ?? 0, before);
     expect(score.tradesMissing).toBe((d?.tradeCount ?? 0) - present);
-    expect(score.tradesMissing).toBeGreaterThan(0); // the demo writer kept writing after the first backup
+    expect(score.tradesMissing).toBeGreaterThan(0); // the demo writer kept writing after the backup
     // … are exactly those written after the backup the restore used: every trade it held is back.
     const heldByBackup = await trades('SELECT count(*) AS n FROM trades WHERE id <= ? AND executed_at <= ?', d?.backupMaxTradeId ?? 0, before);
     expect(heldByBackup).toBe(d?.backupTradeCount);
     expect(score.tradesMissingCoveredByBackup).toBe(0);
     expect(score.tradesMissingWrittenAfterBackup).toBe(score.tradesMissing);
+    // Given up explicitly, recorded: the row-loss alert resolves.
+    const g = await runCli(['restore', '--db', 'trading', '--merge', '--yes', '--accept-loss', '--config', config], { env, timeoutMs: 120_000 });
+    expect(g.code, g.stderr).toBe(0);
+    expect(g.stdout).toMatch(/given up, recorded in the state database: trades: \d+ rows given up/);
+    await watcher.waitFor('resolved', 'sqlite:trading:rows', 60_000, from);
   }, 240_000);
 });
 
@@ -195,11 +213,58 @@ const DRILLS: [string, string, string[]][] = [
   ['api-errors', 'http:api', ['drill', 'recover', 'api-errors']],
   ['redis-down', 'redis:cache', ['drill', 'recover', 'redis-down']],
   ['redis-oom', 'redis:cache', ['drill', 'recover', 'redis-oom']],
-  ['db-corrupt', 'sqlite:trading', ['restore', '--db', 'trading', '--yes']],
-  ['rows-deleted', 'sqlite:trading:rows', ['restore', '--db', 'trading', '--tables', 'critical', '--yes']],
+  // The trades written after the backup went with the corrupt file; this operator gives them up.
+  ['db-corrupt', 'sqlite:trading', ['restore', '--db', 'trading', '--yes', '--accept-loss']],
+  // The console's guided path alone (the restore wizard, merge): issue #10's "done means".
+  ['rows-deleted', 'sqlite:trading:rows', ['W']],
+  ['rows-deleted-newest', 'sqlite:trading:rows', ['W']],
   ['container-crashloop', 'container:worker', ['drill', 'recover', 'container-crashloop']],
   ['disk-pressure', 'host:disk:/', ['drill', 'recover', 'disk-pressure']],
 ];
+
+/**
+ * The restore wizard as an operator drives it: W, enter on the way the console suggests (merge, for
+ * lost rows), y to each question, esc back. Fails if the suggested way is not the merge.
+ */
+async function guidedMerge(t: TmuxSession): Promise<void> {
+  t.send('W');
+  await t.waitFor(/Restore wizard: trading/);
+  t.send('Enter', false);
+  for (;;) {
+    const screen = await t.waitFor(/y yes, run it · n no, stop the restore here|restore wizard finished|NOT complete|esc back to the dashboard/, 120_000);
+    if (/restore wizard finished/.test(screen)) break;
+    if (/y yes, run it/.test(screen) && !/esc back to the dashboard/.test(screen)) {
+      expect(screen).toMatch(/Restore wizard — merge trading/);
+      const asked = (screen.match(/\[\d+\/\d+\][^\n]*/g) ?? []).at(-1) ?? '';
+      t.send('y');
+      await t.waitFor((s) => ((s.match(/\[\d+\/\d+\][^\n]*/g) ?? []).at(-1) ?? '') !== asked || /restore wizard finished|esc back/.test(s), 120_000);
+      continue;
+    }
+    throw new Error(`the guided restore did not finish:\n${screen}`);
+  }
+  t.send('Escape', false);
+  await t.waitFor(/Alerts \(/);
+}
+
+const kept = async (ws: string) => {
+  const Db = (await import('better-sqlite3')).default;
+  const db = new Db(join(ws, 'data/trading.db'), { readonly: true, timeout: 5000 });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM _opsdeck_conflicts_trades').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+};
+// The operator reviews the kept trades and clears the table (here: drops it), so the next drills start clean.
+const dropConflicts = async (ws: string) => {
+  const Db = (await import('better-sqlite3')).default;
+  const db = new Db(join(ws, 'data/trading.db'), { timeout: 5000 });
+  try {
+    db.exec('DROP TABLE _opsdeck_conflicts_trades');
+  } finally {
+    db.close();
+  }
+};
 
 describe('opsdeck demo in a terminal', () => {
   it('opens the console on the demo stack; each drill fires its alert there and its recovery clears it; q stops everything', async () => {
@@ -210,9 +275,22 @@ describe('opsdeck demo in a terminal', () => {
       expect(run.code, `${drill}: ${run.stderr}`).toBe(0);
       const firing = new RegExp(`(CRITICAL|WARNING)\\s+${esc(alert)}\\s+\\S+\\s+firing`);
       await t.waitFor(firing, 60_000);
-      const rec = await runCli([...recovery, '--config', config2], { env, timeoutMs: 120_000 });
-      expect(rec.code, `${drill} recovery: ${rec.stderr}`).toBe(0);
       const open = new RegExp(`${esc(alert)}\\s+\\S+\\s+(firing|resolving|pending)`);
+      if (recovery[0] === 'W') {
+        await guidedMerge(t);
+        const score = JSON.parse((await runCli(['drill', 'score', '--json', '--config', config2], { env })).stdout) as Record<string, number>;
+        expect(score, drill).toMatchObject({ drill, tradesMissing: 0 });
+        if (drill === 'rows-deleted-newest') {
+          // The trades whose ids the writer reused are kept, not lost; the alert says where.
+          expect(await kept(ws2)).toBeGreaterThan(0);
+          const c = JSON.parse((await runCli(['check', '--json', '--config', config2], { env })).stdout) as { checks: { id: string; status: string; message: string }[] };
+          expect(c.checks.find((x) => x.id === 'sqlite:trading:rows')).toMatchObject({ status: 'warning', message: expect.stringMatching(/rows of trades in _opsdeck_conflicts_trades/) as unknown });
+          await dropConflicts(ws2);
+        }
+      } else {
+        const rec = await runCli([...recovery, '--config', config2], { env, timeoutMs: 120_000 });
+        expect(rec.code, `${drill} recovery: ${rec.stderr}`).toBe(0);
+      }
       await t.waitFor((s) => !open.test(s) && /Alerts \(/.test(s), 60_000);
     }
     const state = JSON.parse(readFileSync(join(ws2, 'demo.json'), 'utf8')) as { apiPid: number; writerPid: number };

@@ -70,7 +70,7 @@ describe('merge restore', () => {
     expect(r.stdout).toMatch(/backup holds 30 of the 40 missing rows of trades/);
     expect(r.stdout).toMatch(/trades: 30 rows inserted, 70 already there/);
     expect(r.stdout).toMatch(/trades: 30 missing rows back \(id 40–69\), 10 still missing \(id 101–110\)/);
-    expect(r.stdout).toMatch(/rows no backup holds: skipped — not given up without a person's answer .*10 rows of trades \(id 101–110\)/);
+    expect(r.stdout).toMatch(/rows still missing: skipped — not given up without a person's answer .*10 rows of trades \(id 101–110\)/);
     expect(r.stdout).toMatch(/NOT complete/);
     expect(one('SELECT count(*) AS n FROM trades WHERE id BETWEEN 40 AND 69')).toBe(30);
     // The alert still tells the truth: 10 rows are gone and no restore brought them back.
@@ -132,5 +132,34 @@ describe('merge restore', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/table events has no PRIMARY KEY and no merge key.*databases\[\]\.merge_keys\.events/);
     expect(r.stderr).toMatch(/the database was not changed/);
+  });
+});
+
+describe('the row-loss ledger outlives the monitor', () => {
+  it('a deletion made while watch was stopped is reported when it starts again', async () => {
+    const { Watcher } = await import('../helpers/watch.js');
+    const ledgerOf = () => {
+      const state = new Database(join(dir, 'state', 'state.db'), { readonly: true });
+      try {
+        return state.prepare("SELECT known, missing, updated_at AS at FROM row_ledger WHERE database = 'shop' AND tbl = 'trades'").get() as { known: string; missing: string; at: number } | undefined;
+      } finally {
+        state.close();
+      }
+    };
+    sql('DROP TABLE IF EXISTS _opsdeck_conflicts_trades');
+    const first = new Watcher(config, env);
+    const t0 = Date.now();
+    // polls until the running watch has looked at the table at least once
+    for (let i = 0; i < 200 && !((ledgerOf()?.at ?? 0) > t0); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(JSON.parse(ledgerOf()?.missing ?? 'null')).toEqual([]);
+    await first.stop();
+    sql('DELETE FROM trades WHERE id BETWEEN 10 AND 14');
+    const second = new Watcher(config, env);
+    try {
+      const fired = await second.waitFor('fired', 'sqlite:shop:rows', 30_000);
+      expect(fired.message).toMatch(/trades is missing 5 rows \(id 10–14\)/);
+    } finally {
+      await second.stop();
+    }
   });
 });

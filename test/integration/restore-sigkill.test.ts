@@ -115,7 +115,7 @@ describe('an unfinished restore is a CRITICAL finding of check until it is finis
     // `check` saw the live rows first (the row-loss ledger): the whole-file restore lost the strategy
     // written after the backup, and --yes does not give it up silently: exit 3, named.
     expect(r.code, r.stderr).toBe(3);
-    expect(r.stdout).toMatch(/rows no backup holds: skipped — .*1 rows of strategies \(id 6\)/);
+    expect(r.stdout).toMatch(/rows still missing: skipped — .*1 rows of strategies \(id 6\)/);
     const after = await cli(s, ['check', '--json']);
     const ids = (JSON.parse(after.stdout) as { checks: { id: string; status: string; message: string }[] }).checks;
     expect(ids.map((c) => c.id)).not.toContain('journal:restore:trading');
