@@ -142,11 +142,11 @@ async function scoreCommand(s: DemoState, g: GlobalOptions): Promise<number> {
     const before = new Date(drill.startedAt).toISOString();
     // A trade a merge kept in the conflicts table (a new trade took its id) is kept, not lost (issue #10).
     const kept = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_opsdeck_conflicts_trades'").get()
-      ? ' + (SELECT count(DISTINCT c.id) FROM _opsdeck_conflicts_trades c WHERE c.id <= ?1 AND c.executed_at <= ?2 AND NOT EXISTS (SELECT 1 FROM trades t WHERE t.id = c.id AND t.executed_at = c.executed_at))'
+      ? ' + (SELECT count(DISTINCT c.id) FROM _opsdeck_conflicts_trades c WHERE c.id <= @max AND c.executed_at <= @before AND NOT EXISTS (SELECT 1 FROM trades t WHERE t.id = c.id AND t.executed_at = c.executed_at))'
       : '';
-    const count = db.prepare(`SELECT (SELECT count(*) FROM trades WHERE id <= ?1 AND executed_at <= ?2)${kept} AS n`);
-    present = (count.get(drill.maxTradeId, before) as { n: number }).n;
-    if (drill.backupMaxTradeId !== undefined) presentBeforeBackup = (count.get(drill.backupMaxTradeId, before) as { n: number }).n;
+    const count = db.prepare(`SELECT (SELECT count(*) FROM trades WHERE id <= @max AND executed_at <= @before)${kept} AS n`);
+    present = (count.get({ max: drill.maxTradeId, before }) as { n: number }).n;
+    if (drill.backupMaxTradeId !== undefined) presentBeforeBackup = (count.get({ max: drill.backupMaxTradeId, before }) as { n: number }).n;
   } catch (e) {
     throw new ExitError(1, 'drill', `cannot read trades from ${s.db}: ${(e as Error).message} (recover the database first)`);
   } finally {
