@@ -102,6 +102,11 @@ const thresholdsSchema = z.strictObject({
   redis_memory: percent(90),
   /** Number of recent probes the error and failure rates are computed over. */
   window: z.number().int().min(1).max(1000).default(20),
+  /**
+   * Successful probes in a row after which an alert raised by the error or failure rate resolves
+   * (with recovery_threshold, whichever is larger), although the window still holds the failures.
+   */
+  rate_recovery: z.number().int().min(1).max(1000).default(5),
   /** Below this composite system health (%), the system is critical. */
   system_health: percent(50),
 });

@@ -20,6 +20,8 @@ export interface Alert {
   resolvedAt?: number;
   /** Set while the check's result is suppressed by a failed dependency. */
   suppressedBy?: string;
+  /** 'rate': fired on an error or failure rate alone (HTTP); resolves by the rate rule. */
+  cause?: 'rate';
 }
 
 /** A change worth recording and notifying. */
@@ -60,6 +62,11 @@ export function stepAlert(
   }
   delete a.suppressedBy;
 
+  // A rate-only failure does not hold an alert raised by the service being down (issue #11): once
+  // it answers again, recovery_threshold good answers resolve it, whatever the window still holds.
+  const rateOnly = r.status !== 'ok' && r.cause === 'rate';
+  if (rateOnly && (a.state === 'firing' || a.state === 'resolving') && a.cause !== 'rate') r = { ...r, status: 'ok' };
+
   if (r.status !== 'ok') {
     a.failStreak += 1;
     a.passStreak = 0;
@@ -75,13 +82,17 @@ export function stepAlert(
       a.state = 'firing';
       a.status = r.status;
       a.firedAt = now;
+      if (r.cause === 'rate') a.cause = 'rate';
+      else delete a.cause;
       return { alert: a, transition: 'fired' };
     }
     a.state = 'pending';
     return { alert: a };
   }
 
-  a.passStreak += 1;
+  // The probes' own streak counts toward recovery (an alert raised by a rate resolves after
+  // max(recovery_threshold, rate_recovery) successes in a row: the first ones still failed on it).
+  a.passStreak = Math.max(a.passStreak + 1, r.okInARow ?? 0);
   a.failStreak = 0;
   if (a.state === 'pending' || a.state === 'ok') {
     a.state = 'ok';
@@ -93,6 +104,7 @@ export function stepAlert(
   if (a.passStreak >= h.recoveryThreshold) {
     a.state = 'resolved';
     a.resolvedAt = now;
+    delete a.cause;
     a.message = r.message;
     a.status = 'ok';
     delete a.since;

@@ -31,6 +31,10 @@ export interface CheckResult {
   suppressedBy?: string;
   /** Figures this check would normally carry but does not, each with why (e.g. `cpuPercent`). */
   missing?: Record<string, string>;
+  /** HTTP: the failure is only the error or failure rate over the window (the last probe answered). */
+  cause?: 'rate';
+  /** HTTP: successful probes in a row; an alert raised by a rate counts them toward its recovery. */
+  okInARow?: number;
 }
 
 /** Severity order used to pick the worst status: unknown ranks above warning, below critical. */

@@ -223,12 +223,24 @@ export function evaluateHttp(
   }
   const problems: string[] = [];
   if (probe.latencyMs > t.response_time) problems.push(`slow: answered in ${formatMs(probe.latencyMs)} (threshold ${formatMs(t.response_time)})`);
-  if (win.count >= minSamplesForRates) {
-    if (win.errorRate > t.error_rate) problems.push(`error rate ${formatPercent(win.errorRate)} above ${t.error_rate}%`);
-    if (win.failureRate > t.failure_rate) problems.push(`failure rate ${formatPercent(win.failureRate)} above ${t.failure_rate}%`);
+  // A rate over the window lags: the failed probes stay in it long after the service answers again
+  // (issue #11: an alert stayed firing 38–95 s). Once the last `rate_recovery` probes all succeeded
+  // the rate no longer counts as a failure, and the result carries the streak: stepAlert resolves
+  // an alert raised by a rate after max(recovery_threshold, rate_recovery) successes in a row, and
+  // an alert raised by the service being down within recovery_threshold (a rate-only result does
+  // not hold it). A flapping service (1 in 3 failing) never gets the streak and keeps firing.
+  const rateRecovered = win.okStreak >= t.rate_recovery;
+  const rateProblems: string[] = [];
+  if (win.count >= minSamplesForRates && !rateRecovered) {
+    if (win.errorRate > t.error_rate) rateProblems.push(`error rate ${formatPercent(win.errorRate)} above ${t.error_rate}%`);
+    if (win.failureRate > t.failure_rate) rateProblems.push(`failure rate ${formatPercent(win.failureRate)} above ${t.failure_rate}%`);
   }
+  const streak = { okInARow: win.okStreak };
+  if (problems.length === 0 && rateProblems.length)
+    return { ...base, ...streak, status: 'warning', cause: 'rate', value: Math.round(probe.latencyMs), threshold: t.response_time, message: `${probe.target}: ${rateProblems.join('; ')}${rates}` };
+  problems.push(...rateProblems);
   if (problems.length) return { ...base, status: 'warning', value: Math.round(probe.latencyMs), threshold: t.response_time, message: `${probe.target}: ${problems.join('; ')}${rates}` };
-  return { ...base, status: 'ok', value: Math.round(probe.latencyMs), threshold: t.response_time, message: `${probe.target} answered HTTP ${probe.status} in ${formatMs(probe.latencyMs)}${rates}` };
+  return { ...base, ...streak, status: 'ok', value: Math.round(probe.latencyMs), threshold: t.response_time, message: `${probe.target} answered HTTP ${probe.status} in ${formatMs(probe.latencyMs)}${rates}` };
 }
 
 /**
@@ -248,7 +260,6 @@ export function systemHealth(checks: readonly CheckResult[], threshold: number):
   };
 }
 
-/** Per-table marks kept between probes for row-loss detection. */
 /**
  * RPO: the age of the newest verified backup against the configured objective. Exceeded, or no
  * verified backup at all, is a warning that names what to run.

@@ -15,6 +15,8 @@ export interface WindowStats {
   failureRate: number;
   p95LatencyMs?: number;
   lastLatencyMs?: number;
+  /** Successful probes in a row at the end of the window. */
+  okStreak: number;
 }
 
 /** Sliding window of our own probes (default the last 20, issue #2); pure data, no timers. */
@@ -32,7 +34,9 @@ export class ProbeWindow {
   /** Error rate, failure rate and latency percentiles over the window. */
   stats(): WindowStats {
     const n = this.samples.length;
-    if (n === 0) return { count: 0, errorRate: 0, failureRate: 0 };
+    if (n === 0) return { count: 0, errorRate: 0, failureRate: 0, okStreak: 0 };
+    let okStreak = 0;
+    while (okStreak < n && this.samples[n - 1 - okStreak]?.ok) okStreak++;
     const errors = this.samples.filter((s) => s.errorAnswer).length;
     const failures = this.samples.filter((s) => !s.ok).length;
     const lat = this.samples.map((s) => s.latencyMs).sort((a, b) => a - b);
@@ -42,6 +46,7 @@ export class ProbeWindow {
       count: n,
       errorRate: (errors / n) * 100,
       failureRate: (failures / n) * 100,
+      okStreak,
       ...(p95 !== undefined ? { p95LatencyMs: p95 } : {}),
       ...(last !== undefined ? { lastLatencyMs: last } : {}),
     };

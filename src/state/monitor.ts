@@ -27,6 +27,7 @@ interface Slot {
   source: Source;
   running: boolean;
   timer?: NodeJS.Timeout;
+  /** When the last run that counted as a health check started. */
   lastCheckAt?: number;
   failures: number;
 }
@@ -78,26 +79,35 @@ export class Monitor {
     await Promise.all(this.slots.map((s) => this.runSlot(s, true)));
   }
 
+  /**
+   * One run, then the next one armed on the interval counted from this run's start (issue #11: armed
+   * after the probe finished, every slow answer or timeout stretched the cycle — api-slow was seen
+   * after 24 s at a 5 s interval). A run that takes longer than the interval is followed at once by
+   * the next; runs of one source never overlap.
+   */
   private async tick(slot: Slot): Promise<void> {
     if (this.stopped) return;
-    await this.runSlot(slot, false);
+    const startedAt = this.now();
+    await this.runSlot(slot, false, startedAt);
     if (this.stopped) return;
     const base = slot.source.refreshMs;
     const delay = slot.failures > 0 ? Math.min(base * 2 ** slot.failures, Math.max(base * 4, slot.source.checkMs)) : base;
-    slot.timer = setTimeout(() => void this.tick(slot), delay);
+    slot.timer = setTimeout(() => void this.tick(slot), Math.max(0, startedAt + delay - this.now()));
     slot.timer.unref?.();
   }
 
-  private async runSlot(slot: Slot, forceCheck: boolean): Promise<void> {
+  private async runSlot(slot: Slot, forceCheck: boolean, startedAt = this.now()): Promise<void> {
     if (slot.running) return; // never overlap runs of one source (k9s drops overlapping refreshes)
     slot.running = true;
     try {
       const results = await slot.source.run();
       slot.failures = results.some((r) => r.status === 'unknown' && !r.suppressedBy) ? slot.failures + 1 : 0;
       const at = this.now();
-      const isCheck = forceCheck || slot.lastCheckAt === undefined || at - slot.lastCheckAt >= slot.source.checkMs - 50;
+      // Whether a run is a health check is decided by when it started: a slow answer must not make
+      // the next, quick one look too early to count.
+      const isCheck = forceCheck || slot.lastCheckAt === undefined || startedAt - slot.lastCheckAt >= slot.source.checkMs - 50;
       this.record(results, isCheck, at);
-      if (isCheck) slot.lastCheckAt = at;
+      if (isCheck) slot.lastCheckAt = startedAt;
     } catch {
       // Sources return typed results; a throw here is a bug, counted as a failure, never a crash.
       slot.failures += 1;

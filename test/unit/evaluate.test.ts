@@ -1,3 +1,4 @@
+import { stepAlert, type Alert } from '../../src/domain/alerts.js';
 import { describe, expect, it } from 'vitest';
 import { validate } from '../../src/config/load.js';
 import { exitCodeFor, overallStatus, type CheckResult, type CheckStatus } from '../../src/domain/check.js';
@@ -78,18 +79,62 @@ describe('HTTP rates over the sliding window', () => {
   });
   it('warns when the error rate over the last 20 probes exceeds 5 %', () => {
     const w = new ProbeWindow(20);
-    for (let i = 0; i < 20; i++) w.push({ ok: i >= 2, errorAnswer: i < 2, latencyMs: 10 });
+    for (let i = 0; i < 20; i++) w.push({ ok: i !== 10 && i !== 17, errorAnswer: i === 10 || i === 17, latencyMs: 10 });
     const res = evaluateHttp('http:a', false, cfgProbe(true, 200), w.stats(), t);
     expect(res.status).toBe('warning');
     expect(res.message).toMatch(/error rate 10% above 5%/);
   });
   it('warns on failure rate > 10 % even when failures are timeouts (not error answers)', () => {
     const w = new ProbeWindow(20);
-    for (let i = 0; i < 20; i++) w.push({ ok: i >= 3, errorAnswer: false, latencyMs: 10 });
+    for (let i = 0; i < 20; i++) w.push({ ok: ![5, 12, 18].includes(i), errorAnswer: false, latencyMs: 10 });
     const res = evaluateHttp('http:a', false, cfgProbe(true, 200), w.stats(), t);
     expect(res.message).toMatch(/failure rate 15% above 10%/);
     expect(res.message).not.toMatch(/error rate \d+% above/);
   });
+  it.each([
+    [2, 5, 5],
+    [6, 5, 6],
+    [1, 3, 3],
+  ])('an alert raised by the rate resolves after max(recovery_threshold %i, rate_recovery %i) = %i successes in a row; a 1-in-3 flap keeps firing', (recovery, rateRecovery, expected) => {
+    const th = { ...t, rate_recovery: rateRecovery };
+    const h = { failureThreshold: 3, recoveryThreshold: recovery };
+    const w = new ProbeWindow(20);
+    let alert: Alert | undefined;
+    const probe = (okv: boolean, i: number) => {
+      w.push({ ok: okv, errorAnswer: !okv, latencyMs: 10 });
+      const r = evaluateHttp('http:a', false, cfgProbe(okv, okv ? 200 : 500), w.stats(), th);
+      const step = stepAlert(alert, r, i, h);
+      alert = step.alert;
+      return step.transition;
+    };
+    let i = 0;
+    for (; i < 12; i++) probe(i % 3 !== 0, i); // one in three fails
+    expect(alert?.state).toBe('firing');
+    for (; i < 30; i++) probe(i % 3 !== 0, i);
+    expect(alert?.state).toBe('firing'); // the flap never earns the streak
+    probe(false, i++); // the last failure: the streak of successes starts after it
+    const transitions: (string | undefined)[] = [];
+    for (let k = 1; k <= 8; k++) transitions.push(probe(true, i++));
+    expect(transitions.indexOf('resolved') + 1).toBe(expected);
+  });
+
+  it('an alert raised by the service being down resolves within recovery_threshold answers, though the window still holds the failures', () => {
+    const w = new ProbeWindow(20);
+    let alert: Alert | undefined;
+    const h = { failureThreshold: 3, recoveryThreshold: 2 };
+    const probe = (okv: boolean, i: number) => {
+      w.push({ ok: okv, errorAnswer: false, latencyMs: 10 });
+      const step = stepAlert(alert, evaluateHttp('http:a', true, okv ? cfgProbe(true, 200) : { at: 0, target: 'http://x', latencyMs: 1, ok: false, failure: { kind: 'refused' as const, message: 'refused' } }, w.stats(), t), i, h);
+      alert = step.alert;
+      return step.transition;
+    };
+    for (let i = 0; i < 10; i++) probe(true, i);
+    for (let i = 10; i < 16; i++) probe(false, i);
+    expect(alert?.state).toBe('firing');
+    expect(probe(true, 16)).toBeUndefined();
+    expect(probe(true, 17)).toBe('resolved');
+  });
+
   it('keeps only the window size and computes p95', () => {
     const w = new ProbeWindow(20);
     for (let i = 1; i <= 40; i++) w.push({ ok: true, errorAnswer: false, latencyMs: i });
