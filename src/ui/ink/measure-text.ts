@@ -1,5 +1,5 @@
 // Ink 6.8's measure-text.js without its unbounded cache; scripts/build.mjs points Ink's import here.
-// Ink keeps every text it ever measured in a module-level Map (vadimdemedes/ink#986, fixed in Ink 7,
+// Ink keeps every text it ever measured in a module-level Map (vadimdemedes/ink#986, fixed in Ink 8, which needs Node 22; Ink 7.1 still has it,
 // which needs Node 22): the console's clock, uptimes and CPU figures make new texts every second,
 // so its heap grew for as long as it ran (issue #3, peak RSS). Here the width comes from
 // ./widest-line.ts (counted, or from a bounded cache) and the height is counted. Same results.

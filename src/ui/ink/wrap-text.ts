@@ -1,5 +1,5 @@
 // Ink 6.8's wrap-text.js with a bounded cache; scripts/build.mjs points Ink's import here.
-// Ink keeps every wrapped text in a module-level object (vadimdemedes/ink#986, fixed in Ink 7): it
+// Ink keeps every wrapped text in a module-level object (vadimdemedes/ink#986, fixed in Ink 8, which needs Node 22; Ink 7.1 still has it): it
 // grew with every new clock or uptime text (issue #3). The key also separates text from width, which
 // Ink 6's `text + width + type` did not (vadimdemedes/ink#998). Same wrapping otherwise, except that a
 // truncated text is never wider than asked (see below).
