@@ -87,7 +87,8 @@ export function containerStatus(c: ContainerInfo, critical: boolean, declared: b
     case 'restarting':
       return { status: bad, message: `${c.name} is restarting (restart count ${c.restartCount}, last exit code ${c.exitCode})` };
     case 'paused':
-      return { status: 'warning', message: `${c.name} is paused` };
+      // A paused container serves nothing: as down as a stopped one for a critical service (issue #11).
+      return { status: declared ? bad : 'warning', message: `${c.name} is paused (docker unpause ${c.name})` };
     case 'exited':
     case 'dead':
       // Undeclared containers that exited cleanly are finished jobs, not failures.
@@ -199,7 +200,8 @@ export function evaluateRedis(cfg: RedisConfig, target: string, r: Result<RedisH
 export function evaluateSqlite(cfg: DatabaseConfig, r: Result<SqliteHealth>): CheckResult {
   const base = { id: `sqlite:${cfg.name}`, kind: 'sqlite' as const, target: cfg.path, ...(cfg.critical ? { critical: true } : {}) };
   if (!r.ok) {
-    const status = r.error.kind === 'timeout' ? 'warning' : downStatus(cfg.critical);
+    // Locked past its timeout, a critical database cannot be read by its services either (issue #11).
+    const status = downStatus(cfg.critical);
     return { ...base, status, message: r.error.message };
   }
   const h = r.value;

@@ -2,7 +2,7 @@ import { stepAlert, type Alert } from '../../src/domain/alerts.js';
 import { describe, expect, it } from 'vitest';
 import { validate } from '../../src/config/load.js';
 import { exitCodeFor, overallStatus, type CheckResult, type CheckStatus } from '../../src/domain/check.js';
-import { containerStatus, evaluateBackupAge, evaluateHost, evaluateHttp, evaluateRedis, systemHealth } from '../../src/domain/evaluate.js';
+import { containerStatus, evaluateBackupAge, evaluateHost, evaluateHttp, evaluateRedis, evaluateSqlite, systemHealth } from '../../src/domain/evaluate.js';
 import { ok } from '../../src/domain/result.js';
 import { ProbeWindow } from '../../src/domain/window.js';
 import { fromListEntry, listSignature, type ContainerInfo } from '../../src/services/docker.js';
@@ -67,7 +67,8 @@ describe('container status', () => {
     [container({ state: 'exited', exitCode: 137 }), true, true, 'critical'],
     [container({ state: 'exited', exitCode: 0 }), false, false, 'ok'],
     [container({ state: 'exited', exitCode: 1 }), false, false, 'warning'],
-    [container({ state: 'paused' }), true, true, 'warning'],
+    [container({ state: 'paused' }), true, true, 'critical'],
+    [container({ state: 'paused' }), false, true, 'warning'],
   ])('%o critical=%s declared=%s → %s', (c, critical, declared, status) => {
     expect(containerStatus(c, critical, declared).status).toBe(status);
   });
@@ -228,5 +229,28 @@ describe('RPO check wording', () => {
   it('a backup taken seconds ago says seconds, not "0m"', () => {
     const db = { name: 'shop', path: 'shop.db' } as Parameters<typeof evaluateBackupAge>[0];
     expect(evaluateBackupAge(db, 1_000, 86_400_000, 26_000).message).toBe('last verified backup 25s ago (RPO 24h)');
+  });
+});
+
+describe('a database locked past its timeout (a real lock on a real file)', () => {
+  it('is CRITICAL for a critical database, a warning for another', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { default: Database } = await import('better-sqlite3');
+    const { probeSqlite } = await import('../../src/services/sqlite.js');
+    const path = join(mkdtempSync(join(tmpdir(), 'opsdeck-lock-')), 'x.db');
+    const holder = new Database(path);
+    holder.exec('CREATE TABLE t (id INTEGER PRIMARY KEY); BEGIN EXCLUSIVE; INSERT INTO t VALUES (1);');
+    try {
+      const r = await probeSqlite(path, 200);
+      expect(r.ok).toBe(false);
+      const [critical, normal] = [true, false].map((c) => validate({ databases: [{ name: 'x', path, critical: c }] }, 't').databases[0]!);
+      expect(evaluateSqlite(critical!, r)).toMatchObject({ status: 'critical', message: expect.stringMatching(/stayed locked for 200 ms/) as unknown });
+      expect(evaluateSqlite(normal!, r).status).toBe('warning');
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
   });
 });
