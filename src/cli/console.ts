@@ -187,8 +187,11 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
           containerAction: async (kind, c) => {
             if (!docker) return { ok: false, error: { kind: 'unavailable', source: 'docker', message: 'no Docker engine configured' } };
             const r = kind === 'restart' ? await docker.restart(c.id) : kind === 'stop' ? await docker.stop(c.id) : await docker.start(c.id);
-            recordAudit(db, { action: `container.${kind}`, target: c.name, outcome: r.ok ? 'ok' : 'failed', ...(r.ok ? {} : { detail: r.error.message }) });
-            return r;
+            // A started container is watched a few seconds: "done" must not hide one that exits again.
+            const settled = r.ok && kind !== 'stop' ? await docker.settle(c.id) : undefined;
+            const note = settled ? (settled.ok ? settled.value : `done; then ${settled.error.message}`) : 'done';
+            recordAudit(db, { action: `container.${kind}`, target: c.name, outcome: r.ok ? 'ok' : 'failed', detail: r.ok ? note : r.error.message });
+            return r.ok ? { ok: true, value: note } : r;
           },
           follow: async (t, onLine, onEnd) => {
             if (t.kind === 'file') return followFile(t.id, { onLine, onEnd });

@@ -314,6 +314,32 @@ export class DockerService {
     return r;
   }
 
+  /**
+   * After a restart or start: watches the container for `watchMs` (issue #11: restarting a
+   * crash-looping container said "done" while it exited again at once). Says whether it stayed up,
+   * or exited again (with its code) — by its state, or by a restart count or start time that moved.
+   */
+  async settle(idOrName: string, watchMs = 3000, pollMs = 250): Promise<Result<string>> {
+    const first = await this.inspect(idOrName);
+    if (!first.ok) return first;
+    const deadline = Date.now() + watchMs;
+    let c = first.value;
+    for (;;) {
+      // Its state shows the exit code; a restart policy may have started it again between two looks
+      // (then only the restart count or the start time moved, and the code is read on a later look).
+      if (c.state === 'exited' || c.state === 'dead' || c.state === 'restarting') return ok(`restarted, but it exited again (code ${c.exitCode}) — see its log (l)`);
+      const moved = c.restartCount > first.value.restartCount || (c.startedAt !== undefined && first.value.startedAt !== undefined && c.startedAt > first.value.startedAt);
+      if (Date.now() >= deadline) {
+        if (moved) return ok(`restarted, but it exited again and its restart policy started it ${c.restartCount - first.value.restartCount || 'again'} time(s) — see its log (l)`);
+        return ok(`${c.name} is running${c.health !== 'none' ? ` (health: ${c.health})` : ''} ${Math.round(watchMs / 1000)} s after`);
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
+      const next = await this.inspect(idOrName);
+      if (!next.ok) return next;
+      c = next.value;
+    }
+  }
+
   /** Inspects one container by id or name. */
   async inspect(idOrName: string): Promise<Result<ContainerInfo>> {
     const r = await this.inspectRaw(idOrName, idOrName);

@@ -31,7 +31,8 @@ export const STACK_BELOW = 100;
 
 /** What the console can do to the world; injected so the UI stays free of I/O. */
 export interface ConsoleActions {
-  containerAction: (kind: 'restart' | 'stop' | 'start', c: ContainerInfo) => Promise<Result<void>>;
+  /** Runs a container action; the value says how it ended ("done", or "restarted, but it exited again…"). */
+  containerAction: (kind: 'restart' | 'stop' | 'start', c: ContainerInfo) => Promise<Result<string>>;
   follow: (t: LogTarget, onLine: (l: LogLine) => void, onEnd: (why: string) => void) => Promise<LogFollow>;
   refresh: () => void;
   ack: (a: Alert) => void;
@@ -230,7 +231,8 @@ export function App(props: {
     setFlash(undefined);
     void props.actions.containerAction(action, c).then((r) => {
       setBusy(undefined);
-      setFlash(r.ok ? { text: `${action} ${c.name}: done`, color: 'green' } : { text: `${action} ${c.name} failed: ${r.error.message}`, color: 'red' });
+      const again = r.ok && /exited again/.test(r.value);
+      setFlash(r.ok ? { text: `${action} ${c.name}: ${r.value}`, color: again ? 'red' : 'green' } : { text: `${action} ${c.name} failed: ${r.error.message}`, color: 'red' });
       props.actions.refresh();
     });
   };

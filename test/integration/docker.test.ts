@@ -121,3 +121,19 @@ describe('resolveDockerEndpoint', () => {
     expect(resolveDockerEndpoint('tcp://h:2376', {}).options.protocol).toBe('https');
   });
 });
+
+describe('after a restart, the container is watched a few seconds', () => {
+  afterAll(() => {
+    docker(host, 'rm', '-f', 'dk-crash');
+  });
+  it('a crash-looping container is "restarted, but it exited again (code N)", not "done"; a healthy one is running', async () => {
+    runContainer(host, 'dk-crash', ['--network', 'none', '--restart', 'always'], ['sh', '-c', 'sleep 0.3; exit 3']);
+    const svc = new DockerService(resolveDockerEndpoint(host));
+    expect((await svc.restart('dk-crash', 1)).ok).toBe(true);
+    const r = await svc.settle('dk-crash', 3000, 100);
+    expect(r.ok && r.value).toMatch(/^restarted, but it exited again (\(code 3\)|and its restart policy started it)/);
+    expect((await svc.restart('dk-idle', 1)).ok).toBe(true);
+    const idle = await svc.settle('dk-idle', 1500);
+    expect(idle).toEqual({ ok: true, value: 'dk-idle is running 2 s after' });
+  });
+});

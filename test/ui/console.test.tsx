@@ -50,9 +50,9 @@ function setup(opts: SetupOptions = {}) {
   const calls: string[] = [];
   const acked = new Set<string>();
   const consoleActions: ConsoleActions = {
-    containerAction: (kind, c): Promise<Result<void>> => {
+    containerAction: (kind, c): Promise<Result<string>> => {
       calls.push(`${kind}:${c.name}`);
-      return Promise.resolve(ok(undefined));
+      return Promise.resolve(ok('done'));
     },
     follow: opts.follow ?? (() => Promise.resolve({ stop: () => undefined })),
     refresh: () => calls.push('refresh'),
@@ -66,7 +66,7 @@ function setup(opts: SetupOptions = {}) {
     history: () => [{ at: Date.now(), status: 'critical', message: 'refused' }],
     restore: (args) => {
       calls.push(`restore:${args.join(' ')}`);
-      return { answer: (yes) => calls.push(`answer:${yes ? 'y' : 'n'}`) };
+      return { answer: (a) => calls.push(`answer:${a}`) };
     },
   };
   const { history } = createHostHistory(store, 2000);
