@@ -149,6 +149,20 @@ function useCoalescedStore(store: AppStore, ms: number) {
   return useSyncExternalStore(subscribe, store.getState);
 }
 
+/** Commands a firing alert makes urgent: the restore wizard for a database, restart for a container. */
+export function urgentCommands(alerts: readonly Alert[]): Set<string> {
+  const out = new Set<string>();
+  for (const a of alerts) {
+    if (a.state !== 'firing') continue;
+    if (a.checkId.startsWith('sqlite:')) out.add('restore.wizard');
+    if (a.checkId.startsWith('container:')) {
+      out.add('container.restart');
+      out.add('alert.restart');
+    }
+  }
+  return out;
+}
+
 /**
  * The restore wizard's suggested way per database, from what fires (issue #10): rows lost → merge
  * (nothing live is overwritten); a corrupt or unreadable file → the whole file.
@@ -309,6 +323,25 @@ export function App(props: {
         case 'focus.next':
           setFocus(focus === 'containers' ? 'alerts' : 'containers');
           return;
+        case 'focus.alerts':
+          setFocus('alerts');
+          return;
+        case 'alert.restart': {
+          // The container behind a container alert: its check's target is the container's name.
+          const a = selectedAlert();
+          const name = a?.checkId.startsWith('container:') ? props.store.getState().checks[a.checkId]?.target : undefined;
+          const sc = name ? props.store.getState().docker.data?.containers.find((c) => c.name === name) : undefined;
+          if (!sc) {
+            setFlash({ text: 'r: the selected alert is not a container\'s (tab to Containers to restart one)', color: 'yellow' });
+            return;
+          }
+          if (busy) {
+            setFlash({ text: `wait: ${busy}`, color: 'yellow' });
+            return;
+          }
+          setDialog({ kind: 'confirm', action: 'restart', container: sc, preview: previewAction('restart', sc) });
+          return;
+        }
         case 'cursor.up':
           if (focus === 'containers') setSelC(Math.max(0, selC - 1));
           else setSelA(Math.max(0, selA - 1));
@@ -393,7 +426,12 @@ export function App(props: {
     </Box>
   );
 
-  const hints = fitHints(footerHints(props.keys, dialog ? (dialog.kind === 'confirm' ? ['dialog'] : []) : logs ? ['logs', 'global'] : [focus, 'dashboard', 'global'], props.readOnly), columns, (h) => h.scope === 'global');
+  // What fires decides which hints never drop at 80 columns (issue #11): W while a database alert
+  // fires (the only console path for a database incident), r while a container alert fires.
+  const urgent = urgentCommands(alerts);
+  const all = footerHints(props.keys, dialog ? (dialog.kind === 'confirm' ? ['dialog'] : []) : logs ? ['logs', 'global'] : [focus, 'dashboard', 'global'], props.readOnly);
+  const isUrgent = (h: (typeof all)[number]) => !dialog && !logs && urgent.has(h.id);
+  const hints = fitHints([...all.filter(isUrgent), ...all.filter((h) => !isUrgent(h))], columns, (h) => h.scope === 'global' || isUrgent(h));
   const footer = !isRawModeSupported ? (
     <C color="yellow">keys off: stdin is not a terminal · ctrl-c quits</C>
   ) : (

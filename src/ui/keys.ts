@@ -25,6 +25,7 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   { id: 'app.help', keys: ['?'], description: 'show every key of this view', scope: 'global', hint: true },
   { id: 'app.refresh', keys: ['R'], description: 'run every check now', scope: 'global' },
   { id: 'focus.next', keys: ['tab'], description: 'move focus: containers → alerts', scope: 'dashboard', hint: true },
+  { id: 'focus.alerts', keys: ['A'], description: 'jump to the Alerts pane', scope: 'dashboard' },
   { id: 'cursor.up', keys: ['up', 'k'], description: 'select the previous row', scope: 'dashboard' },
   { id: 'cursor.down', keys: ['down', 'j'], description: 'select the next row', scope: 'dashboard' },
   { id: 'logs.open', keys: ['o'], description: 'open a log: pick a container or a configured log file', scope: 'dashboard', hint: true },
@@ -36,6 +37,7 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   { id: 'alert.ack', keys: ['a'], description: 'acknowledge the selected alert', scope: 'alerts', hint: true },
   { id: 'alert.silence', keys: ['s'], description: 'silence the selected alert for a chosen time', scope: 'alerts', hint: true },
   { id: 'alert.details', keys: ['enter'], description: 'details: the probe history behind the alert', scope: 'alerts', hint: true },
+  { id: 'alert.restart', keys: ['r'], description: 'restart the container behind the selected container alert (asks first)', scope: 'alerts', dangerous: true, hint: true },
   { id: 'logs.filter', keys: ['/'], description: 'filter lines by a regular expression', scope: 'logs', hint: true },
   { id: 'logs.pause', keys: ['p', 'space'], description: 'pause / resume following', scope: 'logs', hint: true },
   { id: 'logs.jump', keys: ['g'], description: 'jump to when the oldest firing alert started', scope: 'logs', hint: true },
@@ -87,11 +89,11 @@ export function commandFor(table: readonly KeyBinding[], name: string, scopes: r
 }
 
 /** Footer hints for the active scopes: "r restart · x stop · ? help". Dangerous ones marked in read-only mode. */
-export function footerHints(table: readonly KeyBinding[], scopes: readonly KeyScope[], readOnly: boolean): { key: string; label: string; refused: boolean; scope: KeyScope }[] {
+export function footerHints(table: readonly KeyBinding[], scopes: readonly KeyScope[], readOnly: boolean): { id: string; key: string; label: string; refused: boolean; scope: KeyScope }[] {
   return scopes.flatMap((scope) =>
     table
       .filter((b) => b.scope === scope && b.hint)
-      .map((b) => ({ key: b.keys[0] ?? '', label: shortLabel(b), refused: readOnly && !!b.dangerous, scope })),
+      .map((b) => ({ id: b.id, key: b.keys[0] ?? '', label: shortLabel(b), refused: readOnly && !!b.dangerous, scope })),
   );
 }
 

@@ -1,3 +1,8 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { probeSqlite } from '../../src/services/sqlite.js';
 import { stepAlert, type Alert } from '../../src/domain/alerts.js';
 import { describe, expect, it } from 'vitest';
 import { validate } from '../../src/config/load.js';
@@ -234,11 +239,6 @@ describe('RPO check wording', () => {
 
 describe('a database locked past its timeout (a real lock on a real file)', () => {
   it('is CRITICAL for a critical database, a warning for another', async () => {
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { default: Database } = await import('better-sqlite3');
-    const { probeSqlite } = await import('../../src/services/sqlite.js');
     const path = join(mkdtempSync(join(tmpdir(), 'opsdeck-lock-')), 'x.db');
     const holder = new Database(path);
     holder.exec('CREATE TABLE t (id INTEGER PRIMARY KEY); BEGIN EXCLUSIVE; INSERT INTO t VALUES (1);');
