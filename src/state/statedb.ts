@@ -75,6 +75,37 @@ export const MIGRATIONS: readonly string[] = [
      detail TEXT
    );
    CREATE INDEX restore_journal_run ON restore_journal(run_id, id);`,
+  // 4: named leases (src/state/lease.ts) and the scheduled backups' runs (src/state/backup-scheduler.ts),
+  // issue #10. A run with no outcome is in flight: its child's pid and machine let another monitor
+  // tell a live run from one whose monitor died.
+  `CREATE TABLE leases (
+     name TEXT PRIMARY KEY,
+     owner TEXT NOT NULL,
+     pid INTEGER NOT NULL,
+     host TEXT NOT NULL,
+     boot_id TEXT NOT NULL,
+     pid_ns TEXT NOT NULL,
+     acquired_at INTEGER NOT NULL,
+     renewed_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE TABLE backup_runs (
+     id INTEGER PRIMARY KEY,
+     database TEXT NOT NULL,
+     due_at INTEGER NOT NULL,
+     started_at INTEGER NOT NULL,
+     finished_at INTEGER,
+     outcome TEXT,
+     backup_id TEXT,
+     detail TEXT,
+     owner TEXT NOT NULL,
+     pid INTEGER NOT NULL,
+     child_pid INTEGER,
+     host TEXT NOT NULL,
+     boot_id TEXT NOT NULL,
+     pid_ns TEXT NOT NULL
+   );
+   CREATE INDEX backup_runs_db ON backup_runs(database, id);`,
 ];
 
 /** Opens (creating if needed) the state database and applies pending migrations. */
