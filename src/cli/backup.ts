@@ -7,10 +7,12 @@ import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { ExitError, UsageError } from '../domain/errors.js';
 import { formatBytes } from '../domain/format.js';
 import { applyRetention, retentionPolicy, type RetentionHold } from '../domain/retention.js';
+import { describeRun } from '../domain/schedule.js';
 import { backupDir, createBackup, listBackups, verifyBackup, type BackupManifest } from '../services/backup.js';
 import { backupConfigFiles } from '../services/backup-config.js';
 import { recordAudit } from '../state/acks.js';
 import { readAlertHolds, sqliteAlertHolds } from '../state/alert-history.js';
+import { recordRun } from '../state/backup-scheduler.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { err, out, outJson, useSecrets, type GlobalOptions } from './output.js';
 
@@ -27,6 +29,8 @@ export interface BackupOptions extends GlobalOptions {
   prune?: boolean;
   /** create: who scheduled this backup, for the audit log (the scheduler's child process). */
   scheduledBy?: string;
+  /** create: the scheduler's run (backup_runs.id) whose outcome this process records. */
+  scheduledRun?: string;
 }
 
 /** A database the backup and restore commands act on. */
@@ -99,6 +103,8 @@ function recordVerifications(db: BetterSqlite3.Database, results: readonly Backu
 
 interface Audit {
   record(e: Parameters<typeof recordAudit>[1]): void;
+  /** Records the scheduled run's outcome (a no-op for a manual create). */
+  run(r: { ok: boolean; message: string }, backupId?: string): void;
   verifications(results: readonly BackupManifest[]): void;
   holds(database: string): RetentionHold[];
   close(): void;
@@ -109,7 +115,7 @@ interface Audit {
  * because the state folder cannot be written; that is said on stderr instead. Prune holds are not:
  * without the alert history, `--prune` deletes nothing.
  */
-async function openAudit(loaded: LoadedConfig): Promise<Audit> {
+async function openAudit(loaded: LoadedConfig, scheduledRun: number | undefined): Promise<Audit> {
   let db: BetterSqlite3.Database | undefined;
   let warned = false;
   const warn = (e: unknown) => {
@@ -130,6 +136,9 @@ async function openAudit(loaded: LoadedConfig): Promise<Audit> {
   };
   return {
     record: (e) => guard((d) => recordAudit(d, e)),
+    run: (r, backupId) => {
+      if (scheduledRun !== undefined) guard((d) => recordRun(d, scheduledRun, r.ok ? 'ok' : 'failed', backupId, r.message));
+    },
     verifications: (results) => guard((d) => recordVerifications(d, results)),
     holds: (database) => {
       if (!db) throw new Error('the state database (open alerts) could not be opened');
@@ -153,7 +162,7 @@ export async function backupCommand(action: string, id: string | undefined, g: B
         db.close();
         throw new ExitError(1, 'read-only', 'backup create writes files; refused in --read-only mode');
       }
-      const audit = await openAudit(loaded);
+      const audit = await openAudit(loaded, g.scheduledRun ? Number(g.scheduledRun) : undefined);
       const by = g.scheduledBy ? `scheduled by ${g.scheduledBy}` : undefined;
       const made: { m: BackupManifest; t: Target }[] = [];
       try {
@@ -162,6 +171,7 @@ export async function backupCommand(action: string, id: string | undefined, g: B
             made.push({ m: await createBackup({ db: t.path, name: t.name, dir: t.dir, tables: t.tables }), t });
           } catch (e) {
             audit.record({ action: 'backup.create', target: t.name, outcome: 'failed', detail: [by, (e as Error).message].filter(Boolean).join(': ') });
+            audit.run(describeRun({ error: (e as Error).message }));
             throw e;
           }
           const last = made.at(-1);
@@ -185,6 +195,7 @@ export async function backupCommand(action: string, id: string | undefined, g: B
             pruneError = `not pruned: ${(e as Error).message}`;
           }
         }
+        audit.run(describeRun({ ...(made[0] ? { created: made[0].m.id } : {}), verified: verified.map((v) => ({ id: v.id, ok: !!v.verify?.ok, message: v.verify?.message ?? '' })), pruned: pruned.length, ...(pruneError ? { pruneError } : {}) }), made[0]?.m.id);
         if (g.json) outJson({ created: made.map((x) => x.m), configFiles: configCopies, ...(g.verify ? { verified: verified.map((v) => ({ id: v.id, ...v.verify })) } : {}), ...(g.prune ? { pruned, ...(pruneError ? { pruneError } : {}) } : {}) });
         else {
           for (const { m } of made) out(`created ${m.id}: ${formatBytes(m.sizeBytes)} (${formatBytes(m.rawBytes)} raw), sha256 ${m.sha256.slice(0, 12)}…, in ${list.find((t) => t.name === m.database)?.dir ?? ''}`);

@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { CheckResult } from '../domain/check.js';
 import { evaluateBackupAge, evaluateDocker, matchService, evaluateHost, evaluateHttp, evaluateRedis, evaluateRowLoss, evaluateSqlite, type RowMarks } from '../domain/evaluate.js';
+import { scheduleView, scheduleFor } from '../domain/schedule.js';
 import { ProbeWindow } from '../domain/window.js';
 import { DockerService, resolveDockerEndpoint, type ContainerInfo, type ContainerStats } from '../services/docker.js';
 import { HostSampler } from '../services/host.js';
@@ -8,6 +9,7 @@ import { backupDir, listBackups } from '../services/backup.js';
 import { probeHttp } from '../services/http.js';
 import { RedisProbe } from '../services/redis.js';
 import { probeSqlite } from '../services/sqlite.js';
+import { readLastRuns, staleAfter } from './backup-scheduler.js';
 import { lastRestoreFinishedAt, readOpenRestoreChecks } from './journal.js';
 import { stateDir } from './statedb.js';
 import type { AppStore } from './store.js';
@@ -194,6 +196,7 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
   }
 
   for (const cfg of config.databases) {
+    const every = scheduleFor(cfg, config.backup);
     sources.push({
       id: `backup:${cfg.name}`,
       refreshMs: config.interval,
@@ -201,7 +204,12 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
       run: async () => {
         const dir = backupDir(cfg.name, config.backup.dir);
         const newest = listBackups(dir).find((m) => m.verify?.ok);
-        return Promise.resolve([evaluateBackupAge(cfg, newest ? Date.parse(newest.createdAt) : undefined, config.backup.rpo, now())]);
+        const newestAt = newest ? Date.parse(newest.createdAt) : undefined;
+        const at = now();
+        // The schedule's runs come from the state database, so every monitor (and `check`) shows
+        // when the next backup is due and a failed one, whichever monitor runs the schedule.
+        const runs = every === undefined ? undefined : await readLastRuns(stateDir(config.state_dir), cfg.name, staleAfter(every), at);
+        return [evaluateBackupAge(cfg, newestAt, config.backup.rpo, at, scheduleView(every, newestAt, runs, at, 3 * config.interval))];
       },
     });
   }
