@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DatabaseConfig } from '../../src/config/schema.js';
 import { evaluateBackupAge } from '../../src/domain/evaluate.js';
-import { nextDue, retryDelay, scheduleFor, scheduleView, type LastRuns } from '../../src/domain/schedule.js';
+import { describeRun, nextDue, retryDelay, scheduleFor, scheduleView, type LastRuns } from '../../src/domain/schedule.js';
 
 // The backup schedule's decisions (issue #10): when the next backup is due, and what the RPO check says.
 
@@ -66,5 +66,18 @@ describe('RPO check with a schedule', () => {
 
   it('unscheduled and no backup: names the commands to run', () => {
     expect(evaluateBackupAge(db, undefined, rpo, 1000).message).toBe('no verified backup of shop (run: opsdeck backup create --db shop && opsdeck backup verify --db shop); no backup scheduled');
+  });
+});
+
+describe('a scheduled run, in one line', () => {
+  it.each<[string, Parameters<typeof describeRun>[0], boolean, string]>([
+    ['created and verified', { created: 'shop-1', verified: [{ id: 'shop-1', ok: true, message: 'ok' }] }, true, 'shop-1 created and verified'],
+    ['and pruned', { created: 'shop-1', verified: [{ id: 'shop-1', ok: true, message: 'ok' }], pruned: 3 }, true, 'shop-1 created and verified; pruned 3'],
+    ['prune refused: still a good backup', { created: 'shop-1', verified: [], pruneError: 'not pruned: state database locked' }, true, 'shop-1 created and verified; not pruned: state database locked'],
+    ['verification failed', { created: 'shop-1', verified: [{ id: 'shop-1', ok: false, message: 'integrity_check failed: page 3' }] }, false, 'shop-1 failed verification: integrity_check failed: page 3'],
+    ['create failed', { error: 'backup folder /b: ENOSPC: no space left on device' }, false, 'backup folder /b: ENOSPC: no space left on device'],
+    ['nothing created, no error', {}, false, 'no backup was created'],
+  ])('%s', (_name, r, ok, message) => {
+    expect(describeRun(r)).toEqual({ ok, message });
   });
 });
