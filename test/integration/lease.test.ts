@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lease, processIdentity, readLeases } from '../../src/state/lease.js';
 import { openStateDb } from '../../src/state/statedb.js';
 
@@ -92,18 +92,18 @@ describe('lease in the state database', () => {
 
 describe('lease contended by real processes', () => {
   const out = resolve(import.meta.dirname, '../../.tmp', `lease-contender-${process.pid}.mjs`);
-  afterAll(() => rmSync(out, { force: true }));
-
-  it('four processes acquiring and releasing in a loop: never two holders at once, and no attempt errors (BEGIN IMMEDIATE)', async () => {
+  beforeAll(async () => {
     mkdirSync(resolve(out, '..'), { recursive: true });
     await build({ entryPoints: [resolve(import.meta.dirname, '../helpers/lease-contender.ts')], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20', external: ['better-sqlite3'], logLevel: 'error' });
-    const dir = mkdtempSync(join(tmpdir(), 'opsdeck-lease-procs-'));
-    const db = await openStateDb(dir);
-    db.exec('CREATE TABLE probe (active INTEGER NOT NULL, max_seen INTEGER NOT NULL); INSERT INTO probe VALUES (0, 0);');
-    const runs = await Promise.all(
+  });
+  afterAll(() => rmSync(out, { force: true }));
+
+  /** Runs four contenders at once on the state folder `dir`. */
+  const contenders = (dir: string, rounds: number) =>
+    Promise.all(
       Array.from({ length: 4 }, () =>
         new Promise<{ held: number; errors: number }>((res, rej) => {
-          const c = spawn(process.execPath, [out, dir, '150'], { stdio: ['ignore', 'pipe', 'pipe'] });
+          const c = spawn(process.execPath, [out, dir, String(rounds)], { stdio: ['ignore', 'pipe', 'pipe'] });
           let stdout = '';
           let stderr = '';
           c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -112,6 +112,16 @@ describe('lease contended by real processes', () => {
         }),
       ),
     );
+
+  it('four processes opening a new state folder at once all migrate it (no "table … already exists", no "database is locked")', async () => {
+    for (let i = 0; i < 5; i++) await expect(contenders(mkdtempSync(join(tmpdir(), 'opsdeck-state-race-')), 0)).resolves.toHaveLength(4);
+  });
+
+  it('four processes acquiring and releasing in a loop: never two holders at once, and no attempt errors (BEGIN IMMEDIATE)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsdeck-lease-procs-'));
+    const db = await openStateDb(dir);
+    db.exec('CREATE TABLE probe (active INTEGER NOT NULL, max_seen INTEGER NOT NULL); INSERT INTO probe VALUES (0, 0);');
+    const runs = await contenders(dir, 150);
     const probe = db.prepare('SELECT active, max_seen AS maxSeen FROM probe').get() as { active: number; maxSeen: number };
     db.close();
     expect(probe).toEqual({ active: 0, maxSeen: 1 });
