@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openStateDb } from '../../src/state/statedb.js';
 import { cliPath, removePrivateCli, runCli, seedTrading } from '../helpers/restore-fixture.js';
@@ -51,13 +52,23 @@ const manifests = (dir: string): Manifest[] => {
   }
 };
 
-async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
+async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 30_000, detail: () => unknown = () => ''): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = fn();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(detail())}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** What the state database and both watches say, for a failure message. */
+function diagnose(dir: string, ...ws: Watcher[]) {
+  const db = new Database(join(dir, 'state', 'state.db'), { readonly: true });
+  try {
+    return { runs: db.prepare('SELECT * FROM backup_runs').all(), leases: db.prepare('SELECT * FROM leases').all(), watches: ws.map((w) => ({ pid: w.pid, events: w.events, stderr: w.errors })) };
+  } finally {
+    db.close();
   }
 }
 
@@ -83,7 +94,7 @@ describe('scheduled backups', () => {
     expect(backupEvents(other)).toEqual([]);
     await holder.kill('SIGKILL');
     const atKill = verified().length;
-    await until('two more verified backups, by the other watch', () => verified().length >= atKill + 2 && backupEvents(other).filter((e) => e.outcome === 'ok').length >= 1);
+    await until('two more verified backups, by the other watch', () => verified().length >= atKill + 2 && backupEvents(other).filter((e) => e.outcome === 'ok').length >= 1, 30_000, () => diagnose(dir, a, b));
     await other.stop();
     // A child that was running when its watch stopped (or was killed) finishes on its own and
     // records its run itself: wait for every run to have an outcome.
