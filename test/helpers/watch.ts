@@ -67,6 +67,11 @@ export class Watcher {
     await done;
   }
 
+  /** Whether the watch process is still running. */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   /** Its stderr so far (for failure messages). */
   get errors(): string {
     return this.stderr;

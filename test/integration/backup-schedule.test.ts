@@ -92,6 +92,7 @@ describe('scheduled backups', () => {
     const holder = backupEvents(a).length > 0 ? a : b;
     const other = holder === a ? b : a;
     expect(backupEvents(other)).toEqual([]);
+    expect(other.running, JSON.stringify(diagnose(dir, a, b))).toBe(true);
     await holder.kill('SIGKILL');
     const atKill = verified().length;
     await until('two more verified backups, by the other watch', () => verified().length >= atKill + 2 && backupEvents(other).filter((e) => e.outcome === 'ok').length >= 1, 30_000, () => diagnose(dir, a, b));
