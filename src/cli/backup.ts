@@ -1,3 +1,4 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import { existsSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -5,12 +6,15 @@ import { formatDuration } from '../config/duration.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { ExitError, UsageError } from '../domain/errors.js';
 import { formatBytes } from '../domain/format.js';
-import { applyRetention } from '../domain/retention.js';
+import { applyRetention, retentionPolicy, type RetentionHold } from '../domain/retention.js';
+import { describeRun } from '../domain/schedule.js';
 import { backupDir, createBackup, listBackups, verifyBackup, type BackupManifest } from '../services/backup.js';
 import { backupConfigFiles } from '../services/backup-config.js';
 import { recordAudit } from '../state/acks.js';
+import { readAlertHolds, sqliteAlertHolds } from '../state/alert-history.js';
+import { recordRun } from '../state/backup-scheduler.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
-import { out, outJson, useSecrets, type GlobalOptions } from './output.js';
+import { err, out, outJson, useSecrets, type GlobalOptions } from './output.js';
 
 /** Options of the backup commands. */
 export interface BackupOptions extends GlobalOptions {
@@ -19,6 +23,14 @@ export interface BackupOptions extends GlobalOptions {
   all?: boolean;
   dryRun?: boolean;
   yes?: boolean;
+  /** create: verify the new backups at once. */
+  verify?: boolean;
+  /** create: prune after the new backups verified. */
+  prune?: boolean;
+  /** create: who scheduled this backup, for the audit log (the scheduler's child process). */
+  scheduledBy?: string;
+  /** create: the scheduler's run (backup_runs.id) whose outcome this process records. */
+  scheduledRun?: string;
 }
 
 /** A database the backup and restore commands act on. */
@@ -65,6 +77,80 @@ export function targets(loaded: LoadedConfig, g: BackupOptions): Target[] {
 
 const age = (m: BackupManifest, now: number) => formatDuration(now - Date.parse(m.createdAt));
 
+const retentionItems = (all: readonly BackupManifest[]) => all.map((m) => ({ id: m.id, createdAt: Date.parse(m.createdAt), verified: !!m.verify?.ok }));
+
+/** What prune would delete: retention over each target's backups, never what an open sqlite alert holds. */
+function planPrune(list: readonly Target[], loaded: LoadedConfig, holdsOf: (database: string) => RetentionHold[]): { id: string; dir: string }[] {
+  const policy = retentionPolicy(loaded.config.backup);
+  return list.flatMap((t) => applyRetention(retentionItems(listBackups(t.dir)), policy, holdsOf(t.name)).remove.map((rid) => ({ id: rid, dir: t.dir })));
+}
+
+/** Deletes the planned backups, each audited; returns their ids. */
+function pruneTargets(plan: readonly { id: string; dir: string }[], audit: Pick<Audit, 'record'>, detail?: string): string[] {
+  for (const p of plan) {
+    rmSync(join(p.dir, `${p.id}.db.br`), { force: true });
+    rmSync(join(p.dir, `${p.id}.json`), { force: true });
+    audit.record({ action: 'backup.prune', target: p.id, outcome: 'ok', ...(detail ? { detail } : {}) });
+  }
+  return plan.map((p) => p.id);
+}
+
+/** Writes verification results into the state database's history and audit log. */
+function recordVerifications(db: BetterSqlite3.Database, results: readonly BackupManifest[]): void {
+  const ins = db.prepare('INSERT INTO backup_verifications (at, database, backup_id, ok, message) VALUES (?, ?, ?, ?, ?)');
+  for (const r of results) {
+    recordAudit(db, { action: 'backup.verify', target: r.id, outcome: r.verify?.ok ? 'ok' : 'failed', detail: r.verify?.message ?? '' });
+    ins.run(Date.parse(r.verify?.at ?? new Date().toISOString()), r.database, r.id, r.verify?.ok ? 1 : 0, r.verify?.message ?? '');
+  }
+}
+
+interface Audit {
+  record(e: Parameters<typeof recordAudit>[1]): void;
+  /** Records the scheduled run's outcome (a no-op for a manual create). */
+  run(r: { ok: boolean; message: string }, backupId?: string): void;
+  verifications(results: readonly BackupManifest[]): void;
+  holds(database: string): RetentionHold[];
+  close(): void;
+}
+
+/**
+ * The state database for `backup create`: its audit entries are best effort — a backup must not fail
+ * because the state folder cannot be written; that is said on stderr instead. Prune holds are not:
+ * without the alert history, `--prune` deletes nothing.
+ */
+async function openAudit(loaded: LoadedConfig, scheduledRun: number | undefined): Promise<Audit> {
+  let db: BetterSqlite3.Database | undefined;
+  let warned = false;
+  const warn = (e: unknown) => {
+    if (!warned) err(`opsdeck: warning: audit log not written: ${(e as Error).message}`);
+    warned = true;
+  };
+  try {
+    db = await openStateDb(stateDir(loaded.config.state_dir));
+  } catch (e) {
+    warn(e);
+  }
+  const guard = (fn: (d: BetterSqlite3.Database) => void) => {
+    try {
+      if (db) fn(db);
+    } catch (e) {
+      warn(e);
+    }
+  };
+  return {
+    record: (e) => guard((d) => recordAudit(d, e)),
+    run: (r, backupId) => {
+      if (scheduledRun !== undefined) guard((d) => recordRun(d, scheduledRun, r.ok ? 'ok' : 'failed', backupId, r.message));
+    },
+    verifications: (results) => guard((d) => recordVerifications(d, results)),
+    holds: (database) => {
+      if (!db) throw new Error('the state database (open alerts) could not be opened');
+      return sqliteAlertHolds(db, database);
+    },
+    close: () => db?.close(),
+  };
+}
+
 /** `opsdeck backup create|verify|list|prune`. */
 export async function backupCommand(action: string, id: string | undefined, g: BackupOptions): Promise<number> {
   const loaded = loadConfig(g.config ? { file: g.config } : {});
@@ -79,17 +165,52 @@ export async function backupCommand(action: string, id: string | undefined, g: B
         db.close();
         throw new ExitError(1, 'read-only', 'backup create writes files; refused in --read-only mode');
       }
-      const made: BackupManifest[] = [];
-      for (const t of list) made.push(await createBackup({ db: t.path, name: t.name, dir: t.dir, tables: t.tables }));
-      // Configuration files (relative to the config file) are copied when their content changed.
-      const base = loaded.file ? dirname(loaded.file) : process.cwd();
-      const configCopies = backupConfigFiles(loaded.config.backup.config_files.map((f) => resolve(base, f)), backupDir('_config', loaded.config.backup.dir));
-      if (g.json) outJson({ created: made, configFiles: configCopies });
-      else {
-        for (const m of made) out(`created ${m.id}: ${formatBytes(m.sizeBytes)} (${formatBytes(m.rawBytes)} raw), sha256 ${m.sha256.slice(0, 12)}…, in ${list.find((t) => t.name === m.database)?.dir ?? ''}`);
-        for (const c of configCopies) out(`config file ${c.source} changed: copied to ${c.stored}`);
+      const audit = await openAudit(loaded, g.scheduledRun ? Number(g.scheduledRun) : undefined);
+      const by = g.scheduledBy ? `scheduled by ${g.scheduledBy}` : undefined;
+      const made: { m: BackupManifest; t: Target }[] = [];
+      try {
+        for (const t of list) {
+          try {
+            made.push({ m: await createBackup({ db: t.path, name: t.name, dir: t.dir, tables: t.tables }), t });
+          } catch (e) {
+            audit.record({ action: 'backup.create', target: t.name, outcome: 'failed', detail: [by, (e as Error).message].filter(Boolean).join(': ') });
+            audit.run(describeRun({ error: (e as Error).message }));
+            throw e;
+          }
+          const last = made.at(-1);
+          if (last) audit.record({ action: 'backup.create', target: last.m.id, outcome: 'ok', ...(by ? { detail: by } : {}) });
+        }
+        // Configuration files (relative to the config file) are copied when their content changed.
+        const base = loaded.file ? dirname(loaded.file) : process.cwd();
+        const configCopies = backupConfigFiles(loaded.config.backup.config_files.map((f) => resolve(base, f)), backupDir('_config', loaded.config.backup.dir));
+        // --verify: the new backups are verified at once (a scheduled backup always is: issue #10).
+        const verified: BackupManifest[] = [];
+        if (g.verify) for (const { m, t } of made) verified.push(await verifyBackup(t.dir, m));
+        audit.verifications(verified);
+        const allOk = verified.every((v) => v.verify?.ok);
+        // --prune: only after every new backup verified, so a bad backup never pushes a good one out.
+        let pruned: string[] = [];
+        let pruneError: string | undefined;
+        if (g.prune && allOk) {
+          try {
+            pruned = pruneTargets(planPrune(made.map((x) => x.t), loaded, (name) => audit.holds(name)), audit, by);
+          } catch (e) {
+            pruneError = `not pruned: ${(e as Error).message}`;
+          }
+        }
+        audit.run(describeRun({ ...(made[0] ? { created: made[0].m.id } : {}), verified: verified.map((v) => ({ id: v.id, ok: !!v.verify?.ok, message: v.verify?.message ?? '' })), pruned: pruned.length, ...(pruneError ? { pruneError } : {}) }), made[0]?.m.id);
+        if (g.json) outJson({ created: made.map((x) => x.m), configFiles: configCopies, ...(g.verify ? { verified: verified.map((v) => ({ id: v.id, ...v.verify })) } : {}), ...(g.prune ? { pruned, ...(pruneError ? { pruneError } : {}) } : {}) });
+        else {
+          for (const { m } of made) out(`created ${m.id}: ${formatBytes(m.sizeBytes)} (${formatBytes(m.rawBytes)} raw), sha256 ${m.sha256.slice(0, 12)}…, in ${list.find((t) => t.name === m.database)?.dir ?? ''}`);
+          for (const c of configCopies) out(`config file ${c.source} changed: copied to ${c.stored}`);
+          for (const v of verified) out(`${v.verify?.ok ? 'OK      ' : 'FAILED  '}${v.id}: ${v.verify?.message ?? ''}`);
+          for (const r of pruned) out(`pruned ${r}`);
+        }
+        if (pruneError) err(`opsdeck: ${pruneError}`);
+        return allOk ? 0 : 2;
+      } finally {
+        audit.close();
       }
-      return 0;
     }
     case 'verify': {
       const results: BackupManifest[] = [];
@@ -101,68 +222,69 @@ export async function backupCommand(action: string, id: string | undefined, g: B
       }
       if (id && results.length === 0) throw new ExitError(1, 'not-found', `backup ${id}: not found`);
       const db = await openStateDb(stateDir(loaded.config.state_dir));
-      const ins = db.prepare('INSERT INTO backup_verifications (at, database, backup_id, ok, message) VALUES (?, ?, ?, ?, ?)');
-      for (const r of results) {
-        recordAudit(db, { action: 'backup.verify', target: r.id, outcome: r.verify?.ok ? 'ok' : 'failed', detail: r.verify?.message ?? '' });
-        ins.run(Date.parse(r.verify?.at ?? new Date().toISOString()), r.database, r.id, r.verify?.ok ? 1 : 0, r.verify?.message ?? '');
-      }
+      recordVerifications(db, results);
       db.close();
       if (g.json) outJson({ verified: results.map((r) => ({ id: r.id, ...r.verify })) });
       else for (const r of results) out(`${r.verify?.ok ? 'OK      ' : 'FAILED  '}${r.id}: ${r.verify?.message ?? ''}`);
       return results.every((r) => r.verify?.ok) ? 0 : 2;
     }
     case 'list': {
-      const rows = list.flatMap((t) => {
+      // Backups an open sqlite alert holds are shown as kept for it; an unreadable state database
+      // is said, not hidden (prune would refuse to run without it).
+      let holdsError: string | undefined;
+      const holdsOf = async (name: string) => {
+        try {
+          return await readAlertHolds(stateDir(loaded.config.state_dir), name);
+        } catch (e) {
+          holdsError = `open alerts unknown (state database: ${(e as Error).message}): prune would refuse`;
+          return [];
+        }
+      };
+      const rows: (BackupManifest & { tier: string; dir: string })[] = [];
+      for (const t of list) {
         const all = listBackups(t.dir);
-        const decision = applyRetention(all.map((m) => ({ id: m.id, createdAt: Date.parse(m.createdAt), verified: !!m.verify?.ok })), loaded.config.backup.keep_daily !== undefined ? { daily: loaded.config.backup.keep_daily, weekly: loaded.config.backup.keep_weekly, monthly: loaded.config.backup.keep_monthly } : { daily: 7, weekly: 4, monthly: 12 });
-        return all.map((m) => ({ ...m, tier: (decision.keep.get(m.id) ?? ['expired']).join(', '), dir: t.dir }));
-      });
-      if (g.json) outJson({ backups: rows.map((r) => ({ id: r.id, database: r.database, createdAt: r.createdAt, ageSec: Math.round((now - Date.parse(r.createdAt)) / 1000), sizeBytes: r.sizeBytes, tier: r.tier, verified: r.verify?.ok ?? false })) });
+        const decision = applyRetention(retentionItems(all), retentionPolicy(loaded.config.backup), await holdsOf(t.name));
+        rows.push(...all.map((m) => ({ ...m, tier: (decision.keep.get(m.id) ?? ['expired']).join(', '), dir: t.dir })));
+      }
+      if (g.json) outJson({ backups: rows.map((r) => ({ id: r.id, database: r.database, createdAt: r.createdAt, ageSec: Math.round((now - Date.parse(r.createdAt)) / 1000), sizeBytes: r.sizeBytes, tier: r.tier, verified: r.verify?.ok ?? false })), ...(holdsError ? { warning: holdsError } : {}) });
       else if (rows.length === 0) out(`no backups in ${list.map((t) => t.dir).join(', ')}`);
       else for (const r of rows) out(`${r.id}  ${age(r, now).padStart(7)} ago  ${formatBytes(r.sizeBytes).padStart(9)}  ${r.verify ? (r.verify.ok ? 'verified' : 'FAILED  ') : 'unverified'}  ${r.tier}`);
+      if (holdsError && !g.json) err(`opsdeck: ${holdsError}`);
       return 0;
     }
     case 'prune': {
-      const policy = { daily: loaded.config.backup.keep_daily, weekly: loaded.config.backup.keep_weekly, monthly: loaded.config.backup.keep_monthly };
-      const plan = list.flatMap((t) => {
-        const all = listBackups(t.dir);
-        const d = applyRetention(all.map((m) => ({ id: m.id, createdAt: Date.parse(m.createdAt), verified: !!m.verify?.ok })), policy);
-        return d.remove.map((rid) => ({ id: rid, dir: t.dir }));
-      });
-      if (!g.json) for (const p of plan) out(`${g.dryRun ? 'would delete' : 'delete'} ${p.id}`);
-      if (g.dryRun || plan.length === 0) {
-        if (g.json) outJson({ dryRun: !!g.dryRun, delete: plan.map((p) => p.id) });
-        else if (plan.length === 0) out('nothing to prune');
-        return 0;
-      }
-      if (g.readOnly) {
-        const db = await openStateDb(stateDir(loaded.config.state_dir));
-        recordAudit(db, { action: 'backup.prune', target: list.map((t) => t.name).join(', '), outcome: 'refused', detail: `--read-only; would delete ${plan.length}` });
-        db.close();
-        throw new ExitError(1, 'read-only', 'backup prune deletes files; refused in --read-only mode');
-      }
-      if (!g.yes) {
-        if (!process.stdin.isTTY) throw new UsageError('backup prune deletes backups: confirm in a terminal, or pass --yes (or --dry-run to preview)');
-        const rl = createInterface({ input: process.stdin, output: process.stdout });
-        const answer = await rl.question(`delete these ${plan.length} backups? [y/N] `);
-        rl.close();
-        if (answer.trim().toLowerCase() !== 'y') {
-          const db = await openStateDb(stateDir(loaded.config.state_dir));
-          recordAudit(db, { action: 'backup.prune', target: list.map((t) => t.name).join(', '), outcome: 'cancelled', detail: `declined deleting ${plan.length}` });
-          db.close();
-          out('nothing deleted');
-          return 1;
-        }
-      }
+      // The state database is read before anything is planned: without the open alerts, nothing
+      // may be deleted (a backup taken before an open sqlite alert is the copy a restore needs).
       const db = await openStateDb(stateDir(loaded.config.state_dir));
-      for (const p of plan) {
-        rmSync(join(p.dir, `${p.id}.db.br`), { force: true });
-        rmSync(join(p.dir, `${p.id}.json`), { force: true });
-        recordAudit(db, { action: 'backup.prune', target: p.id, outcome: 'ok' });
+      try {
+        const plan = planPrune(list, loaded, (name) => sqliteAlertHolds(db, name));
+        if (!g.json) for (const p of plan) out(`${g.dryRun ? 'would delete' : 'delete'} ${p.id}`);
+        if (g.dryRun || plan.length === 0) {
+          if (g.json) outJson({ dryRun: !!g.dryRun, delete: plan.map((p) => p.id) });
+          else if (plan.length === 0) out('nothing to prune');
+          return 0;
+        }
+        if (g.readOnly) {
+          recordAudit(db, { action: 'backup.prune', target: list.map((t) => t.name).join(', '), outcome: 'refused', detail: `--read-only; would delete ${plan.length}` });
+          throw new ExitError(1, 'read-only', 'backup prune deletes files; refused in --read-only mode');
+        }
+        if (!g.yes) {
+          if (!process.stdin.isTTY) throw new UsageError('backup prune deletes backups: confirm in a terminal, or pass --yes (or --dry-run to preview)');
+          const rl = createInterface({ input: process.stdin, output: process.stdout });
+          const answer = await rl.question(`delete these ${plan.length} backups? [y/N] `);
+          rl.close();
+          if (answer.trim().toLowerCase() !== 'y') {
+            recordAudit(db, { action: 'backup.prune', target: list.map((t) => t.name).join(', '), outcome: 'cancelled', detail: `declined deleting ${plan.length}` });
+            out('nothing deleted');
+            return 1;
+          }
+        }
+        const deleted = pruneTargets(plan, { record: (e) => recordAudit(db, e) });
+        if (g.json) outJson({ deleted });
+        return 0;
+      } finally {
+        db.close();
       }
-      db.close();
-      if (g.json) outJson({ deleted: plan.map((p) => p.id) });
-      return 0;
     }
     default:
       throw new UsageError(`unknown backup action "${action}" (expected create, verify, list or prune)`);

@@ -11,6 +11,7 @@ import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
 import { followContainerLogs, followFile } from '../services/logs.js';
 import { AckStore, recordAudit } from '../state/acks.js';
 import { openRestoreChecks } from '../state/journal.js';
+import { backupSchedulerSource } from '../state/backup-scheduler.js';
 import { Monitor } from '../state/monitor.js';
 import { buildSources } from '../state/sources.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
@@ -94,11 +95,16 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   const db = await openStateDb(stateDir(config.state_dir));
   const acks = new AckStore(db);
   const store = createAppStore();
+  // Scheduled backups (issue #10) run here only while no watch holds the lease; never read-only.
+  const scheduler = (c: Config) => {
+    const s = !g.readOnly && loaded.file ? backupSchedulerSource({ config: c, configFile: loaded.file, stateDb: db, owner: 'console' }) : undefined;
+    return s ? [s] : [];
+  };
   const startMonitor = (c: Config) =>
     new Monitor({
       config: c,
       store,
-      sources: buildSources(c, store),
+      sources: [...buildSources(c, store), ...scheduler(c)],
       stateDb: db,
       // An ack holds for one firing episode: it lapses when the alert resolves.
       onAlert: (e) => {

@@ -52,6 +52,10 @@ program
   .option('--all', 'verify every backup, not only the newest')
   .option('--dry-run', 'prune: show what would be deleted')
   .option('--yes', 'prune: do not ask (for cron)')
+  .option('--verify', 'create: verify the new backup at once (exit 2 when it fails)')
+  .option('--prune', 'create: after the new backup verified, prune (as backup prune --yes)')
+  .addOption(new Option('--scheduled-by <who>', 'create: the monitor that scheduled it, for the audit log').hideHelp())
+  .addOption(new Option('--scheduled-run <id>', 'create: the scheduler run whose outcome this records').hideHelp())
   .option('--json', 'print one JSON document')
   .action(async (action: string, id: string | undefined, _opts: unknown, cmd: Command) => {
     const g = globals(cmd);

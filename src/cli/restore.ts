@@ -7,7 +7,7 @@ import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { ConfigError, ExitError, UsageError } from '../domain/errors.js';
 import { formatRanges, intersect as intersectRanges, size, type Range } from '../domain/ranges.js';
 import { changesDatabase, planMerge, planStages, restoreSteps, type RestoreMode } from '../domain/restore-plan.js';
-import { applyRetention } from '../domain/retention.js';
+import { applyRetention, retentionPolicy } from '../domain/retention.js';
 import { createRun, nextAction, reduceRun, skippedSteps, startedSteps, type RunEvent, type StepDef } from '../domain/runbook.js';
 import { listBackups, type BackupManifest } from '../services/backup.js';
 import { conflictsTable, extractVerified, holdersOf, inspectDatabase, mergeKey, mergeOrder, mergeTables, pausePoint, putBack, restoreTables, safetyCopy, swapIn, unmergedRows } from '../services/backup-restore.js';
@@ -265,7 +265,7 @@ async function start(journal: RestoreJournal, loaded: LoadedConfig, g: RestoreOp
   const m = chooseBackup(t, g.backup, Number.isFinite(lostSince) ? lostSince : undefined);
   const now = Date.now();
   const all = listBackups(t.dir);
-  const tiers = applyRetention(all.map((x) => ({ id: x.id, createdAt: Date.parse(x.createdAt), verified: !!x.verify?.ok })), { daily: loaded.config.backup.keep_daily, weekly: loaded.config.backup.keep_weekly, monthly: loaded.config.backup.keep_monthly });
+  const tiers = applyRetention(all.map((x) => ({ id: x.id, createdAt: Date.parse(x.createdAt), verified: !!x.verify?.ok })), retentionPolicy(loaded.config.backup));
   const ageMs = now - Date.parse(m.createdAt);
   const summary = `${formatDuration(ageMs)} old, ${(tiers.keep.get(m.id) ?? ['expired']).filter((x) => !x.startsWith('newest') && !x.startsWith('unverified')).map((x) => x.split(' ')[0]).join('+') || 'untiered'}, ${m.verify ? (m.verify.ok ? 'verified' : 'FAILED verification') : 'not verified yet'}, ${ageMs <= loaded.config.backup.rpo ? 'within' : 'BEYOND'} the RPO of ${formatDuration(loaded.config.backup.rpo)}`;
   const id = `${t.name}-${new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;

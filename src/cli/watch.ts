@@ -1,5 +1,7 @@
 import { watchFile, unwatchFile } from 'node:fs';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { describeHolder } from '../domain/lease.js';
+import { backupSchedulerSource, SCHEDULER_LEASE, type SchedulerEvent } from '../state/backup-scheduler.js';
 import { Monitor, type AlertEvent } from '../state/monitor.js';
 import { buildSources } from '../state/sources.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
@@ -10,7 +12,8 @@ import { err, out, outJson, reportError, useSecrets, type GlobalOptions } from '
  * `opsdeck watch`: the monitor loop without a screen, for a service manager or a second terminal.
  * Prints one line per alert transition (fired / resolved); `--json` prints one JSON document per
  * line. Alert history goes to the state database like the console's. Reloads the configuration
- * when its file changes. Runs until SIGINT/SIGTERM.
+ * when its file changes. Runs the scheduled backups while it holds the `backup-scheduler` lease
+ * (a watch takes it from a console; printed as BACKUP and LEASE lines). Runs until SIGINT/SIGTERM.
  */
 export async function watchCommand(g: GlobalOptions): Promise<number> {
   let loaded: LoadedConfig = loadConfig(g.config ? { file: g.config } : {});
@@ -25,13 +28,32 @@ export async function watchCommand(g: GlobalOptions): Promise<number> {
   };
   // One store across reloads: alert state (and so resolutions) survives a configuration change.
   const store = createAppStore();
+  const onScheduler = (e: SchedulerEvent) => {
+    const at = new Date(e.at).toISOString();
+    if (g.json) {
+      const doc = e.kind === 'backup'
+        ? { at, event: 'backup', database: e.database, outcome: e.outcome, ...(e.backupId ? { backup: e.backupId } : {}), message: e.message }
+        : e.kind === 'lease-taken'
+          ? { at, event: 'lease-taken', lease: SCHEDULER_LEASE, reason: e.reason }
+          : { at, event: 'lease-lost', lease: SCHEDULER_LEASE, ...(e.holder ? { holder: describeHolder(e.holder) } : {}), ...(e.error ? { error: e.error } : {}) };
+      process.stdout.write(`${JSON.stringify(doc)}\n`);
+    } else if (e.kind === 'backup') {
+      out(`${at} BACKUP   ${e.database} ${e.outcome === 'failed' ? 'FAILED: ' : ''}${e.message}`);
+    } else if (e.kind === 'lease-taken') {
+      out(`${at} LEASE    ${SCHEDULER_LEASE} taken (${e.reason}): this watch runs the scheduled backups`);
+    } else {
+      out(`${at} LEASE    ${SCHEDULER_LEASE} lost${e.holder ? ` to ${describeHolder(e.holder)}` : ''}${e.error ? `: ${e.error}` : ''}`);
+    }
+  };
   const start = (l: LoadedConfig) => {
-    const m = new Monitor({ config: l.config, store, sources: buildSources(l.config, store), stateDb: db, onAlert });
+    // Scheduled backups (issue #10) run in whichever monitor holds the lease; never in --read-only.
+    const scheduler = !g.readOnly && l.file ? backupSchedulerSource({ config: l.config, configFile: l.file, stateDb: db, owner: 'watch', onEvent: onScheduler }) : undefined;
+    const m = new Monitor({ config: l.config, store, sources: [...buildSources(l.config, store), ...(scheduler ? [scheduler] : [])], stateDb: db, onAlert });
     m.start();
     return m;
   };
-  let monitor = start(loaded);
   if (!g.json) out(`watching ${loaded.file ?? 'the local stack (no config file)'}: every ${loaded.config.interval / 1000}s, alerts after ${loaded.config.failure_threshold} failed checks`);
+  let monitor = start(loaded);
   if (loaded.file) {
     const file = loaded.file;
     watchFile(file, { interval: 1000 }, () => {

@@ -22,6 +22,28 @@ const duration = (fallbackMs: number) =>
       return ms;
     });
 
+/**
+ * A backup schedule: a duration of at least 1 s (backup ids are named by the second, so two backups
+ * within one second would share a name), or `off`. Unset stays undefined: no schedule (issue #10).
+ */
+const schedule = z
+  .union([z.number(), z.string()], { error: 'expected a backup schedule such as "15m", "1h" or off' })
+  .optional()
+  .transform((v, ctx): number | 'off' | undefined => {
+    if (v === undefined) return undefined;
+    if (v === 'off') return 'off';
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected a backup schedule such as "15m", "1h" or off, got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    if (ms < 1000) {
+      ctx.addIssue({ code: 'custom', message: `expected at least 1s between scheduled backups (backups are named by the second), got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
 const percent = (fallback: number) => z.number().min(0).max(100).default(fallback);
 const name = z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'expected a name of letters, digits, "_", "-" or "."');
 
@@ -68,6 +90,8 @@ const databaseSchema = z.strictObject({
    * seq]`); a declared PRIMARY KEY is used otherwise. Rowids are never used: VACUUM renumbers them.
    */
   merge_keys: z.record(z.string(), z.union([z.string().min(1), z.array(z.string().min(1)).min(1, 'expected at least one column')], { error: 'expected a column name or a list of column names' })).default({}),
+  /** This database's backup schedule, overriding `backup.schedule`; `off`: none for this one. */
+  backup_schedule: schedule,
 });
 
 const redisSchema = z.strictObject({
@@ -128,6 +152,14 @@ const dockerSchema = z.strictObject({
 const backupSchema = z.strictObject({
   /** Where backups are stored; default $XDG_DATA_HOME/opsdeck/backups/<db>. */
   dir: z.string().optional(),
+  /**
+   * Every database is backed up this often (verified, then pruned) by the monitor holding the
+   * `backup-scheduler` lease (`watch` or the console); unset or `off`: no schedule.
+   */
+  schedule,
+  /** Retention: the N newest backups, and the newest of each of the last N hours that have one. */
+  keep_last: z.number().int().min(0).default(24),
+  keep_hourly: z.number().int().min(0).default(48),
   keep_daily: z.number().int().min(0).default(7),
   keep_weekly: z.number().int().min(0).default(4),
   keep_monthly: z.number().int().min(0).default(12),

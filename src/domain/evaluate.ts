@@ -8,6 +8,7 @@ import type { SqliteHealth } from '../services/sqlite.js';
 import { downStatus, type CheckResult, type CheckStatus } from './check.js';
 import { formatBytes, formatMs, formatPercent } from './format.js';
 import type { Result } from './result.js';
+import type { ScheduleView } from './schedule.js';
 import type { WindowStats } from './window.js';
 
 const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
@@ -263,17 +264,40 @@ export function systemHealth(checks: readonly CheckResult[], threshold: number):
 }
 
 /**
- * RPO: the age of the newest verified backup against the configured objective. Exceeded, or no
- * verified backup at all, is a warning that names what to run.
+ * RPO: the age of the newest verified backup against the configured objective, and when the next
+ * scheduled backup is due (issue #10). Exceeded, no verified backup at all, or a scheduled backup
+ * that failed (with its one-line error, until a verified backup follows it) is a warning that says
+ * what happens next or what to run.
  */
-export function evaluateBackupAge(db: DatabaseConfig, newestVerifiedAt: number | undefined, rpoMs: number, now: number): CheckResult {
+export function evaluateBackupAge(db: DatabaseConfig, newestVerifiedAt: number | undefined, rpoMs: number, now: number, schedule: ScheduleView = { kind: 'none' }): CheckResult {
   const base = { id: `backup:${db.name}`, kind: 'backup' as const, target: db.path, threshold: Math.round(rpoMs / 1000) };
-  if (newestVerifiedAt === undefined)
-    return { ...base, status: 'warning', message: `no verified backup of ${db.name} (run: opsdeck backup create --db ${db.name} && opsdeck backup verify --db ${db.name})` };
+  const next = describeSchedule(schedule, now);
+  const failed = schedule.kind === 'due' && schedule.failure ? `scheduled backup failed ${formatDurationShort(now - schedule.failure.at)} ago: ${schedule.failure.message}; ` : '';
+  if (newestVerifiedAt === undefined) {
+    const what = schedule.kind === 'none' ? ` (run: opsdeck backup create --db ${db.name} && opsdeck backup verify --db ${db.name})` : '';
+    return { ...base, status: 'warning', message: `${failed}no verified backup of ${db.name}${what}; ${next}` };
+  }
   const age = now - newestVerifiedAt;
   const ageText = formatDurationShort(age);
-  if (age > rpoMs) return { ...base, status: 'warning', value: Math.round(age / 1000), message: `newest verified backup of ${db.name} is ${ageText} old, beyond the RPO of ${formatDurationShort(rpoMs)}` };
-  return { ...base, status: 'ok', value: Math.round(age / 1000), message: `last verified backup ${ageText} ago (RPO ${formatDurationShort(rpoMs)})` };
+  const value = Math.round(age / 1000);
+  if (age > rpoMs) return { ...base, status: 'warning', value, message: `${failed}newest verified backup of ${db.name} is ${ageText} old, beyond the RPO of ${formatDurationShort(rpoMs)}; ${next}` };
+  return { ...base, status: failed ? 'warning' : 'ok', value, message: `${failed}last verified backup ${ageText} ago (RPO ${formatDurationShort(rpoMs)}); ${next}` };
+}
+
+/** The schedule part of the RPO message: `next scheduled in 12m`, `no backup scheduled`, … */
+function describeSchedule(s: ScheduleView, now: number): string {
+  switch (s.kind) {
+    case 'none':
+      return 'no backup scheduled';
+    case 'running':
+      return `scheduled backup running for ${formatDurationShort(Math.max(0, now - s.since))}`;
+    case 'due': {
+      const retry = s.failure ? 'retry' : 'next scheduled';
+      if (s.dueAt > now) return `${retry} in ${formatDurationShort(s.dueAt - now)}`;
+      if (s.overdue) return `${s.failure ? 'retry' : 'scheduled backup'} overdue by ${formatDurationShort(now - s.dueAt)} (is a watch or console running?)`;
+      return `${s.failure ? 'retry' : 'scheduled backup'} due now`;
+    }
+  }
 }
 
 function formatDurationShort(ms: number): string {

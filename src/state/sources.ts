@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { CheckResult } from '../domain/check.js';
 import { evaluateBackupAge, evaluateDocker, matchService, evaluateHost, evaluateHttp, evaluateRedis, evaluateSqlite } from '../domain/evaluate.js';
 import { evaluateRowLedger } from '../domain/row-ledger.js';
+import { scheduleView, scheduleFor } from '../domain/schedule.js';
 import { ProbeWindow } from '../domain/window.js';
 import { DockerService, resolveDockerEndpoint, type ContainerInfo, type ContainerStats } from '../services/docker.js';
 import { HostSampler } from '../services/host.js';
@@ -9,6 +10,7 @@ import { backupDir, listBackups } from '../services/backup.js';
 import { probeHttp } from '../services/http.js';
 import { RedisProbe } from '../services/redis.js';
 import { probeSqlite, type TrackedRows } from '../services/sqlite.js';
+import { readLastRuns, staleAfter } from './backup-scheduler.js';
 import { readOpenRestoreChecks } from './journal.js';
 import { RowLedger } from './row-ledger.js';
 import { openStateDb, stateDir } from './statedb.js';
@@ -215,6 +217,7 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
   }
 
   for (const cfg of config.databases) {
+    const every = scheduleFor(cfg, config.backup);
     sources.push({
       id: `backup:${cfg.name}`,
       refreshMs: config.interval,
@@ -222,7 +225,12 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
       run: async () => {
         const dir = backupDir(cfg.name, config.backup.dir);
         const newest = listBackups(dir).find((m) => m.verify?.ok);
-        return Promise.resolve([evaluateBackupAge(cfg, newest ? Date.parse(newest.createdAt) : undefined, config.backup.rpo, now())]);
+        const newestAt = newest ? Date.parse(newest.createdAt) : undefined;
+        const at = now();
+        // The schedule's runs come from the state database, so every monitor (and `check`) shows
+        // when the next backup is due and a failed one, whichever monitor runs the schedule.
+        const runs = every === undefined ? undefined : await readLastRuns(stateDir(config.state_dir), cfg.name, staleAfter(every), at);
+        return [evaluateBackupAge(cfg, newestAt, config.backup.rpo, at, scheduleView(every, newestAt, runs, at, 3 * config.interval))];
       },
     });
   }

@@ -101,6 +101,37 @@ export const MIGRATIONS: readonly string[] = [
      actor TEXT
    );
    CREATE INDEX row_loss_events_db ON row_loss_events(database, at);`,
+  // 5: named leases (src/state/lease.ts) and the scheduled backups' runs (src/state/backup-scheduler.ts),
+  // issue #10. A run with no outcome is in flight: its child's pid and machine let another monitor
+  // tell a live run from one whose monitor died.
+  `CREATE TABLE leases (
+     name TEXT PRIMARY KEY,
+     owner TEXT NOT NULL,
+     pid INTEGER NOT NULL,
+     host TEXT NOT NULL,
+     boot_id TEXT NOT NULL,
+     pid_ns TEXT NOT NULL,
+     acquired_at INTEGER NOT NULL,
+     renewed_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE TABLE backup_runs (
+     id INTEGER PRIMARY KEY,
+     database TEXT NOT NULL,
+     due_at INTEGER NOT NULL,
+     started_at INTEGER NOT NULL,
+     finished_at INTEGER,
+     outcome TEXT,
+     backup_id TEXT,
+     detail TEXT,
+     owner TEXT NOT NULL,
+     pid INTEGER NOT NULL,
+     child_pid INTEGER,
+     host TEXT NOT NULL,
+     boot_id TEXT NOT NULL,
+     pid_ns TEXT NOT NULL
+   );
+   CREATE INDEX backup_runs_db ON backup_runs(database, id);`,
 ];
 
 /** Opens (creating if needed) the state database and applies pending migrations. */
@@ -108,19 +139,39 @@ export async function openStateDb(dir: string): Promise<BetterSqlite3.Database> 
   mkdirSync(dir, { recursive: true });
   const { default: Database } = await import('better-sqlite3');
   const db = new Database(join(dir, 'state.db'), { timeout: 5000 });
-  db.pragma('journal_mode = WAL');
+  // Turning a new database to WAL needs an exclusive lock, and SQLite answers SQLITE_BUSY at once
+  // (its busy timeout does not apply) while another process opens it too: retry for up to 5 s.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      db.pragma('journal_mode = WAL');
+      break;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_BUSY' || attempt >= 100) {
+        db.close();
+        throw e;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
   db.pragma('foreign_keys = ON');
   migrate(db);
   return db;
 }
 
-/** Applies the migrations the database has not seen yet, each in its own transaction. */
+/**
+ * Applies the migrations the database has not seen yet, each in its own transaction. Each one
+ * reads `user_version` after taking the write lock (BEGIN IMMEDIATE): two monitors started at once
+ * on a new state folder both ran migration 1 and the second died on "table alert_events already
+ * exists" (seen with two `watch` processes, issue #10).
+ */
 export function migrate(db: BetterSqlite3.Database): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  for (let i = current; i < MIGRATIONS.length; i++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[i] as string);
-      db.pragma(`user_version = ${i + 1}`);
-    })();
-  }
+  const step = db.transaction((): boolean => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    const next = MIGRATIONS[current];
+    if (next === undefined) return false;
+    db.exec(next);
+    db.pragma(`user_version = ${current + 1}`);
+    return true;
+  });
+  while (step.immediate());
 }

@@ -20,7 +20,7 @@ let privateCli: Promise<string> | undefined;
  * is rebuilt (emptied first) whenever any vitest run starts, which would make a long fault-injection
  * run fail with "Cannot find module" when several runs share one work tree.
  */
-function cliPath(): Promise<string> {
+export function cliPath(): Promise<string> {
   privateCli ??= (async () => {
     const dist = dirname(CLI);
     const deadline = Date.now() + 30_000;

@@ -16,8 +16,9 @@ export class Watcher {
   private readonly child: ChildProcess;
   private stderr = '';
 
-  constructor(config: string, env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [CLI, 'watch', '--json', '--config', config], {
+  /** `bin`: another copy of the built CLI (a test file's private copy, see restore-fixture's runCli). */
+  constructor(config: string, env: NodeJS.ProcessEnv = {}, bin: string = CLI) {
+    this.child = spawn(process.execPath, [bin, 'watch', '--json', '--config', config], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -53,9 +54,32 @@ export class Watcher {
     }
   }
 
+  /** The watch process's pid. */
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
+  /** Sends a signal (SIGKILL: a crash) and waits for the exit. */
+  async kill(signal: NodeJS.Signals): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const done = new Promise<void>((r) => this.child.once('exit', () => r()));
+    this.child.kill(signal);
+    await done;
+  }
+
+  /** Whether the watch process is still running. */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Its stderr so far (for failure messages). */
+  get errors(): string {
+    return this.stderr;
+  }
+
   /** Stops the watcher (SIGTERM) and waits for its exit. */
   async stop(): Promise<number | null> {
-    if (this.child.exitCode !== null) return this.child.exitCode;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
     const done = new Promise<number | null>((r) => this.child.once('exit', (code) => r(code)));
     this.child.kill('SIGTERM');
     return done;

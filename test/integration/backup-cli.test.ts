@@ -11,14 +11,14 @@ afterAll(() => removePrivateCli());
 // backup create/verify/prune through the built CLI, against real files: configuration files copied
 // when they change, verification results in the state database, and prune over a simulated year.
 
-function setup() {
+function setup(backupExtra = '') {
   const dir = mkdtempSync(join(tmpdir(), 'opsdeck-bcli-'));
   const db = join(dir, 'trading.db');
   seedTrading(db, 50);
   const appConf = join(dir, 'app.env');
   writeFileSync(appConf, 'A=1\n');
   const config = join(dir, 'opsdeck.yaml');
-  writeFileSync(config, `databases:\n  - name: trading\n    path: ${db}\nbackup:\n  dir: ${join(dir, 'backups')}\n  config_files: [app.env]\n`);
+  writeFileSync(config, `databases:\n  - name: trading\n    path: ${db}\nbackup:\n  dir: ${join(dir, 'backups')}\n  config_files: [app.env]\n${backupExtra}`);
   const env = { XDG_CONFIG_HOME: dir, OPSDECK_STATE_DIR: join(dir, 'state') };
   const run = (args: string[]) => runCli(['--config', config, ...args], { env, cwd: dir });
   return { dir, db, appConf, run };
@@ -51,7 +51,7 @@ describe.concurrent('backup CLI', () => {
   });
 
   it('prune --read-only is refused and audited', async () => {
-    const { dir, run } = setup();
+    const { dir, run } = setup('  keep_last: 0\n  keep_hourly: 0\n');
     expect((await run(['backup', 'create'])).code).toBe(0);
     expect((await run(['backup', 'verify'])).code).toBe(0);
     const r = await run(['--read-only', 'backup', 'prune', '--yes']);
@@ -76,7 +76,9 @@ describe.concurrent('backup CLI', () => {
   });
 
   it('prune over a simulated year of daily backups keeps exactly 7 daily / 4 weekly / 12 monthly', async () => {
-    const { dir, run } = setup();
+    // keep_last and keep_hourly off: this is the daily/weekly/monthly rules alone (with their
+    // defaults, 24 and 48, one backup a day keeps 48 days: restic counts hours that have a backup).
+    const { dir, run } = setup('  keep_last: 0\n  keep_hourly: 0\n');
     expect((await run(['backup', 'create'])).code).toBe(0);
     expect((await run(['backup', 'verify'])).code).toBe(0);
     const bdir = join(dir, 'backups', 'trading');
@@ -105,5 +107,39 @@ describe.concurrent('backup CLI', () => {
       'trading-2025-01-31', 'trading-2024-12-31',
     ].sort().reverse());
     expect(readdirSync(bdir).filter((f) => f.endsWith('.db.br'))).toHaveLength(kept.length);
+  });
+
+  it('prune and list keep every backup taken before an open sqlite alert (issue #10), and prune again once it resolved', async () => {
+    const { dir, run } = setup('  keep_last: 1\n  keep_hourly: 0\n  keep_daily: 0\n  keep_weekly: 0\n  keep_monthly: 0\n');
+    expect((await run(['backup', 'create', '--verify'])).code).toBe(0);
+    const bdir = join(dir, 'backups', 'trading');
+    const real = readdirSync(bdir).find((f) => f.endsWith('.json'))!;
+    const base = JSON.parse(readFileSync(join(bdir, real), 'utf8')) as { id: string; createdAt: string };
+    const t0 = Date.parse(base.createdAt);
+    // Five older copies, 1 to 5 minutes before the newest (a 1-minute schedule).
+    for (let i = 1; i <= 5; i++) {
+      const id = `old-${i}`;
+      writeFileSync(join(bdir, `${id}.json`), JSON.stringify({ ...base, id, createdAt: new Date(t0 - i * 60_000).toISOString() }));
+      copyFileSync(join(bdir, `${base.id}.db.br`), join(bdir, `${id}.db.br`));
+    }
+    // Rows were lost 2.5 minutes before the newest backup: the monitor's alert fired then and is
+    // still open. Written into the state database's alert history as the monitor writes it.
+    const state = await openStateDb(join(dir, 'state'));
+    const alert = (event: string, at: number) =>
+      state.prepare('INSERT INTO alert_events (at, check_id, event, status, message) VALUES (?, ?, ?, ?, ?)').run(at, 'sqlite:trading:rows', event, 'critical', 'rows lost');
+    alert('fired', t0 - 150_000);
+    const dry = async () => (JSON.parse((await run(['backup', 'prune', '--dry-run', '--json'])).stdout) as { delete: string[] }).delete.sort();
+    expect(await dry()).toEqual(['old-1', 'old-2']);
+    const list = JSON.parse((await run(['backup', 'list', '--json'])).stdout) as { backups: { id: string; tier: string }[] };
+    expect(list.backups.find((b) => b.id === 'old-3')?.tier).toMatch(/^taken before open alert sqlite:trading:rows \(fired \d{4}-\d\d-\d\d \d\d:\d\d\)$/);
+    expect(list.backups.find((b) => b.id === 'old-1')?.tier).toBe('expired');
+    expect(list.backups.find((b) => b.id === base.id)?.tier).toBe('last 1/1, newest verified');
+    const r = await run(['backup', 'prune', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(bdir).filter((f) => f.endsWith('.json')).sort()).toEqual([`${base.id}.json`, 'old-3.json', 'old-4.json', 'old-5.json'].sort());
+    // Resolved: the hold ends, and the policy applies to the older ones too.
+    alert('resolved', t0 + 10_000);
+    state.close();
+    expect(await dry()).toEqual(['old-3', 'old-4', 'old-5']);
   });
 });

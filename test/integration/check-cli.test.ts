@@ -97,14 +97,14 @@ backup:
 `);
     // Before any backup, the RPO check says so (a warning that names the command to run).
     const before = await check(f);
-    expect(before.byId('backup:main')).toMatchObject({ status: 'warning', message: 'no verified backup of main (run: opsdeck backup create --db main && opsdeck backup verify --db main)' });
+    expect(before.byId('backup:main')).toMatchObject({ status: 'warning', message: 'no verified backup of main (run: opsdeck backup create --db main && opsdeck backup verify --db main); no backup scheduled' });
     expect(before.code).toBe(1);
     for (const action of ['create', 'verify']) {
       const r = await runCli(['backup', action, '--db', 'main', '--config', f], { env: { REDIS_PASSWORD: PASSWORD, OPSDECK_STATE_DIR: join(dir, 'state') } });
       expect(r.code, r.stderr).toBe(0);
     }
     const { code, report, byId, stdout } = await check(f);
-    expect(byId('backup:main').message).toMatch(/^last verified backup \d+s ago \(RPO 24h\)$/);
+    expect(byId('backup:main').message).toMatch(/^last verified backup \d+s ago \(RPO 24h\); no backup scheduled$/);
     expect(report.status, stdout).toBe('ok');
     expect(code).toBe(0);
     expect(Object.keys(report).sort()).toEqual(['checkedAt', 'checks', 'notes', 'status']);

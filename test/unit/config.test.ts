@@ -43,6 +43,13 @@ describe('config defaults', () => {
     expect(config.databases[0]?.timeout).toBe(10_000);
   });
 
+  it('schedules no backups unless asked; keeps the last 24 and 48 hourly (issue #10)', () => {
+    const { config } = loadConfigFile(tmpConfig('databases:\n  - name: a\n    path: a.db\n  - name: b\n    path: b.db\n    backup_schedule: off\n  - name: c\n    path: c.db\n    backup_schedule: 5m\nbackup:\n  schedule: 15m\n'));
+    expect(config.backup).toMatchObject({ schedule: 900_000, keep_last: 24, keep_hourly: 48, keep_daily: 7 });
+    expect(config.databases.map((d) => d.backup_schedule)).toEqual([undefined, 'off', 300_000]);
+    expect(loadConfigFile(tmpConfig('name: x\n')).config.backup.schedule).toBeUndefined();
+  });
+
   it('resolves relative paths against the config file folder', () => {
     const file = tmpConfig('databases:\n  - name: db\n    path: data/x.db\n');
     const { config } = loadConfigFile(file);
@@ -93,6 +100,8 @@ describe('bad config input: exit 78, one line naming file, field and expectation
     ['wrong type', 'failure_threshold: three\n', /failure_threshold: expected number, got the text "three"/],
     ['missing required field', 'databases:\n  - name: db\n', /databases\[0\]\.path: required field is missing \(expected string\)/],
     ['bad duration', 'interval: soon\n', /interval: expected a duration/],
+    ['bad backup schedule', 'databases:\n  - name: d\n    path: d.db\n    backup_schedule: hourly\n', /databases\[0\]\.backup_schedule: expected a backup schedule such as "15m", "1h" or off, got "hourly"/],
+    ['backup schedule under a second', 'backup:\n  schedule: 500ms\n', /backup\.schedule: expected at least 1s between scheduled backups \(backups are named by the second\), got "500ms"/],
     ['bad redis url', 'redis:\n  - name: r\n    url: http://x\n', /redis\[0\]\.url: expected a redis:\/\/ or rediss:\/\/ URL/],
     ['missing env secret', 'redis:\n  - name: r\n    url: redis://:${NOPE_NOT_SET}@127.0.0.1:6379\n', /redis\[0\]\.url: environment variable NOPE_NOT_SET is not set/],
   ])('%s', (_name, text, pattern) => {

@@ -233,7 +233,7 @@ describe('container from a list entry', () => {
 describe('RPO check wording', () => {
   it('a backup taken seconds ago says seconds, not "0m"', () => {
     const db = { name: 'shop', path: 'shop.db' } as Parameters<typeof evaluateBackupAge>[0];
-    expect(evaluateBackupAge(db, 1_000, 86_400_000, 26_000).message).toBe('last verified backup 25s ago (RPO 24h)');
+    expect(evaluateBackupAge(db, 1_000, 86_400_000, 26_000).message).toBe('last verified backup 25s ago (RPO 24h); no backup scheduled');
   });
 });
 
