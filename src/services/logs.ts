@@ -50,10 +50,17 @@ export async function followContainerLogs(
   let stopped = false;
   let current: (Readable & { destroy(): void }) | undefined;
   let lastAt: number | undefined;
+  /** Lines shown with the timestamp `lastAt` (ms: several lines can share one). */
+  let atLast = new Set<string>();
+  let reopened = false;
   const seen = (l: LogLine) => {
-    // After a reopen, `since` is whole seconds: drop what was already shown.
-    if (l.at !== undefined && lastAt !== undefined && l.at <= lastAt) return;
-    if (l.at !== undefined) lastAt = l.at;
+    if (l.at !== undefined) {
+      // After a reopen, `since` is whole seconds: what was already shown comes again; drop it.
+      if (reopened && lastAt !== undefined && (l.at < lastAt || (l.at === lastAt && atLast.has(`${l.stream}:${l.text}`)))) return;
+      if (l.at !== lastAt) atLast = new Set();
+      lastAt = l.at;
+      atLast.add(`${l.stream}:${l.text}`);
+    }
     opts.onLine(l);
   };
   const open = async (tail: number | undefined, since?: number): Promise<void> => {
@@ -89,6 +96,7 @@ export async function followContainerLogs(
       try {
         const info = await c.inspect();
         if (!info.State.Running) continue;
+        reopened = true;
         await open(undefined, lastAt !== undefined ? Math.floor(lastAt / 1000) : undefined);
         opts.onEnd?.(`${info.Name.replace(/^\//, '')} started again at ${new Date(Date.parse(info.State.StartedAt)).toLocaleTimeString()}; following its log`);
         return;
