@@ -102,13 +102,20 @@ describe('drills', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain(`expect alert ${alert} to fire`);
     await watcher.waitFor('fired', alert, 60_000, from);
-    const rec = await runCli(['drill', 'recover', drill, '--config', config], { env: {}, timeoutMs: 60_000 });
+    // The recovery command exactly as printed (with the --config it needs), run from another folder.
+    const printed = /recover: opsdeck (drill recover \S+ --config \S+)/.exec(run.stdout)?.[1];
+    expect(printed, run.stdout).toBe(`drill recover ${drill} --config ${config}`);
+    const rec = await runCli((printed ?? '').split(' '), { env: {}, timeoutMs: 60_000, cwd: tmpdir() });
     expect(rec.code, rec.stderr).toBe(0);
     await watcher.waitFor('resolved', alert, 60_000, from);
-    const score = JSON.parse((await runCli(['drill', 'score', '--json', '--config', config], { env })).stdout) as Record<string, unknown>;
+    const score = JSON.parse((await runCli(['drill', 'score', drill, '--json', '--config', config], { env })).stdout) as Record<string, unknown>;
     expect(score).toMatchObject({ drill, alert, tradesMissing: 0 });
     expect(score.timeToDetectSec).toBeGreaterThan(0);
     expect(score.timeToRecoverSec as number).toBeGreaterThan(score.timeToDetectSec as number);
+    // Without a scenario, every drill run so far is scored, each on its own.
+    const all = JSON.parse((await runCli(['drill', 'score', '--json', '--config', config], { env })).stdout) as { drills: { drill: string; timeToDetectSec: number | null }[] };
+    expect(all.drills.map((x) => x.drill)).toContain(drill);
+    expect(all.drills.every((x) => x.timeToDetectSec !== null)).toBe(true);
     // api-errors resolves only once its errors leave the 20-probe window: ~25 s on a quiet machine.
   }, 240_000);
 });
@@ -141,7 +148,7 @@ describe('database drills are recovered with the restore wizard', () => {
     expect(alive(writerBefore)).toBe(false);
     expect(alive(writerAfter)).toBe(true);
     await watcher.waitFor('resolved', 'sqlite:trading:rows', 60_000, from);
-    const score = JSON.parse((await runCli(['drill', 'score', '--json', '--config', config], { env })).stdout) as Record<string, number>;
+    const score = JSON.parse((await runCli(['drill', 'score', 'rows-deleted', '--json', '--config', config], { env })).stdout) as Record<string, number>;
     expect(score).toMatchObject({ drill: 'rows-deleted', tradesMissing: 0 });
   }, 240_000);
 
@@ -159,7 +166,7 @@ describe('database drills are recovered with the restore wizard', () => {
     await watcher.waitFor('fired', 'sqlite:trading:rows', 60_000, from);
     const d = lastDrill();
     expect(d?.backupMaxTradeId).toBeDefined();
-    const score = JSON.parse((await runCli(['drill', 'score', '--json', '--config', config], { env })).stdout) as Record<string, number>;
+    const score = JSON.parse((await runCli(['drill', 'score', 'db-corrupt', '--json', '--config', config], { env })).stdout) as Record<string, number>;
     // Checked against the database: trades committed before the drill that are not there now …
     // (ids are reused after a restore, so a trade is "the same" by id and a time before the drill).
     const before = new Date(d?.startedAt ?? 0).toISOString();
@@ -278,7 +285,7 @@ describe('opsdeck demo in a terminal', () => {
       const open = new RegExp(`${esc(alert)}\\s+\\S+\\s+(firing|resolving|pending)`);
       if (recovery[0] === 'W') {
         await guidedMerge(t);
-        const score = JSON.parse((await runCli(['drill', 'score', '--json', '--config', config2], { env })).stdout) as Record<string, number>;
+        const score = JSON.parse((await runCli(['drill', 'score', drill, '--json', '--config', config2], { env })).stdout) as Record<string, number>;
         expect(score, drill).toMatchObject({ drill, tradesMissing: 0 });
         if (drill === 'rows-deleted-newest') {
           // The trades whose ids the writer reused are kept, not lost; the alert says where.
@@ -295,7 +302,10 @@ describe('opsdeck demo in a terminal', () => {
     }
     const state = JSON.parse(readFileSync(join(ws2, 'demo.json'), 'utf8')) as { apiPid: number; writerPid: number };
     t.send('q');
-    await t.waitFor(/EXIT=0/, 60_000);
+    const end = await t.waitFor(/EXIT=0/, 60_000);
+    // The scores are printed as the demo ends (its workspace and record are removed).
+    expect(end).toMatch(/drill scores of this demo/);
+    expect(end).toMatch(/rows-deleted\s+detected [\d.]+s · recovered [\d.]+s · trades missing 0 of \d+/);
     expect(alive(state.apiPid)).toBe(false);
     expect(alive(state.writerPid)).toBe(false);
     expect(docker(host, 'ps', '-aq', '--filter', 'name=opsdeck-demo-worker')).toBe('');
