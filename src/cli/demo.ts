@@ -244,7 +244,7 @@ export async function demoScoreLines(s: DemoState): Promise<string[]> {
     const scores = await scoreDrills(s, s.drills);
     return [
       `drill scores of this demo (the workspace is removed now):`,
-      ...scores.map((x) => `  ${x.drill.padEnd(20)} detected ${x.timeToDetectSec ?? '-'}s · recovered ${x.timeToRecoverSec ?? '-'}s · trades missing ${x.tradesMissing} of ${x.tradesBeforeDrill}`),
+      ...scores.map((x) => `  ${x.drill.padEnd(20)} detected ${x.timeToDetectSec ?? '-'}s · recovered ${x.timeToRecoverSec ?? '-'}s · trades missing now ${x.tradesMissing} of ${x.tradesBeforeDrill}`),
     ];
   } catch (e) {
     return [`drill scores unavailable: ${(e as Error).message}`];
