@@ -10,6 +10,7 @@ import { applyRetention, retentionPolicy, type RetentionHold } from '../domain/r
 import { describeRun } from '../domain/schedule.js';
 import { backupDir, createBackup, listBackups, verifyBackup, type BackupManifest } from '../services/backup.js';
 import { backupConfigFiles } from '../services/backup-config.js';
+import { demoDir } from '../demo/workspace.js';
 import { recordAudit } from '../state/acks.js';
 import { readAlertHolds, sqliteAlertHolds } from '../state/alert-history.js';
 import { recordRun } from '../state/backup-scheduler.js';
@@ -83,7 +84,12 @@ export function targets(loaded: LoadedConfig, g: BackupOptions): Target[] {
     const known = config.databases.map((d) => d.name);
     throw new UsageError(`--db ${g.db}: no configured database of that name and no such file (expected ${known.length ? `one of: ${known.join(', ')}, or ` : ''}the path of a SQLite file)`);
   }
-  if (config.databases.length === 0) throw new UsageError('no database configured: pass --db NAME|PATH');
+  if (config.databases.length === 0) {
+    // A running demo is the likely target of someone who just ran a drill (issue #11): name its --config.
+    const demo = join(demoDir(), 'opsdeck.yaml');
+    const hint = !loaded.file && existsSync(demo) ? ` (the demo's databases: --config ${demo})` : '';
+    throw new UsageError(`no database configured: pass --db NAME|PATH${hint}`);
+  }
   return config.databases.map(toTarget);
 }
 

@@ -163,3 +163,15 @@ describe('a backup folder alone names its database (issue #11)', () => {
     expect(restored.stdout).toContain(`orders (${db}) from backup ${id}`);
   });
 });
+
+describe('backup list with no configuration while a demo runs (issue #11)', () => {
+  it('names the --config of the demo instead of a bare usage error', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'opsdeck-bl-'));
+    const demo = join(home, 'data', 'opsdeck', 'demo');
+    (await import('node:fs')).mkdirSync(demo, { recursive: true });
+    writeFileSync(join(demo, 'opsdeck.yaml'), 'name: demo\n');
+    const r = await runCli(['backup', 'list'], { env: { XDG_DATA_HOME: join(home, 'data'), XDG_CONFIG_HOME: join(home, 'config'), HOME: home }, cwd: home });
+    expect(r.code).toBe(64);
+    expect(r.stderr).toBe(`opsdeck: no database configured: pass --db NAME|PATH (the demo's databases: --config ${join(demo, 'opsdeck.yaml')})\n`);
+  });
+});
