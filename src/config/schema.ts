@@ -224,6 +224,13 @@ const backupSchema = z.strictObject({
   keep_daily: z.number().int().min(0).default(7),
   keep_weekly: z.number().int().min(0).default(4),
   keep_monthly: z.number().int().min(0).default(12),
+  /**
+   * Safety copies (the database as it was before each restore, in <state dir>/safety): after a
+   * restore, the newest N of each database and any younger than N days are kept, and always the
+   * copy of an unfinished run; the rest are removed (issue #13).
+   */
+  keep_safety_copies: z.number().int().min(1).max(1000).default(3),
+  keep_safety_days: z.number().int().min(0).max(3650).default(1),
   /** Recovery point objective: the newest verified backup must be younger than this. */
   rpo: duration(24 * 3_600_000, DURATION_RANGES.rpo),
   /** Configuration files backed up when their content changes. */
