@@ -61,6 +61,18 @@ export function targets(loaded: LoadedConfig, g: BackupOptions): Target[] {
     writers: [...d.writers],
     mergeKeys: Object.fromEntries(Object.entries(d.merge_keys).map(([t, k]) => [t, typeof k === 'string' ? [k] : [...k]])),
   });
+  if (!g.db && g.dir) {
+    // `--dir DIR` alone (issue #11): the manifests in DIR name the database they hold.
+    const dir = resolve(g.dir);
+    const found = listBackups(dir);
+    const names = [...new Set(found.map((m) => m.database))];
+    if (names.length > 1) throw new UsageError(`--dir ${g.dir} holds backups of ${names.join(', ')}: name one with --db`);
+    const m = found[0];
+    if (m) {
+      const named = config.databases.find((d) => d.name === m.database);
+      return [named ? { ...toTarget(named), dir } : { name: m.database, path: m.sourcePath, dir, tables: [], critical: [], normal: [], writers: [] }];
+    }
+  }
   if (g.db) {
     const named = config.databases.find((d) => d.name === g.db);
     if (named) return [toTarget(named)];

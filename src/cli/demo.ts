@@ -3,7 +3,7 @@ import { parseDuration } from '../config/duration.js';
 import { loadConfig } from '../config/load.js';
 import { ExitError, UsageError } from '../domain/errors.js';
 import { DRILLS, demoForConfig, findDrill, recoverDrill, runDrill } from '../demo/drills.js';
-import { controlWriter, demoDir, startDemo, stopDemo, type DemoState } from '../demo/workspace.js';
+import { controlWriter, demoDir, readDemoState, startDemo, stopDemo, type DemoState, type DrillRecord } from '../demo/workspace.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { demoBackup, newestBackupMaxRowid, openConsole } from './demo-links.js';
 import { out, outJson, type GlobalOptions } from './output.js';
@@ -47,11 +47,16 @@ export async function demoCommand(g: DemoOptions): Promise<number> {
     }
     return 0;
   }
+  let code = 0;
   try {
-    return await openConsole({ ...g, config: s.config });
+    code = await openConsole({ ...g, config: s.config });
   } finally {
+    // The scores are printed after the console left the screen, before the workspace goes.
+    const lines = await demoScoreLines(readDemoState(dir) ?? s);
     await stopDemo(dir);
+    for (const l of lines) out(l);
   }
+  return code;
 }
 
 /** Takes and verifies the demo's first backup. */
@@ -74,14 +79,31 @@ function demoState(g: DrillOptions): DemoState {
   return demoForConfig(loaded.file, loaded.config.demo);
 }
 
+/** A word for /bin/sh, quoted only when it needs to be. */
+const shellWord = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * Every `opsdeck …` command a drill text names, with the `--config` it needs (issue #11: the
+ * printed recovery commands exited 64 without it, while `drill` finds the demo on its own).
+ */
+export function withConfig(text: string, config: string): string {
+  return text.replace(/\bopsdeck((?: (?:restore|backup|drill|check|watch))(?: [^\s,;:()]+)*)/g, (_m, rest: string) => `opsdeck${rest} --config ${shellWord(config)}`);
+}
+
+/** The demo config drills act on: --config, else the default demo workspace's. */
+function drillConfig(g: DrillOptions): string {
+  return g.config ?? join(demoDir(g.dir), 'opsdeck.yaml');
+}
+
 /** `opsdeck drill list|run|recover|score`. */
 export async function drillCommand(action: string, scenario: string | undefined, g: DrillOptions): Promise<number> {
   if (action === 'list') {
-    if (g.json) outJson({ drills: DRILLS.map(({ name, breaks, alert, recover }) => ({ name, breaks, alert, recover })) });
-    else for (const d of DRILLS) out(`${d.name.padEnd(20)} ${d.breaks}\n${''.padEnd(20)} alert: ${d.alert}; recover: ${d.recover}`);
+    const cfg = drillConfig(g);
+    if (g.json) outJson({ drills: DRILLS.map(({ name, breaks, alert, recover }) => ({ name, breaks, alert, recover: withConfig(recover, cfg) })) });
+    else for (const d of DRILLS) out(`${d.name.padEnd(20)} ${d.breaks}\n${''.padEnd(20)} alert: ${d.alert}; recover: ${withConfig(d.recover, cfg)}`);
     return 0;
   }
-  if (action === 'score') return scoreCommand(demoState(g), g);
+  if (action === 'score') return scoreCommand(demoState(g), g, scenario);
   if (action === 'stop-writer' || action === 'start-writer') {
     if (g.readOnly) throw new ExitError(1, 'read-only', `drill ${action} changes the demo stack; refused in --read-only mode`);
     const note = await controlWriter(demoState(g), action === 'stop-writer' ? 'stop' : 'start');
@@ -96,18 +118,18 @@ export async function drillCommand(action: string, scenario: string | undefined,
   const s = demoState(g);
   if (action === 'run') {
     await runDrill(s, d, await backupMaxTradeId(s));
-    if (g.json) outJson({ drill: d.name, broke: d.breaks, alert: d.alert, recover: d.recover });
+    if (g.json) outJson({ drill: d.name, broke: d.breaks, alert: d.alert, recover: withConfig(d.recover, s.config) });
     else {
       out(`drill ${d.name}: ${d.breaks}`);
-      out(`expect alert ${d.alert} to fire within ${3} checks (the console's Alerts pane, or opsdeck watch)`);
-      out(`recover: ${d.recover}`);
-      out(`then: opsdeck drill score`);
+      out(`expect alert ${d.alert} to fire within ${3} checks (the console's Alerts pane, or ${withConfig('opsdeck watch', s.config)})`);
+      out(`recover: ${withConfig(d.recover, s.config)}`);
+      out(`then: ${withConfig(`opsdeck drill score ${d.name}`, s.config)}`);
     }
     return 0;
   }
   await recoverDrill(s, d);
   if (g.json) outJson({ drill: d.name, recovered: true });
-  else out(`drill ${d.name}: fault undone; the alert resolves after 2 good checks`);
+  else out(`drill ${d.name}: fault undone; the alert resolves after 2 good checks; then: ${withConfig(`opsdeck drill score ${d.name}`, s.config)}`);
   return 0;
 }
 
@@ -120,65 +142,111 @@ async function backupMaxTradeId(s: DemoState): Promise<number | undefined> {
   }
 }
 
-async function scoreCommand(s: DemoState, g: GlobalOptions): Promise<number> {
-  const drill = s.drills.at(-1);
-  if (!drill) throw new ExitError(1, 'drill', 'no drill has run in this demo yet (opsdeck drill run SCENARIO)');
-  const d = findDrill(drill.scenario);
+/** One drill's score, as `drill score` prints it. */
+export interface DrillScore {
+  drill: string;
+  startedAt: string;
+  alert: string;
+  timeToDetectSec: number | null;
+  timeToRecoverSec: number | null;
+  tradesBeforeDrill: number;
+  tradesMissing: number;
+  tradesMissingCoveredByBackup?: number;
+  tradesMissingWrittenAfterBackup?: number;
+}
+
+/**
+ * `drill score [SCENARIO]`: every drill run in this demo, each scored on its own (issue #11: only
+ * the last one was, so the first half of a combined drill never was), or the last run of SCENARIO.
+ */
+async function scoreCommand(s: DemoState, g: GlobalOptions, scenario?: string): Promise<number> {
+  if (scenario) findDrill(scenario);
+  const runs = scenario ? s.drills.filter((r) => r.scenario === scenario).slice(-1) : s.drills;
+  if (runs.length === 0) throw new ExitError(1, 'drill', scenario ? `drill ${scenario} has not run in this demo yet (opsdeck drill run ${scenario})` : 'no drill has run in this demo yet (opsdeck drill run SCENARIO)');
+  const scores = await scoreDrills(s, runs);
+  if (g.json) outJson(scenario ? scores[0] : { drills: scores });
+  else for (const score of scores) printScore(score, s);
+  return 0;
+}
+
+function printScore(score: DrillScore, s: DemoState): void {
+  out(`drill ${score.drill} started ${score.startedAt}`);
+  out(`  detected:  ${score.timeToDetectSec !== null ? `${score.timeToDetectSec}s (alert ${score.alert} fired)` : `not yet — is a monitor running? (the console, or opsdeck watch --config ${s.config})`}`);
+  out(`  recovered: ${score.timeToRecoverSec !== null ? `${score.timeToRecoverSec}s (alert resolved)` : 'not yet'}`);
+  out(`  trades committed before the drill: ${score.tradesBeforeDrill}, missing now: ${score.tradesMissing}`);
+  if (score.tradesMissingWrittenAfterBackup !== undefined)
+    out(`    of which written after the last backup (not in it): ${score.tradesMissingWrittenAfterBackup}; in the backup but not restored: ${score.tradesMissingCoveredByBackup ?? 0}`);
+}
+
+/** The scores of these drill runs (from the alert history and the trades table); never throws for one. */
+export async function scoreDrills(s: DemoState, runs: readonly DrillRecord[]): Promise<DrillScore[]> {
   const loaded = loadConfig({ file: s.config });
   const state = await openStateDb(stateDir(loaded.config.state_dir));
-  const events = state
-    .prepare('SELECT at, event FROM alert_events WHERE check_id = ? AND at >= ? ORDER BY at')
-    .all(d.alert, drill.startedAt) as { at: number; event: string }[];
-  state.close();
-  const fired = events.find((e) => e.event === 'fired');
-  const resolved = fired ? events.find((e) => e.event === 'resolved' && e.at >= fired.at) : undefined;
   const { default: Database } = await import('better-sqlite3');
   const db = new Database(s.db, { readonly: true, timeout: 5000 });
-  let present: number;
-  let presentBeforeBackup: number | undefined;
   try {
-    // A trade committed before the drill has an id up to maxTradeId and a time before the drill:
-    // after a restore the writer reuses ids (INTEGER PRIMARY KEY takes max + 1), with new times.
-    const before = new Date(drill.startedAt).toISOString();
+    const events = state.prepare('SELECT at, event FROM alert_events WHERE check_id = ? AND at >= ? ORDER BY at');
     // A trade a merge kept in the conflicts table (a new trade took its id) is kept, not lost (issue #10).
     const kept = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_opsdeck_conflicts_trades'").get()
       ? ' + (SELECT count(DISTINCT c.id) FROM _opsdeck_conflicts_trades c WHERE c.id <= @max AND c.executed_at <= @before AND NOT EXISTS (SELECT 1 FROM trades t WHERE t.id = c.id AND t.executed_at = c.executed_at))'
       : '';
-    const count = db.prepare(`SELECT (SELECT count(*) FROM trades WHERE id <= @max AND executed_at <= @before)${kept} AS n`);
-    present = (count.get({ max: drill.maxTradeId, before }) as { n: number }).n;
-    if (drill.backupMaxTradeId !== undefined) presentBeforeBackup = (count.get({ max: drill.backupMaxTradeId, before }) as { n: number }).n;
-  } catch (e) {
-    throw new ExitError(1, 'drill', `cannot read trades from ${s.db}: ${(e as Error).message} (recover the database first)`);
+    let count: ReturnType<typeof db.prepare>;
+    try {
+      count = db.prepare(`SELECT (SELECT count(*) FROM trades WHERE id <= @max AND executed_at <= @before)${kept} AS n`);
+    } catch (e) {
+      throw new ExitError(1, 'drill', `cannot read trades from ${s.db}: ${(e as Error).message} (recover the database first)`);
+    }
+    return runs.map((drill) => {
+      const d = findDrill(drill.scenario);
+      const ev = events.all(d.alert, drill.startedAt) as { at: number; event: string }[];
+      const fired = ev.find((e) => e.event === 'fired');
+      const resolved = fired ? ev.find((e) => e.event === 'resolved' && e.at >= fired.at) : undefined;
+      // A trade committed before the drill has an id up to maxTradeId and a time before the drill:
+      // after a restore the writer reuses ids (INTEGER PRIMARY KEY takes max + 1), with new times.
+      const before = new Date(drill.startedAt).toISOString();
+      let present: number;
+      let presentBeforeBackup: number | undefined;
+      try {
+        present = (count.get({ max: drill.maxTradeId, before }) as { n: number }).n;
+        if (drill.backupMaxTradeId !== undefined) presentBeforeBackup = (count.get({ max: drill.backupMaxTradeId, before }) as { n: number }).n;
+      } catch (e) {
+        throw new ExitError(1, 'drill', `cannot read trades from ${s.db}: ${(e as Error).message} (recover the database first)`);
+      }
+      const missing = Math.max(0, drill.tradeCount - present);
+      return {
+        drill: d.name,
+        startedAt: new Date(drill.startedAt).toISOString(),
+        alert: d.alert,
+        timeToDetectSec: fired ? Math.round((fired.at - drill.startedAt) / 100) / 10 : null,
+        timeToRecoverSec: resolved ? Math.round((resolved.at - drill.startedAt) / 100) / 10 : null,
+        tradesBeforeDrill: drill.tradeCount,
+        tradesMissing: missing,
+        // Missing trades the backup held (a recovery could have brought them back) and those written
+        // after it (no backup had them: the RPO's price), counted apart.
+        ...(drill.backupTradeCount !== undefined && presentBeforeBackup !== undefined
+          ? {
+              tradesMissingCoveredByBackup: Math.max(0, drill.backupTradeCount - presentBeforeBackup),
+              tradesMissingWrittenAfterBackup: Math.max(0, missing - Math.max(0, drill.backupTradeCount - presentBeforeBackup)),
+            }
+          : {}),
+      };
+    });
   } finally {
     db.close();
+    state.close();
   }
-  // Trades committed before the drill: ids ≤ maxTradeId, tradeCount of them.
-  const missing = Math.max(0, drill.tradeCount - present);
-  const score = {
-    drill: d.name,
-    startedAt: new Date(drill.startedAt).toISOString(),
-    alert: d.alert,
-    timeToDetectSec: fired ? Math.round((fired.at - drill.startedAt) / 100) / 10 : null,
-    timeToRecoverSec: resolved ? Math.round((resolved.at - drill.startedAt) / 100) / 10 : null,
-    tradesBeforeDrill: drill.tradeCount,
-    tradesMissing: missing,
-    // Missing trades the backup held (a recovery could have brought them back) and those written
-    // after it (no backup had them: the RPO's price), counted apart.
-    ...(drill.backupTradeCount !== undefined && presentBeforeBackup !== undefined
-      ? {
-          tradesMissingCoveredByBackup: Math.max(0, drill.backupTradeCount - presentBeforeBackup),
-          tradesMissingWrittenAfterBackup: Math.max(0, missing - Math.max(0, drill.backupTradeCount - presentBeforeBackup)),
-        }
-      : {}),
-  };
-  if (g.json) outJson(score);
-  else {
-    out(`drill ${d.name} started ${score.startedAt}`);
-    out(`  detected:  ${score.timeToDetectSec !== null ? `${score.timeToDetectSec}s (alert ${d.alert} fired)` : `not yet — is a monitor running? (the console, or opsdeck watch --config ${s.config})`}`);
-    out(`  recovered: ${score.timeToRecoverSec !== null ? `${score.timeToRecoverSec}s (alert resolved)` : 'not yet'}`);
-    out(`  trades committed before the drill: ${score.tradesBeforeDrill}, missing now: ${score.tradesMissing}`);
-    if ('tradesMissingWrittenAfterBackup' in score)
-      out(`    of which written after the last backup (not in it): ${score.tradesMissingWrittenAfterBackup}; in the backup but not restored: ${score.tradesMissingCoveredByBackup}`);
+}
+
+/** The scores of every drill of a demo, as lines for its end (quitting deletes the record). */
+export async function demoScoreLines(s: DemoState): Promise<string[]> {
+  if (s.drills.length === 0) return [];
+  try {
+    const scores = await scoreDrills(s, s.drills);
+    return [
+      `drill scores of this demo (the workspace is removed now):`,
+      ...scores.map((x) => `  ${x.drill.padEnd(20)} detected ${x.timeToDetectSec ?? '-'}s · recovered ${x.timeToRecoverSec ?? '-'}s · trades missing now ${x.tradesMissing} of ${x.tradesBeforeDrill}`),
+    ];
+  } catch (e) {
+    return [`drill scores unavailable: ${(e as Error).message}`];
   }
-  return 0;
 }

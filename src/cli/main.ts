@@ -135,6 +135,24 @@ program
     await (await import('../demo/writer.js')).runDemoWriter({ db: o.db, ...(o.api ? { api: o.api } : {}) });
   });
 
+/**
+ * "unknown command 'bogus' (expected one of: …)" when the first word is no command (issue #11:
+ * commander said "too many arguments. Expected 0 arguments but got 1").
+ */
+function unknownCommand(args: readonly string[]): string | undefined {
+  const names = program.commands.filter((c) => !c.name().startsWith('__')).map((c) => c.name());
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '-c' || a === '--config') {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) continue;
+    return names.includes(a) ? undefined : `unknown command '${a}' (expected one of: ${names.join(', ')}; no command opens the console; opsdeck --help)`;
+  }
+  return undefined;
+}
+
 const argv = process.argv.slice(2);
 const wantsJson = argv.includes('--json');
 try {
@@ -144,7 +162,7 @@ try {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
       process.exitCode = 0;
     } else {
-      process.exitCode = reportError(new UsageError(e.message.replace(/^error: /, '')), wantsJson);
+      process.exitCode = reportError(new UsageError(unknownCommand(argv) ?? e.message.replace(/^error: /, '')), wantsJson);
     }
   } else {
     process.exitCode = reportError(e, wantsJson);

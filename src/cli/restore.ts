@@ -412,7 +412,10 @@ async function execute(step: StepDef, r: Stored, persist: (ctx: RestoreCtx) => v
           if (!s.ok) throw new ExitError(1, 'docker', `writer ${w.service}: ${s.error.message}`);
         }
       }
-      const holders = holdersOf(ctx.dbPath);
+      // A monitor's probe (the console, watch, check) holds the file for a moment: wait up to 5 s
+      // for such readers to let go before calling what still holds it a writer.
+      let holders = holdersOf(ctx.dbPath);
+      for (const until = Date.now() + 5000; holders.length && !ctx.force && Date.now() < until; holders = holdersOf(ctx.dbPath)) await new Promise((res) => setTimeout(res, 100));
       if (holders.length && !ctx.force)
         throw new ExitError(1, 'writers-running', `refused: ${ctx.dbPath} is still open in ${holders.map((h) => `pid ${h.pid} (${h.command})`).join(', ')}; stop it, or pass --force`);
       return `${stopped.length ? `stopped ${stopped.join(', ')}` : 'no writer was running'}${holders.length ? `; --force: still open in pid ${holders.map((h) => h.pid).join(', ')}` : ''}`;

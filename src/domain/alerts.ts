@@ -20,8 +20,6 @@ export interface Alert {
   resolvedAt?: number;
   /** Set while the check's result is suppressed by a failed dependency. */
   suppressedBy?: string;
-  /** 'rate': fired on an error or failure rate alone (HTTP); resolves by the rate rule. */
-  cause?: 'rate';
 }
 
 /** A change worth recording and notifying. */
@@ -62,11 +60,6 @@ export function stepAlert(
   }
   delete a.suppressedBy;
 
-  // A rate-only failure does not hold an alert raised by the service being down (issue #11): once
-  // it answers again, recovery_threshold good answers resolve it, whatever the window still holds.
-  const rateOnly = r.status !== 'ok' && r.cause === 'rate';
-  if (rateOnly && (a.state === 'firing' || a.state === 'resolving') && a.cause !== 'rate') r = { ...r, status: 'ok' };
-
   if (r.status !== 'ok') {
     a.failStreak += 1;
     a.passStreak = 0;
@@ -82,8 +75,6 @@ export function stepAlert(
       a.state = 'firing';
       a.status = r.status;
       a.firedAt = now;
-      if (r.cause === 'rate') a.cause = 'rate';
-      else delete a.cause;
       return { alert: a, transition: 'fired' };
     }
     a.state = 'pending';
@@ -104,7 +95,6 @@ export function stepAlert(
   if (a.passStreak >= h.recoveryThreshold) {
     a.state = 'resolved';
     a.resolvedAt = now;
-    delete a.cause;
     a.message = r.message;
     a.status = 'ok';
     delete a.since;

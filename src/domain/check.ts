@@ -31,9 +31,7 @@ export interface CheckResult {
   suppressedBy?: string;
   /** Figures this check would normally carry but does not, each with why (e.g. `cpuPercent`). */
   missing?: Record<string, string>;
-  /** HTTP: the failure is only the error or failure rate over the window (the last probe answered). */
-  cause?: 'rate';
-  /** HTTP: successful probes in a row; an alert raised by a rate counts them toward its recovery. */
+  /** HTTP: successful probes in a row, set when a rate over the window is waived because of them; an alert raised by a rate counts them toward its recovery. */
   okInARow?: number;
 }
 

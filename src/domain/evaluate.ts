@@ -227,21 +227,20 @@ export function evaluateHttp(
   const problems: string[] = [];
   if (probe.latencyMs > t.response_time) problems.push(`slow: answered in ${formatMs(probe.latencyMs)} (threshold ${formatMs(t.response_time)})`);
   // A rate over the window lags: the failed probes stay in it long after the service answers again
-  // (issue #11: an alert stayed firing 38–95 s). Once the last `rate_recovery` probes all succeeded
-  // the rate no longer counts as a failure, and the result carries the streak: stepAlert resolves
-  // an alert raised by a rate after max(recovery_threshold, rate_recovery) successes in a row, and
-  // an alert raised by the service being down within recovery_threshold (a rate-only result does
-  // not hold it). A flapping service (1 in 3 failing) never gets the streak and keeps firing.
-  const rateRecovered = win.okStreak >= t.rate_recovery;
-  const rateProblems: string[] = [];
-  if (win.count >= minSamplesForRates && !rateRecovered) {
-    if (win.errorRate > t.error_rate) rateProblems.push(`error rate ${formatPercent(win.errorRate)} above ${t.error_rate}%`);
-    if (win.failureRate > t.failure_rate) rateProblems.push(`failure rate ${formatPercent(win.failureRate)} above ${t.failure_rate}%`);
+  // (issue #11: an alert stayed firing 38–95 s after the API was back). Two waivers:
+  // - one outage it came back from (the window's failures are one block, then successes): that is
+  //   judged by failure_threshold and recovery_threshold alone, not by the rate it leaves behind;
+  // - failures spread out (a flap) stop counting once the last `rate_recovery` probes all succeeded;
+  //   the result then carries the streak, so stepAlert resolves the alert after max(recovery_threshold,
+  //   rate_recovery) successes in a row. A service failing one probe in three never gets the streak.
+  const ratesHigh = win.count >= minSamplesForRates && (win.errorRate > t.error_rate || win.failureRate > t.failure_rate);
+  const flapOver = win.okStreak >= t.rate_recovery;
+  const outageOver = win.failureRuns === 1 && win.okStreak >= 1;
+  if (ratesHigh && !flapOver && !outageOver) {
+    if (win.errorRate > t.error_rate) problems.push(`error rate ${formatPercent(win.errorRate)} above ${t.error_rate}%`);
+    if (win.failureRate > t.failure_rate) problems.push(`failure rate ${formatPercent(win.failureRate)} above ${t.failure_rate}%`);
   }
-  const streak = { okInARow: win.okStreak };
-  if (problems.length === 0 && rateProblems.length)
-    return { ...base, ...streak, status: 'warning', cause: 'rate', value: Math.round(probe.latencyMs), threshold: t.response_time, message: `${probe.target}: ${rateProblems.join('; ')}${rates}` };
-  problems.push(...rateProblems);
+  const streak = ratesHigh && flapOver && !outageOver ? { okInARow: win.okStreak } : {};
   if (problems.length) return { ...base, status: 'warning', value: Math.round(probe.latencyMs), threshold: t.response_time, message: `${probe.target}: ${problems.join('; ')}${rates}` };
   return { ...base, ...streak, status: 'ok', value: Math.round(probe.latencyMs), threshold: t.response_time, message: `${probe.target} answered HTTP ${probe.status} in ${formatMs(probe.latencyMs)}${rates}` };
 }

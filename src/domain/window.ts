@@ -17,6 +17,8 @@ export interface WindowStats {
   lastLatencyMs?: number;
   /** Successful probes in a row at the end of the window. */
   okStreak: number;
+  /** Separate runs of failed probes in the window (1: one outage; more: failures spread out). */
+  failureRuns: number;
 }
 
 /** Sliding window of our own probes (default the last 20, issue #2); pure data, no timers. */
@@ -34,9 +36,10 @@ export class ProbeWindow {
   /** Error rate, failure rate and latency percentiles over the window. */
   stats(): WindowStats {
     const n = this.samples.length;
-    if (n === 0) return { count: 0, errorRate: 0, failureRate: 0, okStreak: 0 };
+    if (n === 0) return { count: 0, errorRate: 0, failureRate: 0, okStreak: 0, failureRuns: 0 };
     let okStreak = 0;
     while (okStreak < n && this.samples[n - 1 - okStreak]?.ok) okStreak++;
+    const failureRuns = this.samples.filter((x, i) => !x.ok && (i === 0 || this.samples[i - 1]?.ok)).length;
     const errors = this.samples.filter((s) => s.errorAnswer).length;
     const failures = this.samples.filter((s) => !s.ok).length;
     const lat = this.samples.map((s) => s.latencyMs).sort((a, b) => a - b);
@@ -47,6 +50,7 @@ export class ProbeWindow {
       errorRate: (errors / n) * 100,
       failureRate: (failures / n) * 100,
       okStreak,
+      failureRuns,
       ...(p95 !== undefined ? { p95LatencyMs: p95 } : {}),
       ...(last !== undefined ? { lastLatencyMs: last } : {}),
     };

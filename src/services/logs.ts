@@ -36,31 +36,87 @@ function lines(stream: Readable, kind: LogLine['stream'], onLine: (l: LogLine) =
 /**
  * Follows a container's log (last `tail` lines, then live). Demultiplexes stdout/stderr only for
  * non-TTY containers (FACTS.md §1.6); the socket is unref'd so it never holds the process open.
+ * When the stream ends (the container stopped or restarted), it waits for the container to run
+ * again and follows on from the last line seen (issue #11: "log stream ended" for good after a
+ * `docker restart`); `onEnd` reports both, as a status line.
  */
 export async function followContainerLogs(
   docker: DockerService,
   id: string,
-  opts: { tail?: number; onLine: (l: LogLine) => void; onEnd?: (why: string) => void },
+  opts: { tail?: number; onLine: (l: LogLine) => void; onEnd?: (why: string) => void; pollMs?: number },
 ): Promise<LogFollow> {
   const d = await docker.streamClient();
   const c = d.getContainer(id);
-  const info = await c.inspect();
-  const stream = (await c.logs({ follow: true, stdout: true, stderr: true, tail: opts.tail ?? 200, timestamps: true })) as unknown as Readable & {
-    destroy(): void;
-    socket?: { unref(): void };
+  let stopped = false;
+  let current: (Readable & { destroy(): void }) | undefined;
+  let lastAt: number | undefined;
+  /** Lines shown with the timestamp `lastAt` (ms: several lines can share one). */
+  let atLast = new Set<string>();
+  let reopened = false;
+  const seen = (l: LogLine) => {
+    if (l.at !== undefined) {
+      // After a reopen, `since` is whole seconds: what was already shown comes again; drop it.
+      if (reopened && lastAt !== undefined && (l.at < lastAt || (l.at === lastAt && atLast.has(`${l.stream}:${l.text}`)))) return;
+      if (l.at !== lastAt) atLast = new Set();
+      lastAt = l.at;
+      atLast.add(`${l.stream}:${l.text}`);
+    }
+    opts.onLine(l);
   };
-  stream.socket?.unref();
-  if (info.Config.Tty) lines(stream, 'stdout', opts.onLine, true);
-  else {
-    const out = new PassThrough();
-    const err = new PassThrough();
-    d.modem.demuxStream(stream, out, err);
-    lines(out, 'stdout', opts.onLine, true);
-    lines(err, 'stderr', opts.onLine, true);
-  }
-  stream.on('end', () => opts.onEnd?.('the log stream ended (container stopped?)'));
-  stream.on('error', (e: Error) => opts.onEnd?.(e.message));
-  return { stop: () => stream.destroy() };
+  const open = async (tail: number | undefined, since?: number): Promise<void> => {
+    const info = await c.inspect();
+    const stream = (await c.logs({ follow: true, stdout: true, stderr: true, timestamps: true, ...(tail !== undefined ? { tail } : {}), ...(since !== undefined ? { since } : {}) })) as unknown as Readable & {
+      destroy(): void;
+      socket?: { unref(): void };
+    };
+    current = stream;
+    stream.socket?.unref();
+    if (info.Config.Tty) lines(stream, 'stdout', seen, true);
+    else {
+      const out = new PassThrough();
+      const err = new PassThrough();
+      d.modem.demuxStream(stream, out, err);
+      lines(out, 'stdout', seen, true);
+      lines(err, 'stderr', seen, true);
+    }
+    let ended = false;
+    const end = (why: string) => {
+      if (ended || stopped) return;
+      ended = true;
+      opts.onEnd?.(`${why}; following again when it runs`);
+      void waitAndReopen();
+    };
+    stream.on('end', () => end('the log stream ended (container stopped or restarting)'));
+    stream.on('error', (e: Error) => end(e.message));
+  };
+  const waitAndReopen = async (): Promise<void> => {
+    while (!stopped) {
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 500).unref());
+      if (stopped) return;
+      try {
+        const info = await c.inspect();
+        if (!info.State.Running) continue;
+        reopened = true;
+        await open(undefined, lastAt !== undefined ? Math.floor(lastAt / 1000) : undefined);
+        opts.onEnd?.(`${info.Name.replace(/^\//, '')} started again at ${new Date(Date.parse(info.State.StartedAt)).toLocaleTimeString()}; following its log`);
+        return;
+      } catch (e) {
+        const code = (e as { statusCode?: number }).statusCode;
+        if (code === 404) {
+          opts.onEnd?.('the container was removed; its log ends here');
+          return;
+        }
+        // the engine may be restarting too: keep waiting
+      }
+    }
+  };
+  await open(opts.tail ?? 200);
+  return {
+    stop: () => {
+      stopped = true;
+      current?.destroy();
+    },
+  };
 }
 
 /** Follows a log file: its last `tail` lines, then appended lines (polled every 500 ms; handles truncation). */

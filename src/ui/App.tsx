@@ -12,7 +12,7 @@ import type { ContainerInfo } from '../services/docker.js';
 import type { LogFollow, LogLine } from '../services/logs.js';
 import type { AckState } from '../state/acks.js';
 import type { AppStore } from '../state/store.js';
-import { containerRows, fit, statusColor, windowRows } from './format/cells.js';
+import { containerRows, fit, statusColor, windowRows, wrapColumns } from './format/cells.js';
 import { commandFor, fitHints, footerHints, keyName, type KeyBinding, type KeyScope } from './keys.js';
 import { LogsView, type LogsKeys, type LogTarget } from './LogsView.js';
 import { RestoreWizard, type StartRestore, type WizardKeys } from './RestoreWizard.js';
@@ -49,9 +49,13 @@ export interface ConsoleActions {
 type Dialog =
   | { kind: 'confirm'; action: 'restart' | 'stop' | 'start'; container: ContainerInfo; preview: string[] }
   | { kind: 'silence'; alert: Alert }
-  | { kind: 'details'; alert: Alert }
+  /** `back`: how many of the newest probe results are scrolled past (↑ shows older ones). */
+  | { kind: 'details'; alert: Alert; back: number }
   | { kind: 'pick-log'; targets: LogTarget[]; selected: number }
   | { kind: 'help'; view: 'dashboard' | 'logs' };
+
+/** How long a status-line message stays. */
+export const FLASH_MS = 10_000;
 
 const SILENCES: [string, number][] = [
   ['15m', 15 * 60_000],
@@ -215,7 +219,9 @@ export function App(props: {
   const dialog = getDialog();
   const logs = getLogs();
   const busy = getBusy();
-  const [flash, setFlash] = useState<{ text: string; color: 'green' | 'red' | 'yellow' } | undefined>();
+  const [flash, setFlashAt] = useState<{ text: string; color: 'green' | 'red' | 'yellow'; at: number } | undefined>();
+  // A status-line message expires (issue #11: "restart …: done" stayed forever).
+  const setFlash = (f: { text: string; color: 'green' | 'red' | 'yellow' } | undefined) => setFlashAt(f ? { ...f, at: Date.now() } : undefined);
   const now = (props.now ?? Date.now)();
 
   // The clock and the uptimes move with the data: one refresh period after the last frame,
@@ -288,6 +294,10 @@ export function App(props: {
           } else if (cmd?.id === 'cursor.up') setDialog({ ...dialog, selected: Math.max(0, dialog.selected - 1) });
           else if (cmd?.id === 'cursor.down') setDialog({ ...dialog, selected: Math.min(dialog.targets.length - 1, dialog.selected + 1) });
           else if (cmd?.id === 'dialog.back' || cmd?.id === 'dialog.no') setDialog(undefined);
+        } else if (dialog.kind === 'details' && commandFor(props.keys, name, ['dashboard'])?.id === 'cursor.up') {
+          setDialog({ ...dialog, back: Math.min(dialog.back + 1, Math.max(0, props.actions.history(dialog.alert.checkId).length - 1)) });
+        } else if (dialog.kind === 'details' && commandFor(props.keys, name, ['dashboard'])?.id === 'cursor.down') {
+          setDialog({ ...dialog, back: Math.max(0, dialog.back - 1) });
         } else if (dcmd === 'dialog.back' || name === 'q' || name === 'enter' || name === '?') setDialog(undefined);
         return;
       }
@@ -396,7 +406,7 @@ export function App(props: {
         }
         case 'alert.details': {
           const a = selectedAlert();
-          if (a) setDialog({ kind: 'details', alert: a });
+          if (a) setDialog({ kind: 'details', alert: a, back: 0 });
           return;
         }
       }
@@ -451,7 +461,7 @@ export function App(props: {
     <Text>
       <Spinner type="dots" /> {busy}
     </Text>
-  ) : flash ? (
+  ) : flash && now - flash.at < FLASH_MS ? (
     <C color={flash.color}>{flash.text}</C>
   ) : props.notice && props.notice.until > now ? (
     <C color={props.notice.color}>{props.notice.text}</C>
@@ -523,7 +533,8 @@ export function App(props: {
   const fixed = 1 + 1 + 1; // header, status line, footer
   if (stacked) {
     const rest = height - fixed - hostRows - Math.min(storeLines, 5);
-    const alertRows = Math.max(2, Math.min(alerts.length + 1, Math.floor(rest / 2)));
+    // + room for the selected alert's message under the list
+    const alertRows = Math.max(2, Math.min(alerts.length + 1 + (alerts.length ? 2 : 0), Math.floor(rest / 2)));
     const containerRowsH = Math.max(3, rest - alertRows);
     return (
       <Box key="stacked" flexDirection="column" width={columns}>
@@ -605,20 +616,32 @@ function DialogView(props: {
         </Box>
       );
     case 'details': {
+      // The header (title, message, since) always shows; the message is bounded and the evidence is
+      // a window that ↑/↓ scroll (issue #11: a corrupt database's quick_check pushed the header off).
       const a = dialog.alert;
-      const hist = props.history(a.checkId).slice(-(props.height - 8));
+      const inner = width - 4;
+      const msg = a.message.split('\n').flatMap((line) => wrapColumns(line, inner));
+      const msgRows = Math.max(1, Math.min(msg.length, Math.floor((props.height - 8) / 3)));
+      const shownMsg = msg.length > msgRows ? [...msg.slice(0, msgRows - 1), fit(`${msg[msgRows - 1] ?? ''}… (+${msg.length - msgRows + 1} lines)`, inner)] : msg;
+      const all = props.history(a.checkId);
+      const room = Math.max(1, props.height - 7 - shownMsg.length);
+      const end = Math.max(0, all.length - dialog.back);
+      const hist = all.slice(Math.max(0, end - room), end);
+      const older = Math.max(0, end - hist.length);
       return (
         <Box flexDirection="column" borderStyle="round" width={width} paddingX={1}>
-          <C bold color={statusColor(a.status)}>{`${a.checkId}: ${a.state} ${a.status.toUpperCase()}`}</C>
-          <C wrap="wrap">{a.message}</C>
-          <Text>{`failing since ${a.since ? new Date(a.since).toLocaleTimeString() : '-'}${a.firedAt ? ` · fired ${new Date(a.firedAt).toLocaleTimeString()}` : ''} · ${a.failStreak} failed / ${a.passStreak} passed in a row`}</Text>
-          <C bold>probe history (newest last)</C>
+          <C bold color={statusColor(a.status)}>{fit(`${a.checkId}: ${a.state} ${a.status.toUpperCase()}`, inner)}</C>
+          {shownMsg.map((l, i) => (
+            <C key={`m${i}`}>{l}</C>
+          ))}
+          <C>{fit(`failing since ${a.since ? new Date(a.since).toLocaleTimeString() : '-'}${a.firedAt ? ` · fired ${new Date(a.firedAt).toLocaleTimeString()}` : ''} · ${a.failStreak} failed / ${a.passStreak} passed in a row`, inner)}</C>
+          <C bold>{fit(`probe history (newest last${older ? `; ${older} older: ↑` : ''}${dialog.back ? `; ${dialog.back} newer: ↓` : ''})`, inner)}</C>
           {hist.map((h, i) => (
             <C key={i} color={statusColor(h.status as 'ok')}>
-              {fit(`${new Date(h.at).toLocaleTimeString()} ${h.status.toUpperCase().padEnd(8)} ${h.message}`, width - 4)}
+              {fit(`${new Date(h.at).toLocaleTimeString()} ${h.status.toUpperCase().padEnd(8)} ${h.message.replace(/\s+/g, ' ')}`, inner)}
             </C>
           ))}
-          <C dim>esc close</C>
+          <C dim>↑↓ scroll · esc close</C>
         </Box>
       );
     }

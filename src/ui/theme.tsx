@@ -20,3 +20,15 @@ export function C(props: { color?: Color | undefined; bold?: boolean; dim?: bool
     </Text>
   );
 }
+
+/**
+ * A pane's title. The focused pane's is unmistakable with or without colour (issue #11): a marker,
+ * bold and inverse; the others plain bold.
+ */
+export function PaneTitle(props: { focused: boolean; color?: Color | undefined; children: string }) {
+  return props.focused ? (
+    <C bold inverse color="cyan">{`▶ ${props.children} `}</C>
+  ) : (
+    <C bold color={props.color}>{`  ${props.children}`}</C>
+  );
+}

@@ -251,7 +251,7 @@ describe('stop and start from the console', () => {
     t.send('S');
     await t.waitFor(/Start container e2e-term/);
     t.send('y');
-    await t.waitFor(/start e2e-term: done/, 40_000);
+    await t.waitFor(/start e2e-term: e2e-term is running 3 s after/, 40_000);
     expect(docker(host, 'inspect', '-f', '{{.State.Running}}', 'e2e-term')).toBe('true');
     await t.waitFor(/e2e-term\s+running/);
     t.send('q');

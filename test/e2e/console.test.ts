@@ -82,7 +82,7 @@ describe.each([
     expect(screen).toContain(' e2e-stack ');
     // One frame on the screen: no stale copy of an earlier frame above or below it.
     expect(screen.match(/ e2e-stack /g)?.length).toBe(1);
-    expect(screen.match(/^Containers /gm)?.length).toBe(1);
+    expect(screen.match(/^▶ Containers /gm)?.length).toBe(1);
     expect(screen).toMatch(/cpu\s+[█░]+\s+\d/);
     expect(screen).toMatch(/db app\s+\d/);
     expect(screen.split('\n').every((l) => l.length <= size.columns)).toBe(true);
@@ -132,7 +132,7 @@ describe('console against failures', () => {
     await t.waitFor(/Restart container e2e-web/);
     expect(docker(host, 'inspect', '-f', '{{.State.StartedAt}}', 'e2e-web')).toBe(before);
     t.send('y');
-    await t.waitFor(/restart e2e-web: done/, 40_000);
+    await t.waitFor(/restart e2e-web: e2e-web is running 3 s after/, 40_000);
     expect(docker(host, 'inspect', '-f', '{{.State.StartedAt}}', 'e2e-web')).not.toBe(before);
     const db = new Database(join(state, 'state.db'), { readonly: true });
     const row = db.prepare("SELECT action, target, outcome FROM audit WHERE action = 'container.restart' ORDER BY id DESC").get();

@@ -181,3 +181,23 @@ describe.concurrent('backup CLI', () => {
     expect(await dry()).toEqual(['old-3', 'old-4', 'old-5']);
   });
 });
+
+describe('a backup folder alone names its database (issue #11)', () => {
+  it('backup verify ID --dir DIR and restore --backup ID --dir DIR work without --db or a config', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsdeck-bdir-'));
+    const db = join(dir, 'orders.db');
+    seedTrading(db, 20);
+    const env = { OPSDECK_STATE_DIR: join(dir, 'state') };
+    const bdir = join(dir, 'kept');
+    const created = await runCli(['backup', 'create', '--db', db, '--dir', bdir, '--json'], { env, cwd: dir });
+    expect(created.code, created.stderr).toBe(0);
+    const id = (JSON.parse(created.stdout) as { created: { id: string }[] }).created[0]?.id ?? '';
+    expect(id).toMatch(/^orders-/);
+    const verified = await runCli(['backup', 'verify', id, '--dir', bdir], { env, cwd: dir });
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(new RegExp(`OK\\s+${id}`));
+    const restored = await runCli(['restore', '--backup', id, '--dir', bdir, '--yes'], { env, cwd: dir });
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stdout).toContain(`orders (${db}) from backup ${id}`);
+  });
+});

@@ -252,6 +252,12 @@ describe('opsdeck check: usage and configuration errors', () => {
     expect(r.stderr.trim().split('\n')[0]).toBe("opsdeck: unknown option '--bogus'");
   });
 
+  it('an unknown command says so and lists the commands, exit 64', async () => {
+    const r = await runCli(['--config', 'x.yaml', 'bogus']);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toBe("opsdeck: unknown command 'bogus' (expected one of: check, backup, restore, watch, demo, drill; no command opens the console; opsdeck --help)\n");
+  });
+
   it('a config error is exit 78; under --json it is one JSON error document', async () => {
     const f = join(dir, 'broken.yaml');
     writeFileSync(f, 'services:\n  - name: a\n    critical: maybe\n');

@@ -70,6 +70,26 @@ describe('followContainerLogs', () => {
     }
   });
 
+  it('after docker restart the follow goes on: the new lines arrive, none twice, and the status says so', async () => {
+    runContainer(host, 'lg-restart', ['--network', 'none'], ['sh', '-c', 'echo "boot $(cat /proc/uptime)"; i=0; while true; i=$((i+1)); do echo "tick $i"; sleep 0.2; done']);
+    const lines: LogLine[] = [];
+    const notes: string[] = [];
+    let f: LogFollow | undefined;
+    try {
+      f = await followContainerLogs(svc, 'lg-restart', { onLine: (l) => lines.push(l), onEnd: (why) => notes.push(why), pollMs: 100 });
+      await until(() => lines.some((l) => l.text === 'tick 3'));
+      docker(host, 'restart', '-t', '0', 'lg-restart');
+      await until(() => lines.filter((l) => l.text.startsWith('boot')).length >= 2, 20_000);
+      await until(() => lines.filter((l) => l.text === 'tick 2').length >= 2, 20_000);
+      expect(notes.join('\n')).toMatch(/lg-restart started again at .*; following its log/);
+      const texts = lines.map((l) => `${l.at}:${l.text}`);
+      expect(new Set(texts).size).toBe(texts.length);
+    } finally {
+      f?.stop();
+      docker(host, 'rm', '-f', 'lg-restart');
+    }
+  });
+
   it('a container that does not exist is a rejected promise with the reason, not a crash', async () => {
     await expect(followContainerLogs(svc, 'lg-nope', { onLine: () => undefined })).rejects.toThrow(/no such container/i);
   });

@@ -40,7 +40,7 @@ describe.concurrent('restore wizard in a terminal', () => {
   it('asks before each step it changes something with; a stage is skipped only by s, and then the run is not "completed" (exit 3)', async () => {
     const s = cloneScenario(template);
     const t = wizard(s, 'stages', ['--tables', 'all']);
-    await answer(t, 1, /\[1\/11\] choose the backup: trading-\S+ \(\S+ old, daily\+weekly\+monthly, verified, within the RPO of 1d\)\nrun this step\? \[y\/N\]$/m, true);
+    await answer(t, 1, /\[1\/11\] choose the backup: trading-\S+ \(\S+ old, last\+hourly\+daily\+weekly\+monthly, verified, within the RPO of 1d\)\nrun this step\? \[y\/N\]$/m, true);
     await answer(t, 2, /\[3\/11\] stop the writers: stop none configured; refuse while another process has .*trading\.db open\nrun this step\? \[y\/N\]$/m, true);
     await answer(t, 3, /\[5\/11\] restore critical tables: one transaction: replace the rows of strategies, trades in .*trading\.db with the backup's.*\nrun this stage\? y runs it · s skips it .* · n stops the restore here \[y\/s\/N\]$/m, true);
     await answer(t, 4, /\[6\/11\] restore normal tables: .*market_data.*\nrun this stage\? .*\[y\/s\/N\]$/m, 's');

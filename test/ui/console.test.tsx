@@ -4,7 +4,7 @@ import type { Alert } from '../../src/domain/alerts.js';
 import { ok, type Result } from '../../src/domain/result.js';
 import type { ContainerInfo } from '../../src/services/docker.js';
 import { createAppStore } from '../../src/state/store.js';
-import { App, type ConsoleActions } from '../../src/ui/App.js';
+import { App, FLASH_MS, type ConsoleActions } from '../../src/ui/App.js';
 import { KEY_TABLE, FORBIDDEN_KEYS, buildKeyTable, fitHints, footerHints, hintText } from '../../src/ui/keys.js';
 import type { LogLine } from '../../src/services/logs.js';
 import type { LogTarget } from '../../src/ui/LogsView.js';
@@ -32,6 +32,7 @@ interface SetupOptions {
   logs?: { name: string; path: string }[];
   follow?: ConsoleActions['follow'];
   stdinIsTTY?: boolean;
+  now?: () => number;
 }
 
 function setup(opts: SetupOptions = {}) {
@@ -71,7 +72,7 @@ function setup(opts: SetupOptions = {}) {
   };
   const { history } = createHostHistory(store, 2000);
   const size = opts.size ?? { columns: 120, rows: 40 };
-  const r = renderApp(<App store={store} config={config} keys={KEY_TABLE} readOnly={!!opts.readOnly} history={history} actions={consoleActions} hostname="box" />, {
+  const r = renderApp(<App store={store} config={config} keys={KEY_TABLE} readOnly={!!opts.readOnly} history={history} actions={consoleActions} hostname="box" {...(opts.now ? { now: opts.now } : {})} />, {
     ...size,
     ...(opts.stdinIsTTY === false ? { stdinIsTTY: false } : {}),
   });
@@ -565,5 +566,70 @@ describe('formatting', () => {
   ])('printable log text: %s', (_n, text, shown) => expect(printableLogText(text)).toBe(shown));
   it('an invalid filter is reported, not thrown', () => {
     expect(compileFilter('([').error).toMatch(/invalid regular expression/);
+  });
+});
+
+describe('the console helps in the moment (issue #11)', () => {
+  const long = 'HTTP 503 from http://127.0.0.1:8000/api/v1/health: upstream trading engine unreachable; over the last 20 probes: errors 35%, failures 35%';
+  it("the selected alert's whole message is readable under the list at 120×32, without opening anything", async () => {
+    const { waitFor, store } = setup({ size: { columns: 120, rows: 32 } });
+    const since = Date.now() - 600_000; // older than the setup's alert: sorted first, so selected
+    store.getState().actions.setAlerts([{ checkId: 'http:api', state: 'firing', failStreak: 3, passStreak: 0, status: 'critical', message: long, since, firedAt: since }]);
+    const f = await waitFor((x) => x.includes('▸ http:api'));
+    const joined = f.split('\n').map((l) => l.slice(Math.floor(120 * 0.55) + 1).trimEnd()).join('');
+    expect(joined).toContain('upstream trading engine unreachable; over the last 20 probes: errors 35%, failures 35%');
+  });
+
+  it('alert details of a long, multi-line message keep the title and "failing since"; the evidence scrolls', async () => {
+    const { press, waitFor, store } = setup({ size: { columns: 100, rows: 24 } });
+    const since = Date.now() - 600_000; // sorted first, so selected
+    const quick = Array.from({ length: 40 }, (_, i) => `*** in database main ***\nPage ${i + 2}: btreeInitPage() returns error code 11`).join('\n');
+    store.getState().actions.setAlerts([{ checkId: 'sqlite:trading', state: 'firing', failStreak: 3, passStreak: 0, status: 'critical', message: `/d/trading.db failed quick_check: ${quick}`, since, firedAt: since }]);
+    await waitFor((x) => x.includes('sqlite:trading'));
+    await press('\t');
+    await press('\r');
+    const f = await waitFor((x) => x.includes('probe history'));
+    const lines = f.split('\n');
+    expect(lines.length).toBeLessThan(24);
+    expect(f).toMatch(/sqlite:trading: firing CRITICAL/);
+    expect(f).toMatch(/failing since/);
+    expect(f).toMatch(/… \(\+\d+ lines\)/);
+    expect(f).toMatch(/↑↓ scroll · esc close/);
+  });
+
+  it('at 80×24 the footer keeps W while a database alert fires and r while a container alert fires', async () => {
+    const { waitFor, store } = setup({ size: { columns: 80, rows: 24 } });
+    const since = Date.now() - 5_000;
+    const a = (checkId: string): Alert => ({ checkId, state: 'firing', failStreak: 3, passStreak: 0, status: 'critical', message: 'x', since, firedAt: since });
+    store.getState().actions.setAlerts([a('sqlite:trading:rows'), a('container:worker')]);
+    const f = await waitFor((x) => x.includes('sqlite:trading:rows'));
+    const footer = f.split('\n').filter((l) => l.trim()).at(-1) ?? '';
+    expect(footer).toMatch(/\bW wizard\b/);
+    expect(footer).toMatch(/\br restart\b/);
+    expect(footer).toMatch(/\bq quit\b/);
+  });
+
+  it("a status-line message expires after about 10 s (a restart's 'done' does not stay forever)", async () => {
+    let clock = Date.now();
+    const { press, waitFor, frame } = setup({ now: () => clock });
+    await waitFor((x) => x.includes('Containers'));
+    await press('R');
+    await waitFor((x) => x.includes('running every check now'));
+    clock += FLASH_MS - 1000;
+    await press('j'); // any key redraws, as the clock does
+    expect(frame()).toContain('running every check now');
+    clock += 2000;
+    await press('k');
+    await waitFor((x) => !x.includes('running every check now'));
+  });
+
+  it('the focused pane is marked without colour (▶, inverse); A jumps to Alerts', async () => {
+    const { press, waitFor } = setup();
+    let f = await waitFor((x) => x.includes('Containers'));
+    expect(f).toMatch(/▶ Containers/);
+    expect(f).not.toMatch(/▶ Alerts/);
+    await press('A');
+    f = await waitFor((x) => x.includes('▶ Alerts'));
+    expect(f).not.toMatch(/▶ Containers/);
   });
 });

@@ -2,8 +2,8 @@ import { Box } from 'ink';
 import { formatDuration } from '../../config/duration.js';
 import type { Alert } from '../../domain/alerts.js';
 import type { AckState } from '../../state/acks.js';
-import { alertStateLabel, fit, statusColor, windowRows } from '../format/cells.js';
-import { C } from '../theme.js';
+import { alertStateLabel, fit, statusColor, windowRows, wrapColumns } from '../format/cells.js';
+import { C, PaneTitle } from '../theme.js';
 
 /** Alerts that need eyes: firing first (critical before warning), then resolving, then pending. */
 export function visibleAlerts(alerts: Record<string, Alert>): Alert[] {
@@ -26,10 +26,17 @@ export function AlertsPane(props: {
 }) {
   const { alerts, width, now } = props;
   const firing = alerts.filter((a) => a.state === 'firing').length;
-  const win = windowRows(alerts, props.selected, Math.max(1, props.height - 1));
+  // The selected alert's whole message, wrapped under the list (issue #11: at 120×32 the message
+  // column was a bare "…"): readable without opening anything.
+  const sel = alerts[Math.min(props.selected, alerts.length - 1)];
+  const room = props.height - 1;
+  const detailRows = sel ? (room >= 8 ? 3 : room >= 4 ? 2 : room >= 3 ? 1 : 0) : 0;
+  const wrapped = sel && detailRows ? wrapColumns(`▸ ${sel.checkId}: ${sel.message.replace(/\s+/g, ' ')}`, width) : [];
+  const detail = wrapped.length > detailRows ? [...wrapped.slice(0, detailRows - 1), fit(`${wrapped[detailRows - 1] ?? ''}…`, width)] : wrapped;
+  const win = windowRows(alerts, props.selected, Math.max(1, room - detail.length));
   return (
     <Box flexDirection="column">
-      <C bold color={props.focused ? 'cyan' : firing ? 'red' : undefined}>{`Alerts (${firing} firing)`}</C>
+      <PaneTitle focused={props.focused} color={firing ? 'red' : undefined}>{`Alerts (${firing} firing)`}</PaneTitle>
       {alerts.length === 0 ? <C color="green">no alerts — every check passes</C> : null}
       {win.rows.map((a, i) => {
         const label = alertStateLabel(a, props.acks(a), now);
@@ -42,6 +49,11 @@ export function AlertsPane(props: {
         );
       })}
       {win.hidden > 0 ? <C dim>{`+${win.hidden} more`}</C> : null}
+      {detail.map((l, i) => (
+        <C key={`d${i}`} color={sel ? statusColor(sel.status) : undefined}>
+          {l}
+        </C>
+      ))}
     </Box>
   );
 }

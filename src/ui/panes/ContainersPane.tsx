@@ -1,7 +1,7 @@
 import { Box } from 'ink';
 import type { DockerData, Envelope } from '../../state/store.js';
 import { containerRows, fit, visibleColumns, windowRows, type ContainerRow } from '../format/cells.js';
-import { C } from '../theme.js';
+import { C, PaneTitle } from '../theme.js';
 
 /**
  * Containers table: problems first; optional columns drop on narrow panes; windowed to the visible
@@ -29,7 +29,7 @@ export function ContainersPane(props: { docker: Envelope<DockerData>; configured
   const cells = (r: ContainerRow) => cols.map((c) => fit(String(r[c.key]), w(c), c.key === 'cpu' || c.key === 'restarts' ? 'right' : 'left')).join(' ');
   return (
     <Box flexDirection="column">
-      <C bold color={props.focused ? 'cyan' : undefined}>{title}</C>
+      <PaneTitle focused={props.focused}>{title}</PaneTitle>
       {stale ? <C color="red">stale: {docker.error?.message}</C> : null}
       <C dim>{cols.map((c) => fit(c.title, w(c), c.key === 'cpu' || c.key === 'restarts' ? 'right' : 'left')).join(' ')}</C>
       {rows.length === 0 ? <C dim>no containers</C> : null}
