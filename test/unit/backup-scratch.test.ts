@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { sweepBackupTemps, sweepScratch } from '../../src/services/backup.js';
 
 describe('scratch copies left by a killed opsdeck', () => {
-  it('are removed when their process is gone, kept while it runs; other files are never touched', () => {
+  it('are removed when their process is gone, kept while it runs; other files are never touched (leftovers made by hand with a dead pid: a SIGKILL inside SQLite’s one backup step cannot be aimed at)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'opsdeck-scratch-'));
     const dead = spawnSync('true').pid; // exited: its pid names no process now
     const files = {
