@@ -15,6 +15,7 @@ import { recordAudit } from '../state/acks.js';
 import { readAlertHolds, sqliteAlertHolds } from '../state/alert-history.js';
 import { recordRun } from '../state/backup-scheduler.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
+import { listSafetyCopies, planSafetyPrune, safetyRoot } from '../state/safety-copies.js';
 import { err, out, outJson, useSecrets, type GlobalOptions } from './output.js';
 
 /** Options of the backup commands. */
@@ -169,6 +170,36 @@ async function openAudit(loaded: LoadedConfig, scheduledRun: number | undefined)
   };
 }
 
+/**
+ * The safety copies of the listed databases (issue #13: shown in `backup list`), each with the
+ * retention rule that keeps it, read from a read-only connection to the state database.
+ */
+async function safetyCopiesFor(loaded: LoadedConfig, list: readonly Target[], now: number): Promise<{ root: string; rows: { id: string; database?: string; createdAt: string; sizeBytes: number; status?: string; kept?: string }[]; error?: string }> {
+  const sdir = stateDir(loaded.config.state_dir);
+  const root = safetyRoot(sdir);
+  const file = join(sdir, 'state.db');
+  if (!existsSync(file) || !existsSync(root)) return { root, rows: [] };
+  try {
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 2000 });
+    try {
+      const copies = listSafetyCopies(sdir, db);
+      const { keep } = planSafetyPrune(copies, { keepLast: loaded.config.backup.keep_safety_copies, keepDays: loaded.config.backup.keep_safety_days }, now);
+      const names = new Set(list.map((t) => t.name));
+      return {
+        root,
+        rows: copies
+          .filter((c) => c.database === undefined || names.has(c.database))
+          .map((c) => ({ id: c.id, ...(c.database ? { database: c.database } : {}), createdAt: new Date(c.at).toISOString(), sizeBytes: c.sizeBytes, ...(c.status ? { status: c.status } : {}), ...(keep.has(c.id) ? { kept: keep.get(c.id) } : {}) })),
+      };
+    } finally {
+      db.close();
+    }
+  } catch (e) {
+    return { root, rows: [], error: `safety copies unknown (state database: ${(e as Error).message})` };
+  }
+}
+
 /** `opsdeck backup create|verify|list|prune`. */
 export async function backupCommand(action: string, id: string | undefined, g: BackupOptions): Promise<number> {
   const loaded = loadConfig(g.config ? { file: g.config } : {});
@@ -264,10 +295,19 @@ export async function backupCommand(action: string, id: string | undefined, g: B
         const decision = applyRetention(retentionItems(all), retentionPolicy(loaded.config.backup), await holdsOf(t.name));
         rows.push(...all.map((m) => ({ ...m, tier: (decision.keep.get(m.id) ?? ['expired']).join(', '), dir: t.dir })));
       }
-      if (g.json) outJson({ backups: rows.map((r) => ({ id: r.id, database: r.database, createdAt: r.createdAt, ageSec: Math.round((now - Date.parse(r.createdAt)) / 1000), sizeBytes: r.sizeBytes, tier: r.tier, verified: r.verify?.ok ?? false })), ...(holdsError ? { warning: holdsError } : {}) });
-      else if (rows.length === 0) out(`no backups in ${list.map((t) => t.dir).join(', ')}`);
-      else for (const r of rows) out(`${r.id}  ${age(r, now).padStart(7)} ago  ${formatBytes(r.sizeBytes).padStart(9)}  ${r.verify ? (r.verify.ok ? 'verified' : 'FAILED  ') : 'unverified'}  ${r.tier}`);
+      const safety = await safetyCopiesFor(loaded, list, now);
+      if (g.json) outJson({ backups: rows.map((r) => ({ id: r.id, database: r.database, createdAt: r.createdAt, ageSec: Math.round((now - Date.parse(r.createdAt)) / 1000), sizeBytes: r.sizeBytes, tier: r.tier, verified: r.verify?.ok ?? false })), safetyCopies: safety.rows, ...(holdsError ? { warning: holdsError } : {}), ...(safety.error ? { safetyWarning: safety.error } : {}) });
+      else {
+        if (rows.length === 0) out(`no backups in ${list.map((t) => t.dir).join(', ')}`);
+        else for (const r of rows) out(`${r.id}  ${age(r, now).padStart(7)} ago  ${formatBytes(r.sizeBytes).padStart(9)}  ${r.verify ? (r.verify.ok ? 'verified' : 'FAILED  ') : 'unverified'}  ${r.tier}`);
+        if (safety.rows.length) {
+          out('');
+          out(`safety copies in ${safety.root} (restores keep the newest ${loaded.config.backup.keep_safety_copies} of each database, any under ${loaded.config.backup.keep_safety_days}d, and every unfinished run's):`);
+          for (const c of safety.rows) out(`${c.id}  ${formatDuration(now - Date.parse(c.createdAt)).padStart(7)} ago  ${formatBytes(c.sizeBytes).padStart(9)}  ${c.status ?? 'not in the journal'}  ${c.kept ? `kept: ${c.kept}` : 'expired: removed after the next restore'}`);
+        }
+      }
       if (holdsError && !g.json) err(`opsdeck: ${holdsError}`);
+      if (safety.error && !g.json) err(`opsdeck: ${safety.error}`);
       return 0;
     }
     case 'prune': {

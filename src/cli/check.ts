@@ -1,4 +1,6 @@
-import { loadConfig } from '../config/load.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { ConfigError } from '../domain/errors.js';
+import { buildKeyTable, type KeyBinding } from '../ui/keys.js';
 import { exitCodeFor, overallStatus, type CheckResult, type CheckStatus } from '../domain/check.js';
 import { systemHealth } from '../domain/evaluate.js';
 import { buildSources } from '../state/sources.js';
@@ -16,10 +18,21 @@ export interface CheckReport {
 // CPU % (host and containers) needs two reads a moment apart.
 const SAMPLE_GAP_MS = 500;
 
+/** The console's key table with the configuration's remapping; a bad `keys` section is a config error (78). */
+export function configuredKeys(loaded: LoadedConfig): KeyBinding[] {
+  try {
+    return buildKeyTable(loaded.config.keys);
+  } catch (e) {
+    throw new ConfigError(`${loaded.file ?? 'config'}: ${(e as Error).message}`);
+  }
+}
+
 /** Runs every check once (raw results: hysteresis belongs to the monitor loop). */
 export async function runChecks(opts: { config?: string | undefined }): Promise<{ report: CheckReport; secrets: ReturnType<typeof loadConfig>['secrets'] }> {
   const loaded = loadConfig(opts.config ? { file: opts.config } : {});
   useSecrets(loaded.secrets);
+  // The console's keys are part of the configuration: `check` refuses what the console would (issue #13).
+  configuredKeys(loaded);
   const store = createAppStore();
   const sources = buildSources(loaded.config, store, Date.now, { oneShot: true });
   const t0 = Date.now();

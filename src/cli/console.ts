@@ -4,8 +4,8 @@ import { createInterface } from 'node:readline';
 import { hostname } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { loadConfig } from '../config/load.js';
+import { reloadConfig } from '../config/reload.js';
 import type { Config } from '../config/schema.js';
-import { ConfigError } from '../domain/errors.js';
 import { exitCodeFor } from '../domain/check.js';
 import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
 import { followContainerLogs, followFile } from '../services/logs.js';
@@ -16,12 +16,11 @@ import { Monitor } from '../state/monitor.js';
 import { buildSources } from '../state/sources.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { createAppStore } from '../state/store.js';
-import { buildKeyTable } from '../ui/keys.js';
 import type * as UiModule from '../ui/run.js';
 import type { LiveProps } from '../ui/run.js';
 import type { RestoreEvents, RestoreRun } from '../ui/RestoreWizard.js';
 import { createHostHistory } from '../ui/useHostHistory.js';
-import { formatReport, runChecks, useColor } from './check.js';
+import { configuredKeys, formatReport, runChecks, useColor } from './check.js';
 import { out, useSecrets, type GlobalOptions } from './output.js';
 
 /**
@@ -80,12 +79,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   const loaded = loadConfig(g.config ? { file: g.config } : {});
   useSecrets(loaded.secrets);
   const { config } = loaded;
-  let keys;
-  try {
-    keys = buildKeyTable(config.keys);
-  } catch (e) {
-    throw new ConfigError(`${loaded.file ?? 'config'}: ${(e as Error).message}`);
-  }
+  const keys = configuredKeys(loaded);
   // Ink changes its output when CI is set (only the last frame at exit). What a real terminal
   // gets must not depend on the environment, so neutralise it before Ink is loaded (issue #3).
   for (const v of ['CI', 'CONTINUOUS_INTEGRATION', 'BUILD_NUMBER', 'RUN_ID']) delete process.env[v];
@@ -132,8 +126,8 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   if (file) {
     watchFile(file, { interval: 1000 }, () => {
       try {
-        const next = loadConfig({ file });
-        const nextKeys = buildKeyTable(next.config.keys);
+        const next = reloadConfig(file, live.config);
+        const nextKeys = configuredKeys(next);
         useSecrets(next.secrets);
         monitor.stop();
         monitor = startMonitor(next.config);

@@ -10,7 +10,7 @@ import { changesDatabase, planMerge, planStages, restoreSteps, type RestoreMode 
 import { applyRetention, retentionPolicy } from '../domain/retention.js';
 import { createRun, nextAction, reduceRun, skippedSteps, startedSteps, type RunEvent, type StepDef } from '../domain/runbook.js';
 import { listBackups, type BackupManifest } from '../services/backup.js';
-import { conflictsTable, extractVerified, holdersOf, inspectDatabase, mergeKey, mergeOrder, mergeTables, pausePoint, putBack, restoreTables, safetyCopy, swapIn, unmergedRows } from '../services/backup-restore.js';
+import { conflictsTable, extractVerified, holdersOf, inspectDatabase, mergeKey, mergeOrder, mergeTables, pausePoint, putBack, restoreTables, safetyCopy, swapIn, sweepRestoreTemps, unmergedRows } from '../services/backup-restore.js';
 import { integerKey, islands } from '../services/row-tracker.js';
 import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
 import { recordAudit } from '../state/acks.js';
@@ -18,7 +18,9 @@ import { RestoreJournal, restoreProcessAlive, type StoredRun } from '../state/jo
 import { RowLedger } from '../state/row-ledger.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { targets, type BackupOptions, type Target } from './backup.js';
-import { out, outJson, redact, useSecrets } from './output.js';
+import { err, out, outJson, redact, useSecrets } from './output.js';
+import { formatBytes } from '../domain/format.js';
+import { pruneSafetyCopies } from '../state/safety-copies.js';
 
 /** Options of `opsdeck restore`. */
 export interface RestoreOptions extends BackupOptions {
@@ -142,6 +144,8 @@ export async function restoreCommand(g: RestoreOptions): Promise<number> {
         const owner = found.ctx.ownerPid;
         if (owner !== undefined && owner !== process.pid && restoreProcessAlive(owner))
           throw new ExitError(1, 'busy', `restore ${found.id} of ${found.database} is running right now (pid ${owner}); let it finish, or stop that process first`);
+        // What a killed run left beside the database (its pid is gone) goes first (issue #13).
+        sweepRestoreTemps(found.dbPath);
         const run: Stored = { ...found, ctx: { ...found.ctx, ownerPid: process.pid } };
         if (g.rollback) return await rollback(journal, run, io, audit);
         if (run.ctx.rollingBack) throw new ExitError(1, 'rolling-back', `restore ${run.id} of ${run.database}: a rollback was started; finish it with: opsdeck restore --db ${run.database} --rollback`);
@@ -150,6 +154,7 @@ export async function restoreCommand(g: RestoreOptions): Promise<number> {
       return await start(journal, loaded, g, io, audit, { ledger, interactive });
     } finally {
       io.close();
+      if (!g.dryRun) pruneSafety(state, sdir, loaded, audit);
     }
   } catch (e) {
     // Journal writes can fail too (a full state folder): one line, never a stack trace.
@@ -157,6 +162,20 @@ export async function restoreCommand(g: RestoreOptions): Promise<number> {
     throw new ExitError(1, 'restore', `restore${g.db ? ` of ${g.db}` : ''}: ${(e as Error).message} (state database in ${sdir})`);
   } finally {
     state.close();
+  }
+}
+
+/**
+ * Safety copies past their retention (`backup.keep_safety_copies`, `keep_safety_days`) are removed
+ * after each restore run, each audited; never an unfinished run's. A failure here is said, and
+ * never changes the restore's outcome.
+ */
+function pruneSafety(state: Parameters<typeof pruneSafetyCopies>[1], sdir: string, loaded: LoadedConfig, audit: AuditFn): void {
+  const policy = { keepLast: loaded.config.backup.keep_safety_copies, keepDays: loaded.config.backup.keep_safety_days };
+  try {
+    for (const c of pruneSafetyCopies(sdir, state, policy)) audit('restore.safety-prune', c.id, 'ok', `${c.database ?? '?'}: ${formatBytes(c.sizeBytes)} removed (keep_safety_copies ${policy.keepLast}, keep_safety_days ${policy.keepDays})`);
+  } catch (e) {
+    err(`opsdeck: warning: old safety copies not removed: ${(e as Error).message}`);
   }
 }
 
@@ -279,6 +298,7 @@ async function start(journal: RestoreJournal, loaded: LoadedConfig, g: RestoreOp
     }
     return 0;
   }
+  sweepRestoreTemps(t.path);
   const ctx: RestoreCtx = {
     database: t.name,
     dbPath: t.path,

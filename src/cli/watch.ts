@@ -1,5 +1,6 @@
 import { watchFile, unwatchFile } from 'node:fs';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { reloadConfig } from '../config/reload.js';
 import { describeHolder } from '../domain/lease.js';
 import { backupSchedulerSource, SCHEDULER_LEASE, type SchedulerEvent } from '../state/backup-scheduler.js';
 import { Monitor, type AlertEvent } from '../state/monitor.js';
@@ -58,7 +59,7 @@ export async function watchCommand(g: GlobalOptions): Promise<number> {
     const file = loaded.file;
     watchFile(file, { interval: 1000 }, () => {
       try {
-        const next = loadConfig({ file });
+        const next = reloadConfig(file, loaded.config);
         monitor.stop();
         loaded = next;
         useSecrets(loaded.secrets);

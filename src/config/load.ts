@@ -1,4 +1,4 @@
-import { readFileSync, existsSync, statSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { LineCounter, parseDocument } from 'yaml';
@@ -44,16 +44,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; cwd?:
 
 /** Loads and validates one configuration file (YAML or JSON). */
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  let text: string;
-  try {
-    if (statSync(file).isDirectory()) throw new ConfigError(`${file}: is a directory (expected a YAML or JSON config file)`);
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String((err as Error).message);
-    throw new ConfigError(`${file}: cannot read config: ${why} (expected a readable YAML or JSON file)`);
-  }
+  const text = readConfigText(file);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
   const yamlError = doc.errors[0];
@@ -63,8 +54,18 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
     const msg = yamlError.message.split('\n')[0] ?? 'syntax error';
     throw new ConfigError(`${where}: malformed YAML: ${msg}`);
   }
-  const raw: unknown = doc.toJS() ?? {};
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // The yaml package refuses an alias that expands too far ("billion laughs"): a config error, not a crash.
+    throw new ConfigError(`${file}: YAML aliases expand too far (${(e as Error).message.split('\n')[0] ?? 'resource limit'}); write the values out instead`);
+  }
+  if (raw === null || raw === undefined) {
+    // An empty or comment-only file is a mistake (a truncated write, the wrong file), not "no checks" (issue #13).
+    throw new ConfigError(`${file}: the file is empty or only comments (expected settings such as name, services, databases)`);
+  }
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(`${file}: (top level): expected a mapping of settings (name, services, databases, …)`);
   }
   const secrets = new SecretRegistry();
@@ -73,6 +74,44 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   resolvePaths(config, dirname(file));
   registerConfigSecrets(config, secrets);
   return { config, file, secrets, notes: [] };
+}
+
+/** A config file is small: anything bigger is not one (issue #13: /dev/zero as --config hung). */
+export const MAX_CONFIG_BYTES = 1 << 20;
+
+/**
+ * Reads a config file without ever blocking: opened non-blocking (a FIFO with no writer would block
+ * a plain open forever), refused unless it is a regular file, read up to MAX_CONFIG_BYTES.
+ */
+function readConfigText(file: string): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw new ConfigError(`${file}: is a directory (expected a YAML or JSON config file)`);
+    if (!st.isFile()) throw new ConfigError(`${file}: is not a regular file (a ${fileKind(st)}; expected a YAML or JSON config file)`);
+    if (st.size > MAX_CONFIG_BYTES) throw new ConfigError(`${file}: is ${st.size} bytes (expected a config file of at most ${MAX_CONFIG_BYTES} bytes)`);
+    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let n = 0;
+    for (let r = -1; r !== 0 && n < buf.length; n += r) r = readSync(fd, buf, n, buf.length - n, null);
+    if (n > MAX_CONFIG_BYTES) throw new ConfigError(`${file}: is over ${MAX_CONFIG_BYTES} bytes (expected a config file of at most ${MAX_CONFIG_BYTES} bytes)`);
+    return buf.subarray(0, n).toString('utf8');
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String((err as Error).message);
+    throw new ConfigError(`${file}: cannot read config: ${why} (expected a readable YAML or JSON file)`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function fileKind(st: Stats): string {
+  if (st.isFIFO()) return 'named pipe';
+  if (st.isCharacterDevice()) return 'character device';
+  if (st.isBlockDevice()) return 'block device';
+  if (st.isSocket()) return 'socket';
+  return 'special file';
 }
 
 /** Validates a raw object against the schema; the first problem becomes a one-line ConfigError. */
@@ -97,7 +136,10 @@ function describeIssue(issue: z.core.$ZodIssue | undefined, raw: unknown): strin
     return `${path}: expected ${issue.expected}, got ${got}`;
   }
   const msg = issue.message.replace(/^Invalid input: /, '');
-  return `${path || '(top level)'}: ${msg}`;
+  const value = getAt(raw, issue.path);
+  // Say what was written when the message does not (`interval: .nan`: "got not a number").
+  const got = issue.code === 'invalid_union' && value !== undefined && !/\bgot\b/.test(msg) ? `, got ${describeValue(value)}` : '';
+  return `${path || '(top level)'}: ${msg}${got}`;
 }
 
 const KNOWN_KEYS: Record<string, string[]> = {
@@ -129,6 +171,8 @@ function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'number' && Number.isNaN(v)) return 'not a number (.nan)';
+  if (typeof v === 'number' && !Number.isFinite(v)) return 'infinity';
   if (typeof v === 'string') return `the text ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
   return `${typeof v} ${JSON.stringify(v) ?? 'value'}`;
 }

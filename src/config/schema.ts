@@ -1,12 +1,16 @@
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { formatDuration, parseDuration } from './duration.js';
 
 // Defaults are the source documents' numbers (../shared/DESIGN.md §1): interval 30 s, failure
 // threshold 3, recovery threshold 2, CPU > 80 %, memory > 90 %, disk > 85 %, API > 2 s,
 // error rate > 5 %, request failure rate > 10 %, timeouts database 10 s / API 5 s.
 
-/** A duration in YAML: seconds as a number, or a string with a unit; parsed to milliseconds. */
-const duration = (fallbackMs: number) =>
+/**
+ * A duration in YAML: seconds as a number, or a string with a unit; parsed to milliseconds and held
+ * to the field's range (issue #13: `interval: 0` spun `watch` at 73 % CPU, `30d` overflowed Node's
+ * timers — anything above 2³¹−1 ms fires after 1 ms — so a `25d` timeout failed every probe at once).
+ */
+const duration = (fallbackMs: number, range: DurationRange) =>
   z
     .union([z.number(), z.string()], {
       error: 'expected a duration such as 30, "500ms", "30s", "5m"',
@@ -16,11 +20,47 @@ const duration = (fallbackMs: number) =>
       if (v === undefined) return fallbackMs;
       const ms = parseDuration(v);
       if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration such as 30, "500ms", "30s", "5m", got ${JSON.stringify(v)}` });
+        ctx.addIssue({ code: 'custom', message: `expected a duration such as 30, "500ms", "30s", "5m", got ${describeDuration(v)}` });
+        return z.NEVER;
+      }
+      if (ms < range.min || ms > range.max) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration from ${formatDuration(range.min)} to ${formatDuration(range.max)}${range.why ? ` (${range.why})` : ''}, got ${describeDuration(v)}` });
         return z.NEVER;
       }
       return ms;
     });
+
+/** A duration field's allowed range in ms, and why, for the error message. */
+interface DurationRange {
+  min: number;
+  max: number;
+  why?: string;
+}
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/**
+ * The range of each kind of duration field (README: Configuration). Every one that arms a timer
+ * stays far below Node's 2³¹−1 ms (24.8 days) timer limit.
+ */
+export const DURATION_RANGES = {
+  interval: { min: 1 * SECOND, max: 24 * HOUR, why: 'how often every check runs' },
+  refresh: { min: 500, max: 1 * HOUR, why: 'how often gauges and container stats refresh' },
+  timeout: { min: 100, max: 10 * MINUTE, why: 'how long one probe may take' },
+  response_time: { min: 1, max: 10 * MINUTE, why: 'a slower answer is a warning' },
+  rpo: { min: 1 * MINUTE, max: 400 * DAY },
+  schedule: { min: 1 * SECOND, max: 31 * DAY },
+} satisfies Record<string, DurationRange>;
+
+/** A bad duration as the operator wrote it: `.nan` is "not a number", not JSON's `null`. */
+function describeDuration(v: number | string): string {
+  if (typeof v === 'number' && Number.isNaN(v)) return 'not a number';
+  if (typeof v === 'number' && !Number.isFinite(v)) return 'infinity';
+  return JSON.stringify(v);
+}
 
 /**
  * A backup schedule: a duration of at least 1 s (backup ids are named by the second, so two backups
@@ -37,12 +77,33 @@ const schedule = z
       ctx.addIssue({ code: 'custom', message: `expected a backup schedule such as "15m", "1h" or off, got ${JSON.stringify(v)}` });
       return z.NEVER;
     }
-    if (ms < 1000) {
+    if (ms < DURATION_RANGES.schedule.min) {
       ctx.addIssue({ code: 'custom', message: `expected at least 1s between scheduled backups (backups are named by the second), got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    if (ms > DURATION_RANGES.schedule.max) {
+      ctx.addIssue({ code: 'custom', message: `expected at most ${formatDuration(DURATION_RANGES.schedule.max)} between scheduled backups, got ${JSON.stringify(v)}` });
       return z.NEVER;
     }
     return ms;
   });
+
+/**
+ * An http:// or https:// URL: `z.string().url()` alone accepts ftp://, file:// and mailto:, which the
+ * HTTP probe cannot speak (issue #13).
+ */
+const httpUrl = z
+  .string()
+  .url('expected an http(s) URL')
+  .refine((u) => /^https?:$/i.test(safeProtocol(u)), { message: 'expected an http:// or https:// URL' });
+
+function safeProtocol(u: string): string {
+  try {
+    return new URL(u).protocol;
+  } catch {
+    return '';
+  }
+}
 
 const percent = (fallback: number) => z.number().min(0).max(100).default(fallback);
 const name = z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'expected a name of letters, digits, "_", "-" or "."');
@@ -63,9 +124,9 @@ const serviceSchema = z.strictObject({
   container: z.string().optional(),
   /** docker-compose service name (label com.docker.compose.service). */
   compose_service: z.string().optional(),
-  health_url: z.string().url('expected an http(s) URL').optional(),
+  health_url: httpUrl.optional(),
   expect: expectSchema.optional(),
-  timeout: duration(5_000),
+  timeout: duration(5_000, DURATION_RANGES.timeout),
   critical: z.boolean().default(false),
   /**
    * Shell commands that stop and start a service that is not a container (a systemd unit, a host
@@ -79,7 +140,7 @@ const databaseSchema = z.strictObject({
   name,
   type: z.literal('sqlite').default('sqlite'),
   path: z.string().min(1, 'expected the path of a SQLite file'),
-  timeout: duration(10_000),
+  timeout: duration(10_000, DURATION_RANGES.timeout),
   critical: z.boolean().default(true),
   critical_tables: z.array(z.string()).default([]),
   normal_tables: z.array(z.string()).default([]),
@@ -97,7 +158,7 @@ const databaseSchema = z.strictObject({
 const redisSchema = z.strictObject({
   name,
   url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL'),
-  timeout: duration(2_000),
+  timeout: duration(2_000, DURATION_RANGES.timeout),
   critical: z.boolean().default(true),
   /** When true, an unreachable instance is only noted, not reported as a failure. */
   optional: z.boolean().default(false),
@@ -105,10 +166,10 @@ const redisSchema = z.strictObject({
 
 const endpointSchema = z.strictObject({
   name,
-  url: z.string().url('expected an http(s) URL'),
+  url: httpUrl,
   method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
   expect: expectSchema.optional(),
-  timeout: duration(5_000),
+  timeout: duration(5_000, DURATION_RANGES.timeout),
   critical: z.boolean().default(false),
 });
 
@@ -120,7 +181,7 @@ const thresholdsSchema = z.strictObject({
   cpu_critical: z.number().min(0).max(100).optional(),
   memory_critical: z.number().min(0).max(100).optional(),
   disk_critical: z.number().min(0).max(100).optional(),
-  response_time: duration(2_000),
+  response_time: duration(2_000, DURATION_RANGES.response_time),
   error_rate: percent(5),
   failure_rate: percent(10),
   redis_memory: percent(90),
@@ -142,7 +203,7 @@ const dockerSchema = z.strictObject({
   compose_project: z.string().optional(),
   /** Check every container of the engine, not only the declared services. */
   all_containers: z.boolean().default(false),
-  timeout: duration(5_000),
+  timeout: duration(5_000, DURATION_RANGES.timeout),
   /** When true, an unreachable engine is only noted, not reported as a failure. */
   optional: z.boolean().default(false),
   /** Where container CPU/memory come from: cgroup files for a local engine (auto), or always the API. */
@@ -163,18 +224,26 @@ const backupSchema = z.strictObject({
   keep_daily: z.number().int().min(0).default(7),
   keep_weekly: z.number().int().min(0).default(4),
   keep_monthly: z.number().int().min(0).default(12),
+  /**
+   * Safety copies (the database as it was before each restore, in <state dir>/safety): after a
+   * restore, the newest N of each database and any younger than N days are kept, and always the
+   * copy of an unfinished run; the rest are removed (issue #13).
+   */
+  keep_safety_copies: z.number().int().min(1).max(1000).default(3),
+  keep_safety_days: z.number().int().min(0).max(3650).default(1),
   /** Recovery point objective: the newest verified backup must be younger than this. */
-  rpo: duration(24 * 3_600_000),
+  rpo: duration(24 * 3_600_000, DURATION_RANGES.rpo),
   /** Configuration files backed up when their content changes. */
   config_files: z.array(z.string()).default([]),
 });
 
 /** The whole opsdeck.yaml. */
-export const configSchema = z.strictObject({
+export const configSchema = z
+  .strictObject({
   name: z.string().default('opsdeck'),
-  interval: duration(30_000),
+  interval: duration(30_000, DURATION_RANGES.interval),
   /** Refresh of gauges and container stats in the console. */
-  refresh: duration(2_000),
+  refresh: duration(2_000, DURATION_RANGES.refresh),
   failure_threshold: z.number().int().min(1).max(64).default(3),
   recovery_threshold: z.number().int().min(1).max(64).default(2),
   state_dir: z.string().optional(),
@@ -191,7 +260,47 @@ export const configSchema = z.strictObject({
   keys: z.record(z.string(), z.array(z.string())).default({}),
   /** Marks the workspace made by `opsdeck demo`; drills refuse every other config. */
   demo: z.boolean().default(false),
-});
+  })
+  .superRefine((c, ctx) => {
+    // Two entries of one name give one check id (issue #13): their results overwrite each other.
+    // A service with a health_url is probed as `http:<name>`, like an endpoint.
+    const groups: { label: string; items: { name: string; path: (string | number)[] }[] }[] = [
+      { label: 'service', items: c.services.map((s, i) => ({ name: s.name, path: ['services', i, 'name'] })) },
+      { label: 'database', items: c.databases.map((d, i) => ({ name: d.name, path: ['databases', i, 'name'] })) },
+      { label: 'Redis', items: c.redis.map((r, i) => ({ name: r.name, path: ['redis', i, 'name'] })) },
+      { label: 'endpoint', items: c.endpoints.map((e, i) => ({ name: e.name, path: ['endpoints', i, 'name'] })) },
+      { label: 'log', items: c.logs.map((l, i) => ({ name: l.name, path: ['logs', i, 'name'] })) },
+      {
+        label: 'HTTP check (services with a health_url and endpoints are both checked as http:<name>)',
+        items: [
+          ...c.services.flatMap((s, i) => (s.health_url ? [{ name: s.name, path: ['services', i, 'name'] }] : [])),
+          ...c.endpoints.map((e, i) => ({ name: e.name, path: ['endpoints', i, 'name'] })),
+        ],
+      },
+    ];
+    for (const g of groups) {
+      const seen = new Map<string, (string | number)[]>();
+      for (const it of g.items) {
+        const first = seen.get(it.name);
+        if (first) {
+          ctx.addIssue({ code: 'custom', path: it.path, message: `duplicate ${g.label} name ${JSON.stringify(it.name)}, also at ${pathText(first)} (each needs its own name: they would share one check id)` });
+          return;
+        }
+        seen.set(it.name, it.path);
+      }
+    }
+    // A writer a restore cannot find is found out at 3 a.m. otherwise (issue #13).
+    const services = c.services.map((s) => s.name);
+    c.databases.forEach((d, i) =>
+      d.writers.forEach((w, j) => {
+        if (!services.includes(w)) ctx.addIssue({ code: 'custom', path: ['databases', i, 'writers', j], message: `service ${JSON.stringify(w)} is not in services (expected one of: ${services.join(', ') || 'none declared'})` });
+      }),
+    );
+  });
+
+function pathText(path: (string | number)[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${p}` : p)).join('');
+}
 
 /** Validated configuration, durations in milliseconds. */
 export type Config = z.output<typeof configSchema>;

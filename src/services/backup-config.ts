@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { fsyncPath, fsError } from './backup-restore.js';
+import { fsyncPath, fsError, sweepDead } from './backup-restore.js';
 
 /** One stored version of a configuration file. */
 export interface ConfigCopy {
@@ -20,7 +20,9 @@ export interface ConfigCopy {
 export function backupConfigFiles(files: readonly string[], dir: string, now = new Date()): ConfigCopy[] {
   if (files.length === 0) return [];
   try {
-    mkdirSync(dir, { recursive: true });
+    // Copies keep their source's mode (copyFile does); a new folder is the operator's alone (issue #13).
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    sweepDead(dir, /^.+\.(\d+)\.part$/, /^.+\.part$/);
     const indexFile = join(dir, 'index.json');
     const index = existsSync(indexFile) ? (JSON.parse(readFileSync(indexFile, 'utf8')) as ConfigCopy[]) : [];
     const made: ConfigCopy[] = [];
@@ -32,17 +34,20 @@ export function backupConfigFiles(files: readonly string[], dir: string, now = n
       const last = [...index].reverse().find((c) => c.source === source);
       if (last?.sha256 === sha256) continue;
       const stored = join(dir, `${basename(source)}.${stamp}`);
-      copyFileSync(source, `${stored}.part`);
-      fsyncPath(`${stored}.part`);
-      renameSync(`${stored}.part`, stored);
+      const part = `${stored}.${process.pid}.part`;
+      copyFileSync(source, part);
+      fsyncPath(part);
+      renameSync(part, stored);
       const c = { source, sha256, stored, at: now.toISOString() };
       index.push(c);
       made.push(c);
     }
     if (made.length) {
-      writeFileSync(`${indexFile}.part`, `${JSON.stringify(index, null, 2)}\n`);
-      fsyncPath(`${indexFile}.part`);
-      renameSync(`${indexFile}.part`, indexFile);
+      const part = `${indexFile}.${process.pid}.part`;
+      rmSync(part, { force: true });
+      writeFileSync(part, `${JSON.stringify(index, null, 2)}\n`, { mode: 0o600 });
+      fsyncPath(part);
+      renameSync(part, indexFile);
       fsyncPath(dir);
     }
     return made;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, createReadStream, createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, copyFileSync, type Stats, createReadStream, createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -51,7 +51,7 @@ export function fsError(e: unknown, what: string, context: 'backup' | 'restore' 
 }
 
 /**
- * Decompresses a stored backup to `dst`, checking its SHA-256 on the way: written to `dst.part`,
+ * Decompresses a stored backup to `dst`, checking its SHA-256 on the way: written to `dst.<pid>.part`,
  * and renamed only when the checksum matches, so `dst` existing means it is complete. For a restore
  * (`context` 'restore', the default) the copy is fsynced before the rename; `backup verify` extracts
  * to a scratch file it deletes afterwards and skips that.
@@ -60,7 +60,8 @@ export async function extractVerified(file: string, sha256: string, dst: string,
   if (!existsSync(file)) throw new ExitError(1, 'not-found', `${label}: ${file} is missing`);
   const mismatch = () =>
     new ExitError(2, 'corrupt', `${label}: checksum mismatch (the stored file is damaged or truncated)${context === 'restore' ? '; it cannot be restored' : ''}`);
-  const part = `${dst}.part`;
+  // The pid in the name: a killed run's `.part` is found and removed by the next run (issue #13).
+  const part = `${dst}.${process.pid}.part`;
   const hash = createHash('sha256');
   let first = true;
   const tap = new Transform({
@@ -84,7 +85,8 @@ export async function extractVerified(file: string, sha256: string, dst: string,
   });
   try {
     // 1 MiB chunks: the 16 KiB defaults cost ~10 % on a 1 GB restore (bench:backup).
-    await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), tap, createBrotliDecompress({ chunkSize: 1 << 20 }), mid, createWriteStream(part, { highWaterMark: 1 << 22 }));
+    // 0600 until it is put in place: swapIn gives it the database's own mode and owner.
+    await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), tap, createBrotliDecompress({ chunkSize: 1 << 20 }), mid, createWriteStream(part, { highWaterMark: 1 << 22, mode: 0o600 }));
     if (hash.digest('hex') !== sha256) throw mismatch();
     if (context === 'restore') fsyncPath(part);
     renameSync(part, dst);
@@ -105,6 +107,60 @@ async function sha256Of(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+/**
+ * Removes the files of `dir` whose name matches `pattern` and whose pid (the pattern's first group)
+ * names no running process: temporary files of a killed opsdeck (issue #13: four SIGKILLs during
+ * `backup create` left 654 MB of `.tmp` files that no later run removed). A name with the pattern's
+ * `legacy` form (no pid: written before temporary names carried one) is removed once it is an hour
+ * old: no backup or restore step leaves its temporary file unwritten that long.
+ */
+export function sweepDead(dir: string, pattern: RegExp, legacy?: RegExp, now = Date.now()): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const n of names) {
+    const m = pattern.exec(n);
+    let dead = !!m && !alive(Number(m[1]));
+    if (!m && legacy?.test(n)) {
+      try {
+        dead = now - statSync(join(dir, n)).mtimeMs > LEGACY_TEMP_AGE_MS;
+      } catch {
+        dead = false;
+      }
+    }
+    if (!dead) continue;
+    rmSync(join(dir, n), { force: true });
+    removed.push(n);
+  }
+  return removed;
+}
+
+/** How old a temporary file without a pid in its name must be to be removed. */
+export const LEGACY_TEMP_AGE_MS = 3_600_000;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes what a killed restore left beside a database (issue #13: SIGKILL during the verify step,
+ * then `--rollback`, left `.<db>.restore-<run>.part`): the `.part` of a decompression whose process
+ * is gone. Run by every restore, resume and rollback before it starts.
+ */
+export function sweepRestoreTemps(dbPath: string): string[] {
+  const base = basename(dbPath).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return sweepDead(dirname(dbPath), new RegExp(`^\\.${base}\\.restore-.+\\.(\\d+)\\.part$`), new RegExp(`^\\.${base}\\.restore-.+\\.part$`));
 }
 
 /** What a database holds, as a restore checks it. */
@@ -153,22 +209,27 @@ export interface SafetyManifest {
  */
 export function safetyCopy(dbPath: string, dir: string): SafetyManifest {
   try {
-    mkdirSync(dir, { recursive: true });
+    // The copies keep the database's mode (copyFile does); their folder is the operator's alone.
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     rmSync(join(dir, 'safety.json'), { force: true });
     const files: string[] = [];
     const name = basename(dbPath);
+    // A sidecar holds the database's pages too: no copy is wider than the main file's mode.
+    const mainMode = statOrUndefined(dbPath)?.mode ?? 0o600;
     for (const suffix of ['', ...SIDECARS]) {
       const src = `${dbPath}${suffix}`;
       if (!existsSync(src)) continue;
       const part = join(dir, `${name}${suffix}.part`);
       copyFileSync(src, part);
+      chmodSync(part, statSync(src).mode & mainMode & 0o666);
       pausePoint(`safety-copy:mid${suffix}`);
       fsyncPath(part);
       renameSync(part, join(dir, `${name}${suffix}`));
       files.push(suffix);
     }
     const m: SafetyManifest = { dbPath, at: new Date().toISOString(), files, missing: !files.includes('') };
-    writeFileSync(join(dir, 'safety.json.part'), `${JSON.stringify(m, null, 2)}\n`);
+    rmSync(join(dir, 'safety.json.part'), { force: true });
+    writeFileSync(join(dir, 'safety.json.part'), `${JSON.stringify(m, null, 2)}\n`, { mode: 0o600 });
     fsyncPath(join(dir, 'safety.json.part'));
     renameSync(join(dir, 'safety.json.part'), join(dir, 'safety.json'));
     fsyncPath(dir);
@@ -207,6 +268,13 @@ export async function foldSidecars(path: string): Promise<boolean> {
  */
 export async function swapIn(tmp: string, dbPath: string, label = 'swap'): Promise<void> {
   try {
+    // The new file takes the old one's mode and owner: a restore run as root must neither open a
+    // 0600 database to everyone nor leave the application unable to write it (issue #13).
+    const was = statOrUndefined(dbPath);
+    if (was) {
+      chmodSync(tmp, was.mode & 0o7777);
+      if (process.getuid?.() === 0) chownSync(tmp, was.uid, was.gid);
+    }
     await foldSidecars(dbPath);
     pausePoint(`${label}:sidecars`);
     for (const s of SIDECARS) rmSync(`${dbPath}${s}`, { force: true });
@@ -216,6 +284,14 @@ export async function swapIn(tmp: string, dbPath: string, label = 'swap'): Promi
     fsyncPath(dirname(dbPath));
   } catch (e) {
     throw fsError(e, `replacing ${dbPath}`);
+  }
+}
+
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
-import { accessSync, constants as fsConstants, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants as fsConstants, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { freemem, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createBrotliCompress } from 'node:zlib';
 import { ExitError } from '../domain/errors.js';
-import { extractVerified, fsError, fsyncPath } from './backup-restore.js';
+import { extractVerified, fsError, fsyncPath, pausePoint, sweepDead } from './backup-restore.js';
+
+export { sweepDead } from './backup-restore.js';
 
 /** What is known about one stored backup; saved as `<id>.json` beside `<id>.db.br`. */
 export interface BackupManifest {
@@ -49,28 +51,28 @@ export function scratchDir(bytes: number, fallback: string): string {
 
 /**
  * Removes scratch copies a killed opsdeck left in /dev/shm (`.opsdeck-<id>-<pid>.snapshot|verify`,
- * or `.verify.part` while still being decompressed, whose process is gone): a SIGKILL mid-backup must not keep a database-sized file in RAM.
+ * the snapshot's `-journal`/`-wal`/`-shm` that SQLite keeps beside it mid-copy (issue #13), or the
+ * `.verify[.<pid>].part` still being decompressed, whose process is gone): a SIGKILL mid-backup must
+ * not keep a database-sized file in RAM.
  */
 export function sweepScratch(dir = '/dev/shm'): void {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const n of names) {
-    const m = /^\.opsdeck-.+-(\d+)\.(snapshot|verify)(\.part)?$/.exec(n);
-    if (!m || alive(Number(m[1]))) continue;
-    rmSync(join(dir, n), { force: true });
-  }
+  sweepDead(dir, /^\.opsdeck-.+-(\d+)\.(?:snapshot|verify)(?:\.\d+\.part|\.part|-journal|-wal|-shm)?$/);
 }
 
-function alive(pid: number): boolean {
+/** Temporary files `backup create` writes in a backup folder: `.<id>-<pid>.db.br.tmp`, `.<id>-<pid>.json.tmp`. */
+export function sweepBackupTemps(dir: string, now = Date.now()): string[] {
+  return sweepDead(dir, /^\..+-(\d+)\.(?:db\.br|json)\.tmp$/, /^\..+\.(?:db\.br|json)\.tmp$/, now);
+}
+
+/**
+ * The mode a copy of `source` gets (issue #13: a 0600 database was stored 0644): the source's
+ * permission bits, never more, never executable; 0600 when the source cannot be read.
+ */
+export function copyMode(source: string): number {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    return statSync(source).mode & 0o666;
+  } catch {
+    return 0o600;
   }
 }
 
@@ -78,7 +80,7 @@ function alive(pid: number): boolean {
 const CHUNK = 1 << 20;
 
 /** Streams a file through brotli (quality 1: fast) while hashing the output; fsyncs the result. */
-async function compressTo(src: string, dst: string): Promise<{ sha256: string; size: number }> {
+async function compressTo(src: string, dst: string, mode: number): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
   const tap = new Transform({
@@ -92,8 +94,10 @@ async function compressTo(src: string, dst: string): Promise<{ sha256: string; s
     createReadStream(src, { highWaterMark: CHUNK }),
     createBrotliCompress({ chunkSize: CHUNK, params: { [constants.BROTLI_PARAM_QUALITY]: 1, [constants.BROTLI_PARAM_SIZE_HINT]: statSync(src).size } }),
     tap,
-    createWriteStream(dst, { highWaterMark: 4 * CHUNK }),
+    createWriteStream(dst, { highWaterMark: 4 * CHUNK, mode }),
   );
+  // The mode given at creation is narrowed by the umask only; say it exactly.
+  chmodSync(dst, mode);
   fsyncPath(dst);
   return { sha256: hash.digest('hex'), size };
 }
@@ -107,9 +111,10 @@ export function listBackups(dir: string): BackupManifest[] {
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
-function writeManifest(dir: string, m: BackupManifest): void {
-  const tmp = join(dir, `.${m.id}.json.tmp`);
-  writeFileSync(tmp, `${JSON.stringify(m, null, 2)}\n`);
+function writeManifest(dir: string, m: BackupManifest, mode = copyMode(join(dir, `${m.id}.db.br`))): void {
+  const tmp = join(dir, `.${m.id}-${process.pid}.json.tmp`);
+  rmSync(tmp, { force: true });
+  writeFileSync(tmp, `${JSON.stringify(m, null, 2)}\n`, { mode });
   fsyncPath(tmp);
   renameSync(tmp, join(dir, `${m.id}.json`));
 }
@@ -121,12 +126,18 @@ function writeManifest(dir: string, m: BackupManifest): void {
 export async function createBackup(opts: { db: string; name: string; dir: string; tables: string[]; now?: Date }): Promise<BackupManifest> {
   if (!existsSync(opts.db)) throw new ExitError(1, 'not-found', `database ${opts.name}: ${opts.db} does not exist`);
   try {
-    mkdirSync(opts.dir, { recursive: true });
+    // A new backup folder is the operator's alone (issue #13: backups of a 0600 database sat in a
+    // 0755 folder); an existing one is left as it is.
+    mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
     // Fail before the snapshot when the folder cannot be written (read-only mount, permissions).
     accessSync(opts.dir, fsConstants.W_OK);
   } catch (e) {
     throw fsError(e, `backup folder ${opts.dir}`, 'backup');
   }
+  // What a killed `backup create` left here (its pid is gone) goes first.
+  sweepBackupTemps(opts.dir);
+  // The backup and its manifest keep the source's permissions or stricter.
+  const mode = copyMode(opts.db);
   const now = opts.now ?? new Date();
   const id = `${opts.name}-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
   let sourceBytes = 0;
@@ -136,7 +147,7 @@ export async function createBackup(opts: { db: string; name: string; dir: string
     // checked above; a race leaves 0 and the backup folder as scratch
   }
   const snap = join(scratchDir(sourceBytes, opts.dir), `.opsdeck-${id}-${process.pid}.snapshot`);
-  const tmp = join(opts.dir, `.${id}.db.br.tmp`);
+  const tmp = join(opts.dir, `.${id}-${process.pid}.db.br.tmp`);
   const { default: Database } = await import('better-sqlite3');
   try {
     const src = new Database(opts.db, { readonly: true, fileMustExist: true, timeout: 10_000 });
@@ -144,6 +155,9 @@ export async function createBackup(opts: { db: string; name: string; dir: string
       // The online backup API copying every page in one step: one read transaction, so a write
       // from another connection cannot restart it (FACTS.md §4 — with 100-page steps a busy
       // writer restarts it forever), and a page copy is cheaper than VACUUM INTO's rebuild.
+      // The scratch copy is made 0600 before SQLite writes into it (its -journal takes the same mode):
+      // /dev/shm is shared by every user of the machine.
+      writeFileSync(snap, '', { mode: 0o600 });
       await src.backup(snap, { progress: () => 0x7fffffff });
     } finally {
       src.close();
@@ -176,10 +190,11 @@ export async function createBackup(opts: { db: string; name: string; dir: string
       s.close();
     }
     const rawBytes = statSync(snap).size;
-    const { sha256, size } = await compressTo(snap, tmp);
+    const { sha256, size } = await compressTo(snap, tmp, mode);
+    pausePoint('backup:compressed');
     renameSync(tmp, join(opts.dir, `${id}.db.br`));
     const m: BackupManifest = { id, database: opts.name, sourcePath: opts.db, createdAt: now.toISOString(), sizeBytes: size, rawBytes, sha256, ...info };
-    writeManifest(opts.dir, m);
+    writeManifest(opts.dir, m, mode);
     return m;
   } catch (e) {
     for (const f of [tmp, join(opts.dir, `${id}.db.br`)]) rmSync(f, { force: true });

@@ -30,29 +30,59 @@ export function actor(): string {
  * lasts until its time.
  */
 export class AckStore {
-  private readonly cache = new Map<string, Saved>();
+  private cache = new Map<string, Saved>();
+  private loadedAt = -Infinity;
+  private readonly readAll: BetterSqlite3.Statement;
 
-  constructor(private readonly db: BetterSqlite3.Database) {
-    const rows = db
-      .prepare(
-        `SELECT a.check_id, a.acknowledged_at, a.fired_at, a.silenced_until,
-           (SELECT max(e.at) FROM alert_events e WHERE e.check_id = a.check_id AND e.event = 'resolved') AS resolved_at
-         FROM alert_acks a`,
-      )
-      .all() as { check_id: string; acknowledged_at: number | null; fired_at: number | null; silenced_until: number | null; resolved_at: number | null }[];
+  /**
+   * `maxAgeMs`: how old the in-memory copy may get before the next `get` reads the table again.
+   * Another console on the same state directory acks and silences too (issue #13: a silence made in
+   * one never appeared in the other); the console asks for every alert row each frame, so one read
+   * per second is "each cycle" at any interval, for the price of one small query.
+   */
+  constructor(
+    private readonly db: BetterSqlite3.Database,
+    private readonly maxAgeMs = 1000,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.readAll = db.prepare(
+      `SELECT a.check_id, a.acknowledged_at, a.fired_at, a.silenced_until,
+         (SELECT max(e.at) FROM alert_events e WHERE e.check_id = a.check_id AND e.event = 'resolved') AS resolved_at
+       FROM alert_acks a`,
+    );
+    this.reload();
+  }
+
+  /** Reads every ack and silence from the state database. */
+  reload(): void {
+    const rows = this.readAll.all() as { check_id: string; acknowledged_at: number | null; fired_at: number | null; silenced_until: number | null; resolved_at: number | null }[];
+    const next = new Map<string, Saved>();
     for (const r of rows) {
       const lapsed = r.acknowledged_at !== null && r.resolved_at !== null && r.resolved_at >= r.acknowledged_at;
-      this.cache.set(r.check_id, {
+      next.set(r.check_id, {
         acknowledged: r.acknowledged_at !== null && !lapsed,
         ...(r.acknowledged_at !== null && !lapsed ? { ackAt: r.acknowledged_at } : {}),
         ...(r.fired_at !== null ? { firedAt: r.fired_at } : {}),
         ...(r.silenced_until !== null ? { silencedUntil: r.silenced_until } : {}),
       });
     }
+    this.cache = next;
+    this.loadedAt = this.clock();
+  }
+
+  private fresh(): void {
+    if (this.clock() - this.loadedAt < this.maxAgeMs) return;
+    try {
+      this.reload();
+    } catch {
+      // A busy or unreadable state database: keep what was read last, try again next time.
+      this.loadedAt = this.clock();
+    }
   }
 
   /** The ack state of an alert now. (`firedAt` is kept for callers; the episode ends at 'resolved'.) */
   get(checkId: string, _firedAt?: number, now = Date.now()): AckState {
+    this.fresh();
     const a = this.cache.get(checkId);
     if (!a) return { acknowledged: false };
     return {
@@ -63,30 +93,40 @@ export class AckStore {
 
   /** The alert resolved: its ack lapses, so the next firing asks for attention again. */
   lapse(checkId: string, now = Date.now()): void {
-    const a = this.cache.get(checkId);
-    if (!a?.acknowledged) return;
-    const next: Saved = { ...a, acknowledged: false };
-    delete next.ackAt;
-    this.cache.set(checkId, next);
-    this.save(checkId, next, now);
+    this.update(checkId, now, (a) => {
+      if (!a?.acknowledged) return undefined;
+      const next: Saved = { ...a, acknowledged: false };
+      delete next.ackAt;
+      return next;
+    });
   }
 
   /** Acknowledges the current firing episode of an alert. */
   ack(checkId: string, firedAt: number | undefined, now = Date.now()): void {
-    const prev = this.cache.get(checkId);
-    const next: Saved = { ...prev, acknowledged: true, ackAt: now, ...(firedAt !== undefined ? { firedAt } : {}) };
-    this.cache.set(checkId, next);
-    this.save(checkId, next, now);
+    this.update(checkId, now, (prev) => ({ ...prev, acknowledged: true, ackAt: now, ...(firedAt !== undefined ? { firedAt } : {}) }));
     this.db.prepare('INSERT INTO alert_events (at, check_id, event, message) VALUES (?, ?, ?, ?)').run(now, checkId, 'acknowledged', `by ${actor()}`);
   }
 
   /** Silences an alert for `ms`. */
   silence(checkId: string, ms: number, now = Date.now()): void {
-    const prev = this.cache.get(checkId) ?? { acknowledged: false };
-    const next: Saved = { ...prev, silencedUntil: now + ms };
-    this.cache.set(checkId, next);
-    this.save(checkId, next, now);
+    this.update(checkId, now, (prev) => ({ ...(prev ?? { acknowledged: false }), silencedUntil: now + ms }));
     this.db.prepare('INSERT INTO alert_events (at, check_id, event, message, until) VALUES (?, ?, ?, ?, ?)').run(now, checkId, 'silenced', `by ${actor()}`, now + ms);
+  }
+
+  /**
+   * Read, change, write in one write transaction, from the table as it is now: another console's
+   * silence must not be overwritten by this console's older copy when it acks the same alert.
+   */
+  private update(checkId: string, now: number, change: (prev: Saved | undefined) => Saved | undefined): void {
+    this.db
+      .transaction(() => {
+        this.reload();
+        const next = change(this.cache.get(checkId));
+        if (!next) return;
+        this.cache.set(checkId, next);
+        this.save(checkId, next, now);
+      })
+      .immediate();
   }
 
   private save(checkId: string, a: Saved, now: number): void {

@@ -41,15 +41,27 @@ export class Monitor {
   private readonly slots: Slot[];
   private readonly now: () => number;
   private stopped = true;
-  private insertEvent?: BetterSqlite3.Statement;
+  private recordEvent?: (at: number, a: Alert, transition: AlertTransition) => void;
   private lastHealthCheckAt?: number;
 
   constructor(private readonly opts: MonitorOptions) {
     this.now = opts.now ?? Date.now;
     this.slots = opts.sources.map((source) => ({ source, running: false, failures: 0 }));
-    this.insertEvent = opts.stateDb?.prepare(
-      'INSERT INTO alert_events (at, check_id, event, status, message) VALUES (?, ?, ?, ?, ?)',
-    );
+    const db = opts.stateDb;
+    if (db) {
+      const insert = db.prepare('INSERT INTO alert_events (at, check_id, event, status, message) VALUES (?, ?, ?, ?, ?)');
+      const last = db.prepare("SELECT event FROM alert_events WHERE check_id = ? AND event IN ('fired', 'resolved') ORDER BY at DESC, id DESC LIMIT 1").pluck();
+      // A transition is recorded once (issue #13: two consoles on one state directory both recorded
+      // "fired" for one alert): what the last recorded transition of the check already says is not
+      // written again. Read and write in one BEGIN IMMEDIATE transaction, so two monitors cannot both
+      // find it missing. The same rule keeps a restarted monitor from recording an outage that never
+      // resolved as a second firing.
+      const tx = db.transaction((at: number, a: Alert, transition: AlertTransition) => {
+        if (last.get(a.checkId) === transition) return;
+        insert.run(at, a.checkId, transition, a.status, a.message);
+      });
+      this.recordEvent = (at, a, transition) => tx.immediate(at, a, transition);
+    }
   }
 
   /** Starts polling: every source runs at once, so the first frame has data (CPU % follows on the second run). */
@@ -134,7 +146,11 @@ export class Monitor {
       const { alert, transition } = stepAlert(prev[r.id], r, at, h);
       updated.push(alert);
       if (transition) {
-        this.insertEvent?.run(at, alert.checkId, transition, alert.status, alert.message);
+        try {
+          this.recordEvent?.(at, alert, transition);
+        } catch {
+          // A busy or full state database loses this record, never the monitor loop.
+        }
         this.opts.onAlert?.({ at, transition, alert });
       }
     }

@@ -3,7 +3,7 @@ import { useEffect, useImperativeHandle, useMemo, useRef, useState, type Ref } f
 import { useRefState } from './useRefState.js';
 import type { LogFollow, LogLine } from '../services/logs.js';
 import { fit } from './format/cells.js';
-import { compileFilter, logLineColor, printableLogText } from './format/logs.js';
+import { compileFilter, FILTER_SYNTAX_NOTE, filterLines, logLineColor, printableLogText } from './format/logs.js';
 import { commandFor, keyName, type KeyBinding } from './keys.js';
 import { C } from './theme.js';
 
@@ -87,7 +87,16 @@ export function LogsView(props: {
   const compiled = useMemo(() => compileFilter(filter), [filter]);
   const [frozen, setFrozen] = useState<LogLine[] | undefined>();
   const source = paused ? (frozen ?? lines) : lines;
-  const shown = compiled.re ? source.filter((l) => compiled.re?.test(l.text)) : source;
+  // Filtering runs in passes of at most FILTER_PASS_MS; an unfinished one goes on after this frame,
+  // so q and ctrl-c are read in between (issue #13).
+  const pass = compiled.filter ? filterLines(source, compiled.filter) : undefined;
+  const shown = pass ? pass.shown : source;
+  const [, setPasses] = useState(0);
+  useEffect(() => {
+    if (!pass || pass.complete) return;
+    const t = setTimeout(() => setPasses((n) => n + 1), 10);
+    return () => clearTimeout(t);
+  });
   const bodyHeight = Math.max(1, props.height - 3);
   let start = Math.max(0, shown.length - bodyHeight);
   if (anchor !== undefined) {
@@ -128,7 +137,9 @@ export function LogsView(props: {
 
   const status = [
     paused ? 'PAUSED' : 'following',
-    compiled.re ? `filter /${filter}/ ${shown.length} of ${source.length} lines` : `${source.length} lines`,
+    compiled.filter && !compiled.filter.off
+      ? `filter /${filter}/ ${shown.length} of ${source.length} lines${pass && !pass.complete ? ` (filtering… ${pass.looked} of ${source.length})` : ''}`
+      : `${source.length} lines`,
     anchor !== undefined ? `from ${new Date(anchor).toISOString().slice(11, 19)} (oldest firing alert)` : '',
   ]
     .filter(Boolean)
@@ -147,13 +158,13 @@ export function LogsView(props: {
       {visible.length === 0 ? <C dim>{ended ?? (source.length ? 'no line matches the filter' : 'waiting for log lines…')}</C> : null}
       {ended && visible.length ? <C color="yellow">{ended}</C> : null}
       {editing !== undefined ? (
-        <Text>
+        <Text wrap="truncate">
           /{editing}
           <Text inverse> </Text>
-          <Text dimColor>  enter apply · esc cancel</Text>
+          <Text dimColor>  enter apply · esc cancel · {FILTER_SYNTAX_NOTE}</Text>
         </Text>
-      ) : compiled.error ? (
-        <C color="red">{compiled.error}</C>
+      ) : compiled.error ?? compiled.filter?.off ? (
+        <C color="red">{compiled.error ?? compiled.filter?.off}</C>
       ) : null}
     </Box>
   );

@@ -54,18 +54,100 @@ export const KEY_TABLE: readonly KeyBinding[] = [
 /** tmux's default and common prefix keys: never bound. */
 export const FORBIDDEN_KEYS = ['ctrl+b', 'ctrl+a'];
 
-/** Applies remappings from config (`keys: {container.restart: ["R"]}`); unknown ids are an error. */
+/** Key names besides single characters and `ctrl+<letter>` (keyName's notation). */
+const NAMED_KEYS = ['enter', 'escape', 'tab', 'space', 'up', 'down', 'left', 'right', 'pageup', 'pagedown'];
+
+/** Other spellings people write for the named keys. */
+const KEY_ALIASES: Record<string, string> = {
+  return: 'enter',
+  esc: 'escape',
+  pgup: 'pageup',
+  'page-up': 'pageup',
+  page_up: 'pageup',
+  pgdn: 'pagedown',
+  pgdown: 'pagedown',
+  'page-down': 'pagedown',
+  page_down: 'pagedown',
+  spc: 'space',
+};
+
+/**
+ * Commands that must keep a key, or an operator can be stuck: quit, help, leaving the logs view,
+ * leaving a dialog, and stopping a restore at its question (issue #13: `app.quit: []` was accepted).
+ */
+export const ESSENTIAL_COMMANDS = ['app.quit', 'app.help', 'logs.back', 'dialog.back', 'dialog.no'];
+
+/**
+ * The scopes the console listens to at once (App.tsx: a focused pane with the dashboard and global
+ * keys; the logs view with global keys; the log picker with the dashboard's cursor keys). One key
+ * bound to two commands of one such group means one of them never runs.
+ */
+const ACTIVE_TOGETHER: readonly KeyScope[][] = [
+  ['containers', 'dashboard', 'global'],
+  ['alerts', 'dashboard', 'global'],
+  ['logs', 'global'],
+  ['dialog', 'dashboard'],
+];
+
+/**
+ * One key name in the table's notation, whatever the spelling (issue #13): `ctrl-B`, `Ctrl+b`, `C-b`
+ * and `^B` are all `ctrl+b` (a terminal sends ctrl+B and ctrl+b alike); `Esc` is `escape`, `Return`
+ * is `enter`, `" "` is `space`. A single character stays as it is (`R` and `r` are two keys).
+ * Undefined for a name no terminal key produces (`R2`, `alt+x`).
+ */
+export function normalizeKey(raw: string): string | undefined {
+  if (raw === ' ') return 'space';
+  const k = raw.trim();
+  if ([...k].length === 1) return k;
+  const ctrl = /^(?:ctrl|control|c)\s*[-+]\s*(.)$/i.exec(k) ?? /^\^(.)$/.exec(k);
+  if (ctrl) {
+    const letter = (ctrl[1] ?? '').toLowerCase();
+    return /^[a-z]$/.test(letter) ? `ctrl+${letter}` : undefined;
+  }
+  const lower = k.toLowerCase();
+  const named = KEY_ALIASES[lower] ?? lower;
+  return NAMED_KEYS.includes(named) ? named : undefined;
+}
+
+/**
+ * Applies remappings from config (`keys: {container.restart: ["R"]}`). Refused, with the field:
+ * an unknown command id, a key name no terminal sends, tmux's prefix keys in any spelling, an
+ * empty list for an essential command, and one key for two commands the console listens to at once.
+ */
 export function buildKeyTable(remap: Record<string, string[]> = {}): KeyBinding[] {
+  const normalized: Record<string, string[]> = {};
   for (const id of Object.keys(remap)) {
     if (!KEY_TABLE.some((b) => b.id === id)) throw new Error(`keys.${id}: unknown command (expected one of: ${KEY_TABLE.map((b) => b.id).join(', ')})`);
-    for (const k of remap[id] ?? []) if (FORBIDDEN_KEYS.includes(k)) throw new Error(`keys.${id}: ${k} is tmux's prefix key and cannot be bound`);
+    const keys: string[] = [];
+    for (const raw of remap[id] ?? []) {
+      const k = normalizeKey(raw);
+      if (k === undefined) throw new Error(`keys.${id}: ${JSON.stringify(raw)} is not a key name (expected one character, ctrl+<letter>, or one of: ${NAMED_KEYS.join(', ')})`);
+      if (FORBIDDEN_KEYS.includes(k)) throw new Error(`keys.${id}: ${JSON.stringify(raw)} is ${k}, tmux's prefix key, and cannot be bound`);
+      if (!keys.includes(k)) keys.push(k);
+    }
+    if (keys.length === 0 && ESSENTIAL_COMMANDS.includes(id)) throw new Error(`keys.${id}: expected at least one key (without one the console cannot ${id === 'app.quit' ? 'be quit' : `do ${id}`})`);
+    normalized[id] = keys;
   }
-  return KEY_TABLE.map((b) => (remap[b.id] ? { ...b, keys: remap[b.id] as string[] } : b));
+  const table = KEY_TABLE.map((b) => (normalized[b.id] ? { ...b, keys: normalized[b.id] as string[] } : b));
+  for (const group of ACTIVE_TOGETHER) {
+    const owner = new Map<string, KeyBinding>();
+    for (const b of table.filter((x) => group.includes(x.scope))) {
+      for (const k of b.keys) {
+        const other = owner.get(k);
+        if (other && other.id !== b.id) {
+          const [mine, theirs] = normalized[b.id] ? [b, other] : [other, b];
+          throw new Error(`keys.${mine.id}: ${k} is also bound to ${theirs.id} (${theirs.scope} keys work in the same view); one key, one command`);
+        }
+        owner.set(k, b);
+      }
+    }
+  }
+  return table;
 }
 
 /** The key name of an Ink input event, in the table's notation. */
 export function keyName(input: string, key: Key): string {
-  if (key.ctrl && input) return `ctrl+${input}`;
+  if (key.ctrl && input) return `ctrl+${input.toLowerCase()}`;
   if (key.return) return 'enter';
   if (key.escape) return 'escape';
   if (key.tab) return 'tab';

@@ -13,6 +13,8 @@ export interface WatchEvent {
 /** Runs `opsdeck watch --json` as a real child process and collects its alert events. */
 export class Watcher {
   readonly events: WatchEvent[] = [];
+  /** Every stdout line (a refused reload is a JSON `{"error"}` line, not an event). */
+  readonly lines: string[] = [];
   private readonly child: ChildProcess;
   private stderr = '';
 
@@ -29,6 +31,7 @@ export class Watcher {
       while ((i = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
+        this.lines.push(line);
         try {
           const e = JSON.parse(line) as WatchEvent;
           if (e.event) this.events.push(e);

@@ -1,10 +1,10 @@
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buckets } from '../../src/domain/retention.js';
 import { openStateDb } from '../../src/state/statedb.js';
-import { runCli, seedTrading, removePrivateCli } from '../helpers/restore-fixture.js';
+import { killAt, runCli, seedTrading, removePrivateCli, type Scenario } from '../helpers/restore-fixture.js';
 
 afterAll(() => removePrivateCli());
 
@@ -23,6 +23,44 @@ function setup(backupExtra = '') {
   const run = (args: string[]) => runCli(['--config', config, ...args], { env, cwd: dir });
   return { dir, db, appConf, run };
 }
+
+const modeOf = (f: string) => (statSync(f).mode & 0o777).toString(8);
+
+describe.concurrent('backup CLI: nothing left behind, nothing opened up (issue #13)', () => {
+  it('a backup create killed with SIGKILL leaves a .tmp named by its pid; the next create removes it', async () => {
+    const { dir, run } = setup();
+    const bdir = join(dir, 'backups', 'trading');
+    const s = { dir, env: { XDG_CONFIG_HOME: dir, OPSDECK_STATE_DIR: join(dir, 'state') } } as unknown as Scenario;
+    let before: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const k = await killAt('backup:compressed', ['--config', join(dir, 'opsdeck.yaml'), 'backup', 'create'], s);
+      expect(k.paused, k.stderr).toBe(true);
+      // Each killed run's .tmp is there; the one before it was removed by the next run.
+      const left = readdirSync(bdir).filter((f) => f.endsWith('.tmp'));
+      expect(left).toHaveLength(1);
+      expect(left[0]).toMatch(/^\.trading-\d{8}T\d{6}Z-\d+\.db\.br\.tmp$/);
+      expect(left).not.toEqual(before);
+      before = left;
+    }
+    expect((await run(['backup', 'create'])).code).toBe(0);
+    expect(readdirSync(bdir).filter((f) => f.startsWith('.'))).toEqual([]);
+    expect(readdirSync(bdir).filter((f) => f.endsWith('.db.br'))).toHaveLength(1);
+  });
+
+  it('a 0600 database is backed up 0600 in a 0700 folder; a 0600 config file is copied 0600', async () => {
+    const { dir, db, appConf, run } = setup();
+    chmodSync(db, 0o600);
+    chmodSync(appConf, 0o600);
+    const r = await run(['backup', 'create', '--verify']);
+    expect(r.code, r.stderr).toBe(0);
+    const bdir = join(dir, 'backups', 'trading');
+    expect(modeOf(bdir)).toBe('700');
+    for (const f of readdirSync(bdir)) expect([f, modeOf(join(bdir, f))]).toEqual([f, '600']);
+    const cdir = join(dir, 'backups', '_config');
+    expect(modeOf(cdir)).toBe('700');
+    for (const f of readdirSync(cdir)) expect([f, modeOf(join(cdir, f))]).toEqual([f, '600']);
+  });
+});
 
 describe.concurrent('backup CLI', () => {
   it('copies configuration files only when their content changed', async () => {

@@ -1,12 +1,15 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { AckStore, recordAudit } from '../../src/state/acks.js';
 import { openStateDb } from '../../src/state/statedb.js';
 import { runCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/redis.js';
 import { TmuxSession } from '../helpers/tmux.js';
+import { Watcher } from '../helpers/watch.js';
 
 describe('acks and silences in the state database', () => {
   it('survive a restart of the console (a new AckStore on the same file)', async () => {
@@ -48,6 +51,54 @@ describe('acks and silences in the state database', () => {
     expect(a2.get('http:api').acknowledged).toBe(false);
     expect(a2.get('redis:cache').acknowledged).toBe(false);
     db2.close();
+  });
+});
+
+describe('two consoles on one state directory (issue #13)', () => {
+  it('a silence or an ack made in one appears in the other at its next read; neither overwrites the other', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsdeck-acks2-'));
+    // Two connections to one file, as two console processes have.
+    const dbA = await openStateDb(dir);
+    const dbB = await openStateDb(dir);
+    let clock = 0;
+    const a = new AckStore(dbA, 1000, () => clock);
+    const b = new AckStore(dbB, 1000, () => clock);
+    expect(b.get('http:api', undefined, 5000)).toEqual({ acknowledged: false });
+    a.silence('http:api', 3_600_000, 5000);
+    clock += 1000; // the next cycle
+    expect(b.get('http:api', undefined, 6000)).toEqual({ acknowledged: false, silencedUntil: 3_605_000 });
+    // B acks with its copy read before A's silence was written: the silence stays.
+    b.ack('http:api', 4000, 7000);
+    clock += 1000;
+    expect(a.get('http:api', undefined, 8000)).toEqual({ acknowledged: true, silencedUntil: 3_605_000 });
+    dbA.close();
+    dbB.close();
+  });
+
+  it('two watches record one "fired" and one "resolved" for one alert', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsdeck-two-watch-'));
+    const f = join(dir, 'opsdeck.yaml');
+    const port = await freePort(); // nothing listens: the endpoint is down
+    writeFileSync(f, `name: two\ninterval: 1s\nthresholds: {cpu: 100, memory: 100, disk: 100}\nfailure_threshold: 1\nrecovery_threshold: 1\nendpoints:\n  - name: gone\n    url: http://127.0.0.1:${port}/\n`);
+    const env = { OPSDECK_STATE_DIR: dir };
+    const w1 = new Watcher(f, env);
+    const w2 = new Watcher(f, env);
+    try {
+      await Promise.all([w1.waitFor('fired', 'http:gone', 30_000), w2.waitFor('fired', 'http:gone', 30_000)]);
+      const server = createServer((_req, res) => res.end('ok'));
+      await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+      try {
+        await Promise.all([w1.waitFor('resolved', 'http:gone', 30_000), w2.waitFor('resolved', 'http:gone', 30_000)]);
+      } finally {
+        server.close();
+      }
+    } finally {
+      await Promise.all([w1.stop(), w2.stop()]);
+    }
+    const db = new Database(join(dir, 'state.db'), { readonly: true });
+    const rows = db.prepare("SELECT event FROM alert_events WHERE check_id = 'http:gone' ORDER BY id").pluck().all();
+    db.close();
+    expect(rows).toEqual(['fired', 'resolved']);
   });
 });
 

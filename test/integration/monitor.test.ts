@@ -76,7 +76,7 @@ describe('monitor loop: Redis killed and restarted', () => {
   });
 
   it('runs sources on their own timers without overlapping and stops cleanly', async () => {
-    const m = monitorFor({ interval: '200ms', refresh: '100ms', redis: [{ name: 'cache', url: redis.url }] });
+    const m = monitorFor({ interval: '1s', refresh: '500ms', redis: [{ name: 'cache', url: redis.url }] });
     const mon = m.make();
     mon.start();
     const deadline = Date.now() + 10_000;

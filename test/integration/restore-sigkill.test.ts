@@ -1,3 +1,5 @@
+import { appendFileSync, chmodSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, cloneScenario, integrityOf, killAt, makeTemplate, rowsOf, type Scenario, removePrivateCli } from '../helpers/restore-fixture.js';
 
@@ -160,5 +162,51 @@ describe('the monitor loop and an interrupted restore', () => {
     } finally {
       await w.stop();
     }
+  });
+});
+
+describe.concurrent('after a restore: nothing left behind, nothing opened up, safety copies bounded (issue #13)', () => {
+  const leftovers = (s: Scenario) => readdirSync(dirname(s.db)).filter((f) => f.startsWith(`.${basename(s.db)}.restore-`));
+  const modeOf = (f: string) => (statSync(f).mode & 0o777).toString(8);
+
+  it('killed in the verify step, then --rollback: no .restore-*.part is left beside the database', async () => {
+    const s = cloneScenario(template);
+    const k = await killAt('extract:mid', ['--config', s.config, 'restore', '--db', 'trading', '--yes'], s);
+    expect(k.paused, k.stderr).toBe(true);
+    // The killed decompression's file carries its pid.
+    expect(leftovers(s)).toEqual([expect.stringMatching(/^\.trading\.db\.restore-trading-\d{8}T\d{6}Z-[0-9a-f]{4}\.\d+\.part$/)]);
+    const r = await cli(s, ['restore', '--db', 'trading', '--rollback', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(leftovers(s)).toEqual([]);
+  });
+
+  it('a 0600 database is restored 0600; its safety copy is 0600 in a 0700 folder', async () => {
+    const s = cloneScenario(template);
+    chmodSync(s.db, 0o600);
+    const r = await cli(s, ['restore', '--db', 'trading', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expectIntact(s, 'backup');
+    expect(modeOf(s.db)).toBe('600');
+    const safety = join(s.env.OPSDECK_STATE_DIR as string, 'safety');
+    expect(modeOf(safety)).toBe('700');
+    const [run] = readdirSync(safety);
+    expect(modeOf(join(safety, run as string))).toBe('700');
+    for (const f of readdirSync(join(safety, run as string))) expect([f, modeOf(join(safety, run as string, f))]).toEqual([f, '600']);
+  });
+
+  it('keeps the newest keep_safety_copies safety copies; backup list shows them and why', async () => {
+    const s = cloneScenario(template);
+    appendFileSync(s.config, '  keep_safety_copies: 1\n  keep_safety_days: 0\n');
+    const safety = join(s.env.OPSDECK_STATE_DIR as string, 'safety');
+    for (let i = 0; i < 2; i++) {
+      const r = await cli(s, ['restore', '--db', 'trading', '--yes']);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const kept = readdirSync(safety);
+    expect(kept).toHaveLength(1);
+    const list = await cli(s, ['backup', 'list', '--db', 'trading']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/safety copies in .*safety \(restores keep the newest 1 of each database, any under 0d, and every unfinished run's\):/);
+    expect(list.stdout).toMatch(new RegExp(`${kept[0] ?? '?'} .* completed  kept: newest 1`));
   });
 });

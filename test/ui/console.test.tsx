@@ -480,7 +480,7 @@ describe('key table', () => {
     for (const b of KEY_TABLE.filter((x) => ['dashboard', 'containers', 'alerts'].includes(x.scope))) for (const k of b.keys) expect(global).not.toContain(k);
   });
   it('remaps from config and refuses unknown commands and tmux prefixes', () => {
-    expect(buildKeyTable({ 'container.restart': ['R2'] }).find((b) => b.id === 'container.restart')?.keys).toEqual(['R2']);
+    expect(buildKeyTable({ 'container.restart': ['T'] }).find((b) => b.id === 'container.restart')?.keys).toEqual(['T']);
     expect(() => buildKeyTable({ 'nope.x': ['z'] })).toThrow(/unknown command/);
     expect(() => buildKeyTable({ 'app.quit': ['ctrl+b'] })).toThrow(/tmux's prefix/);
   });

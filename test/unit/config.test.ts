@@ -1,8 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { discoveryConfig, loadConfig, loadConfigFile } from '../../src/config/load.js';
+import { reloadConfig } from '../../src/config/reload.js';
 import { ConfigError } from '../../src/domain/errors.js';
 
 function tmpConfig(text: string, name = 'opsdeck.yaml'): string {
@@ -125,5 +127,74 @@ describe('bad config input: exit 78, one line naming file, field and expectation
     const file = tmpConfig('redis:\n  - name: r\n    url: redis://:${PW}@127.0.0.1:6379\n');
     const { secrets } = loadConfigFile(file, { PW: 'hunter2-secret' });
     expect(secrets.redact('failed: redis://:hunter2-secret@127.0.0.1:6379 (pw hunter2-secret)')).toBe('failed: redis://:***@127.0.0.1:6379 (pw ***)');
+  });
+});
+
+describe('bad input that cannot hurt (issue #13)', () => {
+  it.each([
+    ['interval: 0 (watch spun at 73 % CPU)', 'interval: 0\n', /opsdeck\.yaml: interval: expected a duration from 1s to 1d \(how often every check runs\), got 0$/],
+    ['refresh: 0 (the console spun at 75 %)', 'refresh: 0\n', /refresh: expected a duration from 500ms to 1h .*got 0$/],
+    ['interval: 30d (TimeoutOverflowWarning)', 'interval: 30d\n', /interval: expected a duration from 1s to 1d .*got "30d"/],
+    ['a 25d timeout (Node fires it after 1 ms)', 'endpoints:\n  - name: api\n    url: http://127.0.0.1:1/\n    timeout: 25d\n', /endpoints\[0\]\.timeout: expected a duration from 100ms to 10m \(how long one probe may take\), got "25d"/],
+    ['a database timeout of 0', 'databases:\n  - name: d\n    path: d.db\n    timeout: 0\n', /databases\[0\]\.timeout: expected a duration from 100ms to 10m/],
+    ['docker.timeout above 2^31-1 ms', 'docker:\n  timeout: 2147484s\n', /docker\.timeout: expected a duration from 100ms to 10m/],
+    ['a backup schedule above a month', 'backup:\n  schedule: 40d\n', /backup\.schedule: expected at most 31d between scheduled backups, got "40d"/],
+    ['rpo: 0', 'backup:\n  rpo: 0\n', /backup\.rpo: expected a duration from 1m to 400d, got 0/],
+    ['an empty file', '', /opsdeck\.yaml: the file is empty or only comments/],
+    ['a comment-only file', '# opsdeck config\n# services: []\n---\n', /opsdeck\.yaml: the file is empty or only comments/],
+    ['duplicate service names', 'services:\n  - name: api\n    container: a\n  - name: api\n    container: b\n', /services\[1\]\.name: duplicate service name "api", also at services\[0\]\.name/],
+    ['duplicate database names', 'databases:\n  - name: d\n    path: a.db\n  - name: d\n    path: b.db\n', /databases\[1\]\.name: duplicate database name "d", also at databases\[0\]\.name/],
+    ['duplicate Redis names', 'redis:\n  - name: r\n    url: redis://127.0.0.1:1\n  - name: r\n    url: redis://127.0.0.1:2\n', /redis\[1\]\.name: duplicate Redis name "r", also at redis\[0\]\.name/],
+    ['duplicate endpoint names', 'endpoints:\n  - name: e\n    url: http://a/\n  - name: e\n    url: http://b/\n', /endpoints\[1\]\.name: duplicate endpoint name "e", also at endpoints\[0\]\.name/],
+    ['a service health_url and an endpoint of one name (both http:<name>)', 'services:\n  - name: api\n    health_url: http://a/\nendpoints:\n  - name: api\n    url: http://b/\n', /endpoints\[0\]\.name: duplicate HTTP check .* name "api", also at services\[0\]\.name/],
+    ['an ftp:// health URL', 'services:\n  - name: api\n    health_url: ftp://files.example.com/\n', /services\[0\]\.health_url: expected an http:\/\/ or https:\/\/ URL/],
+    ['a file:// endpoint', 'endpoints:\n  - name: e\n    url: file:///etc/passwd\n', /endpoints\[0\]\.url: expected an http:\/\/ or https:\/\/ URL/],
+    ['a writer that is not a service', 'services:\n  - name: api\n    container: a\ndatabases:\n  - name: d\n    path: d.db\n    writers: [api, unknown-service]\n', /databases\[0\]\.writers\[1\]: service "unknown-service" is not in services \(expected one of: api\)/],
+    ['cpu: .nan', 'thresholds:\n  cpu: .nan\n', /thresholds\.cpu: expected number, got not a number \(\.nan\)/],
+    ['interval: .nan', 'interval: .nan\n', /interval: expected a duration such as .*, got not a number/],
+  ])('%s → 78 naming the field', (_name, text, pattern) => {
+    const file = tmpConfig(text);
+    expect(configError(() => loadConfigFile(file, {}))).toMatch(pattern);
+  });
+
+  it('takes a YAML alias bomb as a configuration error naming the file, not a crash', () => {
+    const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 9; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    const file = tmpConfig(`${lines.join('\n')}\n`);
+    expect(configError(() => loadConfigFile(file, {}))).toMatch(/opsdeck\.yaml: YAML aliases expand too far/);
+  });
+
+  it('refuses a FIFO and /dev/zero at once (a plain read of either never returns)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsdeck-fifo-'));
+    const fifo = join(dir, 'opsdeck.yaml');
+    execFileSync('mkfifo', [fifo]);
+    expect(configError(() => loadConfigFile(fifo, {}))).toBe(`${fifo}: is not a regular file (a named pipe; expected a YAML or JSON config file)`);
+    expect(configError(() => loadConfigFile('/dev/zero', {}))).toBe('/dev/zero: is not a regular file (a character device; expected a YAML or JSON config file)');
+  });
+
+  it('refuses a file over 1 MiB', () => {
+    const file = tmpConfig(`name: big\n# ${'x'.repeat(1 << 20)}\n`);
+    expect(configError(() => loadConfigFile(file, {}))).toMatch(/opsdeck\.yaml: is \d+ bytes \(expected a config file of at most 1048576 bytes\)/);
+  });
+
+  it('accepts the edges of each range', () => {
+    const { config } = loadConfigFile(tmpConfig('interval: 1s\nrefresh: 500ms\nendpoints:\n  - name: e\n    url: https://a/\n    timeout: 10m\nbackup:\n  schedule: 31d\n  rpo: 400d\n'), {});
+    expect(config).toMatchObject({ interval: 1000, refresh: 500, backup: { schedule: 31 * 86_400_000, rpo: 400 * 86_400_000 } });
+    expect(config.endpoints[0]?.timeout).toBe(600_000);
+  });
+});
+
+describe('reloading an edited config (issue #13)', () => {
+  it('refuses an edit that would remove every check; the running config stays', () => {
+    const file = tmpConfig('endpoints:\n  - name: api\n    url: http://127.0.0.1:1/\n');
+    const running = loadConfigFile(file, {}).config;
+    writeFileSync(file, 'name: half-written\n');
+    expect(configError(() => reloadConfig(file, running, {}))).toMatch(/opsdeck\.yaml: the edit would remove every check \(1 running: endpoints\.api\)/);
+    writeFileSync(file, '');
+    expect(configError(() => reloadConfig(file, running, {}))).toMatch(/the file is empty or only comments/);
+    writeFileSync(file, 'endpoints:\n  - name: web\n    url: http://127.0.0.1:2/\n');
+    expect(reloadConfig(file, running, {}).config.endpoints[0]?.name).toBe('web');
+    // A config that declared nothing may be edited into another that declares nothing.
+    expect(reloadConfig(file, loadConfigFile(tmpConfig('name: a\n'), {}).config, {}).config.name).toBe('opsdeck');
   });
 });

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { buildKeyTable, KEY_TABLE, keyName, normalizeKey } from '../../src/ui/keys.js';
+
+// Key remapping from config (issue #13): only the exact strings ctrl+b/ctrl+a were refused, and a
+// remap could leave the console without a way to quit.
+
+describe('key names are normalised', () => {
+  it.each([
+    ['ctrl+b', 'ctrl+b'],
+    ['ctrl-b', 'ctrl+b'],
+    ['ctrl+B', 'ctrl+b'],
+    ['Ctrl-B', 'ctrl+b'],
+    ['C-b', 'ctrl+b'],
+    ['^B', 'ctrl+b'],
+    ['control+x', 'ctrl+x'],
+    ['Esc', 'escape'],
+    ['Return', 'enter'],
+    [' ', 'space'],
+    ['Space', 'space'],
+    ['PgUp', 'pageup'],
+    ['R', 'R'],
+    ['r', 'r'],
+    ['?', '?'],
+    ['R2', undefined],
+    ['alt+x', undefined],
+    ['ctrl+1', undefined],
+    ['', undefined],
+  ])('%j → %j', (raw, want) => {
+    expect(normalizeKey(raw)).toBe(want);
+  });
+
+  it('an input event with ctrl and a capital letter is the same key as with a small one', () => {
+    const ctrl = { ctrl: true } as Parameters<typeof keyName>[1];
+    expect(keyName('B', ctrl)).toBe('ctrl+b');
+  });
+});
+
+describe('buildKeyTable refuses what would lock an operator out', () => {
+  it.each([
+    ['ctrl-b', { 'app.quit': ['ctrl-b'] }, /keys\.app\.quit: "ctrl-b" is ctrl\+b, tmux's prefix key/],
+    ['ctrl+B', { 'app.help': ['ctrl+B'] }, /keys\.app\.help: "ctrl\+B" is ctrl\+b, tmux's prefix key/],
+    ['C-a', { 'logs.pause': ['C-a'] }, /keys\.logs\.pause: "C-a" is ctrl\+a, tmux's prefix key/],
+    ['an empty list for app.quit', { 'app.quit': [] }, /keys\.app\.quit: expected at least one key \(without one the console cannot be quit\)/],
+    ['an empty list for logs.back', { 'logs.back': [] }, /keys\.logs\.back: expected at least one key/],
+    ['q for a second command of the logs view', { 'logs.pause': ['q'] }, /keys\.logs\.pause: q is also bound to app\.quit \(global keys work in the same view\)/],
+    ['one key for two commands of one view', { 'container.stop': ['r'] }, /keys\.container\.stop: r is also bound to container\.restart/],
+    ['quit moved onto a pane key', { 'app.quit': ['x'] }, /keys\.app\.quit: x is also bound to container\.stop/],
+    ['a name no terminal sends', { 'container.restart': ['R2'] }, /keys\.container\.restart: "R2" is not a key name/],
+  ])('%s', (_name, remap, pattern) => {
+    expect(() => buildKeyTable(remap)).toThrow(pattern);
+  });
+
+  it('takes a remap that moves keys without a clash, in any spelling', () => {
+    const t = buildKeyTable({ 'container.restart': ['T'], 'logs.pause': ['Space', 'P'], 'app.quit': ['q', 'ctrl-c'] });
+    expect(t.find((b) => b.id === 'container.restart')?.keys).toEqual(['T']);
+    expect(t.find((b) => b.id === 'logs.pause')?.keys).toEqual(['space', 'P']);
+    expect(t.find((b) => b.id === 'app.quit')?.keys).toEqual(['q', 'ctrl+c']);
+    // A non-essential command may be unbound.
+    expect(buildKeyTable({ 'logs.jump': [] }).find((b) => b.id === 'logs.jump')?.keys).toEqual([]);
+  });
+
+  it('the built-in table passes its own rules', () => {
+    expect(buildKeyTable({})).toEqual(KEY_TABLE);
+  });
+});
