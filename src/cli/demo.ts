@@ -121,7 +121,8 @@ export async function drillCommand(action: string, scenario: string | undefined,
     if (g.json) outJson({ drill: d.name, broke: d.breaks, alert: d.alert, recover: withConfig(d.recover, s.config) });
     else {
       out(`drill ${d.name}: ${d.breaks}`);
-      out(`expect alert ${d.alert} to fire within ${3} checks (the console's Alerts pane, or ${withConfig('opsdeck watch', s.config)})`);
+      const c = loadConfig({ file: s.config }).config;
+      out(`expect alert ${d.alert} to fire within ${c.failure_threshold} checks of ${s.interval} (plus one probe timeout for a slow or hanging service; a rate alert needs the failures spread over a few probes) — the console's Alerts pane, or ${withConfig('opsdeck watch', s.config)}`);
       out(`recover: ${withConfig(d.recover, s.config)}`);
       out(`then: ${withConfig(`opsdeck drill score ${d.name}`, s.config)}`);
     }
@@ -129,7 +130,12 @@ export async function drillCommand(action: string, scenario: string | undefined,
   }
   await recoverDrill(s, d);
   if (g.json) outJson({ drill: d.name, recovered: true });
-  else out(`drill ${d.name}: fault undone; the alert resolves after 2 good checks; then: ${withConfig(`opsdeck drill score ${d.name}`, s.config)}`);
+  else {
+    const c = loadConfig({ file: s.config }).config;
+    // The README's rule: a rate alert (api-errors) resolves after max(recovery_threshold, rate_recovery) successes in a row.
+    const rule = d.name === 'api-errors' ? `${Math.max(c.recovery_threshold, c.thresholds.rate_recovery)} successful probes in a row (an error-rate alert)` : `${c.recovery_threshold} good checks`;
+    out(`drill ${d.name}: fault undone; the alert resolves after ${rule}; then: ${withConfig(`opsdeck drill score ${d.name}`, s.config)}`);
+  }
   return 0;
 }
 

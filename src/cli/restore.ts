@@ -10,7 +10,7 @@ import { changesDatabase, planMerge, planStages, restoreSteps, type RestoreMode 
 import { applyRetention, retentionPolicy } from '../domain/retention.js';
 import { createRun, nextAction, reduceRun, skippedSteps, startedSteps, type RunEvent, type StepDef } from '../domain/runbook.js';
 import { listBackups, type BackupManifest } from '../services/backup.js';
-import { conflictsTable, extractVerified, holdersOf, inspectDatabase, mergeKey, mergeOrder, mergeTables, pausePoint, putBack, restoreTables, safetyCopy, swapIn, sweepRestoreTemps, unmergedRows } from '../services/backup-restore.js';
+import { conflictsTable, replaceLoss, extractVerified, holdersOf, inspectDatabase, mergeKey, mergeOrder, mergeTables, pausePoint, putBack, restoreTables, safetyCopy, swapIn, sweepRestoreTemps, unmergedRows } from '../services/backup-restore.js';
 import { integerKey, islands } from '../services/row-tracker.js';
 import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
 import { recordAudit } from '../state/acks.js';
@@ -98,6 +98,11 @@ export interface RestoreCtx {
   mergeKeys?: Record<string, string[]>;
   /** --accept-loss was given. */
   acceptLoss?: boolean;
+  /**
+   * Replace modes: ids of live rows of critical tables the backup does not hold as they are, read
+   * before the replace (undefined per table: unreadable). They are lost by replacing, and named.
+   */
+  replaceLoss?: Record<string, [number, number][] | null>;
   rollingBack?: boolean;
   /** The process driving the run now: a second --resume/--rollback must not run beside it. */
   ownerPid?: number;
@@ -146,7 +151,7 @@ export async function restoreCommand(g: RestoreOptions): Promise<number> {
           throw new ExitError(1, 'busy', `restore ${found.id} of ${found.database} is running right now (pid ${owner}); let it finish, or stop that process first`);
         // What a killed run left beside the database (its pid is gone) goes first (issue #13).
         sweepRestoreTemps(found.dbPath);
-        const run: Stored = { ...found, ctx: { ...found.ctx, ownerPid: process.pid } };
+        const run: Stored = { ...found, ctx: { ...found.ctx, ownerPid: process.pid, ...(g.acceptLoss ? { acceptLoss: true } : {}) } };
         if (g.rollback) return await rollback(journal, run, io, audit);
         if (run.ctx.rollingBack) throw new ExitError(1, 'rolling-back', `restore ${run.id} of ${run.database}: a rollback was started; finish it with: opsdeck restore --db ${run.database} --rollback`);
         return await drive(journal, save(journal, run, { type: 'resume', at: Date.now() }, '-'), io, audit, { ledger, interactive });
@@ -422,7 +427,15 @@ async function execute(step: StepDef, r: Stored, persist: (ctx: RestoreCtx) => v
     }
     case step.id === 'safety-copy': {
       const m = safetyCopy(ctx.dbPath, ctx.safetyDir);
-      return m.missing ? `no database file existed; recorded in ${ctx.safetyDir}` : `copied ${m.files.map((f) => basename(ctx.dbPath) + f).join(', ')} to ${ctx.safetyDir}`;
+      const copied = m.missing ? `no database file existed; recorded in ${ctx.safetyDir}` : `copied ${m.files.map((f) => basename(ctx.dbPath) + f).join(', ')} to ${ctx.safetyDir}`;
+      if (ctx.mode.kind === 'merge' || m.missing) return copied;
+      // Writers are stopped: what replacing would lose is measured now and shown before the replace.
+      if (!existsSync(ctx.tmpPath)) await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
+      const critical = ctx.criticalTables ?? [];
+      const tables = ctx.mode.kind === 'whole' ? critical : ctx.mode.stages.flatMap((st) => st.tables).filter((t) => critical.includes(t));
+      const loss = await replaceLoss(ctx.dbPath, ctx.tmpPath, tables, integerKey);
+      persist({ ...ctx, replaceLoss: Object.fromEntries(Object.entries(loss).map(([t, v]) => [t, v ?? null])) });
+      return `${copied}; ${describeReplaceLoss(loss)}`;
     }
     case step.id === 'swap': {
       if (!existsSync(ctx.tmpPath)) await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
@@ -560,7 +573,7 @@ async function recordLedger(r: Stored, ledger: RowLedger): Promise<string> {
       const present = key ? islands(live, t, key) : [];
       // A replace leaves exactly the backup's rows; a merge's backup is attached as `b`.
       const backupIds = key ? (ctx.mode.kind === 'merge' ? islands(live, t, key, undefined, undefined, 'b') : present) : [];
-      const x = ledger.restored(ctx.database, t, key, present, backupIds, count, r.id);
+      const x = ledger.restored(ctx.database, t, key, present, backupIds, count, r.id, Date.now(), ctx.mode.kind === 'merge' ? [] : (ctx.replaceLoss?.[t] ?? []));
       if (!key) {
         notes.push(`${t}: ${count} rows (no integer key: counted, not tracked by id)`);
         continue;
@@ -574,6 +587,12 @@ async function recordLedger(r: Stored, ledger: RowLedger): Promise<string> {
     live.close();
   }
   return notes.join('; ');
+}
+
+/** "replacing loses 51 rows of trades (id 2311–2361)" / "replacing loses no row of a critical table". */
+function describeReplaceLoss(loss: Record<string, [number, number][] | null | undefined>): string {
+  const parts = Object.entries(loss).flatMap(([t, r]) => (r === undefined || r === null ? [`${t}: cannot be read, only the row-loss ledger's ids can be counted`] : r.length ? [`${size(r)} rows of ${t} (id ${formatRanges(r)})`] : []));
+  return parts.length ? `replacing loses ${parts.join('; ')} — rows written or changed since the backup` : 'replacing loses no row of a critical table';
 }
 
 /** The critical tables' rows still missing after this run, per the ledger. */
@@ -634,7 +653,9 @@ async function drive(journal: RestoreJournal, initial: Stored, io: Io, audit: Au
     }
     if (a.kind === 'ask') {
       r = save(journal, r, { type: 'ask', at: Date.now() }, a.step.id);
-      io.say(`[${n}/${total}] ${a.step.title}: ${a.step.detail}`);
+      // Before a replace, what it loses (measured after the safety copy) is part of the question.
+      const loses = (a.step.id === 'swap' || a.step.id.startsWith('stage:')) && r.ctx.replaceLoss ? ` — ${describeReplaceLoss(stageLoss(r.ctx, a.step.id))}` : '';
+      io.say(`[${n}/${total}] ${a.step.title}: ${a.step.detail}${loses}`);
       const ans = await io.ask(a.step.optional ? 'run this stage? y runs it · s skips it (its tables stay as they are) · n stops the restore here' : 'run this step?', a.step.optional);
       r = answered(journal, r, ans, a.step, n, total, io, 'its tables stay as they are');
       continue;
@@ -690,6 +711,14 @@ async function drive(journal: RestoreJournal, initial: Stored, io: Io, audit: Au
     throw new ExitError(1, 'paused', `restore ${r.id} of ${r.database} paused (${phase.reason}); continue with: opsdeck restore --db ${r.database} --resume, or undo with --rollback (safety copy: ${r.ctx.safetyDir})`);
   }
   throw new ExitError(1, 'restore', `restore ${r.id} ended as ${phase.kind}`);
+}
+
+/** The replace loss of the tables one step replaces. */
+function stageLoss(ctx: RestoreCtx, stepId: string): Record<string, [number, number][] | null> {
+  const all = ctx.replaceLoss ?? {};
+  if (stepId === 'swap' || ctx.mode.kind !== 'tables') return all;
+  const stage = ctx.mode.stages.find((s) => `stage:${s.name}` === stepId);
+  return Object.fromEntries(Object.entries(all).filter(([t]) => stage?.tables.includes(t)));
 }
 
 /** Journals a person's answer to a step's question: y runs it, s skips it (optional steps), n stops the run. */

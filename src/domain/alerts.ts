@@ -67,8 +67,9 @@ export function stepAlert(
     a.since ??= now;
     a.status = a.state === 'ok' || SEVERITY[r.status] > SEVERITY[a.status] ? r.status : a.status;
     if (a.state === 'firing' || a.state === 'resolving') {
+      // The worst status seen while firing: a flapping service must not flip CRITICAL ↔ WARNING.
       a.state = 'firing';
-      a.status = r.status;
+      a.status = SEVERITY[r.status] > SEVERITY[a.status] ? r.status : a.status;
       return { alert: a };
     }
     if (a.failStreak >= h.failureThreshold) {

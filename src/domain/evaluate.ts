@@ -217,7 +217,7 @@ export function evaluateSqlite(cfg: DatabaseConfig, r: Result<SqliteHealth>): Ch
 
 /** HTTP: the latest probe decides reachability; latency and the window's error/failure rates add warnings. */
 export function evaluateHttp(
-  id: string, critical: boolean, probe: HttpProbe, win: WindowStats, t: Thresholds, minSamplesForRates = 5,
+  id: string, critical: boolean, probe: HttpProbe, win: WindowStats, t: Thresholds, minSamplesForRates = 5, failureThreshold = 3,
 ): CheckResult {
   const base = { id, kind: 'http' as const, target: probe.target, latencyMs: Math.round(probe.latencyMs), ...(critical ? { critical: true } : {}) };
   const rates = win.count >= minSamplesForRates ? `; over the last ${win.count} probes: errors ${formatPercent(win.errorRate)}, failures ${formatPercent(win.failureRate)}` : '';
@@ -228,14 +228,15 @@ export function evaluateHttp(
   if (probe.latencyMs > t.response_time) problems.push(`slow: answered in ${formatMs(probe.latencyMs)} (threshold ${formatMs(t.response_time)})`);
   // A rate over the window lags: the failed probes stay in it long after the service answers again
   // (issue #11: an alert stayed firing 38–95 s after the API was back). Two waivers:
-  // - one outage it came back from (the window's failures are one block, then successes): that is
-  //   judged by failure_threshold and recovery_threshold alone, not by the rate it leaves behind;
+  // - one outage it came back from (the window's failures are one block of at least
+  //   failure_threshold, then successes): that is judged by failure_threshold and
+  //   recovery_threshold alone, not by the rate it leaves behind;
   // - failures spread out (a flap) stop counting once the last `rate_recovery` probes all succeeded;
   //   the result then carries the streak, so stepAlert resolves the alert after max(recovery_threshold,
   //   rate_recovery) successes in a row. A service failing one probe in three never gets the streak.
   const ratesHigh = win.count >= minSamplesForRates && (win.errorRate > t.error_rate || win.failureRate > t.failure_rate);
   const flapOver = win.okStreak >= t.rate_recovery;
-  const outageOver = win.failureRuns === 1 && win.okStreak >= 1;
+  const outageOver = win.failureRuns === 1 && win.okStreak >= 1 && win.lastFailureRun >= failureThreshold;
   if (ratesHigh && !flapOver && !outageOver) {
     if (win.errorRate > t.error_rate) problems.push(`error rate ${formatPercent(win.errorRate)} above ${t.error_rate}%`);
     if (win.failureRate > t.failure_rate) problems.push(`failure rate ${formatPercent(win.failureRate)} above ${t.failure_rate}%`);

@@ -19,6 +19,8 @@ export interface WindowStats {
   okStreak: number;
   /** Separate runs of failed probes in the window (1: one outage; more: failures spread out). */
   failureRuns: number;
+  /** Length of the most recent run of failed probes (0 when none). */
+  lastFailureRun: number;
 }
 
 /** Sliding window of our own probes (default the last 20, issue #2); pure data, no timers. */
@@ -36,10 +38,12 @@ export class ProbeWindow {
   /** Error rate, failure rate and latency percentiles over the window. */
   stats(): WindowStats {
     const n = this.samples.length;
-    if (n === 0) return { count: 0, errorRate: 0, failureRate: 0, okStreak: 0, failureRuns: 0 };
+    if (n === 0) return { count: 0, errorRate: 0, failureRate: 0, okStreak: 0, failureRuns: 0, lastFailureRun: 0 };
     let okStreak = 0;
     while (okStreak < n && this.samples[n - 1 - okStreak]?.ok) okStreak++;
     const failureRuns = this.samples.filter((x, i) => !x.ok && (i === 0 || this.samples[i - 1]?.ok)).length;
+    let lastFailureRun = 0;
+    while (okStreak + lastFailureRun < n && !this.samples[n - 1 - okStreak - lastFailureRun]?.ok) lastFailureRun++;
     const errors = this.samples.filter((s) => s.errorAnswer).length;
     const failures = this.samples.filter((s) => !s.ok).length;
     const lat = this.samples.map((s) => s.latencyMs).sort((a, b) => a - b);
@@ -51,6 +55,7 @@ export class ProbeWindow {
       failureRate: (failures / n) * 100,
       okStreak,
       failureRuns,
+      lastFailureRun,
       ...(p95 !== undefined ? { p95LatencyMs: p95 } : {}),
       ...(last !== undefined ? { lastLatencyMs: last } : {}),
     };

@@ -583,3 +583,50 @@ export async function unmergedRows(dbPath: string, backupFile: string, tables: r
     db.close();
   }
 }
+
+/**
+ * What replacing tables by the backup's would lose (issue #10): per table with an integer key, the
+ * ids of live rows that the backup does not hold as they are — rows written after the backup, and
+ * rows whose id the backup holds with other content (an id reused after an earlier restore). Read
+ * with the writers stopped, before the replace. Undefined for a table that cannot be read (a
+ * corrupt file): then only the ids known to the row-loss ledger can be counted.
+ */
+export async function replaceLoss(dbPath: string, backupFile: string, tables: readonly string[], integerKeyOf: (db: BetterSqlite3.Database, t: string) => string | undefined): Promise<Record<string, [number, number][] | undefined>> {
+  const { default: Database } = await import('better-sqlite3');
+  const out: Record<string, [number, number][] | undefined> = {};
+  let db: BetterSqlite3.Database | undefined;
+  try {
+    db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 10_000 });
+    db.prepare('ATTACH DATABASE ? AS b').run(backupFile);
+  } catch {
+    db?.close();
+    for (const t of tables) out[t] = undefined;
+    return out;
+  }
+  try {
+    for (const t of tables) {
+      try {
+        const key = integerKeyOf(db, t);
+        if (!key || !db.prepare("SELECT 1 FROM b.sqlite_master WHERE type = 'table' AND name = ?").get(t)) {
+          out[t] = undefined;
+          continue;
+        }
+        const cols = (db.prepare(`SELECT name FROM pragma_table_info(?, 'b')`).all(t) as { name: string }[]).map((c) => c.name);
+        const same = cols.map((c) => `m.${q(c)} IS x.${q(c)}`).join(' AND ');
+        const ids = (db.prepare(`SELECT m.${q(key)} AS k FROM main.${q(t)} m WHERE NOT EXISTS (SELECT 1 FROM b.${q(t)} x WHERE x.${q(key)} = m.${q(key)} AND ${same}) ORDER BY 1`).raw().all() as [number][]).map((r) => r[0]);
+        const ranges: [number, number][] = [];
+        for (const id of ids) {
+          const last = ranges.at(-1);
+          if (last && id === last[1] + 1) last[1] = id;
+          else ranges.push([id, id]);
+        }
+        out[t] = ranges;
+      } catch {
+        out[t] = undefined; // unreadable (corrupt pages): the ledger's ids are all we know
+      }
+    }
+    return out;
+  } finally {
+    db.close();
+  }
+}

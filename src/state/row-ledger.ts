@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { formatRanges, parseRanges, size, subtract, type Range, type RangeSet } from '../domain/ranges.js';
+import { formatRanges, parseRanges, size, subtract, union, type Range, type RangeSet } from '../domain/ranges.js';
 import { afterRestore, applyObservation, type LedgerEntry } from '../domain/row-ledger.js';
 import { actor } from './acks.js';
 
@@ -94,14 +94,16 @@ export class RowLedger {
    * Records a restore of a table: what it brought back leaves the missing ids, what it lost (rows
    * written after the backup, replaced away) joins them. Returns both, for the run's summary.
    */
-  restored(database: string, table: string, key: string | undefined, present: RangeSet, backupIds: RangeSet, count: number, runId: string, at = Date.now()): { recovered: Range[]; lostByRestore: Range[]; missing: Range[] } {
+  restored(database: string, table: string, key: string | undefined, present: RangeSet, backupIds: RangeSet, count: number, runId: string, at = Date.now(), replacedAway: RangeSet = []): { recovered: Range[]; lostByRestore: Range[]; missing: Range[] } {
     return this.tx(() => {
       const cur = this.entry(database, table);
       if (!key) {
         this.write(database, { table, known: [], missing: [], seenCount: count }, at);
         return { recovered: [], lostByRestore: [], missing: [] };
       }
-      const r = afterRestore(cur && cur.key === key ? cur : { known: [], missing: [] }, present, backupIds);
+      const base = afterRestore(cur && cur.key === key ? cur : { known: [], missing: [] }, present, backupIds);
+      // Rows a replace put the backup's row over (same id, other content): lost too, though the id is there.
+      const r = replacedAway.length ? { ...base, missing: union(base.missing, replacedAway), lostByRestore: union(base.lostByRestore, replacedAway), known: subtract(base.known, replacedAway) } : base;
       this.write(database, { table, key, known: r.known, missing: r.missing, seenCount: count, ...(r.missing.length ? { missingSince: cur?.missingSince ?? at } : {}) }, at);
       if (r.recovered.length) this.event(database, table, 'recovered', r.recovered, at, runId);
       if (r.lostByRestore.length) this.event(database, table, 'lost', r.lostByRestore, at, runId);

@@ -270,7 +270,7 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
         window.push({ ok: p.ok, errorAnswer: p.failure?.kind === 'status', latencyMs: p.latencyMs });
         const stats = window.stats();
         actions.setKeyed('endpoints', e.name, { data: { last: p, window: stats } }, now());
-        return [evaluateHttp(`http:${e.name}`, e.critical, p, stats, t)];
+        return [evaluateHttp(`http:${e.name}`, e.critical, p, stats, t, 5, config.failure_threshold)];
       },
     });
   }

@@ -207,7 +207,8 @@ export function App(props: {
   const { columns, rows } = useTerminalSize(props.size);
   const [tick, setTick] = useState(0);
   // Read synchronously by the input handler (see useRefState).
-  const [getFocus, setFocus] = useRefState<'containers' | 'alerts'>('containers');
+  // No Docker in the config: nothing to do in the Containers pane, so Alerts starts focused.
+  const [getFocus, setFocus] = useRefState<'containers' | 'alerts'>(props.config.docker.all_containers || props.config.services.some((s) => !!(s.container ?? s.compose_service)) ? 'containers' : 'alerts');
   const [getSelC, setSelC] = useRefState(0);
   const [getSelA, setSelA] = useRefState(0);
   const [getDialog, setDialog] = useRefState<Dialog | undefined>(undefined);
@@ -314,7 +315,7 @@ export function App(props: {
       const cmd = commandFor(props.keys, name, scopes);
       if (!cmd) return;
       if (cmd.dangerous && props.readOnly) {
-        const target = selectedContainer()?.name ?? '-';
+        const target = (cmd.scope === 'alerts' ? selectedAlert()?.checkId : selectedContainer()?.name) ?? '-';
         props.actions.audit(cmd.id, target, 'refused', 'read-only mode');
         setFlash({ text: `${cmd.description.split(' (')[0] ?? cmd.id}: refused — opsdeck runs in --read-only mode`, color: 'red' });
         return;
@@ -533,9 +534,12 @@ export function App(props: {
   const fixed = 1 + 1 + 1; // header, status line, footer
   if (stacked) {
     const rest = height - fixed - hostRows - Math.min(storeLines, 5);
-    // + room for the selected alert's message under the list
-    const alertRows = Math.max(2, Math.min(alerts.length + 1 + (alerts.length ? 2 : 0), Math.floor(rest / 2)));
-    const containerRowsH = Math.max(3, rest - alertRows);
+    // Without containers to list, the Alerts pane takes the room (an operator at 80×24 saw one alert
+    // and "+4 more" above five empty lines); otherwise it gets up to half, with room for the selected
+    // alert's message under the list.
+    const noContainers = !state.docker.data || state.docker.data.containers.length === 0;
+    const alertRows = noContainers ? Math.max(2, rest - 3) : Math.max(2, Math.min(alerts.length + 1 + (alerts.length ? 3 : 0), Math.floor(rest / 2)));
+    const containerRowsH = Math.max(noContainers ? 2 : 3, rest - alertRows);
     return (
       <Box key="stacked" flexDirection="column" width={columns}>
         {header}

@@ -34,8 +34,9 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   { id: 'container.restart', keys: ['r'], description: 'restart the selected container (asks first)', scope: 'containers', dangerous: true, hint: true },
   { id: 'container.stop', keys: ['x'], description: 'stop the selected container (asks first)', scope: 'containers', dangerous: true, hint: true },
   { id: 'container.start', keys: ['S'], description: 'start the selected container (asks first)', scope: 'containers', dangerous: true },
-  { id: 'alert.ack', keys: ['a'], description: 'acknowledge the selected alert', scope: 'alerts', hint: true },
-  { id: 'alert.silence', keys: ['s'], description: 'silence the selected alert for a chosen time', scope: 'alerts', hint: true },
+  // Acknowledging and silencing are saved in the state database: refused under --read-only (issue #12).
+  { id: 'alert.ack', keys: ['a'], description: 'acknowledge the selected alert', scope: 'alerts', dangerous: true, hint: true },
+  { id: 'alert.silence', keys: ['s'], description: 'silence the selected alert for a chosen time', scope: 'alerts', dangerous: true, hint: true },
   { id: 'alert.details', keys: ['enter'], description: 'details: the probe history behind the alert', scope: 'alerts', hint: true },
   { id: 'alert.restart', keys: ['r'], description: 'restart the container behind the selected container alert (asks first)', scope: 'alerts', dangerous: true, hint: true },
   { id: 'logs.filter', keys: ['/'], description: 'filter lines by a regular expression', scope: 'logs', hint: true },

@@ -42,7 +42,7 @@ const backupId = (s: Scenario) => (readdirSync(join(s.dir, 'backups', 'trading')
 describe.concurrent('restore brings back exactly the backup', () => {
   it('whole file: rows equal the backup, integrity ok, stale -wal gone, safety copy holds the old rows', async () => {
     const s = cloneScenario(template);
-    const r = await cli(s, ['restore', '--db', 'trading', '--yes', '--json']);
+    const r = await cli(s, ['restore', '--db', 'trading', '--yes', '--accept-loss', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout) as { status: string; safetyCopy: string; steps: { id: string; status: string }[] };
     expect(doc.status).toBe('completed');
@@ -56,7 +56,7 @@ describe.concurrent('restore brings back exactly the backup', () => {
 
   it('--tables critical restores only the critical tables, in one stage', async () => {
     const s = cloneScenario(template);
-    const r = await cli(s, ['restore', '--db', 'trading', '--tables', 'critical', '--yes']);
+    const r = await cli(s, ['restore', '--db', 'trading', '--tables', 'critical', '--yes', '--accept-loss']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout, r.stdout + r.stderr).toMatch(/restore critical tables: restored strategies \(5 rows\), trades \(300 rows\)/);
     const now = rowsOf(s.db);
@@ -68,7 +68,7 @@ describe.concurrent('restore brings back exactly the backup', () => {
 
   it('--tables all: critical stage first, then normal; the result equals the backup', async () => {
     const s = cloneScenario(template);
-    const r = await cli(s, ['restore', '--db', 'trading', '--tables', 'all', '--yes']);
+    const r = await cli(s, ['restore', '--db', 'trading', '--tables', 'all', '--yes', '--accept-loss']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.indexOf('restore critical tables')).toBeLessThan(r.stdout.indexOf('restore normal tables'));
     expect(rowsOf(s.db)).toEqual(s.backupSet);
@@ -79,7 +79,7 @@ describe.concurrent('restore brings back exactly the backup', () => {
     const db = new Database(s.db);
     db.exec('DROP TABLE trades');
     db.close();
-    const r = await cli(s, ['restore', '--db', 'trading', '--tables', 'trades', '--yes']);
+    const r = await cli(s, ['restore', '--db', 'trading', '--tables', 'trades', '--yes', '--accept-loss']);
     expect(r.code, r.stderr).toBe(0);
     expect(rowsOf(s.db).trades).toEqual(s.backupSet.trades);
     const check = new Database(s.db, { readonly: true });
@@ -90,7 +90,7 @@ describe.concurrent('restore brings back exactly the backup', () => {
   it('a deleted database file is restored (the safety copy records that there was none)', async () => {
     const s = cloneScenario(template);
     execFileSync('rm', ['-f', s.db, `${s.db}-wal`, `${s.db}-shm`]);
-    const r = await cli(s, ['restore', '--db', 'trading', '--yes']);
+    const r = await cli(s, ['restore', '--db', 'trading', '--yes', '--accept-loss']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/no database file existed/);
     expect(rowsOf(s.db)).toEqual(s.backupSet);
@@ -98,10 +98,10 @@ describe.concurrent('restore brings back exactly the backup', () => {
 
   it('works with no config at all: --db PATH --dir DIR', async () => {
     const s = cloneScenario(template);
-    const r = await cli({ ...s, config: join(s.dir, 'none.yaml') }, ['restore', '--db', s.db, '--dir', join(s.dir, 'backups', 'trading'), '--yes']).catch(() => undefined);
+    const r = await cli({ ...s, config: join(s.dir, 'none.yaml') }, ['restore', '--db', s.db, '--dir', join(s.dir, 'backups', 'trading'), '--yes', '--accept-loss']).catch(() => undefined);
     // --config pointing at a missing file is a config error; run without --config instead.
     expect(r?.code).toBe(78);
-    const ok = await runCli(['restore', '--db', s.db, '--dir', join(s.dir, 'backups', 'trading'), '--yes'], { env: s.env, cwd: s.dir });
+    const ok = await runCli(['restore', '--db', s.db, '--dir', join(s.dir, 'backups', 'trading'), '--yes', '--accept-loss'], { env: s.env, cwd: s.dir });
     expect(ok.code, ok.stderr).toBe(0);
     expect(rowsOf(s.db)).toEqual(s.backupSet);
   });
@@ -117,11 +117,11 @@ describe.concurrent('restore brings back exactly the backup', () => {
 
 describe.concurrent('restore refuses bad input with one line and loses nothing', () => {
   it.each<[string, (s: Scenario) => string[], number, RegExp]>([
-    ['an unknown database', () => ['restore', '--db', 'nope', '--yes'], 64, /^opsdeck: --db nope: no configured database of that name and no such file \(expected one of: trading, or the path of a SQLite file\)\n$/],
-    ['an unknown backup id', () => ['restore', '--db', 'trading', '--backup', 'trading-19990101T000000Z', '--yes'], 1, /^opsdeck: backup trading-19990101T000000Z: not found in .*backups\/trading \(newest: trading-\d{8}T\d{6}Z\)\n$/],
-    ['a table not in the backup', () => ['restore', '--db', 'trading', '--tables', 'trades,nope', '--yes'], 1, /^opsdeck: table nope is not in backup trading-\S+ \(it has: market_data, strategies, trades\) \(restore of trading stopped; the database was not changed\)\n$/],
+    ['an unknown database', () => ['restore', '--db', 'nope', '--yes', '--accept-loss'], 64, /^opsdeck: --db nope: no configured database of that name and no such file \(expected one of: trading, or the path of a SQLite file\)\n$/],
+    ['an unknown backup id', () => ['restore', '--db', 'trading', '--backup', 'trading-19990101T000000Z', '--yes', '--accept-loss'], 1, /^opsdeck: backup trading-19990101T000000Z: not found in .*backups\/trading \(newest: trading-\d{8}T\d{6}Z\)\n$/],
+    ['a table not in the backup', () => ['restore', '--db', 'trading', '--tables', 'trades,nope', '--yes', '--accept-loss'], 1, /^opsdeck: table nope is not in backup trading-\S+ \(it has: market_data, strategies, trades\) \(restore of trading stopped; the database was not changed\)\n$/],
     ['no terminal and no --yes', () => ['restore', '--db', 'trading'], 64, /^opsdeck: restore asks before each step: run it in a terminal, or pass --yes \(or --dry-run to preview\)\n$/],
-    ['--resume with nothing to resume', () => ['restore', '--db', 'trading', '--resume', '--yes'], 1, /^opsdeck: no unfinished restore of trading in the journal; nothing to resume\n$/],
+    ['--resume with nothing to resume', () => ['restore', '--db', 'trading', '--resume', '--yes', '--accept-loss'], 1, /^opsdeck: no unfinished restore of trading in the journal; nothing to resume\n$/],
     ['--resume with --rollback', () => ['restore', '--resume', '--rollback'], 64, /^opsdeck: --resume and --rollback exclude each other\n$/],
   ])('%s', async (_name, args, code, msg) => {
     const s = cloneScenario(template);
@@ -136,7 +136,7 @@ describe.concurrent('restore refuses bad input with one line and loses nothing',
     const fd = openSync(file, 'r+');
     writeSync(fd, Buffer.from([0xff ^ readFileSync(file)[100]!]), 0, 1, 100);
     closeSync(fd);
-    const r = await cli(s, ['restore', '--db', 'trading', '--yes']);
+    const r = await cli(s, ['restore', '--db', 'trading', '--yes', '--accept-loss']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^opsdeck: backup trading-\S+: checksum mismatch \(the stored file is damaged or truncated\); it cannot be restored \(restore of trading stopped; the database was not changed\)\n$/);
     expect(rowsOf(s.db)).toEqual(s.oldSet);
@@ -149,14 +149,14 @@ describe.concurrent('restore refuses bad input with one line and loses nothing',
     copyFileSync(join(s.dir, 'backups', 'trading', `${id}.db.br`), join(s.dir, 'keep.br'));
     execFileSync('truncate', ['-s', '100', join(s.dir, 'backups', 'trading', `${id}.db.br`)]);
     expect((await cli(s, ['backup', 'verify', '--db', 'trading'])).code).toBe(2);
-    const r = await cli(s, ['restore', '--db', 'trading', '--backup', id, '--yes']);
+    const r = await cli(s, ['restore', '--db', 'trading', '--backup', id, '--yes', '--accept-loss']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/failed verification .* it cannot be restored/);
   });
 
   it('--read-only refuses, and the refusal is in the audit log', async () => {
     const s = cloneScenario(template);
-    const r = await cli(s, ['--read-only', 'restore', '--db', 'trading', '--yes']);
+    const r = await cli(s, ['--read-only', 'restore', '--db', 'trading', '--yes', '--accept-loss']);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('opsdeck: restore changes the database and stops services; refused in --read-only mode\n');
     const db = await openStateDb(join(s.dir, 'state'));
@@ -169,11 +169,11 @@ describe.concurrent('restore refuses bad input with one line and loses nothing',
     const holder = spawn(process.execPath, ['-e', `const D = require(${JSON.stringify(require.resolve('better-sqlite3'))}); const db = new D(${JSON.stringify(s.db)}); db.prepare('SELECT 1').get(); process.stdout.write('open\\n'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       await new Promise<void>((res) => holder.stdout.once('data', () => res()));
-      const r = await cli(s, ['restore', '--db', 'trading', '--yes']);
+      const r = await cli(s, ['restore', '--db', 'trading', '--yes', '--accept-loss']);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`^opsdeck: refused: ${s.db} is still open in pid ${holder.pid} \\(.*node.*\\); stop it, or pass --force \\(restore of trading stopped; the database was not changed\\)\\n$`));
       expect(rowsOf(s.db)).toEqual(s.oldSet);
-      const f = await cli(s, ['restore', '--db', 'trading', '--yes', '--force']);
+      const f = await cli(s, ['restore', '--db', 'trading', '--yes', '--accept-loss', '--force']);
       expect(f.code, f.stderr).toBe(0);
       expect(f.stdout).toMatch(new RegExp(`--force: still open in pid ${holder.pid}`));
     } finally {
@@ -183,8 +183,8 @@ describe.concurrent('restore refuses bad input with one line and loses nothing',
 
   it('a new restore while one is unfinished is refused; the journal makes it a CRITICAL check finding', async () => {
     const s = cloneScenario(template);
-    expect((await killAt('after:swap', ['--config', s.config, 'restore', '--db', 'trading', '--yes'], s)).paused).toBe(true);
-    const r = await cli(s, ['restore', '--db', 'trading', '--yes']);
+    expect((await killAt('after:swap', ['--config', s.config, 'restore', '--db', 'trading', '--yes', '--accept-loss'], s)).paused).toBe(true);
+    const r = await cli(s, ['restore', '--db', 'trading', '--yes', '--accept-loss']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^opsdeck: restore trading-\S+ of trading is unfinished; finish it with --resume or undo it with --rollback \(safety copy: .*state\/safety\/trading-\S+\)\n$/);
     const db = await openStateDb(join(s.dir, 'state'));
@@ -209,7 +209,7 @@ describe('restore on real faulty file systems', () => {
     const env = s.env;
     expect((await runCli(['backup', 'create', '--db', db, '--dir', bdir], { env, cwd: s.dir })).code).toBe(0);
     const before = rowsOf(db);
-    const r = await runCli(['restore', '--db', db, '--dir', bdir, '--yes'], { env, cwd: s.dir });
+    const r = await runCli(['restore', '--db', db, '--dir', bdir, '--yes', '--accept-loss'], { env, cwd: s.dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^opsdeck: backup big-\\S+ into ${small}: no space left on the device \\(partial files removed\\) \\(restore of big stopped; the database was not changed\\)\\n$`));
     expect(readdirSync(small).filter((f) => f.includes('.restore-'))).toEqual([]);
@@ -227,7 +227,7 @@ describe('restore on real faulty file systems', () => {
     const bdir = join(s.dir, 'bigb');
     expect((await runCli(['backup', 'create', '--db', db, '--dir', bdir], { env, cwd: s.dir })).code).toBe(0);
     const before = rowsOf(db);
-    const r = await runCli(['restore', '--db', db, '--dir', bdir, '--yes'], { env, cwd: s.dir });
+    const r = await runCli(['restore', '--db', db, '--dir', bdir, '--yes', '--accept-loss'], { env, cwd: s.dir });
     expect(r.stderr).toMatch(/^opsdeck: safety copy of .*big\.db into .*: no space left on the device \(partial files removed\) \(restore of big stopped; the database was not changed\)\n$/);
     expect(r.code).toBe(1);
     expect(rowsOf(db)).toEqual(before);
@@ -240,7 +240,7 @@ describe('restore on real faulty file systems', () => {
     mountTmpfs(ro, '4m');
     execFileSync('cp', ['-r', join(s.dir, 'backups', 'trading'), ro]);
     execFileSync('mount', ['-o', 'remount,ro', ro]);
-    const r = await cli(s, ['restore', '--db', 'trading', '--dir', join(ro, 'trading'), '--yes']);
+    const r = await cli(s, ['restore', '--db', 'trading', '--dir', join(ro, 'trading'), '--yes', '--accept-loss']);
     expect(r.code, r.stderr).toBe(0);
     expect(rowsOf(s.db)).toEqual(s.backupSet);
   });
@@ -252,7 +252,7 @@ describe('restore on real faulty file systems', () => {
     copyFileSync(s.db, join(rodir, 'x.db'));
     copyFileSync(`${s.db}-wal`, join(rodir, 'x.db-wal'));
     execFileSync('mount', ['-o', 'remount,ro', rodir]);
-    const r = await runCli(['restore', '--db', join(rodir, 'x.db'), '--dir', join(s.dir, 'backups', 'trading'), '--yes'], { env: s.env, cwd: s.dir });
+    const r = await runCli(['restore', '--db', join(rodir, 'x.db'), '--dir', join(s.dir, 'backups', 'trading'), '--yes', '--accept-loss'], { env: s.env, cwd: s.dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/the file system is read-only .*the database was not changed/);
   });

@@ -52,7 +52,7 @@ const running = (name: string) => docker(host, 'inspect', '-f', '{{.State.Runnin
 describe.concurrent('restore with a writer container', () => {
   it('stops the writer before the safety copy and starts it again after; it is healthy at the end', async () => {
     const { s, name } = await withWriter('full');
-    const r = await cli(s, ['restore', '--db', 'trading', '--yes']);
+    const r = await cli(s, ['restore', '--db', 'trading', '--yes', '--accept-loss']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`[3/10] stop the writers: stopped ${name}`);
     expect(r.stdout).toContain(`[8/10] start the writers again: started ${name}`);
@@ -63,10 +63,10 @@ describe.concurrent('restore with a writer container', () => {
 
   it('killed before the swap: the writer is stopped at that moment, --resume starts it again', async () => {
     const { s, name } = await withWriter('resume');
-    const k = await killAt('before:swap', ['--config', s.config, 'restore', '--db', 'trading', '--yes'], s);
+    const k = await killAt('before:swap', ['--config', s.config, 'restore', '--db', 'trading', '--yes', '--accept-loss'], s);
     expect(k.paused, k.stderr).toBe(true);
     expect(running(name)).toBe(false);
-    const r = await cli(s, ['restore', '--db', 'trading', '--resume', '--yes']);
+    const r = await cli(s, ['restore', '--db', 'trading', '--resume', '--yes', '--accept-loss']);
     expect(r.code, r.stderr).toBe(0);
     expect(running(name)).toBe(true);
     expect(integrityOf(s.db)).toBe('ok');
@@ -75,7 +75,7 @@ describe.concurrent('restore with a writer container', () => {
 
   it('killed after the writers were started again: --rollback stops them, puts the old database back, starts them', async () => {
     const { s, name } = await withWriter('rollback');
-    const k = await killAt('after:start-writers', ['--config', s.config, 'restore', '--db', 'trading', '--yes'], s);
+    const k = await killAt('after:start-writers', ['--config', s.config, 'restore', '--db', 'trading', '--yes', '--accept-loss'], s);
     expect(k.paused, k.stderr).toBe(true);
     expect(running(name)).toBe(true);
     const r = await cli(s, ['restore', '--db', 'trading', '--rollback', '--yes']);
@@ -90,7 +90,7 @@ describe.concurrent('restore with a writer container', () => {
     names.push(intruder);
     runContainer(host, intruder, ['--network', 'none', '-v', `${join(s.dir, 'data')}:/data`], ['sh', '-c', HOLD]);
     await held(s.db, 2);
-    const r = await cli(s, ['restore', '--db', 'trading', '--yes']);
+    const r = await cli(s, ['restore', '--db', 'trading', '--yes', '--accept-loss']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^opsdeck: refused: ${s.db} is still open in pid \\d+ \\(sh -c .*\\); stop it, or pass --force \\(restore of trading stopped; the database was not changed; started ${name} again\\)\\n$`));
     expect(running(name)).toBe(true);

@@ -42,8 +42,12 @@ describe.concurrent('restore wizard in a terminal', () => {
     const t = wizard(s, 'stages', ['--tables', 'all']);
     await answer(t, 1, /\[1\/11\] choose the backup: trading-\S+ \(\S+ old, last\+hourly\+daily\+weekly\+monthly, verified, within the RPO of 1d\)\nrun this step\? \[y\/N\]$/m, true);
     await answer(t, 2, /\[3\/11\] stop the writers: stop none configured; refuse while another process has .*trading\.db open\nrun this step\? \[y\/N\]$/m, true);
-    await answer(t, 3, /\[5\/11\] restore critical tables: one transaction: replace the rows of strategies, trades in .*trading\.db with the backup's.*\nrun this stage\? y runs it · s skips it .* · n stops the restore here \[y\/s\/N\]$/m, true);
-    await answer(t, 4, /\[6\/11\] restore normal tables: .*market_data.*\nrun this stage\? .*\[y\/s\/N\]$/m, 's');
+    // The question names what replacing loses (measured after the safety copy, writers stopped).
+    await answer(t, 3, /\[5\/11\] restore critical tables: one transaction: replace the rows of strategies, trades in .*trading\.db with the backup's[^]*?replacing loses [^]*?run this stage\? y runs it · s skips it [^]*?n stops the restore here \[y\/s\/N\]$/m, true);
+    await answer(t, 4, /\[6\/11\] restore normal tables: .*market_data[^]*?run this stage\? .*\[y\/s\/N\]$/m, 's');
+    // The rows written after the backup that the critical stage replaced away are named, and giving
+    // them up is a question of its own.
+    await answer(t, 5, /give up 1 rows of strategies \(id 6\) and 1 rows of trades \(id \d+\)\?[^]*?\[y\/s\/N\]$/m, 's');
     const end = await t.waitFor(/EXIT=\d+/);
     expect(end).toMatch(/\[6\/11\] restore normal tables: SKIPPED — its tables stay as they are/);
     expect(end).toMatch(/restore trading-\S+ finished, NOT complete — skipped: restore normal tables \(skipped by the operator/);

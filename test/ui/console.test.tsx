@@ -193,6 +193,16 @@ describe('console keys', () => {
     expect(calls).toEqual(['audit:container.restart:web:refused']);
   });
 
+  it('in read-only mode a and s (acknowledge, silence) are refused and the refusal is audited; nothing is saved (issue #12)', async () => {
+    const { press, waitFor, calls } = setup({ readOnly: true });
+    await waitFor((f) => f.includes('[READ-ONLY]'));
+    await press('A');
+    await press('a');
+    await waitFor((f) => f.includes('acknowledge the selected alert: refused — opsdeck runs in --read-only mode'));
+    await press('s');
+    expect(calls).toEqual(['audit:alert.ack:redis:cache:refused', 'audit:alert.silence:redis:cache:refused']);
+  });
+
   it('tab focuses alerts; a acknowledges, s silences for a chosen time, enter shows the probe history', async () => {
     const { press, waitFor, calls } = setup();
     await waitFor((f) => f.includes('Alerts'));

@@ -15,7 +15,7 @@ export function ContainersPane(props: { docker: Envelope<DockerData>; configured
   if (!docker.data) {
     return (
       <Box flexDirection="column">
-        <C bold>{title}</C>
+        <PaneTitle focused={props.focused}>{title}</PaneTitle>
         {/* No rows to show, so the reason may take several lines: it is what the operator needs. */}
         <C color={docker.status === 'error' ? 'red' : 'gray'} wrap="wrap">{!props.configured ? 'no Docker engine in this config (services name no container)' : docker.error ? docker.error.message : 'loading…'}</C>
       </Box>
