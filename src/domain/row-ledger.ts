@@ -63,6 +63,10 @@ export function evaluateRowLedger(cfg: DatabaseConfig, counts: Record<string, nu
   }
   const waiting = Object.entries(conflicts).filter(([, k]) => k > 0);
   if (waiting.length)
-    return { ...base, status: 'warning', message: `merge conflicts kept for review: ${waiting.map(([t, k]) => `${k} rows of ${t} in _opsdeck_conflicts_${t}`).join(', ')} (their ids were reused by newer rows)` };
+    return {
+      ...base,
+      status: 'warning',
+      message: `merge conflicts kept for review: ${waiting.map(([t, k]) => `${k} rows of ${t} in _opsdeck_conflicts_${t}`).join(', ')} (their ids were reused by newer rows; both are kept). Review: sqlite3 ${cfg.path} 'SELECT * FROM _opsdeck_conflicts_${waiting[0]?.[0] ?? ''}'; re-enter what is needed under new ids, then drop the table to clear this warning`,
+    };
   return { ...base, status: 'ok', message: `critical tables: ${cfg.critical_tables.map((t) => `${t} ${counts[t]}`).join(', ')} rows` };
 }

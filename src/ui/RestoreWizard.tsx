@@ -174,7 +174,7 @@ export function RestoreWizard(props: {
                 {l}
               </C>
             ))}
-            <C bold>{fit(answerHint(props.keys, phase.choices ?? 'yn'), w)}</C>
+            <C bold>{fit(answerHint(props.keys, phase.choices ?? 'yn', phase.question.startsWith('give up')), w)}</C>
             {phase.nudge ? <C color="yellow">{fit(`${keyLabel(props.keys, 'dialog.back')} does not answer: press one of the keys above`, w)}</C> : null}
           </Box>
         ) : (
@@ -208,8 +208,11 @@ function keyLabel(keys: readonly KeyBinding[], id: string): string {
 }
 
 /** What the keys answer: "y run · n stop here · s skip". */
-function answerHint(keys: readonly KeyBinding[], choices: string): string {
-  const parts = [`${keyLabel(keys, 'dialog.yes')} yes, run it`, `${keyLabel(keys, 'dialog.no')} no, stop the restore here`];
-  if (choices.includes('s')) parts.push(`${keyLabel(keys, 'dialog.skip')} skip this step`);
+function answerHint(keys: readonly KeyBinding[], choices: string, givingUp = false): string {
+  // Giving rows up is not "running" anything: the keys say what they do to the rows.
+  const parts = givingUp
+    ? [`${keyLabel(keys, 'dialog.yes')} yes, give them up`, `${keyLabel(keys, 'dialog.no')} no, stop the restore here`]
+    : [`${keyLabel(keys, 'dialog.yes')} yes, run it`, `${keyLabel(keys, 'dialog.no')} no, stop the restore here`];
+  if (choices.includes('s')) parts.push(givingUp ? `${keyLabel(keys, 'dialog.skip')} skip: keep them missing (the alert keeps firing)` : `${keyLabel(keys, 'dialog.skip')} skip this step`);
   return parts.join(' · ');
 }

@@ -543,6 +543,7 @@ describe('formatting', () => {
     ['ASCII at the width', 'abcdefgh', 3, ['abc', 'def', 'gh']],
     ['a path in Chinese', '/data/备份/交易/safety.db', 10, ['/data/备份', '/交易/safe', 'ty.db']],
     ['a wide character wider than the width', '备份', 1, ['备', '份']],
+    ['words are not cut when a space is near', 'opsdeck restore --db trading --merge', 18, ['opsdeck restore ', '--db trading ', '--merge']],
   ] as const)('wrapColumns: %s', (_n, text, width, pieces) => {
     expect(wrapColumns(text, width)).toEqual(pieces);
     expect(wrapColumns(text, width).join('')).toBe(text);
@@ -586,7 +587,7 @@ describe('the console helps in the moment (issue #11)', () => {
     const since = Date.now() - 600_000; // older than the setup's alert: sorted first, so selected
     store.getState().actions.setAlerts([{ checkId: 'http:api', state: 'firing', failStreak: 3, passStreak: 0, status: 'critical', message: long, since, firedAt: since }]);
     const f = await waitFor((x) => x.includes('▸ http:api'));
-    const joined = f.split('\n').map((l) => l.slice(Math.floor(120 * 0.55) + 1).trimEnd()).join('');
+    const joined = f.split('\n').map((l) => l.slice(Math.floor(120 * 0.55) + 1).trim()).join(' ').replace(/\s+/g, ' ');
     expect(joined).toContain('upstream trading engine unreachable; over the last 20 probes: errors 35%, failures 35%');
   });
 

@@ -58,13 +58,19 @@ export function fit(text: string, width: number, align: 'left' | 'right' = 'left
   return align === 'left' ? text + pad : pad + text;
 }
 
-/** Splits a one-line text into pieces of at most `width` columns (whole characters): hard wrapping. */
+/**
+ * Splits a one-line text into pieces of at most `width` columns (whole characters). A piece ends
+ * after a space when there is one in its last two thirds (a flag or a word is not cut in two);
+ * otherwise it is cut hard (a long path, Chinese text without spaces).
+ */
 export function wrapColumns(text: string, width: number): string[] {
   const out: string[] = [];
   let rest = text;
   while (widestLine(rest) > width) {
     // A character wider than the whole width still goes on a line of its own.
-    const piece = cutToColumns(rest, width) || ([...graphemes.segment(rest)][0]?.segment ?? rest);
+    let piece = cutToColumns(rest, width) || ([...graphemes.segment(rest)][0]?.segment ?? rest);
+    const space = piece.lastIndexOf(' ');
+    if (space >= piece.length / 3 && rest[piece.length] !== ' ') piece = piece.slice(0, space + 1);
     out.push(piece);
     rest = rest.slice(piece.length);
   }

@@ -30,8 +30,9 @@ export function AlertsPane(props: {
   // column was a bare "…"): readable without opening anything.
   const sel = alerts[Math.min(props.selected, alerts.length - 1)];
   const room = props.height - 1;
-  const detailRows = sel ? (room >= 8 ? 3 : room >= 4 ? 2 : room >= 3 ? 1 : 0) : 0;
-  const wrapped = sel && detailRows ? wrapColumns(`▸ ${sel.checkId}: ${sel.message.replace(/\s+/g, ' ')}`, width) : [];
+  const wrapped = sel && room >= 3 ? wrapColumns(`▸ ${sel.checkId}: ${sel.message.replace(/\s+/g, ' ')}`, width) : [];
+  // The list keeps at least half the pane (or all its rows); the message takes what is left, up to 6 lines.
+  const detailRows = Math.min(wrapped.length, 6, Math.max(room >= 3 ? 1 : 0, room - Math.min(alerts.length, Math.ceil(room / 2))));
   const detail = wrapped.length > detailRows ? [...wrapped.slice(0, detailRows - 1), fit(`${wrapped[detailRows - 1] ?? ''}…`, width)] : wrapped;
   const win = windowRows(alerts, props.selected, Math.max(1, room - detail.length));
   return (
