@@ -14,7 +14,7 @@ import { recordAudit } from '../state/acks.js';
 import { readAlertHolds, sqliteAlertHolds } from '../state/alert-history.js';
 import { recordRun } from '../state/backup-scheduler.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
-import { err, out, outJson, useSecrets, type GlobalOptions } from './output.js';
+import { err, out, outJson, redact, useSecrets, type GlobalOptions } from './output.js';
 
 /** Options of the backup commands. */
 export interface BackupOptions extends GlobalOptions {
@@ -100,7 +100,7 @@ function recordVerifications(db: BetterSqlite3.Database, results: readonly Backu
   const ins = db.prepare('INSERT INTO backup_verifications (at, database, backup_id, ok, message) VALUES (?, ?, ?, ?, ?)');
   for (const r of results) {
     recordAudit(db, { action: 'backup.verify', target: r.id, outcome: r.verify?.ok ? 'ok' : 'failed', detail: r.verify?.message ?? '' });
-    ins.run(Date.parse(r.verify?.at ?? new Date().toISOString()), r.database, r.id, r.verify?.ok ? 1 : 0, r.verify?.message ?? '');
+    ins.run(Date.parse(r.verify?.at ?? new Date().toISOString()), r.database, r.id, r.verify?.ok ? 1 : 0, redact(r.verify?.message ?? ''));
   }
 }
 

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createBrotliCompress } from 'node:zlib';
+import { redactSecrets } from '../config/secrets.js';
 import { ExitError } from '../domain/errors.js';
 import { extractVerified, fsError, fsyncPath } from './backup-restore.js';
 
@@ -107,9 +108,14 @@ export function listBackups(dir: string): BackupManifest[] {
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
+/**
+ * Writes a manifest with its text fields redacted (issue #12: the source path can hold a secret; no
+ * code reads it back). The checksum, ids and table names are left alone: they are read back.
+ */
 function writeManifest(dir: string, m: BackupManifest): void {
   const tmp = join(dir, `.${m.id}.json.tmp`);
-  writeFileSync(tmp, `${JSON.stringify(m, null, 2)}\n`);
+  const stored: BackupManifest = { ...m, sourcePath: redactSecrets(m.sourcePath), ...(m.verify ? { verify: { ...m.verify, message: redactSecrets(m.verify.message) } } : {}) };
+  writeFileSync(tmp, `${JSON.stringify(stored, null, 2)}\n`);
   fsyncPath(tmp);
   renameSync(tmp, join(dir, `${m.id}.json`));
 }

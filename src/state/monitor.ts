@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Config } from '../config/schema.js';
+import { redactSecrets } from '../config/secrets.js';
 import { stepAlert, type Alert, type AlertTransition } from '../domain/alerts.js';
 import type { CheckResult } from '../domain/check.js';
 import { systemHealth } from '../domain/evaluate.js';
@@ -134,7 +135,8 @@ export class Monitor {
       const { alert, transition } = stepAlert(prev[r.id], r, at, h);
       updated.push(alert);
       if (transition) {
-        this.insertEvent?.run(at, alert.checkId, transition, alert.status, alert.message);
+        // Stored redacted (issue #12): a probe's message can hold a URL's token or a path's secret.
+        this.insertEvent?.run(at, alert.checkId, transition, alert.status, redactSecrets(alert.message));
         this.opts.onAlert?.({ at, transition, alert });
       }
     }
