@@ -199,9 +199,9 @@ export async function createBackup(opts: { db: string; name: string; dir: string
 /**
  * Verifies a backup: checksum, decompress to a temp file, integrity_check and foreign_key_check.
  * Foreign-key violations the source already had are a warning; more than that is a failure.
- * The result and its time go into the manifest.
+ * The result and its time go into the manifest, unless `record` is false (a --read-only verify).
  */
-export async function verifyBackup(dir: string, m: BackupManifest, now = new Date()): Promise<BackupManifest> {
+export async function verifyBackup(dir: string, m: BackupManifest, now = new Date(), opts: { record?: boolean } = {}): Promise<BackupManifest> {
   const tmp = join(scratchDir(m.rawBytes, dir), `.opsdeck-${m.id}-${process.pid}.verify`);
   let result: { ok: boolean; message: string };
   try {
@@ -225,7 +225,7 @@ export async function verifyBackup(dir: string, m: BackupManifest, now = new Dat
     rmSync(tmp, { force: true });
   }
   const next = { ...m, verify: { at: now.toISOString(), ...result } };
-  writeManifest(dir, next);
+  if (opts.record !== false) writeManifest(dir, next);
   return next;
 }
 
