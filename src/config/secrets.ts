@@ -15,10 +15,12 @@ export class SecretRegistry {
     this.sorted = undefined;
   }
 
-  /** Remembers every secret of another registry too. */
-  merge(other: SecretRegistry): void {
+  /** Remembers every secret of another registry too; says whether one was new. */
+  merge(other: SecretRegistry): boolean {
+    const before = this.values.size;
     for (const v of other.values) this.values.add(v);
     this.sorted = undefined;
+    return this.values.size !== before;
   }
 
   /** Replaces every known secret, any URL password and any credential in a URL's query by `***`. */
@@ -83,10 +85,16 @@ export function displayUrl(url: string): string {
  * redact through it.
  */
 const active = new SecretRegistry();
+let generation = 0;
 
 /** Registers a loaded configuration's secrets process-wide. */
 export function registerSecrets(secrets: SecretRegistry): void {
-  active.merge(secrets);
+  if (active.merge(secrets)) generation++;
+}
+
+/** Changes whenever a new secret is registered (for caches of redacted text). */
+export function secretsGeneration(): number {
+  return generation;
 }
 
 /** Redacts every secret known to this process from a text. */
