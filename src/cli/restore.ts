@@ -5,6 +5,7 @@ import { createInterface, type Interface } from 'node:readline/promises';
 import { formatDuration } from '../config/duration.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { ConfigError, ExitError, UsageError } from '../domain/errors.js';
+import { printable } from '../domain/printable.js';
 import { formatRanges, intersect as intersectRanges, size, type Range } from '../domain/ranges.js';
 import { changesDatabase, planMerge, planStages, restoreSteps, type RestoreMode } from '../domain/restore-plan.js';
 import { applyRetention, retentionPolicy } from '../domain/retention.js';
@@ -189,7 +190,8 @@ class Io {
       return next.done ? 'n' : parseAnswer(next.value, skip);
     }
     this.rl ??= createInterface({ input: process.stdin, output: this.json ? process.stderr : process.stdout });
-    return parseAnswer(await this.rl.question(`${question} [${skip ? 'y/s/N' : 'y/N'}] `), skip);
+    // Written by readline, not out(): redacted and escaped here (a rollback's question names paths).
+    return parseAnswer(await this.rl.question(`${printable(redact(question))} [${skip ? 'y/s/N' : 'y/N'}] `), skip);
   }
 
   close(): void {
