@@ -228,8 +228,9 @@ function save(journal: RestoreJournal, r: Stored, ev: RunEvent, step: string, de
 }
 
 /**
- * The context as the journal stores it (issue #12): the writers' commands, the paths and the Docker
- * host redacted — they can hold a `${VAR}`'s value; `rehydrate` takes them from the configuration again.
+ * The context as the journal stores it (issue #12): the writers' commands and containers, the paths
+ * and the Docker host redacted — they can hold a `${VAR}`'s value; `rehydrate` takes them from the
+ * configuration again.
  */
 function redactCtx(ctx: RestoreCtx): RestoreCtx {
   return {
@@ -241,9 +242,12 @@ function redactCtx(ctx: RestoreCtx): RestoreCtx {
     ...(ctx.dockerHost !== undefined ? { dockerHost: redact(ctx.dockerHost) } : {}),
     writers: ctx.writers.map((w) => ({
       ...w,
+      ...(w.container !== undefined ? { container: redact(w.container) } : {}),
+      ...(w.composeService !== undefined ? { composeService: redact(w.composeService) } : {}),
       ...(w.stopCommand !== undefined ? { stopCommand: redact(w.stopCommand) } : {}),
       ...(w.startCommand !== undefined ? { startCommand: redact(w.startCommand) } : {}),
     })),
+    stopped: ctx.stopped.map((x) => redact(x)),
   };
 }
 
@@ -261,14 +265,20 @@ function rehydrate(r: Stored, loaded: LoadedConfig, g: RestoreOptions): Stored {
   const { config } = loaded;
   const sdir = stateDir(config.state_dir);
   const paths = config.databases.flatMap((d) => [d.path, backupDir(d.name, config.backup.dir, g.dir), join(dirname(d.path), `.${basename(d.path)}.restore-${r.id}`)]);
-  const candidates = [...paths, join(sdir, 'safety', r.id), ...(config.docker.host ? [config.docker.host] : []), ...(g.db ? [resolve(g.db)] : [])];
+  const containers = config.services.flatMap((s) => [...(s.container ? [s.container] : []), ...(s.compose_service ? [s.compose_service] : [])]);
+  const candidates = [...paths, ...containers, join(sdir, 'safety', r.id), ...(config.docker.host ? [config.docker.host] : []), ...(g.db ? [resolve(g.db)] : [])];
   const fill = (stored: string, what: string): string => {
     if (!stored.includes(REDACTED)) return stored;
     const found = candidates.find((c) => redact(c) === stored);
     if (found === undefined) throw new ExitError(1, 'redacted', `restore ${r.id}: its ${what} held a secret, so the journal keeps it redacted (${stored}), and the configuration no longer gives it; put the configuration back as it was when the restore started`);
     return found;
   };
-  const writers = ctx.writers.map((w) => {
+  const writers = ctx.writers.map((stored) => {
+    const w = {
+      ...stored,
+      ...(stored.container !== undefined ? { container: fill(stored.container, `writer ${stored.service}'s container`) } : {}),
+      ...(stored.composeService !== undefined ? { composeService: fill(stored.composeService, `writer ${stored.service}'s compose service`) } : {}),
+    };
     if (!w.stopCommand?.includes(REDACTED) && !w.startCommand?.includes(REDACTED)) return w;
     const s = config.services.find((x) => x.name === w.service);
     if (!s?.stop_command || !s.start_command)
@@ -285,6 +295,7 @@ function rehydrate(r: Stored, loaded: LoadedConfig, g: RestoreOptions): Stored {
       safetyDir: fill(ctx.safetyDir, 'safety copy folder'),
       tmpPath: fill(ctx.tmpPath, 'temporary file'),
       writers,
+      stopped: ctx.stopped.map((x) => fill(x, 'stopped container')),
       ...(ctx.dockerHost !== undefined ? { dockerHost: fill(ctx.dockerHost, 'Docker host') } : {}),
     },
   };

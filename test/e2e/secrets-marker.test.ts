@@ -19,7 +19,7 @@ import { TmuxSession } from '../helpers/tmux.js';
 // a failed reload), every console view reachable in tmux, and a dump of the state database.
 // The expected number of hits everywhere is 0. Real services throughout: a container in the private
 // Docker engine, redis-server with the marker as its password, an HTTP server that demands it as
-// Basic auth, SQLite files, the writer's commands run by /bin/sh.
+// Basic auth, SQLite files, the writers: commands run by /bin/sh and that container.
 
 const host = inject('dockerHost');
 const MARK = `Mk${randomBytes(6).toString('hex')}`;
@@ -78,7 +78,7 @@ databases:
     path: data-\${OPS_SECRET}/trading.db
     critical_tables: [strategies, trades]
     normal_tables: [market_data]
-    writers: [writer]
+    writers: [writer, web]
 logs:
   - name: app
     path: logs-\${OPS_SECRET}/app.log
@@ -142,7 +142,8 @@ beforeAll(async () => {
   port = typeof addr === 'object' && addr ? addr.port : 0;
   // A webhook-like URL given whole as a secret: its path holds the marker.
   env.HOOK_URL = `http://127.0.0.1:${port}/hook/${MARK}`;
-  runContainer(host, MARK, ['--network', 'none'], ['sleep', '3600']);
+  // PID 1 ignores SIGTERM unless it traps it: trapped, so the restore's docker stop is quick.
+  runContainer(host, MARK, ['--network', 'none'], ['sh', '-c', "trap 'exit 0' TERM; while true; do sleep 1; done"]);
   mkdirSync(join(dir, `data-${MARK}`));
   mkdirSync(join(dir, `logs-${MARK}`));
   writeFileSync(join(dir, `logs-${MARK}`, 'app.log'), 'INFO boot\n');
@@ -204,8 +205,9 @@ describe('one marker secret through every field: 0 hits in every output', () => 
     const r = await cli(['restore', '--db', 'trading', '--yes']);
     record('restore --yes', r.stdout, r.stderr);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/stopped command:writer/);
+    expect(r.stdout).toMatch(/stopped command:writer, \*\*\*/);
     expect(readFileSync(writerLog, 'utf8')).toBe(`stop-${MARK}\nstart-${MARK}\n`);
+    expect(docker(host, 'inspect', '-f', '{{.State.Running}}', MARK)).toBe('true');
     expect(hits(from)).toEqual([]);
   });
 
@@ -218,12 +220,15 @@ describe('one marker secret through every field: 0 hits in every output', () => 
     const dump = execFileSync('sqlite3', [join(stateDir, 'state.db'), '.dump restore_runs'], { encoding: 'utf8' });
     record('state.db dump while the restore is unfinished', dump);
     expect(dump).toContain(`"stopCommand":"echo stop-*** >> ${writerLog}"`);
+    expect(dump).toContain('"stopped":["command:writer","***"]');
+    expect(docker(host, 'inspect', '-f', '{{.State.Running}}', MARK)).toBe('false');
     const check = await cli(['check', '--json']);
     record('check --json with an unfinished restore', check.stdout, check.stderr);
     const resumed = await cli(['restore', '--db', 'trading', '--resume', '--yes']);
     record('restore --resume', resumed.stdout, resumed.stderr);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stdout).toMatch(/started command:writer/);
+    expect(resumed.stdout).toMatch(/started command:writer, \*\*\*/);
+    expect(docker(host, 'inspect', '-f', '{{.State.Running}}', MARK)).toBe('true');
     expect(readFileSync(writerLog, 'utf8').split('\n').filter(Boolean).slice(-2)).toEqual([`stop-${MARK}`, `start-${MARK}`]);
     expect(hits(from)).toEqual([]);
   }, 120_000);
@@ -271,8 +276,8 @@ describe('one marker secret through every field: 0 hits in every output', () => 
       const capture = (what: string) => {
         record(`console: ${what}`, t.capture(), execFileSync('tmux', ['capture-pane', '-p', '-e', '-t', t.name], { encoding: 'utf8' }));
       };
-      const dash = await t.waitFor((s) => s.includes('stack-***') && /Alerts \([1-9]\d* firing\)/.test(s), 40_000);
-      expect(dash).toMatch(/\*\*\*\s+running/); // the container named by the marker
+      // The header's stack name, firing alerts, and the container named by the marker.
+      await t.waitFor((s) => s.includes('stack-***') && /Alerts \([1-9]\d* firing\)/.test(s) && /\*\*\*\s+running/.test(s), 40_000);
       capture('dashboard');
       t.send('o');
       const picker = await t.waitFor(/Follow which log\?/);
