@@ -117,7 +117,10 @@ export class Monitor {
     }
   }
 
-  private record(results: CheckResult[], isCheck: boolean, at: number): void {
+  private record(raw: CheckResult[], isCheck: boolean, at: number): void {
+    // Redacted before the store (issue #12): the console's panes cut long texts to their width
+    // before its frame filter redacts, and a secret cut in half is no longer recognised.
+    const results = raw.map(redactCheck);
     const { store } = this.opts;
     const { actions } = store.getState();
     actions.setChecks(results);
@@ -135,11 +138,21 @@ export class Monitor {
       const { alert, transition } = stepAlert(prev[r.id], r, at, h);
       updated.push(alert);
       if (transition) {
-        // Stored redacted (issue #12): a probe's message can hold a URL's token or a path's secret.
-        this.insertEvent?.run(at, alert.checkId, transition, alert.status, redactSecrets(alert.message));
+        this.insertEvent?.run(at, alert.checkId, transition, alert.status, alert.message);
         this.opts.onAlert?.({ at, transition, alert });
       }
     }
     actions.setAlerts(updated);
   }
+}
+
+/** A check result with its texts for people redacted (message, target, a text value, why figures are missing). */
+function redactCheck(r: CheckResult): CheckResult {
+  return {
+    ...r,
+    message: redactSecrets(r.message),
+    target: redactSecrets(r.target),
+    ...(typeof r.value === 'string' ? { value: redactSecrets(r.value) } : {}),
+    ...(r.missing ? { missing: Object.fromEntries(Object.entries(r.missing).map(([k, v]) => [k, redactSecrets(v)])) } : {}),
+  };
 }
