@@ -5,20 +5,22 @@ import { build } from 'esbuild';
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-// Three of Ink's modules and one of its packages are swapped at build time (the packages on disk
+// Four of Ink's modules and one of its packages are swapped at build time (the packages on disk
 // are unchanged):
 // - its ./output.js (the frame buffer) goes to src/ui/ink/output.ts, which joins rows from the
 //   strings written on them instead of a grid of one object per cell (see there);
 // - its ./measure-text.js and ./wrap-text.js go to src/ui/ink/, the same functions with bounded
 //   caches (Ink 6 keeps every text it ever measured or wrapped: vadimdemedes/ink#986);
 // - its import of widest-line goes to src/ui/ink/widest-line.ts, which counts the widths of the
-//   dashboard's texts instead of asking string-width (see there).
+//   dashboard's texts instead of asking string-width (see there);
+// - its ./sanitize-ansi.js goes to src/ui/ink/sanitize-ansi.ts: every text of the frame redacted and
+//   stripped of escape sequences but colours (issue #12, see there).
 const src = (p) => fileURLToPath(new URL(`../src/ui/${p}`, import.meta.url));
 const fromInk = (importer) => /[\\/]node_modules[\\/]ink[\\/]build[\\/]/.test(importer);
 const inkSwaps = {
   name: 'ink-swaps',
   setup(b) {
-    b.onResolve({ filter: /^\.\/(output|measure-text|wrap-text)\.js$/ }, (args) =>
+    b.onResolve({ filter: /^\.\/(output|measure-text|wrap-text|sanitize-ansi)\.js$/ }, (args) =>
       fromInk(args.importer) ? { path: src(`ink/${args.path.slice(2, -3)}.ts`) } : undefined,
     );
     b.onResolve({ filter: /^widest-line$/ }, (args) => (fromInk(args.importer) ? { path: src('ink/widest-line.ts') } : undefined));

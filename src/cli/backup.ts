@@ -16,7 +16,7 @@ import { readAlertHolds, sqliteAlertHolds } from '../state/alert-history.js';
 import { recordRun } from '../state/backup-scheduler.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { listSafetyCopies, planSafetyPrune, safetyRoot } from '../state/safety-copies.js';
-import { err, out, outJson, useSecrets, type GlobalOptions } from './output.js';
+import { err, out, outJson, redact, useSecrets, type GlobalOptions } from './output.js';
 
 /** Options of the backup commands. */
 export interface BackupOptions extends GlobalOptions {
@@ -119,7 +119,7 @@ function recordVerifications(db: BetterSqlite3.Database, results: readonly Backu
   const ins = db.prepare('INSERT INTO backup_verifications (at, database, backup_id, ok, message) VALUES (?, ?, ?, ?, ?)');
   for (const r of results) {
     recordAudit(db, { action: 'backup.verify', target: r.id, outcome: r.verify?.ok ? 'ok' : 'failed', detail: r.verify?.message ?? '' });
-    ins.run(Date.parse(r.verify?.at ?? new Date().toISOString()), r.database, r.id, r.verify?.ok ? 1 : 0, r.verify?.message ?? '');
+    ins.run(Date.parse(r.verify?.at ?? new Date().toISOString()), r.database, r.id, r.verify?.ok ? 1 : 0, redact(r.verify?.message ?? ''));
   }
 }
 
@@ -262,19 +262,28 @@ export async function backupCommand(action: string, id: string | undefined, g: B
       }
     }
     case 'verify': {
+      // Under --read-only a verify only reads: the backups are checked and the result printed, but
+      // nothing is recorded — not in the manifests, not in the verification history, not in the
+      // audit log (issue #12). Reading a backup changes nothing; recording a result would.
+      const record = !g.readOnly;
       const results: BackupManifest[] = [];
       for (const t of list) {
         const all = listBackups(t.dir);
         const chosen = id ? all.filter((m) => m.id === id) : g.all ? all : all.slice(0, 1);
         if (id && chosen.length === 0 && list.length === 1) throw new ExitError(1, 'not-found', `backup ${id}: not found in ${t.dir}`);
-        for (const m of chosen) results.push(await verifyBackup(t.dir, m));
+        for (const m of chosen) results.push(await verifyBackup(t.dir, m, new Date(), { record }));
       }
       if (id && results.length === 0) throw new ExitError(1, 'not-found', `backup ${id}: not found`);
-      const db = await openStateDb(stateDir(loaded.config.state_dir));
-      recordVerifications(db, results);
-      db.close();
-      if (g.json) outJson({ verified: results.map((r) => ({ id: r.id, ...r.verify })) });
-      else for (const r of results) out(`${r.verify?.ok ? 'OK      ' : 'FAILED  '}${r.id}: ${r.verify?.message ?? ''}`);
+      if (record) {
+        const db = await openStateDb(stateDir(loaded.config.state_dir));
+        recordVerifications(db, results);
+        db.close();
+      }
+      if (g.json) outJson({ verified: results.map((r) => ({ id: r.id, ...r.verify })), recorded: record });
+      else {
+        for (const r of results) out(`${r.verify?.ok ? 'OK      ' : 'FAILED  '}${r.id}: ${r.verify?.message ?? ''}`);
+        if (!record) out('--read-only: checked only; the results were not recorded (manifests, verification history and audit log unchanged)');
+      }
       return results.every((r) => r.verify?.ok) ? 0 : 2;
     }
     case 'list': {
@@ -316,15 +325,16 @@ export async function backupCommand(action: string, id: string | undefined, g: B
       const db = await openStateDb(stateDir(loaded.config.state_dir));
       try {
         const plan = planPrune(list, loaded, (name) => sqliteAlertHolds(db, name));
+        // Refused before anything is printed: a "delete …" line above a refusal reads as done (issue #12).
+        if (g.readOnly && !g.dryRun && plan.length > 0) {
+          recordAudit(db, { action: 'backup.prune', target: list.map((t) => t.name).join(', '), outcome: 'refused', detail: `--read-only; would delete ${plan.length}` });
+          throw new ExitError(1, 'read-only', `backup prune deletes files; refused in --read-only mode (nothing deleted; --dry-run shows the ${plan.length} it would delete)`);
+        }
         if (!g.json) for (const p of plan) out(`${g.dryRun ? 'would delete' : 'delete'} ${p.id}`);
         if (g.dryRun || plan.length === 0) {
           if (g.json) outJson({ dryRun: !!g.dryRun, delete: plan.map((p) => p.id) });
           else if (plan.length === 0) out('nothing to prune');
           return 0;
-        }
-        if (g.readOnly) {
-          recordAudit(db, { action: 'backup.prune', target: list.map((t) => t.name).join(', '), outcome: 'refused', detail: `--read-only; would delete ${plan.length}` });
-          throw new ExitError(1, 'read-only', 'backup prune deletes files; refused in --read-only mode');
         }
         if (!g.yes) {
           if (!process.stdin.isTTY) throw new UsageError('backup prune deletes backups: confirm in a terminal, or pass --yes (or --dry-run to preview)');

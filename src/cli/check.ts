@@ -3,9 +3,10 @@ import { ConfigError } from '../domain/errors.js';
 import { buildKeyTable, type KeyBinding } from '../ui/keys.js';
 import { exitCodeFor, overallStatus, type CheckResult, type CheckStatus } from '../domain/check.js';
 import { systemHealth } from '../domain/evaluate.js';
+import { printable } from '../domain/printable.js';
 import { buildSources } from '../state/sources.js';
 import { createAppStore } from '../state/store.js';
-import { out, outJson, useSecrets, type GlobalOptions } from './output.js';
+import { outJson, outStyled, useSecrets, type GlobalOptions } from './output.js';
 
 /** The JSON document of `opsdeck check --json`. */
 export interface CheckReport {
@@ -57,14 +58,20 @@ export function useColor(g: GlobalOptions, stream: NodeJS.WriteStream = process.
   return !!stream.isTTY;
 }
 
-/** Renders the report as a table for people: problems first. */
+/**
+ * Renders the report as a table for people: problems first. Every value is escaped (`printable`):
+ * a container name or path holding an escape sequence or a newline is shown, never obeyed, and
+ * never splits a row (issue #12); the only escape codes left are the table's own colours.
+ */
 export function formatReport(report: CheckReport, color: boolean): string {
   const paint = (s: CheckStatus, text: string) => (color ? `${COLOR[s]}${text}\x1b[0m` : text);
   const order: Record<CheckStatus, number> = { critical: 0, unknown: 1, warning: 2, ok: 3 };
-  const rows = [...report.checks].sort((a, b) => order[a.status] - order[b.status] || a.id.localeCompare(b.id));
+  const rows = [...report.checks]
+    .sort((a, b) => order[a.status] - order[b.status] || a.id.localeCompare(b.id))
+    .map((r) => ({ ...r, id: printable(r.id), message: printable(r.message) }));
   const idWidth = Math.min(32, Math.max(5, ...rows.map((r) => r.id.length)));
   const lines: string[] = [];
-  for (const n of report.notes) lines.push(`note: ${n}`);
+  for (const n of report.notes) lines.push(`note: ${printable(n)}`);
   const counts = (['critical', 'unknown', 'warning', 'ok'] as const)
     .map((s) => [s, rows.filter((r) => r.status === s && !r.suppressedBy).length] as const)
     .filter(([, n]) => n > 0)
@@ -85,6 +92,6 @@ export function formatReport(report: CheckReport, color: boolean): string {
 export async function checkCommand(g: GlobalOptions): Promise<number> {
   const { report } = await runChecks({ config: g.config });
   if (g.json) outJson(report);
-  else out(formatReport(report, useColor(g)));
+  else outStyled(formatReport(report, useColor(g)));
   return exitCodeFor(report.status);
 }

@@ -1,3 +1,4 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { unwatchFile, watchFile } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -18,6 +19,7 @@ import { openStateDb, stateDir } from '../state/statedb.js';
 import { createAppStore } from '../state/store.js';
 import type * as UiModule from '../ui/run.js';
 import type { LiveProps } from '../ui/run.js';
+import type { ConsoleActions } from '../ui/App.js';
 import type { RestoreEvents, RestoreRun } from '../ui/RestoreWizard.js';
 import { createHostHistory } from '../ui/useHostHistory.js';
 import { configuredKeys, formatReport, runChecks, useColor } from './check.js';
@@ -168,6 +170,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     throw e;
   }
 
+  const actions = consoleActions({ readOnly: !!g.readOnly, db, acks, docker, monitor: () => monitor, entries, configFile: file });
   const color = useColor(g);
   const altScreen = !process.env.OPSDECK_NO_ALT_SCREEN;
   if (altScreen) process.stdout.write('\x1b[?1049h\x1b[H');
@@ -183,29 +186,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
         readOnly: !!g.readOnly,
         history,
         hostname: hostname(),
-        actions: {
-          containerAction: async (kind, c) => {
-            if (!docker) return { ok: false, error: { kind: 'unavailable', source: 'docker', message: 'no Docker engine configured' } };
-            const r = kind === 'restart' ? await docker.restart(c.id) : kind === 'stop' ? await docker.stop(c.id) : await docker.start(c.id);
-            // A started container is watched a few seconds: "done" must not hide one that exits again.
-            const settled = r.ok && kind !== 'stop' ? await docker.settle(c.id) : undefined;
-            const note = settled ? (settled.ok ? settled.value : `done; then ${settled.error.message}`) : 'done';
-            recordAudit(db, { action: `container.${kind}`, target: c.name, outcome: r.ok ? 'ok' : 'failed', detail: r.ok ? note : r.error.message });
-            return r.ok ? { ok: true, value: note } : r;
-          },
-          follow: async (t, onLine, onEnd) => {
-            if (t.kind === 'file') return followFile(t.id, { onLine, onEnd });
-            if (!docker) throw new Error('no Docker engine configured');
-            return followContainerLogs(docker, t.id, { onLine, onEnd });
-          },
-          refresh: () => void monitor.runAll(),
-          ack: (a) => acks.ack(a.checkId, a.firedAt),
-          silence: (a, ms) => acks.silence(a.checkId, ms),
-          acks: (a) => acks.get(a.checkId, a.firedAt),
-          audit: (action, target, outcome, detail) => recordAudit(db, { action, target, outcome, ...(detail ? { detail } : {}) }),
-          history: (id) => entries.get(id) ?? [],
-          restore: (args, events) => startRestoreChild(args, events, file),
-        },
+        actions,
     },
     color,
     { get: () => live, subscribe: (l) => (listeners.add(l), () => listeners.delete(l)) },
@@ -219,6 +200,64 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   db.close();
   // 128 + signal number, as a shell reports a process a signal ended (SIGHUP 1, SIGTERM 15).
   return end.by === 'signal' ? 128 + (end.signal === 'SIGHUP' ? 1 : 15) : 0;
+}
+
+/** The message of an action the console refuses in --read-only mode (the audit log records it). */
+export const READ_ONLY_REFUSAL = 'refused: opsdeck runs in --read-only mode';
+
+/**
+ * What the console can do to the world. In --read-only mode every action that changes something —
+ * a container action, an acknowledgement, a silence, a restore — is refused here and the refusal
+ * audited (issue #12: `a` and `s` ran, were saved and were not audited under --read-only), whatever
+ * the key handling above it decided. Reading (logs, acks, history) and refreshing stay.
+ */
+export function consoleActions(o: {
+  readOnly: boolean;
+  db: BetterSqlite3.Database;
+  acks: AckStore;
+  docker: DockerService | undefined;
+  monitor: () => Monitor;
+  entries: ReadonlyMap<string, { at: number; status: string; message: string }[]>;
+  configFile: string | undefined;
+}): ConsoleActions {
+  const { db, acks, docker } = o;
+  const refuse = (action: string, target: string) => recordAudit(db, { action, target, outcome: 'refused', detail: '--read-only' });
+  return {
+    containerAction: async (kind, c) => {
+      if (o.readOnly) {
+        refuse(`container.${kind}`, c.name);
+        return { ok: false, error: { kind: 'invalid', source: 'console', message: `${kind} ${c.name}: ${READ_ONLY_REFUSAL}` } };
+      }
+      if (!docker) return { ok: false, error: { kind: 'unavailable', source: 'docker', message: 'no Docker engine configured' } };
+      const r = kind === 'restart' ? await docker.restart(c.id) : kind === 'stop' ? await docker.stop(c.id) : await docker.start(c.id);
+      // A started container is watched a few seconds: "done" must not hide one that exits again.
+      const settled = r.ok && kind !== 'stop' ? await docker.settle(c.id) : undefined;
+      const note = settled ? (settled.ok ? settled.value : `done; then ${settled.error.message}`) : 'done';
+      recordAudit(db, { action: `container.${kind}`, target: c.name, outcome: r.ok ? 'ok' : 'failed', detail: r.ok ? note : r.error.message });
+      return r.ok ? { ok: true, value: note } : r;
+    },
+    follow: async (t, onLine, onEnd) => {
+      if (t.kind === 'file') return followFile(t.id, { onLine, onEnd });
+      if (!docker) throw new Error('no Docker engine configured');
+      return followContainerLogs(docker, t.id, { onLine, onEnd });
+    },
+    refresh: () => void o.monitor().runAll(),
+    ack: (a) => (o.readOnly ? refuse('alert.ack', a.checkId) : acks.ack(a.checkId, a.firedAt)),
+    silence: (a, ms) => (o.readOnly ? refuse('alert.silence', a.checkId) : acks.silence(a.checkId, ms)),
+    acks: (a) => acks.get(a.checkId, a.firedAt),
+    audit: (action, target, outcome, detail) => recordAudit(db, { action, target, outcome, ...(detail ? { detail } : {}) }),
+    history: (id) => o.entries.get(id) ?? [],
+    restore: (args, events) => {
+      if (o.readOnly) {
+        const db = args.indexOf('--db');
+        refuse('restore', (db >= 0 ? args[db + 1] : undefined) ?? '-');
+        // The wizard hears it as a restore that ended at once: nothing was started.
+        queueMicrotask(() => events.onExit(1, `restore ${READ_ONLY_REFUSAL}`));
+        return { answer: () => undefined };
+      }
+      return startRestoreChild(args, events, o.configFile);
+    },
+  };
 }
 
 /**

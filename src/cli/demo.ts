@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDuration } from '../config/duration.js';
 import { loadConfig } from '../config/load.js';
@@ -7,6 +8,7 @@ import { controlWriter, demoDir, readDemoState, startDemo, stopDemo, type DemoSt
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { demoBackup, newestBackupMaxRowid, openConsole } from './demo-links.js';
 import { out, outJson, type GlobalOptions } from './output.js';
+import { refuseReadOnly } from './refuse.js';
 
 /** Options of `opsdeck demo`. */
 export interface DemoOptions extends GlobalOptions {
@@ -22,13 +24,15 @@ export interface DemoOptions extends GlobalOptions {
  */
 export async function demoCommand(g: DemoOptions): Promise<number> {
   const dir = demoDir(g.dir);
+  // Refused before anything runs (issue #12: `demo --stop --read-only` killed the processes and deleted the folder).
+  if (g.readOnly && g.stop) return refuseReadOnly(demoStateDir(join(dir, 'opsdeck.yaml')), 'demo.stop', dir, `opsdeck demo --stop stops processes and deletes ${dir}; refused in --read-only mode (nothing stopped)`);
   if (g.stop) {
     const stopped = await stopDemo(dir);
     if (g.json) outJson({ dir, stopped });
     else out(stopped.length ? `stopped ${stopped.join(', ')}; removed ${dir}` : `no demo running in ${dir}`);
     return 0;
   }
-  if (g.readOnly) throw new ExitError(1, 'read-only', 'opsdeck demo starts processes and writes files; refused in --read-only mode');
+  if (g.readOnly) return refuseReadOnly(demoStateDir(join(dir, 'opsdeck.yaml')), 'demo.start', dir, 'opsdeck demo starts processes and writes files; refused in --read-only mode');
   if (g.interval !== undefined && parseDuration(g.interval) === undefined)
     throw new UsageError(`--interval: expected a duration such as 5s or 1m, got ${JSON.stringify(g.interval)}`);
   const s = await startDemo({ dir, ...(g.interval ? { interval: g.interval } : {}) });
@@ -68,6 +72,16 @@ async function firstBackup(s: DemoState): Promise<string> {
   }
 }
 
+/** Where a refusal about the demo is audited: its workspace's state folder, else the default one. */
+function demoStateDir(configFile: string): string {
+  try {
+    if (existsSync(configFile)) return stateDir(loadConfig({ file: configFile }).config.state_dir);
+  } catch {
+    // a broken workspace config: the default state folder
+  }
+  return stateDir();
+}
+
 /** Options of `opsdeck drill`. */
 export interface DrillOptions extends GlobalOptions {
   dir?: string;
@@ -105,7 +119,7 @@ export async function drillCommand(action: string, scenario: string | undefined,
   }
   if (action === 'score') return scoreCommand(demoState(g), g, scenario);
   if (action === 'stop-writer' || action === 'start-writer') {
-    if (g.readOnly) throw new ExitError(1, 'read-only', `drill ${action} changes the demo stack; refused in --read-only mode`);
+    if (g.readOnly) return refuseReadOnly(demoStateDir(g.config ?? join(demoDir(g.dir), 'opsdeck.yaml')), `drill.${action}`, 'demo', `drill ${action} changes the demo stack; refused in --read-only mode`);
     const note = await controlWriter(demoState(g), action === 'stop-writer' ? 'stop' : 'start');
     if (g.json) outJson({ writer: action === 'stop-writer' ? 'stopped' : 'started', note });
     else out(note);
@@ -114,7 +128,7 @@ export async function drillCommand(action: string, scenario: string | undefined,
   if (action !== 'run' && action !== 'recover') throw new UsageError(`unknown drill action "${action}" (expected list, run, recover, score, stop-writer or start-writer)`);
   if (!scenario) throw new UsageError(`opsdeck drill ${action} needs a scenario (opsdeck drill list shows them)`);
   const d = findDrill(scenario);
-  if (g.readOnly) throw new ExitError(1, 'read-only', `drill ${action} ${d.name} changes the demo stack; refused in --read-only mode`);
+  if (g.readOnly) return refuseReadOnly(demoStateDir(g.config ?? join(demoDir(g.dir), 'opsdeck.yaml')), `drill.${action}`, d.name, `drill ${action} ${d.name} changes the demo stack; refused in --read-only mode`);
   const s = demoState(g);
   if (action === 'run') {
     await runDrill(s, d, await backupMaxTradeId(s));

@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline/promises';
 import { formatDuration } from '../config/duration.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { ConfigError, ExitError, UsageError } from '../domain/errors.js';
+import { printable } from '../domain/printable.js';
 import { formatRanges, intersect as intersectRanges, size, type Range } from '../domain/ranges.js';
 import { changesDatabase, planMerge, planStages, restoreSteps, type RestoreMode } from '../domain/restore-plan.js';
 import { applyRetention, retentionPolicy } from '../domain/retention.js';
 import { createRun, nextAction, reduceRun, skippedSteps, startedSteps, type RunEvent, type StepDef } from '../domain/runbook.js';
-import { listBackups, type BackupManifest } from '../services/backup.js';
+import { backupDir, listBackups, type BackupManifest } from '../services/backup.js';
 import { conflictsTable, replaceLoss, extractVerified, holdersOf, inspectDatabase, mergeKey, mergeOrder, mergeTables, pausePoint, putBack, restoreTables, safetyCopy, swapIn, sweepRestoreTemps, unmergedRows } from '../services/backup-restore.js';
 import { integerKey, islands } from '../services/row-tracker.js';
 import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
@@ -131,7 +132,7 @@ export async function restoreCommand(g: RestoreOptions): Promise<number> {
     throw new ExitError(1, 'state', `state database in ${sdir}: ${(e as Error).message}`);
   });
   try {
-    const journal = new RestoreJournal(state);
+    const journal = new RestoreJournal(state, { redactCtx: (c) => redactCtx(c as RestoreCtx) });
     const ledger = new RowLedger(state);
     const audit = (action: string, target: string, outcome: 'ok' | 'failed' | 'refused' | 'cancelled', detail?: string) =>
       recordAudit(state, { action, target, outcome, ...(detail !== undefined ? { detail } : {}) });
@@ -145,7 +146,7 @@ export async function restoreCommand(g: RestoreOptions): Promise<number> {
     const io = new Io(interactive, !!g.json, !!g.protocol);
     try {
       if (g.resume || g.rollback) {
-        const found = findOpen(journal, loaded, g);
+        const found = rehydrate(findOpen(journal, loaded, g), loaded, g);
         const owner = found.ctx.ownerPid;
         if (owner !== undefined && owner !== process.pid && restoreProcessAlive(owner))
           throw new ExitError(1, 'busy', `restore ${found.id} of ${found.database} is running right now (pid ${owner}); let it finish, or stop that process first`);
@@ -213,7 +214,8 @@ class Io {
       return next.done ? 'n' : parseAnswer(next.value, skip);
     }
     this.rl ??= createInterface({ input: process.stdin, output: this.json ? process.stderr : process.stdout });
-    return parseAnswer(await this.rl.question(`${question} [${skip ? 'y/s/N' : 'y/N'}] `), skip);
+    // Written by readline, not out(): redacted and escaped here (a rollback's question names paths).
+    return parseAnswer(await this.rl.question(`${printable(redact(question))} [${skip ? 'y/s/N' : 'y/N'}] `), skip);
   }
 
   close(): void {
@@ -235,7 +237,8 @@ function findOpen(journal: RestoreJournal, loaded: LoadedConfig, g: RestoreOptio
   let runs = journal.open<RestoreCtx>();
   if (g.db) {
     const path = targets(loaded, g)[0]?.path;
-    runs = runs.filter((r) => r.dbPath === path || r.database === g.db);
+    // The journal keeps paths redacted (issue #12): compare them as stored.
+    runs = runs.filter((r) => (path !== undefined && r.dbPath === redact(path)) || r.database === g.db);
   }
   if (runs.length === 0) throw new ExitError(1, 'not-found', `no unfinished restore${g.db ? ` of ${g.db}` : ''} in the journal; nothing to ${g.resume ? 'resume' : 'roll back'}`);
   if (runs.length > 1) throw new UsageError(`${runs.length} unfinished restores (${runs.map((r) => r.database).join(', ')}): pick one with --db`);
@@ -246,6 +249,80 @@ function save(journal: RestoreJournal, r: Stored, ev: RunEvent, step: string, de
   const next: Stored = { ...r, run: reduceRun(r.run, ev) };
   journal.save(next, ev, step, detail);
   return next;
+}
+
+/**
+ * The context as the journal stores it (issue #12): the writers' commands and containers, the paths
+ * and the Docker host redacted — they can hold a `${VAR}`'s value; `rehydrate` takes them from the
+ * configuration again.
+ */
+function redactCtx(ctx: RestoreCtx): RestoreCtx {
+  return {
+    ...ctx,
+    dbPath: redact(ctx.dbPath),
+    backupDir: redact(ctx.backupDir),
+    safetyDir: redact(ctx.safetyDir),
+    tmpPath: redact(ctx.tmpPath),
+    ...(ctx.dockerHost !== undefined ? { dockerHost: redact(ctx.dockerHost) } : {}),
+    writers: ctx.writers.map((w) => ({
+      ...w,
+      ...(w.container !== undefined ? { container: redact(w.container) } : {}),
+      ...(w.composeService !== undefined ? { composeService: redact(w.composeService) } : {}),
+      ...(w.stopCommand !== undefined ? { stopCommand: redact(w.stopCommand) } : {}),
+      ...(w.startCommand !== undefined ? { startCommand: redact(w.startCommand) } : {}),
+    })),
+    stopped: ctx.stopped.map((x) => redact(x)),
+  };
+}
+
+/** Where the journal redacted a secret (issue #12). */
+const REDACTED = '***';
+
+/**
+ * A run read back from the journal, with what was redacted when it was stored taken from the
+ * configuration again (issue #12: the journal never holds a secret). A writer's stop/start command
+ * comes from its service in services[]; a path or Docker host that held a secret is the configured
+ * one that redacts to what was stored. Either missing now is an error that says what to put back.
+ */
+function rehydrate(r: Stored, loaded: LoadedConfig, g: RestoreOptions): Stored {
+  const ctx = r.ctx;
+  const { config } = loaded;
+  const sdir = stateDir(config.state_dir);
+  const paths = config.databases.flatMap((d) => [d.path, backupDir(d.name, config.backup.dir, g.dir), join(dirname(d.path), `.${basename(d.path)}.restore-${r.id}`)]);
+  const containers = config.services.flatMap((s) => [...(s.container ? [s.container] : []), ...(s.compose_service ? [s.compose_service] : [])]);
+  const candidates = [...paths, ...containers, join(sdir, 'safety', r.id), ...(config.docker.host ? [config.docker.host] : []), ...(g.db ? [resolve(g.db)] : [])];
+  const fill = (stored: string, what: string): string => {
+    if (!stored.includes(REDACTED)) return stored;
+    const found = candidates.find((c) => redact(c) === stored);
+    if (found === undefined) throw new ExitError(1, 'redacted', `restore ${r.id}: its ${what} held a secret, so the journal keeps it redacted (${stored}), and the configuration no longer gives it; put the configuration back as it was when the restore started`);
+    return found;
+  };
+  const writers = ctx.writers.map((stored) => {
+    const w = {
+      ...stored,
+      ...(stored.container !== undefined ? { container: fill(stored.container, `writer ${stored.service}'s container`) } : {}),
+      ...(stored.composeService !== undefined ? { composeService: fill(stored.composeService, `writer ${stored.service}'s compose service`) } : {}),
+    };
+    if (!w.stopCommand?.includes(REDACTED) && !w.startCommand?.includes(REDACTED)) return w;
+    const s = config.services.find((x) => x.name === w.service);
+    if (!s?.stop_command || !s.start_command)
+      throw new ExitError(1, 'redacted', `restore ${r.id}: writer ${w.service}'s stop_command and start_command held a secret, so the journal keeps them redacted; services.${w.service} with both commands must be in the configuration to ${g.rollback ? 'roll back' : 'resume'}`);
+    return { ...w, stopCommand: s.stop_command, startCommand: s.start_command };
+  });
+  return {
+    ...r,
+    dbPath: fill(r.dbPath, 'database path'),
+    ctx: {
+      ...ctx,
+      dbPath: fill(ctx.dbPath, 'database path'),
+      backupDir: fill(ctx.backupDir, 'backup folder'),
+      safetyDir: fill(ctx.safetyDir, 'safety copy folder'),
+      tmpPath: fill(ctx.tmpPath, 'temporary file'),
+      writers,
+      stopped: ctx.stopped.map((x) => fill(x, 'stopped container')),
+      ...(ctx.dockerHost !== undefined ? { dockerHost: fill(ctx.dockerHost, 'Docker host') } : {}),
+    },
+  };
 }
 
 /** Resolves configured writer services to containers; an unknown service is a config error. */

@@ -7,12 +7,12 @@ import { Monitor, type AlertEvent } from '../state/monitor.js';
 import { buildSources } from '../state/sources.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { createAppStore } from '../state/store.js';
-import { err, out, outJson, reportError, useSecrets, type GlobalOptions } from './output.js';
+import { err, errorDoc, out, outJsonLine, useSecrets, type GlobalOptions } from './output.js';
 
 /**
  * `opsdeck watch`: the monitor loop without a screen, for a service manager or a second terminal.
- * Prints one line per alert transition (fired / resolved); `--json` prints one JSON document per
- * line. Alert history goes to the state database like the console's. Reloads the configuration
+ * Prints one line per alert transition (fired / resolved); `--json` prints one JSON object per
+ * line, always — reload errors and the final `stopped` too — secrets redacted (issue #12). Alert history goes to the state database like the console's. Reloads the configuration
  * when its file changes. Runs the scheduled backups while it holds the `backup-scheduler` lease
  * (a watch takes it from a console; printed as BACKUP and LEASE lines). Runs until SIGINT/SIGTERM.
  */
@@ -22,7 +22,7 @@ export async function watchCommand(g: GlobalOptions): Promise<number> {
   const db = await openStateDb(stateDir(loaded.config.state_dir));
   const onAlert = (e: AlertEvent) => {
     if (g.json) {
-      process.stdout.write(`${JSON.stringify({ at: new Date(e.at).toISOString(), event: e.transition, check: e.alert.checkId, status: e.alert.status, message: e.alert.message })}\n`);
+      outJsonLine({ at: new Date(e.at).toISOString(), event: e.transition, check: e.alert.checkId, status: e.alert.status, message: e.alert.message });
     } else {
       out(`${new Date(e.at).toISOString()} ${e.transition.toUpperCase().padEnd(8)} ${e.alert.checkId} ${e.alert.status.toUpperCase()}: ${e.alert.message}`);
     }
@@ -37,7 +37,7 @@ export async function watchCommand(g: GlobalOptions): Promise<number> {
         : e.kind === 'lease-taken'
           ? { at, event: 'lease-taken', lease: SCHEDULER_LEASE, reason: e.reason }
           : { at, event: 'lease-lost', lease: SCHEDULER_LEASE, ...(e.holder ? { holder: describeHolder(e.holder) } : {}), ...(e.error ? { error: e.error } : {}) };
-      process.stdout.write(`${JSON.stringify(doc)}\n`);
+      outJsonLine(doc);
     } else if (e.kind === 'backup') {
       out(`${at} BACKUP   ${e.database} ${e.outcome === 'failed' ? 'FAILED: ' : ''}${e.message}`);
     } else if (e.kind === 'lease-taken') {
@@ -67,7 +67,7 @@ export async function watchCommand(g: GlobalOptions): Promise<number> {
         if (!g.json) out(`configuration reloaded from ${file}`);
       } catch (e) {
         // A broken edit keeps the running configuration; say why, once per change.
-        if (g.json) reportError(e, true);
+        if (g.json) outJsonLine({ at: new Date().toISOString(), event: 'reload-failed', ...errorDoc(e) });
         else err(`opsdeck: configuration not reloaded: ${(e as Error).message}`);
       }
     });
@@ -79,6 +79,9 @@ export async function watchCommand(g: GlobalOptions): Promise<number> {
   if (loaded.file) unwatchFile(loaded.file);
   monitor.stop();
   db.close();
-  if (g.json) outJson({ stopped: new Date().toISOString() });
+  if (g.json) {
+    const at = new Date().toISOString();
+    outJsonLine({ at, event: 'stopped', stopped: at });
+  }
   return 0;
 }

@@ -5,7 +5,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../domain/errors.js';
 import { configSchema, type Config } from './schema.js';
-import { SecretRegistry } from './secrets.js';
+import { credentialParams, registerSecrets, SecretRegistry } from './secrets.js';
 
 /** A loaded configuration and what was learned while loading it. */
 export interface LoadedConfig {
@@ -69,10 +69,12 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
     throw new ConfigError(`${file}: (top level): expected a mapping of settings (name, services, databases, …)`);
   }
   const secrets = new SecretRegistry();
-  const interpolated = interpolateEnv(raw, env, secrets, file, []);
-  const config = validate(interpolated, file);
+  const substituted = new Map<string, string>();
+  const interpolated = interpolateEnv(raw, env, secrets, file, [], substituted);
+  const config = validate(interpolated, file, substituted, secrets);
   resolvePaths(config, dirname(file));
   registerConfigSecrets(config, secrets);
+  registerSecrets(secrets);
   return { config, file, secrets, notes: [] };
 }
 
@@ -114,17 +116,35 @@ function fileKind(st: Stats): string {
   return 'special file';
 }
 
-/** Validates a raw object against the schema; the first problem becomes a one-line ConfigError. */
-export function validate(raw: unknown, file: string): Config {
+/**
+ * Validates a raw object against the schema; the first problem becomes a one-line ConfigError.
+ * A field filled from the environment is described by what the file says (`${REDIS_PW}`), never by
+ * its value (issue #12: `interval: ${REDIS_PW}` printed the password).
+ */
+export function validate(raw: unknown, file: string, substituted: ReadonlyMap<string, string> = new Map(), secrets?: SecretRegistry): Config {
   const parsed = configSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  throw new ConfigError(`${file}: ${describeIssue(issue, raw)}`);
+  const message = `${file}: ${describeIssue(issue, raw, substituted)}`;
+  throw new ConfigError(secrets ? secrets.redact(message) : message);
 }
 
-function describeIssue(issue: z.core.$ZodIssue | undefined, raw: unknown): string {
+function describeIssue(issue: z.core.$ZodIssue | undefined, raw: unknown, substituted: ReadonlyMap<string, string>): string {
   if (!issue) return 'invalid configuration';
   const path = formatPath(issue.path);
+  const template = substituted.get(path);
+  if (template !== undefined && issue.code !== 'unrecognized_keys') {
+    // The value came from the environment: say what the file says (`${REDIS_PW}`), not the value.
+    const what = `${JSON.stringify(template)} (from the environment; its value is not shown)`;
+    if (issue.code === 'invalid_type') return `${path}: expected ${issue.expected}, got ${what}`;
+    const value = getAt(raw, issue.path);
+    let msg = issue.message.replace(/^Invalid input: /, '');
+    if (typeof value === 'string' && value) {
+      msg = msg.split(JSON.stringify(value)).join(what);
+      if (value.length >= 4) msg = msg.split(value).join(template);
+    }
+    return `${path}: ${msg}`;
+  }
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.map((k) => JSON.stringify(k)).join(', ');
     const at = path ? `${path}: ` : '';
@@ -177,9 +197,13 @@ function describeValue(v: unknown): string {
   return `${typeof v} ${JSON.stringify(v) ?? 'value'}`;
 }
 
-/** Replaces `${VAR}` and `${VAR:-default}` in every string; a missing variable is a config error. */
-function interpolateEnv(v: unknown, env: NodeJS.ProcessEnv, secrets: SecretRegistry, file: string, path: PropertyKey[]): unknown {
+/**
+ * Replaces `${VAR}` and `${VAR:-default}` in every string; a missing variable is a config error.
+ * Records in `substituted` each field filled from the environment, with the file's text for it.
+ */
+function interpolateEnv(v: unknown, env: NodeJS.ProcessEnv, secrets: SecretRegistry, file: string, path: PropertyKey[], substituted: Map<string, string>): unknown {
   if (typeof v === 'string') {
+    if (v.includes('${')) substituted.set(formatPath(path), v);
     return v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, def: string | undefined) => {
       const value = env[name];
       if (value !== undefined && value !== '') {
@@ -192,10 +216,10 @@ function interpolateEnv(v: unknown, env: NodeJS.ProcessEnv, secrets: SecretRegis
       );
     });
   }
-  if (Array.isArray(v)) return v.map((x, i) => interpolateEnv(x, env, secrets, file, [...path, i]));
+  if (Array.isArray(v)) return v.map((x, i) => interpolateEnv(x, env, secrets, file, [...path, i], substituted));
   if (v && typeof v === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = interpolateEnv(x, env, secrets, file, [...path, k]);
+    for (const [k, x] of Object.entries(v)) out[k] = interpolateEnv(x, env, secrets, file, [...path, k], substituted);
     return out;
   }
   return v;
@@ -220,6 +244,8 @@ function registerConfigSecrets(config: Config, secrets: SecretRegistry): void {
     try {
       const parsed = new URL(u);
       secrets.add(decodeURIComponent(parsed.password));
+      // A credential in the query (`?token=…`) is a secret like a password (issue #12).
+      for (const v of credentialParams(parsed)) secrets.add(v);
     } catch {
       // Invalid URLs were already rejected by the schema.
     }
@@ -248,8 +274,10 @@ export function discoveryConfig(env: NodeJS.ProcessEnv = process.env): LoadedCon
     'built-in discovery',
   );
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new ConfigError(`REDIS_URL: expected a redis:// or rediss:// URL, got ${JSON.stringify(secrets.redact(redisUrl))}`);
+    // Not echoed: a malformed URL still holds its password, and no rule finds it there (issue #12).
+    throw new ConfigError('REDIS_URL: expected a redis:// or rediss:// URL (its value is not shown: it may hold a password)');
   }
+  registerSecrets(secrets);
   return { config, secrets, notes };
 }
 

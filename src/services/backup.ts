@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createBrotliCompress } from 'node:zlib';
+import { redactSecrets } from '../config/secrets.js';
 import { ExitError } from '../domain/errors.js';
 import { extractVerified, fsError, fsyncPath, pausePoint, sweepDead } from './backup-restore.js';
 
@@ -111,10 +112,15 @@ export function listBackups(dir: string): BackupManifest[] {
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
+/**
+ * Writes a manifest with its text fields redacted (issue #12: the source path can hold a secret).
+ * The checksum, ids and table names are left alone: they are read back.
+ */
 function writeManifest(dir: string, m: BackupManifest, mode = copyMode(join(dir, `${m.id}.db.br`))): void {
   const tmp = join(dir, `.${m.id}-${process.pid}.json.tmp`);
   rmSync(tmp, { force: true });
-  writeFileSync(tmp, `${JSON.stringify(m, null, 2)}\n`, { mode });
+  const stored: BackupManifest = { ...m, sourcePath: redactSecrets(m.sourcePath), ...(m.verify ? { verify: { ...m.verify, message: redactSecrets(m.verify.message) } } : {}) };
+  writeFileSync(tmp, `${JSON.stringify(stored, null, 2)}\n`, { mode });
   fsyncPath(tmp);
   renameSync(tmp, join(dir, `${m.id}.json`));
 }
@@ -208,9 +214,9 @@ export async function createBackup(opts: { db: string; name: string; dir: string
 /**
  * Verifies a backup: checksum, decompress to a temp file, integrity_check and foreign_key_check.
  * Foreign-key violations the source already had are a warning; more than that is a failure.
- * The result and its time go into the manifest.
+ * The result and its time go into the manifest, unless `record` is false (a --read-only verify).
  */
-export async function verifyBackup(dir: string, m: BackupManifest, now = new Date()): Promise<BackupManifest> {
+export async function verifyBackup(dir: string, m: BackupManifest, now = new Date(), opts: { record?: boolean } = {}): Promise<BackupManifest> {
   const tmp = join(scratchDir(m.rawBytes, dir), `.opsdeck-${m.id}-${process.pid}.verify`);
   let result: { ok: boolean; message: string };
   try {
@@ -234,7 +240,7 @@ export async function verifyBackup(dir: string, m: BackupManifest, now = new Dat
     rmSync(tmp, { force: true });
   }
   const next = { ...m, verify: { at: now.toISOString(), ...result } };
-  writeManifest(dir, next);
+  if (opts.record !== false) writeManifest(dir, next);
   return next;
 }
 

@@ -32,7 +32,9 @@ export async function probeHttp(opts: {
   const timer = setTimeout(() => ac.abort(), opts.timeoutMs);
   timer.unref();
   try {
-    const res = await fetch(opts.url, { method: opts.method ?? 'GET', signal: ac.signal, redirect: 'follow', headers: { 'user-agent': 'opsdeck' } });
+    const { url, authorization } = basicAuth(opts.url);
+    const headers: Record<string, string> = { 'user-agent': 'opsdeck', ...(authorization ? { authorization } : {}) };
+    const res = await fetch(url, { method: opts.method ?? 'GET', signal: ac.signal, redirect: 'follow', headers });
     const needBody = !!(opts.expect?.body_contains !== undefined || opts.expect?.json_path);
     const body = needBody ? await readLimited(res) : (await res.body?.cancel(), '');
     const latencyMs = performance.now() - t0;
@@ -51,6 +53,25 @@ export async function probeHttp(opts: {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * `http://user:pass@host/…` as fetch can send it: the URL without its credentials and a Basic
+ * `Authorization` header (issue #12: fetch refuses a URL with credentials, so such a health_url
+ * always failed). fetch drops the header on a redirect to another origin (Fetch standard, §4.4).
+ */
+export function basicAuth(raw: string): { url: string; authorization?: string } {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return { url: raw }; // fetch says what is wrong with it
+  }
+  if (!u.username && !u.password) return { url: raw };
+  const credentials = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
+  u.username = '';
+  u.password = '';
+  return { url: u.href, authorization: `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}` };
 }
 
 async function readLimited(res: Response): Promise<string> {

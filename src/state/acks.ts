@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { userInfo } from 'node:os';
+import { redactSecrets } from '../config/secrets.js';
 
 /** An operator's acknowledgement or silence of one alert. */
 export interface AckState {
@@ -140,11 +141,11 @@ export class AckStore {
   }
 }
 
-/** Writes one entry of the audit log (every action that changes the world, and every refusal). */
+/** Writes one entry of the audit log (every action that changes the world, and every refusal); secrets redacted. */
 export function recordAudit(
   db: BetterSqlite3.Database | undefined,
   e: { action: string; target: string; outcome: 'ok' | 'failed' | 'refused' | 'cancelled'; detail?: string },
   now = Date.now(),
 ): void {
-  db?.prepare('INSERT INTO audit (at, actor, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)').run(now, actor(), e.action, e.target, e.outcome, e.detail ?? null);
+  db?.prepare('INSERT INTO audit (at, actor, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)').run(now, actor(), e.action, redactSecrets(e.target), e.outcome, e.detail === undefined ? null : redactSecrets(e.detail));
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { formatDuration } from '../config/duration.js';
 import type { Config } from '../config/schema.js';
+import { redactSecrets } from '../config/secrets.js';
 import { sameMachine, type LeaseIdentity, type LeaseOwnerKind, type LeaseRecord, type TakeReason } from '../domain/lease.js';
 import { describeRun, nextDue, scheduleFor, type LastRuns } from '../domain/schedule.js';
 import { backupDir, listBackups } from '../services/backup.js';
@@ -240,5 +241,5 @@ export function childOutcome(code: number | null, stdout: string, stderr: string
  * only when the child did not (killed, or could not start): `onlyIfOpen`.
  */
 export function recordRun(db: BetterSqlite3.Database, id: number, outcome: 'ok' | 'failed', backupId: string | undefined, detail: string, now = Date.now(), onlyIfOpen = false): void {
-  db.prepare(`UPDATE backup_runs SET finished_at = ?, outcome = ?, backup_id = ?, detail = ? WHERE id = ?${onlyIfOpen ? ' AND outcome IS NULL' : ''}`).run(now, outcome, backupId ?? null, detail, id);
+  db.prepare(`UPDATE backup_runs SET finished_at = ?, outcome = ?, backup_id = ?, detail = ? WHERE id = ?${onlyIfOpen ? ' AND outcome IS NULL' : ''}`).run(now, outcome, backupId ?? null, redactSecrets(detail), id);
 }

@@ -1,9 +1,10 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { redactSecrets } from '../config/secrets.js';
 import { openRestoreCheck, type OpenRestore } from '../domain/restore-plan.js';
 import type { CheckResult } from '../domain/check.js';
-import { describeRun, type Run, type RunEvent } from '../domain/runbook.js';
+import { describeRun, type Run, type RunEvent, type StepState } from '../domain/runbook.js';
 
 /** Status of a restore run in the journal; only `open` runs can be resumed or rolled back. `partial`: finished with a step skipped. */
 export type RunStatus = 'open' | 'completed' | 'partial' | 'rolled-back' | 'aborted' | 'failed';
@@ -49,12 +50,19 @@ const fromRow = <C>(r: Row): StoredRun<C> => ({
  * The restore wizard's journal in the state database. Every transition of a run is written (the
  * new run state and a journal line, in one transaction, WAL + synchronous=FULL) before the
  * driver goes on, so a killed restore can be resumed or rolled back from exactly where it was.
+ * Everything is stored with secrets redacted (issue #12): a writer's stop/start command with its
+ * `${VAR}` filled in, a path holding a secret. A resume takes those from the configuration again
+ * (src/cli/restore.ts, rehydrate).
  */
 export class RestoreJournal {
+  private readonly redactCtx: (ctx: unknown) => unknown;
+
   constructor(
     private readonly db: BetterSqlite3.Database,
-    opts: { readOnly?: boolean } = {},
+    /** `redactCtx`: the run context as it may be stored (the restore redacts its commands and paths). */
+    opts: { readOnly?: boolean; redactCtx?: (ctx: unknown) => unknown } = {},
   ) {
+    this.redactCtx = opts.redactCtx ?? ((ctx) => ctx);
     // The journal must survive a power cut as well as a SIGKILL. A reader (check, the console)
     // leaves its connection's setting alone.
     if (!opts.readOnly) db.pragma('synchronous = FULL');
@@ -66,20 +74,20 @@ export class RestoreJournal {
     this.db.transaction(() => {
       this.db
         .prepare('INSERT INTO restore_runs (id, database, db_path, backup_id, status, run, ctx, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(r.id, r.database, r.dbPath, r.backupId, 'open', JSON.stringify(r.run), JSON.stringify(r.ctx), r.startedAt, r.startedAt);
+        .run(r.id, r.database, redactSecrets(r.dbPath), r.backupId, 'open', JSON.stringify(redactRun(r.run)), JSON.stringify(this.redactCtx(r.ctx)), r.startedAt, r.startedAt);
       this.line(r.id, r.startedAt, '-', 'created', `backup ${r.backupId}`);
     })();
     return stored;
   }
 
   private line(runId: string, at: number, step: string, event: string, detail?: string): void {
-    this.db.prepare('INSERT INTO restore_journal (run_id, at, step, event, detail) VALUES (?, ?, ?, ?, ?)').run(runId, at, step, event, detail ?? null);
+    this.db.prepare('INSERT INTO restore_journal (run_id, at, step, event, detail) VALUES (?, ?, ?, ?, ?)').run(runId, at, step, event, detail === undefined ? null : redactSecrets(detail));
   }
 
   /** Saves a transition: the new run state, its context, its status and one journal line. */
   save<C>(r: StoredRun<C>, ev: RunEvent | { type: string; at: number }, step: string, detail?: string): void {
     this.db.transaction(() => {
-      this.db.prepare('UPDATE restore_runs SET run = ?, ctx = ?, status = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(r.run), JSON.stringify(r.ctx), r.status, ev.at, r.id);
+      this.db.prepare('UPDATE restore_runs SET run = ?, ctx = ?, status = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(redactRun(r.run)), JSON.stringify(this.redactCtx(r.ctx)), r.status, ev.at, r.id);
       this.line(r.id, ev.at, step, ev.type, detail);
     })();
   }
@@ -90,10 +98,10 @@ export class RestoreJournal {
     return r ? fromRow<C>(r) : undefined;
   }
 
-  /** Unfinished runs, oldest first; optionally only those of one database file. */
+  /** Unfinished runs, oldest first; optionally only those of one database file (its path as stored: redacted). */
   open<C>(dbPath?: string): StoredRun<C>[] {
     const rows = (dbPath
-      ? this.db.prepare("SELECT * FROM restore_runs WHERE status = 'open' AND db_path = ? ORDER BY started_at").all(dbPath)
+      ? this.db.prepare("SELECT * FROM restore_runs WHERE status = 'open' AND db_path = ? ORDER BY started_at").all(redactSecrets(dbPath))
       : this.db.prepare("SELECT * FROM restore_runs WHERE status = 'open' ORDER BY started_at").all()) as Row[];
     return rows.map((r) => fromRow<C>(r));
   }
@@ -102,6 +110,26 @@ export class RestoreJournal {
   lines(runId: string): { at: number; step: string; event: string; detail: string | null }[] {
     return this.db.prepare('SELECT at, step, event, detail FROM restore_journal WHERE run_id = ? ORDER BY id').all(runId) as { at: number; step: string; event: string; detail: string | null }[];
   }
+}
+
+/**
+ * A run as it is stored: its text for people (step titles and details, notes, errors, reasons)
+ * redacted; step ids, statuses and times, which the reducer reads back, as they are.
+ */
+export function redactRun(run: Run): Run {
+  const state = (s: StepState): StepState => {
+    if (s.status === 'done') return s.note === undefined ? s : { ...s, note: redactSecrets(s.note) };
+    if (s.status === 'failed') return { ...s, error: redactSecrets(s.error) };
+    if (s.status === 'skipped') return { ...s, reason: redactSecrets(s.reason) };
+    return s;
+  };
+  const p = run.phase;
+  return {
+    ...run,
+    steps: run.steps.map((s) => ({ ...s, title: redactSecrets(s.title), detail: redactSecrets(s.detail) })),
+    states: run.states.map(state),
+    phase: 'reason' in p ? { ...p, reason: redactSecrets(p.reason) } : 'error' in p ? { ...p, error: redactSecrets(p.error) } : p,
+  };
 }
 
 /** Whether `pid` is a live opsdeck restore process (its command line names `restore`). */

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Config } from '../config/schema.js';
+import { redactSecrets } from '../config/secrets.js';
 import { stepAlert, type Alert, type AlertTransition } from '../domain/alerts.js';
 import type { CheckResult } from '../domain/check.js';
 import { systemHealth } from '../domain/evaluate.js';
@@ -128,7 +129,10 @@ export class Monitor {
     }
   }
 
-  private record(results: CheckResult[], isCheck: boolean, at: number): void {
+  private record(raw: CheckResult[], isCheck: boolean, at: number): void {
+    // Redacted before the store (issue #12): the console's panes cut long texts to their width
+    // before its frame filter redacts, and a secret cut in half is no longer recognised.
+    const results = raw.map(redactCheck);
     const { store } = this.opts;
     const { actions } = store.getState();
     actions.setChecks(results);
@@ -156,4 +160,15 @@ export class Monitor {
     }
     actions.setAlerts(updated);
   }
+}
+
+/** A check result with its texts for people redacted (message, target, a text value, why figures are missing). */
+function redactCheck(r: CheckResult): CheckResult {
+  return {
+    ...r,
+    message: redactSecrets(r.message),
+    target: redactSecrets(r.target),
+    ...(typeof r.value === 'string' ? { value: redactSecrets(r.value) } : {}),
+    ...(r.missing ? { missing: Object.fromEntries(Object.entries(r.missing).map(([k, v]) => [k, redactSecrets(v)])) } : {}),
+  };
 }

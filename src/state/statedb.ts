@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -134,11 +134,36 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX backup_runs_db ON backup_runs(database, id);`,
 ];
 
+/**
+ * Makes the state folder 0700 and the state database's files 0600 (issue #12: the database was
+ * created 0644, readable by every local user, with the audit log and alert history in it). The
+ * database file is created here, before SQLite opens it: SQLite gives its -wal and -shm files the
+ * database file's mode. Files an older opsdeck made are tightened too. A folder or file of another
+ * owner is left as it is (chmod would fail; the operator chose that folder).
+ */
+function privateStateFiles(dir: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  tighten(dir, 0o700);
+  const file = join(dir, 'state.db');
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) tighten(f, 0o600);
+  return file;
+}
+
+function tighten(path: string, mode: number): void {
+  try {
+    const st = statSync(path);
+    if ((st.mode & 0o777) !== mode && (process.getuid === undefined || st.uid === process.getuid())) chmodSync(path, mode);
+  } catch {
+    // gone meanwhile (a -wal checkpointed away), or not ours to change
+  }
+}
+
 /** Opens (creating if needed) the state database and applies pending migrations. */
 export async function openStateDb(dir: string): Promise<BetterSqlite3.Database> {
-  mkdirSync(dir, { recursive: true });
+  const file = privateStateFiles(dir);
   const { default: Database } = await import('better-sqlite3');
-  const db = new Database(join(dir, 'state.db'), { timeout: 5000 });
+  const db = new Database(file, { timeout: 5000 });
   // Turning a new database to WAL needs an exclusive lock, and SQLite answers SQLITE_BUSY at once
   // (its busy timeout does not apply) while another process opens it too: retry for up to 5 s.
   for (let attempt = 0; ; attempt++) {

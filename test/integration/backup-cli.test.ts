@@ -88,7 +88,7 @@ describe.concurrent('backup CLI', () => {
     expect(rows).toEqual([{ database: 'trading', ok: 1, message: 'ok: checksum, integrity_check and foreign_key_check pass' }]);
   });
 
-  it('prune --read-only is refused and audited', async () => {
+  it('prune --read-only is refused before it prints anything, and audited', async () => {
     const { dir, run } = setup('  keep_last: 0\n  keep_hourly: 0\n');
     expect((await run(['backup', 'create'])).code).toBe(0);
     expect((await run(['backup', 'verify'])).code).toBe(0);
@@ -107,7 +107,10 @@ describe.concurrent('backup CLI', () => {
     }
     const p = await run(['--read-only', 'backup', 'prune', '--yes']);
     expect(p.code).toBe(1);
-    expect(p.stderr).toBe('opsdeck: backup prune deletes files; refused in --read-only mode\n');
+    // Nothing printed that reads as done (issue #12: the "delete …" lines came before the refusal).
+    expect(p.stdout).toBe('');
+    expect(p.stderr).toBe('opsdeck: backup prune deletes files; refused in --read-only mode (nothing deleted; --dry-run shows the 3 it would delete)\n');
+    expect(readdirSync(bdir).filter((f) => f.startsWith('old-'))).toHaveLength(6);
     const db = await openStateDb(join(dir, 'state'));
     expect(db.prepare("SELECT outcome FROM audit WHERE action = 'backup.prune'").all()).toEqual([{ outcome: 'refused' }]);
     db.close();
