@@ -113,7 +113,7 @@ describe('the restore wizard in the console', () => {
     expect(count()).toBe(90);
     t.send('s');
     // The rows no backup restored are named, and giving them up is a question of its own.
-    await t.waitFor(/give up 10 rows of orders \(id 91–100\)\? This restore did not bring them back[^]*?s skip this step/, 60_000);
+    await t.waitFor(/give up 10 rows of orders \(id 91–100\)\? This restore did not bring them back[^]*?y yes, give them up · n no, stop the restore here · s skip: keep them missing/, 30_000);
     t.send('s');
     await t.waitFor(/restore finished with skipped steps \(named above\) — NOT complete/, 60_000);
     expect(t.capture()).toMatch(/SKIPPED — its tables stay as they are/);
