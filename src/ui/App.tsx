@@ -440,7 +440,10 @@ export function App(props: {
   // What fires decides which hints never drop at 80 columns (issue #11): W while a database alert
   // fires (the only console path for a database incident), r while a container alert fires.
   const urgent = urgentCommands(alerts);
-  const all = footerHints(props.keys, dialog ? (dialog.kind === 'confirm' ? ['dialog'] : []) : logs ? ['logs', 'global'] : [focus, 'dashboard', 'global'], props.readOnly);
+  const scopesNow: KeyScope[] = dialog ? (dialog.kind === 'confirm' ? ['dialog'] : []) : logs ? ['logs', 'global'] : [focus, 'dashboard', 'global'];
+  // A binding without a hint of its own (r on an alert) shows only while it is urgent.
+  const hintTable = props.keys.map((b) => (!b.hint && urgent.has(b.id) && !dialog && !logs ? { ...b, hint: true } : b));
+  const all = footerHints(hintTable, scopesNow, props.readOnly);
   const isUrgent = (h: (typeof all)[number]) => !dialog && !logs && urgent.has(h.id);
   const hints = fitHints([...all.filter(isUrgent), ...all.filter((h) => !isUrgent(h))], columns, (h) => h.scope === 'global' || isUrgent(h));
   const footer = !isRawModeSupported ? (

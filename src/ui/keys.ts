@@ -38,7 +38,8 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   { id: 'alert.ack', keys: ['a'], description: 'acknowledge the selected alert', scope: 'alerts', dangerous: true, hint: true },
   { id: 'alert.silence', keys: ['s'], description: 'silence the selected alert for a chosen time', scope: 'alerts', dangerous: true, hint: true },
   { id: 'alert.details', keys: ['enter'], description: 'details: the probe history behind the alert', scope: 'alerts', hint: true },
-  { id: 'alert.restart', keys: ['r'], description: 'restart the container behind the selected container alert (asks first)', scope: 'alerts', dangerous: true, hint: true },
+  // No hint of its own: the footer offers it only while a container alert fires.
+  { id: 'alert.restart', keys: ['r'], description: 'restart the container behind the selected container alert (asks first)', scope: 'alerts', dangerous: true },
   { id: 'logs.filter', keys: ['/'], description: 'filter lines by a regular expression', scope: 'logs', hint: true },
   { id: 'logs.pause', keys: ['p', 'space'], description: 'pause / resume following', scope: 'logs', hint: true },
   { id: 'logs.jump', keys: ['g'], description: 'jump to when the oldest firing alert started', scope: 'logs', hint: true },
