@@ -211,12 +211,14 @@ export function App(props: {
   const [getFocus, setFocus] = useRefState<'containers' | 'alerts'>(props.config.docker.all_containers || props.config.services.some((s) => !!(s.container ?? s.compose_service)) ? 'containers' : 'alerts');
   const [getSelC, setSelC] = useRefState(0);
   const [getSelA, setSelA] = useRefState(0);
+  // The selected alert is followed by its check id: the list re-sorts as alerts come and go, and a
+  // key must act on the alert the operator is looking at, not on whatever slid into its row.
+  const [getSelAId, setSelAId] = useRefState<string | undefined>(undefined);
   const [getDialog, setDialog] = useRefState<Dialog | undefined>(undefined);
   const [getLogs, setLogs] = useRefState<LogTarget | undefined>(undefined);
   const [getBusy, setBusy] = useRefState<string | undefined>(undefined);
   const focus = getFocus();
   const selC = getSelC();
-  const selA = getSelA();
   const dialog = getDialog();
   const logs = getLogs();
   const busy = getBusy();
@@ -237,6 +239,12 @@ export function App(props: {
   void tick;
 
   const alerts = visibleAlerts(state.alerts);
+  const alertIndex = (list: readonly Alert[]) => {
+    const id = getSelAId();
+    const i = id === undefined ? -1 : list.findIndex((a) => a.checkId === id);
+    return i >= 0 ? i : Math.max(0, Math.min(getSelA(), list.length - 1));
+  };
+  const selA = alertIndex(alerts);
   const selectedContainer = () => {
     const s = props.store.getState().docker.data;
     const rowsNow = s ? containerRows(s.containers, s.stats, Date.now()) : [];
@@ -244,7 +252,7 @@ export function App(props: {
   };
   const selectedAlert = () => {
     const list = visibleAlerts(props.store.getState().alerts);
-    return list[Math.min(getSelA(), list.length - 1)];
+    return list[alertIndex(list)];
   };
 
   const runAction = (action: 'restart' | 'stop' | 'start', c: ContainerInfo) => {
@@ -264,7 +272,6 @@ export function App(props: {
       const dialog = getDialog();
       const focus = getFocus();
       const selC = getSelC();
-      const selA = getSelA();
       const busy = getBusy();
       const scopes: KeyScope[] = dialog ? ['dialog'] : getLogs() ? ['logs', 'global'] : [focus, 'dashboard', 'global'];
       if (dialog) {
@@ -355,12 +362,22 @@ export function App(props: {
         }
         case 'cursor.up':
           if (focus === 'containers') setSelC(Math.max(0, selC - 1));
-          else setSelA(Math.max(0, selA - 1));
+          else {
+            const list = visibleAlerts(props.store.getState().alerts);
+            const i = Math.max(0, alertIndex(list) - 1);
+            setSelA(i);
+            setSelAId(list[i]?.checkId);
+          }
           return;
         case 'cursor.down': {
           const s = props.store.getState();
           if (focus === 'containers') setSelC(Math.min(Math.max(0, (s.docker.data?.containers.length ?? 1) - 1), selC + 1));
-          else setSelA(Math.min(Math.max(0, visibleAlerts(s.alerts).length - 1), selA + 1));
+          else {
+            const list = visibleAlerts(s.alerts);
+            const i = Math.min(Math.max(0, list.length - 1), alertIndex(list) + 1);
+            setSelA(i);
+            setSelAId(list[i]?.checkId);
+          }
           return;
         }
         case 'container.logs': {

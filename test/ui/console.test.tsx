@@ -644,3 +644,19 @@ describe('the console helps in the moment (issue #11)', () => {
     expect(f).not.toMatch(/▶ Containers/);
   });
 });
+
+describe('the selected alert follows its check, not its row', () => {
+  it('an alert that sorts above the selected one does not steal a', async () => {
+    const { press, waitFor, store, calls } = setup();
+    const a = (checkId: string, ago: number): Alert => ({ checkId, state: 'firing', failStreak: 3, passStreak: 0, status: 'critical', message: 'x', since: Date.now() - ago, firedAt: Date.now() - ago });
+    store.getState().actions.setAlerts([a('http:api', 600_000)]);
+    await waitFor((f) => f.includes('http:api'));
+    await press('A');
+    await press('j'); // http:api first (older), redis:cache second: select redis:cache
+    await waitFor((f) => f.includes('▸ redis:cache'));
+    store.getState().actions.setAlerts([a('http:older', 900_000)]); // now sorts first
+    await waitFor((f) => f.includes('http:older'));
+    await press('a');
+    expect(calls.filter((c) => c.startsWith('ack:'))).toEqual(['ack:redis:cache']);
+  });
+});
