@@ -104,6 +104,17 @@ export function withConfig(text: string, config: string): string {
   return text.replace(/\bopsdeck((?: (?:restore|backup|drill|check|watch))(?: [^\s,;:()]+)*)/g, (_m, rest: string) => `opsdeck${rest} --config ${shellWord(config)}`);
 }
 
+/** Whether `opsdeck` is a command on PATH (in a checkout it is not until `npm install -g .`). */
+function opsdeckOnPath(env: NodeJS.ProcessEnv = process.env): boolean {
+  return (env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, 'opsdeck')));
+}
+
+/** One line saying how to run the printed commands when `opsdeck` is not on PATH. */
+function pathHint(): string | undefined {
+  if (opsdeckOnPath()) return undefined;
+  return `(opsdeck is not on PATH here: run those commands as ${process.execPath} ${process.argv[1] ?? 'dist/cli.js'} …, or install it with npm install -g . in the checkout)`;
+}
+
 /** The demo config drills act on: --config, else the default demo workspace's. */
 function drillConfig(g: DrillOptions): string {
   return g.config ?? join(demoDir(g.dir), 'opsdeck.yaml');
@@ -139,6 +150,8 @@ export async function drillCommand(action: string, scenario: string | undefined,
       out(`expect alert ${d.alert} to fire within ${c.failure_threshold} checks of ${s.interval} (plus one probe timeout for a slow or hanging service; a rate alert needs the failures spread over a few probes) — the console's Alerts pane, or ${withConfig('opsdeck watch', s.config)}`);
       out(`recover: ${withConfig(d.recover, s.config)}`);
       out(`then: ${withConfig(`opsdeck drill score ${d.name}`, s.config)}`);
+      const hint = pathHint();
+      if (hint) out(hint);
     }
     return 0;
   }
