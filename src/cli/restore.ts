@@ -6,7 +6,7 @@ import { formatDuration } from '../config/duration.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { ConfigError, ExitError, UsageError } from '../domain/errors.js';
 import { printable } from '../domain/printable.js';
-import { formatRanges, intersect as intersectRanges, size, type Range } from '../domain/ranges.js';
+import { formatRanges, intersect as intersectRanges, size, subtract as subtractRanges, type Range } from '../domain/ranges.js';
 import { changesDatabase, planMerge, planStages, restoreSteps, type RestoreMode } from '../domain/restore-plan.js';
 import { applyRetention, retentionPolicy } from '../domain/retention.js';
 import { createRun, nextAction, reduceRun, skippedSteps, startedSteps, type RunEvent, type StepDef } from '../domain/runbook.js';
@@ -104,6 +104,8 @@ export interface RestoreCtx {
    * before the replace (undefined per table: unreadable). They are lost by replacing, and named.
    */
   replaceLoss?: Record<string, [number, number][] | null>;
+  /** Tables whose replace loss was counted from the row-loss ledger (the file could not be read): "at least". */
+  replaceLossFromLedger?: string[];
   rollingBack?: boolean;
   /** The process driving the run now: a second --resume/--rollback must not run beside it. */
   ownerPid?: number;
@@ -511,8 +513,26 @@ async function execute(step: StepDef, r: Stored, persist: (ctx: RestoreCtx) => v
       const critical = ctx.criticalTables ?? [];
       const tables = ctx.mode.kind === 'whole' ? critical : ctx.mode.stages.flatMap((st) => st.tables).filter((t) => critical.includes(t));
       const loss = await replaceLoss(ctx.dbPath, ctx.tmpPath, tables, integerKey);
-      persist({ ...ctx, replaceLoss: Object.fromEntries(Object.entries(loss).map(([t, v]) => [t, v ?? null])) });
-      return `${copied}; ${describeReplaceLoss(loss)}`;
+      // A table the file cannot give (corrupt pages): the ids the row-loss ledger knew and the backup
+      // does not hold are counted instead — at least those are lost.
+      const fromLedger: string[] = [];
+      const unread = Object.entries(loss).filter(([, v]) => v === undefined).map(([t]) => t);
+      if (unread.length) {
+        const { default: Database } = await import('better-sqlite3');
+        const b = new Database(ctx.tmpPath, { readonly: true, fileMustExist: true });
+        try {
+          for (const t of unread) {
+            const e = deps.ledger.entry(ctx.database, t);
+            if (!e?.key) continue;
+            loss[t] = subtractRanges(e.known, islands(b, t, e.key)).map(([lo, hi]): [number, number] => [lo, hi]);
+            fromLedger.push(t);
+          }
+        } finally {
+          b.close();
+        }
+      }
+      persist({ ...ctx, replaceLoss: Object.fromEntries(Object.entries(loss).map(([t, v]) => [t, v ?? null])), ...(fromLedger.length ? { replaceLossFromLedger: fromLedger } : {}) });
+      return `${copied}; measured what replacing loses (the replace step names it)`;
     }
     case step.id === 'swap': {
       if (!existsSync(ctx.tmpPath)) await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
@@ -667,8 +687,14 @@ async function recordLedger(r: Stored, ledger: RowLedger): Promise<string> {
 }
 
 /** "replacing loses 51 rows of trades (id 2311–2361)" / "replacing loses no row of a critical table". */
-function describeReplaceLoss(loss: Record<string, [number, number][] | null | undefined>): string {
-  const parts = Object.entries(loss).flatMap(([t, r]) => (r === undefined || r === null ? [`${t}: cannot be read, only the row-loss ledger's ids can be counted`] : r.length ? [`${size(r)} rows of ${t} (id ${formatRanges(r)})`] : []));
+function describeReplaceLoss(loss: Record<string, [number, number][] | null | undefined>, fromLedger: readonly string[] = []): string {
+  const parts = Object.entries(loss).flatMap(([t, r]) =>
+    r === undefined || r === null
+      ? [`${t}: cannot be read and the row-loss ledger knows no ids of it, so what it loses cannot be counted`]
+      : r.length
+        ? [`${fromLedger.includes(t) ? 'at least ' : ''}${size(r)} rows of ${t} (id ${formatRanges(r)})${fromLedger.includes(t) ? ' — the file cannot be read; counted from the ids the row-loss ledger knew' : ''}`]
+        : [],
+  );
   return parts.length ? `replacing loses ${parts.join('; ')} — rows written or changed since the backup` : 'replacing loses no row of a critical table';
 }
 
@@ -680,7 +706,7 @@ function stillMissing(r: Stored, ledger: RowLedger): { table: string; key: strin
 
 /** The question of the accept-loss step: exactly which rows would be given up. */
 function lossQuestion(missing: { table: string; key: string; missing: Range[] }[]): string {
-  return `give up ${missing.map((x) => `${size(x.missing)} rows of ${x.table} (${x.key} ${formatRanges(x.missing)})`).join(' and ')}? This restore did not bring them back (the backup used does not hold them, or their stage was skipped). y gives them up (recorded; the row-loss alert resolves) · s skips (the alert keeps firing until they are found)`;
+  return `give up ${missing.map((x) => `${size(x.missing)} rows of ${x.table} (${x.key} ${formatRanges(x.missing)})`).join(' and ')}? This restore did not bring them back (the backup used does not hold them, or their stage was skipped; rows written after the monitor's last look are not counted). y gives them up (recorded; the row-loss alert resolves) · s skips (the alert keeps firing until they are found)`;
 }
 
 /** Polls a container until it runs and its health check (if any) passes; 60 s at most. */
@@ -731,7 +757,7 @@ async function drive(journal: RestoreJournal, initial: Stored, io: Io, audit: Au
     if (a.kind === 'ask') {
       r = save(journal, r, { type: 'ask', at: Date.now() }, a.step.id);
       // Before a replace, what it loses (measured after the safety copy) is part of the question.
-      const loses = (a.step.id === 'swap' || a.step.id.startsWith('stage:')) && r.ctx.replaceLoss ? ` — ${describeReplaceLoss(stageLoss(r.ctx, a.step.id))}` : '';
+      const loses = (a.step.id === 'swap' || a.step.id.startsWith('stage:')) && r.ctx.replaceLoss ? ` — ${describeReplaceLoss(stageLoss(r.ctx, a.step.id), r.ctx.replaceLossFromLedger)}` : '';
       io.say(`[${n}/${total}] ${a.step.title}: ${a.step.detail}${loses}`);
       const ans = await io.ask(a.step.optional ? 'run this stage? y runs it · s skips it (its tables stay as they are) · n stops the restore here' : 'run this step?', a.step.optional);
       r = answered(journal, r, ans, a.step, n, total, io, 'its tables stay as they are');

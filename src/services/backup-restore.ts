@@ -508,6 +508,7 @@ export async function mergeTables(dbPath: string, backupFile: string, tables: re
         const lacking = cols.filter((c) => !liveCols.has(c));
         if (lacking.length) throw new ExitError(1, 'schema', `table ${t}: the database lacks column(s) ${lacking.join(', ')} that the backup has; a merge cannot place those rows`);
         const ct = conflictsTable(t);
+        const hadConflicts = !!db.prepare("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?").get(ct);
         db.exec(`CREATE TABLE IF NOT EXISTS main.${q(ct)} AS SELECT ${cols.map(q).join(', ')}, '' AS _opsdeck_run, '' AS _opsdeck_backup, '' AS _opsdeck_reason, '' AS _opsdeck_at FROM b.${q(t)} WHERE 0`);
         const list = cols.map(q).join(', ');
         const bList = cols.map((c) => `x.${q(c)}`).join(', ');
@@ -543,6 +544,8 @@ export async function mergeTables(dbPath: string, backupFile: string, tables: re
         const total = (db.prepare(`SELECT count(*) AS n FROM b.${q(t)}`).get() as { n: number }).n;
         const conflicts = (db.prepare(`SELECT count(*) AS n FROM main.${q(ct)} WHERE _opsdeck_run = ?`).get(run.id) as { n: number }).n;
         counts[t] = { inserted, conflicts, unchanged: Math.max(0, total - inserted - conflicts) };
+        // No conflict: the table this run made is not left behind in the application's database.
+        if (!hadConflicts && (db.prepare(`SELECT count(*) AS n FROM main.${q(ct)}`).get() as { n: number }).n === 0) db.exec(`DROP TABLE main.${q(ct)}`);
         if (reused + refused > conflicts) throw new ExitError(1, 'internal', `merge of ${t}: ${reused + refused} conflicts written, ${conflicts} found`);
       }
       pausePoint('merge:uncommitted');

@@ -143,11 +143,14 @@ export function RestoreWizard(props: {
     return (
       <Box flexDirection="column" borderStyle="round" width={Math.min(w, 90)} paddingX={1}>
         <C bold>{phase.kind === 'pick-db' ? 'Restore which database?' : `Restore wizard: ${phase.db}`}</C>
-        {items.map((label, i) => (
-          <C key={label} inverse={i === phase.selected}>
-            {fit(`${i + 1}) ${label}`, Math.min(w, 90) - 4)}
-          </C>
-        ))}
+        {/* Labels wrap (the warning at their end must stay readable); the choice is marked ▸ as well as inverse. */}
+        {items.flatMap((label, i) =>
+          wrapColumns(`${i === phase.selected ? '▸' : ' '} ${i + 1}) ${label}`, Math.min(w, 90) - 9).map((line, k) => (
+            <C key={`${label}:${k}`} inverse={i === phase.selected}>
+              {k === 0 ? line : `     ${line}`}
+            </C>
+          )),
+        )}
         <C dim>Each step shows what it will do and waits for y. A safety copy of the database is taken before it changes.</C>
         <C dim>↑↓ choose · enter or 1-{items.length} start · esc back</C>
       </Box>
