@@ -457,7 +457,9 @@ export function App(props: {
   // What fires decides which hints never drop at 80 columns (issue #11): W while a database alert
   // fires (the only console path for a database incident), r while a container alert fires.
   const urgent = urgentCommands(alerts);
-  const scopesNow: KeyScope[] = dialog ? (dialog.kind === 'confirm' ? ['dialog'] : []) : logs ? ['logs', 'global'] : [focus, 'dashboard', 'global'];
+  // An empty Containers pane offers none of its keys (they would do nothing).
+  const paneScopes: KeyScope[] = focus === 'containers' && !state.docker.data?.containers.length ? [] : [focus];
+  const scopesNow: KeyScope[] = dialog ? (dialog.kind === 'confirm' ? ['dialog'] : []) : logs ? ['logs', 'global'] : [...paneScopes, 'dashboard', 'global'];
   // A binding without a hint of its own (r on an alert) shows only while it is urgent.
   const hintTable = props.keys.map((b) => (!b.hint && urgent.has(b.id) && !dialog && !logs ? { ...b, hint: true } : b));
   const all = footerHints(hintTable, scopesNow, props.readOnly);
