@@ -247,6 +247,13 @@ export function consoleActions(o: {
     acks: (a) => acks.get(a.checkId, a.firedAt),
     audit: (action, target, outcome, detail) => recordAudit(db, { action, target, outcome, ...(detail ? { detail } : {}) }),
     history: (id) => o.entries.get(id) ?? [],
+    unfinishedRestores: () => {
+      try {
+        return new Set(openRestoreChecks(db).map((c) => c.id.replace(/^journal:restore:/, '')));
+      } catch {
+        return undefined; // an unreadable journal: the wizard keeps its plain labels
+      }
+    },
     restore: (args, events) => {
       if (o.readOnly) {
         const db = args.indexOf('--db');

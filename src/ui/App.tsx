@@ -44,6 +44,8 @@ export interface ConsoleActions {
   history: (checkId: string) => { at: number; status: string; message: string }[];
   /** Starts `opsdeck restore` in a child process for the restore wizard. */
   restore: StartRestore;
+  /** Which databases the restore journal holds an unfinished run of (read when the wizard opens). */
+  unfinishedRestores?: () => Set<string> | undefined;
 }
 
 type Dialog =
@@ -153,6 +155,11 @@ function useCoalescedStore(store: AppStore, ms: number) {
   return useSyncExternalStore(subscribe, store.getState);
 }
 
+/** Per database: whether the journal holds an unfinished restore of it. */
+export function unfinishedMap(databases: readonly string[], open: ReadonlySet<string>): Record<string, boolean> {
+  return Object.fromEntries(databases.map((d) => [d, open.has(d)]));
+}
+
 /** Commands a firing alert makes urgent: the restore wizard for a database, restart for a container. */
 export function urgentCommands(alerts: readonly Alert[]): Set<string> {
   const out = new Set<string>();
@@ -202,6 +209,7 @@ export function App(props: {
   const isRawModeSupported = useStdin().isRawModeSupported === true;
   const logsKeys = useRef<LogsKeys>(null);
   const wizardKeys = useRef<WizardKeys>(null);
+  const wizardUnfinished = useRef<Set<string> | undefined>(undefined);
   const [getWizard, setWizard] = useRefState(false);
   const state = useCoalescedStore(props.store, COALESCE_MS);
   const { columns, rows } = useTerminalSize(props.size);
@@ -388,7 +396,11 @@ export function App(props: {
         }
         case 'restore.wizard':
           if (props.config.databases.length === 0) setFlash({ text: 'restore wizard: no database in the config (`databases:`)', color: 'yellow' });
-          else setWizard(true);
+          else {
+            // Read once as the wizard opens: its resume / roll back choices say when there is nothing to finish.
+            wizardUnfinished.current = props.actions.unfinishedRestores?.();
+            setWizard(true);
+          }
           return;
         case 'logs.open': {
           const targets = logTargets(props.store.getState().docker.data?.containers, props.config.logs, Date.now());
@@ -503,6 +515,7 @@ export function App(props: {
         <RestoreWizard
           databases={props.config.databases.map((d) => d.name)}
           suggest={wizardSuggestions(props.config.databases.map((d) => d.name), alerts)}
+          {...(wizardUnfinished.current ? { unfinished: unfinishedMap(props.config.databases.map((d) => d.name), wizardUnfinished.current) } : {})}
           keys={props.keys}
           start={props.actions.restore}
           width={columns}

@@ -37,13 +37,15 @@ interface Mode {
  * The ways in: a merge (brings back missing rows, overwrites nothing: the choice for lost rows), a
  * whole-file restore (for a corrupt file), a staged one, or finishing / undoing an interrupted one.
  */
-export function wizardModes(db: string): Mode[] {
+export function wizardModes(db: string, unfinished?: boolean): Mode[] {
+  // Numbers stay the same either way (muscle memory); with no interrupted run, 4 and 5 say so.
+  const none = unfinished === false ? ' — none is unfinished now' : '';
   return [
     { label: `merge ${db}: bring back the rows missing now from a backup taken before the loss; no live row is overwritten`, args: ['--db', db, '--merge'] },
     { label: `restore ${db}: the whole file, from the newest verified backup (rows written since are lost)`, args: ['--db', db] },
     { label: `restore ${db} table by table: critical tables first, then the others`, args: ['--db', db, '--tables', 'all'] },
-    { label: `resume an interrupted restore of ${db}`, args: ['--db', db, '--resume'] },
-    { label: `roll back an interrupted restore of ${db} (put the safety copy back)`, args: ['--db', db, '--rollback'] },
+    { label: `resume an interrupted restore of ${db}${none}`, args: ['--db', db, '--resume'] },
+    { label: `roll back an interrupted restore of ${db} (put the safety copy back)${none}`, args: ['--db', db, '--rollback'] },
   ];
 }
 
@@ -62,6 +64,8 @@ export function RestoreWizard(props: {
   databases: readonly string[];
   /** The suggested way per database (what fires): the cursor starts on it. */
   suggest?: Record<string, 'merge' | 'whole'>;
+  /** Per database, whether the journal holds an unfinished restore (absent: not known yet). */
+  unfinished?: Record<string, boolean>;
   keys: readonly KeyBinding[];
   start: StartRestore;
   width: number;
@@ -139,7 +143,7 @@ export function RestoreWizard(props: {
 
   const w = props.width;
   if (phase.kind === 'pick-db' || phase.kind === 'pick-mode') {
-    const items = phase.kind === 'pick-db' ? props.databases.map((d) => `restore ${d}`) : wizardModes(phase.db).map((m) => m.label);
+    const items = phase.kind === 'pick-db' ? props.databases.map((d) => `restore ${d}`) : wizardModes(phase.db, props.unfinished?.[phase.db]).map((m) => m.label);
     return (
       <Box flexDirection="column" borderStyle="round" width={Math.min(w, 90)} paddingX={1}>
         <C bold>{phase.kind === 'pick-db' ? 'Restore which database?' : `Restore wizard: ${phase.db}`}</C>

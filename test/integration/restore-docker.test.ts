@@ -92,7 +92,7 @@ describe.concurrent('restore with a writer container', () => {
     await held(s.db, 2);
     const r = await cli(s, ['restore', '--db', 'trading', '--yes', '--accept-loss']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`^opsdeck: refused: ${s.db} is still open in pid \\d+ \\(sh -c .*\\); stop it, or pass --force \\(restore of trading stopped; the database was not changed; started ${name} again\\)\\n$`));
+    expect(r.stderr).toMatch(new RegExp(`^opsdeck: refused: ${s.db} is still open in pid \\d+ \\(.*sh -c .*\\); stop it, or pass --force \\(restore of trading stopped; the database was not changed; started ${name} again\\)\\n$`));
     expect(running(name)).toBe(true);
     expect(rowsOf(s.db)).toEqual(s.oldSet);
   });

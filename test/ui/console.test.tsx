@@ -660,3 +660,14 @@ describe('the selected alert follows its check, not its row', () => {
     expect(calls.filter((c) => c.startsWith('ack:'))).toEqual(['ack:redis:cache']);
   });
 });
+
+describe('the restore wizard says when there is nothing to resume', () => {
+  it('resume / roll back keep their numbers and say "none is unfinished now" when the journal has none', async () => {
+    const { wizardModes } = await import('../../src/ui/RestoreWizard.js');
+    const { unfinishedMap } = await import('../../src/ui/App.js');
+    expect(unfinishedMap(['a', 'b'], new Set(['b']))).toEqual({ a: false, b: true });
+    expect(wizardModes('a', false).map((m) => m.label.endsWith('— none is unfinished now'))).toEqual([false, false, false, true, true]);
+    expect(wizardModes('b', true).some((m) => m.label.includes('none is unfinished'))).toBe(false);
+    expect(wizardModes('c').some((m) => m.label.includes('none is unfinished'))).toBe(false);
+  });
+});
