@@ -339,7 +339,7 @@ function resolveWriters(loaded: LoadedConfig, t: Target): Writer[] {
 }
 
 /** The backup to restore: the one named, else the newest verified one (taken before `before`, when given). */
-function chooseBackup(t: Target, id: string | undefined, before?: number): BackupManifest {
+function chooseBackup(t: Target, id: string | undefined, before?: number, duringLoss: (at: number) => boolean = () => false): BackupManifest {
   const all = listBackups(t.dir);
   if (id) {
     const m = all.find((x) => x.id === id);
@@ -348,7 +348,11 @@ function chooseBackup(t: Target, id: string | undefined, before?: number): Backu
     return m;
   }
   const usable = before === undefined ? all : all.filter((x) => Date.parse(x.createdAt) < before);
-  const m = usable.find((x) => x.verify?.ok) ?? usable.find((x) => !x.verify) ?? all.find((x) => x.verify?.ok) ?? all.find((x) => !x.verify);
+  // A backup taken while rows were missing (between a loss and its recovery) lacks them: a restore
+  // from it would lose them again. Such backups come last (issue #10; seen in the demo test when a
+  // scheduled backup ran during a rows-deleted drill and a later whole-file restore picked it).
+  const clean = usable.filter((x) => !duringLoss(Date.parse(x.createdAt)));
+  const m = clean.find((x) => x.verify?.ok) ?? clean.find((x) => !x.verify) ?? usable.find((x) => x.verify?.ok) ?? usable.find((x) => !x.verify) ?? all.find((x) => x.verify?.ok) ?? all.find((x) => !x.verify);
   if (!m) throw new ExitError(1, 'not-found', `no restorable backup of ${t.name} in ${t.dir}`);
   return m;
 }
@@ -365,7 +369,7 @@ async function start(journal: RestoreJournal, loaded: LoadedConfig, g: RestoreOp
   // A merge brings back lost rows: from a backup taken before the loss was noticed (a newer one,
   // e.g. from the backup schedule, no longer holds them).
   const lostSince = g.merge ? Math.min(...deps.ledger.entries(t.name).flatMap((e) => (e.missing.length && e.missingSince !== undefined ? [e.missingSince] : []))) : Infinity;
-  const m = chooseBackup(t, g.backup, Number.isFinite(lostSince) ? lostSince : undefined);
+  const m = chooseBackup(t, g.backup, Number.isFinite(lostSince) ? lostSince : undefined, deps.ledger.duringLoss(t.name));
   const now = Date.now();
   const all = listBackups(t.dir);
   const tiers = applyRetention(all.map((x) => ({ id: x.id, createdAt: Date.parse(x.createdAt), verified: !!x.verify?.ok })), retentionPolicy(loaded.config.backup));

@@ -111,6 +111,26 @@ export class RowLedger {
     });
   }
 
+  /**
+   * Whether a moment falls inside a loss of this database's rows: after a `lost` event and before
+   * the next `recovered` or `accepted` one (or now, while the ledger still misses rows). A backup
+   * taken then lacks those rows.
+   */
+  duringLoss(database: string): (at: number) => boolean {
+    const events = this.db.prepare('SELECT at, event FROM row_loss_events WHERE database = ? ORDER BY at, id').all(database) as { at: number; event: string }[];
+    const spans: [number, number][] = [];
+    let open: number | undefined;
+    for (const e of events) {
+      if (e.event === 'lost') open ??= e.at;
+      else if (open !== undefined) {
+        spans.push([open, e.at]);
+        open = undefined;
+      }
+    }
+    if (open !== undefined) spans.push([open, Number.POSITIVE_INFINITY]);
+    return (at) => spans.some(([from, to]) => at >= from && at < to);
+  }
+
   /** An operator knowingly gives up missing rows (no backup holds them): they leave the ledger, recorded. */
   accept(database: string, table: string, ranges: RangeSet, runId: string, at = Date.now()): string {
     return this.tx(() => {

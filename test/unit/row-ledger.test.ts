@@ -93,6 +93,13 @@ describe('observing a real SQLite table against the ledger', () => {
     expect(events).toEqual([{ event: 'lost', rows: 111 }]);
     expect(ledger.accept('db', 't', [[992, 1002]], 'run-1')).toBe('t: 11 rows given up (ids 992–1002)');
     expect(look().missing).toEqual([[101, 200]]);
+    // A backup taken while rows were missing is one a restore should not prefer.
+    const spans = state.prepare("SELECT at, event FROM row_loss_events WHERE database = 'db' ORDER BY at").all() as { at: number; event: string }[];
+    const during = ledger.duringLoss('db');
+    expect(spans.map((e) => e.event)).toEqual(['lost', 'accepted']);
+    expect(during((spans[0]?.at ?? 0) - 1)).toBe(false);
+    expect(during(spans[0]?.at ?? 0)).toBe(spans[0]?.at !== spans[1]?.at);
+    expect(during((spans[1]?.at ?? 0) + 1)).toBe(false);
     db.close();
     state.close();
   });
