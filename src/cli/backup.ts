@@ -1,3 +1,6 @@
+// Over 300 lines, knowingly: the four `backup` actions share target resolution, retention and the
+// audit; splitting them would spread one command's flags over several files.
+
 import type BetterSqlite3 from 'better-sqlite3';
 import { existsSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';

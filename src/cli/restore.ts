@@ -1,3 +1,7 @@
+// Over 300 lines, knowingly: this command file is also the restore's driver, the journal's user,
+// the row ledger's user and the console protocol. The recovery engine (issue #14) takes the driver,
+// the steps and the protocol out of it; until then one file keeps a restore readable top to bottom.
+
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -11,7 +15,8 @@ import { changesDatabase, planMerge, planStages, restoreSteps, type RestoreMode 
 import { applyRetention, retentionPolicy } from '../domain/retention.js';
 import { createRun, nextAction, reduceRun, skippedSteps, startedSteps, type RunEvent, type StepDef } from '../domain/runbook.js';
 import { backupDir, listBackups, type BackupManifest } from '../services/backup.js';
-import { conflictsTable, replaceLoss, extractVerified, holdersOf, inspectDatabase, mergeKey, mergeOrder, mergeTables, pausePoint, putBack, restoreTables, safetyCopy, swapIn, sweepRestoreTemps, unmergedRows } from '../services/backup-restore.js';
+import { extractVerified, holdersOf, inspectDatabase, pausePoint, putBack, restoreTables, safetyCopy, swapIn, sweepRestoreTemps } from '../services/backup-restore.js';
+import { conflictsTable, mergeKey, mergeOrder, mergeTables, replaceLoss, unmergedRows } from '../services/merge.js';
 import { integerKey, islands } from '../services/row-tracker.js';
 import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
 import { recordAudit } from '../state/acks.js';

@@ -1,3 +1,6 @@
+// Over 300 lines, knowingly: the whole opsdeck.yaml schema in one place, so every field, its default
+// and its range can be read (and checked against the README's example) together.
+
 import { z } from 'zod';
 import { formatDuration, parseDuration } from './duration.js';
 

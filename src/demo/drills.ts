@@ -166,9 +166,10 @@ export const DRILLS: Drill[] = [
     async run(s) {
       const { loadConfig } = await import('../config/load.js');
       const { backupDir, createBackup, verifyBackup } = await import('../services/backup.js');
-      const cfg = loadConfig({ file: s.config }).config.databases[0];
+      const { config } = loadConfig({ file: s.config });
+      const cfg = config.databases[0];
       if (!cfg) throw new ExitError(1, 'drill', 'the demo config has no database');
-      const dir = backupDir(cfg.name, loadConfig({ file: s.config }).config.backup.dir);
+      const dir = backupDir(cfg.name, config.backup.dir);
       const db = await openDb(s);
       // The write lock is held from the backup to the delete: no trade is committed between them,
       // so every deleted trade is in the backup (the drill measures the recovery, not the RPO).

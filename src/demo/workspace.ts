@@ -1,3 +1,6 @@
+// Over 300 lines, knowingly: the demo workspace's whole life (create, its processes, its config,
+// its container, stop) in one file, so `opsdeck demo --stop` cannot forget what `demo` started.
+
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
 import { createServer } from 'node:net';

@@ -1,3 +1,5 @@
+// Over 300 lines, knowingly: every check's pure evaluation (host, Docker, Redis, SQLite, HTTP, RPO,
+// system health) side by side, sharing the status rules; each is a small function.
 // Pure evaluation: adapter samples in, CheckResults out. No I/O, no clock (times come in).
 import type { Config, DatabaseConfig, RedisConfig, ServiceConfig, Thresholds } from '../config/schema.js';
 import type { ContainerInfo, ContainerStats } from '../services/docker.js';

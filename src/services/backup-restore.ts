@@ -1,10 +1,13 @@
+// Over 300 lines, knowingly: the file-level building blocks of a restore (extract, safety copy,
+// swap, put back, stages, temp-file sweeping, holders) that must agree on file names and order;
+// row-level merges live in merge.ts.
+
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, copyFileSync, type Stats, createReadStream, createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createBrotliDecompress } from 'node:zlib';
-import type BetterSqlite3 from 'better-sqlite3';
 import { ExitError } from '../domain/errors.js';
 
 // File-level building blocks of a restore (issue #4). Order matters everywhere: FACTS.md §4 —
@@ -171,7 +174,8 @@ export interface DbReport {
   rowCounts: Record<string, number>;
 }
 
-const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+/** A quoted SQL identifier. */
+export const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /**
  * integrity_check (or quick_check), foreign_key_check, user tables and the row counts of the
@@ -430,206 +434,4 @@ export function holdersOf(dbPath: string): Holder[] {
     }
   }
   return out;
-}
-
-/** The columns a merge matches rows on: a configured key, else the declared PRIMARY KEY. */
-export function mergeKey(db: BetterSqlite3.Database, table: string, configured: readonly string[] | undefined, schema = 'b'): string[] | undefined {
-  if (configured?.length) return [...configured];
-  const cols = db.prepare('SELECT name, pk FROM pragma_table_info(?, ?) WHERE pk > 0 ORDER BY pk').all(table, schema) as { name: string; pk: number }[];
-  return cols.length ? cols.map((c) => c.name) : undefined;
-}
-
-/**
- * The tables a merge covers, parents first: the chosen ones plus, recursively, the tables whose
- * foreign keys point at them with ON DELETE CASCADE (a deleted parent took those rows with it).
- * Read from the backup's schema (attached as `b`).
- */
-export function mergeOrder(db: BetterSqlite3.Database, chosen: readonly string[]): { tables: string[]; cascaded: string[] } {
-  const all = (db.prepare("SELECT name FROM b.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_opsdeck\\_%' ESCAPE '\\'").all() as { name: string }[]).map((r) => r.name);
-  const fks = new Map<string, { parent: string; cascade: boolean }[]>();
-  for (const t of all) fks.set(t, (db.prepare('SELECT "table" AS parent, on_delete FROM pragma_foreign_key_list(?, ?)').all(t, 'b') as { parent: string; on_delete: string }[]).map((f) => ({ parent: f.parent, cascade: f.on_delete.toUpperCase() === 'CASCADE' })));
-  const set = new Set(chosen);
-  const cascaded: string[] = [];
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const t of all) {
-      if (set.has(t)) continue;
-      if ((fks.get(t) ?? []).some((f) => f.cascade && set.has(f.parent))) {
-        set.add(t);
-        cascaded.push(t);
-        grew = true;
-      }
-    }
-  }
-  // Parents before children (a cycle keeps the remaining order).
-  const out: string[] = [];
-  const pending = [...set];
-  while (pending.length) {
-    const i = pending.findIndex((t) => (fks.get(t) ?? []).every((f) => f.parent === t || !pending.includes(f.parent)));
-    out.push(...pending.splice(i < 0 ? 0 : i, 1));
-  }
-  return { tables: out, cascaded };
-}
-
-/** What a merge did to one table. */
-export interface MergeCount {
-  inserted: number;
-  /** Backup rows whose key now holds a different row, or that a UNIQUE/CHECK constraint refused. */
-  conflicts: number;
-  /** Backup rows already present as they are. */
-  unchanged: number;
-}
-
-/** The conflicts table of a merged table. */
-export const conflictsTable = (t: string) => `_opsdeck_conflicts_${t}`;
-
-/**
- * A merge restore (issue #10): in one transaction, for each table (parents first), the backup's
- * rows whose key is absent now are inserted; a backup row whose key now holds a different row — an
- * id reused by a newer write — is kept in `_opsdeck_conflicts_<table>` of the same file, tagged with
- * the run, and the live row is left alone. Nothing live is updated or deleted. Idempotent: run again
- * (a resume), it inserts nothing twice and records no conflict twice.
- */
-export async function mergeTables(dbPath: string, backupFile: string, tables: readonly string[], keys: Record<string, string[]>, run: { id: string; backupId: string }): Promise<Record<string, MergeCount>> {
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(dbPath, { timeout: 10_000 });
-  try {
-    // Parents are merged before children; foreign_key_check runs in the check step.
-    db.pragma('foreign_keys = OFF');
-    db.prepare('ATTACH DATABASE ? AS b').run(backupFile);
-    const counts: Record<string, MergeCount> = {};
-    db.transaction(() => {
-      for (const t of tables) {
-        const key = keys[t];
-        if (!key?.length) throw new ExitError(1, 'no-key', `table ${t}: no PRIMARY KEY and no merge_keys entry; a merge needs a stable key`);
-        if (!db.prepare("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?").get(t)) throw new ExitError(1, 'schema', `table ${t} is not in ${dbPath}; restore it by replacing (--tables ${t}) instead`);
-        const cols = (db.prepare(`SELECT name FROM pragma_table_info(?, 'b')`).all(t) as { name: string }[]).map((c) => c.name);
-        const liveCols = new Set((db.prepare(`SELECT name FROM pragma_table_info(?, 'main')`).all(t) as { name: string }[]).map((c) => c.name));
-        const lacking = cols.filter((c) => !liveCols.has(c));
-        if (lacking.length) throw new ExitError(1, 'schema', `table ${t}: the database lacks column(s) ${lacking.join(', ')} that the backup has; a merge cannot place those rows`);
-        const ct = conflictsTable(t);
-        const hadConflicts = !!db.prepare("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?").get(ct);
-        db.exec(`CREATE TABLE IF NOT EXISTS main.${q(ct)} AS SELECT ${cols.map(q).join(', ')}, '' AS _opsdeck_run, '' AS _opsdeck_backup, '' AS _opsdeck_reason, '' AS _opsdeck_at FROM b.${q(t)} WHERE 0`);
-        const list = cols.map(q).join(', ');
-        const bList = cols.map((c) => `x.${q(c)}`).join(', ');
-        const match = (a: string, b2: string) => key.map((k) => `${a}.${q(k)} IS ${b2}.${q(k)}`).join(' AND ');
-        const same = cols.map((c) => `m.${q(c)} IS x.${q(c)}`).join(' AND ');
-        const at = new Date().toISOString();
-        const already = `NOT EXISTS (SELECT 1 FROM main.${q(ct)} c WHERE c._opsdeck_run = ? AND ${match('c', 'x')})`;
-        // Keys reused by a different row: kept apart, the live row untouched.
-        const reused = db
-          .prepare(`INSERT INTO main.${q(ct)} (${list}, _opsdeck_run, _opsdeck_backup, _opsdeck_reason, _opsdeck_at) SELECT ${bList}, ?, ?, 'key now holds a different row', ? FROM b.${q(t)} x JOIN main.${q(t)} m ON ${match('m', 'x')} WHERE NOT (${same}) AND ${already}`)
-          .run(run.id, run.backupId, at, run.id).changes;
-        // Rows missing now: inserted; one a UNIQUE or CHECK constraint refuses is kept apart too.
-        const missing = db.prepare(`SELECT ${bList} FROM b.${q(t)} x WHERE NOT EXISTS (SELECT 1 FROM main.${q(t)} m WHERE ${match('m', 'x')})`).raw().all() as unknown[][];
-        const insert = db.prepare(`INSERT INTO main.${q(t)} (${list}) VALUES (${cols.map(() => '?').join(', ')})`);
-        const keep = db.prepare(`INSERT INTO main.${q(ct)} (${list}, _opsdeck_run, _opsdeck_backup, _opsdeck_reason, _opsdeck_at) VALUES (${cols.map(() => '?').join(', ')}, ?, ?, ?, ?)`);
-        let inserted = 0;
-        let refused = 0;
-        for (const row of missing) {
-          try {
-            db.exec('SAVEPOINT merge_row');
-            insert.run(...row);
-            db.exec('RELEASE merge_row');
-            inserted++;
-          } catch (e) {
-            db.exec('ROLLBACK TO merge_row');
-            db.exec('RELEASE merge_row');
-            const code = String((e as { code?: string }).code ?? '');
-            if (!code.startsWith('SQLITE_CONSTRAINT')) throw e;
-            keep.run(...row, run.id, run.backupId, (e as Error).message, at);
-            refused++;
-          }
-        }
-        const total = (db.prepare(`SELECT count(*) AS n FROM b.${q(t)}`).get() as { n: number }).n;
-        const conflicts = (db.prepare(`SELECT count(*) AS n FROM main.${q(ct)} WHERE _opsdeck_run = ?`).get(run.id) as { n: number }).n;
-        counts[t] = { inserted, conflicts, unchanged: Math.max(0, total - inserted - conflicts) };
-        // No conflict: the table this run made is not left behind in the application's database.
-        if (!hadConflicts && (db.prepare(`SELECT count(*) AS n FROM main.${q(ct)}`).get() as { n: number }).n === 0) db.exec(`DROP TABLE main.${q(ct)}`);
-        if (reused + refused > conflicts) throw new ExitError(1, 'internal', `merge of ${t}: ${reused + refused} conflicts written, ${conflicts} found`);
-      }
-      pausePoint('merge:uncommitted');
-    })();
-    return counts;
-  } catch (e) {
-    throw fsError(e, `merge into ${dbPath}`);
-  } finally {
-    db.close();
-  }
-}
-
-/**
- * After a merge, each backup row of each table must be in the table as it is, or kept in the
- * conflicts table by this run: the count of rows that are neither (0 when the merge is whole).
- */
-export async function unmergedRows(dbPath: string, backupFile: string, tables: readonly string[], keys: Record<string, string[]>, runId: string): Promise<Record<string, number>> {
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(dbPath, { readonly: true, timeout: 10_000 });
-  try {
-    db.prepare('ATTACH DATABASE ? AS b').run(backupFile);
-    const out: Record<string, number> = {};
-    for (const t of tables) {
-      const key = keys[t] ?? [];
-      const cols = (db.prepare(`SELECT name FROM pragma_table_info(?, 'b')`).all(t) as { name: string }[]).map((c) => c.name);
-      const same = cols.map((c) => `m.${q(c)} IS x.${q(c)}`).join(' AND ');
-      const kept = key.map((k) => `c.${q(k)} IS x.${q(k)}`).join(' AND ');
-      const ct = conflictsTable(t);
-      const hasCt = db.prepare("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?").get(ct);
-      out[t] = (
-        db
-          .prepare(`SELECT count(*) AS n FROM b.${q(t)} x WHERE NOT EXISTS (SELECT 1 FROM main.${q(t)} m WHERE ${same})${hasCt ? ` AND NOT EXISTS (SELECT 1 FROM main.${q(ct)} c WHERE c._opsdeck_run = ? AND ${kept})` : ''}`)
-          .get(...(hasCt ? [runId] : [])) as { n: number }
-      ).n;
-    }
-    return out;
-  } finally {
-    db.close();
-  }
-}
-
-/**
- * What replacing tables by the backup's would lose (issue #10): per table with an integer key, the
- * ids of live rows that the backup does not hold as they are — rows written after the backup, and
- * rows whose id the backup holds with other content (an id reused after an earlier restore). Read
- * with the writers stopped, before the replace. Undefined for a table that cannot be read (a
- * corrupt file): then only the ids known to the row-loss ledger can be counted.
- */
-export async function replaceLoss(dbPath: string, backupFile: string, tables: readonly string[], integerKeyOf: (db: BetterSqlite3.Database, t: string) => string | undefined): Promise<Record<string, [number, number][] | undefined>> {
-  const { default: Database } = await import('better-sqlite3');
-  const out: Record<string, [number, number][] | undefined> = {};
-  let db: BetterSqlite3.Database | undefined;
-  try {
-    db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 10_000 });
-    db.prepare('ATTACH DATABASE ? AS b').run(backupFile);
-  } catch {
-    db?.close();
-    for (const t of tables) out[t] = undefined;
-    return out;
-  }
-  try {
-    for (const t of tables) {
-      try {
-        const key = integerKeyOf(db, t);
-        if (!key || !db.prepare("SELECT 1 FROM b.sqlite_master WHERE type = 'table' AND name = ?").get(t)) {
-          out[t] = undefined;
-          continue;
-        }
-        const cols = (db.prepare(`SELECT name FROM pragma_table_info(?, 'b')`).all(t) as { name: string }[]).map((c) => c.name);
-        const same = cols.map((c) => `m.${q(c)} IS x.${q(c)}`).join(' AND ');
-        const ids = (db.prepare(`SELECT m.${q(key)} AS k FROM main.${q(t)} m WHERE NOT EXISTS (SELECT 1 FROM b.${q(t)} x WHERE x.${q(key)} = m.${q(key)} AND ${same}) ORDER BY 1`).raw().all() as [number][]).map((r) => r[0]);
-        const ranges: [number, number][] = [];
-        for (const id of ids) {
-          const last = ranges.at(-1);
-          if (last && id === last[1] + 1) last[1] = id;
-          else ranges.push([id, id]);
-        }
-        out[t] = ranges;
-      } catch {
-        out[t] = undefined; // unreadable (corrupt pages): the ledger's ids are all we know
-      }
-    }
-    return out;
-  } finally {
-    db.close();
-  }
 }

@@ -1,3 +1,7 @@
+// Over 300 lines, knowingly: every Docker Engine call opsdeck makes (list, inspect, stats, actions,
+// the polling path over node:http) sits behind this one adapter, so time-outs and errors are mapped
+// in one place (issue #15 turns it into the Docker facade).
+
 import { existsSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { homedir, totalmem } from 'node:os';

@@ -1,3 +1,6 @@
+// Over 300 lines, knowingly: one input handler and the layouts of the console. Issue #15 replaces
+// the handler by a pure console reducer over command ids and moves the dialogs into their own files.
+
 import { Box, Text, useApp, useInput, useStdin, useStdout } from 'ink';
 import Spinner from 'ink-spinner';
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
