@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { listBackups } from '../../src/services/backup.js';
 import { runCli } from '../helpers/cli.js';
 import { docker } from '../helpers/docker-engine.js';
 import { TmuxSession } from '../helpers/tmux.js';
@@ -170,6 +171,12 @@ describe('database drills are recovered with the restore wizard', () => {
 
   it('db-corrupt fires sqlite:trading; the whole-file restore brings the file back, names the trades written after the backup as lost (exit 3), and the score matches the database', async () => {
     const from = watcher.events.length;
+    // The demo backs up every minute: wait (polling) until the writer has committed a few trades
+    // after the newest verified backup and the monitor has looked at them, so there is something
+    // the corrupt file takes with it (otherwise this test would depend on when the schedule ran).
+    const newestBackupMax = () => Math.max(0, ...listBackups(join(dir, 'backups', 'trading')).filter((m) => m.verify?.ok).map((m) => m.maxRowids.trades ?? 0));
+    const maxTrade = () => trades('SELECT coalesce(max(id), 0) AS n FROM trades');
+    for (let i = 0; i < 100 && (await maxTrade()) < newestBackupMax() + 8; i++) await new Promise((res) => setTimeout(res, 100));
     const run = await runCli(['drill', 'run', 'db-corrupt', '--config', config], { env, timeoutMs: 60_000 });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('opsdeck restore --db trading');
