@@ -72,8 +72,6 @@ export class RowLedger {
       // A key change (the table was recreated differently): start again from what is there.
       const base = cur.key === key ? cur : { table, key, known: [], missing: [], seenCount: 0 };
       const lostNow = subtract(o.lostNow, base.missing);
-      // Nothing new (the usual look): no write, so a monitor does not rewrite the row every interval.
-      if (cur.key === key && lostNow.length === 0 && o.added.length === 0 && o.count <= cur.seenCount) return cur;
       const next = applyObservation(base.known, base.missing, { lostNow, added: o.added });
       const e: LedgerEntry = { table, key, ...next, seenCount: Math.max(base.seenCount, o.count), ...(next.missing.length ? { missingSince: base.missingSince ?? at } : {}) };
       this.write(database, e, at);
