@@ -16,7 +16,7 @@ import { applyRetention, retentionPolicy } from '../domain/retention.js';
 import { createRun, nextAction, reduceRun, skippedSteps, startedSteps, type RunEvent, type StepDef } from '../domain/runbook.js';
 import { backupDir, listBackups, type BackupManifest } from '../services/backup.js';
 import { extractVerified, holdersOf, inspectDatabase, pausePoint, putBack, restoreTables, safetyCopy, swapIn, sweepRestoreTemps } from '../services/backup-restore.js';
-import { conflictsTable, mergeKey, mergeOrder, mergeTables, replaceLoss, unmergedRows } from '../services/merge.js';
+import { conflictsTable, mergeKey, mergeOrder, mergeTables, replaceLoss, rowsHeld, unmergedRows, type MissingRows } from '../services/merge.js';
 import { integerKey, islands } from '../services/row-tracker.js';
 import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
 import { recordAudit } from '../state/acks.js';
@@ -343,23 +343,54 @@ function resolveWriters(loaded: LoadedConfig, t: Target): Writer[] {
   });
 }
 
-/** The backup to restore: the one named, else the newest verified one (taken before `before`, when given). */
-function chooseBackup(t: Target, id: string | undefined, before?: number, duringLoss: (at: number) => boolean = () => false): BackupManifest {
+/**
+ * The backups a restore may use, best first: the one named, else the verified ones (taken before
+ * `before`, when given), those taken during a loss last.
+ */
+function backupCandidates(t: Target, id: string | undefined, before?: number, duringLoss: (at: number) => boolean = () => false): BackupManifest[] {
   const all = listBackups(t.dir);
   if (id) {
     const m = all.find((x) => x.id === id);
     if (!m) throw new ExitError(1, 'not-found', `backup ${id}: not found in ${t.dir} (${all.length ? `newest: ${all.slice(0, 3).map((x) => x.id).join(', ')}` : 'no backups there'})`);
     if (m.verify && !m.verify.ok) throw new ExitError(2, 'corrupt', `backup ${id}: failed verification (${m.verify.message}); it cannot be restored`);
-    return m;
+    return [m];
   }
   const usable = before === undefined ? all : all.filter((x) => Date.parse(x.createdAt) < before);
   // A backup taken while rows were missing (between a loss and its recovery) lacks them: a restore
   // from it would lose them again. Such backups come last (issue #10; seen in the demo test when a
   // scheduled backup ran during a rows-deleted drill and a later whole-file restore picked it).
   const clean = usable.filter((x) => !duringLoss(Date.parse(x.createdAt)));
-  const m = clean.find((x) => x.verify?.ok) ?? clean.find((x) => !x.verify) ?? usable.find((x) => x.verify?.ok) ?? usable.find((x) => !x.verify) ?? all.find((x) => x.verify?.ok) ?? all.find((x) => !x.verify);
-  if (!m) throw new ExitError(1, 'not-found', `no restorable backup of ${t.name} in ${t.dir}`);
-  return m;
+  const order = [clean.filter((x) => x.verify?.ok), clean.filter((x) => !x.verify), usable.filter((x) => x.verify?.ok), usable.filter((x) => !x.verify), all.filter((x) => x.verify?.ok), all.filter((x) => !x.verify)].flat();
+  const out = [...new Set(order)];
+  if (!out.length) throw new ExitError(1, 'not-found', `no restorable backup of ${t.name} in ${t.dir}`);
+  return out;
+}
+
+/** How many backups a merge opens at most to find one that holds the missing rows. */
+const MERGE_CANDIDATES = 8;
+
+/**
+ * The backup a merge restores from, chosen by what it holds: the first candidate that holds every
+ * row the ledger misses, else the one holding most (the earlier candidate on a tie). Time alone
+ * cannot decide: a scheduled backup taken between a DELETE and the monitor's next look is older
+ * than the loss as the ledger dates it, yet lacks the rows (issue #10, seen in the demo test).
+ */
+async function chooseByContent(t: Target, candidates: readonly BackupManifest[], wanted: readonly MissingRows[]): Promise<BackupManifest> {
+  let best: { m: BackupManifest; held: number } | undefined;
+  const tmp = join(dirname(t.path), `.${basename(t.path)}.restore-choose-${randomBytes(3).toString('hex')}`);
+  for (const m of candidates.slice(0, MERGE_CANDIDATES)) {
+    try {
+      await extractVerified(join(t.dir, `${m.id}.db.br`), m.sha256, tmp, `backup ${m.id}`);
+      const r = rowsHeld(tmp, wanted);
+      if (!best || r.held > best.held) best = { m, held: r.held };
+      if (r.held === r.total) break;
+    } catch {
+      // A damaged or unreadable candidate is passed over; the verify step reports on the one chosen.
+    } finally {
+      for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
+    }
+  }
+  return best?.m ?? (candidates[0] as BackupManifest);
 }
 
 async function start(journal: RestoreJournal, loaded: LoadedConfig, g: RestoreOptions, io: Io, audit: AuditFn, deps: Deps): Promise<number> {
@@ -374,7 +405,9 @@ async function start(journal: RestoreJournal, loaded: LoadedConfig, g: RestoreOp
   // A merge brings back lost rows: from a backup taken before the loss was noticed (a newer one,
   // e.g. from the backup schedule, no longer holds them).
   const lostSince = g.merge ? Math.min(...deps.ledger.entries(t.name).flatMap((e) => (e.missing.length && e.missingSince !== undefined ? [e.missingSince] : []))) : Infinity;
-  const m = chooseBackup(t, g.backup, Number.isFinite(lostSince) ? lostSince : undefined, deps.ledger.duringLoss(t.name));
+  const candidates = backupCandidates(t, g.backup, Number.isFinite(lostSince) ? lostSince : undefined, deps.ledger.duringLoss(t.name));
+  const wanted: MissingRows[] = g.merge ? deps.ledger.entries(t.name).flatMap((e) => (e.missing.length ? [{ table: e.table, ...(e.key ? { key: e.key } : {}), missing: e.missing }] : [])) : [];
+  const m = wanted.length && !g.backup ? await chooseByContent(t, candidates, wanted) : (candidates[0] as BackupManifest);
   const now = Date.now();
   const all = listBackups(t.dir);
   const tiers = applyRetention(all.map((x) => ({ id: x.id, createdAt: Date.parse(x.createdAt), verified: !!x.verify?.ok })), retentionPolicy(loaded.config.backup));

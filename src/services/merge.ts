@@ -1,6 +1,9 @@
+import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ExitError } from '../domain/errors.js';
+import { intersect, size } from '../domain/ranges.js';
 import { fsError, pausePoint, q } from './backup-restore.js';
+import { integerKey, islands } from './row-tracker.js';
 
 // Row-level restores (issue #10): the merge that only inserts the backup's rows missing now, its
 // check, and what a replace would lose. Split from backup-restore.ts (file-level building blocks).
@@ -202,6 +205,37 @@ export async function replaceLoss(dbPath: string, backupFile: string, tables: re
       }
     }
     return out;
+  } finally {
+    db.close();
+  }
+}
+
+/** Rows a restore should bring back: a table, its integer key (when the ledger knows it) and the missing ids. */
+export interface MissingRows {
+  table: string;
+  key?: string;
+  missing: readonly (readonly [number, number])[];
+}
+
+/**
+ * How many of the missing rows a backup file holds (an extracted, verified copy opened read-only).
+ * Used to choose the backup a merge restores from by what it holds, not only by when it was taken
+ * (issue #10: a scheduled backup taken between a DELETE and the monitor's next look lacks the rows).
+ */
+export function rowsHeld(file: string, wanted: readonly MissingRows[]): { held: number; total: number } {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    let held = 0;
+    let total = 0;
+    for (const w of wanted) {
+      const n = size(w.missing);
+      total += n;
+      const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(w.table);
+      const key = exists ? (w.key ?? integerKey(db, w.table)) : undefined;
+      if (!key) continue;
+      held += size(intersect(islands(db, w.table, key), w.missing));
+    }
+    return { held, total };
   } finally {
     db.close();
   }

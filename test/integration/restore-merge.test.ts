@@ -127,6 +127,29 @@ describe('merge restore', () => {
     sql('DROP TABLE IF EXISTS _opsdeck_conflicts_trades');
   });
 
+  it('chooses the backup that holds the missing rows, not a newer one taken between the DELETE and the monitor noticing it', async () => {
+    sql('DROP TABLE IF EXISTS _opsdeck_conflicts_trades');
+    const backup = async () => {
+      const r = await cli('backup', 'create', '--verify', '--json');
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { created: { id: string }[] }).created[0]?.id ?? '';
+    };
+    const holding = await backup();
+    expect((await rowsCheck())?.status).toMatch(/ok|warning/); // the ledger knows every id now
+    sql('DELETE FROM trades WHERE id BETWEEN 20 AND 24');
+    // e.g. the backup schedule, in the second before the monitor's next look: it lacks trades 20–24,
+    // and the ledger dates the loss after it
+    const lacking = await backup();
+    expect(lacking).not.toBe(holding);
+    expect((await rowsCheck())?.message).toMatch(/trades is missing 5 rows \(id 20–24\)/);
+    const r = await cli('restore', '--db', 'shop', '--merge', '--yes');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain(`from backup ${holding}`);
+    expect(r.stdout).toMatch(/trades: 5 missing rows back \(id 20–24\)/);
+    expect(one('SELECT count(*) AS n FROM trades WHERE id BETWEEN 20 AND 24')).toBe(5);
+    expect((await rowsCheck())?.status).toMatch(/ok|warning/);
+  });
+
   it('refuses a table with neither a PRIMARY KEY nor a merge key, naming the setting', async () => {
     const r = await cli('restore', '--db', 'shop', '--merge', '--tables', 'events', '--yes');
     expect(r.code).toBe(1);
