@@ -10,6 +10,7 @@ import type { Config } from '../config/schema.js';
 import { exitCodeFor } from '../domain/check.js';
 import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
 import { followContainerLogs, followFile } from '../services/logs.js';
+import { EventBus } from '../engine/events.js';
 import { AckStore, recordAudit } from '../state/acks.js';
 import { openRestoreChecks } from '../state/journal.js';
 import { backupSchedulerSource } from '../state/backup-scheduler.js';
@@ -89,7 +90,11 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   // the development builds (checks on every render, warnings on stderr over the frame) are not even
   // in the bundle. No run-time NODE_ENV is set, so child processes inherit the operator's env.
   const db = await openStateDb(stateDir(config.state_dir));
-  const acks = new AckStore(db);
+  // One bus for the console's life: its listeners outlive a monitor restarted by a reload (issue #14).
+  const bus = new EventBus();
+  const acks = new AckStore(db, undefined, undefined, bus);
+  // An ack holds for one firing episode: it lapses when the alert resolves.
+  bus.subscribe('alert.resolved', (e) => acks.lapse(e.alert.checkId, e.at));
   const store = createAppStore();
   // Scheduled backups (issue #10) run here only while no watch holds the lease; never read-only.
   const scheduler = (c: Config) => {
@@ -102,10 +107,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
       store,
       sources: [...buildSources(c, store), ...scheduler(c)],
       stateDb: db,
-      // An ack holds for one firing episode: it lapses when the alert resolves.
-      onAlert: (e) => {
-        if (e.transition === 'resolved') acks.lapse(e.alert.checkId, e.at);
-      },
+      bus,
     });
   let monitor = startMonitor(config);
   let live: ReturnType<LiveProps['get']> = { config, keys };

@@ -3,7 +3,8 @@ import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { reloadConfig } from '../config/reload.js';
 import { describeHolder } from '../domain/lease.js';
 import { backupSchedulerSource, SCHEDULER_LEASE, type SchedulerEvent } from '../state/backup-scheduler.js';
-import { Monitor, type AlertEvent } from '../state/monitor.js';
+import { EventBus, type EngineEventOf } from '../engine/events.js';
+import { Monitor } from '../state/monitor.js';
 import { buildSources } from '../state/sources.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { createAppStore } from '../state/store.js';
@@ -20,13 +21,18 @@ export async function watchCommand(g: GlobalOptions): Promise<number> {
   let loaded: LoadedConfig = loadConfig(g.config ? { file: g.config } : {});
   useSecrets(loaded.secrets);
   const db = await openStateDb(stateDir(loaded.config.state_dir));
-  const onAlert = (e: AlertEvent) => {
+  const onAlert = (e: EngineEventOf<'alert.fired' | 'alert.resolved'>) => {
+    const transition = e.type === 'alert.fired' ? 'fired' : 'resolved';
     if (g.json) {
-      outJsonLine({ at: new Date(e.at).toISOString(), event: e.transition, check: e.alert.checkId, status: e.alert.status, message: e.alert.message });
+      outJsonLine({ at: new Date(e.at).toISOString(), event: transition, check: e.alert.checkId, status: e.alert.status, message: e.alert.message });
     } else {
-      out(`${new Date(e.at).toISOString()} ${e.transition.toUpperCase().padEnd(8)} ${e.alert.checkId} ${e.alert.status.toUpperCase()}: ${e.alert.message}`);
+      out(`${new Date(e.at).toISOString()} ${transition.toUpperCase().padEnd(8)} ${e.alert.checkId} ${e.alert.status.toUpperCase()}: ${e.alert.message}`);
     }
   };
+  // One bus across reloads, as the store: later listeners (notifications, issue #14) subscribe once.
+  const bus = new EventBus({ onListenerError: (e, ev) => err(`opsdeck: a listener of ${ev.type} failed: ${e instanceof Error ? e.message : String(e)}`) });
+  bus.subscribe('alert.fired', onAlert);
+  bus.subscribe('alert.resolved', onAlert);
   // One store across reloads: alert state (and so resolutions) survives a configuration change.
   const store = createAppStore();
   const onScheduler = (e: SchedulerEvent) => {
@@ -49,7 +55,7 @@ export async function watchCommand(g: GlobalOptions): Promise<number> {
   const start = (l: LoadedConfig) => {
     // Scheduled backups (issue #10) run in whichever monitor holds the lease; never in --read-only.
     const scheduler = !g.readOnly && l.file ? backupSchedulerSource({ config: l.config, configFile: l.file, stateDb: db, owner: 'watch', onEvent: onScheduler }) : undefined;
-    const m = new Monitor({ config: l.config, store, sources: [...buildSources(l.config, store), ...(scheduler ? [scheduler] : [])], stateDb: db, onAlert });
+    const m = new Monitor({ config: l.config, store, sources: [...buildSources(l.config, store), ...(scheduler ? [scheduler] : [])], stateDb: db, bus });
     m.start();
     return m;
   };

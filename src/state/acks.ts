@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { userInfo } from 'node:os';
 import { redactSecrets } from '../config/secrets.js';
+import type { EventBus } from '../engine/events.js';
 
 /** An operator's acknowledgement or silence of one alert. */
 export interface AckState {
@@ -28,7 +29,8 @@ export function actor(): string {
  * firing episode: it holds while the alert keeps firing — across a restart of the console, whose
  * monitor re-detects the same outage as a new firing — and lapses when the alert resolves (the
  * monitor's 'resolved' event in alert_events, also when that happened in an earlier run). A silence
- * lasts until its time.
+ * lasts until its time. Each ack and silence made through this store is emitted on `bus`
+ * (`alert.acknowledged`, `alert.silenced`) once saved; those another console makes are not.
  */
 export class AckStore {
   private cache = new Map<string, Saved>();
@@ -45,6 +47,7 @@ export class AckStore {
     private readonly db: BetterSqlite3.Database,
     private readonly maxAgeMs = 1000,
     private readonly clock: () => number = Date.now,
+    private readonly bus?: EventBus,
   ) {
     this.readAll = db.prepare(
       `SELECT a.check_id, a.acknowledged_at, a.fired_at, a.silenced_until,
@@ -104,14 +107,18 @@ export class AckStore {
 
   /** Acknowledges the current firing episode of an alert. */
   ack(checkId: string, firedAt: number | undefined, now = Date.now()): void {
+    const by = actor();
     this.update(checkId, now, (prev) => ({ ...prev, acknowledged: true, ackAt: now, ...(firedAt !== undefined ? { firedAt } : {}) }));
-    this.db.prepare('INSERT INTO alert_events (at, check_id, event, message) VALUES (?, ?, ?, ?)').run(now, checkId, 'acknowledged', `by ${actor()}`);
+    this.db.prepare('INSERT INTO alert_events (at, check_id, event, message) VALUES (?, ?, ?, ?)').run(now, checkId, 'acknowledged', `by ${by}`);
+    this.bus?.emit({ type: 'alert.acknowledged', at: now, checkId, actor: by, ...(firedAt !== undefined ? { firedAt } : {}) });
   }
 
   /** Silences an alert for `ms`. */
   silence(checkId: string, ms: number, now = Date.now()): void {
+    const by = actor();
     this.update(checkId, now, (prev) => ({ ...(prev ?? { acknowledged: false }), silencedUntil: now + ms }));
-    this.db.prepare('INSERT INTO alert_events (at, check_id, event, message, until) VALUES (?, ?, ?, ?, ?)').run(now, checkId, 'silenced', `by ${actor()}`, now + ms);
+    this.db.prepare('INSERT INTO alert_events (at, check_id, event, message, until) VALUES (?, ?, ?, ?, ?)').run(now, checkId, 'silenced', `by ${by}`, now + ms);
+    this.bus?.emit({ type: 'alert.silenced', at: now, checkId, actor: by, until: now + ms });
   }
 
   /**

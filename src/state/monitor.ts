@@ -4,6 +4,7 @@ import { redactSecrets } from '../config/secrets.js';
 import { stepAlert, type Alert, type AlertTransition } from '../domain/alerts.js';
 import type { CheckResult } from '../domain/check.js';
 import { systemHealth } from '../domain/evaluate.js';
+import { alertEvent, type EventBus } from '../engine/events.js';
 import type { Source } from './sources.js';
 import type { AppStore } from './store.js';
 
@@ -21,6 +22,9 @@ export interface MonitorOptions {
   sources: Source[];
   stateDb?: BetterSqlite3.Database;
   now?: () => number;
+  /** Hears `check.result` for every recorded result and `alert.fired` / `alert.resolved` for every transition. */
+  bus?: EventBus;
+  /** Called on every alert transition, after the bus's listeners; a throw is ignored. (The bus is the way for new listeners.) */
   onAlert?: (e: AlertEvent) => void;
 }
 
@@ -36,7 +40,8 @@ interface Slot {
 /**
  * Runs every source on its own interval (no overlapping runs of one source; a failing source backs
  * off up to 4× its interval), writes results into the store, advances alert hysteresis at each
- * source's check interval and persists alert transitions in the state database.
+ * source's check interval and persists alert transitions in the state database. Every recorded result
+ * and every transition is emitted on the `bus`, once the store holds it.
  */
 export class Monitor {
   private readonly slots: Slot[];
@@ -139,10 +144,12 @@ export class Monitor {
     const all = Object.values(store.getState().checks).filter((c) => c.id !== 'system:health');
     const health = systemHealth(all, this.opts.config.thresholds.system_health);
     actions.setChecks([health]);
+    for (const result of [...results, health]) this.opts.bus?.emit({ type: 'check.result', at, result });
     if (!isCheck) return;
     const h = { failureThreshold: this.opts.config.failure_threshold, recoveryThreshold: this.opts.config.recovery_threshold };
     const prev = store.getState().alerts;
     const updated: Alert[] = [];
+    const changes: AlertEvent[] = [];
     // The composite is a check of its own, stepped once per check interval, not once per source.
     const healthDue = this.lastHealthCheckAt === undefined || at - this.lastHealthCheckAt >= this.opts.config.interval - 50;
     if (healthDue) this.lastHealthCheckAt = at;
@@ -155,10 +162,21 @@ export class Monitor {
         } catch {
           // A busy or full state database loses this record, never the monitor loop.
         }
-        this.opts.onAlert?.({ at, transition, alert });
+        changes.push({ at, transition, alert });
       }
     }
     actions.setAlerts(updated);
+    // Told once the store holds the new alerts, so a listener that reads the store sees them. A
+    // listener's throw must not lose the alerts' state (an onAlert throw used to escape to runSlot
+    // before setAlerts, and the transition was stepped again on the next check).
+    for (const e of changes) {
+      this.opts.bus?.emit(alertEvent(e.at, e.transition, e.alert));
+      try {
+        this.opts.onAlert?.(e);
+      } catch {
+        // as a bus listener's: never the monitor loop's problem
+      }
+    }
   }
 }
 

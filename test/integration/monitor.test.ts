@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validate } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
+import { EventBus, type EngineEvent } from '../../src/engine/events.js';
 import { Monitor, type AlertEvent } from '../../src/state/monitor.js';
 import { buildSources } from '../../src/state/sources.js';
 import { openStateDb } from '../../src/state/statedb.js';
@@ -18,12 +19,16 @@ function monitorFor(raw: Record<string, unknown>) {
   const config: Config = validate({ thresholds: { cpu: 100, disk: 100, memory: 100 }, ...raw }, 'test');
   const store = createAppStore();
   const events: AlertEvent[] = [];
+  const bus = new EventBus();
+  const onBus: EngineEvent[] = [];
+  bus.subscribe('*', (e) => onBus.push(e));
   return {
     config,
     store,
     events,
+    onBus,
     make: (stateDb?: Awaited<ReturnType<typeof openStateDb>>) =>
-      new Monitor({ config, store, sources: buildSources(config, store), ...(stateDb ? { stateDb } : {}), onAlert: (e) => events.push(e) }),
+      new Monitor({ config, store, sources: buildSources(config, store), ...(stateDb ? { stateDb } : {}), bus, onAlert: (e) => events.push(e) }),
   };
 }
 
@@ -66,6 +71,14 @@ describe('monitor loop: Redis killed and restarted', () => {
     }
     expect(after).toEqual(['resolving', 'resolved']);
     mon.stop();
+
+    // The same story on the event bus (issue #14): every run's result, the firing and the resolution.
+    const cache = m.onBus.flatMap((e) => {
+      if (e.type === 'check.result') return e.result.id === 'redis:cache' ? [`result:${e.result.status}`] : [];
+      if (e.type === 'alert.fired' || e.type === 'alert.resolved') return e.alert.checkId === 'redis:cache' ? [e.type] : [];
+      return [];
+    });
+    expect(cache).toEqual(['result:ok', 'result:critical', 'result:critical', 'result:critical', 'alert.fired', 'result:ok', 'result:ok', 'alert.resolved']);
 
     const rows = stateDb.prepare("SELECT event, status FROM alert_events WHERE check_id = 'redis:cache' ORDER BY id").all();
     expect(rows).toEqual([

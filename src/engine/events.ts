@@ -1,0 +1,109 @@
+import type { Alert, AlertTransition } from '../domain/alerts.js';
+import type { CheckResult } from '../domain/check.js';
+
+/**
+ * The payload of each event kind, by its type (issue #14: incidents, notifications and self-healing
+ * subscribe here instead of being wired into the monitor). A new kind is one more line here; the
+ * union, the typed `subscribe` and `emit` follow from this map.
+ */
+export interface EngineEventMap {
+  /** An alert fired (its failure streak reached `failure_threshold`). */
+  'alert.fired': { alert: Alert };
+  /** A firing alert resolved (its pass streak reached `recovery_threshold`). */
+  'alert.resolved': { alert: Alert };
+  /** An operator acknowledged the current firing episode of an alert (it lapses when the alert resolves). */
+  'alert.acknowledged': { checkId: string; actor: string; firedAt?: number };
+  /** An operator silenced an alert until `until` (ms). */
+  'alert.silenced': { checkId: string; actor: string; until: number };
+  /** One result the monitor recorded into the store, secrets already redacted. */
+  'check.result': { result: CheckResult };
+}
+
+/** The type of an event ('alert.fired', 'check.result', …). */
+export type EngineEventType = keyof EngineEventMap;
+
+/** One event of type `K` (of each type, for a union): its payload, its type and when it happened (ms since the epoch). */
+export type EngineEventOf<K extends EngineEventType> = K extends EngineEventType ? { type: K; at: number } & EngineEventMap[K] : never;
+
+/** Every event the bus carries, discriminated by `type`. */
+export type EngineEvent = EngineEventOf<EngineEventType>;
+
+/**
+ * A listener. It runs synchronously inside `emit` — for the monitor, inside its record step — so it
+ * must not do slow work there: start it and return. What it returns is ignored, except that a
+ * returned promise's rejection is caught and counted like a throw (an async listener is not awaited).
+ */
+export type Listener<E> = (event: E) => unknown;
+
+/** Options of a bus. */
+export interface EventBusOptions {
+  /** Told of every listener that threw or rejected (after `errors` was counted); its own throw is ignored. */
+  onListenerError?: (error: unknown, event: EngineEvent) => void;
+}
+
+interface Subscription {
+  type: EngineEventType | '*';
+  listener: Listener<EngineEvent>;
+}
+
+/**
+ * A typed, synchronous, in-process event bus. Listeners are called in the order they subscribed
+ * (typed and '*' listeners in one order). A listener that throws never reaches the emitter nor stops
+ * the listeners after it: the throw is counted in `errors` and passed to `onListenerError`.
+ */
+export class EventBus {
+  // One ordered set rather than a set per type: "in subscription order" then holds across typed and
+  // '*' listeners, and the few listeners a process has make filtering by type cheap.
+  private readonly subs = new Set<Subscription>();
+  private failures = 0;
+
+  constructor(private readonly opts: EventBusOptions = {}) {}
+
+  /** How many listener calls threw or rejected since the bus was made. */
+  get errors(): number {
+    return this.failures;
+  }
+
+  /** Listens to one type of event, or to every event with '*'; returns the unsubscribe function. */
+  subscribe<K extends EngineEventType>(type: K, listener: Listener<EngineEventOf<K>>): () => void;
+  subscribe(type: '*', listener: Listener<EngineEvent>): () => void;
+  subscribe(type: EngineEventType | '*', listener: Listener<never>): () => void {
+    // Sound: emit only hands a listener the events of the type it subscribed to.
+    const sub: Subscription = { type, listener: listener as Listener<EngineEvent> };
+    this.subs.add(sub);
+    return () => void this.subs.delete(sub);
+  }
+
+  /**
+   * Calls every listener of the event's type and every '*' listener, synchronously. A listener
+   * subscribed during an emit hears the next event, not this one; one unsubscribed during it is not called.
+   */
+  emit(event: EngineEvent): void {
+    for (const sub of [...this.subs]) {
+      if ((sub.type !== event.type && sub.type !== '*') || !this.subs.has(sub)) continue;
+      try {
+        const r = sub.listener(event);
+        if (r instanceof Promise) r.catch((e: unknown) => this.fail(e, event));
+      } catch (e) {
+        this.fail(e, event);
+      }
+    }
+  }
+
+  private fail(error: unknown, event: EngineEvent): void {
+    this.failures += 1;
+    try {
+      this.opts.onListenerError?.(error, event);
+    } catch {
+      // The error reporter is a listener too: it must not break the emitter either.
+    }
+  }
+}
+
+// A Record over AlertTransition: a new transition in domain/alerts.ts does not compile until it has an event.
+const ALERT_EVENTS: Record<AlertTransition, 'alert.fired' | 'alert.resolved'> = { fired: 'alert.fired', resolved: 'alert.resolved' };
+
+/** The event of an alert transition, as the monitor emits it. */
+export function alertEvent(at: number, transition: AlertTransition, alert: Alert): EngineEvent {
+  return { type: ALERT_EVENTS[transition], at, alert };
+}
