@@ -1,7 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { spawn } from 'node:child_process';
+import { spawnDriven } from '../engine/protocol.js';
 import { unwatchFile, watchFile } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { hostname } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { loadConfig } from '../config/load.js';
@@ -12,7 +11,7 @@ import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
 import { followContainerLogs, followFile } from '../services/logs.js';
 import { EventBus } from '../engine/events.js';
 import { AckStore, recordAudit } from '../state/acks.js';
-import { openRestoreChecks } from '../state/journal.js';
+import { openRunChecks, openSubjects } from '../engine/findings.js';
 import { backupSchedulerSource } from '../state/backup-scheduler.js';
 import { Monitor } from '../state/monitor.js';
 import { buildSources } from '../state/sources.js';
@@ -113,10 +112,16 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   let live: ReturnType<LiveProps['get']> = { config, keys };
   // An unfinished restore (opsdeck was killed mid-run) is offered at once, before its alert fires;
   // read from the state database the console already holds open.
-  const unfinished = openRestoreChecks(db).filter((c) => c.status === 'critical');
+  const unfinished = openRunChecks(db).filter((c) => c.status === 'critical');
   if (unfinished.length) {
-    const names = unfinished.map((c) => c.id.replace(/^journal:restore:/, '')).join(', ');
-    live = { ...live, notice: { text: `unfinished restore of ${names}: press W to resume it or roll it back (the safety copy is kept)`, color: 'red', until: Date.now() + 10 * 60_000 } };
+    const of = (kind: string) => unfinished.flatMap((c) => (c.id.startsWith(`journal:${kind}:`) ? [c.id.slice(`journal:${kind}:`.length)] : []));
+    const restores = of('restore');
+    const others = unfinished.filter((c) => !c.id.startsWith('journal:restore:'));
+    const text = [
+      ...(restores.length ? [`unfinished restore of ${restores.join(', ')}: press W to resume it or roll it back (the safety copy is kept)`] : []),
+      ...others.map((c) => c.message),
+    ].join(' · ');
+    live = { ...live, notice: { text, color: 'red', until: Date.now() + 10 * 60_000 } };
   }
   const listeners = new Set<() => void>();
   const setLive = (next: typeof live) => {
@@ -251,7 +256,7 @@ export function consoleActions(o: {
     history: (id) => o.entries.get(id) ?? [],
     unfinishedRestores: () => {
       try {
-        return new Set(openRestoreChecks(db).map((c) => c.id.replace(/^journal:restore:/, '')));
+        return openSubjects(db, 'restore');
       } catch {
         return undefined; // an unreadable journal: the wizard keeps its plain labels
       }
@@ -270,33 +275,10 @@ export function consoleActions(o: {
 }
 
 /**
- * Runs `opsdeck restore ARGS --protocol` as a child process for the console's restore wizard: the
- * copy, decompression and integrity checks never block the console's event loop. The child
- * writes one JSON line per message (`{"say"}`) or question (`{"ask", "choices"}`) and reads `y`/`n`/`s` lines;
- * its one-line error (stderr) ends the wizard. The journal, audit log and safety copy are the
- * restore command's own.
+ * Runs `opsdeck restore ARGS --protocol` as a child process for the console's restore wizard
+ * (src/engine/protocol.ts: the same protocol every driven run speaks). The journal, audit log and
+ * safety copy are the restore command's own.
  */
 function startRestoreChild(args: string[], events: RestoreEvents, configFile: string | undefined): RestoreRun {
-  const cli = process.argv[1] ?? 'opsdeck';
-  const child = spawn(process.execPath, [cli, ...(configFile ? ['--config', configFile] : []), 'restore', ...args, '--protocol'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdin.on('error', () => undefined); // the child may end before an answer arrives
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    try {
-      const m = JSON.parse(line) as { say?: string; ask?: string; choices?: string };
-      if (m.say !== undefined) events.onSay(m.say);
-      if (m.ask !== undefined) events.onAsk(m.ask, m.choices ?? 'yn');
-    } catch {
-      if (line.trim()) events.onSay(line);
-    }
-  });
-  child.on('error', (e) => events.onExit(1, `could not start the restore: ${e.message}`));
-  child.on('close', (code) => {
-    const last = stderr.trim().split('\n').at(-1)?.replace(/^opsdeck: /, '');
-    events.onExit(code ?? 1, code === 0 ? undefined : last || `the restore ended with exit code ${String(code)}`);
-  });
-  return { answer: (a) => child.stdin.write(`${a}\n`) };
+  return spawnDriven(['restore', ...args], events, { ...(configFile ? { configFile } : {}), what: 'restore' });
 }

@@ -3,7 +3,7 @@
 // healing, sampling). The state database part is src/state/lease.ts.
 
 /** Kinds of lease owners, ranked: a `watch` (a service, always on) is preferred over a console. */
-export type LeaseOwnerKind = 'watch' | 'console';
+export type LeaseOwnerKind = 'watch' | 'console' | 'run';
 
 const RANK: Record<string, number> = { console: 1, watch: 2 };
 

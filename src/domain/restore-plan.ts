@@ -129,7 +129,10 @@ export interface OpenRestore {
   startedAt: number;
 }
 
-/** An unfinished restore is a CRITICAL finding until it is resumed or rolled back. */
+/** How to finish or undo a restore, as its unfinished-run finding says it. */
+export const restoreHint = (database: string, safetyDir?: string) => `run: opsdeck restore --db ${database} --resume, or --rollback${safetyDir ? ` (safety copy: ${safetyDir})` : ''}`;
+
+/** An unfinished restore is a CRITICAL finding until it is resumed or rolled back (the engine's finding for a restore run). */
 export function openRestoreCheck(r: OpenRestore): CheckResult {
   return {
     id: `journal:restore:${r.database}`,
@@ -137,7 +140,7 @@ export function openRestoreCheck(r: OpenRestore): CheckResult {
     target: r.dbPath,
     status: 'critical',
     value: r.position,
-    message: `restore ${r.runId} of ${r.database} is unfinished (${r.position}); run: opsdeck restore --db ${r.database} --resume, or --rollback${r.safetyDir ? ` (safety copy: ${r.safetyDir})` : ''}`,
+    message: `restore ${r.runId} of ${r.database} is unfinished (${r.position}); ${restoreHint(r.database, r.safetyDir)}`,
     critical: true,
   };
 }

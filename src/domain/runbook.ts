@@ -18,13 +18,25 @@ export interface StepDef {
   optional: boolean;
   /** Changes the database or the services (refused under --read-only). */
   mutating: boolean;
+  /** The engine action that runs it (src/engine/): its id in the runbook's registry; default the step id. */
+  action?: string;
+  /** Tried again on failure: `attempts` in all, waiting `backoffMs` × `factor`^(n−1), at most `capMs`. */
+  retry?: RetryPolicy;
+}
+
+/** How a step is retried by the engine's driver. */
+export interface RetryPolicy {
+  attempts: number;
+  backoffMs: number;
+  factor: number;
+  capMs: number;
 }
 
 /** The state of one step: pending → confirming → running → verifying → done | failed | skipped. */
 export type StepState =
   | { status: 'pending' }
   | { status: 'confirming'; since: number }
-  | { status: 'running'; startedAt: number }
+  | { status: 'running'; startedAt: number; attempt?: number }
   | { status: 'verifying'; startedAt: number }
   | { status: 'done'; startedAt: number; endedAt: number; note?: string }
   | { status: 'failed'; startedAt: number; endedAt: number; error: string }
@@ -55,6 +67,8 @@ export type RunEvent =
   | { type: 'verify'; at: number }
   | { type: 'succeed'; at: number; note?: string }
   | { type: 'fail'; at: number; error: string }
+  /** An attempt failed and the step will be tried again (its retry policy allows it). */
+  | { type: 'retry'; at: number; error: string }
   | { type: 'decline'; at: number }
   | { type: 'skip'; at: number; reason: string }
   | { type: 'resume'; at: number }
@@ -118,6 +132,10 @@ export function reduceRun(run: Run, ev: RunEvent): Run {
     case 'succeed':
       if (s.status !== 'running' && s.status !== 'verifying') return run;
       return withState(run, { status: 'done', startedAt: s.startedAt, endedAt: ev.at, ...(ev.note !== undefined ? { note: ev.note } : {}) }, true);
+    case 'retry': {
+      if (s.status !== 'running' && s.status !== 'verifying') return run;
+      return withState(run, { status: 'running', startedAt: s.startedAt, attempt: (s.status === 'running' ? (s.attempt ?? 1) : 1) + 1 });
+    }
     case 'fail': {
       if (s.status !== 'running' && s.status !== 'verifying' && s.status !== 'pending') return run;
       const failed = withState(run, { status: 'failed', startedAt: startedAt(s, ev.at), endedAt: ev.at, error: ev.error });

@@ -3,7 +3,7 @@
 // row-level merges live in merge.ts.
 
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, copyFileSync, type Stats, createReadStream, createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, copyFileSync, type Stats, createReadStream, createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,16 +17,9 @@ import { ExitError } from '../domain/errors.js';
 /** Files SQLite keeps beside a database. */
 export const SIDECARS = ['-wal', '-shm', '-journal'] as const;
 
-/**
- * Test-only fault injection: with OPSDECK_TEST_PAUSE_AT=<point>, announce the point on stderr and
- * block the thread forever, so a test can SIGKILL the process exactly there. Synchronous on
- * purpose: it must also work inside a SQLite transaction.
- */
-export function pausePoint(point: string): void {
-  if (process.env.OPSDECK_TEST_PAUSE_AT !== point) return;
-  writeSync(2, `paused at ${point}\n`);
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
-}
+import { pausePoint } from './pause.js';
+
+export { pausePoint };
 
 /** fsyncs a file or a directory (a rename is durable only once its directory is synced). */
 export function fsyncPath(path: string): void {

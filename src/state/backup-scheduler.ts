@@ -142,7 +142,7 @@ export function backupSchedulerSource(opts: SchedulerOptions): Source | undefine
         if (runs.running) return undefined;
         // Never while a restore of this database is open: it would copy a half-restored file and
         // become the newest verified backup; the writers are stopped anyway (issue #10).
-        if (stateDb.prepare("SELECT 1 FROM restore_runs WHERE database = ? AND status = 'open'").get(s.db.name)) return undefined;
+        if (stateDb.prepare("SELECT 1 FROM runs WHERE kind = 'restore' AND subject = ? AND status = 'open'").get(s.db.name)) return undefined;
         stateDb
           .prepare("UPDATE backup_runs SET outcome = 'abandoned', finished_at = ?, detail = ? WHERE database = ? AND outcome IS NULL")
           .run(at, 'its monitor or backup process ended before it recorded an outcome', s.db.name);

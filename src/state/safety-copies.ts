@@ -14,12 +14,12 @@ export interface SafetyCopy extends SafetyCopyItem {
 /** The folder restores put their safety copies in: `<state dir>/safety/<run id>`. */
 export const safetyRoot = (stateDirPath: string) => join(stateDirPath, 'safety');
 
-/** The safety copies in a state directory, with their runs (read from `restore_runs`). */
+/** The safety copies in a state directory, with their runs (read from the engine's `runs`). */
 export function listSafetyCopies(stateDirPath: string, db: BetterSqlite3.Database): SafetyCopy[] {
   const root = safetyRoot(stateDirPath);
   if (!existsSync(root)) return [];
   const runs = new Map(
-    (db.prepare('SELECT id, database, status, started_at FROM restore_runs').all() as { id: string; database: string; status: string; started_at: number }[]).map((r) => [r.id, r]),
+    (db.prepare("SELECT id, subject AS database, status, started_at FROM runs WHERE kind = 'restore'").all() as { id: string; database: string; status: string; started_at: number }[]).map((r) => [r.id, r]),
   );
   const out: SafetyCopy[] = [];
   for (const id of readdirSync(root)) {

@@ -11,7 +11,7 @@ import { probeHttp } from '../services/http.js';
 import { RedisProbe } from '../services/redis.js';
 import { probeSqlite, type TrackedRows } from '../services/sqlite.js';
 import { readLastRuns, staleAfter } from './backup-scheduler.js';
-import { readOpenRestoreChecks } from './journal.js';
+import { readOpenRunChecks } from '../engine/findings.js';
 import { RowLedger } from './row-ledger.js';
 import { openStateDb, stateDir } from './statedb.js';
 import type { AppStore } from './store.js';
@@ -235,22 +235,25 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
     });
   }
 
-  // An unfinished restore (opsdeck was killed mid-run) is CRITICAL until it is resumed or rolled
-  // back; once finished, its finding stays OK (every run, so its alert can pass the recovery
-  // threshold and resolve).
+  // An unfinished run of a runbook (opsdeck was killed mid-restore) is CRITICAL until it is resumed
+  // or rolled back; once finished, its finding stays OK (every run, so its alert can pass the
+  // recovery threshold and resolve).
   const seenRestores = new Set<string>();
   sources.push({
     id: 'journal',
     refreshMs: config.interval,
     checkMs: config.interval,
     run: async () => {
-      const found = await readOpenRestoreChecks(stateDir(config.state_dir));
+      const found = await readOpenRunChecks(stateDir(config.state_dir));
       const ids = new Set(found.map((c) => c.id));
       for (const id of ids) seenRestores.add(id);
       const closed = [...seenRestores].filter((id) => !ids.has(id));
       return [
         ...found,
-        ...closed.map((id): CheckResult => ({ id, kind: 'journal', target: id.replace(/^journal:restore:/, ''), status: 'ok', message: 'no unfinished restore' })),
+        ...closed.map((id): CheckResult => {
+          const [, kind = 'run', subject = id] = /^journal:([^:]+):(.*)$/.exec(id) ?? [];
+          return { id, kind: 'journal', target: subject, status: 'ok', message: `no unfinished ${kind}` };
+        }),
       ];
     },
   });

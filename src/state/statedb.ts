@@ -10,13 +10,21 @@ export function stateDir(configured?: string, env: NodeJS.ProcessEnv = process.e
   return join(env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local/state'), 'opsdeck');
 }
 
+/** One schema migration: a unique name (recorded in `schema_migrations` when applied) and its SQL. */
+export interface Migration {
+  name: string;
+  sql: string;
+}
+
 /**
- * Schema migrations of opsdeck's own state database, applied in order; `user_version` records how
- * many ran. Append new migrations at the end, never edit a released one.
+ * Schema migrations of opsdeck's own state database, applied in order, each recorded by name in
+ * `schema_migrations` (issue #14: numbered by position alone, two branches adding one would
+ * collide). The first five predate the names: a database whose `user_version` says they ran gets
+ * their names recorded. Append new migrations at the end with a new name, never edit a released one.
  */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   // 1: alert history (fired / resolved / acknowledged / silenced) and the audit log.
-  `CREATE TABLE alert_events (
+  { name: 'alerts-and-audit', sql: `CREATE TABLE alert_events (
      id INTEGER PRIMARY KEY,
      at INTEGER NOT NULL,
      check_id TEXT NOT NULL,
@@ -34,18 +42,18 @@ export const MIGRATIONS: readonly string[] = [
      target TEXT NOT NULL,
      outcome TEXT NOT NULL,
      detail TEXT
-   );`,
+   );` },
   // 2: acknowledgements and silences of alerts, kept across restarts of the console.
-  `CREATE TABLE alert_acks (
+  { name: 'alert-acks', sql: `CREATE TABLE alert_acks (
      check_id TEXT PRIMARY KEY,
      acknowledged_at INTEGER,
      fired_at INTEGER,
      silenced_until INTEGER,
      actor TEXT NOT NULL
-   );`,
+   );` },
   // 3: backup verification results and the restore wizard's journal (issue #4). A run's `run`
   // column is the reduced step machine (src/domain/runbook.ts), `ctx` what resume/rollback need.
-  `CREATE TABLE backup_verifications (
+  { name: 'backup-verifications-and-restore-journal', sql: `CREATE TABLE backup_verifications (
      id INTEGER PRIMARY KEY,
      at INTEGER NOT NULL,
      database TEXT NOT NULL,
@@ -74,11 +82,11 @@ export const MIGRATIONS: readonly string[] = [
      event TEXT NOT NULL,
      detail TEXT
    );
-   CREATE INDEX restore_journal_run ON restore_journal(run_id, id);`,
+   CREATE INDEX restore_journal_run ON restore_journal(run_id, id);` },
   // 4: the row-loss ledger (issue #10): per critical table, the ids known to exist and the ids that
   // went missing (JSON range lists), kept across restarts; and every loss noticed, brought back by
   // a restore, or knowingly accepted by an operator.
-  `CREATE TABLE row_ledger (
+  { name: 'row-ledger', sql: `CREATE TABLE row_ledger (
      database TEXT NOT NULL,
      tbl TEXT NOT NULL,
      key TEXT,
@@ -100,11 +108,11 @@ export const MIGRATIONS: readonly string[] = [
      run_id TEXT,
      actor TEXT
    );
-   CREATE INDEX row_loss_events_db ON row_loss_events(database, at);`,
+   CREATE INDEX row_loss_events_db ON row_loss_events(database, at);` },
   // 5: named leases (src/state/lease.ts) and the scheduled backups' runs (src/state/backup-scheduler.ts),
   // issue #10. A run with no outcome is in flight: its child's pid and machine let another monitor
   // tell a live run from one whose monitor died.
-  `CREATE TABLE leases (
+  { name: 'leases-and-backup-runs', sql: `CREATE TABLE leases (
      name TEXT PRIMARY KEY,
      owner TEXT NOT NULL,
      pid INTEGER NOT NULL,
@@ -131,7 +139,57 @@ export const MIGRATIONS: readonly string[] = [
      boot_id TEXT NOT NULL,
      pid_ns TEXT NOT NULL
    );
-   CREATE INDEX backup_runs_db ON backup_runs(database, id);`,
+   CREATE INDEX backup_runs_db ON backup_runs(database, id);` },
+  // The recovery engine's journal (src/engine/journal.ts, issue #14): every runbook's runs, their
+  // steps and journal lines. Every restore run recorded so far is carried over — an unfinished one
+  // resumes or rolls back after the upgrade as before; the old tables stay, unused.
+  {
+    name: 'engine-runs',
+    sql: `CREATE TABLE runs (
+     id TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     target_key TEXT NOT NULL,
+     hint TEXT NOT NULL,
+     status TEXT NOT NULL,
+     rolling_back INTEGER NOT NULL DEFAULT 0,
+     cursor INTEGER NOT NULL,
+     phase TEXT NOT NULL,
+     params TEXT NOT NULL,
+     started_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE INDEX runs_open ON runs(status, kind, target_key);
+   CREATE TABLE run_steps (
+     run_id TEXT NOT NULL REFERENCES runs(id),
+     idx INTEGER NOT NULL,
+     step_id TEXT NOT NULL,
+     def TEXT NOT NULL,
+     state TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     output TEXT,
+     PRIMARY KEY (run_id, idx)
+   );
+   CREATE TABLE run_events (
+     id INTEGER PRIMARY KEY,
+     run_id TEXT NOT NULL REFERENCES runs(id),
+     at INTEGER NOT NULL,
+     step TEXT NOT NULL,
+     event TEXT NOT NULL,
+     detail TEXT
+   );
+   CREATE INDEX run_events_run ON run_events(run_id, id);
+   INSERT INTO runs (id, kind, subject, target_key, hint, status, rolling_back, cursor, phase, params, started_at, updated_at)
+     SELECT id, 'restore', database, db_path,
+            'run: opsdeck restore --db ' || database || ' --resume, or --rollback' || coalesce(' (safety copy: ' || json_extract(ctx, '$.safetyDir') || ')', ''),
+            status, coalesce(json_extract(ctx, '$.rollingBack'), 0), json_extract(run, '$.cursor'), json_extract(run, '$.phase'), ctx, started_at, updated_at
+     FROM restore_runs;
+   INSERT INTO run_steps (run_id, idx, step_id, def, state, attempts, output)
+     SELECT r.id, CAST(s.key AS INTEGER), json_extract(s.value, '$.id'), s.value, json_extract(r.run, '$.states[' || s.key || ']'),
+            CASE json_extract(r.run, '$.states[' || s.key || '].status') WHEN 'pending' THEN 0 ELSE 1 END, NULL
+     FROM restore_runs r, json_each(r.run, '$.steps') s;
+   INSERT INTO run_events (run_id, at, step, event, detail) SELECT run_id, at, step, event, detail FROM restore_journal ORDER BY id;`,
+  },
 ];
 
 /**
@@ -183,19 +241,33 @@ export async function openStateDb(dir: string): Promise<BetterSqlite3.Database> 
   return db;
 }
 
+/** How many migrations ran before they had names (their count was `user_version`). */
+const UNNAMED = 5;
+
 /**
- * Applies the migrations the database has not seen yet, each in its own transaction. Each one
- * reads `user_version` after taking the write lock (BEGIN IMMEDIATE): two monitors started at once
- * on a new state folder both ran migration 1 and the second died on "table alert_events already
- * exists" (seen with two `watch` processes, issue #10).
+ * Applies the migrations the database has not seen yet, each in its own transaction, recording its
+ * name. Each one reads what ran after taking the write lock (BEGIN IMMEDIATE): two monitors started
+ * at once on a new state folder both ran migration 1 and the second died on "table alert_events
+ * already exists" (seen with two `watch` processes, issue #10). `user_version` still counts the
+ * migrations applied, for an older opsdeck reading the file.
  */
-export function migrate(db: BetterSqlite3.Database): void {
+export function migrate(db: BetterSqlite3.Database, migrations: readonly Migration[] = MIGRATIONS): void {
   const step = db.transaction((): boolean => {
-    const current = db.pragma('user_version', { simple: true }) as number;
-    const next = MIGRATIONS[current];
+    db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const done = new Set((db.prepare('SELECT name FROM schema_migrations').all() as { name: string }[]).map((r) => r.name));
+    const version = db.pragma('user_version', { simple: true }) as number;
+    // Migrations that ran before names existed: recorded as applied.
+    for (const m of migrations.slice(0, Math.min(version, UNNAMED))) {
+      if (!done.has(m.name)) {
+        db.prepare('INSERT INTO schema_migrations (name, applied_at) VALUES (?, 0)').run(m.name);
+        done.add(m.name);
+      }
+    }
+    const next = migrations.find((m) => !done.has(m.name));
     if (next === undefined) return false;
-    db.exec(next);
-    db.pragma(`user_version = ${current + 1}`);
+    db.exec(next.sql);
+    db.prepare('INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)').run(next.name, Date.now());
+    db.pragma(`user_version = ${Math.max(version, done.size + 1)}`);
     return true;
   });
   while (step.immediate());

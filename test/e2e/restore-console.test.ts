@@ -123,8 +123,8 @@ describe('the restore wizard in the console', () => {
     t.send('q');
     await t.waitFor(/EXIT=0/);
     const state = new Database(join(dir, 'state', 'state.db'), { readonly: true });
-    const run = state.prepare("SELECT status FROM restore_runs ORDER BY started_at DESC LIMIT 1").get() as { status: string };
-    const line = state.prepare("SELECT event, detail FROM restore_journal WHERE event = 'finished-with-skips' ORDER BY id DESC LIMIT 1").get() as { event: string; detail: string } | undefined;
+    const run = state.prepare("SELECT status FROM runs ORDER BY started_at DESC LIMIT 1").get() as { status: string };
+    const line = state.prepare("SELECT event, detail FROM run_events WHERE event = 'finished-with-skips' ORDER BY id DESC LIMIT 1").get() as { event: string; detail: string } | undefined;
     state.close();
     expect(run.status).toBe('partial');
     expect(line?.detail).toMatch(/restore critical tables \(skipped by the operator/);

@@ -217,7 +217,7 @@ describe('one marker secret through every field: 0 hits in every output', () => 
     const killed = await killAt('after:stop-writers', ['--config', config, 'restore', '--db', 'trading', '--yes'], s);
     expect(killed.paused).toBe(true);
     record('killed restore (stderr)', killed.stderr);
-    const dump = execFileSync('sqlite3', [join(stateDir, 'state.db'), '.dump restore_runs'], { encoding: 'utf8' });
+    const dump = execFileSync('sqlite3', [join(stateDir, 'state.db'), '.dump runs'], { encoding: 'utf8' });
     record('state.db dump while the restore is unfinished', dump);
     expect(dump).toContain(`"stopCommand":"echo stop-*** >> ${writerLog}"`);
     expect(dump).toContain('"stopped":["command:writer","***"]');
@@ -317,7 +317,7 @@ describe('one marker secret through every field: 0 hits in every output', () => 
     // It has what it should: alert history of the marker's checks, audit rows, the restore journal.
     expect(dump).toMatch(/INSERT INTO alert_events VALUES\(\d+,\d+,'http:hook','fired','critical','http:\/\/127\.0\.0\.1:\d+\/fail\?token=\*\*\*&ms=1 answered HTTP 500/);
     expect(dump).toMatch(/INSERT INTO audit VALUES\(.*'restore\.start-writers','trading','ok'/);
-    expect(dump).toMatch(/INSERT INTO restore_runs VALUES/);
+    expect(dump).toMatch(/INSERT INTO runs VALUES/);
     expect(hits()).toEqual([]);
     expect(statSync(stateDir).mode & 0o777).toBe(0o700);
     for (const f of readdirSync(stateDir).filter((x) => x.startsWith('state.db'))) expect([f, statSync(join(stateDir, f)).mode & 0o777]).toEqual([f, 0o600]);

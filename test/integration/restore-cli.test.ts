@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openRestoreChecks } from '../../src/state/journal.js';
+import { openRunChecks } from '../../src/engine/findings.js';
 import { openStateDb } from '../../src/state/statedb.js';
 import { cli, cloneScenario, integrityOf, killAt, makeTemplate, rowsOf, runCli, seedTrading, type Scenario, removePrivateCli } from '../helpers/restore-fixture.js';
 
@@ -188,7 +188,7 @@ describe.concurrent('restore refuses bad input with one line and loses nothing',
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^opsdeck: restore trading-\S+ of trading is unfinished; finish it with --resume or undo it with --rollback \(safety copy: .*state\/safety\/trading-\S+\)\n$/);
     const db = await openStateDb(join(s.dir, 'state'));
-    const checks = openRestoreChecks(db);
+    const checks = openRunChecks(db);
     db.close();
     expect(checks).toHaveLength(1);
     expect(checks[0]).toMatchObject({ id: 'journal:restore:trading', kind: 'journal', status: 'critical', value: 'step 6/10 check pending' });

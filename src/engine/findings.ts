@@ -1,0 +1,73 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CheckResult } from '../domain/check.js';
+import { describeRun } from '../domain/runbook.js';
+import { RunJournal } from './journal.js';
+import { runHolder } from './owner.js';
+
+// Unfinished runs as findings (issue #14), for every runbook alike: `journal:<kind>:<subject>` is
+// CRITICAL while a run was interrupted (resume or roll it back) and WARNING while a live process
+// drives it (its lease, src/engine/owner.ts). `check`, `watch` and the console all read them here.
+
+/** What an unfinished run shows. */
+export interface OpenRun {
+  kind: string;
+  runId: string;
+  subject: string;
+  target: string;
+  position: string;
+  hint: string;
+}
+
+/** An unfinished run is a CRITICAL finding until it is resumed or rolled back. */
+export function openRunCheck(r: OpenRun): CheckResult {
+  return {
+    id: `journal:${r.kind}:${r.subject}`,
+    kind: 'journal',
+    target: r.target,
+    status: 'critical',
+    value: r.position,
+    message: `${r.kind} ${r.runId} of ${r.subject} is unfinished (${r.position}); ${r.hint}`,
+    critical: true,
+  };
+}
+
+/** The findings of every open run in a state database (read-only use is fine). */
+export function openRunChecks(db: BetterSqlite3.Database): CheckResult[] {
+  const j = new RunJournal(db, { readOnly: true });
+  return j.open<unknown>().map((r) => {
+    const position = describeRun(r.run);
+    const check = openRunCheck({ kind: r.kind, runId: r.id, subject: r.subject, target: r.targetKey, position, hint: r.hint });
+    const holder = runHolder(db, r.id);
+    if (!holder) return check;
+    return { ...check, status: 'warning', message: `${r.kind} ${r.id} of ${r.subject} is in progress (pid ${holder.pid}, ${position}); what it stopped stays stopped until it ends` };
+  });
+}
+
+/** The subjects with an unfinished run of a kind (the console's wizard labels). */
+export function openSubjects(db: BetterSqlite3.Database, kind: string): Set<string> {
+  return new Set(new RunJournal(db, { readOnly: true }).open<unknown>(kind).map((r) => r.subject));
+}
+
+/**
+ * The open-run findings as the monitor loop sees them: the state database in `dir` opened read-only
+ * for one look (it may not exist yet, or predate the engine: then nothing is open). A state database
+ * that cannot be read at all is one UNKNOWN finding, not an exception.
+ */
+export async function readOpenRunChecks(dir: string): Promise<CheckResult[]> {
+  const file = join(dir, 'state.db');
+  try {
+    if (!existsSync(file)) return [];
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 2000 });
+    try {
+      const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'").get();
+      return has ? openRunChecks(db) : [];
+    } finally {
+      db.close();
+    }
+  } catch (e) {
+    return [{ id: 'journal:runs', kind: 'journal', target: file, status: 'unknown', message: `cannot read the run journal in ${file}: ${(e as Error).message}` }];
+  }
+}

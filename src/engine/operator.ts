@@ -1,0 +1,139 @@
+import { createInterface, type Interface } from 'node:readline/promises';
+import type { Readable, Writable } from 'node:stream';
+import { encodeMessage, parseAnswer, type Answer } from './protocol.js';
+
+// Who answers a run's questions (issue #14): a person at a terminal, a person in the console (over
+// the protocol), or a policy for unattended runs (`--yes` today; self-healing next), which may
+// refuse past a budget. The driver asks every operator the same way.
+
+/** A question about one step. `skip`: s (skip this step) is offered besides y and n. */
+export interface Question {
+  text: string;
+  skip: boolean;
+}
+
+/** What the policy decided about one dangerous step. */
+export type PolicyDecision = { ok: true } | { ok: false; reason: string };
+
+/** Answers a run's questions and hears what it says. */
+export interface Operator {
+  /** `person`: steps that want confirmation are asked; `policy`: `approve` decides, nothing is asked. */
+  readonly kind: 'person' | 'policy';
+  say(text: string): void;
+  ask(q: Question): Promise<Answer>;
+  /** A policy's decision on a dangerous step it would run unattended (a person's operators always approve). */
+  approve(stepId: string, at: number): PolicyDecision;
+  close(): void;
+}
+
+/** Line prompts on a terminal (on stderr when stdout carries one JSON document). */
+export class TerminalOperator implements Operator {
+  readonly kind = 'person';
+  private rl?: Interface;
+
+  constructor(
+    private readonly write: (text: string) => void,
+    private readonly opts: { input?: Readable; output?: Writable; prompt?: (text: string) => string } = {},
+  ) {}
+
+  say(text: string): void {
+    this.write(text);
+  }
+
+  async ask(q: Question): Promise<Answer> {
+    this.rl ??= createInterface({ input: this.opts.input ?? process.stdin, output: this.opts.output ?? process.stdout });
+    const text = this.opts.prompt ? this.opts.prompt(q.text) : q.text;
+    return parseAnswer(await this.rl.question(`${text} [${q.skip ? 'y/s/N' : 'y/N'}] `), q.skip);
+  }
+
+  approve(): PolicyDecision {
+    return { ok: true };
+  }
+
+  close(): void {
+    this.rl?.close();
+  }
+}
+
+/**
+ * The console drives the run: one JSON line per message or question out, one answer per line in. A
+ * closed console (end of input) answers n: the run stops where it is, it never skips.
+ */
+export class ProtocolOperator implements Operator {
+  readonly kind = 'person';
+  private rl?: ReturnType<typeof createInterface>;
+  private lines?: AsyncIterator<string>;
+
+  constructor(
+    private readonly input: Readable = process.stdin,
+    private readonly output: Writable = process.stdout,
+    private readonly clean: (text: string) => string = (t) => t,
+  ) {}
+
+  say(text: string): void {
+    this.output.write(encodeMessage({ say: this.clean(text) }));
+  }
+
+  async ask(q: Question): Promise<Answer> {
+    this.output.write(encodeMessage({ ask: this.clean(q.text), choices: q.skip ? 'yns' : 'yn' }));
+    this.rl ??= createInterface({ input: this.input });
+    this.lines ??= this.rl[Symbol.asyncIterator]();
+    const next = await this.lines.next();
+    return next.done ? 'n' : parseAnswer(next.value, q.skip);
+  }
+
+  approve(): PolicyDecision {
+    return { ok: true };
+  }
+
+  close(): void {
+    this.rl?.close();
+  }
+}
+
+/** How many dangerous steps a policy may run on its own in a window (self-healing's budget). */
+export interface Budget {
+  limit: number;
+  windowMs: number;
+  /** Dangerous steps this policy already ran before `at` within the window (from the audit log); default: none. */
+  spentBefore?: (at: number, windowMs: number) => number;
+}
+
+/**
+ * Unattended: steps run without a question, as `--yes` asked. Steps only a person may answer (a
+ * give-up of rows) are the driver's to skip or stop. With a budget, a dangerous step past it is
+ * refused, and the run stops there for a person.
+ */
+export class PolicyOperator implements Operator {
+  readonly kind = 'policy';
+  private readonly ran: number[] = [];
+
+  constructor(
+    private readonly write: (text: string) => void,
+    private readonly budget?: Budget,
+  ) {}
+
+  say(text: string): void {
+    this.write(text);
+  }
+
+  ask(): Promise<Answer> {
+    // Never reached for a policy (the driver does not ask it); a policy never says yes by accident.
+    return Promise.resolve('n');
+  }
+
+  approve(stepId: string, at: number): PolicyDecision {
+    if (this.budget) {
+      const { limit, windowMs } = this.budget;
+      const before = this.budget.spentBefore?.(at, windowMs) ?? 0;
+      const mine = this.ran.filter((t) => at - t < windowMs).length;
+      if (before + mine >= limit) return { ok: false, reason: `refused by policy: its budget of ${limit} dangerous steps per ${Math.round(windowMs / 1000)} s is spent (${stepId} needs a person)` };
+    }
+    this.ran.push(at);
+    return { ok: true };
+  }
+
+  close(): void {
+    // nothing held
+  }
+}

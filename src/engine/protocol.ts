@@ -1,0 +1,86 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+
+// The one protocol between a run driven in a child process (`opsdeck <runbook> … --protocol`) and
+// the console that shows it (issue #14): the child writes one JSON line per message or question on
+// stdout and reads one answer per line on stdin; its last stderr line is its error. Both sides use
+// this module, so the two ends cannot drift apart.
+
+/** An answer to a step's question: run it, stop the run here, or skip the step (where offered). */
+export type Answer = 'y' | 'n' | 's';
+
+/** What a driven run says: a message, or a question with the answers it takes (`yn`, or `yns` when the step may be skipped). */
+export type ProtocolMessage = { say: string } | { ask: string; choices: 'yn' | 'yns' };
+
+/** One message as a line. */
+export function encodeMessage(m: ProtocolMessage): string {
+  return `${JSON.stringify(m)}\n`;
+}
+
+/** A line from the child: a message, or plain text (a line that is not ours is shown as said). */
+export function decodeMessage(line: string): ProtocolMessage | undefined {
+  try {
+    const m = JSON.parse(line) as { say?: unknown; ask?: unknown; choices?: unknown };
+    if (typeof m.say === 'string') return { say: m.say };
+    if (typeof m.ask === 'string') return { ask: m.ask, choices: m.choices === 'yns' ? 'yns' : 'yn' };
+  } catch {
+    // not JSON: below
+  }
+  return line.trim() ? { say: line } : undefined;
+}
+
+/** An answer line as typed by a person or sent by the console: anything but y/yes (and s/skip where offered) is n. */
+export function parseAnswer(line: string, skip: boolean): Answer {
+  const a = line.trim().toLowerCase();
+  if (a === 'y' || a === 'yes') return 'y';
+  if (skip && (a === 's' || a === 'skip')) return 's';
+  return 'n';
+}
+
+/** What the console hears from a driven run. */
+export interface RunListener {
+  onSay(text: string): void;
+  onAsk(question: string, choices: string): void;
+  onExit(code: number, error?: string): void;
+}
+
+/** The console's handle on a driven run. */
+export interface DrivenRun {
+  answer(a: Answer): void;
+}
+
+/** Reads a child's stdout as protocol messages. */
+export function listen(stdout: Readable, to: Pick<RunListener, 'onSay' | 'onAsk'>): void {
+  createInterface({ input: stdout }).on('line', (line) => {
+    const m = decodeMessage(line);
+    if (!m) return;
+    if ('say' in m) to.onSay(m.say);
+    else to.onAsk(m.ask, m.choices);
+  });
+}
+
+/** Sends an answer to a child's stdin. */
+export function sendAnswer(stdin: Writable, a: Answer): void {
+  stdin.write(`${a}\n`);
+}
+
+/**
+ * Runs `opsdeck ARGS --protocol` as a child process (the console's wizards): the copy, checks and
+ * waits never block the console's event loop. Its one-line error (stderr) ends the wizard.
+ */
+export function spawnDriven(args: readonly string[], events: RunListener, opts: { cli?: string; configFile?: string; what?: string } = {}): DrivenRun {
+  const cli = opts.cli ?? process.argv[1] ?? 'opsdeck';
+  const what = opts.what ?? 'run';
+  const child = spawn(process.execPath, [cli, ...(opts.configFile ? ['--config', opts.configFile] : []), ...args, '--protocol'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdin.on('error', () => undefined); // the child may end before an answer arrives
+  listen(child.stdout, events);
+  child.on('error', (e) => events.onExit(1, `could not start the ${what}: ${e.message}`));
+  child.on('close', (code) => {
+    const last = stderr.trim().split('\n').at(-1)?.replace(/^opsdeck: /, '');
+    events.onExit(code ?? 1, code === 0 ? undefined : last || `the ${what} ended with exit code ${String(code)}`);
+  });
+  return { answer: (a) => sendAnswer(child.stdin, a) };
+}

@@ -1,0 +1,419 @@
+// Over 300 lines, knowingly: the restore runbook's steps as engine actions (issue #14), one per
+// step id, in the order they run — kept together so a restore reads top to bottom. The driver
+// (src/engine/driver.ts) journals, asks, retries and rolls back; src/runbooks/restore.ts starts,
+// resumes and ends runs; the CLI only parses flags.
+
+import { existsSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { ExitError } from '../domain/errors.js';
+import { formatRanges, intersect as intersectRanges, size, subtract as subtractRanges, type Range } from '../domain/ranges.js';
+import { changesDatabase, type RestoreMode } from '../domain/restore-plan.js';
+import type { StepDef } from '../domain/runbook.js';
+import type { Action, Prompt, Runbook, StepContext } from '../engine/driver.js';
+import type { RunRecord } from '../engine/journal.js';
+import { extractVerified, holdersOf, inspectDatabase, putBack, restoreTables, safetyCopy, swapIn } from '../services/backup-restore.js';
+import { conflictsTable, mergeKey, mergeOrder, mergeTables, replaceLoss, unmergedRows } from '../services/merge.js';
+import { integerKey, islands } from '../services/row-tracker.js';
+import { startWriters, stopAllWriters, stopWriters, writersHealthy, type Writer } from '../services/writers.js';
+import type { RowLedger } from '../state/row-ledger.js';
+
+/** Everything resume and rollback need, saved with the run. */
+export interface RestoreCtx {
+  database: string;
+  dbPath: string;
+  backupDir: string;
+  backupId: string;
+  sha256: string;
+  mode: RestoreMode;
+  writers: Writer[];
+  dockerHost?: string;
+  /** Containers this run stopped (and must start again), saved as each one stops. */
+  stopped: string[];
+  safetyDir: string;
+  tmpPath: string;
+  force: boolean;
+  backupFk: number;
+  /** Row counts of the backup's tables, measured at the verify step. */
+  backupCounts: Record<string, number>;
+  /** The database's critical tables (their row-loss ledger is updated by the restore). */
+  criticalTables?: string[];
+  /** Merge: the key each merged table is matched on (resolved at the verify step). */
+  mergeKeys?: Record<string, string[]>;
+  /** --accept-loss was given. */
+  acceptLoss?: boolean;
+  /**
+   * Replace modes: ids of live rows of critical tables the backup does not hold as they are, read
+   * before the replace (undefined per table: unreadable). They are lost by replacing, and named.
+   */
+  replaceLoss?: Record<string, [number, number][] | null>;
+  /** Tables whose replace loss was counted from the row-loss ledger (the file could not be read): "at least". */
+  replaceLossFromLedger?: string[];
+  /** A rollback put the safety copy back (the undo of the first replacing step does it once). */
+  putBack?: boolean;
+}
+
+/** What the steps share besides the run: the row-loss ledger of the state database. */
+export interface RestoreDeps {
+  ledger: RowLedger;
+}
+
+type X = StepContext<RestoreCtx, RestoreDeps>;
+type Stored = RunRecord<RestoreCtx>;
+type RestoreAction = Action<RestoreCtx, RestoreDeps>;
+
+const backupFile = (ctx: RestoreCtx) => join(ctx.backupDir, `${ctx.backupId}.db.br`);
+
+/** The question of a restore step: its preview (with what a replace loses), then y/n (and s for a stage). */
+function restorePrompt(x: X): Prompt {
+  const { step } = x;
+  const ctx = x.record.ctx;
+  // Before a replace, what it loses (measured after the safety copy) is part of the question.
+  const loses = (step.id === 'swap' || step.id.startsWith('stage:')) && ctx.replaceLoss ? ` — ${describeReplaceLoss(stageLoss(ctx, step.id), ctx.replaceLossFromLedger)}` : '';
+  return {
+    intro: `${step.title}: ${step.detail}${loses}`,
+    text: step.optional ? 'run this stage? y runs it · s skips it (its tables stay as they are) · n stops the restore here' : 'run this step?',
+    skipMeans: 'its tables stay as they are',
+  };
+}
+
+/** Undo of a step that changed the file: every writer stopped, the safety copy put back (once per rollback). */
+async function putBackSafetyCopy(x: X): Promise<string | undefined> {
+  const ctx = x.record.ctx;
+  if (ctx.putBack) return undefined;
+  await stopAllWriters(ctx.writers, ctx.dockerHost);
+  await putBack(ctx.safetyDir, ctx.dbPath);
+  x.persist({ ...ctx, putBack: true });
+  return `put back ${ctx.dbPath} from ${ctx.safetyDir}`;
+}
+
+/** Starts what the run stopped again: the undo of stopping the writers. */
+export async function startStopped(ctx: RestoreCtx): Promise<string> {
+  if (ctx.stopped.length === 0) return 'no writer was stopped';
+  await startWriters(ctx.writers, ctx.dockerHost, ctx.stopped);
+  return `started ${ctx.stopped.join(', ')} again`;
+}
+
+const replacing = (execute: (x: X) => Promise<string>): RestoreAction => ({ dangerous: true, prompt: restorePrompt, execute, undo: putBackSafetyCopy });
+
+/** The restore's actions, by step id (`stage:*` steps share `stage`). */
+export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
+  choose: {
+    dangerous: false,
+    prompt: restorePrompt,
+    execute: (x) => Promise.resolve(x.step.detail),
+  },
+  verify: {
+    dangerous: false,
+    prompt: restorePrompt,
+    async execute(x) {
+      const ctx = x.record.ctx;
+      const file = backupFile(ctx);
+
+      await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
+      const rep = await inspectDatabase(ctx.tmpPath);
+      if (rep.integrity.length !== 1 || rep.integrity[0] !== 'ok') {
+        rmSync(ctx.tmpPath, { force: true });
+        throw new ExitError(2, 'corrupt', `backup ${ctx.backupId}: integrity_check failed (${rep.integrity.slice(0, 2).join('; ')}); it cannot be restored`);
+      }
+      if (rep.fkViolations > ctx.backupFk) throw new ExitError(2, 'corrupt', `backup ${ctx.backupId}: ${rep.fkViolations} foreign-key violations, ${ctx.backupFk} recorded at backup time`);
+      let mode = ctx.mode;
+      if (mode.kind === 'tables') {
+        // `--tables all` without configured tables means every table of the backup.
+        mode = { kind: 'tables', stages: mode.stages.map((s) => (s.tables.length ? s : { ...s, tables: rep.tables })) };
+        const unknown = mode.stages.flatMap((s) => s.tables).filter((tb) => !rep.tables.includes(tb));
+        if (unknown.length) throw new ExitError(1, 'not-found', `table ${unknown.join(', ')} is not in backup ${ctx.backupId} (it has: ${rep.tables.join(', ')})`);
+      }
+      let mergeNote = '';
+      let mergeKeys = ctx.mergeKeys;
+      if (mode.kind === 'merge') {
+        const unknown = mode.tables.filter((tb) => !rep.tables.includes(tb));
+        if (unknown.length) throw new ExitError(1, 'not-found', `table ${unknown.join(', ')} is not in backup ${ctx.backupId} (it has: ${rep.tables.join(', ')})`);
+        const plan = await planMergeFrom(ctx.tmpPath, mode.tables, ctx.mergeKeys ?? {}, ctx.dbPath, x.deps.ledger, ctx.database);
+        mode = { kind: 'merge', tables: plan.tables };
+        mergeKeys = plan.keys;
+        mergeNote = `; merge covers ${plan.tables.join(', ')}${plan.cascaded.length ? ` (${plan.cascaded.join(', ')}: ON DELETE CASCADE children)` : ''}${plan.holds ? `; ${plan.holds}` : ''}`;
+      }
+      x.persist({ ...ctx, mode, backupCounts: rep.rowCounts, ...(mergeKeys ? { mergeKeys } : {}) });
+      return `checksum ok, integrity_check ok, ${rep.fkViolations} foreign-key violations${rep.fkViolations ? ' (already in the source: warning)' : ''}, ${rep.tables.length} tables${mergeNote}`;
+    },
+  },
+  'stop-writers': {
+    dangerous: true,
+    prompt: restorePrompt,
+    async execute(x) {
+      const ctx = x.record.ctx;
+      const stopped = await stopWriters(ctx.writers, ctx.dockerHost, ctx.stopped, (name) => x.persist({ ...x.record.ctx, stopped: [...x.record.ctx.stopped, name] }));
+      // A monitor's probe (the console, watch, check) holds the file for a moment: wait up to 5 s
+      // for such readers to let go before calling what still holds it a writer.
+      let holders = holdersOf(ctx.dbPath);
+      for (const until = Date.now() + 5000; holders.length && !ctx.force && Date.now() < until; holders = holdersOf(ctx.dbPath)) await new Promise((res) => setTimeout(res, 100));
+      if (holders.length && !ctx.force)
+        throw new ExitError(1, 'writers-running', `refused: ${ctx.dbPath} is still open in ${holders.map((h) => `pid ${h.pid} (${h.command})`).join(', ')}; stop it, or pass --force`);
+      return `${stopped.length ? `stopped ${stopped.join(', ')}` : 'no writer was running'}${holders.length ? `; --force: still open in pid ${holders.map((h) => h.pid).join(', ')}` : ''}`;
+    },
+    undo: (x) => startStopped(x.record.ctx),
+  },
+  'safety-copy': {
+    dangerous: true,
+    prompt: restorePrompt,
+    async execute(x) {
+      const ctx = x.record.ctx;
+      const file = backupFile(ctx);
+
+      const m = safetyCopy(ctx.dbPath, ctx.safetyDir);
+      const copied = m.missing ? `no database file existed; recorded in ${ctx.safetyDir}` : `copied ${m.files.map((f) => basename(ctx.dbPath) + f).join(', ')} to ${ctx.safetyDir}`;
+      if (ctx.mode.kind === 'merge' || m.missing) return copied;
+      // Writers are stopped: what replacing would lose is measured now and shown before the replace.
+      if (!existsSync(ctx.tmpPath)) await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
+      const critical = ctx.criticalTables ?? [];
+      const tables = ctx.mode.kind === 'whole' ? critical : ctx.mode.stages.flatMap((st) => st.tables).filter((t) => critical.includes(t));
+      const loss = await replaceLoss(ctx.dbPath, ctx.tmpPath, tables, integerKey);
+      // A table the file cannot give (corrupt pages): the ids the row-loss ledger knew and the backup
+      // does not hold are counted instead — at least those are lost.
+      const fromLedger: string[] = [];
+      const unread = Object.entries(loss).filter(([, v]) => v === undefined).map(([t]) => t);
+      if (unread.length) {
+        const { default: Database } = await import('better-sqlite3');
+        const b = new Database(ctx.tmpPath, { readonly: true, fileMustExist: true });
+        try {
+          for (const t of unread) {
+            const e = x.deps.ledger.entry(ctx.database, t);
+            if (!e?.key) continue;
+            loss[t] = subtractRanges(e.known, islands(b, t, e.key)).map(([lo, hi]): [number, number] => [lo, hi]);
+            fromLedger.push(t);
+          }
+        } finally {
+          b.close();
+        }
+      }
+      x.persist({ ...ctx, replaceLoss: Object.fromEntries(Object.entries(loss).map(([t, v]) => [t, v ?? null])), ...(fromLedger.length ? { replaceLossFromLedger: fromLedger } : {}) });
+      return `${copied}; measured what replacing loses (the replace step names it)`;
+    },
+  },
+  swap: replacing(async (x) => {
+    const ctx = x.record.ctx;
+    const file = backupFile(ctx);
+
+      if (!existsSync(ctx.tmpPath)) await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
+      await swapIn(ctx.tmpPath, ctx.dbPath);
+      return `${ctx.dbPath} replaced by backup ${ctx.backupId}`;
+  }),
+  merge: replacing(async (x) => {
+    const ctx = x.record.ctx;
+    const r = x.record;
+    const file = backupFile(ctx);
+
+      if (ctx.mode.kind !== 'merge') throw new ExitError(1, 'internal', 'merge step in a run that is not a merge');
+      if (!existsSync(ctx.tmpPath)) await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
+      const counts = await mergeTables(ctx.dbPath, ctx.tmpPath, ctx.mode.tables, ctx.mergeKeys ?? {}, { id: r.id, backupId: ctx.backupId });
+      return Object.entries(counts)
+        .map(([t, c]) => `${t}: ${c.inserted} rows inserted, ${c.unchanged} already there${c.conflicts ? `, ${c.conflicts} kept in ${conflictsTable(t)} (their key now holds a newer row)` : ''}`)
+        .join('; ');
+  }),
+  stage: replacing(async (x) => {
+    const ctx = x.record.ctx;
+    const step = x.step;
+    const file = backupFile(ctx);
+
+      const name = step.id.slice('stage:'.length);
+      const stage = ctx.mode.kind === 'tables' ? ctx.mode.stages.find((s) => s.name === name) : undefined;
+      if (!stage) throw new ExitError(1, 'internal', `stage ${name} is not in the plan`);
+      if (!existsSync(ctx.tmpPath)) await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
+      const counts = await restoreTables(ctx.dbPath, ctx.tmpPath, stage.tables, name);
+      return `restored ${Object.entries(counts).map(([t, n]) => `${t} (${n} rows)`).join(', ')}`;
+  }),
+  check: {
+    dangerous: false,
+    prompt: restorePrompt,
+    async execute(x) {
+      const ctx = x.record.ctx;
+      const r = x.record;
+      const file = backupFile(ctx);
+
+      // A whole-file restore renamed the very bytes that passed integrity_check at the verify
+      // step: quick_check (one sequential pass, FACTS.md §4) proves the file is that one and
+      // readable; a staged restore wrote new pages, so it gets the full integrity_check.
+      const rep = await inspectDatabase(ctx.dbPath, undefined, ctx.mode.kind === 'whole');
+      if (rep.integrity.length !== 1 || rep.integrity[0] !== 'ok') throw new ExitError(1, 'integrity', `${ctx.dbPath}: ${ctx.mode.kind === 'whole' ? 'quick_check' : 'integrity_check'} failed after the restore (${rep.integrity.slice(0, 2).join('; ')})`);
+      if (ctx.mode.kind === 'merge') {
+        // The honest check (issue #10): every row of the backup is in the table as it was, or kept
+        // in the conflicts table by this run — otherwise the restore is not done.
+        if (!existsSync(ctx.tmpPath)) await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
+        const left = await unmergedRows(ctx.dbPath, ctx.tmpPath, ctx.mode.tables, ctx.mergeKeys ?? {}, r.id);
+        const bad = Object.entries(left).filter(([, n]) => n > 0);
+        if (bad.length) throw new ExitError(1, 'mismatch', `${ctx.dbPath}: ${bad.map(([t, n]) => `${n} rows of ${t}`).join(', ')} from backup ${ctx.backupId} are neither in the table nor kept as conflicts`);
+        const fkNote = rep.fkViolations > ctx.backupFk ? `; WARNING: ${rep.fkViolations} foreign-key violations (PRAGMA foreign_key_check lists them)` : '';
+        return `integrity_check ok; every row of the backup's ${ctx.mode.tables.join(', ')} is back or kept as a conflict${fkNote}`;
+      }
+      const restored = ctx.mode.kind === 'whole'
+        ? Object.keys(ctx.backupCounts)
+        : ctx.mode.stages.filter((s) => r.run.states[r.run.steps.findIndex((x) => x.id === `stage:${s.name}`)]?.status === 'done').flatMap((s) => s.tables);
+      const wrong = restored.filter((t) => rep.rowCounts[t] !== ctx.backupCounts[t]);
+      if (wrong.length) throw new ExitError(1, 'mismatch', `${ctx.dbPath}: row counts differ from backup ${ctx.backupId} in ${wrong.map((t) => `${t} (${rep.rowCounts[t] ?? 'missing'} vs ${ctx.backupCounts[t]})`).join(', ')}`);
+      if (ctx.mode.kind === 'whole' && rep.fkViolations > ctx.backupFk) throw new ExitError(1, 'foreign-keys', `${ctx.dbPath}: ${rep.fkViolations} foreign-key violations after the restore, ${ctx.backupFk} in the backup`);
+      const fkNote = rep.fkViolations > ctx.backupFk ? `; WARNING: ${rep.fkViolations} foreign-key violations (rows of tables not restored point at restored ones)` : '';
+      return `${ctx.mode.kind === 'whole' ? 'quick_check' : 'integrity_check'} ok, ${restored.length} tables match the backup's row counts${fkNote}`;
+    },
+  },
+  ledger: {
+    dangerous: false,
+    prompt: restorePrompt,
+    execute: (x) => recordLedger(x.record, x.deps.ledger),
+  },
+  'start-writers': {
+    dangerous: true,
+    prompt: restorePrompt,
+    async execute(x) {
+      const ctx = x.record.ctx;
+      if (ctx.stopped.length === 0) return 'nothing to start';
+      await startWriters(ctx.writers, ctx.dockerHost, ctx.stopped);
+      return `started ${ctx.stopped.join(', ')}`;
+    },
+  },
+  health: {
+    dangerous: false,
+    prompt: restorePrompt,
+    async execute(x) {
+      const ctx = x.record.ctx;
+      if (ctx.stopped.length === 0) return 'no writer to check';
+      return writersHealthy(ctx.dockerHost, ctx.stopped, x.signal);
+    },
+  },
+  'accept-loss': {
+    dangerous: false,
+    audited: true,
+    settled: (x) => (stillMissing(x.record, x.deps.ledger).length === 0 ? 'no row is missing' : undefined),
+    // Missing rows are given up only by a person's y, or by --accept-loss: never silently by --yes.
+    personOnly(x) {
+      if (x.record.ctx.acceptLoss) return undefined;
+      const missing = stillMissing(x.record, x.deps.ledger);
+      return `not given up without a person's answer (--yes never gives up rows; pass --accept-loss to): ${missing.map((m) => `${size(m.missing)} rows of ${m.table} (${m.key} ${formatRanges(m.missing)})`).join(', ')}`;
+    },
+    prompt: (x) => ({ intro: x.step.title, text: lossQuestion(stillMissing(x.record, x.deps.ledger)), skipMeans: 'the rows stay missing; the row-loss alert keeps firing' }),
+    async execute(x) {
+      const r = x.record;
+      const missing = stillMissing(r, x.deps.ledger);
+      if (missing.length === 0) return 'no row is missing';
+      const lines = missing.map((m) => x.deps.ledger.accept(r.ctx.database, m.table, m.missing, r.id));
+      return `given up, recorded in the state database: ${lines.join('; ')}`;
+    },
+  },
+};
+
+/** The restore runbook: its actions, which steps commit, and where its audit lines go. */
+export function restoreRunbook(audit: Runbook<RestoreCtx, RestoreDeps>['audit']): Runbook<RestoreCtx, RestoreDeps> {
+  return {
+    kind: 'restore',
+    action: (step: StepDef) => RESTORE_ACTIONS[step.action ?? (step.id.startsWith('stage:') ? 'stage' : step.id)],
+    commits: changesDatabase,
+    audit,
+  };
+}
+
+/**
+ * What a merge covers, resolved against the backup: the chosen tables and their ON DELETE CASCADE
+ * children, parents first, each with the key it is matched on (a table with neither a PRIMARY KEY
+ * nor a configured merge key is refused); and how many of the ledger's missing rows the backup holds.
+ */
+async function planMergeFrom(backupPath: string, chosen: readonly string[], configured: Record<string, string[]>, dbPath: string, ledger: RowLedger, database: string): Promise<{ tables: string[]; cascaded: string[]; keys: Record<string, string[]>; holds: string }> {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 10_000 });
+  try {
+    db.prepare('ATTACH DATABASE ? AS b').run(backupPath);
+    const { tables, cascaded } = mergeOrder(db, chosen);
+    const keys: Record<string, string[]> = {};
+    for (const t of tables) {
+      const k = mergeKey(db, t, configured[t]);
+      if (!k) throw new ExitError(1, 'no-key', `table ${t} has no PRIMARY KEY and no merge key: a merge cannot tell its rows apart (rowids change with VACUUM); set databases[].merge_keys.${t}, or restore it by replacing (--tables ${t} without --merge)`);
+      keys[t] = k;
+    }
+    const holds = ledger
+      .entries(database)
+      .filter((e) => e.key && e.missing.length && tables.includes(e.table))
+      .map((e) => {
+        const key = e.key as string;
+        const there = size(intersectRanges(e.missing, islands(db, e.table, key, undefined, undefined, 'b')));
+        return `the backup holds ${there} of the ${size(e.missing)} missing rows of ${e.table}`;
+      })
+      .join('; ');
+    return { tables, cascaded, keys, holds };
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The ledger step: before any writer runs again (a writer would reuse the ids), each restored
+ * critical table is compared with the backup. Rows the backup held leave the missing ids; rows
+ * known before and absent now (written after the backup, replaced away) join them.
+ */
+async function recordLedger(r: Stored, ledger: RowLedger): Promise<string> {
+  const ctx = r.ctx;
+  const critical = ctx.criticalTables ?? [];
+  const restored =
+    ctx.mode.kind === 'whole'
+      ? critical
+      : ctx.mode.kind === 'merge'
+        ? ctx.mode.tables.filter((t) => critical.includes(t))
+        : ctx.mode.stages.filter((s) => r.run.states[r.run.steps.findIndex((x) => x.id === `stage:${s.name}`)]?.status === 'done').flatMap((s) => s.tables).filter((t) => critical.includes(t));
+  if (restored.length === 0) return 'no critical table was restored';
+  const { default: Database } = await import('better-sqlite3');
+  const live = new Database(ctx.dbPath, { readonly: true, fileMustExist: true, timeout: 10_000 });
+  const notes: string[] = [];
+  try {
+    if (ctx.mode.kind === 'merge') {
+      if (!existsSync(ctx.tmpPath)) await extractVerified(join(ctx.backupDir, `${ctx.backupId}.db.br`), ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
+      live.prepare('ATTACH DATABASE ? AS b').run(ctx.tmpPath);
+    }
+    for (const t of restored) {
+      const key = integerKey(live, t);
+      const count = (live.prepare(`SELECT count(*) AS n FROM "${t.replace(/"/g, '""')}"`).get() as { n: number }).n;
+      const present = key ? islands(live, t, key) : [];
+      // A replace leaves exactly the backup's rows; a merge's backup is attached as `b`.
+      const backupIds = key ? (ctx.mode.kind === 'merge' ? islands(live, t, key, undefined, undefined, 'b') : present) : [];
+      const x = ledger.restored(ctx.database, t, key, present, backupIds, count, r.id, Date.now(), ctx.mode.kind === 'merge' ? [] : (ctx.replaceLoss?.[t] ?? []));
+      if (!key) {
+        notes.push(`${t}: ${count} rows (no integer key: counted, not tracked by id)`);
+        continue;
+      }
+      const parts = [`${size(x.recovered)} missing rows back${x.recovered.length ? ` (${key} ${formatRanges(x.recovered)})` : ''}`];
+      if (x.lostByRestore.length) parts.push(`${size(x.lostByRestore)} rows written after the backup are gone (${key} ${formatRanges(x.lostByRestore)})`);
+      parts.push(x.missing.length ? `${size(x.missing)} still missing (${key} ${formatRanges(x.missing)})` : 'none missing');
+      notes.push(`${t}: ${parts.join(', ')}`);
+    }
+  } finally {
+    live.close();
+  }
+  return notes.join('; ');
+}
+
+/** "replacing loses 51 rows of trades (id 2311–2361)" / "replacing loses no row of a critical table". */
+function describeReplaceLoss(loss: Record<string, [number, number][] | null | undefined>, fromLedger: readonly string[] = []): string {
+  const parts = Object.entries(loss).flatMap(([t, r]) =>
+    r === undefined || r === null
+      ? [`${t}: cannot be read and the row-loss ledger knows no ids of it, so what it loses cannot be counted`]
+      : r.length
+        ? [`${fromLedger.includes(t) ? 'at least ' : ''}${size(r)} rows of ${t} (id ${formatRanges(r)})${fromLedger.includes(t) ? ' — the file cannot be read; counted from the ids the row-loss ledger knew' : ''}`]
+        : [],
+  );
+  return parts.length ? `replacing loses ${parts.join('; ')} — rows written or changed since the backup` : 'replacing loses no row of a critical table';
+}
+
+/** The critical tables' rows still missing after this run, per the ledger. */
+function stillMissing(r: Stored, ledger: RowLedger): { table: string; key: string; missing: Range[] }[] {
+  const critical = r.ctx.criticalTables ?? [];
+  return ledger.entries(r.ctx.database).flatMap((e) => (e.key && e.missing.length && critical.includes(e.table) ? [{ table: e.table, key: e.key, missing: [...e.missing] }] : []));
+}
+
+/** The question of the accept-loss step: exactly which rows would be given up. */
+function lossQuestion(missing: { table: string; key: string; missing: Range[] }[]): string {
+  return `give up ${missing.map((x) => `${size(x.missing)} rows of ${x.table} (${x.key} ${formatRanges(x.missing)})`).join(' and ')}? This restore did not bring them back (the backup used does not hold them, or their stage was skipped; rows written after the monitor's last look are not counted). y gives them up (recorded; the row-loss alert resolves) · s skips (the alert keeps firing until they are found)`;
+}
+
+/** The replace loss of the tables one step replaces. */
+function stageLoss(ctx: RestoreCtx, stepId: string): Record<string, [number, number][] | null> {
+  const all = ctx.replaceLoss ?? {};
+  if (stepId === 'swap' || ctx.mode.kind !== 'tables') return all;
+  const stage = ctx.mode.stages.find((s) => `stage:${s.name}` === stepId);
+  return Object.fromEntries(Object.entries(all).filter(([t]) => stage?.tables.includes(t)));
+}

@@ -1,0 +1,366 @@
+// Over 300 lines, knowingly: the restore runbook's life cycle on the engine (issue #14) — how a
+// run starts (which backup, which steps), resumes and rolls back, what its end means to people and
+// to the exit code, and how its journaled context keeps secrets out. Its steps are in
+// restore-steps.ts; the CLI (src/cli/restore.ts) only parses flags and picks the operator.
+
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+import { formatDuration } from '../config/duration.js';
+import type { LoadedConfig } from '../config/load.js';
+import { ConfigError, ExitError, UsageError } from '../domain/errors.js';
+import { planMerge, planStages, restoreHint, restoreSteps, type RestoreMode } from '../domain/restore-plan.js';
+import { applyRetention, retentionPolicy } from '../domain/retention.js';
+import { createRun, reduceRun } from '../domain/runbook.js';
+import { Driver, type Outcome } from '../engine/driver.js';
+import type { RunJournal, RunRecord } from '../engine/journal.js';
+import type { Operator } from '../engine/operator.js';
+import { holdRun } from '../engine/owner.js';
+import { backupDir, listBackups, type BackupManifest } from '../services/backup.js';
+import { extractVerified, sweepRestoreTemps } from '../services/backup-restore.js';
+import { rowsHeld, type MissingRows } from '../services/merge.js';
+import type { Writer } from '../services/writers.js';
+import { stateDir } from '../state/statedb.js';
+import { targets, type Target } from '../cli/backup.js';
+import { out, outJson, redact } from '../cli/output.js';
+import type { RestoreOptions } from '../cli/restore.js';
+import { restoreRunbook, type RestoreCtx, type RestoreDeps } from './restore-steps.js';
+
+type Stored = RunRecord<RestoreCtx>;
+
+/** Audit entries of a restore. */
+export type AuditFn = (action: string, target: string, outcome: 'ok' | 'failed' | 'refused' | 'cancelled', detail?: string) => void;
+
+/** What a restore runs with: the state database, its journal, the operator, the audit log, the ledger. */
+export interface Engine {
+  state: BetterSqlite3.Database;
+  journal: RunJournal;
+  op: Operator;
+  audit: AuditFn;
+  deps: RestoreDeps;
+  /** --json: the end of the run is one JSON document on stdout. */
+  json: boolean;
+}
+
+const busy = (r: Stored) => (pid: number) => `restore ${r.id} of ${r.subject} is running right now (pid ${pid}); let it finish, or stop that process first`;
+
+/** Drives a run (new or resumed) to its end while holding it, and turns the outcome into the exit code and messages. */
+async function driveRestore(e: Engine, r: Stored): Promise<number> {
+  const lease = holdRun(e.state, r.id, busy(r));
+  try {
+    const outcome = await new Driver(restoreRunbook(e.audit), e.journal, e.op, e.deps).drive(r);
+    return ended(e, outcome);
+  } finally {
+    lease.release();
+  }
+}
+
+/** Resumes an unfinished run from where its journal stands. */
+export async function resumeRestore(e: Engine, loaded: LoadedConfig, g: RestoreOptions): Promise<number> {
+  const found = rehydrate(findOpen(e.journal, loaded, g), loaded, g);
+  const lease = holdRun(e.state, found.id, busy(found));
+  try {
+    // What a killed run left beside the database (its pid is gone) goes first (issue #13).
+    sweepRestoreTemps(found.ctx.dbPath);
+    if (found.rollingBack) throw new ExitError(1, 'rolling-back', `restore ${found.id} of ${found.subject}: a rollback was started; finish it with: opsdeck restore --db ${found.subject} --rollback`);
+    const run: Stored = { ...found, ctx: { ...found.ctx, ...(g.acceptLoss ? { acceptLoss: true } : {}) } };
+    const resumed: Stored = { ...run, run: reduceRun(run.run, { type: 'resume', at: Date.now() }) };
+    e.journal.save(resumed, { type: 'resume', at: Date.now() }, '-');
+    const outcome = await new Driver(restoreRunbook(e.audit), e.journal, e.op, e.deps).drive(resumed);
+    return ended(e, outcome);
+  } finally {
+    lease.release();
+  }
+}
+
+/**
+ * Undoes a run: the undo of each started step, last first — writers stopped, the safety copy put
+ * back if the database was touched, writers started again. Idempotent: a rollback that was killed
+ * is finished by running it again.
+ */
+export async function rollbackRestore(e: Engine, loaded: LoadedConfig, g: RestoreOptions): Promise<number> {
+  const found = rehydrate(findOpen(e.journal, loaded, g), loaded, g);
+  const lease = holdRun(e.state, found.id, busy(found));
+  try {
+    sweepRestoreTemps(found.ctx.dbPath);
+    const driver = new Driver(restoreRunbook(e.audit), e.journal, e.op, e.deps);
+    let done: Awaited<ReturnType<typeof driver.rollback>>;
+    try {
+      done = await driver.rollback(found, `put back the database ${found.ctx.dbPath} as it was before restore ${found.id} (from ${found.ctx.safetyDir})?`);
+    } catch (err) {
+      const ex = err instanceof ExitError ? err : new ExitError(1, 'rollback', (err as Error).message);
+      e.audit('restore.rollback', found.subject, 'failed', ex.message);
+      throw new ExitError(ex.exitCode, ex.code, `${ex.message} — rollback of ${found.id} unfinished; run opsdeck restore --db ${found.subject} --rollback again (safety copy: ${found.ctx.safetyDir})`);
+    }
+    if (!done) throw new ExitError(1, 'cancelled', `rollback of ${found.id} cancelled; the run is still unfinished`);
+    rmSync(found.ctx.tmpPath, { force: true });
+    const touched = done.record.ctx.putBack === true;
+    e.audit('restore.rollback', found.subject, 'ok', `run ${found.id}${touched ? `: database put back from ${found.ctx.safetyDir}` : ': the database had not been changed'}`);
+    if (e.json) outJson(report(done.record));
+    else e.op.say(`restore ${found.id} rolled back; the safety copy stays at ${found.ctx.safetyDir}`);
+    return 0;
+  } finally {
+    lease.release();
+  }
+}
+
+/**
+ * Exit codes: 0 completed; 3 finished with a step skipped (the summary names it); 1 paused,
+ * cancelled or failed (a failure before the database changed undid itself and closed the run; after,
+ * the run stays open for --resume or --rollback); 2 the backup is corrupt.
+ */
+function ended(e: Engine, o: Outcome<RestoreCtx>): number {
+  const r = o.record;
+  const ctx = r.ctx;
+  if (o.kind === 'completed') {
+    rmSync(ctx.tmpPath, { force: true });
+    const what = o.skipped.map((x) => `${x.step.title} (${x.reason})`).join('; ');
+    e.audit('restore', r.subject, 'ok', `run ${r.id} from ${ctx.backupId} ${o.skipped.length ? `finished with skipped steps: ${what}` : 'completed'}; safety copy kept at ${ctx.safetyDir}`);
+    if (e.json) outJson(report(r));
+    else if (o.skipped.length) e.op.say(`restore ${r.id} finished, NOT complete — skipped: ${what}; the previous database is kept at ${ctx.safetyDir}`);
+    else e.op.say(`restore ${r.id} completed; the previous database is kept at ${ctx.safetyDir}`);
+    return o.skipped.length ? 3 : 0;
+  }
+  if (o.kind === 'paused') {
+    if (!o.changed) {
+      rmSync(ctx.tmpPath, { force: true });
+      e.audit('restore', r.subject, 'cancelled', o.reason);
+      throw new ExitError(1, 'cancelled', `restore of ${r.subject} cancelled (${o.reason}); nothing was changed`);
+    }
+    e.audit('restore', r.subject, 'cancelled', `paused: ${o.reason}`);
+    throw new ExitError(1, 'paused', `restore ${r.id} of ${r.subject} paused (${o.reason}); continue with: opsdeck restore --db ${r.subject} --resume, or undo with --rollback (safety copy: ${ctx.safetyDir})`);
+  }
+  const ex = o.error;
+  if (o.closed) {
+    rmSync(ctx.tmpPath, { force: true });
+    e.audit('restore', r.subject, 'failed', ex.message);
+    throw new ExitError(ex.exitCode, ex.code, `${ex.message} (restore of ${r.subject} stopped; the database was not changed${ctx.stopped.length ? `; ${o.undone ?? ''}` : ''})`);
+  }
+  e.op.say(`restore ${r.id} failed at a step after the database was changed`);
+  throw new ExitError(ex.exitCode, ex.code, `${ex.message} — restore ${r.id} is unfinished: retry with opsdeck restore --db ${r.subject} --resume, or put the old database back with --rollback (safety copy: ${ctx.safetyDir})`);
+}
+
+function findOpen(journal: RunJournal, loaded: LoadedConfig, g: RestoreOptions): Stored {
+  let runs = journal.open<RestoreCtx>('restore');
+  if (g.db) {
+    const path = targets(loaded, g)[0]?.path;
+    // The journal keeps paths redacted (issue #12): compare them as stored.
+    runs = runs.filter((r) => (path !== undefined && r.targetKey === redact(path)) || r.subject === g.db);
+  }
+  if (runs.length === 0) throw new ExitError(1, 'not-found', `no unfinished restore${g.db ? ` of ${g.db}` : ''} in the journal; nothing to ${g.resume ? 'resume' : 'roll back'}`);
+  if (runs.length > 1) throw new UsageError(`${runs.length} unfinished restores (${runs.map((r) => r.subject).join(', ')}): pick one with --db`);
+  return runs[0] as Stored;
+}
+
+/**
+ * The context as the journal stores it (issue #12): the writers' commands and containers, the paths
+ * and the Docker host redacted — they can hold a `${VAR}`'s value; `rehydrate` takes them from the
+ * configuration again.
+ */
+export function redactCtx(ctx: RestoreCtx): RestoreCtx {
+  return {
+    ...ctx,
+    dbPath: redact(ctx.dbPath),
+    backupDir: redact(ctx.backupDir),
+    safetyDir: redact(ctx.safetyDir),
+    tmpPath: redact(ctx.tmpPath),
+    ...(ctx.dockerHost !== undefined ? { dockerHost: redact(ctx.dockerHost) } : {}),
+    writers: ctx.writers.map((w) => ({
+      ...w,
+      ...(w.container !== undefined ? { container: redact(w.container) } : {}),
+      ...(w.composeService !== undefined ? { composeService: redact(w.composeService) } : {}),
+      ...(w.stopCommand !== undefined ? { stopCommand: redact(w.stopCommand) } : {}),
+      ...(w.startCommand !== undefined ? { startCommand: redact(w.startCommand) } : {}),
+    })),
+    stopped: ctx.stopped.map((x) => redact(x)),
+  };
+}
+
+/** Where the journal redacted a secret (issue #12). */
+const REDACTED = '***';
+
+/**
+ * A run read back from the journal, with what was redacted when it was stored taken from the
+ * configuration again (issue #12: the journal never holds a secret). A writer's stop/start command
+ * comes from its service in services[]; a path or Docker host that held a secret is the configured
+ * one that redacts to what was stored. Either missing now is an error that says what to put back.
+ */
+function rehydrate(r: Stored, loaded: LoadedConfig, g: RestoreOptions): Stored {
+  const ctx = r.ctx;
+  const { config } = loaded;
+  const sdir = stateDir(config.state_dir);
+  const paths = config.databases.flatMap((d) => [d.path, backupDir(d.name, config.backup.dir, g.dir), join(dirname(d.path), `.${basename(d.path)}.restore-${r.id}`)]);
+  const containers = config.services.flatMap((s) => [...(s.container ? [s.container] : []), ...(s.compose_service ? [s.compose_service] : [])]);
+  const candidates = [...paths, ...containers, join(sdir, 'safety', r.id), ...(config.docker.host ? [config.docker.host] : []), ...(g.db ? [resolve(g.db)] : [])];
+  const fill = (stored: string, what: string): string => {
+    if (!stored.includes(REDACTED)) return stored;
+    const found = candidates.find((c) => redact(c) === stored);
+    if (found === undefined) throw new ExitError(1, 'redacted', `restore ${r.id}: its ${what} held a secret, so the journal keeps it redacted (${stored}), and the configuration no longer gives it; put the configuration back as it was when the restore started`);
+    return found;
+  };
+  const writers = ctx.writers.map((stored) => {
+    const w = {
+      ...stored,
+      ...(stored.container !== undefined ? { container: fill(stored.container, `writer ${stored.service}'s container`) } : {}),
+      ...(stored.composeService !== undefined ? { composeService: fill(stored.composeService, `writer ${stored.service}'s compose service`) } : {}),
+    };
+    if (!w.stopCommand?.includes(REDACTED) && !w.startCommand?.includes(REDACTED)) return w;
+    const s = config.services.find((x) => x.name === w.service);
+    if (!s?.stop_command || !s.start_command)
+      throw new ExitError(1, 'redacted', `restore ${r.id}: writer ${w.service}'s stop_command and start_command held a secret, so the journal keeps them redacted; services.${w.service} with both commands must be in the configuration to ${g.rollback ? 'roll back' : 'resume'}`);
+    return { ...w, stopCommand: s.stop_command, startCommand: s.start_command };
+  });
+  return {
+    ...r,
+    targetKey: fill(r.targetKey, 'database path'),
+    ctx: {
+      ...ctx,
+      dbPath: fill(ctx.dbPath, 'database path'),
+      backupDir: fill(ctx.backupDir, 'backup folder'),
+      safetyDir: fill(ctx.safetyDir, 'safety copy folder'),
+      tmpPath: fill(ctx.tmpPath, 'temporary file'),
+      writers,
+      stopped: ctx.stopped.map((x) => fill(x, 'stopped container')),
+      ...(ctx.dockerHost !== undefined ? { dockerHost: fill(ctx.dockerHost, 'Docker host') } : {}),
+    },
+  };
+}
+
+/** Resolves configured writer services to containers; an unknown service is a config error. */
+function resolveWriters(loaded: LoadedConfig, t: Target): Writer[] {
+  return t.writers.map((name) => {
+    const s = loaded.config.services.find((x) => x.name === name);
+    if (!s) throw new ConfigError(`databases.${t.name}.writers: service ${name} is not in services[] (expected one of: ${loaded.config.services.map((x) => x.name).join(', ') || 'none declared'})`);
+    if (s.stop_command && s.start_command) return { service: name, stopCommand: s.stop_command, startCommand: s.start_command };
+    if (!s.container && !s.compose_service) throw new ConfigError(`services.${name}: a writer needs container, compose_service, or stop_command and start_command, so the restore can stop it`);
+    return { service: name, ...(s.container ? { container: s.container } : {}), ...(s.compose_service ? { composeService: s.compose_service } : {}) };
+  });
+}
+
+/**
+ * The backups a restore may use, best first: the one named, else the verified ones (taken before
+ * `before`, when given), those taken during a loss last.
+ */
+function backupCandidates(t: Target, id: string | undefined, before?: number, duringLoss: (at: number) => boolean = () => false): BackupManifest[] {
+  const all = listBackups(t.dir);
+  if (id) {
+    const m = all.find((x) => x.id === id);
+    if (!m) throw new ExitError(1, 'not-found', `backup ${id}: not found in ${t.dir} (${all.length ? `newest: ${all.slice(0, 3).map((x) => x.id).join(', ')}` : 'no backups there'})`);
+    if (m.verify && !m.verify.ok) throw new ExitError(2, 'corrupt', `backup ${id}: failed verification (${m.verify.message}); it cannot be restored`);
+    return [m];
+  }
+  const usable = before === undefined ? all : all.filter((x) => Date.parse(x.createdAt) < before);
+  // A backup taken while rows were missing (between a loss and its recovery) lacks them: a restore
+  // from it would lose them again. Such backups come last (issue #10; seen in the demo test when a
+  // scheduled backup ran during a rows-deleted drill and a later whole-file restore picked it).
+  const clean = usable.filter((x) => !duringLoss(Date.parse(x.createdAt)));
+  const order = [clean.filter((x) => x.verify?.ok), clean.filter((x) => !x.verify), usable.filter((x) => x.verify?.ok), usable.filter((x) => !x.verify), all.filter((x) => x.verify?.ok), all.filter((x) => !x.verify)].flat();
+  const out = [...new Set(order)];
+  if (!out.length) throw new ExitError(1, 'not-found', `no restorable backup of ${t.name} in ${t.dir}`);
+  return out;
+}
+
+/** How many backups a merge opens at most to find one that holds the missing rows. */
+const MERGE_CANDIDATES = 8;
+
+/**
+ * The backup a merge restores from, chosen by what it holds: the first candidate that holds every
+ * row the ledger misses, else the one holding most (the earlier candidate on a tie). Time alone
+ * cannot decide: a scheduled backup taken between a DELETE and the monitor's next look is older
+ * than the loss as the ledger dates it, yet lacks the rows (issue #10, seen in the demo test).
+ */
+async function chooseByContent(t: Target, candidates: readonly BackupManifest[], wanted: readonly MissingRows[]): Promise<BackupManifest> {
+  let best: { m: BackupManifest; held: number } | undefined;
+  const tmp = join(dirname(t.path), `.${basename(t.path)}.restore-choose-${randomBytes(3).toString('hex')}`);
+  for (const m of candidates.slice(0, MERGE_CANDIDATES)) {
+    try {
+      await extractVerified(join(t.dir, `${m.id}.db.br`), m.sha256, tmp, `backup ${m.id}`);
+      const r = rowsHeld(tmp, wanted);
+      if (!best || r.held > best.held) best = { m, held: r.held };
+      if (r.held === r.total) break;
+    } catch {
+      // A damaged or unreadable candidate is passed over; the verify step reports on the one chosen.
+    } finally {
+      for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
+    }
+  }
+  return best?.m ?? (candidates[0] as BackupManifest);
+}
+
+/** Starts a restore: chooses the backup, plans the steps, journals the run and drives it. */
+export async function startRestore(e: Engine, loaded: LoadedConfig, g: RestoreOptions): Promise<number> {
+  const { journal, audit, deps } = e;
+  const list = targets(loaded, g);
+  if (list.length !== 1) throw new UsageError(`${list.length} databases configured: name one with --db (${list.map((t) => t.name).join(', ')})`);
+  const t = list[0] as Target;
+  const unfinished = journal.open<RestoreCtx>('restore', t.path)[0];
+  if (unfinished) throw new ExitError(1, 'unfinished', `restore ${unfinished.id} of ${t.name} is unfinished; finish it with --resume or undo it with --rollback (safety copy: ${unfinished.ctx.safetyDir})`);
+  const stages = g.merge ? planMerge(g.tables, t.critical, t.normal) : planStages(g.tables, t.critical, t.normal);
+  if (!stages.ok) throw new UsageError(stages.message);
+  const writers = resolveWriters(loaded, t);
+  // A merge brings back lost rows: from a backup taken before the loss was noticed (a newer one,
+  // e.g. from the backup schedule, no longer holds them).
+  const lostSince = g.merge ? Math.min(...deps.ledger.entries(t.name).flatMap((e) => (e.missing.length && e.missingSince !== undefined ? [e.missingSince] : []))) : Infinity;
+  const candidates = backupCandidates(t, g.backup, Number.isFinite(lostSince) ? lostSince : undefined, deps.ledger.duringLoss(t.name));
+  const wanted: MissingRows[] = g.merge ? deps.ledger.entries(t.name).flatMap((e) => (e.missing.length ? [{ table: e.table, ...(e.key ? { key: e.key } : {}), missing: e.missing }] : [])) : [];
+  const m = wanted.length && !g.backup ? await chooseByContent(t, candidates, wanted) : (candidates[0] as BackupManifest);
+  const now = Date.now();
+  const all = listBackups(t.dir);
+  const tiers = applyRetention(all.map((x) => ({ id: x.id, createdAt: Date.parse(x.createdAt), verified: !!x.verify?.ok })), retentionPolicy(loaded.config.backup));
+  const ageMs = now - Date.parse(m.createdAt);
+  const summary = `${formatDuration(ageMs)} old, ${(tiers.keep.get(m.id) ?? ['expired']).filter((x) => !x.startsWith('newest') && !x.startsWith('unverified')).map((x) => x.split(' ')[0]).join('+') || 'untiered'}, ${m.verify ? (m.verify.ok ? 'verified' : 'FAILED verification') : 'not verified yet'}, ${ageMs <= loaded.config.backup.rpo ? 'within' : 'BEYOND'} the RPO of ${formatDuration(loaded.config.backup.rpo)}`;
+  const id = `${t.name}-${new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
+  const safetyDir = join(stateDir(loaded.config.state_dir), 'safety', id);
+  const steps = restoreSteps({ database: t.name, dbPath: t.path, backupId: m.id, backupSummary: summary, writers: writers.map((w) => (w.stopCommand ? `${w.service} (its stop_command)` : w.container ?? `compose service ${w.composeService ?? w.service}`)), safetyDir, mode: stages.mode });
+  if (g.dryRun) {
+    if (g.json) outJson({ dryRun: true, database: t.name, path: t.path, backup: m.id, summary, safetyCopy: safetyDir, steps: steps.map((s) => ({ id: s.id, title: s.title, detail: s.detail })) });
+    else {
+      out(`restore of ${t.name} (${t.path}) from ${m.id} — dry run, nothing changed`);
+      steps.forEach((s, i) => out(`  ${i + 1}. ${s.title}: ${s.detail}`));
+    }
+    return 0;
+  }
+  sweepRestoreTemps(t.path);
+  const ctx: RestoreCtx = {
+    database: t.name,
+    dbPath: t.path,
+    backupDir: t.dir,
+    backupId: m.id,
+    sha256: m.sha256,
+    mode: stages.mode,
+    writers,
+    ...(loaded.config.docker.host ? { dockerHost: loaded.config.docker.host } : {}),
+    stopped: [],
+    safetyDir,
+    tmpPath: join(dirname(t.path), `.${basename(t.path)}.restore-${id}`),
+    force: !!g.force,
+    backupFk: m.foreignKeyViolations,
+    backupCounts: {},
+    criticalTables: [...t.critical],
+    ...(t.mergeKeys && Object.keys(t.mergeKeys).length ? { mergeKeys: t.mergeKeys } : {}),
+    ...(g.acceptLoss ? { acceptLoss: true } : {}),
+  };
+  const stored = journal.create<RestoreCtx>({ id, kind: 'restore', subject: t.name, targetKey: t.path, hint: restoreHint(t.name, safetyDir), run: createRun(steps), ctx, startedAt: now }, `backup ${m.id}`);
+  audit('restore.start', t.name, 'ok', `run ${id}, backup ${m.id}, ${describeMode(stages.mode)}`);
+  e.op.say(`restore ${id}: ${t.name} (${t.path}) from backup ${m.id}; safety copy will be at ${safetyDir}`);
+  return driveRestore(e, stored);
+}
+
+function describeMode(mode: RestoreMode): string {
+  if (mode.kind === 'whole') return 'whole file';
+  if (mode.kind === 'merge') return `merge of ${mode.tables.join(', ')}`;
+  return `tables ${mode.stages.map((s) => s.name).join(', ')}`;
+}
+
+function report(r: Stored): unknown {
+  return {
+    run: r.id,
+    database: r.ctx.database,
+    path: r.ctx.dbPath,
+    backup: r.ctx.backupId,
+    status: r.status,
+    safetyCopy: r.ctx.safetyDir,
+    steps: r.run.steps.map((s, i) => ({ id: s.id, title: s.title, ...r.run.states[i] })),
+  };
+}

@@ -1,0 +1,134 @@
+import { execFile } from 'node:child_process';
+import { ExitError } from '../domain/errors.js';
+import { DockerService, resolveDockerEndpoint } from './docker.js';
+
+// The services that write to a database, as a runbook stops and starts them around a change of the
+// file (issue #14: moved out of the restore command, so update, failover and repair runbooks use
+// the same ones). A writer is a container (by name or compose service) or a pair of shell commands.
+
+/** A writer service resolved to how it is stopped: a container (Docker) or stop/start commands. */
+export interface Writer {
+  service: string;
+  container?: string;
+  composeService?: string;
+  stopCommand?: string;
+  startCommand?: string;
+}
+
+/** How a list of stopped writers names a command writer (containers are named by their container name). */
+export const COMMAND = 'command:';
+export const isCommand = (name: string) => name.startsWith(COMMAND);
+
+/** A Docker client for the writers' engine (10 s per call). */
+export function dockerFor(host: string | undefined): DockerService {
+  return new DockerService(resolveDockerEndpoint(host), 10_000);
+}
+
+/** Runs a writer's stop or start command (through /bin/sh, 60 s at most); a non-zero exit is an error. */
+export async function runWriterCommand(w: Writer | undefined, which: 'stop' | 'start', service: string): Promise<void> {
+  const cmd = which === 'stop' ? w?.stopCommand : w?.startCommand;
+  if (!cmd) throw new ExitError(1, 'writer', `writer ${service}: no ${which}_command recorded`);
+  await new Promise<void>((res, rej) => {
+    execFile('/bin/sh', ['-c', cmd], { timeout: 60_000 }, (err, _stdout, stderr) => {
+      if (!err) res();
+      else rej(new ExitError(1, 'writer', `writer ${service}: ${which}_command failed (${err.killed ? 'timed out after 60 s' : `exit ${String(err.code)}`})${stderr.trim() ? `: ${stderr.trim().split('\n').at(-1) ?? ''}` : ''}`));
+    });
+  });
+}
+
+/** The container name of a writer (a compose service is looked up by its label). */
+export async function containerOf(d: DockerService, w: Writer): Promise<string> {
+  if (w.container) return w.container;
+  const r = await d.containers({ light: true });
+  if (!r.ok) throw new ExitError(1, 'docker', r.error.message);
+  const c = r.value.find((x) => x.composeService === w.composeService);
+  if (!c) throw new ExitError(1, 'not-found', `writer ${w.service}: no container of compose service ${w.composeService ?? ''}`);
+  return c.name;
+}
+
+/**
+ * Stops the writers that run. `remember` is called with each name before it is stopped, so a run
+ * killed right after still starts it again; a command writer's state is not known: it is stopped
+ * (its command must be idempotent) and started again afterwards. Returns the names stopped.
+ */
+export async function stopWriters(writers: readonly Writer[], host: string | undefined, already: readonly string[], remember: (name: string) => void): Promise<string[]> {
+  const stopped = [...already];
+  let docker: DockerService | undefined;
+  for (const w of writers) {
+    if (w.stopCommand) {
+      const name = `${COMMAND}${w.service}`;
+      if (!stopped.includes(name)) {
+        stopped.push(name);
+        remember(name);
+      }
+      await runWriterCommand(w, 'stop', w.service);
+      continue;
+    }
+    const d = (docker ??= dockerFor(host));
+    const name = await containerOf(d, w);
+    const info = await d.inspect(name);
+    if (!info.ok) throw new ExitError(1, 'docker', `writer ${w.service}: ${info.error.message}`);
+    if (info.value.state !== 'running' && info.value.state !== 'restarting') continue;
+    if (!stopped.includes(name)) {
+      stopped.push(name);
+      remember(name);
+    }
+    const s = await d.stop(name);
+    if (!s.ok) throw new ExitError(1, 'docker', `writer ${w.service}: ${s.error.message}`);
+  }
+  return stopped;
+}
+
+/** Stops every configured writer, running or not (a rollback: whatever runs now must not write). */
+export async function stopAllWriters(writers: readonly Writer[], host: string | undefined): Promise<void> {
+  let docker: DockerService | undefined;
+  for (const w of writers) {
+    if (w.stopCommand) {
+      await runWriterCommand(w, 'stop', w.service);
+      continue;
+    }
+    const d = (docker ??= dockerFor(host));
+    const s = await d.stop(await containerOf(d, w));
+    if (!s.ok) throw new ExitError(1, 'docker', `writer ${w.service}: ${s.error.message}`);
+  }
+}
+
+/** Starts what a run stopped: containers through Docker, command writers with their start_command. */
+export async function startWriters(writers: readonly Writer[], host: string | undefined, stopped: readonly string[]): Promise<void> {
+  let docker: DockerService | undefined;
+  for (const name of stopped) {
+    if (isCommand(name)) {
+      const service = name.slice(COMMAND.length);
+      await runWriterCommand(writers.find((w) => w.service === service), 'start', service);
+      continue;
+    }
+    const s = await (docker ??= dockerFor(host)).start(name);
+    if (!s.ok) throw new ExitError(1, 'docker', `start ${name}: ${s.error.message}`);
+  }
+}
+
+/** Polls a container until it runs and its health check (if any) passes; 60 s at most. */
+export async function waitHealthy(d: DockerService, name: string, timeoutMs = 60_000, signal?: AbortSignal): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const i = await d.inspect(name);
+    if (!i.ok) throw new ExitError(1, 'docker', i.error.message);
+    const c = i.value;
+    if (c.state === 'running' && (c.health === 'healthy' || c.health === 'none')) return `${name} running${c.health === 'healthy' ? ', healthy' : ''}`;
+    if (c.state === 'exited' || c.state === 'dead') throw new ExitError(1, 'unhealthy', `${name} exited (code ${c.exitCode}) after it was started`);
+    if (Date.now() > deadline) throw new ExitError(1, 'unhealthy', `${name} is ${c.state}${c.health !== 'none' ? `, ${c.health}` : ''} after ${timeoutMs / 1000} s`);
+    if (signal?.aborted) throw new ExitError(1, 'cancelled', `waiting for ${name} to be healthy: cancelled`);
+    await new Promise((res) => setTimeout(res, 500));
+  }
+}
+
+/** Waits until the writers a run started are healthy: a note per writer. */
+export async function writersHealthy(host: string | undefined, stopped: readonly string[], signal?: AbortSignal): Promise<string> {
+  let docker: DockerService | undefined;
+  const notes: string[] = [];
+  for (const name of stopped) {
+    if (isCommand(name)) notes.push(`${name.slice(COMMAND.length)}: its start_command succeeded (a command writer has no container health to wait for)`);
+    else notes.push(await waitHealthy((docker ??= dockerFor(host)), name, 60_000, signal));
+  }
+  return notes.join('; ');
+}
