@@ -20,6 +20,8 @@ export interface StepDef {
   mutating: boolean;
   /** The engine action that runs it (src/engine/): its id in the runbook's registry; default the step id. */
   action?: string;
+  /** The action's parameters (a container name, a command, a URL); journaled with secrets redacted. */
+  params?: Record<string, string | number | boolean>;
   /** Tried again on failure: `attempts` in all, waiting `backoffMs` × `factor`^(n−1), at most `capMs`. */
   retry?: RetryPolicy;
 }
@@ -37,9 +39,9 @@ export type StepState =
   | { status: 'pending' }
   | { status: 'confirming'; since: number }
   | { status: 'running'; startedAt: number; attempt?: number }
-  | { status: 'verifying'; startedAt: number }
-  | { status: 'done'; startedAt: number; endedAt: number; note?: string }
-  | { status: 'failed'; startedAt: number; endedAt: number; error: string }
+  | { status: 'verifying'; startedAt: number; attempt?: number }
+  | { status: 'done'; startedAt: number; endedAt: number; note?: string; attempt?: number }
+  | { status: 'failed'; startedAt: number; endedAt: number; error: string; attempt?: number }
   | { status: 'skipped'; at: number; reason: string };
 
 /** Where the whole run stands. */
@@ -128,17 +130,17 @@ export function reduceRun(run: Run, ev: RunEvent): Run {
     case 'start':
       return s.status === 'pending' ? withState(run, { status: 'running', startedAt: ev.at }) : run;
     case 'verify':
-      return s.status === 'running' ? withState(run, { status: 'verifying', startedAt: s.startedAt }) : run;
+      return s.status === 'running' ? withState(run, { status: 'verifying', startedAt: s.startedAt, ...(s.attempt ? { attempt: s.attempt } : {}) }) : run;
     case 'succeed':
       if (s.status !== 'running' && s.status !== 'verifying') return run;
-      return withState(run, { status: 'done', startedAt: s.startedAt, endedAt: ev.at, ...(ev.note !== undefined ? { note: ev.note } : {}) }, true);
+      return withState(run, { status: 'done', startedAt: s.startedAt, endedAt: ev.at, ...(ev.note !== undefined ? { note: ev.note } : {}), ...(s.attempt ? { attempt: s.attempt } : {}) }, true);
     case 'retry': {
       if (s.status !== 'running' && s.status !== 'verifying') return run;
-      return withState(run, { status: 'running', startedAt: s.startedAt, attempt: (s.status === 'running' ? (s.attempt ?? 1) : 1) + 1 });
+      return withState(run, { status: 'running', startedAt: s.startedAt, attempt: (s.attempt ?? 1) + 1 });
     }
     case 'fail': {
       if (s.status !== 'running' && s.status !== 'verifying' && s.status !== 'pending') return run;
-      const failed = withState(run, { status: 'failed', startedAt: startedAt(s, ev.at), endedAt: ev.at, error: ev.error });
+      const failed = withState(run, { status: 'failed', startedAt: startedAt(s, ev.at), endedAt: ev.at, error: ev.error, ...('attempt' in s && s.attempt ? { attempt: s.attempt } : {}) });
       return { ...failed, phase: { kind: 'failed', at: ev.at, error: ev.error } };
     }
     case 'skip':

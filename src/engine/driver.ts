@@ -236,7 +236,7 @@ export class Driver<C, D> {
       } catch (e) {
         const ex = asExit(e, step);
         const s = get().run.states[get().run.cursor];
-        const attempt = s?.status === 'running' ? (s.attempt ?? 1) : 1;
+        const attempt = s?.status === 'running' || s?.status === 'verifying' ? (s.attempt ?? 1) : 1;
         if (step.retry && attempt < step.retry.attempts && !this.signal.aborted) {
           const ms = backoff(step.retry, attempt + 1);
           set(this.save(get(), { type: 'retry', at: this.now(), error: ex.message }, step.id, `attempt ${attempt} of ${step.retry.attempts} failed: ${ex.message}; again in ${ms} ms`));

@@ -71,7 +71,12 @@ export function redactRun(run: Run): Run {
   const p = run.phase;
   return {
     ...run,
-    steps: run.steps.map((s) => ({ ...s, title: redactSecrets(s.title), detail: redactSecrets(s.detail) })),
+    steps: run.steps.map((s) => ({
+      ...s,
+      title: redactSecrets(s.title),
+      detail: redactSecrets(s.detail),
+      ...(s.params ? { params: Object.fromEntries(Object.entries(s.params).map(([k, v]) => [k, typeof v === 'string' ? redactSecrets(v) : v])) } : {}),
+    })),
     states: run.states.map(state),
     phase: 'reason' in p ? { ...p, reason: redactSecrets(p.reason) } : 'error' in p ? { ...p, error: redactSecrets(p.error) } : p,
   };
