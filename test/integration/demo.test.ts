@@ -78,11 +78,12 @@ const TIMEOUT_S: Record<string, number> = { 'http:api': 5, 'redis:cache': 2, 'co
 /** How often each source checks (s): `interval` (1 s), or `refresh` (2 s) for the Docker engine, whichever is longer. */
 const PERIOD_S: Record<string, number> = { 'container:worker': 2 };
 /**
- * Slack for starting the drill's process, the config reload's 1 s poll and a loaded 2-core machine
- * (3 s was exceeded by 0.3–0.5 s twice on a shared machine while other tests ran; the regression
- * this bound catches, issue #11, took 24 s).
+ * Slack for starting the drill's process, the config reload's 1 s poll and a 2-core machine running
+ * other test files beside this one (seen: disk-pressure at 6.5 s for a 6 s bound, container-crashloop
+ * at 18.7 s for 16 s). The regression this bound catches (issue #11: api-slow seen after 24 s, the
+ * interval stretched by each slow answer) still fails it: api-slow's bound is 3 + 5 + 10 = 18 s.
  */
-const SLACK_MS = 5000;
+const SLACK_MS = 10_000;
 
 describe('drills', () => {
   it('drill list names every scenario with its alert and recovery', async () => {
