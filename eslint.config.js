@@ -30,6 +30,15 @@ export default tseslint.config(
     },
   },
   {
+    // One failure model (issue #15): below the CLI, failures are a Failure with a kind (or a Result);
+    // only the CLI has exit codes (src/cli/exit-codes.ts).
+    files: ['src/services/**', 'src/domain/**', 'src/engine/**', 'src/runbooks/**', 'src/state/**'],
+    ignores: ['src/domain/errors.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='ExitError']", message: 'services, the engine and runbooks fail with a Failure of a kind; the CLI maps kinds to exit codes (src/cli/exit-codes.ts)' }],
+    },
+  },
+  {
     files: ['src/cli/output.ts', 'scripts/**', 'bench/**', 'test/**'],
     rules: { 'no-console': 'off' },
   },

@@ -1,4 +1,4 @@
-import { ExitError } from '../domain/errors.js';
+import { errorCodeOf, exitCodeOf, isKnown } from './exit-codes.js';
 import { printable } from '../domain/printable.js';
 import type { SecretRegistry } from '../config/secrets.js';
 import { redactDeep, redactSecrets, registerSecrets } from '../config/secrets.js';
@@ -65,8 +65,8 @@ export function outJsonLine(doc: unknown): void {
 
 /** The `{error: {code, message}}` document of an error. */
 export function errorDoc(e: unknown): { error: { code: string; message: string } } {
-  const code = e instanceof ExitError ? e.code : 'internal';
-  const message = e instanceof ExitError ? e.message : `internal error: ${(e as Error)?.message ?? String(e)} (set OPSDECK_DEBUG=1 for details)`;
+  const code = errorCodeOf(e);
+  const message = isKnown(e) ? e.message : `internal error: ${(e as Error)?.message ?? String(e)} (set OPSDECK_DEBUG=1 for details)`;
   return { error: { code, message } };
 }
 
@@ -76,7 +76,7 @@ export function errorDoc(e: unknown): { error: { code: string; message: string }
  * OPSDECK_DEBUG is set. Returns the exit code.
  */
 export function reportError(e: unknown, json: boolean): number {
-  const exitCode = e instanceof ExitError ? e.exitCode : 70;
+  const exitCode = exitCodeOf(e);
   const doc = errorDoc(e);
   if (json) outJsonLine(doc);
   else err(`opsdeck: ${doc.error.message}`);

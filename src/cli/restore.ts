@@ -11,6 +11,7 @@ import { RowLedger } from '../state/row-ledger.js';
 import { pruneSafetyCopies } from '../state/safety-copies.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import type { BackupOptions } from './backup.js';
+import { isKnown } from './exit-codes.js';
 import { err, out, redact, useSecrets } from './output.js';
 
 // `opsdeck restore`: flags, the state database and who answers (issue #14). The restore itself is
@@ -83,7 +84,7 @@ export async function restoreCommand(g: RestoreOptions): Promise<number> {
     }
   } catch (e) {
     // Journal writes can fail too (a full state folder): one line, never a stack trace.
-    if (e instanceof ExitError) throw e;
+    if (isKnown(e)) throw e;
     throw new ExitError(1, 'restore', `restore${g.db ? ` of ${g.db}` : ''}: ${(e as Error).message} (state database in ${sdir})`);
   } finally {
     state.close();

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { ExitError } from '../domain/errors.js';
+import { Failure } from '../domain/errors.js';
 import type { CheckResult } from '../domain/check.js';
 import type { StepDef } from '../domain/runbook.js';
 import { createBackup, verifyBackup } from '../services/backup.js';
@@ -24,7 +24,7 @@ export type GenericActionId = 'container.start' | 'container.stop' | 'container.
 type P = Record<string, string | number | boolean>;
 const str = (p: P | undefined, k: string, step: StepDef): string => {
   const v = p?.[k];
-  if (typeof v !== 'string' || !v) throw new ExitError(1, 'params', `step ${step.id}: parameter ${k} (a text) is missing`);
+  if (typeof v !== 'string' || !v) throw new Failure('params', `step ${step.id}: parameter ${k} (a text) is missing`);
   return v;
 };
 const num = (p: P | undefined, k: string, dflt: number): number => (typeof p?.[k] === 'number' ? (p[k]) : dflt);
@@ -44,7 +44,7 @@ function container(kind: 'start' | 'stop' | 'restart'): Action<unknown, GenericD
       const name = str(p, 'container', x.step);
       const d = dockerFor(typeof p?.dockerHost === 'string' ? p.dockerHost : undefined);
       const r = kind === 'start' ? await d.start(name) : kind === 'stop' ? await d.stop(name) : await d.restart(name);
-      if (!r.ok) throw new ExitError(1, 'docker', `${kind} ${name}: ${r.error.message}`);
+      if (!r.ok) throw new Failure('docker', `${kind} ${name}: ${r.error.message}`);
       const healthy = num(p, 'healthyWithinMs', 0);
       return kind !== 'stop' && healthy ? await waitHealthy(d, name, healthy, x.signal) : `${name} ${kind === 'stop' ? 'stopped' : kind === 'start' ? 'started' : 'restarted'}`;
     },
@@ -55,7 +55,7 @@ function container(kind: 'start' | 'stop' | 'restart'): Action<unknown, GenericD
             const name = str(x.step.params, 'container', x.step);
             const d = dockerFor(typeof x.step.params?.dockerHost === 'string' ? x.step.params.dockerHost : undefined);
             const r = kind === 'start' ? await d.stop(name) : await d.start(name);
-            if (!r.ok) throw new ExitError(1, 'docker', `undo ${kind} ${name}: ${r.error.message}`);
+            if (!r.ok) throw new Failure('docker', `undo ${kind} ${name}: ${r.error.message}`);
             return `${name} ${kind === 'start' ? 'stopped' : 'started'} again`;
           },
         }),
@@ -68,7 +68,7 @@ function sh(command: string, timeoutMs: number, signal: AbortSignal): Promise<st
     execFile('/bin/sh', ['-c', command], { timeout: timeoutMs, signal, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       const tail = `${stdout}${stderr}`.trim().split('\n').slice(-3).join(' | ');
       if (!err) res(tail || 'exit 0');
-      else rej(new ExitError(1, 'exec', `command failed (${(err as { killed?: boolean }).killed ? `timed out after ${timeoutMs / 1000} s` : `exit ${String(err.code)}`})${tail ? `: ${tail}` : ''}`));
+      else rej(new Failure('exec', `command failed (${(err as { killed?: boolean }).killed ? `timed out after ${timeoutMs / 1000} s` : `exit ${String(err.code)}`})${tail ? `: ${tail}` : ''}`));
     });
   });
 }
@@ -108,9 +108,9 @@ export const GENERIC_ACTIONS: Record<GenericActionId, Action<unknown, GenericDep
       try {
         status = (await fetch(url, { method: String(x.step.params?.method ?? 'GET'), signal })).status;
       } catch (e) {
-        throw new ExitError(1, 'http', `${url}: ${(e as Error).name === 'TimeoutError' ? 'no answer in time' : (e as Error).message}`);
+        throw new Failure('http', `${url}: ${(e as Error).name === 'TimeoutError' ? 'no answer in time' : (e as Error).message}`);
       }
-      if (status !== expect) throw new ExitError(1, 'http', `${url} answered HTTP ${status}, expected ${expect}`);
+      if (status !== expect) throw new Failure('http', `${url} answered HTTP ${status}, expected ${expect}`);
       return `${url} answered HTTP ${status}`;
     },
   },
@@ -122,7 +122,7 @@ export const GENERIC_ACTIONS: Record<GenericActionId, Action<unknown, GenericDep
       const p = x.step.params;
       const m = await createBackup({ db: str(p, 'database', x.step), name: str(p, 'name', x.step), dir: str(p, 'dir', x.step), tables: [] });
       const v = await verifyBackup(str(p, 'dir', x.step), m);
-      if (!v.verify?.ok) throw new ExitError(2, 'corrupt', `backup ${m.id}: verification failed (${v.verify?.message ?? 'no result'})`);
+      if (!v.verify?.ok) throw new Failure('corrupt', `backup ${m.id}: verification failed (${v.verify?.message ?? 'no result'})`);
       return `backup ${m.id} taken and verified`;
     },
   },
@@ -135,7 +135,7 @@ export const GENERIC_ACTIONS: Record<GenericActionId, Action<unknown, GenericDep
         const t = setTimeout(res, ms);
         x.signal.addEventListener('abort', () => (clearTimeout(t), res()), { once: true });
       });
-      if (x.signal.aborted) throw new ExitError(1, 'cancelled', 'wait cancelled');
+      if (x.signal.aborted) throw new Failure('cancelled', 'wait cancelled');
       return `waited ${ms / 1000} s`;
     },
   },
@@ -150,10 +150,10 @@ export const GENERIC_ACTIONS: Record<GenericActionId, Action<unknown, GenericDep
     preview: (x) => `check ${str(x.step.params, 'check', x.step)} is OK`,
     async execute(x) {
       const id = str(x.step.params, 'check', x.step);
-      if (!x.deps.check) throw new ExitError(1, 'internal', `check ${id}: this run has no checks to ask`);
+      if (!x.deps.check) throw new Failure('internal', `check ${id}: this run has no checks to ask`);
       const r = await x.deps.check(id);
-      if (!r) throw new ExitError(1, 'not-found', `check ${id}: no such check in the configuration`);
-      if (r.status !== 'ok') throw new ExitError(1, 'check', `check ${id} is ${r.status}: ${r.message}`);
+      if (!r) throw new Failure('not-found', `check ${id}: no such check in the configuration`);
+      if (r.status !== 'ok') throw new Failure('check', `check ${id} is ${r.status}: ${r.message}`);
       return `${id} ok: ${r.message}`;
     },
   },

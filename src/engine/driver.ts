@@ -1,4 +1,4 @@
-import { ExitError } from '../domain/errors.js';
+import { Failure } from '../domain/errors.js';
 import { nextAction, reduceRun, skippedSteps, startedSteps, type RetryPolicy, type RunEvent, type StepDef } from '../domain/runbook.js';
 import { pausePoint } from '../services/pause.js';
 import type { RunJournal, RunRecord } from './journal.js';
@@ -68,7 +68,7 @@ export type Outcome<C> =
   /** Stopped by a person's n, a policy's refusal or a signal. `changed`: a dangerous step had started (the run stays open). */
   | { kind: 'paused'; record: RunRecord<C>; reason: string; changed: boolean }
   /** A step failed. `closed`: nothing was committed, the started steps were undone (`undone` says how) and the run is closed. */
-  | { kind: 'failed'; record: RunRecord<C>; error: ExitError; closed: boolean; undone?: string };
+  | { kind: 'failed'; record: RunRecord<C>; error: Failure; closed: boolean; undone?: string };
 
 /** Driver options; the clock and the wait are injectable for tests. */
 export interface DriveOptions {
@@ -96,7 +96,7 @@ const wait = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', done, { once: true });
   });
 
-const asExit = (e: unknown, step: StepDef): ExitError => (e instanceof ExitError ? e : new ExitError(1, 'step', `${step.title}: ${(e as Error).message}`));
+const asFailure = (e: unknown, step: StepDef): Failure => (e instanceof Failure ? e : new Failure('step', `${step.title}: ${(e as Error).message}`));
 
 /** The engine: drives runs of one runbook through one journal and one operator. */
 export class Driver<C, D> {
@@ -142,7 +142,7 @@ export class Driver<C, D> {
 
   private actionOf(step: StepDef): Action<C, D> {
     const a = this.rb.action(step);
-    if (!a) throw new ExitError(1, 'internal', `${this.rb.kind}: no action for step ${step.id}${step.action ? ` (${step.action})` : ''}`);
+    if (!a) throw new Failure('internal', `${this.rb.kind}: no action for step ${step.id}${step.action ? ` (${step.action})` : ''}`);
     return a;
   }
 
@@ -234,7 +234,7 @@ export class Driver<C, D> {
         pausePoint(`after:${step.id}`);
         return undefined;
       } catch (e) {
-        const ex = asExit(e, step);
+        const ex = asFailure(e, step);
         const s = get().run.states[get().run.cursor];
         const attempt = s?.status === 'running' || s?.status === 'verifying' ? (s.attempt ?? 1) : 1;
         if (step.retry && attempt < step.retry.attempts && !this.signal.aborted) {
@@ -293,14 +293,14 @@ export class Driver<C, D> {
       }
       return { kind: 'paused', record: r, reason: phase.reason, changed };
     }
-    return { kind: 'failed', record: r, error: new ExitError(1, this.rb.kind, `${this.rb.kind} ${r.id} ended as ${phase.kind}`), closed: false };
+    return { kind: 'failed', record: r, error: new Failure('internal', `${this.rb.kind} ${r.id} ended as ${phase.kind}`), closed: false };
   }
 
   /**
    * A failed step. Before any committing step started, the run undoes what it did (writers started
    * again) and closes; after, it stays open for resume or rollback.
    */
-  private async failed(r: RunRecord<C>, ex: ExitError): Promise<Outcome<C>> {
+  private async failed(r: RunRecord<C>, ex: Failure): Promise<Outcome<C>> {
     if (startedSteps(r.run).some((id) => this.rb.commits(id))) return { kind: 'failed', record: r, error: ex, closed: false };
     const undone = await this.undoStarted(r, (id) => !this.rb.commits(id)).catch((e: unknown) => `could not undo: ${(e as Error).message}`);
     const closed: RunRecord<C> = { ...r, status: 'failed' };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
 import { isSelf, sameMachine, type LeaseRecord } from '../domain/lease.js';
-import { ExitError } from '../domain/errors.js';
+import { Failure } from '../domain/errors.js';
 import { pidAlive, processIdentity } from '../state/lease.js';
 
 // Who drives a run (issue #14): the process that drives it holds the lease `run:<id>` in the state
@@ -91,7 +91,7 @@ export function holdRun(db: BetterSqlite3.Database, runId: string, describe: (pi
     const now = Date.now();
     const row = db.prepare('SELECT * FROM leases WHERE name = ?').get(name) as Row | undefined;
     const h = row ? fromRow(row) : undefined;
-    if (h && !isSelf(h, me) && holderAlive(h, now)) throw new ExitError(1, 'busy', describe(h.pid));
+    if (h && !isSelf(h, me) && holderAlive(h, now)) throw new Failure('busy', describe(h.pid));
     write(now);
   }).immediate();
   const timer = setInterval(() => {

@@ -5,7 +5,7 @@
 
 import { existsSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { ExitError } from '../domain/errors.js';
+import { Failure } from '../domain/errors.js';
 import { formatRanges, intersect as intersectRanges, size, subtract as subtractRanges, type Range } from '../domain/ranges.js';
 import { changesDatabase, type RestoreMode } from '../domain/restore-plan.js';
 import type { StepDef } from '../domain/runbook.js';
@@ -113,21 +113,21 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
       const rep = await inspectDatabase(ctx.tmpPath);
       if (rep.integrity.length !== 1 || rep.integrity[0] !== 'ok') {
         rmSync(ctx.tmpPath, { force: true });
-        throw new ExitError(2, 'corrupt', `backup ${ctx.backupId}: integrity_check failed (${rep.integrity.slice(0, 2).join('; ')}); it cannot be restored`);
+        throw new Failure('corrupt', `backup ${ctx.backupId}: integrity_check failed (${rep.integrity.slice(0, 2).join('; ')}); it cannot be restored`);
       }
-      if (rep.fkViolations > ctx.backupFk) throw new ExitError(2, 'corrupt', `backup ${ctx.backupId}: ${rep.fkViolations} foreign-key violations, ${ctx.backupFk} recorded at backup time`);
+      if (rep.fkViolations > ctx.backupFk) throw new Failure('corrupt', `backup ${ctx.backupId}: ${rep.fkViolations} foreign-key violations, ${ctx.backupFk} recorded at backup time`);
       let mode = ctx.mode;
       if (mode.kind === 'tables') {
         // `--tables all` without configured tables means every table of the backup.
         mode = { kind: 'tables', stages: mode.stages.map((s) => (s.tables.length ? s : { ...s, tables: rep.tables })) };
         const unknown = mode.stages.flatMap((s) => s.tables).filter((tb) => !rep.tables.includes(tb));
-        if (unknown.length) throw new ExitError(1, 'not-found', `table ${unknown.join(', ')} is not in backup ${ctx.backupId} (it has: ${rep.tables.join(', ')})`);
+        if (unknown.length) throw new Failure('not-found', `table ${unknown.join(', ')} is not in backup ${ctx.backupId} (it has: ${rep.tables.join(', ')})`);
       }
       let mergeNote = '';
       let mergeKeys = ctx.mergeKeys;
       if (mode.kind === 'merge') {
         const unknown = mode.tables.filter((tb) => !rep.tables.includes(tb));
-        if (unknown.length) throw new ExitError(1, 'not-found', `table ${unknown.join(', ')} is not in backup ${ctx.backupId} (it has: ${rep.tables.join(', ')})`);
+        if (unknown.length) throw new Failure('not-found', `table ${unknown.join(', ')} is not in backup ${ctx.backupId} (it has: ${rep.tables.join(', ')})`);
         const plan = await planMergeFrom(ctx.tmpPath, mode.tables, ctx.mergeKeys ?? {}, ctx.dbPath, x.deps.ledger, ctx.database);
         mode = { kind: 'merge', tables: plan.tables };
         mergeKeys = plan.keys;
@@ -148,7 +148,7 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
       let holders = holdersOf(ctx.dbPath);
       for (const until = Date.now() + 5000; holders.length && !ctx.force && Date.now() < until; holders = holdersOf(ctx.dbPath)) await new Promise((res) => setTimeout(res, 100));
       if (holders.length && !ctx.force)
-        throw new ExitError(1, 'writers-running', `refused: ${ctx.dbPath} is still open in ${holders.map((h) => `pid ${h.pid} (${h.command})`).join(', ')}; stop it, or pass --force`);
+        throw new Failure('writers-running', `refused: ${ctx.dbPath} is still open in ${holders.map((h) => `pid ${h.pid} (${h.command})`).join(', ')}; stop it, or pass --force`);
       return `${stopped.length ? `stopped ${stopped.join(', ')}` : 'no writer was running'}${holders.length ? `; --force: still open in pid ${holders.map((h) => h.pid).join(', ')}` : ''}`;
     },
     undo: (x) => startStopped(x.record.ctx),
@@ -203,7 +203,7 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
     const r = x.record;
     const file = backupFile(ctx);
 
-      if (ctx.mode.kind !== 'merge') throw new ExitError(1, 'internal', 'merge step in a run that is not a merge');
+      if (ctx.mode.kind !== 'merge') throw new Failure('internal', 'merge step in a run that is not a merge');
       if (!existsSync(ctx.tmpPath)) await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
       const counts = await mergeTables(ctx.dbPath, ctx.tmpPath, ctx.mode.tables, ctx.mergeKeys ?? {}, { id: r.id, backupId: ctx.backupId });
       return Object.entries(counts)
@@ -217,7 +217,7 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
 
       const name = step.id.slice('stage:'.length);
       const stage = ctx.mode.kind === 'tables' ? ctx.mode.stages.find((s) => s.name === name) : undefined;
-      if (!stage) throw new ExitError(1, 'internal', `stage ${name} is not in the plan`);
+      if (!stage) throw new Failure('internal', `stage ${name} is not in the plan`);
       if (!existsSync(ctx.tmpPath)) await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
       const counts = await restoreTables(ctx.dbPath, ctx.tmpPath, stage.tables, name);
       return `restored ${Object.entries(counts).map(([t, n]) => `${t} (${n} rows)`).join(', ')}`;
@@ -234,14 +234,14 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
       // step: quick_check (one sequential pass, FACTS.md §4) proves the file is that one and
       // readable; a staged restore wrote new pages, so it gets the full integrity_check.
       const rep = await inspectDatabase(ctx.dbPath, undefined, ctx.mode.kind === 'whole');
-      if (rep.integrity.length !== 1 || rep.integrity[0] !== 'ok') throw new ExitError(1, 'integrity', `${ctx.dbPath}: ${ctx.mode.kind === 'whole' ? 'quick_check' : 'integrity_check'} failed after the restore (${rep.integrity.slice(0, 2).join('; ')})`);
+      if (rep.integrity.length !== 1 || rep.integrity[0] !== 'ok') throw new Failure('integrity', `${ctx.dbPath}: ${ctx.mode.kind === 'whole' ? 'quick_check' : 'integrity_check'} failed after the restore (${rep.integrity.slice(0, 2).join('; ')})`);
       if (ctx.mode.kind === 'merge') {
         // The honest check (issue #10): every row of the backup is in the table as it was, or kept
         // in the conflicts table by this run — otherwise the restore is not done.
         if (!existsSync(ctx.tmpPath)) await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
         const left = await unmergedRows(ctx.dbPath, ctx.tmpPath, ctx.mode.tables, ctx.mergeKeys ?? {}, r.id);
         const bad = Object.entries(left).filter(([, n]) => n > 0);
-        if (bad.length) throw new ExitError(1, 'mismatch', `${ctx.dbPath}: ${bad.map(([t, n]) => `${n} rows of ${t}`).join(', ')} from backup ${ctx.backupId} are neither in the table nor kept as conflicts`);
+        if (bad.length) throw new Failure('mismatch', `${ctx.dbPath}: ${bad.map(([t, n]) => `${n} rows of ${t}`).join(', ')} from backup ${ctx.backupId} are neither in the table nor kept as conflicts`);
         const fkNote = rep.fkViolations > ctx.backupFk ? `; WARNING: ${rep.fkViolations} foreign-key violations (PRAGMA foreign_key_check lists them)` : '';
         return `integrity_check ok; every row of the backup's ${ctx.mode.tables.join(', ')} is back or kept as a conflict${fkNote}`;
       }
@@ -249,8 +249,8 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
         ? Object.keys(ctx.backupCounts)
         : ctx.mode.stages.filter((s) => r.run.states[r.run.steps.findIndex((x) => x.id === `stage:${s.name}`)]?.status === 'done').flatMap((s) => s.tables);
       const wrong = restored.filter((t) => rep.rowCounts[t] !== ctx.backupCounts[t]);
-      if (wrong.length) throw new ExitError(1, 'mismatch', `${ctx.dbPath}: row counts differ from backup ${ctx.backupId} in ${wrong.map((t) => `${t} (${rep.rowCounts[t] ?? 'missing'} vs ${ctx.backupCounts[t]})`).join(', ')}`);
-      if (ctx.mode.kind === 'whole' && rep.fkViolations > ctx.backupFk) throw new ExitError(1, 'foreign-keys', `${ctx.dbPath}: ${rep.fkViolations} foreign-key violations after the restore, ${ctx.backupFk} in the backup`);
+      if (wrong.length) throw new Failure('mismatch', `${ctx.dbPath}: row counts differ from backup ${ctx.backupId} in ${wrong.map((t) => `${t} (${rep.rowCounts[t] ?? 'missing'} vs ${ctx.backupCounts[t]})`).join(', ')}`);
+      if (ctx.mode.kind === 'whole' && rep.fkViolations > ctx.backupFk) throw new Failure('foreign-keys', `${ctx.dbPath}: ${rep.fkViolations} foreign-key violations after the restore, ${ctx.backupFk} in the backup`);
       const fkNote = rep.fkViolations > ctx.backupFk ? `; WARNING: ${rep.fkViolations} foreign-key violations (rows of tables not restored point at restored ones)` : '';
       return `${ctx.mode.kind === 'whole' ? 'quick_check' : 'integrity_check'} ok, ${restored.length} tables match the backup's row counts${fkNote}`;
     },
@@ -324,7 +324,7 @@ async function planMergeFrom(backupPath: string, chosen: readonly string[], conf
     const keys: Record<string, string[]> = {};
     for (const t of tables) {
       const k = mergeKey(db, t, configured[t]);
-      if (!k) throw new ExitError(1, 'no-key', `table ${t} has no PRIMARY KEY and no merge key: a merge cannot tell its rows apart (rowids change with VACUUM); set databases[].merge_keys.${t}, or restore it by replacing (--tables ${t} without --merge)`);
+      if (!k) throw new Failure('no-key', `table ${t} has no PRIMARY KEY and no merge key: a merge cannot tell its rows apart (rowids change with VACUUM); set databases[].merge_keys.${t}, or restore it by replacing (--tables ${t} without --merge)`);
       keys[t] = k;
     }
     const holds = ledger

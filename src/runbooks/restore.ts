@@ -9,7 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { formatDuration } from '../config/duration.js';
 import type { LoadedConfig } from '../config/load.js';
-import { ConfigError, ExitError, UsageError } from '../domain/errors.js';
+import { ConfigError, Failure, UsageError } from '../domain/errors.js';
 import { planMerge, planStages, restoreHint, restoreSteps, type RestoreMode } from '../domain/restore-plan.js';
 import { applyRetention, retentionPolicy } from '../domain/retention.js';
 import { createRun, reduceRun } from '../domain/runbook.js';
@@ -63,7 +63,7 @@ export async function resumeRestore(e: Engine, loaded: LoadedConfig, g: RestoreO
   try {
     // What a killed run left beside the database (its pid is gone) goes first (issue #13).
     sweepRestoreTemps(found.ctx.dbPath);
-    if (found.rollingBack) throw new ExitError(1, 'rolling-back', `restore ${found.id} of ${found.subject}: a rollback was started; finish it with: opsdeck restore --db ${found.subject} --rollback`);
+    if (found.rollingBack) throw new Failure('rolling-back', `restore ${found.id} of ${found.subject}: a rollback was started; finish it with: opsdeck restore --db ${found.subject} --rollback`);
     const run: Stored = { ...found, ctx: { ...found.ctx, ...(g.acceptLoss ? { acceptLoss: true } : {}) } };
     const resumed: Stored = { ...run, run: reduceRun(run.run, { type: 'resume', at: Date.now() }) };
     e.journal.save(resumed, { type: 'resume', at: Date.now() }, '-');
@@ -89,11 +89,11 @@ export async function rollbackRestore(e: Engine, loaded: LoadedConfig, g: Restor
     try {
       done = await driver.rollback(found, `put back the database ${found.ctx.dbPath} as it was before restore ${found.id} (from ${found.ctx.safetyDir})?`);
     } catch (err) {
-      const ex = err instanceof ExitError ? err : new ExitError(1, 'rollback', (err as Error).message);
+      const ex = err instanceof Failure ? err : new Failure('rollback', (err as Error).message);
       e.audit('restore.rollback', found.subject, 'failed', ex.message);
-      throw new ExitError(ex.exitCode, ex.code, `${ex.message} — rollback of ${found.id} unfinished; run opsdeck restore --db ${found.subject} --rollback again (safety copy: ${found.ctx.safetyDir})`);
+      throw new Failure(ex.kind, `${ex.message} — rollback of ${found.id} unfinished; run opsdeck restore --db ${found.subject} --rollback again (safety copy: ${found.ctx.safetyDir})`);
     }
-    if (!done) throw new ExitError(1, 'cancelled', `rollback of ${found.id} cancelled; the run is still unfinished`);
+    if (!done) throw new Failure('cancelled', `rollback of ${found.id} cancelled; the run is still unfinished`);
     rmSync(found.ctx.tmpPath, { force: true });
     const touched = done.record.ctx.putBack === true;
     e.audit('restore.rollback', found.subject, 'ok', `run ${found.id}${touched ? `: database put back from ${found.ctx.safetyDir}` : ': the database had not been changed'}`);
@@ -126,19 +126,19 @@ function ended(e: Engine, o: Outcome<RestoreCtx>): number {
     if (!o.changed) {
       rmSync(ctx.tmpPath, { force: true });
       e.audit('restore', r.subject, 'cancelled', o.reason);
-      throw new ExitError(1, 'cancelled', `restore of ${r.subject} cancelled (${o.reason}); nothing was changed`);
+      throw new Failure('cancelled', `restore of ${r.subject} cancelled (${o.reason}); nothing was changed`);
     }
     e.audit('restore', r.subject, 'cancelled', `paused: ${o.reason}`);
-    throw new ExitError(1, 'paused', `restore ${r.id} of ${r.subject} paused (${o.reason}); continue with: opsdeck restore --db ${r.subject} --resume, or undo with --rollback (safety copy: ${ctx.safetyDir})`);
+    throw new Failure('paused', `restore ${r.id} of ${r.subject} paused (${o.reason}); continue with: opsdeck restore --db ${r.subject} --resume, or undo with --rollback (safety copy: ${ctx.safetyDir})`);
   }
   const ex = o.error;
   if (o.closed) {
     rmSync(ctx.tmpPath, { force: true });
     e.audit('restore', r.subject, 'failed', ex.message);
-    throw new ExitError(ex.exitCode, ex.code, `${ex.message} (restore of ${r.subject} stopped; the database was not changed${ctx.stopped.length ? `; ${o.undone ?? ''}` : ''})`);
+    throw new Failure(ex.kind, `${ex.message} (restore of ${r.subject} stopped; the database was not changed${ctx.stopped.length ? `; ${o.undone ?? ''}` : ''})`);
   }
   e.op.say(`restore ${r.id} failed at a step after the database was changed`);
-  throw new ExitError(ex.exitCode, ex.code, `${ex.message} — restore ${r.id} is unfinished: retry with opsdeck restore --db ${r.subject} --resume, or put the old database back with --rollback (safety copy: ${ctx.safetyDir})`);
+  throw new Failure(ex.kind, `${ex.message} — restore ${r.id} is unfinished: retry with opsdeck restore --db ${r.subject} --resume, or put the old database back with --rollback (safety copy: ${ctx.safetyDir})`);
 }
 
 function findOpen(journal: RunJournal, loaded: LoadedConfig, g: RestoreOptions): Stored {
@@ -148,7 +148,7 @@ function findOpen(journal: RunJournal, loaded: LoadedConfig, g: RestoreOptions):
     // The journal keeps paths redacted (issue #12): compare them as stored.
     runs = runs.filter((r) => (path !== undefined && r.targetKey === redact(path)) || r.subject === g.db);
   }
-  if (runs.length === 0) throw new ExitError(1, 'not-found', `no unfinished restore${g.db ? ` of ${g.db}` : ''} in the journal; nothing to ${g.resume ? 'resume' : 'roll back'}`);
+  if (runs.length === 0) throw new Failure('not-found', `no unfinished restore${g.db ? ` of ${g.db}` : ''} in the journal; nothing to ${g.resume ? 'resume' : 'roll back'}`);
   if (runs.length > 1) throw new UsageError(`${runs.length} unfinished restores (${runs.map((r) => r.subject).join(', ')}): pick one with --db`);
   return runs[0] as Stored;
 }
@@ -196,7 +196,7 @@ function rehydrate(r: Stored, loaded: LoadedConfig, g: RestoreOptions): Stored {
   const fill = (stored: string, what: string): string => {
     if (!stored.includes(REDACTED)) return stored;
     const found = candidates.find((c) => redact(c) === stored);
-    if (found === undefined) throw new ExitError(1, 'redacted', `restore ${r.id}: its ${what} held a secret, so the journal keeps it redacted (${stored}), and the configuration no longer gives it; put the configuration back as it was when the restore started`);
+    if (found === undefined) throw new Failure('redacted', `restore ${r.id}: its ${what} held a secret, so the journal keeps it redacted (${stored}), and the configuration no longer gives it; put the configuration back as it was when the restore started`);
     return found;
   };
   const writers = ctx.writers.map((stored) => {
@@ -208,7 +208,7 @@ function rehydrate(r: Stored, loaded: LoadedConfig, g: RestoreOptions): Stored {
     if (!w.stopCommand?.includes(REDACTED) && !w.startCommand?.includes(REDACTED)) return w;
     const s = config.services.find((x) => x.name === w.service);
     if (!s?.stop_command || !s.start_command)
-      throw new ExitError(1, 'redacted', `restore ${r.id}: writer ${w.service}'s stop_command and start_command held a secret, so the journal keeps them redacted; services.${w.service} with both commands must be in the configuration to ${g.rollback ? 'roll back' : 'resume'}`);
+      throw new Failure('redacted', `restore ${r.id}: writer ${w.service}'s stop_command and start_command held a secret, so the journal keeps them redacted; services.${w.service} with both commands must be in the configuration to ${g.rollback ? 'roll back' : 'resume'}`);
     return { ...w, stopCommand: s.stop_command, startCommand: s.start_command };
   });
   return {
@@ -246,8 +246,8 @@ function backupCandidates(t: Target, id: string | undefined, before?: number, du
   const all = listBackups(t.dir);
   if (id) {
     const m = all.find((x) => x.id === id);
-    if (!m) throw new ExitError(1, 'not-found', `backup ${id}: not found in ${t.dir} (${all.length ? `newest: ${all.slice(0, 3).map((x) => x.id).join(', ')}` : 'no backups there'})`);
-    if (m.verify && !m.verify.ok) throw new ExitError(2, 'corrupt', `backup ${id}: failed verification (${m.verify.message}); it cannot be restored`);
+    if (!m) throw new Failure('not-found', `backup ${id}: not found in ${t.dir} (${all.length ? `newest: ${all.slice(0, 3).map((x) => x.id).join(', ')}` : 'no backups there'})`);
+    if (m.verify && !m.verify.ok) throw new Failure('corrupt', `backup ${id}: failed verification (${m.verify.message}); it cannot be restored`);
     return [m];
   }
   const usable = before === undefined ? all : all.filter((x) => Date.parse(x.createdAt) < before);
@@ -257,7 +257,7 @@ function backupCandidates(t: Target, id: string | undefined, before?: number, du
   const clean = usable.filter((x) => !duringLoss(Date.parse(x.createdAt)));
   const order = [clean.filter((x) => x.verify?.ok), clean.filter((x) => !x.verify), usable.filter((x) => x.verify?.ok), usable.filter((x) => !x.verify), all.filter((x) => x.verify?.ok), all.filter((x) => !x.verify)].flat();
   const out = [...new Set(order)];
-  if (!out.length) throw new ExitError(1, 'not-found', `no restorable backup of ${t.name} in ${t.dir}`);
+  if (!out.length) throw new Failure('not-found', `no restorable backup of ${t.name} in ${t.dir}`);
   return out;
 }
 
@@ -295,7 +295,7 @@ export async function startRestore(e: Engine, loaded: LoadedConfig, g: RestoreOp
   if (list.length !== 1) throw new UsageError(`${list.length} databases configured: name one with --db (${list.map((t) => t.name).join(', ')})`);
   const t = list[0] as Target;
   const unfinished = journal.open<RestoreCtx>('restore', t.path)[0];
-  if (unfinished) throw new ExitError(1, 'unfinished', `restore ${unfinished.id} of ${t.name} is unfinished; finish it with --resume or undo it with --rollback (safety copy: ${unfinished.ctx.safetyDir})`);
+  if (unfinished) throw new Failure('unfinished', `restore ${unfinished.id} of ${t.name} is unfinished; finish it with --resume or undo it with --rollback (safety copy: ${unfinished.ctx.safetyDir})`);
   const stages = g.merge ? planMerge(g.tables, t.critical, t.normal) : planStages(g.tables, t.critical, t.normal);
   if (!stages.ok) throw new UsageError(stages.message);
   const writers = resolveWriters(loaded, t);

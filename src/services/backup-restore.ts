@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createBrotliDecompress } from 'node:zlib';
-import { ExitError } from '../domain/errors.js';
+import { Failure } from '../domain/errors.js';
 
 // File-level building blocks of a restore (issue #4). Order matters everywhere: FACTS.md §4 —
 // replacing a database must not leave its old -wal/-shm beside the new file (old WAL pages would
@@ -32,18 +32,18 @@ export function fsyncPath(path: string): void {
 }
 
 /**
- * Turns a file-system or SQLite error into a one-line ExitError naming what failed (backups,
+ * Turns a file-system or SQLite error into a one-line Failure naming what failed (backups,
  * restores and config copies alike; `context` words the not-a-database case and the fallback code).
  */
-export function fsError(e: unknown, what: string, context: 'backup' | 'restore' = 'restore'): ExitError {
-  if (e instanceof ExitError) return e;
+export function fsError(e: unknown, what: string, context: 'backup' | 'restore' = 'restore'): Failure {
+  if (e instanceof Failure) return e;
   const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC' || code === 'SQLITE_FULL') return new ExitError(1, 'no-space', `${what}: no space left on the device (partial files removed)`);
-  if (code === 'EROFS' || code === 'SQLITE_READONLY') return new ExitError(1, 'read-only-fs', `${what}: the file system is read-only`);
-  if (code === 'SQLITE_NOTADB' && context === 'backup') return new ExitError(1, 'invalid', `${what}: the source is not a SQLite database`);
-  if ((code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') && context === 'restore') return new ExitError(1, 'invalid', `${what}: not a readable SQLite database`);
-  if (code === 'EACCES' || code === 'EPERM') return new ExitError(1, 'permission', `${what}: permission denied`);
-  return new ExitError(1, context, `${what}: ${(e as Error).message}`);
+  if (code === 'ENOSPC' || code === 'SQLITE_FULL') return new Failure('no-space', `${what}: no space left on the device (partial files removed)`);
+  if (code === 'EROFS' || code === 'SQLITE_READONLY') return new Failure('read-only-fs', `${what}: the file system is read-only`);
+  if (code === 'SQLITE_NOTADB' && context === 'backup') return new Failure('invalid', `${what}: the source is not a SQLite database`);
+  if ((code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') && context === 'restore') return new Failure('invalid', `${what}: not a readable SQLite database`);
+  if (code === 'EACCES' || code === 'EPERM') return new Failure('permission', `${what}: permission denied`);
+  return new Failure(context, `${what}: ${(e as Error).message}`);
 }
 
 /**
@@ -53,9 +53,9 @@ export function fsError(e: unknown, what: string, context: 'backup' | 'restore' 
  * to a scratch file it deletes afterwards and skips that.
  */
 export async function extractVerified(file: string, sha256: string, dst: string, label: string, context: 'backup' | 'restore' = 'restore'): Promise<void> {
-  if (!existsSync(file)) throw new ExitError(1, 'not-found', `${label}: ${file} is missing`);
+  if (!existsSync(file)) throw new Failure('not-found', `${label}: ${file} is missing`);
   const mismatch = () =>
-    new ExitError(2, 'corrupt', `${label}: checksum mismatch (the stored file is damaged or truncated)${context === 'restore' ? '; it cannot be restored' : ''}`);
+    new Failure('corrupt', `${label}: checksum mismatch (the stored file is damaged or truncated)${context === 'restore' ? '; it cannot be restored' : ''}`);
   // The pid in the name: a killed run's `.part` is found and removed by the next run (issue #13).
   const part = `${dst}.${process.pid}.part`;
   const hash = createHash('sha256');
@@ -89,7 +89,7 @@ export async function extractVerified(file: string, sha256: string, dst: string,
     if (context === 'restore') fsyncPath(dirname(dst));
   } catch (e) {
     rmSync(part, { force: true });
-    if (e instanceof ExitError) throw e;
+    if (e instanceof Failure) throw e;
     // A truncated or altered stream usually fails to decompress before the checksum is known:
     // hash the whole stored file to tell damage from a failure to write.
     const errno = (e as NodeJS.ErrnoException).errno;
@@ -299,7 +299,7 @@ function statOrUndefined(path: string): Stats | undefined {
  */
 export async function putBack(safetyDir: string, dbPath: string): Promise<SafetyManifest> {
   const mf = join(safetyDir, 'safety.json');
-  if (!existsSync(mf)) throw new ExitError(1, 'no-safety-copy', `rollback of ${dbPath}: the safety copy in ${safetyDir} is incomplete (no safety.json); nothing was changed`);
+  if (!existsSync(mf)) throw new Failure('no-safety-copy', `rollback of ${dbPath}: the safety copy in ${safetyDir} is incomplete (no safety.json); nothing was changed`);
   const m = JSON.parse(readFileSync(mf, 'utf8')) as SafetyManifest;
   const name = basename(dbPath);
   const staged = join(dirname(dbPath), `.${name}.rollback`);
@@ -351,7 +351,7 @@ export async function restoreTables(dbPath: string, backupFile: string, tables: 
     db.transaction(() => {
       for (const t of tables) {
         const schema = db.prepare("SELECT sql FROM b.sqlite_master WHERE type = 'table' AND name = ?").get(t) as { sql: string } | undefined;
-        if (!schema) throw new ExitError(1, 'not-found', `table ${t} is not in the backup`);
+        if (!schema) throw new Failure('not-found', `table ${t} is not in the backup`);
         const live = db.prepare("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?").get(t);
         if (!live) {
           db.exec(schema.sql);
@@ -360,7 +360,7 @@ export async function restoreTables(dbPath: string, backupFile: string, tables: 
         const cols = (db.prepare(`SELECT name FROM pragma_table_info(?, 'b')`).all(t) as { name: string }[]).map((c) => c.name);
         const liveCols = new Set((db.prepare(`SELECT name FROM pragma_table_info(?, 'main')`).all(t) as { name: string }[]).map((c) => c.name));
         const missing = cols.filter((c) => !liveCols.has(c));
-        if (missing.length) throw new ExitError(1, 'schema', `table ${t}: the database lacks column(s) ${missing.join(', ')} that the backup has; restore the whole file instead`);
+        if (missing.length) throw new Failure('schema', `table ${t}: the database lacks column(s) ${missing.join(', ')} that the backup has; restore the whole file instead`);
         const list = cols.map(q).join(', ');
         db.exec(`DELETE FROM main.${q(t)}`);
         db.exec(`INSERT INTO main.${q(t)} (${list}) SELECT ${list} FROM b.${q(t)}`);

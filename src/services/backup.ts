@@ -6,7 +6,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createBrotliCompress } from 'node:zlib';
 import { redactSecrets } from '../config/secrets.js';
-import { ExitError } from '../domain/errors.js';
+import { Failure } from '../domain/errors.js';
 import { extractVerified, fsError, fsyncPath, pausePoint, sweepDead } from './backup-restore.js';
 
 export { sweepDead } from './backup-restore.js';
@@ -130,7 +130,7 @@ function writeManifest(dir: string, m: BackupManifest, mode = copyMode(join(dir,
  * compressed, fsynced, then renamed into place with its manifest. Partial files never remain.
  */
 export async function createBackup(opts: { db: string; name: string; dir: string; tables: string[]; now?: Date }): Promise<BackupManifest> {
-  if (!existsSync(opts.db)) throw new ExitError(1, 'not-found', `database ${opts.name}: ${opts.db} does not exist`);
+  if (!existsSync(opts.db)) throw new Failure('not-found', `database ${opts.name}: ${opts.db} does not exist`);
   try {
     // A new backup folder is the operator's alone (issue #13: backups of a 0600 database sat in a
     // 0755 folder); an existing one is left as it is.
@@ -204,7 +204,7 @@ export async function createBackup(opts: { db: string; name: string; dir: string
     return m;
   } catch (e) {
     for (const f of [tmp, join(opts.dir, `${id}.db.br`)]) rmSync(f, { force: true });
-    if (e instanceof ExitError) throw e;
+    if (e instanceof Failure) throw e;
     throw fsError(e, `backup of ${opts.name} into ${opts.dir}`, 'backup');
   } finally {
     rmSync(snap, { force: true });
@@ -233,8 +233,8 @@ export async function verifyBackup(dir: string, m: BackupManifest, now = new Dat
       db.close();
     }
   } catch (e) {
-    if (!(e instanceof ExitError) || e.code !== 'corrupt') {
-      result = { ok: false, message: e instanceof ExitError ? e.message : `not a readable database: ${(e as Error).message}` };
+    if (!(e instanceof Failure) || e.code !== 'corrupt') {
+      result = { ok: false, message: e instanceof Failure ? e.message : `not a readable database: ${(e as Error).message}` };
     } else result = { ok: false, message: e.message };
   } finally {
     rmSync(tmp, { force: true });

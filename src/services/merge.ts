@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
-import { ExitError } from '../domain/errors.js';
+import { Failure } from '../domain/errors.js';
 import { intersect, size } from '../domain/ranges.js';
 import { fsError, pausePoint, q } from './backup-restore.js';
 import { integerKey, islands } from './row-tracker.js';
@@ -77,12 +77,12 @@ export async function mergeTables(dbPath: string, backupFile: string, tables: re
     db.transaction(() => {
       for (const t of tables) {
         const key = keys[t];
-        if (!key?.length) throw new ExitError(1, 'no-key', `table ${t}: no PRIMARY KEY and no merge_keys entry; a merge needs a stable key`);
-        if (!db.prepare("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?").get(t)) throw new ExitError(1, 'schema', `table ${t} is not in ${dbPath}; restore it by replacing (--tables ${t}) instead`);
+        if (!key?.length) throw new Failure('no-key', `table ${t}: no PRIMARY KEY and no merge_keys entry; a merge needs a stable key`);
+        if (!db.prepare("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?").get(t)) throw new Failure('schema', `table ${t} is not in ${dbPath}; restore it by replacing (--tables ${t}) instead`);
         const cols = (db.prepare(`SELECT name FROM pragma_table_info(?, 'b')`).all(t) as { name: string }[]).map((c) => c.name);
         const liveCols = new Set((db.prepare(`SELECT name FROM pragma_table_info(?, 'main')`).all(t) as { name: string }[]).map((c) => c.name));
         const lacking = cols.filter((c) => !liveCols.has(c));
-        if (lacking.length) throw new ExitError(1, 'schema', `table ${t}: the database lacks column(s) ${lacking.join(', ')} that the backup has; a merge cannot place those rows`);
+        if (lacking.length) throw new Failure('schema', `table ${t}: the database lacks column(s) ${lacking.join(', ')} that the backup has; a merge cannot place those rows`);
         const ct = conflictsTable(t);
         const hadConflicts = !!db.prepare("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?").get(ct);
         db.exec(`CREATE TABLE IF NOT EXISTS main.${q(ct)} AS SELECT ${cols.map(q).join(', ')}, '' AS _opsdeck_run, '' AS _opsdeck_backup, '' AS _opsdeck_reason, '' AS _opsdeck_at FROM b.${q(t)} WHERE 0`);
@@ -122,7 +122,7 @@ export async function mergeTables(dbPath: string, backupFile: string, tables: re
         counts[t] = { inserted, conflicts, unchanged: Math.max(0, total - inserted - conflicts) };
         // No conflict: the table this run made is not left behind in the application's database.
         if (!hadConflicts && (db.prepare(`SELECT count(*) AS n FROM main.${q(ct)}`).get() as { n: number }).n === 0) db.exec(`DROP TABLE main.${q(ct)}`);
-        if (reused + refused > conflicts) throw new ExitError(1, 'internal', `merge of ${t}: ${reused + refused} conflicts written, ${conflicts} found`);
+        if (reused + refused > conflicts) throw new Failure('internal', `merge of ${t}: ${reused + refused} conflicts written, ${conflicts} found`);
       }
       pausePoint('merge:uncommitted');
     })();

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { ExitError } from '../domain/errors.js';
+import { Failure } from '../domain/errors.js';
 import { DockerService, resolveDockerEndpoint } from './docker.js';
 
 // The services that write to a database, as a runbook stops and starts them around a change of the
@@ -27,11 +27,11 @@ export function dockerFor(host: string | undefined): DockerService {
 /** Runs a writer's stop or start command (through /bin/sh, 60 s at most); a non-zero exit is an error. */
 export async function runWriterCommand(w: Writer | undefined, which: 'stop' | 'start', service: string): Promise<void> {
   const cmd = which === 'stop' ? w?.stopCommand : w?.startCommand;
-  if (!cmd) throw new ExitError(1, 'writer', `writer ${service}: no ${which}_command recorded`);
+  if (!cmd) throw new Failure('writer', `writer ${service}: no ${which}_command recorded`);
   await new Promise<void>((res, rej) => {
     execFile('/bin/sh', ['-c', cmd], { timeout: 60_000 }, (err, _stdout, stderr) => {
       if (!err) res();
-      else rej(new ExitError(1, 'writer', `writer ${service}: ${which}_command failed (${err.killed ? 'timed out after 60 s' : `exit ${String(err.code)}`})${stderr.trim() ? `: ${stderr.trim().split('\n').at(-1) ?? ''}` : ''}`));
+      else rej(new Failure('writer', `writer ${service}: ${which}_command failed (${err.killed ? 'timed out after 60 s' : `exit ${String(err.code)}`})${stderr.trim() ? `: ${stderr.trim().split('\n').at(-1) ?? ''}` : ''}`));
     });
   });
 }
@@ -40,9 +40,9 @@ export async function runWriterCommand(w: Writer | undefined, which: 'stop' | 's
 export async function containerOf(d: DockerService, w: Writer): Promise<string> {
   if (w.container) return w.container;
   const r = await d.containers({ light: true });
-  if (!r.ok) throw new ExitError(1, 'docker', r.error.message);
+  if (!r.ok) throw new Failure('docker', r.error.message);
   const c = r.value.find((x) => x.composeService === w.composeService);
-  if (!c) throw new ExitError(1, 'not-found', `writer ${w.service}: no container of compose service ${w.composeService ?? ''}`);
+  if (!c) throw new Failure('not-found', `writer ${w.service}: no container of compose service ${w.composeService ?? ''}`);
   return c.name;
 }
 
@@ -67,14 +67,14 @@ export async function stopWriters(writers: readonly Writer[], host: string | und
     const d = (docker ??= dockerFor(host));
     const name = await containerOf(d, w);
     const info = await d.inspect(name);
-    if (!info.ok) throw new ExitError(1, 'docker', `writer ${w.service}: ${info.error.message}`);
+    if (!info.ok) throw new Failure('docker', `writer ${w.service}: ${info.error.message}`);
     if (info.value.state !== 'running' && info.value.state !== 'restarting') continue;
     if (!stopped.includes(name)) {
       stopped.push(name);
       remember(name);
     }
     const s = await d.stop(name);
-    if (!s.ok) throw new ExitError(1, 'docker', `writer ${w.service}: ${s.error.message}`);
+    if (!s.ok) throw new Failure('docker', `writer ${w.service}: ${s.error.message}`);
   }
   return stopped;
 }
@@ -89,7 +89,7 @@ export async function stopAllWriters(writers: readonly Writer[], host: string | 
     }
     const d = (docker ??= dockerFor(host));
     const s = await d.stop(await containerOf(d, w));
-    if (!s.ok) throw new ExitError(1, 'docker', `writer ${w.service}: ${s.error.message}`);
+    if (!s.ok) throw new Failure('docker', `writer ${w.service}: ${s.error.message}`);
   }
 }
 
@@ -103,7 +103,7 @@ export async function startWriters(writers: readonly Writer[], host: string | un
       continue;
     }
     const s = await (docker ??= dockerFor(host)).start(name);
-    if (!s.ok) throw new ExitError(1, 'docker', `start ${name}: ${s.error.message}`);
+    if (!s.ok) throw new Failure('docker', `start ${name}: ${s.error.message}`);
   }
 }
 
@@ -112,12 +112,12 @@ export async function waitHealthy(d: DockerService, name: string, timeoutMs = 60
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const i = await d.inspect(name);
-    if (!i.ok) throw new ExitError(1, 'docker', i.error.message);
+    if (!i.ok) throw new Failure('docker', i.error.message);
     const c = i.value;
     if (c.state === 'running' && (c.health === 'healthy' || c.health === 'none')) return `${name} running${c.health === 'healthy' ? ', healthy' : ''}`;
-    if (c.state === 'exited' || c.state === 'dead') throw new ExitError(1, 'unhealthy', `${name} exited (code ${c.exitCode}) after it was started`);
-    if (Date.now() > deadline) throw new ExitError(1, 'unhealthy', `${name} is ${c.state}${c.health !== 'none' ? `, ${c.health}` : ''} after ${timeoutMs / 1000} s`);
-    if (signal?.aborted) throw new ExitError(1, 'cancelled', `waiting for ${name} to be healthy: cancelled`);
+    if (c.state === 'exited' || c.state === 'dead') throw new Failure('unhealthy', `${name} exited (code ${c.exitCode}) after it was started`);
+    if (Date.now() > deadline) throw new Failure('unhealthy', `${name} is ${c.state}${c.health !== 'none' ? `, ${c.health}` : ''} after ${timeoutMs / 1000} s`);
+    if (signal?.aborted) throw new Failure('cancelled', `waiting for ${name} to be healthy: cancelled`);
     await new Promise((res) => setTimeout(res, 500));
   }
 }
