@@ -9,7 +9,7 @@ import { formatDuration } from '../config/duration.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { ExitError, UsageError } from '../domain/errors.js';
 import { formatBytes } from '../domain/format.js';
-import { applyRetention, retentionPolicy, type RetentionHold } from '../domain/retention.js';
+import { applyRetention, retentionPolicy, safetyPolicy, type RetentionHold } from '../domain/retention.js';
 import { describeRun } from '../domain/schedule.js';
 import { backupDir, createBackup, listBackups, verifyBackup, type BackupManifest } from '../services/backup.js';
 import { backupConfigFiles } from '../services/backup-config.js';
@@ -187,7 +187,7 @@ async function safetyCopiesFor(loaded: LoadedConfig, list: readonly Target[], no
     const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 2000 });
     try {
       const copies = listSafetyCopies(sdir, db);
-      const { keep } = planSafetyPrune(copies, { keepLast: loaded.config.backup.keep_safety_copies, keepDays: loaded.config.backup.keep_safety_days }, now);
+      const { keep } = planSafetyPrune(copies, safetyPolicy(loaded.config.backup), now);
       const names = new Set(list.map((t) => t.name));
       return {
         root,

@@ -1,7 +1,7 @@
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { ConfigError } from '../domain/errors.js';
 import { buildKeyTable, type KeyBinding } from '../ui/keys.js';
-import { exitCodeFor, overallStatus, type CheckResult, type CheckStatus } from '../domain/check.js';
+import { exitCodeFor, overallStatus, severityRank, type CheckResult, type CheckStatus } from '../domain/check.js';
 import { systemHealth } from '../domain/evaluate.js';
 import { printable } from '../domain/printable.js';
 import { buildSources } from '../state/sources.js';
@@ -65,9 +65,8 @@ export function useColor(g: GlobalOptions, stream: NodeJS.WriteStream = process.
  */
 export function formatReport(report: CheckReport, color: boolean): string {
   const paint = (s: CheckStatus, text: string) => (color ? `${COLOR[s]}${text}\x1b[0m` : text);
-  const order: Record<CheckStatus, number> = { critical: 0, unknown: 1, warning: 2, ok: 3 };
   const rows = [...report.checks]
-    .sort((a, b) => order[a.status] - order[b.status] || a.id.localeCompare(b.id))
+    .sort((a, b) => severityRank(b.status) - severityRank(a.status) || a.id.localeCompare(b.id))
     .map((r) => ({ ...r, id: printable(r.id), message: printable(r.message) }));
   const idWidth = Math.min(32, Math.max(5, ...rows.map((r) => r.id.length)));
   const lines: string[] = [];

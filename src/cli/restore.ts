@@ -8,6 +8,7 @@ import { redactCtx, resumeRestore, rollbackRestore, startRestore, type AuditFn, 
 import type { RestoreCtx } from '../runbooks/restore-steps.js';
 import { recordAudit } from '../state/acks.js';
 import { RowLedger } from '../state/row-ledger.js';
+import { safetyPolicy } from '../domain/retention.js';
 import { pruneSafetyCopies } from '../state/safety-copies.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import type { BackupOptions } from './backup.js';
@@ -97,7 +98,7 @@ export async function restoreCommand(g: RestoreOptions): Promise<number> {
  * never changes the restore's outcome.
  */
 function pruneSafety(state: Parameters<typeof pruneSafetyCopies>[1], sdir: string, loaded: LoadedConfig, audit: AuditFn): void {
-  const policy = { keepLast: loaded.config.backup.keep_safety_copies, keepDays: loaded.config.backup.keep_safety_days };
+  const policy = safetyPolicy(loaded.config.backup);
   try {
     for (const c of pruneSafetyCopies(sdir, state, policy)) audit('restore.safety-prune', c.id, 'ok', `${c.database ?? '?'}: ${formatBytes(c.sizeBytes)} removed (keep_safety_copies ${policy.keepLast}, keep_safety_days ${policy.keepDays})`);
   } catch (e) {

@@ -9,15 +9,5 @@ export function parseDuration(input: number | string): number | undefined {
   return n * factor;
 }
 
-/** Formats milliseconds compactly for people: `850ms`, `12s`, `5m`, `3h12m`, `2d4h`. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${s % 60 ? `${s % 60}s` : ''}`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return `${h}h${m % 60 ? `${m % 60}m` : ''}`;
-  const d = Math.floor(h / 24);
-  return `${d}d${h % 24 ? `${h % 24}h` : ''}`;
-}
+/** Durations for people: one formatter, in src/domain/format.ts (issue #15). */
+export { formatDuration } from '../domain/format.js';

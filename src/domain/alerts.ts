@@ -1,4 +1,4 @@
-import type { CheckResult, CheckStatus } from './check.js';
+import { severityRank, type CheckResult, type CheckStatus } from './check.js';
 
 /** Lifecycle of an alert with hysteresis (pending → firing → resolving → resolved). */
 export type AlertState = 'ok' | 'pending' | 'firing' | 'resolving' | 'resolved';
@@ -31,7 +31,6 @@ export interface Hysteresis {
   recoveryThreshold: number;
 }
 
-const SEVERITY: Record<CheckStatus, number> = { ok: 0, warning: 1, unknown: 2, critical: 3 };
 
 /**
  * Advances one check's alert by one evaluation. A check must fail `failureThreshold` times in a row
@@ -65,11 +64,11 @@ export function stepAlert(
     a.passStreak = 0;
     a.message = r.message;
     a.since ??= now;
-    a.status = a.state === 'ok' || SEVERITY[r.status] > SEVERITY[a.status] ? r.status : a.status;
+    a.status = a.state === 'ok' || severityRank(r.status) > severityRank(a.status) ? r.status : a.status;
     if (a.state === 'firing' || a.state === 'resolving') {
       // The worst status seen while firing: a flapping service must not flip CRITICAL ↔ WARNING.
       a.state = 'firing';
-      a.status = SEVERITY[r.status] > SEVERITY[a.status] ? r.status : a.status;
+      a.status = severityRank(r.status) > severityRank(a.status) ? r.status : a.status;
       return { alert: a };
     }
     if (a.failStreak >= h.failureThreshold) {

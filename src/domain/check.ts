@@ -38,6 +38,15 @@ export interface CheckResult {
 /** Severity order used to pick the worst status: unknown ranks above warning, below critical. */
 const RANK: Record<CheckStatus, number> = { ok: 0, warning: 1, unknown: 2, critical: 3 };
 
+/** The one severity rank (issue #15): ok 0 < warning 1 < unknown 2 < critical 3. Sort by `-severityRank` for worst first. */
+export const severityRank = (s: CheckStatus): number => RANK[s];
+
+/** The one threshold level (issue #15): WARNING above `warn`, CRITICAL above `crit` when set (host checks and gauge colours alike). */
+export function thresholdLevel(value: number, warn: number, crit?: number): CheckStatus {
+  if (crit !== undefined && value > crit) return 'critical';
+  return value > warn ? 'warning' : 'ok';
+}
+
 /** The worst of several statuses; `ok` for none. Suppressed checks must be filtered out by the caller. */
 export function worstStatus(statuses: Iterable<CheckStatus>): CheckStatus {
   let worst: CheckStatus = 'ok';

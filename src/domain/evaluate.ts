@@ -7,19 +7,17 @@ import type { HostSample } from '../services/host.js';
 import type { HttpProbe } from '../services/http.js';
 import type { RedisHealth } from '../services/redis.js';
 import type { SqliteHealth } from '../services/sqlite.js';
-import { downStatus, type CheckResult, type CheckStatus } from './check.js';
-import { formatBytes, formatMs, formatPercent } from './format.js';
+import { downStatus, thresholdLevel, type CheckResult, type CheckStatus } from './check.js';
+import { formatBytes, formatDuration, formatMs, formatPercent } from './format.js';
 import type { Result } from './result.js';
 import type { ScheduleView } from './schedule.js';
 import type { WindowStats } from './window.js';
 
+const coarseDuration = (ms: number) => formatDuration(ms, 'coarse');
+
 const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
 
-/** Warning above `warn`, critical above `crit` when set. */
-function level(value: number, warn: number, crit?: number): CheckStatus {
-  if (crit !== undefined && value > crit) return 'critical';
-  return value > warn ? 'warning' : 'ok';
-}
+const level = thresholdLevel;
 
 /** Host checks: CPU, memory, each filesystem, network throughput (thresholds: DESIGN.md §1). */
 export function evaluateHost(sample: Result<HostSample>, t: Thresholds): CheckResult[] {
@@ -274,16 +272,16 @@ export function systemHealth(checks: readonly CheckResult[], threshold: number):
 export function evaluateBackupAge(db: DatabaseConfig, newestVerifiedAt: number | undefined, rpoMs: number, now: number, schedule: ScheduleView = { kind: 'none' }): CheckResult {
   const base = { id: `backup:${db.name}`, kind: 'backup' as const, target: db.path, threshold: Math.round(rpoMs / 1000) };
   const next = describeSchedule(schedule, now);
-  const failed = schedule.kind === 'due' && schedule.failure ? `scheduled backup failed ${formatDurationShort(now - schedule.failure.at)} ago: ${schedule.failure.message}; ` : '';
+  const failed = schedule.kind === 'due' && schedule.failure ? `scheduled backup failed ${coarseDuration(now - schedule.failure.at)} ago: ${schedule.failure.message}; ` : '';
   if (newestVerifiedAt === undefined) {
     const what = schedule.kind === 'none' ? ` (run: opsdeck backup create --db ${db.name} && opsdeck backup verify --db ${db.name})` : '';
     return { ...base, status: 'warning', message: `${failed}no verified backup of ${db.name}${what}; ${next}` };
   }
   const age = now - newestVerifiedAt;
-  const ageText = formatDurationShort(age);
+  const ageText = coarseDuration(age);
   const value = Math.round(age / 1000);
-  if (age > rpoMs) return { ...base, status: 'warning', value, message: `${failed}newest verified backup of ${db.name} is ${ageText} old, beyond the RPO of ${formatDurationShort(rpoMs)}; ${next}` };
-  return { ...base, status: failed ? 'warning' : 'ok', value, message: `${failed}last verified backup ${ageText} ago (RPO ${formatDurationShort(rpoMs)}); ${next}` };
+  if (age > rpoMs) return { ...base, status: 'warning', value, message: `${failed}newest verified backup of ${db.name} is ${ageText} old, beyond the RPO of ${coarseDuration(rpoMs)}; ${next}` };
+  return { ...base, status: failed ? 'warning' : 'ok', value, message: `${failed}last verified backup ${ageText} ago (RPO ${coarseDuration(rpoMs)}); ${next}` };
 }
 
 /** The schedule part of the RPO message: `next scheduled in 12m`, `no backup scheduled`, … */
@@ -292,20 +290,13 @@ function describeSchedule(s: ScheduleView, now: number): string {
     case 'none':
       return 'no backup scheduled';
     case 'running':
-      return `scheduled backup running for ${formatDurationShort(Math.max(0, now - s.since))}`;
+      return `scheduled backup running for ${coarseDuration(Math.max(0, now - s.since))}`;
     case 'due': {
       const retry = s.failure ? 'retry' : 'next scheduled';
-      if (s.dueAt > now) return `${retry} in ${formatDurationShort(s.dueAt - now)}`;
-      if (s.overdue) return `${s.failure ? 'retry' : 'scheduled backup'} overdue by ${formatDurationShort(now - s.dueAt)} (is a watch or console running?)`;
+      if (s.dueAt > now) return `${retry} in ${coarseDuration(s.dueAt - now)}`;
+      if (s.overdue) return `${s.failure ? 'retry' : 'scheduled backup'} overdue by ${coarseDuration(now - s.dueAt)} (is a watch or console running?)`;
       return `${s.failure ? 'retry' : 'scheduled backup'} due now`;
     }
   }
 }
 
-function formatDurationShort(ms: number): string {
-  if (ms < 60_000) return `${Math.round(ms / 1000)}s`; // not "0m" for a backup taken seconds ago
-  const m = Math.round(ms / 60_000);
-  if (m < 60) return `${m}m`;
-  const h = Math.floor(m / 60);
-  return h < 48 ? `${h}h${m % 60 ? `${m % 60}m` : ''}` : `${Math.floor(h / 24)}d`;
-}

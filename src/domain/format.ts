@@ -16,7 +16,33 @@ export function formatPercent(p: number): string {
   return `${p < 10 ? p.toFixed(1) : Math.round(p)}%`;
 }
 
-/** Milliseconds for people: 3 ms, 240 ms, 2.4 s. */
-export function formatMs(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+/**
+ * How a duration is written: `compact` (ages, intervals: `850ms`, `12s`, `5m`, `3h12m`, `2d4h`),
+ * `coarse` (a backup's age: whole seconds under a minute, then rounded minutes, `2d` past 48 h) or
+ * `latency` (answer times: `3 ms`, `240 ms`, `2.4 s`).
+ */
+export type DurationStyle = 'compact' | 'coarse' | 'latency';
+
+/** The one duration formatter (issue #15: there were three). */
+export function formatDuration(ms: number, style: DurationStyle = 'compact'): string {
+  if (style === 'latency') return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+  if (style === 'coarse') {
+    if (ms < 60_000) return `${Math.round(ms / 1000)}s`; // not "0m" for a backup taken seconds ago
+    const m = Math.round(ms / 60_000);
+    if (m < 60) return `${m}m`;
+    const h = Math.floor(m / 60);
+    return h < 48 ? `${h}h${m % 60 ? `${m % 60}m` : ''}` : `${Math.floor(h / 24)}d`;
+  }
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${s % 60 ? `${s % 60}s` : ''}`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h${m % 60 ? `${m % 60}m` : ''}`;
+  const d = Math.floor(h / 24);
+  return `${d}d${h % 24 ? `${h % 24}h` : ''}`;
 }
+
+/** Milliseconds for people: 3 ms, 240 ms, 2.4 s (`formatDuration(ms, 'latency')`). */
+export const formatMs = (ms: number): string => formatDuration(ms, 'latency');

@@ -123,3 +123,8 @@ function localMinute(ms: number): string {
   const d = new Date(ms);
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
+
+/** The safety copies' retention from the config (`keep_safety_copies`, `keep_safety_days`): the one place it is built. */
+export function safetyPolicy(b: Pick<BackupConfig, 'keep_safety_copies' | 'keep_safety_days'>): { keepLast: number; keepDays: number } {
+  return { keepLast: b.keep_safety_copies, keepDays: b.keep_safety_days };
+}

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
 import { isSelf, sameMachine, type LeaseRecord } from '../domain/lease.js';
 import { Failure } from '../domain/errors.js';
-import { pidAlive, processIdentity } from '../state/lease.js';
+import { alive, processStartedAt } from '../services/process.js';
+import { processIdentity } from '../state/lease.js';
 
 // Who drives a run (issue #14): the process that drives it holds the lease `run:<id>` in the state
 // database (src/state/lease.ts's table). Another process may not drive the same run beside it, and
@@ -31,25 +31,11 @@ interface Row {
 
 const fromRow = (r: Row): LeaseRecord => ({ name: r.name, owner: r.owner, pid: r.pid, host: r.host, bootId: r.boot_id, pidNs: r.pid_ns, acquiredAt: r.acquired_at, renewedAt: r.renewed_at, expiresAt: r.expires_at });
 
-/** When a process started (ms since the epoch), from /proc; undefined where that cannot be read. */
-export function processStartedAt(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[19]); // field 22 of stat: starttime, in clock ticks after boot
-    const btime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
-    if (!Number.isFinite(ticks) || !Number.isFinite(btime)) return undefined;
-    return btime * 1000 + (ticks * 1000) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return undefined;
-  }
-}
-
 /** Whether the recorded holder of a run lease still drives it, as seen from this process. */
 export function holderAlive(h: LeaseRecord, now = Date.now()): boolean {
   const me = processIdentity('run');
   if (!sameMachine(h, me)) return now < h.expiresAt;
-  if (!pidAlive(h.pid)) return false;
+  if (!alive(h.pid)) return false;
   const started = processStartedAt(h.pid);
   // btime is whole seconds: a margin of 2 s keeps the real holder.
   return started === undefined || started <= h.acquiredAt + 2000;

@@ -50,6 +50,8 @@ export interface RestoreCtx {
   replaceLossFromLedger?: string[];
   /** A rollback put the safety copy back (the undo of the first replacing step does it once). */
   putBack?: boolean;
+  /** How far a rollback got: the file kept as it was, the safety copy put back, the rows written since merged back. */
+  rollback?: 'kept' | 'put-back' | 'merged';
 }
 
 /** What the steps share besides the run: the row-loss ledger of the state database. */
@@ -76,14 +78,94 @@ function restorePrompt(x: X): Prompt {
   };
 }
 
-/** Undo of a step that changed the file: every writer stopped, the safety copy put back (once per rollback). */
+/**
+ * Undo of a step that changed the file: every writer stopped, the file as it is now kept beside the
+ * safety copy (`before-rollback/`), the safety copy put back, then the rows written since the restore
+ * — in neither the safety copy nor the backup: the writers wrote them after they started again —
+ * merged back in (insert only; a key holding another row goes to `_opsdeck_conflicts_<table>`), so a
+ * rollback never loses a committed row (issue #14's operator found 133 trades lost this way). Once
+ * per rollback, each phase journaled: a killed rollback finishes by running again.
+ */
 async function putBackSafetyCopy(x: X): Promise<string | undefined> {
-  const ctx = x.record.ctx;
-  if (ctx.putBack) return undefined;
+  let ctx = x.record.ctx;
+  if (ctx.rollback === 'merged') return undefined;
+  const keepDir = join(ctx.safetyDir, 'before-rollback');
+  const notes: string[] = [];
   await stopAllWriters(ctx.writers, ctx.dockerHost);
-  await putBack(ctx.safetyDir, ctx.dbPath);
-  x.persist({ ...ctx, putBack: true });
-  return `put back ${ctx.dbPath} from ${ctx.safetyDir}`;
+  if (ctx.rollback === undefined) {
+    safetyCopy(ctx.dbPath, keepDir);
+    x.persist((ctx = { ...ctx, rollback: 'kept' }));
+  }
+  if (ctx.rollback === 'kept') {
+    await putBack(ctx.safetyDir, ctx.dbPath);
+    x.persist((ctx = { ...ctx, rollback: 'put-back', putBack: true }));
+  }
+  notes.push(`put back ${ctx.dbPath} from ${ctx.safetyDir}`);
+  const kept = await mergeWrittenSince(ctx, x.record.id, keepDir).catch((e: unknown) => `rows written since the restore NOT merged back (${(e as Error).message}); the file as it was is kept at ${keepDir}`);
+  if (kept) notes.push(kept);
+  x.persist({ ...ctx, rollback: 'merged' });
+  return notes.join('; ');
+}
+
+/** The ids of rows written since the restore: in the file kept before the rollback, in neither the put-back file nor the backup. */
+async function writtenSince(ctx: RestoreCtx, keptFile: string): Promise<Record<string, { key: string; ids: Range[] }>> {
+  const { default: Database } = await import('better-sqlite3');
+  if (!existsSync(keptFile) || !existsSync(ctx.dbPath)) return {};
+  if (!existsSync(ctx.tmpPath)) await extractVerified(backupFile(ctx), ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`).catch(() => undefined);
+  const db = new Database(ctx.dbPath, { readonly: true, fileMustExist: true, timeout: 10_000 });
+  const out: Record<string, { key: string; ids: Range[] }> = {};
+  try {
+    db.prepare('ATTACH DATABASE ? AS k').run(keptFile);
+    if (existsSync(ctx.tmpPath)) db.prepare('ATTACH DATABASE ? AS b').run(ctx.tmpPath);
+    const has = (schema: string, t: string) => !!db.prepare(`SELECT 1 FROM ${schema}.sqlite_master WHERE type = 'table' AND name = ?`).get(t);
+    for (const t of ctx.criticalTables ?? []) {
+      if (!has('k', t) || !has('main', t)) continue;
+      const key = integerKey(db, t, 'k');
+      if (!key) continue;
+      let ids = subtractRanges(islands(db, t, key, undefined, undefined, 'k'), islands(db, t, key));
+      if (ids.length && existsSync(ctx.tmpPath) && has('b', t)) ids = subtractRanges(ids, islands(db, t, key, undefined, undefined, 'b'));
+      if (ids.length) out[t] = { key, ids };
+    }
+  } finally {
+    db.close();
+  }
+  return out;
+}
+
+/** Merges the rows written since the restore back into the put-back file; a note, or undefined when there were none. */
+async function mergeWrittenSince(ctx: RestoreCtx, runId: string, keepDir: string): Promise<string | undefined> {
+  const keptFile = join(keepDir, basename(ctx.dbPath));
+  const found = await writtenSince(ctx, keptFile);
+  const tables = Object.keys(found);
+  if (!tables.length) return undefined;
+  // A copy of the kept file holding only those rows is merged in (the kept file itself stays as it was).
+  const { default: Database } = await import('better-sqlite3');
+  const { copyFileSync } = await import('node:fs');
+  const only = `${ctx.tmpPath}.since`;
+  for (const sfx of ['', '-wal']) if (existsSync(`${keptFile}${sfx}`)) copyFileSync(`${keptFile}${sfx}`, `${only}${sfx}`);
+  try {
+    const db = new Database(only, { timeout: 10_000 });
+    try {
+      db.pragma('foreign_keys = OFF');
+      db.exec('CREATE TEMP TABLE opsdeck_keep (lo INTEGER, hi INTEGER)');
+      for (const t of tables) {
+        const { key, ids } = found[t] as { key: string; ids: Range[] };
+        db.exec('DELETE FROM temp.opsdeck_keep');
+        const ins = db.prepare('INSERT INTO temp.opsdeck_keep VALUES (?, ?)');
+        for (const [lo, hi] of ids) ins.run(lo, hi);
+        const k = `"${key.replace(/"/g, '""')}"`;
+        db.prepare(`DELETE FROM "${t.replace(/"/g, '""')}" WHERE NOT EXISTS (SELECT 1 FROM temp.opsdeck_keep WHERE ${k} BETWEEN lo AND hi)`).run();
+      }
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      db.close();
+    }
+    const keys = Object.fromEntries(tables.map((t) => [t, [(found[t] as { key: string }).key]]));
+    const counts = await mergeTables(ctx.dbPath, only, tables, keys, { id: runId, backupId: 'before-rollback' });
+    return `kept the rows written since the restore: ${tables.map((t) => `${t}: ${size((found[t] as { ids: Range[] }).ids)} rows (${(found[t] as { key: string }).key} ${formatRanges((found[t] as { ids: Range[] }).ids)}) merged back${counts[t]?.conflicts ? `, ${counts[t].conflicts} kept in ${conflictsTable(t)}` : ''}`).join('; ')}`;
+  } finally {
+    for (const sfx of ['', '-wal', '-shm']) rmSync(`${only}${sfx}`, { force: true });
+  }
 }
 
 /** Starts what the run stopped again: the undo of stopping the writers. */

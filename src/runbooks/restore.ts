@@ -87,7 +87,7 @@ export async function rollbackRestore(e: Engine, loaded: LoadedConfig, g: Restor
     const driver = new Driver(restoreRunbook(e.audit), e.journal, e.op, e.deps);
     let done: Awaited<ReturnType<typeof driver.rollback>>;
     try {
-      done = await driver.rollback(found, `put back the database ${found.ctx.dbPath} as it was before restore ${found.id} (from ${found.ctx.safetyDir})?`);
+      done = await driver.rollback(found, `put back the database ${found.ctx.dbPath} as it was before restore ${found.id} (from ${found.ctx.safetyDir})? Rows written since the restore are kept: merged back after it (the file as it is now is kept in ${found.ctx.safetyDir}/before-rollback)`);
     } catch (err) {
       const ex = err instanceof Failure ? err : new Failure('rollback', (err as Error).message);
       e.audit('restore.rollback', found.subject, 'failed', ex.message);

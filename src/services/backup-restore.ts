@@ -18,6 +18,7 @@ import { Failure } from '../domain/errors.js';
 export const SIDECARS = ['-wal', '-shm', '-journal'] as const;
 
 import { pausePoint } from './pause.js';
+import { alive } from './process.js';
 
 export { pausePoint };
 
@@ -140,14 +141,6 @@ export function sweepDead(dir: string, pattern: RegExp, legacy?: RegExp, now = D
 /** How old a temporary file without a pid in its name must be to be removed. */
 export const LEGACY_TEMP_AGE_MS = 3_600_000;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Removes what a killed restore left beside a database (issue #13: SIGKILL during the verify step,

@@ -1,6 +1,7 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type BetterSqlite3 from 'better-sqlite3';
+import { alive } from '../services/process.js';
 import { decideLease, isSelf, LEASE_INTERVALS, type LeaseIdentity, type LeaseOwnerKind, type LeaseRecord, type TakeReason } from '../domain/lease.js';
 
 /** What one acquire-or-renew attempt found. */
@@ -29,15 +30,8 @@ function readTrimmed(read: () => string): string {
   }
 }
 
-/** Whether a process with this pid exists (EPERM: it exists, owned by someone else). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** Whether a process with this pid exists (src/services/process.ts: the one definition). */
+export const pidAlive = alive;
 
 interface Row {
   name: string;

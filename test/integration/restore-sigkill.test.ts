@@ -53,6 +53,29 @@ describe.concurrent('whole-file restore killed with SIGKILL', () => {
   });
 });
 
+describe('a rollback after the writers ran again', () => {
+  it('keeps the rows written since the restore: the old database comes back with them merged in, named, and the file as it was kept', async () => {
+    const s = cloneScenario(template);
+    const k = await killAt('after:start-writers', ['--config', s.config, 'restore', '--db', 'trading', '--yes', '--accept-loss'], s, async () => {
+      // The writer, started again by the restore, commits three trades before the restore dies.
+      const { default: Database } = await import('better-sqlite3');
+      const db = new Database(s.db);
+      db.exec("INSERT INTO trades (id, strategy_id, qty, note) VALUES (1001, 1, 1, 'since'), (1002, 2, 2, 'since'), (1003, 3, 3, 'since')");
+      db.close();
+    });
+    expect(k.paused, k.stderr).toBe(true);
+    const r = await cli(s, ['restore', '--db', 'trading', '--rollback', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/kept the rows written since the restore: trades: 3 rows \(id 1001–1003\) merged back/);
+    const rows = rowsOf(s.db);
+    const since = (rows.trades as { id: number; note: string }[]).filter((t) => t.note === 'since').map((t) => t.id);
+    expect(since).toEqual([1001, 1002, 1003]);
+    // Everything else is exactly the old database.
+    expect({ ...rows, trades: (rows.trades as { note: string }[]).filter((t) => t.note !== 'since') }).toEqual(s.oldSet);
+    expect(readdirSync(join(s.env.OPSDECK_STATE_DIR as string, 'safety', readdirSync(join(s.env.OPSDECK_STATE_DIR as string, 'safety'))[0] ?? '', 'before-rollback'))).toContain(basename(s.db));
+  });
+});
+
 describe.concurrent('staged restore killed with SIGKILL', () => {
   it.each(STAGED_POINTS)('killed at %s: --resume gives the backup rows, --rollback the old ones', async (point) => {
     const a = cloneScenario(template);
