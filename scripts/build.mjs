@@ -3,10 +3,10 @@
 // loads only the CLI parser. Native and optional modules stay external.
 import { build } from 'esbuild';
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { checkBundle, inkSwapsPlugin, preflight, ROOT } from './ink-swaps.mjs';
 
-// Four of Ink's modules and one of its packages are swapped at build time (the packages on disk
-// are unchanged):
+// Four of Ink's modules and its import of one package are swapped at build time (the packages on
+// disk are unchanged); the table, the plugin and the checks are in scripts/ink-swaps.mjs:
 // - its ./output.js (the frame buffer) goes to src/ui/ink/output.ts, which joins rows from the
 //   strings written on them instead of a grid of one object per cell (see there);
 // - its ./measure-text.js and ./wrap-text.js go to src/ui/ink/, the same functions with bounded
@@ -15,20 +15,36 @@ import { fileURLToPath } from 'node:url';
 //   dashboard's texts instead of asking string-width (see there);
 // - its ./sanitize-ansi.js goes to src/ui/ink/sanitize-ansi.ts: every text of the frame redacted and
 //   stripped of escape sequences but colours (issue #12, see there).
-const src = (p) => fileURLToPath(new URL(`../src/ui/${p}`, import.meta.url));
-const fromInk = (importer) => /[\\/]node_modules[\\/]ink[\\/]build[\\/]/.test(importer);
-const inkSwaps = {
-  name: 'ink-swaps',
-  setup(b) {
-    b.onResolve({ filter: /^\.\/(output|measure-text|wrap-text|sanitize-ansi)\.js$/ }, (args) =>
-      fromInk(args.importer) ? { path: src(`ink/${args.path.slice(2, -3)}.ts`) } : undefined,
-    );
-    b.onResolve({ filter: /^widest-line$/ }, (args) => (fromInk(args.importer) ? { path: src('ink/widest-line.ts') } : undefined));
-  },
-};
+// Ink's internal modules are not its API, so the swaps are made safe (issue #15 part 4): package.json
+// pins Ink exactly; the build stops, one line per problem and no dist/ left behind, when the
+// installed Ink is not on the tested list (TESTED_INK) or when esbuild's metafile does not prove
+// every swap (each of Ink's imports of a swapped specifier resolved to ours, ours bundled, Ink's own
+// module not, no module but Ink's importing a swap module). test/unit/ink-swaps.test.ts shows each
+// check failing.
+//
+// Exit plan. Ink 6 is the last line for Node 20 (Ink 7 and 8 need Node >= 22), so the swaps stay
+// while opsdeck supports Node 20; the move to Ink 8 comes with dropping Node 20 (engines.node).
+// - measure-text, wrap-text: upstream fixed them in Ink 8.0.0 (2026-10), not in Ink 7 (7.1.1 still
+//   keeps every text): a QuickLRU of 4,096 entries each (#986), and wrapText's key puts the text
+//   last, delimited (#998). On Ink 8 both swaps go; first run test/unit/ink-caches.test.ts's
+//   truncation case (a cut wide character must not make a row one column too wide) against Ink 8's
+//   wrap-text, which still truncates with cli-truncate: if it fails, keep a wrap-text swap for that.
+// - output, widest-line: not leaks but CPU per frame (issue #3); Ink 8's Output still builds a grid
+//   of cell objects (its caches live for one frame). They go when `npm run bench:console` on Ink 8
+//   without them stays within the console's CPU budget; otherwise they are carried to Ink 8's Output
+//   and proven again cell by cell (test/unit/ink-output.test.ts, test/ui/console.test.tsx).
+// - sanitize-ansi: Ink 8 still passes OSC sequences through and never redacts (issue #12). It goes
+//   once the console redacts and strips its own texts before they reach Ink (in ui/format/, one safe
+//   text component), with test/unit/sanitize-ansi.test.ts moved onto that.
+// To move Ink: pin the new version, run `npm run build` (it names every swap that no longer
+// applies), prove or drop each swap as above, then put the version on TESTED_INK.
+// Paths below (entry, dist/) and the metafile's are the project's, wherever the build is run from.
+process.chdir(ROOT);
+const problems = preflight();
+if (problems.length > 0) fail(problems);
 
 rmSync('dist', { recursive: true, force: true });
-await build({
+const result = await build({
   entryPoints: { main: 'src/cli/main.ts' },
   outdir: 'dist',
   bundle: true,
@@ -41,7 +57,10 @@ await build({
   external: ['better-sqlite3', 'dockerode', 'ssh2', 'cpu-features', 'systeminformation', 'react-devtools-core', 'ioredis'],
   // Bundled CommonJS dependencies call require() for Node built-ins.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  plugins: [inkSwaps],
+  plugins: [inkSwapsPlugin()],
+  absWorkingDir: ROOT,
+  // Proves the swaps took (checkBundle).
+  metafile: true,
   logLevel: 'warning',
   jsx: 'automatic',
   // React, react-reconciler and scheduler pick their development or production build from NODE_ENV
@@ -51,5 +70,14 @@ await build({
   // Tests render src/ through vitest, not dist/, and keep React's development checks.
   define: { 'process.env.NODE_ENV': '"production"' },
 });
+const unproven = checkBundle(result.metafile);
+if (unproven.length > 0) fail(unproven);
 writeFileSync('dist/cli.js', "#!/usr/bin/env node\nimport './main.js';\n");
 chmodSync('dist/cli.js', 0o755);
+
+/** Stops the build: one line per problem, and no dist/ a test or a user could run by mistake. */
+function fail(lines) {
+  rmSync('dist', { recursive: true, force: true });
+  for (const line of lines) console.error(`build: ${line}`);
+  process.exit(1);
+}

@@ -1,10 +1,9 @@
 import stringWidth from 'string-width';
 import widestLineOfPackage from 'widest-line';
 import { describe, expect, it } from 'vitest';
-import { isNarrow, simpleWidth } from '../../src/ui/ink/width.js';
+import { isNarrow, simpleWidth, widthCache } from '../../src/ui/ink/width.js';
 import widestLine from '../../src/ui/ink/widest-line.js';
 import measureText from '../../src/ui/ink/measure-text.js';
-import { widthCache } from '../../src/ui/ink/widest-line.js';
 import wrapText, { wrapCache } from '../../src/ui/ink/wrap-text.js';
 // Ink's own modules (not in its package exports), to compare with.
 import inkMeasureText from '../../node_modules/ink/build/measure-text.js';

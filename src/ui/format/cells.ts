@@ -3,7 +3,7 @@ import type { Alert } from '../../domain/alerts.js';
 import type { CheckStatus } from '../../domain/check.js';
 import { formatBytes, formatPercent } from '../../domain/format.js';
 import type { ContainerInfo, ContainerStats } from '../../services/docker.js';
-import widestLine from '../ink/widest-line.js';
+import { textWidth } from '../ink/width.js';
 
 /** Ink colour names used by the console; readable in 16 colours. */
 export type Color = 'green' | 'yellow' | 'red' | 'magenta' | 'gray' | 'cyan' | 'white';
@@ -48,11 +48,11 @@ export function sparkline(values: readonly number[], width: number, max?: number
  */
 export function fit(text: string, width: number, align: 'left' | 'right' = 'left'): string {
   if (width <= 0) return '';
-  const w = widestLine(text);
+  const w = textWidth(text);
   if (w > width) {
     if (width === 1) return '…';
     const cut = cutToColumns(text, width - 1);
-    return `${cut}…${' '.repeat(width - 1 - widestLine(cut))}`;
+    return `${cut}…${' '.repeat(width - 1 - textWidth(cut))}`;
   }
   const pad = ' '.repeat(width - w);
   return align === 'left' ? text + pad : pad + text;
@@ -66,7 +66,7 @@ export function fit(text: string, width: number, align: 'left' | 'right' = 'left
 export function wrapColumns(text: string, width: number): string[] {
   const out: string[] = [];
   let rest = text;
-  while (widestLine(rest) > width) {
+  while (textWidth(rest) > width) {
     // A character wider than the whole width still goes on a line of its own.
     let piece = cutToColumns(rest, width) || ([...graphemes.segment(rest)][0]?.segment ?? rest);
     const space = piece.lastIndexOf(' ');
@@ -82,11 +82,11 @@ const graphemes = new Intl.Segmenter();
 
 /** The longest start of `text` that fits in `columns` columns (whole characters only). */
 function cutToColumns(text: string, columns: number): string {
-  if (widestLine(text) === text.length) return text.slice(0, columns);
+  if (textWidth(text) === text.length) return text.slice(0, columns);
   let out = '';
   let used = 0;
   for (const { segment } of graphemes.segment(text)) {
-    const w = widestLine(segment);
+    const w = textWidth(segment);
     if (used + w > columns) break;
     out += segment;
     used += w;

@@ -12,7 +12,7 @@
 // cell and style by style, on the dashboard and on overlapping writes). The bytes differ: styles are
 // not re-encoded, and a segment with escape codes is followed by a reset so it cannot colour the gap.
 import sliceAnsi from 'slice-ansi';
-import widestLine from './widest-line.js';
+import { textWidth } from './width.js';
 
 type Transformer = (line: string, index: number) => string;
 interface Clip {
@@ -33,7 +33,7 @@ interface Segment {
 const RESET = '\u001B[0m';
 
 /** Printed width of one line (widest-line of a text without '\n' is its width). */
-const lineWidth = widestLine;
+const lineWidth = textWidth;
 
 /** Puts `s` on a row (sorted, non-overlapping), cutting away whatever it covers. */
 function place(row: Segment[], s: Segment): void {
@@ -115,7 +115,7 @@ export default class Output {
         // Ink's clipping, step for step.
         const clipX = typeof clip.x1 === 'number' && typeof clip.x2 === 'number';
         const clipY = typeof clip.y1 === 'number' && typeof clip.y2 === 'number';
-        if (clipX && (x + widestLine(op.text) < clip.x1! || x > clip.x2!)) continue;
+        if (clipX && (x + textWidth(op.text) < clip.x1! || x > clip.x2!)) continue;
         if (clipY && (y + lines.length < clip.y1! || y > clip.y2!)) continue;
         if (clipX) {
           const x1 = clip.x1!;

@@ -1,3 +1,20 @@
+import widestLineOfPackage from 'widest-line';
+import { BoundedCache } from './bounded-cache.js';
+
+/** Widths of texts simpleWidth does not answer for (shared with tests). */
+export const widthCache = new BoundedCache<number>(2000);
+
+/**
+ * Printed width of the widest line of `text`, as the widest-line package gives it: counted by
+ * simpleWidth when it can, else asked of widest-line (string-width) and kept in a bounded cache. The
+ * one width function of the console: Ink reaches it through the widest-line swap (./widest-line.ts,
+ * wired by scripts/build.mjs), the frame buffer and the other swaps import it here, and so does the
+ * console's own formatting (src/ui/format/cells.ts) — never the swap module itself (issue #15).
+ */
+export function textWidth(text: string): number {
+  return simpleWidth(text) ?? widthCache.get(text, () => widestLineOfPackage(text));
+}
+
 /**
  * Printed widths without string-width for the texts the dashboard is made of (issue #3: string-width
  * splits every text into grapheme clusters and tests each against an emoji regex, which made it the

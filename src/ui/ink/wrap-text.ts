@@ -1,12 +1,13 @@
 // Ink 6.8's wrap-text.js with a bounded cache; scripts/build.mjs points Ink's import here.
-// Ink keeps every wrapped text in a module-level object (vadimdemedes/ink#986, fixed in Ink 8, which needs Node 22; Ink 7.1 still has it): it
-// grew with every new clock or uptime text (issue #3). The key also separates text from width, which
-// Ink 6's `text + width + type` did not (vadimdemedes/ink#998). Same wrapping otherwise, except that a
-// truncated text is never wider than asked (see below).
+// Ink keeps every wrapped text in a module-level object (vadimdemedes/ink#986; Ink 7.1.1 still does,
+// Ink 8.0.0 bounds it, and both need Node 22): it grew with every new clock or uptime text (issue #3).
+// The key also separates text from width, which Ink 6's `text + width + type` did not
+// (vadimdemedes/ink#998, fixed in Ink 8.0.0). Same wrapping otherwise, except that a truncated text
+// is never wider than asked (see below).
 import cliTruncate from 'cli-truncate';
 import wrapAnsi from 'wrap-ansi';
 import { BoundedCache } from './bounded-cache.js';
-import widestLine from './widest-line.js';
+import { textWidth } from './width.js';
 
 /** Entries kept (shared with tests). */
 export const wrapCache = new BoundedCache<string>(2000);
@@ -22,7 +23,7 @@ export default function wrapText(text: string, maxWidth: number, wrapType: strin
       // line Ink does not count, and stale copies of the header piled up above the frame. Ask for
       // one column less until it fits (Ink's own wrap-text has the same fault).
       let out = cliTruncate(text, maxWidth, { position });
-      for (let w = maxWidth - 1; w > 0 && widestLine(out) > maxWidth; w--) out = cliTruncate(text, w, { position });
+      for (let w = maxWidth - 1; w > 0 && textWidth(out) > maxWidth; w--) out = cliTruncate(text, w, { position });
       return out;
     }
     return text;
