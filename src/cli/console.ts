@@ -128,6 +128,17 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     live = next;
     for (const l of listeners) l();
   };
+  // The start-up notice of unfinished runs goes once none is left (a resume or rollback finished):
+  // it must not keep saying "unfinished" for its ten minutes (seen by a fresh-eyed operator).
+  const startupNotice = live.notice;
+  if (startupNotice) {
+    const off = bus.subscribe('check.result', (e) => {
+      if (!e.result.id.startsWith('journal:') || e.result.status !== 'ok' || live.notice !== startupNotice) return;
+      if (Object.values(store.getState().checks).some((c) => c.id.startsWith('journal:') && c.status !== 'ok')) return;
+      off();
+      setLive({ ...live, notice: undefined });
+    });
+  }
   // The configuration file is watched as `watch` does: a change restarts the checks on the same
   // store (alert state survives), and the panes, keys and thresholds follow; a broken edit keeps
   // the running configuration and says why in the status line.

@@ -294,6 +294,7 @@ function describeSchedule(s: ScheduleView, now: number): string {
     case 'due': {
       const retry = s.failure ? 'retry' : 'next scheduled';
       if (s.dueAt > now) return `${retry} in ${coarseDuration(s.dueAt - now)}`;
+      if (s.overdue && s.restoreOpen) return `${s.failure ? 'retry' : 'scheduled backup'} waits for the unfinished restore (due ${coarseDuration(now - s.dueAt)} ago; resume or roll it back)`;
       if (s.overdue) return `${s.failure ? 'retry' : 'scheduled backup'} overdue by ${coarseDuration(now - s.dueAt)} (is a watch or console running?)`;
       return `${s.failure ? 'retry' : 'scheduled backup'} due now`;
     }

@@ -130,7 +130,8 @@ export interface OpenRestore {
 }
 
 /** How to finish or undo a restore, as its unfinished-run finding says it. */
-export const restoreHint = (database: string, safetyDir?: string) => `run: opsdeck restore --db ${database} --resume, or --rollback${safetyDir ? ` (safety copy: ${safetyDir})` : ''}`;
+export const restoreHint = (database: string, safetyDir?: string, configFile?: string) =>
+  `run: opsdeck restore${configFile ? ` --config ${configFile}` : ''} --db ${database} --resume, or --rollback${safetyDir ? ` (safety copy: ${safetyDir})` : ''}`;
 
 /** An unfinished restore is a CRITICAL finding until it is resumed or rolled back (the engine's finding for a restore run). */
 export function openRestoreCheck(r: OpenRestore): CheckResult {

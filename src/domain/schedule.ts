@@ -16,6 +16,8 @@ export interface LastRuns {
   failures: number;
   /** The newest failure, when `failures` > 0. */
   lastFailure?: { at: number; message: string };
+  /** A restore of this database is unfinished: the schedule waits for it (it would copy a half-restored file). */
+  restoreOpen?: boolean;
 }
 
 /**
@@ -48,7 +50,7 @@ function currentFailure(newestVerifiedAt: number | undefined, runs: LastRuns | u
 export type ScheduleView =
   | { kind: 'none' }
   | { kind: 'running'; since: number }
-  | { kind: 'due'; dueAt: number; overdue: boolean; failure?: { at: number; message: string } };
+  | { kind: 'due'; dueAt: number; overdue: boolean; failure?: { at: number; message: string }; restoreOpen?: boolean };
 
 /**
  * The schedule as the RPO check reports it. `overdueAfterMs`: how late a due backup may be before
@@ -62,7 +64,7 @@ export function scheduleView(
   if (runs?.running) return { kind: 'running', since: runs.running.since };
   const failure = currentFailure(newestVerifiedAt, runs);
   const dueAt = nextDue(scheduleMs, newestVerifiedAt, runs, now);
-  return { kind: 'due', dueAt, overdue: now - dueAt > overdueAfterMs, ...(failure ? { failure } : {}) };
+  return { kind: 'due', dueAt, overdue: now - dueAt > overdueAfterMs, ...(failure ? { failure } : {}), ...(runs?.restoreOpen ? { restoreOpen: true } : {}) };
 }
 
 /** What a scheduled `backup create --verify --prune` did, as its run records it. */

@@ -6,7 +6,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Failure } from '../domain/errors.js';
-import { formatRanges, intersect as intersectRanges, size, subtract as subtractRanges, type Range } from '../domain/ranges.js';
+import { formatRanges, intersect as intersectRanges, normalize, size, subtract as subtractRanges, type Range } from '../domain/ranges.js';
 import { changesDatabase, type RestoreMode } from '../domain/restore-plan.js';
 import type { StepDef } from '../domain/runbook.js';
 import type { Action, Prompt, Runbook, StepContext } from '../engine/driver.js';
@@ -458,7 +458,17 @@ async function recordLedger(r: Stored, ledger: RowLedger): Promise<string> {
         notes.push(`${t}: ${count} rows (no integer key: counted, not tracked by id)`);
         continue;
       }
-      const parts = [`${size(x.recovered)} missing rows back${x.recovered.length ? ` (${key} ${formatRanges(x.recovered)})` : ''}`];
+      // A merge keeps a backup row whose id a newer row took in the conflicts table: the ledger counts
+      // it as found, and the note says where it is (not "back" in the table).
+      const ct = conflictsTable(t);
+      const kept: Range[] =
+        ctx.mode.kind === 'merge' && live.prepare("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?").get(ct)
+          ? normalize((live.prepare(`SELECT "${key.replace(/"/g, '""')}" AS id FROM main."${ct.replace(/"/g, '""')}" WHERE _opsdeck_run = ?`).all(r.id) as { id: number }[]).filter((x) => Number.isInteger(x.id)).map((x): Range => [x.id, x.id]))
+          : [];
+      const inTable = subtractRanges(x.recovered, kept);
+      const inConflicts = intersectRanges(x.recovered, kept);
+      const parts = [`${size(inTable)} missing rows back${inTable.length ? ` (${key} ${formatRanges(inTable)})` : ''}`];
+      if (inConflicts.length) parts.push(`${size(inConflicts)} kept in ${ct} (${key} ${formatRanges(inConflicts)}: the id now holds a newer row)`);
       if (x.lostByRestore.length) parts.push(`${size(x.lostByRestore)} rows written after the backup are gone (${key} ${formatRanges(x.lostByRestore)})`);
       parts.push(x.missing.length ? `${size(x.missing)} still missing (${key} ${formatRanges(x.missing)})` : 'none missing');
       notes.push(`${t}: ${parts.join(', ')}`);

@@ -341,7 +341,7 @@ export async function startRestore(e: Engine, loaded: LoadedConfig, g: RestoreOp
     ...(t.mergeKeys && Object.keys(t.mergeKeys).length ? { mergeKeys: t.mergeKeys } : {}),
     ...(g.acceptLoss ? { acceptLoss: true } : {}),
   };
-  const stored = journal.create<RestoreCtx>({ id, kind: 'restore', subject: t.name, targetKey: t.path, hint: restoreHint(t.name, safetyDir), run: createRun(steps), ctx, startedAt: now }, `backup ${m.id}`);
+  const stored = journal.create<RestoreCtx>({ id, kind: 'restore', subject: t.name, targetKey: t.path, hint: restoreHint(t.name, safetyDir, loaded.file && resolve(loaded.file)), run: createRun(steps), ctx, startedAt: now }, `backup ${m.id}`);
   audit('restore.start', t.name, 'ok', `run ${id}, backup ${m.id}, ${describeMode(stages.mode)}`);
   e.op.say(`restore ${id}: ${t.name} (${t.path}) from backup ${m.id}; safety copy will be at ${safetyDir}`);
   return driveRestore(e, stored);

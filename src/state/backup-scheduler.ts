@@ -83,7 +83,8 @@ export async function readLastRuns(dir: string, database: string, staleMs: numbe
     const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 2000 });
     try {
       if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'backup_runs'").get()) return undefined;
-      return lastRuns(db, database, processIdentity('console'), now, staleMs);
+      const open = !!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'").get() && !!db.prepare("SELECT 1 FROM runs WHERE kind = 'restore' AND subject = ? AND status = 'open'").get(database);
+      return { ...lastRuns(db, database, processIdentity('console'), now, staleMs), ...(open ? { restoreOpen: true } : {}) };
     } finally {
       db.close();
     }

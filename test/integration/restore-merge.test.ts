@@ -150,6 +150,19 @@ describe('merge restore', () => {
     expect((await rowsCheck())?.status).toMatch(/ok|warning/);
   });
 
+  it('missing rows whose ids newer rows took are said to be kept in the conflicts table, not "back"', async () => {
+    sql('DROP TABLE IF EXISTS _opsdeck_conflicts_trades');
+    sql('DELETE FROM trades WHERE id BETWEEN 30 AND 31');
+    expect((await rowsCheck())?.message).toMatch(/trades is missing 2 rows \(id 30–31\)/);
+    // the writer reuses both ids before anyone restores
+    sql("INSERT INTO trades (id, portfolio_id, note) VALUES (30, 1, 'reused 30'), (31, 1, 'reused 31')");
+    const r = await cli('restore', '--db', 'shop', '--merge', '--yes');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/trades: 0 missing rows back, 2 kept in _opsdeck_conflicts_trades \(id 30–31: the id now holds a newer row\)/);
+    expect(all('SELECT note FROM trades WHERE id IN (30, 31) ORDER BY id')).toEqual([{ note: 'reused 30' }, { note: 'reused 31' }]);
+    sql('DROP TABLE _opsdeck_conflicts_trades');
+  });
+
   it('refuses a table with neither a PRIMARY KEY nor a merge key, naming the setting', async () => {
     const r = await cli('restore', '--db', 'shop', '--merge', '--tables', 'events', '--yes');
     expect(r.code).toBe(1);

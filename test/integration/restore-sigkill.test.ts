@@ -135,7 +135,8 @@ describe('an unfinished restore is a CRITICAL finding of check until it is finis
     expect(before.code, before.stderr).toBe(2);
     const finding = (JSON.parse(before.stdout) as { checks: { id: string; status: string; message: string }[] }).checks.find((c) => c.id === 'journal:restore:trading');
     expect(finding?.status).toBe('critical');
-    expect(finding?.message).toMatch(/unfinished .*opsdeck restore --db trading --resume, or --rollback \(safety copy: \//);
+    // The printed command works from any folder: it names the configuration the restore used.
+    expect(finding?.message).toMatch(/unfinished .*opsdeck restore --config \/\S+\.yaml --db trading --resume, or --rollback \(safety copy: \//);
     const r = await cli(s, ['restore', '--db', 'trading', '--resume', '--yes', '--accept-loss']);
     // The strategy written after the backup is lost by the whole-file restore: named, and given up
     // only because --accept-loss says so.
