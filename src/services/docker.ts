@@ -7,49 +7,10 @@ import { Agent, request } from 'node:http';
 import { homedir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
+import type { ContainerHealth, ContainerInfo, ContainerState, ContainerStats, EngineVersion } from '../domain/observations.js';
 import { fail, ok, type ErrorKind, type Result } from '../domain/result.js';
 import { CgroupReader } from './cgroup.js';
 import { mapLimit, withTimeout } from './util.js';
-
-/** Container state as Docker reports it. */
-export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
-/** Health from the image's HEALTHCHECK; 'none' when it has none. */
-export type ContainerHealth = 'healthy' | 'unhealthy' | 'starting' | 'none';
-
-/** What opsdeck knows about one container (from list + inspect). */
-export interface ContainerInfo {
-  id: string;
-  name: string;
-  image: string;
-  state: ContainerState;
-  health: ContainerHealth;
-  /** Output of the last health probe, when unhealthy. */
-  healthOutput?: string;
-  failingStreak?: number;
-  restartCount: number;
-  exitCode: number;
-  /** ms since epoch; undefined when never started. */
-  startedAt?: number;
-  finishedAt?: number;
-  pid: number;
-  tty: boolean;
-  composeService?: string;
-  composeProject?: string;
-  labels: Record<string, string>;
-}
-
-/** Per-container resource figures, computed like `docker stats`. */
-export interface ContainerStats {
-  /** Undefined on the first sample: CPU % needs our previous sample. */
-  cpuPercent?: number;
-  memUsedBytes: number;
-  /** Undefined when the container has no memory limit (then % is of host memory). */
-  memLimitBytes?: number;
-  memPercent: number;
-  source: 'cgroup' | 'api';
-  /** Why cpuPercent is absent when that is a decision, not a first sample (`check` on the API path). */
-  cpuMissing?: string;
-}
 
 /** Where and how the engine is reached. */
 export interface DockerEndpoint {
@@ -191,7 +152,7 @@ export class DockerService {
   }
 
   /** Engine version and API version; the cheapest reachability probe. */
-  async version(): Promise<Result<{ version: string; apiVersion: string; latencyMs: number }>> {
+  async version(): Promise<Result<EngineVersion>> {
     const t0 = performance.now();
     const r = await this.get('version', '/version', (d, abortSignal) => (d.version as (o: object) => Promise<Dockerode.DockerVersion>).call(d, { abortSignal }));
     if (!r.ok) return r;
