@@ -11,7 +11,7 @@ import { containerStatus, evaluateBackupAge, evaluateHost, evaluateHttp, evaluat
 import { ok } from '../../src/domain/result.js';
 import { ProbeWindow } from '../../src/domain/window.js';
 import type { ContainerInfo } from '../../src/domain/observations.js';
-import { fromListEntry, listSignature } from '../../src/services/docker.js';
+import { fromListEntry, listSignature } from '../../src/services/docker/containers.js';
 import type { HostSample } from '../../src/services/host.js';
 import { healthFromInfo, parseInfo } from '../../src/services/redis.js';
 import { checkBody } from '../../src/services/http.js';
