@@ -171,9 +171,12 @@ async function pickImage(docker: DockerService): Promise<Result<string | undefin
   return ok(undefined);
 }
 
-/** Runs the demo's worker container, from a local image; returns a note either way. */
-export async function startContainer(s: DemoState, env: NodeJS.ProcessEnv, command: string[] = ['sleep', '86400'], restart = 'no'): Promise<string> {
-  const none = (why: string): string => `no container: ${why}`;
+/** Whether the worker container runs; `note` is the sentence for the demo's notes either way. */
+export type ContainerStart = { started: true; note: string } | { started: false; note: string };
+
+/** Runs the demo's worker container, from a local image; says whether it runs, never throws. */
+export async function startContainer(s: DemoState, env: NodeJS.ProcessEnv, command: string[] = ['sleep', '86400'], restart = 'no'): Promise<ContainerStart> {
+  const none = (why: string): ContainerStart => ({ started: false, note: `no container: ${why}` });
   // A drill replaces the worker on the engine the demo started it on, whatever DOCKER_HOST says now.
   const endpoint = resolveDockerEndpoint(s.container?.dockerHost, env);
   const docker = new DockerService(endpoint, 5000);
@@ -200,7 +203,7 @@ export async function startContainer(s: DemoState, env: NodeJS.ProcessEnv, comma
   const started = await docker.start(created.value);
   if (!started.ok) return none(`starting ${image} failed: ${started.error.message}`);
   s.container = { name: CONTAINER_NAME, id: created.value, image, dockerHost: endpoint.display };
-  return `container ${CONTAINER_NAME} runs image ${image} (found locally) on ${endpoint.display}`;
+  return { started: true, note: `container ${CONTAINER_NAME} runs image ${image} (found locally) on ${endpoint.display}` };
 }
 
 /** A word for /bin/sh, single-quoted. */
@@ -297,7 +300,7 @@ export async function startDemo(opts: { dir: string; env?: NodeJS.ProcessEnv; ma
     s.notes.push('no Redis: redis-server is not installed (apt-get install redis-server)');
   }
   writeDemoState(s);
-  s.notes.push(await startContainer(s, env));
+  s.notes.push((await startContainer(s, env)).note);
   writeDemoConfig(s);
   writeDemoState(s);
   if (!(await waitHttp(`http://127.0.0.1:${s.apiPort}/api/v1/health`, 15_000))) {
