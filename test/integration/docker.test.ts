@@ -142,6 +142,18 @@ describe('DockerService', () => {
     }
   });
 
+  it('opens the log of a container that prints nothing within the call time-out (the engine answers before the first line)', async () => {
+    const svc = new DockerService(resolveDockerEndpoint(host), 1000);
+    const r = await svc.followLogs('dk-idle', { tail: 0 });
+    expect(r.ok).toBe(true);
+    if (r.ok) {
+      expect(r.value.stderr).toBeDefined(); // not a TTY: demultiplexed
+      r.value.close();
+    }
+    const missing = await svc.followLogs('dk-does-not-exist');
+    expect(missing.ok || missing.error.kind).toBe('not-found');
+  });
+
   it('an engine that is not there is "unavailable" with the socket named, never a throw', async () => {
     const svc = new DockerService(resolveDockerEndpoint('unix:///tmp/opsdeck-no-such.sock'));
     const r = await svc.version();
