@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitError } from '../domain/errors.js';
-import { alive, readDemoState, startApi, startContainer, startRedis, writeDemoState, type DemoState } from './workspace.js';
+import { alive, readDemoState, startApi, startContainer, startRedis, writeDemoState, type ContainerStart, type DemoState } from './workspace.js';
 
 /** A practice scenario: what it breaks, which alert should fire, how to recover. */
 export interface Drill {
@@ -25,9 +25,9 @@ function control(s: DemoState, c: object): void {
   renameSync(`${file}.tmp`, file);
 }
 
-/** startContainer reports "no container: why" instead of throwing (the demo runs without one); a drill must not. */
-function mustStart(note: string): void {
-  if (note.startsWith('no container')) throw new ExitError(1, 'drill', note);
+/** startContainer reports a container that did not start instead of throwing (the demo runs without one); a drill must not. */
+function mustStart(r: ContainerStart): void {
+  if (!r.started) throw new ExitError(1, 'drill', r.note);
 }
 
 function redisCli(s: DemoState, ...args: string[]): string {

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ExitError } from '../domain/errors.js';
+import { ok, type Result } from '../domain/result.js';
 import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
 import { CRITICAL_TABLES, NORMAL_TABLES, seedTradingDb } from './seed.js';
 
@@ -160,51 +161,49 @@ export async function waitHttp(url: string, timeoutMs: number): Promise<boolean>
 }
 
 /** Picks an image that is already present locally (no registry may be reachable). */
-async function pickImage(docker: DockerService): Promise<string | undefined> {
-  const d = await docker.raw();
-  const images = await d.listImages();
-  const tags = images.flatMap((i) => i.RepoTags ?? []).filter((t) => t !== '<none>:<none>');
+async function pickImage(docker: DockerService): Promise<Result<string | undefined>> {
+  const tags = await docker.imageTags();
+  if (!tags.ok) return tags;
   for (const want of PREFERRED_IMAGES) {
-    const hit = tags.find((t) => t.split(':')[0] === want || t.split(':')[0]?.endsWith(`/${want}`));
-    if (hit) return hit;
+    const hit = tags.value.find((t) => t.split(':')[0] === want || t.split(':')[0]?.endsWith(`/${want}`));
+    if (hit) return ok(hit);
   }
-  return undefined;
+  return ok(undefined);
 }
 
-/** Runs the demo's worker container, from a local image; returns a note either way. */
-export async function startContainer(s: DemoState, env: NodeJS.ProcessEnv, command: string[] = ['sleep', '86400'], restart = 'no'): Promise<string> {
+/** Whether the worker container runs; `note` is the sentence for the demo's notes either way. */
+export type ContainerStart = { started: true; note: string } | { started: false; note: string };
+
+/** Runs the demo's worker container, from a local image; says whether it runs, never throws. */
+export async function startContainer(s: DemoState, env: NodeJS.ProcessEnv, command: string[] = ['sleep', '86400'], restart = 'no'): Promise<ContainerStart> {
+  const none = (why: string): ContainerStart => ({ started: false, note: `no container: ${why}` });
   // A drill replaces the worker on the engine the demo started it on, whatever DOCKER_HOST says now.
   const endpoint = resolveDockerEndpoint(s.container?.dockerHost, env);
   const docker = new DockerService(endpoint, 5000);
   const v = await docker.version();
-  if (!v.ok) return `no container: ${v.error.message}`;
-  let image: string | undefined;
-  try {
-    image = s.container?.image ?? (await pickImage(docker));
-  } catch (e) {
-    return `no container: listing images failed: ${(e as Error).message}`;
+  if (!v.ok) return none(v.error.message);
+  let image = s.container?.image;
+  if (!image) {
+    const picked = await pickImage(docker);
+    if (!picked.ok) return none(picked.error.message);
+    image = picked.value;
   }
-  if (!image) return `no container: none of the images ${PREFERRED_IMAGES.join(', ')} is present locally and no registry is used`;
-  const d = await docker.raw();
-  try {
-    await d.getContainer(CONTAINER_NAME).remove({ force: true });
-  } catch {
-    // no leftover
-  }
-  try {
-    const c = await d.createContainer({
-      name: CONTAINER_NAME,
-      Image: image,
-      Cmd: command,
-      Labels: { 'opsdeck.demo': '1', 'com.docker.compose.project': 'opsdeck-demo', 'com.docker.compose.service': 'worker' },
-      HostConfig: { NetworkMode: 'none', RestartPolicy: { Name: restart } },
-    });
-    await c.start();
-    s.container = { name: CONTAINER_NAME, id: c.id, image, dockerHost: endpoint.display };
-    return `container ${CONTAINER_NAME} runs image ${image} (found locally) on ${endpoint.display}`;
-  } catch (e) {
-    return `no container: starting ${image} failed: ${(e as Error).message}`;
-  }
+  if (!image) return none(`none of the images ${PREFERRED_IMAGES.join(', ')} is present locally and no registry is used`);
+  // A leftover worker (a drill's crash-looping one, or one a killed demo left) goes first; none is fine.
+  await docker.remove(CONTAINER_NAME, { force: true });
+  const created = await docker.create({
+    name: CONTAINER_NAME,
+    image,
+    cmd: command,
+    labels: { 'opsdeck.demo': '1', 'com.docker.compose.project': 'opsdeck-demo', 'com.docker.compose.service': 'worker' },
+    network: 'none',
+    restart,
+  });
+  if (!created.ok) return none(`starting ${image} failed: ${created.error.message}`);
+  const started = await docker.start(created.value);
+  if (!started.ok) return none(`starting ${image} failed: ${started.error.message}`);
+  s.container = { name: CONTAINER_NAME, id: created.value, image, dockerHost: endpoint.display };
+  return { started: true, note: `container ${CONTAINER_NAME} runs image ${image} (found locally) on ${endpoint.display}` };
 }
 
 /** A word for /bin/sh, single-quoted. */
@@ -301,7 +300,7 @@ export async function startDemo(opts: { dir: string; env?: NodeJS.ProcessEnv; ma
     s.notes.push('no Redis: redis-server is not installed (apt-get install redis-server)');
   }
   writeDemoState(s);
-  s.notes.push(await startContainer(s, env));
+  s.notes.push((await startContainer(s, env)).note);
   writeDemoConfig(s);
   writeDemoState(s);
   if (!(await waitHttp(`http://127.0.0.1:${s.apiPort}/api/v1/health`, 15_000))) {
@@ -340,13 +339,8 @@ export async function stopDemo(dir: string, env: NodeJS.ProcessEnv = process.env
   }
   if (s.container) {
     const docker = new DockerService(resolveDockerEndpoint(s.container.dockerHost, env), 5000);
-    try {
-      const d = await docker.raw();
-      await d.getContainer(s.container.name).remove({ force: true });
-      stopped.push(`container ${s.container.name}`);
-    } catch {
-      // already gone, or the engine is down: nothing left to stop
-    }
+    // Not removed (already gone, or the engine is down): nothing left to stop.
+    if ((await docker.remove(s.container.name, { force: true })).ok) stopped.push(`container ${s.container.name}`);
   }
   if (!opts.keepFiles) rmSync(dir, { recursive: true, force: true });
   return stopped;

@@ -1,6 +1,7 @@
 import { open, stat } from 'node:fs/promises';
-import { PassThrough, type Readable } from 'node:stream';
-import type { DockerService } from './docker.js';
+import type { Readable } from 'node:stream';
+import type { ContainerState } from '../domain/observations.js';
+import type { DockerService, LogStream } from './docker.js';
 
 /** One log line with where it came from. */
 export interface LogLine {
@@ -45,10 +46,8 @@ export async function followContainerLogs(
   id: string,
   opts: { tail?: number; onLine: (l: LogLine) => void; onEnd?: (why: string) => void; pollMs?: number },
 ): Promise<LogFollow> {
-  const d = await docker.streamClient();
-  const c = d.getContainer(id);
   let stopped = false;
-  let current: (Readable & { destroy(): void }) | undefined;
+  let current: LogStream | undefined;
   let lastAt: number | undefined;
   /** Lines shown with the timestamp `lastAt` (ms: several lines can share one). */
   let atLast = new Set<string>();
@@ -64,21 +63,12 @@ export async function followContainerLogs(
     opts.onLine(l);
   };
   const open = async (tail: number | undefined, since?: number): Promise<void> => {
-    const info = await c.inspect();
-    const stream = (await c.logs({ follow: true, stdout: true, stderr: true, timestamps: true, ...(tail !== undefined ? { tail } : {}), ...(since !== undefined ? { since } : {}) })) as unknown as Readable & {
-      destroy(): void;
-      socket?: { unref(): void };
-    };
+    const r = await docker.followLogs(id, { ...(tail !== undefined ? { tail } : {}), ...(since !== undefined ? { since } : {}) });
+    if (!r.ok) throw new Error(r.error.message);
+    const stream = r.value;
     current = stream;
-    stream.socket?.unref();
-    if (info.Config.Tty) lines(stream, 'stdout', seen, true);
-    else {
-      const out = new PassThrough();
-      const err = new PassThrough();
-      d.modem.demuxStream(stream, out, err);
-      lines(out, 'stdout', seen, true);
-      lines(err, 'stderr', seen, true);
-    }
+    lines(stream.stdout, 'stdout', seen, true);
+    if (stream.stderr) lines(stream.stderr, 'stderr', seen, true);
     let ended = false;
     const end = (why: string) => {
       if (ended || stopped) return;
@@ -86,38 +76,42 @@ export async function followContainerLogs(
       opts.onEnd?.(`${why}; following again when it runs`);
       void waitAndReopen();
     };
-    stream.on('end', () => end('the log stream ended (container stopped or restarting)'));
-    stream.on('error', (e: Error) => end(e.message));
+    stream.onEnd((err) => end(err ? err.message : 'the log stream ended (container stopped or restarting)'));
   };
   const waitAndReopen = async (): Promise<void> => {
     while (!stopped) {
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 500).unref());
       if (stopped) return;
-      try {
-        const info = await c.inspect();
-        if (!info.State.Running) continue;
-        reopened = true;
-        await open(undefined, lastAt !== undefined ? Math.floor(lastAt / 1000) : undefined);
-        opts.onEnd?.(`${info.Name.replace(/^\//, '')} started again at ${new Date(Date.parse(info.State.StartedAt)).toLocaleTimeString()}; following its log`);
-        return;
-      } catch (e) {
-        const code = (e as { statusCode?: number }).statusCode;
-        if (code === 404) {
+      const info = await docker.inspect(id);
+      if (!info.ok) {
+        if (info.error.kind === 'not-found') {
           opts.onEnd?.('the container was removed; its log ends here');
           return;
         }
-        // the engine may be restarting too: keep waiting
+        continue; // the engine may be restarting too: keep waiting
       }
+      // Docker's State.Running, which a paused or restarting container also has.
+      if (!RUNNING.has(info.value.state)) continue;
+      reopened = true;
+      try {
+        await open(undefined, lastAt !== undefined ? Math.floor(lastAt / 1000) : undefined);
+      } catch {
+        continue; // it stopped again between the look and the open: keep waiting
+      }
+      opts.onEnd?.(`${info.value.name} started again at ${new Date(info.value.startedAt ?? Number.NaN).toLocaleTimeString()}; following its log`);
+      return;
     }
   };
   await open(opts.tail ?? 200);
   return {
     stop: () => {
       stopped = true;
-      current?.destroy();
+      current?.close();
     },
   };
 }
+
+const RUNNING = new Set<ContainerState>(['running', 'paused', 'restarting']);
 
 /** Follows a log file: its last `tail` lines, then appended lines (polled every 500 ms; handles truncation). */
 export async function followFile(path: string, opts: { tail?: number; onLine: (l: LogLine) => void; onEnd?: (why: string) => void }): Promise<LogFollow> {

@@ -4,7 +4,8 @@ import { evaluateBackupAge, evaluateDocker, matchService, evaluateHost, evaluate
 import { evaluateRowLedger } from '../domain/row-ledger.js';
 import { scheduleView, scheduleFor } from '../domain/schedule.js';
 import { ProbeWindow } from '../domain/window.js';
-import { DockerService, resolveDockerEndpoint, type ContainerInfo, type ContainerStats } from '../services/docker.js';
+import type { ContainerInfo, ContainerStats } from '../domain/observations.js';
+import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
 import { HostSampler } from '../services/host.js';
 import { backupDir, listBackups } from '../services/backup.js';
 import { probeHttp } from '../services/http.js';

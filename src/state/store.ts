@@ -3,7 +3,7 @@ import type { Alert } from '../domain/alerts.js';
 import type { CheckResult } from '../domain/check.js';
 import type { ServiceError } from '../domain/result.js';
 import type { WindowStats } from '../domain/window.js';
-import type { ContainerInfo, ContainerStats } from '../services/docker.js';
+import type { ContainerInfo, ContainerStats } from '../domain/observations.js';
 import type { HostSample } from '../services/host.js';
 import type { HttpProbe } from '../services/http.js';
 import type { RedisHealth } from '../services/redis.js';

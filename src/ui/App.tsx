@@ -11,7 +11,7 @@ import { formatDuration } from '../config/duration.js';
 import type { Alert } from '../domain/alerts.js';
 import { overallStatus } from '../domain/check.js';
 import type { Result } from '../domain/result.js';
-import type { ContainerInfo } from '../services/docker.js';
+import type { ContainerInfo } from '../domain/observations.js';
 import type { LogFollow, LogLine } from '../services/logs.js';
 import type { AckState } from '../state/acks.js';
 import type { AppStore } from '../state/store.js';

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CgroupReader } from '../../src/services/cgroup.js';
-import { DockerService, resolveDockerEndpoint, toContainerInfo } from '../../src/services/docker.js';
-import { docker, runContainer } from '../helpers/docker-engine.js';
+import Docker from 'dockerode';
+import { DockerService, resolveDockerEndpoint } from '../../src/services/docker.js';
+import { toContainerInfo } from '../../src/services/docker/containers.js';
+import { docker, runContainer, TEST_IMAGE } from '../helpers/docker-engine.js';
 
 // The Docker adapter against the real private engine.
 
@@ -94,11 +96,62 @@ describe('DockerService', () => {
   it('the polling path over node:http reads what dockerode reads; a missing container is not-found', async () => {
     const svc = new DockerService(resolveDockerEndpoint(host));
     const light = await svc.inspect('dk-idle');
-    const viaDockerode = toContainerInfo(await (await svc.raw()).getContainer('dk-idle').inspect());
+    const viaDockerode = toContainerInfo(await new Docker(resolveDockerEndpoint(host).options).getContainer('dk-idle').inspect());
     expect(light).toEqual({ ok: true, value: viaDockerode });
     const missing = await svc.inspect('dk-does-not-exist');
     expect(missing.ok).toBe(false);
     if (!missing.ok) expect(missing.error).toMatchObject({ kind: 'not-found', message: expect.stringContaining('dk-does-not-exist') as unknown });
+  });
+
+  it('stop and start are idempotent: Docker\'s 304 (already stopped / started) is success, told by its status code', async () => {
+    const svc = new DockerService(resolveDockerEndpoint(host));
+    runContainer(host, 'dk-twice', ['--network', 'none'], ['sleep', '3600']);
+    try {
+      expect(await svc.start('dk-twice')).toEqual({ ok: true, value: undefined });
+      expect(await svc.stop('dk-twice', 1)).toEqual({ ok: true, value: undefined });
+      expect(docker(host, 'inspect', '-f', '{{.State.Status}}', 'dk-twice')).toBe('exited');
+      expect(await svc.stop('dk-twice', 1)).toEqual({ ok: true, value: undefined });
+      expect(await svc.start('dk-twice')).toEqual({ ok: true, value: undefined });
+      expect(docker(host, 'inspect', '-f', '{{.State.Status}}', 'dk-twice')).toBe('running');
+      const missing = await svc.stop('dk-does-not-exist', 1);
+      expect(missing.ok || missing.error.kind).toBe('not-found');
+    } finally {
+      docker(host, 'rm', '-f', 'dk-twice');
+    }
+  });
+
+  it('lists local image tags, creates a container from one, removes it; removing it again is not-found', async () => {
+    const svc = new DockerService(resolveDockerEndpoint(host));
+    const tags = await svc.imageTags();
+    expect(tags.ok && tags.value).toContain(TEST_IMAGE);
+    const created = await svc.create({ name: 'dk-made', image: TEST_IMAGE, cmd: ['sleep', '3600'], labels: { 'opsdeck.test': '1', x: 'y' }, network: 'none', restart: 'always' });
+    try {
+      expect(created.ok).toBe(true);
+      if (!created.ok) return;
+      expect((await svc.start(created.value)).ok).toBe(true);
+      const info = await svc.inspect('dk-made');
+      expect(info.ok && info.value).toMatchObject({ id: created.value, state: 'running', image: TEST_IMAGE, labels: { x: 'y' } });
+      expect(docker(host, 'inspect', '-f', '{{.HostConfig.NetworkMode}} {{.HostConfig.RestartPolicy.Name}}', 'dk-made')).toBe('none always');
+      expect(await svc.remove('dk-made', { force: true })).toEqual({ ok: true, value: undefined });
+      const again = await svc.remove('dk-made', { force: true });
+      expect(again.ok || again.error.kind).toBe('not-found');
+      const clash = await svc.create({ name: 'dk-idle', image: TEST_IMAGE, cmd: ['true'] });
+      expect(clash.ok || clash.error.kind).toBe('unknown');
+    } finally {
+      docker(host, 'rm', '-f', 'dk-made');
+    }
+  });
+
+  it('opens the log of a container that prints nothing within the call time-out (the engine answers before the first line)', async () => {
+    const svc = new DockerService(resolveDockerEndpoint(host), 1000);
+    const r = await svc.followLogs('dk-idle', { tail: 0 });
+    expect(r.ok).toBe(true);
+    if (r.ok) {
+      expect(r.value.stderr).toBeDefined(); // not a TTY: demultiplexed
+      r.value.close();
+    }
+    const missing = await svc.followLogs('dk-does-not-exist');
+    expect(missing.ok || missing.error.kind).toBe('not-found');
   });
 
   it('an engine that is not there is "unavailable" with the socket named, never a throw', async () => {

@@ -10,7 +10,8 @@ import { exitCodeFor, overallStatus, type CheckResult, type CheckStatus } from '
 import { containerStatus, evaluateBackupAge, evaluateHost, evaluateHttp, evaluateRedis, evaluateSqlite, systemHealth } from '../../src/domain/evaluate.js';
 import { ok } from '../../src/domain/result.js';
 import { ProbeWindow } from '../../src/domain/window.js';
-import { fromListEntry, listSignature, type ContainerInfo } from '../../src/services/docker.js';
+import type { ContainerInfo } from '../../src/domain/observations.js';
+import { fromListEntry, listSignature } from '../../src/services/docker/containers.js';
 import type { HostSample } from '../../src/services/host.js';
 import { healthFromInfo, parseInfo } from '../../src/services/redis.js';
 import { checkBody } from '../../src/services/http.js';

@@ -2,7 +2,7 @@ import { formatDuration } from '../../config/duration.js';
 import type { Alert } from '../../domain/alerts.js';
 import type { CheckStatus } from '../../domain/check.js';
 import { formatBytes, formatPercent } from '../../domain/format.js';
-import type { ContainerInfo, ContainerStats } from '../../services/docker.js';
+import type { ContainerInfo, ContainerStats } from '../../domain/observations.js';
 import { textWidth } from '../ink/width.js';
 
 /** Ink colour names used by the console; readable in 16 colours. */

@@ -1,0 +1,79 @@
+// Opening a container's log as live streams (issue #15: one concern of the Docker facade; following,
+// reopening and line splitting stay in services/logs.ts).
+
+import { PassThrough, type Readable } from 'node:stream';
+import { ok, type Result } from '../../domain/result.js';
+import type { ContainerReader } from './containers.js';
+import type { DockerTransport } from './transport.js';
+
+/** A followed container log: stdout and stderr lines, with Docker's timestamps, until the container stops. */
+export interface LogStream {
+  /** stdout; for a TTY container everything (one raw stream, no multiplexing). */
+  stdout: Readable;
+  /** stderr; undefined for a TTY container. */
+  stderr?: Readable;
+  /** Called once when the stream ends (container stopped or restarting: no error) or fails. */
+  onEnd(fn: (err?: Error) => void): void;
+  /** Closes the stream. */
+  close(): void;
+}
+
+/** The streaming response dockerode resolves a follow to. */
+type FollowResponse = Readable & { destroy(): void; socket?: { unref(): void } };
+
+/** Opens container log streams on the client without the inactivity timer (a quiet log is not a dead one). */
+export class LogReader {
+  constructor(
+    private readonly t: DockerTransport,
+    private readonly containers: ContainerReader,
+  ) {}
+
+  /**
+   * Follows a container's log: the last `tail` lines (all when undefined), or those since `since`
+   * (Unix seconds), then live. Demultiplexed only for non-TTY containers (FACTS.md §1.6); the
+   * socket is unref'd so it never holds the process open.
+   */
+  async follow(idOrName: string, opts: { tail?: number; since?: number } = {}): Promise<Result<LogStream>> {
+    const info = await this.containers.inspect(idOrName);
+    if (!info.ok) return info;
+    const opened = await this.t.call(
+      `follow the log of ${info.value.name}`,
+      async (d, abortSignal) => {
+        const stream = (await d.getContainer(info.value.id).logs({
+          follow: true, stdout: true, stderr: true, timestamps: true, abortSignal,
+          ...(opts.tail !== undefined ? { tail: opts.tail } : {}),
+          ...(opts.since !== undefined ? { since: opts.since } : {}),
+        })) as unknown as FollowResponse;
+        return { stream, modem: d.modem };
+      },
+      { long: true },
+    );
+    if (!opened.ok) return opened;
+    const { stream, modem } = opened.value;
+    stream.socket?.unref();
+    let stdout: Readable = stream;
+    let stderr: Readable | undefined;
+    if (!info.value.tty) {
+      const out = new PassThrough();
+      const err = new PassThrough();
+      modem.demuxStream(stream, out, err);
+      stdout = out;
+      stderr = err;
+    }
+    return ok({
+      stdout,
+      ...(stderr ? { stderr } : {}),
+      onEnd(fn) {
+        let ended = false;
+        const once = (err?: Error) => {
+          if (ended) return;
+          ended = true;
+          fn(err);
+        };
+        stream.on('end', () => once());
+        stream.on('error', (e: Error) => once(e));
+      },
+      close: () => stream.destroy(),
+    });
+  }
+}

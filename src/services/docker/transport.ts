@@ -1,0 +1,158 @@
+// How opsdeck talks to a Docker engine: the dockerode clients (loaded lazily), the raw GET of the
+// polling path, time-outs, and the mapping of every failure to a typed error (issue #15).
+
+import { Agent, request } from 'node:http';
+import type Dockerode from 'dockerode';
+import { fail, ok, type ErrorKind, type Result } from '../../domain/result.js';
+import { withTimeout } from '../util.js';
+import type { DockerEndpoint } from './endpoint.js';
+
+/** The HTTP status of a dockerode or raw-GET error (docker-modem sets `statusCode`, FACTS.md §2); undefined for socket errors. */
+export function statusOf(err: unknown): number | undefined {
+  const s = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof s === 'number' ? s : undefined;
+}
+
+/** Turns a dockerode / socket error into an actionable ServiceError. */
+export function dockerError(err: unknown, endpoint: string, what: string): { kind: ErrorKind; message: string } {
+  const e = err as NodeJS.ErrnoException & { json?: { message?: string } };
+  if (e.code === 'ENOENT') return { kind: 'unavailable', message: `no Docker engine socket at ${endpoint} (is dockerd running?)` };
+  if (e.code === 'ECONNREFUSED')
+    return { kind: 'unavailable', message: `Docker engine at ${endpoint} refused the connection (is dockerd running?)` };
+  if (e.code === 'EACCES')
+    return { kind: 'auth', message: `permission denied on ${endpoint} (run as root or join the docker group)` };
+  if (e.code === 'ETIMEDOUT' || e.name === 'TimeoutError')
+    return { kind: 'timeout', message: `Docker engine at ${endpoint} did not answer ${what} in time` };
+  if (statusOf(err) === 404) return { kind: 'not-found', message: `${what}: ${e.json?.message ?? 'not found'}` };
+  const detail = e.json?.message ?? e.message ?? String(err);
+  return { kind: 'unknown', message: `Docker engine at ${endpoint}: ${what} failed: ${detail}` };
+}
+
+/** A call that takes the client and an AbortSignal the transport fires at the time-out. */
+export type ClientCall<T> = (d: Dockerode, signal: AbortSignal) => Promise<T>;
+
+/**
+ * The transport under every Docker call: Results, never throws. Three ways to the engine:
+ * - `get`: one JSON document for the polling path (version, list, inspect, stats) — over node:http
+ *   for a local socket or a plain-HTTP engine, through dockerode for TLS and SSH;
+ * - `call`: dockerode with the time-out as a socket inactivity timer;
+ * - `call(..., {long: true})` and `streamClient`: dockerode without that timer, for actions that block
+ *   through a stop grace period and for log streams (FACTS.md §1.7, §2).
+ *
+ * Why a raw GET beside dockerode (measured by `node bench/docker-get.mjs`, 2 shared cores, private
+ * engine with 50 containers, 2026-12-02): a fresh process that asks for /version took 148 ms and
+ * 43 MB RSS over node:http, 358 ms and 69 MB through dockerode (+210 ms, +25 MB: docker-modem loads
+ * ssh2, dockerode gRPC/protobuf for BuildKit) — paid by every `check` and before a console's first
+ * frame. A warm poll (version + list + 50 inspects) costs 1.5× the CPU through dockerode (26 vs
+ * 18 ms per poll) and 1.14× the wall time. dockerode is still loaded, lazily, for actions and logs.
+ */
+export class DockerTransport {
+  private client?: Dockerode;
+  private longClient?: Dockerode;
+  private plain?: PlainHttp | null;
+
+  constructor(
+    readonly endpoint: DockerEndpoint,
+    readonly timeoutMs = 5_000,
+    private readonly maxSockets = 32,
+  ) {}
+
+  /** GETs one JSON document; `viaClient` is the same request through dockerode, for TLS and SSH engines. */
+  async get<T>(what: string, path: string, viaClient: ClientCall<T>): Promise<Result<T>> {
+    const plain = this.plainHttp();
+    if (!plain) return this.call(what, viaClient);
+    try {
+      return ok(await withTimeout(this.timeoutMs, (signal) => getJson<T>(plain, path, signal)));
+    } catch (err) {
+      return this.failure(err, what);
+    }
+  }
+
+  /** Runs one dockerode call under a time-out; `long` uses the client without the inactivity timer. */
+  async call<T>(what: string, fn: ClientCall<T>, opts: { timeoutMs?: number; long?: boolean } = {}): Promise<Result<T>> {
+    try {
+      const d = opts.long ? await this.actionClient() : await this.docker();
+      return ok(await withTimeout(opts.timeoutMs ?? this.timeoutMs, (signal) => fn(d, signal)));
+    } catch (err) {
+      return this.failure(err, what);
+    }
+  }
+
+  /**
+   * A new client without the inactivity timeout, for long-lived streams (logs, events): dockerode's
+   * `timeout` is a socket inactivity timer that would cut a quiet `logs?follow` (FACTS.md §2).
+   */
+  async streamClient(): Promise<Dockerode> {
+    const { default: Docker } = await import('dockerode');
+    return new Docker({ ...this.endpoint.options });
+  }
+
+  private failure<T>(err: unknown, what: string): Result<T> {
+    const { kind, message } = dockerError(err, this.endpoint.display, what);
+    return fail(kind, 'docker', message);
+  }
+
+  private async docker(): Promise<Dockerode> {
+    if (!this.client) {
+      const { default: Docker } = await import('dockerode');
+      this.client = new Docker({ ...this.endpoint.options, timeout: this.timeoutMs });
+    }
+    return this.client;
+  }
+
+  private async actionClient(): Promise<Dockerode> {
+    this.longClient ??= await this.streamClient();
+    return this.longClient;
+  }
+
+  private plainHttp(): PlainHttp | undefined {
+    if (this.plain === undefined) {
+      const o = this.endpoint.options;
+      // keepAlive: a poll is ~50 requests every refresh; idle sockets are unref'd by the agent.
+      const agent = new Agent({ keepAlive: true, maxSockets: this.maxSockets });
+      this.plain = o.socketPath
+        ? { agent, socketPath: o.socketPath }
+        : o.protocol === 'http' && o.host
+          ? { agent, host: o.host, port: Number(o.port ?? 2375) }
+          : null;
+    }
+    return this.plain ?? undefined;
+  }
+}
+
+/** How to reach an engine over plain HTTP (a unix socket or tcp without TLS). */
+interface PlainHttp {
+  agent: Agent;
+  socketPath?: string;
+  host?: string;
+  port?: number;
+}
+
+/** GETs one JSON document from the Engine API; a status ≥ 400 rejects like docker-modem does (statusCode, json). */
+function getJson<T>(to: PlainHttp, path: string, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const req = request(
+      { agent: to.agent, path, method: 'GET', signal, headers: { accept: 'application/json' }, ...(to.socketPath ? { socketPath: to.socketPath } : { host: to.host, port: to.port }) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = undefined;
+          }
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300 && json !== undefined) return resolve(json as T);
+          const message = (json as { message?: string } | undefined)?.message ?? text.trim();
+          reject(Object.assign(new Error(`(HTTP code ${status}) ${message}`), { statusCode: status, json: { message } }));
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
