@@ -1,3 +1,4 @@
+import type { Range } from './ranges.js';
 // What the Docker service observes and the domain evaluates (issue #15): these types live in the
 // domain so imports run one way, services → domain, never back. A service narrows the engine's
 // partial payloads into them (src/services/docker*).
@@ -47,4 +48,108 @@ export interface EngineVersion {
   version: string;
   apiVersion: string;
   latencyMs: number;
+}
+
+// Host, HTTP, Redis and SQLite samples (issue #15: moved from their services, so the domain never imports a service).
+
+/** One mounted filesystem's usage, as `df` computes it. */
+export interface FilesystemUsage {
+  mount: string;
+  device: string;
+  type: string;
+  sizeBytes: number;
+  usedBytes: number;
+  /** used / (used + available to unprivileged users), like df's Use%. */
+  percent: number;
+}
+
+/** One sample of the host's figures. Rates are undefined on the first sample (they need a previous one). */
+export interface HostSample {
+  hostname: string;
+  takenAt: number;
+  cpuCount: number;
+  cpuPercent?: number;
+  load: [number, number, number];
+  memory: { totalBytes: number; usedBytes: number; percent: number };
+  filesystems: FilesystemUsage[];
+  network: { rxBytesPerSec?: number; txBytesPerSec?: number; rxBytes: number; txBytes: number };
+  uptimeSec: number;
+  /** 'proc' on Linux; 'systeminformation' where /proc is absent. */
+  source: 'proc' | 'systeminformation';
+}
+
+/** Why a probe counted as failed. 'status' (an HTTP error answer) is what the error rate counts. */
+export type HttpFailureKind = 'timeout' | 'refused' | 'dns' | 'status' | 'body' | 'tls' | 'other';
+
+/** One HTTP probe. Failure is data (it feeds the error and failure rate windows), not an exception. */
+export interface HttpProbe {
+  at: number;
+  target: string;
+  status?: number;
+  latencyMs: number;
+  ok: boolean;
+  failure?: { kind: HttpFailureKind; message: string };
+}
+
+/** One Redis probe: PING latency plus one INFO, narrowed to the health fields (FACTS.md §3). */
+export interface RedisHealth {
+  latencyMs: number;
+  version?: string;
+  role?: string;
+  usedMemoryBytes: number;
+  /** Undefined when maxmemory is 0 (no limit). */
+  maxMemoryBytes?: number;
+  memoryPercent?: number;
+  maxMemoryPolicy?: string;
+  fragmentationRatio?: number;
+  evictedKeys: number;
+  /** Keys evicted since our previous probe; undefined on the first. */
+  evictedDelta?: number;
+  /** keyspace_hits / (hits + misses); undefined with no lookups yet. */
+  hitRatio?: number;
+  connectedClients?: number;
+  blockedClients?: number;
+  rejectedConnections?: number;
+  loading: boolean;
+  rdbLastBgsaveStatus?: string;
+  rdbChangesSinceLastSave?: number;
+  aofEnabled: boolean;
+  aofLastWriteStatus?: string;
+  masterLinkStatus?: string;
+}
+
+/** Health figures of one SQLite database file. */
+export interface SqliteHealth {
+  path: string;
+  sizeBytes: number;
+  walBytes: number;
+  pageSize: number;
+  pageCount: number;
+  freelistCount: number;
+  journalMode: string;
+  /** 'ok', or the problems quick_check reported. */
+  quickCheck: string[];
+  /** ms since epoch of the newest of the file and its WAL. */
+  lastModified: number;
+  latencyMs: number;
+  /** Row counts of the tables asked for (missing tables are absent). */
+  tableRows: Record<string, number>;
+  /** Highest rowid of the same tables. */
+  tableMaxRowid: Record<string, number>;
+  /** Per tracked table with an integer key: what changed against the row ledger (issue #10). */
+  observations: Record<string, RowObservation>;
+  /** Rows waiting in `_opsdeck_conflicts_<table>` (left by a merge restore), per table. */
+  conflicts: Record<string, number>;
+}
+
+/** What one look at a table found, against the ledger's known and missing ids. */
+export interface RowObservation {
+  table: string;
+  key: string;
+  /** Rows in the table now. */
+  count: number;
+  /** Ids known to exist before this look that are gone now. */
+  lostNow: Range[];
+  /** Ids present now that the ledger did not know (new writes), outside its missing ranges. */
+  added: Range[];
 }

@@ -2,32 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { statfs } from 'node:fs/promises';
 import { cpus, hostname, loadavg, totalmem, freemem, uptime } from 'node:os';
 import { fail, ok, type Result } from '../domain/result.js';
+import type { FilesystemUsage, HostSample } from '../domain/observations.js';
 
-/** One mounted filesystem's usage, as `df` computes it. */
-export interface FilesystemUsage {
-  mount: string;
-  device: string;
-  type: string;
-  sizeBytes: number;
-  usedBytes: number;
-  /** used / (used + available to unprivileged users), like df's Use%. */
-  percent: number;
-}
-
-/** One sample of the host's figures. Rates are undefined on the first sample (they need a previous one). */
-export interface HostSample {
-  hostname: string;
-  takenAt: number;
-  cpuCount: number;
-  cpuPercent?: number;
-  load: [number, number, number];
-  memory: { totalBytes: number; usedBytes: number; percent: number };
-  filesystems: FilesystemUsage[];
-  network: { rxBytesPerSec?: number; txBytesPerSec?: number; rxBytes: number; txBytes: number };
-  uptimeSec: number;
-  /** 'proc' on Linux; 'systeminformation' where /proc is absent. */
-  source: 'proc' | 'systeminformation';
-}
+// Its observation types live in the domain (issue #15); re-exported for the callers of this service.
+export type { FilesystemUsage, HostSample };
 
 // Filesystems that are not disks an operator cares about (pseudo, in-memory, container layers).
 const IGNORED_FS = new Set([

@@ -1,18 +1,9 @@
 import { displayUrl } from '../config/secrets.js';
 import type { ExpectConfig } from '../config/schema.js';
+import type { HttpFailureKind, HttpProbe } from '../domain/observations.js';
 
-/** Why a probe counted as failed. 'status' (an HTTP error answer) is what the error rate counts. */
-export type HttpFailureKind = 'timeout' | 'refused' | 'dns' | 'status' | 'body' | 'tls' | 'other';
-
-/** One HTTP probe. Failure is data (it feeds the error and failure rate windows), not an exception. */
-export interface HttpProbe {
-  at: number;
-  target: string;
-  status?: number;
-  latencyMs: number;
-  ok: boolean;
-  failure?: { kind: HttpFailureKind; message: string };
-}
+// Its observation types live in the domain (issue #15); re-exported for the callers of this service.
+export type { HttpFailureKind, HttpProbe };
 
 const MAX_BODY = 256 * 1024;
 

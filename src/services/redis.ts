@@ -2,33 +2,10 @@ import type { Redis as RedisClient } from 'ioredis';
 import { displayUrl } from '../config/secrets.js';
 import { fail, ok, type Result } from '../domain/result.js';
 import { withTimeout } from './util.js';
+import type { RedisHealth } from '../domain/observations.js';
 
-/** One Redis probe: PING latency plus one INFO, narrowed to the health fields (FACTS.md §3). */
-export interface RedisHealth {
-  latencyMs: number;
-  version?: string;
-  role?: string;
-  usedMemoryBytes: number;
-  /** Undefined when maxmemory is 0 (no limit). */
-  maxMemoryBytes?: number;
-  memoryPercent?: number;
-  maxMemoryPolicy?: string;
-  fragmentationRatio?: number;
-  evictedKeys: number;
-  /** Keys evicted since our previous probe; undefined on the first. */
-  evictedDelta?: number;
-  /** keyspace_hits / (hits + misses); undefined with no lookups yet. */
-  hitRatio?: number;
-  connectedClients?: number;
-  blockedClients?: number;
-  rejectedConnections?: number;
-  loading: boolean;
-  rdbLastBgsaveStatus?: string;
-  rdbChangesSinceLastSave?: number;
-  aofEnabled: boolean;
-  aofLastWriteStatus?: string;
-  masterLinkStatus?: string;
-}
+// Its observation types live in the domain (issue #15); re-exported for the callers of this service.
+export type { RedisHealth };
 
 /** Parses the text of INFO into key → value. */
 export function parseInfo(text: string): Map<string, string> {

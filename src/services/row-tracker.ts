@@ -1,5 +1,9 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { maxOf, normalize, size, subtract, type Range, type RangeSet } from '../domain/ranges.js';
+import type { RowObservation } from '../domain/observations.js';
+
+// Its observation types live in the domain (issue #15); re-exported for the callers of this service.
+export type { RowObservation };
 
 // Which rows of a critical table exist, as id ranges (issue #10). The monitor compares them with
 // the ledger it keeps in the state database: ids known to exist that are gone now are lost rows,
@@ -33,18 +37,6 @@ function countIn(db: BetterSqlite3.Database, table: string, key: string, ranges:
   let n = 0;
   for (const [lo, hi] of ranges) n += (st.get(lo, hi) as { n: number }).n;
   return n;
-}
-
-/** What one look at a table found, against the ledger's known and missing ids. */
-export interface RowObservation {
-  table: string;
-  key: string;
-  /** Rows in the table now. */
-  count: number;
-  /** Ids known to exist before this look that are gone now. */
-  lostNow: Range[];
-  /** Ids present now that the ledger did not know (new writes), outside its missing ranges. */
-  added: Range[];
 }
 
 /**

@@ -2,30 +2,10 @@ import { stat } from 'node:fs/promises';
 import type { RangeSet } from '../domain/ranges.js';
 import { fail, ok, type Result } from '../domain/result.js';
 import { integerKey, observeRows, type RowObservation } from './row-tracker.js';
+import type { SqliteHealth } from '../domain/observations.js';
 
-/** Health figures of one SQLite database file. */
-export interface SqliteHealth {
-  path: string;
-  sizeBytes: number;
-  walBytes: number;
-  pageSize: number;
-  pageCount: number;
-  freelistCount: number;
-  journalMode: string;
-  /** 'ok', or the problems quick_check reported. */
-  quickCheck: string[];
-  /** ms since epoch of the newest of the file and its WAL. */
-  lastModified: number;
-  latencyMs: number;
-  /** Row counts of the tables asked for (missing tables are absent). */
-  tableRows: Record<string, number>;
-  /** Highest rowid of the same tables. */
-  tableMaxRowid: Record<string, number>;
-  /** Per tracked table with an integer key: what changed against the row ledger (issue #10). */
-  observations: Record<string, RowObservation>;
-  /** Rows waiting in `_opsdeck_conflicts_<table>` (left by a merge restore), per table. */
-  conflicts: Record<string, number>;
-}
+// Its observation types live in the domain (issue #15); re-exported for the callers of this service.
+export type { SqliteHealth };
 
 /** The row ledger's view of the tables to track: known and missing ids per table. */
 export type TrackedRows = Record<string, { known: RangeSet; missing: RangeSet }>;
