@@ -2,7 +2,9 @@ import { Box, Text, type Key } from 'ink';
 import Spinner from 'ink-spinner';
 import { useEffect, useImperativeHandle, useRef, type Ref } from 'react';
 import { fit, wrapColumns } from './format/cells.js';
-import { commandFor, keyName, type KeyBinding } from './keys.js';
+import type { Alert } from '../domain/alerts.js';
+import { choiceKey, choiceRange, DIALOG_SCOPES, firstKey, keyName, type KeyBinding } from './keys.js';
+import { resolveCommand } from './console/reducer.js';
 import { C } from './theme.js';
 import { useRefState } from './useRefState.js';
 
@@ -47,6 +49,25 @@ export function wizardModes(db: string, unfinished?: boolean): Mode[] {
     { label: `resume an interrupted restore of ${db}${none}`, args: ['--db', db, '--resume'] },
     { label: `roll back an interrupted restore of ${db} (put the safety copy back)${none}`, args: ['--db', db, '--rollback'] },
   ];
+}
+
+/** Per database: whether the journal holds an unfinished restore of it. */
+export function unfinishedMap(databases: readonly string[], open: ReadonlySet<string>): Record<string, boolean> {
+  return Object.fromEntries(databases.map((d) => [d, open.has(d)]));
+}
+
+/**
+ * The restore wizard's suggested way per database, from what fires (issue #10): rows lost → merge
+ * (nothing live is overwritten); a corrupt or unreadable file → the whole file.
+ */
+export function wizardSuggestions(databases: readonly string[], alerts: readonly Alert[]): Record<string, 'merge' | 'whole'> {
+  const out: Record<string, 'merge' | 'whole'> = {};
+  const firing = (id: string) => alerts.some((a) => a.checkId === id && (a.state === 'firing' || a.state === 'pending'));
+  for (const db of databases) {
+    if (firing(`sqlite:${db}`)) out[db] = 'whole';
+    else if (firing(`sqlite:${db}:rows`)) out[db] = 'merge';
+  }
+  return out;
 }
 
 type Phase =
@@ -106,11 +127,12 @@ export function RestoreWizard(props: {
   useImperativeHandle(props.keysRef, () => ({
     onKey: (input: string, key: Key) => {
       const p = getPhase();
-      // The console's one key table (remappable): dialog keys first, then the cursor keys.
-      const cmd = commandFor(props.keys, keyName(input, key), ['dialog', 'dashboard'])?.id;
+      // The console's one key table (remappable): dialog keys first, then the cursor keys, then the global ones.
+      const command = resolveCommand(props.keys, keyName(input, key), DIALOG_SCOPES);
+      const cmd = command?.id;
       const up = cmd === 'cursor.up';
       const down = cmd === 'cursor.down';
-      const digit = /^[1-9]$/.test(input) ? Number(input) - 1 : undefined;
+      const digit = command?.id === 'dialog.choose' ? command.index : undefined;
       if (p.kind === 'pick-db' || p.kind === 'pick-mode') {
         const count = p.kind === 'pick-db' ? props.databases.length : wizardModes('').length;
         if (cmd === 'dialog.back' || cmd === 'dialog.no') return props.onBack();
@@ -137,7 +159,8 @@ export function RestoreWizard(props: {
         }
         return;
       }
-      if (cmd === 'dialog.back' || cmd === 'dialog.no' || cmd === 'dialog.pick' || input === 'q') props.onBack();
+      // The run has ended: esc, n, enter or q go back to the dashboard.
+      if (cmd === 'dialog.back' || cmd === 'dialog.no' || cmd === 'dialog.pick' || cmd === 'app.quit') props.onBack();
     },
   }));
 
@@ -149,14 +172,14 @@ export function RestoreWizard(props: {
         <C bold>{phase.kind === 'pick-db' ? 'Restore which database?' : `Restore wizard: ${phase.db}`}</C>
         {/* Labels wrap (the warning at their end must stay readable); the choice is marked ▸ as well as inverse. */}
         {items.flatMap((label, i) =>
-          wrapColumns(`${i === phase.selected ? '▸' : ' '} ${i + 1}) ${label}`, Math.min(w, 90) - 9).map((line, k) => (
+          wrapColumns(`${i === phase.selected ? '▸' : ' '} ${choiceKey(props.keys, i) ?? i + 1}) ${label}`, Math.min(w, 90) - 9).map((line, k) => (
             <C key={`${label}:${k}`} inverse={i === phase.selected}>
               {k === 0 ? line : `     ${line}`}
             </C>
           )),
         )}
         <C dim>Each step shows what it will do and waits for y. A safety copy of the database is taken before it changes.</C>
-        <C dim>↑↓ choose · enter or 1-{items.length} start · esc back</C>
+        <C dim>{`${firstKey(props.keys, 'cursor.up')}${firstKey(props.keys, 'cursor.down')} choose · ${firstKey(props.keys, 'dialog.pick')} or ${choiceRange(props.keys, items.length)} start · ${firstKey(props.keys, 'dialog.back')} back`}</C>
       </Box>
     );
   }
@@ -182,7 +205,7 @@ export function RestoreWizard(props: {
               </C>
             ))}
             <C bold>{fit(answerHint(props.keys, phase.choices ?? 'yn', phase.question.startsWith('give up')), w)}</C>
-            {phase.nudge ? <C color="yellow">{fit(`${keyLabel(props.keys, 'dialog.back')} does not answer: press one of the keys above`, w)}</C> : null}
+            {phase.nudge ? <C color="yellow">{fit(`${firstKey(props.keys, 'dialog.back')} does not answer: press one of the keys above`, w)}</C> : null}
           </Box>
         ) : (
           <Text>
@@ -190,36 +213,30 @@ export function RestoreWizard(props: {
           </Text>
         )
       ) : phase.code === 0 ? (
-        <C bold color="green">{fit('restore wizard finished · esc back to the dashboard', w)}</C>
+        <C bold color="green">{fit(`restore wizard finished · ${firstKey(props.keys, 'dialog.back')} back to the dashboard`, w)}</C>
       ) : phase.code === 3 ? (
         <Box flexDirection="column">
           <C bold color="yellow" wrap="wrap">
             restore finished with skipped steps (named above) — NOT complete
           </C>
-          <C dim>esc back to the dashboard</C>
+          <C dim>{`${firstKey(props.keys, 'dialog.back')} back to the dashboard`}</C>
         </Box>
       ) : (
         <Box flexDirection="column">
           <C color="red" wrap="wrap">{phase.error ?? `the restore ended with exit code ${phase.code}`}</C>
-          <C dim>esc back to the dashboard</C>
+          <C dim>{`${firstKey(props.keys, 'dialog.back')} back to the dashboard`}</C>
         </Box>
       )}
     </Box>
   );
 }
 
-/** The first key bound to a command, for hints ("escape" shown as esc). */
-function keyLabel(keys: readonly KeyBinding[], id: string): string {
-  const k = keys.find((b) => b.id === id)?.keys[0] ?? '?';
-  return k === 'escape' ? 'esc' : k;
-}
-
 /** What the keys answer: "y run · n stop here · s skip". */
 function answerHint(keys: readonly KeyBinding[], choices: string, givingUp = false): string {
   // Giving rows up is not "running" anything: the keys say what they do to the rows.
   const parts = givingUp
-    ? [`${keyLabel(keys, 'dialog.yes')} yes, give them up`, `${keyLabel(keys, 'dialog.no')} no, stop the restore here`]
-    : [`${keyLabel(keys, 'dialog.yes')} yes, run it`, `${keyLabel(keys, 'dialog.no')} no, stop the restore here`];
-  if (choices.includes('s')) parts.push(givingUp ? `${keyLabel(keys, 'dialog.skip')} skip: keep them missing (the alert keeps firing)` : `${keyLabel(keys, 'dialog.skip')} skip this step`);
+    ? [`${firstKey(keys, 'dialog.yes')} yes, give them up`, `${firstKey(keys, 'dialog.no')} no, stop the restore here`]
+    : [`${firstKey(keys, 'dialog.yes')} yes, run it`, `${firstKey(keys, 'dialog.no')} no, stop the restore here`];
+  if (choices.includes('s')) parts.push(givingUp ? `${firstKey(keys, 'dialog.skip')} skip: keep them missing (the alert keeps firing)` : `${firstKey(keys, 'dialog.skip')} skip this step`);
   return parts.join(' · ');
 }
