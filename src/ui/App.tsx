@@ -3,31 +3,28 @@
 // reducer describes, and draws the view the reducer's state names (issue #15, part 3).
 
 import { Box, Text, useApp, useInput, useStdin } from 'ink';
-import Spinner from 'ink-spinner';
 import { useEffect, useRef, useState } from 'react';
 import { useRefState } from './useRefState.js';
 import { perKey } from './burst.js';
 import type { Config } from '../config/schema.js';
-import { formatDuration } from '../config/duration.js';
 import type { Alert } from '../domain/alerts.js';
-import { overallStatus } from '../domain/check.js';
 import type { Result } from '../domain/result.js';
 import type { ContainerInfo } from '../services/docker.js';
 import type { LogFollow, LogLine } from '../services/logs.js';
 import type { AckState } from '../state/acks.js';
 import type { AppState, AppStore } from '../state/store.js';
-import { containerRows, statusColor } from './format/cells.js';
+import { containerRows } from './format/cells.js';
 import { keyName, type KeyBinding } from './keys.js';
 import { LogsView, type LogsKeys, type LogTarget } from './LogsView.js';
 import { RestoreWizard, unfinishedMap, wizardSuggestions, type StartRestore, type WizardKeys } from './RestoreWizard.js';
-import { AlertsPane, visibleAlerts } from './panes/AlertsPane.js';
-import { ContainersPane } from './panes/ContainersPane.js';
-import { DatastoresPane } from './panes/DatastoresPane.js';
-import { HostPane } from './panes/HostPane.js';
-import { C } from './theme.js';
+import { visibleAlerts } from './panes/AlertsPane.js';
 import type { HostHistory } from './useHostHistory.js';
-import { consoleFooter } from './console/footer.js';
-import { dashboardLayout, tooSmall, viewHeights } from './console/layout.js';
+import { Dashboard, type DashboardData } from './console/Dashboard.js';
+import { Footer } from './console/Footer.js';
+import { consoleFooter } from './console/hints.js';
+import { Header } from './console/Header.js';
+import { tooSmall, viewHeights } from './console/layout.js';
+import { StatusLine, type Notice } from './console/StatusLine.js';
 import { alertIndex, assertNever, initialConsoleState, listeningScopes, reduce, resolveCommand, type ConsoleEvent, type ConsoleWorld, type Effect, type View } from './console/reducer.js';
 import { DialogView } from './dialogs/DialogView.js';
 import { useCoalescedStore } from './hooks/useCoalescedStore.js';
@@ -55,8 +52,7 @@ export interface ConsoleActions {
   unfinishedRestores?: () => Set<string> | undefined;
 }
 
-/** How long a status-line message stays. */
-export const FLASH_MS = 10_000;
+export { FLASH_MS } from './console/StatusLine.js';
 
 /**
  * Store updates within this many milliseconds draw one frame: the host and Docker sources of one
@@ -72,6 +68,11 @@ function headerSlices(s: AppState) {
 /** What the dashboard draws: every data slice (the store's actions never change). */
 function dashboardSlices(s: AppState) {
   return { checks: s.checks, alerts: s.alerts, host: s.host, docker: s.docker, redis: s.redis, databases: s.databases, endpoints: s.endpoints };
+}
+
+/** Whether a selection holds the dashboard's slices (it does whenever the dashboard is in front). */
+function isDashboardData(d: Partial<DashboardData>): d is DashboardData {
+  return !!(d.host && d.docker && d.redis && d.databases && d.endpoints && d.checks);
 }
 
 /** Whether the config names containers to watch; without them Alerts starts focused. */
@@ -91,7 +92,7 @@ export function App(props: {
   size?: { columns: number; rows: number };
   now?: () => number;
   /** A message from outside the UI (a configuration reload), shown in the status line until `until`. */
-  notice?: { text: string; color: 'green' | 'red' | 'yellow'; until: number };
+  notice?: Notice;
 }) {
   const { exit } = useApp();
   // Keys need raw mode, which needs stdin to be a terminal (`opsdeck < /dev/null` in a real
@@ -203,49 +204,11 @@ export function App(props: {
 
   const heights = viewHeights(rows);
   const alerts = visibleAlerts(data.alerts);
-  const checks = Object.values(data.checks);
-  const overall = checks.length ? overallStatus(checks) : 'unknown';
-  const health = data.checks['system:health'];
   const oldestFiring = alerts.filter((a) => a.state === 'firing').reduce<number | undefined>((m, a) => (a.since !== undefined && (m === undefined || a.since < m) ? a.since : m), undefined);
-
-  const header = (
-    <Box>
-      <C bold inverse color={statusColor(overall)}>{` ${props.config.name} `}</C>
-      <Text>{` ${props.hostname} ${new Date(now).toLocaleTimeString()} `}</Text>
-      <C bold color={health ? statusColor(health.status) : 'gray'}>{`health ${health?.value ?? '…'}%`}</C>
-      <C color={statusColor(overall)}>{` ${overall.toUpperCase()}`}</C>
-      {props.readOnly ? <C bold color="yellow">{'  [READ-ONLY]'}</C> : null}
-      {oldestFiring !== undefined ? <C color="red">{`  oldest alert ${formatDuration(now - oldestFiring)}`}</C> : null}
-    </Box>
-  );
-
+  const header = <Header name={props.config.name} hostname={props.hostname} now={now} checks={data.checks} readOnly={props.readOnly} oldestFiring={oldestFiring} />;
   const hints = consoleFooter({ keys: props.keys, readOnly: props.readOnly, columns, state: cs, hasContainers: !!data.docker?.data?.containers.length, alerts });
-  const footer = !isRawModeSupported ? (
-    <C color="yellow">keys off: stdin is not a terminal · ctrl-c quits</C>
-  ) : (
-    <Box>
-      <Text wrap="truncate">
-        {hints.map((h, i) => (
-          <Text key={`${h.key}${i}`} dimColor={h.refused}>
-            <Text bold>{h.key}</Text> {h.label}
-            {h.refused ? '(read-only)' : ''}
-            {i < hints.length - 1 ? ' · ' : ''}
-          </Text>
-        ))}
-      </Text>
-    </Box>
-  );
-  const statusLine = cs.busy ? (
-    <Text>
-      <Spinner type="dots" /> {cs.busy}
-    </Text>
-  ) : cs.flash && now - cs.flash.at < FLASH_MS ? (
-    <C color={cs.flash.color}>{cs.flash.text}</C>
-  ) : props.notice && props.notice.until > now ? (
-    <C color={props.notice.color}>{props.notice.text}</C>
-  ) : (
-    <C dim>{`${Object.keys(data.checks).length} checks · refresh ${formatDuration(props.config.refresh)} · checks every ${formatDuration(props.config.interval)}`}</C>
-  );
+  const footer = <Footer hints={hints} keysOn={isRawModeSupported} />;
+  const statusLine = <StatusLine busy={cs.busy} flash={cs.flash} notice={props.notice} now={now} checks={Object.keys(data.checks).length} refresh={props.config.refresh} interval={props.config.interval} />;
   const dialog = cs.dialog ? <DialogView dialog={cs.dialog} keys={props.keys} readOnly={props.readOnly} width={columns} height={heights.dialog} history={props.actions.history} /> : null;
 
   // Each view's root has its own key, so React mounts a view afresh instead of reshaping the last
@@ -297,82 +260,37 @@ export function App(props: {
         </Box>
       );
     case 'dashboard':
-      break;
+      if (dialog) {
+        return (
+          <Box key="dialog" flexDirection="column" width={columns}>
+            {header}
+            {dialog}
+            {footer}
+          </Box>
+        );
+      }
+      // The dashboard's selection holds every slice it draws (onDashboard above).
+      if (!isDashboardData(data)) return null;
+      return (
+        <Dashboard
+          data={data}
+          alerts={alerts}
+          columns={columns}
+          rows={rows}
+          focus={cs.focus}
+          selC={cs.selC}
+          selA={alertIndex(cs, alerts)}
+          now={now}
+          thresholds={props.config.thresholds}
+          dockerConfigured={dockerConfigured(props.config)}
+          history={props.history}
+          acks={props.actions.acks}
+          header={header}
+          statusLine={statusLine}
+          footer={footer}
+        />
+      );
     default:
       return assertNever(view);
-  }
-
-  if (dialog) {
-    return (
-      <Box key="dialog" flexDirection="column" width={columns}>
-        {header}
-        {dialog}
-        {footer}
-      </Box>
-    );
-  }
-
-  const { host, docker, redis, databases, endpoints } = data;
-  // The dashboard's selection holds every slice (onDashboard); this narrows the type.
-  if (!host || !docker || !redis || !databases || !endpoints) return null;
-  const layout = dashboardLayout({
-    columns,
-    rows,
-    filesystems: host.data?.filesystems.length,
-    stores: Object.keys(databases).length + Object.keys(redis).length + Object.keys(endpoints).length,
-    containers: docker.data?.containers.length,
-    alerts: alerts.length,
-  });
-  const configured = dockerConfigured(props.config);
-  const selA = alertIndex(cs, alerts);
-  const stores = { checks: data.checks, databases, redis, endpoints };
-  switch (layout.kind) {
-    case 'too-small':
-      return <Text>{layout.message}</Text>;
-    case 'stacked':
-      return (
-        <Box key="stacked" flexDirection="column" width={columns}>
-          {header}
-          <HostPane host={host} thresholds={props.config.thresholds} history={props.history} width={columns} maxRows={layout.hostRows} />
-          <ContainersPane docker={docker} configured={configured} selected={cs.selC} focused={cs.focus === 'containers'} width={columns} height={layout.containersHeight} now={now} />
-          <Box height={layout.storesHeight} overflowY="hidden" flexDirection="column">
-            <DatastoresPane state={stores} width={columns} now={now} />
-          </Box>
-          <AlertsPane alerts={alerts} acks={props.actions.acks} selected={selA} focused={cs.focus === 'alerts'} width={columns} height={layout.alertsHeight} now={now} />
-          {statusLine}
-          {footer}
-        </Box>
-      );
-    case 'side-by-side':
-      return (
-        <Box key="side-by-side" flexDirection="column" width={columns}>
-          {header}
-          {/* overflowY only: every line is already truncated to its pane's width (Text wrap="truncate"),
-              and a horizontal clip makes Ink re-slice each line of the box on every frame (slice-ansi;
-              ~20% of the console's CPU at idle, issue #3). */}
-          <Box height={layout.topHeight} overflowY="hidden">
-            <Box width={layout.left} flexDirection="column">
-              <HostPane host={host} thresholds={props.config.thresholds} history={props.history} width={layout.left} maxRows={layout.topHeight} />
-            </Box>
-            <Box width={1} />
-            <Box width={layout.right} flexDirection="column">
-              <DatastoresPane state={stores} width={layout.right} now={now} />
-            </Box>
-          </Box>
-          <Box height={layout.bottomHeight} overflowY="hidden">
-            <Box width={layout.left} flexDirection="column">
-              <ContainersPane docker={docker} configured={configured} selected={cs.selC} focused={cs.focus === 'containers'} width={layout.left} height={layout.bottomHeight} now={now} />
-            </Box>
-            <Box width={1} />
-            <Box width={layout.right} flexDirection="column">
-              <AlertsPane alerts={alerts} acks={props.actions.acks} selected={selA} focused={cs.focus === 'alerts'} width={layout.right} height={layout.bottomHeight} now={now} />
-            </Box>
-          </Box>
-          {statusLine}
-          {footer}
-        </Box>
-      );
-    default:
-      return assertNever(layout);
   }
 }
