@@ -2,11 +2,13 @@ import { Box, Text, type Key } from 'ink';
 import Spinner from 'ink-spinner';
 import { useEffect, useImperativeHandle, useRef, type Ref } from 'react';
 import { fit, wrapColumns } from './format/cells.js';
-import type { Alert } from '../domain/alerts.js';
 import { choiceKey, choiceRange, DIALOG_SCOPES, firstKey, keyName, type KeyBinding } from './keys.js';
-import { resolveCommand } from './console/reducer.js';
+import { assertNever, resolveCommand } from './console/reducer.js';
+import { initialWizardPhase, wizardModes, wizardStep, type WizardEffect, type WizardMode, type WizardPhase } from './console/wizard.js';
 import { C } from './theme.js';
 import { useRefState } from './useRefState.js';
+
+export { unfinishedMap, wizardModes, wizardSuggestions } from './console/wizard.js';
 
 /** A running `opsdeck restore --protocol` child, as the console's actions start it. */
 export interface RestoreRun {
@@ -30,52 +32,6 @@ export interface WizardKeys {
   onKey(input: string, key: Key): void;
 }
 
-interface Mode {
-  label: string;
-  args: string[];
-}
-
-/**
- * The ways in: a merge (brings back missing rows, overwrites nothing: the choice for lost rows), a
- * whole-file restore (for a corrupt file), a staged one, or finishing / undoing an interrupted one.
- */
-export function wizardModes(db: string, unfinished?: boolean): Mode[] {
-  // Numbers stay the same either way (muscle memory); with no interrupted run, 4 and 5 say so.
-  const none = unfinished === false ? ' — none is unfinished now' : '';
-  return [
-    { label: `merge ${db}: bring back the rows missing now from a backup taken before the loss; no live row is overwritten`, args: ['--db', db, '--merge'] },
-    { label: `restore ${db}: the whole file, from the newest verified backup (rows written since are lost)`, args: ['--db', db] },
-    { label: `restore ${db} table by table: critical tables first, then the others`, args: ['--db', db, '--tables', 'all'] },
-    { label: `resume an interrupted restore of ${db}${none}`, args: ['--db', db, '--resume'] },
-    { label: `roll back an interrupted restore of ${db} (put the safety copy back)${none}`, args: ['--db', db, '--rollback'] },
-  ];
-}
-
-/** Per database: whether the journal holds an unfinished restore of it. */
-export function unfinishedMap(databases: readonly string[], open: ReadonlySet<string>): Record<string, boolean> {
-  return Object.fromEntries(databases.map((d) => [d, open.has(d)]));
-}
-
-/**
- * The restore wizard's suggested way per database, from what fires (issue #10): rows lost → merge
- * (nothing live is overwritten); a corrupt or unreadable file → the whole file.
- */
-export function wizardSuggestions(databases: readonly string[], alerts: readonly Alert[]): Record<string, 'merge' | 'whole'> {
-  const out: Record<string, 'merge' | 'whole'> = {};
-  const firing = (id: string) => alerts.some((a) => a.checkId === id && (a.state === 'firing' || a.state === 'pending'));
-  for (const db of databases) {
-    if (firing(`sqlite:${db}`)) out[db] = 'whole';
-    else if (firing(`sqlite:${db}:rows`)) out[db] = 'merge';
-  }
-  return out;
-}
-
-type Phase =
-  | { kind: 'pick-db'; selected: number }
-  | { kind: 'pick-mode'; db: string; selected: number }
-  | { kind: 'running'; title: string; question?: string; choices?: string; nudge?: boolean }
-  | { kind: 'done'; title: string; code: number; error?: string };
-
 /**
  * The restore wizard inside the console. The restore itself runs in a child process (`opsdeck
  * restore --protocol`: the same journaled steps as in a terminal), so the console stays responsive
@@ -94,8 +50,7 @@ export function RestoreWizard(props: {
   onBack: () => void;
   keysRef: Ref<WizardKeys>;
 }) {
-  const modeFor = (db: string) => (props.suggest?.[db] === 'whole' ? 1 : 0);
-  const [getPhase, setPhase] = useRefState<Phase>(props.databases.length === 1 ? { kind: 'pick-mode', db: props.databases[0] ?? '', selected: modeFor(props.databases[0] ?? '') } : { kind: 'pick-db', selected: 0 });
+  const [getPhase, setPhase] = useRefState<WizardPhase>(initialWizardPhase(props));
   const [getLines, setLines] = useRefState<string[]>([]);
   const run = useRef<RestoreRun | undefined>(undefined);
   const mounted = useRef(true);
@@ -108,9 +63,8 @@ export function RestoreWizard(props: {
   const phase = getPhase();
   const lines = getLines();
 
-  const begin = (m: Mode) => {
+  const begin = (m: WizardMode) => {
     setLines([]);
-    setPhase({ kind: 'running', title: m.label });
     run.current = props.start(m.args, {
       onSay: (text) => mounted.current && setLines([...getLines(), text]),
       onAsk: (question, choices) => {
@@ -124,43 +78,29 @@ export function RestoreWizard(props: {
     });
   };
 
+  const perform = (fx: WizardEffect): void => {
+    switch (fx.effect) {
+      case 'back':
+        props.onBack();
+        return;
+      case 'begin':
+        begin(fx.mode);
+        return;
+      case 'answer':
+        setLines([...getLines(), fx.line]);
+        run.current?.answer(fx.answer);
+        return;
+      default:
+        assertNever(fx);
+    }
+  };
+
   useImperativeHandle(props.keysRef, () => ({
     onKey: (input: string, key: Key) => {
-      const p = getPhase();
       // The console's one key table (remappable): dialog keys first, then the cursor keys, then the global ones.
-      const command = resolveCommand(props.keys, keyName(input, key), DIALOG_SCOPES);
-      const cmd = command?.id;
-      const up = cmd === 'cursor.up';
-      const down = cmd === 'cursor.down';
-      const digit = command?.id === 'dialog.choose' ? command.index : undefined;
-      if (p.kind === 'pick-db' || p.kind === 'pick-mode') {
-        const count = p.kind === 'pick-db' ? props.databases.length : wizardModes('').length;
-        if (cmd === 'dialog.back' || cmd === 'dialog.no') return props.onBack();
-        if (up) return setPhase({ ...p, selected: Math.max(0, p.selected - 1) });
-        if (down) return setPhase({ ...p, selected: Math.min(count - 1, p.selected + 1) });
-        const chosen = digit !== undefined && digit < count ? digit : cmd === 'dialog.pick' ? p.selected : undefined;
-        if (chosen === undefined) return;
-        if (p.kind === 'pick-db') return setPhase({ kind: 'pick-mode', db: props.databases[chosen] ?? '', selected: modeFor(props.databases[chosen] ?? '') });
-        const mode = wizardModes(p.db)[chosen];
-        if (mode) begin(mode);
-        return;
-      }
-      if (p.kind === 'running') {
-        if (!p.question) return;
-        const skip = cmd === 'dialog.skip' && p.choices?.includes('s');
-        if (cmd === 'dialog.yes' || cmd === 'dialog.no' || skip) {
-          const a = cmd === 'dialog.yes' ? 'y' : skip ? 's' : 'n';
-          setLines([...getLines(), `${p.question} → ${a === 'y' ? 'yes' : a === 's' ? 'SKIP' : 'no, stop here'}`]);
-          setPhase({ kind: 'running', title: p.title });
-          run.current?.answer(a);
-        } else if (cmd === 'dialog.back' || cmd === 'dialog.skip') {
-          // Esc (or s where no skip is offered) answers nothing: the question stays and says why.
-          setPhase({ ...p, nudge: true });
-        }
-        return;
-      }
-      // The run has ended: esc, n, enter or q go back to the dashboard.
-      if (cmd === 'dialog.back' || cmd === 'dialog.no' || cmd === 'dialog.pick' || cmd === 'app.quit') props.onBack();
+      const step = wizardStep(getPhase(), resolveCommand(props.keys, keyName(input, key), DIALOG_SCOPES), props);
+      if (step.phase !== getPhase()) setPhase(step.phase);
+      for (const fx of step.effects) perform(fx);
     },
   }));
 
