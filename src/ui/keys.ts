@@ -127,14 +127,17 @@ export const DIALOG_SCOPES: readonly KeyScope[] = ['dialog', 'dashboard', 'globa
 /**
  * The scopes the console listens to at once (src/ui/console/reducer.ts `listeningScopes`: a focused
  * pane with the dashboard and global keys; the logs view with global keys; a dialog or the restore
- * wizard with DIALOG_SCOPES). One key bound to two commands of one such group means one of them
- * never runs, so buildKeyTable refuses it, on the table as remapped.
+ * wizard with the dashboard's cursor keys). One key bound to two commands of one such group means
+ * one of them never runs, so buildKeyTable refuses it, on the table as remapped.
+ * A dialog also hears the global keys, after its own (q and ? close help and details): a dialog key
+ * remapped onto a global one is that dialog's there — as before issue #15, where a dialog read only
+ * its own keys — and esc (dialog.back, never unbound) still closes it, so this is not refused.
  */
 export const ACTIVE_TOGETHER: readonly (readonly KeyScope[])[] = [
   ['containers', 'dashboard', 'global'],
   ['alerts', 'dashboard', 'global'],
   ['logs', 'global'],
-  DIALOG_SCOPES,
+  ['dialog', 'dashboard'],
 ];
 
 /**
