@@ -6,7 +6,7 @@ import { formatDuration } from '../../config/duration.js';
 import type { Alert } from '../../domain/alerts.js';
 import type { Result } from '../../domain/result.js';
 import type { ContainerInfo } from '../../services/docker.js';
-import { DIALOG_SCOPES, type CommandId, type KeyBinding, type KeyScope } from '../keys.js';
+import { DIALOG_SCOPES, firstKey, type CommandId, type KeyBinding, type KeyScope } from '../keys.js';
 import type { LogTarget } from '../LogsView.js';
 
 /** What a container command does. */
@@ -314,7 +314,7 @@ function onDashboard(s: ConsoleState, c: Command, w: ConsoleWorld): Step {
       const a = selectedAlert(s, w);
       const name = a?.checkId.startsWith('container:') ? w.checkTargets[a.checkId] : undefined;
       const sc = name ? w.containers.find((x) => x.name === name) : undefined;
-      if (!sc) return same({ ...s, flash: flash("r: the selected alert is not a container's (tab to Containers to restart one)", 'yellow', w) });
+      if (!sc) return same({ ...s, flash: flash(`${firstKey(w.keys, 'alert.restart')}: the selected alert is not a container's (${firstKey(w.keys, 'focus.next')} to Containers to restart one)`, 'yellow', w) });
       return confirm(s, 'restart', sc, w);
     }
     case 'alert.ack': {
