@@ -2,9 +2,13 @@ import { Box, Text, type Key } from 'ink';
 import Spinner from 'ink-spinner';
 import { useEffect, useImperativeHandle, useRef, type Ref } from 'react';
 import { fit, wrapColumns } from './format/cells.js';
-import { commandFor, keyName, type KeyBinding } from './keys.js';
+import { choiceKey, choiceRange, DIALOG_SCOPES, firstKey, keyName, type KeyBinding } from './keys.js';
+import { assertNever, resolveCommand } from './console/reducer.js';
+import { initialWizardPhase, wizardModes, wizardStep, type WizardEffect, type WizardMode, type WizardPhase } from './console/wizard.js';
 import { C } from './theme.js';
 import { useRefState } from './useRefState.js';
+
+export { unfinishedMap, wizardModes, wizardSuggestions } from './console/wizard.js';
 
 /** A running `opsdeck restore --protocol` child, as the console's actions start it. */
 export interface RestoreRun {
@@ -28,33 +32,6 @@ export interface WizardKeys {
   onKey(input: string, key: Key): void;
 }
 
-interface Mode {
-  label: string;
-  args: string[];
-}
-
-/**
- * The ways in: a merge (brings back missing rows, overwrites nothing: the choice for lost rows), a
- * whole-file restore (for a corrupt file), a staged one, or finishing / undoing an interrupted one.
- */
-export function wizardModes(db: string, unfinished?: boolean): Mode[] {
-  // Numbers stay the same either way (muscle memory); with no interrupted run, 4 and 5 say so.
-  const none = unfinished === false ? ' — none is unfinished now' : '';
-  return [
-    { label: `merge ${db}: bring back the rows missing now from a backup taken before the loss; no live row is overwritten`, args: ['--db', db, '--merge'] },
-    { label: `restore ${db}: the whole file, from the newest verified backup (rows written since are lost)`, args: ['--db', db] },
-    { label: `restore ${db} table by table: critical tables first, then the others`, args: ['--db', db, '--tables', 'all'] },
-    { label: `resume an interrupted restore of ${db}${none}`, args: ['--db', db, '--resume'] },
-    { label: `roll back an interrupted restore of ${db} (put the safety copy back)${none}`, args: ['--db', db, '--rollback'] },
-  ];
-}
-
-type Phase =
-  | { kind: 'pick-db'; selected: number }
-  | { kind: 'pick-mode'; db: string; selected: number }
-  | { kind: 'running'; title: string; question?: string; choices?: string; nudge?: boolean }
-  | { kind: 'done'; title: string; code: number; error?: string };
-
 /**
  * The restore wizard inside the console. The restore itself runs in a child process (`opsdeck
  * restore --protocol`: the same journaled steps as in a terminal), so the console stays responsive
@@ -73,8 +50,7 @@ export function RestoreWizard(props: {
   onBack: () => void;
   keysRef: Ref<WizardKeys>;
 }) {
-  const modeFor = (db: string) => (props.suggest?.[db] === 'whole' ? 1 : 0);
-  const [getPhase, setPhase] = useRefState<Phase>(props.databases.length === 1 ? { kind: 'pick-mode', db: props.databases[0] ?? '', selected: modeFor(props.databases[0] ?? '') } : { kind: 'pick-db', selected: 0 });
+  const [getPhase, setPhase] = useRefState<WizardPhase>(initialWizardPhase(props));
   const [getLines, setLines] = useRefState<string[]>([]);
   const run = useRef<RestoreRun | undefined>(undefined);
   const mounted = useRef(true);
@@ -87,9 +63,8 @@ export function RestoreWizard(props: {
   const phase = getPhase();
   const lines = getLines();
 
-  const begin = (m: Mode) => {
+  const begin = (m: WizardMode) => {
     setLines([]);
-    setPhase({ kind: 'running', title: m.label });
     run.current = props.start(m.args, {
       onSay: (text) => mounted.current && setLines([...getLines(), text]),
       onAsk: (question, choices) => {
@@ -103,41 +78,29 @@ export function RestoreWizard(props: {
     });
   };
 
+  const perform = (fx: WizardEffect): void => {
+    switch (fx.effect) {
+      case 'back':
+        props.onBack();
+        return;
+      case 'begin':
+        begin(fx.mode);
+        return;
+      case 'answer':
+        setLines([...getLines(), fx.line]);
+        run.current?.answer(fx.answer);
+        return;
+      default:
+        assertNever(fx);
+    }
+  };
+
   useImperativeHandle(props.keysRef, () => ({
     onKey: (input: string, key: Key) => {
-      const p = getPhase();
-      // The console's one key table (remappable): dialog keys first, then the cursor keys.
-      const cmd = commandFor(props.keys, keyName(input, key), ['dialog', 'dashboard'])?.id;
-      const up = cmd === 'cursor.up';
-      const down = cmd === 'cursor.down';
-      const digit = /^[1-9]$/.test(input) ? Number(input) - 1 : undefined;
-      if (p.kind === 'pick-db' || p.kind === 'pick-mode') {
-        const count = p.kind === 'pick-db' ? props.databases.length : wizardModes('').length;
-        if (cmd === 'dialog.back' || cmd === 'dialog.no') return props.onBack();
-        if (up) return setPhase({ ...p, selected: Math.max(0, p.selected - 1) });
-        if (down) return setPhase({ ...p, selected: Math.min(count - 1, p.selected + 1) });
-        const chosen = digit !== undefined && digit < count ? digit : cmd === 'dialog.pick' ? p.selected : undefined;
-        if (chosen === undefined) return;
-        if (p.kind === 'pick-db') return setPhase({ kind: 'pick-mode', db: props.databases[chosen] ?? '', selected: modeFor(props.databases[chosen] ?? '') });
-        const mode = wizardModes(p.db)[chosen];
-        if (mode) begin(mode);
-        return;
-      }
-      if (p.kind === 'running') {
-        if (!p.question) return;
-        const skip = cmd === 'dialog.skip' && p.choices?.includes('s');
-        if (cmd === 'dialog.yes' || cmd === 'dialog.no' || skip) {
-          const a = cmd === 'dialog.yes' ? 'y' : skip ? 's' : 'n';
-          setLines([...getLines(), `${p.question} → ${a === 'y' ? 'yes' : a === 's' ? 'SKIP' : 'no, stop here'}`]);
-          setPhase({ kind: 'running', title: p.title });
-          run.current?.answer(a);
-        } else if (cmd === 'dialog.back' || cmd === 'dialog.skip') {
-          // Esc (or s where no skip is offered) answers nothing: the question stays and says why.
-          setPhase({ ...p, nudge: true });
-        }
-        return;
-      }
-      if (cmd === 'dialog.back' || cmd === 'dialog.no' || cmd === 'dialog.pick' || input === 'q') props.onBack();
+      // The console's one key table (remappable): dialog keys first, then the cursor keys, then the global ones.
+      const step = wizardStep(getPhase(), resolveCommand(props.keys, keyName(input, key), DIALOG_SCOPES), props);
+      if (step.phase !== getPhase()) setPhase(step.phase);
+      for (const fx of step.effects) perform(fx);
     },
   }));
 
@@ -149,14 +112,14 @@ export function RestoreWizard(props: {
         <C bold>{phase.kind === 'pick-db' ? 'Restore which database?' : `Restore wizard: ${phase.db}`}</C>
         {/* Labels wrap (the warning at their end must stay readable); the choice is marked ▸ as well as inverse. */}
         {items.flatMap((label, i) =>
-          wrapColumns(`${i === phase.selected ? '▸' : ' '} ${i + 1}) ${label}`, Math.min(w, 90) - 9).map((line, k) => (
+          wrapColumns(`${i === phase.selected ? '▸' : ' '} ${choiceKey(props.keys, i) ?? i + 1}) ${label}`, Math.min(w, 90) - 9).map((line, k) => (
             <C key={`${label}:${k}`} inverse={i === phase.selected}>
               {k === 0 ? line : `     ${line}`}
             </C>
           )),
         )}
         <C dim>Each step shows what it will do and waits for y. A safety copy of the database is taken before it changes.</C>
-        <C dim>↑↓ choose · enter or 1-{items.length} start · esc back</C>
+        <C dim>{`${firstKey(props.keys, 'cursor.up')}${firstKey(props.keys, 'cursor.down')} choose · ${firstKey(props.keys, 'dialog.pick')} or ${choiceRange(props.keys, items.length)} start · ${firstKey(props.keys, 'dialog.back')} back`}</C>
       </Box>
     );
   }
@@ -182,7 +145,7 @@ export function RestoreWizard(props: {
               </C>
             ))}
             <C bold>{fit(answerHint(props.keys, phase.choices ?? 'yn', phase.question.startsWith('give up')), w)}</C>
-            {phase.nudge ? <C color="yellow">{fit(`${keyLabel(props.keys, 'dialog.back')} does not answer: press one of the keys above`, w)}</C> : null}
+            {phase.nudge ? <C color="yellow">{fit(`${firstKey(props.keys, 'dialog.back')} does not answer: press one of the keys above`, w)}</C> : null}
           </Box>
         ) : (
           <Text>
@@ -190,36 +153,30 @@ export function RestoreWizard(props: {
           </Text>
         )
       ) : phase.code === 0 ? (
-        <C bold color="green">{fit('restore wizard finished · esc back to the dashboard', w)}</C>
+        <C bold color="green">{fit(`restore wizard finished · ${firstKey(props.keys, 'dialog.back')} back to the dashboard`, w)}</C>
       ) : phase.code === 3 ? (
         <Box flexDirection="column">
           <C bold color="yellow" wrap="wrap">
             restore finished with skipped steps (named above) — NOT complete
           </C>
-          <C dim>esc back to the dashboard</C>
+          <C dim>{`${firstKey(props.keys, 'dialog.back')} back to the dashboard`}</C>
         </Box>
       ) : (
         <Box flexDirection="column">
           <C color="red" wrap="wrap">{phase.error ?? `the restore ended with exit code ${phase.code}`}</C>
-          <C dim>esc back to the dashboard</C>
+          <C dim>{`${firstKey(props.keys, 'dialog.back')} back to the dashboard`}</C>
         </Box>
       )}
     </Box>
   );
 }
 
-/** The first key bound to a command, for hints ("escape" shown as esc). */
-function keyLabel(keys: readonly KeyBinding[], id: string): string {
-  const k = keys.find((b) => b.id === id)?.keys[0] ?? '?';
-  return k === 'escape' ? 'esc' : k;
-}
-
 /** What the keys answer: "y run · n stop here · s skip". */
 function answerHint(keys: readonly KeyBinding[], choices: string, givingUp = false): string {
   // Giving rows up is not "running" anything: the keys say what they do to the rows.
   const parts = givingUp
-    ? [`${keyLabel(keys, 'dialog.yes')} yes, give them up`, `${keyLabel(keys, 'dialog.no')} no, stop the restore here`]
-    : [`${keyLabel(keys, 'dialog.yes')} yes, run it`, `${keyLabel(keys, 'dialog.no')} no, stop the restore here`];
-  if (choices.includes('s')) parts.push(givingUp ? `${keyLabel(keys, 'dialog.skip')} skip: keep them missing (the alert keeps firing)` : `${keyLabel(keys, 'dialog.skip')} skip this step`);
+    ? [`${firstKey(keys, 'dialog.yes')} yes, give them up`, `${firstKey(keys, 'dialog.no')} no, stop the restore here`]
+    : [`${firstKey(keys, 'dialog.yes')} yes, run it`, `${firstKey(keys, 'dialog.no')} no, stop the restore here`];
+  if (choices.includes('s')) parts.push(givingUp ? `${firstKey(keys, 'dialog.skip')} skip: keep them missing (the alert keeps firing)` : `${firstKey(keys, 'dialog.skip')} skip this step`);
   return parts.join(' · ');
 }

@@ -3,9 +3,46 @@ import type { Key } from 'ink';
 /** Where a key binding applies. 'global' keys work in every view unless a view claims the key. */
 export type KeyScope = 'global' | 'dashboard' | 'containers' | 'alerts' | 'logs' | 'dialog';
 
+/**
+ * Every command of the console, by id: the console reducer (src/ui/console/reducer.ts) switches on
+ * these exhaustively, so a new command is a line here, a row in KEY_TABLE and a case there.
+ */
+export const COMMAND_IDS = [
+  'app.quit',
+  'app.help',
+  'app.refresh',
+  'focus.next',
+  'focus.alerts',
+  'cursor.up',
+  'cursor.down',
+  'logs.open',
+  'restore.wizard',
+  'container.logs',
+  'container.restart',
+  'container.stop',
+  'container.start',
+  'alert.ack',
+  'alert.silence',
+  'alert.details',
+  'alert.restart',
+  'logs.filter',
+  'logs.pause',
+  'logs.jump',
+  'logs.back',
+  'dialog.yes',
+  'dialog.no',
+  'dialog.back',
+  'dialog.skip',
+  'dialog.pick',
+  'dialog.choose',
+] as const;
+
+/** A command id of the key table. */
+export type CommandId = (typeof COMMAND_IDS)[number];
+
 /** One command of the console: its keys, what it does, where, and whether it changes the world. */
 export interface KeyBinding {
-  id: string;
+  id: CommandId;
   keys: string[];
   description: string;
   scope: KeyScope;
@@ -51,6 +88,8 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   { id: 'dialog.back', keys: ['escape'], description: 'back (closes a dialog; never answers a restore\'s question)', scope: 'dialog' },
   { id: 'dialog.skip', keys: ['s'], description: 'skip this restore step (only where offered; reported as skipped)', scope: 'dialog' },
   { id: 'dialog.pick', keys: ['enter'], description: 'take the selected choice (log picker, restore wizard)', scope: 'dialog' },
+  // The n-th key takes the n-th choice (a silence's duration, a log, a restore's database or way).
+  { id: 'dialog.choose', keys: ['1', '2', '3', '4', '5', '6', '7', '8', '9'], description: 'take the numbered choice (silence time, log, restore wizard)', scope: 'dialog' },
 ];
 
 /** tmux's default and common prefix keys: never bound. */
@@ -77,14 +116,24 @@ const KEY_ALIASES: Record<string, string> = {
  * Commands that must keep a key, or an operator can be stuck: quit, help, leaving the logs view,
  * leaving a dialog, and stopping a restore at its question (issue #13: `app.quit: []` was accepted).
  */
-export const ESSENTIAL_COMMANDS = ['app.quit', 'app.help', 'logs.back', 'dialog.back', 'dialog.no'];
+export const ESSENTIAL_COMMANDS: readonly CommandId[] = ['app.quit', 'app.help', 'logs.back', 'dialog.back', 'dialog.no'];
 
 /**
- * The scopes the console listens to at once (App.tsx: a focused pane with the dashboard and global
- * keys; the logs view with global keys; the log picker with the dashboard's cursor keys). One key
- * bound to two commands of one such group means one of them never runs.
+ * The scopes a dialog (and the restore wizard) listens to: its own keys first, then the dashboard's
+ * cursor keys (a list to move in, a history to scroll), then the global ones (q and ? close help).
  */
-const ACTIVE_TOGETHER: readonly KeyScope[][] = [
+export const DIALOG_SCOPES: readonly KeyScope[] = ['dialog', 'dashboard', 'global'];
+
+/**
+ * The scopes the console listens to at once (src/ui/console/reducer.ts `listeningScopes`: a focused
+ * pane with the dashboard and global keys; the logs view with global keys; a dialog or the restore
+ * wizard with the dashboard's cursor keys). One key bound to two commands of one such group means
+ * one of them never runs, so buildKeyTable refuses it, on the table as remapped.
+ * A dialog also hears the global keys, after its own (q and ? close help and details): a dialog key
+ * remapped onto a global one is that dialog's there — as before issue #15, where a dialog read only
+ * its own keys — and esc (dialog.back, never unbound) still closes it, so this is not refused.
+ */
+export const ACTIVE_TOGETHER: readonly (readonly KeyScope[])[] = [
   ['containers', 'dashboard', 'global'],
   ['alerts', 'dashboard', 'global'],
   ['logs', 'global'],
@@ -127,7 +176,7 @@ export function buildKeyTable(remap: Record<string, string[]> = {}): KeyBinding[
       if (FORBIDDEN_KEYS.includes(k)) throw new Error(`keys.${id}: ${JSON.stringify(raw)} is ${k}, tmux's prefix key, and cannot be bound`);
       if (!keys.includes(k)) keys.push(k);
     }
-    if (keys.length === 0 && ESSENTIAL_COMMANDS.includes(id)) throw new Error(`keys.${id}: expected at least one key (without one the console cannot ${id === 'app.quit' ? 'be quit' : `do ${id}`})`);
+    if (keys.length === 0 && (ESSENTIAL_COMMANDS as readonly string[]).includes(id)) throw new Error(`keys.${id}: expected at least one key (without one the console cannot ${id === 'app.quit' ? 'be quit' : `do ${id}`})`);
     normalized[id] = keys;
   }
   const table = KEY_TABLE.map((b) => (normalized[b.id] ? { ...b, keys: normalized[b.id] as string[] } : b));
@@ -173,7 +222,7 @@ export function commandFor(table: readonly KeyBinding[], name: string, scopes: r
 }
 
 /** Footer hints for the active scopes: "r restart · x stop · ? help". Dangerous ones marked in read-only mode. */
-export function footerHints(table: readonly KeyBinding[], scopes: readonly KeyScope[], readOnly: boolean): { id: string; key: string; label: string; refused: boolean; scope: KeyScope }[] {
+export function footerHints(table: readonly KeyBinding[], scopes: readonly KeyScope[], readOnly: boolean): { id: CommandId; key: string; label: string; refused: boolean; scope: KeyScope }[] {
   return scopes.flatMap((scope) =>
     table
       .filter((b) => b.scope === scope && b.hint)
@@ -201,4 +250,36 @@ export function fitHints<T extends { key: string; label: string; refused: boolea
 
 function shortLabel(b: KeyBinding): string {
   return b.id.split('.')[1] ?? b.id;
+}
+
+/** How a key is written in a hint: arrows as ↑ ↓ ← →, escape as esc, others as named. */
+export function keyLabel(key: string): string {
+  return KEY_LABELS[key] ?? key;
+}
+
+const KEY_LABELS: Record<string, string> = { escape: 'esc', up: '↑', down: '↓', left: '←', right: '→' };
+
+/** The first key of a command as a hint shows it ("esc", "y", "↑"); "?" when it has none. */
+export function firstKey(table: readonly KeyBinding[], id: CommandId): string {
+  const k = table.find((b) => b.id === id)?.keys[0];
+  return k === undefined ? '?' : keyLabel(k);
+}
+
+/** The key that takes the n-th choice (0-based), from `dialog.choose`; undefined past its keys. */
+export function choiceKey(table: readonly KeyBinding[], n: number): string | undefined {
+  return table.find((b) => b.id === 'dialog.choose')?.keys[n];
+}
+
+/** The choice a key takes (0-based), if it is one of `dialog.choose`'s keys. */
+export function choiceIndex(table: readonly KeyBinding[], name: string): number | undefined {
+  const i = table.find((b) => b.id === 'dialog.choose')?.keys.indexOf(name) ?? -1;
+  return i >= 0 ? i : undefined;
+}
+
+/** "1-4": the keys of the first `count` choices, for a hint ("1" alone for one; "" for none). */
+export function choiceRange(table: readonly KeyBinding[], count: number): string {
+  const keys = table.find((b) => b.id === 'dialog.choose')?.keys ?? [];
+  const n = Math.min(count, keys.length);
+  if (n <= 0) return '';
+  return n === 1 ? (keys[0] ?? '') : `${keys[0] ?? ''}-${keys[n - 1] ?? ''}`;
 }

@@ -6,7 +6,7 @@ import { fit, statusColor } from '../format/cells.js';
 import { C } from '../theme.js';
 
 /** SQLite databases and Redis instances, then HTTP endpoints, one line each. */
-export function DatastoresPane(props: { state: AppState; width: number; now: number }) {
+export function DatastoresPane(props: { state: Pick<AppState, 'checks' | 'databases' | 'redis' | 'endpoints'>; width: number; now: number }) {
   const { state, width, now } = props;
   const check = (id: string) => state.checks[id];
   const line = (id: string, label: string, text: string) => {

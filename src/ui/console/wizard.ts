@@ -1,0 +1,121 @@
+// The restore wizard's keys as a pure step (issue #15, part 3), as the console's reducer: the
+// wizard component resolves a key through the key table, calls `wizardStep`, keeps the phase and
+// performs the effects (go back, start the run, answer its question).
+
+import type { Alert } from '../../domain/alerts.js';
+import { assertNever, type Command } from './reducer.js';
+
+/** One way into a restore: what the wizard says, and the `opsdeck restore` arguments it runs. */
+export interface WizardMode {
+  label: string;
+  args: string[];
+}
+
+/**
+ * The ways in: a merge (brings back missing rows, overwrites nothing: the choice for lost rows), a
+ * whole-file restore (for a corrupt file), a staged one, or finishing / undoing an interrupted one.
+ */
+export function wizardModes(db: string, unfinished?: boolean): WizardMode[] {
+  // Numbers stay the same either way (muscle memory); with no interrupted run, 4 and 5 say so.
+  const none = unfinished === false ? ' — none is unfinished now' : '';
+  return [
+    { label: `merge ${db}: bring back the rows missing now from a backup taken before the loss; no live row is overwritten`, args: ['--db', db, '--merge'] },
+    { label: `restore ${db}: the whole file, from the newest verified backup (rows written since are lost)`, args: ['--db', db] },
+    { label: `restore ${db} table by table: critical tables first, then the others`, args: ['--db', db, '--tables', 'all'] },
+    { label: `resume an interrupted restore of ${db}${none}`, args: ['--db', db, '--resume'] },
+    { label: `roll back an interrupted restore of ${db} (put the safety copy back)${none}`, args: ['--db', db, '--rollback'] },
+  ];
+}
+
+/** Per database: whether the journal holds an unfinished restore of it. */
+export function unfinishedMap(databases: readonly string[], open: ReadonlySet<string>): Record<string, boolean> {
+  return Object.fromEntries(databases.map((d) => [d, open.has(d)]));
+}
+
+/**
+ * The restore wizard's suggested way per database, from what fires (issue #10): rows lost → merge
+ * (nothing live is overwritten); a corrupt or unreadable file → the whole file.
+ */
+export function wizardSuggestions(databases: readonly string[], alerts: readonly Alert[]): Record<string, 'merge' | 'whole'> {
+  const out: Record<string, 'merge' | 'whole'> = {};
+  const firing = (id: string) => alerts.some((a) => a.checkId === id && (a.state === 'firing' || a.state === 'pending'));
+  for (const db of databases) {
+    if (firing(`sqlite:${db}`)) out[db] = 'whole';
+    else if (firing(`sqlite:${db}:rows`)) out[db] = 'merge';
+  }
+  return out;
+}
+
+/** Where the wizard is: choosing a database, choosing a way, a run under way (maybe asking), the run's end. */
+export type WizardPhase =
+  | { kind: 'pick-db'; selected: number }
+  | { kind: 'pick-mode'; db: string; selected: number }
+  | { kind: 'running'; title: string; question?: string; choices?: string; nudge?: boolean }
+  | { kind: 'done'; title: string; code: number; error?: string };
+
+/** What the wizard component does for a step. */
+export type WizardEffect =
+  | { effect: 'back' }
+  | { effect: 'begin'; mode: WizardMode }
+  /** Answers the run's question; `line` is what the wizard's transcript says was answered. */
+  | { effect: 'answer'; answer: 'y' | 'n' | 's'; line: string };
+
+/** The databases to choose from, and the way the cursor starts on for each (what fires suggests). */
+export interface WizardContext {
+  databases: readonly string[];
+  suggest?: Record<string, 'merge' | 'whole'> | undefined;
+}
+
+/** The first way the cursor sits on for a database: the whole file when its file is broken, else merge. */
+function suggestedMode(ctx: WizardContext, db: string): number {
+  return ctx.suggest?.[db] === 'whole' ? 1 : 0;
+}
+
+/** The wizard as it opens: with one database it goes straight to choosing the way. */
+export function initialWizardPhase(ctx: WizardContext): WizardPhase {
+  const only = ctx.databases.length === 1 ? ctx.databases[0] : undefined;
+  return only !== undefined ? { kind: 'pick-mode', db: only, selected: suggestedMode(ctx, only) } : { kind: 'pick-db', selected: 0 };
+}
+
+/**
+ * One key's step. Esc (dialog.back) never answers a run's question (issue #10: Esc bound to "no"
+ * skipped the critical-tables stage): the question stays and says why; s skips only where offered.
+ */
+export function wizardStep(p: WizardPhase, c: Command | undefined, ctx: WizardContext): { phase: WizardPhase; effects: WizardEffect[] } {
+  const stay = { phase: p, effects: [] };
+  const id = c?.id;
+  switch (p.kind) {
+    case 'pick-db':
+    case 'pick-mode': {
+      const count = p.kind === 'pick-db' ? ctx.databases.length : wizardModes('').length;
+      if (id === 'dialog.back' || id === 'dialog.no') return { phase: p, effects: [{ effect: 'back' }] };
+      if (id === 'cursor.up') return { phase: { ...p, selected: Math.max(0, p.selected - 1) }, effects: [] };
+      if (id === 'cursor.down') return { phase: { ...p, selected: Math.min(count - 1, p.selected + 1) }, effects: [] };
+      const chosen = c?.id === 'dialog.choose' ? (c.index < count ? c.index : undefined) : id === 'dialog.pick' ? p.selected : undefined;
+      if (chosen === undefined) return stay;
+      if (p.kind === 'pick-db') {
+        const db = ctx.databases[chosen] ?? '';
+        return { phase: { kind: 'pick-mode', db, selected: suggestedMode(ctx, db) }, effects: [] };
+      }
+      const mode = wizardModes(p.db)[chosen];
+      return mode ? { phase: { kind: 'running', title: mode.label }, effects: [{ effect: 'begin', mode }] } : stay;
+    }
+    case 'running': {
+      if (!p.question) return stay;
+      const skip = id === 'dialog.skip' && !!p.choices?.includes('s');
+      if (id === 'dialog.yes' || id === 'dialog.no' || skip) {
+        const answer = id === 'dialog.yes' ? 'y' : skip ? 's' : 'n';
+        const line = `${p.question} → ${answer === 'y' ? 'yes' : answer === 's' ? 'SKIP' : 'no, stop here'}`;
+        return { phase: { kind: 'running', title: p.title }, effects: [{ effect: 'answer', answer, line }] };
+      }
+      // Esc (or s where no skip is offered) answers nothing: the question stays and says why.
+      if (id === 'dialog.back' || id === 'dialog.skip') return { phase: { ...p, nudge: true }, effects: [] };
+      return stay;
+    }
+    case 'done':
+      // The run has ended: esc, n, enter or q go back to the dashboard.
+      return id === 'dialog.back' || id === 'dialog.no' || id === 'dialog.pick' || id === 'app.quit' ? { phase: p, effects: [{ effect: 'back' }] } : stay;
+    default:
+      return assertNever(p);
+  }
+}

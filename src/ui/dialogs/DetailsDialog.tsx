@@ -1,0 +1,49 @@
+import { Box } from 'ink';
+import type { Dialog } from '../console/reducer.js';
+import { fit, statusColor, wrapColumns } from '../format/cells.js';
+import { firstKey, type KeyBinding } from '../keys.js';
+import { C } from '../theme.js';
+
+/** One probe result of a check, for the details dialog. */
+export interface ProbeResult {
+  at: number;
+  status: string;
+  message: string;
+}
+
+/**
+ * An alert's details: title, message, since, then the probe history as a window the cursor keys
+ * scroll. The header always shows; the message is bounded (issue #11: a corrupt database's
+ * quick_check pushed the header off).
+ */
+export function DetailsDialog(props: { dialog: Extract<Dialog, { kind: 'details' }>; keys: readonly KeyBinding[]; width: number; height: number; history: (checkId: string) => ProbeResult[] }) {
+  const { dialog, width } = props;
+  const a = dialog.alert;
+  const inner = width - 4;
+  const up = firstKey(props.keys, 'cursor.up');
+  const down = firstKey(props.keys, 'cursor.down');
+  const msg = a.message.split('\n').flatMap((line) => wrapColumns(line, inner));
+  const msgRows = Math.max(1, Math.min(msg.length, Math.floor((props.height - 8) / 3)));
+  const shownMsg = msg.length > msgRows ? [...msg.slice(0, msgRows - 1), fit(`${msg[msgRows - 1] ?? ''}… (+${msg.length - msgRows + 1} lines)`, inner)] : msg;
+  const all = props.history(a.checkId);
+  const room = Math.max(1, props.height - 7 - shownMsg.length);
+  const end = Math.max(0, all.length - dialog.back);
+  const hist = all.slice(Math.max(0, end - room), end);
+  const older = Math.max(0, end - hist.length);
+  return (
+    <Box flexDirection="column" borderStyle="round" width={width} paddingX={1}>
+      <C bold color={statusColor(a.status)}>{fit(`${a.checkId}: ${a.state} ${a.status.toUpperCase()}`, inner)}</C>
+      {shownMsg.map((l, i) => (
+        <C key={`m${i}`}>{l}</C>
+      ))}
+      <C>{fit(`failing since ${a.since ? new Date(a.since).toLocaleTimeString() : '-'}${a.firedAt ? ` · fired ${new Date(a.firedAt).toLocaleTimeString()}` : ''} · ${a.failStreak} failed / ${a.passStreak} passed in a row`, inner)}</C>
+      <C bold>{fit(`probe history (newest last${older ? `; ${older} older: ${up}` : ''}${dialog.back ? `; ${dialog.back} newer: ${down}` : ''})`, inner)}</C>
+      {hist.map((h, i) => (
+        <C key={i} color={statusColor(h.status as 'ok')}>
+          {fit(`${new Date(h.at).toLocaleTimeString()} ${h.status.toUpperCase().padEnd(8)} ${h.message.replace(/\s+/g, ' ')}`, inner)}
+        </C>
+      ))}
+      <C dim>{`${up}${down} scroll · ${firstKey(props.keys, 'dialog.back')} close`}</C>
+    </Box>
+  );
+}

@@ -1,0 +1,26 @@
+import { assertNever, type Dialog } from '../console/reducer.js';
+import type { KeyBinding } from '../keys.js';
+import { ConfirmDialog } from './ConfirmDialog.js';
+import { DetailsDialog, type ProbeResult } from './DetailsDialog.js';
+import { HelpDialog } from './HelpDialog.js';
+import { PickLogDialog } from './PickLogDialog.js';
+import { SilenceDialog } from './SilenceDialog.js';
+
+/** The open dialog, drawn by its own component. */
+export function DialogView(props: { dialog: Dialog; keys: readonly KeyBinding[]; readOnly: boolean; width: number; height: number; history: (checkId: string) => ProbeResult[] }) {
+  const { dialog, keys, width, height } = props;
+  switch (dialog.kind) {
+    case 'confirm':
+      return <ConfirmDialog dialog={dialog} keys={keys} width={width} />;
+    case 'silence':
+      return <SilenceDialog dialog={dialog} keys={keys} width={width} />;
+    case 'details':
+      return <DetailsDialog dialog={dialog} keys={keys} width={width} height={height} history={props.history} />;
+    case 'pick-log':
+      return <PickLogDialog dialog={dialog} keys={keys} width={width} height={height} />;
+    case 'help':
+      return <HelpDialog dialog={dialog} keys={keys} readOnly={props.readOnly} width={width} height={height} />;
+    default:
+      return assertNever(dialog);
+  }
+}

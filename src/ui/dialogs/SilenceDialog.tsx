@@ -1,0 +1,16 @@
+import { Box, Text } from 'ink';
+import { SILENCES, type Dialog } from '../console/reducer.js';
+import { choiceKey, firstKey, type KeyBinding } from '../keys.js';
+import { C } from '../theme.js';
+
+/** How long to silence an alert for: one choice key per duration (the key table's `dialog.choose`). */
+export function SilenceDialog(props: { dialog: Extract<Dialog, { kind: 'silence' }>; keys: readonly KeyBinding[]; width: number }) {
+  return (
+    <Box flexDirection="column" borderStyle="round" width={Math.min(props.width, 70)} paddingX={1}>
+      <C bold>{`Silence ${props.dialog.alert.checkId} for:`}</C>
+      <Text>
+        {SILENCES.map(([label], i) => `${choiceKey(props.keys, i) ?? '-'}) ${label}`).join('   ')}   {firstKey(props.keys, 'dialog.back')} cancel
+      </Text>
+    </Box>
+  );
+}

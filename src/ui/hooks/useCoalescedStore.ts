@@ -1,0 +1,43 @@
+import { useMemo, useRef, useSyncExternalStore } from 'react';
+import type { StoreApi } from 'zustand/vanilla';
+
+/** Whether two slice objects hold the same values, key by key (Object.is), as zustand's `shallow`. */
+export function shallowEqual<T extends object>(a: T, b: T): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && Object.is((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/**
+ * A selection of slices of a zustand store (`select` returns an object of them), with the store's
+ * notifications coalesced: changes within `ms` draw one frame (the host and Docker sources of one
+ * refresh finish ~170 ms apart, and each frame redraws the whole screen). A component renders again
+ * only when a slice it selected changed (compared shallowly), not on every change to the store.
+ */
+export function useCoalescedStore<S, T extends object>(store: StoreApi<S>, select: (s: S) => T, ms: number): T {
+  const subscribe = useMemo(
+    () => (onChange: () => void) => {
+      let timer: NodeJS.Timeout | undefined;
+      const unsubscribe = store.subscribe(() => {
+        timer ??= setTimeout(() => {
+          timer = undefined;
+          onChange();
+        }, ms);
+      });
+      return () => {
+        if (timer) clearTimeout(timer);
+        unsubscribe();
+      };
+    },
+    [store, ms],
+  );
+  // The last selection, handed out again while equal: useSyncExternalStore needs a stable snapshot.
+  const last = useRef<T | undefined>(undefined);
+  const snapshot = () => {
+    const next = select(store.getState());
+    if (last.current !== undefined && shallowEqual(last.current, next)) return last.current;
+    last.current = next;
+    return next;
+  };
+  return useSyncExternalStore(subscribe, snapshot);
+}
