@@ -136,7 +136,8 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
       if (!e.result.id.startsWith('journal:') || e.result.status !== 'ok' || live.notice !== startupNotice) return;
       if (Object.values(store.getState().checks).some((c) => c.id.startsWith('journal:') && c.status !== 'ok')) return;
       off();
-      setLive({ ...live, notice: undefined });
+      const { notice: _gone, ...rest } = live;
+      setLive(rest);
     });
   }
   // The configuration file is watched as `watch` does: a change restarts the checks on the same

@@ -2,11 +2,7 @@
 // system health) side by side, sharing the status rules; each is a small function.
 // Pure evaluation: adapter samples in, CheckResults out. No I/O, no clock (times come in).
 import type { Config, DatabaseConfig, RedisConfig, ServiceConfig, Thresholds } from '../config/schema.js';
-import type { ContainerInfo, ContainerStats } from './observations.js';
-import type { HostSample } from '../services/host.js';
-import type { HttpProbe } from '../services/http.js';
-import type { RedisHealth } from '../services/redis.js';
-import type { SqliteHealth } from '../services/sqlite.js';
+import type { ContainerInfo, ContainerStats, HostSample, HttpProbe, RedisHealth, SqliteHealth } from './observations.js';
 import { downStatus, thresholdLevel, type CheckResult, type CheckStatus } from './check.js';
 import { formatBytes, formatDuration, formatMs, formatPercent } from './format.js';
 import type { Result } from './result.js';

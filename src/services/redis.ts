@@ -63,9 +63,9 @@ export function healthFromInfo(info: Map<string, string>, latencyMs: number, pre
  * events with console.error, which would corrupt the console's frame — FACTS.md §3).
  */
 export class RedisProbe {
-  private client?: RedisClient;
+  private client: RedisClient | undefined;
   private prevEvicted?: number;
-  private lastError?: Error;
+  private lastError: Error | undefined;
   /** The URL with its password removed, for messages. */
   readonly target: string;
 

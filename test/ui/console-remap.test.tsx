@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { validate } from '../../src/config/load.js';
 import type { Alert } from '../../src/domain/alerts.js';
 import { ok, type Result } from '../../src/domain/result.js';
-import type { ContainerInfo } from '../../src/services/docker.js';
+import type { ContainerInfo } from '../../src/domain/observations.js';
 import { createAppStore } from '../../src/state/store.js';
 import { App, type ConsoleActions } from '../../src/ui/App.js';
 import { buildKeyTable, type KeyBinding } from '../../src/ui/keys.js';

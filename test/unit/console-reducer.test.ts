@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/domain/alerts.js';
 import { fail, ok } from '../../src/domain/result.js';
-import type { ContainerInfo } from '../../src/services/docker.js';
+import type { ContainerInfo } from '../../src/domain/observations.js';
 import {
   initialConsoleState,
   listeningScopes,

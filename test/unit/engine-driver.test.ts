@@ -94,7 +94,7 @@ describe('the driver', () => {
     const journal = new RunJournal(db);
     world.undone = [];
     const r = newRun(journal, [step('stop'), step('replace'), step('start'), step('check')]);
-    const actions = { stop: act('stop'), replace: act('replace'), start: act('start', { undo: undefined }), check: act('check', { dangerous: false, execute: () => Promise.reject(new Error('bad result')) }) };
+    const actions = { stop: act('stop'), replace: act('replace'), start: { dangerous: true, execute: () => Promise.resolve('start done') }, check: act('check', { dangerous: false, execute: () => Promise.reject(new Error('bad result')) }) };
     const d = new Driver(book(actions, ['replace']), journal, quiet(), {});
     const o = await d.drive(r);
     expect(o).toMatchObject({ kind: 'failed', closed: false });

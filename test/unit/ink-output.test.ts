@@ -18,7 +18,7 @@ function both(width: number, height: number, ops: Op[]): { ours: string; ink: st
   for (const op of ops) {
     for (const o of [ours, ink]) {
       if (op[0] === 'write') o.write(op[1], op[2], op[3], { transformers: op[4] ?? [] });
-      else if (op[0] === 'clip') o.clip(op[1] as Parameters<InkOutput['clip']>[0]);
+      else if (op[0] === 'clip') o.clip(op[1] as never);
       else o.unclip();
     }
   }
