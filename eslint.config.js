@@ -1,7 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const notUi = [{ group: ['react', 'ink', 'ink-*', '*/ui/*', '../ui/*'], message: 'services, domain and config never import the UI (STYLE.md §1)' }];
+const notUi = [{ group: ['react', 'ink', 'ink-*', '*/ui/*', '../ui/*'], message: 'services, domain and config never import the UI (docs/STYLE.md §1)' }];
 const dockerParts = { group: ['**/services/docker/*', './docker/*'], message: 'use the Docker facade, services/docker.ts (issue #15)' };
 
 export default tseslint.config(
@@ -31,7 +31,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [dockerParts] }] },
   },
   {
-    // Layers with one direction (STYLE.md §1): services and domain never import the UI.
+    // Layers with one direction (docs/STYLE.md §1): services and domain never import the UI.
     files: ['src/services/**', 'src/domain/**', 'src/config/**'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [...notUi, dockerParts] }],

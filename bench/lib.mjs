@@ -18,7 +18,7 @@ const ping = (socket) =>
     req.end();
   });
 
-/** Starts a private dockerd (TESTING.md recipe) with the busybox image imported. */
+/** Starts a private dockerd (docs/TESTING.md recipe) with the busybox image imported. */
 export async function startEngine() {
   const d = mkdtempSync(join(tmpdir(), 'opsdeck-bench-'));
   const e = mkdtempSync('/tmp/obe-');

@@ -1,4 +1,4 @@
-// Makes sure the real services the tests use are installed (../shared/TESTING.md): a private
+// Makes sure the real services the tests use are installed (docs/TESTING.md): a private
 // Docker engine, busybox for its test image, redis-server, sqlite3, tmux. As root with apt-get it
 // installs what is missing; otherwise it prints the exact command and fails — tests never skip.
 import { execSync } from 'node:child_process';

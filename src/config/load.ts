@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../domain/errors.js';
-import { configSchema, type Config } from './schema.js';
+import { configSchema, RESERVED_CONFIG_KEYS, type Config } from './schema.js';
 import { credentialParams, registerSecrets, SecretRegistry } from './secrets.js';
 
 /** A loaded configuration and what was learned while loading it. */
@@ -17,7 +17,7 @@ export interface LoadedConfig {
   notes: string[];
 }
 
-/** Where the configuration is looked for, in order (DESIGN.md §3). */
+/** Where the configuration is looked for, in order (docs/DESIGN.md §3). */
 export function configCandidates(env: NodeJS.ProcessEnv, cwd: string): { path: string; explicit: boolean }[] {
   const out: { path: string; explicit: boolean }[] = [];
   if (env.OPSDECK_CONFIG) out.push({ path: resolve(cwd, env.OPSDECK_CONFIG), explicit: true });
@@ -148,6 +148,8 @@ function describeIssue(issue: z.core.$ZodIssue | undefined, raw: unknown, substi
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.map((k) => JSON.stringify(k)).join(', ');
     const at = path ? `${path}: ` : '';
+    const reserved = issue.path.length === 0 ? issue.keys.find((k) => Object.hasOwn(RESERVED_CONFIG_KEYS, k)) : undefined;
+    if (reserved !== undefined) return `${reserved}: reserved for ${RESERVED_CONFIG_KEYS[reserved as keyof typeof RESERVED_CONFIG_KEYS]}, which this version of opsdeck does not have yet; remove it (README "Configuration")`;
     return `${at}unknown key ${keys}${suggestKeys(issue.path)}`;
   }
   if (issue.code === 'invalid_type') {

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { formatDuration, parseDuration } from './duration.js';
 
-// Defaults are the source documents' numbers (../shared/DESIGN.md §1): interval 30 s, failure
+// Defaults are the source documents' numbers (docs/DESIGN.md §1): interval 30 s, failure
 // threshold 3, recovery threshold 2, CPU > 80 %, memory > 90 %, disk > 85 %, API > 2 s,
 // error rate > 5 %, request failure rate > 10 %, timeouts database 10 s / API 5 s.
 
@@ -314,3 +314,17 @@ export type EndpointConfig = Config['endpoints'][number];
 export type Thresholds = Config['thresholds'];
 export type BackupConfig = Config['backup'];
 export type ExpectConfig = z.output<typeof expectSchema>;
+
+/**
+ * Top-level keys kept for the features that come next (ARCHITECTURE.md "Reserved config keys"): a
+ * configuration that uses one now gets a clear error naming what it is for, not "unknown key".
+ */
+export const RESERVED_CONFIG_KEYS = {
+  runbooks: 'runbooks (guided procedures on the recovery engine)',
+  incidents: 'incidents (P1–P4, RTO/RPO clocks, timeline)',
+  notify: 'notifications (Slack, webhooks, email, SMS)',
+  heal: 'self-healing rules',
+  failover: 'failover',
+  integrity: 'data consistency checks and repair',
+  capacity: 'capacity and maintenance routines',
+} as const;

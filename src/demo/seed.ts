@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 
-/** Tables of the DR plan's trading system, critical first (DESIGN.md §1, staged restore). */
+/** Tables of the DR plan's trading system, critical first (docs/DESIGN.md §1, staged restore). */
 export const CRITICAL_TABLES = ['trades', 'portfolios', 'strategies'];
 export const NORMAL_TABLES = ['market_data', 'backtest_results'];
 

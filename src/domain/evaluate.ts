@@ -15,7 +15,7 @@ const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
 
 const level = thresholdLevel;
 
-/** Host checks: CPU, memory, each filesystem, network throughput (thresholds: DESIGN.md §1). */
+/** Host checks: CPU, memory, each filesystem, network throughput (thresholds: docs/DESIGN.md §1). */
 export function evaluateHost(sample: Result<HostSample>, t: Thresholds): CheckResult[] {
   if (!sample.ok) return [{ id: 'host', kind: 'host', target: 'localhost', status: 'unknown', message: sample.error.message }];
   const h = sample.value;
@@ -244,7 +244,7 @@ export function evaluateHttp(
 
 /**
  * Composite "system health": the share of critical checks that pass (a warning counts half).
- * Below the threshold (default 50 %) the system is critical (DESIGN.md §1).
+ * Below the threshold (default 50 %) the system is critical (docs/DESIGN.md §1).
  */
 export function systemHealth(checks: readonly CheckResult[], threshold: number): CheckResult {
   const critical = checks.filter((c) => c.critical && c.suppressedBy === undefined);

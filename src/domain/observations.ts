@@ -91,7 +91,7 @@ export interface HttpProbe {
   failure?: { kind: HttpFailureKind; message: string };
 }
 
-/** One Redis probe: PING latency plus one INFO, narrowed to the health fields (FACTS.md §3). */
+/** One Redis probe: PING latency plus one INFO, narrowed to the health fields (docs/FACTS.md §3). */
 export interface RedisHealth {
   latencyMs: number;
   version?: string;

@@ -1,4 +1,4 @@
-// The runbook step machine (STYLE.md §7): a run is a list of step definitions plus one state per
+// The runbook step machine (docs/STYLE.md §7): a run is a list of step definitions plus one state per
 // step, driven by a pure reducer. The CLI's line prompts drive it today; the console's wizard will
 // drive the same runs later (issue #4). No I/O here: the caller journals every transition.
 

@@ -313,7 +313,7 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
       const file = backupFile(ctx);
 
       // A whole-file restore renamed the very bytes that passed integrity_check at the verify
-      // step: quick_check (one sequential pass, FACTS.md §4) proves the file is that one and
+      // step: quick_check (one sequential pass, docs/FACTS.md §4) proves the file is that one and
       // readable; a staged restore wrote new pages, so it gets the full integrity_check.
       const rep = await inspectDatabase(ctx.dbPath, undefined, ctx.mode.kind === 'whole');
       if (rep.integrity.length !== 1 || rep.integrity[0] !== 'ok') throw new Failure('integrity', `${ctx.dbPath}: ${ctx.mode.kind === 'whole' ? 'quick_check' : 'integrity_check'} failed after the restore (${rep.integrity.slice(0, 2).join('; ')})`);

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { createBrotliDecompress } from 'node:zlib';
 import { Failure } from '../domain/errors.js';
 
-// File-level building blocks of a restore (issue #4). Order matters everywhere: FACTS.md §4 —
+// File-level building blocks of a restore (issue #4). Order matters everywhere: docs/FACTS.md §4 —
 // replacing a database must not leave its old -wal/-shm beside the new file (old WAL pages would
 // be applied to it), and a copy is only trusted after fsync and a rename.
 

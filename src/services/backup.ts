@@ -159,7 +159,7 @@ export async function createBackup(opts: { db: string; name: string; dir: string
     const src = new Database(opts.db, { readonly: true, fileMustExist: true, timeout: 10_000 });
     try {
       // The online backup API copying every page in one step: one read transaction, so a write
-      // from another connection cannot restart it (FACTS.md §4 — with 100-page steps a busy
+      // from another connection cannot restart it (docs/FACTS.md §4 — with 100-page steps a busy
       // writer restarts it forever), and a page copy is cheaper than VACUUM INTO's rebuild.
       // The scratch copy is made 0600 before SQLite writes into it (its -journal takes the same mode):
       // /dev/shm is shared by every user of the machine.

@@ -36,7 +36,7 @@ function lines(stream: Readable, kind: LogLine['stream'], onLine: (l: LogLine) =
 
 /**
  * Follows a container's log (last `tail` lines, then live). Demultiplexes stdout/stderr only for
- * non-TTY containers (FACTS.md §1.6); the socket is unref'd so it never holds the process open.
+ * non-TTY containers (docs/FACTS.md §1.6); the socket is unref'd so it never holds the process open.
  * When the stream ends (the container stopped or restarted), it waits for the container to run
  * again and follows on from the last line seen (issue #11: "log stream ended" for good after a
  * `docker restart`); `onEnd` reports both, as a status line.

@@ -60,7 +60,7 @@ export function healthFromInfo(info: Map<string, string>, latencyMs: number, pre
 /**
  * A dedicated Redis probe client that fails fast: no offline queue, one retry, short connect and
  * command timeouts, an `error` listener attached before connecting (ioredis prints unhandled error
- * events with console.error, which would corrupt the console's frame — FACTS.md §3).
+ * events with console.error, which would corrupt the console's frame — docs/FACTS.md §3).
  */
 export class RedisProbe {
   private client: RedisClient | undefined;

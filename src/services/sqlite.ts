@@ -12,7 +12,7 @@ export type TrackedRows = Record<string, { known: RangeSet; missing: RangeSet }>
 
 /**
  * Probes a SQLite file: opened read-only with a busy timeout, `PRAGMA quick_check` (the cheap
- * sequential pass; integrity_check is for backups and restores — FACTS.md §4), page and freelist
+ * sequential pass; integrity_check is for backups and restores — docs/FACTS.md §4), page and freelist
  * counts, file and WAL sizes. A missing file is not created.
  */
 export async function probeSqlite(path: string, timeoutMs = 10_000, countTables: readonly string[] = [], tracked?: TrackedRows): Promise<Result<SqliteHealth>> {

@@ -9,7 +9,7 @@ import type { HttpProbe } from '../services/http.js';
 import type { RedisHealth } from '../services/redis.js';
 import type { SqliteHealth } from '../services/sqlite.js';
 
-/** One polled source's state. On error the last good data is kept and marked stale (STYLE.md §4). */
+/** One polled source's state. On error the last good data is kept and marked stale (docs/STYLE.md §4). */
 export interface Envelope<T> {
   status: 'loading' | 'ok' | 'stale' | 'error';
   data?: T;

@@ -53,7 +53,7 @@ export interface KeyBinding {
 }
 
 /**
- * The one key table (STYLE.md §6): footer hints and the `?` help are generated from it.
+ * The one key table (docs/STYLE.md §6): footer hints and the `?` help are generated from it.
  * Key names: single characters, or `enter`, `escape`, `tab`, `up`, `down`, `left`, `right`,
  * `pageup`, `pagedown`, `ctrl+c`. Nothing is bound to tmux's prefix keys (ctrl+b, ctrl+a).
  */
@@ -165,6 +165,20 @@ export function normalizeKey(raw: string): string | undefined {
  * an unknown command id, a key name no terminal sends, tmux's prefix keys in any spelling, an
  * empty list for an essential command, and one key for two commands the console listens to at once.
  */
+/**
+ * Keys kept for the features that come next (ARCHITECTURE.md "Reserved keys"): no command binds
+ * them today and a remap onto one is refused, so they mean the same on every installation later.
+ * Esc is never bound to a confirmation or a skip (`dialog.back`).
+ */
+export const RESERVED_KEYS: Readonly<Record<string, string>> = {
+  ':': 'the runbook picker',
+  F: "running the selected alert's runbook",
+  I: 'declaring an incident',
+  N: 'an incident note',
+  H: 'the healing pane',
+  E: 're-enabling healing',
+};
+
 export function buildKeyTable(remap: Record<string, string[]> = {}): KeyBinding[] {
   const normalized: Record<string, string[]> = {};
   for (const id of Object.keys(remap)) {
@@ -174,6 +188,8 @@ export function buildKeyTable(remap: Record<string, string[]> = {}): KeyBinding[
       const k = normalizeKey(raw);
       if (k === undefined) throw new Error(`keys.${id}: ${JSON.stringify(raw)} is not a key name (expected one character, ctrl+<letter>, or one of: ${NAMED_KEYS.join(', ')})`);
       if (FORBIDDEN_KEYS.includes(k)) throw new Error(`keys.${id}: ${JSON.stringify(raw)} is ${k}, tmux's prefix key, and cannot be bound`);
+      const reserved = RESERVED_KEYS[k];
+      if (reserved !== undefined) throw new Error(`keys.${id}: ${JSON.stringify(raw)} is reserved for ${reserved} (ARCHITECTURE.md "Reserved keys")`);
       if (!keys.includes(k)) keys.push(k);
     }
     if (keys.length === 0 && (ESSENTIAL_COMMANDS as readonly string[]).includes(id)) throw new Error(`keys.${id}: expected at least one key (without one the console cannot ${id === 'app.quit' ? 'be quit' : `do ${id}`})`);

@@ -34,7 +34,7 @@ export function ping(socket: string, timeoutMs = 1000): Promise<boolean> {
   });
 }
 
-/** Starts a private dockerd (recipe in ../shared/TESTING.md) and imports the busybox test image. */
+/** Starts a private dockerd (recipe in docs/TESTING.md) and imports the busybox test image. */
 export async function startEngine(dataDir?: string): Promise<PrivateEngine> {
   const dockerd = requireBinary('dockerd');
   requireBinary('docker');

@@ -13,7 +13,7 @@ declare module 'vitest' {
   }
 }
 
-/** One private Docker engine for the whole run (../shared/TESTING.md); stopped at the end. */
+/** One private Docker engine for the whole run (docs/TESTING.md); stopped at the end. */
 export async function setup(project: TestProject): Promise<void> {
   // The CLI tests run the built entry, so build it from the current sources first.
   execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });

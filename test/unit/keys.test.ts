@@ -46,6 +46,8 @@ describe('buildKeyTable refuses what would lock an operator out', () => {
     ['one key for two commands of one view', { 'container.stop': ['r'] }, /keys\.container\.stop: r is also bound to container\.restart/],
     ['quit moved onto a pane key', { 'app.quit': ['x'] }, /keys\.app\.quit: x is also bound to container\.stop/],
     ['a name no terminal sends', { 'container.restart': ['R2'] }, /keys\.container\.restart: "R2" is not a key name/],
+    ['a reserved key (I: declaring an incident)', { 'container.restart': ['I'] }, /keys\.container\.restart: "I" is reserved for declaring an incident/],
+    ['a reserved key (:)', { 'app.help': [':'] }, /keys\.app\.help: ":" is reserved for the runbook picker/],
   ])('%s', (_name, remap, pattern) => {
     expect(() => buildKeyTable(remap)).toThrow(pattern);
   });
@@ -61,5 +63,14 @@ describe('buildKeyTable refuses what would lock an operator out', () => {
 
   it('the built-in table passes its own rules', () => {
     expect(buildKeyTable({})).toEqual(KEY_TABLE);
+  });
+});
+
+describe('reserved keys', () => {
+  it('no command binds a reserved key today (they keep one meaning on every installation)', async () => {
+    const { KEY_TABLE, RESERVED_KEYS } = await import('../../src/ui/keys.js');
+    const bound = KEY_TABLE.flatMap((b) => b.keys.filter((k) => Object.hasOwn(RESERVED_KEYS, k)).map((k) => `${b.id}: ${k}`));
+    expect(bound).toEqual([]);
+    expect(Object.keys(RESERVED_KEYS).sort()).toEqual([':', 'E', 'F', 'H', 'I', 'N']);
   });
 });

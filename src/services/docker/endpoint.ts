@@ -15,7 +15,7 @@ export interface DockerEndpoint {
   isDefault: boolean;
 }
 
-/** Resolves the engine address: explicit host, then $DOCKER_HOST, then the default socket (docker-modem's order, FACTS.md §2). */
+/** Resolves the engine address: explicit host, then $DOCKER_HOST, then the default socket (docker-modem's order, docs/FACTS.md §2). */
 export function resolveDockerEndpoint(host: string | undefined, env: NodeJS.ProcessEnv = process.env): DockerEndpoint {
   const addr = host ?? env.DOCKER_HOST;
   if (!addr) {

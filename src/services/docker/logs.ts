@@ -30,7 +30,7 @@ export class LogReader {
 
   /**
    * Follows a container's log: the last `tail` lines (all when undefined), or those since `since`
-   * (Unix seconds), then live. Demultiplexed only for non-TTY containers (FACTS.md §1.6); the
+   * (Unix seconds), then live. Demultiplexed only for non-TTY containers (docs/FACTS.md §1.6); the
    * socket is unref'd so it never holds the process open.
    */
   async follow(idOrName: string, opts: { tail?: number; since?: number } = {}): Promise<Result<LogStream>> {

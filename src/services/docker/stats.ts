@@ -32,7 +32,7 @@ export class StatsReader {
 
   /**
    * Resource figures for running containers. CPU % is computed from our own previous sample
-   * (FACTS.md §1.2: Δcpu/Δsystem × online_cpus × 100), so the first call for a container has none.
+   * (docs/FACTS.md §1.2: Δcpu/Δsystem × online_cpus × 100), so the first call for a container has none.
    */
   async read(containers: readonly ContainerInfo[]): Promise<Map<string, ContainerStats>> {
     const running = containers.filter((c) => c.state === 'running');

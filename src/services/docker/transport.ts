@@ -7,7 +7,7 @@ import { fail, ok, type ErrorKind, type Result } from '../../domain/result.js';
 import { withTimeout } from '../util.js';
 import type { DockerEndpoint } from './endpoint.js';
 
-/** The HTTP status of a dockerode or raw-GET error (docker-modem sets `statusCode`, FACTS.md §2); undefined for socket errors. */
+/** The HTTP status of a dockerode or raw-GET error (docker-modem sets `statusCode`, docs/FACTS.md §2); undefined for socket errors. */
 export function statusOf(err: unknown): number | undefined {
   const s = (err as { statusCode?: unknown } | null)?.statusCode;
   return typeof s === 'number' ? s : undefined;
@@ -37,7 +37,7 @@ export type ClientCall<T> = (d: Dockerode, signal: AbortSignal) => Promise<T>;
  *   for a local socket or a plain-HTTP engine, through dockerode for TLS and SSH;
  * - `call`: dockerode with the time-out as a socket inactivity timer;
  * - `call(..., {long: true})` and `streamClient`: dockerode without that timer, for actions that block
- *   through a stop grace period and for log streams (FACTS.md §1.7, §2).
+ *   through a stop grace period and for log streams (docs/FACTS.md §1.7, §2).
  *
  * Why a raw GET beside dockerode (measured by `node bench/docker-get.mjs`, 2 shared cores, private
  * engine with 50 containers, 2026-12-02): a fresh process that asks for /version took 148 ms and
@@ -80,7 +80,7 @@ export class DockerTransport {
 
   /**
    * A new client without the inactivity timeout, for long-lived streams (logs, events): dockerode's
-   * `timeout` is a socket inactivity timer that would cut a quiet `logs?follow` (FACTS.md §2).
+   * `timeout` is a socket inactivity timer that would cut a quiet `logs?follow` (docs/FACTS.md §2).
    */
   async streamClient(): Promise<Dockerode> {
     const { default: Docker } = await import('dockerode');

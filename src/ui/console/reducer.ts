@@ -265,7 +265,7 @@ function closesReading(c: Command): boolean {
 function onDashboard(s: ConsoleState, c: Command, w: ConsoleWorld): Step {
   const binding = w.keys.find((b) => b.id === c.id);
   if (binding?.dangerous && w.readOnly) {
-    // Said, and audited, rather than silent (STYLE.md §6).
+    // Said, and audited, rather than silent (docs/STYLE.md §6).
     const target = (binding.scope === 'alerts' ? selectedAlert(s, w)?.checkId : selectedContainer(s, w)?.name) ?? '-';
     return same(
       { ...s, flash: flash(`${binding.description.split(' (')[0] ?? binding.id}: refused — opsdeck runs in --read-only mode`, 'red', w) },

@@ -9,7 +9,7 @@ export function viewScopes(view: 'dashboard' | 'logs'): KeyScope[] {
   return view === 'logs' ? ['logs', 'global'] : ['containers', 'alerts', 'dashboard', 'global'];
 }
 
-/** The `?` help of a view, one line per command, generated from the key table (STYLE.md §6). */
+/** The `?` help of a view, one line per command, generated from the key table (docs/STYLE.md §6). */
 export function helpLines(keys: readonly KeyBinding[], view: 'dashboard' | 'logs', readOnly: boolean): { id: string; text: string; refused: boolean }[] {
   return viewScopes(view).flatMap((scope) =>
     keys

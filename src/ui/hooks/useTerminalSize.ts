@@ -1,7 +1,7 @@
 import { useStdout } from 'ink';
 import { useEffect, useState } from 'react';
 
-/** The terminal's size, read once at the root and again on every resize (STYLE.md §9); `override` pins it (tests). */
+/** The terminal's size, read once at the root and again on every resize (docs/STYLE.md §9); `override` pins it (tests). */
 export function useTerminalSize(override?: { columns: number; rows: number }): { columns: number; rows: number } {
   const { stdout } = useStdout();
   const read = () => override ?? { columns: stdout.columns || 80, rows: stdout.rows || 24 };
