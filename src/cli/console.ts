@@ -251,9 +251,9 @@ export function consoleActions(o: {
       const r = kind === 'restart' ? await docker.restart(c.id) : kind === 'stop' ? await docker.stop(c.id) : await docker.start(c.id);
       // A started container is watched a few seconds: "done" must not hide one that exits again.
       const settled = r.ok && kind !== 'stop' ? await docker.settle(c.id) : undefined;
-      const note = settled ? (settled.ok ? settled.value : `done; then ${settled.error.message}`) : 'done';
-      recordAudit(db, { action: `container.${kind}`, target: c.name, outcome: r.ok ? 'ok' : 'failed', detail: r.ok ? note : r.error.message });
-      return r.ok ? { ok: true, value: note } : r;
+      const outcome = settled ? (settled.ok ? settled.value : { note: `done; then ${settled.error.message}`, exitedAgain: false }) : { note: 'done', exitedAgain: false };
+      recordAudit(db, { action: `container.${kind}`, target: c.name, outcome: r.ok ? 'ok' : 'failed', detail: r.ok ? outcome.note : r.error.message });
+      return r.ok ? { ok: true, value: outcome } : r;
     },
     follow: async (t, onLine, onEnd) => {
       if (t.kind === 'file') return followFile(t.id, { onLine, onEnd });

@@ -153,3 +153,9 @@ export interface RowObservation {
   /** Ids present now that the ledger did not know (new writes), outside its missing ranges. */
   added: Range[];
 }
+
+/** How a container action ended: its note for people, and whether the container exited again (typed, never read from the note). */
+export interface ContainerOutcome {
+  note: string;
+  exitedAgain: boolean;
+}

@@ -6,7 +6,7 @@
 // (ESLint). What it returns are the domain's observation types (src/domain/observations.ts).
 
 import type Dockerode from 'dockerode';
-import type { ContainerInfo, ContainerStats, EngineVersion } from '../domain/observations.js';
+import type { ContainerInfo, ContainerOutcome, ContainerStats, EngineVersion } from '../domain/observations.js';
 import { ok, type Result } from '../domain/result.js';
 import { ContainerActions, type ContainerSpec } from './docker/actions.js';
 import { ContainerReader } from './docker/containers.js';
@@ -94,7 +94,7 @@ export class DockerService {
   }
 
   /** Watches a container a few seconds after a start or restart: did it stay up? (issue #11) */
-  settle(idOrName: string, watchMs = 3000, pollMs = 250): Promise<Result<string>> {
+  settle(idOrName: string, watchMs = 3000, pollMs = 250): Promise<Result<ContainerOutcome>> {
     return this.actions.settle(idOrName, watchMs, pollMs);
   }
 

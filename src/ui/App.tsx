@@ -9,7 +9,7 @@ import { perKey } from './burst.js';
 import type { Config } from '../config/schema.js';
 import type { Alert } from '../domain/alerts.js';
 import type { Result } from '../domain/result.js';
-import type { ContainerInfo } from '../domain/observations.js';
+import type { ContainerInfo, ContainerOutcome } from '../domain/observations.js';
 import type { LogFollow, LogLine } from '../services/logs.js';
 import type { AckState } from '../state/acks.js';
 import type { AppState, AppStore } from '../state/store.js';
@@ -35,8 +35,8 @@ export { unfinishedMap, wizardSuggestions };
 
 /** What the console can do to the world; injected so the UI stays free of I/O. */
 export interface ConsoleActions {
-  /** Runs a container action; the value says how it ended ("done", or "restarted, but it exited again…"). */
-  containerAction: (kind: 'restart' | 'stop' | 'start', c: ContainerInfo) => Promise<Result<string>>;
+  /** Runs a container action; the value says how it ended (a note, and whether it exited again). */
+  containerAction: (kind: 'restart' | 'stop' | 'start', c: ContainerInfo) => Promise<Result<ContainerOutcome>>;
   follow: (t: LogTarget, onLine: (l: LogLine) => void, onEnd: (why: string) => void) => Promise<LogFollow>;
   refresh: () => void;
   ack: (a: Alert) => void;

@@ -167,7 +167,8 @@ export function normalizeKey(raw: string): string | undefined {
  */
 /**
  * Keys kept for the features that come next (ARCHITECTURE.md "Reserved keys"): no command binds
- * them today and a remap onto one is refused, so they mean the same on every installation later.
+ * them on the dashboard today and a remap of a dashboard or global command onto one is refused, so
+ * they mean the same on every installation later.
  * Esc is never bound to a confirmation or a skip (`dialog.back`).
  */
 export const RESERVED_KEYS: Readonly<Record<string, string>> = {
@@ -179,6 +180,9 @@ export const RESERVED_KEYS: Readonly<Record<string, string>> = {
   E: 're-enabling healing',
 };
 
+/** Where the reserved keys are kept free: the dashboard and everywhere (a dialog or the logs view may use them). */
+const RESERVED_SCOPES: readonly KeyScope[] = ['global', 'dashboard', 'containers', 'alerts'];
+
 export function buildKeyTable(remap: Record<string, string[]> = {}): KeyBinding[] {
   const normalized: Record<string, string[]> = {};
   for (const id of Object.keys(remap)) {
@@ -188,7 +192,7 @@ export function buildKeyTable(remap: Record<string, string[]> = {}): KeyBinding[
       const k = normalizeKey(raw);
       if (k === undefined) throw new Error(`keys.${id}: ${JSON.stringify(raw)} is not a key name (expected one character, ctrl+<letter>, or one of: ${NAMED_KEYS.join(', ')})`);
       if (FORBIDDEN_KEYS.includes(k)) throw new Error(`keys.${id}: ${JSON.stringify(raw)} is ${k}, tmux's prefix key, and cannot be bound`);
-      const reserved = RESERVED_KEYS[k];
+      const reserved = RESERVED_SCOPES.includes(KEY_TABLE.find((b) => b.id === id)?.scope ?? 'global') ? RESERVED_KEYS[k] : undefined;
       if (reserved !== undefined) throw new Error(`keys.${id}: ${JSON.stringify(raw)} is reserved for ${reserved} (ARCHITECTURE.md "Reserved keys")`);
       if (!keys.includes(k)) keys.push(k);
     }

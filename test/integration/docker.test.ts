@@ -184,9 +184,10 @@ describe('after a restart, the container is watched a few seconds', () => {
     const svc = new DockerService(resolveDockerEndpoint(host));
     expect((await svc.restart('dk-crash', 1)).ok).toBe(true);
     const r = await svc.settle('dk-crash', 3000, 100);
-    expect(r.ok && r.value).toMatch(/^restarted, but it exited again (\(code 3\)|and its restart policy started it)/);
+    expect(r.ok && r.value.note).toMatch(/^restarted, but it exited again (\(code 3\)|and its restart policy started it)/);
+    expect(r.ok && r.value.exitedAgain).toBe(true);
     expect((await svc.restart('dk-idle', 1)).ok).toBe(true);
     const idle = await svc.settle('dk-idle', 1500);
-    expect(idle).toEqual({ ok: true, value: 'dk-idle is running 2 s after' });
+    expect(idle).toEqual({ ok: true, value: { note: 'dk-idle is running 2 s after', exitedAgain: false } });
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { validate } from '../../src/config/load.js';
 import type { Alert } from '../../src/domain/alerts.js';
 import { ok, type Result } from '../../src/domain/result.js';
-import type { ContainerInfo } from '../../src/domain/observations.js';
+import type { ContainerInfo, ContainerOutcome } from '../../src/domain/observations.js';
 import { createAppStore } from '../../src/state/store.js';
 import { App, type ConsoleActions } from '../../src/ui/App.js';
 import { buildKeyTable, type KeyBinding } from '../../src/ui/keys.js';
@@ -26,9 +26,9 @@ function setup(keys: readonly KeyBinding[]) {
   actions.setAlerts([alert]);
   const calls: string[] = [];
   const consoleActions: ConsoleActions = {
-    containerAction: (kind, c): Promise<Result<string>> => {
+    containerAction: (kind, c): Promise<Result<ContainerOutcome>> => {
       calls.push(`${kind}:${c.name}`);
-      return Promise.resolve(ok('done'));
+      return Promise.resolve(ok({ note: 'done', exitedAgain: false }));
     },
     follow: () => Promise.resolve({ stop: () => undefined }),
     refresh: () => calls.push('refresh'),

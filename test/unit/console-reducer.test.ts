@@ -307,8 +307,8 @@ describe('views in front', () => {
 
 describe('a container action ends', () => {
   it.each([
-    ['done', ok('done'), { text: 'restart web: done', color: 'green' }],
-    ['exited again', ok('restarted, but it exited again (code 1)'), { text: 'restart web: restarted, but it exited again (code 1)', color: 'red' }],
+    ['done', ok({ note: 'done', exitedAgain: false }), { text: 'restart web: done', color: 'green' }],
+    ['exited again', ok({ note: 'restarted, but it exited again (code 1)', exitedAgain: true }), { text: 'restart web: restarted, but it exited again (code 1)', color: 'red' }],
     ['failed', fail('unavailable', 'docker', 'Docker refused'), { text: 'restart web failed: Docker refused', color: 'red' }],
   ] as const)('%s', (_n, result, flash) => {
     const r = reduce(start({ busy: 'restart web…' }), { type: 'task.ended', verb: 'restart', name: 'web', result }, world());

@@ -2,6 +2,7 @@
 // (issue #15: one concern of the Docker facade).
 
 import { ok, type Result } from '../../domain/result.js';
+import type { ContainerOutcome } from '../../domain/observations.js';
 import type { ContainerReader } from './containers.js';
 import { statusOf, type DockerTransport } from './transport.js';
 
@@ -74,7 +75,7 @@ export class ContainerActions {
    * crash-looping container said "done" while it exited again at once). Says whether it stayed up,
    * or exited again (with its code) — by its state, or by a restart count or start time that moved.
    */
-  async settle(idOrName: string, watchMs = 3000, pollMs = 250): Promise<Result<string>> {
+  async settle(idOrName: string, watchMs = 3000, pollMs = 250): Promise<Result<ContainerOutcome>> {
     const first = await this.containers.inspect(idOrName);
     if (!first.ok) return first;
     const deadline = Date.now() + watchMs;
@@ -82,11 +83,11 @@ export class ContainerActions {
     for (;;) {
       // Its state shows the exit code; a restart policy may have started it again between two looks
       // (then only the restart count or the start time moved, and the code is read on a later look).
-      if (c.state === 'exited' || c.state === 'dead' || c.state === 'restarting') return ok(`restarted, but it exited again (code ${c.exitCode}) — see its log (l)`);
+      if (c.state === 'exited' || c.state === 'dead' || c.state === 'restarting') return ok({ note: `restarted, but it exited again (code ${c.exitCode}) — see its log (l)`, exitedAgain: true });
       const moved = c.restartCount > first.value.restartCount || (c.startedAt !== undefined && first.value.startedAt !== undefined && c.startedAt > first.value.startedAt);
       if (Date.now() >= deadline) {
-        if (moved) return ok(`restarted, but it exited again and its restart policy started it ${c.restartCount - first.value.restartCount || 'again'} time(s) — see its log (l)`);
-        return ok(`${c.name} is running${c.health !== 'none' ? ` (health: ${c.health})` : ''} ${Math.round(watchMs / 1000)} s after`);
+        if (moved) return ok({ note: `restarted, but it exited again and its restart policy started it ${c.restartCount - first.value.restartCount || 'again'} time(s) — see its log (l)`, exitedAgain: true });
+        return ok({ note: `${c.name} is running${c.health !== 'none' ? ` (health: ${c.health})` : ''} ${Math.round(watchMs / 1000)} s after`, exitedAgain: false });
       }
       await new Promise((r) => setTimeout(r, pollMs));
       const next = await this.containers.inspect(idOrName);

@@ -5,7 +5,7 @@
 import { formatDuration } from '../../config/duration.js';
 import type { Alert } from '../../domain/alerts.js';
 import type { Result } from '../../domain/result.js';
-import type { ContainerInfo } from '../../domain/observations.js';
+import type { ContainerInfo, ContainerOutcome } from '../../domain/observations.js';
 import { DIALOG_SCOPES, firstKey, type CommandId, type KeyBinding, type KeyScope } from '../keys.js';
 import type { LogTarget } from '../LogsView.js';
 
@@ -61,7 +61,7 @@ export type ConsoleEvent =
   | { type: 'command'; command: Command }
   /** The restore wizard went back to the dashboard (it owns its own keys and phases). */
   | { type: 'wizard.closed' }
-  | { type: 'task.ended'; verb: ContainerVerb; name: string; result: Result<string> };
+  | { type: 'task.ended'; verb: ContainerVerb; name: string; result: Result<ContainerOutcome> };
 
 /** What App does for the reducer, described as data. */
 export type Effect =
@@ -188,9 +188,8 @@ export function reduce(s: ConsoleState, e: ConsoleEvent, w: ConsoleWorld): Step 
       return same({ ...s, view: { kind: 'dashboard' } });
     case 'task.ended': {
       const r = e.result;
-      const again = r.ok && /exited again/.test(r.value);
       const flash: Flash = r.ok
-        ? { text: `${e.verb} ${e.name}: ${r.value}`, color: again ? 'red' : 'green', at: w.now }
+        ? { text: `${e.verb} ${e.name}: ${r.value.note}`, color: r.value.exitedAgain ? 'red' : 'green', at: w.now }
         : { text: `${e.verb} ${e.name} failed: ${r.error.message}`, color: 'red', at: w.now };
       return { state: { ...s, busy: undefined, flash }, effects: [{ effect: 'refresh' }] };
     }
