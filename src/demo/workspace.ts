@@ -10,6 +10,7 @@ import { ExitError } from '../domain/errors.js';
 import { ok, type Result } from '../domain/result.js';
 import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
 import { CRITICAL_TABLES, NORMAL_TABLES, seedTradingDb } from './seed.js';
+import { alive } from '../services/process.js';
 
 /** What a running demo consists of; saved as demo.json in the workspace. */
 export interface DemoState {
@@ -65,16 +66,8 @@ export function writeDemoState(s: DemoState): void {
   writeFileSync(join(s.dir, 'demo.json'), `${JSON.stringify(s, null, 2)}\n`);
 }
 
-/** True when a process with this pid exists. */
-export function alive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** True when a process with this pid exists (the one definition: src/services/process.ts). */
+export { alive };
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { formatDuration } from '../../config/duration.js';
 import type { Alert } from '../../domain/alerts.js';
-import type { CheckStatus } from '../../domain/check.js';
+import { thresholdLevel, type CheckStatus } from '../../domain/check.js';
 import { formatBytes, formatPercent } from '../../domain/format.js';
 import type { ContainerInfo, ContainerStats } from '../../domain/observations.js';
 import { textWidth } from '../ink/width.js';
@@ -19,9 +19,7 @@ export function statusColor(s: CheckStatus): Color {
  * CRITICAL: above `warn` yellow, above `crit` (when set) red, else green.
  */
 export function levelColor(value: number, warn: number, crit?: number): Color {
-  if (crit !== undefined && value > crit) return 'red';
-  if (value > warn) return 'yellow';
-  return 'green';
+  return statusColor(thresholdLevel(value, warn, crit));
 }
 
 /** A horizontal bar of `width` cells for a percentage. */

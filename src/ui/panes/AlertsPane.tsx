@@ -1,6 +1,7 @@
 import { Box } from 'ink';
 import { formatDuration } from '../../config/duration.js';
 import type { Alert } from '../../domain/alerts.js';
+import { severityRank } from '../../domain/check.js';
 import type { AckState } from '../../state/acks.js';
 import { alertStateLabel, fit, statusColor, windowRows, wrapColumns } from '../format/cells.js';
 import { C, PaneTitle } from '../theme.js';
@@ -8,10 +9,9 @@ import { C, PaneTitle } from '../theme.js';
 /** Alerts that need eyes: firing first (critical before warning), then resolving, then pending. */
 export function visibleAlerts(alerts: Record<string, Alert>): Alert[] {
   const order = { firing: 0, resolving: 1, pending: 2, resolved: 3, ok: 4 };
-  const sev = { critical: 0, unknown: 1, warning: 2, ok: 3 };
   return Object.values(alerts)
     .filter((a) => a.state === 'firing' || a.state === 'resolving' || a.state === 'pending')
-    .sort((a, b) => order[a.state] - order[b.state] || sev[a.status] - sev[b.status] || (a.since ?? 0) - (b.since ?? 0));
+    .sort((a, b) => order[a.state] - order[b.state] || severityRank(b.status) - severityRank(a.status) || (a.since ?? 0) - (b.since ?? 0));
 }
 
 /** The alerts pane: severity, check, message, since, state (firing / acknowledged / silenced / resolving). */
