@@ -15,6 +15,7 @@ describe('the wizard opens', () => {
     ['two databases: choose one', ctx, { kind: 'pick-db', selected: 0 }],
     ['one: straight to the ways, merge first', { databases: ['trading'] }, { kind: 'pick-mode', db: 'trading', selected: 0 }],
     ['one with a broken file: the whole file first', { databases: ['shop'], suggest: { shop: 'whole' } }, { kind: 'pick-mode', db: 'shop', selected: 1 }],
+    ['one with an unfinished restore: resume first (a new one would be refused)', { databases: ['shop'], suggest: { shop: 'merge' }, unfinished: { shop: true } }, { kind: 'pick-mode', db: 'shop', selected: 3 }],
   ] as const)('%s', (_n, context, phase) => {
     expect(initialWizardPhase(context)).toEqual(phase);
   });

@@ -64,10 +64,16 @@ export type WizardEffect =
 export interface WizardContext {
   databases: readonly string[];
   suggest?: Record<string, 'merge' | 'whole'> | undefined;
+  /** Per database, whether the journal holds an unfinished restore. */
+  unfinished?: Record<string, boolean> | undefined;
 }
 
-/** The first way the cursor sits on for a database: the whole file when its file is broken, else merge. */
+/**
+ * The first way the cursor sits on for a database: resume when a restore of it is unfinished (a new
+ * one is refused until it is finished or rolled back), the whole file when its file is broken, else merge.
+ */
 function suggestedMode(ctx: WizardContext, db: string): number {
+  if (ctx.unfinished?.[db]) return 3;
   return ctx.suggest?.[db] === 'whole' ? 1 : 0;
 }
 
