@@ -254,8 +254,8 @@ describe('the rest of the dashboard', () => {
     const onRedis = reduce(start({ focus: 'alerts' }), cmd('alert.restart'), world());
     expect(onRedis.state.dialog).toBeUndefined();
     expect(onRedis.state.flash?.text).toBe("r: the selected alert is not a container's (tab to Containers to restart one)");
-    const remapped = world({ keys: buildKeyTable({ 'alert.restart': ['T'], 'focus.next': ['F'] }) });
-    expect(reduce(start({ focus: 'alerts' }), cmd('alert.restart'), remapped).state.flash?.text).toBe("T: the selected alert is not a container's (F to Containers to restart one)");
+    const remapped = world({ keys: buildKeyTable({ 'alert.restart': ['T'], 'focus.next': ['G'] }) });
+    expect(reduce(start({ focus: 'alerts' }), cmd('alert.restart'), remapped).state.flash?.text).toBe("T: the selected alert is not a container's (G to Containers to restart one)");
   });
 
   it.each([
