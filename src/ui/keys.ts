@@ -180,6 +180,9 @@ export const RESERVED_KEYS: Readonly<Record<string, string>> = {
   E: 're-enabling healing',
 };
 
+/** The only commands escape may be bound to: the ways back. */
+const ESCAPE_COMMANDS: readonly string[] = ['dialog.back', 'logs.back'];
+
 /** Where the reserved keys are kept free: the dashboard and everywhere (a dialog or the logs view may use them). */
 const RESERVED_SCOPES: readonly KeyScope[] = ['global', 'dashboard', 'containers', 'alerts'];
 
@@ -192,6 +195,8 @@ export function buildKeyTable(remap: Record<string, string[]> = {}): KeyBinding[
       const k = normalizeKey(raw);
       if (k === undefined) throw new Error(`keys.${id}: ${JSON.stringify(raw)} is not a key name (expected one character, ctrl+<letter>, or one of: ${NAMED_KEYS.join(', ')})`);
       if (FORBIDDEN_KEYS.includes(k)) throw new Error(`keys.${id}: ${JSON.stringify(raw)} is ${k}, tmux's prefix key, and cannot be bound`);
+      // Esc only goes back (issue #10: an Esc that answered skipped a restore stage); it is never a yes, a skip or an action.
+      if (k === 'escape' && !ESCAPE_COMMANDS.includes(id)) throw new Error(`keys.${id}: escape only goes back (${ESCAPE_COMMANDS.join(', ')}); it never confirms, skips or acts`);
       const reserved = RESERVED_SCOPES.includes(KEY_TABLE.find((b) => b.id === id)?.scope ?? 'global') ? RESERVED_KEYS[k] : undefined;
       if (reserved !== undefined) throw new Error(`keys.${id}: ${JSON.stringify(raw)} is reserved for ${reserved} (ARCHITECTURE.md "Reserved keys")`);
       if (!keys.includes(k)) keys.push(k);

@@ -226,7 +226,7 @@ describe('read-only mode: dangerous commands are refused, said and audited', () 
     expect(r.state.dialog).toBeUndefined();
     expect(r.state.view).toEqual({ kind: 'dashboard' });
     expect(r.state.flash?.text).toMatch(/: refused — opsdeck runs in --read-only mode$/);
-    expect(r.effects).toEqual([{ effect: 'audit', action: id, target: scope === 'alerts' ? 'redis:cache' : 'web', outcome: 'refused', detail: 'read-only mode' }]);
+    expect(r.effects).toEqual([{ effect: 'audit', action: id, target: scope === 'alerts' ? 'redis:cache' : scope === 'containers' ? 'web' : 'databases', outcome: 'refused', detail: 'read-only mode' }]);
   });
 
   it('with nothing selected the refusal names no target', () => {

@@ -48,6 +48,8 @@ describe('buildKeyTable refuses what would lock an operator out', () => {
     ['a name no terminal sends', { 'container.restart': ['R2'] }, /keys\.container\.restart: "R2" is not a key name/],
     ['a reserved key (I: declaring an incident)', { 'container.restart': ['I'] }, /keys\.container\.restart: "I" is reserved for declaring an incident/],
     ['a reserved key (:)', { 'app.help': [':'] }, /keys\.app\.help: ":" is reserved for the runbook picker/],
+    ['escape as yes, with back moved away (esc must never confirm)', { 'dialog.back': ['b'], 'dialog.yes': ['escape'] }, /keys\.dialog\.yes: escape only goes back \(dialog\.back, logs\.back\); it never confirms, skips or acts/],
+    ['escape as a container action', { 'dialog.back': ['b'], 'container.restart': ['esc'] }, /keys\.container\.restart: escape only goes back/],
   ])('%s', (_name, remap, pattern) => {
     expect(() => buildKeyTable(remap)).toThrow(pattern);
   });

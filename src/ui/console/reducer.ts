@@ -146,7 +146,9 @@ export function previewAction(action: ContainerVerb, c: ContainerInfo, now: numb
       return [
         `Restart container ${c.name} (${id}, image ${c.image})`,
         'Docker sends SIGTERM, waits up to 10 s, then SIGKILL, then starts it again (docker restart -t 10).',
-        `It is ${c.state}${c.startedAt ? `, up ${formatDuration(now - c.startedAt)}` : ''}; clients lose their connections meanwhile.`,
+        c.state === 'running' || c.state === 'restarting'
+          ? `It is ${c.state}${c.startedAt ? `, up ${formatDuration(now - c.startedAt)}` : ''}; clients lose their connections meanwhile.`
+          : `It is ${c.state}; the restart starts it.`,
       ];
     case 'stop':
       return [
@@ -265,7 +267,8 @@ function onDashboard(s: ConsoleState, c: Command, w: ConsoleWorld): Step {
   const binding = w.keys.find((b) => b.id === c.id);
   if (binding?.dangerous && w.readOnly) {
     // Said, and audited, rather than silent (docs/STYLE.md §6).
-    const target = (binding.scope === 'alerts' ? selectedAlert(s, w)?.checkId : selectedContainer(s, w)?.name) ?? '-';
+    // A dashboard-wide command (the restore wizard) acts on no selected row: its target is itself.
+    const target = (binding.scope === 'alerts' ? selectedAlert(s, w)?.checkId : binding.scope === 'containers' ? selectedContainer(s, w)?.name : binding.id === 'restore.wizard' ? 'databases' : undefined) ?? '-';
     return same(
       { ...s, flash: flash(`${binding.description.split(' (')[0] ?? binding.id}: refused — opsdeck runs in --read-only mode`, 'red', w) },
       { effect: 'audit', action: binding.id, target, outcome: 'refused', detail: 'read-only mode' },
