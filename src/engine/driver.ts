@@ -1,3 +1,7 @@
+// Over 300 lines, knowingly: the engine's one loop — ask, run, retry, undo, roll back — with the
+// contracts every runbook implements (Action, Runbook, Outcome) beside it, so the journal's
+// guarantees (ARCHITECTURE.md "The journal's guarantees") can be checked in one read.
+
 import { Failure } from '../domain/errors.js';
 import { nextAction, reduceRun, skippedSteps, startedSteps, type RetryPolicy, type RunEvent, type StepDef } from '../domain/runbook.js';
 import { pausePoint } from '../services/pause.js';
@@ -302,28 +306,28 @@ export class Driver<C, D> {
    */
   private async failed(r: RunRecord<C>, ex: Failure): Promise<Outcome<C>> {
     if (startedSteps(r.run).some((id) => this.rb.commits(id))) return { kind: 'failed', record: r, error: ex, closed: false };
-    const undone = await this.undoStarted(r, (id) => !this.rb.commits(id)).catch((e: unknown) => `could not undo: ${(e as Error).message}`);
+    const undone = await this.undoStarted(r, (id) => !this.rb.commits(id)).then((u) => u.notes.join('; '), (e: unknown) => `could not undo: ${(e as Error).message}`);
     const closed: RunRecord<C> = { ...r, status: 'failed' };
     this.journal.save(closed, { type: 'closed', at: this.now() }, '-', `nothing committed; ${undone}`);
     return { kind: 'failed', record: closed, error: ex, closed: true, undone };
   }
 
-  /** Runs the undo of every started step (that `which` allows), last first; returns their notes. */
-  private async undoStarted(r: RunRecord<C>, which: (id: string) => boolean = () => true): Promise<string> {
+  /** Runs the undo of every started step (that `which` allows), last first: the run as the undos left it, and their notes. */
+  private async undoStarted(r: RunRecord<C>, which: (id: string) => boolean = () => true, say?: (note: string) => void): Promise<{ record: RunRecord<C>; notes: string[] }> {
     let cur = r;
     const notes: string[] = [];
-    const started = startedSteps(r.run).filter(which).reverse();
-    for (const id of started) {
+    for (const id of startedSteps(r.run).filter(which).reverse()) {
       const step = r.run.steps.find((s) => s.id === id) as StepDef;
       const a = this.rb.action(step);
       if (!a?.undo) continue;
       const note = await a.undo(this.ctxOf(() => cur, (x) => (cur = x), step));
       if (note) {
         notes.push(note);
+        say?.(note);
         this.journal.save(cur, { type: 'undone', at: this.now() }, id, note);
       }
     }
-    return notes.join('; ');
+    return { record: cur, notes };
   }
 
   /**
@@ -335,21 +339,10 @@ export class Driver<C, D> {
     this.journal.save(r, { type: 'rollback-started', at: this.now() }, '-');
     if (this.op.kind === 'person' && question !== undefined && (await this.op.ask({ text: question, skip: false })) !== 'y') return undefined;
     pausePoint('rollback:start');
-    const notes: string[] = [];
-    const started = startedSteps(r.run).reverse();
-    for (const id of started) {
-      const step = r.run.steps.find((s) => s.id === id) as StepDef;
-      const a = this.rb.action(step);
-      if (!a?.undo) continue;
-      const note = await a.undo(this.ctxOf(() => r, (x) => (r = x), step));
-      if (note) {
-        notes.push(note);
-        this.op.say(note);
-        this.journal.save(r, { type: 'undone', at: this.now() }, id, note);
-      }
-    }
+    const undone = await this.undoStarted(r, () => true, (note) => this.op.say(note));
+    r = undone.record;
     r = { ...r, status: 'rolled-back', run: reduceRun(r.run, { type: 'rolled-back', at: this.now() }) };
     this.journal.save(r, { type: 'rolled-back', at: this.now() }, '-');
-    return { record: r, notes };
+    return { record: r, notes: undone.notes };
   }
 }

@@ -2,7 +2,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckResult } from '../domain/check.js';
-import { describeRun } from '../domain/runbook.js';
+import { restoreHint } from '../domain/restore-plan.js';
+import { describeRun, type Run } from '../domain/runbook.js';
 import { RunJournal } from './journal.js';
 import { runHolder } from './owner.js';
 
@@ -62,12 +63,24 @@ export async function readOpenRunChecks(dir: string): Promise<CheckResult[]> {
     const { default: Database } = await import('better-sqlite3');
     const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 2000 });
     try {
-      const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'").get();
-      return has ? openRunChecks(db) : [];
+      const has = (t: string) => !!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(t);
+      if (has('runs')) return openRunChecks(db);
+      // A state database an older opsdeck left, not migrated yet (this look is read-only): its open
+      // restores are still findings — never an all-clear while one is unfinished.
+      return has('restore_runs') ? legacyOpenRestores(db) : [];
     } finally {
       db.close();
     }
   } catch (e) {
     return [{ id: 'journal:runs', kind: 'journal', target: file, status: 'unknown', message: `cannot read the run journal in ${file}: ${(e as Error).message}` }];
   }
+}
+
+/** Open runs of the journal before the engine (`restore_runs`), as CRITICAL findings. */
+function legacyOpenRestores(db: BetterSqlite3.Database): CheckResult[] {
+  const rows = db.prepare("SELECT id, database, db_path, run, ctx FROM restore_runs WHERE status = 'open' ORDER BY started_at").all() as { id: string; database: string; db_path: string; run: string; ctx: string }[];
+  return rows.map((r) => {
+    const safetyDir = (JSON.parse(r.ctx) as { safetyDir?: string }).safetyDir;
+    return openRunCheck({ kind: 'restore', runId: r.id, subject: r.database, target: r.db_path, position: describeRun(JSON.parse(r.run) as Run), hint: restoreHint(r.database, safetyDir) });
+  });
 }

@@ -2,7 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { isSelf, sameMachine, type LeaseRecord } from '../domain/lease.js';
 import { Failure } from '../domain/errors.js';
 import { alive, processStartedAt } from '../services/process.js';
-import { processIdentity } from '../state/lease.js';
+import { processIdentity, readLease } from '../state/lease.js';
 
 // Who drives a run (issue #14): the process that drives it holds the lease `run:<id>` in the state
 // database (src/state/lease.ts's table). Another process may not drive the same run beside it, and
@@ -17,19 +17,6 @@ export const RENEW_MS = 10_000;
 
 const leaseName = (runId: string) => `run:${runId}`;
 
-interface Row {
-  name: string;
-  owner: string;
-  pid: number;
-  host: string;
-  boot_id: string;
-  pid_ns: string;
-  acquired_at: number;
-  renewed_at: number;
-  expires_at: number;
-}
-
-const fromRow = (r: Row): LeaseRecord => ({ name: r.name, owner: r.owner, pid: r.pid, host: r.host, bootId: r.boot_id, pidNs: r.pid_ns, acquiredAt: r.acquired_at, renewedAt: r.renewed_at, expiresAt: r.expires_at });
 
 /** Whether the recorded holder of a run lease still drives it, as seen from this process. */
 export function holderAlive(h: LeaseRecord, now = Date.now()): boolean {
@@ -44,10 +31,8 @@ export function holderAlive(h: LeaseRecord, now = Date.now()): boolean {
 /** The live holder of a run, if another process (or this one) drives it now. */
 export function runHolder(db: BetterSqlite3.Database, runId: string, now = Date.now()): LeaseRecord | undefined {
   try {
-    const row = db.prepare('SELECT * FROM leases WHERE name = ?').get(leaseName(runId)) as Row | undefined;
-    if (!row) return undefined;
-    const h = fromRow(row);
-    return holderAlive(h, now) ? h : undefined;
+    const h = readLease(db, leaseName(runId));
+    return h && holderAlive(h, now) ? h : undefined;
   } catch {
     return undefined; // a state database older than the leases table: nobody holds anything
   }
@@ -75,8 +60,7 @@ export function holdRun(db: BetterSqlite3.Database, runId: string, describe: (pi
       .run(name, me.owner, me.pid, me.host, me.bootId, me.pidNs, now, now, now + 3 * RENEW_MS);
   db.transaction(() => {
     const now = Date.now();
-    const row = db.prepare('SELECT * FROM leases WHERE name = ?').get(name) as Row | undefined;
-    const h = row ? fromRow(row) : undefined;
+    const h = readLease(db, name);
     if (h && !isSelf(h, me) && holderAlive(h, now)) throw new Failure('busy', describe(h.pid));
     write(now);
   }).immediate();

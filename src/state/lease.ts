@@ -125,6 +125,12 @@ export class Lease {
   }
 }
 
+/** One lease by name, if it is recorded (the run leases of src/engine/owner.ts read theirs here). */
+export function readLease(db: BetterSqlite3.Database, name: string): LeaseRecord | undefined {
+  const row = db.prepare('SELECT * FROM leases WHERE name = ?').get(name) as Row | undefined;
+  return row ? fromRow(row) : undefined;
+}
+
 /** Every lease in the state database (for people and tests). */
 export function readLeases(db: BetterSqlite3.Database): LeaseRecord[] {
   return (db.prepare('SELECT * FROM leases ORDER BY name').all() as Row[]).map(fromRow);

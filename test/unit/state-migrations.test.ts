@@ -1,9 +1,12 @@
 import Database from 'better-sqlite3';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { restoreHint, restoreSteps } from '../../src/domain/restore-plan.js';
 import { createRun, reduceRun, type Run } from '../../src/domain/runbook.js';
 import { RunJournal } from '../../src/engine/journal.js';
-import { openRunChecks } from '../../src/engine/findings.js';
+import { openRunChecks, readOpenRunChecks } from '../../src/engine/findings.js';
 import { migrate, MIGRATIONS } from '../../src/state/statedb.js';
 
 // Migrations by name (issue #14), and the upgrade that carries the restore journal of an older
@@ -62,5 +65,20 @@ describe('the upgrade to the engine journal', () => {
     const resumed = reduceRun(r?.run as Run, { type: 'resume', at: 9 });
     expect(resumed.phase.kind).toBe('active');
     expect(openRunChecks(db)).toEqual([expect.objectContaining({ id: 'journal:restore:trading', status: 'critical', value: 'step 5/10 swap pending' })]);
+  });
+});
+
+describe('a state database an older opsdeck left, read before anything migrates it', () => {
+  it('its unfinished restore is a CRITICAL finding, not an all-clear', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsdeck-legacy-'));
+    const db = new Database(join(dir, 'state.db'));
+    for (const m of MIGRATIONS.slice(0, 5)) db.exec(m.sql);
+    db.pragma('user_version = 5');
+    const steps = restoreSteps({ database: 'trading', dbPath: '/srv/t.db', backupId: 'b1', backupSummary: '1h old', writers: [], safetyDir: '/s/r1', mode: { kind: 'whole' } });
+    db.prepare('INSERT INTO restore_runs (id, database, db_path, backup_id, status, run, ctx, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run('r1', 'trading', '/srv/t.db', 'b1', 'open', JSON.stringify(createRun(steps)), JSON.stringify({ safetyDir: '/s/r1' }), 1, 1);
+    db.close();
+    const found = await readOpenRunChecks(dir);
+    expect(found.map((c) => [c.id, c.status])).toEqual([['journal:restore:trading', 'critical']]);
+    expect(found[0]?.message).toMatch(/restore r1 of trading is unfinished .*--resume, or --rollback \(safety copy: \/s\/r1\)/);
   });
 });

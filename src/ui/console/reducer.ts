@@ -1,3 +1,5 @@
+// Over 300 lines, knowingly: one exhaustive switch per view over every command id, so the compiler
+// names each place a new command must be handled; split by view it would hide which keys compete.
 // The console's input model (issue #15, part 3): a pure reducer over the key table's command ids.
 // App.tsx resolves a key to a command through the table (listeningScopes), calls `reduce`, keeps
 // the new state and performs the effects, which are plain data; nothing here touches the world.
