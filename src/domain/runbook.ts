@@ -20,11 +20,18 @@ export interface StepDef {
   mutating: boolean;
   /** The engine action that runs it (src/engine/): its id in the runbook's registry; default the step id. */
   action?: string;
-  /** The action's parameters (a container name, a command, a URL); journaled with secrets redacted. */
-  params?: Record<string, string | number | boolean>;
+  /** The action's parameters (a container name, an argv, a URL); journaled with secrets redacted. */
+  params?: StepParams;
+  /** One sentence a tired operator understands: why this step is here (runbook files, issue #16). */
+  why?: string;
+  /** What a failure (after the retries) does: `stop` leaves the run open for resume, `rollback` undoes the started steps in reverse and closes it. Default: the runbook's. */
+  onFailure?: 'stop' | 'rollback';
   /** Tried again on failure: `attempts` in all, waiting `backoffMs` × `factor`^(n−1), at most `capMs`. */
   retry?: RetryPolicy;
 }
+
+/** A step's parameters: texts, numbers, switches, and argv lists (each element one argument, never split). */
+export type StepParams = Record<string, string | number | boolean | readonly string[]>;
 
 /** How a step is retried by the engine's driver. */
 export interface RetryPolicy {

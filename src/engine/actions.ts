@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { Failure } from '../domain/errors.js';
 import type { CheckResult } from '../domain/check.js';
-import type { StepDef } from '../domain/runbook.js';
+import type { Config } from '../config/schema.js';
+import type { StepDef, StepParams } from '../domain/runbook.js';
 import { createBackup, verifyBackup } from '../services/backup.js';
 import { waitHealthy, dockerFor } from '../services/writers.js';
 import type { Action, StepContext } from './driver.js';
@@ -16,18 +17,61 @@ import type { Action, StepContext } from './driver.js';
 export interface GenericDeps {
   /** Runs the configured checks once and returns the one with this id (the `check` action). */
   check?: (id: string) => Promise<CheckResult | undefined>;
+  /** The configuration the run was started with (services, Redis, databases, thresholds, backups). */
+  config?: Config;
+  /** The state folder (the run journal, audit log, safety copies). */
+  stateDir?: string;
+}
+
+/** What a runbook run from a file acts on (issue #16): a configured entry by kind and name. */
+export interface RunTarget {
+  kind: 'service' | 'database' | 'redis' | 'endpoint' | 'host' | 'none';
+  /** The entry's name (`api`), a mount point for `host` (`/`), empty for `none`. */
+  name: string;
+}
+
+/** The journaled context of a runbook-file run: which runbook, on what, from which alert, and what its steps found. */
+export interface GenericCtx {
+  runbook: string;
+  /** Set when run from a file (`opsdeck runbook run ./fix.yaml`): resume reads the same file. */
+  file?: string;
+  target: RunTarget;
+  /** The check whose alert started it (`http:api`). */
+  check?: string;
+  /** What earlier steps found, for later ones (`redis.biggest_prefix`); journaled, redacted. */
+  facts: Record<string, string | number>;
+}
+
+/** The facts of the run so far (empty for runs without them, such as restore). */
+export const factsOf = (x: StepContext<unknown, unknown>): Record<string, string | number> => (x.record.ctx as Partial<GenericCtx> | undefined)?.facts ?? {};
+
+/** Journals a fact for later steps (before the step's side effect, like every context change). */
+export function remember(x: StepContext<unknown, unknown>, key: string, value: string | number): void {
+  const ctx = x.record.ctx as GenericCtx;
+  x.persist({ ...ctx, facts: { ...ctx.facts, [key]: value } });
 }
 
 /** The typed ids of the generic actions. */
 export type GenericActionId = 'container.start' | 'container.stop' | 'container.restart' | 'exec' | 'sql' | 'http' | 'backup' | 'wait' | 'manual' | 'check';
 
-type P = Record<string, string | number | boolean>;
-const str = (p: P | undefined, k: string, step: StepDef): string => {
+type P = StepParams;
+/** A text parameter; missing or empty is a `params` failure naming the step. */
+export const str = (p: P | undefined, k: string, step: StepDef): string => {
   const v = p?.[k];
   if (typeof v !== 'string' || !v) throw new Failure('params', `step ${step.id}: parameter ${k} (a text) is missing`);
   return v;
 };
-const num = (p: P | undefined, k: string, dflt: number): number => (typeof p?.[k] === 'number' ? (p[k]) : dflt);
+/** A number parameter, or its default. */
+export const num = (p: P | undefined, k: string, dflt: number): number => {
+  const v = p?.[k];
+  return typeof v === 'number' ? v : dflt;
+};
+/** An argv parameter (a list of texts, each one argument); missing or empty is a `params` failure. */
+export const argvOf = (p: P | undefined, k: string, step: StepDef): readonly string[] => {
+  const v = p?.[k];
+  if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string')) throw new Failure('params', `step ${step.id}: parameter ${k} (a list of arguments) is missing`);
+  return v;
+};
 
 type G = StepContext<unknown, GenericDeps>;
 

@@ -25,6 +25,8 @@ export interface StepContext<C, D> {
   readonly signal: AbortSignal;
   /** Journals a change of the run's context before the side effect it protects (a container about to stop). */
   persist(ctx: C): void;
+  /** Live output while the step runs (a line the operator sees at once; the step's note is its result). */
+  say(text: string): void;
 }
 
 /** How a step asks a person: the line shown first, the question, and what a skip means. */
@@ -141,6 +143,7 @@ export class Driver<C, D> {
         set(r);
         journal.save(r, { type: 'context', at: now() }, step.id);
       },
+      say: (text: string) => this.op.say(text),
     };
   }
 

@@ -75,7 +75,7 @@ export function redactRun(run: Run): Run {
       ...s,
       title: redactSecrets(s.title),
       detail: redactSecrets(s.detail),
-      ...(s.params ? { params: Object.fromEntries(Object.entries(s.params).map(([k, v]) => [k, typeof v === 'string' ? redactSecrets(v) : v])) } : {}),
+      ...(s.params ? { params: Object.fromEntries(Object.entries(s.params).map(([k, v]) => [k, typeof v === 'string' ? redactSecrets(v) : Array.isArray(v) ? v.map((x: string) => redactSecrets(x)) : v])) } : {}),
     })),
     states: run.states.map(state),
     phase: 'reason' in p ? { ...p, reason: redactSecrets(p.reason) } : 'error' in p ? { ...p, error: redactSecrets(p.error) } : p,

@@ -224,7 +224,7 @@ describe('generic actions', () => {
       ];
       const rb: Runbook<unknown, GenericDeps> = { kind: 'generic', action: (s) => GENERIC_ACTIONS[s.action as keyof typeof GENERIC_ACTIONS], commits: () => true, audit: () => undefined };
       const r = journal.create<unknown>({ id: `generic-${Date.now()}`, kind: 'generic', subject: 'shop', targetKey: dbPath, hint: '-', run: createRun(steps), ctx: {}, startedAt: Date.now() });
-      const x = { record: r, deps: {}, signal: new AbortController().signal, persist: () => undefined };
+      const x = { record: r, deps: {}, signal: new AbortController().signal, persist: () => undefined, say: () => undefined };
       expect(GENERIC_ACTIONS.sql.preview?.({ ...x, step: steps[0] as StepDef })).toBe(`in one transaction on ${dbPath}: UPDATE t SET v = 'x' WHERE id > 1`);
       const o = await new Driver(rb, journal, quiet(), {}).drive(r);
       expect(o).toMatchObject({ kind: 'failed', error: { message: `http://127.0.0.1:${port}/down answered HTTP 503, expected 200` } });
