@@ -165,6 +165,18 @@ const redisSchema = z.strictObject({
   critical: z.boolean().default(true),
   /** When true, an unreachable instance is only noted, not reported as a failure. */
   optional: z.boolean().default(false),
+  /** How redis-recovery restarts it (issue #16): its container, or stop/start shell commands (`systemctl stop redis-server`). */
+  container: z.string().min(1).optional(),
+  stop_command: z.string().min(1).optional(),
+  start_command: z.string().min(1).optional(),
+}).refine((s) => !s.stop_command === !s.start_command, { message: 'expected stop_command and start_command together (a runbook that stops Redis must be able to start it again)', path: ['start_command'] });
+
+/** Runbooks (issue #16): the user's folder of runbook files, and which runbook answers which alert. */
+const runbooksSchema = z.strictObject({
+  /** A folder of runbook files (`*.yaml`); one with a built-in's name replaces it. Refused when group/others may write it. */
+  dir: z.string().min(1).optional(),
+  /** Check id pattern (`*` any text) → runbook name, tried in order before the defaults (`http:api: api-degraded`). */
+  map: z.record(z.string().min(1), name).default({}),
 });
 
 const endpointSchema = z.strictObject({
@@ -261,6 +273,7 @@ export const configSchema = z
   logs: z.array(z.strictObject({ name, path: z.string().min(1, 'expected the path of a log file') })).default([]),
   /** Console key remapping: command id → keys (see `?` in the console). */
   keys: z.record(z.string(), z.array(z.string())).default({}),
+  runbooks: runbooksSchema.default(() => runbooksSchema.parse({})),
   /** Marks the workspace made by `opsdeck demo`; drills refuse every other config. */
   demo: z.boolean().default(false),
   })
@@ -311,6 +324,7 @@ export type ServiceConfig = Config['services'][number];
 export type DatabaseConfig = Config['databases'][number];
 export type RedisConfig = Config['redis'][number];
 export type EndpointConfig = Config['endpoints'][number];
+export type RunbooksConfig = Config['runbooks'];
 export type Thresholds = Config['thresholds'];
 export type BackupConfig = Config['backup'];
 export type ExpectConfig = z.output<typeof expectSchema>;
@@ -320,7 +334,6 @@ export type ExpectConfig = z.output<typeof expectSchema>;
  * configuration that uses one now gets a clear error naming what it is for, not "unknown key".
  */
 export const RESERVED_CONFIG_KEYS = {
-  runbooks: 'runbooks (guided procedures on the recovery engine)',
   incidents: 'incidents (P1–P4, RTO/RPO clocks, timeline)',
   notify: 'notifications (Slack, webhooks, email, SMS)',
   heal: 'self-healing rules',

@@ -10,8 +10,31 @@ import type { Readable, Writable } from 'node:stream';
 /** An answer to a step's question: run it, stop the run here, or skip the step (where offered). */
 export type Answer = 'y' | 'n' | 's';
 
-/** What a driven run says: a message, or a question with the answers it takes (`yn`, or `yns` when the step may be skipped). */
-export type ProtocolMessage = { say: string } | { ask: string; choices: 'yn' | 'yns' };
+/** One step as the console's wizard shows it (issue #16: the DR plan's recovery progress tracker). */
+export interface ProgressStep {
+  id: string;
+  title: string;
+  /** Why the step is there, one sentence. */
+  why?: string;
+  status: 'pending' | 'confirming' | 'running' | 'verifying' | 'done' | 'failed' | 'skipped';
+  startedAt?: number;
+  endedAt?: number;
+  attempt?: number;
+  /** Its result, error or skip reason (one line, redacted). */
+  note?: string;
+}
+
+/** Where a run stands: sent after every journaled transition. */
+export interface Progress {
+  run: string;
+  runbook: string;
+  subject: string;
+  cursor: number;
+  steps: ProgressStep[];
+}
+
+/** What a driven run says: a message, a question with the answers it takes (`yn`, or `yns` when the step may be skipped), or its progress. */
+export type ProtocolMessage = { say: string } | { ask: string; choices: 'yn' | 'yns' } | { progress: Progress };
 
 /** One message as a line. */
 export function encodeMessage(m: ProtocolMessage): string {
@@ -21,8 +44,9 @@ export function encodeMessage(m: ProtocolMessage): string {
 /** A line from the child: a message, or plain text (a line that is not ours is shown as said). */
 export function decodeMessage(line: string): ProtocolMessage | undefined {
   try {
-    const m = JSON.parse(line) as { say?: unknown; ask?: unknown; choices?: unknown };
+    const m = JSON.parse(line) as { say?: unknown; ask?: unknown; choices?: unknown; progress?: unknown };
     if (typeof m.say === 'string') return { say: m.say };
+    if (m.progress && typeof m.progress === 'object' && Array.isArray((m.progress as Progress).steps)) return { progress: m.progress as Progress };
     if (typeof m.ask === 'string') return { ask: m.ask, choices: m.choices === 'yns' ? 'yns' : 'yn' };
   } catch {
     // not JSON: below
@@ -42,6 +66,8 @@ export function parseAnswer(line: string, skip: boolean): Answer {
 export interface RunListener {
   onSay(text: string): void;
   onAsk(question: string, choices: string): void;
+  /** Where the run stands (runbook runs send it after every transition; restore does not yet). */
+  onProgress?(p: Progress): void;
   onExit(code: number, error?: string): void;
 }
 
@@ -51,11 +77,12 @@ export interface DrivenRun {
 }
 
 /** Reads a child's stdout as protocol messages. */
-export function listen(stdout: Readable, to: Pick<RunListener, 'onSay' | 'onAsk'>): void {
+export function listen(stdout: Readable, to: Pick<RunListener, 'onSay' | 'onAsk' | 'onProgress'>): void {
   createInterface({ input: stdout }).on('line', (line) => {
     const m = decodeMessage(line);
     if (!m) return;
     if ('say' in m) to.onSay(m.say);
+    else if ('progress' in m) to.onProgress?.(m.progress);
     else to.onAsk(m.ask, m.choices);
   });
 }
