@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { redactSecrets } from '../config/secrets.js';
-import type { Run, RunEvent, RunPhase, StepDef, StepState } from '../domain/runbook.js';
+import type { Run, RunEvent, RunPhase, StepDef, StepParams, StepState } from '../domain/runbook.js';
 
 // The recovery engine's journal (issue #14): every run of every runbook (restore today; update,
 // failover, repair next) in three tables of the state database — `runs` (one row per run: kind,
@@ -75,12 +75,16 @@ export function redactRun(run: Run): Run {
       ...s,
       title: redactSecrets(s.title),
       detail: redactSecrets(s.detail),
-      ...(s.params ? { params: Object.fromEntries(Object.entries(s.params).map(([k, v]) => [k, typeof v === 'string' ? redactSecrets(v) : Array.isArray(v) ? v.map((x: string) => redactSecrets(x)) : v])) } : {}),
+      ...(s.params ? { params: redactParams(s.params) } : {}),
+      ...(s.verifyWith ? { verifyWith: { ...s.verifyWith, params: redactParams(s.verifyWith.params) } } : {}),
+      ...(s.undoWith ? { undoWith: { ...s.undoWith, params: redactParams(s.undoWith.params) } } : {}),
     })),
     states: run.states.map(state),
     phase: 'reason' in p ? { ...p, reason: redactSecrets(p.reason) } : 'error' in p ? { ...p, error: redactSecrets(p.error) } : p,
   };
 }
+
+const redactParams = (p: StepParams): StepParams => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, typeof v === 'string' ? redactSecrets(v) : Array.isArray(v) ? v.map((x: string) => redactSecrets(x)) : v]));
 
 const attemptsOf = (s: StepState): number => ('attempt' in s && typeof s.attempt === 'number' ? s.attempt : s.status === 'pending' ? 0 : 1);
 const outputOf = (s: StepState): string | null => {
@@ -160,6 +164,12 @@ export class RunJournal {
   open<C>(kind?: string, targetKey?: string): RunRecord<C>[] {
     const rows = this.db.prepare("SELECT * FROM runs WHERE status = 'open' ORDER BY started_at").all() as RunRow[];
     return rows.filter((r) => (kind === undefined || r.kind === kind) && (targetKey === undefined || r.target_key === redactSecrets(targetKey))).map((r) => this.read<C>(r));
+  }
+
+  /** The latest runs, newest first: open ones first, then by their last change. */
+  recent<C>(limit = 20): RunRecord<C>[] {
+    const rows = this.db.prepare("SELECT * FROM runs ORDER BY status = 'open' DESC, updated_at DESC LIMIT ?").all(limit) as RunRow[];
+    return rows.map((r) => this.read<C>(r));
   }
 
   /** The journal lines of a run, in order. */
