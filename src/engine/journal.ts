@@ -95,6 +95,8 @@ const outputOf = (s: StepState): string | null => {
 /** Reads and writes runs of the engine in one state database. */
 export class RunJournal {
   private readonly redactCtx: (ctx: unknown) => unknown;
+  /** The step rows (definition, state) as this journal last wrote them, per run. */
+  private readonly written = new Map<string, (readonly [string, string])[]>();
 
   constructor(
     private readonly db: BetterSqlite3.Database,
@@ -135,10 +137,18 @@ export class RunJournal {
     this.db.transaction(() => {
       this.db.prepare('UPDATE runs SET cursor = ?, phase = ?, params = ?, status = ?, rolling_back = ?, updated_at = ? WHERE id = ?').run(run.cursor, JSON.stringify(run.phase), JSON.stringify(this.redactCtx(r.ctx)), r.status, r.rollingBack ? 1 : 0, ev.at, r.id);
       const upd = this.db.prepare('UPDATE run_steps SET def = ?, state = ?, attempts = ?, output = ? WHERE run_id = ? AND idx = ?');
-      run.steps.forEach((s, i) => {
+      // Only the rows that changed since this journal last wrote them (a 50-step run wrote 50 rows
+      // per transition: npm run bench:runbook). One process drives a run (its lease), so what it
+      // wrote last is what is stored.
+      const before = this.written.get(r.id);
+      const now = run.steps.map((s, i) => [JSON.stringify(s), JSON.stringify(run.states[i])] as const);
+      now.forEach(([def, state], i) => {
+        const was = before?.[i];
+        if (was && was[0] === def && was[1] === state) return;
         const st = run.states[i] as StepState;
-        upd.run(JSON.stringify(s), JSON.stringify(st), attemptsOf(st), outputOf(st), r.id, i);
+        upd.run(def, state, attemptsOf(st), outputOf(st), r.id, i);
       });
+      this.written.set(r.id, now);
       this.line(r.id, ev.at, step, ev.type, detail);
     })();
   }
