@@ -158,6 +158,40 @@ describe('opsdeck runbook', () => {
     rmSync(join(rb, 'bad.yaml'));
   });
 
+  it('over the console protocol: progress after every transition, the failure question (y tries again), s skips, n stops', async () => {
+    const counter = join(dir, 'proto-count');
+    runbook(
+      'proto',
+      `steps:\n  - id: once\n    title: fails once\n    why: asks after a failure.\n    exec: ${sh(`n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; [ $n -ge 2 ]`)}\n` +
+        `  - id: skipme\n    title: skipped\n    why: the operator skips it.\n    exec: ["/bin/true"]\n` +
+        `  - id: last\n    title: never runs\n    why: the operator stops before it.\n    exec: ["/bin/true"]\n`,
+    );
+    const answers = ['y', 'y', 's', 'n'];
+    const asked: string[] = [];
+    const progress: { steps: { id: string; status: string }[] }[] = [];
+    const child = spawn(process.execPath, [CLI, '--config', config, 'runbook', 'run', 'proto', '--protocol'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const { createInterface } = await import('node:readline');
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const m = JSON.parse(line) as { ask?: string; choices?: string; progress?: { steps: { id: string; status: string }[] } };
+      if (m.progress) progress.push(m.progress);
+      if (m.ask) {
+        asked.push(`${m.ask} [${m.choices ?? ''}]`);
+        child.stdin.write(`${answers.shift() ?? 'n'}\n`);
+      }
+    });
+    const code = await new Promise((res) => child.on('close', res));
+    expect(code).toBe(1);
+    // A step that changes something ran: the run stays open (paused), with how to go on or undo it.
+    expect(stderr).toMatch(/proto \(run proto-\S+\) paused \(declined "never runs"\); continue with opsdeck --config \S+ runbook resume proto-\S+, or undo with/);
+    expect(asked).toEqual(['run this step? y runs it · s skips it · n stops the run here [yns]', 'fails once failed. y tries it again · s skips it · n stops here (resume later) [yns]', 'run this step? y runs it · s skips it · n stops the run here [yns]', 'run this step? y runs it · s skips it · n stops the run here [yns]']);
+    const states = (i: number) => progress.map((p) => p.steps[i]?.status).filter((x, j, a) => x !== a[j - 1]);
+    expect(states(0)).toEqual(['pending', 'confirming', 'running', 'done']);
+    expect(states(1)).toEqual(['pending', 'confirming', 'skipped']);
+    expect(states(2)).toEqual(['pending', 'confirming', 'pending']);
+  });
+
   it('--read-only refuses a run (audited) but previews it with --dry-run', async () => {
     const r = await runCli(['--config', config, '--read-only', 'runbook', 'run', 'dry', '--yes']);
     expect(r.code).toBe(1);
