@@ -77,14 +77,16 @@ export const prefixOf = (key: string): string => key.slice(0, key.lastIndexOf(':
 async function scan(c: RedisClient, match: string, limit: number, each: (keys: string[]) => Promise<void>): Promise<boolean> {
   let cursor = '0';
   let n = 0;
+  let cut = false;
   do {
     const [next, keys] = await c.scan(cursor, 'MATCH', match, 'COUNT', 500);
     cursor = next;
     const page = keys.slice(0, limit - n);
+    cut = page.length < keys.length;
     n += page.length;
     if (page.length) await each(page);
   } while (cursor !== '0' && n < limit);
-  return cursor === '0';
+  return cursor === '0' && !cut;
 }
 
 /** MEMORY USAGE of each key, pipelined (0 for a key gone meanwhile). */
@@ -114,12 +116,12 @@ const db=u.pathname.slice(1);if(db){const r=await cmd('SELECT',db);if(r&&r.err)r
 const out=[];
 for(const op of ops){
 if(op.scan===undefined){out.push(await cmd(...op.c));continue;}
-let cur='0',n=0,bytes=0,sampled=0;
+let cur='0',n=0,bytes=0,sampled=0,cut=false;
 do{const r=await cmd('SCAN',cur,'MATCH',op.scan,'COUNT',500);if(r.err)return done({error:r.err});cur=r[0];
-const page=r[1].slice(0,op.limit-n);n+=page.length;const sample=page.slice(0,Math.max(0,op.sample-sampled));
+const page=r[1].slice(0,op.limit-n);cut=page.length<r[1].length;n+=page.length;const sample=page.slice(0,Math.max(0,op.sample-sampled));
 const m=await Promise.all(sample.map((k)=>cmd('MEMORY','USAGE',k)));for(const v of m)if(v!==null&&!v.err){bytes+=Number(v);sampled++;}
 }while(cur!=='0'&&n<op.limit);
-out.push({keys:n,bytes:sampled?Math.round(bytes/sampled*n):0,complete:cur==='0'});}
+out.push({keys:n,bytes:sampled?Math.round(bytes/sampled*n):0,complete:cur==='0'&&!cut});}
 done({replies:out});})();
 `;
 
@@ -185,7 +187,7 @@ function sh(command: string, signal: AbortSignal): Promise<string> {
 const NO_WAY = 'no way to restart configured: set redis[].container or stop_command/start_command';
 
 /** How `r` is restarted, for people. */
-const restartWay = (r: RedisConfig): string => (r.container ? `container ${r.container}` : r.stop_command && r.start_command ? `stop_command ${JSON.stringify(r.stop_command)} then start_command ${JSON.stringify(r.start_command)}` : NO_WAY);
+const restartWay = (r: RedisConfig): string => (r.container ? `container ${r.container}` : r.stop_command && r.start_command ? 'its stop_command, then its start_command' : NO_WAY);
 
 const ping = (r: RedisConfig): Promise<number> => withRedis(r, async (c) => ((t0) => c.ping().then(() => performance.now() - t0))(performance.now()));
 
