@@ -15,7 +15,11 @@ const rb = join(dir, 'rb');
 mkdirSync(rb, { mode: 0o700 });
 chmodSync(rb, 0o700);
 const config = join(dir, 'opsdeck.yaml');
-writeFileSync(config, `name: t\nstate_dir: state\nrunbooks:\n  dir: rb\nservices:\n  - name: web\n    stop_command: "rm -f ${dir}/web-up"\n    start_command: "touch ${dir}/web-up"\n`);
+writeFileSync(
+  config,
+  `name: t\nstate_dir: state\nrunbooks:\n  dir: rb\nservices:\n  - name: web\n    health_url: http://127.0.0.1:9/health\n    stop_command: "rm -f ${dir}/web-up"\n    start_command: "touch ${dir}/web-up"\n` +
+    `redis:\n  - name: cache\n    url: redis://127.0.0.1:9\n    stop_command: "true"\n    start_command: "true"\n`,
+);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function runbook(name: string, body: string): void {
@@ -37,6 +41,22 @@ describe('opsdeck runbook', () => {
     const text = await cli(['runbook', 'list']);
     expect(text.stdout).toMatch(/service-recovery\s+none\s+user \(replaces built-in\)/);
     rmSync(join(rb, 'service-recovery.yaml'));
+  });
+
+  it('every built-in runbook is valid, names only known actions, and previews every step for a target', async () => {
+    const list = (JSON.parse((await cli(['runbook', 'list', '--json'])).stdout) as { runbooks: { name: string; source: string }[] }).runbooks.filter((x) => x.source === 'built-in');
+    expect(list.map((x) => x.name).sort()).toEqual(['api-degraded', 'disk-pressure', 'recovery-verify', 'redis-recovery', 'restore-database', 'service-recovery']);
+    for (const { name } of list) {
+      const show = await cli(['runbook', 'show', name]);
+      expect(show.stderr, name).toBe('');
+      if (name === 'restore-database') continue; // the restore's own steps: its dry run is restore --dry-run's
+      const args = name === 'redis-recovery' ? ['--target', 'cache'] : name === 'disk-pressure' ? ['--target', dir] : ['--target', 'web'];
+      const dry = await cli(['runbook', 'run', name, ...args, '--dry-run', '--json']);
+      expect(dry.stderr, name).toBe('');
+      const steps = (JSON.parse(dry.stdout) as { steps: { preview: string }[] }).steps;
+      expect(steps.length, name).toBeGreaterThan(2);
+      for (const s of steps) expect(s.preview, name).not.toMatch(/^\(cannot preview/);
+    }
   });
 
   it('a dry run shows every step exactly and runs nothing (a marker command proves it)', async () => {
