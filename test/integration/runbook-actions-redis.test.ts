@@ -136,6 +136,11 @@ describe('redis.memory, raise-maxmemory, flush-prefix', () => {
     expect(await maxmemory()).toBe(Math.ceil((2 * old) / 1048576) * 1048576);
     expect(h.journal.lines(outcome.record.id).find((l) => l.event === 'succeed')?.detail).toMatch(/policy noeviction → allkeys-lru; now used .* \([1-4]\d(\.\d)?%\)$/);
 
+    // Run again after a kill (the change made, the step not journaled done): the old values stay the first ones.
+    const x = h.ctx(step, { config }, { ...facts });
+    await REDIS_ACTIONS['redis.raise-maxmemory'].execute(x);
+    expect(x.facts()['redis.old_maxmemory']).toBe(old);
+
     const rb = await driver.rollback(h.journal.get<GenericCtx>(outcome.record.id) as RunRecord<GenericCtx>);
     expect(rb?.notes[0]).toMatch(/^Redis cache: maxmemory set back to .*, policy noeviction$/);
     expect(await maxmemory()).toBe(old);

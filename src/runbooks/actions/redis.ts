@@ -9,6 +9,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import type { Redis as RedisClient } from 'ioredis';
 import type { Config, RedisConfig } from '../../config/schema.js';
+import { displayUrl } from '../../config/secrets.js';
 import { Failure } from '../../domain/errors.js';
 import { formatBytes, formatPercent } from '../../domain/format.js';
 import { factsOf, remember, type GenericDeps } from '../../engine/actions.js';
@@ -21,7 +22,10 @@ type X = StepContext<unknown, GenericDeps>;
 /** The typed ids of the Redis actions. */
 export type RedisActionId = 'redis.status' | 'redis.restart' | 'redis.memory' | 'redis.raise-maxmemory' | 'redis.flush-prefix';
 
-const configOf = (x: X): Config => x.deps.config ?? (() => { throw new Failure('params', `step ${x.step.id}: this run has no configuration to find Redis instances in`); })();
+const configOf = (x: X): Config => {
+  if (!x.deps.config) throw new Failure('params', `step ${x.step.id}: this run has no configuration to find Redis instances in`);
+  return x.deps.config;
+};
 
 /** The configured Redis entry named by param `redis`. */
 export function redisOf(x: X): RedisConfig {
@@ -33,6 +37,7 @@ export function redisOf(x: X): RedisConfig {
   if (!r) throw new Failure('not-found', `step ${x.step.id}: no Redis named ${JSON.stringify(v)} in the configuration (expected one of: ${names})`);
   return r;
 }
+
 // ---- asynchronous: ioredis ----
 const causeOf = (e: unknown): string => {
   const err = e as NodeJS.ErrnoException;
@@ -75,9 +80,7 @@ export const prefixOf = (key: string): string => key.slice(0, key.lastIndexOf(':
 
 /** Bounded SCAN: at most `limit` keys, COUNT 500 per call; `each` sees every page. Whether it saw all. */
 async function scan(c: RedisClient, match: string, limit: number, each: (keys: string[]) => Promise<void>): Promise<boolean> {
-  let cursor = '0';
-  let n = 0;
-  let cut = false;
+  let [cursor, n, cut] = ['0', 0, false];
   do {
     const [next, keys] = await c.scan(cursor, 'MATCH', match, 'COUNT', 500);
     cursor = next;
@@ -95,6 +98,7 @@ async function usages(c: RedisClient, keys: readonly string[]): Promise<number[]
   for (const k of keys) p.memory('USAGE', k);
   return ((await p.exec()) ?? []).map(([, v]) => Number(v ?? 0));
 }
+
 // ---- synchronous: a child speaking RESP (for settled and preview) ----
 /** The child's program: AUTH/SELECT from the URL, then each op (a command, or a bounded SCAN count with MEMORY USAGE of a sample). */
 const CHILD = String.raw`
@@ -143,8 +147,7 @@ export function redisNow(r: RedisConfig, ops: ChildOp[], timeoutMs = r.timeout *
 
 const memoryNow = (r: RedisConfig): Memory | string => {
   const a = redisNow(r, [{ c: ['INFO', 'memory'] }, { c: ['INFO', 'stats'] }]);
-  if ('error' in a) return `Redis ${r.name} ${a.error}`;
-  return memoryOf(parseInfo(a.replies.map((x) => (typeof x === 'string' ? x : '')).join('\n')));
+  return 'error' in a ? `Redis ${r.name} ${a.error}` : memoryOf(parseInfo(a.replies.map((x) => (typeof x === 'string' ? x : '')).join('\n')));
 };
 
 const threshold = (x: X): number => configOf(x).thresholds.redis_memory;
@@ -218,7 +221,8 @@ const restart: Action<unknown, GenericDeps> = {
     const r = redisOf(x);
     const within = `then wait up to ${num(x, 'within_ms', 30_000) / 1000} s for it to answer PING`;
     if (r.container) return `restart container ${r.container} (Redis ${r.name}), ${within}`;
-    if (r.stop_command && r.start_command) return `run in /bin/sh: ${r.stop_command} (a failure is noted: it may be down already), then ${r.start_command}, ${within}`;
+    // The operator's own shell text, shown as it runs (a URL's password in it redacted).
+    if (r.stop_command && r.start_command) return `run in /bin/sh: ${displayUrl(r.stop_command)} (a failure is noted: it may be down already), then ${displayUrl(r.start_command)}, ${within}`;
     return `cannot restart Redis ${r.name}: ${NO_WAY}`;
   },
   async execute(x) {
@@ -348,12 +352,7 @@ const raise: Action<unknown, GenericDeps> = {
 };
 
 /** The prefix to flush: param `prefix`, else what redis.memory found biggest. */
-const flushPrefixOf = (x: X): string | undefined => {
-  const p = x.step.params?.prefix;
-  if (typeof p === 'string' && p) return p;
-  const f = factsOf(x)['redis.biggest_prefix'];
-  return typeof f === 'string' && f ? f : undefined;
-};
+const flushPrefixOf = (x: X): string | undefined => [x.step.params?.prefix, factsOf(x)['redis.biggest_prefix']].find((v): v is string => typeof v === 'string' && v !== '');
 
 const flush: Action<unknown, GenericDeps> = {
   dangerous: true,
