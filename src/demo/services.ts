@@ -81,7 +81,9 @@ export function redisPid(s: DemoState): number | undefined {
   const pid = Number(readFileSync(s.redis.pidFile, 'utf8').trim());
   if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return undefined;
   try {
-    if (!readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('redis')) return undefined;
+    // /proc/PID/stat: "pid (comm) state …"; a zombie (killed, not reaped yet) runs no more.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (!/^\d+ \(redis/.test(stat) || / Z /.test(stat.slice(stat.lastIndexOf(')')))) return undefined;
   } catch {
     // no /proc (not Linux): the pid file is taken at its word
   }
@@ -110,8 +112,10 @@ export async function controlRedis(s: DemoState, action: 'stop' | 'start'): Prom
     return `stopped redis-server (pid ${pid})`;
   }
   if (pid !== undefined) {
-    if (await until(() => redisAnswers(s), 5000, 200)) return `redis-server already runs (pid ${pid})`;
-    throw new ExitError(1, 'drill', `redis-server runs (pid ${pid}) but does not answer PING on port ${r.port} within 5 s`);
+    // Running and answering, or on its way out (killed a moment ago): wait for either.
+    await until(() => redisAnswers(s) || redisPid(s) === undefined, 5000, 200);
+    if (redisAnswers(s)) return `redis-server already runs (pid ${pid})`;
+    if (redisPid(s) !== undefined) throw new ExitError(1, 'drill', `redis-server runs (pid ${pid}) but does not answer PING on port ${r.port} within 5 s`);
   }
   try {
     startRedis(s.dir, r.port);
