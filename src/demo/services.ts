@@ -34,6 +34,21 @@ export function writeControl(s: DemoState, c: object): void {
   renameSync(`${file}.tmp`, file);
 }
 
+/**
+ * The demo API's pid when that process lives and is the demo API: a pid in demo.json outlives its
+ * process, and the number may be reused by another one by now (never stopped by mistake).
+ */
+function apiPid(s: DemoState): number | undefined {
+  const pid = s.apiPid;
+  if (pid === undefined || !alive(pid)) return undefined;
+  try {
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('__demo-api')) return undefined;
+  } catch {
+    // no /proc (not Linux): demo.json is taken at its word
+  }
+  return pid;
+}
+
 const apiHealth = (s: DemoState) => `http://127.0.0.1:${s.apiPort}/api/v1/health`;
 
 /** Whether anything accepts a TCP connection on 127.0.0.1:port. */
@@ -58,14 +73,14 @@ async function portAnswers(port: number): Promise<boolean> {
  */
 export async function controlApi(s: DemoState, action: 'stop' | 'start'): Promise<string> {
   if (action === 'stop') {
-    const pid = s.apiPid;
-    const was = alive(pid);
+    const pid = apiPid(s);
+    const was = pid !== undefined;
     await killAndWait(pid);
     if (!(await until(async () => !(await portAnswers(s.apiPort)), 5000))) throw new ExitError(1, 'drill', `the API is stopped but port ${s.apiPort} still answers (another process holds it?)`);
     return was ? `stopped the API (pid ${String(pid)})` : 'the API was not running';
   }
   writeControl(s, { mode: 'normal' });
-  if (alive(s.apiPid)) {
+  if (apiPid(s) !== undefined) {
     if (await waitHttp(apiHealth(s), 10_000)) return `the API already runs (pid ${String(s.apiPid)}); its injected fault is cleared`;
     throw new ExitError(1, 'drill', `the API runs (pid ${String(s.apiPid)}) but ${apiHealth(s)} did not answer 200 within 10 s`);
   }
