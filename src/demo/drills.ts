@@ -119,7 +119,8 @@ export const DRILLS: Drill[] = [
     needs: 'redis',
     ...viaRunbook('redis:cache', 'redis-recovery', 'cache', 'shows used and max memory and the biggest key prefixes, then raises maxmemory (CONFIG SET, 2× or more) and offers to flush the biggest prefix (drill:filler)', 'opsdeck drill recover redis-oom (raises maxmemory back to 64mb with allkeys-lru)'),
     async run(s) {
-      for (let i = 0; i < 40; i++) redisCli(s, 'SET', `drill:filler:${i}`, 'x'.repeat(20_000));
+      // One call (not 40 redis-cli processes): the drill's own time counts in its detection time.
+      redisCli(s, 'EVAL', "for i = 0, 39 do redis.call('SET', 'drill:filler:' .. i, string.rep('x', 20000)) end", '0');
       const used = Number(/used_memory:(\d+)/.exec(redisCli(s, 'INFO', 'memory'))?.[1] ?? 0);
       redisCli(s, 'CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
       redisCli(s, 'CONFIG', 'SET', 'maxmemory', String(Math.ceil(used / 0.95)));
