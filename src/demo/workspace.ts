@@ -333,18 +333,35 @@ export async function startDemo(opts: { dir: string; env?: NodeJS.ProcessEnv; ma
   return s;
 }
 
-/** SIGTERM, then SIGKILL after 5 s; resolves once the process is gone. */
+/** Alive and not a zombie (killed, not reaped yet: a parent that never reaps keeps it forever). */
+function running(pid: number | undefined): boolean {
+  if (!alive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+    return !/^ Z /.test(stat.slice(stat.lastIndexOf(')') + 1));
+  } catch {
+    return true; // no /proc (not Linux): alive is all we know
+  }
+}
+
+/** SIGTERM, then SIGKILL after 5 s; resolves once the process is gone (or a zombie), at most 5 s after the SIGKILL. */
 export async function killAndWait(pid: number | undefined): Promise<void> {
-  if (!alive(pid)) return;
+  if (!running(pid)) return;
   try {
     process.kill(pid as number, 'SIGTERM');
   } catch {
     return;
   }
   const deadline = Date.now() + 5000;
-  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  if (alive(pid)) process.kill(pid as number, 'SIGKILL');
-  while (alive(pid)) await new Promise((r) => setTimeout(r, 20));
+  while (running(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (!running(pid)) return;
+  try {
+    process.kill(pid as number, 'SIGKILL');
+  } catch {
+    return;
+  }
+  const killDeadline = Date.now() + 5000;
+  while (running(pid) && Date.now() < killDeadline) await new Promise((r) => setTimeout(r, 20));
 }
 
 /** Stops every demo process and container and removes the workspace. Returns what it stopped. */
