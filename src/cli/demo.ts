@@ -152,7 +152,7 @@ export async function drillCommand(action: string, scenario: string | undefined,
       const c = loadConfig({ file: s.config }).config;
       out(`expect alert ${d.alert} to fire within ${c.failure_threshold} checks of ${s.interval} (plus one probe timeout for a slow or hanging service; a rate alert needs the failures spread over a few probes) — the console's Alerts pane, or ${withConfig('opsdeck watch', s.config)}`);
       out(`recover: ${withConfig(d.recover, s.config)}`);
-      out(`the console's keys and time from detection to recovery are scored: ${withConfig(`opsdeck drill score ${d.name}`, s.config)}`);
+      out(`then: ${withConfig(`opsdeck drill score ${d.name}`, s.config)} (times to detect and to recover, the console's keys and time, trades lost)`);
       const hint = pathHint();
       if (hint) out(hint);
     }

@@ -224,6 +224,9 @@ export const DRILLS: Drill[] = [
     ...viaRunbook('host:disk:/', 'disk-pressure', '/', 'shows the biggest folders, then removes rotated logs of the configured logs (the ballast api.log.1 among them), each previewed and confirmed', 'opsdeck drill recover disk-pressure (removes the ballast and puts the threshold back)'),
     async run(s) {
       const b = await placeBallast(s);
+      // The fault begins when the threshold is set, after the ballast is in place (as rows-deleted-newest).
+      const rec = s.drills.at(-1);
+      if (rec?.scenario === 'disk-pressure') rec.startedAt = Date.now();
       writeFileSync(s.config, withDiskThreshold(readFileSync(s.config, 'utf8'), b.threshold));
     },
     async undo(s) {
