@@ -116,12 +116,12 @@ export function startWriter(s: DemoState): number {
  */
 export async function controlWriter(s: DemoState, action: 'stop' | 'start'): Promise<string> {
   if (action === 'stop') {
-    if (!alive(s.writerPid)) return 'the writer was not running';
+    if (!running(s.writerPid)) return 'the writer was not running';
     const pid = s.writerPid;
     await killAndWait(pid);
     return `stopped the writer (pid ${String(pid)})`;
   }
-  if (alive(s.writerPid)) return `the writer already runs (pid ${String(s.writerPid)})`;
+  if (running(s.writerPid)) return `the writer already runs (pid ${String(s.writerPid)})`;
   s.writerPid = startWriter(s);
   writeDemoState(s);
   return `started the writer (pid ${s.writerPid})`;
@@ -334,7 +334,7 @@ export async function startDemo(opts: { dir: string; env?: NodeJS.ProcessEnv; ma
 }
 
 /** Alive and not a zombie (killed, not reaped yet: a parent that never reaps keeps it forever). */
-function running(pid: number | undefined): boolean {
+export function running(pid: number | undefined): boolean {
   if (!alive(pid)) return false;
   try {
     const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
@@ -344,7 +344,11 @@ function running(pid: number | undefined): boolean {
   }
 }
 
-/** SIGTERM, then SIGKILL after 5 s; resolves once the process is gone (or a zombie), at most 5 s after the SIGKILL. */
+/**
+ * SIGTERM, then SIGKILL after 5 s; resolves once the process is gone and reaped (its pid free: a
+ * restore checks that the writer is gone), or at most 5 s after the SIGKILL (a zombie whose parent
+ * never reaps it runs no more: given up on, bounded).
+ */
 export async function killAndWait(pid: number | undefined): Promise<void> {
   if (!running(pid)) return;
   try {
@@ -353,15 +357,15 @@ export async function killAndWait(pid: number | undefined): Promise<void> {
     return;
   }
   const deadline = Date.now() + 5000;
-  while (running(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  if (!running(pid)) return;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (!alive(pid)) return;
   try {
-    process.kill(pid as number, 'SIGKILL');
+    if (running(pid)) process.kill(pid as number, 'SIGKILL');
   } catch {
     return;
   }
   const killDeadline = Date.now() + 5000;
-  while (running(pid) && Date.now() < killDeadline) await new Promise((r) => setTimeout(r, 20));
+  while (alive(pid) && Date.now() < killDeadline) await new Promise((r) => setTimeout(r, 20));
 }
 
 /** Stops every demo process and container and removes the workspace. Returns what it stopped. */
