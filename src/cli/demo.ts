@@ -4,6 +4,7 @@ import { parseDuration } from '../config/duration.js';
 import { loadConfig } from '../config/load.js';
 import { ExitError, UsageError } from '../domain/errors.js';
 import { DRILLS, demoForConfig, findDrill, recoverDrill, runDrill } from '../demo/drills.js';
+import { controlApi, controlRedis, controlWorker } from '../demo/services.js';
 import { controlWriter, demoDir, readDemoState, startDemo, stopDemo, type DemoState, type DrillRecord } from '../demo/workspace.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { demoBackup, newestBackupMaxRowid, openConsole } from './demo-links.js';
@@ -101,7 +102,7 @@ const shellWord = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace
  * printed recovery commands exited 64 without it, while `drill` finds the demo on its own).
  */
 export function withConfig(text: string, config: string): string {
-  return text.replace(/\bopsdeck((?: (?:restore|backup|drill|check|watch))(?: [^\s,;:()]+)*)/g, (_m, rest: string) => `opsdeck${rest} --config ${shellWord(config)}`);
+  return text.replace(/\bopsdeck((?: (?:restore|backup|drill|check|watch|runbook))(?: [^\s,;:()]+)*)/g, (_m, rest: string) => `opsdeck${rest} --config ${shellWord(config)}`);
 }
 
 /** Whether `opsdeck` is a command on PATH (in a checkout it is not until `npm install -g .`). */
@@ -124,32 +125,34 @@ function drillConfig(g: DrillOptions): string {
 export async function drillCommand(action: string, scenario: string | undefined, g: DrillOptions): Promise<number> {
   if (action === 'list') {
     const cfg = drillConfig(g);
-    if (g.json) outJson({ drills: DRILLS.map(({ name, breaks, alert, recover }) => ({ name, breaks, alert, recover: withConfig(recover, cfg) })) });
+    if (g.json) outJson({ drills: DRILLS.map(({ name, breaks, alert, runbook, recover }) => ({ name, breaks, alert, runbook, recover: withConfig(recover, cfg) })) });
     else for (const d of DRILLS) out(`${d.name.padEnd(20)} ${d.breaks}\n${''.padEnd(20)} alert: ${d.alert}; recover: ${withConfig(d.recover, cfg)}`);
     return 0;
   }
   if (action === 'score') return scoreCommand(demoState(g), g, scenario);
-  if (action === 'stop-writer' || action === 'start-writer') {
+  const verb = /^(stop|start)-(api|worker|redis|writer)$/.exec(action);
+  if (verb) {
+    const [, op, part] = verb as unknown as [string, 'stop' | 'start', 'api' | 'worker' | 'redis' | 'writer'];
     if (g.readOnly) return refuseReadOnly(demoStateDir(g.config ?? join(demoDir(g.dir), 'opsdeck.yaml')), `drill.${action}`, 'demo', `drill ${action} changes the demo stack; refused in --read-only mode`);
-    const note = await controlWriter(demoState(g), action === 'stop-writer' ? 'stop' : 'start');
-    if (g.json) outJson({ writer: action === 'stop-writer' ? 'stopped' : 'started', note });
+    const note = await controlPart(demoState(g), part, op);
+    if (g.json) outJson({ [part]: op === 'stop' ? 'stopped' : 'started', note });
     else out(note);
     return 0;
   }
-  if (action !== 'run' && action !== 'recover') throw new UsageError(`unknown drill action "${action}" (expected list, run, recover, score, stop-writer or start-writer)`);
+  if (action !== 'run' && action !== 'recover') throw new UsageError(`unknown drill action "${action}" (expected list, run, recover, score, or stop-|start- api, worker, redis, writer)`);
   if (!scenario) throw new UsageError(`opsdeck drill ${action} needs a scenario (opsdeck drill list shows them)`);
   const d = findDrill(scenario);
   if (g.readOnly) return refuseReadOnly(demoStateDir(g.config ?? join(demoDir(g.dir), 'opsdeck.yaml')), `drill.${action}`, d.name, `drill ${action} ${d.name} changes the demo stack; refused in --read-only mode`);
   const s = demoState(g);
   if (action === 'run') {
     await runDrill(s, d, await backupMaxTradeId(s));
-    if (g.json) outJson({ drill: d.name, broke: d.breaks, alert: d.alert, recover: withConfig(d.recover, s.config) });
+    if (g.json) outJson({ drill: d.name, broke: d.breaks, alert: d.alert, runbook: d.runbook, recover: withConfig(d.recover, s.config) });
     else {
       out(`drill ${d.name}: ${d.breaks}`);
       const c = loadConfig({ file: s.config }).config;
       out(`expect alert ${d.alert} to fire within ${c.failure_threshold} checks of ${s.interval} (plus one probe timeout for a slow or hanging service; a rate alert needs the failures spread over a few probes) — the console's Alerts pane, or ${withConfig('opsdeck watch', s.config)}`);
       out(`recover: ${withConfig(d.recover, s.config)}`);
-      out(`then: ${withConfig(`opsdeck drill score ${d.name}`, s.config)}`);
+      out(`then: ${withConfig(`opsdeck drill score ${d.name}`, s.config)} (times to detect and to recover, the console's keys and time, trades lost)`);
       const hint = pathHint();
       if (hint) out(hint);
     }
@@ -164,6 +167,23 @@ export async function drillCommand(action: string, scenario: string | undefined,
     out(`drill ${d.name}: fault undone; the alert resolves after ${rule}; then: ${withConfig(`opsdeck drill score ${d.name}`, s.config)}`);
   }
   return 0;
+}
+
+/**
+ * The demo's stand-ins for `systemctl stop|start` and `docker compose stop|up -d --force-recreate`,
+ * named by the generated config's stop_command / start_command (src/demo/services.ts).
+ */
+function controlPart(s: DemoState, part: 'api' | 'worker' | 'redis' | 'writer', op: 'stop' | 'start'): Promise<string> {
+  switch (part) {
+    case 'api':
+      return controlApi(s, op);
+    case 'worker':
+      return controlWorker(s, op);
+    case 'redis':
+      return controlRedis(s, op);
+    case 'writer':
+      return controlWriter(s, op);
+  }
 }
 
 /** The highest trade id in the newest backup, when there is one. */
@@ -186,6 +206,43 @@ export interface DrillScore {
   tradesMissing: number;
   tradesMissingCoveredByBackup?: number;
   tradesMissingWrittenAfterBackup?: number;
+  /** Keys pressed in the console while the alert fired, up to its recovery; null: not recovered in the console. */
+  consoleKeys: number | null;
+  /** The console's time from detection (the alert fired) to recovery (it resolved), ms; null as above. */
+  consoleMs: number | null;
+  /** The runbooks the console ran for it. */
+  consoleRunbooks?: string[];
+}
+
+/** What the console records when an alert resolves (audit action `console.keys`, target the check id). */
+export interface ConsoleKeys {
+  keys: number;
+  firedAt: number;
+  resolvedAt: number;
+  runbooks: string[];
+}
+
+/** The `console.keys` audit entry's detail, when it is one; undefined for anything else. */
+export function parseConsoleKeys(detail: string | null | undefined): ConsoleKeys | undefined {
+  if (!detail) return undefined;
+  try {
+    const v = JSON.parse(detail) as Partial<ConsoleKeys>;
+    const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+    if (!num(v.keys) || !num(v.firedAt) || !num(v.resolvedAt)) return undefined;
+    return { keys: v.keys, firedAt: v.firedAt, resolvedAt: v.resolvedAt, runbooks: Array.isArray(v.runbooks) ? v.runbooks.filter((r): r is string => typeof r === 'string') : [] };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The console's record for a drill run: the first `console.keys` entry of its alert whose firedAt is
+ * at or after the drill's start and before the next drill on the same alert started.
+ */
+export function consoleRecord(entries: readonly ConsoleKeys[], startedAt: number, nextStartedAt: number | undefined): ConsoleKeys | undefined {
+  return entries
+    .filter((e) => e.firedAt >= startedAt && (nextStartedAt === undefined || e.firedAt < nextStartedAt))
+    .sort((a, b) => a.firedAt - b.firedAt)[0];
 }
 
 /**
@@ -206,10 +263,13 @@ function printScore(score: DrillScore, s: DemoState): void {
   out(`drill ${score.drill} started ${score.startedAt}`);
   out(`  detected:  ${score.timeToDetectSec !== null ? `${score.timeToDetectSec}s (alert ${score.alert} fired)` : `not yet — is a monitor running? (the console, or opsdeck watch --config ${s.config})`}`);
   out(`  recovered: ${score.timeToRecoverSec !== null ? `${score.timeToRecoverSec}s (alert resolved)` : 'not yet'}`);
+  out(`  console:   ${score.consoleKeys !== null && score.consoleMs !== null ? `${score.consoleKeys} keys, ${formatSec(score.consoleMs)}s from detection to recovery${score.consoleRunbooks?.length ? ` (runbooks: ${score.consoleRunbooks.join(', ')})` : ''}` : 'not recovered in the console'}`);
   out(`  trades committed before the drill: ${score.tradesBeforeDrill}, missing now: ${score.tradesMissing}`);
   if (score.tradesMissingWrittenAfterBackup !== undefined)
     out(`    of which written after the last backup (not in it): ${score.tradesMissingWrittenAfterBackup}; in the backup but not restored: ${score.tradesMissingCoveredByBackup ?? 0}`);
 }
+
+const formatSec = (ms: number) => Math.round(ms / 100) / 10;
 
 /** The scores of these drill runs (from the alert history and the trades table); never throws for one. */
 export async function scoreDrills(s: DemoState, runs: readonly DrillRecord[]): Promise<DrillScore[]> {
@@ -219,6 +279,7 @@ export async function scoreDrills(s: DemoState, runs: readonly DrillRecord[]): P
   const db = new Database(s.db, { readonly: true, timeout: 5000 });
   try {
     const events = state.prepare('SELECT at, event FROM alert_events WHERE check_id = ? AND at >= ? ORDER BY at');
+    const keys = state.prepare("SELECT detail FROM audit WHERE action = 'console.keys' AND target = ? AND outcome = 'ok' AND at >= ? ORDER BY at");
     // A trade a merge kept in the conflicts table (a new trade took its id) is kept, not lost (issue #10).
     const kept = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_opsdeck_conflicts_trades'").get()
       ? ' + (SELECT count(DISTINCT c.id) FROM _opsdeck_conflicts_trades c WHERE c.id <= @max AND c.executed_at <= @before AND NOT EXISTS (SELECT 1 FROM trades t WHERE t.id = c.id AND t.executed_at = c.executed_at))'
@@ -246,6 +307,9 @@ export async function scoreDrills(s: DemoState, runs: readonly DrillRecord[]): P
         throw new ExitError(1, 'drill', `cannot read trades from ${s.db}: ${(e as Error).message} (recover the database first)`);
       }
       const missing = Math.max(0, drill.tradeCount - present);
+      const nextStart = s.drills.filter((x) => x.startedAt > drill.startedAt && findDrill(x.scenario).alert === d.alert).map((x) => x.startedAt).sort((a, b) => a - b)[0];
+      const entries = (keys.all(d.alert, drill.startedAt) as { detail: string | null }[]).map((r) => parseConsoleKeys(r.detail)).filter((e): e is ConsoleKeys => e !== undefined);
+      const inConsole = consoleRecord(entries, drill.startedAt, nextStart);
       return {
         drill: d.name,
         startedAt: new Date(drill.startedAt).toISOString(),
@@ -254,6 +318,9 @@ export async function scoreDrills(s: DemoState, runs: readonly DrillRecord[]): P
         timeToRecoverSec: resolved ? Math.round((resolved.at - drill.startedAt) / 100) / 10 : null,
         tradesBeforeDrill: drill.tradeCount,
         tradesMissing: missing,
+        consoleKeys: inConsole ? inConsole.keys : null,
+        consoleMs: inConsole ? Math.max(0, inConsole.resolvedAt - inConsole.firedAt) : null,
+        ...(inConsole ? { consoleRunbooks: inConsole.runbooks } : {}),
         // Missing trades the backup held (a recovery could have brought them back) and those written
         // after it (no backup had them: the RPO's price), counted apart.
         ...(drill.backupTradeCount !== undefined && presentBeforeBackup !== undefined
@@ -277,7 +344,10 @@ export async function demoScoreLines(s: DemoState): Promise<string[]> {
     const scores = await scoreDrills(s, s.drills);
     return [
       `drill scores of this demo (the workspace is removed now):`,
-      ...scores.map((x) => `  ${x.drill.padEnd(20)} detected ${x.timeToDetectSec ?? '-'}s · recovered ${x.timeToRecoverSec ?? '-'}s · trades missing now ${x.tradesMissing} of ${x.tradesBeforeDrill}`),
+      ...scores.map(
+        (x) =>
+          `  ${x.drill.padEnd(20)} detected ${x.timeToDetectSec ?? '-'}s · recovered ${x.timeToRecoverSec ?? '-'}s · trades missing now ${x.tradesMissing} of ${x.tradesBeforeDrill} · ${x.consoleKeys !== null && x.consoleMs !== null ? `console: ${x.consoleKeys} keys, ${formatSec(x.consoleMs)}s` : 'not recovered in the console'}`,
+      ),
     ];
   } catch (e) {
     return [`drill scores unavailable: ${(e as Error).message}`];

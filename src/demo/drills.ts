@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitError } from '../domain/errors.js';
-import { alive, readDemoState, startApi, startContainer, startRedis, writeDemoState, type ContainerStart, type DemoState } from './workspace.js';
+import { placeBallast, removeBallast, withDiskThreshold } from './disk.js';
+import { controlApi, controlRedis, redisPid, writeControl } from './services.js';
+import { alive, readDemoState, startContainer, writeDemoState, type ContainerStart, type DemoState } from './workspace.js';
 
 /** A practice scenario: what it breaks, which alert should fire, how to recover. */
 export interface Drill {
@@ -10,6 +12,9 @@ export interface Drill {
   breaks: string;
   /** Check id whose alert must fire. */
   alert: string;
+  /** The runbook that recovers it from its alert (issue #16), and what it acts on. */
+  runbook: { name: string; target: string };
+  /** How to recover: the runbook path first (the console's F, or `opsdeck runbook run`), then the fallback. */
   recover: string;
   /** Needs a part of the demo that may be missing (Redis, Docker). */
   needs?: 'redis' | 'container';
@@ -18,11 +23,17 @@ export interface Drill {
   undo(s: DemoState): Promise<void>;
 }
 
-/** Writes the API's control file atomically: the API must never read it half-written. */
-function control(s: DemoState, c: object): void {
-  const file = join(s.dir, 'control.json');
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(c)}\n`);
-  renameSync(`${file}.tmp`, file);
+const control = writeControl;
+
+/**
+ * A drill's recovery text: the runbook path first (the console: F on the selected alert; or the
+ * command line), then what the runbook does in the demo, then the fallback.
+ */
+function viaRunbook(alert: string, runbook: string, target: string, what: string, fallback: string): { runbook: { name: string; target: string }; recover: string } {
+  return {
+    runbook: { name: runbook, target },
+    recover: `in the console: select the alert ${alert}, F runs ${runbook} for ${target} (or: opsdeck runbook run ${runbook} --target ${target})${what ? `: ${what}` : ''}; fallback: ${fallback}`,
+  };
 }
 
 /** startContainer reports a container that did not start instead of throwing (the demo runs without one); a drill must not. */
@@ -33,11 +44,6 @@ function mustStart(r: ContainerStart): void {
 function redisCli(s: DemoState, ...args: string[]): string {
   if (!s.redis) throw new ExitError(1, 'drill', 'the demo has no Redis (redis-server is not installed)');
   return execFileSync('redis-cli', ['-p', String(s.redis.port), ...args], { encoding: 'utf8' }).trim();
-}
-
-function redisPid(s: DemoState): number | undefined {
-  if (!s.redis || !existsSync(s.redis.pidFile)) return undefined;
-  return Number(readFileSync(s.redis.pidFile, 'utf8').trim());
 }
 
 async function waitGone(pid: number | undefined): Promise<void> {
@@ -58,20 +64,20 @@ export const DRILLS: Drill[] = [
     name: 'api-down',
     breaks: 'kills the demo API process (SIGKILL)',
     alert: 'http:api',
-    recover: 'start it again: opsdeck drill recover api-down (the demo\'s stand-in for systemctl/docker start)',
+    ...viaRunbook('http:api', 'service-recovery', 'api', "the api service's stop_command and start_command start it again (the demo's drill stop-api and start-api, standing in for systemctl)", 'opsdeck drill recover api-down'),
     async run(s) {
       if (s.apiPid) process.kill(s.apiPid, 'SIGKILL');
       await waitGone(s.apiPid);
     },
     async undo(s) {
-      if (!alive(s.apiPid)) s.apiPid = startApi(s);
+      await controlApi(s, 'start');
     },
   },
   {
     name: 'api-slow',
     breaks: 'makes every API answer take 2.5 s (threshold 2 s)',
     alert: 'http:api',
-    recover: 'opsdeck drill recover api-slow (the fix a deploy rollback would bring)',
+    ...viaRunbook('http:api', 'api-degraded', 'api', 'diagnostics, then a restart of the API by its stop_command and start_command; in the demo, starting the API clears the injected fault (the stand-in for a restart that clears a leak or a stuck pool)', 'opsdeck drill recover api-slow'),
     async run(s) {
       control(s, { mode: 'slow', delayMs: 2500 });
     },
@@ -83,7 +89,7 @@ export const DRILLS: Drill[] = [
     name: 'api-errors',
     breaks: 'makes one API answer in three an HTTP 500 (error rate threshold 5 %)',
     alert: 'http:api',
-    recover: 'opsdeck drill recover api-errors',
+    ...viaRunbook('http:api', 'api-degraded', 'api', 'diagnostics, then a restart of the API by its stop_command and start_command; in the demo, starting the API clears the injected fault (the stand-in for a restart that clears a leak or a stuck pool)', 'opsdeck drill recover api-errors'),
     async run(s) {
       control(s, { mode: 'errors', errorShare: 0.34 });
     },
@@ -96,14 +102,14 @@ export const DRILLS: Drill[] = [
     breaks: 'kills redis-server (SIGKILL)',
     alert: 'redis:cache',
     needs: 'redis',
-    recover: 'opsdeck drill recover redis-down (restarts redis-server)',
+    ...viaRunbook('redis:cache', 'redis-recovery', 'cache', "the cache entry's stop_command and start_command start redis-server again (the demo's drill stop-redis and start-redis)", 'opsdeck drill recover redis-down'),
     async run(s) {
       const pid = redisPid(s);
       if (pid) process.kill(pid, 'SIGKILL');
       await waitGone(pid);
     },
     async undo(s) {
-      if (s.redis && !alive(redisPid(s))) startRedis(s.dir, s.redis.port);
+      await controlRedis(s, 'start');
     },
   },
   {
@@ -111,9 +117,10 @@ export const DRILLS: Drill[] = [
     breaks: 'lowers maxmemory just above what Redis uses, with eviction off (memory ≥ 90 % of maxmemory; writes soon fail with OOM)',
     alert: 'redis:cache',
     needs: 'redis',
-    recover: 'opsdeck drill recover redis-oom (raises maxmemory back to 64mb with allkeys-lru)',
+    ...viaRunbook('redis:cache', 'redis-recovery', 'cache', 'shows used and max memory and the biggest key prefixes, then raises maxmemory (CONFIG SET, 2× or more) and offers to flush the biggest prefix (drill:filler)', 'opsdeck drill recover redis-oom (raises maxmemory back to 64mb with allkeys-lru)'),
     async run(s) {
-      for (let i = 0; i < 40; i++) redisCli(s, 'SET', `drill:filler:${i}`, 'x'.repeat(20_000));
+      // One call (not 40 redis-cli processes): the drill's own time counts in its detection time.
+      redisCli(s, 'EVAL', "for i = 0, 39 do redis.call('SET', 'drill:filler:' .. i, string.rep('x', 20000)) end", '0');
       const used = Number(/used_memory:(\d+)/.exec(redisCli(s, 'INFO', 'memory'))?.[1] ?? 0);
       redisCli(s, 'CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
       redisCli(s, 'CONFIG', 'SET', 'maxmemory', String(Math.ceil(used / 0.95)));
@@ -127,7 +134,7 @@ export const DRILLS: Drill[] = [
     name: 'db-corrupt',
     breaks: 'overwrites part of the trading database file with garbage (as a bad disk would)',
     alert: 'sqlite:trading',
-    recover: 'opsdeck restore --db trading (the restore wizard, from the last verified backup)',
+    ...viaRunbook('sqlite:trading', 'restore-database', 'trading', 'the restore wizard, from the last verified backup', 'opsdeck restore --db trading'),
     async run(s) {
       const db = await openDb(s);
       db.pragma('wal_checkpoint(TRUNCATE)');
@@ -147,7 +154,7 @@ export const DRILLS: Drill[] = [
     name: 'rows-deleted',
     breaks: 'deletes a range of 100 committed trades (an operator\'s bad DELETE)',
     alert: 'sqlite:trading:rows',
-    recover: 'the restore wizard (W → merge, which the console suggests), or opsdeck restore --db trading --merge: brings the deleted trades back, overwrites nothing',
+    ...viaRunbook('sqlite:trading:rows', 'restore-database', 'trading', 'the restore wizard, merge (which the console suggests; W opens it too): brings the deleted trades back, overwrites nothing', 'opsdeck restore --db trading --merge'),
     async run(s) {
       const db = await openDb(s);
       const { lo } = db.prepare('SELECT min(id) AS lo FROM trades').get() as { lo: number };
@@ -162,7 +169,7 @@ export const DRILLS: Drill[] = [
     name: 'rows-deleted-newest',
     breaks: 'a backup runs (as the schedule would), then at once the newest 100 trades are deleted while the writer keeps writing: new trades reuse their ids',
     alert: 'sqlite:trading:rows',
-    recover: 'the restore wizard (W → merge, which the console suggests), or opsdeck restore --db trading --merge; a trade whose id a new one took is kept in _opsdeck_conflicts_trades',
+    ...viaRunbook('sqlite:trading:rows', 'restore-database', 'trading', 'the restore wizard, merge (which the console suggests; W opens it too); a trade whose id a new one took is kept in _opsdeck_conflicts_trades', 'opsdeck restore --db trading --merge'),
     async run(s) {
       const { loadConfig } = await import('../config/load.js');
       const { backupDir, createBackup, verifyBackup } = await import('../services/backup.js');
@@ -202,7 +209,7 @@ export const DRILLS: Drill[] = [
     breaks: 'replaces the worker container by one that exits at once, with restart policy "always"',
     alert: 'container:worker',
     needs: 'container',
-    recover: 'opsdeck drill recover container-crashloop (recreates the worker; in real life: fix the image, then restart)',
+    ...viaRunbook('container:worker', 'service-recovery', 'worker', "the worker service's stop_command and start_command recreate it from its healthy definition (the demo's drill stop-worker and start-worker, standing in for docker compose stop worker and docker compose up -d --force-recreate worker; in real life: fix the image first)", 'opsdeck drill recover container-crashloop'),
     async run(s) {
       mustStart(await startContainer(s, process.env, ['sh', '-c', 'echo "worker: fatal: cannot reach broker" >&2; exit 1'], 'always'));
     },
@@ -212,15 +219,19 @@ export const DRILLS: Drill[] = [
   },
   {
     name: 'disk-pressure',
-    breaks: 'lowers the demo\'s disk threshold below the current use of / (the monitor reloads the config)',
+    breaks: 'writes a ballast rotated log beside the API log (logs/api.log.1: 1 GiB, or a tenth of the free space when less) and sets the disk threshold between the use of / with and without it (the monitor reloads the config)',
     alert: 'host:disk:/',
-    recover: 'opsdeck drill recover disk-pressure (puts the threshold back; in real life: free space, e.g. opsdeck backup prune)',
+    ...viaRunbook('host:disk:/', 'disk-pressure', '/', 'shows the biggest folders, then removes rotated logs of the configured logs (the ballast api.log.1 among them), each previewed and confirmed', 'opsdeck drill recover disk-pressure (removes the ballast and puts the threshold back)'),
     async run(s) {
-      const text = readFileSync(s.config, 'utf8').replace(/\nthresholds:\n {2}disk: \d+\n/, '\n');
-      writeFileSync(s.config, text.replace('\nservices:', '\nthresholds:\n  disk: 1\nservices:'));
+      const b = await placeBallast(s);
+      // The fault begins when the threshold is set, after the ballast is in place (as rows-deleted-newest).
+      const rec = s.drills.at(-1);
+      if (rec?.scenario === 'disk-pressure') rec.startedAt = Date.now();
+      writeFileSync(s.config, withDiskThreshold(readFileSync(s.config, 'utf8'), b.threshold));
     },
     async undo(s) {
-      writeFileSync(s.config, readFileSync(s.config, 'utf8').replace('\nthresholds:\n  disk: 1\n', '\n'));
+      removeBallast(s);
+      writeFileSync(s.config, withDiskThreshold(readFileSync(s.config, 'utf8'), undefined));
     },
   },
 ];

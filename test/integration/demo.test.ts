@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,6 +146,34 @@ describe('drills', () => {
     expect(all.drills.map((x) => x.drill)).toContain(drill);
     expect(all.drills.every((x) => x.timeToDetectSec !== null)).toBe(true);
     // api-errors resolves only once its errors leave the 20-probe window: ~25 s on a quiet machine.
+  }, 240_000);
+});
+
+// Issue #16: the runbooks recover these drills through the configuration, by running a service's
+// stop_command then start_command through /bin/sh exactly as written (service-recovery for the
+// worker, api-degraded's restart for the API). Here the commands alone, as the runbooks run them.
+describe('drills recovered by the configured commands (what the runbooks run)', () => {
+  const commands = async (name: string) => {
+    const { loadConfig } = await import('../../src/config/load.js');
+    const e = loadConfig({ file: config }).config.services.find((x) => x.name === name);
+    return [e?.stop_command ?? 'false', e?.start_command ?? 'false'];
+  };
+  const sh = (command: string) => execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '' } });
+
+  it.each([
+    ['container-crashloop', 'worker', 'container:worker'],
+    ['api-slow', 'api', 'http:api'],
+  ])('%s: the %s service\'s stop_command and start_command resolve %s', async (drill, service, alert) => {
+    const from = watcher.events.length;
+    const run = await runCli(['drill', 'run', drill, '--config', config], { env: {}, timeoutMs: 60_000 });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`recover: in the console: select the alert ${alert}, F runs \\S+ for ${service} \\(or: opsdeck runbook run \\S+ --target ${service} --config `));
+    await watcher.waitFor('fired', alert, 60_000, from);
+    const [stop, start] = await commands(service);
+    expect(sh(stop ?? 'false')).toMatch(/^stopped /);
+    expect(sh(start ?? 'false')).toMatch(/^(recreated|started) /);
+    await watcher.waitFor('resolved', alert, 60_000, from);
+    if (drill === 'container-crashloop') expect(docker(host, 'inspect', '-f', '{{.State.Status}} {{.HostConfig.RestartPolicy.Name}}', 'opsdeck-demo-worker')).toBe('running no');
   }, 240_000);
 });
 
