@@ -1,0 +1,37 @@
+import type { ProgressStep } from '../engine/protocol.js';
+import { terminalSafe } from '../domain/printable.js';
+import { stepState } from './console/runbook-wizard.js';
+import { fit, windowRows } from './format/cells.js';
+import { C } from './theme.js';
+
+/**
+ * A run's steps, one line each (issue #16, the recovery progress tracker): a mark, the number, the
+ * title, and its state with times (running 12s, done in 4s, failed (attempt 3): why, skipped),
+ * windowed around the step the run stands at to `rows` lines (a "+N" line says what is hidden).
+ * Shared by every wizard that receives a run's `progress`.
+ */
+export function StepList(props: { steps: readonly ProgressStep[]; cursor: number; now: number; width: number; rows: number }) {
+  const { steps, width } = props;
+  const room = Math.max(1, props.rows);
+  // One step past the cursor stays in view: what comes next matters as much as what ran.
+  const win = windowRows(steps, Math.min(props.cursor + 1, steps.length - 1), room);
+  const numW = String(steps.length).length;
+  const below = steps.length - win.offset - win.rows.length;
+  return (
+    <>
+      {win.rows.map((st, i) => {
+        const n = win.offset + i;
+        const { mark, text, color } = stepState(st, props.now);
+        const here = n === props.cursor;
+        const head = `${here ? '▶' : ' '} ${mark} ${String(n + 1).padStart(numW)}. `;
+        const titleW = Math.max(8, Math.min(40, width - head.length - 24));
+        return (
+          <C key={st.id} color={color} bold={here}>
+            {fit(`${head}${fit(terminalSafe(st.title), titleW)}  ${text}`, width)}
+          </C>
+        );
+      })}
+      {win.hidden > 0 ? <C dim>{fit(`  ${[win.offset ? `${win.offset} step${win.offset === 1 ? '' : 's'} above` : '', below ? `+${below} more below` : ''].filter(Boolean).join(' · ')}`, width)}</C> : null}
+    </>
+  );
+}
