@@ -31,7 +31,8 @@ export function runbookAnswerHint(keys: readonly KeyBinding[], choices: string, 
  */
 export function runbookRows(height: number, parts: { steps: number; why: number; bottom: number }): { steps: number; output: number } {
   const free = Math.max(2, height - 1 - parts.why - parts.bottom - 1);
-  const steps = Math.min(parts.steps, Math.max(Math.min(parts.steps, 3), free - 3));
+  // The steps take up to 60 % of what is free (at least 3 lines), the output the rest.
+  const steps = Math.min(parts.steps, Math.max(Math.min(parts.steps, 3), Math.min(free - 3, Math.ceil(free * 0.6))));
   return { steps, output: Math.max(1, free - steps) };
 }
 

@@ -17,17 +17,19 @@ export function StepList(props: { steps: readonly ProgressStep[]; cursor: number
   const win = windowRows(steps, Math.min(props.cursor + 1, steps.length - 1), room);
   const numW = String(steps.length).length;
   const below = steps.length - win.offset - win.rows.length;
+  // Titles take what they need, up to 40 columns; the state (with its note) takes the rest.
+  const head = 5 + numW;
+  const titleW = Math.max(8, Math.min(40, Math.max(...steps.map((st) => terminalSafe(st.title).length)), width - head - 24));
   return (
     <>
       {win.rows.map((st, i) => {
         const n = win.offset + i;
         const { mark, text, color } = stepState(st, props.now);
         const here = n === props.cursor;
-        const head = `${here ? '▶' : ' '} ${mark} ${String(n + 1).padStart(numW)}. `;
-        const titleW = Math.max(8, Math.min(40, width - head.length - 24));
+        const lead = `${here ? '▶' : ' '} ${mark} ${String(n + 1).padStart(numW)}. `;
         return (
           <C key={st.id} color={color} bold={here}>
-            {fit(`${head}${fit(terminalSafe(st.title), titleW)}  ${text}`, width)}
+            {fit(`${lead}${fit(terminalSafe(st.title), titleW)}  ${text}`, width)}
           </C>
         );
       })}

@@ -93,7 +93,7 @@ describe('keys at a question', () => {
 describe('the end', () => {
   it.each([
     [0, undefined, { text: 'service-recovery for api: completed', color: 'green' }],
-    [3, undefined, { text: 'service-recovery for api: finished with skipped steps (marked – above) — NOT complete', color: 'yellow' }],
+    [3, undefined, { text: 'service-recovery for api: finished with skipped steps — NOT complete', color: 'yellow' }],
     [1, 'runbook stopped by the operator at restart', { text: 'service-recovery for api failed: runbook stopped by the operator at restart', color: 'red' }],
     [2, undefined, { text: 'service-recovery for api failed: exit code 2', color: 'red' }],
   ] as const)('exit %i → %j', (code, error, line) => {
@@ -129,7 +129,8 @@ describe('step states with times', () => {
 describe('rows at 80×24 (22 under the header)', () => {
   it.each([
     [{ steps: 5, why: 1, bottom: 3 }, { steps: 5, output: 11 }],
-    [{ steps: 30, why: 2, bottom: 8 }, { steps: 7, output: 3 }],
+    [{ steps: 20, why: 0, bottom: 2 }, { steps: 11, output: 7 }],
+    [{ steps: 30, why: 2, bottom: 8 }, { steps: 6, output: 4 }],
     [{ steps: 2, why: 0, bottom: 1 }, { steps: 2, output: 17 }],
   ])('%j → %j', (parts, want) => {
     const r = runbookRows(22, parts);

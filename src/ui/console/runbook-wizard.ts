@@ -127,7 +127,7 @@ export function outcomeLine(s: RunbookWizardState): { text: string; color: 'gree
   if (!e) return undefined;
   const what = startLabel(s.start);
   if (e.code === 0) return { text: `${what}: completed`, color: 'green' };
-  if (e.code === 3) return { text: `${what}: finished with skipped steps (marked – above) — NOT complete`, color: 'yellow' };
+  if (e.code === 3) return { text: `${what}: finished with skipped steps — NOT complete`, color: 'yellow' };
   return { text: `${what} failed: ${terminalSafe(e.error ?? `exit code ${e.code}`)}`, color: 'red' };
 }
 

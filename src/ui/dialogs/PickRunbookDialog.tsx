@@ -21,9 +21,12 @@ export function PickRunbookDialog(props: { dialog: Extract<Dialog, { kind: 'pick
   const { dialog, keys } = props;
   const width = Math.min(props.width, 100);
   const inner = width - 4;
+  // name, title, source: the source column as wide as its longest label; the title takes the rest.
+  const srcW = dialog.kind === 'pick-runbook' ? Math.max(...dialog.entries.map((e) => sourceLabel(e).length)) : 0;
+  const nameW = dialog.kind === 'pick-runbook' ? Math.min(24, Math.max(...dialog.entries.map((e) => e.name.length))) : 0;
   const items =
     dialog.kind === 'pick-runbook'
-      ? dialog.entries.map((e) => `${fit(e.name, 18)} ${fit(terminalSafe(e.title), Math.max(10, inner - 50))} ${sourceLabel(e)}`)
+      ? dialog.entries.map((e) => `${fit(terminalSafe(e.name), nameW)}  ${fit(terminalSafe(e.title), Math.max(10, inner - 6 - nameW - 2 - srcW - 2))}  ${sourceLabel(e)}`)
       : dialog.targets.map((t) => terminalSafe(t));
   const sel = dialog.kind === 'pick-runbook' ? dialog.entries[dialog.selected] : undefined;
   const about = sel ? wrapColumns(terminalSafe(sel.description), inner).slice(0, 2) : [];
