@@ -84,6 +84,23 @@ program
   });
 
 program
+  .command('runbook')
+  .description('guided recovery procedures: list | show NAME | run NAME|FILE | status [RUN] | resume [RUN] | rollback [RUN]; journaled, resumable')
+  .argument('<action>', 'list, show, run, status, resume or rollback')
+  .argument('[name]', 'a runbook name or file (show, run), or a run id (status, resume, rollback)')
+  .option('--target <name>', 'run: the configured service, database, Redis, endpoint or mount it acts on')
+  .option('--check <id>', "run: the alert's check (http:api); without a name, runs the runbook that check maps to")
+  .option('--param <name=value...>', 'run: a value for {{param.NAME}} in the runbook')
+  .option('--dry-run', 'run: show every step and exactly what it would do; run nothing')
+  .option('--yes', 'do not ask before each step (unattended)')
+  .addOption(new Option('--protocol', 'driven by the console: JSON lines out, y/n/s lines in').hideHelp())
+  .option('--json', 'print one JSON document')
+  .action(async (action: string, name: string | undefined, _opts: unknown, cmd: Command) => {
+    const g = globals(cmd);
+    await run(!!g.json, async () => (await import('./runbook.js')).runbookCommand(action, name, g));
+  });
+
+program
   .command('watch')
   .description('run the monitor loop without a screen; print alert transitions (fired, resolved)')
   .option('--json', 'one JSON document per line')

@@ -44,23 +44,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; cwd?:
 
 /** Loads and validates one configuration file (YAML or JSON). */
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  const text = readConfigText(file);
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
-  const yamlError = doc.errors[0];
-  if (yamlError) {
-    const pos = yamlError.linePos?.[0] ?? lineCounter.linePos(yamlError.pos[0]);
-    const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
-    const msg = yamlError.message.split('\n')[0] ?? 'syntax error';
-    throw new ConfigError(`${where}: malformed YAML: ${msg}`);
-  }
-  let raw: unknown;
-  try {
-    raw = doc.toJS({ maxAliasCount: 100 });
-  } catch (e) {
-    // The yaml package refuses an alias that expands too far ("billion laughs"): a config error, not a crash.
-    throw new ConfigError(`${file}: YAML aliases expand too far (${(e as Error).message.split('\n')[0] ?? 'resource limit'}); write the values out instead`);
-  }
+  const raw = readYamlFile(file);
   if (raw === null || raw === undefined) {
     // An empty or comment-only file is a mistake (a truncated write, the wrong file), not "no checks" (issue #13).
     throw new ConfigError(`${file}: the file is empty or only comments (expected settings such as name, services, databases)`);
@@ -78,6 +62,30 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   return { config, file, secrets, notes: [] };
 }
 
+/**
+ * Reads and parses a YAML (or JSON) file with the configuration's protections (issue #13): never
+ * blocking, at most MAX_CONFIG_BYTES, unique keys, aliases bounded. Runbook files use it too.
+ * Throws ConfigError naming the file (and line:column for a syntax error).
+ */
+export function readYamlFile(file: string, what = 'config file'): unknown {
+  const text = readConfigText(file, what);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
+  const yamlError = doc.errors[0];
+  if (yamlError) {
+    const pos = yamlError.linePos?.[0] ?? lineCounter.linePos(yamlError.pos[0]);
+    const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
+    const msg = yamlError.message.split('\n')[0] ?? 'syntax error';
+    throw new ConfigError(`${where}: malformed YAML: ${msg}`);
+  }
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // The yaml package refuses an alias that expands too far ("billion laughs"): a config error, not a crash.
+    throw new ConfigError(`${file}: YAML aliases expand too far (${(e as Error).message.split('\n')[0] ?? 'resource limit'}); write the values out instead`);
+  }
+}
+
 /** A config file is small: anything bigger is not one (issue #13: /dev/zero as --config hung). */
 export const MAX_CONFIG_BYTES = 1 << 20;
 
@@ -85,24 +93,24 @@ export const MAX_CONFIG_BYTES = 1 << 20;
  * Reads a config file without ever blocking: opened non-blocking (a FIFO with no writer would block
  * a plain open forever), refused unless it is a regular file, read up to MAX_CONFIG_BYTES.
  */
-function readConfigText(file: string): string {
+function readConfigText(file: string, what = 'config file'): string {
   let fd: number | undefined;
   try {
     fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
     const st = fstatSync(fd);
-    if (st.isDirectory()) throw new ConfigError(`${file}: is a directory (expected a YAML or JSON config file)`);
-    if (!st.isFile()) throw new ConfigError(`${file}: is not a regular file (a ${fileKind(st)}; expected a YAML or JSON config file)`);
-    if (st.size > MAX_CONFIG_BYTES) throw new ConfigError(`${file}: is ${st.size} bytes (expected a config file of at most ${MAX_CONFIG_BYTES} bytes)`);
+    if (st.isDirectory()) throw new ConfigError(`${file}: is a directory (expected a YAML or JSON ${what})`);
+    if (!st.isFile()) throw new ConfigError(`${file}: is not a regular file (a ${fileKind(st)}; expected a YAML or JSON ${what})`);
+    if (st.size > MAX_CONFIG_BYTES) throw new ConfigError(`${file}: is ${st.size} bytes (expected a ${what} of at most ${MAX_CONFIG_BYTES} bytes)`);
     const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
     let n = 0;
     for (let r = -1; r !== 0 && n < buf.length; n += r) r = readSync(fd, buf, n, buf.length - n, null);
-    if (n > MAX_CONFIG_BYTES) throw new ConfigError(`${file}: is over ${MAX_CONFIG_BYTES} bytes (expected a config file of at most ${MAX_CONFIG_BYTES} bytes)`);
+    if (n > MAX_CONFIG_BYTES) throw new ConfigError(`${file}: is over ${MAX_CONFIG_BYTES} bytes (expected a ${what} of at most ${MAX_CONFIG_BYTES} bytes)`);
     return buf.subarray(0, n).toString('utf8');
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String((err as Error).message);
-    throw new ConfigError(`${file}: cannot read config: ${why} (expected a readable YAML or JSON file)`);
+    throw new ConfigError(`${file}: cannot read ${what === 'config file' ? 'config' : what}: ${why} (expected a readable YAML or JSON ${what})`);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -129,7 +137,7 @@ export function validate(raw: unknown, file: string, substituted: ReadonlyMap<st
   throw new ConfigError(secrets ? secrets.redact(message) : message);
 }
 
-function describeIssue(issue: z.core.$ZodIssue | undefined, raw: unknown, substituted: ReadonlyMap<string, string>): string {
+export function describeIssue(issue: z.core.$ZodIssue | undefined, raw: unknown, substituted: ReadonlyMap<string, string>): string {
   if (!issue) return 'invalid configuration';
   const path = formatPath(issue.path);
   const template = substituted.get(path);
@@ -234,6 +242,7 @@ function resolvePaths(config: Config, base: string): void {
   if (config.backup.dir && !isAbsolute(config.backup.dir)) config.backup.dir = resolve(base, config.backup.dir);
   config.backup.config_files = config.backup.config_files.map((f) => resolve(base, f));
   for (const l of config.logs) l.path = resolve(base, l.path);
+  if (config.runbooks.dir && !isAbsolute(config.runbooks.dir)) config.runbooks.dir = resolve(base, config.runbooks.dir);
 }
 
 function registerConfigSecrets(config: Config, secrets: SecretRegistry): void {

@@ -10,7 +10,7 @@ export const FAILURE_KINDS = [
   // the environment refused
   'read-only', 'read-only-fs', 'no-space', 'permission', 'busy', 'writers-running', 'unfinished', 'rolling-back', 'redacted', 'state', 'no-safety-copy',
   // a dependency failed
-  'docker', 'writer', 'unhealthy', 'http', 'exec', 'check',
+  'docker', 'writer', 'unhealthy', 'http', 'exec', 'check', 'redis', 'disk',
   // a run ended without finishing
   'cancelled', 'paused', 'step', 'backup', 'restore', 'rollback',
   // a bug in opsdeck

@@ -24,10 +24,20 @@ export interface StepDef {
   params?: StepParams;
   /** One sentence a tired operator understands: why this step is here (runbook files, issue #16). */
   why?: string;
+  /** A check run after the action (runbook files' `verify`): another action and its parameters. */
+  verifyWith?: ActionRef;
+  /** How a rollback undoes this step (runbook files' `undo`), when its action has no undo of its own. */
+  undoWith?: ActionRef;
   /** What a failure (after the retries) does: `stop` leaves the run open for resume, `rollback` undoes the started steps in reverse and closes it. Default: the runbook's. */
   onFailure?: 'stop' | 'rollback';
   /** Tried again on failure: `attempts` in all, waiting `backoffMs` × `factor`^(n−1), at most `capMs`. */
   retry?: RetryPolicy;
+}
+
+/** An action by id with its parameters. */
+export interface ActionRef {
+  action: string;
+  params: StepParams;
 }
 
 /** A step's parameters: texts, numbers, switches, and argv lists (each element one argument, never split). */
@@ -152,7 +162,8 @@ export function reduceRun(run: Run, ev: RunEvent): Run {
       return { ...failed, phase: { kind: 'failed', at: ev.at, error: ev.error } };
     }
     case 'skip':
-      if (!step.optional || (s.status !== 'confirming' && s.status !== 'pending')) return run;
+      // From running/verifying: a person skipped a step that failed (the driver's failure question).
+      if (!step.optional || (s.status !== 'confirming' && s.status !== 'pending' && s.status !== 'running' && s.status !== 'verifying')) return run;
       return withState(run, { status: 'skipped', at: ev.at, reason: ev.reason }, true);
     case 'decline': {
       if (s.status !== 'confirming' && s.status !== 'pending') return run;

@@ -106,16 +106,28 @@ function container(kind: 'start' | 'stop' | 'restart'): Action<unknown, GenericD
   };
 }
 
-/** Runs a shell command (through /bin/sh); its output's last lines are the note. */
-function sh(command: string, timeoutMs: number, signal: AbortSignal): Promise<string> {
+/** How much of a command's output the note keeps (its last lines). */
+const TAIL_LINES = 3;
+
+/**
+ * Runs a program with its arguments, no shell between (each argv element reaches it as one
+ * argument, whatever it holds); its output's last lines are the note, a non-zero exit a failure.
+ */
+export function runArgv(argv: readonly string[], timeoutMs: number, signal: AbortSignal): Promise<string> {
+  const [file, ...args] = argv as [string, ...string[]];
   return new Promise((res, rej) => {
-    execFile('/bin/sh', ['-c', command], { timeout: timeoutMs, signal, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-      const tail = `${stdout}${stderr}`.trim().split('\n').slice(-3).join(' | ');
-      if (!err) res(tail || 'exit 0');
-      else rej(new Failure('exec', `command failed (${(err as { killed?: boolean }).killed ? `timed out after ${timeoutMs / 1000} s` : `exit ${String(err.code)}`})${tail ? `: ${tail}` : ''}`));
+    execFile(file, args, { timeout: timeoutMs, signal, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      const tail = `${stdout}${stderr}`.trim().split('\n').slice(-TAIL_LINES).join(' | ');
+      if (!err) return res(tail || 'exit 0');
+      const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
+      const why = e.code === 'ENOENT' ? `${file}: no such program` : e.code === 'EACCES' ? `${file}: not executable` : e.killed || e.name === 'AbortError' ? `timed out after ${timeoutMs / 1000} s or cancelled` : `exit ${String(e.code)}`;
+      rej(new Failure('exec', `command failed (${why})${tail ? `: ${tail}` : ''}`));
     });
   });
 }
+
+/** Shows an argv as one line a person can read and paste: plain words bare, others single-quoted. */
+export const showArgv = (argv: readonly string[]): string => argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 
 /** The generic actions by id. */
 export const GENERIC_ACTIONS: Record<GenericActionId, Action<unknown, GenericDeps>> = {
@@ -123,9 +135,18 @@ export const GENERIC_ACTIONS: Record<GenericActionId, Action<unknown, GenericDep
   'container.stop': container('stop'),
   'container.restart': container('restart'),
   exec: {
+    // argv: one program and its arguments, no shell; command + shell: the exact line given to /bin/sh -c.
     dangerous: true,
-    preview: (x) => `run in /bin/sh: ${str(x.step.params, 'command', x.step)} (at most ${num(x.step.params, 'timeoutMs', 60_000) / 1000} s)`,
-    execute: (x) => sh(str(x.step.params, 'command', x.step), num(x.step.params, 'timeoutMs', 60_000), x.signal),
+    preview(x) {
+      const p = x.step.params;
+      const limit = `(at most ${num(p, 'timeoutMs', 60_000) / 1000} s)`;
+      return p?.shell === true ? `run in /bin/sh -c: ${str(p, 'command', x.step)} ${limit}` : `run: ${showArgv(argvOf(p, 'argv', x.step))} ${limit}`;
+    },
+    execute(x) {
+      const p = x.step.params;
+      const timeout = num(p, 'timeoutMs', 60_000);
+      return p?.shell === true ? runArgv(['/bin/sh', '-c', str(p, 'command', x.step)], timeout, x.signal) : runArgv(argvOf(p, 'argv', x.step), timeout, x.signal);
+    },
   },
   sql: {
     dangerous: true,

@@ -64,6 +64,14 @@ export interface Runbook<C, D> {
   action(step: StepDef): Action<C, D> | undefined;
   /** Whether a step changes what the safety net must restore (a file replaced): a failure after it starts keeps the run open. */
   commits(stepId: string): boolean;
+  /**
+   * What a step's failure (after its retries) does, for runbooks that decide per step (runbook
+   * files' `on_failure`): `stop` leaves the run open, `rollback` undoes the started steps in reverse
+   * and closes it. Without it, `commits` decides.
+   */
+  onFailure?(step: StepDef): 'stop' | 'rollback';
+  /** A person is asked at a failed step (after its retries): y tries it again, s skips it (optional steps), n stops. */
+  askOnFailure?: boolean;
   /** Audit entries (`<kind>.<step>`), never throwing. */
   audit(action: string, target: string, outcome: 'ok' | 'failed' | 'refused' | 'cancelled', detail?: string): void;
 }
@@ -252,12 +260,35 @@ export class Driver<C, D> {
           await this.sleep(ms, this.signal);
           if (!this.signal.aborted) continue;
         }
+        const again = await this.askAgain(get, set, step, ex);
+        if (again === 'y') continue;
+        if (again === 's') return undefined;
         set(this.save(get(), { type: 'fail', at: this.now(), error: ex.message }, step.id, ex.message));
         this.rb.audit(`${this.rb.kind}.${step.id}`, get().subject, 'failed', ex.message);
         this.opts.onStep?.(step, 'failed', ex.message);
-        return this.failed(get(), ex);
+        return this.failed(get(), ex, step);
       }
     }
+  }
+
+  /**
+   * A person decides about a failed step (runbooks with `askOnFailure`): y journals another attempt,
+   * s skips the step (optional ones), n lets the failure stand. Undefined: nobody to ask.
+   */
+  private async askAgain(get: () => RunRecord<C>, set: (r: RunRecord<C>) => void, step: StepDef, ex: Failure): Promise<Answer | undefined> {
+    if (!this.rb.askOnFailure || this.op.kind !== 'person' || this.signal.aborted) return undefined;
+    const then = this.rb.onFailure?.(step) === 'rollback' ? 'n stops and undoes the steps that ran' : 'n stops here (resume later)';
+    this.op.say(`${step.title} FAILED: ${ex.message}`);
+    const ans = await this.op.ask({ text: `${step.title} failed. y tries it again${step.optional ? ' · s skips it' : ''} · ${then}`, skip: step.optional });
+    if (ans === 'y') {
+      set(this.save(get(), { type: 'retry', at: this.now(), error: ex.message }, step.id, `failed: ${ex.message}; the operator tries it again`));
+      this.opts.onStep?.(step, 'retry', ex.message);
+    } else if (ans === 's') {
+      const reason = `skipped by the operator after it failed: ${ex.message}`;
+      set(this.save(get(), { type: 'skip', at: this.now(), reason }, step.id, reason));
+      this.opts.onStep?.(step, 'skipped', reason);
+    }
+    return ans;
   }
 
   /** Journals a person's answer: y runs the step, s skips it (optional steps), n stops the run. */
@@ -307,11 +338,12 @@ export class Driver<C, D> {
    * A failed step. Before any committing step started, the run undoes what it did (writers started
    * again) and closes; after, it stays open for resume or rollback.
    */
-  private async failed(r: RunRecord<C>, ex: Failure): Promise<Outcome<C>> {
-    if (startedSteps(r.run).some((id) => this.rb.commits(id))) return { kind: 'failed', record: r, error: ex, closed: false };
-    const undone = await this.undoStarted(r, (id) => !this.rb.commits(id)).then((u) => u.notes.join('; '), (e: unknown) => `could not undo: ${(e as Error).message}`);
+  private async failed(r: RunRecord<C>, ex: Failure, step: StepDef): Promise<Outcome<C>> {
+    const policy = this.rb.onFailure?.(step);
+    if (policy === 'stop' || (policy === undefined && startedSteps(r.run).some((id) => this.rb.commits(id)))) return { kind: 'failed', record: r, error: ex, closed: false };
+    const undone = await this.undoStarted(r, policy === 'rollback' ? () => true : (id) => !this.rb.commits(id)).then((u) => u.notes.join('; '), (e: unknown) => `could not undo: ${(e as Error).message}`);
     const closed: RunRecord<C> = { ...r, status: 'failed' };
-    this.journal.save(closed, { type: 'closed', at: this.now() }, '-', `nothing committed; ${undone}`);
+    this.journal.save(closed, { type: 'closed', at: this.now() }, '-', `${policy === 'rollback' ? 'on_failure rollback: the started steps undone' : 'nothing committed'}; ${undone}`);
     return { kind: 'failed', record: closed, error: ex, closed: true, undone };
   }
 

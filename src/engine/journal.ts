@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { redactSecrets } from '../config/secrets.js';
-import type { Run, RunEvent, RunPhase, StepDef, StepState } from '../domain/runbook.js';
+import type { Run, RunEvent, RunPhase, StepDef, StepParams, StepState } from '../domain/runbook.js';
 
 // The recovery engine's journal (issue #14): every run of every runbook (restore today; update,
 // failover, repair next) in three tables of the state database — `runs` (one row per run: kind,
@@ -75,12 +75,16 @@ export function redactRun(run: Run): Run {
       ...s,
       title: redactSecrets(s.title),
       detail: redactSecrets(s.detail),
-      ...(s.params ? { params: Object.fromEntries(Object.entries(s.params).map(([k, v]) => [k, typeof v === 'string' ? redactSecrets(v) : Array.isArray(v) ? v.map((x: string) => redactSecrets(x)) : v])) } : {}),
+      ...(s.params ? { params: redactParams(s.params) } : {}),
+      ...(s.verifyWith ? { verifyWith: { ...s.verifyWith, params: redactParams(s.verifyWith.params) } } : {}),
+      ...(s.undoWith ? { undoWith: { ...s.undoWith, params: redactParams(s.undoWith.params) } } : {}),
     })),
     states: run.states.map(state),
     phase: 'reason' in p ? { ...p, reason: redactSecrets(p.reason) } : 'error' in p ? { ...p, error: redactSecrets(p.error) } : p,
   };
 }
+
+const redactParams = (p: StepParams): StepParams => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, typeof v === 'string' ? redactSecrets(v) : Array.isArray(v) ? v.map((x: string) => redactSecrets(x)) : v]));
 
 const attemptsOf = (s: StepState): number => ('attempt' in s && typeof s.attempt === 'number' ? s.attempt : s.status === 'pending' ? 0 : 1);
 const outputOf = (s: StepState): string | null => {
@@ -91,6 +95,8 @@ const outputOf = (s: StepState): string | null => {
 /** Reads and writes runs of the engine in one state database. */
 export class RunJournal {
   private readonly redactCtx: (ctx: unknown) => unknown;
+  /** The step rows (definition, state) as this journal last wrote them, per run. */
+  private readonly written = new Map<string, (readonly [string, string])[]>();
 
   constructor(
     private readonly db: BetterSqlite3.Database,
@@ -131,10 +137,18 @@ export class RunJournal {
     this.db.transaction(() => {
       this.db.prepare('UPDATE runs SET cursor = ?, phase = ?, params = ?, status = ?, rolling_back = ?, updated_at = ? WHERE id = ?').run(run.cursor, JSON.stringify(run.phase), JSON.stringify(this.redactCtx(r.ctx)), r.status, r.rollingBack ? 1 : 0, ev.at, r.id);
       const upd = this.db.prepare('UPDATE run_steps SET def = ?, state = ?, attempts = ?, output = ? WHERE run_id = ? AND idx = ?');
-      run.steps.forEach((s, i) => {
+      // Only the rows that changed since this journal last wrote them (a 50-step run wrote 50 rows
+      // per transition: npm run bench:runbook). One process drives a run (its lease), so what it
+      // wrote last is what is stored.
+      const before = this.written.get(r.id);
+      const now = run.steps.map((s, i) => [JSON.stringify(s), JSON.stringify(run.states[i])] as const);
+      now.forEach(([def, state], i) => {
+        const was = before?.[i];
+        if (was && was[0] === def && was[1] === state) return;
         const st = run.states[i] as StepState;
-        upd.run(JSON.stringify(s), JSON.stringify(st), attemptsOf(st), outputOf(st), r.id, i);
+        upd.run(def, state, attemptsOf(st), outputOf(st), r.id, i);
       });
+      this.written.set(r.id, now);
       this.line(r.id, ev.at, step, ev.type, detail);
     })();
   }
@@ -160,6 +174,12 @@ export class RunJournal {
   open<C>(kind?: string, targetKey?: string): RunRecord<C>[] {
     const rows = this.db.prepare("SELECT * FROM runs WHERE status = 'open' ORDER BY started_at").all() as RunRow[];
     return rows.filter((r) => (kind === undefined || r.kind === kind) && (targetKey === undefined || r.target_key === redactSecrets(targetKey))).map((r) => this.read<C>(r));
+  }
+
+  /** The latest runs, newest first: open ones first, then by their last change. */
+  recent<C>(limit = 20): RunRecord<C>[] {
+    const rows = this.db.prepare("SELECT * FROM runs ORDER BY status = 'open' DESC, updated_at DESC LIMIT ?").all(limit) as RunRow[];
+    return rows.map((r) => this.read<C>(r));
   }
 
   /** The journal lines of a run, in order. */

@@ -181,7 +181,7 @@ describe('a two-step runbook that is not restore', () => {
     const journal = new RunJournal(db);
     const file = join(mkdtempSync(join(tmpdir(), 'opsdeck-two-')), 'marker');
     const steps: StepDef[] = [
-      step('write', { action: 'exec', params: { command: `echo hello > ${file}` }, detail: `write ${file}` }),
+      step('write', { action: 'exec', params: { command: `echo hello > ${file}`, shell: true }, detail: `write ${file}` }),
       step('pause', { action: 'wait', params: { ms: 10 }, confirm: false, mutating: false }),
     ];
     const rb: Runbook<unknown, GenericDeps> = { kind: 'demo', action: (s) => GENERIC_ACTIONS[s.action as keyof typeof GENERIC_ACTIONS], commits: () => false, audit: () => undefined };
@@ -197,7 +197,7 @@ describe('a two-step runbook that is not restore', () => {
     expect(o.kind).toBe('completed');
     expect((await import('node:fs')).readFileSync(file, 'utf8')).toBe('hello\n');
     await new Promise((res) => setImmediate(res));
-    expect(heard).toEqual([`say [1/2] step write: run in /bin/sh: echo hello > ${file} (at most 60 s)`, 'ask run this step? [yn]', 'say [1/2] step write: exit 0', 'say [2/2] step pause: waited 0.01 s']);
+    expect(heard).toEqual([`say [1/2] step write: run in /bin/sh -c: echo hello > ${file} (at most 60 s)`, 'ask run this step? [yn]', 'say [1/2] step write: exit 0', 'say [2/2] step pause: waited 0.01 s']);
     expect(journal.lines('two-step').map((l) => `${l.step} ${l.event}`)).toEqual(['- created', 'write ask', 'write confirm', 'write succeed', 'pause start', 'pause succeed', '- completed']);
   });
 });

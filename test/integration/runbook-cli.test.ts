@@ -1,0 +1,168 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI, runCli } from '../helpers/cli.js';
+
+// `opsdeck runbook` end to end (issue #16), on real processes and files: a dry run runs nothing;
+// retries wait their backoff; on_failure rollback undoes in reverse; kill -9 then resume runs
+// exactly the remaining steps; hostile values stay one literal argument (and one literal word in a
+// shell step); unsafe runbook folders and files are refused.
+
+const dir = mkdtempSync(join(tmpdir(), 'opsdeck-rbcli-'));
+const rb = join(dir, 'rb');
+mkdirSync(rb, { mode: 0o700 });
+chmodSync(rb, 0o700);
+const config = join(dir, 'opsdeck.yaml');
+writeFileSync(config, `name: t\nstate_dir: state\nrunbooks:\n  dir: rb\nservices:\n  - name: web\n    stop_command: "rm -f ${dir}/web-up"\n    start_command: "touch ${dir}/web-up"\n`);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function runbook(name: string, body: string): void {
+  const file = join(rb, `${name}.yaml`);
+  writeFileSync(file, `name: ${name}\ntitle: ${name}\ntarget: none\n${body}`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+const cli = (args: string[], timeoutMs = 30_000) => runCli(['--config', config, ...args], { timeoutMs });
+const sh = (script: string) => JSON.stringify(['/bin/sh', '-c', script]);
+
+describe('opsdeck runbook', () => {
+  it('lists built-ins and user runbooks; a user runbook with a built-in name replaces it and says so', async () => {
+    runbook('service-recovery', `steps:\n  - id: one\n    title: one\n    why: a test.\n    exec: ["/bin/true"]\n`);
+    const r = await cli(['runbook', 'list', '--json']);
+    expect(r.stderr).toBe('');
+    const list = (JSON.parse(r.stdout) as { runbooks: { name: string; source: string; replaces: boolean }[] }).runbooks;
+    expect(list.find((x) => x.name === 'service-recovery')).toMatchObject({ source: 'user', replaces: true });
+    expect(list.find((x) => x.name === 'restore-database')).toMatchObject({ source: 'built-in', replaces: false });
+    const text = await cli(['runbook', 'list']);
+    expect(text.stdout).toMatch(/service-recovery\s+none\s+user \(replaces built-in\)/);
+    rmSync(join(rb, 'service-recovery.yaml'));
+  });
+
+  it('a dry run shows every step exactly and runs nothing (a marker command proves it)', async () => {
+    const marker = join(dir, 'dry-marker');
+    runbook('dry', `steps:\n  - id: touch\n    title: make the marker\n    why: proves a dry run runs nothing.\n    exec: ["/usr/bin/touch", "${marker}"]\n`);
+    const r = await cli(['runbook', 'run', 'dry', '--dry-run']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`does: run: /usr/bin/touch ${marker} (at most 60 s)`);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('a step that fails twice then succeeds is retried with its backoff, each attempt journaled', async () => {
+    const counter = join(dir, 'count');
+    runbook('flaky', `steps:\n  - id: flaky\n    title: fails twice\n    why: shows the retry.\n    exec: ${sh(`n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; [ $n -ge 3 ]`)}\n    on_failure: { retry: { attempts: 3, backoff: 400ms, factor: 2 } }\n`);
+    const t0 = Date.now();
+    const r = await cli(['runbook', 'run', 'flaky', '--yes', '--json']);
+    const took = Date.now() - t0;
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(readFileSync(counter, 'utf8').trim()).toBe('3');
+    // 400 ms before the 2nd attempt, 800 ms before the 3rd.
+    expect(took).toBeGreaterThanOrEqual(1200);
+    const doc = JSON.parse(r.stdout) as { run: string; status: string; steps: { status: string; attempt?: number }[] };
+    expect(doc).toMatchObject({ status: 'completed', steps: [{ status: 'done', attempt: 3 }] });
+    const st = await cli(['runbook', 'status', doc.run]);
+    expect(st.stdout).toMatch(/fails twice: done in .* \(attempt 3\)/);
+  });
+
+  it('a failing step with on_failure rollback undoes the earlier steps in reverse and closes the run', async () => {
+    const log = join(dir, 'undo-log');
+    const step = (id: string) =>
+      `  - id: ${id}\n    title: step ${id}\n    why: writes ${id}.\n    exec: ${sh(`echo ${id} >> ${log}`)}\n    undo: { action: exec, params: { argv: ${sh(`echo undo-${id} >> ${log}`)} } }\n`;
+    runbook('undoes', `steps:\n${step('a')}${step('b')}  - id: c\n    title: step c\n    why: fails.\n    exec: ["/bin/false"]\n    on_failure: rollback\n`);
+    const r = await cli(['runbook', 'run', 'undoes', '--yes']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/undoes \(run undoes-\S+\) stopped and closed; undone:/);
+    expect(readFileSync(log, 'utf8').split('\n').filter(Boolean)).toEqual(['a', 'b', 'undo-b', 'undo-a']);
+    const open = await cli(['runbook', 'resume', '--yes']);
+    expect(open.stderr).toMatch(/no unfinished runbook run/);
+  });
+
+  it('kill -9 in the middle of a step, then resume: exactly the remaining steps run (the interrupted one again)', async () => {
+    const mark = (n: number) => join(dir, `k${n}`);
+    const pidFile = join(dir, 'k2.pid');
+    runbook(
+      'killed',
+      `steps:\n  - id: s1\n    title: one\n    why: first.\n    exec: ${sh(`echo run >> ${mark(1)}`)}\n` +
+        `  - id: s2\n    title: two\n    why: is killed the first time.\n    exec: ${sh(`if [ -f ${mark(2)} ]; then echo again >> ${mark(2)}; else echo first >> ${mark(2)}; echo $$ > ${pidFile}; exec sleep 30; fi`)}\n` +
+        `  - id: s3\n    title: three\n    why: last.\n    exec: ${sh(`echo run >> ${mark(3)}`)}\n`,
+    );
+    const child = spawn(process.execPath, [CLI, '--config', config, 'runbook', 'run', 'killed', '--yes'], { stdio: 'ignore' });
+    for (let i = 0; i < 200 && !existsSync(pidFile); i++) await new Promise((res) => setTimeout(res, 50));
+    expect(existsSync(pidFile)).toBe(true);
+    child.kill('SIGKILL');
+    await new Promise((res) => child.on('close', res));
+    process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+    const st = await cli(['runbook', 'status', '--json']);
+    const open = (JSON.parse(st.stdout) as { runs: { run: string; runbook: string; status: string }[] }).runs.find((x) => x.runbook === 'killed');
+    expect(open?.status).toBe('open');
+    const check = await cli(['check', '--json']);
+    expect(check.stdout).toContain('journal:killed:killed');
+    const r = await cli(['runbook', 'resume', open?.run ?? '', '--yes']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(readFileSync(mark(1), 'utf8')).toBe('run\n');
+    expect(readFileSync(mark(2), 'utf8')).toBe('first\nagain\n');
+    expect(readFileSync(mark(3), 'utf8')).toBe('run\n');
+  });
+
+  it('a value holding ; touch, $(…), backticks and a newline reaches the program as one literal argument, and stays literal in a shell: true step', async () => {
+    const evil = `x; touch ${dir}/pwn1 $(touch ${dir}/pwn2) \`touch ${dir}/pwn3\`\ntouch ${dir}/pwn4 'q'`;
+    const out1 = join(dir, 'argv-out');
+    const out2 = join(dir, 'shell-out');
+    runbook(
+      'hostile',
+      `steps:\n  - id: argv\n    title: argv\n    why: one argument.\n    exec: ["/bin/sh", "-c", "printf '%s|%s' \\"$1\\" \\"$#\\" > \\"$2\\"", "sh", "{{param.evil}}", "${out1}"]\n` +
+        `  - id: shell\n    title: shell\n    why: one word.\n    shell: true\n    exec: "printf '%s' {{param.evil}} > ${out2}"\n`,
+    );
+    const dry = await cli(['runbook', 'run', 'hostile', '--dry-run', '--param', `evil=${evil}`]);
+    // The preview shows the exact shell line: the value single-quoted.
+    expect(dry.stdout).toContain(`run in /bin/sh -c: printf '%s' 'x; touch ${dir}/pwn1`);
+    const r = await cli(['runbook', 'run', 'hostile', '--yes', '--param', `evil=${evil}`]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(readFileSync(out1, 'utf8')).toBe(`${evil}|2`);
+    expect(readFileSync(out2, 'utf8')).toBe(evil);
+    for (const n of [1, 2, 3, 4]) expect(existsSync(join(dir, `pwn${n}`))).toBe(false);
+  });
+
+  it('a runbook folder writable by the group, or a file another user owns, is refused (78)', async () => {
+    chmodSync(rb, 0o770);
+    const r = await cli(['runbook', 'list']);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(/runbooks\.dir: .*rb: writable by its group \(mode 770\); a runbook runs commands as you/);
+    chmodSync(rb, 0o700);
+    runbook('foreign', `steps:\n  - id: one\n    title: one\n    why: a test.\n    exec: ["/bin/true"]\n`);
+    chownSync(join(rb, 'foreign.yaml'), 65534, 65534);
+    const f = await cli(['runbook', 'list']);
+    expect(f.code).toBe(78);
+    expect(f.stderr).toMatch(/foreign\.yaml: owned by uid 65534, not by the user running opsdeck/);
+    rmSync(join(rb, 'foreign.yaml'));
+    const other = join(dir, 'loose.yaml');
+    writeFileSync(other, `name: loose\ntitle: loose\ntarget: none\nsteps:\n  - id: one\n    title: one\n    why: a test.\n    exec: ["/bin/true"]\n`, { mode: 0o666 });
+    chmodSync(other, 0o666);
+    const loose = await cli(['runbook', 'run', other, '--yes']);
+    expect(loose.code).toBe(78);
+    expect(loose.stderr).toMatch(/loose\.yaml: writable by its group \(mode 666\)/);
+  });
+
+  it('a bad runbook file is one line naming the file, the field and what was expected (78)', async () => {
+    runbook('bad', `steps:\n  - id: one\n    title: one\n    why: a test.\n    action: launch-missiles\n`);
+    const r = await cli(['runbook', 'show', 'bad']);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(/bad\.yaml: steps\[0\]\.action: unknown action "launch-missiles" \(expected one of: .*exec.*service\.restart/);
+    runbook('bad', `steps:\n  - id: one\n    title: one\n    why: a test.\n    exec: "rm -rf {{param.x}}"\n`);
+    const s = await cli(['runbook', 'list']);
+    expect(s.code).toBe(78);
+    expect(s.stderr).toMatch(/bad\.yaml: steps\[0\]\.exec: expected a list of arguments .* a text is run by \/bin\/sh only with shell: true/);
+    rmSync(join(rb, 'bad.yaml'));
+  });
+
+  it('--read-only refuses a run (audited) but previews it with --dry-run', async () => {
+    const r = await runCli(['--config', config, '--read-only', 'runbook', 'run', 'dry', '--yes']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/refused in --read-only mode/);
+    const d = await runCli(['--config', config, '--read-only', 'runbook', 'run', 'dry', '--dry-run']);
+    expect(d.code).toBe(0);
+  });
+});
