@@ -24,6 +24,7 @@ import type { RestoreEvents, RestoreRun } from '../ui/RestoreWizard.js';
 import type { RunbookCatalog, RunbookStart } from '../ui/console/runbook-wizard.js';
 import type { Alert } from '../domain/alerts.js';
 import type { AppStore } from '../state/store.js';
+import { loadCatalog } from '../runbooks/catalog.js';
 import { createHostHistory } from '../ui/useHostHistory.js';
 import { configuredKeys, formatReport, runChecks, useColor } from './check.js';
 import { out, useSecrets, type GlobalOptions } from './output.js';
@@ -117,7 +118,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
       bus,
     });
   let monitor = startMonitor(config);
-  let live: ReturnType<LiveProps['get']> = { config, keys, runbooks: runbookCatalog(config, loaded.file) };
+  let live: ReturnType<LiveProps['get']> = { config, keys, runbooks: runbookCatalog(config) };
   // An unfinished restore (opsdeck was killed mid-run) is offered at once, before its alert fires;
   // read from the state database the console already holds open.
   const unfinished = openRunChecks(db).filter((c) => c.status === 'critical');
@@ -161,7 +162,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
         monitor.stop();
         monitor = startMonitor(next.config);
         monitor.start();
-        setLive({ config: next.config, keys: nextKeys, runbooks: runbookCatalog(next.config, file), notice: { text: `configuration reloaded from ${file}`, color: 'green', until: Date.now() + 10_000 } });
+        setLive({ config: next.config, keys: nextKeys, runbooks: runbookCatalog(next.config), notice: { text: `configuration reloaded from ${file}`, color: 'green', until: Date.now() + 10_000 } });
       } catch (e) {
         setLive({ ...live, notice: { text: `configuration not reloaded (the running one stays): ${(e as Error).message}`, color: 'red', until: Number.MAX_SAFE_INTEGER } });
       }
@@ -315,9 +316,9 @@ export function runbookArgs(start: RunbookStart): string[] {
  * The runbook catalog for the picker (`:`): built-in and the config's `runbooks.dir`. A bad runbook
  * file does not stop the console: the picker says why instead (`opsdeck check` names it too).
  */
-function runbookCatalog(config: Config, configFile: string | undefined): RunbookCatalog {
+function runbookCatalog(config: Config): RunbookCatalog {
   try {
-    return { entries: loadCatalog(config, configFile).entries };
+    return { entries: loadCatalog(config).entries };
   } catch (e) {
     return { entries: [], error: (e as Error).message };
   }
@@ -370,18 +371,3 @@ function startRestoreChild(args: string[], events: RestoreEvents, configFile: st
   return spawnDriven(['restore', ...args], events, { ...(configFile ? { configFile } : {}), what: 'restore' });
 }
 
-// Until src/runbooks/catalog.ts lands on main (issue #16, built in parallel): the built-in names
-// only. Replaced by `import { loadCatalog } from '../runbooks/catalog.js'` at the merge.
-function loadCatalog(_config: Config, _configFile?: string): RunbookCatalog {
-  const builtIn = (name: string, title: string, target: RunbookCatalog['entries'][number]['target']) => ({ name, title, description: title, target, source: 'built-in' as const, replaces: false });
-  return {
-    entries: [
-      builtIn('service-recovery', 'recover a failed service', 'service'),
-      builtIn('restore-database', 'restore a database from its backup', 'database'),
-      builtIn('redis-recovery', 'recover a Redis server', 'redis'),
-      builtIn('api-degraded', 'an API answers slowly or with errors', 'endpoint'),
-      builtIn('recovery-verify', 'verify the stack after a recovery', 'none'),
-      builtIn('disk-pressure', 'free space on a filling filesystem', 'host'),
-    ],
-  };
-}

@@ -128,10 +128,13 @@ describe('the runbook wizard, from the messages of a run (80×24)', () => {
     await waitFor((x) => /▶ ▸ 2\. restart Redis\s+running [45]s/.test(x));
 
     // The step fails after its retries: y tries it again.
-    ev.onProgress?.(progress(1, [steps[0] as ProgressStep, step('restart', 'restart Redis', 'failed', { attempt: 3, note: 'container not found' }), ...steps.slice(2)]));
-    ev.onAsk('restart Redis failed: container not found · y tries it again · s skips it · n stops', 'yns');
+    // As the driver does: the last attempt is journaled (running, attempt 3), it says why, then asks.
+    ev.onProgress?.(progress(1, [steps[0] as ProgressStep, step('restart', 'restart Redis', 'running', { attempt: 3, startedAt: Date.now() - 1000 }), ...steps.slice(2)]));
+    ev.onSay('restart Redis FAILED: container not found');
+    ev.onAsk('restart Redis failed. y tries it again · s skips it · n stops here (resume later)', 'yns');
     f = await waitFor((x) => x.includes('y try it again · n stop the runbook here · s skip it and go on'));
-    expect(f).toMatch(/✗ 2\. restart Redis\s+failed \(attempt 3\): container not found/);
+    expect(f).toMatch(/✗ 2\. restart Redis\s+failed \(attempt 3\): waiting for your answer/);
+    expect(f).toContain('restart Redis FAILED: container not found');
     await press('y');
     await waitFor((x) => x.includes('→ try it again'));
 

@@ -8,6 +8,7 @@ import {
   outcomeLine,
   runbookHeard,
   runbookKey,
+  shownSteps,
   stepState,
   type RunbookHeard,
   type RunbookWizardState,
@@ -54,7 +55,7 @@ describe('keys at a question', () => {
     ['y runs the step', 'yn', 'confirming', c('dialog.yes'), 'y', '→ yes'],
     ['n stops the run', 'yn', 'confirming', c('dialog.no'), 'n', '→ no, stop here'],
     ['s skips where offered', 'yns', 'confirming', c('dialog.skip'), 's', '→ SKIP'],
-    ['at a failure y tries it again', 'yns', 'failed', c('dialog.yes'), 'y', '→ try it again'],
+    ['at a failure y tries it again', 'yns', 'running', c('dialog.yes'), 'y', '→ try it again'],
     ['at a failure s skips it', 'yns', 'failed', c('dialog.skip'), 's', '→ SKIP'],
     ['at a failure n stops', 'yn', 'failed', c('dialog.no'), 'n', '→ no, stop here'],
   ] as const)('%s', (_n, choices, status, command, answer, line) => {
@@ -84,9 +85,19 @@ describe('keys at a question', () => {
     for (const id of ['dialog.yes', 'dialog.no', 'dialog.skip', 'dialog.back', 'app.quit'] as const) expect(runbookKey(s, c(id))).toEqual({ state: s, effects: [] });
   });
 
-  it('a failure question is told by the step status, not by the question text', () => {
-    expect(atFailure(asking('yns', 'failed'))).toBe(true);
-    expect(atFailure(heard({ progress: progress(0, [step('a', 'confirming')]) }, { ask: 'restart failed: boom; try again?', choices: 'yn' }))).toBe(false);
+  it.each([
+    ['running (its last attempt threw; the driver asks before journaling the failure)', 'running', true],
+    ['verifying', 'verifying', true],
+    ['failed', 'failed', true],
+    ['confirming (a step asked to run)', 'confirming', false],
+  ] as const)('a question while its step is %s is a failure question: %s', (_n, status, want) => {
+    expect(atFailure(heard({ progress: progress(0, [step('a', status)]) }, { ask: 'a failed. y tries it again · n stops here', choices: 'yn' }))).toBe(want);
+  });
+
+  it('the step list shows a step waiting at its failure question as failed, not running', () => {
+    const s = heard({ progress: progress(0, [step('a', 'running', { attempt: 3, startedAt: 1 })]) }, { ask: 'a failed. y tries it again', choices: 'yn' });
+    expect(shownSteps(s)[0]).toMatchObject({ status: 'failed', attempt: 3, note: 'waiting for your answer' });
+    expect(shownSteps(heard({ progress: progress(0, [step('a', 'running')]) }))[0]?.status).toBe('running');
   });
 });
 

@@ -92,11 +92,23 @@ export function currentStep(s: Pick<RunbookWizardState, 'progress'>): ProgressSt
 }
 
 /**
- * Whether the question asks what to do after a step failed (y tries it again): the run's progress
- * shows its step failed. Read from the step's status, never from the question's text.
+ * Whether the question asks what to do after a step failed (y tries it again), read from the step's
+ * status, never from the question's text: a step is asked to run while it is `confirming` (the
+ * driver journals the question first); a question while it has already run (`running`, `verifying`:
+ * its last attempt threw, the failure is journaled only once the answer is n) or `failed` is the
+ * failure question (src/engine/driver.ts askAgain).
  */
 export function atFailure(s: Pick<RunbookWizardState, 'progress' | 'question'>): boolean {
-  return !!s.question && currentStep(s)?.status === 'failed';
+  const status = currentStep(s)?.status;
+  return !!s.question && (status === 'running' || status === 'verifying' || status === 'failed');
+}
+
+/** The steps as the list shows them: at a failure question, its step says it failed and waits (not "running"). */
+export function shownSteps(s: Pick<RunbookWizardState, 'progress' | 'question'>): ProgressStep[] {
+  const p = s.progress;
+  if (!p) return [];
+  if (!atFailure(s)) return p.steps;
+  return p.steps.map((st, i) => (i === p.cursor && st.status !== 'failed' ? { ...st, status: 'failed', note: 'waiting for your answer' } : st));
 }
 
 /**
