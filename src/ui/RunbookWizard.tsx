@@ -6,7 +6,7 @@ import { terminalSafe } from '../domain/printable.js';
 import { fit, wrapColumns } from './format/cells.js';
 import { DIALOG_SCOPES, firstKey, keyName, type KeyBinding } from './keys.js';
 import { assertNever, resolveCommand } from './console/reducer.js';
-import { atFailure, currentStep, initialRunbookState, outcomeLine, runbookHeard, runbookKey, shownSteps, startLabel, type RunbookEffect, type RunbookStart, type RunbookWizardState } from './console/runbook-wizard.js';
+import { atFailure, currentStep, initialRunbookState, outcomeLine, runbookHeard, runbookKey, shownSteps, startLabel, stoppedAt, type RunbookEffect, type RunbookStart, type RunbookWizardState } from './console/runbook-wizard.js';
 import type { WizardKeys } from './RestoreWizard.js';
 import { StepList } from './StepList.js';
 import { C } from './theme.js';
@@ -106,7 +106,7 @@ export function RunbookView(props: { state: RunbookWizardState; keys: readonly K
   return (
     <Box flexDirection="column" width={w}>
       <C bold>{fit(terminalSafe(title), w)}</C>
-      {p ? <StepList steps={shownSteps(s)} cursor={p.cursor} now={props.now} width={w} rows={rows.steps} /> : <C dim>{fit('starting the runbook…', w)}</C>}
+      {p ? <StepList steps={shownSteps(s)} stoppedAt={stoppedAt(s)} cursor={p.cursor} now={props.now} width={w} rows={rows.steps} /> : <C dim>{fit('starting the runbook…', w)}</C>}
       {why.map((l, i) => (
         <C key={`w${i}`} dim>
           {l}

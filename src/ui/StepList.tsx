@@ -10,7 +10,7 @@ import { C } from './theme.js';
  * windowed around the step the run stands at to `rows` lines (a "+N" line says what is hidden).
  * Shared by every wizard that receives a run's `progress`.
  */
-export function StepList(props: { steps: readonly ProgressStep[]; cursor: number; now: number; width: number; rows: number }) {
+export function StepList(props: { steps: readonly ProgressStep[]; cursor: number; now: number; width: number; rows: number; stoppedAt?: number | undefined }) {
   const { steps, width } = props;
   const room = Math.max(1, props.rows);
   // One step past the cursor stays in view: what comes next matters as much as what ran.
@@ -24,7 +24,7 @@ export function StepList(props: { steps: readonly ProgressStep[]; cursor: number
     <>
       {win.rows.map((st, i) => {
         const n = win.offset + i;
-        const { mark, text, color } = stepState(st, props.now);
+        const { mark, text, color } = stepState(st, props.now, n === props.stoppedAt);
         const here = n === props.cursor;
         const lead = `${here ? '▶' : ' '} ${mark} ${String(n + 1).padStart(numW)}. `;
         return (

@@ -72,7 +72,7 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   { id: 'logs.open', keys: ['o'], description: 'open a log: pick a container or a configured log file', scope: 'dashboard', hint: true },
   { id: 'restore.wizard', keys: ['W'], description: 'restore wizard: a database from its backup, step by step (asks first)', scope: 'dashboard', dangerous: true, hint: true },
   // Issue #16: the keys ARCHITECTURE.md kept for runbooks (`:` and F) since issue #15.
-  { id: 'runbook.pick', keys: [':'], description: 'runbook picker: choose a runbook and its target, then run it step by step (asks first)', scope: 'dashboard', dangerous: true, hint: true, label: 'runbooks' },
+  { id: 'runbook.pick', keys: [':'], description: 'runbook picker (choose a runbook and its target, then run it step by step; asks first)', scope: 'dashboard', dangerous: true, hint: true, label: 'runbooks' },
   { id: 'container.logs', keys: ['l', 'enter'], description: 'follow the selected container\'s log', scope: 'containers', hint: true },
   { id: 'container.restart', keys: ['r'], description: 'restart the selected container (asks first)', scope: 'containers', dangerous: true, hint: true },
   { id: 'container.stop', keys: ['x'], description: 'stop the selected container (asks first)', scope: 'containers', dangerous: true, hint: true },

@@ -150,9 +150,10 @@ describe('the runbook wizard, from the messages of a run (80×24)', () => {
     await waitFor((x) => x.includes('esc does not answer'));
     await press('n');
     ev.onExit(1, 'redis-recovery stopped by the operator at verify');
-    f = await waitFor((x) => x.includes('redis-recovery for cache failed: redis-recovery stopped by the operator at'));
+    f = await waitFor((x) => x.includes('redis-recovery for cache did not finish: redis-recovery stopped by the operator'));
     expect(f).toMatch(/✓ 2\. restart Redis\s+done in 3s \(attempt 4\)/);
     expect(f).toMatch(/– 3\. flush the stale keys\s+skipped: skipped by the operator/);
+    expect(f).toMatch(/■ 4\. check it answers\s+stopped here \(not run\)/);
     expect(f).toContain('esc back to the dashboard');
     expect(calls.filter((c) => c.startsWith('answer:'))).toEqual(['answer:y', 'answer:y', 'answer:s', 'answer:n']);
     await press('\x1b');

@@ -10,6 +10,7 @@ import {
   runbookKey,
   shownSteps,
   stepState,
+  stoppedAt,
   type RunbookHeard,
   type RunbookWizardState,
 } from '../../src/ui/console/runbook-wizard.js';
@@ -105,8 +106,8 @@ describe('the end', () => {
   it.each([
     [0, undefined, { text: 'service-recovery for api: completed', color: 'green' }],
     [3, undefined, { text: 'service-recovery for api: finished with skipped steps — NOT complete', color: 'yellow' }],
-    [1, 'runbook stopped by the operator at restart', { text: 'service-recovery for api failed: runbook stopped by the operator at restart', color: 'red' }],
-    [2, undefined, { text: 'service-recovery for api failed: exit code 2', color: 'red' }],
+    [1, 'runbook stopped by the operator at restart', { text: 'service-recovery for api did not finish: runbook stopped by the operator at restart', color: 'red' }],
+    [2, undefined, { text: 'service-recovery for api did not finish: exit code 2', color: 'red' }],
   ] as const)('exit %i → %j', (code, error, line) => {
     expect(outcomeLine(heard({ exit: code, ...(error ? { error } : {}) }))).toEqual(line);
   });
@@ -118,6 +119,22 @@ describe('the end', () => {
   it.each(['dialog.yes', 'dialog.skip', 'cursor.up'] as const)('%s does nothing', (id) => {
     const s = heard({ exit: 0 });
     expect(runbookKey(s, c(id))).toEqual({ state: s, effects: [] });
+  });
+});
+
+describe('where an ended run stopped', () => {
+  const at = (status: ProgressStep['status'], code: number) => stoppedAt(heard({ progress: progress(1, [step('a', 'done'), step('b', status)]) }, { exit: code }));
+  it.each([
+    ['n at a question (the declined step is pending again)', 'pending', 1, 1],
+    ['a failure while it ran', 'running', 1, 1],
+    ['a failed step says so itself', 'failed', 1, undefined],
+    ['completed', 'pending', 0, undefined],
+    ['finished with skips', 'skipped', 3, undefined],
+  ] as const)('%s', (_n, status, code, want) => {
+    expect(at(status, code)).toBe(want);
+  });
+  it('is drawn as stopped, not pending', () => {
+    expect(stepState(step('b', 'pending'), 0, true)).toEqual({ mark: '■', text: 'stopped here (not run)', color: 'red' });
   });
 });
 

@@ -140,11 +140,24 @@ export function outcomeLine(s: RunbookWizardState): { text: string; color: 'gree
   const what = startLabel(s.start);
   if (e.code === 0) return { text: `${what}: completed`, color: 'green' };
   if (e.code === 3) return { text: `${what}: finished with skipped steps — NOT complete`, color: 'yellow' };
-  return { text: `${what} failed: ${terminalSafe(e.error ?? `exit code ${e.code}`)}`, color: 'red' };
+  // Exit 1 is a failure, a stop (n), a pause or a refusal alike: the child's own line says which.
+  return { text: `${what} did not finish: ${terminalSafe(e.error ?? `exit code ${e.code}`)}`, color: 'red' };
+}
+
+/**
+ * Where a run that ended without completing stopped: the step it stood at when n stopped it (the
+ * journal puts a declined step back to pending) or a failure ended it. Undefined while it runs or
+ * when it completed.
+ */
+export function stoppedAt(s: Pick<RunbookWizardState, 'progress' | 'end'>): number | undefined {
+  if (!s.end || s.end.code === 0 || s.end.code === 3 || !s.progress) return undefined;
+  const st = s.progress.steps[s.progress.cursor];
+  return st && (st.status === 'pending' || st.status === 'confirming' || st.status === 'running' || st.status === 'verifying') ? s.progress.cursor : undefined;
 }
 
 /** A step's state as the list shows it: its mark, its words (with elapsed time or duration), its colour. */
-export function stepState(st: ProgressStep, now: number): { mark: string; text: string; color?: 'green' | 'yellow' | 'red' | 'cyan' } {
+export function stepState(st: ProgressStep, now: number, stopped = false): { mark: string; text: string; color?: 'green' | 'yellow' | 'red' | 'cyan' } {
+  if (stopped) return { mark: '■', text: 'stopped here (not run)', color: 'red' };
   const took = (from?: number, to?: number) => (from !== undefined && to !== undefined ? ` in ${formatDuration(Math.max(0, to - from))}` : '');
   const running = (from?: number) => (from !== undefined ? ` ${formatDuration(Math.max(0, now - from))}` : '');
   const attempt = st.attempt && st.attempt > 1 ? ` (attempt ${st.attempt})` : '';
