@@ -2,7 +2,7 @@
 // audit; splitting them would spread one command's flags over several files.
 
 import type BetterSqlite3 from 'better-sqlite3';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { formatDuration } from '../config/duration.js';
@@ -11,7 +11,7 @@ import { ExitError, UsageError } from '../domain/errors.js';
 import { formatBytes } from '../domain/format.js';
 import { applyRetention, retentionPolicy, safetyPolicy, type RetentionHold } from '../domain/retention.js';
 import { describeRun } from '../domain/schedule.js';
-import { backupDir, createBackup, listBackups, verifyBackup, type BackupManifest } from '../services/backup.js';
+import { backupDir, createBackup, listBackups, planPrune, prunePlanned, verifyBackup, type BackupManifest } from '../services/backup.js';
 import { backupConfigFiles } from '../services/backup-config.js';
 import { demoDir } from '../demo/workspace.js';
 import { recordAudit } from '../state/acks.js';
@@ -101,20 +101,9 @@ const age = (m: BackupManifest, now: number) => formatDuration(now - Date.parse(
 
 const retentionItems = (all: readonly BackupManifest[]) => all.map((m) => ({ id: m.id, createdAt: Date.parse(m.createdAt), verified: !!m.verify?.ok }));
 
-/** What prune would delete: retention over each target's backups, never what an open sqlite alert holds. */
-function planPrune(list: readonly Target[], loaded: LoadedConfig, holdsOf: (database: string) => RetentionHold[]): { id: string; dir: string }[] {
-  const policy = retentionPolicy(loaded.config.backup);
-  return list.flatMap((t) => applyRetention(retentionItems(listBackups(t.dir)), policy, holdsOf(t.name)).remove.map((rid) => ({ id: rid, dir: t.dir })));
-}
-
 /** Deletes the planned backups, each audited; returns their ids. */
 function pruneTargets(plan: readonly { id: string; dir: string }[], audit: Pick<Audit, 'record'>, detail?: string): string[] {
-  for (const p of plan) {
-    rmSync(join(p.dir, `${p.id}.db.br`), { force: true });
-    rmSync(join(p.dir, `${p.id}.json`), { force: true });
-    audit.record({ action: 'backup.prune', target: p.id, outcome: 'ok', ...(detail ? { detail } : {}) });
-  }
-  return plan.map((p) => p.id);
+  return prunePlanned(plan, (id) => audit.record({ action: 'backup.prune', target: id, outcome: 'ok', ...(detail ? { detail } : {}) }));
 }
 
 /** Writes verification results into the state database's history and audit log. */
@@ -246,7 +235,7 @@ export async function backupCommand(action: string, id: string | undefined, g: B
         let pruneError: string | undefined;
         if (g.prune && allOk) {
           try {
-            pruned = pruneTargets(planPrune(made.map((x) => x.t), loaded, (name) => audit.holds(name)), audit, by);
+            pruned = pruneTargets(planPrune(made.map((x) => x.t), loaded.config.backup, (name) => audit.holds(name)), audit, by);
           } catch (e) {
             pruneError = `not pruned: ${(e as Error).message}`;
           }
@@ -328,7 +317,7 @@ export async function backupCommand(action: string, id: string | undefined, g: B
       // may be deleted (a backup taken before an open sqlite alert is the copy a restore needs).
       const db = await openStateDb(stateDir(loaded.config.state_dir));
       try {
-        const plan = planPrune(list, loaded, (name) => sqliteAlertHolds(db, name));
+        const plan = planPrune(list, loaded.config.backup, (name) => sqliteAlertHolds(db, name));
         // Refused before anything is printed: a "delete …" line above a refusal reads as done (issue #12).
         if (g.readOnly && !g.dryRun && plan.length > 0) {
           recordAudit(db, { action: 'backup.prune', target: list.map((t) => t.name).join(', '), outcome: 'refused', detail: `--read-only; would delete ${plan.length}` });

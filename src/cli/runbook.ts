@@ -200,7 +200,7 @@ export async function runbookCommand(action: string, arg: string | undefined, g:
     const interactive = !g.yes;
     if (interactive && !process.stdin.isTTY && !g.protocol) throw new UsageError(`runbook ${action} asks before each step: run it in a terminal, or pass --yes (or --dry-run to preview)`);
     const op = operatorFor(g, interactive);
-    const e: RunbookEnv = { state, journal, op, audit, config: loaded.config, configFlag: loaded.file ? ` --config ${resolve(loaded.file)}` : '', deps };
+    const e: RunbookEnv = { state, journal, op, audit, config: loaded.config, configFlag: loaded.file ? ` --config ${resolve(loaded.file)}` : '', deps, ...(g.protocol ? { progress: (pr) => process.stdout.write(encodeMessage({ progress: pr })) } : {}) };
     try {
       let res;
       if (found) res = await startRunbook(e, found.spec, found.file, { ...(g.target !== undefined ? { target: g.target } : {}), ...(g.check !== undefined ? { check: g.check } : {}), params: p });

@@ -95,8 +95,11 @@ export function defaultRunbook(r: Pick<CheckResult, 'id' | 'kind' | 'status' | '
  */
 export function runbookForCheck(r: Pick<CheckResult, 'id' | 'kind' | 'status' | 'value'>, names: MapNames, map: Readonly<Record<string, string>> = {}): RunbookChoice | undefined {
   const mapped = Object.entries(map).find(([pattern]) => matchesPattern(pattern, r.id))?.[1];
-  const runbook = mapped ?? defaultRunbook(r);
-  if (!runbook) return undefined;
-  const target = targetOfCheck(r, names) ?? (mapped ? { kind: 'none' as const, name: '' } : undefined);
-  return target ? { runbook, target, check: r.id } : undefined;
+  const target = targetOfCheck(r, names);
+  if (mapped) return { runbook: mapped, target: target ?? { kind: 'none', name: '' }, check: r.id };
+  // The HTTP defaults restart a service: an endpoint alone (no service behind it in the
+  // configuration) has nothing they could restart — map one in runbooks.map.
+  if (target?.kind === 'endpoint') return undefined;
+  const runbook = defaultRunbook(r);
+  return runbook && target ? { runbook, target, check: r.id } : undefined;
 }

@@ -6,7 +6,9 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createBrotliCompress } from 'node:zlib';
 import { redactSecrets } from '../config/secrets.js';
+import type { BackupConfig } from '../config/schema.js';
 import { Failure } from '../domain/errors.js';
+import { applyRetention, retentionPolicy, type RetentionHold } from '../domain/retention.js';
 import { extractVerified, fsError, fsyncPath, pausePoint, sweepDead } from './backup-restore.js';
 
 export { sweepDead } from './backup-restore.js';
@@ -110,6 +112,39 @@ export function listBackups(dir: string): BackupManifest[] {
     .filter((f) => f.endsWith('.json') && !f.startsWith('.'))
     .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as BackupManifest)
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}
+
+/** A backup retention lets go of: its id, folder and stored size. */
+export interface PrunePlanned {
+  id: string;
+  database: string;
+  dir: string;
+  sizeBytes: number;
+}
+
+/**
+ * What `backup prune` deletes (one plan for the CLI and the disk-pressure runbook, issue #16): the
+ * backups of each database's folder that the configured retention lets go, never one a hold (an open
+ * `sqlite:` alert) keeps.
+ */
+export function planPrune(targets: readonly { name: string; dir: string }[], backup: Pick<BackupConfig, 'keep_last' | 'keep_hourly' | 'keep_daily' | 'keep_weekly' | 'keep_monthly'>, holdsOf: (database: string) => RetentionHold[]): PrunePlanned[] {
+  const policy = retentionPolicy(backup);
+  return targets.flatMap((t) => {
+    const all = listBackups(t.dir);
+    const items = all.map((m) => ({ id: m.id, createdAt: Date.parse(m.createdAt), verified: !!m.verify?.ok }));
+    const remove = new Set(applyRetention(items, policy, holdsOf(t.name)).remove);
+    return all.filter((m) => remove.has(m.id)).map((m) => ({ id: m.id, database: t.name, dir: t.dir, sizeBytes: m.sizeBytes }));
+  });
+}
+
+/** Deletes planned backups (the file, then its manifest; a missing one is fine: idempotent), `done` after each; their ids. */
+export function prunePlanned(plan: readonly Pick<PrunePlanned, 'id' | 'dir'>[], done?: (id: string) => void): string[] {
+  for (const p of plan) {
+    rmSync(join(p.dir, `${p.id}.db.br`), { force: true });
+    rmSync(join(p.dir, `${p.id}.json`), { force: true });
+    done?.(p.id);
+  }
+  return plan.map((p) => p.id);
 }
 
 /**

@@ -2,7 +2,7 @@
 // so time-outs and errors are mapped in one place. Its parts, one concern each, in ./docker/:
 // endpoint (where the engine is), transport (clients, the raw GET, errors), containers (list,
 // inspect, images), stats (cgroup files or one-shot API stats), actions (start, stop, restart,
-// settle, create, remove), logs (follow streams). Nothing outside src/services/docker* imports them
+// settle, create, remove), logs (follow streams, a one-shot tail). Nothing outside src/services/docker* imports them
 // (ESLint). What it returns are the domain's observation types (src/domain/observations.ts).
 
 import type Dockerode from 'dockerode';
@@ -106,6 +106,11 @@ export class DockerService {
   /** Removes a container (`force`: even a running one); a missing one is `not-found`. */
   remove(idOrName: string, opts: { force?: boolean } = {}): Promise<Result<void>> {
     return this.actions.remove(idOrName, opts);
+  }
+
+  /** The last `lines` lines of a container's log, read once (stdout and stderr together). */
+  tailLogs(idOrName: string, lines: number): Promise<Result<string[]>> {
+    return this.logs.tail(idOrName, lines);
   }
 
   /** Follows a container's log from its last `tail` lines or from `since` (Unix seconds). */

@@ -15,7 +15,11 @@ const rb = join(dir, 'rb');
 mkdirSync(rb, { mode: 0o700 });
 chmodSync(rb, 0o700);
 const config = join(dir, 'opsdeck.yaml');
-writeFileSync(config, `name: t\nstate_dir: state\nrunbooks:\n  dir: rb\nservices:\n  - name: web\n    stop_command: "rm -f ${dir}/web-up"\n    start_command: "touch ${dir}/web-up"\n`);
+writeFileSync(
+  config,
+  `name: t\nstate_dir: state\nrunbooks:\n  dir: rb\nservices:\n  - name: web\n    health_url: http://127.0.0.1:9/health\n    stop_command: "rm -f ${dir}/web-up"\n    start_command: "touch ${dir}/web-up"\n` +
+    `redis:\n  - name: cache\n    url: redis://127.0.0.1:9\n    stop_command: "true"\n    start_command: "true"\n`,
+);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function runbook(name: string, body: string): void {
@@ -37,6 +41,22 @@ describe('opsdeck runbook', () => {
     const text = await cli(['runbook', 'list']);
     expect(text.stdout).toMatch(/service-recovery\s+none\s+user \(replaces built-in\)/);
     rmSync(join(rb, 'service-recovery.yaml'));
+  });
+
+  it('every built-in runbook is valid, names only known actions, and previews every step for a target', async () => {
+    const list = (JSON.parse((await cli(['runbook', 'list', '--json'])).stdout) as { runbooks: { name: string; source: string }[] }).runbooks.filter((x) => x.source === 'built-in');
+    expect(list.map((x) => x.name).sort()).toEqual(['api-degraded', 'disk-pressure', 'recovery-verify', 'redis-recovery', 'restore-database', 'service-recovery']);
+    for (const { name } of list) {
+      const show = await cli(['runbook', 'show', name]);
+      expect(show.stderr, name).toBe('');
+      if (name === 'restore-database') continue; // the restore's own steps: its dry run is restore --dry-run's
+      const args = name === 'redis-recovery' ? ['--target', 'cache'] : name === 'disk-pressure' ? ['--target', dir] : ['--target', 'web'];
+      const dry = await cli(['runbook', 'run', name, ...args, '--dry-run', '--json']);
+      expect(dry.stderr, name).toBe('');
+      const steps = (JSON.parse(dry.stdout) as { steps: { preview: string }[] }).steps;
+      expect(steps.length, name).toBeGreaterThan(2);
+      for (const s of steps) expect(s.preview, name).not.toMatch(/^\(cannot preview/);
+    }
   });
 
   it('a dry run shows every step exactly and runs nothing (a marker command proves it)', async () => {
@@ -156,6 +176,40 @@ describe('opsdeck runbook', () => {
     expect(s.code).toBe(78);
     expect(s.stderr).toMatch(/bad\.yaml: steps\[0\]\.exec: expected a list of arguments .* a text is run by \/bin\/sh only with shell: true/);
     rmSync(join(rb, 'bad.yaml'));
+  });
+
+  it('over the console protocol: progress after every transition, the failure question (y tries again), s skips, n stops', async () => {
+    const counter = join(dir, 'proto-count');
+    runbook(
+      'proto',
+      `steps:\n  - id: once\n    title: fails once\n    why: asks after a failure.\n    exec: ${sh(`n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; [ $n -ge 2 ]`)}\n` +
+        `  - id: skipme\n    title: skipped\n    why: the operator skips it.\n    exec: ["/bin/true"]\n` +
+        `  - id: last\n    title: never runs\n    why: the operator stops before it.\n    exec: ["/bin/true"]\n`,
+    );
+    const answers = ['y', 'y', 's', 'n'];
+    const asked: string[] = [];
+    const progress: { steps: { id: string; status: string }[] }[] = [];
+    const child = spawn(process.execPath, [CLI, '--config', config, 'runbook', 'run', 'proto', '--protocol'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const { createInterface } = await import('node:readline');
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const m = JSON.parse(line) as { ask?: string; choices?: string; progress?: { steps: { id: string; status: string }[] } };
+      if (m.progress) progress.push(m.progress);
+      if (m.ask) {
+        asked.push(`${m.ask} [${m.choices ?? ''}]`);
+        child.stdin.write(`${answers.shift() ?? 'n'}\n`);
+      }
+    });
+    const code = await new Promise((res) => child.on('close', res));
+    expect(code).toBe(1);
+    // A step that changes something ran: the run stays open (paused), with how to go on or undo it.
+    expect(stderr).toMatch(/proto \(run proto-\S+\) paused \(declined "never runs"\); continue with opsdeck --config \S+ runbook resume proto-\S+, or undo with/);
+    expect(asked).toEqual(['run this step? y runs it · s skips it · n stops the run here [yns]', 'fails once failed. y tries it again · s skips it · n stops here (resume later) [yns]', 'run this step? y runs it · s skips it · n stops the run here [yns]', 'run this step? y runs it · s skips it · n stops the run here [yns]']);
+    const states = (i: number) => progress.map((p) => p.steps[i]?.status).filter((x, j, a) => x !== a[j - 1]);
+    expect(states(0)).toEqual(['pending', 'confirming', 'running', 'done']);
+    expect(states(1)).toEqual(['pending', 'confirming', 'skipped']);
+    expect(states(2)).toEqual(['pending', 'confirming', 'pending']);
   });
 
   it('--read-only refuses a run (audited) but previews it with --dry-run', async () => {

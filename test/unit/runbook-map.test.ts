@@ -14,7 +14,6 @@ describe('alert → runbook', () => {
     ['an HTTP service that does not answer', r('http:api', 'http'), 'service-recovery', { kind: 'service', name: 'api' }],
     ['an HTTP service answering 500', r('http:api', 'http', 'critical', 500), 'api-degraded', { kind: 'service', name: 'api' }],
     ['an HTTP service too slow (a warning)', r('http:api', 'http', 'warning', 2500), 'api-degraded', { kind: 'service', name: 'api' }],
-    ['an endpoint', r('http:metrics', 'http', 'warning', 2500), 'api-degraded', { kind: 'endpoint', name: 'metrics' }],
     ['Redis', r('redis:cache', 'redis'), 'redis-recovery', { kind: 'redis', name: 'cache' }],
     ['a corrupt database', r('sqlite:trading', 'sqlite'), 'restore-database', { kind: 'database', name: 'trading' }],
     ['rows lost', r('sqlite:trading:rows', 'sqlite'), 'restore-database', { kind: 'database', name: 'trading' }],
@@ -28,6 +27,9 @@ describe('alert → runbook', () => {
     expect(runbookForCheck(r('docker:engine', 'docker'), names)).toBeUndefined();
     expect(runbookForCheck(r('system:health', 'system'), names)).toBeUndefined();
     expect(runbookForCheck(r('container:ghost', 'container'), names)).toBeUndefined();
+    // An endpoint has no service behind it to restart: only runbooks.map gives it one.
+    expect(runbookForCheck(r('http:metrics', 'http', 'warning', 2500), names)).toBeUndefined();
+    expect(runbookForCheck(r('http:metrics', 'http'), names, { 'http:metrics': 'recovery-verify' })).toMatchObject({ target: { kind: 'endpoint', name: 'metrics' } });
   });
 
   it('runbooks.map overrides per check id pattern, first match in the order written', () => {

@@ -1,5 +1,5 @@
-// Opening a container's log as live streams (issue #15: one concern of the Docker facade; following,
-// reopening and line splitting stay in services/logs.ts).
+// Opening a container's log as live streams, or reading its last lines once (issue #15: one concern
+// of the Docker facade; following, reopening and line splitting stay in services/logs.ts).
 
 import { PassThrough, type Readable } from 'node:stream';
 import { ok, type Result } from '../../domain/result.js';
@@ -76,4 +76,30 @@ export class LogReader {
       close: () => stream.destroy(),
     });
   }
+
+  /**
+   * The last `lines` lines of a container's log, once (no follow): stdout and stderr in the order
+   * written, without timestamps. A non-TTY log arrives multiplexed (an 8-byte frame header: stream,
+   * 3 zero bytes, big-endian length; docs/FACTS.md §1.6) and is taken apart here.
+   */
+  async tail(idOrName: string, lines: number): Promise<Result<string[]>> {
+    const info = await this.containers.inspect(idOrName);
+    if (!info.ok) return info;
+    const got = await this.t.call(`read the log of ${info.value.name}`, (d, abortSignal) => d.getContainer(info.value.id).logs({ follow: false, stdout: true, stderr: true, tail: lines, abortSignal }));
+    if (!got.ok) return got;
+    const raw = Buffer.isBuffer(got.value) ? got.value : Buffer.from(String(got.value));
+    const text = info.value.tty ? raw.toString('utf8') : demux(raw);
+    return ok(text.split(/\r?\n/).filter((l, i, all) => l !== '' || i < all.length - 1));
+  }
+}
+
+/** The payloads of a multiplexed log, concatenated (a truncated last frame is kept as far as it goes). */
+function demux(buf: Buffer): string {
+  const parts: Buffer[] = [];
+  for (let i = 0; i + 8 <= buf.length; ) {
+    const len = buf.readUInt32BE(i + 4);
+    parts.push(buf.subarray(i + 8, i + 8 + len));
+    i += 8 + len;
+  }
+  return Buffer.concat(parts).toString('utf8');
 }

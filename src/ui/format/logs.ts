@@ -1,11 +1,11 @@
 import { RE2JS } from 're2js';
+import { logLevel } from '../../domain/log-level.js';
 import type { Color } from './cells.js';
 
-/** Colour of a log line: ERROR red, WARN yellow (the operator's eye goes there first). */
+/** Colour of a log line: ERROR red, WARN yellow (the operator's eye goes there first); the level is the domain's (src/domain/log-level.ts). */
 export function logLineColor(text: string): Color | undefined {
-  if (/\b(ERROR|FATAL|CRITICAL|PANIC|Traceback|Exception)\b|\berror\b|\bfatal\b/.test(text)) return 'red';
-  if (/\b(WARN|WARNING)\b|\bwarn(ing)?\b/.test(text)) return 'yellow';
-  return undefined;
+  const level = logLevel(text);
+  return level === 'error' ? 'red' : level === 'warn' ? 'yellow' : undefined;
 }
 
 /**

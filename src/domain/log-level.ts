@@ -1,0 +1,20 @@
+// The level of a log line from its text (issue #16): one classification for the console's logs view
+// (its colours, src/ui/format/logs.ts) and the api-degraded runbook's error lines
+// (src/runbooks/actions/diagnose.ts). Pure: a line in, a level out.
+
+/** How severe a log line reads. */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+const ERROR = /\b(ERROR|FATAL|CRITICAL|PANIC|Traceback|Exception)\b|\berror\b|\bfatal\b/;
+const WARN = /\b(WARN|WARNING)\b|\bwarn(ing)?\b/;
+const INFO = /\b(INFO|info|NOTICE|notice)\b/;
+const DEBUG = /\b(DEBUG|debug|TRACE|trace)\b/;
+
+/** The level a line's words say (ERROR/FATAL/Exception…, WARN…, INFO, DEBUG/TRACE), or undefined when none. */
+export function logLevel(text: string): LogLevel | undefined {
+  if (ERROR.test(text)) return 'error';
+  if (WARN.test(text)) return 'warn';
+  if (INFO.test(text)) return 'info';
+  if (DEBUG.test(text)) return 'debug';
+  return undefined;
+}
