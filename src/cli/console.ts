@@ -349,7 +349,8 @@ export function keyTracker(db: BetterSqlite3.Database, store: AppStore, now: () 
     return e;
   };
   return {
-    fired: (a, at) => void entry(a.checkId, a.firedAt ?? at),
+    // A runbook started while the alert was still pending made its entry already: the firing sets its time.
+    fired: (a, at) => void (entry(a.checkId, a.firedAt ?? at).firedAt = a.firedAt ?? at),
     key: () => {
       for (const a of Object.values(store.getState().alerts)) if (a.state === 'firing' || a.state === 'resolving') entry(a.checkId, a.firedAt).keys++;
     },

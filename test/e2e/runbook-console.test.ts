@@ -1,6 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -40,10 +39,7 @@ function runbookFile(name: string, body: string): void {
 beforeAll(async () => {
   mkdirSync(rb, { mode: 0o700 });
   chmodSync(rb, 0o700);
-  const probe = createServer();
-  await new Promise<void>((res) => probe.listen(0, '127.0.0.1', res));
-  port = (probe.address() as AddressInfo).port;
-  await new Promise<void>((res) => probe.close(() => res()));
+  port = await freePortBelowEphemeral();
   runbookFile(
     'e2e-book',
     [
@@ -103,8 +99,9 @@ afterAll(async () => {
 describe('runbooks in the console', () => {
   it('F runs the alert’s runbook: y runs, s skips, y at a failure retries, n stops — each in the step list; keys audited as the alert resolves', async () => {
     const t = open();
-    // The endpoint refuses: its alert fires, and the alert pane says what F runs.
-    await t.waitFor(/F: run e2e-book for dead/, 30_000);
+    // The endpoint refuses: its alert fires (the pane says what F runs while it is pending already;
+    // keys count from the firing on), and the alert pane says what F runs.
+    await t.waitFor((screen) => /Alerts \(1 firing\)/.test(screen) && /F: run e2e-book for dead/.test(screen), 30_000);
     t.send('F');
     await t.waitFor(/Runbook e2e-book for dead \(alert http:dead\)/);
     let s = await t.waitFor(/y yes, run it · n no, stop the runbook here · s skip this step/);
@@ -192,6 +189,26 @@ describe('runbooks in the console', () => {
     await t.waitFor(/EXIT=0/);
   }, 60_000);
 });
+
+/**
+ * A free port below the ephemeral range (32768–60999 on Linux): a probe's own source port is never
+ * it, so a connection to it cannot meet itself (a self-connect answered the "dead" endpoint once).
+ */
+async function freePortBelowEphemeral(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const candidate = 20_000 + Math.floor(Math.random() * 10_000);
+    const probe = createServer();
+    const ok = await new Promise<boolean>((res) => {
+      probe.once('error', () => res(false));
+      probe.listen(candidate, '127.0.0.1', () => res(true));
+    });
+    if (ok) {
+      await new Promise<void>((res) => probe.close(() => res()));
+      return candidate;
+    }
+  }
+  throw new Error('no free port below 30000');
+}
 
 /** Sends a key every 2 s until the screen shows what it does. */
 async function pressUntil(t: TmuxSession, key: string, re: RegExp): Promise<string> {
