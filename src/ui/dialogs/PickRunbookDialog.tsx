@@ -11,6 +11,9 @@ export function sourceLabel(e: Pick<RunbookEntry, 'source' | 'replaces'>): strin
   return e.source === 'built-in' ? 'built-in' : e.replaces ? 'user, replaces the built-in' : 'user';
 }
 
+/** What a target kind is called in the second list's question. */
+const TARGET_WORDS: Record<RunbookEntry['target'], string> = { service: 'service', database: 'database', redis: 'Redis server', endpoint: 'endpoint', host: 'filesystem', none: 'target' };
+
 /**
  * The runbook picker (`:`, issue #16): the catalog's runbooks (name, title, where from), windowed to
  * the rows there are, the selected one's description under the list; then, for a runbook whose kind
@@ -32,7 +35,7 @@ export function PickRunbookDialog(props: { dialog: Extract<Dialog, { kind: 'pick
   const about = sel ? wrapColumns(terminalSafe(sel.description), inner).slice(0, 2) : [];
   const win = windowRows(items, dialog.selected, Math.max(3, props.height - 5 - about.length));
   const range = items.length > 1 ? choiceRange(keys, items.length) : '';
-  const title = dialog.kind === 'pick-runbook' ? 'Run which runbook?' : `Run ${dialog.entry.name} on which ${dialog.entry.target}?`;
+  const title = dialog.kind === 'pick-runbook' ? 'Run which runbook?' : `Run ${dialog.entry.name} on which ${TARGET_WORDS[dialog.entry.target]}?`;
   return (
     <Box flexDirection="column" borderStyle="round" width={width} paddingX={1}>
       <C bold>{fit(title, inner)}</C>
