@@ -149,7 +149,7 @@ export function App(props: {
     const choice = runbookFor(checkId);
     return choice ? runbookHint(choice) : undefined;
   };
-  /** "F: run service-recovery for api", under the selected alert and in its details. */
+  /** "F: run service-recovery for api", under the selected alert. */
   const runbookLine = (checkId: string): string | undefined => {
     const hint = hintFor(checkId);
     return hint ? `${firstKey(props.keys, 'alert.runbook')}: ${hint}` : undefined;
@@ -245,7 +245,7 @@ export function App(props: {
   const hints = consoleFooter({ keys: props.keys, readOnly: props.readOnly, columns, state: cs, hasContainers: !!data.docker?.data?.containers.length, alerts, ...(selected ? { selected: { alert: selected, runbook: hintFor(selected.checkId) } } : {}) });
   const footer = <Footer hints={hints} keysOn={isRawModeSupported} />;
   const statusLine = <StatusLine busy={cs.busy} flash={cs.flash} notice={props.notice} now={now} checks={Object.keys(data.checks).length} refresh={props.config.refresh} interval={props.config.interval} />;
-  const dialog = cs.dialog ? <DialogView dialog={cs.dialog} keys={props.keys} readOnly={props.readOnly} width={columns} height={heights.dialog} history={props.actions.history} runbookLine={runbookLine} /> : null;
+  const dialog = cs.dialog ? <DialogView dialog={cs.dialog} keys={props.keys} readOnly={props.readOnly} width={columns} height={heights.dialog} history={props.actions.history} runbookHint={hintFor} /> : null;
 
   // Each view's root has its own key, so React mounts a view afresh instead of reshaping the last
   // one's boxes: Ink does not reset a style prop a box loses (a flexDirection, a display), and the

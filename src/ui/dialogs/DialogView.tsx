@@ -8,7 +8,7 @@ import { PickRunbookDialog } from './PickRunbookDialog.js';
 import { SilenceDialog } from './SilenceDialog.js';
 
 /** The open dialog, drawn by its own component. */
-export function DialogView(props: { dialog: Dialog; keys: readonly KeyBinding[]; readOnly: boolean; width: number; height: number; history: (checkId: string) => ProbeResult[]; runbookLine?: (checkId: string) => string | undefined }) {
+export function DialogView(props: { dialog: Dialog; keys: readonly KeyBinding[]; readOnly: boolean; width: number; height: number; history: (checkId: string) => ProbeResult[]; runbookHint?: (checkId: string) => string | undefined }) {
   const { dialog, keys, width, height } = props;
   switch (dialog.kind) {
     case 'confirm':
@@ -16,7 +16,7 @@ export function DialogView(props: { dialog: Dialog; keys: readonly KeyBinding[];
     case 'silence':
       return <SilenceDialog dialog={dialog} keys={keys} width={width} />;
     case 'details':
-      return <DetailsDialog dialog={dialog} keys={keys} width={width} height={height} history={props.history} {...(props.runbookLine ? { runbookLine: props.runbookLine } : {})} />;
+      return <DetailsDialog dialog={dialog} keys={keys} width={width} height={height} history={props.history} {...(props.runbookHint ? { runbookHint: props.runbookHint } : {})} />;
     case 'pick-log':
       return <PickLogDialog dialog={dialog} keys={keys} width={width} height={height} />;
     case 'pick-runbook':
