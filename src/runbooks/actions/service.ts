@@ -97,11 +97,16 @@ export const SERVICE_ACTIONS: Record<string, Action<unknown, GenericDeps>> = {
     async execute(x) {
       const s = serviceOf(x);
       const ways = `stopped and started by ${byCommands(s) ? 'its stop_command/start_command' : s.container || s.compose_service ? 'Docker' : 'nothing configured'}`;
-      try {
-        return `${await waitServiceHealthy(x, s, 1)} (${ways})`;
-      } catch (e) {
-        return `${s.name} is not healthy: ${(e as Error).message} (${ways})`;
+      if (s.health_url) {
+        const p = await probeHttp({ url: s.health_url, timeoutMs: s.timeout, expect: s.expect });
+        return `${s.name}: ${p.ok ? `healthy, ${p.target} answered HTTP ${p.status ?? ''} in ${Math.round(p.latencyMs)} ms` : `NOT healthy, ${p.failure?.message ?? 'no answer'}`} (${ways})`;
       }
+      if (!s.container && !s.compose_service) return `${s.name}: no health_url or container to look at (${ways})`;
+      const d = dockerFor(x.deps.config?.docker.host);
+      const i = await d.inspect(await containerName(s, d));
+      if (!i.ok) return `${s.name}: its container cannot be read: ${i.error.message} (${ways})`;
+      const c = i.value;
+      return `${s.name}: container ${c.name} is ${c.state}${c.health !== 'none' ? `, ${c.health}` : ''}, restarted ${c.restartCount} time(s), last exit code ${c.exitCode} (${ways})`;
     },
   },
   'service.stop': {
