@@ -21,6 +21,10 @@ import type * as UiModule from '../ui/run.js';
 import type { LiveProps } from '../ui/run.js';
 import type { ConsoleActions } from '../ui/App.js';
 import type { RestoreEvents, RestoreRun } from '../ui/RestoreWizard.js';
+import type { RunbookCatalog, RunbookStart } from '../ui/console/runbook-wizard.js';
+import type { Alert } from '../domain/alerts.js';
+import type { AppStore } from '../state/store.js';
+import { loadCatalog } from '../runbooks/catalog.js';
 import { createHostHistory } from '../ui/useHostHistory.js';
 import { configuredKeys, formatReport, runChecks, useColor } from './check.js';
 import { out, useSecrets, type GlobalOptions } from './output.js';
@@ -95,6 +99,11 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   // An ack holds for one firing episode: it lapses when the alert resolves.
   bus.subscribe('alert.resolved', (e) => acks.lapse(e.alert.checkId, e.at));
   const store = createAppStore();
+  // The keys pressed while each alert fired, and the runbooks started for it, audited as it resolves
+  // (`console.keys`, read by `drill score`, issue #16).
+  const tracker = keyTracker(db, store);
+  bus.subscribe('alert.fired', (e) => tracker.fired(e.alert, e.at));
+  bus.subscribe('alert.resolved', (e) => tracker.resolved(e.alert, e.at));
   // Scheduled backups (issue #10) run here only while no watch holds the lease; never read-only.
   const scheduler = (c: Config) => {
     const s = !g.readOnly && loaded.file ? backupSchedulerSource({ config: c, configFile: loaded.file, stateDb: db, owner: 'console' }) : undefined;
@@ -109,7 +118,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
       bus,
     });
   let monitor = startMonitor(config);
-  let live: ReturnType<LiveProps['get']> = { config, keys };
+  let live: ReturnType<LiveProps['get']> = { config, keys, runbooks: runbookCatalog(config) };
   // An unfinished restore (opsdeck was killed mid-run) is offered at once, before its alert fires;
   // read from the state database the console already holds open.
   const unfinished = openRunChecks(db).filter((c) => c.status === 'critical');
@@ -153,7 +162,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
         monitor.stop();
         monitor = startMonitor(next.config);
         monitor.start();
-        setLive({ config: next.config, keys: nextKeys, notice: { text: `configuration reloaded from ${file}`, color: 'green', until: Date.now() + 10_000 } });
+        setLive({ config: next.config, keys: nextKeys, runbooks: runbookCatalog(next.config), notice: { text: `configuration reloaded from ${file}`, color: 'green', until: Date.now() + 10_000 } });
       } catch (e) {
         setLive({ ...live, notice: { text: `configuration not reloaded (the running one stays): ${(e as Error).message}`, color: 'red', until: Number.MAX_SAFE_INTEGER } });
       }
@@ -189,7 +198,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     throw e;
   }
 
-  const actions = consoleActions({ readOnly: !!g.readOnly, db, acks, docker, monitor: () => monitor, entries, configFile: file });
+  const actions = consoleActions({ readOnly: !!g.readOnly, db, acks, docker, monitor: () => monitor, entries, configFile: file, tracker });
   const color = useColor(g);
   const altScreen = !process.env.OPSDECK_NO_ALT_SCREEN;
   if (altScreen) process.stdout.write('\x1b[?1049h\x1b[H');
@@ -238,6 +247,7 @@ export function consoleActions(o: {
   monitor: () => Monitor;
   entries: ReadonlyMap<string, { at: number; status: string; message: string }[]>;
   configFile: string | undefined;
+  tracker?: KeyTracker;
 }): ConsoleActions {
   const { db, acks, docker } = o;
   const refuse = (action: string, target: string) => recordAudit(db, { action, target, outcome: 'refused', detail: '--read-only' });
@@ -283,6 +293,73 @@ export function consoleActions(o: {
       }
       return startRestoreChild(args, events, o.configFile);
     },
+    runbook: (start, events) => {
+      if (o.readOnly) {
+        refuse('alert.runbook', start.check ?? start.runbook);
+        queueMicrotask(() => events.onExit(1, `runbook ${start.runbook} ${READ_ONLY_REFUSAL}`));
+        return { answer: () => undefined };
+      }
+      if (start.check !== undefined) o.tracker?.runbook(start.check, start.runbook);
+      return spawnDriven(runbookArgs(start), events, { ...(o.configFile ? { configFile: o.configFile } : {}), what: `runbook ${start.runbook}` });
+    },
+    keyPressed: () => o.tracker?.key(),
+  };
+}
+
+/** `opsdeck runbook run NAME [--target T] [--check ID]` for a start (spawnDriven adds --config and --protocol). */
+export function runbookArgs(start: RunbookStart): string[] {
+  const target = start.target.kind !== 'none' && start.target.name ? ['--target', start.target.name] : [];
+  return ['runbook', 'run', start.runbook, ...target, ...(start.check !== undefined ? ['--check', start.check] : [])];
+}
+
+/**
+ * The runbook catalog for the picker (`:`): built-in and the config's `runbooks.dir`. A bad runbook
+ * file does not stop the console: the picker says why instead (`opsdeck check` names it too).
+ */
+function runbookCatalog(config: Config): RunbookCatalog {
+  try {
+    return { entries: loadCatalog(config).entries };
+  } catch (e) {
+    return { entries: [], error: (e as Error).message };
+  }
+}
+
+/** Counts keys per firing alert and the runbooks started for it; audits both as the alert resolves. */
+export interface KeyTracker {
+  fired(a: Alert, at: number): void;
+  key(): void;
+  runbook(checkId: string, name: string): void;
+  resolved(a: Alert, at: number): void;
+}
+
+/**
+ * The drill score's input (issue #16): for each alert, the keys pressed in this console from when it
+ * fired until it resolved (firing or resolving in the store at the key), and the runbooks started
+ * from the console for its check; written as one `console.keys` audit entry when it resolves:
+ * `{"keys": N, "firedAt": ms, "resolvedAt": ms, "runbooks": [names]}`.
+ */
+export function keyTracker(db: BetterSqlite3.Database, store: AppStore, now: () => number = Date.now): KeyTracker {
+  const open = new Map<string, { firedAt: number; keys: number; runbooks: string[] }>();
+  const entry = (checkId: string, firedAt: number | undefined) => {
+    let e = open.get(checkId);
+    if (!e) {
+      e = { firedAt: firedAt ?? now(), keys: 0, runbooks: [] };
+      open.set(checkId, e);
+    }
+    return e;
+  };
+  return {
+    // A runbook started while the alert was still pending made its entry already: the firing sets its time.
+    fired: (a, at) => void (entry(a.checkId, a.firedAt ?? at).firedAt = a.firedAt ?? at),
+    key: () => {
+      for (const a of Object.values(store.getState().alerts)) if (a.state === 'firing' || a.state === 'resolving') entry(a.checkId, a.firedAt).keys++;
+    },
+    runbook: (checkId, name) => void entry(checkId, store.getState().alerts[checkId]?.firedAt).runbooks.push(name),
+    resolved: (a, at) => {
+      const e = open.get(a.checkId) ?? { firedAt: a.firedAt ?? at, keys: 0, runbooks: [] };
+      open.delete(a.checkId);
+      recordAudit(db, { action: 'console.keys', target: a.checkId, outcome: 'ok', detail: JSON.stringify({ keys: e.keys, firedAt: e.firedAt, resolvedAt: at, runbooks: e.runbooks }) }, at);
+    },
   };
 }
 
@@ -294,3 +371,4 @@ export function consoleActions(o: {
 function startRestoreChild(args: string[], events: RestoreEvents, configFile: string | undefined): RestoreRun {
   return spawnDriven(['restore', ...args], events, { ...(configFile ? { configFile } : {}), what: 'restore' });
 }
+

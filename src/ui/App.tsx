@@ -9,14 +9,18 @@ import { perKey } from './burst.js';
 import type { Config } from '../config/schema.js';
 import type { Alert } from '../domain/alerts.js';
 import type { Result } from '../domain/result.js';
+import { runbookForCheck, type RunbookChoice } from '../domain/runbook-map.js';
 import type { ContainerInfo, ContainerOutcome } from '../domain/observations.js';
 import type { LogFollow, LogLine } from '../services/logs.js';
 import type { AckState } from '../state/acks.js';
 import type { AppState, AppStore } from '../state/store.js';
 import { containerRows } from './format/cells.js';
-import { keyName, type KeyBinding } from './keys.js';
+import { firstKey, keyName, type KeyBinding } from './keys.js';
 import { LogsView, type LogsKeys, type LogTarget } from './LogsView.js';
 import { RestoreWizard, unfinishedMap, wizardSuggestions, type StartRestore, type WizardKeys } from './RestoreWizard.js';
+import { RunbookWizard, type StartRunbook } from './RunbookWizard.js';
+import { runbookHint } from './console/runbook-picker.js';
+import type { RunbookCatalog, RunbookTargetKind } from './console/runbook-wizard.js';
 import { visibleAlerts } from './panes/AlertsPane.js';
 import type { HostHistory } from './useHostHistory.js';
 import { Dashboard, type DashboardData } from './console/Dashboard.js';
@@ -50,6 +54,10 @@ export interface ConsoleActions {
   restore: StartRestore;
   /** Which databases the restore journal holds an unfinished run of (read when the wizard opens). */
   unfinishedRestores?: () => Set<string> | undefined;
+  /** Starts `opsdeck runbook run NAME --target T --check ID` in a child process for the runbook wizard (issue #16). */
+  runbook: StartRunbook;
+  /** A key was pressed (the drill score counts the keys pressed while an alert fires, issue #16). */
+  keyPressed?: () => void;
 }
 
 export { FLASH_MS } from './console/StatusLine.js';
@@ -93,6 +101,8 @@ export function App(props: {
   now?: () => number;
   /** A message from outside the UI (a configuration reload), shown in the status line until `until`. */
   notice?: Notice;
+  /** The runbook catalog (`:`), loaded by cli/console.ts (ui/ never imports runbooks/). */
+  runbooks?: RunbookCatalog;
 }) {
   const { exit } = useApp();
   // Keys need raw mode, which needs stdin to be a terminal (`opsdeck < /dev/null` in a real
@@ -124,6 +134,27 @@ export function App(props: {
   });
   void tick;
 
+  const c = props.config;
+  const names = { services: c.services.map((x) => x.name), endpoints: c.endpoints.map((x) => x.name), redis: c.redis.map((x) => x.name), databases: c.databases.map((x) => x.name) };
+  /** The runbook for an alert: runbookForCheck on its check's latest result (issue #16). */
+  const runbookFor = (checkId: string): RunbookChoice | undefined => {
+    const r = props.store.getState().checks[checkId];
+    return r ? runbookForCheck(r, names, c.runbooks.map) : undefined;
+  };
+  /** The configured entries a runbook of a kind acts on; for host, the filesystems the host gauges see. */
+  const targets = (kind: Exclude<RunbookTargetKind, 'none'>): string[] =>
+    kind === 'service' ? names.services : kind === 'database' ? names.databases : kind === 'redis' ? names.redis : kind === 'endpoint' ? names.endpoints : (props.store.getState().host.data?.filesystems ?? []).map((f) => f.mount);
+  /** "run service-recovery for api" for an alert, when a runbook fits it. */
+  const hintFor = (checkId: string): string | undefined => {
+    const choice = runbookFor(checkId);
+    return choice ? runbookHint(choice) : undefined;
+  };
+  /** "F: run service-recovery for api", under the selected alert. */
+  const runbookLine = (checkId: string): string | undefined => {
+    const hint = hintFor(checkId);
+    return hint ? `${firstKey(props.keys, 'alert.runbook')}: ${hint}` : undefined;
+  };
+
   /** The world as a key finds it, read from the store at that moment (not from the last frame). */
   const world = (): ConsoleWorld => {
     const s = props.store.getState();
@@ -140,6 +171,9 @@ export function App(props: {
       databases: props.config.databases.length,
       logFiles: props.config.logs.map((f): LogTarget => ({ kind: 'file', id: f.path, name: f.name })),
       historyCount: (id) => props.actions.history(id).length,
+      runbooks: props.runbooks ?? { entries: [] },
+      runbookFor,
+      targets,
     };
   };
 
@@ -181,9 +215,10 @@ export function App(props: {
 
   useInput(
     perKey((input, key) => {
+      props.actions.keyPressed?.();
       const s = getConsole();
-      // The restore wizard takes every key while it is open: a restore is not left by a stray "q".
-      if (!s.dialog && s.view.kind === 'wizard') {
+      // A wizard takes every key while it is open: a restore or a runbook is not left by a stray "q".
+      if (!s.dialog && (s.view.kind === 'wizard' || s.view.kind === 'runbook')) {
         wizardKeys.current?.onKey(input, key);
         return;
       }
@@ -206,10 +241,11 @@ export function App(props: {
   const alerts = visibleAlerts(data.alerts);
   const oldestFiring = alerts.filter((a) => a.state === 'firing').reduce<number | undefined>((m, a) => (a.since !== undefined && (m === undefined || a.since < m) ? a.since : m), undefined);
   const header = <Header name={props.config.name} hostname={props.hostname} now={now} checks={data.checks} readOnly={props.readOnly} oldestFiring={oldestFiring} />;
-  const hints = consoleFooter({ keys: props.keys, readOnly: props.readOnly, columns, state: cs, hasContainers: !!data.docker?.data?.containers.length, alerts });
+  const selected = cs.focus === 'alerts' ? alerts[alertIndex(cs, alerts)] : undefined;
+  const hints = consoleFooter({ keys: props.keys, readOnly: props.readOnly, columns, state: cs, hasContainers: !!data.docker?.data?.containers.length, alerts, ...(selected ? { selected: { alert: selected, runbook: hintFor(selected.checkId) } } : {}) });
   const footer = <Footer hints={hints} keysOn={isRawModeSupported} />;
   const statusLine = <StatusLine busy={cs.busy} flash={cs.flash} notice={props.notice} now={now} checks={Object.keys(data.checks).length} refresh={props.config.refresh} interval={props.config.interval} />;
-  const dialog = cs.dialog ? <DialogView dialog={cs.dialog} keys={props.keys} readOnly={props.readOnly} width={columns} height={heights.dialog} history={props.actions.history} /> : null;
+  const dialog = cs.dialog ? <DialogView dialog={cs.dialog} keys={props.keys} readOnly={props.readOnly} width={columns} height={heights.dialog} history={props.actions.history} runbookHint={hintFor} /> : null;
 
   // Each view's root has its own key, so React mounts a view afresh instead of reshaping the last
   // one's boxes: Ink does not reset a style prop a box loses (a flexDirection, a display), and the
@@ -236,6 +272,13 @@ export function App(props: {
         </Box>
       );
     }
+    case 'runbook':
+      return (
+        <Box key="runbook" flexDirection="column" width={columns}>
+          {header}
+          <RunbookWizard start={view.start} run={props.actions.runbook} keys={props.keys} width={columns} height={heights.wizard} now={now} onBack={() => dispatch({ type: 'wizard.closed' })} keysRef={wizardKeys} />
+        </Box>
+      );
     case 'logs':
       // The logs view stays mounted under a dialog (help), so the follow and its lines survive.
       return (
@@ -285,6 +328,7 @@ export function App(props: {
           dockerConfigured={dockerConfigured(props.config)}
           history={props.history}
           acks={props.actions.acks}
+          runbookLine={runbookLine}
           header={header}
           statusLine={statusLine}
           footer={footer}

@@ -17,6 +17,7 @@ export const COMMAND_IDS = [
   'cursor.down',
   'logs.open',
   'restore.wizard',
+  'runbook.pick',
   'container.logs',
   'container.restart',
   'container.stop',
@@ -25,6 +26,7 @@ export const COMMAND_IDS = [
   'alert.silence',
   'alert.details',
   'alert.restart',
+  'alert.runbook',
   'logs.filter',
   'logs.pause',
   'logs.jump',
@@ -50,6 +52,8 @@ export interface KeyBinding {
   dangerous?: boolean;
   /** Shown in the footer hints of its scope. */
   hint?: boolean;
+  /** The footer's word for it, when the second half of its id does not say it ("runbooks", not "pick"). */
+  label?: string;
 }
 
 /**
@@ -67,6 +71,8 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   { id: 'cursor.down', keys: ['down', 'j'], description: 'select the next row', scope: 'dashboard' },
   { id: 'logs.open', keys: ['o'], description: 'open a log: pick a container or a configured log file', scope: 'dashboard', hint: true },
   { id: 'restore.wizard', keys: ['W'], description: 'restore wizard: a database from its backup, step by step (asks first)', scope: 'dashboard', dangerous: true, hint: true },
+  // Issue #16: the keys ARCHITECTURE.md kept for runbooks (`:` and F) since issue #15.
+  { id: 'runbook.pick', keys: [':'], description: 'runbook picker (choose a runbook and its target, then run it step by step; asks first)', scope: 'dashboard', dangerous: true, hint: true, label: 'runbooks' },
   { id: 'container.logs', keys: ['l', 'enter'], description: 'follow the selected container\'s log', scope: 'containers', hint: true },
   { id: 'container.restart', keys: ['r'], description: 'restart the selected container (asks first)', scope: 'containers', dangerous: true, hint: true },
   { id: 'container.stop', keys: ['x'], description: 'stop the selected container (asks first)', scope: 'containers', dangerous: true, hint: true },
@@ -77,6 +83,8 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   { id: 'alert.details', keys: ['enter'], description: 'details: the probe history behind the alert', scope: 'alerts', hint: true },
   // No hint of its own: the footer offers it only while a container alert fires.
   { id: 'alert.restart', keys: ['r'], description: 'restart the container behind the selected container alert (asks first)', scope: 'alerts', dangerous: true },
+  // The footer names the runbook and its target for the selected alert ("F run service-recovery for api").
+  { id: 'alert.runbook', keys: ['F'], description: "run the selected alert's runbook (restore-database opens the restore wizard; asks first)", scope: 'alerts', dangerous: true, hint: true, label: 'runbook' },
   { id: 'logs.filter', keys: ['/'], description: 'filter lines by a regular expression', scope: 'logs', hint: true },
   { id: 'logs.pause', keys: ['p', 'space'], description: 'pause / resume following', scope: 'logs', hint: true },
   { id: 'logs.jump', keys: ['g'], description: 'jump to when the oldest firing alert started', scope: 'logs', hint: true },
@@ -84,12 +92,12 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   { id: 'dialog.yes', keys: ['y'], description: 'confirm', scope: 'dialog', hint: true },
   // Esc never answers a question (issue #10: Esc bound to "no" skipped the critical-tables stage):
   // it closes a dialog that has not started anything, and asks again inside a running restore.
-  { id: 'dialog.no', keys: ['n'], description: 'no: cancel, or stop a restore where it is', scope: 'dialog', hint: true },
+  { id: 'dialog.no', keys: ['n'], description: 'no: cancel, or stop a restore or a runbook where it is', scope: 'dialog', hint: true },
   { id: 'dialog.back', keys: ['escape'], description: 'back (closes a dialog; never answers a restore\'s question)', scope: 'dialog' },
-  { id: 'dialog.skip', keys: ['s'], description: 'skip this restore step (only where offered; reported as skipped)', scope: 'dialog' },
-  { id: 'dialog.pick', keys: ['enter'], description: 'take the selected choice (log picker, restore wizard)', scope: 'dialog' },
+  { id: 'dialog.skip', keys: ['s'], description: 'skip this restore or runbook step (only where offered; reported as skipped)', scope: 'dialog' },
+  { id: 'dialog.pick', keys: ['enter'], description: 'take the selected choice (log picker, runbook picker, restore wizard)', scope: 'dialog' },
   // The n-th key takes the n-th choice (a silence's duration, a log, a restore's database or way).
-  { id: 'dialog.choose', keys: ['1', '2', '3', '4', '5', '6', '7', '8', '9'], description: 'take the numbered choice (silence time, log, restore wizard)', scope: 'dialog' },
+  { id: 'dialog.choose', keys: ['1', '2', '3', '4', '5', '6', '7', '8', '9'], description: 'take the numbered choice (silence time, log, runbook, target, restore wizard)', scope: 'dialog' },
 ];
 
 /** tmux's default and common prefix keys: never bound. */
@@ -168,12 +176,11 @@ export function normalizeKey(raw: string): string | undefined {
 /**
  * Keys kept for the features that come next (ARCHITECTURE.md "Reserved keys"): no command binds
  * them on the dashboard today and a remap of a dashboard or global command onto one is refused, so
- * they mean the same on every installation later.
+ * they mean the same on every installation later. (`:` and F were kept for runbooks until issue #16
+ * bound them: `runbook.pick`, `alert.runbook`.)
  * Esc is never bound to a confirmation or a skip (`dialog.back`).
  */
 export const RESERVED_KEYS: Readonly<Record<string, string>> = {
-  ':': 'the runbook picker',
-  F: "running the selected alert's runbook",
   I: 'declaring an incident',
   N: 'an incident note',
   H: 'the healing pane',
@@ -274,7 +281,7 @@ export function fitHints<T extends { key: string; label: string; refused: boolea
 }
 
 function shortLabel(b: KeyBinding): string {
-  return b.id.split('.')[1] ?? b.id;
+  return b.label ?? b.id.split('.')[1] ?? b.id;
 }
 
 /** How a key is written in a hint: arrows as ↑ ↓ ← →, escape as esc, others as named. */

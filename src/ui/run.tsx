@@ -5,7 +5,7 @@ import { ColorContext } from './theme.js';
 
 /** Props that change while the console runs (a configuration reload): read through a tiny external store. */
 export interface LiveProps {
-  get: () => Pick<ComponentProps<typeof App>, 'config' | 'keys' | 'notice'>;
+  get: () => Pick<ComponentProps<typeof App>, 'config' | 'keys' | 'notice' | 'runbooks'>;
   subscribe: (onChange: () => void) => () => void;
 }
 

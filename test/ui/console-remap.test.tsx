@@ -41,6 +41,10 @@ function setup(keys: readonly KeyBinding[]) {
       calls.push(`restore:${args.join(' ')}`);
       return { answer: (a) => calls.push(`answer:${a}`) };
     },
+    runbook: (start) => {
+      calls.push(`runbook:${start.runbook}:${start.target.name}:${start.check ?? '-'}`);
+      return { answer: (a) => calls.push(`answer:${a}`) };
+    },
   };
   const { history } = createHostHistory(store, 2000);
   const r = renderApp(<App store={store} config={config} keys={keys} readOnly={false} history={history} actions={consoleActions} hostname="box" />, { columns: 120, rows: 40 });

@@ -69,6 +69,10 @@ function setup(opts: SetupOptions = {}) {
       calls.push(`restore:${args.join(' ')}`);
       return { answer: (a) => calls.push(`answer:${a}`) };
     },
+    runbook: (start) => {
+      calls.push(`runbook:${start.runbook}:${start.target.name}:${start.check ?? '-'}`);
+      return { answer: (a) => calls.push(`answer:${a}`) };
+    },
   };
   const { history } = createHostHistory(store, 2000);
   const size = opts.size ?? { columns: 120, rows: 40 };

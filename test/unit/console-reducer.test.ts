@@ -14,6 +14,7 @@ import {
   type Dialog,
   type Effect,
 } from '../../src/ui/console/reducer.js';
+import type { RunbookEntry } from '../../src/ui/console/runbook-wizard.js';
 import { buildKeyTable, COMMAND_IDS, DIALOG_SCOPES, KEY_TABLE, type CommandId } from '../../src/ui/keys.js';
 
 // The console's input model (issue #15, part 3), key by key, without rendering: plain values in,
@@ -28,6 +29,10 @@ const container = (name: string, over: Partial<ContainerInfo> = {}): ContainerIn
 
 const alert = (checkId: string): Alert => ({ checkId, state: 'firing', failStreak: 3, passStreak: 0, status: 'critical', message: 'x', since: NOW - 60_000, firedAt: NOW - 30_000 });
 
+/** The runbook catalog the picker lists (a user runbook replacing a built-in among them). */
+const entry = (name: string, target: RunbookEntry['target'], source: RunbookEntry['source'] = 'built-in', replaces = false): RunbookEntry => ({ name, title: `${name} title`, description: `${name} does things`, target, source, replaces });
+const CATALOG: RunbookEntry[] = [entry('service-recovery', 'service'), entry('restore-database', 'database'), entry('redis-recovery', 'redis', 'user', true), entry('api-degraded', 'endpoint'), entry('recovery-verify', 'none'), entry('disk-pressure', 'host')];
+
 /** Three containers in the table's order, two alerts in the pane's order. */
 function world(over: Partial<ConsoleWorld> = {}): ConsoleWorld {
   return {
@@ -40,6 +45,9 @@ function world(over: Partial<ConsoleWorld> = {}): ConsoleWorld {
     databases: 1,
     logFiles: [{ kind: 'file', id: '/var/log/app.log', name: 'app-log' }],
     historyCount: () => 5,
+    runbooks: { entries: CATALOG },
+    runbookFor: (id) => (id === 'redis:cache' ? { runbook: 'redis-recovery', target: { kind: 'redis', name: 'cache' }, check: id } : undefined),
+    targets: (kind) => ({ service: ['api', 'web'], database: ['shop'], redis: ['cache'], endpoint: [], host: ['/', '/var'] })[kind],
     ...over,
   };
 }
@@ -206,6 +214,8 @@ describe('Esc (dialog.back) never confirms, skips or saves anything', () => {
     { kind: 'silence', alert: alert('redis:cache') },
     { kind: 'details', alert: alert('redis:cache'), back: 0 },
     { kind: 'pick-log', targets: [{ kind: 'container', id: 'w', name: 'web' }], selected: 0 },
+    { kind: 'pick-runbook', entries: CATALOG, selected: 1 },
+    { kind: 'pick-target', entry: CATALOG[0] as RunbookEntry, targets: ['api', 'web'], selected: 1 },
     { kind: 'help', view: 'dashboard' },
     { kind: 'help', view: 'logs' },
   ];
@@ -226,7 +236,7 @@ describe('read-only mode: dangerous commands are refused, said and audited', () 
     expect(r.state.dialog).toBeUndefined();
     expect(r.state.view).toEqual({ kind: 'dashboard' });
     expect(r.state.flash?.text).toMatch(/: refused — opsdeck runs in --read-only mode$/);
-    expect(r.effects).toEqual([{ effect: 'audit', action: id, target: scope === 'alerts' ? 'redis:cache' : scope === 'containers' ? 'web' : 'databases', outcome: 'refused', detail: 'read-only mode' }]);
+    expect(r.effects).toEqual([{ effect: 'audit', action: id, target: scope === 'alerts' ? 'redis:cache' : scope === 'containers' ? 'web' : id === 'runbook.pick' ? 'runbooks' : 'databases', outcome: 'refused', detail: 'read-only mode' }]);
   });
 
   it('with nothing selected the refusal names no target', () => {
@@ -279,6 +289,95 @@ describe('the rest of the dashboard', () => {
   it.each(['logs.filter', 'logs.pause', 'logs.jump', 'logs.back', 'dialog.yes', 'dialog.no', 'dialog.back', 'dialog.skip', 'dialog.pick'] as const)('%s does nothing on the dashboard', (id) => {
     const s = start();
     expect(reduce(s, cmd(id), world())).toEqual({ state: s, effects: [] });
+  });
+});
+
+describe('runbooks (issue #16): F on an alert, : the picker', () => {
+  const onAlerts = start({ focus: 'alerts' });
+  const runbookView = (runbook: string, kind: RunbookEntry['target'], name: string, check?: string) => ({ kind: 'runbook', start: { runbook, target: { kind, name }, ...(check ? { check } : {}) } });
+
+  it("F starts the selected alert's runbook on its target, for its check", () => {
+    const r = reduce(onAlerts, cmd('alert.runbook'), world());
+    expect(r.state.view).toEqual(runbookView('redis-recovery', 'redis', 'cache', 'redis:cache'));
+    expect(r.effects).toEqual([]);
+  });
+
+  it.each([
+    ['no runbook fits: it says so, and that : picks one', world(), 'no runbook fits container:worker (map one under runbooks.map in the config) — : picks one by hand'],
+    ['remapped, it names the remapped key', world({ keys: buildKeyTable({ 'runbook.pick': ['P'] }) }), 'no runbook fits container:worker (map one under runbooks.map in the config) — P picks one by hand'],
+  ] as const)('%s', (_n, w, text) => {
+    const r = reduce(start({ focus: 'alerts', selA: 1, selAId: 'container:worker' }), cmd('alert.runbook'), w);
+    expect(r.state.view).toEqual({ kind: 'dashboard' });
+    expect(r.state.flash).toEqual({ text, color: 'yellow', at: NOW });
+    expect(r.effects).toEqual([]);
+  });
+
+  it('F on a database alert whose runbook is restore-database opens the restore wizard, as W does', () => {
+    const w = world({ runbookFor: (id) => ({ runbook: 'restore-database', target: { kind: 'database', name: 'shop' }, check: id }) });
+    expect(reduce(onAlerts, cmd('alert.runbook'), w)).toEqual({ state: { ...onAlerts, view: { kind: 'wizard' } }, effects: [{ effect: 'wizard.opened' }] });
+  });
+
+  it('a user runbook replacing restore-database runs as any other runbook', () => {
+    const w = world({ runbooks: { entries: [entry('restore-database', 'database', 'user', true)] }, runbookFor: (id) => ({ runbook: 'restore-database', target: { kind: 'database', name: 'shop' }, check: id }) });
+    expect(reduce(onAlerts, cmd('alert.runbook'), w).state.view).toEqual(runbookView('restore-database', 'database', 'shop', 'redis:cache'));
+  });
+
+  it('a mapped runbook missing from the catalog is named, not started', () => {
+    const w = world({ runbookFor: (id) => ({ runbook: 'typo-runbook', target: { kind: 'redis', name: 'cache' }, check: id }) });
+    const r = reduce(onAlerts, cmd('alert.runbook'), w);
+    expect(r.state.view).toEqual({ kind: 'dashboard' });
+    expect(r.state.flash?.text).toBe('redis:cache maps to runbook typo-runbook, which is not in the catalog — : picks one by hand');
+  });
+
+  it(': opens the picker on the catalog; without one it says why', () => {
+    expect(reduce(start(), cmd('runbook.pick'), world()).state.dialog).toEqual({ kind: 'pick-runbook', entries: CATALOG, selected: 0 });
+    expect(reduce(start(), cmd('runbook.pick'), world({ runbooks: { entries: [], error: 'runbooks/x.yaml: steps: expected a list' } })).state.flash?.text).toBe('runbooks: runbooks/x.yaml: steps: expected a list');
+    expect(reduce(start(), cmd('runbook.pick'), world({ runbooks: { entries: [] } })).state.flash?.text).toBe('no runbook to pick');
+  });
+
+  const picker = (selected = 0): ConsoleState => start({ dialog: { kind: 'pick-runbook', entries: CATALOG, selected } });
+  it.each([
+    ['↓ ↓ moves the cursor', picker(), ['cursor.down', 'cursor.down'], { dialog: { kind: 'pick-runbook', entries: CATALOG, selected: 2 } }],
+    ['↑ stops at the top', picker(), ['cursor.up'], { dialog: { kind: 'pick-runbook', entries: CATALOG, selected: 0 } }],
+    ['↓ stops at the bottom', picker(5), ['cursor.down'], { dialog: { kind: 'pick-runbook', entries: CATALOG, selected: 5 } }],
+    ['esc closes, starting nothing', picker(), ['dialog.back'], { dialog: undefined, view: { kind: 'dashboard' } }],
+    ['n closes', picker(), ['dialog.no'], { dialog: undefined, view: { kind: 'dashboard' } }],
+    ['y takes nothing', picker(), ['dialog.yes'], { dialog: { kind: 'pick-runbook', entries: CATALOG, selected: 0 } }],
+    ['a runbook with no target starts at once', picker(), [4], { dialog: undefined, view: runbookView('recovery-verify', 'none', '') }],
+    ['one entry of its kind: starts on it', picker(2), ['dialog.pick'], { dialog: undefined, view: runbookView('redis-recovery', 'redis', 'cache') }],
+    ['two services: which one', picker(), [0], { dialog: { kind: 'pick-target', entry: CATALOG[0], targets: ['api', 'web'], selected: 0 } }],
+    ['then 2 starts it on web', picker(), [0, 1], { dialog: undefined, view: runbookView('service-recovery', 'service', 'web') }],
+    ['then ↓ enter starts it on web', picker(), [0, 'cursor.down', 'dialog.pick'], { dialog: undefined, view: runbookView('service-recovery', 'service', 'web') }],
+    ['then esc closes it', picker(), [0, 'dialog.back'], { dialog: undefined, view: { kind: 'dashboard' } }],
+    ['host: the filesystems', picker(5), ['dialog.pick', 1], { view: runbookView('disk-pressure', 'host', '/var') }],
+    ['restore-database: the restore wizard', picker(1), ['dialog.pick'], { dialog: undefined, view: { kind: 'wizard' } }],
+  ] as const)('picker: %s', (_n, s, ids, want) => {
+    expect(run(s, [...ids]).state).toMatchObject(want);
+  });
+
+  it('a kind with no configured entry says which config key adds one', () => {
+    const r = run(picker(3), ['dialog.pick']);
+    expect(r.state.dialog).toBeUndefined();
+    expect(r.state.flash?.text).toBe('api-degraded acts on an endpoint, and none is configured (endpoints:)');
+  });
+
+  it("picked on the selected alert's target, the run answers that alert (its check goes along)", () => {
+    const s = start({ focus: 'alerts', dialog: { kind: 'pick-runbook', entries: CATALOG, selected: 2 } });
+    expect(run(s, ['dialog.pick']).state.view).toEqual(runbookView('redis-recovery', 'redis', 'cache', 'redis:cache'));
+  });
+
+  it("the target list starts on the selected alert's target", () => {
+    const w = world({ runbookFor: (id) => ({ runbook: 'service-recovery', target: { kind: 'service', name: 'web' }, check: id }) });
+    const r = run(start({ focus: 'alerts', dialog: { kind: 'pick-runbook', entries: CATALOG, selected: 0 } }), ['dialog.pick'], w);
+    expect(r.state.dialog).toMatchObject({ kind: 'pick-target', selected: 1 });
+    expect(run(r.state, ['dialog.pick'], w).state.view).toEqual(runbookView('service-recovery', 'service', 'web', 'redis:cache'));
+  });
+
+  it('the runbook view takes its own keys; it says when it goes back', () => {
+    const s = start({ view: runbookView('redis-recovery', 'redis', 'cache') as ConsoleState['view'] });
+    expect(listeningScopes(s)).toEqual(DIALOG_SCOPES);
+    for (const id of ['app.quit', 'dialog.back', 'alert.runbook', 'runbook.pick'] as const) expect(reduce(s, cmd(id), world())).toEqual({ state: s, effects: [] });
+    expect(reduce(s, { type: 'wizard.closed' }, world()).state.view).toEqual({ kind: 'dashboard' });
   });
 });
 

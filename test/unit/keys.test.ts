@@ -47,7 +47,10 @@ describe('buildKeyTable refuses what would lock an operator out', () => {
     ['quit moved onto a pane key', { 'app.quit': ['x'] }, /keys\.app\.quit: x is also bound to container\.stop/],
     ['a name no terminal sends', { 'container.restart': ['R2'] }, /keys\.container\.restart: "R2" is not a key name/],
     ['a reserved key (I: declaring an incident)', { 'container.restart': ['I'] }, /keys\.container\.restart: "I" is reserved for declaring an incident/],
-    ['a reserved key (:)', { 'app.help': [':'] }, /keys\.app\.help: ":" is reserved for the runbook picker/],
+    ['a reserved key (N: an incident note)', { 'app.help': ['N'] }, /keys\.app\.help: "N" is reserved for an incident note/],
+    // Issue #16 bound : and F: a remap onto them clashes with the runbook commands instead.
+    [': onto a dashboard command', { 'logs.open': [':'] }, /keys\.logs\.open: : is also bound to runbook\.pick/],
+    ['F onto an alert command', { 'alert.ack': ['F'] }, /keys\.alert\.ack: F is also bound to alert\.runbook/],
     ['escape as yes, with back moved away (esc must never confirm)', { 'dialog.back': ['b'], 'dialog.yes': ['escape'] }, /keys\.dialog\.yes: escape only goes back \(dialog\.back, logs\.back\); it never confirms, skips or acts/],
     ['escape as a container action', { 'dialog.back': ['b'], 'container.restart': ['esc'] }, /keys\.container\.restart: escape only goes back/],
   ])('%s', (_name, remap, pattern) => {
@@ -73,6 +76,17 @@ describe('reserved keys', () => {
     const { KEY_TABLE, RESERVED_KEYS } = await import('../../src/ui/keys.js');
     const bound = KEY_TABLE.flatMap((b) => b.keys.filter((k) => Object.hasOwn(RESERVED_KEYS, k)).map((k) => `${b.id}: ${k}`));
     expect(bound).toEqual([]);
-    expect(Object.keys(RESERVED_KEYS).sort()).toEqual([':', 'E', 'F', 'H', 'I', 'N']);
+    expect(Object.keys(RESERVED_KEYS).sort()).toEqual(['E', 'H', 'I', 'N']);
+  });
+
+  it('the keys kept for runbooks are theirs now (issue #16): : picks a runbook, F runs the selected alert’s', () => {
+    expect(KEY_TABLE.find((b) => b.id === 'runbook.pick')).toMatchObject({ keys: [':'], scope: 'dashboard', dangerous: true, hint: true });
+    expect(KEY_TABLE.find((b) => b.id === 'alert.runbook')).toMatchObject({ keys: ['F'], scope: 'alerts', dangerous: true, hint: true });
+  });
+
+  it('they can be remapped like any other command', () => {
+    const t = buildKeyTable({ 'runbook.pick': ['P'], 'alert.runbook': ['G'] });
+    expect(t.find((b) => b.id === 'runbook.pick')?.keys).toEqual(['P']);
+    expect(t.find((b) => b.id === 'alert.runbook')?.keys).toEqual(['G']);
   });
 });

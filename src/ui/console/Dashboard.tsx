@@ -33,6 +33,8 @@ export function Dashboard(props: {
   dockerConfigured: boolean;
   history: HostHistory;
   acks: (a: Alert) => AckState;
+  /** What F does for an alert ("F: run service-recovery for api"), when a runbook fits it. */
+  runbookLine?: (checkId: string) => string | undefined;
   header: ReactNode;
   statusLine: ReactNode;
   footer: ReactNode;
@@ -48,6 +50,7 @@ export function Dashboard(props: {
     alerts: alerts.length,
   });
   const stores = { checks: data.checks, databases, redis, endpoints };
+  const runbookLine = props.runbookLine ?? (() => undefined);
   switch (layout.kind) {
     case 'too-small':
       return <Text>{layout.message}</Text>;
@@ -60,7 +63,7 @@ export function Dashboard(props: {
           <Box height={layout.storesHeight} overflowY="hidden" flexDirection="column">
             <DatastoresPane state={stores} width={columns} now={now} />
           </Box>
-          <AlertsPane alerts={alerts} acks={props.acks} selected={props.selA} focused={focus === 'alerts'} width={columns} height={layout.alertsHeight} now={now} />
+          <AlertsPane alerts={alerts} acks={props.acks} selected={props.selA} focused={focus === 'alerts'} width={columns} height={layout.alertsHeight} now={now} runbookLine={runbookLine} />
           {props.statusLine}
           {props.footer}
         </Box>
@@ -87,7 +90,7 @@ export function Dashboard(props: {
             </Box>
             <Box width={1} />
             <Box width={layout.right} flexDirection="column">
-              <AlertsPane alerts={alerts} acks={props.acks} selected={props.selA} focused={focus === 'alerts'} width={layout.right} height={layout.bottomHeight} now={now} />
+              <AlertsPane alerts={alerts} acks={props.acks} selected={props.selA} focused={focus === 'alerts'} width={layout.right} height={layout.bottomHeight} now={now} runbookLine={runbookLine} />
             </Box>
           </Box>
           {props.statusLine}

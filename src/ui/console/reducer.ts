@@ -10,6 +10,9 @@ import type { Result } from '../../domain/result.js';
 import type { ContainerInfo, ContainerOutcome } from '../../domain/observations.js';
 import { DIALOG_SCOPES, firstKey, type CommandId, type KeyBinding, type KeyScope } from '../keys.js';
 import type { LogTarget } from '../LogsView.js';
+import type { RunbookChoice } from '../../domain/runbook-map.js';
+import { onRunbookDialog, openRunbookPicker, runAlertRunbook } from './runbook-picker.js';
+import type { RunbookCatalog, RunbookEntry, RunbookStart, RunbookTargetKind } from './runbook-wizard.js';
 
 /** What a container command does. */
 export type ContainerVerb = 'restart' | 'stop' | 'start';
@@ -17,8 +20,8 @@ export type ContainerVerb = 'restart' | 'stop' | 'start';
 /** The pane of the dashboard that takes the pane keys. */
 export type Focus = 'containers' | 'alerts';
 
-/** The view in front: the dashboard, a followed log, or the restore wizard. */
-export type View = { kind: 'dashboard' } | { kind: 'logs'; target: LogTarget } | { kind: 'wizard' };
+/** The view in front: the dashboard, a followed log, the restore wizard, or a runbook's wizard (issue #16). */
+export type View = { kind: 'dashboard' } | { kind: 'logs'; target: LogTarget } | { kind: 'wizard' } | { kind: 'runbook'; start: RunbookStart };
 
 /** A dialog over the view (each drawn by its own file in src/ui/dialogs/). */
 export type Dialog =
@@ -27,6 +30,9 @@ export type Dialog =
   /** `back`: how many of the newest probe results are scrolled past (↑ shows older ones). */
   | { kind: 'details'; alert: Alert; back: number }
   | { kind: 'pick-log'; targets: LogTarget[]; selected: number }
+  /** The runbook picker (`:`), then the target among the configured entries of its kind. */
+  | { kind: 'pick-runbook'; entries: readonly RunbookEntry[]; selected: number }
+  | { kind: 'pick-target'; entry: RunbookEntry; targets: readonly string[]; selected: number }
   | { kind: 'help'; view: 'dashboard' | 'logs' };
 
 /** A status-line message; `at` says when, so it expires (issue #11). */
@@ -61,7 +67,7 @@ export type Command = { id: Exclude<CommandId, 'dialog.choose'> } | { id: 'dialo
 /** What the reducer is driven by: a command, a view in front going back, a container action ending. */
 export type ConsoleEvent =
   | { type: 'command'; command: Command }
-  /** The restore wizard went back to the dashboard (it owns its own keys and phases). */
+  /** The restore wizard or a runbook's went back to the dashboard (each owns its own keys and phases). */
   | { type: 'wizard.closed' }
   | { type: 'task.ended'; verb: ContainerVerb; name: string; result: Result<ContainerOutcome> };
 
@@ -93,6 +99,12 @@ export interface ConsoleWorld {
   logFiles: readonly LogTarget[];
   /** How many probe results of a check the details dialog can scroll through. */
   historyCount: (checkId: string) => number;
+  /** The runbook catalog (`:`), as cli/console.ts loaded it. */
+  runbooks: RunbookCatalog;
+  /** The runbook for an alert's check (runbookForCheck on its latest result), if one fits. */
+  runbookFor: (checkId: string) => RunbookChoice | undefined;
+  /** The configured entries a runbook of a kind may act on (names; mount points for host). */
+  targets: (kind: Exclude<RunbookTargetKind, 'none'>) => readonly string[];
 }
 
 /** The reducer's answer: the next state and what App must do. */
@@ -119,7 +131,7 @@ export function initialConsoleState(dockerConfigured: boolean): ConsoleState {
  * without a dialog (it takes raw keys: its filter prompt takes any text, "q" included).
  */
 export function listeningScopes(s: ConsoleState): readonly KeyScope[] | undefined {
-  if (s.dialog || s.view.kind === 'wizard') return DIALOG_SCOPES;
+  if (s.dialog || s.view.kind === 'wizard' || s.view.kind === 'runbook') return DIALOG_SCOPES;
   if (s.view.kind === 'logs') return undefined;
   return [s.focus, 'dashboard', 'global'];
 }
@@ -183,7 +195,8 @@ export function reduce(s: ConsoleState, e: ConsoleEvent, w: ConsoleWorld): Step 
         case 'logs':
           return onLogs(s, e.command);
         case 'wizard':
-          // The wizard takes its own keys (App hands them over); it says when it goes back.
+        case 'runbook':
+          // A wizard takes its own keys (App hands them over); it says when it goes back.
           return same(s);
         default:
           return assertNever(s.view);
@@ -253,6 +266,9 @@ function onDialog(s: ConsoleState, d: Dialog, c: Command, w: ConsoleWorld): Step
       return closesReading(c) ? same(close) : same(s);
     case 'help':
       return closesReading(c) ? same(close) : same(s);
+    case 'pick-runbook':
+    case 'pick-target':
+      return onRunbookDialog(s, d, c, w, selectedAlert(s, w)?.checkId);
     default:
       return assertNever(d);
   }
@@ -270,7 +286,7 @@ function onDashboard(s: ConsoleState, c: Command, w: ConsoleWorld): Step {
   if (binding?.dangerous && w.readOnly) {
     // Said, and audited, rather than silent (docs/STYLE.md §6).
     // A dashboard-wide command (the restore wizard) acts on no selected row: its target is itself.
-    const target = (binding.scope === 'alerts' ? selectedAlert(s, w)?.checkId : binding.scope === 'containers' ? selectedContainer(s, w)?.name : binding.id === 'restore.wizard' ? 'databases' : undefined) ?? '-';
+    const target = (binding.scope === 'alerts' ? selectedAlert(s, w)?.checkId : binding.scope === 'containers' ? selectedContainer(s, w)?.name : binding.id === 'restore.wizard' ? 'databases' : binding.id === 'runbook.pick' ? 'runbooks' : undefined) ?? '-';
     return same(
       { ...s, flash: flash(`${binding.description.split(' (')[0] ?? binding.id}: refused — opsdeck runs in --read-only mode`, 'red', w) },
       { effect: 'audit', action: binding.id, target, outcome: 'refused', detail: 'read-only mode' },
@@ -307,6 +323,10 @@ function onDashboard(s: ConsoleState, c: Command, w: ConsoleWorld): Step {
     case 'restore.wizard':
       if (w.databases === 0) return same({ ...s, flash: flash('restore wizard: no database in the config (`databases:`)', 'yellow', w) });
       return same({ ...s, view: { kind: 'wizard' } }, { effect: 'wizard.opened' });
+    case 'runbook.pick':
+      return openRunbookPicker(s, w);
+    case 'alert.runbook':
+      return runAlertRunbook(s, w, selectedAlert(s, w)?.checkId);
     case 'container.restart':
     case 'container.stop':
     case 'container.start': {

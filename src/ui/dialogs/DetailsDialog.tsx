@@ -16,7 +16,7 @@ export interface ProbeResult {
  * scroll. The header always shows; the message is bounded (issue #11: a corrupt database's
  * quick_check pushed the header off).
  */
-export function DetailsDialog(props: { dialog: Extract<Dialog, { kind: 'details' }>; keys: readonly KeyBinding[]; width: number; height: number; history: (checkId: string) => ProbeResult[] }) {
+export function DetailsDialog(props: { dialog: Extract<Dialog, { kind: 'details' }>; keys: readonly KeyBinding[]; width: number; height: number; history: (checkId: string) => ProbeResult[]; runbookHint?: (checkId: string) => string | undefined }) {
   const { dialog, width } = props;
   const a = dialog.alert;
   const inner = width - 4;
@@ -26,7 +26,11 @@ export function DetailsDialog(props: { dialog: Extract<Dialog, { kind: 'details'
   const msgRows = Math.max(1, Math.min(msg.length, Math.floor((props.height - 8) / 3)));
   const shownMsg = msg.length > msgRows ? [...msg.slice(0, msgRows - 1), fit(`${msg[msgRows - 1] ?? ''}… (+${msg.length - msgRows + 1} lines)`, inner)] : msg;
   const all = props.history(a.checkId);
-  const room = Math.max(1, props.height - 7 - shownMsg.length);
+  // What F does for this alert (issue #16): "F: run service-recovery for api (esc, then F)".
+  const hint = props.runbookHint?.(a.checkId);
+  const f = firstKey(props.keys, 'alert.runbook');
+  const runbook = hint ? `${f}: ${hint} (from the alert list: ${firstKey(props.keys, 'dialog.back')}, then ${f})` : undefined;
+  const room = Math.max(1, props.height - 7 - shownMsg.length - (runbook ? 1 : 0));
   const end = Math.max(0, all.length - dialog.back);
   const hist = all.slice(Math.max(0, end - room), end);
   const older = Math.max(0, end - hist.length);
@@ -37,6 +41,7 @@ export function DetailsDialog(props: { dialog: Extract<Dialog, { kind: 'details'
         <C key={`m${i}`}>{l}</C>
       ))}
       <C>{fit(`failing since ${a.since ? new Date(a.since).toLocaleTimeString() : '-'}${a.firedAt ? ` · fired ${new Date(a.firedAt).toLocaleTimeString()}` : ''} · ${a.failStreak} failed / ${a.passStreak} passed in a row`, inner)}</C>
+      {runbook ? <C bold color="cyan">{fit(runbook, inner)}</C> : null}
       <C bold>{fit(`probe history (newest last${older ? `; ${older} older: ${up}` : ''}${dialog.back ? `; ${dialog.back} newer: ${down}` : ''})`, inner)}</C>
       {hist.map((h, i) => (
         <C key={i} color={statusColor(h.status as 'ok')}>

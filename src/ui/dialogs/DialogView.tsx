@@ -4,10 +4,11 @@ import { ConfirmDialog } from './ConfirmDialog.js';
 import { DetailsDialog, type ProbeResult } from './DetailsDialog.js';
 import { HelpDialog } from './HelpDialog.js';
 import { PickLogDialog } from './PickLogDialog.js';
+import { PickRunbookDialog } from './PickRunbookDialog.js';
 import { SilenceDialog } from './SilenceDialog.js';
 
 /** The open dialog, drawn by its own component. */
-export function DialogView(props: { dialog: Dialog; keys: readonly KeyBinding[]; readOnly: boolean; width: number; height: number; history: (checkId: string) => ProbeResult[] }) {
+export function DialogView(props: { dialog: Dialog; keys: readonly KeyBinding[]; readOnly: boolean; width: number; height: number; history: (checkId: string) => ProbeResult[]; runbookHint?: (checkId: string) => string | undefined }) {
   const { dialog, keys, width, height } = props;
   switch (dialog.kind) {
     case 'confirm':
@@ -15,9 +16,12 @@ export function DialogView(props: { dialog: Dialog; keys: readonly KeyBinding[];
     case 'silence':
       return <SilenceDialog dialog={dialog} keys={keys} width={width} />;
     case 'details':
-      return <DetailsDialog dialog={dialog} keys={keys} width={width} height={height} history={props.history} />;
+      return <DetailsDialog dialog={dialog} keys={keys} width={width} height={height} history={props.history} {...(props.runbookHint ? { runbookHint: props.runbookHint } : {})} />;
     case 'pick-log':
       return <PickLogDialog dialog={dialog} keys={keys} width={width} height={height} />;
+    case 'pick-runbook':
+    case 'pick-target':
+      return <PickRunbookDialog dialog={dialog} keys={keys} width={width} height={height} />;
     case 'help':
       return <HelpDialog dialog={dialog} keys={keys} readOnly={props.readOnly} width={width} height={height} />;
     default:

@@ -23,6 +23,8 @@ export function AlertsPane(props: {
   width: number;
   height: number;
   now: number;
+  /** What F does for an alert ("F: run service-recovery for api"), when a runbook fits it (issue #16). */
+  runbookLine?: (checkId: string) => string | undefined;
 }) {
   const { alerts, width, now } = props;
   const firing = alerts.filter((a) => a.state === 'firing').length;
@@ -31,9 +33,14 @@ export function AlertsPane(props: {
   const sel = alerts[Math.min(props.selected, alerts.length - 1)];
   const room = props.height - 1;
   const wrapped = sel && room >= 3 ? wrapColumns(`▸ ${sel.checkId}: ${sel.message.replace(/\s+/g, ' ')}`, width) : [];
+  // The selected alert's runbook, under its message: "F: run service-recovery for api" (issue #16).
+  const runbook = sel && room >= 3 ? props.runbookLine?.(sel.checkId) : undefined;
   // The list keeps at least half the pane (or all its rows); the message takes what is left, up to 6 lines.
-  const detailRows = Math.min(wrapped.length, 6, Math.max(room >= 3 ? 1 : 0, room - Math.min(alerts.length, Math.ceil(room / 2))));
-  const detail = wrapped.length > detailRows ? [...wrapped.slice(0, detailRows - 1), fit(`${wrapped[detailRows - 1] ?? ''}…`, width)] : wrapped;
+  const detailRows = Math.min(wrapped.length + (runbook ? 1 : 0), 6, Math.max(room >= 3 ? 1 : 0, room - Math.min(alerts.length, Math.ceil(room / 2))));
+  const withRunbook = !!runbook && detailRows >= 2;
+  const msgRows = withRunbook ? detailRows - 1 : detailRows;
+  const msg = wrapped.length > msgRows ? [...wrapped.slice(0, msgRows - 1), fit(`${wrapped[msgRows - 1] ?? ''}…`, width)] : wrapped;
+  const detail = withRunbook ? [...msg, fit(`  ${runbook}`, width)] : msg;
   const win = windowRows(alerts, props.selected, Math.max(1, room - detail.length));
   return (
     <Box flexDirection="column">
