@@ -58,6 +58,39 @@ async function openDb(s: DemoState) {
   return db;
 }
 
+/**
+ * Takes a verified backup of the demo database and does `fault` while holding the write lock from
+ * the backup on: no trade is committed between the backup and the fault, so every trade committed
+ * before the drill is in the backup (the drill measures the recovery, not the RPO). The drill's
+ * record starts then, with the trades counted under the lock.
+ */
+async function underFreshBackup(s: DemoState, fault: (db: Awaited<ReturnType<typeof openDb>>, maxTradeId: number) => void): Promise<void> {
+  const { loadConfig } = await import('../config/load.js');
+  const { backupDir, createBackup, verifyBackup } = await import('../services/backup.js');
+  const { config } = loadConfig({ file: s.config });
+  const cfg = config.databases[0];
+  if (!cfg) throw new ExitError(1, 'drill', 'the demo config has no database');
+  const dir = backupDir(cfg.name, config.backup.dir);
+  const db = await openDb(s);
+  db.exec('BEGIN IMMEDIATE');
+  let m;
+  try {
+    m = await createBackup({ db: s.db, name: cfg.name, dir, tables: [...cfg.critical_tables, ...cfg.normal_tables] });
+    const hi = (db.prepare('SELECT coalesce(max(id), 0) AS hi FROM trades').get() as { hi: number }).hi;
+    const n = (db.prepare('SELECT count(*) AS n FROM trades').get() as { n: number }).n;
+    fault(db, hi);
+    db.exec('COMMIT');
+    const rec = s.drills.at(-1);
+    if (rec) Object.assign(rec, { startedAt: Date.now(), maxTradeId: hi, tradeCount: n, backupMaxTradeId: hi, backupTradeCount: n });
+  } catch (e) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw e;
+  } finally {
+    db.close();
+  }
+  await verifyBackup(dir, m);
+}
+
 /** Every drill, in the order `drill list` shows them. */
 export const DRILLS: Drill[] = [
   {
@@ -132,19 +165,23 @@ export const DRILLS: Drill[] = [
   },
   {
     name: 'db-corrupt',
-    breaks: 'overwrites part of the trading database file with garbage (as a bad disk would)',
+    breaks: 'a backup runs (as the schedule would), then part of the trading database file is overwritten with garbage (as a bad disk would)',
     alert: 'sqlite:trading',
     ...viaRunbook('sqlite:trading', 'restore-database', 'trading', 'the restore wizard, from the last verified backup', 'opsdeck restore --db trading'),
     async run(s) {
       const db = await openDb(s);
       db.pragma('wal_checkpoint(TRUNCATE)');
       db.close();
-      const size = statSync(s.db).size;
-      const fd = openSync(s.db, 'r+');
-      // Pages 2.. of the file (past the header page): the b-trees break, the header stays valid.
-      const garbage = Buffer.alloc(Math.min(16 * 4096, size - 4096), 0x5a);
-      writeSync(fd, garbage, 0, garbage.length, 4096);
-      closeSync(fd);
+      // A backup runs first, as the schedule would: the drill measures the recovery, not the RPO
+      // (a whole-file restore cannot bring back what no backup holds; the schedule bounds that).
+      await underFreshBackup(s, () => {
+        const size = statSync(s.db).size;
+        const fd = openSync(s.db, 'r+');
+        // Pages 2.. of the file (past the header page): the b-trees break, the header stays valid.
+        const garbage = Buffer.alloc(Math.min(16 * 4096, size - 4096), 0x5a);
+        writeSync(fd, garbage, 0, garbage.length, 4096);
+        closeSync(fd);
+      });
     },
     async undo() {
       throw new ExitError(1, 'drill', 'db-corrupt has no shortcut: recover with opsdeck restore --db trading');
@@ -171,34 +208,9 @@ export const DRILLS: Drill[] = [
     alert: 'sqlite:trading:rows',
     ...viaRunbook('sqlite:trading:rows', 'restore-database', 'trading', 'the restore wizard, merge (which the console suggests; W opens it too); a trade whose id a new one took is kept in _opsdeck_conflicts_trades', 'opsdeck restore --db trading --merge'),
     async run(s) {
-      const { loadConfig } = await import('../config/load.js');
-      const { backupDir, createBackup, verifyBackup } = await import('../services/backup.js');
-      const { config } = loadConfig({ file: s.config });
-      const cfg = config.databases[0];
-      if (!cfg) throw new ExitError(1, 'drill', 'the demo config has no database');
-      const dir = backupDir(cfg.name, config.backup.dir);
-      const db = await openDb(s);
-      // The write lock is held from the backup to the delete: no trade is committed between them,
-      // so every deleted trade is in the backup (the drill measures the recovery, not the RPO).
-      db.exec('BEGIN IMMEDIATE');
-      let m;
-      let hi = 0;
-      try {
-        m = await createBackup({ db: s.db, name: cfg.name, dir, tables: [...cfg.critical_tables, ...cfg.normal_tables] });
-        hi = (db.prepare('SELECT coalesce(max(id), 0) AS hi FROM trades').get() as { hi: number }).hi;
-        const n = (db.prepare('SELECT count(*) AS n FROM trades').get() as { n: number }).n;
+      await underFreshBackup(s, (db, hi) => {
         db.prepare('DELETE FROM trades WHERE id > ?').run(hi - 100);
-        db.exec('COMMIT');
-        // The drill starts now, under the lock: every trade counted was committed before it.
-        const rec = s.drills.at(-1);
-        if (rec) Object.assign(rec, { startedAt: Date.now(), maxTradeId: hi, tradeCount: n, backupMaxTradeId: hi, backupTradeCount: n });
-      } catch (e) {
-        if (db.inTransaction) db.exec('ROLLBACK');
-        throw e;
-      } finally {
-        db.close();
-      }
-      await verifyBackup(dir, m);
+      });
     },
     async undo() {
       throw new ExitError(1, 'drill', 'rows-deleted-newest has no shortcut: recover with the restore wizard (W → merge) or opsdeck restore --db trading --merge');
