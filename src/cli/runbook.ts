@@ -175,7 +175,7 @@ export async function runbookCommand(action: string, arg: string | undefined, g:
     check: async (id) => (await runChecks({ config: loaded.file })).report.checks.find((c) => c.id === id),
   };
   if (found && g.dryRun) {
-    const d = dryRun(found.spec, file ?? found.spec.name, loaded.config, { ...(g.target !== undefined ? { target: g.target } : {}), ...(g.check !== undefined ? { check: g.check } : {}), params: p }, deps);
+    const d = await dryRun(found.spec, file ?? found.spec.name, loaded.config, { ...(g.target !== undefined ? { target: g.target } : {}), ...(g.check !== undefined ? { check: g.check } : {}), params: p }, deps);
     if (json) outJson({ runbook: found.spec.name, target: d.target, dryRun: true, steps: d.steps });
     else {
       out(`dry run of ${found.spec.name}${d.target ? ` for ${d.target}` : ''}: nothing is run`);

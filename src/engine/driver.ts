@@ -36,20 +36,28 @@ export interface Prompt {
   skipMeans: string;
 }
 
-/** One kind of step. Every `execute` is idempotent: a killed run runs the interrupted step again. */
+/** A value, or a promise of it: what an action's look-before-asking hooks may return. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * One kind of step. Every `execute` is idempotent: a killed run runs the interrupted step again.
+ * `preview`, `settled`, `prompt` and `personOnly` may answer at once or ask the world first (a
+ * Redis, a container) and return a promise; the driver awaits each. One that asks the world bounds
+ * the asking by a timeout (a target that does not answer is a result, never a hang).
+ */
 export interface Action<C, D> {
   /** Changes the world (containers, files, rows): a policy must approve it, and it is audited. */
   dangerous: boolean;
   /** Audited although not dangerous (a give-up of rows). */
   audited?: boolean;
-  /** Exactly what the step will do, targets resolved (default: the step's detail). */
-  preview?(x: StepContext<C, D>): string;
+  /** Exactly what the step will do, targets resolved, as the world is now (default: the step's detail). */
+  preview?(x: StepContext<C, D>): MaybePromise<string>;
   /** Before asking: a note when there is nothing to do; the step then succeeds without a question. */
-  settled?(x: StepContext<C, D>): string | undefined;
+  settled?(x: StepContext<C, D>): MaybePromise<string | undefined>;
   /** The question for a person (default: the preview, then "run this step?"). */
-  prompt?(x: StepContext<C, D>): Prompt;
+  prompt?(x: StepContext<C, D>): MaybePromise<Prompt>;
   /** Unattended: why only a person may answer this step (an optional step is then skipped with it, a required one stops the run). */
-  personOnly?(x: StepContext<C, D>): string | undefined;
+  personOnly?(x: StepContext<C, D>): MaybePromise<string | undefined>;
   execute(x: StepContext<C, D>): Promise<string>;
   /** After execute: checks the effect (the step is `verifying` meanwhile); a throw fails or retries the step. */
   verify?(x: StepContext<C, D>, note: string): Promise<string | undefined>;
@@ -179,7 +187,7 @@ export class Driver<C, D> {
       const action = this.actionOf(step);
       const x = this.ctxOf(get, set, step);
       if (a.kind === 'ask' || a.kind === 'execute') {
-        const settled = action.settled?.(x);
+        const settled = await action.settled?.(x);
         if (settled !== undefined) {
           r = this.save(r, { type: 'start', at: this.now() }, step.id);
           r = this.save(r, { type: 'succeed', at: this.now(), note: settled }, step.id, settled);
@@ -189,8 +197,8 @@ export class Driver<C, D> {
       }
       if (a.kind === 'ask') {
         r = this.save(r, { type: 'ask', at: this.now() }, step.id);
-        const p = action.prompt?.(x) ?? {
-          intro: `${step.title}: ${action.preview?.(x) ?? step.detail}`,
+        const p = (await action.prompt?.(x)) ?? {
+          intro: `${step.title}: ${(await action.preview?.(x)) ?? step.detail}`,
           text: step.optional ? 'run this step? y runs it · s skips it · n stops the run here' : 'run this step?',
           skipMeans: 'skipped',
         };
@@ -201,7 +209,7 @@ export class Driver<C, D> {
       }
       if (a.kind === 'execute') {
         // Unattended: a step only a person may answer is skipped (optional) or stops the run.
-        const only = action.personOnly?.(x);
+        const only = await action.personOnly?.(x);
         if (only !== undefined) {
           if (step.optional) {
             r = this.save(r, { type: 'skip', at: this.now(), reason: only }, step.id, only);

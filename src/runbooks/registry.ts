@@ -9,7 +9,8 @@ import { VERIFY_ACTIONS } from './actions/verify.js';
 
 // Every action a runbook file may name (issue #16), by id: the engine's generic ones (exec, sql,
 // http, wait, manual, check, backup, container.*) and the runbooks' own (service.*, redis.*,
-// diagnose.*, verify.*, disk.*). `compose` adds a step's `verify` and `undo` from the file.
+// diagnose.*, verify.*, disk.*). `compose` adds a step's `verify` and `undo` from the file (its
+// preview, then, is the action's and the verify action's, awaited: either may ask the world).
 
 type A = Action<unknown, GenericDeps>;
 
@@ -43,10 +44,14 @@ export function compose(step: StepDef): A | undefined {
   if (!base) return undefined;
   const { verifyWith, undoWith } = step;
   if (!verifyWith && !undoWith) return base;
-  const verifyPreview = (x: StepContext<unknown, GenericDeps>) => (verifyWith ? ACTIONS[verifyWith.action]?.preview?.(withParams(x, { ...x.step, params: verifyWith.params })) : undefined);
+  const verifyPreview = async (x: StepContext<unknown, GenericDeps>) => (verifyWith ? ACTIONS[verifyWith.action]?.preview?.(withParams(x, { ...x.step, params: verifyWith.params })) : undefined);
   return {
     ...base,
-    preview: (x) => `${base.preview?.(x) ?? x.step.detail}${verifyWith ? `; then verify: ${verifyPreview(x) ?? verifyWith.action}` : ''}`,
+    // Both previews may ask the world (each bounded by its own timeout): asked one after the other.
+    async preview(x) {
+      const own = (await base.preview?.(x)) ?? x.step.detail;
+      return verifyWith ? `${own}; then verify: ${(await verifyPreview(x)) ?? verifyWith.action}` : own;
+    },
     ...(verifyWith
       ? {
           async verify(x, note) {

@@ -104,25 +104,35 @@ const targetText = (c: FileRunCtx) => (c.target.name ? ` for ${c.target.name}` :
 const resumeHint = (e: RunbookEnv, id: string) => `opsdeck${e.configFlag} runbook resume ${id}`;
 const rollbackHint = (e: RunbookEnv, id: string) => `opsdeck${e.configFlag} runbook rollback ${id}`;
 
-/** The steps a dry run shows: each with its exact preview, nothing run. */
-export function dryRun(spec: RunbookSpec, file: string, config: Config, o: StartOptions, deps: GenericDeps): { target: string; steps: { id: string; title: string; why: string; preview: string; confirm: boolean; onFailure: string; retry?: StepDef['retry'] }[] } {
+/** One step as a dry run shows it. */
+export interface DryRunStep {
+  id: string;
+  title: string;
+  why: string;
+  preview: string;
+  confirm: boolean;
+  onFailure: string;
+  retry?: StepDef['retry'];
+}
+
+/** The steps a dry run shows: each with its exact preview (one after the other; a preview may ask the world, bounded by its timeout), nothing run. */
+export async function dryRun(spec: RunbookSpec, file: string, config: Config, o: StartOptions, deps: GenericDeps): Promise<{ target: string; steps: DryRunStep[] }> {
   const r = resolveTarget(spec, config, o.target, o.check, o.params);
   const steps = renderSteps(spec, r, file);
   const record = { ctx: { runbook: spec.name, target: r.target, facts: {}, params: o.params } } as unknown as RunRecord<unknown>;
-  return {
-    target: r.target.name,
-    steps: steps.map((s) => {
-      const a = compose(s);
-      const x = { record, step: s, deps, signal: new AbortController().signal, persist: () => undefined, say: () => undefined };
-      let preview: string;
-      try {
-        preview = a?.preview?.(x) ?? s.detail;
-      } catch (e) {
-        preview = `(cannot preview: ${(e as Error).message})`;
-      }
-      return { id: s.id, title: s.title, why: s.why ?? '', preview, confirm: s.confirm, onFailure: s.onFailure ?? 'stop', ...(s.retry ? { retry: s.retry } : {}) };
-    }),
-  };
+  const out: DryRunStep[] = [];
+  for (const s of steps) {
+    const a = compose(s);
+    const x = { record, step: s, deps, signal: new AbortController().signal, persist: () => undefined, say: () => undefined };
+    let preview: string;
+    try {
+      preview = (await a?.preview?.(x)) ?? s.detail;
+    } catch (e) {
+      preview = `(cannot preview: ${(e as Error).message})`;
+    }
+    out.push({ id: s.id, title: s.title, why: s.why ?? '', preview, confirm: s.confirm, onFailure: s.onFailure ?? 'stop', ...(s.retry ? { retry: s.retry } : {}) });
+  }
+  return { target: r.target.name, steps: out };
 }
 
 /** Starts a run of a runbook file and drives it to its end; returns the exit code (or throws a Failure). */

@@ -87,7 +87,7 @@ describe('disk.usage', () => {
 describe('disk.rotated-logs', () => {
   it('removes the rotated copies of the configured logs on the mount, never a live log, nothing on another device; then is settled', async () => {
     const step = stepOf('disk.rotated-logs', { mount: root });
-    const preview = DISK_ACTIONS['disk.rotated-logs'].preview?.(h.ctx(step, { config })) ?? '';
+    const preview = (await DISK_ACTIONS['disk.rotated-logs'].preview?.(h.ctx(step, { config }))) ?? '';
     const listed = preview.split('\n').slice(1).map((l) => l.trim().split(/\s{2,}/)[1]);
     expect(preview.split('\n')[0]).toMatch(new RegExp(`^remove 6 rotated log files on ${root} \\(.*; the live logs stay\\):$`));
     expect(listed).toEqual(['app.log-20261130.gz', 'app.log-20261201', 'app.log.1', 'app.log.2.gz', 'app.log.gz', 'app.log.old'].map((f) => join(root, 'logs', f)));
@@ -127,7 +127,7 @@ describe('disk.prune-backups', () => {
     const expected = applyRetention(all.map((m) => ({ id: m.id, createdAt: Date.parse(m.createdAt), verified: !!m.verify?.ok })), retentionPolicy(c.backup), [{ before: base + 6 * hour, reason: 'alert' }]).remove;
     expect(expected).toHaveLength(2);
     const step = stepOf('disk.prune-backups', { mount: root });
-    const preview = DISK_ACTIONS['disk.prune-backups'].preview?.(h.ctx(step, { config: c, stateDir: state })) ?? '';
+    const preview = (await DISK_ACTIONS['disk.prune-backups'].preview?.(h.ctx(step, { config: c, stateDir: state }))) ?? '';
     expect(preview.split('\n')[0]).toMatch(new RegExp(`^delete 2 backups on ${root} that the retention \\(backup.keep_\\*\\) lets go \\(.*\\):$`));
     const { outcome } = await h.drive([step], { config: c, stateDir: state });
     expect(outcome.kind).toBe('completed');

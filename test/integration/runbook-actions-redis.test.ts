@@ -1,3 +1,4 @@
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -5,12 +6,12 @@ import type { Config } from '../../src/config/schema.js';
 import type { GenericCtx } from '../../src/engine/actions.js';
 import type { RunRecord } from '../../src/engine/journal.js';
 import { matchOf, prefixOf, REDIS_ACTIONS } from '../../src/runbooks/actions/redis.js';
-import { RedisServer } from '../helpers/redis.js';
+import { freePort, RedisServer } from '../helpers/redis.js';
 import { configOf, harness, stepOf, type Harness } from '../helpers/runbook-actions.js';
 
 // The Redis actions of runbook files (issue #16) against a real redis-server, driven through the
 // real engine (journal, driver, policy operator): down is a SIGKILL, full is CONFIG SET maxmemory
-// just above what the keys use.
+// just above what the keys use; silent is a socket that accepts and never answers.
 
 let server: RedisServer;
 let h: Harness;
@@ -128,7 +129,7 @@ describe('redis.memory, raise-maxmemory, flush-prefix', () => {
 
     const old = await fill();
     const step = stepOf('redis.raise-maxmemory', { redis: 'cache', policy: 'allkeys-lru' });
-    expect(REDIS_ACTIONS['redis.raise-maxmemory'].preview?.(h.ctx(step, { config }))).toMatch(new RegExp(`^on Redis cache: CONFIG SET maxmemory ${Math.ceil((2 * old) / 1048576) * 1048576} \\(.*\\) and CONFIG SET maxmemory-policy allkeys-lru; now used .* of max .* \\(9\\d%\\), policy noeviction`));
+    expect(await REDIS_ACTIONS['redis.raise-maxmemory'].preview?.(h.ctx(step, { config }))).toMatch(new RegExp(`^on Redis cache: CONFIG SET maxmemory ${Math.ceil((2 * old) / 1048576) * 1048576} \\(.*\\) and CONFIG SET maxmemory-policy allkeys-lru; now used .* of max .* \\(9\\d%\\), policy noeviction`));
     const { outcome, facts, driver } = await h.drive([step], { config });
     expect(outcome.kind).toBe('completed');
     expect(facts['redis.old_maxmemory']).toBe(old);
@@ -152,8 +153,10 @@ describe('redis.memory, raise-maxmemory, flush-prefix', () => {
     await seed();
     await fill();
     const step = stepOf('redis.flush-prefix', { redis: 'cache', prefix: 'sess:' });
-    expect(REDIS_ACTIONS['redis.flush-prefix'].settled?.(h.ctx(step, { config }))).toBeUndefined();
-    expect(REDIS_ACTIONS['redis.flush-prefix'].preview?.(h.ctx(step, { config }))).toMatch(/^on Redis cache: delete 300 keys \(≈ \d.*\) matching sess:\*, found by SCAN, UNLINKed in batches of 500; this cannot be undone$/);
+    expect(await REDIS_ACTIONS['redis.flush-prefix'].settled?.(h.ctx(step, { config }))).toBeUndefined();
+    expect(await REDIS_ACTIONS['redis.flush-prefix'].preview?.(h.ctx(step, { config }))).toMatch(/^on Redis cache: delete 300 keys \(≈ \d.*\) matching sess:\*, found by SCAN, UNLINKed in batches of 500; this cannot be undone$/);
+    // The count's SCAN stops at scan_keys: "N+", and the size is of the first N.
+    expect(await REDIS_ACTIONS['redis.flush-prefix'].preview?.(h.ctx(stepOf('redis.flush-prefix', { redis: 'cache', prefix: 'sess:', scan_keys: 100 }), { config }))).toMatch(/^on Redis cache: delete 100\+ keys \(≈ \d.* in the first 100\) matching sess:\*, found by SCAN/);
     const { outcome } = await h.drive([step], { config });
     expect(outcome.kind).toBe('completed');
     expect(h.journal.lines(outcome.record.id).find((l) => l.event === 'succeed')?.detail).toBe('Redis cache: 300 keys matching sess:* deleted');
@@ -168,8 +171,33 @@ describe('redis.memory, raise-maxmemory, flush-prefix', () => {
     expect(await client.get('plain')).toBe('no prefix');
 
     await client.config('SET', 'maxmemory', '0');
-    expect(REDIS_ACTIONS['redis.flush-prefix'].settled?.(h.ctx(step, { config }))).toMatch(/^Redis cache used .* of no maxmemory .*: nothing to free$/);
-    expect(REDIS_ACTIONS['redis.flush-prefix'].settled?.(h.ctx(stepOf('redis.flush-prefix', { redis: 'cache' }), { config }))).toMatch(/^no key prefix known/);
+    expect(await REDIS_ACTIONS['redis.flush-prefix'].settled?.(h.ctx(step, { config }))).toMatch(/^Redis cache used .* of no maxmemory .*: nothing to free$/);
+    expect(await REDIS_ACTIONS['redis.flush-prefix'].settled?.(h.ctx(stepOf('redis.flush-prefix', { redis: 'cache' }), { config }))).toMatch(/^no key prefix known/);
+  });
+
+  it('a Redis that does not answer (silent, or refusing) is what settled and the previews report, within about twice its timeout', async () => {
+    // Silent: accepts the connection, never answers a byte.
+    const sockets: Socket[] = [];
+    const silent: Server = createServer((s) => void sockets.push(s));
+    await new Promise<void>((res) => silent.listen(0, '127.0.0.1', res));
+    const port = (silent.address() as { port: number }).port;
+    const c = configOf({ redis: [{ name: 'mute', url: `redis://127.0.0.1:${port}`, timeout: '300ms' }, { name: 'gone', url: `redis://127.0.0.1:${await freePort()}`, timeout: '300ms' }] });
+    try {
+      const flush = stepOf('redis.flush-prefix', { redis: 'mute', prefix: 'sess:' });
+      const t0 = Date.now();
+      expect(await REDIS_ACTIONS['redis.restart'].settled?.(h.ctx(stepOf('redis.restart', { redis: 'mute' }), { config: c }))).toBeUndefined();
+      expect(await REDIS_ACTIONS['redis.raise-maxmemory'].settled?.(h.ctx(stepOf('redis.raise-maxmemory', { redis: 'mute' }), { config: c }))).toBeUndefined();
+      expect(await REDIS_ACTIONS['redis.raise-maxmemory'].preview?.(h.ctx(stepOf('redis.raise-maxmemory', { redis: 'mute' }), { config: c }))).toBe("raise Redis mute's maxmemory (it cannot be read now: Redis mute did not answer in time)");
+      expect(await REDIS_ACTIONS['redis.flush-prefix'].settled?.(h.ctx(flush, { config: c }))).toBeUndefined();
+      expect(await REDIS_ACTIONS['redis.flush-prefix'].preview?.(h.ctx(flush, { config: c }))).toBe('on Redis mute: delete the keys (not counted: Redis mute did not answer in time) matching sess:*, found by SCAN, UNLINKed in batches of 500; this cannot be undone');
+      // Five looks, each bounded by 2 × 300 ms (the count by 5 s more): nothing waited for a default timeout.
+      expect(Date.now() - t0).toBeLessThan(5 * 600 + 5_000);
+      expect(await REDIS_ACTIONS['redis.raise-maxmemory'].preview?.(h.ctx(stepOf('redis.raise-maxmemory', { redis: 'gone' }), { config: c }))).toBe("raise Redis gone's maxmemory (it cannot be read now: Redis gone refused the connection)");
+      expect(await REDIS_ACTIONS['redis.restart'].settled?.(h.ctx(stepOf('redis.restart', { redis: 'gone' }), { config: c }))).toBeUndefined();
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
   });
 
   it('names the missing or unknown Redis with the configured names', () => {

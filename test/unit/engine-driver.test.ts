@@ -118,6 +118,24 @@ describe('the driver', () => {
     expect(journal.get(r.id)?.run.states.map((s) => s.status)).toEqual(['done', 'done', 'pending']);
   });
 
+  it('awaits an async settled (done without a question) and an async preview (the text the person is shown)', async () => {
+    const journal = new RunJournal(db);
+    const later = <T>(v: T) => new Promise<T>((res) => setTimeout(() => res(v), 5));
+    const said: string[] = [];
+    const asked: string[] = [];
+    const person: Operator = { kind: 'person', say: (t) => void said.push(t), ask: (q) => (asked.push(q.text), Promise.resolve('y')), approve: () => ({ ok: true }), close: () => undefined };
+    world.done = [];
+    const calm = act('calm', { settled: () => later('already calm'), execute: () => Promise.reject(new Error('a settled step must not run')) });
+    const looked = act('looked', { settled: () => later(undefined), preview: () => later('would do exactly this, as the world is now') });
+    const r = newRun(journal, [step('calm'), step('looked')]);
+    const o = await new Driver(book({ calm, looked }), journal, person, {}).drive(r);
+    expect(o.kind).toBe('completed');
+    expect(said).toEqual(['[1/2] step calm: already calm', '[2/2] step looked: would do exactly this, as the world is now', '[2/2] step looked: looked done']);
+    expect(asked).toEqual(['run this step?']);
+    expect(world.done).toEqual(['looked']);
+    expect(journal.lines(r.id).map((l) => `${l.step} ${l.event}${l.detail ? ` ${l.detail}` : ''}`)).toEqual(['- created', 'calm start', 'calm succeed already calm', 'looked ask', 'looked confirm', 'looked succeed looked done', '- completed']);
+  });
+
   it('cancellation by signal: the run stops before its next step and can be resumed', async () => {
     const journal = new RunJournal(db);
     const ac = new AbortController();

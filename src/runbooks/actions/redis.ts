@@ -1,12 +1,13 @@
 // Redis actions for runbooks (issue #16): status, restart, memory (with a bounded SCAN of key
 // prefixes), raise maxmemory, flush a key prefix. Each names its instance by its configured name
-// (param `redis`), never by its URL: the URL may hold a password. ioredis clients here fail fast
-// (no offline queue, no reconnects, short timeouts, an error listener first: docs/FACTS.md §3) and
-// are always disconnected. `settled` and `preview` are synchronous in the engine's contract, so
-// what they must know now (does it answer PING, how full is it, how many keys match) is asked by a
-// short-lived child process speaking RESP (`redisNow`), bounded by the instance's timeout.
+// (param `redis`), never by its URL: the URL may hold a password. Everything Redis is asked goes
+// through one helper, `withRedis`: a fresh ioredis client that fails fast (no offline queue, no
+// reconnects, the instance's `timeout` for connecting and for each command, an error listener
+// first: docs/FACTS.md §3) and is always disconnected. `settled` and `preview` ask it too (does it
+// answer PING, how full is it, how many keys match), within a deadline of about twice the timeout:
+// a Redis that does not answer is a result they report, never a hang.
 
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import type { Redis as RedisClient } from 'ioredis';
 import type { Config, RedisConfig } from '../../config/schema.js';
 import { displayUrl } from '../../config/secrets.js';
@@ -38,7 +39,6 @@ export function redisOf(x: X): RedisConfig {
   return r;
 }
 
-// ---- asynchronous: ioredis ----
 const causeOf = (e: unknown): string => {
   const err = e as NodeJS.ErrnoException;
   if (err?.code === 'ECONNREFUSED') return 'refused the connection';
@@ -47,24 +47,35 @@ const causeOf = (e: unknown): string => {
   return err?.code ?? err?.message ?? String(e);
 };
 
-/** Runs `fn` on a fresh fail-fast client of `r`; always disconnects. A connection failure is an `unhealthy` Failure. */
-export async function withRedis<T>(r: RedisConfig, fn: (c: RedisClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` on a fresh fail-fast client of `r`; always disconnects. A connection failure is an
+ * `unhealthy` Failure, and so is no end within `deadlineMs` (when given) for the whole of it.
+ */
+export async function withRedis<T>(r: RedisConfig, fn: (c: RedisClient) => Promise<T>, deadlineMs?: number): Promise<T> {
   const { Redis } = await import('ioredis');
   let last: Error | undefined;
   const c = new Redis(r.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: r.timeout, commandTimeout: r.timeout, retryStrategy: () => null });
   c.on('error', (e: Error) => (last = e));
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    if (deadlineMs !== undefined) timer = setTimeout(() => reject(new Failure('unhealthy', `Redis ${r.name} did not answer in time`)), deadlineMs);
+  });
   try {
-    await c.connect();
-    return await fn(c);
+    // The race has a handler on both sides: the loser's later end is never an unhandled rejection.
+    return await Promise.race([c.connect().then(() => fn(c)), late]);
   } catch (e) {
     if (e instanceof Failure) throw e;
     // "Connection is closed" hides the cause; the error event carries it (services/redis.ts).
     const cause = last && /Connection is closed/.test((e as Error)?.message ?? '') ? last : e;
     throw new Failure('unhealthy', `Redis ${r.name} ${causeOf(cause)}`);
   } finally {
+    clearTimeout(timer);
     c.disconnect();
   }
 }
+
+/** What settled and preview may wait for Redis: connecting and a few commands, each bounded by the instance's timeout. */
+const lookDeadline = (r: RedisConfig): number => r.timeout * 2;
 
 /** Used and max memory (bytes; max 0: no limit), the eviction policy, keys evicted so far. */
 type Memory = Record<'used' | 'max' | 'evicted', number> & { policy: string };
@@ -99,56 +110,21 @@ async function usages(c: RedisClient, keys: readonly string[]): Promise<number[]
   return ((await p.exec()) ?? []).map(([, v]) => Number(v ?? 0));
 }
 
-// ---- synchronous: a child speaking RESP (for settled and preview) ----
-/** The child's program: AUTH/SELECT from the URL, then each op (a command, or a bounded SCAN count with MEMORY USAGE of a sample). */
-const CHILD = String.raw`
-const u=new URL(process.env.OPSDECK_REDIS_URL),ops=JSON.parse(process.env.OPSDECK_REDIS_OPS),tlsOn=u.protocol==='rediss:';
-const done=(o)=>{process.stdout.write(JSON.stringify(o));process.exit(0);};
-const s=(tlsOn?require('node:tls'):require('node:net')).connect({host:u.hostname.replace(/^\[|\]$/g,'')||'127.0.0.1',port:Number(u.port||6379),...(tlsOn?{servername:u.hostname}:{})});
-s.on('error',(e)=>done({error:e.code||e.message}));
-let buf=Buffer.alloc(0);const waiting=[];
-function parse(i){const e=buf.indexOf('\r\n',i);if(e<0)return;const t=String.fromCharCode(buf[i]),l=buf.toString('utf8',i+1,e);
-if(t==='+'||t===':')return[l,e+2];if(t==='-')return[{err:l},e+2];
-if(t==='$'){const n=Number(l);if(n<0)return[null,e+2];if(buf.length<e+4+n)return;return[buf.toString('utf8',e+2,e+2+n),e+4+n];}
-if(t==='*'){const n=Number(l);let j=e+2;const a=[];for(let k=0;k<n;k++){const r=parse(j);if(!r)return;a.push(r[0]);j=r[1];}return[a,j];}
-return[{err:'unreadable reply'},buf.length];}
-s.on('data',(d)=>{buf=Buffer.concat([buf,d]);for(;;){const r=parse(0);if(!r)break;buf=buf.subarray(r[1]);const w=waiting.shift();if(w)w(r[0]);}});
-const cmd=(...a)=>new Promise((res)=>{waiting.push(res);s.write('*'+a.length+'\r\n'+a.map((x)=>'$'+Buffer.byteLength(String(x))+'\r\n'+x+'\r\n').join(''));});
-(async()=>{
-if(u.password){const r=await cmd('AUTH',...(u.username?[decodeURIComponent(u.username)]:[]),decodeURIComponent(u.password));if(r&&r.err)return done({error:r.err});}
-const db=u.pathname.slice(1);if(db){const r=await cmd('SELECT',db);if(r&&r.err)return done({error:r.err});}
-const out=[];
-for(const op of ops){
-if(op.scan===undefined){out.push(await cmd(...op.c));continue;}
-let cur='0',n=0,bytes=0,sampled=0,cut=false;
-do{const r=await cmd('SCAN',cur,'MATCH',op.scan,'COUNT',500);if(r.err)return done({error:r.err});cur=r[0];
-const page=r[1].slice(0,op.limit-n);cut=page.length<r[1].length;n+=page.length;const sample=page.slice(0,Math.max(0,op.sample-sampled));
-const m=await Promise.all(sample.map((k)=>cmd('MEMORY','USAGE',k)));for(const v of m)if(v!==null&&!v.err){bytes+=Number(v);sampled++;}
-}while(cur!=='0'&&n<op.limit);
-out.push({keys:n,bytes:sampled?Math.round(bytes/sampled*n):0,complete:cur==='0'&&!cut});}
-done({replies:out});})();
-`;
-
-type ChildOp = { c: (string | number)[] } | { scan: string; limit: number; sample: number };
-/** A RESP reply as the child reads it (integers as texts), or a SCAN count. */
-type Reply = string | null | { err: string } | Reply[] | { keys: number; bytes: number; complete: boolean };
-
-/** Runs `ops` on `r` now, synchronously (at most about twice its timeout): the replies, or why not. */
-export function redisNow(r: RedisConfig, ops: ChildOp[], timeoutMs = r.timeout * 2): { replies: Reply[] } | { error: string } {
-  const p = spawnSync(process.execPath, ['-e', CHILD], { env: { PATH: process.env.PATH ?? '', OPSDECK_REDIS_URL: r.url, OPSDECK_REDIS_OPS: JSON.stringify(ops) }, timeout: timeoutMs, encoding: 'utf8' });
-  if (p.error || p.status === null) return { error: 'did not answer in time' };
-  try {
-    const o = JSON.parse(p.stdout) as { replies: Reply[] } | { error: string };
-    return 'error' in o ? { error: o.error === 'ECONNREFUSED' ? 'refused the connection' : o.error } : o;
-  } catch {
-    return { error: 'could not be asked' };
-  }
+/** How many keys match (at most `limit`, by the bounded SCAN) and about how many bytes they hold: MEMORY USAGE of the first `sample`, the rest at their average. */
+async function countKeys(c: RedisClient, match: string, limit: number, sample: number): Promise<{ keys: number; bytes: number; complete: boolean }> {
+  let [keys, measured, bytes] = [0, 0, 0];
+  const complete = await scan(c, match, limit, async (page) => {
+    keys += page.length;
+    if (measured >= sample) return;
+    const u = await usages(c, page.slice(0, sample - measured));
+    measured += u.length;
+    bytes += u.reduce((a, b) => a + b, 0);
+  });
+  return { keys, bytes: measured ? Math.round((bytes / measured) * keys) : 0, complete };
 }
 
-const memoryNow = (r: RedisConfig): Memory | string => {
-  const a = redisNow(r, [{ c: ['INFO', 'memory'] }, { c: ['INFO', 'stats'] }]);
-  return 'error' in a ? `Redis ${r.name} ${a.error}` : memoryOf(parseInfo(a.replies.map((x) => (typeof x === 'string' ? x : '')).join('\n')));
-};
+/** Memory now (for settled and preview), or why it cannot be read ("Redis cache refused the connection"). */
+const memoryNow = (r: RedisConfig): Promise<Memory | string> => withRedis(r, readMemory, lookDeadline(r)).catch((e: Error) => e.message);
 
 const threshold = (x: X): number => configOf(x).thresholds.redis_memory;
 const share = (m: Memory) => (m.max ? (m.used / m.max) * 100 : 0);
@@ -212,10 +188,10 @@ const status: Action<unknown, GenericDeps> = {
 
 const restart: Action<unknown, GenericDeps> = {
   dangerous: true,
-  settled(x) {
+  async settled(x) {
     const r = redisOf(x);
-    const a = redisNow(r, [{ c: ['PING'] }]);
-    return 'replies' in a && a.replies[0] === 'PONG' ? `Redis ${r.name} answers PING: nothing to restart` : undefined;
+    const pong = await withRedis(r, (c) => c.ping(), lookDeadline(r)).then((p) => p === 'PONG', () => false);
+    return pong ? `Redis ${r.name} answers PING: nothing to restart` : undefined;
   },
   preview(x) {
     const r = redisOf(x);
@@ -298,16 +274,16 @@ const memory: Action<unknown, GenericDeps> = {
 
 const raise: Action<unknown, GenericDeps> = {
   dangerous: true,
-  settled(x) {
+  async settled(x) {
     const r = redisOf(x);
-    const m = memoryNow(r);
+    const m = await memoryNow(r);
     if (typeof m === 'string') return undefined;
     if (!m.max) return `Redis ${r.name} has no maxmemory (0: no limit): nothing to raise`;
     return below(m, threshold(x)) ? `Redis ${r.name} ${usedText(m)}, below the ${threshold(x)}% threshold: nothing to raise` : undefined;
   },
-  preview(x) {
+  async preview(x) {
     const r = redisOf(x);
-    const m = memoryNow(r);
+    const m = await memoryNow(r);
     if (typeof m === 'string') return `raise Redis ${r.name}'s maxmemory (it cannot be read now: ${m})`;
     const n = newMaxmemory(x, m);
     const policy = policyParam(x);
@@ -356,20 +332,20 @@ const flushPrefixOf = (x: X): string | undefined => [x.step.params?.prefix, fact
 
 const flush: Action<unknown, GenericDeps> = {
   dangerous: true,
-  settled(x) {
+  async settled(x) {
     const r = redisOf(x);
     if (flushPrefixOf(x) === undefined) return `no key prefix known (param prefix, or a redis.memory step before): nothing to flush`;
-    const m = memoryNow(r);
+    const m = await memoryNow(r);
     if (typeof m === 'string') return undefined;
     return below(m, threshold(x)) ? `Redis ${r.name} ${usedText(m)}, below the ${threshold(x)}% threshold: nothing to free` : undefined;
   },
-  preview(x) {
+  async preview(x) {
     const r = redisOf(x);
     const prefix = flushPrefixOf(x) ?? '';
     const limit = num(x, 'scan_keys', 10_000);
-    const a = redisNow(r, [{ scan: matchOf(prefix), limit, sample: 2000 }], r.timeout * 2 + 5_000);
-    const found = 'replies' in a ? (a.replies[0] as { keys: number; bytes: number; complete: boolean }) : undefined;
-    const count = found ? `${found.keys}${found.complete ? '' : '+'} keys (≈ ${formatBytes(found.bytes)}${found.complete ? '' : ` in the first ${limit}`})` : `the keys (not counted: ${'error' in a ? a.error : ''})`;
+    // The SCAN is bounded by scan_keys, the whole count by a deadline (5 s more than a look, for the SCAN's pages).
+    const found = await withRedis(r, (c) => countKeys(c, matchOf(prefix), limit, 2000), lookDeadline(r) + 5_000).catch((e: Error) => e.message);
+    const count = typeof found === 'string' ? `the keys (not counted: ${found})` : `${found.keys}${found.complete ? '' : '+'} keys (≈ ${formatBytes(found.bytes)}${found.complete ? '' : ` in the first ${limit}`})`;
     return `on Redis ${r.name}: delete ${count} matching ${prefix}*, found by SCAN, UNLINKed in batches of 500; this cannot be undone`;
   },
   async execute(x) {
