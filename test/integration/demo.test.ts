@@ -276,41 +276,62 @@ afterAll(async () => {
 });
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
-// drill, the alert the console must show, the documented recovery (opsdeck's own arguments).
-const DRILLS: [string, string, string[]][] = [
-  ['api-down', 'http:api', ['drill', 'recover', 'api-down']],
-  ['api-slow', 'http:api', ['drill', 'recover', 'api-slow']],
-  ['api-errors', 'http:api', ['drill', 'recover', 'api-errors']],
-  ['redis-down', 'redis:cache', ['drill', 'recover', 'redis-down']],
-  ['redis-oom', 'redis:cache', ['drill', 'recover', 'redis-oom']],
-  // The trades written after the backup went with the corrupt file; this operator gives them up.
-  ['db-corrupt', 'sqlite:trading', ['restore', '--db', 'trading', '--yes', '--accept-loss']],
-  // The console's guided path alone (the restore wizard, merge): issue #10's "done means".
-  ['rows-deleted', 'sqlite:trading:rows', ['W']],
-  ['rows-deleted-newest', 'sqlite:trading:rows', ['W']],
-  ['container-crashloop', 'container:worker', ['drill', 'recover', 'container-crashloop']],
-  ['disk-pressure', 'host:disk:/', ['drill', 'recover', 'disk-pressure']],
+// drill, the alert the console must show, the runbook F runs on it, and its target (issue #16:
+// every drill recovered from its alert, in the console, without a shell command).
+const DRILLS: [string, string, string, string][] = [
+  ['api-down', 'http:api', 'service-recovery', 'api'],
+  ['api-slow', 'http:api', 'api-degraded', 'api'],
+  ['api-errors', 'http:api', 'api-degraded', 'api'],
+  ['redis-down', 'redis:cache', 'redis-recovery', 'cache'],
+  ['redis-oom', 'redis:cache', 'redis-recovery', 'cache'],
+  ['db-corrupt', 'sqlite:trading', 'restore-database', 'trading'],
+  ['rows-deleted', 'sqlite:trading:rows', 'restore-database', 'trading'],
+  ['rows-deleted-newest', 'sqlite:trading:rows', 'restore-database', 'trading'],
+  ['container-crashloop', 'container:worker', 'service-recovery', 'worker'],
+  ['disk-pressure', 'host:disk:/', 'disk-pressure', '/'],
 ];
 
+/** Selects the alert in the Alerts pane: A, then j (and k) until its details are the ones shown. */
+async function selectAlert(t: TmuxSession, alert: string): Promise<void> {
+  t.send('A');
+  const selected = new RegExp(`▸ ${esc(alert)}:`);
+  for (const key of [...'jjjjjj', ...'kkkkkkkkkkkk']) {
+    if (selected.test(t.capture())) return;
+    t.send(key);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await t.waitFor(selected, 5_000);
+}
+
+/** What is being asked now: the step list's waiting row (runbooks) or the last step line (the restore wizard). */
+const asking = (s: string) => `${(s.match(/[^\n]*waiting for your answer[^\n]*/g) ?? []).join('|')}#${(s.match(/\[\d+\/\d+\][^\n]*/g) ?? []).at(-1) ?? ''}`;
+
 /**
- * The restore wizard as an operator drives it: W, enter on the way the console suggests (merge, for
- * lost rows), y to each question, esc back. Fails if the suggested way is not the merge.
+ * An operator at 3 a.m.: selects the alert, reads "F: run RUNBOOK for TARGET", presses F and
+ * answers y to every question until the run says it completed (the restore wizard: enter on the way
+ * it suggests, then y), then esc back to the dashboard.
  */
-async function guidedMerge(t: TmuxSession): Promise<void> {
-  t.send('W');
-  await t.waitFor(/Restore wizard: trading/);
-  t.send('Enter', false);
+async function recoverFromAlert(t: TmuxSession, alert: string, runbook: string, target: string): Promise<void> {
+  await selectAlert(t, alert);
+  await t.waitFor(new RegExp(`F: run ${esc(runbook)} for ${esc(target)}`), 10_000);
+  t.send('F');
+  const restore = runbook === 'restore-database';
+  if (restore) {
+    await t.waitFor(/Restore wizard: trading/);
+    t.send('Enter', false);
+  }
+  const done = restore ? /restore wizard finished/ : new RegExp(`${esc(runbook)} for ${esc(target)}: completed`);
+  // Whole-file restores ask to give up rows the backup lacks: trades written after the drill began
+  // (the score below fails if one committed before it is lost).
+  const asked = restore ? /y yes, (run it|give them up) · n no, stop the restore here/ : /y yes, run it · n no, stop the runbook here|y try it again/;
+  const failed = /did not finish|NOT complete|restore failed|ended with exit/;
   for (;;) {
-    const screen = await t.waitFor(/y yes, run it · n no, stop the restore here|restore wizard finished|NOT complete|esc back to the dashboard/, 120_000);
-    if (/restore wizard finished/.test(screen)) break;
-    if (/y yes, run it/.test(screen) && !/esc back to the dashboard/.test(screen)) {
-      expect(screen).toMatch(/Restore wizard — merge trading/);
-      const asked = (screen.match(/\[\d+\/\d+\][^\n]*/g) ?? []).at(-1) ?? '';
-      t.send('y');
-      await t.waitFor((s) => ((s.match(/\[\d+\/\d+\][^\n]*/g) ?? []).at(-1) ?? '') !== asked || /restore wizard finished|esc back/.test(s), 120_000);
-      continue;
-    }
-    throw new Error(`the guided restore did not finish:\n${screen}`);
+    const screen = await t.waitFor((s) => done.test(s) || failed.test(s) || (asked.test(s) && !/esc back to the dashboard/.test(s)), 180_000);
+    if (done.test(screen)) break;
+    if (failed.test(screen)) throw new Error(`${runbook} for ${target} did not finish:\n${screen}`);
+    const q = asking(screen);
+    t.send('y');
+    await t.waitFor((s) => asking(s) !== q || done.test(s) || failed.test(s), 180_000);
   }
   t.send('Escape', false);
   await t.waitFor(/Alerts \(/);
@@ -340,35 +361,32 @@ describe('opsdeck demo in a terminal', () => {
   it('opens the console on the demo stack; each drill fires its alert there and its recovery clears it; q stops everything', async () => {
     t = TmuxSession.start(`opsdeck-demo-${process.pid}`, ['demo', '--dir', ws2, '--interval', '1s'], { columns: 160, rows: 48, env });
     await t.waitFor((s) => /demo\b.*health/.test(s) && /Alerts \(/.test(s) && /opsdeck-demo-worker\s+running/.test(s), 120_000);
-    for (const [drill, alert, recovery] of DRILLS) {
+    for (const [drill, alert, runbook, target] of DRILLS) {
       const run = await runCli(['drill', 'run', drill, '--config', config2], { env, timeoutMs: 60_000 });
       expect(run.code, `${drill}: ${run.stderr}`).toBe(0);
       const firing = new RegExp(`(CRITICAL|WARNING)\\s+${esc(alert)}\\s+\\S+\\s+firing`);
       await t.waitFor(firing, 60_000);
+      await recoverFromAlert(t, alert, runbook, target);
       const open = new RegExp(`${esc(alert)}\\s+\\S+\\s+(firing|resolving|pending)`);
-      if (recovery[0] === 'W') {
-        await guidedMerge(t);
-        const score = JSON.parse((await runCli(['drill', 'score', drill, '--json', '--config', config2], { env })).stdout) as Record<string, number>;
-        expect(score, drill).toMatchObject({ drill, tradesMissing: 0 });
-        if (drill === 'rows-deleted-newest') {
-          // The trades whose ids the writer reused are kept, not lost; the alert says where.
-          expect(await kept(ws2)).toBeGreaterThan(0);
-          const c = JSON.parse((await runCli(['check', '--json', '--config', config2], { env })).stdout) as { checks: { id: string; status: string; message: string }[] };
-          expect(c.checks.find((x) => x.id === 'sqlite:trading:rows')).toMatchObject({ status: 'warning', message: expect.stringMatching(/rows of trades in _opsdeck_conflicts_trades/) as unknown });
-          await dropConflicts(ws2);
-        }
-      } else {
-        const rec = await runCli([...recovery, '--config', config2], { env, timeoutMs: 120_000 });
-        expect(rec.code, `${drill} recovery: ${rec.stderr}`).toBe(0);
+      await t.waitFor((s) => !open.test(s) && /Alerts \(/.test(s), 90_000);
+      const score = JSON.parse((await runCli(['drill', 'score', drill, '--json', '--config', config2], { env })).stdout) as Record<string, unknown>;
+      // Recovered in the console, by keys, with no committed trade lost.
+      expect(score, drill).toMatchObject({ drill, tradesMissing: 0 });
+      expect(score.consoleKeys, drill).toBeGreaterThan(0);
+      if (drill === 'rows-deleted-newest') {
+        // The trades whose ids the writer reused are kept, not lost; the alert says where.
+        expect(await kept(ws2)).toBeGreaterThan(0);
+        const c = JSON.parse((await runCli(['check', '--json', '--config', config2], { env })).stdout) as { checks: { id: string; status: string; message: string }[] };
+        expect(c.checks.find((x) => x.id === 'sqlite:trading:rows')).toMatchObject({ status: 'warning', message: expect.stringMatching(/rows of trades in _opsdeck_conflicts_trades/) as unknown });
+        await dropConflicts(ws2);
       }
-      await t.waitFor((s) => !open.test(s) && /Alerts \(/.test(s), 60_000);
     }
     const state = JSON.parse(readFileSync(join(ws2, 'demo.json'), 'utf8')) as { apiPid: number; writerPid: number };
     t.send('q');
     const end = await t.waitFor(/EXIT=0/, 60_000);
     // The scores are printed as the demo ends (its workspace and record are removed).
     expect(end).toMatch(/drill scores of this demo/);
-    for (const [drill] of DRILLS) expect(end).toMatch(new RegExp(`${esc(drill)}\\s+detected [\\d.]+s · recovered [\\d.]+s · trades missing now \\d+ of \\d+`));
+    for (const [drill] of DRILLS) expect(end).toMatch(new RegExp(`${esc(drill)}\\s+detected [\\d.]+s · recovered [\\d.]+s · trades missing now 0 of \\d+ · console: \\d+ keys`));
     expect(alive(state.apiPid)).toBe(false);
     expect(alive(state.writerPid)).toBe(false);
     expect(docker(host, 'ps', '-aq', '--filter', 'name=opsdeck-demo-worker')).toBe('');
