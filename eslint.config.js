@@ -58,6 +58,10 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [...notUi, dockerParts, { group: ['**/state/*', '**/engine/*', '**/runbooks/*', '**/cli/*'], message: 'services sit below state, the engine, runbooks and the CLI (ARCHITECTURE.md)' }] }] },
   },
   {
+    files: ['src/ui/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [dockerParts, { group: ['**/runbooks/*', '**/cli/*'], message: 'the console is handed what it shows (the runbook catalog comes from cli/console.ts); ui/ imports no runbook or CLI module (ARCHITECTURE.md)' }] }] },
+  },
+  {
     files: ['src/state/**', 'src/engine/**'],
     rules: { 'no-restricted-imports': ['error', { patterns: [...notUi, dockerParts, { group: ['**/runbooks/*', '**/cli/*'], message: 'state and the engine sit below runbooks and the CLI (ARCHITECTURE.md)' }] }] },
   },
