@@ -308,6 +308,7 @@ export function consoleActions(o: {
 
 /** `opsdeck runbook run NAME [--target T] [--check ID]` for a start (spawnDriven adds --config and --protocol). */
 export function runbookArgs(start: RunbookStart): string[] {
+  if (start.resume && start.check !== undefined) return ['runbook', 'resume', '--check', start.check];
   const target = start.target.kind !== 'none' && start.target.name ? ['--target', start.target.name] : [];
   return ['runbook', 'run', start.runbook, ...target, ...(start.check !== undefined ? ['--check', start.check] : [])];
 }

@@ -205,7 +205,7 @@ export async function runbookCommand(action: string, arg: string | undefined, g:
       let res;
       if (found) res = await startRunbook(e, found.spec, found.file, { ...(g.target !== undefined ? { target: g.target } : {}), ...(g.check !== undefined ? { check: g.check } : {}), params: p });
       else {
-        const r = findOpenRun(journal, arg);
+        const r = findOpenRun(journal, arg, arg === undefined ? g.check : undefined);
         const spec = r.ctx.file ? findRunbook(catalog, r.ctx.file).spec : findRunbook(catalog, r.ctx.runbook).spec;
         res = action === 'resume' ? await resumeRunbook(e, r, spec) : await rollbackRunbook(e, r, spec);
       }

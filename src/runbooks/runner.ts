@@ -184,8 +184,12 @@ function ended(e: RunbookEnv, o: Outcome<FileRunCtx>): { code: number; record: R
 }
 
 /** The open run of a runbook file named by id, or the only one. Restore runs are restore's. */
-export function findOpenRun(journal: RunJournal, id: string | undefined): Rec {
-  const runs = journal.open<FileRunCtx>().filter((r) => r.kind !== 'restore');
+export function findOpenRun(journal: RunJournal, id: string | undefined, finding?: string): Rec {
+  let runs = journal.open<FileRunCtx>().filter((r) => r.kind !== 'restore');
+  // `--check journal:<runbook>:<subject>`: the run an unfinished-run finding is about (the console's F on it).
+  const m = finding === undefined ? undefined : /^journal:([^:]+):(.+)$/.exec(finding);
+  if (finding !== undefined && !m) throw new UsageError(`--check ${finding}: expected an unfinished run's finding, journal:<runbook>:<target>`);
+  if (m) runs = runs.filter((r) => r.kind === m[1] && r.subject === m[2]);
   if (id !== undefined) {
     const r = journal.get<FileRunCtx>(id);
     if (!r) throw new Failure('not-found', `run ${id}: not in the journal (opsdeck runbook status lists the runs)`);
@@ -193,7 +197,7 @@ export function findOpenRun(journal: RunJournal, id: string | undefined): Rec {
     if (r.status !== 'open') throw new Failure('not-found', `run ${id} is ${r.status}: nothing to continue`);
     return r;
   }
-  if (runs.length === 0) throw new Failure('not-found', 'no unfinished runbook run in the journal (opsdeck runbook status lists the runs)');
+  if (runs.length === 0) throw new Failure('not-found', `no unfinished runbook run${m ? ` of ${m[1]} for ${m[2]}` : ''} in the journal (opsdeck runbook status lists the runs)`);
   if (runs.length > 1) throw new UsageError(`${runs.length} unfinished runs (${runs.map((r) => r.id).join(', ')}): name one`);
   return runs[0] as Rec;
 }

@@ -3,7 +3,6 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { listBackups } from '../../src/services/backup.js';
 import { runCli } from '../helpers/cli.js';
 import { docker } from '../helpers/docker-engine.js';
 import { TmuxSession } from '../helpers/tmux.js';
@@ -209,43 +208,26 @@ describe('database drills are recovered with the restore wizard', () => {
     expect(score).toMatchObject({ drill: 'rows-deleted', tradesMissing: 0 });
   }, 240_000);
 
-  it('db-corrupt fires sqlite:trading; the whole-file restore brings the file back, names the trades written after the backup as lost (exit 3), and the score matches the database', async () => {
+  it('db-corrupt (a backup, then garbage over the file) fires sqlite:trading; the whole-file restore brings every trade committed before it back, and the score matches the database', async () => {
     const from = watcher.events.length;
-    // The demo backs up every minute: wait (polling) until the writer has committed a few trades
-    // after the newest verified backup and the monitor has looked at them, so there is something
-    // the corrupt file takes with it (otherwise this test would depend on when the schedule ran).
-    const newestBackupMax = () => Math.max(0, ...listBackups(join(dir, 'backups', 'trading')).filter((m) => m.verify?.ok).map((m) => m.maxRowids.trades ?? 0));
-    const maxTrade = () => trades('SELECT coalesce(max(id), 0) AS n FROM trades');
-    for (let i = 0; i < 100 && (await maxTrade()) < newestBackupMax() + 8; i++) await new Promise((res) => setTimeout(res, 100));
     const run = await runCli(['drill', 'run', 'db-corrupt', '--config', config], { env, timeoutMs: 60_000 });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('opsdeck restore --db trading');
     await watcher.waitFor('fired', 'sqlite:trading', 60_000, from);
-    const r = await runCli(['restore', '--db', 'trading', '--yes', '--config', config], { env, timeoutMs: 120_000 });
-    // The trades written after the backup are gone with the corrupt file: named, and not given up by --yes.
-    expect(r.code, r.stderr).toBe(3);
-    expect(r.stdout).toMatch(/trades: .*(rows written after the backup are gone|still missing) \(id \d+/);
+    // Trades the writer managed to commit into the corrupt file after the drill began are not in
+    // any backup: this operator gives them up (the restore names them first).
+    const r = await runCli(['restore', '--db', 'trading', '--yes', '--accept-loss', '--config', config], { env, timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
     await watcher.waitFor('resolved', 'sqlite:trading', 60_000, from);
-    await watcher.waitFor('fired', 'sqlite:trading:rows', 60_000, from);
     const d = lastDrill();
-    expect(d?.backupMaxTradeId).toBeDefined();
+    expect(d?.backupMaxTradeId).toBe(d?.maxTradeId); // the drill's backup holds every trade before it
     const score = JSON.parse((await runCli(['drill', 'score', 'db-corrupt', '--json', '--config', config], { env })).stdout) as Record<string, number>;
-    // Checked against the database: trades committed before the drill that are not there now …
+    // Checked against the database: every trade committed before the drill is there
     // (ids are reused after a restore, so a trade is "the same" by id and a time before the drill).
     const before = new Date(d?.startedAt ?? 0).toISOString();
     const present = await trades('SELECT count(*) AS n FROM trades WHERE id <= ? AND executed_at <= ?', d?.maxTradeId ?? 0, before);
-    expect(score.tradesMissing).toBe((d?.tradeCount ?? 0) - present);
-    expect(score.tradesMissing).toBeGreaterThan(0); // the demo writer kept writing after the backup
-    // … are exactly those written after the backup the restore used: every trade it held is back.
-    const heldByBackup = await trades('SELECT count(*) AS n FROM trades WHERE id <= ? AND executed_at <= ?', d?.backupMaxTradeId ?? 0, before);
-    expect(heldByBackup).toBe(d?.backupTradeCount);
-    expect(score.tradesMissingCoveredByBackup).toBe(0);
-    expect(score.tradesMissingWrittenAfterBackup).toBe(score.tradesMissing);
-    // Given up explicitly, recorded: the row-loss alert resolves.
-    const g = await runCli(['restore', '--db', 'trading', '--merge', '--yes', '--accept-loss', '--config', config], { env, timeoutMs: 120_000 });
-    expect(g.code, g.stderr).toBe(0);
-    expect(g.stdout).toMatch(/given up, recorded in the state database: trades: \d+ rows given up/);
-    await watcher.waitFor('resolved', 'sqlite:trading:rows', 60_000, from);
+    expect(present).toBe(d?.tradeCount);
+    expect(score).toMatchObject({ tradesMissing: 0, tradesMissingCoveredByBackup: 0 });
   }, 240_000);
 });
 

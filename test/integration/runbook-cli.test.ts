@@ -118,7 +118,9 @@ describe('opsdeck runbook', () => {
     expect(open?.status).toBe('open');
     const check = await cli(['check', '--json']);
     expect(check.stdout).toContain('journal:killed:killed');
-    const r = await cli(['runbook', 'resume', open?.run ?? '', '--yes']);
+    expect(open?.run).toBeDefined();
+    // The console's F on the finding resumes by its check id (journal:<runbook>:<subject>).
+    const r = await cli(['runbook', 'resume', '--check', 'journal:killed:killed', '--yes']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(readFileSync(mark(1), 'utf8')).toBe('run\n');

@@ -44,6 +44,7 @@ describe('the runbook command the console spawns', () => {
     [{ runbook: 'service-recovery', target: { kind: 'service' as const, name: 'api' }, check: 'http:api' }, ['runbook', 'run', 'service-recovery', '--target', 'api', '--check', 'http:api']],
     [{ runbook: 'disk-pressure', target: { kind: 'host' as const, name: '/var' } }, ['runbook', 'run', 'disk-pressure', '--target', '/var']],
     [{ runbook: 'recovery-verify', target: { kind: 'none' as const, name: '' } }, ['runbook', 'run', 'recovery-verify']],
+    [{ runbook: 'service-recovery', target: { kind: 'none' as const, name: 'api' }, check: 'journal:service-recovery:api', resume: true }, ['runbook', 'resume', '--check', 'journal:service-recovery:api']],
   ])('%j → %j', (start, args) => {
     expect(runbookArgs(start)).toEqual(args);
   });

@@ -322,6 +322,14 @@ describe('runbooks (issue #16): F on an alert, : the picker', () => {
     expect(reduce(onAlerts, cmd('alert.runbook'), w).state.view).toEqual(runbookView('restore-database', 'database', 'shop', 'redis:cache'));
   });
 
+  it("F on an unfinished run's finding resumes that run (a restore's: the restore wizard, with resume and rollback)", () => {
+    const w = world({ alerts: [alert('journal:redis-recovery:cache'), alert('journal:restore:shop')] });
+    const open = start({ focus: 'alerts', selA: 0, selAId: 'journal:redis-recovery:cache' });
+    expect(reduce(open, cmd('alert.runbook'), w).state.view).toEqual({ kind: 'runbook', start: { runbook: 'redis-recovery', target: { kind: 'none', name: 'cache' }, check: 'journal:redis-recovery:cache', resume: true } });
+    const restore = start({ focus: 'alerts', selA: 1, selAId: 'journal:restore:shop' });
+    expect(reduce(restore, cmd('alert.runbook'), w)).toEqual({ state: { ...restore, view: { kind: 'wizard' } }, effects: [{ effect: 'wizard.opened' }] });
+  });
+
   it('a mapped runbook missing from the catalog is named, not started', () => {
     const w = world({ runbookFor: (id) => ({ runbook: 'typo-runbook', target: { kind: 'redis', name: 'cache' }, check: id }) });
     const r = reduce(onAlerts, cmd('alert.runbook'), w);

@@ -21,13 +21,28 @@ const KIND_WORDS: Record<Exclude<RunbookEntry['target'], 'none'>, [string, strin
 const step = (state: ConsoleState, ...effects: Effect[]): Step => ({ state, effects });
 const flash = (text: string, color: Flash['color'], w: ConsoleWorld): Flash => ({ text, color, at: w.now });
 
-/** The selected alert's runbook, if one fits it ("F: run service-recovery for api" says so). */
-export function alertRunbook(checkId: string | undefined, w: Pick<ConsoleWorld, 'runbookFor'>): RunbookChoice | undefined {
-  return checkId === undefined ? undefined : w.runbookFor(checkId);
+/** An unfinished run's finding (`journal:<runbook>:<subject>`): which runbook and subject it is. */
+export function unfinishedRun(checkId: string): { runbook: string; subject: string } | undefined {
+  const m = /^journal:([^:]+):(.+)$/.exec(checkId);
+  return m ? { runbook: m[1] === 'restore' ? 'restore-database' : (m[1] as string), subject: m[2] as string } : undefined;
 }
 
-/** What F says for a runbook choice: "run service-recovery for api". */
+/**
+ * The selected alert's runbook, if one fits it ("F: run service-recovery for api" says so). On an
+ * unfinished run's finding it is that run, to resume (a restore: the restore wizard, which offers
+ * resume and rollback).
+ */
+export function alertRunbook(checkId: string | undefined, w: Pick<ConsoleWorld, 'runbookFor'>): RunbookChoice | undefined {
+  if (checkId === undefined) return undefined;
+  const open = unfinishedRun(checkId);
+  if (open) return { runbook: open.runbook, target: { kind: 'none', name: open.subject }, check: checkId };
+  return w.runbookFor(checkId);
+}
+
+/** What F says for a runbook choice: "run service-recovery for api", or "resume service-recovery for api". */
 export function runbookHint(choice: RunbookChoice): string {
+  const open = unfinishedRun(choice.check);
+  if (open) return open.runbook === 'restore-database' ? `resume or roll back the restore of ${open.subject}` : `resume ${open.runbook} for ${open.subject} (the unfinished run)`;
   return `run ${startLabel(choice)}`;
 }
 
@@ -54,7 +69,7 @@ export function runAlertRunbook(s: ConsoleState, w: ConsoleWorld, checkId: strin
   if (w.runbooks.entries.length && !w.runbooks.entries.some((e) => e.name === choice.runbook)) {
     return step({ ...s, flash: flash(`${checkId} maps to runbook ${choice.runbook}, which is not in the catalog — ${pick} picks one by hand`, 'red', w) });
   }
-  return begin(s, choice);
+  return begin(s, unfinishedRun(choice.check) ? { ...choice, resume: true } : choice);
 }
 
 /** `:`: the runbook picker, or why there is nothing to pick. */

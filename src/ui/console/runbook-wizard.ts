@@ -37,10 +37,13 @@ export interface RunbookStart {
   target: MappedTarget;
   /** The alert it answers, when started from one (F, or `:` on the selected alert's target). */
   check?: string;
+  /** Resume the unfinished run the alert (`journal:<runbook>:<subject>`) is about, instead of starting one. */
+  resume?: boolean;
 }
 
 /** "service-recovery for api", "disk-pressure for /var", "recovery-verify". */
 export function startLabel(s: RunbookStart): string {
+  if (s.resume) return `${s.runbook}${s.target.name ? ` for ${s.target.name}` : ''} (resumed)`;
   return s.target.kind === 'none' || !s.target.name ? s.runbook : `${s.runbook} for ${s.target.name}`;
 }
 
