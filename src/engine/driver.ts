@@ -200,7 +200,7 @@ export class Driver<C, D> {
         const p = (await action.prompt?.(x)) ?? {
           intro: `${step.title}: ${(await action.preview?.(x)) ?? step.detail}`,
           text: step.optional ? 'run this step? y runs it · s skips it · n stops the run here' : 'run this step?',
-          skipMeans: 'skipped',
+          skipMeans: 'the step was not run',
         };
         this.op.say(`[${n}/${total}] ${p.intro}`);
         const ans = await this.op.ask({ text: p.text, skip: step.optional });
