@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { ExitError, UsageError } from '../domain/errors.js';
 import { formatBytes } from '../domain/format.js';
@@ -74,7 +75,7 @@ export async function restoreCommand(g: RestoreOptions): Promise<number> {
     const interactive = !g.yes && !g.dryRun;
     if (interactive && !process.stdin.isTTY && !g.protocol) throw new UsageError(`${what} asks before each step: run it in a terminal, or pass --yes (or --dry-run to preview)`);
     const op = operatorFor(g, interactive);
-    const e: Engine = { state, journal, op, audit, deps: { ledger: new RowLedger(state) }, json: !!g.json };
+    const e: Engine = { state, journal, op, audit, deps: { ledger: new RowLedger(state) }, json: !!g.json, ...(loaded.file ? { configFlag: ` --config ${resolve(loaded.file)}` } : {}) };
     try {
       if (g.rollback) return await rollbackRestore(e, loaded, g);
       if (g.resume) return await resumeRestore(e, loaded, g);

@@ -41,6 +41,8 @@ export interface Engine {
   deps: RestoreDeps;
   /** --json: the end of the run is one JSON document on stdout. */
   json: boolean;
+  /** ` --config <absolute path>` for the commands a message tells the operator to run (empty when discovered). */
+  configFlag?: string;
 }
 
 const busy = (r: Stored) => (pid: number) => `restore ${r.id} of ${r.subject} is running right now (pid ${pid}); let it finish, or stop that process first`;
@@ -63,7 +65,7 @@ export async function resumeRestore(e: Engine, loaded: LoadedConfig, g: RestoreO
   try {
     // What a killed run left beside the database (its pid is gone) goes first (issue #13).
     sweepRestoreTemps(found.ctx.dbPath);
-    if (found.rollingBack) throw new Failure('rolling-back', `restore ${found.id} of ${found.subject}: a rollback was started; finish it with: opsdeck restore --db ${found.subject} --rollback`);
+    if (found.rollingBack) throw new Failure('rolling-back', `restore ${found.id} of ${found.subject}: a rollback was started; finish it with: opsdeck${e.configFlag ?? ''} restore --db ${found.subject} --rollback`);
     const run: Stored = { ...found, ctx: { ...found.ctx, ...(g.acceptLoss ? { acceptLoss: true } : {}) } };
     const resumed: Stored = { ...run, run: reduceRun(run.run, { type: 'resume', at: Date.now() }) };
     e.journal.save(resumed, { type: 'resume', at: Date.now() }, '-');
@@ -91,7 +93,7 @@ export async function rollbackRestore(e: Engine, loaded: LoadedConfig, g: Restor
     } catch (err) {
       const ex = err instanceof Failure ? err : new Failure('rollback', (err as Error).message);
       e.audit('restore.rollback', found.subject, 'failed', ex.message);
-      throw new Failure(ex.kind, `${ex.message} — rollback of ${found.id} unfinished; run opsdeck restore --db ${found.subject} --rollback again (safety copy: ${found.ctx.safetyDir})`);
+      throw new Failure(ex.kind, `${ex.message} — rollback of ${found.id} unfinished; run opsdeck${e.configFlag ?? ''} restore --db ${found.subject} --rollback again (safety copy: ${found.ctx.safetyDir})`);
     }
     if (!done) throw new Failure('cancelled', `rollback of ${found.id} cancelled; the run is still unfinished`);
     rmSync(found.ctx.tmpPath, { force: true });
@@ -129,7 +131,7 @@ function ended(e: Engine, o: Outcome<RestoreCtx>): number {
       throw new Failure('cancelled', `restore of ${r.subject} cancelled (${o.reason}); nothing was changed`);
     }
     e.audit('restore', r.subject, 'cancelled', `paused: ${o.reason}`);
-    throw new Failure('paused', `restore ${r.id} of ${r.subject} paused (${o.reason}); continue with: opsdeck restore --db ${r.subject} --resume, or undo with --rollback (safety copy: ${ctx.safetyDir})`);
+    throw new Failure('paused', `restore ${r.id} of ${r.subject} paused (${o.reason}); continue with: opsdeck${e.configFlag ?? ''} restore --db ${r.subject} --resume, or undo with --rollback (safety copy: ${ctx.safetyDir})`);
   }
   const ex = o.error;
   if (o.closed) {
@@ -138,7 +140,7 @@ function ended(e: Engine, o: Outcome<RestoreCtx>): number {
     throw new Failure(ex.kind, `${ex.message} (restore of ${r.subject} stopped; the database was not changed${ctx.stopped.length ? `; ${o.undone ?? ''}` : ''})`);
   }
   e.op.say(`restore ${r.id} failed at a step after the database was changed`);
-  throw new Failure(ex.kind, `${ex.message} — restore ${r.id} is unfinished: retry with opsdeck restore --db ${r.subject} --resume, or put the old database back with --rollback (safety copy: ${ctx.safetyDir})`);
+  throw new Failure(ex.kind, `${ex.message} — restore ${r.id} is unfinished: retry with opsdeck${e.configFlag ?? ''} restore --db ${r.subject} --resume, or put the old database back with --rollback (safety copy: ${ctx.safetyDir})`);
 }
 
 function findOpen(journal: RunJournal, loaded: LoadedConfig, g: RestoreOptions): Stored {
