@@ -1,3 +1,7 @@
+// Over 300 lines, knowingly: the console command's wiring in one place — configuration and its
+// reloads, the state database, the monitor and its bus, acks, the backup scheduler, the runbook
+// catalog and the children it spawns, the keys audit — so what the console holds is closed in one finally.
+
 import type BetterSqlite3 from 'better-sqlite3';
 import { spawnDriven } from '../engine/protocol.js';
 import { unwatchFile, watchFile } from 'node:fs';

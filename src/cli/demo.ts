@@ -1,3 +1,6 @@
+// Over 300 lines, knowingly: `opsdeck demo` and every `drill` verb (list, run, recover, score, and
+// the demo services' stop/start commands the runbooks call) share one set of flags and messages.
+
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDuration } from '../config/duration.js';

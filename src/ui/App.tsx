@@ -1,3 +1,5 @@
+// Over 300 lines, knowingly: the one place the console's effects are performed (container actions,
+// wizards and runbook children, acks, audit, reloads); the decisions are the pure reducer's.
 // The console's root: it reads the terminal size and the store, hands each key to the pure console
 // reducer (src/ui/console/reducer.ts) as a command from the key table, performs the effects the
 // reducer describes, and draws the view the reducer's state names (issue #15, part 3).

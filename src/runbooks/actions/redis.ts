@@ -1,3 +1,5 @@
+// Over 300 lines, knowingly: the five Redis actions share one connection helper, one bounded SCAN
+// and one memory reading; split, each would carry its own copy.
 // Redis actions for runbooks (issue #16): status, restart, memory (with a bounded SCAN of key
 // prefixes), raise maxmemory, flush a key prefix. Each names its instance by its configured name
 // (param `redis`), never by its URL: the URL may hold a password. Everything Redis is asked goes
