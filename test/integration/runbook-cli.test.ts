@@ -148,6 +148,24 @@ describe('opsdeck runbook', () => {
     for (const n of [1, 2, 3, 4]) expect(existsSync(join(dir, `pwn${n}`))).toBe(false);
   });
 
+  it('run FILE: a runbook written during an incident runs from its path; its open run is rolled back from the same file', async () => {
+    const file = join(dir, 'fix-now.yaml');
+    const marker = join(dir, 'fixed');
+    writeFileSync(file, `name: fix-now\ntitle: fix now\ntarget: none\nsteps:\n  - id: fix\n    title: fix it\n    why: written at 3 a.m.\n    exec: ["/usr/bin/touch", "${marker}"]\n  - id: stop\n    title: a person checks\n    why: the operator stops here.\n    action: manual\n    skippable: false\n    params: { instruction: look at it }\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    // Unattended, the manual step stops the run: it stays open, and resumes from the same file.
+    const r = await cli(['runbook', 'run', file, '--yes']);
+    expect(r.code).toBe(1);
+    expect(existsSync(marker)).toBe(true);
+    expect(r.stderr).toMatch(/fix-now \(run fix-now-\S+\) paused \(declined "a person checks"\); continue with opsdeck --config \S+ runbook resume fix-now-/);
+    const st = JSON.parse((await cli(['runbook', 'status', '--json'])).stdout) as { runs: { run: string; runbook: string; status: string }[] };
+    const run = st.runs.find((x) => x.runbook === 'fix-now');
+    expect(run?.status).toBe('open');
+    const back = await cli(['runbook', 'rollback', run?.run ?? '', '--yes']);
+    expect(back.stderr).toBe('');
+    expect(back.code).toBe(0);
+  });
+
   it('a runbook folder writable by the group, or a file another user owns, is refused (78)', async () => {
     chmodSync(rb, 0o770);
     const r = await cli(['runbook', 'list']);
