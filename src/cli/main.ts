@@ -90,7 +90,7 @@ program
   .argument('[name]', 'a runbook name or file (show, run), or a run id (status, resume, rollback)')
   .option('--target <name>', 'run: the configured service, database, Redis, endpoint or mount it acts on')
   .option('--check <id>', "run: the alert's check (http:api); without a name, runs the runbook that check maps to")
-  .option('--param <name=value...>', 'run: a value for {{param.NAME}} in the runbook')
+  .option('--param <name=value...>', 'run: a value for {{param.NAME}} in the runbook (resume, rollback: give again one that held a secret)')
   .option('--dry-run', 'run: show every step and exactly what it would do; run nothing')
   .option('--yes', 'do not ask before each step (unattended)')
   .addOption(new Option('--protocol', 'driven by the console: JSON lines out, y/n/s lines in').hideHelp())

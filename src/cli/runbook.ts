@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { redactDeep } from '../config/secrets.js';
 import { ExitError, UsageError } from '../domain/errors.js';
 import { formatDuration } from '../domain/format.js';
 import { printable } from '../domain/printable.js';
@@ -189,7 +190,7 @@ export async function runbookCommand(action: string, arg: string | undefined, g:
   });
   try {
     const journal = new ObservedJournal(state, (r) => {
-      if (g.protocol) process.stdout.write(encodeMessage({ progress: progressOf(r) }));
+      if (g.protocol) process.stdout.write(encodeMessage({ progress: redactDeep(progressOf(r)) }));
     });
     if (action === 'status') return showStatus(journal, arg, json);
     const audit: AuditFn = (a, target, outcome, detail) => recordAudit(state, { action: a, target, outcome, ...(detail !== undefined ? { detail } : {}) });
@@ -200,14 +201,14 @@ export async function runbookCommand(action: string, arg: string | undefined, g:
     const interactive = !g.yes;
     if (interactive && !process.stdin.isTTY && !g.protocol) throw new UsageError(`runbook ${action} asks before each step: run it in a terminal, or pass --yes (or --dry-run to preview)`);
     const op = operatorFor(g, interactive);
-    const e: RunbookEnv = { state, journal, op, audit, config: loaded.config, configFlag: loaded.file ? ` --config ${resolve(loaded.file)}` : '', deps, ...(g.protocol ? { progress: (pr) => process.stdout.write(encodeMessage({ progress: pr })) } : {}) };
+    const e: RunbookEnv = { state, journal, op, audit, config: loaded.config, configFlag: loaded.file ? ` --config ${resolve(loaded.file)}` : '', deps, ...(g.protocol ? { progress: (pr) => process.stdout.write(encodeMessage({ progress: redactDeep(pr) })) } : {}) };
     try {
       let res;
       if (found) res = await startRunbook(e, found.spec, found.file, { ...(g.target !== undefined ? { target: g.target } : {}), ...(g.check !== undefined ? { check: g.check } : {}), params: p });
       else {
         const r = findOpenRun(journal, arg, arg === undefined ? g.check : undefined);
         const spec = r.ctx.file ? findRunbook(catalog, r.ctx.file).spec : findRunbook(catalog, r.ctx.runbook).spec;
-        res = action === 'resume' ? await resumeRunbook(e, r, spec) : await rollbackRunbook(e, r, spec);
+        res = action === 'resume' ? await resumeRunbook(e, r, spec, p) : await rollbackRunbook(e, r, spec, p);
       }
       if (json) outJson({ ...progressOf(res.record), status: res.record.status });
       return res.code;

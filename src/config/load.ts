@@ -1,3 +1,6 @@
+// Over 300 lines, knowingly: finding, reading, interpolating and validating a configuration, and
+// saying what is wrong in one line, belong together; runbook files reuse readYamlFile and describeIssue.
+
 import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { homedir } from 'node:os';

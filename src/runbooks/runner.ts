@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Config } from '../config/schema.js';
+import { redactDeep } from '../config/secrets.js';
 import { Failure, UsageError } from '../domain/errors.js';
 import { createRun, reduceRun, type RunEvent, type StepDef } from '../domain/runbook.js';
 import type { GenericCtx, GenericDeps } from '../engine/actions.js';
@@ -55,7 +56,9 @@ export interface StartOptions {
 /** A journal that also reports every saved transition (for the console's step list). */
 export class ObservedJournal extends RunJournal {
   constructor(db: BetterSqlite3.Database, private readonly onSave: (r: RunRecord<unknown>) => void) {
-    super(db);
+    // The run's context is stored redacted (a `--param` value may be a secret); a resume takes such
+    // values from its own --param again (`resumeRunbook`).
+    super(db, { redactCtx: (c) => redactDeep(c) });
   }
 
   override save<C>(r: RunRecord<C>, ev: RunEvent | { type: string; at: number }, step: string, detail?: string): void {
@@ -215,17 +218,28 @@ function rerender(r: Rec, spec: RunbookSpec, config: Config): Rec {
 }
 
 /** Continues an open run at the interrupted step. */
-export async function resumeRunbook(e: RunbookEnv, r: Rec, spec: RunbookSpec): Promise<{ code: number; record: Rec }> {
+export async function resumeRunbook(e: RunbookEnv, r: Rec, spec: RunbookSpec, again: Record<string, string> = {}): Promise<{ code: number; record: Rec }> {
   if (r.rollingBack) throw new Failure('rolling-back', `run ${r.id}: a rollback was started; finish it with ${rollbackHint(e, r.id)}`);
-  const fresh = rerender(r, spec, e.config);
+  const fresh = rerender(withParams(r, again), spec, e.config);
   const resumed: Rec = { ...fresh, run: reduceRun(fresh.run, { type: 'resume', at: Date.now() }) };
   e.journal.save(resumed, { type: 'resume', at: Date.now() }, '-');
   return drive(e, resumed);
 }
 
+/**
+ * The run's `--param` values: those stored (redacted where they held a secret) with the ones given
+ * again now; a value still redacted must be given again, or the steps would get `***`.
+ */
+function withParams(r: Rec, again: Record<string, string>): Rec {
+  const params = { ...r.ctx.params, ...again };
+  const hidden = Object.entries(params).filter(([, v]) => v.includes('***')).map(([k]) => k);
+  if (hidden.length) throw new Failure('redacted', `run ${r.id}: --param ${hidden.join(', ')} held a secret, so the journal keeps it redacted; pass ${hidden.map((k) => `--param ${k}=…`).join(' ')} again`);
+  return { ...r, ctx: { ...r.ctx, params } };
+}
+
 /** Undoes the steps of an open run that ran, last first, and closes it. */
-export async function rollbackRunbook(e: RunbookEnv, r: Rec, spec: RunbookSpec): Promise<{ code: number; record: Rec }> {
-  const fresh = rerender(r, spec, e.config);
+export async function rollbackRunbook(e: RunbookEnv, r: Rec, spec: RunbookSpec, again: Record<string, string> = {}): Promise<{ code: number; record: Rec }> {
+  const fresh = rerender(withParams(r, again), spec, e.config);
   const lease = holdRun(e.state, r.id, (pid) => `run ${r.id} is being driven right now (pid ${pid}); let it finish, or stop that process first`);
   try {
     const done = await new Driver(fileRunbook(r.kind, e.audit), e.journal, e.op, e.deps).rollback(fresh, `undo the steps of ${r.kind}${targetText(r.ctx)} that ran (run ${r.id}), last first?`);

@@ -166,6 +166,30 @@ describe('opsdeck runbook', () => {
     expect(back.code).toBe(0);
   });
 
+  it('a --param holding a secret is stored redacted in the journal; resume and rollback ask for it again', async () => {
+    const secret = 'rb-s3cret-value';
+    const cfg = join(dir, 'secret.yaml');
+    writeFileSync(cfg, `name: s\nstate_dir: state-secret\nrunbooks:\n  dir: rb\nredis:\n  - name: cache\n    url: redis://:\${RB_PW}@127.0.0.1:9\n`);
+    runbook('secretive', `steps:\n  - id: use\n    title: use it\n    why: takes a secret.\n    exec: ["/bin/true", "{{param.pw}}"]\n  - id: wait\n    title: a person checks\n    why: stops here.\n    action: manual\n    skippable: false\n    params: { instruction: look }\n`);
+    const env = { RB_PW: secret };
+    const r = await runCli(['--config', cfg, 'runbook', 'run', 'secretive', '--yes', '--param', `pw=${secret}`], { env });
+    expect(r.code).toBe(1);
+    expect(`${r.stdout}${r.stderr}`).not.toContain(secret);
+    const Db = (await import('better-sqlite3')).default;
+    const db = new Db(join(dir, 'state-secret', 'state.db'), { readonly: true });
+    const stored = JSON.stringify([db.prepare('SELECT * FROM runs').all(), db.prepare('SELECT * FROM run_steps').all(), db.prepare('SELECT * FROM run_events').all()]);
+    db.close();
+    expect(stored).toContain('secretive');
+    expect(stored).not.toContain(secret);
+    const again = await runCli(['--config', cfg, 'runbook', 'resume', '--yes'], { env });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/--param pw held a secret, so the journal keeps it redacted; pass --param pw=… again/);
+    const back = await runCli(['--config', cfg, 'runbook', 'rollback', '--yes', '--param', `pw=${secret}`], { env });
+    expect(back.stderr).toBe('');
+    expect(back.code).toBe(0);
+    rmSync(join(rb, 'secretive.yaml'));
+  });
+
   it('a runbook folder writable by the group, or a file another user owns, is refused (78)', async () => {
     chmodSync(rb, 0o770);
     const r = await cli(['runbook', 'list']);
