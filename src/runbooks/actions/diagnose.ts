@@ -15,26 +15,18 @@ import type { DockerService } from '../../services/docker.js';
 import { RedisProbe } from '../../services/redis.js';
 import { probeSqlite } from '../../services/sqlite.js';
 import { containerOf, dockerFor } from '../../services/writers.js';
+import { configOf as configFrom, namedEntry } from './config.js';
 
 type X = StepContext<unknown, GenericDeps>;
 
 /** The typed ids of the diagnosis actions. */
 export type DiagnoseActionId = 'diagnose.logs' | 'diagnose.resources' | 'diagnose.dependencies';
 
-const configOf = (x: X): Config => {
-  if (!x.deps.config) throw new Failure('params', `step ${x.step.id}: this run has no configuration (services, logs, databases, Redis)`);
-  return x.deps.config;
-};
+const configOf = (x: X): Config => configFrom(x, '(services, logs, databases, Redis)');
 
 /** The configured service named by param `service`. */
 export function serviceOf(x: X): ServiceConfig {
-  const all = configOf(x).services;
-  const names = all.map((s) => s.name).join(', ') || 'none configured';
-  const v = x.step.params?.service;
-  if (typeof v !== 'string' || !v) throw new Failure('params', `step ${x.step.id}: parameter service (a configured service name) is missing: expected one of: ${names}`);
-  const s = all.find((e) => e.name === v);
-  if (!s) throw new Failure('not-found', `step ${x.step.id}: no service named ${JSON.stringify(v)} in the configuration (expected one of: ${names})`);
-  return s;
+  return namedEntry(x, configOf(x).services, 'service', 'service');
 }
 
 const isContainer = (s: ServiceConfig) => !!(s.container || s.compose_service);

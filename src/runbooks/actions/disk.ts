@@ -17,16 +17,14 @@ import type { Action, StepContext } from '../../engine/driver.js';
 import { backupDir, planPrune, prunePlanned, type PrunePlanned } from '../../services/backup.js';
 import { sqliteAlertHolds } from '../../state/alert-history.js';
 import { stateDir } from '../../state/statedb.js';
+import { configOf as configFrom } from './config.js';
 
 type X = StepContext<unknown, GenericDeps>;
 
 /** The typed ids of the disk actions. */
 export type DiskActionId = 'disk.usage' | 'disk.rotated-logs' | 'disk.prune-backups';
 
-const configOf = (x: X): Config => {
-  if (!x.deps.config) throw new Failure('params', `step ${x.step.id}: this run has no configuration (logs, databases, backups)`);
-  return x.deps.config;
-};
+const configOf = (x: X): Config => configFrom(x, '(logs, databases, backups)');
 
 /** The mount (param `mount`) and its device; a missing path is `not-found`. */
 function mountOf(x: X): { mount: string; dev: number } {

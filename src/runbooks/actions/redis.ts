@@ -19,26 +19,18 @@ import { factsOf, remember, type GenericDeps } from '../../engine/actions.js';
 import type { Action, StepContext } from '../../engine/driver.js';
 import { parseInfo } from '../../services/redis.js';
 import { dockerFor } from '../../services/writers.js';
+import { configOf as configFrom, namedEntry } from './config.js';
 
 type X = StepContext<unknown, GenericDeps>;
 
 /** The typed ids of the Redis actions. */
 export type RedisActionId = 'redis.status' | 'redis.restart' | 'redis.memory' | 'redis.raise-maxmemory' | 'redis.flush-prefix';
 
-const configOf = (x: X): Config => {
-  if (!x.deps.config) throw new Failure('params', `step ${x.step.id}: this run has no configuration to find Redis instances in`);
-  return x.deps.config;
-};
+const configOf = (x: X): Config => configFrom(x, 'to find Redis instances in');
 
 /** The configured Redis entry named by param `redis`. */
 export function redisOf(x: X): RedisConfig {
-  const all = configOf(x).redis;
-  const names = all.map((r) => r.name).join(', ') || 'none configured';
-  const v = x.step.params?.redis;
-  if (typeof v !== 'string' || !v) throw new Failure('params', `step ${x.step.id}: parameter redis (a configured Redis name) is missing: expected one of: ${names}`);
-  const r = all.find((e) => e.name === v);
-  if (!r) throw new Failure('not-found', `step ${x.step.id}: no Redis named ${JSON.stringify(v)} in the configuration (expected one of: ${names})`);
-  return r;
+  return namedEntry(x, configOf(x).redis, 'redis', 'Redis');
 }
 
 const causeOf = (e: unknown): string => {

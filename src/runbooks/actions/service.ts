@@ -1,10 +1,11 @@
-import type { Config, ServiceConfig } from '../../config/schema.js';
+import type { ServiceConfig } from '../../config/schema.js';
 import { Failure } from '../../domain/errors.js';
-import { num, str, type GenericDeps } from '../../engine/actions.js';
+import { num, type GenericDeps } from '../../engine/actions.js';
 import type { Action, StepContext } from '../../engine/driver.js';
 import type { DockerService } from '../../services/docker.js';
 import { probeHttp } from '../../services/http.js';
 import { containerOf, dockerFor, runWriterCommand, waitHealthy } from '../../services/writers.js';
+import { configOf, namedEntry } from './config.js';
 
 // A configured service stopped, started and restarted (issue #16: service-recovery, api-degraded).
 // How is the configuration's: a service with `stop_command`/`start_command` is stopped and started
@@ -20,13 +21,7 @@ type X = StepContext<unknown, GenericDeps>;
 /** How long a started container must keep running to count as up (a crash loop restarts within it). */
 const STABLE_MS = 3000;
 
-function serviceOf(x: X): ServiceConfig {
-  const name = str(x.step.params, 'service', x.step);
-  const cfg: Config | undefined = x.deps.config;
-  const s = cfg?.services.find((v) => v.name === name);
-  if (!s) throw new Failure('not-found', `step ${x.step.id}: service ${name} is not in services[] (expected one of: ${cfg?.services.map((v) => v.name).join(', ') || 'none configured'})`);
-  return s;
-}
+const serviceOf = (x: X): ServiceConfig => namedEntry(x, configOf(x, '(services)').services, 'service', 'service');
 
 const byCommands = (s: ServiceConfig): boolean => !!(s.stop_command && s.start_command);
 
