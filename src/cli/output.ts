@@ -78,7 +78,9 @@ export function errorDoc(e: unknown): { error: { code: string; message: string }
 export function reportError(e: unknown, json: boolean): number {
   const exitCode = exitCodeOf(e);
   const doc = errorDoc(e);
-  if (json) outJsonLine(doc);
+  // An error may carry the document its command would have printed (a failed runbook run: its steps).
+  const carried = e instanceof Error && 'json' in e && typeof e.json === 'object' && e.json !== null ? e.json : undefined;
+  if (json) outJsonLine(carried ? { ...carried, ...doc } : doc);
   else err(`opsdeck: ${doc.error.message}`);
   if (process.env.OPSDECK_DEBUG && e instanceof Error && e.stack) err(e.stack);
   return exitCode;

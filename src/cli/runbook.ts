@@ -173,6 +173,7 @@ export async function runbookCommand(action: string, arg: string | undefined, g:
   const deps: GenericDeps = {
     config: loaded.config,
     stateDir: stateDir(loaded.config.state_dir),
+    ...(loaded.file ? { configFile: loaded.file } : {}),
     check: async (id) => (await runChecks({ config: loaded.file })).report.checks.find((c) => c.id === id),
   };
   if (found && g.dryRun) {

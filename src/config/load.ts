@@ -241,6 +241,7 @@ function interpolateEnv(v: unknown, env: NodeJS.ProcessEnv, secrets: SecretRegis
 /** Relative paths in a config resolve against the config file's folder. */
 function resolvePaths(config: Config, base: string): void {
   for (const db of config.databases) if (!isAbsolute(db.path)) db.path = resolve(base, db.path);
+  for (const a of config.apps) if (!isAbsolute(a.dir)) a.dir = resolve(base, a.dir);
   if (config.state_dir && !isAbsolute(config.state_dir)) config.state_dir = resolve(base, config.state_dir);
   if (config.backup.dir && !isAbsolute(config.backup.dir)) config.backup.dir = resolve(base, config.backup.dir);
   config.backup.config_files = config.backup.config_files.map((f) => resolve(base, f));

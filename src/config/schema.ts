@@ -2,114 +2,15 @@
 // and its range can be read (and checked against the README's example) together.
 
 import { z } from 'zod';
-import { formatDuration, parseDuration } from './duration.js';
+import { duration, DURATION_RANGES, httpUrl, name, percent, schedule } from './fields.js';
+import { appSchema, checkApps, checkDependencies } from './schema-apps.js';
+
+export { DURATION_RANGES } from './fields.js';
 
 // Defaults are the source documents' numbers (docs/DESIGN.md §1): interval 30 s, failure
 // threshold 3, recovery threshold 2, CPU > 80 %, memory > 90 %, disk > 85 %, API > 2 s,
-// error rate > 5 %, request failure rate > 10 %, timeouts database 10 s / API 5 s.
-
-/**
- * A duration in YAML: seconds as a number, or a string with a unit; parsed to milliseconds and held
- * to the field's range (issue #13: `interval: 0` spun `watch` at 73 % CPU, `30d` overflowed Node's
- * timers — anything above 2³¹−1 ms fires after 1 ms — so a `25d` timeout failed every probe at once).
- */
-const duration = (fallbackMs: number, range: DurationRange) =>
-  z
-    .union([z.number(), z.string()], {
-      error: 'expected a duration such as 30, "500ms", "30s", "5m"',
-    })
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined) return fallbackMs;
-      const ms = parseDuration(v);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration such as 30, "500ms", "30s", "5m", got ${describeDuration(v)}` });
-        return z.NEVER;
-      }
-      if (ms < range.min || ms > range.max) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration from ${formatDuration(range.min)} to ${formatDuration(range.max)}${range.why ? ` (${range.why})` : ''}, got ${describeDuration(v)}` });
-        return z.NEVER;
-      }
-      return ms;
-    });
-
-/** A duration field's allowed range in ms, and why, for the error message. */
-interface DurationRange {
-  min: number;
-  max: number;
-  why?: string;
-}
-
-const SECOND = 1000;
-const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
-
-/**
- * The range of each kind of duration field (README: Configuration). Every one that arms a timer
- * stays far below Node's 2³¹−1 ms (24.8 days) timer limit.
- */
-export const DURATION_RANGES = {
-  interval: { min: 1 * SECOND, max: 24 * HOUR, why: 'how often every check runs' },
-  refresh: { min: 500, max: 1 * HOUR, why: 'how often gauges and container stats refresh' },
-  timeout: { min: 100, max: 10 * MINUTE, why: 'how long one probe may take' },
-  response_time: { min: 1, max: 10 * MINUTE, why: 'a slower answer is a warning' },
-  rpo: { min: 1 * MINUTE, max: 400 * DAY },
-  schedule: { min: 1 * SECOND, max: 31 * DAY },
-} satisfies Record<string, DurationRange>;
-
-/** A bad duration as the operator wrote it: `.nan` is "not a number", not JSON's `null`. */
-function describeDuration(v: number | string): string {
-  if (typeof v === 'number' && Number.isNaN(v)) return 'not a number';
-  if (typeof v === 'number' && !Number.isFinite(v)) return 'infinity';
-  return JSON.stringify(v);
-}
-
-/**
- * A backup schedule: a duration of at least 1 s (backup ids are named by the second, so two backups
- * within one second would share a name), or `off`. Unset stays undefined: no schedule (issue #10).
- */
-const schedule = z
-  .union([z.number(), z.string()], { error: 'expected a backup schedule such as "15m", "1h" or off' })
-  .optional()
-  .transform((v, ctx): number | 'off' | undefined => {
-    if (v === undefined) return undefined;
-    if (v === 'off') return 'off';
-    const ms = parseDuration(v);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `expected a backup schedule such as "15m", "1h" or off, got ${JSON.stringify(v)}` });
-      return z.NEVER;
-    }
-    if (ms < DURATION_RANGES.schedule.min) {
-      ctx.addIssue({ code: 'custom', message: `expected at least 1s between scheduled backups (backups are named by the second), got ${JSON.stringify(v)}` });
-      return z.NEVER;
-    }
-    if (ms > DURATION_RANGES.schedule.max) {
-      ctx.addIssue({ code: 'custom', message: `expected at most ${formatDuration(DURATION_RANGES.schedule.max)} between scheduled backups, got ${JSON.stringify(v)}` });
-      return z.NEVER;
-    }
-    return ms;
-  });
-
-/**
- * An http:// or https:// URL: `z.string().url()` alone accepts ftp://, file:// and mailto:, which the
- * HTTP probe cannot speak (issue #13).
- */
-const httpUrl = z
-  .string()
-  .url('expected an http(s) URL')
-  .refine((u) => /^https?:$/i.test(safeProtocol(u)), { message: 'expected an http:// or https:// URL' });
-
-function safeProtocol(u: string): string {
-  try {
-    return new URL(u).protocol;
-  } catch {
-    return '';
-  }
-}
-
-const percent = (fallback: number) => z.number().min(0).max(100).default(fallback);
-const name = z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'expected a name of letters, digits, "_", "-" or "."');
+// error rate > 5 %, request failure rate > 10 %, timeouts database 10 s / API 5 s. The field types
+// (durations, schedules, URLs, names) are src/config/fields.ts; the apps of issue #17 schema-apps.ts.
 
 const expectSchema = z.strictObject({
   /** HTTP status that counts as healthy; default any 2xx/3xx. */
@@ -137,6 +38,8 @@ const serviceSchema = z.strictObject({
    */
   stop_command: z.string().min(1).optional(),
   start_command: z.string().min(1).optional(),
+  /** Services (by name) this one needs running first: started after them, stopped before them (issue #17). */
+  depends_on: z.array(z.string().min(1)).default([]),
 }).refine((s) => !s.stop_command === !s.start_command, { message: 'expected stop_command and start_command together (a restore that stops a writer must be able to start it again)', path: ['start_command'] });
 
 const databaseSchema = z.strictObject({
@@ -274,6 +177,8 @@ export const configSchema = z
   /** Console key remapping: command id → keys (see `?` in the console). */
   keys: z.record(z.string(), z.array(z.string())).default({}),
   runbooks: runbooksSchema.default(() => runbooksSchema.parse({})),
+  /** Applications that app-update and db-migrate act on (issue #17). */
+  apps: z.array(appSchema).default([]),
   /** Marks the workspace made by `opsdeck demo`; drills refuse every other config. */
   demo: z.boolean().default(false),
   })
@@ -286,6 +191,7 @@ export const configSchema = z
       { label: 'Redis', items: c.redis.map((r, i) => ({ name: r.name, path: ['redis', i, 'name'] })) },
       { label: 'endpoint', items: c.endpoints.map((e, i) => ({ name: e.name, path: ['endpoints', i, 'name'] })) },
       { label: 'log', items: c.logs.map((l, i) => ({ name: l.name, path: ['logs', i, 'name'] })) },
+      { label: 'app', items: c.apps.map((a, i) => ({ name: a.name, path: ['apps', i, 'name'] })) },
       {
         label: 'HTTP check (services with a health_url and endpoints are both checked as http:<name>)',
         items: [
@@ -307,6 +213,8 @@ export const configSchema = z
     }
     // A writer a restore cannot find is found out at 3 a.m. otherwise (issue #13).
     const services = c.services.map((s) => s.name);
+    checkApps(c, services, ctx);
+    checkDependencies(c.services, ctx);
     c.databases.forEach((d, i) =>
       d.writers.forEach((w, j) => {
         if (!services.includes(w)) ctx.addIssue({ code: 'custom', path: ['databases', i, 'writers', j], message: `service ${JSON.stringify(w)} is not in services (expected one of: ${services.join(', ') || 'none declared'})` });
@@ -325,6 +233,7 @@ export type DatabaseConfig = Config['databases'][number];
 export type RedisConfig = Config['redis'][number];
 export type EndpointConfig = Config['endpoints'][number];
 export type RunbooksConfig = Config['runbooks'];
+export type AppConfig = Config['apps'][number];
 export type Thresholds = Config['thresholds'];
 export type BackupConfig = Config['backup'];
 export type ExpectConfig = z.output<typeof expectSchema>;

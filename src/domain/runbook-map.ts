@@ -6,7 +6,7 @@ import type { CheckResult } from './check.js';
 
 /** What a runbook acts on: a configured entry by kind and name (a mount point for `host`). */
 export interface MappedTarget {
-  kind: 'service' | 'database' | 'redis' | 'endpoint' | 'host' | 'none';
+  kind: 'service' | 'database' | 'redis' | 'endpoint' | 'host' | 'app' | 'none';
   name: string;
 }
 

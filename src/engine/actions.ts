@@ -21,11 +21,13 @@ export interface GenericDeps {
   config?: Config;
   /** The state folder (the run journal, audit log, safety copies). */
   stateDir?: string;
+  /** The configuration file (relative paths in it — config_files, apps[].dir — are from its folder); unset when none was found. */
+  configFile?: string;
 }
 
 /** What a runbook run from a file acts on (issue #16): a configured entry by kind and name. */
 export interface RunTarget {
-  kind: 'service' | 'database' | 'redis' | 'endpoint' | 'host' | 'none';
+  kind: 'service' | 'database' | 'redis' | 'endpoint' | 'host' | 'app' | 'none';
   /** The entry's name (`api`), a mount point for `host` (`/`), empty for `none`. */
   name: string;
 }

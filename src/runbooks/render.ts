@@ -73,6 +73,15 @@ export function resolveTarget(spec: RunbookSpec, config: Config, name: string | 
       usual = `http:${e.name}`;
       break;
     }
+    case 'app': {
+      const a = pick('app', config.apps, name, 'apps');
+      target = { kind: 'app', name: a.name };
+      set('app.name', a.name);
+      set('app.dir', a.dir);
+      set('app.database', a.database);
+      set('app.health_url', a.health_url);
+      break;
+    }
     case 'host': {
       const mount = name ?? '/';
       if (!mount.startsWith('/')) throw new UsageError(`--target ${mount}: expected a mount point such as / or /var`);

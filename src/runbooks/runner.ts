@@ -182,8 +182,10 @@ function ended(e: RunbookEnv, o: Outcome<FileRunCtx>): { code: number; record: R
     throw new Failure('paused', `${what} paused (${o.reason}); continue with ${resumeHint(e, r.id)}, or undo with ${rollbackHint(e, r.id)}`);
   }
   e.audit('runbook', r.subject, 'failed', o.error.message);
-  if (o.closed) throw new Failure(o.error.kind, `${o.error.message} — ${what} stopped and closed${o.undone ? `; undone: ${o.undone}` : '; nothing to undo'}`);
-  throw new Failure(o.error.kind, `${o.error.message} — ${what} is unfinished: try again with ${resumeHint(e, r.id)}, or undo the steps that ran with ${rollbackHint(e, r.id)}`);
+  // --json: the run's steps go with the error (`{run, steps, status, error}`), as with a completed run.
+  const json = { ...progressOf(r), status: r.status };
+  if (o.closed) throw Object.assign(new Failure(o.error.kind, `${o.error.message} — ${what} stopped and closed${o.undone ? `; undone: ${o.undone}` : '; nothing to undo'}`), { json });
+  throw Object.assign(new Failure(o.error.kind, `${o.error.message} — ${what} is unfinished: try again with ${resumeHint(e, r.id)}, or undo the steps that ran with ${rollbackHint(e, r.id)}`), { json });
 }
 
 /** The open run of a runbook file named by id, or the only one. Restore runs are restore's. */

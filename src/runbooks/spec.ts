@@ -65,8 +65,8 @@ export const runbookSchema = z
     name,
     title: z.string().min(1),
     description: z.string().default(''),
-    /** What it acts on: a configured service, database, Redis, endpoint, a mount (host), or nothing. */
-    target: z.enum(['service', 'database', 'redis', 'endpoint', 'host', 'none']),
+    /** What it acts on: a configured service, database, Redis, endpoint, app (`apps`), a mount (host), or nothing. */
+    target: z.enum(['service', 'database', 'redis', 'endpoint', 'host', 'app', 'none']),
     /** The restore (restore-database): the engine's restore runbook, with its own steps; `steps` must be empty. */
     builtin: z.literal('restore').optional(),
     steps: z.array(step).default([]),

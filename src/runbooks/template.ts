@@ -13,10 +13,12 @@ export const TEMPLATE_ROOTS = {
   redis: ['redis', 'target', 'check', 'param'],
   endpoint: ['endpoint', 'target', 'check', 'param'],
   host: ['host', 'target', 'check', 'param'],
+  app: ['app', 'target', 'check', 'param'],
   none: ['target', 'check', 'param'],
 } as const satisfies Record<string, readonly string[]>;
 
-const VAR = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;
+// `{{name}}`, or `{{name | default}}`: the default when the name has no value (`{{param.revision | head}}`).
+const VAR = /\{\{\s*([A-Za-z0-9_.-]+)\s*(?:\|\s*([^{}]*?)\s*)?\}\}/g;
 
 /** The names used in a text (`service.name`). */
 export function varsIn(text: string): string[] {
@@ -43,8 +45,8 @@ export const shellQuote = (v: string): string => `'${v.replace(/'/g, `'\\''`)}'`
  * value is a `params` failure naming it and where it would come from.
  */
 export function fill(text: string, vars: ReadonlyMap<string, string>, where: string, shell = false): string {
-  return text.replace(VAR, (_m, name: string) => {
-    const v = vars.get(name);
+  return text.replace(VAR, (_m, name: string, dflt: string | undefined) => {
+    const v = vars.get(name) ?? dflt;
     if (v === undefined) throw new Failure('params', `${where}: {{${name}}} has no value${hintFor(name)}`);
     return shell ? shellQuote(v) : v;
   });
@@ -54,5 +56,5 @@ function hintFor(name: string): string {
   if (name.startsWith('param.')) return ` (pass it with --param ${name.slice(6)}=VALUE)`;
   if (name === 'check.id') return ' (this target has no check of its own: pass --check ID)';
   const [root, field] = name.split('.');
-  return root && field ? ` (the target's configuration has no ${field}: set ${root === 'service' ? 'services' : root === 'database' ? 'databases' : root === 'endpoint' ? 'endpoints' : root}[].${field})` : '';
+  return root && field ? ` (the target's configuration has no ${field}: set ${root === 'service' ? 'services' : root === 'database' ? 'databases' : root === 'endpoint' ? 'endpoints' : root === 'app' ? 'apps' : root}[].${field})` : '';
 }

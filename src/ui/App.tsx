@@ -137,7 +137,7 @@ export function App(props: {
   void tick;
 
   const c = props.config;
-  const names = { services: c.services.map((x) => x.name), endpoints: c.endpoints.map((x) => x.name), redis: c.redis.map((x) => x.name), databases: c.databases.map((x) => x.name) };
+  const names = { services: c.services.map((x) => x.name), endpoints: c.endpoints.map((x) => x.name), redis: c.redis.map((x) => x.name), databases: c.databases.map((x) => x.name), apps: c.apps.map((x) => x.name) };
   /** The runbook for an alert: runbookForCheck on its check's latest result (issue #16). */
   const runbookFor = (checkId: string): RunbookChoice | undefined => {
     const r = props.store.getState().checks[checkId];
@@ -145,7 +145,7 @@ export function App(props: {
   };
   /** The configured entries a runbook of a kind acts on; for host, the filesystems the host gauges see. */
   const targets = (kind: Exclude<RunbookTargetKind, 'none'>): string[] =>
-    kind === 'service' ? names.services : kind === 'database' ? names.databases : kind === 'redis' ? names.redis : kind === 'endpoint' ? names.endpoints : (props.store.getState().host.data?.filesystems ?? []).map((f) => f.mount);
+    kind === 'service' ? names.services : kind === 'database' ? names.databases : kind === 'redis' ? names.redis : kind === 'endpoint' ? names.endpoints : kind === 'app' ? names.apps : (props.store.getState().host.data?.filesystems ?? []).map((f) => f.mount);
   /** "run service-recovery for api" for an alert, when a runbook fits it. */
   const hintFor = (checkId: string): string | undefined => {
     const choice = runbookFor(checkId);

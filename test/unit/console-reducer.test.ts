@@ -47,7 +47,7 @@ function world(over: Partial<ConsoleWorld> = {}): ConsoleWorld {
     historyCount: () => 5,
     runbooks: { entries: CATALOG },
     runbookFor: (id) => (id === 'redis:cache' ? { runbook: 'redis-recovery', target: { kind: 'redis', name: 'cache' }, check: id } : undefined),
-    targets: (kind) => ({ service: ['api', 'web'], database: ['shop'], redis: ['cache'], endpoint: [], host: ['/', '/var'] })[kind],
+    targets: (kind) => ({ service: ['api', 'web'], database: ['shop'], redis: ['cache'], endpoint: [], host: ['/', '/var'], app: [] })[kind],
     ...over,
   };
 }

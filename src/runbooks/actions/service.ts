@@ -25,7 +25,8 @@ const serviceOf = (x: X): ServiceConfig => namedEntry(x, configOf(x, '(services)
 
 const byCommands = (s: ServiceConfig): boolean => !!(s.stop_command && s.start_command);
 
-function how(s: ServiceConfig, which: 'stop' | 'start'): string {
+/** How a service is stopped or started, in words; a `params` failure when no way is configured. */
+export function how(s: ServiceConfig, which: 'stop' | 'start'): string {
   if (byCommands(s)) return `its ${which}_command: ${which === 'stop' ? s.stop_command ?? '' : s.start_command ?? ''}`;
   if (s.container) return `docker ${which} ${s.container}`;
   if (s.compose_service) return `docker ${which} the container of compose service ${s.compose_service}`;
@@ -36,7 +37,8 @@ async function containerName(s: ServiceConfig, d: DockerService): Promise<string
   return containerOf(d, { service: s.name, ...(s.container ? { container: s.container } : {}), ...(s.compose_service ? { composeService: s.compose_service } : {}) });
 }
 
-async function act(x: X, s: ServiceConfig, which: 'stop' | 'start'): Promise<string> {
+/** Stops or starts a configured service (its commands, else its container); the note says what happened. */
+export async function act(x: X, s: ServiceConfig, which: 'stop' | 'start'): Promise<string> {
   how(s, which); // refuses a service with no way configured
   if (byCommands(s)) {
     await runWriterCommand({ service: s.name, ...(s.stop_command ? { stopCommand: s.stop_command } : {}), ...(s.start_command ? { startCommand: s.start_command } : {}) }, which, s.name);

@@ -16,6 +16,7 @@ const KIND_WORDS: Record<Exclude<RunbookEntry['target'], 'none'>, [string, strin
   redis: ['a Redis server', 'redis:'],
   endpoint: ['an endpoint', 'endpoints:'],
   host: ['a filesystem', 'the host gauges list none yet'],
+  app: ['an application', 'apps:'],
 };
 
 const step = (state: ConsoleState, ...effects: Effect[]): Step => ({ state, effects });

@@ -12,7 +12,7 @@ export function sourceLabel(e: Pick<RunbookEntry, 'source' | 'replaces'>): strin
 }
 
 /** What a target kind is called in the second list's question. */
-const TARGET_WORDS: Record<RunbookEntry['target'], string> = { service: 'service', database: 'database', redis: 'Redis server', endpoint: 'endpoint', host: 'filesystem', none: 'target' };
+const TARGET_WORDS: Record<RunbookEntry['target'], string> = { service: 'service', database: 'database', redis: 'Redis server', endpoint: 'endpoint', host: 'filesystem', app: 'application', none: 'target' };
 
 /**
  * The runbook picker (`:`, issue #16): the catalog's runbooks (name, title, where from), windowed to
