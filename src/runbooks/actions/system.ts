@@ -141,7 +141,7 @@ export const SYSTEM_ACTIONS: Record<string, Action<unknown, GenericDeps>> = {
           notes.push((await putBackFromBackup({ dbPath: s.db.path, dir, m, runId: x.record.id, stateDir: x.deps.stateDir, label: `database ${s.db.name}` })).note);
         }
       }
-      if (damaged.length) throw new Failure('corrupt', `${damaged.join(', ')} ${damaged.length > 1 ? 'are' : 'is'} damaged, not gone: run restore-database for ${damaged.length > 1 ? 'each' : 'it'} (opsdeck runbook run restore-database --target ${damaged[0] ?? ''}), then resume this run${notes.length ? ` (${notes.join('; ')})` : ''}`);
+      if (damaged.length) throw new Failure('integrity', `${damaged.join(', ')} ${damaged.length > 1 ? 'are' : 'is'} damaged, not gone: run restore-database for ${damaged.length > 1 ? 'each' : 'it'} (opsdeck runbook run restore-database --target ${damaged[0] ?? ''}), then resume this run${notes.length ? ` (${notes.join('; ')})` : ''}`);
       return notes.join('; ') || 'no databases configured';
     },
   },
