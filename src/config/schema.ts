@@ -1,5 +1,5 @@
-// Over 300 lines, knowingly: the whole opsdeck.yaml schema in one place, so every field, its default
-// and its range can be read (and checked against the README's example) together.
+// The opsdeck.yaml schema: every section with its defaults and ranges, to be read (and checked
+// against the README's example) together; field types in fields.ts, the apps of issue #17 in schema-apps.ts.
 
 import { z } from 'zod';
 import { duration, DURATION_RANGES, httpUrl, name, percent, schedule } from './fields.js';
