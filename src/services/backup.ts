@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { constants, createBrotliCompress } from 'node:zlib';
 import { redactSecrets } from '../config/secrets.js';
 import type { BackupConfig } from '../config/schema.js';
+import type { OffHostCopy } from '../domain/copy-template.js';
 import { Failure } from '../domain/errors.js';
 import { applyRetention, retentionPolicy, type RetentionHold } from '../domain/retention.js';
 import { extractVerified, fsError, fsyncPath, pausePoint, sweepDead } from './backup-restore.js';
@@ -32,6 +33,8 @@ export interface BackupManifest {
   /** Foreign-key violations the source already had (a warning at verify time, not a failure). */
   foreignKeyViolations: number;
   verify?: { at: string; ok: boolean; message: string };
+  /** The off-host copy made after it verified (issue #17: `backup.copy_command`). */
+  offHost?: OffHostCopy;
 }
 
 /**
@@ -154,10 +157,22 @@ export function prunePlanned(plan: readonly Pick<PrunePlanned, 'id' | 'dir'>[], 
 function writeManifest(dir: string, m: BackupManifest, mode = copyMode(join(dir, `${m.id}.db.br`))): void {
   const tmp = join(dir, `.${m.id}-${process.pid}.json.tmp`);
   rmSync(tmp, { force: true });
-  const stored: BackupManifest = { ...m, sourcePath: redactSecrets(m.sourcePath), ...(m.verify ? { verify: { ...m.verify, message: redactSecrets(m.verify.message) } } : {}) };
+  const stored: BackupManifest = {
+    ...m,
+    sourcePath: redactSecrets(m.sourcePath),
+    ...(m.verify ? { verify: { ...m.verify, message: redactSecrets(m.verify.message) } } : {}),
+    ...(m.offHost ? { offHost: { ...m.offHost, message: redactSecrets(m.offHost.message), ...(m.offHost.where ? { where: redactSecrets(m.offHost.where) } : {}) } } : {}),
+  };
   writeFileSync(tmp, `${JSON.stringify(stored, null, 2)}\n`, { mode });
   fsyncPath(tmp);
   renameSync(tmp, join(dir, `${m.id}.json`));
+}
+
+/** Records the result of a backup's off-host copy in its manifest (redacted); the manifest as it is now. */
+export function recordOffHost(dir: string, m: BackupManifest, offHost: OffHostCopy): BackupManifest {
+  const next = { ...m, offHost };
+  writeManifest(dir, next);
+  return next;
 }
 
 /**
