@@ -75,7 +75,8 @@ function storedName(base: string, file: string): string {
  * backup folder itself; and the globs that matched nothing.
  */
 export async function matchFiles(globs: readonly string[], base: string, exclude?: string): Promise<{ files: string[]; unmatched: string[] }> {
-  const ignore = globs.filter((g) => g.startsWith('!')).map((g) => g.slice(1));
+  // Exclusions as absolute patterns, so one applies whether the glob it excludes from is relative or absolute.
+  const ignore = globs.filter((g) => g.startsWith('!')).map((g) => (isAbsolute(g.slice(1)) ? g.slice(1) : `${base.split(sep).join('/')}/${g.slice(1)}`));
   const found = new Set<string>();
   const unmatched: string[] = [];
   for (const g of globs.filter((x) => !x.startsWith('!'))) {

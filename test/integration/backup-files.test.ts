@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 /** A workspace: a database, nested report files (one 0600), a config file, opsdeck.yaml. */
-function setup(backupExtra = '', top = '') {
+function setup(backupExtra = '', top = '', files = '["reports/**/*.csv"]') {
   const dir = mkdtempSync(join(tmpdir(), 'opsdeck-bfiles-'));
   seedTrading(join(dir, 'trading.db'), 20);
   mkdirSync(join(dir, 'reports', '2026', 'q4'), { recursive: true });
@@ -30,7 +30,7 @@ function setup(backupExtra = '', top = '') {
   writeFileSync(join(dir, 'reports', 'notes.txt'), 'not a csv\n');
   writeFileSync(join(dir, 'app.env'), 'A=1\n');
   const config = join(dir, 'opsdeck.yaml');
-  writeFileSync(config, `${top}state_dir: state\ndatabases:\n  - name: trading\n    path: trading.db\nbackup:\n  dir: backups\n  config_files: [app.env]\n  files: ["reports/**/*.csv"]\n${backupExtra}`);
+  writeFileSync(config, `${top}state_dir: state\ndatabases:\n  - name: trading\n    path: trading.db\nbackup:\n  dir: backups\n  config_files: [app.env]\n  files: ${files}\n${backupExtra}`);
   const run = (args: string[]) => runCli(['--config', config, ...args], { cwd: dir });
   return { dir, config, run, fdir: join(dir, 'backups', '_files') };
 }
@@ -148,6 +148,18 @@ describe.concurrent('files backups (issue #17)', () => {
     rmSync(join(dir, 'app.env'));
     expect(restoreConfigFiles(cdir).restored).toEqual([join(dir, 'app.env')]);
     expect(() => restoreConfigFiles(cdir, { only: ['other.env'] })).toThrow(/no stored copy of other\.env/);
+  });
+
+  it('absolute globs and !exclusions: a file outside the config folder is stored under _abs/; excluded files are not stored', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'opsdeck-bfiles-out-'));
+    writeFileSync(join(outside, 'export.log'), 'exported\n');
+    writeFileSync(join(outside, 'skip.log'), 'skip\n');
+    const { run, fdir } = setup('', '', `["reports/**/*.csv", "!reports/2026/q4/private.csv", "${outside}/*.log", "!${outside}/skip.log"]`);
+    const r = await run(['backup', 'create', '--files', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const m = (JSON.parse(r.stdout) as { filesBackup: FilesManifest }).filesBackup;
+    expect(m.files.map((f) => f.relative).sort()).toEqual([`_abs${outside}/export.log`, 'reports/2026/q4/summary.csv', 'reports/daily.csv']);
+    expect(readFileSync(join(fdir, m.id, `_abs${outside}/export.log`), 'utf8')).toBe('exported\n');
   });
 
   it('without backup.files, --files is a usage error naming the key', async () => {
