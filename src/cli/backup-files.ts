@@ -3,7 +3,7 @@
 // backups off-host (`backup.copy_command`), each copy audited as `backup.copy`.
 
 import { rmSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import type { BackupConfig } from '../config/schema.js';
 import { offHostStatus, type OffHostCopy } from '../domain/copy-template.js';
@@ -57,10 +57,10 @@ export async function copyVerified(backup: BackupConfig, items: readonly CopyIte
     try {
       let subject: CopySubject;
       if ('m' in it) {
-        const path = join(it.dir, `${id}.db.br`);
+        const path = resolve(it.dir, `${id}.db.br`);
         subject = { 'backup.path': path, 'backup.file': basename(path), 'backup.id': id, 'backup.sha256': it.m.sha256, 'backup.database': it.m.database };
       } else {
-        const a = await filesArchive(it.dir, it.files);
+        const a = await filesArchive(resolve(it.dir), it.files);
         archive = a.path;
         subject = { 'backup.path': a.path, 'backup.file': basename(a.path), 'backup.id': id, 'backup.sha256': a.sha256, 'backup.database': FILES_TARGET };
       }

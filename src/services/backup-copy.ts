@@ -50,8 +50,11 @@ export function runArgv(argv: readonly string[], timeoutMs: number): Promise<Com
       group('SIGTERM');
       killTimer = setTimeout(() => group('SIGKILL'), 2000);
     }, timeoutMs);
-    child.stdout.on('data', (d: Buffer) => (stdout = keepTail(stdout + d.toString())));
-    child.stderr.on('data', (d: Buffer) => (stderr = keepTail(stderr + d.toString())));
+    // Decoded as UTF-8 by the streams, so a character split across two chunks stays whole.
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => (stdout = keepTail(stdout + d)));
+    child.stderr.on('data', (d: string) => (stderr = keepTail(stderr + d)));
     let settled = false;
     const end = (r: Omit<CommandRun, 'stdout' | 'stderr' | 'timedOut'>) => {
       if (settled) return;

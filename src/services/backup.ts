@@ -113,7 +113,9 @@ export function listBackups(dir: string): BackupManifest[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json') && !f.startsWith('.'))
-    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as BackupManifest)
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as BackupManifest & { kind?: string })
+    // A files set's manifest (issue #17, `kind: 'files'`) is not a database backup: `--dir` at `_files` finds none.
+    .filter((m) => m.kind !== 'files')
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
