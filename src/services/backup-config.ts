@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, 
 import { basename, dirname, join, resolve } from 'node:path';
 import { Failure } from '../domain/errors.js';
 import { fsyncPath, fsError, sweepDead } from './backup-restore.js';
+import { sweepRestoreParts } from './backup-files.js';
 
 /** One stored version of a configuration file. */
 export interface ConfigCopy {
@@ -98,6 +99,7 @@ export function restoreConfigFiles(dir: string, opts: { only?: string[] } = {}):
         continue;
       }
       mkdirSync(dirname(c.source), { recursive: true });
+      sweepRestoreParts(c.source);
       const part = `${c.source}.${process.pid}.part`;
       rmSync(part, { force: true });
       copyFileSync(c.stored, part);

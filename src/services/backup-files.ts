@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { accessSync, chmodSync, constants as fsConstants, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { glob } from 'tinyglobby';
@@ -10,7 +10,7 @@ import type { OffHostCopy } from '../domain/copy-template.js';
 import { Failure } from '../domain/errors.js';
 import { applyRetention, retentionPolicy } from '../domain/retention.js';
 import type { PrunePlanned } from './backup.js';
-import { fsError, fsyncPath } from './backup-restore.js';
+import { fsError, fsyncPath, sweepDead } from './backup-restore.js';
 import { alive } from './process.js';
 import { writeTar } from './tar.js';
 
@@ -219,6 +219,11 @@ export async function verifyFilesBackup(dir: string, m: FilesManifest, now = new
   return next;
 }
 
+/** Removes the `<file>.<pid>.part` a killed restore left beside `file` (its pid is gone). */
+export function sweepRestoreParts(file: string): void {
+  sweepDead(dirname(file), new RegExp(`^${basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.part$`));
+}
+
 /** Whether `e` is one of `only` (its relative path, its source path, or a path resolving to it). */
 const named = (e: FilesEntry, only: readonly string[]) => only.some((o) => o === e.relative || o === e.source || resolve(o) === e.source);
 
@@ -245,6 +250,7 @@ export async function restoreFilesBackup(dir: string, m: FilesManifest, opts: { 
         continue;
       }
       mkdirSync(dirname(e.source), { recursive: true });
+      sweepRestoreParts(e.source);
       const part = `${e.source}.${process.pid}.part`;
       const { sha256 } = await copyHashed(join(dir, m.id, e.relative), part, e.mode & 0o777);
       if (sha256 !== e.sha256) {

@@ -71,6 +71,8 @@ describe.concurrent('files backups (issue #17)', () => {
     // Damage: one deleted with its folder, one changed, one loosened.
     rmSync(join(dir, 'reports', '2026'), { recursive: true });
     writeFileSync(join(dir, 'reports', 'daily.csv'), 'day,pnl\n1,-5000\n');
+    // What a killed restore left beside a file (its pid is gone) is swept.
+    writeFileSync(join(dir, 'reports', 'daily.csv.99999999.part'), 'half');
     const [stored] = listFilesBackups(fdir);
     expect(stored?.id).toBe(m.id);
     const res = await restoreFilesBackup(fdir, stored!);
