@@ -95,6 +95,7 @@ interface Created {
   copies: readonly { id: string; offHost: OffHostCopy }[];
   pruned: readonly string[];
   pruneError?: string;
+  filesError?: string;
   warnings: readonly string[];
   fdir: string;
 }
@@ -110,6 +111,7 @@ function report(g: BackupOptions, c: Created): void {
       created: c.made.map((x) => ({ ...x.m, ...offHostOf(x.m.id) })),
       configFiles: c.configCopies,
       ...(c.files ? { filesBackup: { ...(c.filesVerified ?? c.files), ...offHostOf(c.files.id) } } : {}),
+      ...(c.filesError ? { filesError: c.filesError } : {}),
       ...(g.verify ? { verified: c.allVerified.map((v) => ({ id: v.id, ...v.verify })), copies: c.copies.map((x) => ({ id: x.id, ...x.offHost })) } : {}),
       ...(g.prune ? { pruned: c.pruned, ...(c.pruneError ? { pruneError: c.pruneError } : {}) } : {}),
       warnings: c.warnings,
@@ -135,8 +137,9 @@ async function refuseReadOnly(loaded: LoadedConfig, names: string[]): Promise<ne
 /**
  * `opsdeck backup create`: backs up `list` (and the files set when `withFiles`), copies changed
  * configuration files; --verify verifies them and copies what verified off-host
- * (`backup.copy_command`); --prune prunes once everything verified. Exit 0, or 2 when a verification
- * failed. A failed off-host copy does not change the exit code: it is a warning on stderr and in
+ * (`backup.copy_command`); --prune prunes once everything verified. Exit 0; 2 when a verification
+ * failed; 1 when the files set failed beside databases that were backed up (alone, it is the
+ * error's own exit code, as a database's is). A failed off-host copy does not change the exit code: it is a warning on stderr and in
  * `--json` (`warnings`), recorded in the manifest and shown by `backup list` and the RPO check.
  */
 export async function createCommand(loaded: LoadedConfig, g: BackupOptions, list: readonly Target[], withFiles: boolean): Promise<number> {
@@ -164,14 +167,18 @@ export async function createCommand(loaded: LoadedConfig, g: BackupOptions, list
     const base = loaded.file ? dirname(loaded.file) : process.cwd();
     const configCopies = backupConfigFiles(backup.config_files.map((f) => resolve(base, f)), backupDir('_config', backup.dir));
     const fdir = filesDir(loaded);
+    // A files set that fails ends a files-only create; beside databases, theirs go on (exit 1 at the end).
     let files: FilesManifest | undefined;
+    let filesError: string | undefined;
     if (withFiles) {
       try {
         files = await createFilesBackup({ globs: backup.files, base, dir: fdir });
+        audit.record({ action: 'backup.create', target: files.id, outcome: 'ok', detail: [by, `${files.files.length} files`].filter(Boolean).join(': ') });
       } catch (e) {
-        failed(FILES_TARGET, e);
+        if (made.length === 0) failed(FILES_TARGET, e);
+        filesError = `files backup failed: ${(e as Error).message}`;
+        audit.record({ action: 'backup.create', target: FILES_TARGET, outcome: 'failed', detail: [by, (e as Error).message].filter(Boolean).join(': ') });
       }
-      if (files) audit.record({ action: 'backup.create', target: files.id, outcome: 'ok', detail: [by, `${files.files.length} files`].filter(Boolean).join(': ') });
     }
     // --verify: the new backups are verified at once (a scheduled backup always is: issue #10).
     const verified: BackupManifest[] = [];
@@ -195,10 +202,11 @@ export async function createCommand(loaded: LoadedConfig, g: BackupOptions, list
     }
     const createdId = made[0]?.m.id ?? files?.id;
     audit.run(describeRun({ ...(createdId ? { created: createdId } : {}), verified: allVerified.map((v) => ({ id: v.id, ok: !!v.verify?.ok, message: v.verify?.message ?? '' })), pruned: pruned.length, ...(pruneError ? { pruneError } : {}) }), createdId);
-    report(g, { made, list, configCopies, files, filesVerified, allVerified, copies, pruned, ...(pruneError ? { pruneError } : {}), warnings, fdir });
+    report(g, { made, list, configCopies, files, filesVerified, allVerified, copies, pruned, ...(pruneError ? { pruneError } : {}), ...(filesError ? { filesError } : {}), warnings, fdir });
     for (const w of warnings) err(`opsdeck: warning: ${w}`);
     if (pruneError) err(`opsdeck: ${pruneError}`);
-    return allOk ? 0 : 2;
+    if (filesError) err(`opsdeck: ${filesError}`);
+    return allOk ? (filesError ? 1 : 0) : 2;
   } finally {
     audit.close();
   }

@@ -164,6 +164,20 @@ describe.concurrent('files backups (issue #17)', () => {
     expect(readFileSync(join(fdir, m.id, `_abs${outside}/export.log`), 'utf8')).toBe('exported\n');
   });
 
+  it('a files set that fails beside a database: the database is still backed up and verified, exit 1 with the one-line error; alone it fails as a database would', async () => {
+    const { dir, run } = setup('', '', '["exports/*.csv"]');
+    const r = await run(['backup', 'create', '--verify', '--json']);
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout) as { created: { id: string }[]; verified: { ok: boolean }[]; filesError: string };
+    expect(doc.created).toHaveLength(1);
+    expect(doc.verified.map((v) => v.ok)).toEqual([true]);
+    expect(doc.filesError).toBe(`files backup failed: backup.files: no file matches exports/*.csv (relative to ${dir})`);
+    expect(r.stderr).toBe(`opsdeck: files backup failed: backup.files: no file matches exports/*.csv (relative to ${dir})\n`);
+    const alone = await run(['backup', 'create', '--files']);
+    expect(alone.code).toBe(1);
+    expect(alone.stderr).toBe(`opsdeck: backup.files: no file matches exports/*.csv (relative to ${dir})\n`);
+  });
+
   it('without backup.files, --files is a usage error naming the key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'opsdeck-bfiles-'));
     writeFileSync(join(dir, 'opsdeck.yaml'), 'state_dir: state\n');
