@@ -1,5 +1,5 @@
-// Over 300 lines, knowingly: the four `backup` actions share target resolution, retention and the
-// audit; splitting them would spread one command's flags over several files.
+// `opsdeck backup`: target resolution and the verify, list and prune actions; `create` lives in
+// backup-create.ts, the files set and off-host copies in backup-files.ts (issue #17).
 
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
