@@ -1,25 +1,25 @@
-// Over 300 lines, knowingly: the four `backup` actions share target resolution, retention and the
-// audit; splitting them would spread one command's flags over several files.
+// `opsdeck backup`: target resolution and the verify, list and prune actions; `create` lives in
+// backup-create.ts, the files set and off-host copies in backup-files.ts (issue #17).
 
-import type BetterSqlite3 from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { formatDuration } from '../config/duration.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { ExitError, UsageError } from '../domain/errors.js';
 import { formatBytes } from '../domain/format.js';
 import { applyRetention, retentionPolicy, safetyPolicy, type RetentionHold } from '../domain/retention.js';
-import { describeRun } from '../domain/schedule.js';
-import { backupDir, createBackup, listBackups, planPrune, prunePlanned, verifyBackup, type BackupManifest } from '../services/backup.js';
-import { backupConfigFiles } from '../services/backup-config.js';
+import { backupDir, createBackup, listBackups, planPrune, verifyBackup, type BackupManifest } from '../services/backup.js';
+import { FILES_TARGET, planFilesPrune, type FilesManifest } from '../services/backup-files.js';
+import { offHostStatus } from '../domain/copy-template.js';
 import { demoDir } from '../demo/workspace.js';
 import { recordAudit } from '../state/acks.js';
 import { readAlertHolds, sqliteAlertHolds } from '../state/alert-history.js';
-import { recordRun } from '../state/backup-scheduler.js';
+import { createCommand, pruneTargets, recordVerifications } from './backup-create.js';
+import { filesDir, filesRows, filesScope, offHostText, verifyFilesSets } from './backup-files.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { listSafetyCopies, planSafetyPrune, safetyRoot } from '../state/safety-copies.js';
-import { err, out, outJson, redact, useSecrets, type GlobalOptions } from './output.js';
+import { err, out, outJson, useSecrets, type GlobalOptions } from './output.js';
 
 /** Options of the backup commands. */
 export interface BackupOptions extends GlobalOptions {
@@ -36,6 +36,8 @@ export interface BackupOptions extends GlobalOptions {
   scheduledBy?: string;
   /** create: the scheduler's run (backup_runs.id) whose outcome this process records. */
   scheduledRun?: string;
+  /** The files set of `backup.files` only (issue #17). */
+  files?: boolean;
 }
 
 /** A database the backup and restore commands act on. */
@@ -97,70 +99,9 @@ export function targets(loaded: LoadedConfig, g: BackupOptions): Target[] {
   return config.databases.map(toTarget);
 }
 
-const age = (m: BackupManifest, now: number) => formatDuration(now - Date.parse(m.createdAt));
+const age = (m: Pick<BackupManifest, 'createdAt'>, now: number) => formatDuration(now - Date.parse(m.createdAt));
 
-const retentionItems = (all: readonly BackupManifest[]) => all.map((m) => ({ id: m.id, createdAt: Date.parse(m.createdAt), verified: !!m.verify?.ok }));
-
-/** Deletes the planned backups, each audited; returns their ids. */
-function pruneTargets(plan: readonly { id: string; dir: string }[], audit: Pick<Audit, 'record'>, detail?: string): string[] {
-  return prunePlanned(plan, (id) => audit.record({ action: 'backup.prune', target: id, outcome: 'ok', ...(detail ? { detail } : {}) }));
-}
-
-/** Writes verification results into the state database's history and audit log. */
-function recordVerifications(db: BetterSqlite3.Database, results: readonly BackupManifest[]): void {
-  const ins = db.prepare('INSERT INTO backup_verifications (at, database, backup_id, ok, message) VALUES (?, ?, ?, ?, ?)');
-  for (const r of results) {
-    recordAudit(db, { action: 'backup.verify', target: r.id, outcome: r.verify?.ok ? 'ok' : 'failed', detail: r.verify?.message ?? '' });
-    ins.run(Date.parse(r.verify?.at ?? new Date().toISOString()), r.database, r.id, r.verify?.ok ? 1 : 0, redact(r.verify?.message ?? ''));
-  }
-}
-
-interface Audit {
-  record(e: Parameters<typeof recordAudit>[1]): void;
-  /** Records the scheduled run's outcome (a no-op for a manual create). */
-  run(r: { ok: boolean; message: string }, backupId?: string): void;
-  verifications(results: readonly BackupManifest[]): void;
-  holds(database: string): RetentionHold[];
-  close(): void;
-}
-
-/**
- * The state database for `backup create`: its audit entries are best effort — a backup must not fail
- * because the state folder cannot be written; that is said on stderr instead. Prune holds are not:
- * without the alert history, `--prune` deletes nothing.
- */
-async function openAudit(loaded: LoadedConfig, scheduledRun: number | undefined): Promise<Audit> {
-  let db: BetterSqlite3.Database | undefined;
-  let warned = false;
-  const warn = (e: unknown) => {
-    if (!warned) err(`opsdeck: warning: audit log not written: ${(e as Error).message}`);
-    warned = true;
-  };
-  try {
-    db = await openStateDb(stateDir(loaded.config.state_dir));
-  } catch (e) {
-    warn(e);
-  }
-  const guard = (fn: (d: BetterSqlite3.Database) => void) => {
-    try {
-      if (db) fn(db);
-    } catch (e) {
-      warn(e);
-    }
-  };
-  return {
-    record: (e) => guard((d) => recordAudit(d, e)),
-    run: (r, backupId) => {
-      if (scheduledRun !== undefined) guard((d) => recordRun(d, scheduledRun, r.ok ? 'ok' : 'failed', backupId, r.message));
-    },
-    verifications: (results) => guard((d) => recordVerifications(d, results)),
-    holds: (database) => {
-      if (!db) throw new Error('the state database (open alerts) could not be opened');
-      return sqliteAlertHolds(db, database);
-    },
-    close: () => db?.close(),
-  };
-}
+const retentionItems = (all: readonly Pick<BackupManifest, 'id' | 'createdAt' | 'verify'>[]) => all.map((m) => ({ id: m.id, createdAt: Date.parse(m.createdAt), verified: !!m.verify?.ok }));
 
 /**
  * The safety copies of the listed databases (issue #13: shown in `backup list`), each with the
@@ -198,74 +139,25 @@ export async function backupCommand(action: string, id: string | undefined, g: B
   const loaded = loadConfig(g.config ? { file: g.config } : {});
   useSecrets(loaded.secrets);
   const now = Date.now();
-  const list = targets(loaded, g);
+  // The files set (issue #17) goes with the databases unless --db/--dir narrows or --files picks it.
+  const scope = filesScope(loaded, g, action);
+  const list = scope.databases ? targets(loaded, g) : [];
   switch (action) {
-    case 'create': {
-      if (g.readOnly) {
-        const db = await openStateDb(stateDir(loaded.config.state_dir));
-        recordAudit(db, { action: 'backup.create', target: list.map((t) => t.name).join(', '), outcome: 'refused', detail: '--read-only' });
-        db.close();
-        throw new ExitError(1, 'read-only', 'backup create writes files; refused in --read-only mode');
-      }
-      const audit = await openAudit(loaded, g.scheduledRun ? Number(g.scheduledRun) : undefined);
-      const by = g.scheduledBy ? `scheduled by ${g.scheduledBy}` : undefined;
-      const made: { m: BackupManifest; t: Target }[] = [];
-      try {
-        for (const t of list) {
-          try {
-            made.push({ m: await createBackup({ db: t.path, name: t.name, dir: t.dir, tables: t.tables }), t });
-          } catch (e) {
-            audit.record({ action: 'backup.create', target: t.name, outcome: 'failed', detail: [by, (e as Error).message].filter(Boolean).join(': ') });
-            audit.run(describeRun({ error: (e as Error).message }));
-            throw e;
-          }
-          const last = made.at(-1);
-          if (last) audit.record({ action: 'backup.create', target: last.m.id, outcome: 'ok', ...(by ? { detail: by } : {}) });
-        }
-        // Configuration files (relative to the config file) are copied when their content changed.
-        const base = loaded.file ? dirname(loaded.file) : process.cwd();
-        const configCopies = backupConfigFiles(loaded.config.backup.config_files.map((f) => resolve(base, f)), backupDir('_config', loaded.config.backup.dir));
-        // --verify: the new backups are verified at once (a scheduled backup always is: issue #10).
-        const verified: BackupManifest[] = [];
-        if (g.verify) for (const { m, t } of made) verified.push(await verifyBackup(t.dir, m));
-        audit.verifications(verified);
-        const allOk = verified.every((v) => v.verify?.ok);
-        // --prune: only after every new backup verified, so a bad backup never pushes a good one out.
-        let pruned: string[] = [];
-        let pruneError: string | undefined;
-        if (g.prune && allOk) {
-          try {
-            pruned = pruneTargets(planPrune(made.map((x) => x.t), loaded.config.backup, (name) => audit.holds(name)), audit, by);
-          } catch (e) {
-            pruneError = `not pruned: ${(e as Error).message}`;
-          }
-        }
-        audit.run(describeRun({ ...(made[0] ? { created: made[0].m.id } : {}), verified: verified.map((v) => ({ id: v.id, ok: !!v.verify?.ok, message: v.verify?.message ?? '' })), pruned: pruned.length, ...(pruneError ? { pruneError } : {}) }), made[0]?.m.id);
-        if (g.json) outJson({ created: made.map((x) => x.m), configFiles: configCopies, ...(g.verify ? { verified: verified.map((v) => ({ id: v.id, ...v.verify })) } : {}), ...(g.prune ? { pruned, ...(pruneError ? { pruneError } : {}) } : {}) });
-        else {
-          for (const { m } of made) out(`created ${m.id}: ${formatBytes(m.sizeBytes)} (${formatBytes(m.rawBytes)} raw), sha256 ${m.sha256.slice(0, 12)}…, in ${list.find((t) => t.name === m.database)?.dir ?? ''}`);
-          for (const c of configCopies) out(`config file ${c.source} changed: copied to ${c.stored}`);
-          for (const v of verified) out(`${v.verify?.ok ? 'OK      ' : 'FAILED  '}${v.id}: ${v.verify?.message ?? ''}`);
-          for (const r of pruned) out(`pruned ${r}`);
-        }
-        if (pruneError) err(`opsdeck: ${pruneError}`);
-        return allOk ? 0 : 2;
-      } finally {
-        audit.close();
-      }
-    }
+    case 'create':
+      return createCommand(loaded, g, list, scope.files);
     case 'verify': {
       // Under --read-only a verify only reads: the backups are checked and the result printed, but
       // nothing is recorded — not in the manifests, not in the verification history, not in the
       // audit log (issue #12). Reading a backup changes nothing; recording a result would.
       const record = !g.readOnly;
-      const results: BackupManifest[] = [];
+      const results: Pick<BackupManifest, 'id' | 'database' | 'verify'>[] = [];
       for (const t of list) {
         const all = listBackups(t.dir);
         const chosen = id ? all.filter((m) => m.id === id) : g.all ? all : all.slice(0, 1);
-        if (id && chosen.length === 0 && list.length === 1) throw new ExitError(1, 'not-found', `backup ${id}: not found in ${t.dir}`);
+        if (id && chosen.length === 0 && list.length === 1 && !scope.files) throw new ExitError(1, 'not-found', `backup ${id}: not found in ${t.dir}`);
         for (const m of chosen) results.push(await verifyBackup(t.dir, m, new Date(), { record }));
       }
+      if (scope.files) results.push(...(await verifyFilesSets(loaded, id, !!g.all, record)));
       if (id && results.length === 0) throw new ExitError(1, 'not-found', `backup ${id}: not found`);
       if (record) {
         const db = await openStateDb(stateDir(loaded.config.state_dir));
@@ -291,17 +183,23 @@ export async function backupCommand(action: string, id: string | undefined, g: B
           return [];
         }
       };
-      const rows: (BackupManifest & { tier: string; dir: string })[] = [];
+      type Row = Pick<BackupManifest, 'id' | 'database' | 'createdAt' | 'sizeBytes' | 'verify' | 'offHost'> & { tier: string; dir: string; files?: FilesManifest['files'] };
+      const rows: Row[] = [];
+      const tierOf = (all: readonly Pick<BackupManifest, 'id' | 'createdAt' | 'verify'>[], holds: RetentionHold[]) => {
+        const decision = applyRetention(retentionItems(all), retentionPolicy(loaded.config.backup), holds);
+        return (id: string) => (decision.keep.get(id) ?? ['expired']).join(', ');
+      };
       for (const t of list) {
         const all = listBackups(t.dir);
-        const decision = applyRetention(retentionItems(all), retentionPolicy(loaded.config.backup), await holdsOf(t.name));
-        rows.push(...all.map((m) => ({ ...m, tier: (decision.keep.get(m.id) ?? ['expired']).join(', '), dir: t.dir })));
+        const tier = tierOf(all, await holdsOf(t.name));
+        rows.push(...all.map((m) => ({ ...m, tier: tier(m.id), dir: t.dir })));
       }
+      if (scope.files) rows.push(...filesRows(loaded, (all) => tierOf(all, [])));
       const safety = await safetyCopiesFor(loaded, list, now);
-      if (g.json) outJson({ backups: rows.map((r) => ({ id: r.id, database: r.database, createdAt: r.createdAt, ageSec: Math.round((now - Date.parse(r.createdAt)) / 1000), sizeBytes: r.sizeBytes, tier: r.tier, verified: r.verify?.ok ?? false })), safetyCopies: safety.rows, ...(holdsError ? { warning: holdsError } : {}), ...(safety.error ? { safetyWarning: safety.error } : {}) });
+      if (g.json) outJson({ backups: rows.map((r) => ({ id: r.id, database: r.database, ...(r.files ? { kind: 'files', files: r.files.length } : {}), createdAt: r.createdAt, ageSec: Math.round((now - Date.parse(r.createdAt)) / 1000), sizeBytes: r.sizeBytes, tier: r.tier, verified: r.verify?.ok ?? false, offHost: offHostStatus(r.offHost), ...(r.offHost ? { offHostMessage: r.offHost.message, offHostAt: r.offHost.at } : {}) })), safetyCopies: safety.rows, ...(holdsError ? { warning: holdsError } : {}), ...(safety.error ? { safetyWarning: safety.error } : {}) });
       else {
-        if (rows.length === 0) out(`no backups in ${list.map((t) => t.dir).join(', ')}`);
-        else for (const r of rows) out(`${r.id}  ${age(r, now).padStart(7)} ago  ${formatBytes(r.sizeBytes).padStart(9)}  ${r.verify ? (r.verify.ok ? 'verified' : 'FAILED  ') : 'unverified'}  ${r.tier}`);
+        if (rows.length === 0) out(`no backups in ${[...list.map((t) => t.dir), ...(scope.files ? [filesDir(loaded)] : [])].join(', ')}`);
+        else for (const r of rows) out(`${r.id}  ${age(r, now).padStart(7)} ago  ${formatBytes(r.sizeBytes).padStart(9)}  ${r.verify ? (r.verify.ok ? 'verified' : 'FAILED  ') : 'unverified'}  ${r.tier}  ${offHostText(r.offHost)}${r.files ? `  (${r.files.length} file${r.files.length === 1 ? '' : 's'})` : ''}`);
         if (safety.rows.length) {
           out('');
           out(`safety copies in ${safety.root} (restores keep the newest ${loaded.config.backup.keep_safety_copies} of each database, any under ${loaded.config.backup.keep_safety_days}d, and every unfinished run's):`);
@@ -317,10 +215,10 @@ export async function backupCommand(action: string, id: string | undefined, g: B
       // may be deleted (a backup taken before an open sqlite alert is the copy a restore needs).
       const db = await openStateDb(stateDir(loaded.config.state_dir));
       try {
-        const plan = planPrune(list, loaded.config.backup, (name) => sqliteAlertHolds(db, name));
+        const plan = [...planPrune(list, loaded.config.backup, (name) => sqliteAlertHolds(db, name)), ...(scope.files ? planFilesPrune(filesDir(loaded), loaded.config.backup) : [])];
         // Refused before anything is printed: a "delete …" line above a refusal reads as done (issue #12).
         if (g.readOnly && !g.dryRun && plan.length > 0) {
-          recordAudit(db, { action: 'backup.prune', target: list.map((t) => t.name).join(', '), outcome: 'refused', detail: `--read-only; would delete ${plan.length}` });
+          recordAudit(db, { action: 'backup.prune', target: [...list.map((t) => t.name), ...(scope.files ? [FILES_TARGET] : [])].join(', '), outcome: 'refused', detail: `--read-only; would delete ${plan.length}` });
           throw new ExitError(1, 'read-only', `backup prune deletes files; refused in --read-only mode (nothing deleted; --dry-run shows the ${plan.length} it would delete)`);
         }
         if (!g.json) for (const p of plan) out(`${g.dryRun ? 'would delete' : 'delete'} ${p.id}`);

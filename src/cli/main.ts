@@ -44,7 +44,7 @@ program
 
 program
   .command('backup')
-  .description('SQLite backups: create | verify [ID] | list | prune (GFS retention)')
+  .description('SQLite backups and the files set: create | verify [ID] | list | prune (GFS retention); off-host copies')
   .argument('<action>', 'create, verify, list or prune')
   .argument('[id]', 'a backup id (verify)')
   .option('--db <name|path>', 'a configured database, or the path of any SQLite file')
@@ -52,8 +52,9 @@ program
   .option('--all', 'verify every backup, not only the newest')
   .option('--dry-run', 'prune: show what would be deleted')
   .option('--yes', 'prune: do not ask (for cron)')
-  .option('--verify', 'create: verify the new backup at once (exit 2 when it fails)')
+  .option('--verify', 'create: verify the new backup at once (exit 2 when it fails), then copy it off-host (backup.copy_command)')
   .option('--prune', 'create: after the new backup verified, prune (as backup prune --yes)')
+  .option('--files', 'only the files set of backup.files (create, verify, list, prune); without it they go with the databases unless --db or --dir narrows')
   .addOption(new Option('--scheduled-by <who>', 'create: the monitor that scheduled it, for the audit log').hideHelp())
   .addOption(new Option('--scheduled-run <id>', 'create: the scheduler run whose outcome this records').hideHelp())
   .option('--json', 'print one JSON document')

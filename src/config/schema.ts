@@ -2,7 +2,8 @@
 // against the README's example) together; field types in fields.ts, the apps of issue #17 in schema-apps.ts.
 
 import { z } from 'zod';
-import { duration, DURATION_RANGES, httpUrl, name, percent, schedule } from './fields.js';
+import { COPY_VALUES, unknownCopyValues } from '../domain/copy-template.js';
+import { DAY, duration, DURATION_RANGES, HOUR, httpUrl, MINUTE, name, percent, schedule, SECOND } from './fields.js';
 import { appSchema, checkApps, checkDependencies } from './schema-apps.js';
 
 export { DURATION_RANGES } from './fields.js';
@@ -128,6 +129,20 @@ const dockerSchema = z.strictObject({
   stats_source: z.enum(['auto', 'api']).default('auto'),
 });
 
+/**
+ * An off-host copy command (issue #17): a non-empty argv of strings run without a shell; `{{…}}`
+ * may only name the copy values (`{{backup.path}}`, …), each filled into its element as it is.
+ */
+const copyArgv = z
+  .array(z.string({ error: 'expected a string' }), { error: 'expected a non-empty list of strings (an argv, run without a shell), such as ["cp", "{{backup.path}}", "/mnt/offsite/"]' })
+  .min(1, 'expected a non-empty list of strings (an argv, run without a shell), such as ["cp", "{{backup.path}}", "/mnt/offsite/"]')
+  .superRefine((argv, ctx) => {
+    if (argv[0] === '') ctx.addIssue({ code: 'custom', path: [0], message: 'expected the program to run as the first element, got ""' });
+    argv.forEach((a, i) => {
+      for (const n of unknownCopyValues(a)) ctx.addIssue({ code: 'custom', path: [i], message: `unknown value {{${n}}} (expected one of: ${COPY_VALUES.map((v) => `{{${v}}}`).join(', ')})` });
+    });
+  });
+
 const backupSchema = z.strictObject({
   /** Where backups are stored; default $XDG_DATA_HOME/opsdeck/backups/<db>. */
   dir: z.string().optional(),
@@ -153,7 +168,20 @@ const backupSchema = z.strictObject({
   rpo: duration(24 * 3_600_000, DURATION_RANGES.rpo),
   /** Configuration files backed up when their content changes. */
   config_files: z.array(z.string()).default([]),
-});
+  /**
+   * Report and other data files (issue #17): globs relative to the configuration file's folder
+   * (`!glob` excludes), backed up as one set with checksums and the same retention.
+   */
+  files: z.array(z.string().min(1, 'expected a glob such as "reports/**/*.csv"')).default([]),
+  /** How often the `backup-scheduler` lease holder backs up `files`; `off`: never. Default 7d. */
+  files_schedule: schedule.transform((v) => v ?? 7 * DAY),
+  /** Off-host copy of each backup once it verified: an argv (no shell) with `{{backup.…}}` values. */
+  copy_command: copyArgv.optional(),
+  /** Checks the copy: its stdout must contain the backup's sha256 (`sha256sum /mnt/offsite/{{backup.file}}`). */
+  copy_verify_command: copyArgv.optional(),
+  /** How long the copy command (and, again, the verify command) may run before its process group is killed. */
+  copy_timeout: duration(10 * MINUTE, { min: SECOND, max: 24 * HOUR, why: 'how long an off-host copy may take' }),
+}).refine((b) => !b.copy_verify_command || b.copy_command, { message: 'expected copy_command too (copy_verify_command checks the copy it makes)', path: ['copy_verify_command'] });
 
 /** The whole opsdeck.yaml. */
 export const configSchema = z

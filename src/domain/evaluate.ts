@@ -7,6 +7,7 @@ import { downStatus, thresholdLevel, type CheckResult, type CheckStatus } from '
 import { formatBytes, formatDuration, formatMs, formatPercent } from './format.js';
 import type { Result } from './result.js';
 import type { ScheduleView } from './schedule.js';
+import type { OffHostCopy } from './copy-template.js';
 import type { WindowStats } from './window.js';
 
 const coarseDuration = (ms: number) => formatDuration(ms, 'coarse');
@@ -259,16 +260,23 @@ export function systemHealth(checks: readonly CheckResult[], threshold: number):
   };
 }
 
+/** The newest verified backup's off-host copy (issue #17), when it failed: `off-host copy of X failed: why; `. */
+function offHostFailed(newest: { id: string; offHost?: OffHostCopy | undefined } | undefined): string {
+  const c = newest?.offHost;
+  if (!c || c.ok) return '';
+  return `off-host copy of ${newest.id} failed: ${c.message.length > 160 ? `${c.message.slice(0, 159)}…` : c.message}; `;
+}
+
 /**
  * RPO: the age of the newest verified backup against the configured objective, and when the next
- * scheduled backup is due (issue #10). Exceeded, no verified backup at all, or a scheduled backup
- * that failed (with its one-line error, until a verified backup follows it) is a warning that says
- * what happens next or what to run.
+ * scheduled backup is due (issue #10). Exceeded, no verified backup at all, a scheduled backup
+ * that failed (with its one-line error, until a verified backup follows it), or a newest verified
+ * backup whose off-host copy failed (issue #17) is a warning that says what happens next or what to run.
  */
-export function evaluateBackupAge(db: DatabaseConfig, newestVerifiedAt: number | undefined, rpoMs: number, now: number, schedule: ScheduleView = { kind: 'none' }): CheckResult {
+export function evaluateBackupAge(db: DatabaseConfig, newestVerifiedAt: number | undefined, rpoMs: number, now: number, schedule: ScheduleView = { kind: 'none' }, newest?: { id: string; offHost?: OffHostCopy | undefined }): CheckResult {
   const base = { id: `backup:${db.name}`, kind: 'backup' as const, target: db.path, threshold: Math.round(rpoMs / 1000) };
   const next = describeSchedule(schedule, now);
-  const failed = schedule.kind === 'due' && schedule.failure ? `scheduled backup failed ${coarseDuration(now - schedule.failure.at)} ago: ${schedule.failure.message}; ` : '';
+  const failed = `${schedule.kind === 'due' && schedule.failure ? `scheduled backup failed ${coarseDuration(now - schedule.failure.at)} ago: ${schedule.failure.message}; ` : ''}${offHostFailed(newest)}`;
   if (newestVerifiedAt === undefined) {
     const what = schedule.kind === 'none' ? ` (run: opsdeck backup create --db ${db.name} && opsdeck backup verify --db ${db.name})` : '';
     return { ...base, status: 'warning', message: `${failed}no verified backup of ${db.name}${what}; ${next}` };
@@ -278,6 +286,16 @@ export function evaluateBackupAge(db: DatabaseConfig, newestVerifiedAt: number |
   const value = Math.round(age / 1000);
   if (age > rpoMs) return { ...base, status: 'warning', value, message: `${failed}newest verified backup of ${db.name} is ${ageText} old, beyond the RPO of ${coarseDuration(rpoMs)}; ${next}` };
   return { ...base, status: failed ? 'warning' : 'ok', value, message: `${failed}last verified backup ${ageText} ago (RPO ${coarseDuration(rpoMs)}); ${next}` };
+}
+
+/**
+ * The files set's scheduled backups (issue #17), `backup:_files`: no RPO, but a warning while the
+ * last scheduled run failed (until a verified set follows it) or the newest set's off-host copy failed.
+ */
+export function evaluateFilesBackup(newest: { id: string; createdAt: number; offHost?: OffHostCopy | undefined } | undefined, now: number, schedule: ScheduleView): CheckResult {
+  const failed = `${schedule.kind === 'due' && schedule.failure ? `scheduled files backup failed ${coarseDuration(now - schedule.failure.at)} ago: ${schedule.failure.message}; ` : ''}${offHostFailed(newest)}`;
+  const last = newest ? `last verified files backup ${coarseDuration(now - newest.createdAt)} ago` : 'no verified files backup yet';
+  return { id: 'backup:_files', kind: 'backup', target: 'backup.files', status: failed ? 'warning' : 'ok', message: `${failed}${last}; ${describeSchedule(schedule, now)}` };
 }
 
 /** The schedule part of the RPO message: `next scheduled in 12m`, `no backup scheduled`, … */

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { Failure } from '../domain/errors.js';
 import { fsyncPath, fsError, sweepDead } from './backup-restore.js';
+import { sweepRestoreParts } from './backup-files.js';
 
 /** One stored version of a configuration file. */
 export interface ConfigCopy {
@@ -54,4 +56,64 @@ export function backupConfigFiles(files: readonly string[], dir: string, now = n
   } catch (e) {
     throw fsError(e, `backup of configuration files into ${dir}`);
   }
+}
+
+/** The newest stored version of each configuration file in `dir` (its `index.json`), in index order. */
+export function latestConfigCopies(dir: string): ConfigCopy[] {
+  const indexFile = join(dir, 'index.json');
+  if (!existsSync(indexFile)) return [];
+  let index: ConfigCopy[];
+  try {
+    index = JSON.parse(readFileSync(indexFile, 'utf8')) as ConfigCopy[];
+  } catch (e) {
+    throw new Failure('corrupt', `${indexFile}: not a readable index of configuration copies (${(e as Error).message})`);
+  }
+  const latest = new Map<string, ConfigCopy>();
+  for (const c of index) latest.set(c.source, c);
+  return [...latest.values()];
+}
+
+const sha256Of = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+/**
+ * Puts the newest stored version of each configuration file back at its source path: copied to
+ * `<source>.<pid>.part` (missing parent folders created), its sha256 checked against the index,
+ * fsynced, renamed. A file already identical is `unchanged` (running it again changes nothing).
+ * `only`: source paths (or their base names) to restore; one not in the index is `not-found`. A
+ * stored copy whose sha256 differs is `corrupt`: that file is not replaced.
+ */
+export function restoreConfigFiles(dir: string, opts: { only?: string[] } = {}): { restored: string[]; unchanged: string[] } {
+  const copies = latestConfigCopies(dir);
+  const only = opts.only;
+  const named = (c: ConfigCopy, o: string) => o === c.source || resolve(o) === c.source || o === basename(c.source);
+  if (only) {
+    const missing = only.filter((o) => !copies.some((c) => named(c, o)));
+    if (missing.length) throw new Failure('not-found', `no stored copy of ${missing.join(', ')} in ${dir}`);
+  }
+  const restored: string[] = [];
+  const unchanged: string[] = [];
+  for (const c of copies.filter((x) => !only || only.some((o) => named(x, o)))) {
+    try {
+      if (existsSync(c.source) && statSync(c.source).isFile() && sha256Of(c.source) === c.sha256) {
+        unchanged.push(c.source);
+        continue;
+      }
+      mkdirSync(dirname(c.source), { recursive: true });
+      sweepRestoreParts(c.source);
+      const part = `${c.source}.${process.pid}.part`;
+      rmSync(part, { force: true });
+      copyFileSync(c.stored, part);
+      if (sha256Of(part) !== c.sha256) {
+        rmSync(part, { force: true });
+        throw new Failure('corrupt', `the stored copy ${c.stored} does not match its sha256; ${c.source} not replaced`);
+      }
+      fsyncPath(part);
+      renameSync(part, c.source);
+      fsyncPath(dirname(c.source));
+      restored.push(c.source);
+    } catch (e) {
+      throw fsError(e, `restore of configuration file ${c.source}`);
+    }
+  }
+  return { restored, unchanged };
 }

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { constants, createBrotliCompress } from 'node:zlib';
 import { redactSecrets } from '../config/secrets.js';
 import type { BackupConfig } from '../config/schema.js';
+import type { OffHostCopy } from '../domain/copy-template.js';
 import { Failure } from '../domain/errors.js';
 import { applyRetention, retentionPolicy, type RetentionHold } from '../domain/retention.js';
 import { extractVerified, fsError, fsyncPath, pausePoint, sweepDead } from './backup-restore.js';
@@ -32,6 +33,8 @@ export interface BackupManifest {
   /** Foreign-key violations the source already had (a warning at verify time, not a failure). */
   foreignKeyViolations: number;
   verify?: { at: string; ok: boolean; message: string };
+  /** The off-host copy made after it verified (issue #17: `backup.copy_command`). */
+  offHost?: OffHostCopy;
 }
 
 /**
@@ -110,7 +113,9 @@ export function listBackups(dir: string): BackupManifest[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json') && !f.startsWith('.'))
-    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as BackupManifest)
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as BackupManifest & { kind?: string })
+    // A files set's manifest (issue #17, `kind: 'files'`) is not a database backup: `--dir` at `_files` finds none.
+    .filter((m) => m.kind !== 'files')
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
@@ -154,10 +159,22 @@ export function prunePlanned(plan: readonly Pick<PrunePlanned, 'id' | 'dir'>[], 
 function writeManifest(dir: string, m: BackupManifest, mode = copyMode(join(dir, `${m.id}.db.br`))): void {
   const tmp = join(dir, `.${m.id}-${process.pid}.json.tmp`);
   rmSync(tmp, { force: true });
-  const stored: BackupManifest = { ...m, sourcePath: redactSecrets(m.sourcePath), ...(m.verify ? { verify: { ...m.verify, message: redactSecrets(m.verify.message) } } : {}) };
+  const stored: BackupManifest = {
+    ...m,
+    sourcePath: redactSecrets(m.sourcePath),
+    ...(m.verify ? { verify: { ...m.verify, message: redactSecrets(m.verify.message) } } : {}),
+    ...(m.offHost ? { offHost: { ...m.offHost, message: redactSecrets(m.offHost.message), ...(m.offHost.where ? { where: redactSecrets(m.offHost.where) } : {}) } } : {}),
+  };
   writeFileSync(tmp, `${JSON.stringify(stored, null, 2)}\n`, { mode });
   fsyncPath(tmp);
   renameSync(tmp, join(dir, `${m.id}.json`));
+}
+
+/** Records the result of a backup's off-host copy in its manifest (redacted); the manifest as it is now. */
+export function recordOffHost(dir: string, m: BackupManifest, offHost: OffHostCopy): BackupManifest {
+  const next = { ...m, offHost };
+  writeManifest(dir, next);
+  return next;
 }
 
 /**

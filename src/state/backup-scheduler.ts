@@ -8,6 +8,7 @@ import { redactSecrets } from '../config/secrets.js';
 import { sameMachine, type LeaseIdentity, type LeaseOwnerKind, type LeaseRecord, type TakeReason } from '../domain/lease.js';
 import { describeRun, nextDue, scheduleFor, type LastRuns } from '../domain/schedule.js';
 import { backupDir, listBackups } from '../services/backup.js';
+import { FILES_TARGET, listFilesBackups } from '../services/backup-files.js';
 import { Lease, pidAlive, processIdentity } from './lease.js';
 import type { Source } from './sources.js';
 
@@ -120,16 +121,26 @@ export interface SchedulerOptions {
  * backup folder and the latest run after taking the write lock, so even two monitors that both
  * believed they held the lease (a hand-over) could not start one slot twice, nor two backups of one
  * database at once. A failure is recorded in `backup_runs` and shown by the RPO check of every
- * monitor; nothing here throws. Returns no check results of its own.
- * Undefined when no database has a schedule.
+ * monitor; nothing here throws. Returns no check results of its own. The files set of
+ * `backup.files` (issue #17) is scheduled the same way as the pseudo-target `_files` (`backup create
+ * --files --verify --prune`, every `backup.files_schedule`).
+ * Undefined when nothing has a schedule.
  */
 export function backupSchedulerSource(opts: SchedulerOptions): Source | undefined {
   const { config, stateDb } = opts;
   const now = opts.now ?? Date.now;
-  const scheduled = config.databases.flatMap((d) => {
-    const every = scheduleFor(d, config.backup);
-    return every === undefined ? [] : [{ db: d, every, dir: backupDir(d.name, config.backup.dir) }];
-  });
+  // Each database on its schedule, and the files set of `backup.files` (issue #17) as the
+  // pseudo-target `_files` on `backup.files_schedule`: its runs, retries and lease are the same.
+  const newestAt = (m: { createdAt: string } | undefined) => (m ? Date.parse(m.createdAt) : undefined);
+  const filesEvery = config.backup.files.length && config.backup.files_schedule !== 'off' ? config.backup.files_schedule : undefined;
+  const scheduled: { name: string; every: number; newestVerifiedAt: () => number | undefined; args: string[] }[] = [
+    ...config.databases.flatMap((d) => {
+      const every = scheduleFor(d, config.backup);
+      const dir = backupDir(d.name, config.backup.dir);
+      return every === undefined ? [] : [{ name: d.name, every, newestVerifiedAt: () => newestAt(listBackups(dir).find((m) => m.verify?.ok)), args: ['--db', d.name] }];
+    }),
+    ...(filesEvery === undefined ? [] : [{ name: FILES_TARGET, every: filesEvery, newestVerifiedAt: () => newestAt(listFilesBackups(backupDir(FILES_TARGET, config.backup.dir)).find((m) => m.verify?.ok)), args: ['--files'] }]),
+  ];
   if (scheduled.length === 0) return undefined;
   const me = processIdentity(opts.owner);
   const lease = new Lease(stateDb, SCHEDULER_LEASE, me, config.interval);
@@ -139,20 +150,19 @@ export function backupSchedulerSource(opts: SchedulerOptions): Source | undefine
   const claim = (s: (typeof scheduled)[number], at: number): { id: number; dueAt: number } | undefined =>
     stateDb
       .transaction(() => {
-        const runs = lastRuns(stateDb, s.db.name, me, at, staleAfter(s.every));
+        const runs = lastRuns(stateDb, s.name, me, at, staleAfter(s.every));
         if (runs.running) return undefined;
         // Never while a restore of this database is open: it would copy a half-restored file and
         // become the newest verified backup; the writers are stopped anyway (issue #10).
-        if (stateDb.prepare("SELECT 1 FROM runs WHERE kind = 'restore' AND subject = ? AND status = 'open'").get(s.db.name)) return undefined;
+        if (stateDb.prepare("SELECT 1 FROM runs WHERE kind = 'restore' AND subject = ? AND status = 'open'").get(s.name)) return undefined;
         stateDb
           .prepare("UPDATE backup_runs SET outcome = 'abandoned', finished_at = ?, detail = ? WHERE database = ? AND outcome IS NULL")
-          .run(at, 'its monitor or backup process ended before it recorded an outcome', s.db.name);
-        const newest = listBackups(s.dir).find((m) => m.verify?.ok);
-        const dueAt = nextDue(s.every, newest ? Date.parse(newest.createdAt) : undefined, runs, at);
+          .run(at, 'its monitor or backup process ended before it recorded an outcome', s.name);
+        const dueAt = nextDue(s.every, s.newestVerifiedAt(), runs, at);
         if (dueAt > at) return undefined;
         const r = stateDb
           .prepare('INSERT INTO backup_runs (database, due_at, started_at, owner, pid, host, boot_id, pid_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-          .run(s.db.name, dueAt, at, me.owner, me.pid, me.host, me.bootId, me.pidNs);
+          .run(s.name, dueAt, at, me.owner, me.pid, me.host, me.bootId, me.pidNs);
         return { id: Number(r.lastInsertRowid), dueAt };
       })
       .immediate();
@@ -166,9 +176,9 @@ export function backupSchedulerSource(opts: SchedulerOptions): Source | undefine
   };
 
   const start = (s: (typeof scheduled)[number], runId: number) => {
-    inFlight.add(s.db.name);
+    inFlight.add(s.name);
     const started = now();
-    const args = [opts.cli ?? process.argv[1] ?? 'opsdeck', '--config', opts.configFile, 'backup', 'create', '--db', s.db.name, '--verify', '--prune', '--json', '--scheduled-run', String(runId), '--scheduled-by', `${me.owner} pid ${me.pid} (every ${formatDuration(s.every)})`];
+    const args = [opts.cli ?? process.argv[1] ?? 'opsdeck', '--config', opts.configFile, 'backup', 'create', ...s.args, '--verify', '--prune', '--json', '--scheduled-run', String(runId), '--scheduled-by', `${me.owner} pid ${me.pid} (every ${formatDuration(s.every)})`];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -181,15 +191,15 @@ export function backupSchedulerSource(opts: SchedulerOptions): Source | undefine
         // see finish
       }
     }
-    emit({ kind: 'backup', at: started, database: s.db.name, outcome: 'started', message: `scheduled backup of ${s.db.name} started (pid ${child.pid ?? '?'})` });
+    emit({ kind: 'backup', at: started, database: s.name, outcome: 'started', message: `scheduled backup of ${s.name} started (pid ${child.pid ?? '?'})` });
     let done = false;
     const end = (code: number | null, spawnError?: string) => {
       if (done) return;
       done = true;
-      inFlight.delete(s.db.name);
+      inFlight.delete(s.name);
       const r = childOutcome(code, stdout, stderr, spawnError);
       finish(runId, r.ok ? 'ok' : 'failed', r.backupId, r.message);
-      emit({ kind: 'backup', at: now(), database: s.db.name, outcome: r.ok ? 'ok' : 'failed', ...(r.backupId ? { backupId: r.backupId } : {}), message: r.message });
+      emit({ kind: 'backup', at: now(), database: s.name, outcome: r.ok ? 'ok' : 'failed', ...(r.backupId ? { backupId: r.backupId } : {}), message: r.message });
     };
     child.on('error', (e) => end(null, `could not start opsdeck backup create: ${e.message}`));
     child.on('close', (code) => end(code));
@@ -206,7 +216,7 @@ export function backupSchedulerSource(opts: SchedulerOptions): Source | undefine
       if (st.lost) emit({ kind: 'lease-lost', at, ...(st.holder ? { holder: st.holder } : {}), ...(st.error ? { error: st.error } : {}) });
       if (!st.held) return [];
       for (const s of scheduled) {
-        if (inFlight.has(s.db.name)) continue; // never two backups of one database at once
+        if (inFlight.has(s.name)) continue; // never two backups of one database at once
         let c;
         try {
           c = claim(s, at);
@@ -224,13 +234,13 @@ export function backupSchedulerSource(opts: SchedulerOptions): Source | undefine
 /** Reads the child's `--json` answer when it did not record its run itself: the new backup's id, or its one-line error. */
 export function childOutcome(code: number | null, stdout: string, stderr: string, spawnError?: string): { ok: boolean; backupId?: string; message: string } {
   if (spawnError) return { ok: false, message: spawnError };
-  let doc: { created?: { id: string }[]; verified?: { id: string; ok: boolean; message: string }[]; pruned?: string[]; pruneError?: string; error?: { message: string } } | undefined;
+  let doc: { created?: { id: string }[]; filesBackup?: { id: string }; verified?: { id: string; ok: boolean; message: string }[]; pruned?: string[]; pruneError?: string; error?: { message: string } } | undefined;
   try {
     doc = JSON.parse(stdout) as typeof doc;
   } catch {
     doc = undefined;
   }
-  const backupId = doc?.created?.[0]?.id;
+  const backupId = doc?.created?.[0]?.id ?? doc?.filesBackup?.id;
   const error = code === 0 ? undefined : (doc?.error?.message ?? stderr.trim().split('\n').at(-1)?.replace(/^opsdeck: /, '')) || `opsdeck backup create ended with ${code === null ? 'a signal' : `exit code ${code}`}`;
   const r = describeRun({ ...(backupId ? { created: backupId } : {}), ...(doc?.verified ? { verified: doc.verified } : {}), pruned: doc?.pruned?.length ?? 0, ...(doc?.pruneError ? { pruneError: doc.pruneError } : {}), ...(error ? { error } : {}) });
   return { ...r, ...(backupId ? { backupId } : {}) };

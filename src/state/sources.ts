@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { CheckResult } from '../domain/check.js';
-import { evaluateBackupAge, evaluateDocker, matchService, evaluateHost, evaluateHttp, evaluateRedis, evaluateSqlite } from '../domain/evaluate.js';
+import { evaluateBackupAge, evaluateFilesBackup, evaluateDocker, matchService, evaluateHost, evaluateHttp, evaluateRedis, evaluateSqlite } from '../domain/evaluate.js';
 import { evaluateRowLedger } from '../domain/row-ledger.js';
 import { scheduleView, scheduleFor } from '../domain/schedule.js';
 import { ProbeWindow } from '../domain/window.js';
@@ -8,6 +8,7 @@ import type { ContainerInfo, ContainerStats } from '../domain/observations.js';
 import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
 import { HostSampler } from '../services/host.js';
 import { backupDir, listBackups } from '../services/backup.js';
+import { FILES_TARGET, listFilesBackups } from '../services/backup-files.js';
 import { probeHttp } from '../services/http.js';
 import { RedisProbe } from '../services/redis.js';
 import { probeSqlite, type TrackedRows } from '../services/sqlite.js';
@@ -231,7 +232,24 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
         // The schedule's runs come from the state database, so every monitor (and `check`) shows
         // when the next backup is due and a failed one, whichever monitor runs the schedule.
         const runs = every === undefined ? undefined : await readLastRuns(stateDir(config.state_dir), cfg.name, staleAfter(every), at);
-        return [evaluateBackupAge(cfg, newestAt, config.backup.rpo, at, scheduleView(every, newestAt, runs, at, 3 * config.interval))];
+        return [evaluateBackupAge(cfg, newestAt, config.backup.rpo, at, scheduleView(every, newestAt, runs, at, 3 * config.interval), newest)];
+      },
+    });
+  }
+
+  // The files set's schedule (issue #17): a failed scheduled run or off-host copy is a warning.
+  const filesEvery = config.backup.files.length && config.backup.files_schedule !== 'off' ? config.backup.files_schedule : undefined;
+  if (filesEvery !== undefined) {
+    sources.push({
+      id: `backup:${FILES_TARGET}`,
+      refreshMs: config.interval,
+      checkMs: config.interval,
+      run: async () => {
+        const newest = listFilesBackups(backupDir(FILES_TARGET, config.backup.dir)).find((m) => m.verify?.ok);
+        const newestAt = newest ? Date.parse(newest.createdAt) : undefined;
+        const at = now();
+        const runs = await readLastRuns(stateDir(config.state_dir), FILES_TARGET, staleAfter(filesEvery), at);
+        return [evaluateFilesBackup(newest && newestAt !== undefined ? { id: newest.id, createdAt: newestAt, offHost: newest.offHost } : undefined, at, scheduleView(filesEvery, newestAt, runs, at, 3 * config.interval))];
       },
     });
   }
