@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +48,8 @@ beforeAll(async () => {
 state_dir: state
 backup:
   dir: backups
+  config_files: [app.env]
+  files: ["reports/**/*.csv"]
 services:
   - name: worker
     depends_on: [api]
@@ -67,11 +69,17 @@ databases:
     path: ${audit}
 `,
   );
+  mkdirSync(join(root, 'reports', '2026'), { recursive: true });
+  writeFileSync(join(root, 'app.env'), 'TRADING_MODE=live\n');
+  writeFileSync(join(root, 'reports', 'daily.csv'), 'day,pnl\n2026-12-01,120\n');
+  writeFileSync(join(root, 'reports', '2026', 'november.csv'), 'month,pnl\n11,3400\n', { mode: 0o600 });
+  writeFileSync(join(root, 'reports', 'kept.csv'), 'v1\n');
   execFileSync('sh', ['-c', f.start]);
   for (let i = 0; i < 50 && !(await health()); i++) await new Promise((r) => setTimeout(r, 100));
   f.sql('INSERT INTO trades (qty) VALUES (10), (20), (30)');
   const b = await cli(['backup', 'create', '--verify']);
   expect(b.code, b.stderr).toBe(0);
+  expect(b.stdout).toMatch(/files-\d{8}T\d{6}Z/);
 }, 60_000);
 
 afterAll(() => {
@@ -80,13 +88,24 @@ afterAll(() => {
 });
 
 describe('full-system-recovery', () => {
-  it('after the database is deleted: stops dependents first, puts the database back from its verified backup, leaves the healthy one alone, starts in depends_on order, verifies', async () => {
+  it('after the database, the configuration file and the report files are deleted: stops dependents first, puts back what is gone (an edited report is kept), leaves the healthy database alone, starts in depends_on order, verifies', async () => {
     rmSync(f.db);
+    rmSync(join(root, 'app.env'));
+    rmSync(join(root, 'reports', 'daily.csv'));
+    rmSync(join(root, 'reports', '2026'), { recursive: true });
+    writeFileSync(join(root, 'reports', 'kept.csv'), 'v2, edited after the backup\n');
     const r = await cli(['runbook', 'run', 'full-system-recovery', '--yes', '--json']);
     const d = doc(r.stdout);
     expect(d.status, r.stdout + r.stderr).toBe('completed');
     expect(r.code).toBe(0);
-    expect(d.steps.map((s) => s.id)).toEqual(['survey', 'stop', 'databases', 'start', 'verify']);
+    expect(d.steps.map((s) => s.id)).toEqual(['survey', 'stop', 'databases', 'config', 'files', 'start', 'verify']);
+    expect(d.steps.find((s) => s.id === 'survey')?.note).toMatch(/configuration files: 0 there, 1 gone .*app\.env.*data files \(set files-\d{8}T\d{6}Z\): 0 there, 2 gone .*, 1 changed since the copy/);
+    expect(readFileSync(join(root, 'app.env'), 'utf8')).toBe('TRADING_MODE=live\n');
+    expect(readFileSync(join(root, 'reports', 'daily.csv'), 'utf8')).toBe('day,pnl\n2026-12-01,120\n');
+    expect(readFileSync(join(root, 'reports', '2026', 'november.csv'), 'utf8')).toBe('month,pnl\n11,3400\n');
+    expect(statSync(join(root, 'reports', '2026', 'november.csv')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(root, 'reports', 'kept.csv'), 'utf8')).toBe('v2, edited after the backup\n');
+    expect(d.steps.find((s) => s.id === 'files')?.note).toMatch(/put back 2 file\(s\) from set files-.*; changed since the set, left: .*kept\.csv/);
     expect(d.steps.find((s) => s.id === 'survey')?.note).toMatch(/shop: .* is gone; newest verified backup shop-/);
     expect(d.steps.find((s) => s.id === 'databases')?.note).toMatch(/shop\.db is backup shop-\d{8}T\d{6}Z .* again.*; audit there: left alone|audit there: left alone/);
     expect(order()).toEqual(['stop-worker', 'stop-api', 'start-api', 'start-worker']);

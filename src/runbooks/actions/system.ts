@@ -7,6 +7,7 @@ import type { Action, StepContext } from '../../engine/driver.js';
 import { inspectDatabase } from '../../services/backup-restore.js';
 import { backupDir, listBackups } from '../../services/backup.js';
 import { configOf } from './config.js';
+import { filesSurvey, SYSTEM_FILE_ACTIONS } from './system-files.js';
 import { putBackFromBackup } from './put-back.js';
 import { act, how, waitServiceHealthy } from './service.js';
 import { VERIFY_ACTIONS } from './verify.js';
@@ -104,13 +105,14 @@ async function verifyWith(x: X, id: keyof typeof VERIFY_ACTIONS, params: Record<
 
 /** The full-system-recovery actions by id (files: system-files.ts). */
 export const SYSTEM_ACTIONS: Record<string, Action<unknown, GenericDeps>> = {
-  'system.databases-survey': {
+  'system.survey': {
     dangerous: false,
-    preview: (x) => `look at every configured database (${configOf(x, '').databases.map((d) => d.name).join(', ') || 'none'}): there, gone, or damaged; and its newest verified backup`,
+    preview: (x) => `look at every configured database (${configOf(x, '').databases.map((d) => d.name).join(', ') || 'none'}): there, gone, or damaged, and its newest verified backup; and the configuration and data files against their copies`,
     async execute(x) {
       const config = configOf(x, '(databases)');
       const states = await databaseStates(config);
-      return states.map((s) => `${s.detail}${s.state === 'ok' ? '' : `; newest verified backup ${newestVerified(config, s.db).m?.id ?? 'NONE'}`}`).join('; ') || 'no databases configured';
+      const dbs = states.map((s) => `${s.detail}${s.state === 'ok' ? '' : `; newest verified backup ${newestVerified(config, s.db).m?.id ?? 'NONE'}`}`);
+      return [...dbs, ...filesSurvey(config)].join('; ') || 'no databases or files configured';
     },
   },
   'system.stop-services': {
@@ -166,4 +168,5 @@ export const SYSTEM_ACTIONS: Record<string, Action<unknown, GenericDeps>> = {
       return notes.join('; ');
     },
   },
+  ...SYSTEM_FILE_ACTIONS,
 };
