@@ -42,6 +42,8 @@ export const appSchema = z.strictObject({
    * moves the branch back (the next pull fast-forwards again) and refuses rather than drop a local edit.
    */
   checkout: argv.default(['git', 'reset', '--keep', '{{revision}}']),
+  /** Prints the checkout's local changes; anything printed stops app-update before it changes anything (a rollback would serve them). */
+  changes: argv.default(['git', 'status', '--porcelain', '--untracked-files=no']),
   build: argv.optional(),
   migrate: migrateSchema.optional(),
   /** How long each service may take to be healthy after a start (and the health_url to answer). */

@@ -142,7 +142,8 @@ function one(s: StepSpec, i: number, vars: Map<string, string>, file: string): S
     title: fill(s.title, vars, `${where}.title`),
     detail: why,
     why,
-    confirm: s.confirm ?? dangerous,
+    // A step only a person may do (manual, notify) is always put to a person who is there; unattended it is skipped or stops the run.
+    confirm: s.confirm ?? (dangerous || ACTIONS[action]?.personOnly !== undefined),
     optional: s.skippable,
     mutating: dangerous,
     action,

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { Failure } from '../domain/errors.js';
 import { DockerService, resolveDockerEndpoint } from './docker.js';
 
@@ -28,11 +28,33 @@ export function dockerFor(host: string | undefined): DockerService {
 export async function runWriterCommand(w: Writer | undefined, which: 'stop' | 'start', service: string): Promise<void> {
   const cmd = which === 'stop' ? w?.stopCommand : w?.startCommand;
   if (!cmd) throw new Failure('writer', `writer ${service}: no ${which}_command recorded`);
+  // detached: its own session, so what a start_command leaves running (`server &`) is not in
+  // opsdeck's session and does not die with it (quitting a console in tmux hangs up its session).
   await new Promise<void>((res, rej) => {
-    execFile('/bin/sh', ['-c', cmd], { timeout: 60_000 }, (err, _stdout, stderr) => {
-      if (!err) res();
-      else rej(new Failure('writer', `writer ${service}: ${which}_command failed (${err.killed ? 'timed out after 60 s' : `exit ${String(err.code)}`})${stderr.trim() ? `: ${stderr.trim().split('\n').at(-1) ?? ''}` : ''}`));
+    const child = spawn('/bin/sh', ['-c', cmd], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let killed = false;
+    child.stderr.on('data', (d: Buffer) => (stderr = `${stderr}${d.toString()}`.slice(-4096)));
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, 60_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      rej(new Failure('writer', `writer ${service}: ${which}_command could not run: ${e.message}`));
     });
+    // On exit, not close: a process the command leaves running may hold stderr open for good; its
+    // last lines get 200 ms to arrive.
+    let done = false;
+    const finish = (code: number | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (code === 0) res();
+      else rej(new Failure('writer', `writer ${service}: ${which}_command failed (${killed ? 'timed out after 60 s' : `exit ${String(code)}`})${stderr.trim() ? `: ${stderr.trim().split('\n').at(-1) ?? ''}` : ''}`));
+    };
+    child.on('close', (code) => finish(code));
+    child.on('exit', (code) => setTimeout(() => finish(code), 200));
   });
 }
 

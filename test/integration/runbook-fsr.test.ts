@@ -89,6 +89,7 @@ afterAll(() => {
 
 describe('full-system-recovery', () => {
   it('after the database, the configuration file and the report files are deleted: stops dependents first, puts back what is gone (an edited report is kept), leaves the healthy database alone, starts in depends_on order, verifies', async () => {
+    const mode = statSync(f.db).mode & 0o777;
     rmSync(f.db);
     rmSync(join(root, 'app.env'));
     rmSync(join(root, 'reports', 'daily.csv'));
@@ -110,11 +111,12 @@ describe('full-system-recovery', () => {
     expect(d.steps.find((s) => s.id === 'databases')?.note).toMatch(/shop\.db is backup shop-\d{8}T\d{6}Z .* again.*; audit there: left alone|audit there: left alone/);
     expect(order()).toEqual(['stop-worker', 'stop-api', 'start-api', 'start-worker']);
     expect(f.sql('SELECT group_concat(qty) FROM trades')).toBe('10,20,30');
+    expect(statSync(f.db).mode & 0o777).toBe(mode); // a database that was gone comes back with its mode, not 0600
     expect(await health()).toBe(true);
     expect(d.steps.find((s) => s.id === 'verify')?.note).toMatch(/api is healthy.*api is fast enough/);
   });
 
-  it('a damaged database is not overwritten: the run stops naming restore-database; after it is repaired, resume finishes', async () => {
+  it('a damaged database is not overwritten: the survey stops the run before any service is stopped, naming restore-database; run again once it is repaired, nothing is gone and nothing is stopped', async () => {
     writeFileSync(join(root, 'order.log'), '');
     const good = join(root, 'good.db');
     copyFileSync(f.db, good);
@@ -122,15 +124,18 @@ describe('full-system-recovery', () => {
     const r = await cli(['runbook', 'run', 'full-system-recovery', '--yes', '--json']);
     const d = doc(r.stdout);
     expect(r.code, r.stdout).toBe(1);
-    expect(d.status).toBe('open');
-    expect(d.steps.find((s) => s.id === 'databases')?.status).toBe('failed');
-    expect(d.error?.message).toContain('shop is damaged, not gone: run restore-database for it (opsdeck runbook run restore-database --target shop), then resume this run');
+    expect(d.status).toBe('failed');
+    expect(d.steps.find((s) => s.id === 'survey')?.status).toBe('failed');
+    expect(d.error?.message).toContain('shop is damaged, not gone: run restore-database for it first (opsdeck runbook run restore-database --target shop; it keeps what can still be read), then run full-system-recovery again; nothing was stopped');
     expect(readFileSync(f.db, 'utf8')).toMatch(/^this is not a database/);
+    expect(readFileSync(join(root, 'order.log'), 'utf8')).toBe('');
     // What restore-database would do, done by hand here: the database is readable again.
     copyFileSync(good, f.db);
-    const resumed = await cli(['runbook', 'resume', d.run, '--yes', '--json']);
-    expect(doc(resumed.stdout).status, resumed.stdout).toBe('completed');
-    expect(order()).toEqual(['stop-worker', 'stop-api', 'start-api', 'start-worker']);
+    const again = await cli(['runbook', 'run', 'full-system-recovery', '--yes', '--json']);
+    const a = doc(again.stdout);
+    expect(a.status, again.stdout).toBe('completed');
+    expect(a.steps.find((s) => s.id === 'stop')?.note).toBe('nothing is gone: no service stopped');
+    expect(readFileSync(join(root, 'order.log'), 'utf8')).toBe('');
     expect(await health()).toBe(true);
   });
 });

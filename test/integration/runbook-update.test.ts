@@ -111,6 +111,25 @@ describe('app-update', () => {
   });
 });
 
+describe('app-update refuses', () => {
+  it('a checkout with local changes: the look step stops it before anything is stopped, and the run closes', async () => {
+    const before = f.head();
+    writeFileSync(join(f.app, 'VERSION'), 'hotfix\n');
+    try {
+      const r = await cli(['runbook', 'run', 'app-update', '--yes', '--json']);
+      const d = doc(r.stdout);
+      expect(r.code, r.stdout).toBe(1);
+      expect(d.status).toBe('failed');
+      expect(d.steps.find((s) => s.id === 'look')?.note).toMatch(/the checkout .* has local changes \(M VERSION\): commit or stash them first; nothing was changed/);
+      expect(d.steps.find((s) => s.id === 'stop')?.status).toBe('pending');
+      expect(await health()).toBe('v2');
+      expect(f.head()).toBe(before);
+    } finally {
+      execFileSync('git', ['checkout', '--', 'VERSION'], { cwd: f.app });
+    }
+  });
+});
+
 describe('db-migrate', () => {
   it('shows current, history and heads, backs up, downgrades to a revision, then upgrades back to head', async () => {
     f.publish({ VERSION: 'v2\n', 'migrations/0003.up.sql': null, 'migrations/0003.down.sql': null }, 'back to v2');

@@ -6,6 +6,8 @@ import { loadConfigFile } from '../../src/config/load.js';
 import { ConfigError } from '../../src/domain/errors.js';
 import { startOrder, stopOrder } from '../../src/domain/service-order.js';
 import { fill, varsIn } from '../../src/runbooks/template.js';
+import { parseRunbookFile } from '../../src/runbooks/spec.js';
+import { renderSteps, resolveTarget } from '../../src/runbooks/render.js';
 
 // Issue #17's configuration: apps (their services, database and writers), services[].depends_on
 // (declared, no cycle) and the start order it gives; `{{name | default}}` in runbook values.
@@ -65,5 +67,15 @@ describe('{{name | default}}', () => {
     expect(fill('{{ param.direction | upgrade }}', vars, 'x')).toBe('upgrade');
     expect(varsIn('{{param.direction | upgrade}} to {{app.name}}')).toEqual(['param.direction', 'app.name']);
     expect(() => fill('{{param.direction}}', vars, 'step')).toThrow(/pass it with --param direction=VALUE/);
+  });
+});
+
+describe('app-update as rendered', () => {
+  it('the notify step is put to a person who is there (a step only a person does is confirmed); no step after the look may be skipped', () => {
+    const { config } = load(`${services}apps:\n  - name: shop\n    dir: .\n    services: [api]\n    notify: "back in 5 minutes"\n`).load();
+    const spec = parseRunbookFile(join(import.meta.dirname, '../../runbooks/app-update.yaml'));
+    const steps = renderSteps(spec, resolveTarget(spec, config, undefined, undefined, {}), 'app-update.yaml');
+    expect(steps.find((s) => s.id === 'notify')).toMatchObject({ confirm: true, optional: true });
+    expect(steps.filter((s) => s.optional).map((s) => s.id)).toEqual(['look', 'notify']);
   });
 });

@@ -10,7 +10,7 @@ import { backupDir, createBackup, listBackups, verifyBackup } from '../../servic
 import { backupConfigFiles } from '../../services/backup-config.js';
 import { configOf, namedEntry } from './config.js';
 import { putBackFromBackup } from './put-back.js';
-import { act, waitServiceHealthy } from './service.js';
+import { act, alreadyHealthy, waitServiceHealthy } from './service.js';
 
 // The maintenance manual's update and migration (issue #17: app-update, db-migrate) as actions on
 // a configured app (`apps:`). Its commands are argv lists run in the app's folder with no shell;
@@ -91,6 +91,11 @@ async function startAll(x: X, a: AppConfig, healthyMs: number): Promise<string> 
   const list = servicesOf(x, a);
   for (const n of startOrder(configOf(x, '(services)').services, a.services)) {
     const s = list.find((e) => e.name === n) as ServiceConfig;
+    const up = await alreadyHealthy(s);
+    if (up) {
+      notes.push(up);
+      continue;
+    }
     x.say(await act(x, s, 'start'));
     notes.push(await waitServiceHealthy(x, s, healthyMs));
   }
@@ -150,9 +155,12 @@ const migrateArgv = (x: X, a: AppConfig): { argv: string[]; direction: string; r
 export const APP_ACTIONS: Record<string, Action<unknown, GenericDeps>> = {
   'app.status': {
     dangerous: false,
-    preview: (x) => `read ${appOf(x).name}'s revision (${showArgv(appOf(x).revision)})${appOf(x).migrate ? ` and migration (${showArgv(appOf(x).migrate?.current ?? [])})` : ''} in ${dirOf(x, appOf(x))}, and remember them for a rollback`,
+    preview: (x) => `check ${appOf(x).dir} has no local changes (${showArgv(appOf(x).changes)}), read ${appOf(x).name}'s revision (${showArgv(appOf(x).revision)})${appOf(x).migrate ? ` and migration (${showArgv(appOf(x).migrate?.current ?? [])})` : ''} in ${dirOf(x, appOf(x))}, and remember them for a rollback`,
     async execute(x) {
       const a = appOf(x);
+      // Local edits in the checkout would make the pull fail and a rollback serve them: stop before anything changes.
+      const changes = (await run(x, a, a.changes, showArgv(a.changes))).trim();
+      if (changes) throw new Failure('params', `${a.name}: the checkout ${a.dir} has local changes (${changes.split('\n').slice(0, 3).map((l) => l.trim()).join(', ')}${changes.split('\n').length > 3 ? ', …' : ''}): commit or stash them first; nothing was changed`);
       const b = await recordBefore(x, a);
       return `${a.name} at revision ${short(b.revision)}${b.migration !== undefined ? `, database migration ${b.migration || '(none)'}` : ''}; services ${order(x, a, 'start')}; database ${a.database ?? 'none'}`;
     },
@@ -253,7 +261,8 @@ export const APP_ACTIONS: Record<string, Action<unknown, GenericDeps>> = {
       const m = migrateArgv(x, a);
       const back = m.direction === 'downgrade' ? a.migrate?.upgrade : a.migrate?.downgrade;
       const undo = x.step.params?.undo === 'restore' ? `put back the backup taken before the update (database ${a.database ?? '?'})` : showArgv(withRevision(back ?? ['(no command to migrate back)'], String(factsOf(x)['app.migration_before'] ?? 'REVISION-BEFORE')));
-      return `in ${dirOf(x, a)}: ${showArgv(m.argv)} (${m.direction} to ${m.revision}); undone by: ${undo}`;
+      const loss = m.direction === 'downgrade' ? '; a DOWNGRADE can drop columns and tables with the data in them (the backup step holds it), and services still running may fail against the older schema' : '';
+      return `in ${dirOf(x, a)}: ${showArgv(m.argv)} (${m.direction} to ${m.revision})${loss}; undone by: ${undo}`;
     },
     async execute(x) {
       const a = appOf(x);

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Failure } from '../../domain/errors.js';
 import { extractVerified, holdersOf, safetyCopy, swapIn } from '../../services/backup-restore.js';
@@ -38,7 +38,10 @@ export async function putBackFromBackup(opts: { dbPath: string; dir: string; m: 
     if (!existsSync(join(safety, 'safety.json'))) safetyCopy(dbPath, safety);
   }
   const tmp = join(dirname(dbPath), `.${basename(dbPath)}.restore-${opts.runId}`);
-  await extractVerified(join(opts.dir, `${m.id}.db.br`), m.sha256, tmp, `backup ${m.id}`);
+  const stored = join(opts.dir, `${m.id}.db.br`);
+  await extractVerified(stored, m.sha256, tmp, `backup ${m.id}`);
+  // A database that is gone has no mode to keep: the stored backup has the source's (copyMode), never executable.
+  if (!existsSync(dbPath)) chmodSync(tmp, statSync(stored).mode & 0o666);
   await swapIn(tmp, dbPath, 'put-back');
   return { ...(safety ? { safety } : {}), note: `${dbPath} is backup ${m.id} (${m.createdAt}) again${safety ? `; what was there is kept in ${safety}` : ''}` };
 }

@@ -57,6 +57,16 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', () => (clearTimeout(t), res()), { once: true });
   });
 
+/**
+ * "api already healthy" when the service has a health_url that answers as it should (a start is
+ * then skipped: starting a running service by command would start it twice), else undefined.
+ */
+export async function alreadyHealthy(s: ServiceConfig): Promise<string | undefined> {
+  if (!s.health_url) return undefined;
+  const p = await probeHttp({ url: s.health_url, timeoutMs: Math.min(s.timeout, 2000), expect: s.expect });
+  return p.ok ? `${s.name} already healthy (${p.target} answered HTTP ${p.status ?? ''}): not started again` : undefined;
+}
+
 /** Waits until the service is healthy (see the header), at most `ms`; the note says what was seen. */
 export async function waitServiceHealthy(x: X, s: ServiceConfig, ms: number): Promise<string> {
   const deadline = Date.now() + ms;

@@ -55,6 +55,13 @@ function summary(what: string, states: readonly FileState[]): string {
   return `${what}: ${states.length - gone.length - differs.length} there${gone.length ? `, ${gone.length} gone (${gone.map((g) => g.source).join(', ')})` : ''}${differs.length ? `, ${differs.length} changed since the copy, left as they are (${differs.map((g) => g.source).join(', ')})` : ''}`;
 }
 
+/** How many configured configuration and data files are gone (and have a copy to come back from). */
+export function goneFiles(config: Config): number {
+  const c = config.backup.config_files.length ? count(configFiles(config).states, 'gone').length : 0;
+  const d = config.backup.files.length ? count(dataFiles(config).states, 'gone').length : 0;
+  return c + d;
+}
+
 /** The survey line for files (full-system-recovery's first step). */
 export function filesSurvey(config: Config): string[] {
   const out: string[] = [];

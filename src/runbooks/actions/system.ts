@@ -2,14 +2,14 @@ import { existsSync } from 'node:fs';
 import type { Config, DatabaseConfig, ServiceConfig } from '../../config/schema.js';
 import { Failure } from '../../domain/errors.js';
 import { startOrder, stopOrder } from '../../domain/service-order.js';
-import { num, type GenericDeps } from '../../engine/actions.js';
+import { factsOf, num, remember, type GenericDeps } from '../../engine/actions.js';
 import type { Action, StepContext } from '../../engine/driver.js';
 import { inspectDatabase } from '../../services/backup-restore.js';
 import { backupDir, listBackups } from '../../services/backup.js';
 import { configOf } from './config.js';
-import { filesSurvey, SYSTEM_FILE_ACTIONS } from './system-files.js';
+import { filesSurvey, goneFiles, SYSTEM_FILE_ACTIONS } from './system-files.js';
 import { putBackFromBackup } from './put-back.js';
-import { act, how, waitServiceHealthy } from './service.js';
+import { act, alreadyHealthy, how, waitServiceHealthy } from './service.js';
 import { VERIFY_ACTIONS } from './verify.js';
 
 // The DR plan's full-system recovery (issue #17: full-system-recovery) over everything configured:
@@ -83,6 +83,11 @@ async function startAll(x: X, ms: number): Promise<string> {
   const config = configOf(x, '(services)');
   const notes: string[] = [];
   for (const s of ordered(config, 'start')) {
+    const up = await alreadyHealthy(s);
+    if (up) {
+      notes.push(up);
+      continue;
+    }
     x.say(await act(x, s, 'start'));
     notes.push(await waitServiceHealthy(x, s, ms));
   }
@@ -103,6 +108,9 @@ async function verifyWith(x: X, id: keyof typeof VERIFY_ACTIONS, params: Record<
   return a.execute(y);
 }
 
+/** When the survey found nothing gone, the services are left as they are (a recovery with nothing to put back stops nothing). */
+const nothingGone = (x: X, what: string): string | undefined => (factsOf(x)['system.gone'] === 0 ? `nothing is gone: no service ${what}` : undefined);
+
 /** The full-system-recovery actions by id (files: system-files.ts). */
 export const SYSTEM_ACTIONS: Record<string, Action<unknown, GenericDeps>> = {
   'system.survey': {
@@ -112,11 +120,19 @@ export const SYSTEM_ACTIONS: Record<string, Action<unknown, GenericDeps>> = {
       const config = configOf(x, '(databases)');
       const states = await databaseStates(config);
       const dbs = states.map((s) => `${s.detail}${s.state === 'ok' ? '' : `; newest verified backup ${newestVerified(config, s.db).m?.id ?? 'NONE'}`}`);
-      return [...dbs, ...filesSurvey(config)].join('; ') || 'no databases or files configured';
+      const text = [...dbs, ...filesSurvey(config)].join('; ') || 'no databases or files configured';
+      // What would stop the recovery half-way is said now, before any service is stopped.
+      const damaged = states.filter((s) => s.state === 'damaged').map((s) => s.db.name);
+      if (damaged.length) throw new Failure('integrity', `${damaged.join(', ')} ${damaged.length > 1 ? 'are' : 'is'} damaged, not gone: run restore-database for ${damaged.length > 1 ? 'each' : 'it'} first (opsdeck runbook run restore-database --target ${damaged[0] ?? ''}; it keeps what can still be read), then run full-system-recovery again; nothing was stopped (${text})`);
+      const lost = states.filter((s) => s.state === 'missing' && !newestVerified(config, s.db).m).map((s) => s.db.name);
+      if (lost.length) throw new Failure('not-found', `${lost.join(', ')}: gone, and no verified backup to put back (${lost.map((n) => backupDir(n, config.backup.dir)).join(', ')}): bring a copy there (from the off-host copies), then run full-system-recovery again; nothing was stopped`);
+      remember(x, 'system.gone', states.filter((s) => s.state === 'missing').length + goneFiles(config));
+      return text;
     },
   },
   'system.stop-services': {
     dangerous: true,
+    settled: (x) => nothingGone(x, 'stopped'),
     preview: (x) => `stop, dependents first: ${ordered(configOf(x, ''), 'stop').map((s) => s.name).join(', ') || 'none'}${leftAlone(configOf(x, ''))}`,
     execute: (x) => stopAll(x),
     undo: (x) => startAll(x, num(x.step.params, 'healthy_within_ms', 60_000)),
@@ -149,6 +165,7 @@ export const SYSTEM_ACTIONS: Record<string, Action<unknown, GenericDeps>> = {
   },
   'system.start-services': {
     dangerous: true,
+    settled: (x) => nothingGone(x, 'started'),
     preview: (x) => `start in dependency order, each healthy before the next (at most ${num(x.step.params, 'healthy_within_ms', 60_000) / 1000} s each): ${ordered(configOf(x, ''), 'start').map((s) => s.name).join(', ') || 'none'}`,
     execute: (x) => startAll(x, num(x.step.params, 'healthy_within_ms', 60_000)),
     undo: (x) => stopAll(x),
