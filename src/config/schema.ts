@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { duration, DURATION_RANGES, httpUrl, name, percent, schedule } from './fields.js';
 import { appSchema, checkApps, checkDependencies } from './schema-apps.js';
+import { incidentsSchema } from './schema-incidents.js';
 
 export { DURATION_RANGES } from './fields.js';
 
@@ -179,6 +180,7 @@ export const configSchema = z
   runbooks: runbooksSchema.default(() => runbooksSchema.parse({})),
   /** Applications that app-update and db-migrate act on (issue #17). */
   apps: z.array(appSchema).default([]),
+  incidents: incidentsSchema,
   /** Marks the workspace made by `opsdeck demo`; drills refuse every other config. */
   demo: z.boolean().default(false),
   })
@@ -243,7 +245,6 @@ export type ExpectConfig = z.output<typeof expectSchema>;
  * configuration that uses one now gets a clear error naming what it is for, not "unknown key".
  */
 export const RESERVED_CONFIG_KEYS = {
-  incidents: 'incidents (P1–P4, RTO/RPO clocks, timeline)',
   notify: 'notifications (Slack, webhooks, email, SMS)',
   heal: 'self-healing rules',
   failover: 'failover',
