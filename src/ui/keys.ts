@@ -190,6 +190,9 @@ export const RESERVED_KEYS: Readonly<Record<string, string>> = {
   E: 're-enabling healing',
 };
 
+/** The dashboard commands a dialog (and the restore wizard) acts on: moving in a list. */
+const DIALOG_HEARS: readonly CommandId[] = ['cursor.up', 'cursor.down'];
+
 /** The only commands escape may be bound to: the ways back. */
 const ESCAPE_COMMANDS: readonly string[] = ['dialog.back', 'logs.back'];
 
@@ -217,7 +220,10 @@ export function buildKeyTable(remap: Record<string, string[]> = {}): KeyBinding[
   const table = KEY_TABLE.map((b) => (normalized[b.id] ? { ...b, keys: normalized[b.id] as string[] } : b));
   for (const group of ACTIVE_TOGETHER) {
     const owner = new Map<string, KeyBinding>();
-    for (const b of table.filter((x) => group.includes(x.scope))) {
+    // A dialog hears the dashboard's cursor keys only (its own keys come first): a dialog key on the
+    // same key as another dashboard command (N for "no" beside incident.note, issue #18) is no clash.
+    const heard = (x: KeyBinding) => group.includes(x.scope) && !(group.includes('dialog') && x.scope === 'dashboard' && !DIALOG_HEARS.includes(x.id));
+    for (const b of table.filter(heard)) {
       for (const k of b.keys) {
         const other = owner.get(k);
         if (other && other.id !== b.id) {

@@ -69,6 +69,11 @@ describe('buildKeyTable refuses what would lock an operator out', () => {
     expect(buildKeyTable({ 'logs.jump': [] }).find((b) => b.id === 'logs.jump')?.keys).toEqual([]);
   });
 
+  it('a dialog may use I and N (its own keys come first there; it hears only the cursor keys of the dashboard)', () => {
+    expect(buildKeyTable({ 'dialog.no': ['N'] }).find((b) => b.id === 'dialog.no')?.keys).toEqual(['N']);
+    expect(() => buildKeyTable({ 'dialog.pick': ['down'] })).toThrow(/keys\.dialog\.pick: down is also bound to cursor\.down/);
+  });
+
   it('the built-in table passes its own rules', () => {
     expect(buildKeyTable({})).toEqual(KEY_TABLE);
   });
