@@ -105,6 +105,9 @@ function onIncident(g: GlobalOptions, e: IncidentRuleEvent): void {
     const action = e.applied.kind === 'open' ? 'opened' : e.applied.kind === 'join' ? 'joined' : 'reopened';
     if (g.json) outJsonLine({ at, event: 'incident', action, incident: i?.id, severity: i?.severity, check: 'checkId' in e.applied ? e.applied.checkId : undefined, ...(raised ? { raised } : {}) });
     else out(`${at} INCIDENT ${i?.id ?? '?'} ${action} (${i?.severity ?? '?'}${raised ? `, raised` : ''}): ${'checkId' in e.applied ? e.applied.checkId : ''}`);
+  } else if (e.kind === 'mitigated') {
+    if (g.json) outJsonLine({ at, event: 'incident', action: 'mitigated', incident: e.id, check: e.checkId });
+    else out(`${at} INCIDENT ${e.id} mitigated: every alert of it resolved (last: ${e.checkId})`);
   } else if (e.kind === 'error') {
     if (g.json) outJsonLine({ at, event: 'incident-error', message: e.message });
     else err(`opsdeck: ${e.message}`);

@@ -15,6 +15,7 @@ export type IncidentRuleEvent =
   | { kind: 'lease-taken'; at: number; reason: TakeReason }
   | { kind: 'lease-lost'; at: number; holder?: LeaseRecord; error?: string }
   | { kind: 'incident'; at: number; applied: Applied }
+  | { kind: 'mitigated'; at: number; id: string; checkId: string }
   | { kind: 'error'; at: number; message: string };
 
 /** Options of the rules. */
@@ -33,7 +34,8 @@ export interface IncidentRulesOptions {
  * `incident-rules` lease every interval, as the backup scheduler does with its own. While this
  * process holds it, each `alert.fired` goes to `IncidentStore.applyAlert` (one BEGIN IMMEDIATE
  * transaction: open a P2 on a CRITICAL alert, a P1 on `system:health`, join the open incident and
- * raise it, or re-open a flapping one). Subscribed once per process on its one bus; `off` unsubscribes.
+ * raise it, or re-open a flapping one), and each `alert.resolved` to `applyResolved` (the incident
+ * is mitigated once none of its alerts fires). Subscribed once per process on its one bus; `off` unsubscribes.
  * Nothing here throws into the monitor: a state database error is an `error` event.
  */
 export function incidentRulesRunner(opts: IncidentRulesOptions): { source: () => Source; off: () => void } {
@@ -50,6 +52,16 @@ export function incidentRulesRunner(opts: IncidentRulesOptions): { source: () =>
     try {
       const applied = store.applyAlert({ checkId: a.checkId, status: a.status, firedAt: a.firedAt ?? e.at, message: a.message }, incidentRules(opts.config().incidents), e.at, by);
       if (applied.kind !== 'none') emit({ kind: 'incident', at: e.at, applied });
+    } catch (err) {
+      emit({ kind: 'error', at: e.at, message: `incident rules: state database: ${(err as Error).message}` });
+    }
+  });
+
+  const offResolved = opts.bus.subscribe('alert.resolved', (e) => {
+    if (!lease?.held) return;
+    try {
+      const i = store.applyResolved(e.alert.checkId, e.at, by);
+      if (i) emit({ kind: 'mitigated', at: e.at, id: i.id, checkId: e.alert.checkId });
     } catch (err) {
       emit({ kind: 'error', at: e.at, message: `incident rules: state database: ${(err as Error).message}` });
     }
@@ -74,5 +86,5 @@ export function incidentRulesRunner(opts: IncidentRulesOptions): { source: () =>
       close: () => l.release(),
     };
   };
-  return { source, off };
+  return { source, off: () => (off(), offResolved()) };
 }

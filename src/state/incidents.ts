@@ -196,6 +196,28 @@ export class IncidentStore {
   }
 
   /**
+   * An alert resolved: when it belongs to the open incident and none of that incident's alerts fires
+   * any more (by the alert history, which the monitor wrote before telling the bus), the incident is
+   * mitigated — recorded once per quiet spell, in one BEGIN IMMEDIATE transaction.
+   */
+  applyResolved(checkId: string, at: number, by: string): Incident | undefined {
+    return this.db
+      .transaction(() => {
+        const open = this.open();
+        if (!open?.checks.includes(checkId)) return undefined;
+        const last = this.db.prepare("SELECT event, at FROM alert_events WHERE check_id = ? AND event IN ('fired', 'resolved') ORDER BY at DESC, id DESC LIMIT 1");
+        const lasts = open.checks.map((c) => last.get(c) as { event: string; at: number } | undefined);
+        if (lasts.some((l) => l?.event !== 'resolved')) return undefined;
+        const lastFired = (this.db.prepare(`SELECT max(at) FROM alert_events WHERE event = 'fired' AND check_id IN (${open.checks.map(() => '?').join(', ')})`).pluck().get(...open.checks) as number | null) ?? 0;
+        const said = this.db.prepare("SELECT 1 FROM incident_events WHERE incident_id = ? AND kind = 'mitigated' AND at >= ?").get(open.id, lastFired);
+        if (said) return undefined;
+        this.event(open.id, at, 'mitigated', by, `every alert of ${open.id} resolved (last: ${checkId})`);
+        return open;
+      })
+      .immediate();
+  }
+
+  /**
    * The timeline of an incident, oldest first: its own events; the alert history of its checks;
    * the audit log and the run journal while it ran (from its start to its resolution, or now).
    */

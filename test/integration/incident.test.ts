@@ -114,6 +114,8 @@ describe('a scripted incident through watch and the CLI', () => {
     await s.endpoint.up();
     await w.waitFor('resolved', 'http:api', 30_000);
     await w.waitFor('resolved', 'system:health', 30_000);
+    // The last of its alerts resolved: the rules record it as mitigated.
+    expect(await until('the mitigation', () => incidentLines(w).find((l) => l.action === 'mitigated'))).toMatchObject({ incident: 'INC-1' });
     const resolved = await s.cli('resolve', '1');
     expect(resolved.code).toBe(0);
     expect(resolved.stdout).toMatch(/^INC-1 resolved after \d+s: RTO 4h met/);
@@ -129,7 +131,7 @@ describe('a scripted incident through watch and the CLI', () => {
     expect(m.mitigated).toBeLessThanOrEqual(m.resolved as number);
     // The timeline wrote itself: the alert history, the rule's own events, the note with its actor over SSH.
     const kinds = doc.incident.timeline.map((e) => `${e.source}:${e.kind}`);
-    expect(kinds).toEqual(expect.arrayContaining(['incident:opened', 'alert:fired', 'incident:raised', 'incident:note', 'alert:resolved', 'incident:resolved']));
+    expect(kinds).toEqual(expect.arrayContaining(['incident:opened', 'alert:fired', 'incident:raised', 'incident:note', 'alert:resolved', 'incident:mitigated', 'incident:resolved']));
     expect(doc.incident.timeline.find((e) => e.kind === 'note')?.actor).toMatch(/ from 203\.0\.113\.7$/);
 
     const md = await s.cli('export', 'INC-1');

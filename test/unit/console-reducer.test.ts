@@ -480,8 +480,11 @@ describe('incidents (issue #18): I declares, N notes the open incident', () => {
     s = reduce(s, text('up'), world()).state;
     expect(s.dialog).toMatchObject({ severity: 'P1' });
     s = reduce(s, text('up'), world()).state;
-    expect(s.dialog).toMatchObject({ severity: 'P4' }); // wraps around
-    s = reduce(s, text('down'), world()).state;
+    expect(s.dialog).toMatchObject({ severity: 'P1' }); // ↑ stops at P1
+    s = reduce(s, text('tab'), world()).state;
+    expect(s.dialog).toMatchObject({ severity: 'P2' });
+    s = reduce(reduce(reduce(s, text('tab'), world()).state, text('tab'), world()).state, text('tab'), world()).state;
+    expect(s.dialog).toMatchObject({ severity: 'P1' }); // tab goes round: P3, P4, P1
     s = type(s, 'api dowm');
     s = reduce(s, text('backspace'), world()).state;
     s = type(s, 'n q'); // q is text here, not quit

@@ -47,6 +47,26 @@ describe('incidents in the state database', () => {
     db.close();
   });
 
+  it('mitigated once none of its alerts fires, once per quiet spell', async () => {
+    const db = await openStateDb(mkdtempSync(join(tmpdir(), 'opsdeck-inc-mitigated-')));
+    const ins = db.prepare('INSERT INTO alert_events (at, check_id, event, status, message) VALUES (?, ?, ?, ?, ?)');
+    const s = new IncidentStore(db);
+    ins.run(T0, 'http:api', 'fired', 'critical', 'down');
+    s.applyAlert(alert('http:api', T0), DEFAULT_RULES, T0, 'rule');
+    ins.run(T0 + MIN, 'redis:cache', 'fired', 'critical', 'down');
+    s.applyAlert(alert('redis:cache', T0 + MIN), DEFAULT_RULES, T0 + MIN, 'rule');
+    ins.run(T0 + 2 * MIN, 'http:api', 'resolved', 'ok', 'ok');
+    expect(s.applyResolved('http:api', T0 + 2 * MIN, 'rule')).toBeUndefined(); // redis:cache still fires
+    ins.run(T0 + 3 * MIN, 'redis:cache', 'resolved', 'ok', 'ok');
+    expect(s.applyResolved('redis:cache', T0 + 3 * MIN, 'rule')?.id).toBe('INC-1');
+    expect(s.applyResolved('redis:cache', T0 + 3 * MIN + 1, 'rule')).toBeUndefined(); // said once
+    ins.run(T0 + 4 * MIN, 'http:api', 'fired', 'critical', 'down');
+    ins.run(T0 + 5 * MIN, 'http:api', 'resolved', 'ok', 'ok');
+    expect(s.applyResolved('http:api', T0 + 5 * MIN, 'rule')?.id).toBe('INC-1'); // a new quiet spell
+    expect(s.applyResolved('other:check', T0 + 5 * MIN, 'rule')).toBeUndefined();
+    db.close();
+  });
+
   it('declare takes the alerts firing now: its RTO clock starts at the first; a second declare raises and notes the open one', async () => {
     const db = await openStateDb(mkdtempSync(join(tmpdir(), 'opsdeck-inc-declare-')));
     const ins = db.prepare('INSERT INTO alert_events (at, check_id, event, status, message) VALUES (?, ?, ?, ?, ?)');

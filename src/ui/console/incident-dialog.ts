@@ -1,7 +1,7 @@
 // The console's incident keys (issue #18), pure as the rest of the reducer: I opens a small dialog
 // (severity and title) that declares an incident, N one that adds a note to the open incident.
 // Both take typed text, so App hands them raw keys (`text` events) instead of commands: enter
-// submits, esc closes, backspace deletes, ↑/↓ (or tab) change the severity, anything else is text.
+// submits, esc closes, backspace deletes, ↑/↓ (or tab, going round) change the severity, anything else is text.
 
 import { SEVERITIES, type Severity } from '../../domain/incident.js';
 import { firstKey } from '../keys.js';
@@ -58,8 +58,10 @@ export function onIncidentText(s: ConsoleState, d: IncidentDialog, k: TextKey, w
     case 'down':
     case 'tab': {
       if (d.kind !== 'incident-declare') return step(s);
+      // ↑ more severe, ↓ less, stopping at P1 and P4; tab goes round.
       const i = SEVERITIES.indexOf(d.severity) + (k.name === 'up' ? -1 : 1);
-      return step({ ...s, dialog: { ...d, severity: SEVERITIES[(i + SEVERITIES.length) % SEVERITIES.length] as Severity } });
+      const next = k.name === 'tab' ? (i + SEVERITIES.length) % SEVERITIES.length : Math.max(0, Math.min(SEVERITIES.length - 1, i));
+      return step({ ...s, dialog: { ...d, severity: SEVERITIES[next] as Severity } });
     }
     default: {
       // Printable text only: a control key or an escape sequence types nothing.
