@@ -27,16 +27,21 @@ export function Header(props: { name: string; hostname: string; now: number; che
   return (
     <Box>
       <C bold inverse color={statusColor(overall)}>{` ${props.name} `}</C>
-      <Text>{` ${props.hostname} ${new Date(props.now).toLocaleTimeString()} `}</Text>
-      <C bold color={health ? statusColor(health.status) : 'gray'}>{`health ${health?.value ?? '…'}%`}</C>
-      <C color={statusColor(overall)}>{` ${overall.toUpperCase()}`}</C>
+      <Text wrap="truncate">{` ${props.hostname} ${new Date(props.now).toLocaleTimeString()} `}</Text>
+      <Box flexShrink={0}>
+        <C bold color={health ? statusColor(health.status) : 'gray'}>{`health ${health?.value ?? '…'}%`}</C>
+        <C color={statusColor(overall)}>{` ${overall.toUpperCase()}`}</C>
+      </Box>
       {props.readOnly ? <C bold color="yellow">{'  [READ-ONLY]'}</C> : null}
-      {props.incident ? <Text>{' '}</Text> : null}
-      {props.incident
-        ? incidentCells(props.incident, props.now).map((c, i) => (
+      {props.incident ? (
+        // Kept whole on a narrow terminal (the host name and the clock give way first): at 3 a.m. the clock matters most.
+        <Box flexShrink={0}>
+          <Text>{' '}</Text>
+          {incidentCells(props.incident, props.now).map((c, i) => (
             <C key={i} bold color={c.breached ? 'red' : 'yellow'} inverse={i === 0}>{` ${c.text}${i === 0 ? ' ' : ''}`}</C>
-          ))
-        : null}
+          ))}
+        </Box>
+      ) : null}
       {props.oldestFiring !== undefined ? <C color="red">{`  oldest alert ${formatDuration(props.now - props.oldestFiring)}`}</C> : null}
     </Box>
   );
