@@ -31,7 +31,7 @@ export async function incidentCommand(action: string, args: string[], g: Inciden
   useSecrets(loaded.secrets);
   const { config } = loaded;
   const dir = stateDir(config.state_dir);
-  if (g.readOnly && CHANGES.has(action)) await refuseReadOnly(dir, `incident.${action}`, args[0] ?? '-', `incident ${action}: refused: opsdeck runs in --read-only mode`);
+  if (g.readOnly && CHANGES.has(action)) await refuseReadOnly(dir, `incident.${action}`, action === 'declare' ? '-' : (args[0] ?? '-'), `incident ${action}: refused: opsdeck runs in --read-only mode`);
   const db = await openStateDb(dir);
   try {
     const store = new IncidentStore(db);

@@ -51,7 +51,11 @@ export function incidentRulesRunner(opts: IncidentRulesOptions): { source: () =>
     const a = e.alert;
     try {
       const applied = store.applyAlert({ checkId: a.checkId, status: a.status, firedAt: a.firedAt ?? e.at, message: a.message }, incidentRules(opts.config().incidents), e.at, by);
-      if (applied.kind !== 'none') emit({ kind: 'incident', at: e.at, applied });
+      if (applied.kind === 'none' || !applied.incident) return;
+      emit({ kind: 'incident', at: e.at, applied });
+      const action = applied.kind === 'open' ? 'opened' : applied.kind === 'join' ? 'joined' : 'reopened';
+      const raised = applied.kind !== 'open' && applied.raise ? { raised: applied.raise } : {};
+      opts.bus.emit({ type: 'incident.changed', at: e.at, incident: applied.incident.id, action, severity: applied.incident.severity, checkId: a.checkId, ...raised });
     } catch (err) {
       emit({ kind: 'error', at: e.at, message: `incident rules: state database: ${(err as Error).message}` });
     }
@@ -61,7 +65,9 @@ export function incidentRulesRunner(opts: IncidentRulesOptions): { source: () =>
     if (!lease?.held) return;
     try {
       const i = store.applyResolved(e.alert.checkId, e.at, by);
-      if (i) emit({ kind: 'mitigated', at: e.at, id: i.id, checkId: e.alert.checkId });
+      if (!i) return;
+      emit({ kind: 'mitigated', at: e.at, id: i.id, checkId: e.alert.checkId });
+      opts.bus.emit({ type: 'incident.changed', at: e.at, incident: i.id, action: 'mitigated', severity: i.severity, checkId: e.alert.checkId });
     } catch (err) {
       emit({ kind: 'error', at: e.at, message: `incident rules: state database: ${(err as Error).message}` });
     }
