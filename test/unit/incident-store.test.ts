@@ -4,6 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { registerSecrets, SecretRegistry } from '../../src/config/secrets.js';
 import { DEFAULT_RULES } from '../../src/domain/incident.js';
+import { validate } from '../../src/config/load.js';
+import { postmortemMarkdown } from '../../src/domain/postmortem.js';
+import { recordAudit } from '../../src/state/acks.js';
+import { incidentReport } from '../../src/state/incident-report.js';
 import { IncidentStore } from '../../src/state/incidents.js';
 import { MIGRATIONS, openStateDb } from '../../src/state/statedb.js';
 
@@ -93,6 +97,36 @@ describe('incidents in the state database', () => {
     const stored = JSON.stringify([db.prepare('SELECT * FROM incidents').all(), db.prepare('SELECT * FROM incident_events').all()]);
     expect(stored).not.toContain('hunter2');
     expect(stored).toContain('tried the token ***');
+    db.close();
+  });
+
+  it('the report reads the rows lost, the audit log and the run journal of the incident\'s time into the postmortem', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsdeck-inc-report-'));
+    const db = await openStateDb(dir);
+    const config = validate({ databases: [{ name: 'trading', path: join(dir, 'trading.db') }, { name: 'intel', path: join(dir, 'intel.db') }], backup: { dir: join(dir, 'backups') } }, 'test');
+    const s = new IncidentStore(db);
+    db.prepare('INSERT INTO alert_events (at, check_id, event, status, message) VALUES (?, ?, ?, ?, ?)').run(T0, 'sqlite:trading:rows', 'fired', 'critical', '3 rows missing from orders');
+    s.applyAlert({ ...alert('sqlite:trading:rows', T0), message: '3 rows missing from orders' }, DEFAULT_RULES, T0, 'rule');
+    const loss = db.prepare('INSERT INTO row_loss_events (at, database, tbl, event, ranges, rows) VALUES (?, ?, ?, ?, ?, ?)');
+    loss.run(T0, 'trading', 'orders', 'lost', '[[4,6]]', 3);
+    loss.run(T0 - 3_600_000, 'trading', 'orders', 'lost', '[[1,1]]', 1); // before the incident: not its loss
+    loss.run(T0 + MIN, 'intel', 'iocs', 'lost', '[[1,9]]', 9); // another database: not affected by this incident
+    db.prepare("INSERT INTO runs (id, kind, subject, target_key, hint, status, cursor, phase, params, started_at, updated_at) VALUES ('restore-1', 'restore', 'trading', 'k', 'h', 'done', 0, '\"x\"', '{}', ?, ?)").run(T0 + 2 * MIN, T0 + 9 * MIN);
+    recordAudit(db, { action: 'restore', target: 'trading', outcome: 'ok', detail: 'merged 2 rows' }, T0 + 9 * MIN);
+    recordAudit(db, { action: 'container.restart', target: 'web', outcome: 'ok' }, T0 - 3_600_000); // before: not its action
+    db.prepare("INSERT INTO row_loss_events (at, database, tbl, event, ranges, rows) VALUES (?, 'trading', 'orders', 'recovered', '[[4,5]]', 2)").run(T0 + 9 * MIN);
+    s.resolve('INC-1', 'alice', T0 + 10 * MIN);
+    const report = incidentReport(db, s, config, s.get('INC-1')!, T0 + 11 * MIN);
+    expect(report.databases).toEqual(['trading']);
+    expect(report.rowLoss.map((r) => `${r.database}.${r.table}:${r.event}:${r.rows}`)).toEqual(['trading.orders:lost:3', 'trading.orders:recovered:2']);
+    const md = postmortemMarkdown(report, T0 + 11 * MIN);
+    expect(md).toContain('- Data lost (row-loss check `sqlite:<db>:rows`): 1 row(s) still missing');
+    expect(md).toContain('- 2026-12-02 03:02:00Z runbook restore on trading started (restore-1)');
+    expect(md).toContain('- 2026-12-02 03:09:00Z runbook restore on trading done (restore-1)');
+    expect(md).toMatch(/- 2026-12-02 03:09:00Z restore trading: ok \(merged 2 rows\)/);
+    expect(md).not.toContain('container.restart web');
+    // No verified backup of trading: the RPO was missed, whatever the rows.
+    expect(md).toContain('- RPO 5m: missed — no verified backup of trading (target 5m); 1 row(s) lost');
     db.close();
   });
 });
