@@ -17,6 +17,7 @@ import { EventBus } from '../engine/events.js';
 import { AckStore, recordAudit } from '../state/acks.js';
 import { openRunChecks, openSubjects } from '../engine/findings.js';
 import { backupSchedulerSource } from '../state/backup-scheduler.js';
+import { consoleIncidents } from './console-incidents.js';
 import { Monitor } from '../state/monitor.js';
 import { buildSources } from '../state/sources.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
@@ -113,11 +114,14 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     const s = !g.readOnly && loaded.file ? backupSchedulerSource({ config: c, configFile: loaded.file, stateDb: db, owner: 'console' }) : undefined;
     return s ? [s] : [];
   };
+  // Incidents (issue #18): the rules (their lease), the header's banner, I and N.
+  let running = config;
+  const incidents = consoleIncidents({ db, bus, store, readOnly: !!g.readOnly, config: () => running });
   const startMonitor = (c: Config) =>
     new Monitor({
-      config: c,
+      config: (running = c),
       store,
-      sources: [...buildSources(c, store), ...scheduler(c)],
+      sources: [...buildSources(c, store), ...scheduler(c), ...incidents.sources()],
       stateDb: db,
       bus,
     });
@@ -202,7 +206,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     throw e;
   }
 
-  const actions = consoleActions({ readOnly: !!g.readOnly, db, acks, docker, monitor: () => monitor, entries, configFile: file, tracker });
+  const actions = { ...consoleActions({ readOnly: !!g.readOnly, db, acks, docker, monitor: () => monitor, entries, configFile: file, tracker }), ...incidents.actions };
   const color = useColor(g);
   const altScreen = !process.env.OPSDECK_NO_ALT_SCREEN;
   if (altScreen) process.stdout.write('\x1b[?1049h\x1b[H');
@@ -225,6 +229,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   );
   if (file) unwatchFile(file);
   monitor.stop();
+  incidents.stop();
   stopHistory();
   stopChecks();
   restore();

@@ -102,6 +102,19 @@ program
   });
 
 program
+  .command('incident')
+  .description('incidents P1–P4 with RTO/RPO clocks: declare TITLE | note ID TEXT | list | show ID | resolve ID | export ID (postmortem draft)')
+  .argument('<action>', 'declare, note, list, show, resolve or export')
+  .argument('[args...]', 'declare: the title; note: ID and the text; show, resolve, export: ID (INC-3 or 3)')
+  .option('--severity <class>', 'declare: P1, P2, P3 or P4 (default P2)')
+  .option('--format <format>', 'export: md (a Markdown postmortem draft, default) or json')
+  .option('--json', 'print one JSON document')
+  .action(async (action: string, args: string[], _opts: unknown, cmd: Command) => {
+    const g = cmd.optsWithGlobals<GlobalOptions & { severity?: string; format?: string }>();
+    await run(!!g.json, async () => (await import('./incident.js')).incidentCommand(action, args, g));
+  });
+
+program
   .command('watch')
   .description('run the monitor loop without a screen; print alert transitions (fired, resolved)')
   .option('--json', 'one JSON document per line')

@@ -4,6 +4,7 @@ import { reloadConfig } from '../config/reload.js';
 import { describeHolder } from '../domain/lease.js';
 import { backupSchedulerSource, SCHEDULER_LEASE, type SchedulerEvent } from '../state/backup-scheduler.js';
 import { EventBus, type EngineEventOf } from '../engine/events.js';
+import { incidentRulesRunner, INCIDENT_LEASE, type IncidentRuleEvent } from '../state/incident-rules.js';
 import { Monitor } from '../state/monitor.js';
 import { buildSources } from '../state/sources.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
@@ -52,10 +53,12 @@ export async function watchCommand(g: GlobalOptions): Promise<number> {
       out(`${at} LEASE    ${SCHEDULER_LEASE} lost${e.holder ? ` to ${describeHolder(e.holder)}` : ''}${e.error ? `: ${e.error}` : ''}`);
     }
   };
+  // The incident rules (issue #18) run in whichever monitor holds their lease; never in --read-only.
+  const rules = g.readOnly ? undefined : incidentRulesRunner({ bus, stateDb: db, owner: 'watch', config: () => loaded.config, onEvent: (e) => onIncident(g, e) });
   const start = (l: LoadedConfig) => {
     // Scheduled backups (issue #10) run in whichever monitor holds the lease; never in --read-only.
     const scheduler = !g.readOnly && l.file ? backupSchedulerSource({ config: l.config, configFile: l.file, stateDb: db, owner: 'watch', onEvent: onScheduler }) : undefined;
-    const m = new Monitor({ config: l.config, store, sources: [...buildSources(l.config, store), ...(scheduler ? [scheduler] : [])], stateDb: db, bus });
+    const m = new Monitor({ config: l.config, store, sources: [...buildSources(l.config, store), ...(scheduler ? [scheduler] : []), ...(rules ? [rules.source()] : [])], stateDb: db, bus });
     m.start();
     return m;
   };
@@ -84,10 +87,36 @@ export async function watchCommand(g: GlobalOptions): Promise<number> {
   });
   if (loaded.file) unwatchFile(loaded.file);
   monitor.stop();
+  rules?.off();
   db.close();
   if (g.json) {
     const at = new Date().toISOString();
     outJsonLine({ at, event: 'stopped', stopped: at });
   }
   return 0;
+}
+
+/** `watch`'s line for what the incident rules did: INCIDENT (opened, joined, re-opened, raised) and their lease. */
+function onIncident(g: GlobalOptions, e: IncidentRuleEvent): void {
+  const at = new Date(e.at).toISOString();
+  if (e.kind === 'incident') {
+    const i = e.applied.incident;
+    const raised = e.applied.kind !== 'open' && e.applied.kind !== 'none' && e.applied.raise ? e.applied.raise : undefined;
+    const action = e.applied.kind === 'open' ? 'opened' : e.applied.kind === 'join' ? 'joined' : 'reopened';
+    if (g.json) outJsonLine({ at, event: 'incident', action, incident: i?.id, severity: i?.severity, check: 'checkId' in e.applied ? e.applied.checkId : undefined, ...(raised ? { raised } : {}) });
+    else out(`${at} INCIDENT ${i?.id ?? '?'} ${action} (${i?.severity ?? '?'}${raised ? `, raised` : ''}): ${'checkId' in e.applied ? e.applied.checkId : ''}`);
+  } else if (e.kind === 'mitigated') {
+    if (g.json) outJsonLine({ at, event: 'incident', action: 'mitigated', incident: e.id, check: e.checkId });
+    else out(`${at} INCIDENT ${e.id} mitigated: every alert of it resolved (last: ${e.checkId})`);
+  } else if (e.kind === 'error') {
+    if (g.json) outJsonLine({ at, event: 'incident-error', message: e.message });
+    else err(`opsdeck: ${e.message}`);
+  } else if (e.kind === 'lease-taken') {
+    if (g.json) outJsonLine({ at, event: 'lease-taken', lease: INCIDENT_LEASE, reason: e.reason });
+    else out(`${at} LEASE    ${INCIDENT_LEASE} taken (${e.reason}): this watch runs the incident rules`);
+  } else if (g.json) {
+    outJsonLine({ at, event: 'lease-lost', lease: INCIDENT_LEASE, ...(e.holder ? { holder: describeHolder(e.holder) } : {}), ...(e.error ? { error: e.error } : {}) });
+  } else {
+    out(`${at} LEASE    ${INCIDENT_LEASE} lost${e.holder ? ` to ${describeHolder(e.holder)}` : ''}${e.error ? `: ${e.error}` : ''}`);
+  }
 }

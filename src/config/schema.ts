@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { COPY_VALUES, unknownCopyValues } from '../domain/copy-template.js';
 import { DAY, duration, DURATION_RANGES, HOUR, httpUrl, MINUTE, name, percent, schedule, SECOND } from './fields.js';
 import { appSchema, checkApps, checkDependencies } from './schema-apps.js';
+import { incidentsSchema } from './schema-incidents.js';
 
 export { DURATION_RANGES } from './fields.js';
 
@@ -207,6 +208,7 @@ export const configSchema = z
   runbooks: runbooksSchema.default(() => runbooksSchema.parse({})),
   /** Applications that app-update and db-migrate act on (issue #17). */
   apps: z.array(appSchema).default([]),
+  incidents: incidentsSchema,
   /** Marks the workspace made by `opsdeck demo`; drills refuse every other config. */
   demo: z.boolean().default(false),
   })
@@ -271,7 +273,6 @@ export type ExpectConfig = z.output<typeof expectSchema>;
  * configuration that uses one now gets a clear error naming what it is for, not "unknown key".
  */
 export const RESERVED_CONFIG_KEYS = {
-  incidents: 'incidents (P1–P4, RTO/RPO clocks, timeline)',
   notify: 'notifications (Slack, webhooks, email, SMS)',
   heal: 'self-healing rules',
   failover: 'failover',

@@ -1,5 +1,6 @@
 import type { Alert, AlertTransition } from '../domain/alerts.js';
 import type { CheckResult } from '../domain/check.js';
+import type { Severity } from '../domain/incident.js';
 
 /**
  * The payload of each event kind, by its type (issue #14: incidents, notifications and self-healing
@@ -17,6 +18,8 @@ export interface EngineEventMap {
   'alert.silenced': { checkId: string; actor: string; until: number };
   /** One result the monitor recorded into the store, secrets already redacted. */
   'check.result': { result: CheckResult };
+  /** The incident rules opened, joined (`raised` when its class rose), re-opened or mitigated an incident (issue #18; for notifications, #19). */
+  'incident.changed': { incident: string; action: 'opened' | 'joined' | 'reopened' | 'mitigated'; severity: Severity; checkId: string; raised?: Severity };
 }
 
 /** The type of an event ('alert.fired', 'check.result', …). */

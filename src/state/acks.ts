@@ -15,13 +15,19 @@ interface Saved extends AckState {
   ackAt?: number;
 }
 
-/** Who is at the keyboard, for the audit log and acks. */
-export function actor(): string {
+/**
+ * Who is at the keyboard, for the audit log, acks and incidents: the user and, over SSH, the client
+ * address (issue #18: `alice from 203.0.113.7`; SSH_CLIENT is "address port local-port").
+ */
+export function actor(env: NodeJS.ProcessEnv = process.env): string {
+  let user: string;
   try {
-    return process.env.SUDO_USER || userInfo().username;
+    user = env.SUDO_USER || userInfo().username;
   } catch {
-    return 'unknown';
+    user = 'unknown';
   }
+  const from = env.SSH_CLIENT?.trim().split(/\s+/)[0];
+  return from ? `${user} from ${from}` : user;
 }
 
 /**

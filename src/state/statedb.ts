@@ -190,6 +190,41 @@ export const MIGRATIONS: readonly Migration[] = [
      FROM restore_runs r, json_each(r.run, '$.steps') s;
    INSERT INTO run_events (run_id, at, step, event, detail) SELECT run_id, at, step, event, detail FROM restore_journal ORDER BY id;`,
   },
+  // Incidents (issue #18, src/state/incidents.ts): one row each, the checks of the alerts each
+  // contains, and its own events (declared, opened by a rule, joined, raised, note, resolved,
+  // reopened); the rest of its timeline is read from alert_events, audit and runs. At most one is
+  // open at a time (the partial unique index): two monitors cannot both open one.
+  {
+    name: 'incidents',
+    sql: `CREATE TABLE incidents (
+     seq INTEGER PRIMARY KEY,
+     id TEXT NOT NULL UNIQUE,
+     title TEXT NOT NULL,
+     severity TEXT NOT NULL,
+     status TEXT NOT NULL,
+     opened_by TEXT NOT NULL,
+     declared_at INTEGER NOT NULL,
+     started_at INTEGER NOT NULL,
+     resolved_at INTEGER,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE UNIQUE INDEX incidents_one_open ON incidents(status) WHERE status = 'open';
+   CREATE TABLE incident_checks (
+     incident_id TEXT NOT NULL REFERENCES incidents(id),
+     check_id TEXT NOT NULL,
+     joined_at INTEGER NOT NULL,
+     PRIMARY KEY (incident_id, check_id)
+   );
+   CREATE TABLE incident_events (
+     id INTEGER PRIMARY KEY,
+     incident_id TEXT NOT NULL REFERENCES incidents(id),
+     at INTEGER NOT NULL,
+     kind TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     detail TEXT
+   );
+   CREATE INDEX incident_events_incident ON incident_events(incident_id, at);`,
+  },
 ];
 
 /**

@@ -8,6 +8,7 @@ import type { HostSample } from '../services/host.js';
 import type { HttpProbe } from '../services/http.js';
 import type { RedisHealth } from '../services/redis.js';
 import type { SqliteHealth } from '../services/sqlite.js';
+import type { IncidentBanner } from './incident-report.js';
 
 /** One polled source's state. On error the last good data is kept and marked stale (docs/STYLE.md §4). */
 export interface Envelope<T> {
@@ -42,6 +43,8 @@ export interface AppState {
   checks: Record<string, CheckResult>;
   /** Alert record of every check that has been evaluated, by check id. */
   alerts: Record<string, Alert>;
+  /** The open incident as the console header shows it (issue #18); undefined when none is open. */
+  incident?: IncidentBanner | undefined;
   actions: AppActions;
 }
 
@@ -52,6 +55,7 @@ export interface AppActions {
   setKeyed(key: 'redis' | 'databases' | 'endpoints', name: string, update: { data: unknown } | { error: ServiceError }, at: number): void;
   setChecks(results: readonly CheckResult[]): void;
   setAlerts(alerts: readonly Alert[]): void;
+  setIncident(incident: IncidentBanner | undefined): void;
 }
 
 /** A vanilla zustand store for the app; one per console, one per test. */
@@ -85,6 +89,7 @@ export function createAppStore(): AppStore {
           for (const r of results) checks[r.id] = r;
           return { checks };
         }),
+      setIncident: (incident) => set({ incident }),
       setAlerts: (list) =>
         set((s) => {
           const alerts = { ...s.alerts };

@@ -10,6 +10,7 @@ import { useRefState } from './useRefState.js';
 import { perKey } from './burst.js';
 import type { Config } from '../config/schema.js';
 import type { Alert } from '../domain/alerts.js';
+import type { Severity } from '../domain/incident.js';
 import type { Result } from '../domain/result.js';
 import { runbookForCheck, type RunbookChoice } from '../domain/runbook-map.js';
 import type { ContainerInfo, ContainerOutcome } from '../domain/observations.js';
@@ -22,6 +23,7 @@ import { LogsView, type LogsKeys, type LogTarget } from './LogsView.js';
 import { RestoreWizard, unfinishedMap, wizardSuggestions, type StartRestore, type WizardKeys } from './RestoreWizard.js';
 import { RunbookWizard, type StartRunbook } from './RunbookWizard.js';
 import { runbookHint } from './console/runbook-picker.js';
+import { isTextDialog } from './console/incident-dialog.js';
 import type { RunbookCatalog, RunbookTargetKind } from './console/runbook-wizard.js';
 import { visibleAlerts } from './panes/AlertsPane.js';
 import type { HostHistory } from './useHostHistory.js';
@@ -60,6 +62,9 @@ export interface ConsoleActions {
   runbook: StartRunbook;
   /** A key was pressed (the drill score counts the keys pressed while an alert fires, issue #16). */
   keyPressed?: () => void;
+  /** Declares an incident, or adds a note to one (issue #18): what to say in the status line. */
+  declareIncident?: (severity: Severity, title: string) => { ok: boolean; text: string };
+  noteIncident?: (id: string, text: string) => { ok: boolean; text: string };
 }
 
 export { FLASH_MS } from './console/StatusLine.js';
@@ -72,12 +77,12 @@ const COALESCE_MS = 250;
 
 /** What the header needs in every view: the checks (overall status, health) and the alerts. */
 function headerSlices(s: AppState) {
-  return { checks: s.checks, alerts: s.alerts };
+  return { checks: s.checks, alerts: s.alerts, incident: s.incident };
 }
 
 /** What the dashboard draws: every data slice (the store's actions never change). */
 function dashboardSlices(s: AppState) {
-  return { checks: s.checks, alerts: s.alerts, host: s.host, docker: s.docker, redis: s.redis, databases: s.databases, endpoints: s.endpoints };
+  return { checks: s.checks, alerts: s.alerts, incident: s.incident, host: s.host, docker: s.docker, redis: s.redis, databases: s.databases, endpoints: s.endpoints };
 }
 
 /** Whether a selection holds the dashboard's slices (it does whenever the dashboard is in front). */
@@ -176,6 +181,7 @@ export function App(props: {
       runbooks: props.runbooks ?? { entries: [] },
       runbookFor,
       targets,
+      incident: s.incident ? { id: s.incident.id, severity: s.incident.severity } : undefined,
     };
   };
 
@@ -200,6 +206,12 @@ export function App(props: {
       case 'silence':
         props.actions.silence(fx.alert, fx.ms);
         return;
+      case 'incident.declare':
+      case 'incident.note': {
+        const said = fx.effect === 'incident.declare' ? props.actions.declareIncident?.(fx.severity, fx.title) : props.actions.noteIncident?.(fx.id, fx.text);
+        if (said) dispatch({ type: 'said', text: said.text, color: said.ok ? 'green' : 'red' });
+        return;
+      }
       case 'wizard.opened':
         // Read once as the wizard opens: its resume / roll back choices say when there is nothing to finish.
         wizardUnfinished.current = props.actions.unfinishedRestores?.();
@@ -224,13 +236,19 @@ export function App(props: {
         wizardKeys.current?.onKey(input, key);
         return;
       }
+      // The incident dialogs (I, N) take typed text: every key but ctrl+c is theirs (issue #18).
+      const name = key.backspace || key.delete ? 'backspace' : keyName(input, key);
+      if (isTextDialog(s.dialog) && name !== 'ctrl+c') {
+        dispatch({ type: 'text', name, input });
+        return;
+      }
       const scopes = listeningScopes(s);
       // The logs view handles its own keys (its filter prompt takes any text, "q" included).
       if (!scopes) {
         logsKeys.current?.onKey(input, key);
         return;
       }
-      const command = resolveCommand(props.keys, keyName(input, key), scopes);
+      const command = resolveCommand(props.keys, name, scopes);
       if (command) dispatch({ type: 'command', command });
     }),
     { isActive: isRawModeSupported },
@@ -242,7 +260,7 @@ export function App(props: {
   const heights = viewHeights(rows);
   const alerts = visibleAlerts(data.alerts);
   const oldestFiring = alerts.filter((a) => a.state === 'firing').reduce<number | undefined>((m, a) => (a.since !== undefined && (m === undefined || a.since < m) ? a.since : m), undefined);
-  const header = <Header name={props.config.name} hostname={props.hostname} now={now} checks={data.checks} readOnly={props.readOnly} oldestFiring={oldestFiring} />;
+  const header = <Header name={props.config.name} hostname={props.hostname} now={now} checks={data.checks} readOnly={props.readOnly} oldestFiring={oldestFiring} incident={data.incident} />;
   const selected = cs.focus === 'alerts' ? alerts[alertIndex(cs, alerts)] : undefined;
   const hints = consoleFooter({ keys: props.keys, readOnly: props.readOnly, columns, state: cs, hasContainers: !!data.docker?.data?.containers.length, alerts, ...(selected ? { selected: { alert: selected, runbook: hintFor(selected.checkId) } } : {}) });
   const footer = <Footer hints={hints} keysOn={isRawModeSupported} />;

@@ -18,6 +18,8 @@ export const COMMAND_IDS = [
   'logs.open',
   'restore.wizard',
   'runbook.pick',
+  'incident.declare',
+  'incident.note',
   'container.logs',
   'container.restart',
   'container.stop',
@@ -73,6 +75,9 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   { id: 'restore.wizard', keys: ['W'], description: 'restore wizard: a database from its backup, step by step (asks first)', scope: 'dashboard', dangerous: true, hint: true },
   // Issue #16: the keys ARCHITECTURE.md kept for runbooks (`:` and F) since issue #15.
   { id: 'runbook.pick', keys: [':'], description: 'runbook picker (choose a runbook and its target, then run it step by step; asks first)', scope: 'dashboard', dangerous: true, hint: true, label: 'runbooks' },
+  // Issue #18: the keys ARCHITECTURE.md kept for incidents (I and N) since issue #15. Saved in the state database: refused under --read-only.
+  { id: 'incident.declare', keys: ['I'], description: 'declare an incident (a severity P1–P4 and a title); its RTO clock starts', scope: 'dashboard', dangerous: true, label: 'incident' },
+  { id: 'incident.note', keys: ['N'], description: 'add a note to the open incident\'s timeline', scope: 'dashboard', dangerous: true, label: 'note' },
   { id: 'container.logs', keys: ['l', 'enter'], description: 'follow the selected container\'s log', scope: 'containers', hint: true },
   { id: 'container.restart', keys: ['r'], description: 'restart the selected container (asks first)', scope: 'containers', dangerous: true, hint: true },
   { id: 'container.stop', keys: ['x'], description: 'stop the selected container (asks first)', scope: 'containers', dangerous: true, hint: true },
@@ -177,15 +182,16 @@ export function normalizeKey(raw: string): string | undefined {
  * Keys kept for the features that come next (ARCHITECTURE.md "Reserved keys"): no command binds
  * them on the dashboard today and a remap of a dashboard or global command onto one is refused, so
  * they mean the same on every installation later. (`:` and F were kept for runbooks until issue #16
- * bound them: `runbook.pick`, `alert.runbook`.)
+ * bound them: `runbook.pick`, `alert.runbook`; I and N for incidents until issue #18: `incident.declare`, `incident.note`.)
  * Esc is never bound to a confirmation or a skip (`dialog.back`).
  */
 export const RESERVED_KEYS: Readonly<Record<string, string>> = {
-  I: 'declaring an incident',
-  N: 'an incident note',
   H: 'the healing pane',
   E: 're-enabling healing',
 };
+
+/** The dashboard commands a dialog (and the restore wizard) acts on: moving in a list. */
+const DIALOG_HEARS: readonly CommandId[] = ['cursor.up', 'cursor.down'];
 
 /** The only commands escape may be bound to: the ways back. */
 const ESCAPE_COMMANDS: readonly string[] = ['dialog.back', 'logs.back'];
@@ -214,7 +220,10 @@ export function buildKeyTable(remap: Record<string, string[]> = {}): KeyBinding[
   const table = KEY_TABLE.map((b) => (normalized[b.id] ? { ...b, keys: normalized[b.id] as string[] } : b));
   for (const group of ACTIVE_TOGETHER) {
     const owner = new Map<string, KeyBinding>();
-    for (const b of table.filter((x) => group.includes(x.scope))) {
+    // A dialog hears the dashboard's cursor keys only (its own keys come first): a dialog key on the
+    // same key as another dashboard command (N for "no" beside incident.note, issue #18) is no clash.
+    const heard = (x: KeyBinding) => group.includes(x.scope) && !(group.includes('dialog') && x.scope === 'dashboard' && !DIALOG_HEARS.includes(x.id));
+    for (const b of table.filter(heard)) {
       for (const k of b.keys) {
         const other = owner.get(k);
         if (other && other.id !== b.id) {

@@ -236,7 +236,7 @@ describe('read-only mode: dangerous commands are refused, said and audited', () 
     expect(r.state.dialog).toBeUndefined();
     expect(r.state.view).toEqual({ kind: 'dashboard' });
     expect(r.state.flash?.text).toMatch(/: refused — opsdeck runs in --read-only mode$/);
-    expect(r.effects).toEqual([{ effect: 'audit', action: id, target: scope === 'alerts' ? 'redis:cache' : scope === 'containers' ? 'web' : id === 'runbook.pick' ? 'runbooks' : 'databases', outcome: 'refused', detail: 'read-only mode' }]);
+    expect(r.effects).toEqual([{ effect: 'audit', action: id, target: scope === 'alerts' ? 'redis:cache' : scope === 'containers' ? 'web' : id === 'runbook.pick' ? 'runbooks' : id.startsWith('incident.') ? 'incident' : 'databases', outcome: 'refused', detail: 'read-only mode' }]);
   });
 
   it('with nothing selected the refusal names no target', () => {
@@ -466,5 +466,71 @@ describe('keys to commands', () => {
     const keys = buildKeyTable({ 'dialog.yes': ['q'] });
     expect(resolveCommand(keys, 'q', DIALOG_SCOPES)).toEqual({ id: 'dialog.yes' });
     expect(resolveCommand(keys, 'q', ['containers', 'dashboard', 'global'])).toEqual({ id: 'app.quit' });
+  });
+});
+
+describe('incidents (issue #18): I declares, N notes the open incident', () => {
+  const text = (name: string, input = name.length === 1 ? name : '') => ({ type: 'text' as const, name, input });
+  /** Types a text into a text dialog, key by key. */
+  const type = (s: ConsoleState, chars: string, w = world()) => [...chars].reduce((x, c) => reduce(x, text(c === ' ' ? 'space' : c, c), w).state, s);
+
+  it('I opens the declare dialog (P2 preselected); ↑/↓ change the severity; typed text is the title; enter declares', () => {
+    let s = reduce(start(), cmd('incident.declare'), world()).state;
+    expect(s.dialog).toEqual({ kind: 'incident-declare', severity: 'P2', title: '' });
+    s = reduce(s, text('up'), world()).state;
+    expect(s.dialog).toMatchObject({ severity: 'P1' });
+    s = reduce(s, text('up'), world()).state;
+    expect(s.dialog).toMatchObject({ severity: 'P1' }); // ↑ stops at P1
+    s = reduce(s, text('tab'), world()).state;
+    expect(s.dialog).toMatchObject({ severity: 'P2' });
+    s = reduce(reduce(reduce(s, text('tab'), world()).state, text('tab'), world()).state, text('tab'), world()).state;
+    expect(s.dialog).toMatchObject({ severity: 'P1' }); // tab goes round: P3, P4, P1
+    s = type(s, 'api dowm');
+    s = reduce(s, text('backspace'), world()).state;
+    s = type(s, 'n q'); // q is text here, not quit
+    expect(s.dialog).toEqual({ kind: 'incident-declare', severity: 'P1', title: 'api down q' });
+    const r = reduce(s, text('enter'), world());
+    expect(r.state.dialog).toBeUndefined();
+    expect(r.effects).toEqual([{ effect: 'incident.declare', severity: 'P1', title: 'api down q' }]);
+  });
+
+  it('enter on an empty title declares nothing and says why; esc closes without an effect', () => {
+    const s = reduce(start(), cmd('incident.declare'), world()).state;
+    const empty = reduce(s, text('enter'), world());
+    expect(empty.effects).toEqual([]);
+    expect(empty.state.dialog?.kind).toBe('incident-declare');
+    expect(empty.state.flash?.text).toMatch(/type a title first/);
+    const esc = reduce(type(s, 'x'), text('escape'), world());
+    expect(esc.state.dialog).toBeUndefined();
+    expect(esc.effects).toEqual([]);
+  });
+
+  it('N without an open incident says how to declare one; with one it notes that incident', () => {
+    const none = reduce(start(), cmd('incident.note'), world());
+    expect(none.state.dialog).toBeUndefined();
+    expect(none.state.flash?.text).toBe('no open incident to note: I declares one');
+    const w = world({ incident: { id: 'INC-4', severity: 'P1' } });
+    let s = reduce(start(), cmd('incident.note'), w).state;
+    expect(s.dialog).toEqual({ kind: 'incident-note', id: 'INC-4', severity: 'P1', text: '' });
+    s = type(s, 'restarted api', w);
+    const r = reduce(s, text('enter'), w);
+    expect(r.effects).toEqual([{ effect: 'incident.note', id: 'INC-4', text: 'restarted api' }]);
+    expect(r.state.flash?.text).toBe('note added to INC-4');
+  });
+
+  it('control characters and escape sequences type nothing', () => {
+    const s = reduce(start(), cmd('incident.declare'), world()).state;
+    const after = reduce(reduce(s, text('x', '\x1b[31m'.slice(0, 1)), world()).state, text('ctrl+u', 'u'), world()).state;
+    expect(after.dialog).toMatchObject({ title: '' });
+  });
+
+  it('what the action answered is said in the status line', () => {
+    const r = reduce(start(), { type: 'said', text: 'INC-1 declared (P1): its RTO clock runs', color: 'green' }, world());
+    expect(r.state.flash).toEqual({ text: 'INC-1 declared (P1): its RTO clock runs', color: 'green', at: NOW });
+  });
+
+  it('in read-only mode I and N are refused, said and audited with the open incident', () => {
+    const r = reduce(start(), cmd('incident.note'), world({ readOnly: true, incident: { id: 'INC-2', severity: 'P2' } }));
+    expect(r.effects).toEqual([{ effect: 'audit', action: 'incident.note', target: 'INC-2', outcome: 'refused', detail: 'read-only mode' }]);
   });
 });

@@ -46,8 +46,11 @@ describe('buildKeyTable refuses what would lock an operator out', () => {
     ['one key for two commands of one view', { 'container.stop': ['r'] }, /keys\.container\.stop: r is also bound to container\.restart/],
     ['quit moved onto a pane key', { 'app.quit': ['x'] }, /keys\.app\.quit: x is also bound to container\.stop/],
     ['a name no terminal sends', { 'container.restart': ['R2'] }, /keys\.container\.restart: "R2" is not a key name/],
-    ['a reserved key (I: declaring an incident)', { 'container.restart': ['I'] }, /keys\.container\.restart: "I" is reserved for declaring an incident/],
-    ['a reserved key (N: an incident note)', { 'app.help': ['N'] }, /keys\.app\.help: "N" is reserved for an incident note/],
+    ['a reserved key (H: the healing pane)', { 'container.restart': ['H'] }, /keys\.container\.restart: "H" is reserved for the healing pane/],
+    ['a reserved key (E: re-enabling healing)', { 'app.help': ['E'] }, /keys\.app\.help: "E" is reserved for re-enabling healing/],
+    // Issue #18 bound I and N: a remap onto them clashes with the incident commands instead.
+    ['I onto a dashboard command', { 'logs.open': ['I'] }, /keys\.logs\.open: I is also bound to incident\.declare/],
+    ['N onto a pane command', { 'container.stop': ['N'] }, /keys\.container\.stop: N is also bound to incident\.note/],
     // Issue #16 bound : and F: a remap onto them clashes with the runbook commands instead.
     [': onto a dashboard command', { 'logs.open': [':'] }, /keys\.logs\.open: : is also bound to runbook\.pick/],
     ['F onto an alert command', { 'alert.ack': ['F'] }, /keys\.alert\.ack: F is also bound to alert\.runbook/],
@@ -66,6 +69,11 @@ describe('buildKeyTable refuses what would lock an operator out', () => {
     expect(buildKeyTable({ 'logs.jump': [] }).find((b) => b.id === 'logs.jump')?.keys).toEqual([]);
   });
 
+  it('a dialog may use I and N (its own keys come first there; it hears only the cursor keys of the dashboard)', () => {
+    expect(buildKeyTable({ 'dialog.no': ['N'] }).find((b) => b.id === 'dialog.no')?.keys).toEqual(['N']);
+    expect(() => buildKeyTable({ 'dialog.pick': ['down'] })).toThrow(/keys\.dialog\.pick: down is also bound to cursor\.down/);
+  });
+
   it('the built-in table passes its own rules', () => {
     expect(buildKeyTable({})).toEqual(KEY_TABLE);
   });
@@ -76,7 +84,12 @@ describe('reserved keys', () => {
     const { KEY_TABLE, RESERVED_KEYS } = await import('../../src/ui/keys.js');
     const bound = KEY_TABLE.flatMap((b) => b.keys.filter((k) => Object.hasOwn(RESERVED_KEYS, k)).map((k) => `${b.id}: ${k}`));
     expect(bound).toEqual([]);
-    expect(Object.keys(RESERVED_KEYS).sort()).toEqual(['E', 'H', 'I', 'N']);
+    expect(Object.keys(RESERVED_KEYS).sort()).toEqual(['E', 'H']);
+  });
+
+  it('the keys kept for incidents are theirs now (issue #18): I declares one, N notes the open one', () => {
+    expect(KEY_TABLE.find((b) => b.id === 'incident.declare')).toMatchObject({ keys: ['I'], scope: 'dashboard', dangerous: true });
+    expect(KEY_TABLE.find((b) => b.id === 'incident.note')).toMatchObject({ keys: ['N'], scope: 'dashboard', dangerous: true });
   });
 
   it('the keys kept for runbooks are theirs now (issue #16): : picks a runbook, F runs the selected alert’s', () => {

@@ -2,21 +2,46 @@ import { Box, Text } from 'ink';
 import { formatDuration } from '../../config/duration.js';
 import type { CheckResult } from '../../domain/check.js';
 import { overallStatus } from '../../domain/check.js';
+import { clockText } from '../../domain/incident.js';
+import type { IncidentBanner } from '../../state/incident-report.js';
 import { statusColor } from '../format/cells.js';
 import { C } from '../theme.js';
 
-/** The console's first line: stack name, host, clock, health, overall status, read-only mark, oldest alert. */
-export function Header(props: { name: string; hostname: string; now: number; checks: Record<string, CheckResult>; readOnly: boolean; oldestFiring: number | undefined }) {
+/** The header's words for the open incident (issue #18): its class, the RTO clock counting down, the RPO status; each red once breached. */
+export function incidentCells(i: IncidentBanner, now: number): { text: string; breached: boolean }[] {
+  const left = i.deadline - now;
+  const rpo = i.rpo.worst;
+  const rpoText = !rpo ? 'RPO —' : rpo.ageMs === undefined ? `RPO ${rpo.database}: no verified backup` : `RPO ${clockText(rpo.ageMs)}/${clockText(i.rpo.rpoMs)}`;
+  return [
+    { text: `${i.id} ${i.severity}`, breached: false },
+    { text: left >= 0 ? `RTO ${clockText(left)} left` : `RTO BREACHED +${clockText(-left)}`, breached: left < 0 },
+    { text: rpoText, breached: i.rpo.breached },
+  ];
+}
+
+/** The console's first line: stack name, host, clock, health, overall status, read-only mark, oldest alert, the open incident. */
+export function Header(props: { name: string; hostname: string; now: number; checks: Record<string, CheckResult>; readOnly: boolean; oldestFiring: number | undefined; incident?: IncidentBanner | undefined }) {
   const checks = Object.values(props.checks);
   const overall = checks.length ? overallStatus(checks) : 'unknown';
   const health = props.checks['system:health'];
   return (
     <Box>
       <C bold inverse color={statusColor(overall)}>{` ${props.name} `}</C>
-      <Text>{` ${props.hostname} ${new Date(props.now).toLocaleTimeString()} `}</Text>
-      <C bold color={health ? statusColor(health.status) : 'gray'}>{`health ${health?.value ?? '…'}%`}</C>
-      <C color={statusColor(overall)}>{` ${overall.toUpperCase()}`}</C>
+      <Text wrap="truncate">{` ${props.hostname} ${new Date(props.now).toLocaleTimeString()} `}</Text>
+      <Box flexShrink={0}>
+        <C bold color={health ? statusColor(health.status) : 'gray'}>{`health ${health?.value ?? '…'}%`}</C>
+        <C color={statusColor(overall)}>{` ${overall.toUpperCase()}`}</C>
+      </Box>
       {props.readOnly ? <C bold color="yellow">{'  [READ-ONLY]'}</C> : null}
+      {props.incident ? (
+        // Kept whole on a narrow terminal (the host name and the clock give way first): at 3 a.m. the clock matters most.
+        <Box flexShrink={0}>
+          <Text>{' '}</Text>
+          {incidentCells(props.incident, props.now).map((c, i) => (
+            <C key={i} bold color={c.breached ? 'red' : 'yellow'} inverse={i === 0}>{` ${c.text}${i === 0 ? ' ' : ''}`}</C>
+          ))}
+        </Box>
+      ) : null}
       {props.oldestFiring !== undefined ? <C color="red">{`  oldest alert ${formatDuration(props.now - props.oldestFiring)}`}</C> : null}
     </Box>
   );

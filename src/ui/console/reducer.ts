@@ -4,7 +4,6 @@
 // App.tsx resolves a key to a command through the table (listeningScopes), calls `reduce`, keeps
 // the new state and performs the effects, which are plain data; nothing here touches the world.
 
-import { formatDuration } from '../../config/duration.js';
 import type { Alert } from '../../domain/alerts.js';
 import type { Result } from '../../domain/result.js';
 import type { ContainerInfo, ContainerOutcome } from '../../domain/observations.js';
@@ -12,6 +11,9 @@ import { DIALOG_SCOPES, firstKey, type CommandId, type KeyBinding, type KeyScope
 import type { LogTarget } from '../LogsView.js';
 import type { RunbookChoice } from '../../domain/runbook-map.js';
 import { onRunbookDialog, openRunbookPicker, runAlertRunbook } from './runbook-picker.js';
+import { previewAction } from './preview.js';
+import { isTextDialog, onIncidentText, openDeclare, openNote, type IncidentDialog, type TextKey } from './incident-dialog.js';
+import type { Severity } from '../../domain/incident.js';
 import type { RunbookCatalog, RunbookEntry, RunbookStart, RunbookTargetKind } from './runbook-wizard.js';
 
 /** What a container command does. */
@@ -33,7 +35,9 @@ export type Dialog =
   /** The runbook picker (`:`), then the target among the configured entries of its kind. */
   | { kind: 'pick-runbook'; entries: readonly RunbookEntry[]; selected: number }
   | { kind: 'pick-target'; entry: RunbookEntry; targets: readonly string[]; selected: number }
-  | { kind: 'help'; view: 'dashboard' | 'logs' };
+  | { kind: 'help'; view: 'dashboard' | 'logs' }
+  /** I and N (issue #18): typed text, so they take raw keys (`text` events). */
+  | IncidentDialog;
 
 /** A status-line message; `at` says when, so it expires (issue #11). */
 export interface Flash {
@@ -69,7 +73,10 @@ export type ConsoleEvent =
   | { type: 'command'; command: Command }
   /** The restore wizard or a runbook's went back to the dashboard (each owns its own keys and phases). */
   | { type: 'wizard.closed' }
-  | { type: 'task.ended'; verb: ContainerVerb; name: string; result: Result<ContainerOutcome> };
+  | { type: 'task.ended'; verb: ContainerVerb; name: string; result: Result<ContainerOutcome> }
+  /** A raw key for a text dialog (I, N), and what an incident action answered. */
+  | ({ type: 'text' } & TextKey)
+  | { type: 'said'; text: string; color: Flash['color'] };
 
 /** What App does for the reducer, described as data. */
 export type Effect =
@@ -80,7 +87,9 @@ export type Effect =
   | { effect: 'ack'; alert: Alert }
   | { effect: 'silence'; alert: Alert; ms: number }
   /** The restore wizard opened: read which databases have an unfinished restore (its choices say so). */
-  | { effect: 'wizard.opened' };
+  | { effect: 'wizard.opened' }
+  | { effect: 'incident.declare'; severity: Severity; title: string }
+  | { effect: 'incident.note'; id: string; text: string };
 
 /** The world as a key finds it, read by App from the store and the config at that moment. */
 export interface ConsoleWorld {
@@ -105,6 +114,8 @@ export interface ConsoleWorld {
   runbookFor: (checkId: string) => RunbookChoice | undefined;
   /** The configured entries a runbook of a kind may act on (names; mount points for host). */
   targets: (kind: Exclude<RunbookTargetKind, 'none'>) => readonly string[];
+  /** The open incident (issue #18), if any. */
+  incident?: { id: string; severity: Severity } | undefined;
 }
 
 /** The reducer's answer: the next state and what App must do. */
@@ -152,28 +163,6 @@ export function selectedAlert(s: ConsoleState, w: Pick<ConsoleWorld, 'alerts'>):
   return w.alerts[alertIndex(s, w.alerts)];
 }
 
-/** Preview of a container action: exactly what will happen. */
-export function previewAction(action: ContainerVerb, c: ContainerInfo, now: number): string[] {
-  const id = c.id.slice(0, 12);
-  switch (action) {
-    case 'restart':
-      return [
-        `Restart container ${c.name} (${id}, image ${c.image})`,
-        'Docker sends SIGTERM, waits up to 10 s, then SIGKILL, then starts it again (docker restart -t 10).',
-        c.state === 'running' || c.state === 'restarting'
-          ? `It is ${c.state}${c.startedAt ? `, up ${formatDuration(now - c.startedAt)}` : ''}; clients lose their connections meanwhile.`
-          : `It is ${c.state}; the restart starts it.`,
-      ];
-    case 'stop':
-      return [
-        `Stop container ${c.name} (${id}, image ${c.image})`,
-        'Docker sends SIGTERM, waits up to 10 s, then SIGKILL (docker stop -t 10). It stays stopped until started.',
-      ];
-    case 'start':
-      return [`Start container ${c.name} (${id}, image ${c.image})`, `It is ${c.state}; Docker starts it with its existing configuration (docker start).`];
-  }
-}
-
 /** What the log picker offers: every container (in the table's order), then the configured log files. */
 export function pickLogTargets(w: Pick<ConsoleWorld, 'containers' | 'logFiles'>): LogTarget[] {
   return [...w.containers.map((c): LogTarget => ({ kind: 'container', id: c.id, name: c.name })), ...w.logFiles];
@@ -203,6 +192,10 @@ export function reduce(s: ConsoleState, e: ConsoleEvent, w: ConsoleWorld): Step 
       }
     case 'wizard.closed':
       return same({ ...s, view: { kind: 'dashboard' } });
+    case 'text':
+      return isTextDialog(s.dialog) ? onIncidentText(s, s.dialog, e, w) : same(s);
+    case 'said':
+      return same({ ...s, flash: flash(e.text, e.color, w) });
     case 'task.ended': {
       const r = e.result;
       const flash: Flash = r.ok
@@ -269,6 +262,9 @@ function onDialog(s: ConsoleState, d: Dialog, c: Command, w: ConsoleWorld): Step
     case 'pick-runbook':
     case 'pick-target':
       return onRunbookDialog(s, d, c, w, selectedAlert(s, w)?.checkId);
+    case 'incident-declare':
+    case 'incident-note':
+      return c.id === 'dialog.back' ? same(close) : same(s); // App hands them raw keys (`text`)
     default:
       return assertNever(d);
   }
@@ -286,7 +282,7 @@ function onDashboard(s: ConsoleState, c: Command, w: ConsoleWorld): Step {
   if (binding?.dangerous && w.readOnly) {
     // Said, and audited, rather than silent (docs/STYLE.md §6).
     // A dashboard-wide command (the restore wizard) acts on no selected row: its target is itself.
-    const target = (binding.scope === 'alerts' ? selectedAlert(s, w)?.checkId : binding.scope === 'containers' ? selectedContainer(s, w)?.name : binding.id === 'restore.wizard' ? 'databases' : binding.id === 'runbook.pick' ? 'runbooks' : undefined) ?? '-';
+    const target = (binding.scope === 'alerts' ? selectedAlert(s, w)?.checkId : binding.scope === 'containers' ? selectedContainer(s, w)?.name : binding.id === 'restore.wizard' ? 'databases' : binding.id === 'runbook.pick' ? 'runbooks' : binding.id.startsWith('incident.') ? (w.incident?.id ?? 'incident') : undefined) ?? '-';
     return same(
       { ...s, flash: flash(`${binding.description.split(' (')[0] ?? binding.id}: refused — opsdeck runs in --read-only mode`, 'red', w) },
       { effect: 'audit', action: binding.id, target, outcome: 'refused', detail: 'read-only mode' },
@@ -327,6 +323,10 @@ function onDashboard(s: ConsoleState, c: Command, w: ConsoleWorld): Step {
       return openRunbookPicker(s, w);
     case 'alert.runbook':
       return runAlertRunbook(s, w, selectedAlert(s, w)?.checkId);
+    case 'incident.declare':
+      return openDeclare(s, w);
+    case 'incident.note':
+      return openNote(s, w);
     case 'container.restart':
     case 'container.stop':
     case 'container.start': {

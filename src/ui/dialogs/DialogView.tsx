@@ -3,6 +3,7 @@ import type { KeyBinding } from '../keys.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import { DetailsDialog, type ProbeResult } from './DetailsDialog.js';
 import { HelpDialog } from './HelpDialog.js';
+import { IncidentDialog } from './IncidentDialog.js';
 import { PickLogDialog } from './PickLogDialog.js';
 import { PickRunbookDialog } from './PickRunbookDialog.js';
 import { SilenceDialog } from './SilenceDialog.js';
@@ -24,6 +25,9 @@ export function DialogView(props: { dialog: Dialog; keys: readonly KeyBinding[];
       return <PickRunbookDialog dialog={dialog} keys={keys} width={width} height={height} />;
     case 'help':
       return <HelpDialog dialog={dialog} keys={keys} readOnly={props.readOnly} width={width} height={height} />;
+    case 'incident-declare':
+    case 'incident-note':
+      return <IncidentDialog dialog={dialog} keys={keys} width={width} />;
     default:
       return assertNever(dialog);
   }
