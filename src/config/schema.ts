@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { duration, DURATION_RANGES, httpUrl, name, percent, schedule } from './fields.js';
 import { appSchema, checkApps, checkDependencies } from './schema-apps.js';
+import { integritySchema } from './schema-integrity.js';
 
 export { DURATION_RANGES } from './fields.js';
 
@@ -179,6 +180,8 @@ export const configSchema = z
   runbooks: runbooksSchema.default(() => runbooksSchema.parse({})),
   /** Applications that app-update and db-migrate act on (issue #17). */
   apps: z.array(appSchema).default([]),
+  /** Data integrity of each database (issue #22: `opsdeck db check|repair`): unique keys, column rules, timestamp columns. */
+  integrity: integritySchema,
   /** Marks the workspace made by `opsdeck demo`; drills refuse every other config. */
   demo: z.boolean().default(false),
   })
@@ -247,6 +250,5 @@ export const RESERVED_CONFIG_KEYS = {
   notify: 'notifications (Slack, webhooks, email, SMS)',
   heal: 'self-healing rules',
   failover: 'failover',
-  integrity: 'data consistency checks and repair',
   capacity: 'capacity and maintenance routines',
 } as const;
