@@ -7,6 +7,7 @@ import { normalize, type Range } from '../domain/ranges.js';
 import { fsError, q } from './backup-restore.js';
 import { scratchDir } from './backup.js';
 import { integerKey } from './row-tracker.js';
+import { pragmaInWorker } from './sqlite-worker.js';
 
 // The SQLite side of issue #22 (`opsdeck db check|repair`): a fresh snapshot to run the long checks
 // on, the rows that break a rule (foreign-key orphans, duplicates on configured keys, malformed
@@ -27,17 +28,17 @@ async function open(path: string, readonly: boolean): Promise<Db> {
 }
 
 /**
- * `quick_check` on the live file: it reads every page once but does not cross-check indexes, so the
- * read transaction it holds (which keeps a WAL checkpoint from resetting the log) is short. The full
- * `integrity_check` runs on the snapshot.
+ * `quick_check` on the live file, in a worker thread (run it beside `takeSnapshot`): it reads every
+ * page once but does not cross-check indexes, so the read transaction it holds (which keeps a WAL
+ * checkpoint from resetting the log) is short. The full `integrity_check` runs on the snapshot.
  */
-export async function quickCheck(path: string): Promise<string[]> {
-  const db = await open(path, true);
-  try {
-    return (db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check);
-  } finally {
-    db.close();
-  }
+export function quickCheck(path: string): Promise<string[]> {
+  return pragmaInWorker(path, 'quick_check');
+}
+
+/** The full `integrity_check` of a snapshot, in a worker thread (run foreign_key_check and the rules beside it). */
+export function integrityCheckAside(snap: string): Promise<string[]> {
+  return pragmaInWorker(snap, 'integrity_check');
 }
 
 /**
