@@ -39,7 +39,11 @@ const databaseIntegritySchema = z.strictObject({
   unique: z.record(z.string().min(1), z.union([column, z.array(column).min(1, 'expected at least one column')], { error: 'expected a column name or a list of column names' })).default({}),
   /** `"table.column"` → its format rules. */
   rules: z
-    .record(z.string().regex(/^[^.]+\.[^.]+$/, 'expected "table.column"'), ruleSchema)
+    .record(z.string(), ruleSchema)
+    .superRefine((r, ctx) => {
+      // Zod reports a bad record key as "Invalid key in record": the key is named here instead.
+      for (const k of Object.keys(r)) if (!/^[^.]+\.[^.]+$/.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `expected a key "table.column", got ${JSON.stringify(k)}` });
+    })
     .default({}),
   /** Table → its timestamp column: a loss assessment also says which times the missing rows cover. */
   timestamp: z.record(z.string().min(1), column).default({}),
