@@ -54,25 +54,46 @@ async function timed<T>(timings: Record<string, number>, name: string, fn: () =>
 
 const unknownFindings = (u: Unchecked): IntegrityFinding[] => Object.entries(u).map(([id, message]) => ({ id, status: 'unknown', message: `${message}: not checked` }));
 
-/** Runs every check of one database (the snapshot is removed afterwards). */
+const why = (e: unknown) => (e as Error).message.split('\n')[0] ?? String(e);
+
+/** Runs every check of one database (the snapshot is removed afterwards); a damaged file is a finding, never a crash. */
 export async function checkDatabase(loaded: LoadedConfig, t: Target, now = Date.now()): Promise<DbReport> {
   const timings: Record<string, number> = {};
   const base = { database: t.name, path: t.path, timings };
   if (!existsSync(t.path)) return { ...base, status: 'critical', findings: [{ id: 'file', status: 'critical', message: `${t.path} does not exist` }] };
-  const rules = ruleSetOf(loaded, t);
   const findings: IntegrityFinding[] = [];
   // The live file is read twice at once (quick_check on a thread, the snapshot here): the WAL is
   // held back for the longer of the two, not their sum.
-  const [quick, snap] = await Promise.all([timed(timings, 'quickCheck', () => quickCheck(t.path)), timed(timings, 'snapshot', () => takeSnapshot(t.path, statSync(t.path).size, `${t.name}-check`))]);
-  findings.push({ id: 'quick_check', status: quick.join() === 'ok' ? 'ok' : 'critical', message: `live file: quick_check ${quick.slice(0, 3).join('; ')}` });
+  const [quick, snapped] = await Promise.allSettled([timed(timings, 'quickCheck', () => quickCheck(t.path)), timed(timings, 'snapshot', () => takeSnapshot(t.path, statSync(t.path).size, `${t.name}-check`))]);
+  if (quick.status === 'fulfilled') findings.push({ id: 'quick_check', status: quick.value.join() === 'ok' ? 'ok' : 'critical', message: `live file: quick_check ${quick.value.slice(0, 3).join('; ')}` });
+  else findings.push({ id: 'quick_check', status: 'critical', message: `live file: not a readable database (${why(quick.reason)})` });
+  if (snapped.status === 'rejected') {
+    findings.push({ id: 'snapshot', status: 'critical', message: `no snapshot could be taken, nothing else was checked: ${why(snapped.reason)}` });
+    return { ...base, status: overallOf(findings), findings };
+  }
+  const snap = snapped.value;
+  try {
+    findings.push(...(await snapshotFindings(loaded, t, snap, timings)));
+    const loss = await lossOf(loaded, t, snap, timings, now).catch((e: unknown) => ({ findings: [{ id: 'loss', status: 'unknown' as const, message: `loss not assessed: ${why(e)}` }] }));
+    findings.push(...loss.findings);
+    return { ...base, status: overallOf(findings), findings, ...('loss' in loss && loss.loss ? { loss: loss.loss } : {}) };
+  } finally {
+    dropSnapshot(snap);
+  }
+}
+
+/** integrity_check (on a thread) beside foreign_key_check, then duplicates, rules, critical tables and quarantine, all on the snapshot. */
+async function snapshotFindings(loaded: LoadedConfig, t: Target, snap: string, timings: Record<string, number>): Promise<IntegrityFinding[]> {
+  const findings: IntegrityFinding[] = [];
+  const integrityP = timed(timings, 'integrityCheck', () => integrityCheckAside(snap)).then(
+    (lines): IntegrityFinding => ({ id: 'integrity_check', status: lines.join() === 'ok' ? 'ok' : 'critical', message: `snapshot: integrity_check ${lines.slice(0, 3).join('; ')}${lines.length > 3 ? `; +${lines.length - 3} more` : ''}` }),
+    (e: unknown): IntegrityFinding => ({ id: 'integrity_check', status: 'critical', message: `snapshot: integrity_check could not run: ${why(e)}` }),
+  );
   try {
     const db = await openDatabase(snap, true);
     try {
-      // integrity_check on a thread while foreign_key_check runs here.
-      const integrityP = timed(timings, 'integrityCheck', () => integrityCheckAside(snap));
+      const rules = ruleSetOf(loaded, t);
       const fk = await timed(timings, 'foreignKeyCheck', () => orphans(db));
-      const integrity = await integrityP;
-      findings.push({ id: 'integrity_check', status: integrity.join() === 'ok' ? 'ok' : 'critical', message: `snapshot: integrity_check ${integrity.slice(0, 3).join('; ')}${integrity.length > 3 ? `; +${integrity.length - 3} more` : ''}` });
       if (!fk.length) findings.push({ id: 'foreign_key_check', status: 'ok', message: 'snapshot: foreign_key_check ok' });
       const unchecked: Unchecked = {};
       const rows = await timed(timings, 'rules', () => [...duplicates(db, rules.unique, unchecked), ...malformed(db, rules.rules, unchecked)]);
@@ -84,22 +105,24 @@ export async function checkDatabase(loaded: LoadedConfig, t: Target, now = Date.
     } finally {
       db.close();
     }
-    const newest = listBackups(t.dir).find((m) => m.verify?.ok);
-    if (!newest) {
-      findings.push({ id: 'loss', status: 'ok', message: `no verified backup in ${t.dir}: no loss assessment (opsdeck${configFlag(loaded)} backup create --db ${t.name} --verify)` });
-      return { ...base, status: overallOf(findings), findings };
-    }
-    const losses = await timed(timings, 'loss', () => assessLoss(snap, t.dir, newest, rules.timestamp));
-    const ranked = prioritize(losses, t.critical);
-    const lf = lossFindings(ranked, t.normal, newest.id);
-    findings.push(...(lf.length ? lf : [{ id: 'loss', status: 'ok' as const, message: `no row of backup ${newest.id} (${formatDuration(now - Date.parse(newest.createdAt))} old) is missing` }]));
-    const mergeable = ranked.filter((l) => !l.tableMissing).map((l) => l.table);
-    const gone = ranked.filter((l) => l.tableMissing).map((l) => l.table);
-    const loss = { backup: newest.id, backupAt: newest.createdAt, tables: ranked, ...(mergeable.length ? { merge: mergeCommand(t.name, mergeable, newest.id, configFlag(loaded)) } : {}), ...(gone.length ? { tablesGone: gone } : {}) };
-    return { ...base, status: overallOf(findings), findings, loss };
-  } finally {
-    dropSnapshot(snap);
+  } catch (e) {
+    findings.push({ id: 'rows', status: 'critical', message: `the rows could not be read (${why(e)}): foreign keys, duplicates, rules and critical tables not checked` });
   }
+  findings.unshift(await integrityP);
+  return findings;
+}
+
+/** The loss against the newest verified backup, with the merge that brings it back. */
+async function lossOf(loaded: LoadedConfig, t: Target, snap: string, timings: Record<string, number>, now: number): Promise<{ findings: IntegrityFinding[]; loss?: NonNullable<DbReport['loss']> }> {
+  const newest = listBackups(t.dir).find((m) => m.verify?.ok);
+  if (!newest) return { findings: [{ id: 'loss', status: 'ok', message: `no verified backup in ${t.dir}: no loss assessment (opsdeck${configFlag(loaded)} backup create --db ${t.name} --verify)` }] };
+  const losses = await timed(timings, 'loss', () => assessLoss(snap, t.dir, newest, ruleSetOf(loaded, t).timestamp));
+  const ranked = prioritize(losses, t.critical);
+  const lf = lossFindings(ranked, t.normal, newest.id);
+  const findings = lf.length ? lf : [{ id: 'loss', status: 'ok' as const, message: `no row of backup ${newest.id} (${formatDuration(now - Date.parse(newest.createdAt))} old) is missing` }];
+  const mergeable = ranked.filter((l) => !l.tableMissing).map((l) => l.table);
+  const gone = ranked.filter((l) => l.tableMissing).map((l) => l.table);
+  return { findings, loss: { backup: newest.id, backupAt: newest.createdAt, tables: ranked, ...(mergeable.length ? { merge: mergeCommand(t.name, mergeable, newest.id, configFlag(loaded)) } : {}), ...(gone.length ? { tablesGone: gone } : {}) } };
 }
 
 const LABEL: Record<CheckStatus, string> = { ok: 'OK', warning: 'WARNING', critical: 'CRITICAL', unknown: 'UNKNOWN' };
