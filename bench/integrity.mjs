@@ -30,7 +30,7 @@ function time(cmd, args, ok = [0]) {
   return { s, stdout: r.stdout?.toString() ?? '' };
 }
 
-if (!existsSync(db) || statSync(db).size < MB * 0.9 * (1 << 20)) {
+if (!existsSync(db) || statSync(db).size < MB * 0.85 * (1 << 20)) {
   rmSync(db, { force: true });
   const t0 = performance.now();
   const d = new Database(db);

@@ -25,7 +25,6 @@ import { refuseReadOnly } from './refuse.js';
 // half-way); the run is recorded by the audit log, `repair.json` beside the safety copy and the run
 // id in every quarantined row.
 
-type State = Awaited<ReturnType<typeof openStateDb>>;
 type Audit = (action: string, target: string, outcome: 'ok' | 'failed' | 'refused' | 'cancelled', detail?: string) => void;
 
 const runId = (kind: string, now: number) => `${kind}-${new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
@@ -88,13 +87,13 @@ export async function dbRepair(g: DbOptions): Promise<number> {
   const state = await openStateDb(sdir);
   try {
     const audit: Audit = (action, target, outcome, detail) => recordAudit(state, { action, target, outcome, ...(detail !== undefined ? { detail } : {}) });
-    return g.undo ? await undo(loaded, g, t, sdir, g.undo, audit) : await repair(loaded, g, t, sdir, state, audit);
+    return g.undo ? await undo(loaded, g, t, sdir, g.undo, audit) : await repair(loaded, g, t, sdir, audit);
   } finally {
     state.close();
   }
 }
 
-async function repair(loaded: LoadedConfig, g: DbOptions, t: Target, sdir: string, _state: State, audit: Audit): Promise<number> {
+async function repair(loaded: LoadedConfig, g: DbOptions, t: Target, sdir: string, audit: Audit): Promise<number> {
   const found = await preview(loaded, t);
   const movable = found.filter((p) => p.rowid >= 0);
   if (movable.length === 0) {
@@ -116,7 +115,8 @@ async function repair(loaded: LoadedConfig, g: DbOptions, t: Target, sdir: strin
     out('  rows a parent left behind when it moved are moved too; the repair counts what it moved');
   }
   if (g.dryRun) {
-    if (g.json) outJson({ database: t.name, dryRun: true, run, safetyCopy: safetyDir, rows: movable });
+    // At most 1000 rows listed (a table of bad rows must not become a document of gigabytes); the counts are whole.
+    if (g.json) outJson({ database: t.name, dryRun: true, run, safetyCopy: safetyDir, tables: Object.fromEntries(Object.entries(plan).map(([table, p]) => [table, { rows: p.rows.length, rowids: p.rowids }])), rows: movable.slice(0, 1000), ...(movable.length > 1000 ? { rowsLeftOut: movable.length - 1000 } : {}) });
     return 0;
   }
   if (!(await confirm(g, 'db repair', `move these ${movable.length} rows into quarantine?`))) {

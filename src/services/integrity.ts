@@ -198,11 +198,12 @@ export async function moveToQuarantine(path: string, rules: RuleSet, run: string
           db.prepare(`DELETE FROM ${q(p.table)} WHERE rowid = ?`).run(p.rowid);
           const m = (moved[p.table] ??= { rows: 0, rowids: [], kinds: {} });
           m.rows++;
-          m.rowids = normalize([...m.rowids, [p.rowid, p.rowid]]);
+          m.rowids.push([p.rowid, p.rowid]);
           m.kinds[p.kind] = (m.kinds[p.kind] ?? 0) + 1;
         }
       }
     }).immediate();
+    for (const m of Object.values(moved)) m.rowids = normalize(m.rowids);
     return moved;
   } finally {
     db.close();
