@@ -28,15 +28,21 @@ export interface RowProblem {
 export interface CompiledRule {
   table: string;
   column: string;
+  rule: ColumnRule;
+  /** The compiled regex, when the rule has one. */
+  re?: RE2JS;
   violation(value: unknown): string | undefined;
 }
+
+/** Whether a value passes a rule's regex (the text of a number; a blob never does). */
+export const regexMatches = (re: RE2JS, value: unknown): boolean => (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') && re.matcher(String(value)).find();
 
 /** Compiles `"table.column": rule` entries (the regex with RE2: linear in the value's length). */
 export function compileRules(rules: Record<string, ColumnRule>): CompiledRule[] {
   return Object.entries(rules).map(([key, rule]) => {
     const [table = '', column = ''] = key.split('.');
     const re = rule.regex === undefined ? undefined : RE2JS.compile(rule.regex);
-    return { table, column, violation: (v: unknown) => ruleViolation(v, rule, re) };
+    return { table, column, rule, ...(re ? { re } : {}), violation: (v: unknown) => ruleViolation(v, rule, re) };
   });
 }
 
@@ -45,10 +51,7 @@ const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v.length > 
 /** Why `value` breaks `rule` (`NULL`, `not matching ^[A-Z]+$`, `below min 0`, `not one of buy, sell`), or undefined. */
 export function ruleViolation(value: unknown, rule: ColumnRule, re?: RE2JS): string | undefined {
   if (value === null || value === undefined) return rule.not_null ? 'NULL where not_null' : undefined;
-  if (re) {
-    const text = typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint' ? String(value) : undefined;
-    if (text === undefined || !re.matcher(text).find()) return `${show(value)} does not match ${JSON.stringify(rule.regex)}`;
-  }
+  if (re && !regexMatches(re, value)) return `${show(value)} does not match ${JSON.stringify(rule.regex)}`;
   if (rule.min !== undefined || rule.max !== undefined) {
     const n = typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : Number.NaN;
     if (Number.isNaN(n)) return `${show(value)} is not a number (min/max)`;

@@ -2,7 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Failure } from '../domain/errors.js';
-import { QUARANTINE_COLUMNS, QUARANTINE_PREFIX, quarantineTable, type CompiledRule, type RowProblem } from '../domain/integrity.js';
+import { QUARANTINE_COLUMNS, QUARANTINE_PREFIX, quarantineTable, regexMatches, type CompiledRule, type RowProblem } from '../domain/integrity.js';
 import { normalize, type Range } from '../domain/ranges.js';
 import { fsError, q } from './backup-restore.js';
 import { scratchDir } from './backup.js';
@@ -134,8 +134,12 @@ export function malformed(db: Db, rules: readonly CompiledRule[], unchecked: Unc
   }
   for (const [t, rs] of byTable) {
     const cols = [...new Set(rs.map((r) => r.column))];
-    const st = db.prepare(`SELECT rowid AS __rowid, ${cols.map(q).join(', ')} FROM ${q(t)}`);
-    for (const row of st.iterate() as Iterable<Record<string, unknown>>) {
+    // SQLite picks the rows that may break a rule (a superset); the rules in JavaScript decide and
+    // say why. Reading every row into JavaScript instead took 14 s on 1.7 M rows (bench:integrity).
+    const params: unknown[] = [];
+    const where = rs.map((r, i) => candidate(db, r, `opsdeck_rule_${i}`, params)).join(' OR ');
+    const st = db.prepare(`SELECT rowid AS __rowid, ${cols.map(q).join(', ')} FROM ${q(t)} WHERE ${where}`);
+    for (const row of st.iterate(...params) as Iterable<Record<string, unknown>>) {
       const why = rs.flatMap((r) => {
         const v = r.violation(row[r.column]);
         return v === undefined ? [] : [`${r.column}: ${v}`];
@@ -144,6 +148,44 @@ export function malformed(db: Db, rules: readonly CompiledRule[], unchecked: Unc
     }
   }
   return out;
+}
+
+/**
+ * The SQL condition true for every value that may break `r` (never false for one that does): NULL
+ * under not_null; a non-number or one out of range under min/max; a value not among the allowed of
+ * its type; a value the regex (a function registered as `fn`) does not match.
+ */
+function candidate(db: Db, r: CompiledRule, fn: string, params: unknown[]): string {
+  const c = q(r.column);
+  const parts: string[] = [];
+  if (r.rule.not_null) parts.push(`${c} IS NULL`);
+  const nn = (cond: string) => parts.push(`(${c} IS NOT NULL AND (${cond}))`);
+  if (r.rule.min !== undefined || r.rule.max !== undefined) {
+    const bounds = [`typeof(${c}) NOT IN ('integer', 'real')`];
+    if (r.rule.min !== undefined) {
+      bounds.push(`${c} < ?`);
+      params.push(r.rule.min);
+    }
+    if (r.rule.max !== undefined) {
+      bounds.push(`${c} > ?`);
+      params.push(r.rule.max);
+    }
+    nn(bounds.join(' OR '));
+  }
+  if (r.rule.allowed) {
+    const texts = r.rule.allowed.filter((a) => typeof a === 'string');
+    const nums = r.rule.allowed.filter((a) => typeof a === 'number');
+    const inText = texts.length ? `(typeof(${c}) = 'text' AND ${c} IN (${texts.map(() => '?').join(', ')}))` : '0';
+    const inNum = nums.length ? `(typeof(${c}) IN ('integer', 'real') AND ${c} IN (${nums.map(() => '?').join(', ')}))` : '0';
+    params.push(...texts, ...nums);
+    nn(`NOT (${inText} OR ${inNum})`);
+  }
+  if (r.re) {
+    const re = r.re;
+    db.function(fn, { deterministic: true }, (v: unknown) => (regexMatches(re, v) ? 1 : 0));
+    nn(`NOT ${fn}(${c})`);
+  }
+  return parts.length ? parts.join(' OR ') : '0';
 }
 
 /** Every problem row (orphans, duplicates, malformed), one entry per row (reasons joined). */

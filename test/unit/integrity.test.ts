@@ -7,7 +7,7 @@ import { loadConfigFile } from '../../src/config/load.js';
 import type { ColumnRule } from '../../src/config/schema-integrity.js';
 import { ConfigError } from '../../src/domain/errors.js';
 import { compileRules, lossFindings, mergeCommand, overallOf, prioritize, problemFindings, ruleViolation, tableFindings, type TableLoss } from '../../src/domain/integrity.js';
-import { moveToQuarantine, problemRows, quarantined, undoQuarantine } from '../../src/services/integrity.js';
+import { malformed, moveToQuarantine, problemRows, quarantined, undoQuarantine } from '../../src/services/integrity.js';
 import { RE2JS } from 're2js';
 
 // Issue #22: the pure rules of `db check` / `db repair`, the `integrity:` configuration, and the
@@ -193,5 +193,29 @@ describe('quarantine on a real SQLite file', () => {
     const mid = dump(path);
     await expect(undoQuarantine(path, 'run-2')).rejects.toThrow(/table accounts: rowid 3 is taken by a newer row; nothing was put back/);
     expect(dump(path)).toEqual(mid);
+  });
+});
+
+describe('malformed rows: SQLite picks the candidates, the rules decide', () => {
+  it('finds exactly the rows the rules find one by one, whatever the stored types', () => {
+    const path = join(tmp(), 'mixed.db');
+    const db = new Database(path);
+    db.exec('CREATE TABLE t (a, b, c, d)'); // no affinity: every value stays the type it was given
+    const values: unknown[] = [null, 1, 2.0, 2.5, -1, 11, '1', '2', 'buy', 'sell', 'hold', 'AB', 'xAB', '', Buffer.from('AB'), 10, 0];
+    const ins = db.prepare('INSERT INTO t VALUES (?, ?, ?, ?)');
+    for (const v of values) ins.run(v, v, v, v);
+    const rules = compileRules({
+      't.a': rule({ not_null: true, min: 0, max: 10 }),
+      't.b': rule({ allowed: ['buy', 'sell', 1, 2] }),
+      't.c': rule({ regex: '^[A-Z]+$' }),
+      't.d': rule({ min: 0 }),
+    });
+    const found = malformed(db, rules, {}).map((p) => p.rowid);
+    const expected = (db.prepare('SELECT rowid AS r, a, b, c, d FROM t').all() as Record<string, unknown>[])
+      .filter((row) => rules.some((r) => r.violation(row[r.column]) !== undefined))
+      .map((row) => row.r as number);
+    db.close();
+    expect(found).toEqual(expected);
+    expect(found.length).toBeGreaterThan(5);
   });
 });
