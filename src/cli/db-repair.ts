@@ -124,6 +124,9 @@ async function repair(loaded: LoadedConfig, g: DbOptions, t: Target, sdir: strin
     out('nothing changed');
     return 1;
   }
+  // Recorded before anything stops: a repair killed past this point leaves this line naming the
+  // writers to start again (the transaction itself rolls back; ARCHITECTURE "Known untidiness").
+  audit('db.repair.start', t.name, 'ok', `run ${run}: stopping writers ${t.writers.join(', ') || '(none)'}, safety copy ${safetyDir}, moving ${movable.length} rows`);
   let moved: Moved;
   try {
     moved = await withWritersStopped(loaded, t, safetyDir, () => moveToQuarantine(t.path, ruleSetOf(loaded, t), run));
@@ -176,6 +179,7 @@ async function undo(loaded: LoadedConfig, g: DbOptions, t: Target, sdir: string,
     out('nothing changed');
     return 1;
   }
+  audit('db.repair.undo.start', t.name, 'ok', `run ${run}: stopping writers ${t.writers.join(', ') || '(none)'}, safety copy ${safetyDir}, putting back ${total} rows`);
   let back: Record<string, number>;
   try {
     back = await withWritersStopped(loaded, t, safetyDir, () => undoQuarantine(t.path, run));

@@ -218,7 +218,7 @@ describe('db repair', () => {
     expect(dump(shop)).toEqual(before);
     expect(readFileSync(writerLog, 'utf8')).toBe('stop\nstart\nstop\nstart\n');
     const audit = rows(join(dir, 'state', 'state.db'), "SELECT action, target, outcome FROM audit WHERE action LIKE 'db.repair%' AND outcome = 'ok' ORDER BY id") as { action: string; target: string }[];
-    expect(audit.map((a) => `${a.action} ${a.target}`).sort()).toEqual(['db.repair shop', 'db.repair.move shop.lines', 'db.repair.move shop.orders', 'db.repair.undo shop.lines', 'db.repair.undo shop.orders'].sort());
+    expect(audit.map((a) => `${a.action} ${a.target}`).sort()).toEqual(['db.repair shop', 'db.repair.move shop.lines', 'db.repair.move shop.orders', 'db.repair.start shop', 'db.repair.undo shop.lines', 'db.repair.undo shop.orders', 'db.repair.undo.start shop'].sort());
     const again = await cli('db', 'repair', '--db', 'shop', '--undo', done.run, '--yes');
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/no rows of it in the quarantine tables of shop/);
