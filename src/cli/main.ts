@@ -85,6 +85,21 @@ program
   });
 
 program
+  .command('db')
+  .description('data integrity: check (integrity, foreign keys, duplicates, rules, critical tables, loss against the newest verified backup) | repair (move bad rows into quarantine; --undo RUN)')
+  .argument('<action>', 'check or repair')
+  .option('--db <name|path>', 'a configured database, or the path of any SQLite file')
+  .option('--dir <dir>', 'backup folder the loss is assessed against (default backup.dir/<db>)')
+  .option('--undo <run>', 'repair: put the rows of this repair run back, with their rowids')
+  .option('--dry-run', 'repair: show what would move, change nothing')
+  .option('--yes', 'repair: do not ask (for scripts)')
+  .option('--json', 'print one JSON document')
+  .action(async (action: string, _opts: unknown, cmd: Command) => {
+    const g = globals(cmd);
+    await run(!!g.json, async () => (await import('./db.js')).dbCommand(action, g));
+  });
+
+program
   .command('runbook')
   .description('guided recovery procedures: list | show NAME | run NAME|FILE | status [RUN] | resume [RUN] | rollback [RUN]; journaled, resumable')
   .argument('<action>', 'list, show, run, status, resume or rollback')

@@ -8,6 +8,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../domain/errors.js';
 import { configSchema, RESERVED_CONFIG_KEYS, type Config } from './schema.js';
+import { checkIntegrity } from './schema-integrity.js';
 import { credentialParams, registerSecrets, SecretRegistry } from './secrets.js';
 
 /** A loaded configuration and what was learned while loading it. */
@@ -134,8 +135,11 @@ function fileKind(st: Stats): string {
  */
 export function validate(raw: unknown, file: string, substituted: ReadonlyMap<string, string> = new Map(), secrets?: SecretRegistry): Config {
   const parsed = configSchema.safeParse(raw);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
+  // `integrity:` names databases (issue #22): checked here, once the whole file parsed, so that
+  // schema.ts gains one line for it (its sections are edited by others at the same time).
+  const unknownDb = parsed.success ? checkIntegrity(parsed.data) : undefined;
+  if (parsed.success && !unknownDb) return parsed.data;
+  const issue = parsed.success ? ({ code: 'custom', input: raw, ...unknownDb } as z.core.$ZodIssue) : parsed.error.issues[0];
   const message = `${file}: ${describeIssue(issue, raw, substituted)}`;
   throw new ConfigError(secrets ? secrets.redact(message) : message);
 }

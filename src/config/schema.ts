@@ -6,6 +6,7 @@ import { COPY_VALUES, unknownCopyValues } from '../domain/copy-template.js';
 import { DAY, duration, DURATION_RANGES, HOUR, httpUrl, MINUTE, name, percent, schedule, SECOND } from './fields.js';
 import { appSchema, checkApps, checkDependencies } from './schema-apps.js';
 import { incidentsSchema } from './schema-incidents.js';
+import { integritySchema } from './schema-integrity.js';
 
 export { DURATION_RANGES } from './fields.js';
 
@@ -209,6 +210,8 @@ export const configSchema = z
   /** Applications that app-update and db-migrate act on (issue #17). */
   apps: z.array(appSchema).default([]),
   incidents: incidentsSchema,
+  /** Data integrity of each database (issue #22: `opsdeck db check|repair`): unique keys, column rules, timestamp columns. */
+  integrity: integritySchema,
   /** Marks the workspace made by `opsdeck demo`; drills refuse every other config. */
   demo: z.boolean().default(false),
   })
@@ -276,6 +279,5 @@ export const RESERVED_CONFIG_KEYS = {
   notify: 'notifications (Slack, webhooks, email, SMS)',
   heal: 'self-healing rules',
   failover: 'failover',
-  integrity: 'data consistency checks and repair',
   capacity: 'capacity and maintenance routines',
 } as const;

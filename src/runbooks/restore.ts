@@ -230,7 +230,7 @@ function rehydrate(r: Stored, loaded: LoadedConfig, g: RestoreOptions): Stored {
 }
 
 /** Resolves configured writer services to containers; an unknown service is a config error. */
-function resolveWriters(loaded: LoadedConfig, t: Target): Writer[] {
+export function resolveWriters(loaded: LoadedConfig, t: Target): Writer[] {
   return t.writers.map((name) => {
     const s = loaded.config.services.find((x) => x.name === name);
     if (!s) throw new ConfigError(`databases.${t.name}.writers: service ${name} is not in services[] (expected one of: ${loaded.config.services.map((x) => x.name).join(', ') || 'none declared'})`);

@@ -1,0 +1,45 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { Failure } from '../domain/errors.js';
+
+// One long read-only PRAGMA (`quick_check`, `integrity_check`) on a thread of its own (issue #22):
+// better-sqlite3 is synchronous, so `db check` runs the live file's quick_check beside the snapshot
+// copy, and the snapshot's integrity_check beside its foreign_key_check and rules — on two cores
+// the live file is read for the longer of the two instead of their sum (a shorter read transaction,
+// a WAL held back for less time), and the check ends sooner.
+
+// The worker is plain script text (the CLI is one bundle; a worker file would be a second entry):
+// it imports the same better-sqlite3 the CLI resolved.
+const CODE = `(async () => {
+  const { parentPort, workerData } = await import('node:worker_threads');
+  try {
+    const { default: Database } = await import(workerData.mod);
+    const db = new Database(workerData.file, { readonly: true, fileMustExist: true, timeout: 10000 });
+    try { parentPort.postMessage({ ok: true, rows: db.pragma(workerData.pragma).map((r) => String(r[workerData.pragma])) }); }
+    finally { db.close(); }
+  } catch (e) { parentPort.postMessage({ ok: false, message: String((e && e.message) || e) }); }
+})();`;
+
+
+
+/** Runs `PRAGMA <pragma>` on `file` (read-only) in a worker thread; its result lines. */
+export function pragmaInWorker(file: string, pragma: 'quick_check' | 'integrity_check'): Promise<string[]> {
+  const mod = pathToFileURL(createRequire(import.meta.url).resolve('better-sqlite3')).href;
+  return new Promise((resolve, reject) => {
+    const w = new Worker(CODE, { eval: true, workerData: { mod, file, pragma } });
+    let settled = false;
+    w.once('message', (m: { ok: true; rows: string[] } | { ok: false; message: string }) => {
+      settled = true;
+      if (m.ok) resolve(m.rows);
+      else reject(new Failure('integrity', `${pragma} of ${file}: ${m.message}`));
+      void w.terminate();
+    });
+    w.once('error', (e) => {
+      if (!settled) reject(new Failure('integrity', `${pragma} of ${file}: ${e.message}`));
+    });
+    w.once('exit', (code) => {
+      if (!settled) reject(new Failure('integrity', `${pragma} of ${file}: its thread ended (exit ${code}) without an answer`));
+    });
+  });
+}
