@@ -367,6 +367,24 @@ describe('opsdeck demo in a terminal', () => {
       if (drill !== 'rows-deleted-newest') expect(score, drill).toMatchObject({ drill, tradesMissing: 0 });
       expect(score.consoleKeys, drill).toBeGreaterThan(0);
     }
+    // Issue #18: the console (holding the incident-rules lease) opened an incident when the first
+    // critical drill alert fired, and the other drills' alerts joined it; its milestones are in order,
+    // and once resolved its postmortem draft has every section.
+    const list = JSON.parse((await runCli(['incident', 'list', '--json', '--config', config2], { env })).stdout) as { incidents: { id: string; status: string }[] };
+    expect(list.incidents).toHaveLength(1);
+    const id = (list.incidents[0] as { id: string }).id;
+    const resolved = await runCli(['incident', 'resolve', id, '--config', config2], { env });
+    expect(resolved.code, resolved.stderr).toBe(0);
+    const shown = JSON.parse((await runCli(['incident', 'show', id, '--json', '--config', config2], { env })).stdout) as { incident: { severity: string; checks: string[]; milestones: Record<string, number | undefined> } };
+    expect(shown.incident.severity).toMatch(/^P[12]$/);
+    expect(shown.incident.checks).toEqual(expect.arrayContaining(['redis:cache', 'http:api']));
+    const m = shown.incident.milestones;
+    const times = ['detected', 'acknowledged', 'mitigated', 'resolved'].map((k) => m[k]).filter((v): v is number => v !== undefined);
+    expect(m.detected).toBeDefined();
+    expect(m.resolved).toBeDefined();
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    const md = (await runCli(['incident', 'export', id, '--format', 'md', '--config', config2], { env })).stdout;
+    for (const h of ['Summary', 'Impact', 'Timeline', 'Actions taken', 'Recovery targets', 'Follow-ups']) expect(md).toMatch(new RegExp(`^#+ ${h}`, 'm'));
     const state = JSON.parse(readFileSync(join(ws2, 'demo.json'), 'utf8')) as { apiPid: number; writerPid: number };
     t.send('q');
     const end = await t.waitFor(/EXIT=0/, 60_000);
