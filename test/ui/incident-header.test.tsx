@@ -24,7 +24,7 @@ function styleAt(frame: string, text: string): string | undefined {
   return undefined;
 }
 
-function setup(banner: IncidentBanner | undefined, clock: { now: number }) {
+function setup(banner: IncidentBanner | undefined, clock: { now: number }, size = { columns: 120, rows: 40, hostname: 'box' }) {
   const config = validate({ name: 'trading' }, 'test');
   const store = createAppStore();
   store.getState().actions.setChecks([{ id: 'system:health', kind: 'system', target: 'stack', status: 'ok', value: 100, message: '' }]);
@@ -45,7 +45,7 @@ function setup(banner: IncidentBanner | undefined, clock: { now: number }) {
     noteIncident: (id, text) => (calls.push(`note:${id}:${text}`), { ok: true, text: `note added to ${id}` }),
   };
   const { history } = createHostHistory(store, 2000);
-  const r = renderApp(<App store={store} config={config} keys={KEY_TABLE} readOnly={false} history={history} actions={actions} hostname="box" now={() => clock.now} />, { columns: 120, rows: 40 });
+  const r = renderApp(<App store={store} config={config} keys={KEY_TABLE} readOnly={false} history={history} actions={actions} hostname={size.hostname} now={() => clock.now} />, { columns: size.columns, rows: size.rows });
   /** Draws a frame now (a store change), as the monitor's next result would. */
   const redraw = () => store.getState().actions.setChecks([{ id: 'system:health', kind: 'system', target: 'stack', status: 'ok', value: 100, message: `${clock.now}` }]);
   return { ...r, store, calls, redraw };
@@ -87,6 +87,20 @@ describe('the header clock (issue #18)', () => {
     ui.store.getState().actions.setIncident(undefined);
     const f = await ui.waitFor((x) => !x.includes('INC-3'));
     expect(f).not.toContain('RTO');
+    ui.unmount();
+  });
+});
+
+describe('the header at 80 columns with an incident open', () => {
+  it('keeps the stack name and the incident whole; the host name and clock give way', async () => {
+    const clock = { now: T0 };
+    const ui = setup(banner(), clock, { columns: 80, rows: 24, hostname: 'a-rather-long-host-name.example.internal' });
+    const f = await ui.waitFor((x) => x.includes('INC-3 P1'));
+    const first = f.split('\n')[0] ?? '';
+    expect(first).toMatch(/^ trading /);
+    expect(first).toContain('RTO 4h left');
+    expect(first).toContain('RPO 5m/15m');
+    expect(first).not.toContain('a-rather-long-host-name.example.internal');
     ui.unmount();
   });
 });

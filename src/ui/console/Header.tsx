@@ -26,13 +26,22 @@ export function Header(props: { name: string; hostname: string; now: number; che
   const health = props.checks['system:health'];
   return (
     <Box>
-      <C bold inverse color={statusColor(overall)}>{` ${props.name} `}</C>
-      <Text wrap="truncate">{` ${props.hostname} ${new Date(props.now).toLocaleTimeString()} `}</Text>
+      {/* The stack name is never cut (which stack is on fire comes first); the host and clock, then the oldest alert's age, give way. */}
+      <Box flexShrink={0}>
+        <C bold inverse color={statusColor(overall)}>{` ${props.name} `}</C>
+      </Box>
+      <Box flexShrink={1}>
+        <Text wrap="truncate">{` ${props.hostname} ${new Date(props.now).toLocaleTimeString()} `}</Text>
+      </Box>
       <Box flexShrink={0}>
         <C bold color={health ? statusColor(health.status) : 'gray'}>{`health ${health?.value ?? '…'}%`}</C>
         <C color={statusColor(overall)}>{` ${overall.toUpperCase()}`}</C>
       </Box>
-      {props.readOnly ? <C bold color="yellow">{'  [READ-ONLY]'}</C> : null}
+      {props.readOnly ? (
+        <Box flexShrink={0}>
+          <C bold color="yellow">{'  [READ-ONLY]'}</C>
+        </Box>
+      ) : null}
       {props.incident ? (
         // Kept whole on a narrow terminal (the host name and the clock give way first): at 3 a.m. the clock matters most.
         <Box flexShrink={0}>
@@ -42,7 +51,11 @@ export function Header(props: { name: string; hostname: string; now: number; che
           ))}
         </Box>
       ) : null}
-      {props.oldestFiring !== undefined ? <C color="red">{`  oldest alert ${formatDuration(props.now - props.oldestFiring)}`}</C> : null}
+      {props.oldestFiring !== undefined ? (
+        <Box flexShrink={4}>
+          <Text wrap="truncate" color="red">{`  oldest alert ${formatDuration(props.now - props.oldestFiring)}`}</Text>
+        </Box>
+      ) : null}
     </Box>
   );
 }
