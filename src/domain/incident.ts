@@ -98,7 +98,9 @@ export function decideOnAlert(a: FiredAlert, open: IncidentCore | undefined, res
   if (open) {
     return { kind: 'join', id: open.id, checkId: a.checkId, ...raiseOf(open) };
   }
-  const flap = reopenCandidate(a.checkId, a.firedAt, resolved, rules.reopenWithinMs);
+  // Only an alert a rule would open an incident for re-opens one: a WARNING flapping (host CPU on a
+  // busy box) must not undo a person's resolve.
+  const flap = cls === undefined ? undefined : reopenCandidate(a.checkId, a.firedAt, resolved, rules.reopenWithinMs);
   if (flap) return { kind: 'reopen', id: flap.id, checkId: a.checkId, ...raiseOf(flap) };
   return cls === undefined ? { kind: 'none' } : { kind: 'open', severity: cls, checkId: a.checkId, startedAt: a.firedAt };
 }
@@ -172,6 +174,8 @@ export interface TimelineEntry {
   actor?: string;
   /** The check of an alert line. */
   checkId?: string;
+  /** The status an alert line fired with (`critical`, `warning`), when recorded. */
+  status?: string;
 }
 
 /** The milestones of an incident (ms), each once reached. */
@@ -187,19 +191,23 @@ export interface Milestones {
  * declaration); acknowledged = the first sign of a person — an ack of one of its alerts, a note, or a
  * declaration by a person; mitigated = when the last of its alerts resolved, once none fires (an
  * incident without alerts: at its resolution); resolved = its resolution. Never before detection.
+ * Only the alerts that make it an incident count for "mitigated": WARNINGs that joined it (a busy
+ * host's CPU) and the recovery's own unfinished-run findings (`journal:…`) neither hold nor give it.
  */
 export function milestones(i: Pick<IncidentCore, 'startedAt' | 'resolvedAt' | 'checks'>, timeline: readonly TimelineEntry[]): Milestones {
   const sorted = [...timeline].sort((a, b) => a.at - b.at);
   const human = sorted.find((e) => (e.source === 'alert' && e.kind === 'acknowledged') || (e.source === 'incident' && (e.kind === 'note' || e.kind === 'declared')));
   const last = new Map<string, string>();
   let mitigated: number | undefined;
+  const firedAs = (id: string) => sorted.filter((e) => e.source === 'alert' && e.kind === 'fired' && e.checkId === id).map((e) => e.status);
+  const major = new Set(i.checks.filter((id) => !id.startsWith('journal:') && (id === 'system:health' || firedAs(id).some((s) => s === undefined || s === 'critical'))));
   for (const e of sorted) {
-    if (e.source !== 'alert' || e.checkId === undefined || !i.checks.includes(e.checkId) || (e.kind !== 'fired' && e.kind !== 'resolved')) continue;
+    if (e.source !== 'alert' || e.checkId === undefined || !major.has(e.checkId) || (e.kind !== 'fired' && e.kind !== 'resolved')) continue;
     last.set(e.checkId, e.kind);
     if (e.kind === 'fired') mitigated = undefined;
     else if ([...last.values()].every((k) => k === 'resolved')) mitigated = e.at;
   }
-  if (mitigated === undefined && i.checks.length === 0) mitigated = i.resolvedAt;
+  if (mitigated === undefined && major.size === 0) mitigated = i.resolvedAt;
   const after = (t: number | undefined) => (t === undefined ? undefined : Math.max(t, i.startedAt));
   const ack = after(human?.at);
   const mit = after(mitigated);

@@ -128,13 +128,17 @@ export class IncidentStore {
       .immediate();
   }
 
-  /** Adds a note to an incident's timeline (secrets redacted). */
+  /**
+   * Adds a note to an incident's timeline (secrets redacted): besides the configured secrets, what a
+   * person pastes at 3 a.m. — `password=…`, `token: …`, `Authorization: Bearer …` — since a postmortem
+   * is shared.
+   */
   note(id: string, text: string, actor: string, at: number): Incident | undefined {
     return this.db
       .transaction(() => {
         const i = this.get(id);
         if (!i) return undefined;
-        this.event(i.id, at, 'note', actor, text);
+        this.event(i.id, at, 'note', actor, scrubPasted(text));
         this.db.prepare('UPDATE incidents SET updated_at = ? WHERE id = ?').run(at, i.id);
         return i;
       })
@@ -205,10 +209,15 @@ export class IncidentStore {
       .transaction(() => {
         const open = this.open();
         if (!open?.checks.includes(checkId)) return undefined;
+        // Only the alerts that make it an incident count (as `milestones` in src/domain/incident.ts):
+        // not a WARNING that joined, not the recovery's own unfinished-run finding.
+        const critical = this.db.prepare("SELECT 1 FROM alert_events WHERE check_id = ? AND event = 'fired' AND (status IS NULL OR status = 'critical') LIMIT 1");
+        const major = open.checks.filter((c) => !c.startsWith('journal:') && (c === 'system:health' || critical.get(c) !== undefined));
+        if (!major.includes(checkId)) return undefined;
         const last = this.db.prepare("SELECT event, at FROM alert_events WHERE check_id = ? AND event IN ('fired', 'resolved') ORDER BY at DESC, id DESC LIMIT 1");
-        const lasts = open.checks.map((c) => last.get(c) as { event: string; at: number } | undefined);
+        const lasts = major.map((c) => last.get(c) as { event: string; at: number } | undefined);
         if (lasts.some((l) => l?.event !== 'resolved')) return undefined;
-        const lastFired = (this.db.prepare(`SELECT max(at) FROM alert_events WHERE event = 'fired' AND check_id IN (${open.checks.map(() => '?').join(', ')})`).pluck().get(...open.checks) as number | null) ?? 0;
+        const lastFired = (this.db.prepare(`SELECT max(at) FROM alert_events WHERE event = 'fired' AND check_id IN (${major.map(() => '?').join(', ')})`).pluck().get(...major) as number | null) ?? 0;
         const said = this.db.prepare("SELECT 1 FROM incident_events WHERE incident_id = ? AND kind = 'mitigated' AND at >= ?").get(open.id, lastFired);
         if (said) return undefined;
         this.event(open.id, at, 'mitigated', by, `every alert of ${open.id} resolved (last: ${checkId})`);
@@ -232,7 +241,7 @@ export class IncidentStore {
       ? (this.db.prepare(`SELECT at, check_id, event, status, message FROM alert_events WHERE check_id IN (${marks}) AND at >= ? AND at <= ? ORDER BY at, id`).all(...i.checks, from, to) as { at: number; check_id: string; event: string; status: string | null; message: string | null }[]).map(
           (e): TimelineEntry => {
             const by = e.event === 'acknowledged' || e.event === 'silenced' ? /^by (.+)$/.exec(e.message ?? '')?.[1] : undefined;
-            return { at: e.at, source: 'alert', kind: e.event, checkId: e.check_id, text: `${e.check_id} ${e.event}${e.status ? ` ${e.status.toUpperCase()}` : ''}${e.message && !by ? `: ${e.message}` : ''}`, ...(by ? { actor: by } : {}) };
+            return { at: e.at, source: 'alert', kind: e.event, checkId: e.check_id, ...(e.status ? { status: e.status } : {}), text: `${e.check_id} ${e.event}${e.status ? ` ${e.status.toUpperCase()}` : ''}${e.message && !by ? `: ${e.message}` : ''}`, ...(by ? { actor: by } : {}) };
           },
         )
       : [];
@@ -247,4 +256,11 @@ export class IncidentStore {
     );
     return [...own, ...alerts, ...audit, ...runs].sort((a, b) => a.at - b.at);
   }
+}
+
+/** `password=x`, `api_key: x`, `Bearer x`, `AWS_SECRET_ACCESS_KEY=x` in free text: the value becomes `***`. */
+export function scrubPasted(text: string): string {
+  return text
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}/g, '$1 ***')
+    .replace(/\b([A-Za-z0-9_]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)[A-Za-z0-9_]*)(\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi, '$1$2***');
 }

@@ -130,3 +130,11 @@ describe('incidents in the state database', () => {
     db.close();
   });
 });
+
+describe('notes a person pastes', () => {
+  it('password=, token:, Bearer and *_SECRET_* values are stored as ***', async () => {
+    const { scrubPasted } = await import('../../src/state/incidents.js');
+    expect(scrubPasted('tried password=hunter2 and token: abc123, Authorization: Bearer eyJabc.def.ghi AWS_SECRET_ACCESS_KEY=AKIAXYZ ok')).toBe('tried password=*** and token: *** Authorization: Bearer *** AWS_SECRET_ACCESS_KEY=*** ok');
+    expect(scrubPasted('restarted api at 03:12, p95 back to 40 ms')).toBe('restarted api at 03:12, p95 back to 40 ms');
+  });
+});

@@ -75,6 +75,10 @@ describe('rules: open, join and raise, re-open a flap', () => {
     expect(decideOnAlert(fired('http:api', 'critical', T0 + 31 * MIN), undefined, [incident({ severity: 'P4', status: 'resolved', resolvedAt: T0 + 30 * MIN })], rules)).toEqual({ kind: 'reopen', id: 'INC-1', checkId: 'http:api', raise: 'P2' });
   });
 
+  it('a WARNING firing again soon after a resolution does not re-open it (a busy host must not undo a resolve)', () => {
+    expect(decideOnAlert(fired('http:api', 'warning', T0 + 31 * MIN), undefined, [done], rules)).toEqual({ kind: 'none' });
+  });
+
   it('rules set to off open nothing', () => {
     expect(decideOnAlert(fired('system:health', 'critical', T0), undefined, [], { ...rules, systemHealth: 'off', criticalCheck: 'off' })).toEqual({ kind: 'none' });
   });
@@ -125,6 +129,28 @@ describe('milestones', () => {
     const i = incident();
     const m = milestones(i, [line(T0 - MIN, 'incident', 'note'), line(T0, 'alert', 'fired', 'http:api'), line(T0 + MIN, 'alert', 'resolved', 'http:api'), line(T0 + 2 * MIN, 'alert', 'fired', 'http:api')]);
     expect(m).toEqual({ detected: T0, acknowledged: T0 });
+  });
+});
+
+describe('milestones: only the alerts that make it an incident', () => {
+  const st = (e: TimelineEntry, status: string): TimelineEntry => ({ ...e, status });
+  it('a WARNING that joined and resolved does not mitigate it; a journal finding neither holds nor gives it', () => {
+    const i = incident({ checks: ['http:api', 'host:cpu', 'journal:service-recovery:api'] });
+    const m = milestones(i, [
+      st(line(T0, 'alert', 'fired', 'http:api'), 'critical'),
+      st(line(T0 + MIN, 'alert', 'fired', 'host:cpu'), 'warning'),
+      st(line(T0 + 2 * MIN, 'alert', 'resolved', 'host:cpu'), 'ok'),
+      st(line(T0 + 3 * MIN, 'alert', 'fired', 'journal:service-recovery:api'), 'critical'),
+      st(line(T0 + 4 * MIN, 'alert', 'fired', 'host:cpu'), 'warning'),
+      st(line(T0 + 5 * MIN, 'alert', 'resolved', 'http:api'), 'ok'),
+    ]);
+    expect(m.mitigated).toBe(T0 + 5 * MIN);
+  });
+
+  it('a declared incident that only WARNINGs joined is mitigated at its resolution, not when a warning clears', () => {
+    const i = incident({ checks: ['host:cpu'], resolvedAt: T0 + 60 * MIN });
+    const m = milestones(i, [st(line(T0, 'alert', 'fired', 'host:cpu'), 'warning'), st(line(T0 + MIN, 'alert', 'resolved', 'host:cpu'), 'ok')]);
+    expect(m.mitigated).toBe(T0 + 60 * MIN);
   });
 });
 
