@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { withDiskDrill } from '../helpers/disk-lock.js';
 import { docker } from '../helpers/docker-engine.js';
 import { TmuxSession } from '../helpers/tmux.js';
 import { Watcher } from '../helpers/watch.js';
@@ -114,7 +115,11 @@ describe('drills', () => {
     ['redis-oom', 'redis:cache'],
     ['container-crashloop', 'container:worker'],
     ['disk-pressure', 'host:disk:/'],
-  ])('%s fires %s within failure_threshold × interval + one timeout; its recovery resolves it within the documented rule; score reports detect and recover times', async (drill, alert) => {
+  ])('%s fires %s within failure_threshold × interval + one timeout; its recovery resolves it within the documented rule; score reports detect and recover times', (drill, alert) => (drill === 'disk-pressure' ? withDiskDrill(() => drillOnce(drill, alert)) : drillOnce(drill, alert)), 240_000);
+});
+
+async function drillOnce(drill: string, alert: string): Promise<void> {
+  {
     const from = watcher.events.length;
     const t0 = Date.now();
     // No DOCKER_HOST here: a drill acts on the engine the demo runs on, not on the shell's default.
@@ -145,8 +150,8 @@ describe('drills', () => {
     expect(all.drills.map((x) => x.drill)).toContain(drill);
     expect(all.drills.every((x) => x.timeToDetectSec !== null)).toBe(true);
     // api-errors resolves only once its errors leave the 20-probe window: ~25 s on a quiet machine.
-  }, 240_000);
-});
+  }
+}
 
 // Issue #16: the runbooks recover these drills through the configuration, by running a service's
 // stop_command then start_command through /bin/sh exactly as written (service-recovery for the
@@ -343,7 +348,9 @@ describe('opsdeck demo in a terminal', () => {
   it('opens the console on the demo stack; each drill fires its alert there and its recovery clears it; q stops everything', async () => {
     t = TmuxSession.start(`opsdeck-demo-${process.pid}`, ['demo', '--dir', ws2, '--interval', '1s'], { columns: 160, rows: 48, env });
     await t.waitFor((s) => /demo\b.*health/.test(s) && /Alerts \(/.test(s) && /opsdeck-demo-worker\s+running/.test(s), 120_000);
-    for (const [drill, alert, runbook, target] of DRILLS) {
+    const term = t;
+    const consoleDrill = async (drill: string, alert: string, runbook: string, target: string): Promise<void> => {
+      const t = term;
       const run = await runCli(['drill', 'run', drill, '--config', config2], { env, timeoutMs: 60_000 });
       expect(run.code, `${drill}: ${run.stderr}`).toBe(0);
       const firing = new RegExp(`(CRITICAL|WARNING)\\s+${esc(alert)}\\s+\\S+\\s+firing`);
@@ -366,6 +373,10 @@ describe('opsdeck demo in a terminal', () => {
       // Recovered in the console, by keys, with no committed trade lost.
       if (drill !== 'rows-deleted-newest') expect(score, drill).toMatchObject({ drill, tradesMissing: 0 });
       expect(score.consoleKeys, drill).toBeGreaterThan(0);
+    };
+    for (const [drill, alert, runbook, target] of DRILLS) {
+      if (drill === 'disk-pressure') await withDiskDrill(() => consoleDrill(drill, alert, runbook, target));
+      else await consoleDrill(drill, alert, runbook, target);
     }
     // Issue #18: the console (holding the incident-rules lease) opened an incident when the first
     // critical drill alert fired, and the other drills' alerts joined it; its milestones are in order,

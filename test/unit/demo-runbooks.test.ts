@@ -10,6 +10,7 @@ import { writeDemoConfig, type DemoState } from '../../src/demo/workspace.js';
 import { recordAudit } from '../../src/state/acks.js';
 import { openStateDb, stateDir } from '../../src/state/statedb.js';
 import { CLI, runCli } from '../helpers/cli.js';
+import { withDiskDrill } from '../helpers/disk-lock.js';
 
 // Issue #16: every drill is recoverable through a runbook, and the runbooks act on the demo's
 // configuration: stop_command / start_command of the API, the worker and Redis (run through /bin/sh
@@ -136,7 +137,8 @@ describe('on a running demo', () => {
     expect(ping()).toBe('PONG');
   }, 60_000);
 
-  it('disk-pressure: a ballast rotated log beside the API log; the threshold lies strictly between the use of / with and without it; removing the ballast alone clears it; recover puts it all back; score says not recovered in the console, then reads the console record', async () => {
+  it('disk-pressure: a ballast rotated log beside the API log; the threshold lies strictly between the use of / with and without it; removing the ballast alone clears it; recover puts it all back; score says not recovered in the console, then reads the console record', () =>
+    withDiskDrill(async () => {
     const run = await runCli(['drill', 'run', 'disk-pressure', '--config', file], { env: NO_DOCKER, timeoutMs: 120_000 });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain(`F runs disk-pressure for / (or: opsdeck runbook run disk-pressure --target / --config ${file})`);
@@ -176,7 +178,7 @@ describe('on a running demo', () => {
     expect(score.stdout).toContain('  console:   4 keys, 12.5s from detection to recovery (runbooks: disk-pressure)\n');
     const json = JSON.parse((await runCli(['drill', 'score', 'disk-pressure', '--json', '--config', file], { env: NO_DOCKER })).stdout) as Record<string, unknown>;
     expect(json).toMatchObject({ drill: 'disk-pressure', alert: 'host:disk:/', consoleKeys: 4, consoleMs: 12_500, consoleRunbooks: ['disk-pressure'] });
-  }, 180_000);
+  }), 180_000);
 });
 
 describe('the ballast and its threshold (pure)', () => {
