@@ -10,7 +10,7 @@ import { backupDir, createBackup, listBackups, verifyBackup } from '../../servic
 import { backupConfigFiles } from '../../services/backup-config.js';
 import { configOf, namedEntry } from './config.js';
 import { putBackFromBackup } from './put-back.js';
-import { act, alreadyHealthy, waitServiceHealthy } from './service.js';
+import { act, startInOrder, waitServiceHealthy } from './service.js';
 
 // The maintenance manual's update and migration (issue #17: app-update, db-migrate) as actions on
 // a configured app (`apps:`). Its commands are argv lists run in the app's folder with no shell;
@@ -87,19 +87,9 @@ async function recordBefore(x: X, a: AppConfig): Promise<{ revision: string; mig
 
 /** Starts the app's services in dependency order, each healthy before the next. */
 async function startAll(x: X, a: AppConfig, healthyMs: number): Promise<string> {
-  const notes: string[] = [];
   const list = servicesOf(x, a);
-  for (const n of startOrder(configOf(x, '(services)').services, a.services)) {
-    const s = list.find((e) => e.name === n) as ServiceConfig;
-    const up = await alreadyHealthy(s);
-    if (up) {
-      notes.push(up);
-      continue;
-    }
-    x.say(await act(x, s, 'start'));
-    notes.push(await waitServiceHealthy(x, s, healthyMs));
-  }
-  return notes.join('; ') || `${a.name}: no services to start (apps[].services is empty)`;
+  const ordered = startOrder(configOf(x, '(services)').services, a.services).map((n) => list.find((e) => e.name === n) as ServiceConfig);
+  return (await startInOrder(x, ordered, healthyMs)).join('; ') || `${a.name}: no services to start (apps[].services is empty)`;
 }
 
 async function stopAll(x: X, a: AppConfig): Promise<string> {

@@ -67,6 +67,24 @@ export async function alreadyHealthy(s: ServiceConfig): Promise<string | undefin
   return p.ok ? `${s.name} already healthy (${p.target} answered HTTP ${p.status ?? ''}): not started again` : undefined;
 }
 
+/**
+ * Starts services one after the other (the caller's order: dependencies first), each healthy before
+ * the next; one already healthy is left running. The notes, one per service.
+ */
+export async function startInOrder(x: X, list: readonly ServiceConfig[], ms: number): Promise<string[]> {
+  const notes: string[] = [];
+  for (const s of list) {
+    const up = await alreadyHealthy(s);
+    if (up) {
+      notes.push(up);
+      continue;
+    }
+    x.say(await act(x, s, 'start'));
+    notes.push(await waitServiceHealthy(x, s, ms));
+  }
+  return notes;
+}
+
 /** Waits until the service is healthy (see the header), at most `ms`; the note says what was seen. */
 export async function waitServiceHealthy(x: X, s: ServiceConfig, ms: number): Promise<string> {
   const deadline = Date.now() + ms;

@@ -9,7 +9,7 @@ import { backupDir, listBackups } from '../../services/backup.js';
 import { configOf } from './config.js';
 import { filesSurvey, goneFiles, SYSTEM_FILE_ACTIONS } from './system-files.js';
 import { putBackFromBackup } from './put-back.js';
-import { act, alreadyHealthy, how, waitServiceHealthy } from './service.js';
+import { act, how, startInOrder } from './service.js';
 import { VERIFY_ACTIONS } from './verify.js';
 
 // The DR plan's full-system recovery (issue #17: full-system-recovery) over everything configured:
@@ -81,17 +81,7 @@ const leftAlone = (config: Config) => {
 
 async function startAll(x: X, ms: number): Promise<string> {
   const config = configOf(x, '(services)');
-  const notes: string[] = [];
-  for (const s of ordered(config, 'start')) {
-    const up = await alreadyHealthy(s);
-    if (up) {
-      notes.push(up);
-      continue;
-    }
-    x.say(await act(x, s, 'start'));
-    notes.push(await waitServiceHealthy(x, s, ms));
-  }
-  return notes.join('; ') || 'no services to start';
+  return (await startInOrder(x, ordered(config, 'start'), ms)).join('; ') || 'no services to start';
 }
 
 async function stopAll(x: X): Promise<string> {
