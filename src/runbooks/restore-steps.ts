@@ -470,6 +470,7 @@ async function recordLedger(r: Stored, ledger: RowLedger): Promise<string> {
       const parts = [`${size(inTable)} missing rows back${inTable.length ? ` (${key} ${formatRanges(inTable)})` : ''}`];
       if (inConflicts.length) parts.push(`${size(inConflicts)} kept in ${ct} (${key} ${formatRanges(inConflicts)}: the id now holds a newer row)`);
       if (x.lostByRestore.length) parts.push(`${size(x.lostByRestore)} rows written after the backup are gone (${key} ${formatRanges(x.lostByRestore)})`);
+      if (x.reverted.length) parts.push(`${size(x.reverted)} rows changed since the backup now hold the backup's version (${key} ${formatRanges(x.reverted)}; the replaced versions are in the safety copy ${ctx.safetyDir})`);
       parts.push(x.missing.length ? `${size(x.missing)} still missing (${key} ${formatRanges(x.missing)})` : 'none missing');
       notes.push(`${t}: ${parts.join(', ')}`);
     }

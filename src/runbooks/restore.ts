@@ -263,6 +263,34 @@ function backupCandidates(t: Target, id: string | undefined, before?: number, du
   return out;
 }
 
+/**
+ * Why the backups newer than the chosen one were passed over ("; passed over 2 newer backups: 1
+ * taken while rows were missing (shop-…), 1 not verified (shop-…)"), or '' when none is newer. An
+ * operator who sees an older backup chosen must not have to guess why (an operator's trial).
+ */
+function passedOver(all: readonly BackupManifest[], m: BackupManifest, before: number | undefined, duringLoss: (at: number) => boolean): string {
+  const chosenAt = Date.parse(m.createdAt);
+  const newer = all.filter((x) => x.id !== m.id && Date.parse(x.createdAt) > chosenAt);
+  if (!newer.length) return '';
+  const why = new Map<string, string[]>();
+  for (const x of newer) {
+    const at = Date.parse(x.createdAt);
+    const reason =
+      x.verify && !x.verify.ok
+        ? 'failed verification'
+        : before !== undefined && at >= before
+          ? 'taken after the missing rows were first noticed'
+          : duringLoss(at)
+            ? 'taken while rows were missing (the row-loss ledger)'
+            : !x.verify && m.verify?.ok
+              ? 'not verified'
+              : 'holding fewer of the missing rows';
+    why.set(reason, [...(why.get(reason) ?? []), x.id]);
+  }
+  const parts = [...why].map(([reason, ids]) => `${ids.length} ${reason} (${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', …' : ''})`);
+  return `; passed over ${newer.length} newer backup${newer.length === 1 ? '' : 's'}: ${parts.join(', ')}`;
+}
+
 /** How many backups a merge opens at most to find one that holds the missing rows. */
 const MERGE_CANDIDATES = 8;
 
@@ -311,7 +339,8 @@ export async function startRestore(e: Engine, loaded: LoadedConfig, g: RestoreOp
   const all = listBackups(t.dir);
   const tiers = applyRetention(all.map((x) => ({ id: x.id, createdAt: Date.parse(x.createdAt), verified: !!x.verify?.ok })), retentionPolicy(loaded.config.backup));
   const ageMs = now - Date.parse(m.createdAt);
-  const summary = `${formatDuration(ageMs)} old, ${(tiers.keep.get(m.id) ?? ['expired']).filter((x) => !x.startsWith('newest') && !x.startsWith('unverified')).map((x) => x.split(' ')[0]).join('+') || 'untiered'}, ${m.verify ? (m.verify.ok ? 'verified' : 'FAILED verification') : 'not verified yet'}, ${ageMs <= loaded.config.backup.rpo ? 'within' : 'BEYOND'} the RPO of ${formatDuration(loaded.config.backup.rpo)}`;
+  const skipped = g.backup ? '' : passedOver(all, m, Number.isFinite(lostSince) ? lostSince : undefined, deps.ledger.duringLoss(t.name));
+  const summary = `${formatDuration(ageMs)} old, ${(tiers.keep.get(m.id) ?? ['expired']).filter((x) => !x.startsWith('newest') && !x.startsWith('unverified')).map((x) => x.split(' ')[0]).join('+') || 'untiered'}, ${m.verify ? (m.verify.ok ? 'verified' : 'FAILED verification') : 'not verified yet'}, ${ageMs <= loaded.config.backup.rpo ? 'within' : 'BEYOND'} the RPO of ${formatDuration(loaded.config.backup.rpo)}${skipped}`;
   const id = `${t.name}-${new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
   const safetyDir = join(stateDir(loaded.config.state_dir), 'safety', id);
   const steps = restoreSteps({ database: t.name, dbPath: t.path, backupId: m.id, backupSummary: summary, writers: writers.map((w) => (w.stopCommand ? `${w.service} (its stop_command)` : w.container ?? `compose service ${w.composeService ?? w.service}`)), safetyDir, mode: stages.mode });

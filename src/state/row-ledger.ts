@@ -92,22 +92,31 @@ export class RowLedger {
 
   /**
    * Records a restore of a table: what it brought back leaves the missing ids, what it lost (rows
-   * written after the backup, replaced away) joins them. Returns both, for the run's summary.
+   * written after the backup, replaced away) joins them. A row a replace put the backup's version
+   * over (same id, other content: changed since the backup, or an id reused) is `reverted`, not
+   * missing: its id is in the table, and the ledger tracks which ids exist — counting it missing
+   * raised a "rows lost" alert that nothing could clear and held every newer backup back from the
+   * next restore (an operator's trial: four UPDATEd trades, then a whole-file restore). Its newer
+   * version is in the run's safety copy; the summary and a `reverted` event say so.
    */
-  restored(database: string, table: string, key: string | undefined, present: RangeSet, backupIds: RangeSet, count: number, runId: string, at = Date.now(), replacedAway: RangeSet = []): { recovered: Range[]; lostByRestore: Range[]; missing: Range[] } {
+  restored(database: string, table: string, key: string | undefined, present: RangeSet, backupIds: RangeSet, count: number, runId: string, at = Date.now(), replacedAway: RangeSet = []): { recovered: Range[]; lostByRestore: Range[]; missing: Range[]; reverted: Range[] } {
     return this.tx(() => {
       const cur = this.entry(database, table);
       if (!key) {
         this.write(database, { table, known: [], missing: [], seenCount: count }, at);
-        return { recovered: [], lostByRestore: [], missing: [] };
+        return { recovered: [], lostByRestore: [], missing: [], reverted: [] };
       }
       const base = afterRestore(cur && cur.key === key ? cur : { known: [], missing: [] }, present, backupIds);
-      // Rows a replace put the backup's row over (same id, other content): lost too, though the id is there.
-      const r = replacedAway.length ? { ...base, missing: union(base.missing, replacedAway), lostByRestore: union(base.lostByRestore, replacedAway), known: subtract(base.known, replacedAway) } : base;
+      // Replaced rows whose id is gone now (written after the monitor's last look, so unknown to the
+      // ledger) are lost; those whose id is there hold the backup's version.
+      const gone = subtract(replacedAway, present);
+      const reverted = subtract(replacedAway, gone);
+      const r = gone.length ? { ...base, missing: union(base.missing, gone), lostByRestore: union(base.lostByRestore, gone), known: subtract(base.known, gone) } : base;
       this.write(database, { table, key, known: r.known, missing: r.missing, seenCount: count, ...(r.missing.length ? { missingSince: cur?.missingSince ?? at } : {}) }, at);
       if (r.recovered.length) this.event(database, table, 'recovered', r.recovered, at, runId);
       if (r.lostByRestore.length) this.event(database, table, 'lost', r.lostByRestore, at, runId);
-      return r;
+      if (reverted.length) this.event(database, table, 'reverted', reverted, at, runId);
+      return { ...r, reverted };
     });
   }
 
@@ -122,7 +131,7 @@ export class RowLedger {
     let open: number | undefined;
     for (const e of events) {
       if (e.event === 'lost') open ??= e.at;
-      else if (open !== undefined) {
+      else if (open !== undefined && (e.event === 'recovered' || e.event === 'accepted')) {
         spans.push([open, e.at]);
         open = undefined;
       }
