@@ -289,12 +289,20 @@ export async function undoQuarantine(path: string, run: string): Promise<Record<
         if (!userTables(db).includes(t)) throw new Failure('not-found', `table ${t} no longer exists: its quarantined rows stay in ${quarantineTable(t)}`);
         const taken = db.prepare(`SELECT "_opsdeck_rowid" AS r FROM ${qt} WHERE "_opsdeck_run" = ? AND "_opsdeck_rowid" IN (SELECT rowid FROM ${q(t)}) LIMIT 5`).all(run) as { r: number }[];
         if (taken.length) throw new Failure('mismatch', `table ${t}: rowid ${taken.map((x) => x.r).join(', ')} is taken by a newer row; nothing was put back (the rows stay in ${quarantineTable(t)})`);
-        const cols = columnsOf(db, t);
+        // The columns both have: a column added since the repair takes its default (a NOT NULL one
+        // without a default refuses, below); one dropped since is left in the quarantine table.
+        const held = new Set(columnsOf(db, quarantineTable(t)));
+        const cols = columnsOf(db, t).filter((c) => held.has(c));
         const key = integerKey(db, t);
         const list = cols.map(q).join(', ');
         const target = key ? list : `rowid, ${list}`;
         const source = key ? list : `"_opsdeck_rowid", ${list}`;
-        back[t] = db.prepare(`INSERT INTO ${q(t)} (${target}) SELECT ${source} FROM ${qt} WHERE "_opsdeck_run" = ? ORDER BY "_opsdeck_rowid"`).run(run).changes;
+        try {
+          back[t] = db.prepare(`INSERT INTO ${q(t)} (${target}) SELECT ${source} FROM ${qt} WHERE "_opsdeck_run" = ? ORDER BY "_opsdeck_rowid"`).run(run).changes;
+        } catch (e) {
+          const added = columnsOf(db, t).filter((c) => !held.has(c));
+          throw new Failure('mismatch', `table ${t}: its rows cannot go back as they were (${(e as Error).message}${added.length ? `; column(s) added since the repair: ${added.join(', ')}` : ''}); nothing was put back (the rows stay in ${quarantineTable(t)})`);
+        }
         db.prepare(`DELETE FROM ${qt} WHERE "_opsdeck_run" = ?`).run(run);
         if ((db.prepare(`SELECT count(*) AS n FROM ${qt}`).get() as { n: number }).n === 0) db.exec(`DROP TABLE ${qt}`);
       }
