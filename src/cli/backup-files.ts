@@ -2,7 +2,8 @@
 // include the files set, its rows in `backup list`, its verification, and copying verified
 // backups off-host (`backup.copy_command`), each copy audited as `backup.copy`.
 
-import { rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import type { BackupConfig } from '../config/schema.js';
@@ -72,8 +73,17 @@ export async function copyVerified(backup: BackupConfig, items: readonly CopyIte
       if (archive) rmSync(archive, { force: true });
     }
     try {
-      if ('m' in it) recordOffHost(it.dir, it.m, offHost);
-      else writeFilesManifest(it.dir, { ...it.files, offHost });
+      if ('m' in it) {
+        const m = recordOffHost(it.dir, it.m, offHost);
+        // The manifest goes along (after the data copy, with its result), so a folder of copies is
+        // restorable as it is: `opsdeck restore --db NAME --dir <copies>` (an operator's trial found
+        // copies no restore could find). Its own result joins the message; the local manifest is
+        // written once more with it.
+        if (offHost.ok) {
+          offHost = { ...offHost, message: `${offHost.message}; ${await copyManifest(backup, resolve(it.dir), m)}` };
+          recordOffHost(it.dir, m, offHost);
+        }
+      } else writeFilesManifest(it.dir, { ...it.files, offHost });
     } catch (e) {
       offHost = { ...offHost, message: `${offHost.message} (not recorded in the manifest: ${(e as Error).message})` };
     }
@@ -81,6 +91,19 @@ export async function copyVerified(backup: BackupConfig, items: readonly CopyIte
     done.push({ id, offHost });
   }
   return done;
+}
+
+/** Copies a backup's manifest `<id>.json` with the same command; one phrase saying how it went. */
+async function copyManifest(backup: BackupConfig, dir: string, m: BackupManifest): Promise<string> {
+  const command = backup.copy_command;
+  if (!command) return 'manifest not copied (no copy_command)';
+  // A command naming its destination by {{backup.id}} (`remote:db/{{backup.id}}.db.br`) would write
+  // the manifest over the data copy: then the manifest stays here, and the message says so.
+  if (command.some((a) => /\{\{\s*backup\.id\s*\}\}/.test(a))) return 'its manifest was not copied: copy_command names {{backup.id}}, where a second copy could overwrite the first (name the destination with {{backup.file}} to have the manifest copied too)';
+  const path = resolve(dir, `${m.id}.json`);
+  const sha = createHash('sha256').update(readFileSync(path)).digest('hex');
+  const r = await copyOffHost({ command, verifyCommand: backup.copy_verify_command, timeoutMs: backup.copy_timeout, subject: { 'backup.path': path, 'backup.file': basename(path), 'backup.id': m.id, 'backup.sha256': sha, 'backup.database': m.database } });
+  return r.ok ? `its manifest too${r.verified ? ' (verified)' : ''}` : `its manifest was NOT copied (${r.message}): restoring from the copy then needs the manifest from here`;
 }
 
 /** A files set as `backup list` shows it. */

@@ -77,6 +77,20 @@ describe.concurrent('off-host copies (issue #17)', () => {
     expect((await listed(run))[0]).toMatchObject({ id: plain.created[0]!.id, offHost: 'none' });
   });
 
+  it('the manifest goes along: with the backups folder and the database gone, restore --dir <copies> brings the database back from the off-host copy', async () => {
+    const { dir, off, run, bdir } = setup({ command: ['cp', '{{backup.path}}', 'OFF/'], verify: ['sha256sum', 'OFF/{{backup.file}}'] });
+    const r = await run(['backup', 'create', '--db', 'trading', '--verify', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const id = (JSON.parse(r.stdout) as { created: { id: string }[] }).created[0]!.id;
+    expect(manifestOf(bdir, id).offHost?.message).toMatch(/; its manifest too \(verified\)$/);
+    expect(readdirSync(off).sort()).toEqual([`${id}.db.br`, `${id}.json`]);
+    const want = execFileSync('sqlite3', [join(dir, 'trading.db'), 'SELECT count(*), sum(id) FROM trades'], { encoding: 'utf8' });
+    execFileSync('rm', ['-rf', join(dir, 'backups'), join(dir, 'trading.db')]);
+    const back = await run(['restore', '--db', 'trading', '--dir', off, '--yes', '--accept-loss']);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(execFileSync('sqlite3', [join(dir, 'trading.db'), 'SELECT count(*), sum(id) FROM trades'], { encoding: 'utf8' })).toBe(want);
+  });
+
   it('a copy command that prints the destination path: the copy is read back; a different file there is FAILED; no path: copied, unverified', async () => {
     const printing = ['sh', '-c', 'cp "$1" "$2" && echo "copied to:" && echo "$2"', 'sh', '{{backup.path}}', 'OFF/{{backup.id}}.copy'];
     const ok = setup({ command: printing });
@@ -94,7 +108,10 @@ describe.concurrent('off-host copies (issue #17)', () => {
 
     const silent = setup({ command: ['cp', '{{backup.path}}', 'OFF/'] });
     expect((await silent.run(['backup', 'create', '--verify'])).code).toBe(0);
-    expect((await listed(silent.run))[0]).toMatchObject({ offHost: 'unverified', offHostMessage: 'copied; not verified (no copy_verify_command, and the copy command printed no local file path last)' });
+    expect((await listed(silent.run))[0]).toMatchObject({ offHost: 'unverified', offHostMessage: 'copied; not verified (no copy_verify_command, and the copy command printed no local file path last); its manifest too' });
+    // A command naming its destination by {{backup.id}} would write the manifest over the copy: not copied.
+    expect(manifestOf(ok.bdir, good!.id).offHost?.message).toMatch(/its manifest was not copied: copy_command names \{\{backup.id\}\}/);
+    expect(readdirSync(ok.off)).toEqual([`${good!.id}.copy`]);
   });
 
   it('a failing copy command: the backup is still created and verified (exit 0), a warning on stderr and in --json, FAILED in list, a warning of the RPO check; secrets redacted', async () => {
