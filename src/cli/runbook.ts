@@ -11,6 +11,7 @@ import { PolicyOperator, ProtocolOperator, TerminalOperator, type Operator } fro
 import { encodeMessage } from '../engine/protocol.js';
 import { findRunbook, loadCatalog, type Catalog } from '../runbooks/catalog.js';
 import { checkActions } from '../runbooks/render.js';
+import { templateVars } from '../runbooks/template.js';
 import { dryRun, findOpenRun, ObservedJournal, progressOf, resumeRunbook, rollbackRunbook, startRunbook, type AuditFn, type FileRunCtx, type RunbookEnv } from '../runbooks/runner.js';
 import type { RunbookSpec } from '../runbooks/spec.js';
 import { recordAudit } from '../state/acks.js';
@@ -122,6 +123,16 @@ function showStatus(journal: ObservedJournal, id: string | undefined, json: bool
   return 0;
 }
 
+/**
+ * Refuses a `--param` the runbook never reads (a typo would otherwise be ignored and the step run
+ * with its default — an operator's trial: `--param revison=v2` updated to the newest revision).
+ */
+function checkParamNames(spec: RunbookSpec, p: Record<string, string>): void {
+  const known = spec.builtin === 'restore' ? ['mode'] : [...new Set(spec.steps.flatMap((s) => templateVars(s)).filter((v) => v.startsWith('param.')).map((v) => v.slice('param.'.length)))];
+  const unknown = Object.keys(p).filter((k) => !known.includes(k));
+  if (unknown.length) throw new UsageError(`--param ${unknown.join(', ')}: ${spec.name} reads no such parameter (expected ${known.length ? `one of: ${known.join(', ')}` : 'none: it takes no --param'})`);
+}
+
 /** Hands `restore-database` to the restore command, its front door. */
 async function restoreDatabase(g: RunbookOptions, loaded: LoadedConfig, p: Record<string, string>): Promise<number> {
   const db = g.target ?? (loaded.config.databases.length === 1 ? loaded.config.databases[0]?.name : undefined);
@@ -168,6 +179,7 @@ export async function runbookCommand(action: string, arg: string | undefined, g:
     g.target ??= m.target;
   }
   const found = action === 'run' ? findRunbook(catalog, name as string) : undefined;
+  if (found) checkParamNames(found.spec, p);
   if (found?.spec.builtin === 'restore') return restoreDatabase(g, loaded, p);
   const file = found?.file ?? (found ? catalog.entries.find((e) => e.name === found.spec.name)?.file : undefined);
   const deps: GenericDeps = {

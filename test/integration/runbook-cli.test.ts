@@ -19,6 +19,7 @@ writeFileSync(
   config,
   `name: t\nstate_dir: state\nrunbooks:\n  dir: rb\nservices:\n  - name: web\n    health_url: http://127.0.0.1:9/health\n    stop_command: "rm -f ${dir}/web-up"\n    start_command: "touch ${dir}/web-up"\n` +
     `redis:\n  - name: cache\n    url: redis://127.0.0.1:9\n    stop_command: "true"\n    start_command: "true"\n` +
+    `databases:\n  - name: ledger\n    path: ledger.db\n    writers: [web]\n` +
     `apps:\n  - name: shop\n    dir: .\n    services: [web]\n    migrate:\n      current: [echo, "0001"]\n      history: [echo, "0001"]\n      heads: [echo, "0001"]\n      upgrade: [echo, up, "{{revision}}"]\n      downgrade: [echo, down, "{{revision}}"]\n`,
 );
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,12 +47,12 @@ describe('opsdeck runbook', () => {
 
   it('every built-in runbook is valid, names only known actions, and previews every step for a target', async () => {
     const list = (JSON.parse((await cli(['runbook', 'list', '--json'])).stdout) as { runbooks: { name: string; source: string }[] }).runbooks.filter((x) => x.source === 'built-in');
-    expect(list.map((x) => x.name).sort()).toEqual(['api-degraded', 'app-update', 'db-migrate', 'disk-pressure', 'full-system-recovery', 'recovery-verify', 'redis-recovery', 'restore-database', 'service-recovery']);
+    expect(list.map((x) => x.name).sort()).toEqual(['api-degraded', 'app-update', 'db-migrate', 'db-repair', 'disk-pressure', 'full-system-recovery', 'recovery-verify', 'redis-recovery', 'restore-database', 'service-recovery']);
     for (const { name } of list) {
       const show = await cli(['runbook', 'show', name]);
       expect(show.stderr, name).toBe('');
       if (name === 'restore-database') continue; // the restore's own steps: its dry run is restore --dry-run's
-      const args = name === 'redis-recovery' ? ['--target', 'cache'] : name === 'disk-pressure' ? ['--target', dir] : name === 'app-update' || name === 'db-migrate' ? ['--target', 'shop'] : name === 'full-system-recovery' ? [] : ['--target', 'web'];
+      const args = name === 'redis-recovery' ? ['--target', 'cache'] : name === 'disk-pressure' ? ['--target', dir] : name === 'app-update' || name === 'db-migrate' ? ['--target', 'shop'] : name === 'db-repair' ? ['--target', 'ledger'] : name === 'full-system-recovery' ? [] : ['--target', 'web'];
       const dry = await cli(['runbook', 'run', name, ...args, '--dry-run', '--json']);
       expect(dry.stderr, name).toBe('');
       const steps = (JSON.parse(dry.stdout) as { steps: { preview: string }[] }).steps;
@@ -67,6 +68,16 @@ describe('opsdeck runbook', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`does: run: /usr/bin/touch ${marker} (at most 60 s)`);
     expect(existsSync(marker)).toBe(false);
+  });
+
+  it('a --param the runbook never reads is refused in one line naming the ones it does (a typo is not ignored)', async () => {
+    const marker = join(dir, 'param-marker');
+    runbook('typo', `steps:\n  - id: touch\n    title: make {{param.revision | head}}\n    why: reads one parameter.\n    exec: ["/usr/bin/touch", "${marker}"]\n`);
+    const r = await cli(['runbook', 'run', 'typo', '--yes', '--param', 'revison=v2']);
+    expect(r.code).toBe(64);
+    expect(r.stderr.trim()).toBe('opsdeck: --param revison: typo reads no such parameter (expected one of: revision)');
+    expect(existsSync(marker)).toBe(false);
+    expect((await cli(['runbook', 'run', 'typo', '--yes', '--param', 'revision=v2'])).code).toBe(0);
   });
 
   it('a step that fails twice then succeeds is retried with its backoff, each attempt journaled', async () => {

@@ -158,11 +158,13 @@ export const DB_ACTIONS: Record<string, Action<unknown, GenericDeps>> = {
     dangerous: true,
     async settled(x) {
       const { loaded, t } = targetOf(x);
+      if (!existsSync(t.path)) return `nothing to move: ${t.path} does not exist (restore-database brings a lost database back)`;
       if (Object.keys(await quarantinedBy(t.path, x.record.id)).length) return undefined; // moved before a kill: execute reports it
       return (await problemsNow(loaded, t)).length ? undefined : `nothing to repair in ${t.name}: no orphan, duplicate or malformed row`;
     },
     async preview(x) {
       const { loaded, t } = targetOf(x);
+      if (!existsSync(t.path)) return `nothing to move: ${t.path} does not exist (restore-database brings a lost database back)`;
       const found = await problemsNow(loaded, t);
       if (!found.length) return `nothing to move in ${t.name} now: no orphan, duplicate or malformed row (looked again when the step runs)`;
       return `move ${found.length} rows of ${t.name} into quarantine tables in the same file, one transaction, a safety copy first (${safetyDirOf(x, t)}): ${describeProblems(found)}; the undo puts them back exactly`;
