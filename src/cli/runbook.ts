@@ -109,17 +109,21 @@ function showStatus(journal: ObservedJournal, id: string | undefined, json: bool
       return 0;
     }
     if (!runs.length) out('no runs in the journal');
-    for (const r of runs) out(`${r.id}  ${r.kind}  ${r.subject}  ${r.status}  step ${Math.min(r.run.cursor + 1, r.run.steps.length)}/${r.run.steps.length}  ${new Date(r.updatedAt).toISOString()}`);
+    for (const r of runs) out(`${r.id}  ${r.kind}  ${r.subject}  ${r.status === 'failed' && journal.lines(r.id).some((l) => l.event === 'undone') ? 'failed (undone)' : r.status}  step ${Math.min(r.run.cursor + 1, r.run.steps.length)}/${r.run.steps.length}  ${new Date(r.updatedAt).toISOString()}`);
     return 0;
   }
   const r = journal.get<FileRunCtx>(id);
   if (!r) throw new ExitError(1, 'not-found', `run ${id}: not in the journal (opsdeck runbook status lists the runs)`);
+  // A step a rollback undid still reads `done` in its state; the journal's `undone` line says what
+  // the undo did (an operator's trial read "done" for a step whose effect was gone).
+  const undone = new Map(journal.lines(r.id).filter((l) => l.event === 'undone').map((l) => [l.step, l.detail ?? '']));
+  const rolledBack = undone.size > 0 && r.status !== 'rolled-back';
   if (json) {
-    outJson({ ...progressOf(r), status: r.status, startedAt: r.startedAt, updatedAt: r.updatedAt });
+    outJson({ ...progressOf(r), status: r.status, ...(rolledBack ? { rolledBack: true } : {}), undone: Object.fromEntries(undone), startedAt: r.startedAt, updatedAt: r.updatedAt });
     return 0;
   }
-  out(`${r.id}: ${r.kind} on ${r.subject} — ${r.status}${r.status === 'open' ? ` (${r.hint})` : ''}`);
-  r.run.steps.forEach((s, i) => out(`${String(i + 1).padStart(2)}. ${s.title}: ${stateText(r.run.states[i] ?? { status: 'pending' })}`));
+  out(`${r.id}: ${r.kind} on ${r.subject} — ${r.status}${rolledBack ? ', its started steps undone' : ''}${r.status === 'open' ? ` (${r.hint})` : ''}`);
+  r.run.steps.forEach((s, i) => out(`${String(i + 1).padStart(2)}. ${s.title}: ${stateText(r.run.states[i] ?? { status: 'pending' })}${undone.has(s.id) ? ` — UNDONE: ${undone.get(s.id) ?? ''}` : ''}`));
   return 0;
 }
 

@@ -106,6 +106,12 @@ describe('opsdeck runbook', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/undoes \(run undoes-\S+\) stopped and closed; undone:/);
     expect(readFileSync(log, 'utf8').split('\n').filter(Boolean)).toEqual(['a', 'b', 'undo-b', 'undo-a']);
+    // runbook status says the steps that ran were undone (their states still read "done").
+    const run = /\(run (undoes-\S+)\)/.exec(r.stderr)?.[1] as string;
+    const st = await cli(['runbook', 'status', run]);
+    expect(st.stdout).toMatch(/— failed, its started steps undone/);
+    expect(st.stdout).toMatch(/ 1\. step a: done in \d+ms — UNDONE: /);
+    expect((await cli(['runbook', 'status'])).stdout).toMatch(new RegExp(`${run} +undoes +undoes +failed \\(undone\\)`));
     const open = await cli(['runbook', 'resume', '--yes']);
     expect(open.stderr).toMatch(/no unfinished runbook run/);
   });
