@@ -5,7 +5,7 @@ import { formatBytes } from '../domain/format.js';
 import { printable } from '../domain/printable.js';
 import { RunJournal } from '../engine/journal.js';
 import { PolicyOperator, ProtocolOperator, TerminalOperator, type Operator } from '../engine/operator.js';
-import { redactCtx, resumeRestore, rollbackRestore, startRestore, type AuditFn, type Engine } from '../runbooks/restore.js';
+import { redactCtx, restoreContinuePlan, resumeRestore, rollbackRestore, startRestore, type AuditFn, type Engine } from '../runbooks/restore.js';
 import type { RestoreCtx } from '../runbooks/restore-steps.js';
 import { recordAudit } from '../state/acks.js';
 import { RowLedger } from '../state/row-ledger.js';
@@ -68,6 +68,7 @@ export async function restoreCommand(g: RestoreOptions): Promise<number> {
     const journal = new RunJournal(state, { redactCtx: (c) => redactCtx(c as RestoreCtx) });
     const audit: AuditFn = (action, target, outcome, detail) => recordAudit(state, { action, target, outcome, ...(detail !== undefined ? { detail } : {}) });
     const what = g.resume ? 'restore --resume' : g.rollback ? 'restore --rollback' : 'restore';
+    if (g.dryRun && (g.resume || g.rollback)) return restoreContinuePlan(journal, loaded, g);
     if (g.readOnly && !g.dryRun) {
       audit('restore', g.db ?? '(all)', 'refused', '--read-only');
       throw new ExitError(1, 'read-only', `${what} changes the database and stops services; refused in --read-only mode`);

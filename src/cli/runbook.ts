@@ -5,12 +5,13 @@ import { ExitError, UsageError } from '../domain/errors.js';
 import { formatDuration } from '../domain/format.js';
 import { printable } from '../domain/printable.js';
 import { runbookForCheck } from '../domain/runbook-map.js';
-import type { StepState } from '../domain/runbook.js';
+import { startedSteps, type StepState } from '../domain/runbook.js';
 import type { GenericDeps } from '../engine/actions.js';
 import { PolicyOperator, ProtocolOperator, TerminalOperator, type Operator } from '../engine/operator.js';
 import { encodeMessage } from '../engine/protocol.js';
 import { findRunbook, loadCatalog, type Catalog } from '../runbooks/catalog.js';
 import { checkActions } from '../runbooks/render.js';
+import { ACTIONS } from '../runbooks/registry.js';
 import { templateVars } from '../runbooks/template.js';
 import { dryRun, findOpenRun, ObservedJournal, progressOf, resumeRunbook, rollbackRunbook, startRunbook, type AuditFn, type FileRunCtx, type RunbookEnv } from '../runbooks/runner.js';
 import type { RunbookSpec } from '../runbooks/spec.js';
@@ -128,6 +129,41 @@ function showStatus(journal: ObservedJournal, id: string | undefined, json: bool
 }
 
 /**
+ * `resume --dry-run` / `rollback --dry-run`: what continuing an open run would do, running nothing —
+ * the steps a resume runs (the interrupted one again), or the started steps a rollback undoes, last
+ * first, each with its undo (or "no undo: its effect stays").
+ */
+function continuePlan(journal: ObservedJournal, catalog: Catalog, action: 'resume' | 'rollback', id: string | undefined, check: string | undefined, json: boolean): number {
+  const r = findOpenRun(journal, id, id === undefined ? check : undefined);
+  const spec = findRunbook(catalog, r.ctx.file ?? r.ctx.runbook).spec;
+  // A step's `undo:` in the file, else its action's own undo (service.stop starts the service again).
+  const undoOf = (stepId: string) => {
+    const st = spec.steps.find((s) => s.id === stepId);
+    if (st?.undo) return st.undo;
+    return st?.action && ACTIONS[st.action]?.undo ? { action: `${st.action}'s own undo`, params: {} } : undefined;
+  };
+  const started = startedSteps(r.run);
+  const plan =
+    action === 'rollback'
+      ? [...started].reverse().map((stepId) => {
+          const u = undoOf(stepId);
+          const title = r.run.steps.find((s) => s.id === stepId)?.title ?? stepId;
+          return { step: stepId, title, does: u ? `undo: ${u.action}${Object.keys(u.params).length ? ` ${JSON.stringify(u.params)}` : ''}` : 'no undo: its effect stays' };
+        })
+      : r.run.steps.flatMap((s, i) => {
+          const st = r.run.states[i]?.status ?? 'pending';
+          return st === 'done' || st === 'skipped' ? [] : [{ step: s.id, title: s.title, does: st === 'pending' ? 'runs' : `runs again (it was ${st} when the run stopped)` }];
+        });
+  if (json) outJson({ run: r.id, runbook: r.kind, subject: r.subject, action, dryRun: true, steps: plan });
+  else {
+    out(`${action} of ${r.id} (${r.kind} on ${r.subject}) — dry run, nothing is run:`);
+    if (!plan.length) out(action === 'rollback' ? '  no step has started: nothing to undo' : '  no step is left');
+    plan.forEach((p, i) => out(`${String(i + 1).padStart(2)}. ${p.title}: ${p.does}`));
+  }
+  return 0;
+}
+
+/**
  * Refuses a `--param` the runbook never reads (a typo would otherwise be ignored and the step run
  * with its default — an operator's trial: `--param revison=v2` updated to the newest revision).
  */
@@ -210,6 +246,7 @@ export async function runbookCommand(action: string, arg: string | undefined, g:
       if (g.protocol) process.stdout.write(encodeMessage({ progress: redactDeep(progressOf(r)) }));
     });
     if (action === 'status') return showStatus(journal, arg, json);
+    if (g.dryRun && (action === 'resume' || action === 'rollback')) return continuePlan(journal, catalog, action, arg, g.check, json);
     const audit: AuditFn = (a, target, outcome, detail) => recordAudit(state, { action: a, target, outcome, ...(detail !== undefined ? { detail } : {}) });
     if (g.readOnly) {
       audit(`runbook.${action}`, name ?? arg ?? '(open run)', 'refused', '--read-only');

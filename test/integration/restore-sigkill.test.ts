@@ -137,6 +137,15 @@ describe('an unfinished restore is a CRITICAL finding of check until it is finis
     expect(finding?.status).toBe('critical');
     // The printed command works from any folder: it names the configuration the restore used.
     expect(finding?.message).toMatch(/unfinished .*opsdeck restore --config \/\S+\.yaml --db trading --resume, or --rollback \(safety copy: \//);
+    // --dry-run beside --resume / --rollback shows the plan and changes nothing (it used to take the
+    // unattended path and really roll back).
+    const dryBack = await cli(s, ['restore', '--db', 'trading', '--rollback', '--dry-run']);
+    expect(dryBack.code, dryBack.stderr).toBe(0);
+    expect(dryBack.stdout).toMatch(/^rollback of restore \S+ \(trading\) — dry run, nothing changed:\n  1\. put back /);
+    const dryOn = await cli(s, ['restore', '--db', 'trading', '--resume', '--dry-run']);
+    expect(dryOn.stdout).toMatch(/^resume of restore \S+ \(trading\) — dry run, nothing changed:\n  1\. restore the whole file: /m);
+    expectIntact(s, 'old');
+    expect((await cli(s, ['check', '--json'])).stdout).toContain('journal:restore:trading');
     const r = await cli(s, ['restore', '--db', 'trading', '--resume', '--yes', '--accept-loss']);
     // The strategy written after the backup is lost by the whole-file restore: named, and given up
     // only because --accept-loss says so.

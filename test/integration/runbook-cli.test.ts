@@ -137,6 +137,11 @@ describe('opsdeck runbook', () => {
     const check = await cli(['check', '--json']);
     expect(check.stdout).toContain('journal:killed:killed');
     expect(open?.run).toBeDefined();
+    // Dry runs of both ways on: the plan, nothing run.
+    const dryBack = await cli(['runbook', 'rollback', '--check', 'journal:killed:killed', '--dry-run']);
+    expect(dryBack.stdout).toMatch(/^rollback of killed-\S+ \(killed on killed\) — dry run, nothing is run:\n 1\. two: no undo: its effect stays\n 2\. one: no undo: its effect stays\n$/);
+    const dryOn = await cli(['runbook', 'resume', '--check', 'journal:killed:killed', '--dry-run']);
+    expect(dryOn.stdout).toMatch(/ 1\. two: runs again \(it was running when the run stopped\)\n 2\. three: runs\n$/);
     // The console's F on the finding resumes by its check id (journal:<runbook>:<subject>).
     const r = await cli(['runbook', 'resume', '--check', 'journal:killed:killed', '--yes']);
     expect(r.stderr).toBe('');
