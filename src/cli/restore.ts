@@ -5,7 +5,7 @@ import { formatBytes } from '../domain/format.js';
 import { printable } from '../domain/printable.js';
 import { RunJournal } from '../engine/journal.js';
 import { PolicyOperator, ProtocolOperator, TerminalOperator, type Operator } from '../engine/operator.js';
-import { redactCtx, restoreContinuePlan, resumeRestore, rollbackRestore, startRestore, type AuditFn, type Engine } from '../runbooks/restore.js';
+import { findOpen, redactCtx, resumeRestore, rollbackRestore, startRestore, type AuditFn, type Engine } from '../runbooks/restore.js';
 import type { RestoreCtx } from '../runbooks/restore-steps.js';
 import { recordAudit } from '../state/acks.js';
 import { RowLedger } from '../state/row-ledger.js';
@@ -14,7 +14,7 @@ import { pruneSafetyCopies } from '../state/safety-copies.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import type { BackupOptions } from './backup.js';
 import { isKnown } from './exit-codes.js';
-import { err, out, redact, useSecrets } from './output.js';
+import { err, out, outJson, redact, useSecrets } from './output.js';
 
 // `opsdeck restore`: flags, the state database and who answers (issue #14). The restore itself is
 // the engine's first runbook: src/runbooks/restore.ts (start, resume, rollback, outcome) and
@@ -106,4 +106,24 @@ function pruneSafety(state: Parameters<typeof pruneSafetyCopies>[1], sdir: strin
   } catch (e) {
     err(`opsdeck: warning: old safety copies not removed: ${(e as Error).message}`);
   }
+}
+
+/**
+ * `restore --resume --dry-run` / `--rollback --dry-run`: what continuing the open run would do, and
+ * nothing else (before, a dry run took the unattended path and really resumed or rolled back).
+ */
+function restoreContinuePlan(journal: RunJournal, loaded: LoadedConfig, g: RestoreOptions): number {
+  const r = findOpen(journal, loaded, g);
+  const lines = g.rollback
+    ? [`put back ${r.ctx.dbPath} as it was before restore ${r.id}, from ${r.ctx.safetyDir}: the writers stopped, the file as it is now kept in ${r.ctx.safetyDir}/before-rollback, the safety copy put back, rows written since the restore merged back in, the writers started again`]
+    : r.run.steps.flatMap((s, i) => {
+        const st = r.run.states[i]?.status ?? 'pending';
+        return st === 'done' || st === 'skipped' ? [] : [`${s.title}: ${st === 'pending' ? s.detail : `runs again (it was ${st} when the run stopped)`}`];
+      });
+  if (g.json) outJson({ run: r.id, database: r.subject, dryRun: true, action: g.rollback ? 'rollback' : 'resume', steps: lines });
+  else {
+    out(`${g.rollback ? 'rollback' : 'resume'} of restore ${r.id} (${r.subject}) — dry run, nothing changed:`);
+    lines.forEach((l, i) => out(`  ${i + 1}. ${l}`));
+  }
+  return 0;
 }

@@ -143,27 +143,8 @@ function ended(e: Engine, o: Outcome<RestoreCtx>): number {
   throw new Failure(ex.kind, `${ex.message} — restore ${r.id} is unfinished: retry with opsdeck${e.configFlag ?? ''} restore --db ${r.subject} --resume, or put the old database back with --rollback (safety copy: ${ctx.safetyDir})`);
 }
 
-/**
- * `restore --resume --dry-run` / `--rollback --dry-run`: what continuing the open run would do, and
- * nothing else (before, a dry run took the unattended path and really resumed or rolled back).
- */
-export function restoreContinuePlan(journal: RunJournal, loaded: LoadedConfig, g: RestoreOptions): number {
-  const r = findOpen(journal, loaded, g);
-  const lines = g.rollback
-    ? [`put back ${r.ctx.dbPath} as it was before restore ${r.id}, from ${r.ctx.safetyDir}: the writers stopped, the file as it is now kept in ${r.ctx.safetyDir}/before-rollback, the safety copy put back, rows written since the restore merged back in, the writers started again`]
-    : r.run.steps.flatMap((s, i) => {
-        const st = r.run.states[i]?.status ?? 'pending';
-        return st === 'done' || st === 'skipped' ? [] : [`${s.title}: ${st === 'pending' ? s.detail : `runs again (it was ${st} when the run stopped)`}`];
-      });
-  if (g.json) outJson({ run: r.id, database: r.subject, dryRun: true, action: g.rollback ? 'rollback' : 'resume', steps: lines });
-  else {
-    out(`${g.rollback ? 'rollback' : 'resume'} of restore ${r.id} (${r.subject}) — dry run, nothing changed:`);
-    lines.forEach((l, i) => out(`  ${i + 1}. ${l}`));
-  }
-  return 0;
-}
-
-function findOpen(journal: RunJournal, loaded: LoadedConfig, g: RestoreOptions): Stored {
+/** The open restore run `--resume` / `--rollback` continue (one, or the one of `--db`). */
+export function findOpen(journal: RunJournal, loaded: LoadedConfig, g: RestoreOptions): Stored {
   let runs = journal.open<RestoreCtx>('restore');
   if (g.db) {
     const path = targets(loaded, g)[0]?.path;

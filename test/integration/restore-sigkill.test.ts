@@ -141,9 +141,9 @@ describe('an unfinished restore is a CRITICAL finding of check until it is finis
     // unattended path and really roll back).
     const dryBack = await cli(s, ['restore', '--db', 'trading', '--rollback', '--dry-run']);
     expect(dryBack.code, dryBack.stderr).toBe(0);
-    expect(dryBack.stdout).toMatch(/^rollback of restore \S+ \(trading\) — dry run, nothing changed:\n  1\. put back /);
+    expect(dryBack.stdout).toMatch(/^rollback of restore \S+ \(trading\) — dry run, nothing changed:\n {2}1\. put back /);
     const dryOn = await cli(s, ['restore', '--db', 'trading', '--resume', '--dry-run']);
-    expect(dryOn.stdout).toMatch(/^resume of restore \S+ \(trading\) — dry run, nothing changed:\n  1\. restore the whole file: /m);
+    expect(dryOn.stdout).toMatch(/^resume of restore \S+ \(trading\) — dry run, nothing changed:\n {2}1\. restore the whole file: /m);
     expectIntact(s, 'old');
     expect((await cli(s, ['check', '--json'])).stdout).toContain('journal:restore:trading');
     const r = await cli(s, ['restore', '--db', 'trading', '--resume', '--yes', '--accept-loss']);
