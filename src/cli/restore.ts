@@ -13,6 +13,7 @@ import { safetyPolicy } from '../domain/retention.js';
 import { pruneSafetyCopies } from '../state/safety-copies.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import type { BackupOptions } from './backup.js';
+import { writerHealthOf } from '../services/writers.js';
 import { isKnown } from './exit-codes.js';
 import { err, out, outJson, redact, useSecrets } from './output.js';
 
@@ -76,7 +77,7 @@ export async function restoreCommand(g: RestoreOptions): Promise<number> {
     const interactive = !g.yes && !g.dryRun;
     if (interactive && !process.stdin.isTTY && !g.protocol) throw new UsageError(`${what} asks before each step: run it in a terminal, or pass --yes (or --dry-run to preview)`);
     const op = operatorFor(g, interactive);
-    const e: Engine = { state, journal, op, audit, deps: { ledger: new RowLedger(state) }, json: !!g.json, ...(loaded.file ? { configFlag: ` --config ${resolve(loaded.file)}` } : {}) };
+    const e: Engine = { state, journal, op, audit, deps: { ledger: new RowLedger(state), writerHealth: writerHealthOf(loaded.config.services) }, json: !!g.json, ...(loaded.file ? { configFlag: ` --config ${resolve(loaded.file)}` } : {}) };
     try {
       if (g.rollback) return await rollbackRestore(e, loaded, g);
       if (g.resume) return await resumeRestore(e, loaded, g);

@@ -14,7 +14,7 @@ import type { RunRecord } from '../engine/journal.js';
 import { extractVerified, holdersOf, inspectDatabase, putBack, restoreTables, safetyCopy, swapIn } from '../services/backup-restore.js';
 import { conflictsTable, mergeKey, mergeOrder, mergeTables, replaceLoss, unmergedRows } from '../services/merge.js';
 import { integerKey, islands } from '../services/row-tracker.js';
-import { startWriters, stopAllWriters, stopWriters, writersHealthy, type Writer } from '../services/writers.js';
+import { startWriters, stopAllWriters, stopWriters, writersHealthy, type Writer, type WriterHealth } from '../services/writers.js';
 import type { RowLedger } from '../state/row-ledger.js';
 
 /** Everything resume and rollback need, saved with the run. */
@@ -57,6 +57,8 @@ export interface RestoreCtx {
 /** What the steps share besides the run: the row-loss ledger of the state database. */
 export interface RestoreDeps {
   ledger: RowLedger;
+  /** A command writer's health check (its service's health_url), read from the configuration of now (never journaled). */
+  writerHealth?: (service: string) => WriterHealth | undefined;
 }
 
 type X = StepContext<RestoreCtx, RestoreDeps>;
@@ -358,7 +360,7 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
     async execute(x) {
       const ctx = x.record.ctx;
       if (ctx.stopped.length === 0) return 'no writer to check';
-      return writersHealthy(ctx.dockerHost, ctx.stopped, x.signal);
+      return writersHealthy(ctx.dockerHost, ctx.stopped, x.signal, x.deps.writerHealth);
     },
   },
   'accept-loss': {

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { Failure } from '../domain/errors.js';
 import { DockerService, resolveDockerEndpoint } from './docker.js';
+import { probeHttp } from './http.js';
+import type { ExpectConfig, ServiceConfig } from '../config/schema.js';
 
 // The services that write to a database, as a runbook stops and starts them around a change of the
 // file (issue #14: moved out of the restore command, so update, failover and repair runbooks use
@@ -144,13 +146,52 @@ export async function waitHealthy(d: DockerService, name: string, timeoutMs = 60
   }
 }
 
-/** Waits until the writers a run started are healthy: a note per writer. */
-export async function writersHealthy(host: string | undefined, stopped: readonly string[], signal?: AbortSignal): Promise<string> {
+/** How a command writer shows it is healthy: its service's `health_url` (and `expect`). */
+export interface WriterHealth {
+  url: string;
+  expect?: ExpectConfig | undefined;
+  timeoutMs: number;
+}
+
+/** A command writer's health check from the configuration: its service's health_url, expect and timeout. */
+export function writerHealthOf(services: readonly ServiceConfig[]): (service: string) => WriterHealth | undefined {
+  return (service) => {
+    const s = services.find((x) => x.name === service);
+    return s?.health_url ? { url: s.health_url, expect: s.expect, timeoutMs: s.timeout } : undefined;
+  };
+}
+
+/**
+ * Waits until the writers a run started are healthy: a note per writer. A command writer whose
+ * service has a `health_url` is probed until it answers healthy (60 s at most) — before, its
+ * start_command's exit was taken for health (an operator's trial: the restore said "healthy" while
+ * the API was still refusing connections).
+ */
+export async function writersHealthy(host: string | undefined, stopped: readonly string[], signal?: AbortSignal, healthOf: (service: string) => WriterHealth | undefined = () => undefined, timeoutMs = 60_000): Promise<string> {
   let docker: DockerService | undefined;
   const notes: string[] = [];
   for (const name of stopped) {
-    if (isCommand(name)) notes.push(`${name.slice(COMMAND.length)}: its start_command succeeded (a command writer has no container health to wait for)`);
-    else notes.push(await waitHealthy((docker ??= dockerFor(host)), name, 60_000, signal));
+    if (!isCommand(name)) {
+      notes.push(await waitHealthy((docker ??= dockerFor(host)), name, timeoutMs, signal));
+      continue;
+    }
+    const service = name.slice(COMMAND.length);
+    const h = healthOf(service);
+    if (!h) {
+      notes.push(`${service}: its start_command succeeded (no health_url configured for it to wait for)`);
+      continue;
+    }
+    const t0 = Date.now();
+    for (;;) {
+      const p = await probeHttp({ url: h.url, timeoutMs: h.timeoutMs, expect: h.expect });
+      if (p.ok) {
+        notes.push(`${service}: ${p.target} answered HTTP ${p.status ?? ''} ${((Date.now() - t0) / 1000).toFixed(1)} s after its start_command`);
+        break;
+      }
+      if (Date.now() - t0 > timeoutMs) throw new Failure('unhealthy', `${service}: not healthy ${Math.round(timeoutMs / 1000)} s after its start_command: ${p.failure?.message ?? 'no answer'}`);
+      if (signal?.aborted) throw new Failure('cancelled', `waiting for ${service} to be healthy: cancelled`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
   return notes.join('; ');
 }

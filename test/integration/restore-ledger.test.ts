@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 
@@ -11,7 +12,7 @@ import { runCli } from '../helpers/cli.js';
 // them missing: a CRITICAL "rows lost" nothing could clear, and every backup taken afterwards was
 // held back from the next restore as "taken during a loss" (an older backup lost a committed row).
 
-function stack() {
+function stack(services = '', writers = '') {
   const dir = mkdtempSync(join(tmpdir(), 'opsdeck-ledger-'));
   const db = join(dir, 'shop.db');
   const d = new Database(db);
@@ -19,7 +20,7 @@ function stack() {
   d.exec('CREATE TABLE trades (id INTEGER PRIMARY KEY, qty INTEGER NOT NULL); INSERT INTO trades (qty) VALUES (1), (2), (3), (4);');
   d.close();
   const config = join(dir, 'opsdeck.yaml');
-  writeFileSync(config, `state_dir: ${dir}/state\ndatabases:\n  - name: shop\n    path: ${db}\n    critical: true\n    critical_tables: [trades]\nbackup:\n  dir: ${dir}/backups\n`);
+  writeFileSync(config, `state_dir: ${dir}/state\n${services}databases:\n  - name: shop\n    path: ${db}\n    critical: true\n    critical_tables: [trades]\n${writers}backup:\n  dir: ${dir}/backups\n`);
   const sql = (q: string) => {
     const h = new Database(db);
     try {
@@ -84,5 +85,32 @@ describe.concurrent('restore and the row-loss ledger', () => {
     const w = await s.cli(['restore', '--db', 'shop', '--yes']);
     expect(w.code).toBe(3); // rows still missing, not given up under --yes
     expect(w.stdout).toMatch(/1 rows written after the backup are gone \(id 5\)/);
+  });
+});
+
+/** A port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe('a command writer with a health_url', () => {
+  it('the restore waits until its health_url answers, not only until its start_command exited', async () => {
+    const port = await freePort();
+    // The writer's start_command returns at once; its API answers 1.5 s later (a real HTTP server).
+    const server = `setTimeout(() => require('http').createServer((q, s) => s.end('ok')).listen(${port}, '127.0.0.1'), 1500); setTimeout(() => process.exit(0), 20000)`;
+    const dir0 = mkdtempSync(join(tmpdir(), 'opsdeck-ledger-api-'));
+    writeFileSync(join(dir0, 'server.js'), server);
+    const s = stack(
+      `services:\n  - name: api\n    health_url: http://127.0.0.1:${port}/health\n    stop_command: "true"\n    start_command: "${process.execPath} ${join(dir0, 'server.js')} >/dev/null 2>&1 &"\n`,
+      '    writers: [api]\n',
+    );
+    expect((await s.cli(['backup', 'create', '--db', 'shop', '--verify'])).code).toBe(0);
+    const r = await s.cli(['restore', '--db', 'shop', '--yes']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`verify the writers are healthy: api: http://127\\.0\\.0\\.1:${port}/health answered HTTP 200 [1-9]\\.\\d s after its start_command`));
   });
 });

@@ -11,7 +11,7 @@ import { RunJournal } from '../../engine/journal.js';
 import { PolicyOperator } from '../../engine/operator.js';
 import { safetyCopy } from '../../services/backup-restore.js';
 import { dropSnapshot, moveToQuarantine, openDatabase, problemRows, quarantinedBy, takeSnapshot, undoQuarantine } from '../../services/integrity.js';
-import { startWriters, stopWriters } from '../../services/writers.js';
+import { startWriters, stopWriters, writerHealthOf } from '../../services/writers.js';
 import { recordAudit } from '../../state/acks.js';
 import { RowLedger } from '../../state/row-ledger.js';
 import { safetyRoot } from '../../state/safety-copies.js';
@@ -126,7 +126,7 @@ export const DB_ACTIONS: Record<string, Action<unknown, GenericDeps>> = {
         const journal = new RunJournal(state, { redactCtx: (c) => redactCtx(c as RestoreCtx) });
         const op = new PolicyOperator((line) => x.say(line));
         const audit = (action: string, target: string, outcome: 'ok' | 'failed' | 'refused' | 'cancelled', detail?: string) => recordAudit(state, { action, target, outcome, ...(detail !== undefined ? { detail } : {}) });
-        const e = { state, journal, op, audit, deps: { ledger: new RowLedger(state) }, json: false, ...(loaded.file ? { configFlag: ` --config ${loaded.file}` } : {}) };
+        const e = { state, journal, op, audit, deps: { ledger: new RowLedger(state), writerHealth: writerHealthOf(loaded.config.services) }, json: false, ...(loaded.file ? { configFlag: ` --config ${loaded.file}` } : {}) };
         const code = await startRestore(e, loaded, { db: t.name, merge: true, backup: p.backup, tables: p.tables.map((l) => l.table).join(','), yes: true });
         // 3: finished with rows still missing (not given up unattended): said, not a failure of this step.
         if (code === 0 || code === 3) return `merged from backup ${p.backup}: ${describeLoss(p)} asked for${code === 3 ? '; some rows are still missing (the restore above names them)' : ''}`;
