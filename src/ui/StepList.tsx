@@ -17,9 +17,10 @@ export function StepList(props: { steps: readonly ProgressStep[]; cursor: number
   const win = windowRows(steps, Math.min(props.cursor + 1, steps.length - 1), room);
   const numW = String(steps.length).length;
   const below = steps.length - win.offset - win.rows.length;
-  // Titles take what they need, up to 40 columns; the state (with its note) takes the rest.
+  // Titles take what they need, up to 40 columns or half a wide terminal (a fixed 40 cut
+  // "Restart the payments API and wait for its he…" at every width); the state takes the rest.
   const head = 5 + numW;
-  const titleW = Math.max(8, Math.min(40, Math.max(...steps.map((st) => terminalSafe(st.title).length)), width - head - 24));
+  const titleW = Math.max(8, Math.min(Math.max(40, Math.floor(width / 2)), Math.max(...steps.map((st) => terminalSafe(st.title).length)), width - head - 24));
   return (
     <>
       {win.rows.map((st, i) => {

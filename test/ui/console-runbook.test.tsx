@@ -193,6 +193,19 @@ describe('the runbook wizard, from the messages of a run (80×24)', () => {
     expect(f).toContain('output line 39');
     expect(f).not.toContain('output line 0\n');
   });
+
+  it('a long step title is shown whole on a wide terminal (it was cut at 40 columns at every width)', async () => {
+    const { press, waitFor, runs } = setup({ columns: 160, rows: 40 });
+    await waitFor((f) => f.includes('Alerts (1 firing)'));
+    await press('A');
+    await press('F');
+    await waitFor(() => runs.length === 1);
+    const long = 'Restart the payments API and wait for its health check to pass';
+    runs[0]?.events.onProgress?.(progress(0, [step('restart', long, 'confirming'), step('verify', 'check it answers', 'pending')]));
+    runs[0]?.events.onAsk('run it?', 'yn');
+    const f = await waitFor((x) => x.includes('run it?'));
+    expect(f).toContain(`1. ${long}`);
+  });
 });
 
 describe('the runbook picker (:)', () => {
