@@ -49,9 +49,8 @@ function targetOf(x: X): { loaded: LoadedConfig; t: Target } {
 /** One line per finding that is not OK, the loss and its merge. */
 function describeReport(r: DbReport): string {
   const bad = r.findings.filter((f) => f.status !== 'ok');
-  const parts = [`${r.database}: ${r.status.toUpperCase()}`];
-  parts.push(bad.length ? bad.map((f) => `${f.status.toUpperCase()} ${f.id}: ${f.message}`).join('; ') : `${r.findings.length} checks ok`);
-  return parts.join(' — ');
+  // One finding a line: a wall of ten findings joined by ';' was hard to read in the wizard.
+  return bad.length ? [`${r.database}: ${r.status.toUpperCase()}`, ...bad.map((f) => `  ${f.status.toUpperCase()} ${f.id}: ${f.message}`)].join('\n') : `${r.database}: OK — ${r.findings.length} checks ok`;
 }
 
 /** The tables and ranges a merge would bring back, from the check step's facts. */
@@ -129,7 +128,7 @@ export const DB_ACTIONS: Record<string, Action<unknown, GenericDeps>> = {
         const e = { state, journal, op, audit, deps: { ledger: new RowLedger(state), writerHealth: writerHealthOf(loaded.config.services) }, json: false, ...(loaded.file ? { configFlag: ` --config ${loaded.file}` } : {}) };
         const code = await startRestore(e, loaded, { db: t.name, merge: true, backup: p.backup, tables: p.tables.map((l) => l.table).join(','), yes: true });
         // 3: finished with rows still missing (not given up unattended): said, not a failure of this step.
-        if (code === 0 || code === 3) return `merged from backup ${p.backup}: ${describeLoss(p)} asked for${code === 3 ? '; some rows are still missing (the restore above names them)' : ''}`;
+        if (code === 0 || code === 3) return `merge restore from backup ${p.backup} done for ${describeLoss(p)}${code === 3 ? '; some rows are still missing (the restore above names them)' : ' (the restore above says what came back)'}`;
         throw new Failure('integrity', `the merge restore of ${t.name} ended with exit code ${code}; its run says why (opsdeck runbook status)`);
       } finally {
         state.close();
