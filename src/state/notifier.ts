@@ -2,6 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Config } from '../config/schema.js';
 import type { ChannelConfig } from '../config/schema-notify.js';
 import type { Alert } from '../domain/alerts.js';
+import type { CheckResult } from '../domain/check.js';
 import type { LeaseOwnerKind, LeaseRecord, TakeReason } from '../domain/lease.js';
 import { backoffMs, byChannel, messageTitle, rateLimitedUntil, type MessageAlert, type MessageKind, type NotifyMessage } from '../domain/notify.js';
 import type { Severity } from '../domain/incident.js';
@@ -10,7 +11,7 @@ import { deliver } from '../services/notify-send.js';
 import { AckStore } from './acks.js';
 import { IncidentStore } from './incidents.js';
 import { Lease, processIdentity } from './lease.js';
-import { Outbox, type NotifiedAlert, type OutboxRow } from './outbox.js';
+import { Outbox, type ChannelStatus, type NotifiedAlert, type OutboxRow } from './outbox.js';
 import type { Source } from './sources.js';
 
 /** The lease whose holder sends notifications (issue #19): one monitor of a state folder tells people. */
@@ -257,27 +258,51 @@ export function notifierRunner(opts: NotifierOptions): { source: () => Source; o
 
   const source = (): Source => {
     const interval = opts.config().interval;
+    const first = !lease;
     lease ??= new Lease(opts.stateDb, NOTIFY_LEASE, me, interval);
     const l = lease;
+    const acquire = () => {
+      const at = now();
+      const st = l.acquire(at);
+      if (st.taken) emit({ kind: 'lease-taken', at, reason: st.taken });
+      if (st.lost) emit({ kind: 'lease-lost', at, ...(st.holder ? { holder: st.holder } : {}), ...(st.error ? { error: st.error } : {}) });
+    };
+    // Taken at once, so an alert of the very first check round is not missed (the source runs beside the probes).
+    if (first && channels().length > 0) acquire();
     return {
       id: 'notify',
       refreshMs: interval,
       checkMs: interval,
       run: async () => {
         const at = now();
-        const st = l.acquire(at);
-        if (st.taken) emit({ kind: 'lease-taken', at, reason: st.taken });
-        if (st.lost) emit({ kind: 'lease-lost', at, ...(st.holder ? { holder: st.holder } : {}), ...(st.error ? { error: st.error } : {}) });
+        if (channels().length > 0) acquire();
         if (l.held) {
           safely('queueing repeats', () => repeats(at));
           safely('pruning', () => outbox.prune(at - KEEP_SENT_MS, at - KEEP_FAILED_MS));
           pump();
         }
-        return [];
+        return deliveryChecks(at);
       },
       close: () => l.release(),
     };
   };
+  /** One check per channel (`notify:<channel>`): WARNING while messages are retried or were given up since it last delivered one. */
+  function deliveryChecks(at: number): CheckResult[] {
+    const cfg = opts.config().notify.channels;
+    let list: ChannelStatus[] = [];
+    safely('reading the outbox', () => (list = outbox.status(at, cfg.map((c) => c.name))));
+    return list.filter((c) => cfg.some((x) => x.name === c.channel)).map((c) => ({
+      id: `notify:${c.channel}`,
+      kind: 'notify',
+      target: c.channel,
+      status: c.failing > 0 ? 'warning' : 'ok',
+      value: c.failing,
+      message: c.failing > 0
+        ? `notify: ${c.retrying ? `${c.retrying} retrying` : ''}${c.retrying && c.failing > c.retrying ? ', ' : ''}${c.failing > c.retrying ? `${c.failing - c.retrying} failed` : ''} (${c.channel})${c.lastError ? `: ${c.lastError}` : ''} — opsdeck notify status`
+        : `notify: ${c.channel} delivering (${c.sentLastDay} sent in 24 h, ${c.pending} pending)`,
+    }));
+  }
+
   return {
     source,
     pump,

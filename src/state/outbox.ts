@@ -62,6 +62,8 @@ export interface ChannelStatus {
   /** Given up (or refused by the receiver for good). */
   failed: number;
   sentLastDay: number;
+  /** Messages being retried, and those given up since the channel last delivered one: the channel is failing. */
+  failing: number;
   lastSentAt?: number;
   lastError?: string;
 }
@@ -198,18 +200,19 @@ export class Outbox {
            sum(status = 'pending' AND last_error IS NOT NULL) AS retrying,
            sum(status = 'failed') AS failed,
            sum(status = 'sent' AND sent_at >= ?) AS sent_day,
-           max(sent_at) AS last_sent
-         FROM notify_outbox GROUP BY channel`,
+           max(sent_at) AS last_sent,
+           sum(status = 'failed' AND created_at > coalesce((SELECT max(s.sent_at) FROM notify_outbox s WHERE s.channel = o.channel), 0)) AS failed_since
+         FROM notify_outbox o GROUP BY channel`,
       )
-      .all(now - 24 * 3_600_000) as { channel: string; pending: number; retrying: number; failed: number; sent_day: number; last_sent: number | null }[];
+      .all(now - 24 * 3_600_000) as { channel: string; pending: number; retrying: number; failed: number; sent_day: number; last_sent: number | null; failed_since: number }[];
     const lastError = this.db.prepare("SELECT last_error FROM notify_outbox WHERE channel = ? AND last_error IS NOT NULL AND status != 'sent' ORDER BY id DESC LIMIT 1").pluck();
     const by = new Map(rows.map((r) => [r.channel, r]));
     const names = [...new Set([...channels, ...rows.map((r) => r.channel)])];
     return names.map((channel) => {
       const r = by.get(channel);
-      const e = r && (r.failed > 0 || r.retrying > 0) ? (lastError.get(channel) as string | undefined) : undefined;
+      const e = r && (r.failed_since > 0 || r.retrying > 0) ? (lastError.get(channel) as string | undefined) : undefined;
       return {
-        channel, pending: r?.pending ?? 0, retrying: r?.retrying ?? 0, failed: r?.failed ?? 0, sentLastDay: r?.sent_day ?? 0,
+        channel, pending: r?.pending ?? 0, retrying: r?.retrying ?? 0, failed: r?.failed ?? 0, sentLastDay: r?.sent_day ?? 0, failing: (r?.retrying ?? 0) + (r?.failed_since ?? 0),
         ...(r?.last_sent ? { lastSentAt: r.last_sent } : {}), ...(e ? { lastError: e } : {}),
       };
     });
