@@ -143,7 +143,8 @@ export function notifierRunner(opts: NotifierOptions): { source: () => Source; o
     const alone = live.filter((a) => !inIncident.includes(a));
     const add = (severity: Severity | undefined, group: Alert[], subjectOf: (list: Alert[]) => string) => {
       for (const [channel, list] of byChannel(cfg.notify.routes, names, severity, group.map((a) => ({ checkId: a.checkId, status: a.status, a })))) {
-        const fresh = list.filter((x) => !told(x.a, channel)).map((x) => x.a);
+        // A channel's own delivery alert (notify:<channel>) goes to the other channels only: it cannot reach it.
+        const fresh = list.filter((x) => x.a.checkId !== `notify:${channel}` && !told(x.a, channel)).map((x) => x.a);
         if (fresh.length) out.push({ channel, message: message(cfg, 'firing', subjectOf(fresh), severity, fresh.map(alertOf), at) });
       }
     };

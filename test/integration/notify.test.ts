@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,8 +98,21 @@ describe('notifications (real receivers on loopback)', () => {
         '    - alert: [warning]',
         '      checks: ["http:*"]',
         '      channels: [hook]',
+        // app-update's notify step, alone in a runbook file of the operator's: it queues on hook.
+        'apps:',
+        '  - name: web',
+        `    dir: ${dir}`,
+        '    notify: "web is being updated; back in 5 minutes"',
+        '    notify_channels: [hook]',
+        `runbooks: {dir: ${join(dir, 'rb')}}`,
         '',
       ].join('\n'),
+    );
+    mkdirSync(join(dir, 'rb'), { mode: 0o700 });
+    writeFileSync(
+      join(dir, 'rb', 'notice.yaml'),
+      ['name: notice', 'title: Tell the users', 'target: app', 'steps:', '  - id: notify', '    title: Tell the users', '    why: They know.', '    action: app.notify', '    params: { app: "{{app.name}}" }', ''].join('\n'),
+      { mode: 0o600 },
     );
     // Slack's receiver fails the first delivery: it must arrive after a retry.
     http.script('/slack/', [500]);
@@ -192,6 +205,19 @@ describe('notifications (real receivers on loopback)', () => {
     const db = new Database(join(dir, 'state', 'state.db'), { readonly: true });
     noSecret(JSON.stringify(db.prepare('SELECT * FROM notify_outbox').all()) + JSON.stringify(db.prepare('SELECT * FROM audit').all()));
     db.close();
+  });
+
+  it("app-update's notify step queues apps[].notify on apps[].notify_channels; the watch holding the lease delivers it", async () => {
+    const dry = await cli('runbook', 'run', 'notice', '--target', 'web', '--dry-run');
+    expect(dry.stdout).toContain('queue "web is being updated; back in 5 minutes" for hook');
+    const r = await cli('runbook', 'run', 'notice', '--target', 'web', '--yes', '--json');
+    expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
+    expect((JSON.parse(r.stdout) as { steps: { note?: string }[] }).steps[0]?.note).toContain('queued for hook');
+    const got = await until(() => http.delivered('/hook/').find((x) => (JSON.parse(x.body) as { kind: string }).kind === 'app'), 'the app notice', 20_000);
+    const body = JSON.parse(got.body) as { title: string; subject: string };
+    expect(body.title).toBe('[nstack] NOTICE: web is being updated; back in 5 minutes');
+    expect(body.subject).toMatch(/^app:web:notice-/);
+    expect(signatureValid(got, HMAC_SECRET)).toBe(true);
   });
 
   it('a route naming an unknown channel is a one-line configuration error; a channel URL from the environment is never echoed', async () => {
