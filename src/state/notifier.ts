@@ -117,6 +117,18 @@ export function notifierRunner(opts: NotifierOptions): { source: () => Source; o
     schedule();
   });
 
+  // An alert told firing that resolved while no opsdeck ran (or before a restart) never resolves in
+  // this process: its first passing result here queues its resolved message instead.
+  let notifiedIds = new Set<string>();
+  const offResult = opts.bus.subscribe('check.result', (e) => {
+    const id = e.result.id;
+    if (e.result.status !== 'ok' || !notifiedIds.has(id) || firingNow.has(id) || !lease?.held) return;
+    notifiedIds.delete(id);
+    batch ??= { fired: new Map(), resolved: new Map(), at: e.at };
+    batch.resolved.set(id, { checkId: id, state: 'resolved', failStreak: 0, passStreak: 1, status: 'ok', message: e.result.message, resolvedAt: e.at });
+    schedule();
+  });
+
   function flush(): void {
     const b = batch;
     batch = undefined;
@@ -278,6 +290,7 @@ export function notifierRunner(opts: NotifierOptions): { source: () => Source; o
         const at = now();
         if (channels().length > 0) acquire();
         if (l.held) {
+          safely('reading the outbox', () => (notifiedIds = new Set(outbox.allNotified().map((n) => n.checkId))));
           safely('queueing repeats', () => repeats(at));
           safely('pruning', () => outbox.prune(at - KEEP_SENT_MS, at - KEEP_FAILED_MS));
           pump();
@@ -311,6 +324,7 @@ export function notifierRunner(opts: NotifierOptions): { source: () => Source; o
       stopped = true;
       offFired();
       offResolved();
+      offResult();
       if (wake) clearTimeout(wake);
       batch?.cancel?.();
     },

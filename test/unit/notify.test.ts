@@ -136,4 +136,18 @@ describe('the notifier on a real state database and receiver', () => {
     s.runner.off();
     s.db.close();
   });
+
+  it('an alert told firing by an earlier process that resolved meanwhile: its first passing result here sends the resolved message', async () => {
+    const s = await setup([{ name: 'old', type: 'webhook', url: `http://127.0.0.1:${http.port}/old` }]);
+    // What an earlier opsdeck queued (and delivered) before it stopped.
+    s.outbox.enqueue([{ channel: 'old', message: { kind: 'firing', subject: 'http:gone', stack: 'unit', title: 't', alerts: [{ checkId: 'http:gone', status: 'critical', message: 'down' }], at: s.now() - 60_000 } }], s.now() - 60_000);
+    s.db.prepare("UPDATE notify_outbox SET status = 'sent', sent_at = ?").run(s.now() - 59_000);
+    await s.source.run();
+    s.bus.emit({ type: 'check.result', at: s.now(), result: { id: 'http:gone', kind: 'http', target: 'x', status: 'ok', message: 'answered HTTP 200' } });
+    const got = await until(() => http.delivered('/old')[0], 'the resolved message', 5000);
+    expect(JSON.parse(got.body)).toMatchObject({ kind: 'resolved', subject: 'http:gone' });
+    expect(s.outbox.allNotified()).toEqual([]);
+    s.runner.off();
+    s.db.close();
+  });
 });
