@@ -17,7 +17,8 @@ const HOOK_TOKEN = 'hook-t0ken-5ecret-81f3';
 const SLACK_TOKEN = 'xoxb-sl4ck-5ecret-77a1';
 const HMAC_SECRET = 'hm4c-5ecret-signing-93d0';
 const SMTP_PASSWORD = 'smtp-pa55-5ecret-2c4e';
-const SECRETS = [HOOK_TOKEN, SLACK_TOKEN, HMAC_SECRET, SMTP_PASSWORD];
+const SMS_TOKEN = 'sms-auth-t0ken-5ecret-6d2a';
+const SECRETS = [HOOK_TOKEN, SLACK_TOKEN, HMAC_SECRET, SMTP_PASSWORD, SMS_TOKEN];
 
 /** The ten endpoints' server: stopped and started again by the test. */
 class Upstream {
@@ -48,7 +49,7 @@ describe('notifications (real receivers on loopback)', () => {
   let dir: string;
   let config: string;
   let watch: Watcher;
-  const env = { HOOK_TOKEN, SLACK_TOKEN, HMAC_SECRET, SMTP_PASSWORD };
+  const env = { HOOK_TOKEN, SLACK_TOKEN, HMAC_SECRET, SMTP_PASSWORD, SMS_TOKEN };
   const cli = (...args: string[]) => runCli(['--config', config, ...args], { env });
 
   beforeAll(async () => {
@@ -92,9 +93,17 @@ describe('notifications (real receivers on loopback)', () => {
         '      from: opsdeck@example.test',
         '      to: [oncall@example.test]',
         '      tls_reject_unauthorized: false',
+        // Twilio-style: a form POST to the account's Messages resource, basic auth SID:token.
+        '    - name: sms',
+        '      type: sms',
+        `      url: http://127.0.0.1:${http.port}/2010-04-01/Accounts/AC0001/Messages.json`,
+        '      user: AC0001',
+        '      password: ${SMS_TOKEN}',
+        '      form: {To: "+15550001111", From: "+15550002222", Body: "{{text}}"}',
+        '      max_length: 60',
         '  routes:',
         '    - severity: [P1, P2]',
-        '      channels: [hook, slack, mail]',
+        '      channels: [hook, slack, mail, sms]',
         '    - alert: [warning]',
         '      checks: ["http:*"]',
         '      channels: [hook]',
@@ -126,7 +135,7 @@ describe('notifications (real receivers on loopback)', () => {
     await smtp.stop();
   });
 
-  it('ten alerts firing together become one message per channel: webhook (HMAC verified), Slack after a 500, email over STARTTLS with AUTH', async () => {
+  it('ten alerts firing together become one message per channel: webhook (HMAC verified), Slack after a 500, email over STARTTLS with AUTH, SMS as a Twilio-style form', async () => {
     await until(() => watch.lines.some((l) => l.includes('"lease":"notifier"')) && watch.lines.some((l) => l.includes('"lease":"incident-rules"')), 'the notifier and incident-rules leases', 20_000);
     await upstream.down();
     const hook = await until(() => http.delivered('/hook/').find((r) => (JSON.parse(r.body) as { kind: string }).kind === 'firing'), 'the webhook message', 30_000);
@@ -160,6 +169,17 @@ describe('notifications (real receivers on loopback)', () => {
     expect(firing('/slack/')).toHaveLength(1);
     expect(smtp.mails).toHaveLength(1);
     expect(smtp.authFailures).toEqual([]);
+
+    // SMS: one form POST, basic auth, the message cut to max_length.
+    const sms = http.delivered('/2010-04-01/Accounts/AC0001/Messages.json');
+    expect(sms).toHaveLength(1);
+    const form = new URLSearchParams(sms[0]?.body);
+    expect(form.get('To')).toBe('+15550001111');
+    expect(form.get('From')).toBe('+15550002222');
+    expect(form.get('Body')).toMatch(/^\[nstack\] INC-1 P2 FIRING: 10 alerts — .{10,}…$/);
+    expect(form.get('Body')?.length).toBe(60);
+    expect(sms[0]?.headers.authorization).toBe(`Basic ${Buffer.from(`AC0001:${SMS_TOKEN}`).toString('base64')}`);
+    expect(sms[0]?.headers['idempotency-key']).toMatch(/^opsdeck-[0-9a-f]{32}$/);
   });
 
   it('an alert silenced after it was notified still gets its resolved message, on every channel told of it', async () => {
@@ -182,7 +202,7 @@ describe('notifications (real receivers on loopback)', () => {
     expect(st.code, st.stderr).toBe(0);
     const doc = JSON.parse(st.stdout) as { sender: string; channels: { channel: string; failing: number; sentLastDay: number; type: string }[] };
     expect(doc.sender).toMatch(/^watch \(pid \d+/);
-    expect(doc.channels.map((c) => [c.channel, c.type, c.failing])).toEqual([['hook', 'webhook', 0], ['slack', 'slack', 0], ['mail', 'email', 0]]);
+    expect(doc.channels.map((c) => [c.channel, c.type, c.failing])).toEqual([['hook', 'webhook', 0], ['slack', 'slack', 0], ['mail', 'email', 0], ['sms', 'sms', 0]]);
     expect(doc.channels.every((c) => c.sentLastDay >= 2)).toBe(true);
 
     const t = await cli('notify', 'test', 'hook', '--yes');
@@ -194,7 +214,7 @@ describe('notifications (real receivers on loopback)', () => {
     expect(ro.stderr).toContain('refused');
     const unknown = await cli('notify', 'test', 'pager');
     expect(unknown.code).toBe(64);
-    expect(unknown.stderr.trim()).toBe('opsdeck: notify test: no channel "pager" in notify.channels (expected one of: hook, slack, mail)');
+    expect(unknown.stderr.trim()).toBe('opsdeck: notify test: no channel "pager" in notify.channels (expected one of: hook, slack, mail, sms)');
     const human = await cli('notify', 'status');
     expect(human.stdout).toContain('hook (webhook):');
 
