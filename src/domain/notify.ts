@@ -6,7 +6,7 @@ import type { Severity } from './incident.js';
 // notifier (src/state/notifier.ts) decides when, the senders (src/services/notify-send.ts) deliver.
 
 /** What a message is about. */
-export type MessageKind = 'firing' | 'repeat' | 'resolved' | 'raised' | 'test' | 'app';
+export type MessageKind = 'firing' | 'repeat' | 'resolved' | 'declared' | 'test' | 'app';
 
 /** One alert in a message. */
 export interface MessageAlert {
@@ -105,8 +105,8 @@ const MAX_LISTED = 5;
 /** The one line of a message: `[demo] INC-3 P2 FIRING: 3 alerts — http:api CRITICAL: timed out; …`. */
 export function messageTitle(m: Omit<NotifyMessage, 'title'>): string {
   const head = `[${m.stack}] ${m.subject.startsWith('INC-') ? `${m.subject}${m.severity ? ` ${m.severity}` : ''} ` : ''}`;
-  const word = { firing: 'FIRING', repeat: 'STILL FIRING', resolved: 'RESOLVED', raised: 'RAISED', test: 'TEST', app: 'NOTICE' }[m.kind];
-  if (m.kind === 'test' || m.kind === 'app') return `${head}${word}: ${m.alerts[0]?.message ?? ''}`;
+  const word = { firing: 'FIRING', repeat: 'STILL FIRING', resolved: 'RESOLVED', declared: 'DECLARED', test: 'TEST', app: 'NOTICE' }[m.kind];
+  if (m.kind === 'test' || m.kind === 'app' || m.kind === 'declared') return `${head}${word}: ${m.alerts[0]?.message ?? ''}`;
   const n = m.alerts.length;
   const listed = m.alerts.slice(0, MAX_LISTED).map((a) => (m.kind === 'resolved' ? a.checkId : `${a.checkId} ${a.status.toUpperCase()}: ${a.message}`));
   const more = n > MAX_LISTED ? `; and ${n - MAX_LISTED} more` : '';

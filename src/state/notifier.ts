@@ -198,6 +198,22 @@ export function notifierRunner(opts: NotifierOptions): { source: () => Source; o
     for (const g of groups.values()) outbox.repeated(g.channel, g.alerts.map((n) => n.checkId), at);
   }
 
+  /**
+   * An incident a person declared (`opsdeck incident declare`, the console's I — often in another
+   * process, so not on this bus) is announced once, to the channels its class routes to; one the
+   * rules opened is told by its alerts' message instead.
+   */
+  function announce(at: number): void {
+    const open = incidents.open();
+    if (!open || open.openedBy.startsWith('rule') || outbox.hasSubject(open.id)) return;
+    const cfg = opts.config();
+    const names = cfg.notify.channels.map((c) => c.name);
+    const targets = open.checks.length ? open.checks.map((checkId) => ({ checkId, status: 'critical' })) : [{ checkId: open.id, status: 'critical' }];
+    const channels = [...byChannel(cfg.notify.routes, names, open.severity, targets).keys()];
+    const m = message(cfg, 'declared', open.id, open.severity, [{ checkId: open.id, status: 'critical', message: `${open.title} (declared by ${open.openedBy}${open.checks.length ? `; ${open.checks.length} alert${open.checks.length === 1 ? '' : 's'}: ${open.checks.slice(0, 5).join(', ')}` : ''})` }], open.declaredAt);
+    for (const q of outbox.enqueue(channels.map((channel) => ({ channel, message: m })), at)) emit({ kind: 'queued', at, channel: q.channel, key: q.key, messageKind: q.kind, subject: q.subject });
+  }
+
   /** Delivers what is due, channel by channel (one message at a time per channel), until nothing is; then sleeps until the next is due. */
   function pump(): void {
     if (stopped || !lease?.held) return;
@@ -292,6 +308,7 @@ export function notifierRunner(opts: NotifierOptions): { source: () => Source; o
         if (l.held) {
           safely('reading the outbox', () => (notifiedIds = new Set(outbox.allNotified().map((n) => n.checkId))));
           safely('queueing repeats', () => repeats(at));
+          safely('announcing the open incident', () => announce(at));
           safely('pruning', () => outbox.prune(at - KEEP_SENT_MS, at - KEEP_FAILED_MS));
           pump();
         }

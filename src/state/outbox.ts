@@ -105,7 +105,7 @@ export class Outbox {
           const m = redactDeep(it.message);
           const key = messageKey(it.channel, m);
           if (this.insert.run(key, it.channel, m.kind, m.subject, JSON.stringify(m), now, now).changes > 0) added.push({ key, channel: it.channel, kind: m.kind, subject: m.subject });
-          if (m.kind === 'firing' || m.kind === 'raised') for (const a of m.alerts) this.remember(a, it.channel, m.subject, m.at, now);
+          if (m.kind === 'firing') for (const a of m.alerts) this.remember(a, it.channel, m.subject, m.at, now);
         }
       })
       .immediate();
@@ -221,6 +221,11 @@ export class Outbox {
   /** The newest messages that failed or are being retried (for `notify status`). */
   problems(limit = 10): OutboxRow[] {
     return (this.db.prepare("SELECT * FROM notify_outbox WHERE status = 'failed' OR (status = 'pending' AND last_error IS NOT NULL) ORDER BY id DESC LIMIT ?").all(limit) as Row[]).map(fromRow);
+  }
+
+  /** Whether any message about this subject was queued (an incident announced). */
+  hasSubject(subject: string): boolean {
+    return this.db.prepare('SELECT 1 FROM notify_outbox WHERE subject = ? LIMIT 1').get(subject) !== undefined;
   }
 
   /** One row by idempotency key. */

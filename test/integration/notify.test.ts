@@ -240,6 +240,17 @@ describe('notifications (real receivers on loopback)', () => {
     expect(signatureValid(got, HMAC_SECRET)).toBe(true);
   });
 
+  it('an incident a person declares (another process) is announced once, to the channels its class routes to', async () => {
+    expect((await cli('incident', 'resolve', 'INC-1')).code).toBe(0);
+    const d = await cli('incident', 'declare', '--severity', 'P1', 'payments are failing');
+    expect(d.code, d.stderr).toBe(0);
+    const got = await until(() => http.delivered('/hook/').find((x) => (JSON.parse(x.body) as { kind: string }).kind === 'declared'), 'the announcement', 20_000);
+    expect((JSON.parse(got.body) as { title: string }).title).toMatch(/^\[nstack\] INC-2 P1 DECLARED: payments are failing \(declared by /);
+    await until(() => smtp.mails.find((m) => m.raw.includes('INC-2 P1 DECLARED')), 'the announcement by email', 20_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(http.delivered('/hook/').filter((x) => (JSON.parse(x.body) as { kind: string }).kind === 'declared')).toHaveLength(1);
+  });
+
   it('a route naming an unknown channel is a one-line configuration error; a channel URL from the environment is never echoed', async () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, ['notify:', '  channels:', '    - {name: hook, type: webhook, url: "${HOOK_URL}"}', '  routes:', '    - {channels: [hook, pagerduty]}', ''].join('\n'));
