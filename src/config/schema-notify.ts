@@ -85,6 +85,8 @@ const smsSchema = z.strictObject({
   form: z.record(z.string(), z.string()).refine((f) => Object.values(f).some((v) => v.includes('{{text}}')), { message: 'expected a field whose value holds {{text}} (the message), such as Body: "{{text}}"' }),
   /** Longer messages are cut to this many characters (an SMS segment is 160). */
   max_length: z.number().int().min(20).max(1600).default(320),
+  /** `xml`: the message is XML-escaped before it fills `{{text}}` (a phone call's TwiML: `<Response><Say>{{text}}</Say></Response>`). */
+  escape: z.enum(['none', 'xml']).default('none'),
 }).refine((e) => !e.user === !e.password, { message: 'expected user and password together (HTTP basic auth)', path: ['password'] });
 
 const channelSchema = z.discriminatedUnion('type', [slackSchema, webhookSchema, emailSchema, smsSchema], {

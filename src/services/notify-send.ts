@@ -37,7 +37,9 @@ export async function deliver(ch: ChannelConfig, m: NotifyMessage, key: string):
         return await post(ch.url, ch.timeout, body, headers);
       }
       case 'sms': {
-        const text = m.title.length > ch.max_length ? `${m.title.slice(0, ch.max_length - 1)}…` : m.title;
+        const cut = m.title.length > ch.max_length ? `${m.title.slice(0, ch.max_length - 1)}…` : m.title;
+        // In TwiML a message holding markup would be obeyed as markup: escaped, it is only said.
+        const text = ch.escape === 'xml' ? cut.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`) : cut;
         const form = new URLSearchParams();
         for (const [k, v] of Object.entries(ch.form)) form.set(k, v.split('{{text}}').join(text));
         const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', [IDEMPOTENCY_HEADER]: key };

@@ -6,6 +6,7 @@ import { validate } from '../../src/config/load.js';
 import type { Alert } from '../../src/domain/alerts.js';
 import { backoffMs, channelsFor, globMatch, messageKey, rateLimitedUntil, type Route } from '../../src/domain/notify.js';
 import { EventBus } from '../../src/engine/events.js';
+import { deliver } from '../../src/services/notify-send.js';
 import { notifierRunner } from '../../src/state/notifier.js';
 import { Outbox } from '../../src/state/outbox.js';
 import { openStateDb } from '../../src/state/statedb.js';
@@ -149,5 +150,14 @@ describe('the notifier on a real state database and receiver', () => {
     expect(s.outbox.allNotified()).toEqual([]);
     s.runner.off();
     s.db.close();
+  });
+
+  it('a phone call through the sms type: the message is XML-escaped into its TwiML, said and never obeyed', async () => {
+    const ch = validate({ notify: { channels: [{ name: 'phone', type: 'sms', url: `http://127.0.0.1:${http.port}/Calls.json`, form: { Twiml: '<Response><Say>{{text}}</Say></Response>' }, escape: 'xml' }] } }, 't').notify.channels[0];
+    if (ch?.type !== 'sms') throw new Error('expected an sms channel');
+    const d = await deliver(ch, { kind: 'firing', subject: 'http:x', stack: 's', title: 'api </Say><Dial>+1555</Dial> & more', alerts: [], at: 0 }, 'opsdeck-k');
+    expect(d).toEqual({ ok: true });
+    const form = new URLSearchParams(http.delivered('/Calls.json')[0]?.body);
+    expect(form.get('Twiml')).toBe('<Response><Say>api &#60;/Say&#62;&#60;Dial&#62;+1555&#60;/Dial&#62; &#38; more</Say></Response>');
   });
 });
