@@ -10,7 +10,7 @@ import { deliver } from '../../src/services/notify-send.js';
 import { notifierRunner } from '../../src/state/notifier.js';
 import { Outbox } from '../../src/state/outbox.js';
 import { openStateDb } from '../../src/state/statedb.js';
-import { HttpReceiver, until } from '../helpers/notify-receivers.js';
+import { HttpReceiver, SmtpReceiver, until } from '../helpers/notify-receivers.js';
 
 // Notifications (issue #19): the routing table, keys, backoff and rate limits (pure), then the
 // notifier in-process on a real state database and a real HTTP receiver on loopback (rate limit,
@@ -159,5 +159,29 @@ describe('the notifier on a real state database and receiver', () => {
     expect(d).toEqual({ ok: true });
     const form = new URLSearchParams(http.delivered('/Calls.json')[0]?.body);
     expect(form.get('Twiml')).toBe('<Response><Say>api &#60;/Say&#62;&#60;Dial&#62;+1555&#60;/Dial&#62; &#38; more</Say></Response>');
+  });
+
+  it('email: a self-signed certificate is refused by default (tls_reject_unauthorized: true); a wrong password is given up, its error without the password', async () => {
+    const smtp = await new SmtpReceiver('opsdeck', 'right-pa55word').start();
+    try {
+      const mail = (extra: Record<string, unknown>) => {
+        const ch = validate({ notify: { channels: [{ name: 'mail', type: 'email', host: '127.0.0.1', port: smtp.port, from: 'o@example.test', to: ['p@example.test'], user: 'opsdeck', password: 'right-pa55word', timeout: '5s', ...extra }] } }, 't').notify.channels[0];
+        if (ch?.type !== 'email') throw new Error('expected an email channel');
+        return deliver(ch, { kind: 'test', subject: 'test:mail', stack: 's', title: 't', alerts: [], at: 0 }, 'opsdeck-k');
+      };
+      const strict = await mail({});
+      expect(strict.ok).toBe(false);
+      expect(!strict.ok && strict.error).toMatch(/certificate/i);
+      expect(!strict.ok && strict.retry).toBe(true);
+      const wrong = await mail({ tls_reject_unauthorized: false, password: 'wrong-pa55word' });
+      expect(wrong).toMatchObject({ ok: false, retry: false });
+      expect(!wrong.ok && wrong.error).toMatch(/^SMTP authentication refused \(535\)/);
+      expect(!wrong.ok && wrong.error).not.toContain('wrong-pa55word');
+      expect(await mail({ tls_reject_unauthorized: false })).toEqual({ ok: true });
+      expect(smtp.mails).toHaveLength(1);
+      expect(smtp.mails[0]?.secure).toBe(true);
+    } finally {
+      await smtp.stop();
+    }
   });
 });
