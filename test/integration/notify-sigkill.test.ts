@@ -12,7 +12,8 @@ import { Watcher } from '../helpers/watch.js';
 // send before the outbox marks it, after the mark — by fault injection
 // (OPSDECK_FAULT_NOTIFY_KILL, src/state/notifier.ts: the process kills itself there). A new watch
 // on the same state folder then delivers every queued message: each key at most twice, exactly once
-// when the kill was outside the send→mark window.
+// when the kill was outside the send→mark window. And two watches on one state folder: only the
+// `notifier` lease holder sends.
 
 const POINTS = ['before-send', 'after-send', 'after-mark'] as const;
 
@@ -87,4 +88,40 @@ describe('notifications survive a SIGKILL at each point of a send (fault injecti
       }
     });
   }
+
+  it('two watches on one state folder: only the notifier lease holder sends, so each message arrives once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsdeck-notify-two-'));
+    const config = join(dir, 'opsdeck.yaml');
+    const down = await freePort();
+    writeFileSync(
+      config,
+      [
+        'name: two',
+        'interval: 1s',
+        'failure_threshold: 1',
+        'recovery_threshold: 1',
+        'thresholds: {cpu: 100, memory: 100, disk: 100}',
+        `state_dir: ${join(dir, 'state')}`,
+        'endpoints:',
+        `  - {name: api, url: "http://127.0.0.1:${down}/", timeout: 500ms}`,
+        'notify:',
+        '  group_wait: 0s',
+        '  channels:',
+        `    - {name: a, type: webhook, url: "http://127.0.0.1:${http.port}/two/a"}`,
+        '',
+      ].join('\n'),
+    );
+    const watches = [new Watcher(config), new Watcher(config)];
+    try {
+      await until(() => http.delivered('/two/a').length >= 1, 'the message', 30_000);
+      // Both watches see the alert fire; a duplicate would arrive within a few rounds.
+      await until(() => watches.every((w) => w.events.some((e) => e.event === 'fired')), 'both watches to see the alert', 10_000);
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(http.delivered('/two/a')).toHaveLength(1);
+      const holders = watches.filter((w) => w.lines.some((l) => l.includes('"lease":"notifier"') && l.includes('lease-taken')));
+      expect(holders).toHaveLength(1);
+    } finally {
+      await Promise.all(watches.map((w) => w.stop()));
+    }
+  });
 });
