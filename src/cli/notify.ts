@@ -47,10 +47,10 @@ export async function notifyCommand(action: string, channel: string | undefined,
       const outbox = new Outbox(db);
       const now = Date.now();
       const m = message(config, 'test', `test:${channel}`, undefined, [{ checkId: `test:${channel}`, status: 'ok', message: `a test message from opsdeck, sent by ${actor()} at ${new Date(now).toISOString()}` }], now);
-      const [q] = outbox.enqueue([{ channel, message: m }], now);
+      // Queued not due for a minute: the lease holder's sender leaves it to this command (at least once either way: one key).
+      const [q] = outbox.enqueue([{ channel, message: m }], now, now + 60_000);
       const row = q ? outbox.byKey(q.key) : undefined;
       if (!row) throw new ExitError(1, 'state', 'notify test: the message was not queued (state database)');
-      // Held back from the lease holder's sender while this command delivers it (at least once either way: one key).
       outbox.beginAttempt(row.id, now + 60_000);
       const d = await deliver(ch, row.message, row.key);
       if (d.ok) outbox.markSent(row.id, Date.now());

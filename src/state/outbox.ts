@@ -95,16 +95,17 @@ export class Outbox {
   /**
    * Queues one message per channel (one transaction); returns the keys that were new. The alerts each
    * channel is told of firing are remembered (`notify_alerts`) so that their resolved message goes to
-   * exactly those channels, whatever silences or routes say by then.
+   * exactly those channels, whatever silences or routes say by then. `dueAt`: when the sender may
+   * take them (later for a message its caller delivers itself, `notify test`).
    */
-  enqueue(items: readonly { channel: string; message: NotifyMessage }[], now: number): Queued[] {
+  enqueue(items: readonly { channel: string; message: NotifyMessage }[], now: number, dueAt = now): Queued[] {
     const added: Queued[] = [];
     this.db
       .transaction(() => {
         for (const it of items) {
           const m = redactDeep(it.message);
           const key = messageKey(it.channel, m);
-          if (this.insert.run(key, it.channel, m.kind, m.subject, JSON.stringify(m), now, now).changes > 0) added.push({ key, channel: it.channel, kind: m.kind, subject: m.subject });
+          if (this.insert.run(key, it.channel, m.kind, m.subject, JSON.stringify(m), now, dueAt).changes > 0) added.push({ key, channel: it.channel, kind: m.kind, subject: m.subject });
           if (m.kind === 'firing') for (const a of m.alerts) this.remember(a, it.channel, m.subject, m.at, now);
         }
       })
