@@ -73,7 +73,7 @@ describe('notifications (real receivers on loopback)', () => {
         'endpoints:',
         ...endpoints,
         'notify:',
-        '  group_wait: 2s',
+        '  group_wait: 3s',
         '  retry_initial: 200ms',
         '  channels:',
         '    - name: hook',
