@@ -18,6 +18,7 @@ import { AckStore, recordAudit } from '../state/acks.js';
 import { openRunChecks, openSubjects } from '../engine/findings.js';
 import { backupSchedulerSource } from '../state/backup-scheduler.js';
 import { consoleIncidents } from './console-incidents.js';
+import { notifierRunner } from '../state/notifier.js';
 import { Monitor } from '../state/monitor.js';
 import { buildSources } from '../state/sources.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
@@ -117,11 +118,13 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   // Incidents (issue #18): the rules (their lease), the header's banner, I and N.
   let running = config;
   const incidents = consoleIncidents({ db, bus, store, readOnly: !!g.readOnly, config: () => running });
+  // Notifications (issue #19): sent while this console holds the `notifier` lease (a watch takes it); their failures are `notify:<channel>` alerts.
+  const notifier = g.readOnly ? undefined : notifierRunner({ bus, stateDb: db, owner: 'console', config: () => running });
   const startMonitor = (c: Config) =>
     new Monitor({
       config: (running = c),
       store,
-      sources: [...buildSources(c, store), ...scheduler(c), ...incidents.sources()],
+      sources: [...buildSources(c, store), ...scheduler(c), ...incidents.sources(), ...(notifier ? [notifier.source()] : [])],
       stateDb: db,
       bus,
     });
@@ -230,6 +233,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   if (file) unwatchFile(file);
   monitor.stop();
   incidents.stop();
+  notifier?.off();
   stopHistory();
   stopChecks();
   restore();

@@ -130,6 +130,18 @@ program
   });
 
 program
+  .command('notify')
+  .description('notifications (Slack, webhooks, email, SMS): status (the outbox per channel; exit 1 when a message failed) | test CHANNEL (send a test message now)')
+  .argument('<action>', 'status or test')
+  .argument('[channel]', 'test: a channel of notify.channels')
+  .option('--yes', 'test: do not ask (for scripts)')
+  .option('--json', 'print one JSON document')
+  .action(async (action: string, channel: string | undefined, _opts: unknown, cmd: Command) => {
+    const g = cmd.optsWithGlobals<GlobalOptions & { yes?: boolean }>();
+    await run(!!g.json, async () => (await import('./notify.js')).notifyCommand(action, channel, g));
+  });
+
+program
   .command('watch')
   .description('run the monitor loop without a screen; print alert transitions (fired, resolved)')
   .option('--json', 'one JSON document per line')

@@ -5,6 +5,8 @@ import { describeHolder } from '../domain/lease.js';
 import { backupSchedulerSource, SCHEDULER_LEASE, type SchedulerEvent } from '../state/backup-scheduler.js';
 import { EventBus, type EngineEventOf } from '../engine/events.js';
 import { incidentRulesRunner, INCIDENT_LEASE, type IncidentRuleEvent } from '../state/incident-rules.js';
+import { notifierRunner } from '../state/notifier.js';
+import { onNotify } from './watch-notify.js';
 import { Monitor } from '../state/monitor.js';
 import { buildSources } from '../state/sources.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
@@ -55,10 +57,12 @@ export async function watchCommand(g: GlobalOptions): Promise<number> {
   };
   // The incident rules (issue #18) run in whichever monitor holds their lease; never in --read-only.
   const rules = g.readOnly ? undefined : incidentRulesRunner({ bus, stateDb: db, owner: 'watch', config: () => loaded.config, onEvent: (e) => onIncident(g, e) });
+  // Notifications (issue #19) go out from whichever monitor holds the `notifier` lease; never in --read-only.
+  const notifier = g.readOnly ? undefined : notifierRunner({ bus, stateDb: db, owner: 'watch', config: () => loaded.config, onEvent: (e) => onNotify(g, e) });
   const start = (l: LoadedConfig) => {
     // Scheduled backups (issue #10) run in whichever monitor holds the lease; never in --read-only.
     const scheduler = !g.readOnly && l.file ? backupSchedulerSource({ config: l.config, configFile: l.file, stateDb: db, owner: 'watch', onEvent: onScheduler }) : undefined;
-    const m = new Monitor({ config: l.config, store, sources: [...buildSources(l.config, store), ...(scheduler ? [scheduler] : []), ...(rules ? [rules.source()] : [])], stateDb: db, bus });
+    const m = new Monitor({ config: l.config, store, sources: [...buildSources(l.config, store), ...(scheduler ? [scheduler] : []), ...(rules ? [rules.source()] : []), ...(notifier ? [notifier.source()] : [])], stateDb: db, bus });
     m.start();
     return m;
   };
@@ -88,6 +92,7 @@ export async function watchCommand(g: GlobalOptions): Promise<number> {
   if (loaded.file) unwatchFile(loaded.file);
   monitor.stop();
   rules?.off();
+  notifier?.off();
   db.close();
   if (g.json) {
     const at = new Date().toISOString();

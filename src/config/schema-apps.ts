@@ -35,6 +35,8 @@ export const appSchema = z.strictObject({
   health_url: httpUrl.optional(),
   /** Told to users before the update (through the notification channels once they exist; until then a step a person does). */
   notify: z.string().min(1).optional(),
+  /** The notification channels (by name, in notify.channels) app-update sends `notify` on (issue #19); unset: a person tells the users. */
+  notify_channels: z.array(z.string().min(1)).optional(),
   revision: argv.default(['git', 'rev-parse', 'HEAD']),
   pull: argv.default(['git', 'pull', '--ff-only']),
   /**

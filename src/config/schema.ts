@@ -7,6 +7,7 @@ import { DAY, duration, DURATION_RANGES, HOUR, httpUrl, MINUTE, name, percent, s
 import { appSchema, checkApps, checkDependencies } from './schema-apps.js';
 import { incidentsSchema } from './schema-incidents.js';
 import { integritySchema } from './schema-integrity.js';
+import { checkNotify, notifySchema } from './schema-notify.js';
 
 export { DURATION_RANGES } from './fields.js';
 
@@ -212,6 +213,8 @@ export const configSchema = z
   incidents: incidentsSchema,
   /** Data integrity of each database (issue #22: `opsdeck db check|repair`): unique keys, column rules, timestamp columns. */
   integrity: integritySchema,
+  /** Notifications (issue #19): channels (Slack, webhook, email, SMS), routes, grouping, repeats. */
+  notify: notifySchema,
   /** Marks the workspace made by `opsdeck demo`; drills refuse every other config. */
   demo: z.boolean().default(false),
   })
@@ -248,6 +251,7 @@ export const configSchema = z
     const services = c.services.map((s) => s.name);
     checkApps(c, services, ctx);
     checkDependencies(c.services, ctx);
+    checkNotify(c, ctx);
     c.databases.forEach((d, i) =>
       d.writers.forEach((w, j) => {
         if (!services.includes(w)) ctx.addIssue({ code: 'custom', path: ['databases', i, 'writers', j], message: `service ${JSON.stringify(w)} is not in services (expected one of: ${services.join(', ') || 'none declared'})` });
@@ -276,7 +280,6 @@ export type ExpectConfig = z.output<typeof expectSchema>;
  * configuration that uses one now gets a clear error naming what it is for, not "unknown key".
  */
 export const RESERVED_CONFIG_KEYS = {
-  notify: 'notifications (Slack, webhooks, email, SMS)',
   heal: 'self-healing rules',
   failover: 'failover',
   capacity: 'capacity and maintenance routines',

@@ -11,7 +11,9 @@ export type CheckKind =
   | 'http'
   | 'system'
   | 'backup'
-  | 'journal';
+  | 'journal'
+  /** A notification channel's deliveries (issue #19): `notify:<channel>`. */
+  | 'notify';
 
 /** One sampled check result; the shape of `opsdeck check --json`'s `checks[]`. */
 export interface CheckResult {

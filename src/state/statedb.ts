@@ -225,6 +225,38 @@ export const MIGRATIONS: readonly Migration[] = [
    );
    CREATE INDEX incident_events_incident ON incident_events(incident_id, at);`,
   },
+  // Notifications (issue #19): the outbox (one row per message and channel, unique on its
+  // idempotency key; sent rows pruned after a week) and the alerts each channel was told of, so that
+  // every one of them gets its resolved message and its repeats.
+  {
+    name: 'notify-outbox',
+    sql: `CREATE TABLE notify_outbox (
+     id INTEGER PRIMARY KEY,
+     key TEXT NOT NULL UNIQUE,
+     channel TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     status TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_at INTEGER NOT NULL,
+     last_error TEXT,
+     sent_at INTEGER
+   );
+   CREATE INDEX notify_outbox_due ON notify_outbox(status, next_at);
+   CREATE INDEX notify_outbox_sent ON notify_outbox(channel, sent_at);
+   CREATE TABLE notify_alerts (
+     check_id TEXT NOT NULL,
+     channel TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     status TEXT NOT NULL,
+     message TEXT NOT NULL,
+     fired_at INTEGER NOT NULL,
+     last_at INTEGER NOT NULL,
+     PRIMARY KEY (check_id, channel)
+   );`,
+  },
 ];
 
 /**

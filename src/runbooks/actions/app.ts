@@ -11,6 +11,7 @@ import { backupConfigFiles } from '../../services/backup-config.js';
 import { configOf, namedEntry } from './config.js';
 import { putBackFromBackup } from './put-back.js';
 import { act, startInOrder, waitServiceHealthy } from './service.js';
+import { queueAppNotice } from './notify.js';
 
 // The maintenance manual's update and migration (issue #17: app-update, db-migrate) as actions on
 // a configured app (`apps:`). Its commands are argv lists run in the app's folder with no shell;
@@ -158,9 +159,19 @@ export const APP_ACTIONS: Record<string, Action<unknown, GenericDeps>> = {
   'app.notify': {
     dangerous: false,
     settled: (x) => (appOf(x).notify ? undefined : `${appOf(x).name}: no message to send (apps[].notify is not set)`),
-    preview: (x) => `tell the users: "${appOf(x).notify ?? ''}" (opsdeck has no notification channels yet: you send it, then answer y)`,
-    personOnly: () => 'telling the users needs a person until notification channels exist',
-    execute: () => Promise.resolve('users told by the operator'),
+    preview: (x) => {
+      const a = appOf(x);
+      return a.notify_channels?.length
+        ? `queue "${a.notify ?? ''}" for ${a.notify_channels.join(', ')} (the notification outbox; the watch or console holding the notifier lease delivers it: opsdeck notify status)`
+        : `tell the users: "${a.notify ?? ''}" (apps[].notify_channels is not set: you send it, then answer y)`;
+    },
+    // With channels configured the outbox tells the users; without, only a person can.
+    personOnly: (x) => (appOf(x).notify_channels?.length ? undefined : 'telling the users needs a person (apps[].notify_channels is not set)'),
+    execute: async (x) => {
+      const a = appOf(x);
+      if (!a.notify_channels?.length) return 'users told by the operator';
+      return queueAppNotice(x, a);
+    },
   },
   'app.stop': {
     dangerous: true,
