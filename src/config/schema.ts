@@ -283,4 +283,6 @@ export const RESERVED_CONFIG_KEYS = {
   heal: 'self-healing rules',
   failover: 'failover',
   capacity: 'capacity and maintenance routines',
+  hosts: 'several Docker hosts in one console (issue #25)',
+  metrics: 'a Prometheus metrics endpoint (issue #25)',
 } as const;
