@@ -46,6 +46,8 @@ export interface RestoreCtx {
    * before the replace (undefined per table: unreadable). They are lost by replacing, and named.
    */
   replaceLoss?: Record<string, [number, number][] | null>;
+  /** Of replaceLoss, the ids the backup holds in another version: replacing turns them back, it does not remove them. */
+  replaceChanged?: Record<string, [number, number][]>;
   /** Tables whose replace loss was counted from the row-loss ledger (the file could not be read): "at least". */
   replaceLossFromLedger?: string[];
   /** A rollback put the safety copy back (the undo of the first replacing step does it once). */
@@ -72,7 +74,7 @@ function restorePrompt(x: X): Prompt {
   const { step } = x;
   const ctx = x.record.ctx;
   // Before a replace, what it loses (measured after the safety copy) is part of the question.
-  const loses = (step.id === 'swap' || step.id.startsWith('stage:')) && ctx.replaceLoss ? ` — ${describeReplaceLoss(stageLoss(ctx, step.id), ctx.replaceLossFromLedger)}` : '';
+  const loses = (step.id === 'swap' || step.id.startsWith('stage:')) && ctx.replaceLoss ? ` — ${describeReplaceLoss(stageLoss(ctx, step.id), ctx.replaceLossFromLedger, ctx.replaceChanged)}` : '';
   return {
     intro: `${step.title}: ${step.detail}${loses}`,
     text: step.optional ? 'run this stage? y runs it · s skips it (its tables stay as they are) · n stops the restore here' : 'run this step?',
@@ -255,22 +257,33 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
       // A table the file cannot give (corrupt pages): the ids the row-loss ledger knew and the backup
       // does not hold are counted instead — at least those are lost.
       const fromLedger: string[] = [];
+      const changed: Record<string, [number, number][]> = {};
       const unread = Object.entries(loss).filter(([, v]) => v === undefined).map(([t]) => t);
-      if (unread.length) {
-        const { default: Database } = await import('better-sqlite3');
-        const b = new Database(ctx.tmpPath, { readonly: true, fileMustExist: true });
-        try {
-          for (const t of unread) {
-            const e = x.deps.ledger.entry(ctx.database, t);
-            if (!e?.key) continue;
-            loss[t] = subtractRanges(e.known, islands(b, t, e.key)).map(([lo, hi]): [number, number] => [lo, hi]);
-            fromLedger.push(t);
-          }
-        } finally {
-          b.close();
+      const { default: Database } = await import('better-sqlite3');
+      const b = new Database(ctx.tmpPath, { readonly: true, fileMustExist: true });
+      try {
+        for (const t of unread) {
+          const e = x.deps.ledger.entry(ctx.database, t);
+          if (!e?.key) continue;
+          loss[t] = subtractRanges(e.known, islands(b, t, e.key)).map(([lo, hi]): [number, number] => [lo, hi]);
+          fromLedger.push(t);
         }
+        // A lost id the backup also holds is a row changed since the backup: replacing reverts it.
+        for (const [t, r] of Object.entries(loss)) {
+          const key = r?.length && !fromLedger.includes(t) ? integerKey(b, t) : undefined;
+          if (!r || !key) continue;
+          const both = intersectRanges(r, islands(b, t, key)).map(([lo, hi]): [number, number] => [lo, hi]);
+          if (both.length) changed[t] = both;
+        }
+      } finally {
+        b.close();
       }
-      x.persist({ ...ctx, replaceLoss: Object.fromEntries(Object.entries(loss).map(([t, v]) => [t, v ?? null])), ...(fromLedger.length ? { replaceLossFromLedger: fromLedger } : {}) });
+      x.persist({
+        ...ctx,
+        replaceLoss: Object.fromEntries(Object.entries(loss).map(([t, v]) => [t, v ?? null])),
+        ...(Object.keys(changed).length ? { replaceChanged: changed } : {}),
+        ...(fromLedger.length ? { replaceLossFromLedger: fromLedger } : {}),
+      });
       return `${copied}; measured what replacing loses (the replace step names it)`;
     },
   },
@@ -482,16 +495,32 @@ async function recordLedger(r: Stored, ledger: RowLedger): Promise<string> {
   return notes.join('; ');
 }
 
-/** "replacing loses 51 rows of trades (id 2311–2361)" / "replacing loses no row of a critical table". */
-function describeReplaceLoss(loss: Record<string, [number, number][] | null | undefined>, fromLedger: readonly string[] = []): string {
-  const parts = Object.entries(loss).flatMap(([t, r]) =>
-    r === undefined || r === null
-      ? [`${t}: cannot be read and the row-loss ledger knows no ids of it, so what it loses cannot be counted`]
-      : r.length
-        ? [`${fromLedger.includes(t) ? 'at least ' : ''}${size(r)} rows of ${t} (id ${formatRanges(r)})${fromLedger.includes(t) ? ' — the file cannot be read; counted from the ids the row-loss ledger knew' : ''}`]
-        : [],
-  );
-  return parts.length ? `replacing loses ${parts.join('; ')} — rows written or changed since the backup` : 'replacing loses no row of a critical table';
+/**
+ * "replacing loses 51 rows of trades written after the backup (id 2311–2361); turns 2 rows of trades
+ * changed since the backup back to the backup's version (id 7, 9)" / "replacing loses no row of a critical table".
+ */
+function describeReplaceLoss(loss: Record<string, [number, number][] | null | undefined>, fromLedger: readonly string[] = [], changedOf: Record<string, [number, number][]> = {}): string {
+  const lost: string[] = [];
+  const reverted: string[] = [];
+  for (const [t, r] of Object.entries(loss)) {
+    if (r === undefined || r === null) {
+      lost.push(`${t}: cannot be read and the row-loss ledger knows no ids of it, so what it loses cannot be counted`);
+      continue;
+    }
+    if (fromLedger.includes(t)) {
+      if (r.length) lost.push(`at least ${size(r)} rows of ${t} (id ${formatRanges(r)}) — the file cannot be read; counted from the ids the row-loss ledger knew`);
+      continue;
+    }
+    const changed = changedOf[t] ?? [];
+    const written = subtractRanges(r, changed);
+    if (written.length) lost.push(`${size(written)} rows of ${t} written after the backup (id ${formatRanges(written)})`);
+    if (changed.length) reverted.push(`${size(changed)} rows of ${t} changed since the backup (id ${formatRanges(changed)})`);
+  }
+  const parts = [
+    ...(lost.length ? [`replacing loses ${lost.join('; ')}`] : []),
+    ...(reverted.length ? [`${lost.length ? 'and turns' : 'replacing loses no row; it turns'} ${reverted.join('; ')} back to the backup's version (the newer versions stay in the safety copy)`] : []),
+  ];
+  return parts.length ? parts.join(' ') : 'replacing loses no row of a critical table';
 }
 
 /** The critical tables' rows still missing after this run, per the ledger. */
