@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { COPY_VALUES, unknownCopyValues } from '../domain/copy-template.js';
 import { DAY, duration, DURATION_RANGES, HOUR, httpUrl, MINUTE, name, percent, schedule, SECOND } from './fields.js';
 import { appSchema, checkApps, checkDependencies } from './schema-apps.js';
+import { healSchema } from './schema-heal.js';
 import { incidentsSchema } from './schema-incidents.js';
 import { integritySchema } from './schema-integrity.js';
 
@@ -210,6 +211,8 @@ export const configSchema = z
   /** Applications that app-update and db-migrate act on (issue #17). */
   apps: z.array(appSchema).default([]),
   incidents: incidentsSchema,
+  /** Self-healing (issue #20): rules, backoff, budget, memory restarts. */
+  heal: healSchema,
   /** Data integrity of each database (issue #22: `opsdeck db check|repair`): unique keys, column rules, timestamp columns. */
   integrity: integritySchema,
   /** Marks the workspace made by `opsdeck demo`; drills refuse every other config. */
@@ -277,7 +280,6 @@ export type ExpectConfig = z.output<typeof expectSchema>;
  */
 export const RESERVED_CONFIG_KEYS = {
   notify: 'notifications (Slack, webhooks, email, SMS)',
-  heal: 'self-healing rules',
   failover: 'failover',
   capacity: 'capacity and maintenance routines',
 } as const;

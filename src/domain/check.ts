@@ -11,7 +11,9 @@ export type CheckKind =
   | 'http'
   | 'system'
   | 'backup'
-  | 'journal';
+  | 'journal'
+  /** Self-healing of a subject stopped (issue #20): `heal:<subject>`. */
+  | 'heal';
 
 /** One sampled check result; the shape of `opsdeck check --json`'s `checks[]`. */
 export interface CheckResult {
