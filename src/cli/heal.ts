@@ -7,7 +7,7 @@ import { describeHolder } from '../domain/lease.js';
 import type { GenericDeps } from '../engine/actions.js';
 import { PolicyOperator } from '../engine/operator.js';
 import { findRunbook, loadCatalog } from '../runbooks/catalog.js';
-import { ObservedJournal, startRunbook, type AuditFn, type RunbookEnv } from '../runbooks/runner.js';
+import { ObservedJournal, rollbackRunbook, startRunbook, type AuditFn, type FileRunCtx, type RunbookEnv } from '../runbooks/runner.js';
 import { dockerFor } from '../services/writers.js';
 import { actor, recordAudit } from '../state/acks.js';
 import { HealStore, type HealAction, type HealRow } from '../state/heal-store.js';
@@ -52,8 +52,23 @@ export function healAct(loaded: () => LoadedConfig, db: BetterSqlite3.Database, 
       };
       const e: RunbookEnv = { state: db, journal, op, audit, config: c, configFlag: l.file ? ` --config ${resolve(l.file)}` : '', deps, signal };
       const target = plan.target.kind === 'none' ? {} : { target: plan.target.name };
-      const r = await startRunbook(e, found.spec, found.file, { ...target, check: plan.checkId, params: {} });
-      return { ok: r.code === 0 || r.code === 3, runId: r.record.id, detail: r.code === 0 ? `${plan.runbook} completed` : `${plan.runbook} finished with skipped steps` };
+      const t0 = Date.now();
+      try {
+        const r = await startRunbook(e, found.spec, found.file, { ...target, check: plan.checkId, params: {} });
+        return { ok: r.code === 0 || r.code === 3, runId: r.record.id, detail: r.code === 0 ? `${plan.runbook} completed` : `${plan.runbook} finished with skipped steps` };
+      } catch (err) {
+        const message = redact(err instanceof Error ? err.message : String(err));
+        // A failed attempt left open (its step's on_failure: stop) is rolled back — the undo of what
+        // ran, the service started again — and closed, so the next attempt can start. One paused by
+        // SIGTERM or refused by the budget stays open for a person: journaled, a finding, not forgotten.
+        const open = journal.open<FileRunCtx>(found.spec.name).find((r) => r.subject === (plan.target.name || found.spec.name) && r.startedAt >= t0);
+        if (!open || signal.aborted || !(err instanceof Failure) || err.kind === 'paused' || err.kind === 'cancelled') return { ok: false, detail: message, ...(open ? { runId: open.id } : {}) };
+        const back = await rollbackRunbook(e, open, found.spec).then(
+          () => 'rolled back',
+          (x: unknown) => `not rolled back: ${redact((x as Error).message)}`,
+        );
+        return { ok: false, runId: open.id, detail: `${message.split(' — ')[0] ?? message} (run ${open.id} ${back})` };
+      }
     } catch (e) {
       return { ok: false, detail: redact(e instanceof Failure || e instanceof Error ? e.message : String(e)) };
     }

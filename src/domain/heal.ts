@@ -92,11 +92,11 @@ export function memoryPercent(used: number, limit: number | undefined, hostPerce
 export function decideHeal(seen: HealSighting, st: HealState, s: HealSettings, restarts: readonly number[], now: number): HealDecision {
   if (st.disabledAt !== undefined) return { kind: 'idle', why: `healing stopped: ${st.disabledReason ?? 'disabled'} (re-enable: E in the console, opsdeck heal enable ${st.subject})` };
   if (!seen.trigger || !seen.runbook) {
-    if (st.attempts > 0 && st.okSince !== undefined && now - st.okSince >= s.reset_after) return { kind: 'reset', why: `healthy for ${Math.round((now - st.okSince) / 1000)} s: attempts reset` };
+    if ((st.attempts > 0 || st.baselineRestarts !== undefined) && st.okSince !== undefined && now - st.okSince >= s.reset_after) return { kind: 'reset', why: `healthy for ${Math.round((now - st.okSince) / 1000)} s: attempts reset` };
     return { kind: 'idle', why: st.attempts > 0 ? `fine again; attempts reset after ${Math.round(s.reset_after / 1000)} s healthy` : 'fine' };
   }
-  if (seen.heldBy) return { kind: 'leave', why: seen.heldBy };
   if (st.busy) return { kind: 'wait', until: now, why: 'a healing action is running' };
+  if (seen.heldBy) return { kind: 'leave', why: seen.heldBy };
   if (seen.dockerRestarts !== undefined && seen.trigger === 'down') {
     const grew = seen.restartCount !== undefined && st.baselineRestarts !== undefined ? seen.restartCount - st.baselineRestarts : 0;
     if (grew >= 2) return { kind: 'escalate', why: `crash loop: Docker restarted it ${grew} times (restart policy ${seen.dockerRestarts}) and it is still down` };

@@ -5,7 +5,7 @@ import type { CheckResult } from '../domain/check.js';
 import { decideHeal, healCheckId, memoryPercent, type HealDecision, type HealSighting, type HealTrigger } from '../domain/heal.js';
 import { describeHolder, type LeaseOwnerKind, type LeaseRecord, type TakeReason } from '../domain/lease.js';
 import type { ContainerInfo } from '../domain/observations.js';
-import { matchesPattern, targetOfCheck, type MappedTarget } from '../domain/runbook-map.js';
+import { httpAnswered, matchesPattern, targetOfCheck, type MappedTarget } from '../domain/runbook-map.js';
 import { matchService } from '../domain/evaluate.js';
 import type { EventBus } from '../engine/events.js';
 import type { Result } from '../domain/result.js';
@@ -98,35 +98,60 @@ export function createHealer(opts: HealerOptions): Healer {
 
   const services = (c: Config) => c.services;
 
-  /** What is wrong with a service now, if anything. */
+  /**
+   * What is wrong with a service now, if anything. Its alert firing (failure_threshold checks in a
+   * row) says when; what is wrong is read from the container itself (inspected now): not running
+   * (exited, dead, created, restarting) is down, running but unhealthy is its HEALTHCHECK; a paused
+   * one or one still starting is nobody's to restart. An HTTP check that got no answer at all is
+   * down too (one that answered, slowly or with an error status, is degraded: a rule's business).
+   * Memory at the threshold of the container's limit is the memory rule, alert or not.
+   */
   const sightService = async (c: Config, s: ServiceConfig): Promise<HealSighting> => {
-    const data = opts.store.getState().docker.data;
+    const st = opts.store.getState();
+    const data = st.docker.data;
     const container = s.container || s.compose_service ? matchService(s, data?.containers ?? []) : undefined;
     const names = [s.name, ...(container ? [container.name] : s.container ? [s.container] : [])];
     const base: HealSighting = { subject: s.name };
-    const down = [`container:${s.name}`, `http:${s.name}`].find((id) => firing(opts.store, id));
-    let trigger: HealTrigger | undefined;
-    let checkId = down;
-    let seen = down ? opts.store.getState().alerts[down]?.message : undefined;
+    const containerId = `container:${s.name}`;
+    const httpId = `http:${s.name}`;
     let info: ContainerInfo | undefined;
-    if (container) {
+    if (container && (firing(opts.store, containerId) || firing(opts.store, httpId) || c.heal.memory.enabled)) {
       const i = await opts.inspect(container.name);
       if (i.ok) info = i.value;
     }
-    if (down) trigger = info?.state === 'running' && info.health === 'unhealthy' ? 'unhealthy' : 'down';
-    if (trigger === 'unhealthy' && !c.heal.unhealthy) trigger = undefined;
-    if (!trigger && container && c.heal.memory.enabled) {
-      const st = data?.stats[container.id];
-      const host = opts.store.getState().host.data?.memory.percent ?? 0;
-      const pct = st ? memoryPercent(st.memUsedBytes, st.memLimitBytes, host, c.heal.memory) : undefined;
+    let trigger: HealTrigger | undefined;
+    let checkId: string | undefined;
+    let seen: string | undefined;
+    const dockerRestarts = info?.restartPolicy !== undefined && info.restartPolicy !== 'no';
+    if (info && firing(opts.store, containerId)) {
+      if (info.state === 'running' && info.health === 'unhealthy') trigger = c.heal.unhealthy ? 'unhealthy' : undefined;
+      // Docker restarts it: caught running between two crashes, it is still the same failure (crash-loop rule).
+      else if (dockerRestarts && info.state !== 'paused') trigger = 'down';
+      else if (info.state !== 'running' && info.state !== 'paused' && info.state !== 'removing') trigger = 'down';
+      if (trigger) {
+        checkId = containerId;
+        seen = st.alerts[containerId]?.message;
+      }
+    }
+    const http = st.checks[httpId];
+    if (!trigger && firing(opts.store, httpId) && http && !httpAnswered(http)) {
+      trigger = 'down';
+      checkId = httpId;
+      seen = st.alerts[httpId]?.message;
+    }
+    if (!trigger && container && info?.state === 'running' && c.heal.memory.enabled) {
+      const stats = data?.stats[container.id];
+      const host = st.host.data?.memory.percent ?? 0;
+      const pct = stats ? memoryPercent(stats.memUsedBytes, stats.memLimitBytes, host, c.heal.memory) : undefined;
       if (pct !== undefined && pct >= c.heal.memory.threshold) {
         trigger = 'memory';
-        checkId = `container:${s.name}`;
-        seen = `memory at ${pct.toFixed(0)} % of its ${st?.memLimitBytes ? 'limit' : 'host'} (threshold ${c.heal.memory.threshold} %)`;
+        checkId = containerId;
+        seen = `memory at ${pct.toFixed(0)} % of its ${stats?.memLimitBytes ? 'limit' : 'host'} (threshold ${c.heal.memory.threshold} %)`;
       }
     }
     if (!trigger || !checkId) return base;
     const policy = info?.restartPolicy;
+    const held = heldByOperator(opts.stateDb, 'service', names);
     return {
       ...base,
       trigger,
@@ -135,10 +160,7 @@ export function createHealer(opts: HealerOptions): Healer {
       ...(seen ? { seen } : {}),
       ...(policy && policy !== 'no' ? { dockerRestarts: policy } : {}),
       ...(info ? { restartCount: info.restartCount } : {}),
-      ...(() => {
-        const held = heldByOperator(opts.stateDb, 'service', names);
-        return held ? { heldBy: held } : {};
-      })(),
+      ...(held ? { heldBy: held } : {}),
     };
   };
 
@@ -214,10 +236,8 @@ export function createHealer(opts: HealerOptions): Healer {
   const apply = (seen: HealSighting, target: MappedTarget, at: number) => {
     const c = opts.config();
     const st0 = heal.get(seen.subject);
-    // The restart count first seen in this failure (Docker's restarts since then make a crash loop).
-    const st: HealRow = seen.trigger
-      ? { ...st0, ...(st0.baselineRestarts === undefined && seen.restartCount !== undefined ? { baselineRestarts: seen.restartCount } : {}) }
-      : (({ baselineRestarts: _b, ...rest }) => rest)(st0);
+    // The restart count first seen since the last sustained recovery (Docker's restarts since then make a crash loop).
+    const st: HealRow = seen.trigger && st0.baselineRestarts === undefined && seen.restartCount !== undefined ? { ...st0, baselineRestarts: seen.restartCount } : st0;
     const restarts = heal.restartsSince(seen.subject, at - c.heal.budget.window);
     const d = decideHeal(seen, { ...st, busy: busy.has(seen.subject) }, c.heal, restarts, at);
     switch (d.kind) {
