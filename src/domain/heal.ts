@@ -115,5 +115,41 @@ export function decideHeal(seen: HealSighting, st: HealState, s: HealSettings, r
   return { kind: 'act', attempt, runbook: seen.runbook, trigger: seen.trigger, why: seen.seen ?? seen.trigger };
 }
 
+/** What the healer reads of a service this interval (its alerts, its container inspected now, its memory). */
+export interface ServiceLook {
+  /** `container:<service>` fires. */
+  containerFiring: boolean;
+  /** `http:<service>` fires, and whether its probe got an answer (slow or an error status: degraded, not down). */
+  httpFiring: boolean;
+  httpAnswered: boolean;
+  container?: { state: string; health: string; restartPolicy?: string | undefined } | undefined;
+  /** Memory in percent of the limit (or of the host, with the fallback); undefined when it does not count. */
+  memPercent?: number | undefined;
+  unhealthyRule: boolean;
+  memory: { enabled: boolean; threshold: number };
+}
+
+/**
+ * What is wrong with a service, if anything, and which check says so. Its alert firing
+ * (failure_threshold checks in a row) says when; what is wrong is read from the container: not
+ * running (exited, dead, created, restarting) is down, running but unhealthy is its HEALTHCHECK; a
+ * paused one, or one still starting, is nobody's to restart. A container Docker restarts (policy not
+ * `no`) caught running between two crashes is still down (the crash-loop rule decides). An HTTP check
+ * that got no answer at all is down too. Memory at the threshold is the memory rule, alert or not.
+ */
+export function serviceTrigger(l: ServiceLook): { trigger: HealTrigger; via: 'container' | 'http' } | undefined {
+  const c = l.container;
+  if (c && l.containerFiring) {
+    const dockerRestarts = c.restartPolicy !== undefined && c.restartPolicy !== 'no';
+    if (c.state === 'running' && c.health === 'unhealthy') {
+      if (l.unhealthyRule) return { trigger: 'unhealthy', via: 'container' };
+    } else if (dockerRestarts && c.state !== 'paused') return { trigger: 'down', via: 'container' };
+    else if (c.state !== 'running' && c.state !== 'paused' && c.state !== 'removing') return { trigger: 'down', via: 'container' };
+  }
+  if (l.httpFiring && !l.httpAnswered) return { trigger: 'down', via: 'http' };
+  if (c?.state === 'running' && l.memory.enabled && l.memPercent !== undefined && l.memPercent >= l.memory.threshold) return { trigger: 'memory', via: 'container' };
+  return undefined;
+}
+
 /** The check id of a subject's escalation alert. */
 export const healCheckId = (subject: string): string => `heal:${subject}`;

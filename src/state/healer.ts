@@ -2,7 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Config, ServiceConfig } from '../config/schema.js';
 import { redactSecrets } from '../config/secrets.js';
 import type { CheckResult } from '../domain/check.js';
-import { decideHeal, healCheckId, memoryPercent, type HealDecision, type HealSighting, type HealTrigger } from '../domain/heal.js';
+import { decideHeal, healCheckId, memoryPercent, serviceTrigger, type HealDecision, type HealSighting, type HealTrigger } from '../domain/heal.js';
 import { describeHolder, type LeaseOwnerKind, type LeaseRecord, type TakeReason } from '../domain/lease.js';
 import type { ContainerInfo } from '../domain/observations.js';
 import { httpAnswered, matchesPattern, targetOfCheck, type MappedTarget } from '../domain/runbook-map.js';
@@ -98,63 +98,30 @@ export function createHealer(opts: HealerOptions): Healer {
 
   const services = (c: Config) => c.services;
 
-  /**
-   * What is wrong with a service now, if anything. Its alert firing (failure_threshold checks in a
-   * row) says when; what is wrong is read from the container itself (inspected now): not running
-   * (exited, dead, created, restarting) is down, running but unhealthy is its HEALTHCHECK; a paused
-   * one or one still starting is nobody's to restart. An HTTP check that got no answer at all is
-   * down too (one that answered, slowly or with an error status, is degraded: a rule's business).
-   * Memory at the threshold of the container's limit is the memory rule, alert or not.
-   */
+  /** What is wrong with a service now (src/domain/heal.ts `serviceTrigger`), with what the decision needs. */
   const sightService = async (c: Config, s: ServiceConfig): Promise<HealSighting> => {
     const st = opts.store.getState();
     const data = st.docker.data;
     const container = s.container || s.compose_service ? matchService(s, data?.containers ?? []) : undefined;
     const names = [s.name, ...(container ? [container.name] : s.container ? [s.container] : [])];
-    const base: HealSighting = { subject: s.name };
     const containerId = `container:${s.name}`;
     const httpId = `http:${s.name}`;
-    let info: ContainerInfo | undefined;
-    if (container && (firing(opts.store, containerId) || firing(opts.store, httpId) || c.heal.memory.enabled)) {
-      const i = await opts.inspect(container.name);
-      if (i.ok) info = i.value;
-    }
-    let trigger: HealTrigger | undefined;
-    let checkId: string | undefined;
-    let seen: string | undefined;
-    const dockerRestarts = info?.restartPolicy !== undefined && info.restartPolicy !== 'no';
-    if (info && firing(opts.store, containerId)) {
-      if (info.state === 'running' && info.health === 'unhealthy') trigger = c.heal.unhealthy ? 'unhealthy' : undefined;
-      // Docker restarts it: caught running between two crashes, it is still the same failure (crash-loop rule).
-      else if (dockerRestarts && info.state !== 'paused') trigger = 'down';
-      else if (info.state !== 'running' && info.state !== 'paused' && info.state !== 'removing') trigger = 'down';
-      if (trigger) {
-        checkId = containerId;
-        seen = st.alerts[containerId]?.message;
-      }
-    }
+    const containerFiring = firing(opts.store, containerId);
+    const httpFiring = firing(opts.store, httpId);
+    const i = container && (containerFiring || httpFiring || c.heal.memory.enabled) ? await opts.inspect(container.name) : undefined;
+    const info = i?.ok ? i.value : undefined;
+    const stats = container ? data?.stats[container.id] : undefined;
+    const memPct = stats ? memoryPercent(stats.memUsedBytes, stats.memLimitBytes, st.host.data?.memory.percent ?? 0, c.heal.memory) : undefined;
     const http = st.checks[httpId];
-    if (!trigger && firing(opts.store, httpId) && http && !httpAnswered(http)) {
-      trigger = 'down';
-      checkId = httpId;
-      seen = st.alerts[httpId]?.message;
-    }
-    if (!trigger && container && info?.state === 'running' && c.heal.memory.enabled) {
-      const stats = data?.stats[container.id];
-      const host = st.host.data?.memory.percent ?? 0;
-      const pct = stats ? memoryPercent(stats.memUsedBytes, stats.memLimitBytes, host, c.heal.memory) : undefined;
-      if (pct !== undefined && pct >= c.heal.memory.threshold) {
-        trigger = 'memory';
-        checkId = containerId;
-        seen = `memory at ${pct.toFixed(0)} % of its ${stats?.memLimitBytes ? 'limit' : 'host'} (threshold ${c.heal.memory.threshold} %)`;
-      }
-    }
-    if (!trigger || !checkId) return base;
+    const t = serviceTrigger({ containerFiring, httpFiring, httpAnswered: http ? httpAnswered(http) : true, container: info, memPercent: memPct, unhealthyRule: c.heal.unhealthy, memory: c.heal.memory });
+    if (!t) return { subject: s.name };
+    const checkId = t.via === 'http' ? httpId : containerId;
+    const seen = t.trigger === 'memory' ? `memory at ${(memPct ?? 0).toFixed(0)} % of its ${stats?.memLimitBytes ? 'limit' : 'host'} (threshold ${c.heal.memory.threshold} %)` : st.alerts[checkId]?.message;
     const policy = info?.restartPolicy;
     const held = heldByOperator(opts.stateDb, 'service', names);
     return {
-      ...base,
-      trigger,
+      subject: s.name,
+      trigger: t.trigger,
       checkId,
       runbook: 'service-recovery',
       ...(seen ? { seen } : {}),
