@@ -6,7 +6,8 @@ import { healCheckId } from '../domain/heal.js';
 import { describeHolder } from '../domain/lease.js';
 import type { GenericDeps } from '../engine/actions.js';
 import { PolicyOperator } from '../engine/operator.js';
-import { findRunbook, loadCatalog } from '../runbooks/catalog.js';
+import type { Config } from '../config/schema.js';
+import { findRunbook, loadCatalog, type Catalog } from '../runbooks/catalog.js';
 import { ObservedJournal, rollbackRunbook, startRunbook, type AuditFn, type FileRunCtx, type RunbookEnv } from '../runbooks/runner.js';
 import { dockerFor } from '../services/writers.js';
 import { actor, recordAudit } from '../state/acks.js';
@@ -29,12 +30,27 @@ import { refuseReadOnly } from './refuse.js';
  * stays open in the journal, a finding, never half-done and forgotten.
  */
 export function healAct(loaded: () => LoadedConfig, db: BetterSqlite3.Database, say: (text: string) => void): HealAct {
+  // The catalog once per configuration (a reload makes a new one), loaded now: reading and checking
+  // the runbook files took 70–260 ms, on the way from the decision to the restart (bench:heal).
+  const catalogs = new WeakMap<Config, Catalog>();
+  const catalogOf = (c: Config): Catalog => {
+    const known = catalogs.get(c);
+    if (known) return known;
+    const fresh = loadCatalog(c);
+    catalogs.set(c, fresh);
+    return fresh;
+  };
+  try {
+    catalogOf(loaded().config);
+  } catch {
+    // An unsafe or broken runbook file: said when an action needs the catalog.
+  }
   return async (plan: HealPlan, signal: AbortSignal): Promise<HealOutcome> => {
     const l = loaded();
     const c = l.config;
     const heal = new HealStore(db);
     try {
-      const found = findRunbook(loadCatalog(c), plan.runbook);
+      const found = findRunbook(catalogOf(c), plan.runbook);
       const journal = new ObservedJournal(db, () => undefined);
       const budget = c.heal.budget;
       const op = new PolicyOperator((t) => say(`${plan.subject}: ${redact(t)}`), {

@@ -257,6 +257,30 @@ export function createHealer(opts: HealerOptions): Healer {
         : { id: healCheckId(s.subject), kind: 'heal', target: s.subject, status: 'ok', message: s.nextWhat ?? 'healing on' },
     );
 
+  // One look at a time: the interval's and an alert's (below) never overlap; one asked for during a
+  // look runs right after it.
+  let scanning: Promise<void> | undefined;
+  let again = false;
+  const scan = async (): Promise<void> => {
+    if (scanning) {
+      again = true;
+      return scanning;
+    }
+    scanning = (async () => {
+      do {
+        again = false;
+        for (const x of await sightings(opts.config())) apply(x.seen, x.target, now());
+      } while (again);
+    })().finally(() => (scanning = undefined));
+    return scanning;
+  };
+  // An alert that fires is looked at at once, not at the healer's next interval (bench:heal:
+  // detection is then failure_threshold × interval, not one interval more).
+  const offFired = opts.bus.subscribe('alert.fired', (e) => {
+    if (!lease?.held || !opts.config().heal.enabled || abort.signal.aborted || e.alert.checkId.startsWith('heal:')) return;
+    scan().catch((err: unknown) => emit({ kind: 'error', at: now(), message: `healer: ${(err as Error).message}` }));
+  });
+
   const source = (): Source => {
     const interval = opts.config().interval;
     if (!opts.readOnly) lease ??= new Lease(opts.stateDb, HEAL_LEASE, me, interval);
@@ -283,7 +307,7 @@ export function createHealer(opts: HealerOptions): Healer {
               }
             }
             if (st.lost) emit({ kind: 'lease-lost', at, ...(st.holder ? { holder: st.holder } : {}), ...(st.error ? { error: st.error } : {}) });
-            if (st.held) for (const x of await sightings(c)) apply(x.seen, x.target, now());
+            if (st.held) await scan();
           }
           return results();
         } catch (e) {
@@ -301,6 +325,7 @@ export function createHealer(opts: HealerOptions): Healer {
     source,
     stop: async (ms = 60_000) => {
       abort.abort();
+      offFired();
       const running = [...busy.values()];
       if (running.length) await Promise.race([Promise.allSettled(running), new Promise((r) => setTimeout(r, ms).unref())]);
       lease?.release();
