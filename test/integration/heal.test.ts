@@ -70,7 +70,7 @@ docker:
 runbooks:
   dir: ${rb}
 services:
-${Object.entries(names).map(([n, c]) => `  - name: ${n}\n    container: ${c}\n`).join('')}heal:
+${Object.entries(names).map(([n, c]) => `  - name: ${n}\n    container: ${c}\n${n === 'exiter' ? '    critical: true\n' : ''}`).join('')}heal:
   attempts: 5
   backoff: {base: 2s, factor: 2, cap: 1m}
   start_grace: 2s
@@ -171,6 +171,14 @@ describe('self-healing (issue #20), real containers, real watch processes', () =
     expect(doc.enabled).toBe(true);
     expect(doc.healer.pid).toBe(a.pid);
     expect(doc.subjects.find((s) => s.subject === 'exiter')?.healing).toBe('stopped');
+
+    // exiter is critical: its first death opened an incident (watch A holds the incident rules' lease
+    // too), and its timeline (read from the audit log) has the healer's restarts and its escalation.
+    const inc = await runCli(['--config', config, 'incident', 'show', '1', '--json']);
+    expect(inc.code, inc.stderr).toBe(0);
+    const timeline = (JSON.parse(inc.stdout) as { incident: { timeline: { kind: string }[] } }).incident.timeline.map((e) => e.kind);
+    expect(timeline).toContain('heal.restart');
+    expect(timeline).toContain('heal.escalate');
 
     // Enable again: an operator's word; the alert resolves.
     const en = await runCli(['--config', config, 'heal', 'enable', 'exiter']);
