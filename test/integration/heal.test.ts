@@ -26,7 +26,7 @@ const dir = mkdtempSync(join(tmpdir(), 'opsdeck-heal-'));
 const config = join(dir, 'opsdeck.yaml');
 const state = join(dir, 'state');
 const P = `heal${process.pid}`;
-const names = { exiter: `${P}-exiter`, sick: `${P}-sick`, hog: `${P}-hog`, manual: `${P}-manual`, looper: `${P}-looper` };
+const names = { exiter: `${P}-exiter`, sick: `${P}-sick`, hog: `${P}-hog`, manual: `${P}-manual`, looper: `${P}-looper`, slow: `${P}-slow` };
 const watches: Watcher[] = [];
 
 const KILL = ['--stop-signal', 'KILL'];
@@ -198,5 +198,35 @@ describe('self-healing (issue #20), real containers, real watch processes', () =
     }
     const takeover = of(await actions(), '-', 'takeover').at(-1);
     expect(takeover?.detail).toMatch(new RegExp(`took the healer lease over from watch \\(pid ${a.pid} on .*\\) \\(holder-dead\\)`));
+  });
+
+  it('SIGTERM during a healing action: the watch ends it journaled (finished, or an open run), never half-done and forgotten', { timeout: 90_000 }, async () => {
+    const b = watches[1] as Watcher;
+    expect(b.running).toBe(true);
+    // `slow` appears now: unhealthy at once, healthy only 6 s after a start — so its restart takes a while.
+    runContainer(host, names.slow, [...KILL, '--health-cmd', 'cat /tmp/ok', '--health-interval', '1s', '--health-retries', '1', '--health-timeout', '1s'], [
+      'sh', '-c', 'rm -f /tmp/ok; (sleep 6; touch /tmp/ok) & exec sleep 100000',
+    ]);
+    const started = await until('slow being restarted', async () => of(await actions(), 'slow', 'restart').find((x) => x.outcome === 'running'), 30_000);
+    await new Promise((r) => setTimeout(r, 1500)); // inside its restart step (waiting for health)
+    const t0 = Date.now();
+    expect(await b.stop()).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    const ended = of(await actions(), 'slow', 'restart').find((x) => x.id === started.id);
+    expect(ended?.endedAt).toBeDefined();
+    expect(ended?.runId).toBeDefined();
+    const db = await openStateDb(state);
+    try {
+      const run = db.prepare('SELECT status FROM runs WHERE id = ?').get(ended?.runId) as { status: string };
+      // Finished, or left open in the journal (a CRITICAL finding journal:service-recovery:slow until resumed or rolled back).
+      expect(['completed', 'open']).toContain(run.status);
+      expect(readLease(db, 'healer')).toBeUndefined(); // released on the way out
+    } finally {
+      db.close();
+    }
+    if (ended?.outcome === 'failed') {
+      const st = await runCli(['--config', config, 'runbook', 'status', ended.runId as string, '--json']);
+      expect(JSON.parse(st.stdout)).toMatchObject({ run: ended.runId, status: 'open' });
+    }
   });
 });
