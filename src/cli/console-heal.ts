@@ -41,7 +41,7 @@ export function consoleHeal(o: { db: BetterSqlite3.Database; bus: EventBus; stor
         stopped: s.disabledAt !== undefined,
         text: s.disabledAt !== undefined
           ? `STOPPED at ${hhmmss(s.disabledAt)}: ${s.disabledReason ?? ''}`
-          : `attempts ${s.attempts}${s.lastStartedAt !== undefined ? `, last ${s.lastTrigger ?? ''} restart ${hhmmss(s.lastStartedAt)}` : ''}; next: ${s.nextWhat ?? 'watching'}${s.nextAt !== undefined && s.nextAt > now ? ` at ${hhmmss(s.nextAt)}` : ''}`,
+          : `next: ${s.nextWhat ?? 'watching'}${s.nextAt !== undefined && s.nextAt > now ? ` at ${hhmmss(s.nextAt)}` : ''}; attempts ${s.attempts}${s.lastStartedAt !== undefined ? `, last ${s.lastTrigger ?? ''} restart ${hhmmss(s.lastStartedAt)}` : ''}`,
       })),
       recent: heal.recent(30).map((a) => ({
         at: a.at,
