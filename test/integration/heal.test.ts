@@ -1,6 +1,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openStateDb } from '../../src/state/statedb.js';
 import { HealStore, type HealAction } from '../../src/state/heal-store.js';
@@ -30,8 +31,18 @@ const names = { exiter: `${P}-exiter`, sick: `${P}-sick`, hog: `${P}-hog`, manua
 const watches: Watcher[] = [];
 
 const KILL = ['--stop-signal', 'KILL'];
+// `web` is run by commands (no container): a Node HTTP server started in the background, its pid in a file.
+const pidFile = join(dir, 'web.pid');
+let webPort = 0;
 
-beforeAll(() => {
+beforeAll(async () => {
+  webPort = await new Promise<number>((res) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => res(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
   // The test's own service-recovery (runbooks.dir replaces the built-in of its name): no 5 s pause
   // and no retries inside a run, so each healing attempt is one restart and the healer's backoff is what spaces them.
   const rb = join(dir, 'rb');
@@ -70,7 +81,12 @@ docker:
 runbooks:
   dir: ${rb}
 services:
-${Object.entries(names).map(([n, c]) => `  - name: ${n}\n    container: ${c}\n${n === 'exiter' ? '    critical: true\n' : ''}`).join('')}heal:
+${Object.entries(names).map(([n, c]) => `  - name: ${n}\n    container: ${c}\n${n === 'exiter' ? '    critical: true\n' : ''}`).join('')}  - name: web
+    health_url: http://127.0.0.1:${webPort}/
+    timeout: 1s
+    stop_command: "[ -f ${pidFile} ] && kill $(cat ${pidFile}) 2>/dev/null; rm -f ${pidFile}; true"
+    start_command: "${process.execPath} -e \\"require('http').createServer((q, s) => s.end('ok')).listen(${webPort}, '127.0.0.1')\\" >/dev/null 2>&1 & echo $! > ${pidFile}"
+heal:
   attempts: 5
   backoff: {base: 2s, factor: 2, cap: 1m}
   start_grace: 2s
@@ -83,6 +99,11 @@ ${Object.entries(names).map(([n, c]) => `  - name: ${n}\n    container: ${c}\n${
 
 afterAll(async () => {
   for (const w of watches) await w.kill('SIGKILL');
+  try {
+    process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+  } catch {
+    // not running
+  }
   for (const c of Object.values(names)) {
     try {
       docker(host, 'rm', '-f', c);
@@ -131,6 +152,11 @@ describe('self-healing (issue #20), real containers, real watch processes', () =
     const sick = await until('sick restarted', async () => of(await actions(), 'sick', 'restart').find((x) => x.outcome === 'ok'), 60_000);
     expect(sick.trigger).toBe('unhealthy');
     expect(inspect(names.sick, '{{.State.Health.Status}}')).toBe('healthy');
+
+    // web (run by commands, down from the start: nothing answers its health_url): started by its start_command.
+    const web = await until('web restarted', async () => of(await actions(), 'web', 'restart').find((x) => x.outcome !== 'running'), 60_000);
+    expect(web).toMatchObject({ trigger: 'down', outcome: 'ok' });
+    expect(await (await fetch(`http://127.0.0.1:${webPort}/`)).text()).toBe('ok');
 
     // hog: over 80 % of its limit: restarted once (memory), then within the cooldown never again.
     const hog = await until('hog restarted', async () => of(await actions(), 'hog', 'restart').find((x) => x.outcome !== 'running'), 60_000);
