@@ -249,11 +249,14 @@ export function createHealer(opts: HealerOptions): Healer {
     }
   };
 
-  /** The `heal:<subject>` results: CRITICAL while healing of it is stopped, OK otherwise (so the alert resolves once enabled). */
+  /**
+   * The `heal:<subject>` results: CRITICAL while healing of it is stopped, OK otherwise (so the alert
+   * resolves once enabled). Not `critical` checks: system:health counts the services themselves.
+   */
   const results = (): CheckResult[] =>
     heal.all().map((s) =>
       s.disabledAt !== undefined
-        ? { id: healCheckId(s.subject), kind: 'heal', target: s.subject, status: 'critical', critical: true, message: `healing stopped: ${s.disabledReason ?? ''}; E in the console or opsdeck heal enable ${s.subject}` }
+        ? { id: healCheckId(s.subject), kind: 'heal', target: s.subject, status: 'critical', message: `healing stopped: ${s.disabledReason ?? ''}; E in the console or opsdeck heal enable ${s.subject}` }
         : { id: healCheckId(s.subject), kind: 'heal', target: s.subject, status: 'ok', message: s.nextWhat ?? 'healing on' },
     );
 
