@@ -188,7 +188,8 @@ describe('self-healing (issue #20), real containers, real watch processes', () =
     expect(of(all, 'manual', 'leave')[0]?.detail).toMatch(/stopped by .* \(stop-service\.stop\): left alone/);
     expect(inspect(names.manual, '{{.State.Status}}')).toBe('exited');
     // Only A healed.
-    expect(new Set(all.filter((x) => x.kind !== 'takeover').map((x) => x.actor))).toEqual(new Set([`healer (watch pid ${a.pid})`]));
+    const leaseLines = [...a.lines, ...b.lines].filter((l) => l.includes('"lease":"healer"'));
+    expect(new Set(all.filter((x) => x.kind !== 'takeover').map((x) => x.actor)), `lease lines: ${leaseLines.join(' | ')}`).toEqual(new Set([`healer (watch pid ${a.pid})`]));
 
     // heal status says so, without secrets, as one JSON document.
     const st = await runCli(['--config', config, 'heal', 'status', '--json']);
@@ -215,7 +216,7 @@ describe('self-healing (issue #20), real containers, real watch processes', () =
     await a.kill('SIGKILL');
     const killedAt = Date.now();
     await until('B takes the healer lease', () => b.lines.some((l) => l.includes('"lease":"healer"') && l.includes('lease-taken')) || undefined, 10_000);
-    expect(Date.now() - killedAt).toBeLessThan(3 * 1000 + 1500);
+    expect(Date.now() - killedAt, 'B took the healer lease within 3 intervals of the SIGKILL (and the test saw its line)').toBeLessThan(3 * 1000 + 1500);
     const db = await openStateDb(state);
     try {
       expect(readLease(db, 'healer')?.pid).toBe(b.pid);
