@@ -201,6 +201,8 @@ export function createHealer(opts: HealerOptions): Healer {
   };
 
   const apply = (seen: HealSighting, target: MappedTarget, at: number) => {
+    // The lease may have been lost while this look ran: then another process decides.
+    if (!lease?.held || abort.signal.aborted) return;
     const c = opts.config();
     const st0 = heal.get(seen.subject);
     // The restart count first seen since the last sustained recovery (Docker's restarts since then make a crash loop).
@@ -310,7 +312,9 @@ export function createHealer(opts: HealerOptions): Healer {
               }
             }
             if (st.lost) emit({ kind: 'lease-lost', at, ...(st.holder ? { holder: st.holder } : {}), ...(st.error ? { error: st.error } : {}) });
-            if (st.held) await scan();
+            // Not awaited: a slow look (Docker answering slowly under load) must not hold up the next
+            // renewal — a lease not renewed for 3 intervals passes to another watch (seen in CI).
+            if (st.held) scan().catch((err: unknown) => emit({ kind: 'error', at: now(), message: `healer: ${(err as Error).message}` }));
           }
           return results();
         } catch (e) {
