@@ -17,6 +17,7 @@ import { EventBus } from '../engine/events.js';
 import { AckStore, recordAudit } from '../state/acks.js';
 import { openRunChecks, openSubjects } from '../engine/findings.js';
 import { backupSchedulerSource } from '../state/backup-scheduler.js';
+import { consoleHeal } from './console-heal.js';
 import { consoleIncidents } from './console-incidents.js';
 import { notifierRunner } from '../state/notifier.js';
 import { Monitor } from '../state/monitor.js';
@@ -120,11 +121,13 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   const incidents = consoleIncidents({ db, bus, store, readOnly: !!g.readOnly, config: () => running });
   // Notifications (issue #19): sent while this console holds the `notifier` lease (a watch takes it); their failures are `notify:<channel>` alerts.
   const notifier = g.readOnly ? undefined : notifierRunner({ bus, stateDb: db, owner: 'console', config: () => running });
+  // Self-healing (issue #20): here only while no watch holds the healer lease; H and E.
+  const healing = consoleHeal({ db, bus, store, readOnly: !!g.readOnly, loaded: () => ({ ...loaded, config: running }) });
   const startMonitor = (c: Config) =>
     new Monitor({
       config: (running = c),
       store,
-      sources: [...buildSources(c, store), ...scheduler(c), ...incidents.sources(), ...(notifier ? [notifier.source()] : [])],
+      sources: [...buildSources(c, store), ...scheduler(c), ...incidents.sources(), ...(notifier ? [notifier.source()] : []), healing.source()],
       stateDb: db,
       bus,
     });
@@ -209,7 +212,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     throw e;
   }
 
-  const actions = { ...consoleActions({ readOnly: !!g.readOnly, db, acks, docker, monitor: () => monitor, entries, configFile: file, tracker }), ...incidents.actions };
+  const actions = { ...consoleActions({ readOnly: !!g.readOnly, db, acks, docker, monitor: () => monitor, entries, configFile: file, tracker }), ...incidents.actions, ...healing.actions };
   const color = useColor(g);
   const altScreen = !process.env.OPSDECK_NO_ALT_SCREEN;
   if (altScreen) process.stdout.write('\x1b[?1049h\x1b[H');
@@ -231,6 +234,8 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     { get: () => live, subscribe: (l) => (listeners.add(l), () => listeners.delete(l)) },
   );
   if (file) unwatchFile(file);
+  // A healing action under way finishes its step, or pauses journaled (a finding until resumed).
+  await healing.stop();
   monitor.stop();
   incidents.stop();
   notifier?.off();

@@ -142,6 +142,17 @@ program
   });
 
 program
+  .command('heal')
+  .description('self-healing: status (who heals, each service, the latest actions) | enable SERVICE (after healing stopped)')
+  .argument('<action>', 'status or enable')
+  .argument('[subject]', 'enable: the service or Redis whose healing stopped')
+  .option('--json', 'print one JSON document')
+  .action(async (action: string, subject: string | undefined, _opts: unknown, cmd: Command) => {
+    const g = globals(cmd);
+    await run(!!g.json, async () => (await import('./heal.js')).healCommand(action, subject, g));
+  });
+
+program
   .command('watch')
   .description('run the monitor loop without a screen; print alert transitions (fired, resolved)')
   .option('--json', 'one JSON document per line')

@@ -7,7 +7,9 @@ import { EventBus, type EngineEventOf } from '../engine/events.js';
 import { incidentRulesRunner, INCIDENT_LEASE, type IncidentRuleEvent } from '../state/incident-rules.js';
 import { notifierRunner } from '../state/notifier.js';
 import { onNotify } from './watch-notify.js';
+import { createHealer, HEAL_LEASE, type HealerEvent } from '../state/healer.js';
 import { Monitor } from '../state/monitor.js';
+import { healAct, healInspect } from './heal.js';
 import { buildSources } from '../state/sources.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { createAppStore } from '../state/store.js';
@@ -59,10 +61,16 @@ export async function watchCommand(g: GlobalOptions): Promise<number> {
   const rules = g.readOnly ? undefined : incidentRulesRunner({ bus, stateDb: db, owner: 'watch', config: () => loaded.config, onEvent: (e) => onIncident(g, e) });
   // Notifications (issue #19) go out from whichever monitor holds the `notifier` lease; never in --read-only.
   const notifier = g.readOnly ? undefined : notifierRunner({ bus, stateDb: db, owner: 'watch', config: () => loaded.config, onEvent: (e) => onNotify(g, e) });
+  // Self-healing (issue #20) in whichever monitor holds the `healer` lease (a watch before a console); never in --read-only.
+  const healer = createHealer({
+    bus, stateDb: db, owner: 'watch', config: () => loaded.config, store, readOnly: !!g.readOnly,
+    act: healAct(() => loaded, db, (t) => (g.json ? undefined : out(`${new Date().toISOString()} HEAL     ${t}`))),
+    inspect: healInspect(() => loaded), onEvent: (e) => onHeal(g, e),
+  });
   const start = (l: LoadedConfig) => {
     // Scheduled backups (issue #10) run in whichever monitor holds the lease; never in --read-only.
     const scheduler = !g.readOnly && l.file ? backupSchedulerSource({ config: l.config, configFile: l.file, stateDb: db, owner: 'watch', onEvent: onScheduler }) : undefined;
-    const m = new Monitor({ config: l.config, store, sources: [...buildSources(l.config, store), ...(scheduler ? [scheduler] : []), ...(rules ? [rules.source()] : []), ...(notifier ? [notifier.source()] : [])], stateDb: db, bus });
+    const m = new Monitor({ config: l.config, store, sources: [...buildSources(l.config, store), ...(scheduler ? [scheduler] : []), ...(rules ? [rules.source()] : []), ...(notifier ? [notifier.source()] : []), healer.source()], stateDb: db, bus });
     m.start();
     return m;
   };
@@ -90,6 +98,8 @@ export async function watchCommand(g: GlobalOptions): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   if (loaded.file) unwatchFile(loaded.file);
+  // A healing action under way finishes its step, or pauses journaled (a finding until resumed).
+  await healer.stop();
   monitor.stop();
   rules?.off();
   notifier?.off();
@@ -123,5 +133,24 @@ function onIncident(g: GlobalOptions, e: IncidentRuleEvent): void {
     outJsonLine({ at, event: 'lease-lost', lease: INCIDENT_LEASE, ...(e.holder ? { holder: describeHolder(e.holder) } : {}), ...(e.error ? { error: e.error } : {}) });
   } else {
     out(`${at} LEASE    ${INCIDENT_LEASE} lost${e.holder ? ` to ${describeHolder(e.holder)}` : ''}${e.error ? `: ${e.error}` : ''}`);
+  }
+}
+
+/** `watch`'s line for what the healer did: HEAL (started, ended, escalated, left alone) and its lease. */
+function onHeal(g: GlobalOptions, e: HealerEvent): void {
+  const at = new Date(e.at).toISOString();
+  if (e.kind === 'heal') {
+    if (g.json) outJsonLine({ at, event: 'heal', action: e.action, subject: e.subject, detail: e.detail, ...(e.outcome ? { outcome: e.outcome } : {}) });
+    else out(`${at} HEAL     ${e.subject} ${e.action}${e.outcome ? ` (${e.outcome})` : ''}: ${e.detail}`);
+  } else if (e.kind === 'error') {
+    if (g.json) outJsonLine({ at, event: 'heal-error', message: e.message });
+    else err(`opsdeck: ${e.message}`);
+  } else if (e.kind === 'lease-taken') {
+    if (g.json) outJsonLine({ at, event: 'lease-taken', lease: HEAL_LEASE, reason: e.reason, ...(e.from ? { from: describeHolder(e.from) } : {}) });
+    else out(`${at} LEASE    ${HEAL_LEASE} taken (${e.reason}${e.from ? ` from ${describeHolder(e.from)}` : ''}): this watch heals`);
+  } else if (g.json) {
+    outJsonLine({ at, event: 'lease-lost', lease: HEAL_LEASE, ...(e.holder ? { holder: describeHolder(e.holder) } : {}), ...(e.error ? { error: e.error } : {}) });
+  } else {
+    out(`${at} LEASE    ${HEAL_LEASE} lost${e.holder ? ` to ${describeHolder(e.holder)}` : ''}${e.error ? `: ${e.error}` : ''}`);
   }
 }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { COPY_VALUES, unknownCopyValues } from '../domain/copy-template.js';
 import { DAY, duration, DURATION_RANGES, HOUR, httpUrl, MINUTE, name, percent, schedule, SECOND } from './fields.js';
 import { appSchema, checkApps, checkDependencies } from './schema-apps.js';
+import { healSchema } from './schema-heal.js';
 import { incidentsSchema } from './schema-incidents.js';
 import { integritySchema } from './schema-integrity.js';
 import { checkNotify, notifySchema } from './schema-notify.js';
@@ -211,6 +212,8 @@ export const configSchema = z
   /** Applications that app-update and db-migrate act on (issue #17). */
   apps: z.array(appSchema).default([]),
   incidents: incidentsSchema,
+  /** Self-healing (issue #20): rules, backoff, budget, memory restarts. */
+  heal: healSchema,
   /** Data integrity of each database (issue #22: `opsdeck db check|repair`): unique keys, column rules, timestamp columns. */
   integrity: integritySchema,
   /** Notifications (issue #19): channels (Slack, webhook, email, SMS), routes, grouping, repeats. */
@@ -280,7 +283,6 @@ export type ExpectConfig = z.output<typeof expectSchema>;
  * configuration that uses one now gets a clear error naming what it is for, not "unknown key".
  */
 export const RESERVED_CONFIG_KEYS = {
-  heal: 'self-healing rules',
   failover: 'failover',
   capacity: 'capacity and maintenance routines',
   hosts: 'several Docker hosts in one console (issue #25)',

@@ -275,6 +275,10 @@ export function writeDemoConfig(s: DemoState, cli: string | undefined = process.
     // One verified backup a minute (issue #10): the demo's RPO holds by construction, and a drill
     // finds a backup minutes old, not only the start-up one.
     '  schedule: 1m',
+    // Self-healing (issue #20) off: the drills are for a person to practise on; a healer would fix
+    // them before anyone looked. Set it to true to watch opsdeck heal the demo's faults itself.
+    'heal:',
+    '  enabled: false',
   ];
   writeFileSync(s.config, `${lines.join('\n')}\n`);
 }

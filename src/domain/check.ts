@@ -13,7 +13,9 @@ export type CheckKind =
   | 'backup'
   | 'journal'
   /** A notification channel's deliveries (issue #19): `notify:<channel>`. */
-  | 'notify';
+  | 'notify'
+  /** Self-healing of a subject stopped (issue #20): `heal:<subject>`. */
+  | 'heal';
 
 /** One sampled check result; the shape of `opsdeck check --json`'s `checks[]`. */
 export interface CheckResult {

@@ -19,6 +19,8 @@ export interface ContainerInfo {
   healthOutput?: string;
   failingStreak?: number;
   restartCount: number;
+  /** HostConfig.RestartPolicy.Name (`no`, `always`, `unless-stopped`, `on-failure`); from inspect only. */
+  restartPolicy?: string;
   exitCode: number;
   /** ms since epoch; undefined when never started. */
   startedAt?: number;

@@ -34,10 +34,12 @@ export function matchesPattern(pattern: string, id: string): boolean {
 /**
  * An HTTP check whose service answered (an HTTP status, or slow) is degraded: api-degraded. One
  * that did not answer at all (refused, timed out) is down: service-recovery. Read from the result's
- * shape, never its message: a failed probe carries the status it got as `value`, a slow one is a warning.
+ * shape, never its message: a failed probe carries the status it got as `value`, a slow one its latency.
  */
 export function httpAnswered(r: Pick<CheckResult, 'status' | 'value'>): boolean {
-  return r.status === 'warning' || typeof r.value === 'number';
+  // Issue #20: not `status === 'warning'` — a non-critical service that does not answer is a
+  // WARNING too (downStatus), and it is down, not degraded. A slow answer carries its latency.
+  return typeof r.value === 'number';
 }
 
 /** The target a check id names, by its kind (`http:api` → the service or endpoint api). */

@@ -20,6 +20,12 @@ export interface EngineEventMap {
   'check.result': { result: CheckResult };
   /** The incident rules opened, joined (`raised` when its class rose), re-opened or mitigated an incident (issue #18; for notifications, #19). */
   'incident.changed': { incident: string; action: 'opened' | 'joined' | 'reopened' | 'mitigated'; severity: Severity; checkId: string; raised?: Severity };
+  /**
+   * The healer (issue #20, in the `healer` lease holder only) started or ended a healing action,
+   * stopped healing a subject (escalated), left it to a person or Docker, took the lease over from a
+   * stale holder, or an operator enabled healing again. `checkId`: the alert it answers.
+   */
+  'heal.acted': { subject: string; action: 'started' | 'ended' | 'escalated' | 'left' | 'takeover' | 'enabled'; detail: string; checkId?: string; runbook?: string; attempt?: number; outcome?: 'ok' | 'failed' };
 }
 
 /** The type of an event ('alert.fired', 'check.result', …). */

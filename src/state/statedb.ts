@@ -257,6 +257,40 @@ export const MIGRATIONS: readonly Migration[] = [
      PRIMARY KEY (check_id, channel)
    );`,
   },
+  // Self-healing (issue #20): what the healer remembers per subject (attempts, the last action, whether
+  // healing of it stopped and why, what it does next) and every action it took or declined.
+  {
+    name: 'heal',
+    sql: `CREATE TABLE heal_state (
+     subject TEXT PRIMARY KEY,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     last_started_at INTEGER,
+     last_ended_at INTEGER,
+     last_trigger TEXT,
+     ok_since INTEGER,
+     baseline_restarts INTEGER,
+     disabled_at INTEGER,
+     disabled_reason TEXT,
+     next_at INTEGER,
+     next_what TEXT,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE heal_actions (
+     id INTEGER PRIMARY KEY,
+     subject TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     ended_at INTEGER,
+     kind TEXT NOT NULL,
+     trigger TEXT,
+     runbook TEXT,
+     run_id TEXT,
+     attempt INTEGER,
+     outcome TEXT,
+     detail TEXT,
+     actor TEXT NOT NULL
+   );
+   CREATE INDEX heal_actions_subject ON heal_actions(subject, at);`,
+  },
 ];
 
 /**

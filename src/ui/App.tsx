@@ -35,6 +35,7 @@ import { tooSmall, viewHeights } from './console/layout.js';
 import { StatusLine, type Notice } from './console/StatusLine.js';
 import { alertIndex, assertNever, initialConsoleState, listeningScopes, reduce, resolveCommand, type ConsoleEvent, type ConsoleWorld, type Effect, type View } from './console/reducer.js';
 import { DialogView } from './dialogs/DialogView.js';
+import type { HealView } from './dialogs/HealingDialog.js';
 import { useCoalescedStore } from './hooks/useCoalescedStore.js';
 import { useTerminalSize } from './hooks/useTerminalSize.js';
 
@@ -65,6 +66,10 @@ export interface ConsoleActions {
   /** Declares an incident, or adds a note to one (issue #18): what to say in the status line. */
   declareIncident?: (severity: Severity, title: string) => { ok: boolean; text: string };
   noteIncident?: (id: string, text: string) => { ok: boolean; text: string };
+  /** The healing pane's contents, read as it opens (issue #20). */
+  healing?: () => HealView;
+  /** E: enables healing of a subject again (audited; refused under --read-only): what to say. */
+  enableHeal?: (subject: string) => { ok: boolean; text: string };
 }
 
 export { FLASH_MS } from './console/StatusLine.js';
@@ -182,6 +187,7 @@ export function App(props: {
       runbookFor,
       targets,
       incident: s.incident ? { id: s.incident.id, severity: s.incident.severity } : undefined,
+      healStopped: Object.values(s.checks).flatMap((c) => (c.kind === 'heal' && c.status === 'critical' ? [c.target] : [])),
     };
   };
 
@@ -210,6 +216,11 @@ export function App(props: {
       case 'incident.note': {
         const said = fx.effect === 'incident.declare' ? props.actions.declareIncident?.(fx.severity, fx.title) : props.actions.noteIncident?.(fx.id, fx.text);
         if (said) dispatch({ type: 'said', text: said.text, color: said.ok ? 'green' : 'red' });
+        return;
+      }
+      case 'heal.enable': {
+        const said = props.actions.enableHeal?.(fx.subject) ?? { ok: false, text: 'healing is not available in this console' };
+        dispatch({ type: 'said', text: said.text, color: said.ok ? 'green' : 'red' });
         return;
       }
       case 'wizard.opened':
@@ -265,7 +276,9 @@ export function App(props: {
   const hints = consoleFooter({ keys: props.keys, readOnly: props.readOnly, columns, state: cs, hasContainers: !!data.docker?.data?.containers.length, alerts, ...(selected ? { selected: { alert: selected, runbook: hintFor(selected.checkId) } } : {}) });
   const footer = <Footer hints={hints} keysOn={isRawModeSupported} />;
   const statusLine = <StatusLine busy={cs.busy} flash={cs.flash} notice={props.notice} now={now} checks={Object.keys(data.checks).length} refresh={props.config.refresh} interval={props.config.interval} />;
-  const dialog = cs.dialog ? <DialogView dialog={cs.dialog} keys={props.keys} readOnly={props.readOnly} width={columns} height={heights.dialog} history={props.actions.history} runbookHint={hintFor} /> : null;
+  // Read at each frame while it is open: the pane follows the healer (a few small queries).
+  const healView = cs.dialog?.kind === 'healing' ? props.actions.healing?.() : undefined;
+  const dialog = cs.dialog ? <DialogView dialog={cs.dialog} keys={props.keys} readOnly={props.readOnly} width={columns} height={heights.dialog} history={props.actions.history} runbookHint={hintFor} healing={cs.dialog.kind === 'healing' ? healView : undefined} /> : null;
 
   // Each view's root has its own key, so React mounts a view afresh instead of reshaping the last
   // one's boxes: Ink does not reset a style prop a box loses (a flexDirection, a display), and the

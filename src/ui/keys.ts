@@ -20,6 +20,8 @@ export const COMMAND_IDS = [
   'runbook.pick',
   'incident.declare',
   'incident.note',
+  'heal.pane',
+  'heal.enable',
   'container.logs',
   'container.restart',
   'container.stop',
@@ -78,6 +80,9 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   // Issue #18: the keys ARCHITECTURE.md kept for incidents (I and N) since issue #15. Saved in the state database: refused under --read-only.
   { id: 'incident.declare', keys: ['I'], description: 'declare an incident (a severity P1–P4 and a title); its RTO clock starts', scope: 'dashboard', dangerous: true, label: 'incident' },
   { id: 'incident.note', keys: ['N'], description: 'add a note to the open incident\'s timeline', scope: 'dashboard', dangerous: true, label: 'note' },
+  // Issue #20: the keys ARCHITECTURE.md kept for self-healing (H and E) since issue #15.
+  { id: 'heal.pane', keys: ['H'], description: 'healing: who heals, what was done and when, what is next and when', scope: 'dashboard', label: 'healing' },
+  { id: 'heal.enable', keys: ['E'], description: 'enable healing again of the service whose heal: alert is selected (or the only one stopped)', scope: 'dashboard', dangerous: true, label: 'heal on' },
   { id: 'container.logs', keys: ['l', 'enter'], description: 'follow the selected container\'s log', scope: 'containers', hint: true },
   { id: 'container.restart', keys: ['r'], description: 'restart the selected container (asks first)', scope: 'containers', dangerous: true, hint: true },
   { id: 'container.stop', keys: ['x'], description: 'stop the selected container (asks first)', scope: 'containers', dangerous: true, hint: true },
@@ -185,10 +190,7 @@ export function normalizeKey(raw: string): string | undefined {
  * bound them: `runbook.pick`, `alert.runbook`; I and N for incidents until issue #18: `incident.declare`, `incident.note`.)
  * Esc is never bound to a confirmation or a skip (`dialog.back`).
  */
-export const RESERVED_KEYS: Readonly<Record<string, string>> = {
-  H: 'the healing pane',
-  E: 're-enabling healing',
-};
+export const RESERVED_KEYS: Readonly<Record<string, string>> = {};
 
 /** The dashboard commands a dialog (and the restore wizard) acts on: moving in a list. */
 const DIALOG_HEARS: readonly CommandId[] = ['cursor.up', 'cursor.down'];

@@ -7,7 +7,7 @@ import { createRun, type StepDef, type StepParams } from '../../src/domain/runbo
 import type { GenericCtx, GenericDeps } from '../../src/engine/actions.js';
 import { Driver, type Action, type Outcome, type Runbook, type StepContext } from '../../src/engine/driver.js';
 import { RunJournal, type RunRecord } from '../../src/engine/journal.js';
-import { PolicyOperator } from '../../src/engine/operator.js';
+import { PolicyOperator, type Operator } from '../../src/engine/operator.js';
 import { openStateDb } from '../../src/state/statedb.js';
 
 // Drives runbook-file actions (issue #16) through the real engine: a real state database and run
@@ -27,7 +27,8 @@ export interface Harness {
   /** The lines the operator saw. */
   said: string[];
   /** Drives a run of these steps to its end; the outcome and the run's facts as journaled. */
-  drive(steps: StepDef[], deps: GenericDeps, facts?: GenericCtx['facts']): Promise<{ outcome: Outcome<GenericCtx>; facts: GenericCtx['facts']; driver: Driver<GenericCtx, GenericDeps> }>;
+  /** `by: 'person'`: a person who answers y to every question (for person-only steps such as redis.flush-prefix). */
+  drive(steps: StepDef[], deps: GenericDeps, facts?: GenericCtx['facts'], by?: 'policy' | 'person'): Promise<{ outcome: Outcome<GenericCtx>; facts: GenericCtx['facts']; driver: Driver<GenericCtx, GenericDeps> }>;
   /** A StepContext outside a run, for calling preview / settled / execute directly; persist keeps the context. */
   ctx(step: StepDef, deps: GenericDeps, facts?: GenericCtx['facts']): StepContext<unknown, GenericDeps> & { facts(): GenericCtx['facts'] };
 }
@@ -50,10 +51,11 @@ export async function harness(actions: Record<string, Action<unknown, GenericDep
     db,
     journal,
     said,
-    async drive(steps, deps, facts = {}) {
+    async drive(steps, deps, facts = {}, by = 'policy') {
       const id = `rb-${process.pid}-${++n}`;
       const r = journal.create<GenericCtx>({ id, kind: 'test-actions', subject: `s${n}`, targetKey: `/rb/${id}`, hint: '-', run: createRun(steps), ctx: { runbook: 'test', target: { kind: 'none', name: '' }, facts }, startedAt: Date.now() });
-      const driver = new Driver(book, journal, new PolicyOperator((t) => said.push(t)), deps);
+      const yes: Operator = { kind: 'person', say: (t) => void said.push(t), ask: () => Promise.resolve('y'), approve: () => ({ ok: true }), close: () => undefined };
+      const driver = new Driver(book, journal, by === 'person' ? yes : new PolicyOperator((t) => said.push(t)), deps);
       const outcome = await driver.drive(r);
       return { outcome, facts: (journal.get<GenericCtx>(id) as RunRecord<GenericCtx>).ctx.facts, driver };
     },

@@ -148,7 +148,7 @@ describe('redis.memory, raise-maxmemory, flush-prefix', () => {
     expect(((await client.config('GET', 'maxmemory-policy')) as string[])[1]).toBe('noeviction');
   });
 
-  it('flush-prefix deletes only the keys of its prefix (glob characters escaped), previews the count, then is settled', async () => {
+  it('flush-prefix is person-only (a policy never deletes keys: issue #20); what a person runs deletes only the keys of its prefix (glob characters escaped), previews the count, then is settled', async () => {
     await client.config('SET', 'maxmemory', '0');
     await seed();
     await fill();
@@ -157,7 +157,12 @@ describe('redis.memory, raise-maxmemory, flush-prefix', () => {
     expect(await REDIS_ACTIONS['redis.flush-prefix'].preview?.(h.ctx(step, { config }))).toMatch(/^on Redis cache: delete 300 keys \(≈ \d.*\) matching sess:\*, found by SCAN, UNLINKed in batches of 500; this cannot be undone$/);
     // The count's SCAN stops at scan_keys: "N+", and the size is of the first N.
     expect(await REDIS_ACTIONS['redis.flush-prefix'].preview?.(h.ctx(stepOf('redis.flush-prefix', { redis: 'cache', prefix: 'sess:', scan_keys: 100 }), { config }))).toMatch(/^on Redis cache: delete 100\+ keys \(≈ \d.* in the first 100\) matching sess:\*, found by SCAN/);
-    const { outcome } = await h.drive([step], { config });
+    // Person-only (issue #20): a policy (--yes, self-healing) never deletes keys; the run stops before it.
+    const unattended = await h.drive([step], { config });
+    expect(unattended.outcome.kind).toBe('paused');
+    expect(h.journal.lines(unattended.outcome.record.id).find((l) => l.event === 'decline')?.detail).toMatch(/only a person decides/);
+    expect((await client.keys('sess:*')).length).toBe(300);
+    const { outcome } = await h.drive([step], { config }, {}, 'person');
     expect(outcome.kind).toBe('completed');
     expect(h.journal.lines(outcome.record.id).find((l) => l.event === 'succeed')?.detail).toBe('Redis cache: 300 keys matching sess:* deleted');
     expect(await client.keys('sess:*')).toEqual([]);
@@ -165,7 +170,7 @@ describe('redis.memory, raise-maxmemory, flush-prefix', () => {
 
     // A prefix with glob characters matches itself only; the fact from redis.memory is the default prefix.
     await fill();
-    const glob = await h.drive([stepOf('redis.flush-prefix', { redis: 'cache' })], { config }, { 'redis.biggest_prefix': 'a*b:' });
+    const glob = await h.drive([stepOf('redis.flush-prefix', { redis: 'cache' })], { config }, { 'redis.biggest_prefix': 'a*b:' }, 'person');
     expect(h.journal.lines(glob.outcome.record.id).find((l) => l.event === 'succeed')?.detail).toBe('Redis cache: 1 keys matching a*b:* deleted');
     expect(await client.get('axb:1')).toBe('not matched by a*b:');
     expect(await client.get('plain')).toBe('no prefix');

@@ -103,6 +103,8 @@ describe('bad config input: exit 78, one line naming file, field and expectation
     ['wrong type', 'failure_threshold: three\n', /failure_threshold: expected number, got the text "three"/],
     ['missing required field', 'databases:\n  - name: db\n', /databases\[0\]\.path: required field is missing \(expected string\)/],
     ['bad duration', 'interval: soon\n', /interval: expected a duration/],
+    ['a heal backoff cap past its range (issue #20)', 'heal:\n  backoff: {cap: 30d}\n', /heal\.backoff\.cap: expected a duration from .* to 6h \(the longest wait between two attempts/],
+    ['a heal rule without a runbook name', 'heal:\n  rules:\n    - {check: "http:*", runbook: "Not A Name"}\n', /heal\.rules\[0\]\.runbook: expected a runbook name/],
     ['bad backup schedule', 'databases:\n  - name: d\n    path: d.db\n    backup_schedule: hourly\n', /databases\[0\]\.backup_schedule: expected a backup schedule such as "15m", "1h" or off, got "hourly"/],
     ['backup schedule under a second', 'backup:\n  schedule: 500ms\n', /backup\.schedule: expected at least 1s between scheduled backups \(backups are named by the second\), got "500ms"/],
     ['bad redis url', 'redis:\n  - name: r\n    url: http://x\n', /redis\[0\]\.url: expected a redis:\/\/ or rediss:\/\/ URL/],

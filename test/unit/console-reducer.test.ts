@@ -236,7 +236,7 @@ describe('read-only mode: dangerous commands are refused, said and audited', () 
     expect(r.state.dialog).toBeUndefined();
     expect(r.state.view).toEqual({ kind: 'dashboard' });
     expect(r.state.flash?.text).toMatch(/: refused — opsdeck runs in --read-only mode$/);
-    expect(r.effects).toEqual([{ effect: 'audit', action: id, target: scope === 'alerts' ? 'redis:cache' : scope === 'containers' ? 'web' : id === 'runbook.pick' ? 'runbooks' : id.startsWith('incident.') ? 'incident' : 'databases', outcome: 'refused', detail: 'read-only mode' }]);
+    expect(r.effects).toEqual([{ effect: 'audit', action: id, target: scope === 'alerts' ? 'redis:cache' : scope === 'containers' ? 'web' : id === 'runbook.pick' ? 'runbooks' : id.startsWith('incident.') ? 'incident' : id === 'heal.enable' ? '-' : 'databases', outcome: 'refused', detail: 'read-only mode' }]);
   });
 
   it('with nothing selected the refusal names no target', () => {
@@ -532,5 +532,34 @@ describe('incidents (issue #18): I declares, N notes the open incident', () => {
   it('in read-only mode I and N are refused, said and audited with the open incident', () => {
     const r = reduce(start(), cmd('incident.note'), world({ readOnly: true, incident: { id: 'INC-2', severity: 'P2' } }));
     expect(r.effects).toEqual([{ effect: 'audit', action: 'incident.note', target: 'INC-2', outcome: 'refused', detail: 'read-only mode' }]);
+  });
+});
+
+describe('self-healing (issue #20): H the healing pane, E enables healing again', () => {
+  it('H opens the healing pane; esc, q, enter or ? close it', () => {
+    const s = reduce(start(), cmd('heal.pane'), world()).state;
+    expect(s.dialog).toEqual({ kind: 'healing' });
+    for (const id of ['dialog.back', 'app.quit', 'dialog.pick', 'app.help'] as const) expect(reduce(s, cmd(id), world()).state.dialog).toBeUndefined();
+  });
+
+  it("E on a selected heal: alert enables that subject's healing", () => {
+    const w = world({ alerts: [alert('heal:api'), alert('redis:cache')], healStopped: ['api', 'cache'] });
+    const s = run(start({ focus: 'alerts' }), [], w).state;
+    expect(reduce(s, cmd('heal.enable'), w).effects).toEqual([{ effect: 'heal.enable', subject: 'api' }]);
+  });
+
+  it('E with another alert selected: the only stopped subject, else it says which to select', () => {
+    const one = reduce(start({ focus: 'alerts' }), cmd('heal.enable'), world({ healStopped: ['worker'] }));
+    expect(one.effects).toEqual([{ effect: 'heal.enable', subject: 'worker' }]);
+    const two = reduce(start({ focus: 'alerts' }), cmd('heal.enable'), world({ healStopped: ['worker', 'api'] }));
+    expect(two.effects).toEqual([]);
+    expect(two.state.flash?.text).toBe('E: select the heal: alert of the service to enable (worker, api)');
+    expect(reduce(start(), cmd('heal.enable'), world()).state.flash?.text).toBe('E: healing is not stopped for any service');
+  });
+
+  it('in read-only mode E is refused, said and audited with its subject; H still opens (it only shows)', () => {
+    const r = reduce(start(), cmd('heal.enable'), world({ readOnly: true, healStopped: ['worker'] }));
+    expect(r.effects).toEqual([{ effect: 'audit', action: 'heal.enable', target: 'worker', outcome: 'refused', detail: 'read-only mode' }]);
+    expect(reduce(start(), cmd('heal.pane'), world({ readOnly: true })).state.dialog).toEqual({ kind: 'healing' });
   });
 });

@@ -46,8 +46,9 @@ describe('buildKeyTable refuses what would lock an operator out', () => {
     ['one key for two commands of one view', { 'container.stop': ['r'] }, /keys\.container\.stop: r is also bound to container\.restart/],
     ['quit moved onto a pane key', { 'app.quit': ['x'] }, /keys\.app\.quit: x is also bound to container\.stop/],
     ['a name no terminal sends', { 'container.restart': ['R2'] }, /keys\.container\.restart: "R2" is not a key name/],
-    ['a reserved key (H: the healing pane)', { 'container.restart': ['H'] }, /keys\.container\.restart: "H" is reserved for the healing pane/],
-    ['a reserved key (E: re-enabling healing)', { 'app.help': ['E'] }, /keys\.app\.help: "E" is reserved for re-enabling healing/],
+    // Issue #20 bound H and E: a remap onto them clashes with the healing commands instead.
+    ['H onto a pane command', { 'container.restart': ['H'] }, /keys\.container\.restart: H is also bound to heal\.pane/],
+    ['E onto a dashboard command', { 'logs.open': ['E'] }, /keys\.logs\.open: E is also bound to heal\.enable/],
     // Issue #18 bound I and N: a remap onto them clashes with the incident commands instead.
     ['I onto a dashboard command', { 'logs.open': ['I'] }, /keys\.logs\.open: I is also bound to incident\.declare/],
     ['N onto a pane command', { 'container.stop': ['N'] }, /keys\.container\.stop: N is also bound to incident\.note/],
@@ -84,7 +85,13 @@ describe('reserved keys', () => {
     const { KEY_TABLE, RESERVED_KEYS } = await import('../../src/ui/keys.js');
     const bound = KEY_TABLE.flatMap((b) => b.keys.filter((k) => Object.hasOwn(RESERVED_KEYS, k)).map((k) => `${b.id}: ${k}`));
     expect(bound).toEqual([]);
-    expect(Object.keys(RESERVED_KEYS).sort()).toEqual(['E', 'H']);
+    expect(Object.keys(RESERVED_KEYS).sort()).toEqual([]);
+  });
+
+  it('the keys kept for self-healing are theirs now (issue #20): H the healing pane, E enables healing again', () => {
+    expect(KEY_TABLE.find((b) => b.id === 'heal.pane')).toMatchObject({ keys: ['H'], scope: 'dashboard' });
+    expect(KEY_TABLE.find((b) => b.id === 'heal.pane')?.dangerous).toBeUndefined();
+    expect(KEY_TABLE.find((b) => b.id === 'heal.enable')).toMatchObject({ keys: ['E'], scope: 'dashboard', dangerous: true });
   });
 
   it('the keys kept for incidents are theirs now (issue #18): I declares one, N notes the open one', () => {

@@ -14,6 +14,7 @@ describe('alert → runbook', () => {
     ['an HTTP service that does not answer', r('http:api', 'http'), 'service-recovery', { kind: 'service', name: 'api' }],
     ['an HTTP service answering 500', r('http:api', 'http', 'critical', 500), 'api-degraded', { kind: 'service', name: 'api' }],
     ['an HTTP service too slow (a warning)', r('http:api', 'http', 'warning', 2500), 'api-degraded', { kind: 'service', name: 'api' }],
+    ['a non-critical HTTP service that does not answer (a warning, no value): down, not degraded', r('http:api', 'http', 'warning'), 'service-recovery', { kind: 'service', name: 'api' }],
     ['Redis', r('redis:cache', 'redis'), 'redis-recovery', { kind: 'redis', name: 'cache' }],
     ['a corrupt database', r('sqlite:trading', 'sqlite'), 'restore-database', { kind: 'database', name: 'trading' }],
     ['rows lost', r('sqlite:trading:rows', 'sqlite'), 'restore-database', { kind: 'database', name: 'trading' }],

@@ -326,6 +326,9 @@ const flushPrefixOf = (x: X): string | undefined => [x.step.params?.prefix, fact
 
 const flush: Action<unknown, GenericDeps> = {
   dangerous: true,
+  // Issue #20: deleting keys loses data that cannot be had back; no policy (--yes, self-healing)
+  // may answer it. Under a policy the step is skipped when skippable (redis-recovery's is), else the run stops.
+  personOnly: () => 'deleting keys cannot be undone: only a person decides (never --yes or self-healing)',
   async settled(x) {
     const r = redisOf(x);
     if (flushPrefixOf(x) === undefined) return `no key prefix known (param prefix, or a redis.memory step before): nothing to flush`;

@@ -132,6 +132,7 @@ export function toContainerInfo(i: Dockerode.ContainerInspectInfo): ContainerInf
     ...(health === 'unhealthy' && lastLog?.Output ? { healthOutput: lastLog.Output.trim().slice(0, 300) } : {}),
     ...(st.Health?.FailingStreak !== undefined ? { failingStreak: st.Health.FailingStreak } : {}),
     restartCount: i.RestartCount ?? 0,
+    ...(i.HostConfig?.RestartPolicy?.Name !== undefined ? { restartPolicy: i.HostConfig.RestartPolicy.Name || 'no' } : {}),
     exitCode: st.ExitCode ?? 0,
     ...(started !== undefined && !Number.isNaN(started) ? { startedAt: started } : {}),
     ...(finished !== undefined && !Number.isNaN(finished) ? { finishedAt: finished } : {}),

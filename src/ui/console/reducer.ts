@@ -13,6 +13,7 @@ import type { RunbookChoice } from '../../domain/runbook-map.js';
 import { onRunbookDialog, openRunbookPicker, runAlertRunbook } from './runbook-picker.js';
 import { previewAction } from './preview.js';
 import { isTextDialog, onIncidentText, openDeclare, openNote, type IncidentDialog, type TextKey } from './incident-dialog.js';
+import { enableHealing, healSubject } from './heal-keys.js';
 import type { Severity } from '../../domain/incident.js';
 import type { RunbookCatalog, RunbookEntry, RunbookStart, RunbookTargetKind } from './runbook-wizard.js';
 
@@ -37,7 +38,8 @@ export type Dialog =
   | { kind: 'pick-target'; entry: RunbookEntry; targets: readonly string[]; selected: number }
   | { kind: 'help'; view: 'dashboard' | 'logs' }
   /** I and N (issue #18): typed text, so they take raw keys (`text` events). */
-  | IncidentDialog;
+  | IncidentDialog
+  | { kind: 'healing' }; // H (issue #20): the healing pane (App asks the injected `healing` at each frame)
 
 /** A status-line message; `at` says when, so it expires (issue #11). */
 export interface Flash {
@@ -89,7 +91,8 @@ export type Effect =
   /** The restore wizard opened: read which databases have an unfinished restore (its choices say so). */
   | { effect: 'wizard.opened' }
   | { effect: 'incident.declare'; severity: Severity; title: string }
-  | { effect: 'incident.note'; id: string; text: string };
+  | { effect: 'incident.note'; id: string; text: string }
+  | { effect: 'heal.enable'; subject: string }; // E (issue #20): an operator enables healing of a subject again
 
 /** The world as a key finds it, read by App from the store and the config at that moment. */
 export interface ConsoleWorld {
@@ -116,6 +119,8 @@ export interface ConsoleWorld {
   targets: (kind: Exclude<RunbookTargetKind, 'none'>) => readonly string[];
   /** The open incident (issue #18), if any. */
   incident?: { id: string; severity: Severity } | undefined;
+  /** The subjects whose healing stopped (their `heal:<subject>` check is CRITICAL, issue #20). */
+  healStopped?: readonly string[] | undefined;
 }
 
 /** The reducer's answer: the next state and what App must do. */
@@ -258,6 +263,7 @@ function onDialog(s: ConsoleState, d: Dialog, c: Command, w: ConsoleWorld): Step
       if (c.id === 'cursor.down') return same({ ...s, dialog: { ...d, back: Math.max(0, d.back - 1) } });
       return closesReading(c) ? same(close) : same(s);
     case 'help':
+    case 'healing':
       return closesReading(c) ? same(close) : same(s);
     case 'pick-runbook':
     case 'pick-target':
@@ -282,7 +288,7 @@ function onDashboard(s: ConsoleState, c: Command, w: ConsoleWorld): Step {
   if (binding?.dangerous && w.readOnly) {
     // Said, and audited, rather than silent (docs/STYLE.md §6).
     // A dashboard-wide command (the restore wizard) acts on no selected row: its target is itself.
-    const target = (binding.scope === 'alerts' ? selectedAlert(s, w)?.checkId : binding.scope === 'containers' ? selectedContainer(s, w)?.name : binding.id === 'restore.wizard' ? 'databases' : binding.id === 'runbook.pick' ? 'runbooks' : binding.id.startsWith('incident.') ? (w.incident?.id ?? 'incident') : undefined) ?? '-';
+    const target = (binding.scope === 'alerts' ? selectedAlert(s, w)?.checkId : binding.scope === 'containers' ? selectedContainer(s, w)?.name : binding.id === 'restore.wizard' ? 'databases' : binding.id === 'runbook.pick' ? 'runbooks' : binding.id.startsWith('incident.') ? (w.incident?.id ?? 'incident') : binding.id === 'heal.enable' ? healSubject(s, w) : undefined) ?? '-';
     return same(
       { ...s, flash: flash(`${binding.description.split(' (')[0] ?? binding.id}: refused — opsdeck runs in --read-only mode`, 'red', w) },
       { effect: 'audit', action: binding.id, target, outcome: 'refused', detail: 'read-only mode' },
@@ -327,6 +333,10 @@ function onDashboard(s: ConsoleState, c: Command, w: ConsoleWorld): Step {
       return openDeclare(s, w);
     case 'incident.note':
       return openNote(s, w);
+    case 'heal.pane':
+      return same({ ...s, dialog: { kind: 'healing' } });
+    case 'heal.enable':
+      return enableHealing(s, w);
     case 'container.restart':
     case 'container.stop':
     case 'container.start': {

@@ -2,6 +2,7 @@ import { assertNever, type Dialog } from '../console/reducer.js';
 import type { KeyBinding } from '../keys.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import { DetailsDialog, type ProbeResult } from './DetailsDialog.js';
+import { HealingDialog, type HealView } from './HealingDialog.js';
 import { HelpDialog } from './HelpDialog.js';
 import { IncidentDialog } from './IncidentDialog.js';
 import { PickLogDialog } from './PickLogDialog.js';
@@ -9,7 +10,7 @@ import { PickRunbookDialog } from './PickRunbookDialog.js';
 import { SilenceDialog } from './SilenceDialog.js';
 
 /** The open dialog, drawn by its own component. */
-export function DialogView(props: { dialog: Dialog; keys: readonly KeyBinding[]; readOnly: boolean; width: number; height: number; history: (checkId: string) => ProbeResult[]; runbookHint?: (checkId: string) => string | undefined }) {
+export function DialogView(props: { dialog: Dialog; keys: readonly KeyBinding[]; readOnly: boolean; width: number; height: number; history: (checkId: string) => ProbeResult[]; runbookHint?: (checkId: string) => string | undefined; healing?: HealView | undefined }) {
   const { dialog, keys, width, height } = props;
   switch (dialog.kind) {
     case 'confirm':
@@ -25,6 +26,8 @@ export function DialogView(props: { dialog: Dialog; keys: readonly KeyBinding[];
       return <PickRunbookDialog dialog={dialog} keys={keys} width={width} height={height} />;
     case 'help':
       return <HelpDialog dialog={dialog} keys={keys} readOnly={props.readOnly} width={width} height={height} />;
+    case 'healing':
+      return <HealingDialog view={props.healing} keys={keys} width={width} height={height} />;
     case 'incident-declare':
     case 'incident-note':
       return <IncidentDialog dialog={dialog} keys={keys} width={width} />;
