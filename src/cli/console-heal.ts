@@ -5,6 +5,7 @@ import type { EventBus } from '../engine/events.js';
 import { actor, recordAudit } from '../state/acks.js';
 import { HealStore } from '../state/heal-store.js';
 import { createHealer, HEAL_LEASE } from '../state/healer.js';
+import { createFailover } from '../state/failover.js';
 import { pidAlive, readLease } from '../state/lease.js';
 import type { Source } from '../state/sources.js';
 import type { AppStore } from '../state/store.js';
@@ -19,11 +20,15 @@ const hhmmss = (t: number) => `${new Date(t).toISOString().slice(11, 19)}Z`;
 /** The console's healer, its pane's contents and E. */
 export function consoleHeal(o: { db: BetterSqlite3.Database; bus: EventBus; store: AppStore; readOnly: boolean; loaded: () => LoadedConfig }): {
   source: () => Source;
+  /** The failover pairs' sources and the load rule's (issue #21). */
+  failoverSources: () => Source[];
   stop: () => Promise<void>;
   actions: { healing: () => HealView; enableHeal: (subject: string) => { ok: boolean; text: string } };
 } {
   // Nothing a run says may reach the screen (it would corrupt the frame): the pane reads the state database.
   const healer = createHealer({ bus: o.bus, stateDb: o.db, owner: 'console', config: () => o.loaded().config, store: o.store, readOnly: o.readOnly, act: healAct(o.loaded, o.db, () => undefined), inspect: healInspect(o.loaded) });
+  // Failover and the load rule (issue #21) act here too while this console holds the healer lease.
+  const failover = createFailover({ bus: o.bus, stateDb: o.db, owner: 'console', config: () => o.loaded().config, store: o.store, readOnly: o.readOnly, act: healAct(o.loaded, o.db, () => undefined) });
   const heal = new HealStore(o.db);
   const healing = (): HealView => {
     const c = o.loaded().config;
@@ -59,5 +64,5 @@ export function consoleHeal(o: { db: BetterSqlite3.Database; bus: EventBus; stor
     recordAudit(o.db, { action: 'heal.enable', target: subject, outcome: 'ok', detail: `healing of ${subject} enabled again from the console` });
     return { ok: true, text: `healing of ${subject} enabled again: attempts from 0, its budget counts from now` };
   };
-  return { source: healer.source, stop: () => healer.stop(), actions: { healing, enableHeal } };
+  return { source: healer.source, failoverSources: failover.sources, stop: () => (failover.stop(), healer.stop()), actions: { healing, enableHeal } };
 }

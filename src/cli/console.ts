@@ -124,7 +124,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     new Monitor({
       config: (running = c),
       store,
-      sources: [...buildSources(c, store), ...scheduler(c), ...incidents.sources(), healing.source()],
+      sources: [...buildSources(c, store), ...scheduler(c), ...incidents.sources(), healing.source(), ...healing.failoverSources()],
       stateDb: db,
       bus,
     });

@@ -6,6 +6,7 @@ import { COPY_VALUES, unknownCopyValues } from '../domain/copy-template.js';
 import { DAY, duration, DURATION_RANGES, HOUR, httpUrl, MINUTE, name, percent, schedule, SECOND } from './fields.js';
 import { appSchema, checkApps, checkDependencies } from './schema-apps.js';
 import { healSchema } from './schema-heal.js';
+import { failoverIssues, failoverSchema } from './schema-failover.js';
 import { incidentsSchema } from './schema-incidents.js';
 import { integritySchema } from './schema-integrity.js';
 
@@ -213,6 +214,8 @@ export const configSchema = z
   incidents: incidentsSchema,
   /** Self-healing (issue #20): rules, backoff, budget, memory restarts. */
   heal: healSchema,
+  /** Failover (issue #21): primary/backup pairs probed on their own schedule; the load rule. */
+  failover: failoverSchema,
   /** Data integrity of each database (issue #22: `opsdeck db check|repair`): unique keys, column rules, timestamp columns. */
   integrity: integritySchema,
   /** Marks the workspace made by `opsdeck demo`; drills refuse every other config. */
@@ -251,6 +254,7 @@ export const configSchema = z
     const services = c.services.map((s) => s.name);
     checkApps(c, services, ctx);
     checkDependencies(c.services, ctx);
+    for (const [path, message] of failoverIssues(c.failover, services)) ctx.addIssue({ code: 'custom', path, message });
     c.databases.forEach((d, i) =>
       d.writers.forEach((w, j) => {
         if (!services.includes(w)) ctx.addIssue({ code: 'custom', path: ['databases', i, 'writers', j], message: `service ${JSON.stringify(w)} is not in services (expected one of: ${services.join(', ') || 'none declared'})` });
@@ -280,6 +284,5 @@ export type ExpectConfig = z.output<typeof expectSchema>;
  */
 export const RESERVED_CONFIG_KEYS = {
   notify: 'notifications (Slack, webhooks, email, SMS)',
-  failover: 'failover',
   capacity: 'capacity and maintenance routines',
 } as const;

@@ -13,7 +13,9 @@ export type CheckKind =
   | 'backup'
   | 'journal'
   /** Self-healing of a subject stopped (issue #20): `heal:<subject>`. */
-  | 'heal';
+  | 'heal'
+  /** A failover pair (issue #21): `failover:<pair>`, which side is active. */
+  | 'failover';
 
 /** One sampled check result; the shape of `opsdeck check --json`'s `checks[]`. */
 export interface CheckResult {
