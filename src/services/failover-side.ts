@@ -49,12 +49,30 @@ export async function actOnSide(s: ServiceConfig, which: 'start' | 'stop', docke
   return `${name} ${which === 'start' ? 'started' : 'stopped'}`;
 }
 
-/** Polls a side until it is healthy, at most `ms` (or until `signal`); the last probe. */
+/** How long a side just started must stay healthy to count (a container that exits at once looks "running" first). */
+export const STABLE_MS = 3000;
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((res) => {
+    const t = setTimeout(res, ms);
+    signal.addEventListener('abort', () => (clearTimeout(t), res()), { once: true });
+  });
+
+/**
+ * Polls a side until it is healthy and still healthy STABLE_MS later, at most `ms` (or until
+ * `signal`); the last probe. The test caught a backup that exits at once being switched to: its
+ * first inspect said running.
+ */
 export async function waitSideHealthy(s: ServiceConfig, dockerHost: string | undefined, ms: number, signal: AbortSignal): Promise<SideProbe> {
   const deadline = Date.now() + ms;
   for (;;) {
     const p = await probeSide(s, dockerHost);
-    if (p.ok || Date.now() > deadline || signal.aborted) return p;
-    await new Promise((r) => setTimeout(r, 500));
+    if (p.ok) {
+      await sleep(STABLE_MS, signal);
+      const again = await probeSide(s, dockerHost);
+      if (again.ok) return { ok: true, detail: `${again.detail}, still healthy after ${STABLE_MS / 1000} s` };
+      if (Date.now() > deadline || signal.aborted) return again;
+    } else if (Date.now() > deadline || signal.aborted) return p;
+    await sleep(500, signal);
   }
 }
