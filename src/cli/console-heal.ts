@@ -5,7 +5,8 @@ import type { EventBus } from '../engine/events.js';
 import { actor, recordAudit } from '../state/acks.js';
 import { HealStore } from '../state/heal-store.js';
 import { createHealer, HEAL_LEASE } from '../state/healer.js';
-import { createFailover } from '../state/failover.js';
+import { createFailover, FailoverStore } from '../state/failover.js';
+import type { Config } from '../config/schema.js';
 import { pidAlive, readLease } from '../state/lease.js';
 import type { Source } from '../state/sources.js';
 import type { AppStore } from '../state/store.js';
@@ -30,6 +31,14 @@ export function consoleHeal(o: { db: BetterSqlite3.Database; bus: EventBus; stor
   // Failover and the load rule (issue #21) act here too while this console holds the healer lease.
   const failover = createFailover({ bus: o.bus, stateDb: o.db, owner: 'console', config: () => o.loaded().config, store: o.store, readOnly: o.readOnly, act: healAct(o.loaded, o.db, () => undefined) });
   const heal = new HealStore(o.db);
+  // Failover pairs (issue #21) head the H pane: which side serves, and what the pair's check says.
+  const pairs = new FailoverStore(o.db);
+  const pairLines = (c: Config) =>
+    c.failover.pairs.map((p) => {
+      const r = pairs.get(p.name);
+      const side = r.active === 'primary' ? p.primary : p.backup;
+      return { subject: `failover:${p.name}`, stopped: r.status === 'critical', text: `${r.active.toUpperCase()} ${side} active${r.switchedAt !== undefined ? ` since ${hhmmss(r.switchedAt)}` : ''}; ${r.message ?? `probed every ${p.check_every / 1000} s`}` };
+    });
   const healing = (): HealView => {
     const c = o.loaded().config;
     const now = Date.now();
@@ -41,13 +50,13 @@ export function consoleHeal(o: { db: BetterSqlite3.Database; bus: EventBus; stor
       on,
       ...(on ? {} : { why: c.heal.enabled ? '--read-only' : 'heal.enabled: false' }),
       holder,
-      subjects: heal.all().map((s) => ({
+      subjects: [...pairLines(c), ...heal.all().map((s) => ({
         subject: s.subject,
         stopped: s.disabledAt !== undefined,
         text: s.disabledAt !== undefined
           ? `STOPPED at ${hhmmss(s.disabledAt)}: ${s.disabledReason ?? ''}`
           : `attempts ${s.attempts}${s.lastStartedAt !== undefined ? `, last ${s.lastTrigger ?? ''} restart ${hhmmss(s.lastStartedAt)}` : ''}; next: ${s.nextWhat ?? 'watching'}${s.nextAt !== undefined && s.nextAt > now ? ` at ${hhmmss(s.nextAt)}` : ''}`,
-      })),
+      }))],
       recent: heal.recent(30).map((a) => ({
         at: a.at,
         failed: a.outcome === 'failed',
