@@ -55,7 +55,7 @@ export class FailoverStore {
         `INSERT INTO failover_state (pair, active, fails, switched_at, status, message, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(pair) DO UPDATE SET active = excluded.active, fails = excluded.fails, switched_at = excluded.switched_at, status = excluded.status, message = excluded.message, updated_at = excluded.updated_at`,
       )
-      .run(r.pair, r.active, r.fails, r.switchedAt ?? null, r.status, r.message ?? null, r.updatedAt);
+      .run(r.pair, r.active, r.fails, r.switchedAt ?? null, r.status, r.message === undefined ? null : redactSecrets(r.message), r.updatedAt);
   }
 }
 
@@ -107,7 +107,7 @@ export function createFailover(o: FailoverOptions): { sources: () => Source[]; s
   const heal = new HealStore(o.stateDb);
   const actor = `failover (${o.owner} pid ${process.pid})`;
   const abort = new AbortController();
-  const emit = (e: FailoverEvent) => o.onEvent?.(e);
+  const emit = (e: FailoverEvent) => o.onEvent?.({ ...e, detail: redactSecrets(e.detail) });
   const audit = (action: string, target: string, outcome: 'ok' | 'failed', detail: string, at: number) =>
     o.stateDb.prepare('INSERT INTO audit (at, actor, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)').run(at, actor, action, redactSecrets(target), outcome, redactSecrets(detail));
   /** Whether this process holds the healer lease (failover and the load rule act only there). */
@@ -152,7 +152,7 @@ export function createFailover(o: FailoverOptions): { sources: () => Source[]; s
       store.put({ ...m, fails: 0, status: 'critical', message: text, updatedAt: end });
       audit('failover.refuse', p.name, 'failed', text, end);
       emit({ at: end, pair: p.name, action: 'refused', detail: text, fails });
-      o.bus.emit({ type: 'failover.acted', at: end, pair: p.name, action: 'refused', active: from, detail: text });
+      o.bus.emit({ type: 'failover.acted', at: end, pair: p.name, action: 'refused', active: from, detail: redactSecrets(text) });
       return;
     }
     const notes = [before.ok ? `${sides[to].name} already healthy` : healthy.detail];
@@ -178,7 +178,7 @@ export function createFailover(o: FailoverOptions): { sources: () => Source[]; s
     store.put({ pair: p.name, active: to, fails: 0, switchedAt: end, status: stepFailed ? 'critical' : to === 'backup' ? 'warning' : 'ok', message, updatedAt: end });
     audit('failover.switch', p.name, stepFailed ? 'failed' : 'ok', `${head}: ${notes.join('; ')}`, end);
     emit({ at: end, pair: p.name, action: 'switched', detail: `${head}: ${notes.join('; ')}`, fails, active: to });
-    o.bus.emit({ type: 'failover.acted', at: end, pair: p.name, action: 'switched', active: to, detail: message });
+    o.bus.emit({ type: 'failover.acted', at: end, pair: p.name, action: 'switched', active: to, detail: redactSecrets(message) });
   };
 
   const look = async (p: FailoverPair): Promise<void> => {
@@ -207,7 +207,7 @@ export function createFailover(o: FailoverOptions): { sources: () => Source[]; s
         if (d.fails === p.failures) {
           audit('failover.hold', p.name, 'ok', text, at);
           emit({ at, pair: p.name, action: 'held', detail: text, fails: d.fails });
-          o.bus.emit({ type: 'failover.acted', at, pair: p.name, action: 'held', active: m.active, detail: text });
+          o.bus.emit({ type: 'failover.acted', at, pair: p.name, action: 'held', active: m.active, detail: redactSecrets(text) });
         }
         return;
       }
@@ -258,7 +258,7 @@ export function createFailover(o: FailoverOptions): { sources: () => Source[]; s
       const text = `${rule.runbook}${rule.target ? ` for ${rule.target}` : ''}: ${d.why}`;
       audit('failover.load', rule.target ?? 'host', 'ok', `started ${text}`, at);
       emit({ at, pair: '-', action: 'load', detail: `started ${text}` });
-      o.bus.emit({ type: 'failover.acted', at, pair: '-', action: 'load', detail: `started ${text}` });
+      o.bus.emit({ type: 'failover.acted', at, pair: '-', action: 'load', detail: redactSecrets(`started ${text}`) });
       try {
         const r = await o.act({ subject: 'load', trigger: 'rule', runbook: rule.runbook, target: rule.target ? { kind: 'service', name: rule.target } : { kind: 'none', name: '' }, checkId: 'host:cpu', attempt: spent + 1, why: d.why }, abort.signal);
         const end = now();

@@ -5,6 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.js';
 import { ConfigError } from '../../src/domain/errors.js';
 import { decideFailover, decideLoad, type PairMemory } from '../../src/domain/failover.js';
+import { consoleHeal } from '../../src/cli/console-heal.js';
+import { EventBus } from '../../src/engine/events.js';
+import { FailoverStore } from '../../src/state/failover.js';
+import { openStateDb } from '../../src/state/statedb.js';
+import { createAppStore } from '../../src/state/store.js';
 
 // Failover (issue #21): the pure decisions, and the config's one-line errors.
 
@@ -73,5 +78,24 @@ describe('failover config: one line naming the field', () => {
     const c = loadConfigFile(file, {}).config;
     expect(c.failover.pairs[0]).toMatchObject({ check_every: 10_000, failures: 3, hold_down: 600_000, healthy_within: 60_000 });
     expect(c.failover.load).toBeUndefined();
+  });
+});
+
+describe("the console's H pane (issue #21)", () => {
+  it('heads with each pair: which side is active, since when, what its check says (a real state database)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsdeck-fo-'));
+    const file = join(dir, 'opsdeck.yaml');
+    writeFileSync(file, `state_dir: ${join(dir, 'state')}\nservices:\n  - {name: a, container: a}\n  - {name: b, container: b}\nfailover:\n  pairs:\n    - {name: p, primary: a, backup: b}\n`);
+    const loaded = loadConfigFile(file, {});
+    const db = await openStateDb(join(dir, 'state'));
+    try {
+      const h = consoleHeal({ db, bus: new EventBus(), store: createAppStore(), readOnly: true, loaded: () => loaded });
+      expect(h.actions.healing().subjects[0]).toMatchObject({ subject: 'failover:p', stopped: false, text: expect.stringMatching(/^PRIMARY a active; probed every 10 s/) as unknown });
+      const at = Date.parse('2026-12-02T03:12:09Z');
+      new FailoverStore(db).put({ pair: 'p', active: 'backup', fails: 0, switchedAt: at, status: 'warning', message: 'failed over', updatedAt: at });
+      expect(h.actions.healing().subjects[0]?.text).toBe('BACKUP b active since 03:12:09Z; failed over');
+    } finally {
+      db.close();
+    }
   });
 });
