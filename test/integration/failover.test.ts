@@ -206,7 +206,12 @@ describe('failover and load (issue #21), real containers, a real watch', () => {
     expect(foLines().filter((e) => e.action === 'switched')).toHaveLength(0);
     expect((await pair()).active).toBe('backup');
 
-    // 4. The failback runbook restores the primary.
+    // 4. The failback runbook restores the primary — refused (and nothing changed) under --read-only first.
+    const ro = await runCli(['--config', config, '--read-only', 'runbook', 'run', 'failback', '--target', 'prim', '--yes']);
+    expect(ro.code).not.toBe(0);
+    expect(ro.stderr).toMatch(/read-only/);
+    expect((await pair()).active).toBe('backup');
+    expect(existsSync(back)).toBe(false);
     const fb = await runCli(['--config', config, 'runbook', 'run', 'failback', '--target', 'prim', '--yes']);
     expect(fb.code, fb.stderr + fb.stdout).toBe(0);
     expect(readFileSync(back, 'utf8')).toBe('to prim');
