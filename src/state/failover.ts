@@ -11,6 +11,7 @@ import { actOnSide, probeSide, waitSideHealthy } from '../services/failover-side
 import { HealStore } from './heal-store.js';
 import { HEAL_LEASE, type HealAct } from './healer.js';
 import { readLease } from './lease.js';
+import { setStandby } from './standby.js';
 import type { Source } from './sources.js';
 import type { AppStore } from './store.js';
 
@@ -119,6 +120,7 @@ export function createFailover(o: FailoverOptions): { sources: () => Source[]; s
 
   const resultOf = (p: FailoverPair): CheckResult => {
     const r = store.get(p.name);
+    setStandby(p.name, r.active === 'primary' ? p.backup : p.primary);
     const side = r.active === 'primary' ? p.primary : p.backup;
     const message = r.message ?? `primary ${p.primary} active`;
     return { id: failoverCheckId(p.name), kind: 'failover', target: p.name, status: r.status, value: side, message, ...(r.status === 'critical' ? { critical: true } : {}) };
@@ -273,7 +275,10 @@ export function createFailover(o: FailoverOptions): { sources: () => Source[]; s
   });
 
   return {
-    sources: () => [...o.config().failover.pairs.map(pairSource), ...(o.config().failover.load ? [loadSource()] : [])],
+    sources: () => {
+      for (const p of o.config().failover.pairs) setStandby(p.name, store.get(p.name).active === 'primary' ? p.backup : p.primary);
+      return [...o.config().failover.pairs.map(pairSource), ...(o.config().failover.load ? [loadSource()] : [])];
+    },
     stop: () => abort.abort(),
   };
 }

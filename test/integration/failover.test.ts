@@ -160,6 +160,8 @@ describe('failover and load (issue #21), real containers, a real watch', () => {
     expect(p.status).toBe('critical');
     expect(status(names.back)).not.toBe('running');
     expect(existsSync(out)).toBe(false);
+    // The stopped standby is not an alert of its own (its container check says it is the standby).
+    expect(w.events.filter((e) => e.event === 'fired' && e.check === 'container:back')).toEqual([]);
 
     // 2. A good backup: three failures more, then the switch, its step as a literal argv.
     docker(host, 'rm', '-f', names.back);
