@@ -5,6 +5,8 @@ import type { EventBus } from '../engine/events.js';
 import { actor, recordAudit } from '../state/acks.js';
 import { HealStore } from '../state/heal-store.js';
 import { createHealer, HEAL_LEASE } from '../state/healer.js';
+import { createFailover, FailoverStore } from '../state/failover.js';
+import type { Config } from '../config/schema.js';
 import { pidAlive, readLease } from '../state/lease.js';
 import type { Source } from '../state/sources.js';
 import type { AppStore } from '../state/store.js';
@@ -19,12 +21,24 @@ const hhmmss = (t: number) => `${new Date(t).toISOString().slice(11, 19)}Z`;
 /** The console's healer, its pane's contents and E. */
 export function consoleHeal(o: { db: BetterSqlite3.Database; bus: EventBus; store: AppStore; readOnly: boolean; loaded: () => LoadedConfig }): {
   source: () => Source;
+  /** The failover pairs' sources and the load rule's (issue #21). */
+  failoverSources: () => Source[];
   stop: () => Promise<void>;
   actions: { healing: () => HealView; enableHeal: (subject: string) => { ok: boolean; text: string } };
 } {
   // Nothing a run says may reach the screen (it would corrupt the frame): the pane reads the state database.
   const healer = createHealer({ bus: o.bus, stateDb: o.db, owner: 'console', config: () => o.loaded().config, store: o.store, readOnly: o.readOnly, act: healAct(o.loaded, o.db, () => undefined), inspect: healInspect(o.loaded) });
+  // Failover and the load rule (issue #21) act here too while this console holds the healer lease.
+  const failover = createFailover({ bus: o.bus, stateDb: o.db, owner: 'console', config: () => o.loaded().config, store: o.store, readOnly: o.readOnly, act: healAct(o.loaded, o.db, () => undefined) });
   const heal = new HealStore(o.db);
+  // Failover pairs (issue #21) head the H pane: which side serves, and what the pair's check says.
+  const pairs = new FailoverStore(o.db);
+  const pairLines = (c: Config) =>
+    c.failover.pairs.map((p) => {
+      const r = pairs.get(p.name);
+      const side = r.active === 'primary' ? p.primary : p.backup;
+      return { subject: `failover:${p.name}`, stopped: r.status === 'critical', text: `${r.active.toUpperCase()} ${side} active${r.switchedAt !== undefined ? ` since ${hhmmss(r.switchedAt)}` : ''}; ${r.message ?? `probed every ${p.check_every / 1000} s`}` };
+    });
   const healing = (): HealView => {
     const c = o.loaded().config;
     const now = Date.now();
@@ -36,13 +50,13 @@ export function consoleHeal(o: { db: BetterSqlite3.Database; bus: EventBus; stor
       on,
       ...(on ? {} : { why: c.heal.enabled ? '--read-only' : 'heal.enabled: false' }),
       holder,
-      subjects: heal.all().map((s) => ({
+      subjects: [...pairLines(c), ...heal.all().map((s) => ({
         subject: s.subject,
         stopped: s.disabledAt !== undefined,
         text: s.disabledAt !== undefined
           ? `STOPPED at ${hhmmss(s.disabledAt)}: ${s.disabledReason ?? ''}`
           : `next: ${s.nextWhat ?? 'watching'}${s.nextAt !== undefined && s.nextAt > now ? ` at ${hhmmss(s.nextAt)}` : ''}; attempts ${s.attempts}${s.lastStartedAt !== undefined ? `, last ${s.lastTrigger ?? ''} restart ${hhmmss(s.lastStartedAt)}` : ''}`,
-      })),
+      }))],
       recent: heal.recent(30).map((a) => ({
         at: a.at,
         failed: a.outcome === 'failed',
@@ -59,5 +73,5 @@ export function consoleHeal(o: { db: BetterSqlite3.Database; bus: EventBus; stor
     recordAudit(o.db, { action: 'heal.enable', target: subject, outcome: 'ok', detail: `healing of ${subject} enabled again from the console` });
     return { ok: true, text: `healing of ${subject} enabled again: attempts from 0, its budget counts from now` };
   };
-  return { source: healer.source, stop: () => healer.stop(), actions: { healing, enableHeal } };
+  return { source: healer.source, failoverSources: failover.sources, stop: () => (failover.stop(), healer.stop()), actions: { healing, enableHeal } };
 }

@@ -127,7 +127,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     new Monitor({
       config: (running = c),
       store,
-      sources: [...buildSources(c, store), ...scheduler(c), ...incidents.sources(), ...(notifier ? [notifier.source()] : []), healing.source()],
+      sources: [...buildSources(c, store), ...scheduler(c), ...incidents.sources(), ...(notifier ? [notifier.source()] : []), healing.source(), ...healing.failoverSources()],
       stateDb: db,
       bus,
     });

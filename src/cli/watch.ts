@@ -8,6 +8,7 @@ import { incidentRulesRunner, INCIDENT_LEASE, type IncidentRuleEvent } from '../
 import { notifierRunner } from '../state/notifier.js';
 import { onNotify } from './watch-notify.js';
 import { createHealer, HEAL_LEASE, type HealerEvent } from '../state/healer.js';
+import { createFailover, type FailoverEvent } from '../state/failover.js';
 import { Monitor } from '../state/monitor.js';
 import { healAct, healInspect } from './heal.js';
 import { buildSources } from '../state/sources.js';
@@ -67,10 +68,15 @@ export async function watchCommand(g: GlobalOptions): Promise<number> {
     act: healAct(() => loaded, db, (t) => (g.json ? undefined : out(`${new Date().toISOString()} HEAL     ${t}`))),
     inspect: healInspect(() => loaded), onEvent: (e) => onHeal(g, e),
   });
+  // Failover and the load rule (issue #21) act in the same process as the healer (its lease).
+  const failover = createFailover({
+    bus, stateDb: db, owner: 'watch', config: () => loaded.config, store, readOnly: !!g.readOnly,
+    act: healAct(() => loaded, db, (t) => (g.json ? undefined : out(`${new Date().toISOString()} LOAD     ${t}`))), onEvent: (e) => onFailover(g, e),
+  });
   const start = (l: LoadedConfig) => {
     // Scheduled backups (issue #10) run in whichever monitor holds the lease; never in --read-only.
     const scheduler = !g.readOnly && l.file ? backupSchedulerSource({ config: l.config, configFile: l.file, stateDb: db, owner: 'watch', onEvent: onScheduler }) : undefined;
-    const m = new Monitor({ config: l.config, store, sources: [...buildSources(l.config, store), ...(scheduler ? [scheduler] : []), ...(rules ? [rules.source()] : []), ...(notifier ? [notifier.source()] : []), healer.source()], stateDb: db, bus });
+    const m = new Monitor({ config: l.config, store, sources: [...buildSources(l.config, store), ...(scheduler ? [scheduler] : []), ...(rules ? [rules.source()] : []), ...(notifier ? [notifier.source()] : []), healer.source(), ...failover.sources()], stateDb: db, bus });
     m.start();
     return m;
   };
@@ -99,6 +105,7 @@ export async function watchCommand(g: GlobalOptions): Promise<number> {
   });
   if (loaded.file) unwatchFile(loaded.file);
   // A healing action under way finishes its step, or pauses journaled (a finding until resumed).
+  failover.stop();
   await healer.stop();
   monitor.stop();
   rules?.off();
@@ -153,4 +160,12 @@ function onHeal(g: GlobalOptions, e: HealerEvent): void {
   } else {
     out(`${at} LEASE    ${HEAL_LEASE} lost${e.holder ? ` to ${describeHolder(e.holder)}` : ''}${e.error ? `: ${e.error}` : ''}`);
   }
+}
+
+/** `watch`'s line for what the failover manager did (issue #21): FAILOVER (a failed probe, a switch, a refusal, a hold-down, the load rule). */
+function onFailover(g: GlobalOptions, e: FailoverEvent): void {
+  const at = new Date(e.at).toISOString();
+  if (g.json) outJsonLine({ at, event: 'failover', action: e.action, pair: e.pair, detail: e.detail, ...(e.fails !== undefined ? { fails: e.fails } : {}), ...(e.active ? { active: e.active } : {}) });
+  else if (e.action === 'error') err(`opsdeck: ${e.detail}`);
+  else out(`${at} FAILOVER ${e.pair} ${e.action}${e.fails !== undefined ? ` (${e.fails})` : ''}: ${e.detail}`);
 }

@@ -6,6 +6,7 @@ import { COPY_VALUES, unknownCopyValues } from '../domain/copy-template.js';
 import { DAY, duration, DURATION_RANGES, HOUR, httpUrl, MINUTE, name, percent, schedule, SECOND } from './fields.js';
 import { appSchema, checkApps, checkDependencies } from './schema-apps.js';
 import { healSchema } from './schema-heal.js';
+import { failoverIssues, failoverSchema } from './schema-failover.js';
 import { incidentsSchema } from './schema-incidents.js';
 import { integritySchema } from './schema-integrity.js';
 import { checkNotify, notifySchema } from './schema-notify.js';
@@ -214,6 +215,8 @@ export const configSchema = z
   incidents: incidentsSchema,
   /** Self-healing (issue #20): rules, backoff, budget, memory restarts. */
   heal: healSchema,
+  /** Failover (issue #21): primary/backup pairs probed on their own schedule; the load rule. */
+  failover: failoverSchema,
   /** Data integrity of each database (issue #22: `opsdeck db check|repair`): unique keys, column rules, timestamp columns. */
   integrity: integritySchema,
   /** Notifications (issue #19): channels (Slack, webhook, email, SMS), routes, grouping, repeats. */
@@ -255,6 +258,7 @@ export const configSchema = z
     checkApps(c, services, ctx);
     checkDependencies(c.services, ctx);
     checkNotify(c, ctx);
+    for (const [path, message] of failoverIssues(c.failover, services)) ctx.addIssue({ code: 'custom', path, message });
     c.databases.forEach((d, i) =>
       d.writers.forEach((w, j) => {
         if (!services.includes(w)) ctx.addIssue({ code: 'custom', path: ['databases', i, 'writers', j], message: `service ${JSON.stringify(w)} is not in services (expected one of: ${services.join(', ') || 'none declared'})` });
@@ -283,7 +287,6 @@ export type ExpectConfig = z.output<typeof expectSchema>;
  * configuration that uses one now gets a clear error naming what it is for, not "unknown key".
  */
 export const RESERVED_CONFIG_KEYS = {
-  failover: 'failover',
   capacity: 'capacity and maintenance routines',
   hosts: 'several Docker hosts in one console (issue #25)',
   metrics: 'a Prometheus metrics endpoint (issue #25)',

@@ -15,7 +15,9 @@ export type CheckKind =
   /** A notification channel's deliveries (issue #19): `notify:<channel>`. */
   | 'notify'
   /** Self-healing of a subject stopped (issue #20): `heal:<subject>`. */
-  | 'heal';
+  | 'heal'
+  /** A failover pair (issue #21): `failover:<pair>`, which side is active. */
+  | 'failover';
 
 /** One sampled check result; the shape of `opsdeck check --json`'s `checks[]`. */
 export interface CheckResult {

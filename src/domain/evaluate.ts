@@ -115,7 +115,7 @@ function containerResult(id: string, c: ContainerInfo, stats: ContainerStats | u
 }
 
 /** Engine and container checks; with the engine unreachable, one engine alert and the containers suppressed. */
-export function evaluateDocker(obs: DockerObservation, config: Pick<Config, 'services' | 'docker'>): CheckResult[] {
+export function evaluateDocker(obs: DockerObservation, config: Pick<Config, 'services' | 'docker'>, standby: ReadonlySet<string> = new Set()): CheckResult[] {
   const services = config.services.filter((s) => s.container || s.compose_service);
   const anyCritical = services.some((s) => s.critical);
   const engineId = 'docker:engine';
@@ -156,6 +156,11 @@ export function evaluateDocker(obs: DockerObservation, config: Pick<Config, 'ser
       continue;
     }
     claimed.add(c.id);
+    // The standby side of a failover pair (issue #21) is stopped on purpose: failover:<pair> says which side serves.
+    if (standby.has(s.name) && (c.state === 'exited' || c.state === 'created')) {
+      out.push({ id: `container:${s.name}`, kind: 'container', target: c.name, status: 'ok', message: `${c.name} is stopped: the standby of a failover pair (its failover: check says which side serves)` });
+      continue;
+    }
     out.push(containerResult(`container:${s.name}`, c, obs.stats.get(c.id), s.critical, true, obs.unmeasured?.get(c.id)));
   }
   if (config.docker.all_containers) {

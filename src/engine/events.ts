@@ -25,6 +25,13 @@ export interface EngineEventMap {
    * stopped healing a subject (escalated), left it to a person or Docker, took the lease over from a
    * stale holder, or an operator enabled healing again. `checkId`: the alert it answers.
    */
+  /**
+   * The failover manager (issue #21, in the `healer` lease holder only) decided about a pair:
+   * `switched` (to `active`), `refused` (the other side would not become healthy: no switch),
+   * `held` (within the hold-down: no switch), `failed-back` (the failback runbook), or the load rule ran
+   * its runbook (`load`). The incident timeline reads the audit entries of the same decisions.
+   */
+  'failover.acted': { pair: string; action: 'switched' | 'refused' | 'held' | 'failed-back' | 'load'; active?: 'primary' | 'backup'; detail: string };
   'heal.acted': { subject: string; action: 'started' | 'ended' | 'escalated' | 'left' | 'takeover' | 'enabled'; detail: string; checkId?: string; runbook?: string; attempt?: number; outcome?: 'ok' | 'failed' };
 }
 

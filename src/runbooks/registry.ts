@@ -5,6 +5,7 @@ import { APP_ACTIONS } from './actions/app.js';
 import { DB_ACTIONS } from './actions/db.js';
 import { DIAGNOSE_ACTIONS } from './actions/diagnose.js';
 import { DISK_ACTIONS } from './actions/disk.js';
+import { FAILOVER_ACTIONS } from './actions/failover.js';
 import { REDIS_ACTIONS } from './actions/redis.js';
 import { SYSTEM_ACTIONS } from './actions/system.js';
 import { SERVICE_ACTIONS } from './actions/service.js';
@@ -18,7 +19,7 @@ import { VERIFY_ACTIONS } from './actions/verify.js';
 type A = Action<unknown, GenericDeps>;
 
 /** The actions by id. */
-export const ACTIONS: Readonly<Record<string, A>> = { ...GENERIC_ACTIONS, ...SERVICE_ACTIONS, ...REDIS_ACTIONS, ...DIAGNOSE_ACTIONS, ...VERIFY_ACTIONS, ...DISK_ACTIONS, ...APP_ACTIONS, ...SYSTEM_ACTIONS, ...DB_ACTIONS };
+export const ACTIONS: Readonly<Record<string, A>> = { ...GENERIC_ACTIONS, ...SERVICE_ACTIONS, ...REDIS_ACTIONS, ...DIAGNOSE_ACTIONS, ...VERIFY_ACTIONS, ...DISK_ACTIONS, ...APP_ACTIONS, ...SYSTEM_ACTIONS, ...DB_ACTIONS, ...FAILOVER_ACTIONS };
 
 function withParams(x: StepContext<unknown, GenericDeps>, step: StepDef): StepContext<unknown, GenericDeps> {
   return {

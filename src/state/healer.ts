@@ -10,6 +10,7 @@ import { matchService } from '../domain/evaluate.js';
 import type { EventBus } from '../engine/events.js';
 import type { Result } from '../domain/result.js';
 import { heldByOperator, HealStore, type HealRow } from './heal-store.js';
+import { pairMembers } from './failover.js';
 import { Lease, processIdentity, readLease } from './lease.js';
 import type { Source } from './sources.js';
 import type { AppStore } from './store.js';
@@ -96,7 +97,11 @@ export function createHealer(opts: HealerOptions): Healer {
   let lease: Lease | undefined;
   const emit = (e: HealerEvent) => opts.onEvent?.(e);
 
-  const services = (c: Config) => c.services;
+  // A service of a failover pair (issue #21) is the failover manager's: never restarted by the healer.
+  const services = (c: Config) => {
+    const members = pairMembers(c);
+    return c.services.filter((s) => !members.has(s.name));
+  };
 
   /** What is wrong with a service now (src/domain/heal.ts `serviceTrigger`), with what the decision needs. */
   const sightService = async (c: Config, s: ServiceConfig): Promise<HealSighting> => {

@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { CheckResult } from '../domain/check.js';
+import { standbyServices } from './standby.js';
 import { evaluateBackupAge, evaluateFilesBackup, evaluateDocker, matchService, evaluateHost, evaluateHttp, evaluateRedis, evaluateSqlite } from '../domain/evaluate.js';
 import { evaluateRowLedger } from '../domain/row-ledger.js';
 import { scheduleView, scheduleFor } from '../domain/schedule.js';
@@ -152,6 +153,7 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
         return evaluateDocker(
           { endpoint: endpoint.display, isDefault: endpoint.isDefault, optional: config.docker.optional, engine, ...(containers ? { containers } : {}), stats, ...(unmeasured ? { unmeasured } : {}) },
           config,
+          standbyServices(),
         );
       },
     });

@@ -291,6 +291,20 @@ export const MIGRATIONS: readonly Migration[] = [
    );
    CREATE INDEX heal_actions_subject ON heal_actions(subject, at);`,
   },
+  // Failover (issue #21): which side of each pair serves (it survives a restart), its failed probes in a
+  // row, the last switch (the hold-down counts from it) and what the pair's check says.
+  {
+    name: 'failover',
+    sql: `CREATE TABLE failover_state (
+     pair TEXT PRIMARY KEY,
+     active TEXT NOT NULL CHECK (active IN ('primary', 'backup')),
+     fails INTEGER NOT NULL DEFAULT 0,
+     switched_at INTEGER,
+     status TEXT NOT NULL DEFAULT 'ok',
+     message TEXT,
+     updated_at INTEGER NOT NULL
+   );`,
+  },
 ];
 
 /**

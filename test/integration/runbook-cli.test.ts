@@ -18,6 +18,7 @@ const config = join(dir, 'opsdeck.yaml');
 writeFileSync(
   config,
   `name: t\nstate_dir: state\nrunbooks:\n  dir: rb\nservices:\n  - name: web\n    health_url: http://127.0.0.1:9/health\n    stop_command: "rm -f ${dir}/web-up"\n    start_command: "touch ${dir}/web-up"\n` +
+    `  - name: web2\n    stop_command: "true"\n    start_command: "true"\nfailover:\n  pairs:\n    - {name: webpair, primary: web, backup: web2}\n` +
     `redis:\n  - name: cache\n    url: redis://127.0.0.1:9\n    stop_command: "true"\n    start_command: "true"\n` +
     `databases:\n  - name: ledger\n    path: ledger.db\n    writers: [web]\n` +
     `apps:\n  - name: shop\n    dir: .\n    services: [web]\n    migrate:\n      current: [echo, "0001"]\n      history: [echo, "0001"]\n      heads: [echo, "0001"]\n      upgrade: [echo, up, "{{revision}}"]\n      downgrade: [echo, down, "{{revision}}"]\n`,
@@ -47,7 +48,7 @@ describe('opsdeck runbook', () => {
 
   it('every built-in runbook is valid, names only known actions, and previews every step for a target', async () => {
     const list = (JSON.parse((await cli(['runbook', 'list', '--json'])).stdout) as { runbooks: { name: string; source: string }[] }).runbooks.filter((x) => x.source === 'built-in');
-    expect(list.map((x) => x.name).sort()).toEqual(['api-degraded', 'app-update', 'db-migrate', 'db-repair', 'disk-pressure', 'full-system-recovery', 'recovery-verify', 'redis-recovery', 'restore-database', 'service-recovery']);
+    expect(list.map((x) => x.name).sort()).toEqual(['api-degraded', 'app-update', 'db-migrate', 'db-repair', 'disk-pressure', 'failback', 'full-system-recovery', 'recovery-verify', 'redis-recovery', 'restore-database', 'service-recovery']);
     for (const { name } of list) {
       const show = await cli(['runbook', 'show', name]);
       expect(show.stderr, name).toBe('');
