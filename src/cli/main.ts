@@ -130,6 +130,21 @@ program
   });
 
 program
+  .command('logs')
+  .description('maintenance of logs (issue #23): review (ERROR/WARN counts and top patterns per service and log file, new since the last review) | cleanup (delete, compress, archive old files; a dry run unless --yes)')
+  .argument('<action>', 'review or cleanup')
+  .option('--since <duration>', 'review: how far back (default 24h)')
+  .option('--target <name>', 'only this service or logs[] entry')
+  .option('--top <n>', 'review: groups shown per source (default 5)')
+  .option('--dry-run', 'cleanup: show what would happen (the default without --yes)')
+  .option('--yes', 'cleanup: act without asking (for cron)')
+  .option('--json', 'print one JSON document')
+  .action(async (action: string, _opts: unknown, cmd: Command) => {
+    const g = cmd.optsWithGlobals<GlobalOptions & { since?: string; target?: string; top?: string; dryRun?: boolean; yes?: boolean }>();
+    await run(!!g.json, async () => (await import('./logs.js')).logsCommand(action, g));
+  });
+
+program
   .command('watch')
   .description('run the monitor loop without a screen; print alert transitions (fired, resolved)')
   .option('--json', 'one JSON document per line')

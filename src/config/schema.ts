@@ -7,6 +7,7 @@ import { DAY, duration, DURATION_RANGES, HOUR, httpUrl, MINUTE, name, percent, s
 import { appSchema, checkApps, checkDependencies } from './schema-apps.js';
 import { incidentsSchema } from './schema-incidents.js';
 import { integritySchema } from './schema-integrity.js';
+import { logSchema } from './schema-logs.js';
 
 export { DURATION_RANGES } from './fields.js';
 
@@ -203,7 +204,7 @@ export const configSchema = z
   endpoints: z.array(endpointSchema).default([]),
   backup: backupSchema.default(() => backupSchema.parse({})),
   /** Log files the console can follow besides containers' logs. */
-  logs: z.array(z.strictObject({ name, path: z.string().min(1, 'expected the path of a log file') })).default([]),
+  logs: z.array(logSchema).default([]),
   /** Console key remapping: command id → keys (see `?` in the console). */
   keys: z.record(z.string(), z.array(z.string())).default({}),
   runbooks: runbooksSchema.default(() => runbooksSchema.parse({})),

@@ -1,0 +1,37 @@
+// The log review's memory (issue #23): each review's counts per source and every ERROR/WARN pattern
+// seen, in the state database (migration `log-review-and-capacity`), so a review can name the
+// patterns that are new since the previous one.
+
+import type BetterSqlite3 from 'better-sqlite3';
+import { groupKey, type SourceReview } from '../domain/log-review.js';
+
+/** Patterns kept per source and review (the most frequent first): bounds the table on a noisy service. */
+export const PATTERNS_KEPT = 2_000;
+
+/** Reads and records log reviews. */
+export class LogReviewStore {
+  constructor(private readonly db: BetterSqlite3.Database) {}
+
+  /** When `source` was last reviewed, or undefined when never. */
+  lastReview(source: string): number | undefined {
+    const row = this.db.prepare('SELECT MAX(at) AS at FROM log_reviews WHERE source = ?').get(source) as { at: number | null } | undefined;
+    return row?.at ?? undefined;
+  }
+
+  /** The patterns of every earlier review of `source` (`level\tpattern`), or undefined when it was never reviewed. */
+  seen(source: string): Set<string> | undefined {
+    if (this.lastReview(source) === undefined) return undefined;
+    const rows = this.db.prepare('SELECT level, pattern FROM log_patterns WHERE source = ?').all(source) as { level: 'error' | 'warn'; pattern: string }[];
+    return new Set(rows.map(groupKey));
+  }
+
+  /** Records a review: its counts, and its patterns (first seen now, or seen again). */
+  record(review: SourceReview, sinceMs: number, at: number): void {
+    const insert = this.db.prepare(`INSERT INTO log_patterns (source, level, pattern, first_seen, last_seen, last_count) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (source, level, pattern) DO UPDATE SET last_seen = excluded.last_seen, last_count = excluded.last_count`);
+    this.db.transaction(() => {
+      this.db.prepare('INSERT INTO log_reviews (at, source, since, lines, errors, warnings) VALUES (?, ?, ?, ?, ?, ?)').run(at, review.source, sinceMs, review.lines, review.errors, review.warnings);
+      for (const g of review.groups.slice(0, PATTERNS_KEPT)) insert.run(review.source, g.level, g.pattern, at, at, g.count);
+    }).immediate();
+  }
+}
