@@ -19,6 +19,7 @@ import { openRunChecks, openSubjects } from '../engine/findings.js';
 import { backupSchedulerSource } from '../state/backup-scheduler.js';
 import { consoleIncidents } from './console-incidents.js';
 import { Monitor } from '../state/monitor.js';
+import { maintenanceSources } from '../state/maintenance.js';
 import { buildSources } from '../state/sources.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { createAppStore } from '../state/store.js';
@@ -121,7 +122,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     new Monitor({
       config: (running = c),
       store,
-      sources: [...buildSources(c, store), ...scheduler(c), ...incidents.sources()],
+      sources: [...buildSources(c, store), ...scheduler(c), ...incidents.sources(), ...maintenanceSources({ config: c, stateDb: db, owner: 'console', readOnly: !!g.readOnly })],
       stateDb: db,
       bus,
     });

@@ -145,6 +145,16 @@ program
   });
 
 program
+  .command('capacity')
+  .description('capacity planning (issue #23): database sizes, disk use and Redis memory, growth per day and "full in N days" from the samples; exit 1 when one is projected full within capacity.horizon')
+  .option('--sample', 'take and record one sample now first')
+  .option('--json', 'print one JSON document')
+  .action(async (_opts: unknown, cmd: Command) => {
+    const g = cmd.optsWithGlobals<GlobalOptions & { sample?: boolean }>();
+    await run(!!g.json, async () => (await import('./capacity.js')).capacityCommand(g));
+  });
+
+program
   .command('watch')
   .description('run the monitor loop without a screen; print alert transitions (fired, resolved)')
   .option('--json', 'one JSON document per line')

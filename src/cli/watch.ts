@@ -7,6 +7,7 @@ import { EventBus, type EngineEventOf } from '../engine/events.js';
 import { incidentRulesRunner, INCIDENT_LEASE, type IncidentRuleEvent } from '../state/incident-rules.js';
 import { Monitor } from '../state/monitor.js';
 import { buildSources } from '../state/sources.js';
+import { maintenanceSources, type MaintenanceEvent } from '../state/maintenance.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { createAppStore } from '../state/store.js';
 import { err, errorDoc, out, outJsonLine, useSecrets, type GlobalOptions } from './output.js';
@@ -58,7 +59,7 @@ export async function watchCommand(g: GlobalOptions): Promise<number> {
   const start = (l: LoadedConfig) => {
     // Scheduled backups (issue #10) run in whichever monitor holds the lease; never in --read-only.
     const scheduler = !g.readOnly && l.file ? backupSchedulerSource({ config: l.config, configFile: l.file, stateDb: db, owner: 'watch', onEvent: onScheduler }) : undefined;
-    const m = new Monitor({ config: l.config, store, sources: [...buildSources(l.config, store), ...(scheduler ? [scheduler] : []), ...(rules ? [rules.source()] : [])], stateDb: db, bus });
+    const m = new Monitor({ config: l.config, store, sources: [...buildSources(l.config, store), ...(scheduler ? [scheduler] : []), ...(rules ? [rules.source()] : []), ...maintenanceSources({ config: l.config, stateDb: db, owner: 'watch', readOnly: !!g.readOnly, onEvent: (e) => onMaintenance(g, e) })], stateDb: db, bus });
     m.start();
     return m;
   };
@@ -119,4 +120,14 @@ function onIncident(g: GlobalOptions, e: IncidentRuleEvent): void {
   } else {
     out(`${at} LEASE    ${INCIDENT_LEASE} lost${e.holder ? ` to ${describeHolder(e.holder)}` : ''}${e.error ? `: ${e.error}` : ''}`);
   }
+}
+
+/** `watch`'s line for the maintenance sources (issue #23): a capacity sample taken, or an error. */
+function onMaintenance(g: GlobalOptions, e: MaintenanceEvent): void {
+  const at = new Date(e.at).toISOString();
+  if (e.kind === 'sampled') {
+    if (g.json) outJsonLine({ at, event: 'capacity-sampled', subjects: e.count, ...(e.errors.length ? { errors: e.errors } : {}) });
+    else out(`${at} CAPACITY sampled ${e.count} subjects${e.errors.length ? `; not read: ${e.errors.join('; ')}` : ''}`);
+  } else if (g.json) outJsonLine({ at, event: 'capacity-error', message: e.message });
+  else err(`opsdeck: ${e.message}`);
 }

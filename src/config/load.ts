@@ -249,6 +249,7 @@ function resolvePaths(config: Config, base: string): void {
   if (config.state_dir && !isAbsolute(config.state_dir)) config.state_dir = resolve(base, config.state_dir);
   if (config.backup.dir && !isAbsolute(config.backup.dir)) config.backup.dir = resolve(base, config.backup.dir);
   config.backup.config_files = config.backup.config_files.map((f) => resolve(base, f));
+  config.capacity.paths = config.capacity.paths.map((p) => resolve(base, p));
   for (const l of config.logs) {
     l.path = resolve(base, l.path);
     if (l.glob) l.glob = l.glob.map((g) => (isAbsolute(g) ? g : `${base.split(sep).join('/')}/${g}`));

@@ -8,6 +8,7 @@ import { appSchema, checkApps, checkDependencies } from './schema-apps.js';
 import { incidentsSchema } from './schema-incidents.js';
 import { integritySchema } from './schema-integrity.js';
 import { logSchema } from './schema-logs.js';
+import { capacitySchema } from './schema-capacity.js';
 
 export { DURATION_RANGES } from './fields.js';
 
@@ -213,6 +214,8 @@ export const configSchema = z
   incidents: incidentsSchema,
   /** Data integrity of each database (issue #22: `opsdeck db check|repair`): unique keys, column rules, timestamp columns. */
   integrity: integritySchema,
+  /** Capacity samples and "projected full" warnings (issue #23). */
+  capacity: capacitySchema,
   /** Marks the workspace made by `opsdeck demo`; drills refuse every other config. */
   demo: z.boolean().default(false),
   })
@@ -280,5 +283,4 @@ export const RESERVED_CONFIG_KEYS = {
   notify: 'notifications (Slack, webhooks, email, SMS)',
   heal: 'self-healing rules',
   failover: 'failover',
-  capacity: 'capacity and maintenance routines',
 } as const;

@@ -11,7 +11,11 @@ export type CheckKind =
   | 'http'
   | 'system'
   | 'backup'
-  | 'journal';
+  | 'journal'
+  /** Issue #23: a disk or Redis projected full within the horizon; a business/application probe; hardware signs. */
+  | 'capacity'
+  | 'probe'
+  | 'hardware';
 
 /** One sampled check result; the shape of `opsdeck check --json`'s `checks[]`. */
 export interface CheckResult {
