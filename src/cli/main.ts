@@ -155,6 +155,15 @@ program
   });
 
 program
+  .command('probes')
+  .description('business and application metrics (issue #23): read every configured probe now, with its status and a sparkline of recorded values; exit 0 OK, 1 WARNING, 2 CRITICAL')
+  .option('--json', 'print one JSON document')
+  .action(async (_opts: unknown, cmd: Command) => {
+    const g = globals(cmd);
+    await run(!!g.json, async () => (await import('./probes.js')).probesCommand(g));
+  });
+
+program
   .command('watch')
   .description('run the monitor loop without a screen; print alert transitions (fired, resolved)')
   .option('--json', 'one JSON document per line')

@@ -9,6 +9,7 @@ import { incidentsSchema } from './schema-incidents.js';
 import { integritySchema } from './schema-integrity.js';
 import { logSchema } from './schema-logs.js';
 import { capacitySchema } from './schema-capacity.js';
+import { checkProbes, probeSchema } from './schema-probes.js';
 
 export { DURATION_RANGES } from './fields.js';
 
@@ -216,6 +217,8 @@ export const configSchema = z
   integrity: integritySchema,
   /** Capacity samples and "projected full" warnings (issue #23). */
   capacity: capacitySchema,
+  /** Business and application metrics: an SQL query or a JSON field, thresholded (issue #23). */
+  probes: z.array(probeSchema).default([]),
   /** Marks the workspace made by `opsdeck demo`; drills refuse every other config. */
   demo: z.boolean().default(false),
   })
@@ -229,6 +232,7 @@ export const configSchema = z
       { label: 'endpoint', items: c.endpoints.map((e, i) => ({ name: e.name, path: ['endpoints', i, 'name'] })) },
       { label: 'log', items: c.logs.map((l, i) => ({ name: l.name, path: ['logs', i, 'name'] })) },
       { label: 'app', items: c.apps.map((a, i) => ({ name: a.name, path: ['apps', i, 'name'] })) },
+      { label: 'probe', items: c.probes.map((p, i) => ({ name: p.name, path: ['probes', i, 'name'] })) },
       {
         label: 'HTTP check (services with a health_url and endpoints are both checked as http:<name>)',
         items: [
@@ -252,6 +256,7 @@ export const configSchema = z
     const services = c.services.map((s) => s.name);
     checkApps(c, services, ctx);
     checkDependencies(c.services, ctx);
+    checkProbes(c.probes, c.databases.map((d) => d.name), ctx);
     c.databases.forEach((d, i) =>
       d.writers.forEach((w, j) => {
         if (!services.includes(w)) ctx.addIssue({ code: 'custom', path: ['databases', i, 'writers', j], message: `service ${JSON.stringify(w)} is not in services (expected one of: ${services.join(', ') || 'none declared'})` });

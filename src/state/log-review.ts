@@ -1,5 +1,5 @@
 // The log review's memory (issue #23): each review's counts per source and every ERROR/WARN pattern
-// seen, in the state database (migration `log-review-and-capacity`), so a review can name the
+// seen, in the state database (migration `maintenance-routines`), so a review can name the
 // patterns that are new since the previous one.
 
 import type BetterSqlite3 from 'better-sqlite3';

@@ -227,9 +227,10 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   // The daily log review (issue #23): each review's counts per source, and every ERROR/WARN pattern
   // seen, so the next review names the patterns that are new since. Capacity samples: database
-  // sizes, disk use and Redis memory, sampled by the `capacity-sampler` lease holder.
+  // sizes, disk use and Redis memory, sampled by the `capacity-sampler` lease holder; the values of
+  // `probes:` (the console's sparklines and `opsdeck probes` read them back).
   {
-    name: 'log-review-and-capacity',
+    name: 'maintenance-routines',
     sql: `CREATE TABLE log_reviews (
      id INTEGER PRIMARY KEY,
      at INTEGER NOT NULL,
@@ -255,6 +256,12 @@ export const MIGRATIONS: readonly Migration[] = [
      used REAL NOT NULL,
      total REAL,
      PRIMARY KEY (subject, at)
+   );
+   CREATE TABLE probe_values (
+     name TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     value REAL NOT NULL,
+     PRIMARY KEY (name, at)
    );`,
   },
 ];

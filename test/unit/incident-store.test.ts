@@ -20,7 +20,7 @@ const alert = (checkId: string, firedAt: number, status: 'critical' | 'warning' 
 
 describe('incidents in the state database', () => {
   it('the migration is appended by name, after every released one', () => {
-    // Later issues append theirs after it (issue #23: log-review-and-capacity).
+    // Later issues append theirs after it (issue #23: maintenance-routines).
     const names = MIGRATIONS.map((m) => m.name);
     expect(names.indexOf('incidents')).toBe(names.indexOf('engine-runs') + 1);
   });
