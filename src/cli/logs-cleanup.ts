@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 import { formatBytes, formatDuration } from '../domain/format.js';
-import { planCleanup, type CleanupStep } from '../domain/log-cleanup.js';
-import { applyStep, logFiles, rulesOf } from '../services/log-cleanup.js';
+import type { CleanupStep } from '../domain/log-cleanup.js';
+import { cleanupLogs, cleanupSummary } from '../services/log-cleanup.js';
 import { canSeeOpenFiles } from '../services/open-files.js';
 import { recordAudit } from '../state/acks.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
@@ -30,47 +30,28 @@ function stepText(s: CleanupStep): string {
  * acts (refused under --read-only) and audits each entry as `logs.cleanup`. Exit 0; 1 when a step failed.
  */
 export async function logsCleanup(config: Config, g: LogsOptions): Promise<number> {
-  const entries = config.logs.filter((l) => l.glob && (!g.target || l.name === g.target));
   if (g.target && !config.logs.some((l) => l.name === g.target)) throw new UsageError(`logs cleanup: --target ${JSON.stringify(g.target)}: expected a logs[] name (${config.logs.map((l) => l.name).join(', ') || 'none configured'})`);
   const act = !!g.yes && !g.dryRun;
   const dir = stateDir(config.state_dir);
   if (act && g.readOnly) await refuseReadOnly(dir, 'logs.cleanup', g.target ?? 'all', 'logs cleanup: refused: opsdeck runs in --read-only mode (without --yes it only shows the plan)');
   const now = Date.now();
-  const plans = [];
-  for (const l of entries) plans.push({ name: l.name, steps: planCleanup(await logFiles(l), rulesOf(l), now) });
-  const results: { name: string; steps: (CleanupStep & { outcome?: string; error?: string })[] }[] = [];
-  let failed = false;
+  const results = await cleanupLogs(config, { act, now, ...(g.target ? { only: g.target } : {}), ...(g.json ? {} : { onLine: out }) });
+  const failed = results.some((r) => r.steps.some((s) => s.outcome === 'failed'));
   if (act) {
     const db = await openStateDb(dir);
     try {
-      for (const p of plans) {
-        const steps: (CleanupStep & { outcome?: string; error?: string })[] = [];
-        for (const s of p.steps) {
-          try {
-            const r = await applyStep(s);
-            steps.push({ ...s, outcome: r.done ? 'done' : 'skipped', ...(r.done ? {} : { error: r.text }) });
-            if (!g.json) out(r.text);
-          } catch (e) {
-            failed = true;
-            const msg = `${s.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
-            steps.push({ ...s, outcome: 'failed', error: msg });
-            if (!g.json) out(`failed: ${msg}`);
-          }
-        }
-        const count = (op: string) => steps.filter((s) => s.op === op && s.outcome === 'done').length;
-        if (steps.length) recordAudit(db, { action: 'logs.cleanup', target: p.name, outcome: steps.some((s) => s.outcome === 'failed') ? 'failed' : 'ok', detail: `deleted ${count('delete')}, compressed ${count('compress')}, archived ${count('archive')}, skipped ${steps.filter((s) => s.outcome !== 'done').length}` }, now);
-        results.push({ name: p.name, steps });
-      }
+      for (const r of results) if (r.steps.length) recordAudit(db, { action: 'logs.cleanup', target: r.name, outcome: r.steps.some((s) => s.outcome === 'failed') ? 'failed' : 'ok', detail: cleanupSummary(r.steps) }, now);
     } finally {
       db.close();
     }
   }
+  const plans = results;
   if (g.json) {
-    outJson({ dryRun: !act, openFilesVisible: canSeeOpenFiles(), entries: act ? results : plans });
+    outJson({ dryRun: !act, openFilesVisible: canSeeOpenFiles(), entries: results });
     return failed ? 1 : 0;
   }
   if (!act) {
-    if (!entries.length) out('logs cleanup: no logs[] entry has a glob (nothing to clean up; see README "Log cleanup")');
+    if (!plans.length) out('logs cleanup: no logs[] entry has a glob (nothing to clean up; see README "Log cleanup")');
     if (!canSeeOpenFiles()) out('warning: /proc cannot be searched here: files open for writing cannot be recognised');
     for (const p of plans) {
       out(`${p.name}: ${p.steps.length ? `${p.steps.length} files` : 'nothing to do'}`);

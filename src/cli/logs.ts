@@ -2,11 +2,8 @@ import { parseDuration } from '../config/duration.js';
 import { loadConfig } from '../config/load.js';
 import { UsageError } from '../domain/errors.js';
 import { formatDuration } from '../domain/format.js';
-import { newGroups, type LogGroup } from '../domain/log-review.js';
 import { printable } from '../domain/printable.js';
-import { reviewSources } from '../services/log-review.js';
-import { dockerFor } from '../services/writers.js';
-import { LogReviewStore } from '../state/log-review.js';
+import { reviewLogs } from '../state/log-review.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { out, outJson, useSecrets, type GlobalOptions } from './output.js';
 
@@ -40,25 +37,14 @@ export async function logsCommand(action: string, g: LogsOptions): Promise<numbe
   if (g.target && !config.services.some((s) => s.name === g.target) && !config.logs.some((l) => l.name === g.target)) {
     throw new UsageError(`logs review: --target ${JSON.stringify(g.target)}: expected a configured service or logs[] name (${[...config.services.map((s) => s.name), ...config.logs.map((l) => l.name)].join(', ') || 'none configured'})`);
   }
-  const now = Date.now();
-  const sinceMs = now - windowMs;
-  const docker = config.services.some((s) => s.container || s.compose_service) ? dockerFor(config.docker.host) : undefined;
-  const sources = await reviewSources(config, docker, sinceMs, g.target);
   const db = await openStateDb(stateDir(config.state_dir));
-  const reviewed = (() => {
-    try {
-      const store = new LogReviewStore(db);
-      return sources.map((s) => {
-        if (!s.review) return { ...s, previous: undefined, fresh: [] as LogGroup[] };
-        const previous = store.lastReview(s.review.source);
-        const fresh = newGroups(s.review, store.seen(s.review.source));
-        if (!g.readOnly) store.record(s.review, sinceMs, now);
-        return { ...s, previous, fresh };
-      });
-    } finally {
-      db.close();
-    }
-  })();
+  let review: Awaited<ReturnType<typeof reviewLogs>>;
+  try {
+    review = await reviewLogs(config, db, { windowMs, record: !g.readOnly, ...(g.target ? { only: g.target } : {}) });
+  } finally {
+    db.close();
+  }
+  const { at: now, sinceMs, sources: reviewed } = review;
   const failed = reviewed.some((s) => s.error);
   if (g.json) {
     outJson({

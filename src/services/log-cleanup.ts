@@ -9,7 +9,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { glob } from 'tinyglobby';
 import type { LogConfig } from '../config/schema-logs.js';
-import type { CleanupRules, CleanupStep, LogFileFact } from '../domain/log-cleanup.js';
+import type { Config } from '../config/schema.js';
+import { planCleanup, type CleanupRules, type CleanupStep, type LogFileFact } from '../domain/log-cleanup.js';
 import { openForWriting } from './open-files.js';
 
 /** The rules of one entry. */
@@ -92,4 +93,49 @@ export async function applyStep(step: CleanupStep): Promise<{ done: boolean; tex
       return { done: true, text: `archived ${step.path} → ${to}` };
     }
   }
+}
+
+/** A planned step and, once acted on, how it went. */
+export type CleanupOutcome = CleanupStep & { outcome?: 'done' | 'skipped' | 'failed'; error?: string };
+
+/** One entry's plan (and outcomes when acted on). */
+export interface EntryCleanup {
+  name: string;
+  steps: CleanupOutcome[];
+}
+
+/**
+ * The cleanup of every `logs:` entry with a glob (or `only`): the plan, and when `act`, each step
+ * done in order (`onLine` hears each outcome). Never throws for a step: a failed one is recorded.
+ */
+export async function cleanupLogs(config: Config, o: { act: boolean; only?: string; now?: number; onLine?: (text: string) => void }): Promise<EntryCleanup[]> {
+  const now = o.now ?? Date.now();
+  const out: EntryCleanup[] = [];
+  for (const l of config.logs.filter((x) => x.glob && (!o.only || x.name === o.only))) {
+    const plan = planCleanup(await logFiles(l), rulesOf(l), now);
+    if (!o.act) {
+      out.push({ name: l.name, steps: plan });
+      continue;
+    }
+    const steps: CleanupOutcome[] = [];
+    for (const s of plan) {
+      try {
+        const r = await applyStep(s);
+        steps.push({ ...s, outcome: r.done ? 'done' : 'skipped', ...(r.done ? {} : { error: r.text }) });
+        o.onLine?.(r.text);
+      } catch (e) {
+        const msg = `${s.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+        steps.push({ ...s, outcome: 'failed', error: msg });
+        o.onLine?.(`failed: ${msg}`);
+      }
+    }
+    out.push({ name: l.name, steps });
+  }
+  return out;
+}
+
+/** The audit line of one acted-on entry: "deleted 2, compressed 2, archived 1, skipped 1". */
+export function cleanupSummary(steps: readonly CleanupOutcome[]): string {
+  const count = (op: string) => steps.filter((s) => s.op === op && s.outcome === 'done').length;
+  return `deleted ${count('delete')}, compressed ${count('compress')}, archived ${count('archive')}, skipped ${steps.filter((s) => s.outcome !== 'done' && s.outcome !== 'failed').length}${steps.some((s) => s.outcome === 'failed') ? `, failed ${steps.filter((s) => s.outcome === 'failed').length}` : ''}`;
 }

@@ -3,7 +3,10 @@
 // patterns that are new since the previous one.
 
 import type BetterSqlite3 from 'better-sqlite3';
-import { groupKey, type SourceReview } from '../domain/log-review.js';
+import type { Config } from '../config/schema.js';
+import { groupKey, newGroups, type LogGroup, type SourceReview } from '../domain/log-review.js';
+import { reviewSources, type SourceOutcome } from '../services/log-review.js';
+import { dockerFor } from '../services/writers.js';
 
 /** Patterns kept per source and review (the most frequent first): bounds the table on a noisy service. */
 export const PATTERNS_KEPT = 2_000;
@@ -34,4 +37,35 @@ export class LogReviewStore {
       for (const g of review.groups.slice(0, PATTERNS_KEPT)) insert.run(review.source, g.level, g.pattern, at, at, g.count);
     }).immediate();
   }
+}
+
+/** One source's review with what is new since the previous one. */
+export interface ReviewedSource extends SourceOutcome {
+  /** When it was last reviewed before this review; undefined: never. */
+  previous?: number;
+  /** The groups no earlier review saw (none on a first review). */
+  fresh: LogGroup[];
+}
+
+/**
+ * Reviews every source (or `only`) over the last `windowMs` and, when `record`, records the review
+ * so the next one knows what is new: `opsdeck logs review` and the `logs.review` routine step.
+ */
+export async function reviewLogs(config: Config, db: BetterSqlite3.Database, o: { windowMs: number; only?: string; record: boolean; now?: number }): Promise<{ at: number; sinceMs: number; sources: ReviewedSource[] }> {
+  const at = o.now ?? Date.now();
+  const sinceMs = at - o.windowMs;
+  const docker = config.services.some((s) => s.container || s.compose_service) ? dockerFor(config.docker.host) : undefined;
+  const sources = await reviewSources(config, docker, sinceMs, o.only);
+  const store = new LogReviewStore(db);
+  return {
+    at,
+    sinceMs,
+    sources: sources.map((s) => {
+      if (!s.review) return { ...s, fresh: [] };
+      const previous = store.lastReview(s.review.source);
+      const fresh = newGroups(s.review, store.seen(s.review.source));
+      if (o.record) store.record(s.review, sinceMs, at);
+      return { ...s, ...(previous !== undefined ? { previous } : {}), fresh };
+    }),
+  };
 }
