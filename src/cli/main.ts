@@ -164,6 +164,17 @@ program
   });
 
 program
+  .command('deps')
+  .description('dependency and update checks (issue #23): outdated and vulnerable packages (npm, pip) of each app folder, counted by severity; offline says so; exit 1 on a critical or high vulnerability')
+  .option('--app <name>', 'only this configured app')
+  .option('--dir <dir>', 'scan this folder instead of the configured apps')
+  .option('--json', 'print one JSON document')
+  .action(async (_opts: unknown, cmd: Command) => {
+    const g = cmd.optsWithGlobals<GlobalOptions & { app?: string; dir?: string }>();
+    await run(!!g.json, async () => (await import('./deps.js')).depsCommand(g));
+  });
+
+program
   .command('watch')
   .description('run the monitor loop without a screen; print alert transitions (fired, resolved)')
   .option('--json', 'one JSON document per line')
