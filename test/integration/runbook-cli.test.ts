@@ -46,7 +46,7 @@ describe('opsdeck runbook', () => {
 
   it('every built-in runbook is valid, names only known actions, and previews every step for a target', async () => {
     const list = (JSON.parse((await cli(['runbook', 'list', '--json'])).stdout) as { runbooks: { name: string; source: string }[] }).runbooks.filter((x) => x.source === 'built-in');
-    expect(list.map((x) => x.name).sort()).toEqual(['api-degraded', 'app-update', 'db-migrate', 'disk-pressure', 'full-system-recovery', 'recovery-verify', 'redis-recovery', 'restore-database', 'service-recovery']);
+    expect(list.map((x) => x.name).sort()).toEqual(['api-degraded', 'app-update', 'daily-check', 'db-migrate', 'disk-pressure', 'full-system-recovery', 'monthly-maintenance', 'recovery-verify', 'redis-recovery', 'restore-database', 'service-recovery', 'weekly-maintenance']);
     for (const { name } of list) {
       const show = await cli(['runbook', 'show', name]);
       expect(show.stderr, name).toBe('');
