@@ -19,6 +19,7 @@ import { openRunChecks, openSubjects } from '../engine/findings.js';
 import { backupSchedulerSource } from '../state/backup-scheduler.js';
 import { consoleIncidents } from './console-incidents.js';
 import { Monitor } from '../state/monitor.js';
+import { diskHistorySeed } from '../state/capacity.js';
 import { maintenanceSources } from '../state/maintenance.js';
 import { buildSources } from '../state/sources.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
@@ -177,7 +178,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
       }
     });
   }
-  const { history, stop: stopHistory } = createHostHistory(store, config.refresh);
+  const { history, stop: stopHistory } = createHostHistory(store, config.refresh, seedOf(() => diskHistorySeed(db, Date.now(), config.refresh)));
   // Recent results per check: the "probe history" behind an alert's details.
   const entries = new Map<string, { at: number; status: string; message: string }[]>();
   let lastChecks = store.getState().checks;
@@ -383,3 +384,12 @@ function startRestoreChild(args: string[], events: RestoreEvents, configFile: st
   return spawnDriven(['restore', ...args], events, { ...(configFile ? { configFile } : {}), what: 'restore' });
 }
 
+
+/** The seed, or none when the state database cannot give it (the history then starts empty, as before). */
+function seedOf(read: () => Map<string, number[]>): Map<string, number[]> {
+  try {
+    return read();
+  } catch {
+    return new Map();
+  }
+}

@@ -95,3 +95,19 @@ export function capacityCheck(subject: string, target: string, p: Projection, ho
 export function signedBytes(n: number): string {
   return `${n < 0 ? '-' : '+'}${formatBytes(Math.abs(n))}`;
 }
+
+/**
+ * The samples as a series of one value per `stepMs` from `from` to `to` (each step takes the newest
+ * sample at or before it; steps before the first sample are left out): the console's last hour of
+ * disk use, read back from the capacity samples after a restart.
+ */
+export function stepSeries(samples: readonly CapacitySample[], from: number, to: number, stepMs: number, value: (s: CapacitySample) => number): number[] {
+  const sorted = [...samples].sort((a, b) => a.at - b.at);
+  const out: number[] = [];
+  let i = -1;
+  for (let t = from; t <= to; t += stepMs) {
+    while (i + 1 < sorted.length && (sorted[i + 1] as CapacitySample).at <= t) i++;
+    if (i >= 0) out.push(value(sorted[i] as CapacitySample));
+  }
+  return out;
+}

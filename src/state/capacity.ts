@@ -5,7 +5,7 @@
 
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Config } from '../config/schema.js';
-import { capacityCheck, project, type CapacitySample, type Projection } from '../domain/capacity.js';
+import { capacityCheck, project, stepSeries, type CapacitySample, type Projection } from '../domain/capacity.js';
 import type { CheckResult } from '../domain/check.js';
 import type { LeaseOwnerKind } from '../domain/lease.js';
 import { sampleCapacity, type SubjectSample } from '../services/capacity.js';
@@ -105,4 +105,20 @@ export function capacitySource(opts: { config: Config; stateDb: BetterSqlite3.Da
     },
     close: () => lease?.release(),
   };
+}
+
+/**
+ * The last hour of each disk's use (%), one value per `refreshMs`, from the capacity samples: the
+ * console's host history after a restart (issue #23). Empty when the state database has none.
+ */
+export function diskHistorySeed(db: BetterSqlite3.Database, now: number, refreshMs: number): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  const hour = 3_600_000;
+  // One sample before the hour too, so the series starts at the hour's beginning.
+  for (const [subject, samples] of new CapacityStore(db).since(now - hour - 7 * 86_400_000)) {
+    if (!subject.startsWith('disk:')) continue;
+    const series = stepSeries(samples, now - hour, now, Math.max(250, refreshMs), (s) => (s.total ? (s.used / s.total) * 100 : 0));
+    if (series.length) out.set(subject.slice('disk:'.length), series);
+  }
+  return out;
 }

@@ -1,5 +1,12 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { capacityCheck, project, theilSen, type CapacitySample } from '../../src/domain/capacity.js';
+import { capacityCheck, project, stepSeries, theilSen, type CapacitySample } from '../../src/domain/capacity.js';
+import { CapacityStore, diskHistorySeed } from '../../src/state/capacity.js';
+import { openStateDb } from '../../src/state/statedb.js';
+import { createAppStore } from '../../src/state/store.js';
+import { createHostHistory } from '../../src/ui/useHostHistory.js';
 
 // Issue #23: capacity projection on injected samples (pure, injected times).
 
@@ -55,5 +62,30 @@ describe('capacityCheck', () => {
     const c = capacityCheck('disk:/data', '/data', project(daily(14, 54 * GB, 2 * GB, 100 * GB), now), horizon, now);
     expect(c).toMatchObject({ id: 'capacity:disk:/data', kind: 'capacity', status, value: 10 });
     expect(c.message).toMatch(message);
+  });
+});
+
+describe('the console\'s disk history after a restart', () => {
+  it('steps the samples into one value per refresh, the newest sample at or before each step', () => {
+    const s = [{ at: 1000, used: 10 }, { at: 3000, used: 30 }];
+    expect(stepSeries(s, 0, 5000, 1000, (x) => x.used)).toEqual([10, 10, 30, 30, 30]);
+  });
+
+  it('reads the last hour of each disk back from the state database into the host history (a real state db)', async () => {
+    const db = await openStateDb(mkdtempSync(join(tmpdir(), 'opsdeck-cap-seed-')));
+    try {
+      const t = Date.now();
+      new CapacityStore(db).add([{ subject: 'disk:/data', target: '/data', used: 40, total: 100 }, { subject: 'db:shop', target: 'x', used: 5 }], t - 50 * 60_000);
+      new CapacityStore(db).add([{ subject: 'disk:/data', target: '/data', used: 60, total: 100 }], t - 10 * 60_000);
+      const seed = diskHistorySeed(db, t, 60_000);
+      expect([...seed.keys()]).toEqual(['/data']);
+      expect(seed.get('/data')).toEqual([...Array<number>(40).fill(40), ...Array<number>(11).fill(60)]);
+      const { history, stop } = createHostHistory(createAppStore(), 60_000, seed);
+      expect(history.disk('/data').last(3)).toEqual([60, 60, 60]);
+      expect(history.disk('/data').size).toBe(51);
+      stop();
+    } finally {
+      db.close();
+    }
   });
 });
