@@ -26,23 +26,25 @@ export interface SourceReview {
 }
 
 // Applied in order, most specific first: a timestamp before its numbers, a UUID before its hex. A
-// string replacement per pattern is about three times faster than one alternation with a callback
-// (`npm run bench:logs`).
-const VARIABLES: readonly [RegExp, string][] = [
-  [/\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)?|\b\d\d:\d\d:\d\d(?:[.,]\d+)?\b/g, '<ts>'],
-  [/\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b/g, '<uuid>'],
-  [/\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b/g, '<ip>'],
+// string replacement per pattern is about three times faster than one alternation with a callback,
+// and a pass is skipped when a plain test shows it cannot match (`npm run bench:logs`).
+const DIGIT = /\d/;
+const always = (): boolean => true;
+const VARIABLES: readonly [RegExp, string, (s: string) => boolean][] = [
+  [/\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)?|\b\d\d:\d\d:\d\d(?:[.,]\d+)?\b/g, '<ts>', (s) => s.includes('-') || s.includes(':')],
+  [/\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b/g, '<uuid>', (s) => s.includes('-')],
+  [/\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b/g, '<ip>', (s) => s.includes('.')],
   // 0x…, lower-case hex of 6+ with a digit, or 8+ hex letters alone (a request id that happens to hold no digit).
-  [/\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{6,}\b|\b[a-f]{8,}\b/g, '<hex>'],
-  [/\b(?=[A-Za-z_-]*\d)(?=[\d_-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9_-]{5,}\b/g, '<id>'],
-  [/-?\d+(?:\.\d+)?/g, '<n>'],
-  [/\s\s+|[\t\r\n]/g, ' '],
+  [/\b(?:0x[0-9a-fA-F]+|(?=[0-9a-f]{6})(?:\d+[a-f]|[a-f]+\d)[0-9a-f]*|[a-f]{8,})\b/g, '<hex>', always],
+  [/\b(?=[A-Za-z_-]*\d)(?=[\d_-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9_-]{5,}\b/g, '<id>', (s) => DIGIT.test(s)],
+  [/-?\d+(?:\.\d+)?/g, '<n>', (s) => DIGIT.test(s)],
+  [/\s\s+|[\t\r\n]/g, ' ', (s) => s.includes('  ') || s.includes('\t') || s.includes('\r') || s.includes('\n')],
 ];
 
 /** The message with its variable parts replaced by `<ts>`, `<uuid>`, `<ip>`, `<hex>`, `<id>`, `<n>`; runs of spaces made one. */
 export function normalizeMessage(text: string): string {
   let s = text;
-  for (const [re, by] of VARIABLES) s = s.replace(re, by);
+  for (const [re, by, may] of VARIABLES) if (may(s)) s = s.replace(re, by);
   return s.trim();
 }
 
