@@ -34,10 +34,10 @@ export class ProbeValues {
   }
 }
 
-/** The sources of the configured probes; values are recorded unless `readOnly`. */
-export function probeSources(o: { config: Config; stateDb: BetterSqlite3.Database; readOnly: boolean; now?: () => number }): Source[] {
+/** The sources of the configured probes; values are recorded (given a state database) unless `readOnly`. */
+export function probeSources(o: { config: Config; stateDb?: BetterSqlite3.Database; readOnly: boolean; now?: () => number }): Source[] {
   const now = o.now ?? Date.now;
-  const values = new ProbeValues(o.stateDb);
+  const values = o.stateDb ? new ProbeValues(o.stateDb) : undefined;
   let runs = 0;
   return o.config.probes.map((p) => {
     const every = p.interval ?? o.config.interval;
@@ -47,7 +47,7 @@ export function probeSources(o: { config: Config; stateDb: BetterSqlite3.Databas
       checkMs: every,
       run: async () => {
         const r = await readProbe(o.config, p);
-        if (r.ok && !o.readOnly) {
+        if (r.ok && values && !o.readOnly) {
           try {
             const at = now();
             values.add(p.name, at, r.value);

@@ -19,9 +19,9 @@ import { cleanupLogs, cleanupSummary } from '../../services/log-cleanup.js';
 import { readProbe } from '../../services/probe.js';
 import { recordAudit } from '../../state/acks.js';
 import { CapacityStore, capacityChecks, projections } from '../../state/capacity.js';
-import { kernelLogCheck, readOnlyChecks } from '../../state/hardware.js';
+import { hardwareSources, kernelLogCheck, readOnlyChecks } from '../../state/hardware.js';
 import { reviewLogs } from '../../state/log-review.js';
-import { probeTarget, ProbeValues } from '../../state/probes.js';
+import { probeSources, probeTarget, ProbeValues } from '../../state/probes.js';
 import { buildSources } from '../../state/sources.js';
 import { openStateDb, stateDir } from '../../state/statedb.js';
 import { createAppStore } from '../../state/store.js';
@@ -55,7 +55,7 @@ export const ROUTINE_ACTIONS: Record<RoutineActionId, Action<unknown, GenericDep
     preview: () => 'check the whole stack once (services, containers, Redis, databases, endpoints, backups, host), as opsdeck check',
     async execute(x) {
       const c = configOf(x, 'to check');
-      const sources = buildSources(c, createAppStore(), Date.now, { oneShot: true });
+      const sources = [...buildSources(c, createAppStore(), Date.now, { oneShot: true }), ...probeSources({ config: c, readOnly: true }), ...hardwareSources(c)];
       await Promise.all(sources.map((s) => (s.prime ? s.prime() : Promise.resolve())));
       await new Promise((r) => setTimeout(r, 500)); // rates (CPU %) need two samples
       const results = (await Promise.all(sources.map((s) => s.run()))).flat();
