@@ -17,13 +17,16 @@ const small = join(dir, 'small');
 /** A database of ~`mb` MiB whose rows were then mostly deleted (free pages for VACUUM). */
 function bloated(path: string, mb: number, opts: { index?: boolean; delete?: boolean } = { index: true, delete: true }): void {
   const db = new Database(path);
-  db.exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);${opts.index ? ' CREATE INDEX t_v ON t(v);' : ''}`);
-  const ins = db.prepare('INSERT INTO t (v) VALUES (randomblob(1000))');
-  db.transaction(() => {
-    for (let i = 0; i < mb * 1000; i++) ins.run();
-  })();
-  if (opts.delete) db.exec('DELETE FROM t WHERE id % 10 != 0');
-  db.close();
+  try {
+    db.exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);${opts.index ? ' CREATE INDEX t_v ON t(v);' : ''}`);
+    const ins = db.prepare('INSERT INTO t (v) VALUES (randomblob(1000))');
+    db.transaction(() => {
+      for (let i = 0; i < mb * 1000; i++) ins.run();
+    })();
+    if (opts.delete) db.exec('DELETE FROM t WHERE id % 10 != 0');
+  } finally {
+    db.close(); // an open file would keep the tmpfs busy and its umount would fail
+  }
 }
 
 beforeAll(() => {
