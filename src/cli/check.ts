@@ -4,6 +4,8 @@ import { buildKeyTable, type KeyBinding } from '../ui/keys.js';
 import { exitCodeFor, overallStatus, severityRank, type CheckResult, type CheckStatus } from '../domain/check.js';
 import { systemHealth } from '../domain/evaluate.js';
 import { printable } from '../domain/printable.js';
+import { hardwareSources } from '../state/hardware.js';
+import { probeSources } from '../state/probes.js';
 import { buildSources } from '../state/sources.js';
 import { createAppStore } from '../state/store.js';
 import { outJson, outStyled, useSecrets, type GlobalOptions } from './output.js';
@@ -35,7 +37,8 @@ export async function runChecks(opts: { config?: string | undefined }): Promise<
   // The console's keys are part of the configuration: `check` refuses what the console would (issue #13).
   configuredKeys(loaded);
   const store = createAppStore();
-  const sources = buildSources(loaded.config, store, Date.now, { oneShot: true });
+  // Issue #23: the probes and the hardware signs are checks like any other (nothing recorded here).
+  const sources = [...buildSources(loaded.config, store, Date.now, { oneShot: true }), ...probeSources({ config: loaded.config, readOnly: true }), ...hardwareSources(loaded.config)];
   const t0 = Date.now();
   await Promise.all(sources.map((s) => (s.prime ? s.prime() : Promise.resolve())));
   const wait = SAMPLE_GAP_MS - (Date.now() - t0);

@@ -21,6 +21,8 @@ import { consoleHeal } from './console-heal.js';
 import { consoleIncidents } from './console-incidents.js';
 import { notifierRunner } from '../state/notifier.js';
 import { Monitor } from '../state/monitor.js';
+import { diskHistorySeed } from '../state/capacity.js';
+import { maintenanceSources } from '../state/maintenance.js';
 import { buildSources } from '../state/sources.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { createAppStore } from '../state/store.js';
@@ -127,7 +129,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     new Monitor({
       config: (running = c),
       store,
-      sources: [...buildSources(c, store), ...scheduler(c), ...incidents.sources(), ...(notifier ? [notifier.source()] : []), healing.source(), ...healing.failoverSources()],
+      sources: [...buildSources(c, store), ...scheduler(c), ...incidents.sources(), ...(notifier ? [notifier.source()] : []), healing.source(), ...healing.failoverSources(), ...maintenanceSources({ config: c, stateDb: db, owner: 'console', readOnly: !!g.readOnly })],
       stateDb: db,
       bus,
     });
@@ -182,7 +184,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
       }
     });
   }
-  const { history, stop: stopHistory } = createHostHistory(store, config.refresh);
+  const { history, stop: stopHistory } = createHostHistory(store, config.refresh, seedOf(() => diskHistorySeed(db, Date.now(), config.refresh)));
   // Recent results per check: the "probe history" behind an alert's details.
   const entries = new Map<string, { at: number; status: string; message: string }[]>();
   let lastChecks = store.getState().checks;
@@ -391,3 +393,12 @@ function startRestoreChild(args: string[], events: RestoreEvents, configFile: st
   return spawnDriven(['restore', ...args], events, { ...(configFile ? { configFile } : {}), what: 'restore' });
 }
 
+
+/** The seed, or none when the state database cannot give it (the history then starts empty, as before). */
+function seedOf(read: () => Map<string, number[]>): Map<string, number[]> {
+  try {
+    return read();
+  } catch {
+    return new Map();
+  }
+}

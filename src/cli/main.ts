@@ -153,6 +153,51 @@ program
   });
 
 program
+  .command('logs')
+  .description('maintenance of logs (issue #23): review (ERROR/WARN counts and top patterns per service and log file, new since the last review) | cleanup (delete, compress, archive old files; a dry run unless --yes)')
+  .argument('<action>', 'review or cleanup')
+  .option('--since <duration>', 'review: how far back (default 24h)')
+  .option('--target <name>', 'only this service or logs[] entry')
+  .option('--top <n>', 'review: groups shown per source (default 5)')
+  .option('--dry-run', 'cleanup: show what would happen (the default without --yes)')
+  .option('--yes', 'cleanup: act without asking (for cron)')
+  .option('--json', 'print one JSON document')
+  .action(async (action: string, _opts: unknown, cmd: Command) => {
+    const g = cmd.optsWithGlobals<GlobalOptions & { since?: string; target?: string; top?: string; dryRun?: boolean; yes?: boolean }>();
+    await run(!!g.json, async () => (await import('./logs.js')).logsCommand(action, g));
+  });
+
+program
+  .command('capacity')
+  .description('capacity planning (issue #23): database sizes, disk use and Redis memory, growth per day and "full in N days" from the samples; exit 1 when one is projected full within capacity.horizon')
+  .option('--sample', 'take and record one sample now first')
+  .option('--json', 'print one JSON document')
+  .action(async (_opts: unknown, cmd: Command) => {
+    const g = cmd.optsWithGlobals<GlobalOptions & { sample?: boolean }>();
+    await run(!!g.json, async () => (await import('./capacity.js')).capacityCommand(g));
+  });
+
+program
+  .command('probes')
+  .description('business and application metrics (issue #23): read every configured probe now, with its status and a sparkline of recorded values; exit 0 OK, 1 WARNING, 2 CRITICAL')
+  .option('--json', 'print one JSON document')
+  .action(async (_opts: unknown, cmd: Command) => {
+    const g = globals(cmd);
+    await run(!!g.json, async () => (await import('./probes.js')).probesCommand(g));
+  });
+
+program
+  .command('deps')
+  .description('dependency and update checks (issue #23): outdated and vulnerable packages (npm, pip) of each app folder, counted by severity; offline says so; exit 1 on a critical or high vulnerability')
+  .option('--app <name>', 'only this configured app')
+  .option('--dir <dir>', 'scan this folder instead of the configured apps')
+  .option('--json', 'print one JSON document')
+  .action(async (_opts: unknown, cmd: Command) => {
+    const g = cmd.optsWithGlobals<GlobalOptions & { app?: string; dir?: string }>();
+    await run(!!g.json, async () => (await import('./deps.js')).depsCommand(g));
+  });
+
+program
   .command('watch')
   .description('run the monitor loop without a screen; print alert transitions (fired, resolved)')
   .option('--json', 'one JSON document per line')

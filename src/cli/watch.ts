@@ -12,6 +12,7 @@ import { createFailover, type FailoverEvent } from '../state/failover.js';
 import { Monitor } from '../state/monitor.js';
 import { healAct, healInspect } from './heal.js';
 import { buildSources } from '../state/sources.js';
+import { maintenanceSources, type MaintenanceEvent } from '../state/maintenance.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { createAppStore } from '../state/store.js';
 import { err, errorDoc, out, outJsonLine, useSecrets, type GlobalOptions } from './output.js';
@@ -76,7 +77,7 @@ export async function watchCommand(g: GlobalOptions): Promise<number> {
   const start = (l: LoadedConfig) => {
     // Scheduled backups (issue #10) run in whichever monitor holds the lease; never in --read-only.
     const scheduler = !g.readOnly && l.file ? backupSchedulerSource({ config: l.config, configFile: l.file, stateDb: db, owner: 'watch', onEvent: onScheduler }) : undefined;
-    const m = new Monitor({ config: l.config, store, sources: [...buildSources(l.config, store), ...(scheduler ? [scheduler] : []), ...(rules ? [rules.source()] : []), ...(notifier ? [notifier.source()] : []), healer.source(), ...failover.sources()], stateDb: db, bus });
+    const m = new Monitor({ config: l.config, store, sources: [...buildSources(l.config, store), ...(scheduler ? [scheduler] : []), ...(rules ? [rules.source()] : []), ...(notifier ? [notifier.source()] : []), healer.source(), ...failover.sources(), ...maintenanceSources({ config: l.config, stateDb: db, owner: 'watch', readOnly: !!g.readOnly, onEvent: (e) => onMaintenance(g, e) })], stateDb: db, bus });
     m.start();
     return m;
   };
@@ -168,4 +169,14 @@ function onFailover(g: GlobalOptions, e: FailoverEvent): void {
   if (g.json) outJsonLine({ at, event: 'failover', action: e.action, pair: e.pair, detail: e.detail, ...(e.fails !== undefined ? { fails: e.fails } : {}), ...(e.active ? { active: e.active } : {}) });
   else if (e.action === 'error') err(`opsdeck: ${e.detail}`);
   else out(`${at} FAILOVER ${e.pair} ${e.action}${e.fails !== undefined ? ` (${e.fails})` : ''}: ${e.detail}`);
+}
+
+/** `watch`'s line for the maintenance sources (issue #23): a capacity sample taken, or an error. */
+function onMaintenance(g: GlobalOptions, e: MaintenanceEvent): void {
+  const at = new Date(e.at).toISOString();
+  if (e.kind === 'sampled') {
+    if (g.json) outJsonLine({ at, event: 'capacity-sampled', subjects: e.count, ...(e.errors.length ? { errors: e.errors } : {}) });
+    else out(`${at} CAPACITY sampled ${e.count} subjects${e.errors.length ? `; not read: ${e.errors.join('; ')}` : ''}`);
+  } else if (g.json) outJsonLine({ at, event: 'capacity-error', message: e.message });
+  else err(`opsdeck: ${e.message}`);
 }

@@ -2,7 +2,7 @@
 // saying what is wrong in one line, belong together; runbook files reuse readYamlFile and describeIssue.
 
 import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { homedir } from 'node:os';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -250,7 +250,12 @@ function resolvePaths(config: Config, base: string): void {
   if (config.state_dir && !isAbsolute(config.state_dir)) config.state_dir = resolve(base, config.state_dir);
   if (config.backup.dir && !isAbsolute(config.backup.dir)) config.backup.dir = resolve(base, config.backup.dir);
   config.backup.config_files = config.backup.config_files.map((f) => resolve(base, f));
-  for (const l of config.logs) l.path = resolve(base, l.path);
+  config.capacity.paths = config.capacity.paths.map((p) => resolve(base, p));
+  for (const l of config.logs) {
+    l.path = resolve(base, l.path);
+    if (l.glob) l.glob = l.glob.map((g) => (isAbsolute(g) ? g : `${base.split(sep).join('/')}/${g}`));
+    if (l.archive_dir) l.archive_dir = resolve(base, l.archive_dir);
+  }
   if (config.runbooks.dir && !isAbsolute(config.runbooks.dir)) config.runbooks.dir = resolve(base, config.runbooks.dir);
 }
 

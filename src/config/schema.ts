@@ -10,6 +10,9 @@ import { failoverIssues, failoverSchema } from './schema-failover.js';
 import { incidentsSchema } from './schema-incidents.js';
 import { integritySchema } from './schema-integrity.js';
 import { checkNotify, notifySchema } from './schema-notify.js';
+import { logSchema } from './schema-logs.js';
+import { capacitySchema } from './schema-capacity.js';
+import { checkProbes, probeSchema } from './schema-probes.js';
 
 export { DURATION_RANGES } from './fields.js';
 
@@ -206,7 +209,7 @@ export const configSchema = z
   endpoints: z.array(endpointSchema).default([]),
   backup: backupSchema.default(() => backupSchema.parse({})),
   /** Log files the console can follow besides containers' logs. */
-  logs: z.array(z.strictObject({ name, path: z.string().min(1, 'expected the path of a log file') })).default([]),
+  logs: z.array(logSchema).default([]),
   /** Console key remapping: command id → keys (see `?` in the console). */
   keys: z.record(z.string(), z.array(z.string())).default({}),
   runbooks: runbooksSchema.default(() => runbooksSchema.parse({})),
@@ -221,6 +224,10 @@ export const configSchema = z
   integrity: integritySchema,
   /** Notifications (issue #19): channels (Slack, webhook, email, SMS), routes, grouping, repeats. */
   notify: notifySchema,
+  /** Capacity samples and "projected full" warnings (issue #23). */
+  capacity: capacitySchema,
+  /** Business and application metrics: an SQL query or a JSON field, thresholded (issue #23). */
+  probes: z.array(probeSchema).default([]),
   /** Marks the workspace made by `opsdeck demo`; drills refuse every other config. */
   demo: z.boolean().default(false),
   })
@@ -234,6 +241,7 @@ export const configSchema = z
       { label: 'endpoint', items: c.endpoints.map((e, i) => ({ name: e.name, path: ['endpoints', i, 'name'] })) },
       { label: 'log', items: c.logs.map((l, i) => ({ name: l.name, path: ['logs', i, 'name'] })) },
       { label: 'app', items: c.apps.map((a, i) => ({ name: a.name, path: ['apps', i, 'name'] })) },
+      { label: 'probe', items: c.probes.map((p, i) => ({ name: p.name, path: ['probes', i, 'name'] })) },
       {
         label: 'HTTP check (services with a health_url and endpoints are both checked as http:<name>)',
         items: [
@@ -259,6 +267,7 @@ export const configSchema = z
     checkDependencies(c.services, ctx);
     checkNotify(c, ctx);
     for (const [path, message] of failoverIssues(c.failover, services)) ctx.addIssue({ code: 'custom', path, message });
+    checkProbes(c.probes, c.databases.map((d) => d.name), ctx);
     c.databases.forEach((d, i) =>
       d.writers.forEach((w, j) => {
         if (!services.includes(w)) ctx.addIssue({ code: 'custom', path: ['databases', i, 'writers', j], message: `service ${JSON.stringify(w)} is not in services (expected one of: ${services.join(', ') || 'none declared'})` });
@@ -287,7 +296,6 @@ export type ExpectConfig = z.output<typeof expectSchema>;
  * configuration that uses one now gets a clear error naming what it is for, not "unknown key".
  */
 export const RESERVED_CONFIG_KEYS = {
-  capacity: 'capacity and maintenance routines',
   hosts: 'several Docker hosts in one console (issue #25)',
   metrics: 'a Prometheus metrics endpoint (issue #25)',
 } as const;

@@ -17,7 +17,11 @@ export type CheckKind =
   /** Self-healing of a subject stopped (issue #20): `heal:<subject>`. */
   | 'heal'
   /** A failover pair (issue #21): `failover:<pair>`, which side is active. */
-  | 'failover';
+  | 'failover'
+  /** Issue #23: a disk or Redis projected full within the horizon; a business/application probe; hardware signs. */
+  | 'capacity'
+  | 'probe'
+  | 'hardware';
 
 /** One sampled check result; the shape of `opsdeck check --json`'s `checks[]`. */
 export interface CheckResult {

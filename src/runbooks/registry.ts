@@ -3,23 +3,25 @@ import { GENERIC_ACTIONS, type GenericDeps } from '../engine/actions.js';
 import type { Action, StepContext } from '../engine/driver.js';
 import { APP_ACTIONS } from './actions/app.js';
 import { DB_ACTIONS } from './actions/db.js';
+import { DB_UPKEEP_ACTIONS } from './actions/db-upkeep.js';
 import { DIAGNOSE_ACTIONS } from './actions/diagnose.js';
 import { DISK_ACTIONS } from './actions/disk.js';
 import { FAILOVER_ACTIONS } from './actions/failover.js';
 import { REDIS_ACTIONS } from './actions/redis.js';
+import { ROUTINE_ACTIONS } from './actions/routine.js';
 import { SYSTEM_ACTIONS } from './actions/system.js';
 import { SERVICE_ACTIONS } from './actions/service.js';
 import { VERIFY_ACTIONS } from './actions/verify.js';
 
 // Every action a runbook file may name (issue #16), by id: the engine's generic ones (exec, sql,
 // http, wait, manual, check, backup, container.*) and the runbooks' own (service.*, redis.*,
-// diagnose.*, verify.*, disk.*, app.*, system.*). `compose` adds a step's `verify` and `undo` from the file (its
+// diagnose.*, verify.*, disk.*, app.*, system.*; issue #23's db.* upkeep and the routines' steps). `compose` adds a step's `verify` and `undo` from the file (its
 // preview, then, is the action's and the verify action's, awaited: either may ask the world).
 
 type A = Action<unknown, GenericDeps>;
 
 /** The actions by id. */
-export const ACTIONS: Readonly<Record<string, A>> = { ...GENERIC_ACTIONS, ...SERVICE_ACTIONS, ...REDIS_ACTIONS, ...DIAGNOSE_ACTIONS, ...VERIFY_ACTIONS, ...DISK_ACTIONS, ...APP_ACTIONS, ...SYSTEM_ACTIONS, ...DB_ACTIONS, ...FAILOVER_ACTIONS };
+export const ACTIONS: Readonly<Record<string, A>> = { ...GENERIC_ACTIONS, ...SERVICE_ACTIONS, ...REDIS_ACTIONS, ...DIAGNOSE_ACTIONS, ...VERIFY_ACTIONS, ...DISK_ACTIONS, ...APP_ACTIONS, ...SYSTEM_ACTIONS, ...DB_ACTIONS, ...FAILOVER_ACTIONS, ...DB_UPKEEP_ACTIONS, ...ROUTINE_ACTIONS };
 
 function withParams(x: StepContext<unknown, GenericDeps>, step: StepDef): StepContext<unknown, GenericDeps> {
   return {

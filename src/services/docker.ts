@@ -113,6 +113,11 @@ export class DockerService {
     return this.logs.tail(idOrName, lines);
   }
 
+  /** Everything a container logged since `since` (Unix seconds), read once as one text (issue #23's log review). */
+  logsSince(idOrName: string, since: number): Promise<Result<string>> {
+    return this.logs.since(idOrName, since);
+  }
+
   /** Follows a container's log from its last `tail` lines or from `since` (Unix seconds). */
   followLogs(idOrName: string, opts: { tail?: number; since?: number } = {}): Promise<Result<LogStream>> {
     return this.logs.follow(idOrName, opts);

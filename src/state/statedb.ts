@@ -305,6 +305,45 @@ export const MIGRATIONS: readonly Migration[] = [
      updated_at INTEGER NOT NULL
    );`,
   },
+  // The daily log review (issue #23): each review's counts per source, and every ERROR/WARN pattern
+  // seen, so the next review names the patterns that are new since. Capacity samples: database
+  // sizes, disk use and Redis memory, sampled by the `capacity-sampler` lease holder; the values of
+  // `probes:` (the console's sparklines and `opsdeck probes` read them back).
+  {
+    name: 'maintenance-routines',
+    sql: `CREATE TABLE log_reviews (
+     id INTEGER PRIMARY KEY,
+     at INTEGER NOT NULL,
+     source TEXT NOT NULL,
+     since INTEGER NOT NULL,
+     lines INTEGER NOT NULL,
+     errors INTEGER NOT NULL,
+     warnings INTEGER NOT NULL
+   );
+   CREATE INDEX log_reviews_source ON log_reviews(source, at);
+   CREATE TABLE log_patterns (
+     source TEXT NOT NULL,
+     level TEXT NOT NULL,
+     pattern TEXT NOT NULL,
+     first_seen INTEGER NOT NULL,
+     last_seen INTEGER NOT NULL,
+     last_count INTEGER NOT NULL,
+     PRIMARY KEY (source, level, pattern)
+   );
+   CREATE TABLE capacity_samples (
+     subject TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     used REAL NOT NULL,
+     total REAL,
+     PRIMARY KEY (subject, at)
+   );
+   CREATE TABLE probe_values (
+     name TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     value REAL NOT NULL,
+     PRIMARY KEY (name, at)
+   );`,
+  },
 ];
 
 /**

@@ -9,10 +9,16 @@ export interface HostHistory {
   disk(mount: string): Ring;
 }
 
-/** Subscribes to the store and records each new host sample; returns the history and an unsubscribe. */
-export function createHostHistory(store: AppStore, refreshMs: number): { history: HostHistory; stop: () => void } {
+/** Subscribes to the store and records each new host sample (after `seed`: disk mount → its last values); returns the history and an unsubscribe. */
+export function createHostHistory(store: AppStore, refreshMs: number, seed: ReadonlyMap<string, readonly number[]> = new Map()): { history: HostHistory; stop: () => void } {
   const cap = Math.max(60, Math.ceil(3_600_000 / Math.max(250, refreshMs)));
   const disks = new Map<string, Ring>();
+  // Issue #23: each disk's last hour read back from the capacity samples, so a restart keeps it.
+  for (const [mount, values] of seed) {
+    const r = new Ring(cap);
+    for (const v of values) r.push(v);
+    disks.set(mount, r);
+  }
   const history: HostHistory = {
     cpu: new Ring(cap),
     mem: new Ring(cap),

@@ -255,7 +255,7 @@ describe('opsdeck check: usage and configuration errors', () => {
   it('an unknown command says so and lists the commands, exit 64', async () => {
     const r = await runCli(['--config', 'x.yaml', 'bogus']);
     expect(r.code).toBe(64);
-    expect(r.stderr).toBe("opsdeck: unknown command 'bogus' (expected one of: check, backup, restore, db, runbook, incident, notify, heal, watch, demo, drill; no command opens the console; opsdeck --help)\n");
+    expect(r.stderr).toBe("opsdeck: unknown command 'bogus' (expected one of: check, backup, restore, db, runbook, incident, notify, heal, logs, capacity, probes, deps, watch, demo, drill; no command opens the console; opsdeck --help)\n");
   });
 
   it('a config error is exit 78; under --json it is one JSON error document', async () => {

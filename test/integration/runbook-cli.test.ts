@@ -48,7 +48,7 @@ describe('opsdeck runbook', () => {
 
   it('every built-in runbook is valid, names only known actions, and previews every step for a target', async () => {
     const list = (JSON.parse((await cli(['runbook', 'list', '--json'])).stdout) as { runbooks: { name: string; source: string }[] }).runbooks.filter((x) => x.source === 'built-in');
-    expect(list.map((x) => x.name).sort()).toEqual(['api-degraded', 'app-update', 'db-migrate', 'db-repair', 'disk-pressure', 'failback', 'full-system-recovery', 'recovery-verify', 'redis-recovery', 'restore-database', 'service-recovery']);
+    expect(list.map((x) => x.name).sort()).toEqual(['api-degraded', 'app-update', 'daily-check', 'db-migrate', 'db-repair', 'disk-pressure', 'failback', 'full-system-recovery', 'monthly-maintenance', 'recovery-verify', 'redis-recovery', 'restore-database', 'service-recovery', 'weekly-maintenance']);
     for (const { name } of list) {
       const show = await cli(['runbook', 'show', name]);
       expect(show.stderr, name).toBe('');

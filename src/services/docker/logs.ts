@@ -91,6 +91,20 @@ export class LogReader {
     const text = info.value.tty ? raw.toString('utf8') : demux(raw);
     return ok(text.split(/\r?\n/).filter((l, i, all) => l !== '' || i < all.length - 1));
   }
+
+  /**
+   * Everything a container logged since `since` (Unix seconds), once, as one text (stdout and stderr
+   * together, no timestamps): the log review's read (issue #23). Held in memory whole: a day of a
+   * chatty service's log is read at once.
+   */
+  async since(idOrName: string, since: number): Promise<Result<string>> {
+    const info = await this.containers.inspect(idOrName);
+    if (!info.ok) return info;
+    const got = await this.t.call(`read the log of ${info.value.name}`, (d, abortSignal) => d.getContainer(info.value.id).logs({ follow: false, stdout: true, stderr: true, since, abortSignal }), { long: true, timeoutMs: 120_000 });
+    if (!got.ok) return got;
+    const raw = Buffer.isBuffer(got.value) ? got.value : Buffer.from(String(got.value));
+    return ok(info.value.tty ? raw.toString('utf8') : demux(raw));
+  }
 }
 
 /** The payloads of a multiplexed log, concatenated (a truncated last frame is kept as far as it goes). */
