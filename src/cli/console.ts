@@ -125,14 +125,8 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   const notifier = g.readOnly ? undefined : notifierRunner({ bus, stateDb: db, owner: 'console', config: () => running });
   // Self-healing (issue #20): here only while no watch holds the healer lease; H and E.
   const healing = consoleHeal({ db, bus, store, readOnly: !!g.readOnly, loaded: () => ({ ...loaded, config: running }) });
-  const startMonitor = (c: Config) =>
-    new Monitor({
-      config: (running = c),
-      store,
-      sources: [...buildSources(c, store), ...scheduler(c), ...incidents.sources(), ...(notifier ? [notifier.source()] : []), healing.source(), ...healing.failoverSources(), ...maintenanceSources({ config: c, stateDb: db, owner: 'console', readOnly: !!g.readOnly })],
-      stateDb: db,
-      bus,
-    });
+  const sources = (c: Config) => [...buildSources(c, store), ...scheduler(c), ...incidents.sources(), ...(notifier ? [notifier.source()] : []), healing.source(), ...healing.failoverSources(), ...maintenanceSources({ config: c, stateDb: db, owner: 'console', readOnly: !!g.readOnly })];
+  const startMonitor = (c: Config) => new Monitor({ config: (running = c), store, sources: sources(c), stateDb: db, bus });
   let monitor = startMonitor(config);
   let live: ReturnType<LiveProps['get']> = { config, keys, runbooks: runbookCatalog(config) };
   // An unfinished restore (opsdeck was killed mid-run) is offered at once, before its alert fires;
