@@ -154,6 +154,12 @@ export interface RowObservation {
   lostNow: Range[];
   /** Ids present now that the ledger did not know (new writes), outside its missing ranges. */
   added: Range[];
+  /**
+   * Ids known before that left the table for `_opsdeck_quarantine_<table>` (moved there by `db
+   * repair`): they leave the known ids without counting as lost — the operator moved them, and
+   * `db repair --undo` puts them back as rows the ledger sees again.
+   */
+  quarantined?: Range[];
 }
 
 /** How a container action ended: its note for people, and whether the container exited again (typed, never read from the note). */

@@ -12,7 +12,7 @@ import type { StepDef } from '../domain/runbook.js';
 import type { Action, Prompt, Runbook, StepContext } from '../engine/driver.js';
 import type { RunRecord } from '../engine/journal.js';
 import { extractVerified, holdersOf, inspectDatabase, putBack, restoreTables, safetyCopy, swapIn } from '../services/backup-restore.js';
-import { conflictsTable, mergeKey, mergeOrder, mergeTables, replaceLoss, unmergedRows } from '../services/merge.js';
+import { carryOver, conflictsTable, mergeKey, mergeOrder, mergeTables, replaceLoss, unmergedRows, type CarriedOver } from '../services/merge.js';
 import { integerKey, islands } from '../services/row-tracker.js';
 import { startWriters, stopAllWriters, stopWriters, writersHealthy, type Writer, type WriterHealth } from '../services/writers.js';
 import type { RowLedger } from '../state/row-ledger.js';
@@ -292,8 +292,10 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
     const file = backupFile(ctx);
 
       if (!existsSync(ctx.tmpPath)) await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
+      // opsdeck's own tables (quarantined and conflicting rows) and WAL mode outlive the swap.
+      const kept = existsSync(ctx.dbPath) ? carryOver(ctx.tmpPath, ctx.dbPath) : undefined;
       await swapIn(ctx.tmpPath, ctx.dbPath);
-      return `${ctx.dbPath} replaced by backup ${ctx.backupId}`;
+      return `${ctx.dbPath} replaced by backup ${ctx.backupId}${kept ? describeCarried(kept, ctx.safetyDir) : ''}`;
   }),
   merge: replacing(async (x) => {
     const ctx = x.record.ctx;
@@ -327,9 +329,10 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
       const r = x.record;
       const file = backupFile(ctx);
 
-      // A whole-file restore renamed the very bytes that passed integrity_check at the verify
-      // step: quick_check (one sequential pass, docs/FACTS.md §4) proves the file is that one and
-      // readable; a staged restore wrote new pages, so it gets the full integrity_check.
+      // A whole-file restore renamed the bytes that passed integrity_check at the verify step (plus
+      // opsdeck's own tables carried over in one transaction): quick_check (one sequential pass,
+      // docs/FACTS.md §4) proves the file readable; a staged restore wrote new pages, so it gets the
+      // full integrity_check.
       const rep = await inspectDatabase(ctx.dbPath, undefined, ctx.mode.kind === 'whole');
       if (rep.integrity.length !== 1 || rep.integrity[0] !== 'ok') throw new Failure('integrity', `${ctx.dbPath}: ${ctx.mode.kind === 'whole' ? 'quick_check' : 'integrity_check'} failed after the restore (${rep.integrity.slice(0, 2).join('; ')})`);
       if (ctx.mode.kind === 'merge') {
@@ -343,7 +346,7 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
         return `integrity_check ok; every row of the backup's ${ctx.mode.tables.join(', ')} is back or kept as a conflict${fkNote}`;
       }
       const restored = ctx.mode.kind === 'whole'
-        ? Object.keys(ctx.backupCounts)
+        ? Object.keys(ctx.backupCounts).filter((t) => !t.startsWith('_opsdeck_')) // the live file's were carried over
         : ctx.mode.stages.filter((s) => r.run.states[r.run.steps.findIndex((x) => x.id === `stage:${s.name}`)]?.status === 'done').flatMap((s) => s.tables);
       const wrong = restored.filter((t) => rep.rowCounts[t] !== ctx.backupCounts[t]);
       if (wrong.length) throw new Failure('mismatch', `${ctx.dbPath}: row counts differ from backup ${ctx.backupId} in ${wrong.map((t) => `${t} (${rep.rowCounts[t] ?? 'missing'} vs ${ctx.backupCounts[t]})`).join(', ')}`);
@@ -532,6 +535,13 @@ function stillMissing(r: Stored, ledger: RowLedger): { table: string; key: strin
 /** The question of the accept-loss step: exactly which rows would be given up. */
 function lossQuestion(missing: { table: string; key: string; missing: Range[] }[]): string {
   return `give up ${missing.map((x) => `${size(x.missing)} rows of ${x.table} (${x.key} ${formatRanges(x.missing)})`).join(' and ')}? This restore did not bring them back (the backup used does not hold them, or their stage was skipped; rows written after the monitor's last look are not counted). y gives them up (recorded; the row-loss alert resolves) · s skips (the alert keeps firing until they are found)`;
+}
+
+/** "; kept 3 rows of _opsdeck_quarantine_orders from the file it replaced; journal mode WAL kept". */
+function describeCarried(k: CarriedOver, safetyDir: string): string {
+  if (k.unreadable) return `; the file it replaced could not be read (${k.unreadable}): opsdeck's own tables and its journal mode were not carried over — they are in the safety copy ${safetyDir}`;
+  const rows = Object.entries(k.rows).map(([t, n]) => `${n} rows of ${t}`);
+  return `${rows.length ? `; kept ${rows.join(', ')} from the file it replaced` : ''}${k.journal === 'wal' ? '; journal mode WAL kept' : ''}`;
 }
 
 /** The replace loss of the tables one step replaces. */

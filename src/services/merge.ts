@@ -240,3 +240,59 @@ export function rowsHeld(file: string, wanted: readonly MissingRows[]): { held: 
     db.close();
   }
 }
+
+/** What a whole-file restore kept of the live file: opsdeck's own tables' rows, and its journal mode. */
+export interface CarriedOver {
+  /** Rows copied per `_opsdeck_*` table (quarantined rows of `db repair`, conflicts of a merge). */
+  rows: Record<string, number>;
+  /** The live file's journal mode, now the restored file's too (`wal` kept; a backup is never WAL). */
+  journal: string;
+  /** The live file could not be read (a corrupt file is what restores are for): nothing carried; it is all in the safety copy. */
+  unreadable?: string;
+}
+
+/**
+ * Before a whole-file restore renames the backup's copy over the live file: opsdeck's own tables of
+ * the live file (`_opsdeck_quarantine_*`: rows `db repair` moved out, the only place they are kept;
+ * `_opsdeck_conflicts_*`: rows a merge kept aside) are copied into the copy, rows the copy already
+ * holds left out, so running it again after a kill adds nothing; and the live file's journal mode is
+ * set on the copy (a WAL database stays WAL — a backup file never is). One transaction. A live file
+ * that cannot be read (corrupt) is no reason to stop a restore: nothing is carried, and it says so.
+ */
+export function carryOver(copy: string, live: string): CarriedOver {
+  const db = new Database(copy, { fileMustExist: true, timeout: 10_000 });
+  try {
+    let journal: string;
+    let names: { name: string; sql: string }[];
+    try {
+      db.prepare('ATTACH DATABASE ? AS live').run(live);
+      journal = String(db.pragma('live.journal_mode', { simple: true }));
+      names = db.prepare("SELECT name, sql FROM live.sqlite_master WHERE type = 'table' AND name LIKE '\\_opsdeck\\_%' ESCAPE '\\'").all() as { name: string; sql: string }[];
+    } catch (e) {
+      return { rows: {}, journal: 'unknown', unreadable: (e as Error).message };
+    }
+    const rows: Record<string, number> = {};
+    const copyAll = db.transaction(() => {
+      for (const t of names) {
+        if (!db.prepare("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?").get(t.name)) db.exec(t.sql);
+        const mine = new Set((db.prepare('SELECT name FROM pragma_table_info(?, ?)').all(t.name, 'main') as { name: string }[]).map((c) => c.name));
+        const cols = (db.prepare('SELECT name FROM pragma_table_info(?, ?)').all(t.name, 'live') as { name: string }[]).map((c) => c.name).filter((c) => mine.has(c)).map(q).join(', ');
+        const n = db.prepare(`INSERT INTO main.${q(t.name)} (${cols}) SELECT ${cols} FROM live.${q(t.name)} EXCEPT SELECT ${cols} FROM main.${q(t.name)}`).run().changes;
+        if (n) rows[t.name] = n;
+      }
+    });
+    try {
+      copyAll.immediate();
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_FULL') throw e;
+      return { rows: {}, journal, unreadable: (e as Error).message };
+    }
+    db.exec('DETACH DATABASE live');
+    if (journal === 'wal') db.pragma('journal_mode = WAL');
+    return { rows, journal };
+  } catch (e) {
+    throw fsError(e, `keeping opsdeck's own tables and the journal mode of ${live} in the restored copy`);
+  } finally {
+    db.close(); // in WAL mode: checkpointed, and its -wal and -shm removed
+  }
+}

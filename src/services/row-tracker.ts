@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { maxOf, normalize, size, subtract, type Range, type RangeSet } from '../domain/ranges.js';
+import { quarantineTable } from '../domain/integrity.js';
+import { intersect, maxOf, normalize, size, subtract, type Range, type RangeSet } from '../domain/ranges.js';
 import type { RowObservation } from '../domain/observations.js';
 
 // Its observation types live in the domain (issue #15); re-exported for the callers of this service.
@@ -55,11 +56,23 @@ export function observeRows(db: BetterSqlite3.Database, table: string, key: stri
     lostNow = subtract(known, islands(db, table, key, lo, hi));
     stillKnown = subtract(known, lostNow);
   }
+  const quarantined = lostNow.length ? intersect(lostNow, inQuarantine(db, table, key, lostNow)) : [];
+  if (quarantined.length) lostNow = subtract(lostNow, quarantined);
   const top = Math.max(maxOf(known) ?? Number.MIN_SAFE_INTEGER, maxOf(missing) ?? Number.MIN_SAFE_INTEGER);
   const above = (db.prepare(`SELECT count(*) AS n FROM ${q(table)} WHERE ${q(key)} > ?`).get(top) as { n: number }).n;
   const inMissing = countIn(db, table, key, missing);
   let added: Range[];
   if (count > size(stillKnown) + inMissing + above) added = subtract(subtract(islands(db, table, key), stillKnown), missing);
   else added = above ? islands(db, table, key, top + 1) : [];
-  return { table, key, count, lostNow, added: normalize(added) };
+  return { table, key, count, lostNow, added: normalize(added), ...(quarantined.length ? { quarantined } : {}) };
+}
+
+/** The ids among the given ranges that wait in the table's quarantine table (`db repair` moved them), if it has one. */
+function inQuarantine(db: BetterSqlite3.Database, table: string, key: string, ranges: RangeSet): Range[] {
+  const qt = quarantineTable(table);
+  const cols = db.prepare('SELECT name FROM pragma_table_info(?)').all(qt) as { name: string }[];
+  if (!cols.some((c) => c.name === key)) return [];
+  const lo = (ranges[0] as Range)[0];
+  const hi = maxOf(ranges) as number;
+  return islands(db, qt, key, lo, hi);
 }

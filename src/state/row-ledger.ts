@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { formatRanges, parseRanges, size, subtract, union, type Range, type RangeSet } from '../domain/ranges.js';
+import { formatRanges, intersect as intersectRanges, parseRanges, size, subtract, union, type Range, type RangeSet } from '../domain/ranges.js';
 import { afterRestore, applyObservation, type LedgerEntry } from '../domain/row-ledger.js';
 import { actor } from './acks.js';
 
@@ -66,16 +66,19 @@ export class RowLedger {
   }
 
   /** Merges one monitor's look at a keyed table: lost ids become missing (and are recorded), new ids known. */
-  observe(database: string, table: string, key: string, o: { lostNow: RangeSet; added: RangeSet; count: number }, at = Date.now()): LedgerEntry {
+  observe(database: string, table: string, key: string, o: { lostNow: RangeSet; added: RangeSet; count: number; quarantined?: RangeSet }, at = Date.now()): LedgerEntry {
     return this.tx(() => {
       const cur = this.entry(database, table) ?? { table, key, known: [], missing: [], seenCount: 0 };
       // A key change (the table was recreated differently): start again from what is there.
       const base = cur.key === key ? cur : { table, key, known: [], missing: [], seenCount: 0 };
       const lostNow = subtract(o.lostNow, base.missing);
-      const next = applyObservation(base.known, base.missing, { lostNow, added: o.added });
+      // Rows `db repair` moved into quarantine leave the known ids, recorded, never as lost.
+      const moved = subtract(intersectRanges(o.quarantined ?? [], base.known), base.missing);
+      const next = applyObservation(subtract(base.known, moved), base.missing, { lostNow, added: o.added });
       const e: LedgerEntry = { table, key, ...next, seenCount: Math.max(base.seenCount, o.count), ...(next.missing.length ? { missingSince: base.missingSince ?? at } : {}) };
       this.write(database, e, at);
       if (lostNow.length) this.event(database, table, 'lost', lostNow, at);
+      if (moved.length) this.event(database, table, 'quarantined', moved, at);
       return e;
     });
   }

@@ -223,6 +223,31 @@ describe('db repair', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/no rows of it in the quarantine tables of shop/);
   });
+
+  it('rows moved into quarantine are not lost rows to the monitor; a whole-file restore keeps them and WAL mode', async () => {
+    interface Check { checks: { id: string; status: string; message: string }[] }
+    const rowsCheck = async () => (JSON.parse((await cli('check', '--json')).stdout) as Check).checks.find((c) => c.id === 'sqlite:shop:rows');
+    expect((await rowsCheck())?.status).toBe('ok'); // the monitor now knows the ids of the bad rows
+    const r = await cli('db', 'repair', '--db', 'shop', '--yes', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const run = (JSON.parse(r.stdout) as { run: string }).run;
+    // Moved by the operator, not lost: no rows-lost alert, recorded as quarantined in the ledger.
+    const after = await rowsCheck();
+    expect(after?.status, after?.message).toBe('ok');
+    const events = rows(join(dir, 'state', 'state.db'), "SELECT tbl, event, ranges FROM row_loss_events WHERE database = 'shop' AND event = 'quarantined' ORDER BY tbl");
+    expect(events).toEqual([{ tbl: 'orders', event: 'quarantined', ranges: '[[501,503]]' }]);
+
+    // A whole-file restore from the backup taken before: the quarantine tables come along, WAL stays.
+    const restore = await cli('restore', '--db', 'shop', '--yes');
+    expect(restore.code, restore.stdout + restore.stderr).toBe(0);
+    expect(restore.stdout).toMatch(/replaced by backup \S+; kept (?=[^\n]*3 rows of _opsdeck_quarantine_orders)(?=[^\n]*1 rows of _opsdeck_quarantine_lines)[^\n]* from the file it replaced; journal mode WAL kept/);
+    expect(rows(shop, 'SELECT count(*) AS n FROM _opsdeck_quarantine_orders')).toEqual([{ n: 3 }]);
+    expect(rows(shop, 'PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+    const undo = await cli('db', 'repair', '--db', 'shop', '--undo', run, '--yes');
+    expect(undo.code, undo.stderr).toBe(0);
+    expect(rows(shop, 'SELECT id FROM orders WHERE id > 500 ORDER BY id')).toEqual([{ id: 501 }, { id: 502 }, { id: 503 }]);
+    expect((await rowsCheck())?.status).toBe('ok');
+  });
 });
 
 describe('critical tables, config and usage', () => {
