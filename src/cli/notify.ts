@@ -71,7 +71,7 @@ export async function notifyCommand(action: string, channel: string | undefined,
     const problems = outbox.problems(10);
     const lease = readLease(db, NOTIFY_LEASE);
     const sender = lease && lease.expiresAt > now ? describeHolder(lease) : undefined;
-    const bad = channels.some((c) => c.failed > 0 || c.retrying > 0);
+    const bad = channels.some((c) => c.failing > 0); // retrying, or given up since the channel last delivered one
     if (g.json) {
       outJson({
         sender: sender ?? null,

@@ -62,7 +62,11 @@ export interface ChannelStatus {
   /** Given up (or refused by the receiver for good). */
   failed: number;
   sentLastDay: number;
-  /** Messages being retried, and those given up since the channel last delivered one: the channel is failing. */
+  /**
+   * Messages being retried, and those given up since the channel last delivered one: the channel is
+   * failing. A failed `notify test` is not counted: the command said so at once, and an operator's
+   * probe must neither page anyone nor keep `notify status` at exit 1.
+   */
   failing: number;
   lastSentAt?: number;
   lastError?: string;
@@ -89,7 +93,13 @@ export class Outbox {
       `INSERT INTO notify_outbox (key, channel, kind, subject, payload, created_at, status, attempts, next_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?)
        ON CONFLICT(key) DO NOTHING`,
     );
-    this.due = db.prepare("SELECT * FROM notify_outbox WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?");
+    // A message waits behind an older pending one of its channel and subject (a resolved behind its
+    // firing message being retried): a receiver never gets RESOLVED before the FIRING it resolves.
+    this.due = db.prepare(
+      `SELECT * FROM notify_outbox o WHERE status = 'pending' AND next_at <= ?
+         AND NOT EXISTS (SELECT 1 FROM notify_outbox p WHERE p.status = 'pending' AND p.channel = o.channel AND p.subject = o.subject AND p.id < o.id)
+       ORDER BY next_at, id LIMIT ?`,
+    );
   }
 
   /**
@@ -198,15 +208,15 @@ export class Outbox {
       .prepare(
         `SELECT channel,
            sum(status = 'pending') AS pending,
-           sum(status = 'pending' AND last_error IS NOT NULL) AS retrying,
+           sum(status = 'pending' AND last_error IS NOT NULL AND kind != 'test') AS retrying,
            sum(status = 'failed') AS failed,
            sum(status = 'sent' AND sent_at >= ?) AS sent_day,
            max(sent_at) AS last_sent,
-           sum(status = 'failed' AND created_at > coalesce((SELECT max(s.sent_at) FROM notify_outbox s WHERE s.channel = o.channel), 0)) AS failed_since
+           sum(status = 'failed' AND kind != 'test' AND created_at > coalesce((SELECT max(s.sent_at) FROM notify_outbox s WHERE s.channel = o.channel), 0)) AS failed_since
          FROM notify_outbox o GROUP BY channel`,
       )
       .all(now - 24 * 3_600_000) as { channel: string; pending: number; retrying: number; failed: number; sent_day: number; last_sent: number | null; failed_since: number }[];
-    const lastError = this.db.prepare("SELECT last_error FROM notify_outbox WHERE channel = ? AND last_error IS NOT NULL AND status != 'sent' ORDER BY id DESC LIMIT 1").pluck();
+    const lastError = this.db.prepare("SELECT last_error FROM notify_outbox WHERE channel = ? AND last_error IS NOT NULL AND status != 'sent' AND kind != 'test' ORDER BY id DESC LIMIT 1").pluck();
     const by = new Map(rows.map((r) => [r.channel, r]));
     const names = [...new Set([...channels, ...rows.map((r) => r.channel)])];
     return names.map((channel) => {

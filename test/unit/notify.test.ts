@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validate } from '../../src/config/load.js';
 import type { Alert } from '../../src/domain/alerts.js';
-import { backoffMs, channelsFor, globMatch, messageKey, rateLimitedUntil, type Route } from '../../src/domain/notify.js';
+import { backoffMs, channelsFor, globMatch, messageKey, rateLimitedUntil, type NotifyMessage, type Route } from '../../src/domain/notify.js';
 import { EventBus } from '../../src/engine/events.js';
 import { deliver } from '../../src/services/notify-send.js';
 import { notifierRunner } from '../../src/state/notifier.js';
@@ -114,6 +114,33 @@ describe('the notifier on a real state database and receiver', () => {
     expect(checks[0]).toMatchObject({ id: 'notify:gone', kind: 'notify', status: 'warning' });
     expect(checks[0]?.message).toBe('notify: 1 failed (gone): HTTP 400: receiver says no — opsdeck notify status');
     expect(JSON.stringify(s.db.prepare('SELECT * FROM notify_outbox').all())).not.toContain('s3cr3t-token-in-path');
+    s.runner.off();
+    s.db.close();
+  });
+
+  it('a resolved message waits behind its firing message being retried: the receiver gets FIRING, then RESOLVED', async () => {
+    http.script('/order', [500]);
+    const s = await setup([{ name: 'ord', type: 'webhook', url: `http://127.0.0.1:${http.port}/order` }], { retry_initial: '10s' });
+    s.bus.emit({ type: 'alert.fired', at: s.now(), alert: firing('http:o', s.now()) });
+    await until(() => s.outbox.status(s.now())[0]?.retrying === 1, 'the firing message failed once', 5000);
+    s.advance(10);
+    s.bus.emit({ type: 'alert.resolved', at: s.now(), alert: { ...firing('http:o', s.now()), state: 'resolved', status: 'ok' } });
+    await until(() => (s.db.prepare('SELECT count(*) FROM notify_outbox').pluck().get() as number) === 2, 'the resolved message queued', 5000);
+    s.advance(11_000); // the firing message's retry is due
+    await until(() => http.delivered('/order').length === 2, 'both delivered', 5000);
+    expect(http.delivered('/order').map((r) => (JSON.parse(r.body) as { kind: string }).kind)).toEqual(['firing', 'resolved']);
+    s.runner.off();
+    s.db.close();
+  });
+
+  it('a failed test message is said by notify test, and the channel is not failing for it (no alert, no exit 1 from status)', async () => {
+    const s = await setup([{ name: 't', type: 'webhook', url: `http://127.0.0.1:${http.port}/t` }]);
+    const m: NotifyMessage = { kind: 'test', subject: 'test:t', stack: 'unit', at: s.now(), title: 'test', alerts: [{ checkId: 'test:t', status: 'ok', message: 'a test' }] };
+    const [q] = s.outbox.enqueue([{ channel: 't', message: m }], s.now(), s.now() + 60_000);
+    const row = s.outbox.byKey(q?.key ?? '');
+    s.outbox.markFailed(row?.id ?? -1, 'HTTP 500', undefined);
+    expect(s.outbox.status(s.now())[0]).toMatchObject({ channel: 't', failed: 1, failing: 0 });
+    expect((await s.source.run())[0]).toMatchObject({ id: 'notify:t', status: 'ok' });
     s.runner.off();
     s.db.close();
   });
