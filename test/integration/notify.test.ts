@@ -188,11 +188,15 @@ describe('notifications (real receivers on loopback)', () => {
     db.prepare('INSERT INTO alert_acks (check_id, silenced_until, actor) VALUES (?, ?, ?) ON CONFLICT(check_id) DO UPDATE SET silenced_until = excluded.silenced_until').run('http:e3', Date.now() + 3_600_000, 'test');
     db.close();
     await upstream.up();
-    const resolved = await until(() => http.delivered('/hook/').find((r) => (JSON.parse(r.body) as { kind: string }).kind === 'resolved'), 'the resolved webhook message', 30_000);
-    const body = JSON.parse(resolved.body) as { subject: string; alerts: { checkId: string }[] };
-    expect(body.subject).toBe('INC-1');
-    expect(body.alerts.map((a) => a.checkId)).toContain('http:e3');
-    expect(body.alerts).toHaveLength(10);
+    // The ten alerts resolve as the monitor sees each answer again: one resolved message, or a few
+    // on a loaded machine; together they name all ten, the silenced one too, all about INC-1.
+    const resolvedMessages = () => http.delivered('/hook/').map((r) => JSON.parse(r.body) as { kind: string; subject: string; alerts: { checkId: string }[] }).filter((b) => b.kind === 'resolved');
+    const ids = await until(() => {
+      const all = new Set(resolvedMessages().flatMap((b) => b.alerts.map((a) => a.checkId)));
+      return all.size === 10 ? all : undefined;
+    }, 'resolved messages naming all ten alerts', 30_000);
+    expect(ids.has('http:e3')).toBe(true);
+    expect(new Set(resolvedMessages().map((b) => b.subject))).toEqual(new Set(['INC-1']));
     await until(() => http.delivered('/slack/').find((r) => r.body.includes('RESOLVED')), 'the resolved Slack message', 30_000);
     await until(() => smtp.mails.find((m) => m.raw.includes('RESOLVED')), 'the resolved email', 30_000);
   });

@@ -99,7 +99,7 @@ describe('bad config input: exit 78, one line naming file, field and expectation
     ['malformed YAML', 'services:\n  - name: [unclosed\n', /opsdeck\.yaml:\d+:\d+: malformed YAML/],
     ['unknown top-level key', 'nmae: x\n', /opsdeck\.yaml: unknown key "nmae" \(expected one of: name, interval/],
     ['unknown nested key', 'services:\n  - name: a\n    contaner: a\n', /services\[0\]: unknown key "contaner"/],
-    ['a reserved top-level key', 'failover:\n  to: x\n', /opsdeck\.yaml: failover: reserved for failover, which this version of opsdeck does not have yet; remove it/],
+    ['a reserved top-level key', 'hosts:\n  - x\n', /opsdeck\.yaml: hosts: reserved for several Docker hosts in one console \(issue #25\), which this version of opsdeck does not have yet; remove it/],
     ['wrong type', 'failure_threshold: three\n', /failure_threshold: expected number, got the text "three"/],
     ['missing required field', 'databases:\n  - name: db\n', /databases\[0\]\.path: required field is missing \(expected string\)/],
     ['bad duration', 'interval: soon\n', /interval: expected a duration/],

@@ -63,7 +63,7 @@ describe('the demo config names its commands shell-quoted', () => {
     }
     // The worker keeps its compose service (the commands win over it in service-recovery).
     expect(config.services.find((x) => x.name === 'worker')).toMatchObject({ compose_service: 'worker' });
-    expect(config.logs).toEqual([{ name: 'api', path: join(dir, 'logs', 'api.log') }]);
+    expect(config.logs).toEqual([{ name: 'api', path: join(dir, 'logs', 'api.log'), important: [] }]); // important: the cleanup's default (issue #23)
   });
 });
 
