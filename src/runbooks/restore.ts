@@ -12,6 +12,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { ConfigError, Failure, UsageError } from '../domain/errors.js';
 import { planMerge, planStages, restoreHint, restoreSteps, type RestoreMode } from '../domain/restore-plan.js';
 import { applyRetention, retentionPolicy } from '../domain/retention.js';
+import { formatRanges, size } from '../domain/ranges.js';
 import { createRun, reduceRun } from '../domain/runbook.js';
 import { Driver, type Outcome } from '../engine/driver.js';
 import type { RunJournal, RunRecord } from '../engine/journal.js';
@@ -319,14 +320,35 @@ async function chooseByContent(t: Target, candidates: readonly BackupManifest[],
   return best?.m ?? (candidates[0] as BackupManifest);
 }
 
+/**
+ * At a terminal, without --merge or --tables, while the row-loss ledger misses rows of this
+ * database: replacing the whole file brings them back only by giving up everything written since
+ * the backup, a merge loses nothing. The operator is asked, and Enter (n) takes the merge — the way
+ * that cannot lose a committed row. Under --yes, --dry-run and in the console the mode stays as given.
+ */
+async function mergeWhenRowsAreMissing(e: Engine, t: Target, g: RestoreOptions): Promise<RestoreOptions> {
+  if (g.merge || g.tables || g.protocol || g.yes || g.dryRun || e.op.kind !== 'person') return g;
+  const missing = e.deps.ledger.entries(t.name).filter((x) => x.missing.length && t.critical.concat(t.normal).includes(x.table));
+  if (!missing.length) return g;
+  const rows = missing.map((x) => `${size(x.missing)} rows of ${x.table} (${x.key ?? 'id'} ${formatRanges(x.missing)})`).join(', ');
+  const a = await e.op.ask({
+    skip: false,
+    text: `${rows} of ${t.name} are missing. A merge (--merge) brings them back and never changes a live row; replacing the whole file also loses every row written since the backup. Replace the whole file anyway? y replaces it · n (Enter) merges the missing rows back instead`,
+  });
+  if (a === 'y') return g;
+  e.op.say(`merging the missing rows back (opsdeck restore --db ${t.name} --merge)`);
+  return { ...g, merge: true };
+}
+
 /** Starts a restore: chooses the backup, plans the steps, journals the run and drives it. */
-export async function startRestore(e: Engine, loaded: LoadedConfig, g: RestoreOptions): Promise<number> {
+export async function startRestore(e: Engine, loaded: LoadedConfig, asked: RestoreOptions): Promise<number> {
   const { journal, audit, deps } = e;
-  const list = targets(loaded, g);
+  const list = targets(loaded, asked);
   if (list.length !== 1) throw new UsageError(`${list.length} databases configured: name one with --db (${list.map((t) => t.name).join(', ')})`);
   const t = list[0] as Target;
   const unfinished = journal.open<RestoreCtx>('restore', t.path)[0];
   if (unfinished) throw new Failure('unfinished', `restore ${unfinished.id} of ${t.name} is unfinished; finish it with --resume or undo it with --rollback (safety copy: ${unfinished.ctx.safetyDir})`);
+  const g = await mergeWhenRowsAreMissing(e, t, asked);
   const stages = g.merge ? planMerge(g.tables, t.critical, t.normal) : planStages(g.tables, t.critical, t.normal);
   if (!stages.ok) throw new UsageError(stages.message);
   const writers = resolveWriters(loaded, t);

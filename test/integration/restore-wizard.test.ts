@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cloneScenario, integrityOf, makeTemplate, removePrivateCli, rowsOf, type Scenario } from '../helpers/restore-fixture.js';
+import Database from 'better-sqlite3';
+import { cli, cloneScenario, integrityOf, makeTemplate, removePrivateCli, rowsOf, type Scenario } from '../helpers/restore-fixture.js';
 import { TmuxSession } from '../helpers/tmux.js';
 
 // The restore wizard's line prompts in a real terminal (tmux): each step is shown with exactly
@@ -68,6 +69,30 @@ describe.concurrent('restore wizard in a terminal', () => {
     expect(end).toMatch(/paused \(declined "restore critical tables"\); continue with: opsdeck --config \S+ restore --db trading --resume/);
     expect(end).toContain('EXIT=1');
     expect(rowsOf(s.db)).toEqual(s.oldSet);
+  });
+
+  it('rows missing and no --merge: it asks before replacing the whole file, and Enter takes the merge', async () => {
+    const s = cloneScenario(template);
+    await cli(s, ['check', '--json']); // the monitor's first look: the ids it knows
+    const db = new Database(s.db);
+    db.exec('DELETE FROM trades WHERE id BETWEEN 10 AND 12');
+    db.close();
+    await cli(s, ['check', '--json']); // … and the loss it records
+    const t = wizard(s, 'ask-merge', []);
+    const q = await t.waitFor(/Replace the whole file anyway\?[^]*\[y\/N\]$/m);
+    expect(q).toMatch(/2 rows of trades \(id 10–11\) of trading are missing/); // 12 was never there (the fixture deleted every third)
+    t.send('Enter', false);
+    expect(await t.waitFor((sc) => prompts(sc) >= 2)).toContain('merging the missing rows back (opsdeck restore --db trading --merge)');
+    // y to every step of the merge: the two trades come back, nothing written since is touched.
+    let screen = '';
+    for (let n = 2; !/EXIT=\d+/.test(screen) && n < 20; n++) {
+      t.send('y');
+      t.send('Enter', false);
+      screen = await t.waitFor((sc) => prompts(sc) > n || /EXIT=\d+/.test(sc));
+    }
+    expect(screen).toMatch(/merge the missing rows[^]*EXIT=0/);
+    const ids = (rowsOf(s.db).trades as { id: number }[]).map((r) => r.id);
+    expect(ids).toEqual(expect.arrayContaining([10, 11]));
   });
 
   it('declining the first step cancels with nothing changed', async () => {
