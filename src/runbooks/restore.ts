@@ -12,20 +12,20 @@ import type { LoadedConfig } from '../config/load.js';
 import { ConfigError, Failure, UsageError } from '../domain/errors.js';
 import { planMerge, planStages, restoreHint, restoreSteps, type RestoreMode } from '../domain/restore-plan.js';
 import { applyRetention, retentionPolicy } from '../domain/retention.js';
-import { formatRanges, size } from '../domain/ranges.js';
 import { createRun, reduceRun } from '../domain/runbook.js';
 import { Driver, type Outcome } from '../engine/driver.js';
 import type { RunJournal, RunRecord } from '../engine/journal.js';
 import type { Operator } from '../engine/operator.js';
 import { holdRun } from '../engine/owner.js';
 import { backupDir, listBackups, type BackupManifest } from '../services/backup.js';
-import { extractVerified, sweepRestoreTemps } from '../services/backup-restore.js';
-import { rowsHeld, type MissingRows } from '../services/merge.js';
+import { sweepRestoreTemps } from '../services/backup-restore.js';
+import type { MissingRows } from '../services/merge.js';
 import type { Writer } from '../services/writers.js';
 import { stateDir } from '../state/statedb.js';
 import { targets, type Target } from '../cli/backup.js';
 import { out, outJson, redact } from '../cli/output.js';
 import type { RestoreOptions } from '../cli/restore.js';
+import { backupCandidates, chooseByContent, mergeWhenRowsAreMissing, passedOver } from './restore-choose.js';
 import { restoreRunbook, type RestoreCtx, type RestoreDeps } from './restore-steps.js';
 
 type Stored = RunRecord<RestoreCtx>;
@@ -240,104 +240,6 @@ export function resolveWriters(loaded: LoadedConfig, t: Target): Writer[] {
     if (!s.container && !s.compose_service) throw new ConfigError(`services.${name}: a writer needs container, compose_service, or stop_command and start_command, so the restore can stop it`);
     return { service: name, ...(s.container ? { container: s.container } : {}), ...(s.compose_service ? { composeService: s.compose_service } : {}) };
   });
-}
-
-/**
- * The backups a restore may use, best first: the one named, else the verified ones (taken before
- * `before`, when given), those taken during a loss last.
- */
-function backupCandidates(t: Target, id: string | undefined, before?: number, duringLoss: (at: number) => boolean = () => false): BackupManifest[] {
-  const all = listBackups(t.dir);
-  if (id) {
-    const m = all.find((x) => x.id === id);
-    if (!m) throw new Failure('not-found', `backup ${id}: not found in ${t.dir} (${all.length ? `newest: ${all.slice(0, 3).map((x) => x.id).join(', ')}` : 'no backups there'})`);
-    if (m.verify && !m.verify.ok) throw new Failure('corrupt', `backup ${id}: failed verification (${m.verify.message}); it cannot be restored`);
-    return [m];
-  }
-  const usable = before === undefined ? all : all.filter((x) => Date.parse(x.createdAt) < before);
-  // A backup taken while rows were missing (between a loss and its recovery) lacks them: a restore
-  // from it would lose them again. Such backups come last (issue #10; seen in the demo test when a
-  // scheduled backup ran during a rows-deleted drill and a later whole-file restore picked it).
-  const clean = usable.filter((x) => !duringLoss(Date.parse(x.createdAt)));
-  const order = [clean.filter((x) => x.verify?.ok), clean.filter((x) => !x.verify), usable.filter((x) => x.verify?.ok), usable.filter((x) => !x.verify), all.filter((x) => x.verify?.ok), all.filter((x) => !x.verify)].flat();
-  const out = [...new Set(order)];
-  if (!out.length) throw new Failure('not-found', `no restorable backup of ${t.name} in ${t.dir}`);
-  return out;
-}
-
-/**
- * Why the backups newer than the chosen one were passed over ("; passed over 2 newer backups: 1
- * taken while rows were missing (shop-…), 1 not verified (shop-…)"), or '' when none is newer. An
- * operator who sees an older backup chosen must not have to guess why (an operator's trial).
- */
-function passedOver(all: readonly BackupManifest[], m: BackupManifest, before: number | undefined, duringLoss: (at: number) => boolean): string {
-  const chosenAt = Date.parse(m.createdAt);
-  const newer = all.filter((x) => x.id !== m.id && Date.parse(x.createdAt) > chosenAt);
-  if (!newer.length) return '';
-  const why = new Map<string, string[]>();
-  for (const x of newer) {
-    const at = Date.parse(x.createdAt);
-    const reason =
-      x.verify && !x.verify.ok
-        ? 'failed verification'
-        : before !== undefined && at >= before
-          ? 'taken after the missing rows were first noticed'
-          : duringLoss(at)
-            ? 'taken while rows were missing (the row-loss ledger)'
-            : !x.verify && m.verify?.ok
-              ? 'not verified'
-              : 'holding fewer of the missing rows';
-    why.set(reason, [...(why.get(reason) ?? []), x.id]);
-  }
-  const parts = [...why].map(([reason, ids]) => `${ids.length} ${reason} (${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', …' : ''})`);
-  return `; passed over ${newer.length} newer backup${newer.length === 1 ? '' : 's'}: ${parts.join(', ')}`;
-}
-
-/** How many backups a merge opens at most to find one that holds the missing rows. */
-const MERGE_CANDIDATES = 8;
-
-/**
- * The backup a merge restores from, chosen by what it holds: the first candidate that holds every
- * row the ledger misses, else the one holding most (the earlier candidate on a tie). Time alone
- * cannot decide: a scheduled backup taken between a DELETE and the monitor's next look is older
- * than the loss as the ledger dates it, yet lacks the rows (issue #10, seen in the demo test).
- */
-async function chooseByContent(t: Target, candidates: readonly BackupManifest[], wanted: readonly MissingRows[]): Promise<BackupManifest> {
-  let best: { m: BackupManifest; held: number } | undefined;
-  const tmp = join(dirname(t.path), `.${basename(t.path)}.restore-choose-${randomBytes(3).toString('hex')}`);
-  for (const m of candidates.slice(0, MERGE_CANDIDATES)) {
-    try {
-      await extractVerified(join(t.dir, `${m.id}.db.br`), m.sha256, tmp, `backup ${m.id}`);
-      const r = rowsHeld(tmp, wanted);
-      if (!best || r.held > best.held) best = { m, held: r.held };
-      if (r.held === r.total) break;
-    } catch {
-      // A damaged or unreadable candidate is passed over; the verify step reports on the one chosen.
-    } finally {
-      for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
-    }
-  }
-  return best?.m ?? (candidates[0] as BackupManifest);
-}
-
-/**
- * At a terminal, without --merge or --tables, while the row-loss ledger misses rows of this
- * database: replacing the whole file brings them back only by giving up everything written since
- * the backup, a merge loses nothing. The operator is asked, and Enter (n) takes the merge — the way
- * that cannot lose a committed row. Under --yes, --dry-run and in the console the mode stays as given.
- */
-async function mergeWhenRowsAreMissing(e: Engine, t: Target, g: RestoreOptions): Promise<RestoreOptions> {
-  if (g.merge || g.tables || g.protocol || g.yes || g.dryRun || e.op.kind !== 'person') return g;
-  const missing = e.deps.ledger.entries(t.name).filter((x) => x.missing.length && t.critical.concat(t.normal).includes(x.table));
-  if (!missing.length) return g;
-  const rows = missing.map((x) => `${size(x.missing)} rows of ${x.table} (${x.key ?? 'id'} ${formatRanges(x.missing)})`).join(', ');
-  const a = await e.op.ask({
-    skip: false,
-    text: `${rows} of ${t.name} are missing. A merge (--merge) brings them back and never changes a live row; replacing the whole file also loses every row written since the backup. Replace the whole file anyway? y replaces it · n (Enter) merges the missing rows back instead`,
-  });
-  if (a === 'y') return g;
-  e.op.say(`merging the missing rows back (opsdeck restore --db ${t.name} --merge)`);
-  return { ...g, merge: true };
 }
 
 /** Starts a restore: chooses the backup, plans the steps, journals the run and drives it. */
