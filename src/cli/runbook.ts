@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { redactDeep } from '../config/secrets.js';
 import { ExitError, UsageError } from '../domain/errors.js';
@@ -138,6 +139,9 @@ function continuePlan(journal: ObservedJournal, catalog: Catalog, action: 'resum
   const spec = findRunbook(catalog, r.ctx.file ?? r.ctx.runbook).spec;
   // A step's `undo:` in the file, else its action's own undo (service.stop starts the service again).
   const undoOf = (stepId: string) => {
+    // The undo as the run rendered it when it started (its target's names, not `{{…}}` templates).
+    const ran = r.run.steps.find((s) => s.id === stepId);
+    if (ran?.undoWith) return { action: ran.undoWith.action, params: ran.undoWith.params ?? {} };
     const st = spec.steps.find((s) => s.id === stepId);
     if (st?.undo) return st.undo;
     return st?.action && ACTIONS[st.action]?.undo ? { action: `${st.action}'s own undo`, params: {} } : undefined;
@@ -161,6 +165,21 @@ function continuePlan(journal: ObservedJournal, catalog: Catalog, action: 'resum
     plan.forEach((p, i) => out(`${String(i + 1).padStart(2)}. ${p.title}: ${p.does}`));
   }
   return 0;
+}
+
+const configFlagOf = (loaded: LoadedConfig) => (loaded.file ? ` --config ${resolve(loaded.file)}` : '');
+
+/** The id of an unfinished run of this runbook on this target, if the state database (when there is one) holds one. */
+async function unfinishedRun(loaded: LoadedConfig, runbook: string, targetKey: string): Promise<string | undefined> {
+  const sdir = stateDir(loaded.config.state_dir);
+  if (!existsSync(join(sdir, 'state.db'))) return undefined; // a dry run never creates the state folder
+  const state = await openStateDb(sdir).catch(() => undefined);
+  if (!state) return undefined;
+  try {
+    return new ObservedJournal(state, () => undefined).open(runbook, targetKey)[0]?.id;
+  } finally {
+    state.close();
+  }
 }
 
 /**
@@ -230,9 +249,12 @@ export async function runbookCommand(action: string, arg: string | undefined, g:
   };
   if (found && g.dryRun) {
     const d = await dryRun(found.spec, file ?? found.spec.name, loaded.config, { ...(g.target !== undefined ? { target: g.target } : {}), ...(g.check !== undefined ? { check: g.check } : {}), params: p }, deps);
-    if (json) outJson({ runbook: found.spec.name, target: d.target, dryRun: true, steps: d.steps });
+    const open = await unfinishedRun(loaded, found.spec.name, d.targetKey);
+    const note = open ? `run ${open} of ${found.spec.name}${d.target ? ` on ${d.target}` : ''} is unfinished: a real run is refused until it is resumed (opsdeck${configFlagOf(loaded)} runbook resume ${open}) or undone (opsdeck${configFlagOf(loaded)} runbook rollback ${open})` : undefined;
+    if (json) outJson({ runbook: found.spec.name, target: d.target, dryRun: true, ...(note ? { unfinished: open, warning: note } : {}), steps: d.steps });
     else {
       out(`dry run of ${found.spec.name}${d.target ? ` for ${d.target}` : ''}: nothing is run`);
+      if (note) out(`WARNING: ${note}`);
       d.steps.forEach((s, i) => out(`${String(i + 1).padStart(2)}. ${s.title}${s.confirm ? ' [asks]' : ''}\n    why: ${s.why}\n    does: ${s.preview}\n    on failure: ${s.retry ? `retry ${s.retry.attempts}×, then ` : ''}${s.onFailure}`));
     }
     return 0;

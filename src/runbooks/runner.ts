@@ -119,7 +119,7 @@ export interface DryRunStep {
 }
 
 /** The steps a dry run shows: each with its exact preview (one after the other; a preview may ask the world, bounded by its timeout), nothing run. */
-export async function dryRun(spec: RunbookSpec, file: string, config: Config, o: StartOptions, deps: GenericDeps): Promise<{ target: string; steps: DryRunStep[] }> {
+export async function dryRun(spec: RunbookSpec, file: string, config: Config, o: StartOptions, deps: GenericDeps): Promise<{ target: string; targetKey: string; steps: DryRunStep[] }> {
   const r = resolveTarget(spec, config, o.target, o.check, o.params);
   const steps = renderSteps(spec, r, file);
   const record = { ctx: { runbook: spec.name, target: r.target, facts: {}, params: o.params } } as unknown as RunRecord<unknown>;
@@ -135,7 +135,7 @@ export async function dryRun(spec: RunbookSpec, file: string, config: Config, o:
     }
     out.push({ id: s.id, title: s.title, why: s.why ?? '', preview, confirm: s.confirm, onFailure: s.onFailure ?? 'stop', ...(s.retry ? { retry: s.retry } : {}) });
   }
-  return { target: r.target.name, steps: out };
+  return { target: r.target.name, targetKey: `runbook:${spec.name}:${r.target.kind}:${r.target.name}`, steps: out };
 }
 
 /** Starts a run of a runbook file and drives it to its end; returns the exit code (or throws a Failure). */

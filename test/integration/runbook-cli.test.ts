@@ -60,7 +60,7 @@ describe('opsdeck runbook', () => {
       expect(steps.length, name).toBeGreaterThan(2);
       for (const s of steps) expect(s.preview, name).not.toMatch(/^\(cannot preview/);
     }
-  });
+  }, 180_000); // 27 runs of the CLI, one after another (the routines' previews read the host)
 
   it('a dry run shows every step exactly and runs nothing (a marker command proves it)', async () => {
     const marker = join(dir, 'dry-marker');
@@ -122,7 +122,7 @@ describe('opsdeck runbook', () => {
     const pidFile = join(dir, 'k2.pid');
     runbook(
       'killed',
-      `steps:\n  - id: s1\n    title: one\n    why: first.\n    exec: ${sh(`echo run >> ${mark(1)}`)}\n` +
+      `steps:\n  - id: s1\n    title: one\n    why: first.\n    exec: ${sh(`echo run >> ${mark(1)}`)}\n    undo: { action: exec, params: { argv: [echo, "undo {{param.who | nobody}}"] } }\n` +
         `  - id: s2\n    title: two\n    why: is killed the first time.\n    exec: ${sh(`if [ -f ${mark(2)} ]; then echo again >> ${mark(2)}; else echo first >> ${mark(2)}; echo $$ > ${pidFile}; exec sleep 30; fi`)}\n` +
         `  - id: s3\n    title: three\n    why: last.\n    exec: ${sh(`echo run >> ${mark(3)}`)}\n`,
     );
@@ -140,7 +140,11 @@ describe('opsdeck runbook', () => {
     expect(open?.run).toBeDefined();
     // Dry runs of both ways on: the plan, nothing run.
     const dryBack = await cli(['runbook', 'rollback', '--check', 'journal:killed:killed', '--dry-run']);
-    expect(dryBack.stdout).toMatch(/^rollback of killed-\S+ \(killed on killed\) — dry run, nothing is run:\n 1\. two: no undo: its effect stays\n 2\. one: no undo: its effect stays\n$/);
+    // The undo as the run rendered it: the target's name, never a `{{…}}` template.
+    expect(dryBack.stdout).toMatch(/^rollback of killed-\S+ \(killed on killed\) — dry run, nothing is run:\n 1\. two: no undo: its effect stays\n 2\. one: undo: exec \{"argv":\["echo","undo nobody"\]\}\n$/);
+    // A dry run of a new run says the real one would be refused while this one is unfinished.
+    const dryNew = await cli(['runbook', 'run', 'killed', '--dry-run']);
+    expect(dryNew.stdout).toMatch(/WARNING: run killed-\S+ of killed is unfinished: a real run is refused until it is resumed \(opsdeck --config \S+ runbook resume killed-\S+\) or undone/);
     const dryOn = await cli(['runbook', 'resume', '--check', 'journal:killed:killed', '--dry-run']);
     expect(dryOn.stdout).toMatch(/ 1\. two: runs again \(it was running when the run stopped\)\n 2\. three: runs\n$/);
     // The console's F on the finding resumes by its check id (journal:<runbook>:<subject>).

@@ -138,7 +138,7 @@ export const DB_ACTIONS: Record<string, Action<unknown, GenericDeps>> = {
   'db.stop-writers': {
     dangerous: true,
     settled: (x) => (targetOf(x).t.writers.length ? undefined : `${targetOf(x).t.name} has no writers configured: nothing to stop`),
-    preview: (x) => `stop the writers of ${targetOf(x).t.name} (${targetOf(x).t.writers.join(', ')}) so nothing writes while rows move`,
+    preview: (x) => (targetOf(x).t.writers.length ? `stop the writers of ${targetOf(x).t.name} (${targetOf(x).t.writers.join(', ')}) so nothing writes while rows move` : `nothing to stop: ${targetOf(x).t.name} has no writers configured (databases[].writers)`),
     async execute(x) {
       const { loaded, t } = targetOf(x);
       const prior = String(factsOf(x)['db.stopped'] ?? '');
