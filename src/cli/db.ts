@@ -84,7 +84,12 @@ export async function checkDatabase(loaded: LoadedConfig, t: Target, now = Date.
     findings.push(await quickP, ...rest);
     const loss = await lossOf(loaded, t, snap, timings, now).catch((e: unknown) => ({ findings: [{ id: 'loss', status: 'unknown' as const, message: `loss not assessed: ${why(e)}` }] }));
     findings.push(...loss.findings);
-    return { ...base, status: overallOf(findings), findings, ...('loss' in loss && loss.loss ? { loss: loss.loss } : {}) };
+    // Orphans beside missing rows: their parents may be among the lost rows, and a merge brings
+    // those back — repairing first would quarantine children whose parents are about to return.
+    const merge = 'loss' in loss ? loss.loss?.merge : undefined;
+    const lost = 'loss' in loss ? (loss.loss?.tables ?? []).map((l) => l.table) : [];
+    const told = merge ? findings.map((f) => (f.id.startsWith('orphan:') && lost.some((p) => f.message.includes(`no row in ${p} for`)) ? { ...f, message: f.message.replace(/; opsdeck db repair moves them into (\S+)$/, `; rows are missing too: merge them back first (${merge}) — their parents may be among them; then opsdeck db repair moves what is still orphaned into $1`) } : f)) : findings;
+    return { ...base, status: overallOf(told), findings: told, ...('loss' in loss && loss.loss ? { loss: loss.loss } : {}) };
   } finally {
     dropSnapshot(snap);
   }
@@ -111,7 +116,7 @@ async function snapshotFindings(loaded: LoadedConfig, t: Target, snap: string, t
       findings.push(...problemFindings([...fk, ...rows], t.critical), ...unknownFindings(unchecked), ...tableFindings(t.critical, tableCounts(db, t.critical)));
       for (const [table, runs] of Object.entries(quarantined(db))) {
         const n = Object.values(runs).reduce((a, b) => a + b, 0);
-        findings.push({ id: `quarantine:${table}`, status: 'warning', message: `${n} rows of ${table} wait in ${quarantineTable(table)} (repair run ${Object.keys(runs).join(', ')}): review them; put them back with opsdeck${configFlag(loaded)} db repair --db ${t.name} --undo RUN, or drop the table once reviewed` });
+        findings.push({ id: `quarantine:${table}`, status: 'warning', message: `${n} rows of ${table} wait in ${quarantineTable(table)} (repair run ${Object.keys(runs).join(', ')}): review them; put them back with opsdeck${configFlag(loaded)} db repair --db ${t.name} --undo ${Object.keys(runs).length === 1 ? Object.keys(runs)[0] : `RUN (one of: ${Object.keys(runs).join(', ')})`}, or drop the table once reviewed` });
       }
     } finally {
       db.close();
