@@ -19,6 +19,7 @@ import { openRunChecks, openSubjects } from '../engine/findings.js';
 import { backupSchedulerSource } from '../state/backup-scheduler.js';
 import { consoleHeal } from './console-heal.js';
 import { consoleIncidents } from './console-incidents.js';
+import { consoleMaintenance } from './console-maintenance.js';
 import { notifierRunner } from '../state/notifier.js';
 import { Monitor } from '../state/monitor.js';
 import { diskHistorySeed } from '../state/capacity.js';
@@ -208,7 +209,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     throw e;
   }
 
-  const actions = { ...consoleActions({ readOnly: !!g.readOnly, db, acks, docker, monitor: () => monitor, entries, configFile: file, tracker }), ...incidents.actions, ...healing.actions };
+  const actions = { ...consoleActions({ readOnly: !!g.readOnly, db, acks, docker, monitor: () => monitor, entries, configFile: file, tracker }), ...incidents.actions, ...healing.actions, maintenance: consoleMaintenance({ db, store, readOnly: !!g.readOnly, config: () => running }) };
   const color = useColor(g);
   const altScreen = !process.env.OPSDECK_NO_ALT_SCREEN;
   if (altScreen) process.stdout.write('\x1b[?1049h\x1b[H');
