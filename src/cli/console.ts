@@ -22,7 +22,7 @@ import { consoleIncidents } from './console-incidents.js';
 import { consoleMaintenance } from './console-maintenance.js';
 import { notifierRunner } from '../state/notifier.js';
 import { Monitor } from '../state/monitor.js';
-import { diskHistorySeed } from '../state/capacity.js';
+import { hostHistorySeed, type HostSeed } from '../state/capacity.js';
 import { maintenanceSources } from '../state/maintenance.js';
 import { buildSources } from '../state/sources.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
@@ -179,7 +179,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
       }
     });
   }
-  const { history, stop: stopHistory } = createHostHistory(store, config.refresh, seedOf(() => diskHistorySeed(db, Date.now(), config.refresh)));
+  const { history, stop: stopHistory } = createHostHistory(store, config.refresh, seedOf(() => hostHistorySeed(db, Date.now(), config.refresh)));
   // Recent results per check: the "probe history" behind an alert's details.
   const entries = new Map<string, { at: number; status: string; message: string }[]>();
   let lastChecks = store.getState().checks;
@@ -390,10 +390,10 @@ function startRestoreChild(args: string[], events: RestoreEvents, configFile: st
 
 
 /** The seed, or none when the state database cannot give it (the history then starts empty, as before). */
-function seedOf(read: () => Map<string, number[]>): Map<string, number[]> {
+function seedOf(read: () => HostSeed): HostSeed {
   try {
     return read();
   } catch {
-    return new Map();
+    return { disks: new Map(), cpu: [], mem: [] };
   }
 }

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { consoleMaintenance } from '../../src/cli/console-maintenance.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
+import { capacitySource, hostHistorySeed } from '../../src/state/capacity.js';
 import { probeSources } from '../../src/state/probes.js';
 import { openStateDb, stateDir } from '../../src/state/statedb.js';
 import { createAppStore, type AppStore } from '../../src/state/store.js';
@@ -14,7 +15,7 @@ import { App, type ConsoleActions } from '../../src/ui/App.js';
 import type { MaintSource } from '../../src/ui/dialogs/MaintenanceDialog.js';
 import { sparkline } from '../../src/ui/format/cells.js';
 import { KEY_TABLE } from '../../src/ui/keys.js';
-import { createHostHistory } from '../../src/ui/useHostHistory.js';
+import { createHostHistory, type HostHistory } from '../../src/ui/useHostHistory.js';
 import { plain, renderApp } from '../helpers/render.js';
 
 // Issue #23 in the console: M opens the maintenance view — the daily log review (per source the
@@ -71,7 +72,7 @@ async function setup(name: string, o: { readOnly?: boolean } = {}) {
   return { ui: render(store, config, maintenance, !!o.readOnly), db };
 }
 
-function render(store: AppStore, config: Config, maintenance: MaintSource, readOnly: boolean) {
+function render(store: AppStore, config: Config, maintenance: MaintSource, readOnly: boolean, history: HostHistory = createHostHistory(store, 2000).history) {
   const actions: ConsoleActions = {
     containerAction: () => Promise.reject(new Error('unused')),
     follow: () => Promise.resolve({ stop: () => undefined }),
@@ -85,7 +86,6 @@ function render(store: AppStore, config: Config, maintenance: MaintSource, readO
     runbook: () => ({ answer: () => undefined }),
     maintenance,
   };
-  const { history } = createHostHistory(store, 2000);
   return renderApp(<App store={store} config={config} keys={KEY_TABLE} readOnly={readOnly} history={history} actions={actions} hostname="box" />, { columns: 120, rows: 40 });
 }
 
@@ -136,5 +136,49 @@ describe('the maintenance view (M, issue #23)', () => {
     expect(f).toContain('1 ERROR, 0 WARN in 1 lines');
     expect(f).toContain('not recorded: --read-only');
     expect(reviews(db)).toBe(0);
+  });
+});
+
+describe('the host history across a restart (issue #23)', () => {
+  it('a console started again shows the CPU, memory and disk history the capacity sampler kept before', async () => {
+    const file = join(dir, 'restart.yaml');
+    writeFileSync(file, ['name: restart', 'interval: 1s', 'refresh: 60s', `state_dir: ${join(dir, 'restart-state')}`, 'capacity: {sample_every: 1s}', ''].join('\n'));
+    const config = loadConfigFile(file).config;
+    const db = await openStateDb(stateDir(config.state_dir));
+    dbs.push(db);
+    // The first console's life: the real sampler (it holds the capacity-sampler lease) every 10 minutes of the last hour.
+    const t0 = Date.now();
+    let clock = t0 - 50 * 60_000;
+    const sampler = capacitySource({ config, stateDb: db, stateDir: stateDir(config.state_dir), owner: 'console', now: () => clock });
+    for (; clock < t0; clock += 10 * 60_000) await sampler.run();
+    sampler.close?.();
+
+    // Started again: before any new host sample, the history holds the last hour from the samples.
+    const seed = hostHistorySeed(db, t0, config.refresh);
+    const store = createAppStore();
+    const { history } = createHostHistory(store, config.refresh, seed);
+    const mount = [...seed.disks.keys()][0] ?? '/';
+    expect(history.mem.size).toBeGreaterThanOrEqual(45);
+    expect(history.cpu.size).toBeGreaterThanOrEqual(35); // from the second sample on: CPU is a busy share between two
+    expect(history.disk(mount).size).toBeGreaterThanOrEqual(45);
+
+    // And the gauges draw it: each sparkline is as long as the pane allows, with one new sample.
+    store.getState().actions.setEnvelope('host', { data: {
+      hostname: 'box', takenAt: t0, cpuCount: 2, cpuPercent: 10, load: [0, 0, 0], memory: { totalBytes: 100, usedBytes: 40, percent: 40 },
+      filesystems: [{ mount, device: 'd', type: 'ext4', sizeBytes: 1e9, usedBytes: 5e8, percent: 50 }], network: { rxBytes: 0, txBytes: 0, rxBytesPerSec: 0, txBytesPerSec: 0 }, uptimeSec: 1, source: 'proc',
+    } }, t0);
+    const ui = render(store, config, consoleMaintenance({ db, store, readOnly: true, config: () => config }), true, history);
+    const f = await ui.waitFor((x) => /^cpu /m.test(x));
+    // The sparkline's glyphs: after the gauge's bar and its percentage.
+    const glyphs = (row: (l: string) => boolean) => {
+      const line = f.split('\n').find(row) ?? '';
+      return line.slice(line.indexOf('%') + 1).match(/[▁▂▃▄▅▆▇█]/g)?.length ?? 0;
+    };
+    expect(glyphs((l) => l.startsWith('cpu '))).toBeGreaterThanOrEqual(20);
+    expect(glyphs((l) => l.startsWith('mem '))).toBeGreaterThanOrEqual(20);
+    expect(glyphs((l) => l.includes(' free'))).toBeGreaterThanOrEqual(20);
+    // The network is not sampled: its history starts with this console.
+    expect(glyphs((l) => l.startsWith('net '))).toBeLessThanOrEqual(1);
+    ui.unmount();
   });
 });
