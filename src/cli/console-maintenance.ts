@@ -25,8 +25,8 @@ const safe = (text: string): string => printable(redact(text));
 
 /** One reviewed source as the view shows it. */
 export function reviewRow(s: ReviewedSource): ReviewRow {
-  const head = `${s.kind === 'service' ? 'service' : 'log'} ${s.name} (${s.from})`;
-  if (!s.review) return { head: safe(head), error: safe(s.error ?? 'unknown error'), top: [], patterns: 0, fresh: 0, first: false };
+  const head = `${s.kind === 'service' ? 'service' : 'log'} ${s.name}`;
+  if (!s.review) return { head: safe(head), from: safe(s.from), error: safe(s.error ?? 'unknown error'), top: [], patterns: 0, fresh: 0, first: false };
   const fresh = new Set(s.fresh.map((g) => `${g.level}\t${g.pattern}`));
   const isNew = (g: { level: string; pattern: string }) => fresh.has(`${g.level}\t${g.pattern}`);
   // The most frequent first; a new pattern outside the top still shows, after them.
@@ -34,6 +34,7 @@ export function reviewRow(s: ReviewedSource): ReviewRow {
   const top = [...most, ...s.fresh.filter((g) => !most.includes(g)).slice(0, 2)];
   return {
     head: safe(head),
+    from: safe(s.from),
     errors: s.review.errors,
     warnings: s.review.warnings,
     lines: s.review.lines,

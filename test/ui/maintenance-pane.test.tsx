@@ -33,7 +33,7 @@ afterAll(() => {
 
 const stamp = () => new Date().toISOString();
 
-async function setup(name: string, o: { readOnly?: boolean } = {}) {
+async function setup(name: string, o: { readOnly?: boolean; size?: { columns: number; rows: number } } = {}) {
   const shop = join(dir, `${name}-shop.db`);
   const s = new Database(shop);
   s.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, status TEXT); INSERT INTO orders (status) VALUES ('failed');");
@@ -69,10 +69,10 @@ async function setup(name: string, o: { readOnly?: boolean } = {}) {
   }
   s.close();
   const maintenance = consoleMaintenance({ db, store, readOnly: !!o.readOnly, config: () => config });
-  return { ui: render(store, config, maintenance, !!o.readOnly), db };
+  return { ui: render(store, config, maintenance, !!o.readOnly, undefined, o.size), db };
 }
 
-function render(store: AppStore, config: Config, maintenance: MaintSource, readOnly: boolean, history: HostHistory = createHostHistory(store, 2000).history) {
+function render(store: AppStore, config: Config, maintenance: MaintSource, readOnly: boolean, history: HostHistory = createHostHistory(store, 2000).history, size = { columns: 120, rows: 40 }) {
   const actions: ConsoleActions = {
     containerAction: () => Promise.reject(new Error('unused')),
     follow: () => Promise.resolve({ stop: () => undefined }),
@@ -86,7 +86,7 @@ function render(store: AppStore, config: Config, maintenance: MaintSource, readO
     runbook: () => ({ answer: () => undefined }),
     maintenance,
   };
-  return renderApp(<App store={store} config={config} keys={KEY_TABLE} readOnly={readOnly} history={history} actions={actions} hostname="box" />, { columns: 120, rows: 40 });
+  return renderApp(<App store={store} config={config} keys={KEY_TABLE} readOnly={readOnly} history={history} actions={actions} hostname="box" />, size);
 }
 
 const reviews = (db: BetterSqlite3.Database) => (db.prepare("SELECT count(*) AS n FROM log_reviews WHERE source = 'log:app'").get() as { n: number }).n;
@@ -97,10 +97,10 @@ describe('the maintenance view (M, issue #23)', () => {
     const { ui, db } = await setup('rec');
     await ui.waitFor((x) => x.includes('rec'));
     await ui.press('M');
-    let f = await ui.waitFor((x) => x.includes('log app ('));
+    let f = await ui.waitFor((x) => x.includes('log app: '));
     // The view opened before the review answered, and said so instead of waiting for it.
     expect(ui.frames.some((x) => plain(x).includes('reviewing…'))).toBe(true);
-    expect(f).toContain('2 ERROR, 1 WARN in 4 lines · 2 patterns, first review');
+    expect(f).toContain(`log app: 2 ERROR, 1 WARN in 4 lines · 2 patterns, first review · ${dir}`);
     expect(f).toMatch(/ {5}2 ERROR <ts> ERROR order <n> failed/);
     expect(f).toMatch(/ {5}1 WARN {2}<ts> WARN slow query <n> ms/);
     expect(f).toContain('recorded: the next review compares with it');
@@ -128,13 +128,16 @@ describe('the maintenance view (M, issue #23)', () => {
     expect(reviews(db)).toBe(2);
   });
 
-  it('under --read-only the review is shown and not recorded', async () => {
+  it('under --read-only the review is shown and not recorded (at 80×24: every line within the terminal)', async () => {
     writeFileSync(log, `${stamp()} ERROR order 5 failed\n`);
-    const { ui, db } = await setup('ro', { readOnly: true });
+    const { ui, db } = await setup('ro', { readOnly: true, size: { columns: 80, rows: 24 } });
     await ui.press('M');
-    const f = await ui.waitFor((x) => x.includes('log app ('));
+    const f = await ui.waitFor((x) => x.includes('log app: ') && x.includes('failed-orders'));
     expect(f).toContain('1 ERROR, 0 WARN in 1 lines');
     expect(f).toContain('not recorded: --read-only');
+    expect(f).toMatch(/failed-orders +WARNING +3 orders/);
+    for (const line of f.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+    expect(f.split('\n').length).toBeLessThan(24);
     expect(reviews(db)).toBe(0);
   });
 });

@@ -8,8 +8,10 @@ import { C } from '../theme.js';
 
 /** One source of the console's log review (issue #23): its counts, its top patterns, which are new. */
 export interface ReviewRow {
-  /** `service api (container demo-api)`, `log app (/var/log/app.log)`. */
+  /** `service api`, `log app`. */
   head: string;
+  /** Where its lines came from: `container demo-api`, `/var/log/app.log` (last on its line: the counts come first). */
+  from: string;
   /** Why it could not be read; the counts are then absent. */
   error?: string;
   errors?: number;
@@ -74,11 +76,11 @@ export function reviewLines(v: MaintView['review']): Line[] {
       const out: Line[] = [];
       for (const s of v.sources) {
         if (s.error !== undefined) {
-          out.push({ text: `${s.head}: not read: ${s.error}`, color: 'red' });
+          out.push({ text: `${s.head} (${s.from}): not read: ${s.error}`, color: 'red' });
           continue;
         }
         const news = s.first ? 'first review' : s.fresh ? `${s.fresh} new` : 'nothing new';
-        out.push({ text: `${s.head}: ${s.errors ?? 0} ERROR, ${s.warnings ?? 0} WARN in ${s.lines ?? 0} lines · ${s.patterns} patterns, ${news}`, bold: true, ...(s.errors ? { color: 'red' as const } : s.warnings ? { color: 'yellow' as const } : {}) });
+        out.push({ text: `${s.head}: ${s.errors ?? 0} ERROR, ${s.warnings ?? 0} WARN in ${s.lines ?? 0} lines · ${s.patterns} pattern${s.patterns === 1 ? '' : 's'}, ${news} · ${s.from}`, bold: true, ...(s.errors ? { color: 'red' as const } : s.warnings ? { color: 'yellow' as const } : {}) });
         for (const g of s.top) out.push({ text: `${g.fresh ? 'NEW' : '   '} ${String(g.count).padStart(6)} ${g.level === 'error' ? 'ERROR' : 'WARN '} ${g.pattern}`, ...(g.fresh ? { color: 'cyan' as const } : {}) });
       }
       return out;
@@ -111,7 +113,8 @@ export function MaintenanceDialog(props: { source: MaintSource | undefined; keys
   const room = Math.max(1, props.height - 5 - probeRows);
   const all = reviewLines(r);
   const shown = all.length > room ? [...all.slice(0, room - 1), { text: `… ${all.length - room + 1} more lines: opsdeck logs review`, dim: true }] : all;
-  const spark = Math.max(0, Math.min(30, inner - 46));
+  // The sparkline gives way to the message on a narrow terminal (16 values at 80 columns, 30 from 120).
+  const spark = Math.max(0, Math.min(30, inner - 60));
   return (
     <Box flexDirection="column" borderStyle="round" width={width} paddingX={1}>
       <C bold>{fit(title, inner)}</C>
