@@ -28,9 +28,9 @@ export class CapacityStore {
     })();
   }
 
-  /** Deletes samples older than `before`. */
-  prune(before: number): number {
-    return this.db.prepare('DELETE FROM capacity_samples WHERE at < ?').run(before).changes;
+  /** Deletes samples older than `before`, and the host's (`host:*`, only the console's last hour reads them) older than `hostBefore`. */
+  prune(before: number, hostBefore = before): number {
+    return this.db.prepare("DELETE FROM capacity_samples WHERE at < ? OR (subject LIKE 'host:%' AND at < ?)").run(before, hostBefore).changes;
   }
 
   /** When the newest sample was taken, or undefined. */
@@ -99,7 +99,7 @@ export function capacitySource(opts: { config: Config; stateDb: BetterSqlite3.Da
             const host = sampleHost(cpu);
             cpu = host.cpu;
             store.add([...samples, ...host.samples], at);
-            store.prune(at - config.capacity.keep);
+            store.prune(at - config.capacity.keep, at - 86_400_000);
             opts.onEvent?.({ kind: 'sampled', at, count: samples.length, errors: errors.map((e) => `${e.subject}: ${e.message}`) });
           }
         }
