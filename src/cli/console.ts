@@ -19,9 +19,10 @@ import { openRunChecks, openSubjects } from '../engine/findings.js';
 import { backupSchedulerSource } from '../state/backup-scheduler.js';
 import { consoleHeal } from './console-heal.js';
 import { consoleIncidents } from './console-incidents.js';
+import { consoleMaintenance } from './console-maintenance.js';
 import { notifierRunner } from '../state/notifier.js';
 import { Monitor } from '../state/monitor.js';
-import { diskHistorySeed } from '../state/capacity.js';
+import { hostHistorySeed, type HostSeed } from '../state/capacity.js';
 import { maintenanceSources } from '../state/maintenance.js';
 import { buildSources } from '../state/sources.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
@@ -178,7 +179,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
       }
     });
   }
-  const { history, stop: stopHistory } = createHostHistory(store, config.refresh, seedOf(() => diskHistorySeed(db, Date.now(), config.refresh)));
+  const { history, stop: stopHistory } = createHostHistory(store, config.refresh, seedOf(() => hostHistorySeed(db, Date.now(), config.refresh)));
   // Recent results per check: the "probe history" behind an alert's details.
   const entries = new Map<string, { at: number; status: string; message: string }[]>();
   let lastChecks = store.getState().checks;
@@ -208,7 +209,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     throw e;
   }
 
-  const actions = { ...consoleActions({ readOnly: !!g.readOnly, db, acks, docker, monitor: () => monitor, entries, configFile: file, tracker }), ...incidents.actions, ...healing.actions };
+  const actions = { ...consoleActions({ readOnly: !!g.readOnly, db, acks, docker, monitor: () => monitor, entries, configFile: file, tracker }), ...incidents.actions, ...healing.actions, maintenance: consoleMaintenance({ db, store, readOnly: !!g.readOnly, config: () => running }) };
   const color = useColor(g);
   const altScreen = !process.env.OPSDECK_NO_ALT_SCREEN;
   if (altScreen) process.stdout.write('\x1b[?1049h\x1b[H');
@@ -389,10 +390,10 @@ function startRestoreChild(args: string[], events: RestoreEvents, configFile: st
 
 
 /** The seed, or none when the state database cannot give it (the history then starts empty, as before). */
-function seedOf(read: () => Map<string, number[]>): Map<string, number[]> {
+function seedOf(read: () => HostSeed): HostSeed {
   try {
     return read();
   } catch {
-    return new Map();
+    return { disks: new Map(), cpu: [], mem: [] };
   }
 }

@@ -9,9 +9,10 @@ import { totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { backupDir } from './backup.js';
+import { cpuPercentBetween, parseMeminfo, parseProcStat, type CpuTimes } from './host.js';
 import { RedisProbe } from './redis.js';
 
-/** One sampled subject: `db:<name>`, `disk:<mount>`, `redis:<name>`. */
+/** One sampled subject: `db:<name>`, `disk:<mount>`, `redis:<name>`; the sampler's `host:cpu`, `host:mem` (not projected). */
 export interface SubjectSample {
   subject: string;
   /** For people: the file, the mount, the Redis URL without its password. */
@@ -84,4 +85,24 @@ export async function sampleCapacity(config: Config, stateDir: string): Promise<
     }
   }
   return { samples, errors };
+}
+
+/**
+ * The host's CPU (busy % since `prev`, the sampler's previous /proc/stat reading: the average over
+ * the sampling period, none on the first sample) and memory in use (as the host gauge counts it),
+ * `host:cpu` (used = %, total 100) and `host:mem` (bytes): kept so the console's CPU and memory
+ * history survives a restart (issue #23). Nothing when /proc cannot be read.
+ */
+export function sampleHost(prev: CpuTimes | undefined): { samples: SubjectSample[]; cpu?: CpuTimes } {
+  const samples: SubjectSample[] = [];
+  let cpu: CpuTimes | undefined;
+  try {
+    cpu = parseProcStat(readFileSync('/proc/stat', 'utf8'));
+    if (cpu && prev) samples.push({ subject: 'host:cpu', target: 'cpu', used: cpuPercentBetween(prev, cpu), total: 100 });
+    const m = parseMeminfo(readFileSync('/proc/meminfo', 'utf8'));
+    samples.push({ subject: 'host:mem', target: 'memory', used: m.usedBytes, total: m.totalBytes });
+  } catch {
+    // not Linux, or /proc hidden: the history then starts empty after a restart, as the network's does
+  }
+  return { samples, ...(cpu ? { cpu } : {}) };
 }

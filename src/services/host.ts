@@ -14,7 +14,8 @@ const IGNORED_FS = new Set([
   'squashfs', 'nsfs', 'ramfs', 'rpc_pipefs', 'efivarfs', 'fuse.lxcfs', 'fuse.gvfsd-fuse', 'nfsd', 'shm',
 ]);
 
-interface CpuTimes {
+/** Aggregate CPU jiffies from /proc/stat. */
+export interface CpuTimes {
   total: number;
   idle: number;
 }

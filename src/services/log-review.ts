@@ -67,6 +67,20 @@ export async function reviewFile(source: string, path: string, sinceMs: number):
   return r.result();
 }
 
+/** Slices of a container's log, in whole lines, grouped between which the event loop runs (the console's keys stay live while it reviews, issue #23). */
+const SLICE_CHARS = 1 << 20;
+
+/** Takes a whole text in slices of whole lines, yielding to the event loop after each (~20 ms of grouping). */
+export async function addInSlices(r: LogReviewer, text: string): Promise<void> {
+  for (let start = 0; start < text.length; ) {
+    const cut = start + SLICE_CHARS >= text.length ? -1 : text.indexOf('\n', start + SLICE_CHARS);
+    const end = cut < 0 ? text.length : cut + 1;
+    r.addText(text.slice(start, end));
+    start = end;
+    if (start < text.length) await new Promise((res) => setImmediate(res));
+  }
+}
+
 /** The services with a container (by name or compose service) and the configured log files, each reviewed since `sinceMs`. */
 export async function reviewSources(config: Config, docker: DockerService | undefined, sinceMs: number, only?: string): Promise<SourceOutcome[]> {
   const out: SourceOutcome[] = [];
@@ -91,7 +105,7 @@ export async function reviewSources(config: Config, docker: DockerService | unde
       continue;
     }
     const r = new LogReviewer(source);
-    r.addText(got.value);
+    await addInSlices(r, got.value);
     out.push({ kind: 'service', name: s.name, from: `container ${name}`, review: r.result() });
   }
   for (const l of config.logs) {

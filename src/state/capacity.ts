@@ -8,7 +8,8 @@ import type { Config } from '../config/schema.js';
 import { capacityCheck, project, stepSeries, type CapacitySample, type Projection } from '../domain/capacity.js';
 import type { CheckResult } from '../domain/check.js';
 import type { LeaseOwnerKind } from '../domain/lease.js';
-import { sampleCapacity, type SubjectSample } from '../services/capacity.js';
+import { sampleCapacity, sampleHost, type SubjectSample } from '../services/capacity.js';
+import type { CpuTimes } from '../services/host.js';
 import { Lease, processIdentity } from './lease.js';
 import type { Source } from './sources.js';
 
@@ -27,9 +28,9 @@ export class CapacityStore {
     })();
   }
 
-  /** Deletes samples older than `before`. */
-  prune(before: number): number {
-    return this.db.prepare('DELETE FROM capacity_samples WHERE at < ?').run(before).changes;
+  /** Deletes samples older than `before`, and the host's (`host:*`, only the console's last hour reads them) older than `hostBefore`. */
+  prune(before: number, hostBefore = before): number {
+    return this.db.prepare("DELETE FROM capacity_samples WHERE at < ? OR (subject LIKE 'host:%' AND at < ?)").run(before, hostBefore).changes;
   }
 
   /** When the newest sample was taken, or undefined. */
@@ -53,7 +54,9 @@ export class CapacityStore {
 /** Each subject's projection from the stored samples of the configured window. */
 export function projections(db: BetterSqlite3.Database, config: Config, now: number): Map<string, Projection> {
   const out = new Map<string, Projection>();
-  for (const [subject, samples] of new CapacityStore(db).since(now - config.capacity.window)) out.set(subject, project(samples, now, config.capacity.min_samples));
+  for (const [subject, samples] of new CapacityStore(db).since(now - config.capacity.window)) {
+    if (!subject.startsWith('host:')) out.set(subject, project(samples, now, config.capacity.min_samples)); // CPU and memory are history, not capacity
+  }
   return out;
 }
 
@@ -81,6 +84,7 @@ export function capacitySource(opts: { config: Config; stateDb: BetterSqlite3.Da
   const { config } = opts;
   const lease = opts.readOnly ? undefined : new Lease(opts.stateDb, CAPACITY_LEASE, processIdentity(opts.owner), config.interval);
   const store = new CapacityStore(opts.stateDb);
+  let cpu: CpuTimes | undefined;
   return {
     id: 'capacity',
     refreshMs: config.interval,
@@ -92,8 +96,10 @@ export function capacitySource(opts: { config: Config; stateDb: BetterSqlite3.Da
           const newest = store.newest();
           if (newest === undefined || at - newest >= config.capacity.sample_every) {
             const { samples, errors } = await sampleCapacity(config, opts.stateDir);
-            store.add(samples, at);
-            store.prune(at - config.capacity.keep);
+            const host = sampleHost(cpu);
+            cpu = host.cpu;
+            store.add([...samples, ...host.samples], at);
+            store.prune(at - config.capacity.keep, at - 86_400_000);
             opts.onEvent?.({ kind: 'sampled', at, count: samples.length, errors: errors.map((e) => `${e.subject}: ${e.message}`) });
           }
         }
@@ -107,18 +113,33 @@ export function capacitySource(opts: { config: Config; stateDb: BetterSqlite3.Da
   };
 }
 
+/** What the console's host history starts from after a restart: each disk's use, CPU and memory (%). */
+export interface HostSeed {
+  disks: Map<string, number[]>;
+  cpu: number[];
+  mem: number[];
+}
+
 /**
- * The last hour of each disk's use (%), one value per `refreshMs`, from the capacity samples: the
- * console's host history after a restart (issue #23). Empty when the state database has none.
+ * The last hour of each disk's use, the host's CPU and memory (%), one value per `refreshMs`, from
+ * the capacity samples: the console's host history after a restart (issue #23), a step series of
+ * `capacity.sample_every` resolution. Empty when the state database has none.
  */
-export function diskHistorySeed(db: BetterSqlite3.Database, now: number, refreshMs: number): Map<string, number[]> {
-  const out = new Map<string, number[]>();
+export function hostHistorySeed(db: BetterSqlite3.Database, now: number, refreshMs: number): HostSeed {
+  const out: HostSeed = { disks: new Map(), cpu: [], mem: [] };
   const hour = 3_600_000;
   // One sample before the hour too, so the series starts at the hour's beginning.
   for (const [subject, samples] of new CapacityStore(db).since(now - hour - 7 * 86_400_000)) {
-    if (!subject.startsWith('disk:')) continue;
     const series = stepSeries(samples, now - hour, now, Math.max(250, refreshMs), (s) => (s.total ? (s.used / s.total) * 100 : 0));
-    if (series.length) out.set(subject.slice('disk:'.length), series);
+    if (!series.length) continue;
+    if (subject.startsWith('disk:')) out.disks.set(subject.slice('disk:'.length), series);
+    else if (subject === 'host:cpu') out.cpu = series;
+    else if (subject === 'host:mem') out.mem = series;
   }
   return out;
+}
+
+/** Each disk's part of `hostHistorySeed`. */
+export function diskHistorySeed(db: BetterSqlite3.Database, now: number, refreshMs: number): Map<string, number[]> {
+  return hostHistorySeed(db, now, refreshMs).disks;
 }

@@ -36,6 +36,7 @@ import { StatusLine, type Notice } from './console/StatusLine.js';
 import { alertIndex, assertNever, initialConsoleState, listeningScopes, reduce, resolveCommand, type ConsoleEvent, type ConsoleWorld, type Effect, type View } from './console/reducer.js';
 import { DialogView } from './dialogs/DialogView.js';
 import type { HealView } from './dialogs/HealingDialog.js';
+import type { MaintSource } from './dialogs/MaintenanceDialog.js';
 import { useCoalescedStore } from './hooks/useCoalescedStore.js';
 import { useTerminalSize } from './hooks/useTerminalSize.js';
 
@@ -70,6 +71,8 @@ export interface ConsoleActions {
   healing?: () => HealView;
   /** E: enables healing of a subject again (audited; refused under --read-only): what to say. */
   enableHeal?: (subject: string) => { ok: boolean; text: string };
+  /** M: the log review and the probes (issue #23), computed off the render path. */
+  maintenance?: MaintSource;
 }
 
 export { FLASH_MS } from './console/StatusLine.js';
@@ -223,6 +226,9 @@ export function App(props: {
         dispatch({ type: 'said', text: said.text, color: said.ok ? 'green' : 'red' });
         return;
       }
+      case 'maint.review':
+        props.actions.maintenance?.again();
+        return;
       case 'wizard.opened':
         // Read once as the wizard opens: its resume / roll back choices say when there is nothing to finish.
         wizardUnfinished.current = props.actions.unfinishedRestores?.();
@@ -278,7 +284,7 @@ export function App(props: {
   const statusLine = <StatusLine busy={cs.busy} flash={cs.flash} notice={props.notice} now={now} checks={Object.keys(data.checks).length} refresh={props.config.refresh} interval={props.config.interval} />;
   // Read at each frame while it is open: the pane follows the healer (a few small queries).
   const healView = cs.dialog?.kind === 'healing' ? props.actions.healing?.() : undefined;
-  const dialog = cs.dialog ? <DialogView dialog={cs.dialog} keys={props.keys} readOnly={props.readOnly} width={columns} height={heights.dialog} history={props.actions.history} runbookHint={hintFor} healing={cs.dialog.kind === 'healing' ? healView : undefined} /> : null;
+  const dialog = cs.dialog ? <DialogView dialog={cs.dialog} keys={props.keys} readOnly={props.readOnly} width={columns} height={heights.dialog} history={props.actions.history} runbookHint={hintFor} healing={cs.dialog.kind === 'healing' ? healView : undefined} maintenance={props.actions.maintenance} /> : null;
 
   // Each view's root has its own key, so React mounts a view afresh instead of reshaping the last
   // one's boxes: Ink does not reset a style prop a box loses (a flexDirection, a display), and the

@@ -22,6 +22,7 @@ export const COMMAND_IDS = [
   'incident.note',
   'heal.pane',
   'heal.enable',
+  'maint.pane',
   'container.logs',
   'container.restart',
   'container.stop',
@@ -83,6 +84,8 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   // Issue #20: the keys ARCHITECTURE.md kept for self-healing (H and E) since issue #15.
   { id: 'heal.pane', keys: ['H'], description: 'healing: who heals, what was done and when, what is next and when', scope: 'dashboard', label: 'healing' },
   { id: 'heal.enable', keys: ['E'], description: 'enable healing again of the service whose heal: alert is selected (or the only one stopped)', scope: 'dashboard', dangerous: true, label: 'heal on' },
+  // Issue #23: the maintenance view — the daily log review and the probes, read-only (a review is recorded unless --read-only).
+  { id: 'maint.pane', keys: ['M'], description: 'maintenance: the log review of the last 24 h (counts, top patterns, what is new) and the probes with their recorded values', scope: 'dashboard', label: 'maintenance' },
   { id: 'container.logs', keys: ['l', 'enter'], description: 'follow the selected container\'s log', scope: 'containers', hint: true },
   { id: 'container.restart', keys: ['r'], description: 'restart the selected container (asks first)', scope: 'containers', dangerous: true, hint: true },
   { id: 'container.stop', keys: ['x'], description: 'stop the selected container (asks first)', scope: 'containers', dangerous: true, hint: true },

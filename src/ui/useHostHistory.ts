@@ -9,19 +9,27 @@ export interface HostHistory {
   disk(mount: string): Ring;
 }
 
-/** Subscribes to the store and records each new host sample (after `seed`: disk mount → its last values); returns the history and an unsubscribe. */
-export function createHostHistory(store: AppStore, refreshMs: number, seed: ReadonlyMap<string, readonly number[]> = new Map()): { history: HostHistory; stop: () => void } {
+/** What the history starts from: each disk's last values by mount, and the CPU's and memory's (%). */
+export interface HistorySeed {
+  disks: ReadonlyMap<string, readonly number[]>;
+  cpu?: readonly number[];
+  mem?: readonly number[];
+}
+
+/** Subscribes to the store and records each new host sample (after `seed`: disk mount → its last values, or a HistorySeed); returns the history and an unsubscribe. */
+export function createHostHistory(store: AppStore, refreshMs: number, seed: ReadonlyMap<string, readonly number[]> | HistorySeed = new Map()): { history: HostHistory; stop: () => void } {
   const cap = Math.max(60, Math.ceil(3_600_000 / Math.max(250, refreshMs)));
-  const disks = new Map<string, Ring>();
-  // Issue #23: each disk's last hour read back from the capacity samples, so a restart keeps it.
-  for (const [mount, values] of seed) {
+  const ring = (values: readonly number[] = []) => {
     const r = new Ring(cap);
     for (const v of values) r.push(v);
-    disks.set(mount, r);
-  }
+    return r;
+  };
+  const s: HistorySeed = seed instanceof Map ? { disks: seed } : (seed as HistorySeed);
+  // Issue #23: the last hour read back from the capacity samples (disks, CPU, memory), so a restart keeps it.
+  const disks = new Map<string, Ring>([...s.disks].map(([mount, values]) => [mount, ring(values)]));
   const history: HostHistory = {
-    cpu: new Ring(cap),
-    mem: new Ring(cap),
+    cpu: ring(s.cpu),
+    mem: ring(s.mem),
     net: new Ring(cap),
     disk: (m) => {
       let r = disks.get(m);

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { capacityCheck, project, stepSeries, theilSen, type CapacitySample } from '../../src/domain/capacity.js';
-import { CapacityStore, diskHistorySeed } from '../../src/state/capacity.js';
+import { CapacityStore, capacityChecks, diskHistorySeed, hostHistorySeed, projections } from '../../src/state/capacity.js';
+import { validate } from '../../src/config/load.js';
 import { openStateDb } from '../../src/state/statedb.js';
 import { createAppStore } from '../../src/state/store.js';
 import { createHostHistory } from '../../src/ui/useHostHistory.js';
@@ -84,6 +85,32 @@ describe('the console\'s disk history after a restart', () => {
       expect(history.disk('/data').last(3)).toEqual([60, 60, 60]);
       expect(history.disk('/data').size).toBe(51);
       stop();
+    } finally {
+      db.close();
+    }
+  });
+
+  it('CPU and memory samples seed the history too, are never projected nor checked, and are kept a day (a real state db)', async () => {
+    const db = await openStateDb(mkdtempSync(join(tmpdir(), 'opsdeck-cap-host-')));
+    try {
+      const t = Date.now();
+      const store = new CapacityStore(db);
+      for (let i = 10; i >= 1; i--) store.add([{ subject: 'host:cpu', target: 'cpu', used: i * 5, total: 100 }, { subject: 'host:mem', target: 'memory', used: 3 * GB, total: 4 * GB }], t - i * 5 * 60_000);
+      store.add([{ subject: 'host:mem', target: 'memory', used: 1, total: 2 }], t - 2 * DAY);
+      const seed = hostHistorySeed(db, t, 60_000);
+      expect(seed.cpu.slice(0, 6)).toEqual([50, 50, 50, 50, 50, 45]);
+      expect(seed.cpu).toHaveLength(51);
+      expect(seed.cpu.at(-1)).toBe(5);
+      expect(seed.mem.at(-1)).toBe(75);
+      const { history, stop } = createHostHistory(createAppStore(), 60_000, seed);
+      expect(history.cpu.last(1)).toEqual([5]);
+      expect(seed.mem).toHaveLength(61); // the older sample holds from the hour's start
+      expect(history.mem.size).toBe(60); // the ring keeps an hour
+      stop();
+      const config = validate({ name: 'x' }, 'test');
+      expect([...projections(db, config, t).keys()]).toEqual([]);
+      expect(capacityChecks(db, config, t)).toEqual([]);
+      expect(store.prune(t - 400 * DAY, t - DAY)).toBe(1); // the two-day-old memory sample
     } finally {
       db.close();
     }

@@ -563,3 +563,15 @@ describe('self-healing (issue #20): H the healing pane, E enables healing again'
     expect(reduce(start(), cmd('heal.pane'), world({ readOnly: true })).state.dialog).toEqual({ kind: 'healing' });
   });
 });
+
+describe('maintenance (issue #23): M the log review and the probes', () => {
+  it('M opens the maintenance view, in read-only mode too (it only shows); R in it reviews again; esc, q, enter or ? close it', () => {
+    const s = reduce(start(), cmd('maint.pane'), world()).state;
+    expect(s.dialog).toEqual({ kind: 'maintenance' });
+    expect(reduce(start(), cmd('maint.pane'), world({ readOnly: true })).state.dialog).toEqual({ kind: 'maintenance' });
+    const again = reduce(s, cmd('app.refresh'), world());
+    expect(again.effects).toEqual([{ effect: 'maint.review' }]);
+    expect(again.state.dialog).toEqual({ kind: 'maintenance' });
+    for (const id of ['dialog.back', 'app.quit', 'dialog.pick', 'app.help'] as const) expect(reduce(s, cmd(id), world()).state.dialog).toBeUndefined();
+  });
+});

@@ -94,6 +94,11 @@ describe('reserved keys', () => {
     expect(KEY_TABLE.find((b) => b.id === 'heal.enable')).toMatchObject({ keys: ['E'], scope: 'dashboard', dangerous: true });
   });
 
+  it('M opens the maintenance view (issue #23): a dashboard key that only shows', () => {
+    expect(KEY_TABLE.find((b) => b.id === 'maint.pane')).toMatchObject({ keys: ['M'], scope: 'dashboard' });
+    expect(KEY_TABLE.find((b) => b.id === 'maint.pane')?.dangerous).toBeUndefined();
+  });
+
   it('the keys kept for incidents are theirs now (issue #18): I declares one, N notes the open one', () => {
     expect(KEY_TABLE.find((b) => b.id === 'incident.declare')).toMatchObject({ keys: ['I'], scope: 'dashboard', dangerous: true });
     expect(KEY_TABLE.find((b) => b.id === 'incident.note')).toMatchObject({ keys: ['N'], scope: 'dashboard', dangerous: true });

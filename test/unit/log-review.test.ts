@@ -65,3 +65,22 @@ describe('planCleanup', () => {
     expect(steps.find((s) => s.op === 'skip')).toMatchObject({ why: 'open for writing by pid 4242 (w)' });
   });
 });
+
+describe('addInSlices (a container log grouped in slices, issue #23)', () => {
+  it('counts a text of several slices as one addText does, whole lines each, and lets timers run between slices', async () => {
+    const { addInSlices } = await import('../../src/services/log-review.js');
+    const lines = Array.from({ length: 100_000 }, (_, i) => (i % 3 === 0 ? `ERROR order ${i} failed` : i % 3 === 1 ? `WARN slow query ${i} ms\r` : `INFO fine ${'x'.repeat(i % 40)}`));
+    const text = `${lines.join('\n')}\nERROR last line without newline`;
+    expect(text.length).toBeGreaterThan(2 * (1 << 20));
+    const whole = new LogReviewer('s');
+    whole.addText(text);
+    const sliced = new LogReviewer('s');
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    await addInSlices(sliced, text);
+    clearInterval(timer);
+    expect(sliced.result()).toEqual(whole.result());
+    expect(sliced.result().lines).toBe(100_001);
+    expect(ticks).toBeGreaterThan(0);
+  });
+});

@@ -39,7 +39,8 @@ export type Dialog =
   | { kind: 'help'; view: 'dashboard' | 'logs' }
   /** I and N (issue #18): typed text, so they take raw keys (`text` events). */
   | IncidentDialog
-  | { kind: 'healing' }; // H (issue #20): the healing pane (App asks the injected `healing` at each frame)
+  | { kind: 'healing' } // H (issue #20): the healing pane (App asks the injected `healing` at each frame)
+  | { kind: 'maintenance' }; // M (issue #23): the log review and the probes (the injected `maintenance` computes them off the render path)
 
 /** A status-line message; `at` says when, so it expires (issue #11). */
 export interface Flash {
@@ -92,7 +93,8 @@ export type Effect =
   | { effect: 'wizard.opened' }
   | { effect: 'incident.declare'; severity: Severity; title: string }
   | { effect: 'incident.note'; id: string; text: string }
-  | { effect: 'heal.enable'; subject: string }; // E (issue #20): an operator enables healing of a subject again
+  | { effect: 'heal.enable'; subject: string } // E (issue #20): an operator enables healing of a subject again
+  | { effect: 'maint.review' }; // R in the maintenance view (issue #23): review the logs again
 
 /** The world as a key finds it, read by App from the store and the config at that moment. */
 export interface ConsoleWorld {
@@ -265,6 +267,8 @@ function onDialog(s: ConsoleState, d: Dialog, c: Command, w: ConsoleWorld): Step
     case 'help':
     case 'healing':
       return closesReading(c) ? same(close) : same(s);
+    case 'maintenance':
+      return c.id === 'app.refresh' ? same(s, { effect: 'maint.review' }) : closesReading(c) ? same(close) : same(s);
     case 'pick-runbook':
     case 'pick-target':
       return onRunbookDialog(s, d, c, w, selectedAlert(s, w)?.checkId);
@@ -337,6 +341,8 @@ function onDashboard(s: ConsoleState, c: Command, w: ConsoleWorld): Step {
       return same({ ...s, dialog: { kind: 'healing' } });
     case 'heal.enable':
       return enableHealing(s, w);
+    case 'maint.pane':
+      return same({ ...s, dialog: { kind: 'maintenance' } });
     case 'container.restart':
     case 'container.stop':
     case 'container.start': {
@@ -387,13 +393,4 @@ function confirm(s: ConsoleState, action: ContainerVerb, container: ContainerInf
   return same({ ...s, dialog: { kind: 'confirm', action, container, preview: previewAction(action, container, w.now) } });
 }
 
-/** The command a key name stands for in the given scopes, with the choice a `dialog.choose` key takes. */
-export function resolveCommand(keys: readonly KeyBinding[], name: string, scopes: readonly KeyScope[]): Command | undefined {
-  for (const scope of scopes) {
-    const hit = keys.find((b) => b.scope === scope && b.keys.includes(name));
-    if (!hit) continue;
-    if (hit.id === 'dialog.choose') return { id: 'dialog.choose', index: hit.keys.indexOf(name) };
-    return { id: hit.id };
-  }
-  return undefined;
-}
+export { resolveCommand } from './resolve-command.js';

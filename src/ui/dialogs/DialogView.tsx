@@ -5,12 +5,13 @@ import { DetailsDialog, type ProbeResult } from './DetailsDialog.js';
 import { HealingDialog, type HealView } from './HealingDialog.js';
 import { HelpDialog } from './HelpDialog.js';
 import { IncidentDialog } from './IncidentDialog.js';
+import { MaintenanceDialog, type MaintSource } from './MaintenanceDialog.js';
 import { PickLogDialog } from './PickLogDialog.js';
 import { PickRunbookDialog } from './PickRunbookDialog.js';
 import { SilenceDialog } from './SilenceDialog.js';
 
 /** The open dialog, drawn by its own component. */
-export function DialogView(props: { dialog: Dialog; keys: readonly KeyBinding[]; readOnly: boolean; width: number; height: number; history: (checkId: string) => ProbeResult[]; runbookHint?: (checkId: string) => string | undefined; healing?: HealView | undefined }) {
+export function DialogView(props: { dialog: Dialog; keys: readonly KeyBinding[]; readOnly: boolean; width: number; height: number; history: (checkId: string) => ProbeResult[]; runbookHint?: (checkId: string) => string | undefined; healing?: HealView | undefined; maintenance?: MaintSource | undefined }) {
   const { dialog, keys, width, height } = props;
   switch (dialog.kind) {
     case 'confirm':
@@ -28,6 +29,8 @@ export function DialogView(props: { dialog: Dialog; keys: readonly KeyBinding[];
       return <HelpDialog dialog={dialog} keys={keys} readOnly={props.readOnly} width={width} height={height} />;
     case 'healing':
       return <HealingDialog view={props.healing} keys={keys} width={width} height={height} />;
+    case 'maintenance':
+      return <MaintenanceDialog source={props.maintenance} keys={keys} readOnly={props.readOnly} width={width} height={height} />;
     case 'incident-declare':
     case 'incident-note':
       return <IncidentDialog dialog={dialog} keys={keys} width={width} />;
