@@ -223,7 +223,7 @@ describe('the runbook picker (:)', () => {
     await waitFor((x) => x.includes('Run service-recovery on which service?') && x.includes('2) web'));
     await press('2');
     await waitFor((x) => x.includes('Runbook service-recovery for web'));
-    expect(calls).toContain('runbook:service-recovery:web:-');
+    await waitFor(() => calls.includes('runbook:service-recovery:web:-')); // started by an effect after that frame
   });
 
   it('esc closes it and starts nothing', async () => {
