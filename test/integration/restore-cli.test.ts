@@ -47,7 +47,12 @@ describe.concurrent('restore brings back exactly the backup', () => {
     const doc = JSON.parse(r.stdout) as { status: string; safetyCopy: string; steps: { id: string; status: string }[] };
     expect(doc.status).toBe('completed');
     expect(doc.steps.every((x) => x.status === 'done')).toBe(true);
-    expect(existsSync(`${s.db}-wal`)).toBe(false);
+    // The stale -wal of the old file is gone: the database stays in WAL mode (issue #22's trial),
+    // so a -wal may be there again, empty or holding only frames of the restored file.
+    expect(existsSync(`${s.db}-wal`) ? statSync(`${s.db}-wal`).size : 0).toBe(0);
+    const mode = new Database(s.db, { readonly: true });
+    expect(mode.pragma('journal_mode', { simple: true })).toBe('wal');
+    mode.close();
     expect(integrityOf(s.db)).toBe('ok');
     expect(rowsOf(s.db)).toEqual(s.backupSet);
     expect(rowsOf(join(doc.safetyCopy, 'trading.db'))).toEqual(s.oldSet);
