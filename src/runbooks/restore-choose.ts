@@ -74,14 +74,16 @@ const MERGE_CANDIDATES = 8;
  * cannot decide: a scheduled backup taken between a DELETE and the monitor's next look is older
  * than the loss as the ledger dates it, yet lacks the rows (issue #10, seen in the demo test).
  */
-export async function chooseByContent(t: Target, candidates: readonly BackupManifest[], wanted: readonly MissingRows[]): Promise<BackupManifest> {
-  let best: { m: BackupManifest; held: number } | undefined;
+export async function chooseByContent(t: Target, candidates: readonly BackupManifest[], wanted: readonly MissingRows[]): Promise<{ m: BackupManifest; held?: number; total?: number; opened: number }> {
+  let best: { m: BackupManifest; held: number; total: number } | undefined;
+  let opened = 0;
   const tmp = join(dirname(t.path), `.${basename(t.path)}.restore-choose-${randomBytes(3).toString('hex')}`);
   for (const m of candidates.slice(0, MERGE_CANDIDATES)) {
     try {
       await extractVerified(join(t.dir, `${m.id}.db.br`), m.sha256, tmp, `backup ${m.id}`);
       const r = rowsHeld(tmp, wanted);
-      if (!best || r.held > best.held) best = { m, held: r.held };
+      opened++;
+      if (!best || r.held > best.held) best = { m, held: r.held, total: r.total };
       if (r.held === r.total) break;
     } catch {
       // A damaged or unreadable candidate is passed over; the verify step reports on the one chosen.
@@ -89,7 +91,7 @@ export async function chooseByContent(t: Target, candidates: readonly BackupMani
       for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
     }
   }
-  return best?.m ?? (candidates[0] as BackupManifest);
+  return best ? { ...best, opened } : { m: candidates[0] as BackupManifest, opened };
 }
 
 /**

@@ -259,13 +259,16 @@ export async function startRestore(e: Engine, loaded: LoadedConfig, asked: Resto
   const lostSince = g.merge ? Math.min(...deps.ledger.entries(t.name).flatMap((e) => (e.missing.length && e.missingSince !== undefined ? [e.missingSince] : []))) : Infinity;
   const candidates = backupCandidates(t, g.backup, Number.isFinite(lostSince) ? lostSince : undefined, deps.ledger.duringLoss(t.name));
   const wanted: MissingRows[] = g.merge ? deps.ledger.entries(t.name).flatMap((e) => (e.missing.length ? [{ table: e.table, ...(e.key ? { key: e.key } : {}), missing: e.missing }] : [])) : [];
-  const m = wanted.length && !g.backup ? await chooseByContent(t, candidates, wanted) : (candidates[0] as BackupManifest);
+  const chosen = wanted.length && !g.backup ? await chooseByContent(t, candidates, wanted) : { m: candidates[0] as BackupManifest, opened: 0 };
+  const m = chosen.m;
+  // A merge from a backup that holds none of the missing rows brings nothing back: said before anything runs.
+  const none = chosen.held === 0 && chosen.total ? `; it holds NONE of the ${chosen.total} missing rows (${chosen.opened} backups looked at): the merge brings nothing back, and the last step asks whether to give them up` : '';
   const now = Date.now();
   const all = listBackups(t.dir);
   const tiers = applyRetention(all.map((x) => ({ id: x.id, createdAt: Date.parse(x.createdAt), verified: !!x.verify?.ok })), retentionPolicy(loaded.config.backup));
   const ageMs = now - Date.parse(m.createdAt);
   const skipped = g.backup ? '' : passedOver(all, m, Number.isFinite(lostSince) ? lostSince : undefined, deps.ledger.duringLoss(t.name));
-  const summary = `${formatDuration(ageMs)} old, ${(tiers.keep.get(m.id) ?? ['expired']).filter((x) => !x.startsWith('newest') && !x.startsWith('unverified')).map((x) => x.split(' ')[0]).join('+') || 'untiered'}, ${m.verify ? (m.verify.ok ? 'verified' : 'FAILED verification') : 'not verified yet'}, ${ageMs <= loaded.config.backup.rpo ? 'within' : 'BEYOND'} the RPO of ${formatDuration(loaded.config.backup.rpo)}${skipped}`;
+  const summary = `${formatDuration(ageMs)} old, ${(tiers.keep.get(m.id) ?? ['expired']).filter((x) => !x.startsWith('newest') && !x.startsWith('unverified')).map((x) => x.split(' ')[0]).join('+') || 'untiered'}, ${m.verify ? (m.verify.ok ? 'verified' : 'FAILED verification') : 'not verified yet'}, ${ageMs <= loaded.config.backup.rpo ? 'within' : 'BEYOND'} the RPO of ${formatDuration(loaded.config.backup.rpo)}${skipped}${none}`;
   const id = `${t.name}-${new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
   const safetyDir = join(stateDir(loaded.config.state_dir), 'safety', id);
   const steps = restoreSteps({ database: t.name, dbPath: t.path, backupId: m.id, backupSummary: summary, writers: writers.map((w) => (w.stopCommand ? `${w.service} (its stop_command)` : w.container ?? `compose service ${w.composeService ?? w.service}`)), safetyDir, mode: stages.mode });
