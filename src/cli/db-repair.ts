@@ -6,7 +6,9 @@ import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { ExitError, Failure, UsageError } from '../domain/errors.js';
 import { describeMoved, problemFindings, quarantineTable, type RowProblem } from '../domain/integrity.js';
 import { normalize, type Range } from '../domain/ranges.js';
+import { listBackups } from '../services/backup.js';
 import { safetyCopy } from '../services/backup-restore.js';
+import { assessLoss } from '../services/integrity-loss.js';
 import { dropSnapshot, moveToQuarantine, openDatabase, problemRows, quarantinedBy, takeSnapshot, undoQuarantine, type Moved } from '../services/integrity.js';
 import { startWriters, stopWriters, type Writer } from '../services/writers.js';
 import { resolveWriters } from '../runbooks/restore.js';
@@ -42,18 +44,33 @@ async function confirm(g: DbOptions, what: string, question: string): Promise<bo
 }
 
 /** The problem rows as they are now, read from a fresh snapshot (the live file is not held). */
-async function preview(loaded: LoadedConfig, t: Target): Promise<RowProblem[]> {
+async function preview(loaded: LoadedConfig, t: Target): Promise<{ found: RowProblem[]; parentsLost: string[] }> {
   const snap = await takeSnapshot(t.path, statSync(t.path).size, `${t.name}-repair`);
   try {
     const db = await openDatabase(snap, true);
+    let found: RowProblem[];
     try {
-      return problemRows(db, ruleSetOf(loaded, t));
+      found = problemRows(db, ruleSetOf(loaded, t));
     } finally {
       db.close();
     }
+    return { found, parentsLost: await parentsLost(t, snap, found) };
   } finally {
     dropSnapshot(snap);
   }
+}
+
+/**
+ * The parent tables of the orphans that lost rows against the newest verified backup: a merge may
+ * bring those parents back, and then their children are no orphans — quarantining them first
+ * would take valid rows out of the tables (an operator's trial).
+ */
+async function parentsLost(t: Target, snap: string, found: readonly RowProblem[]): Promise<string[]> {
+  const parents = [...new Set(found.flatMap((p) => (p.kind === 'orphan' ? [/^no row in (\S+) for/.exec(p.reason)?.[1] ?? ''] : [])).filter(Boolean))];
+  const newest = parents.length ? listBackups(t.dir).find((m) => m.verify?.ok) : undefined;
+  if (!newest) return [];
+  const losses = await assessLoss(snap, t.dir, newest, {}).catch(() => []);
+  return losses.filter((l) => l.count > 0 && parents.includes(l.table)).map((l) => l.table);
 }
 
 /**
@@ -94,8 +111,11 @@ export async function dbRepair(g: DbOptions): Promise<number> {
 }
 
 async function repair(loaded: LoadedConfig, g: DbOptions, t: Target, sdir: string, audit: Audit): Promise<number> {
-  const found = await preview(loaded, t);
+  const { found, parentsLost: lostParents } = await preview(loaded, t);
   const movable = found.filter((p) => p.rowid >= 0);
+  const mergeFirst = lostParents.length
+    ? `WARNING: ${lostParents.join(', ')} lost rows since the newest verified backup, and orphans here point at ${lostParents.length > 1 ? 'them' : 'it'}: merge the missing rows back first (opsdeck${configFlag(loaded)} db check --db ${t.name} prints the merge) — their parents may come back, and then they are no orphans`
+    : undefined;
   if (movable.length === 0) {
     if (g.json) outJson({ database: t.name, dryRun: !!g.dryRun, moved: {}, message: 'nothing to repair' });
     else out(`nothing to repair in ${t.name} (${t.path})`);
@@ -113,13 +133,14 @@ async function repair(loaded: LoadedConfig, g: DbOptions, t: Target, sdir: strin
     for (const f of problemFindings(found.filter((p) => p.rowid < 0), t.critical)) out(`  not movable (no rowid): ${f.message}`);
     out(`  writers stopped first and started again after: ${t.writers.join(', ') || 'none configured'}; safety copy: ${safetyDir}`);
     out('  rows a parent left behind when it moved are moved too; the repair counts what it moved');
+    if (mergeFirst) out(mergeFirst);
   }
   if (g.dryRun) {
     // At most 1000 rows listed (a table of bad rows must not become a document of gigabytes); the counts are whole.
-    if (g.json) outJson({ database: t.name, dryRun: true, run, safetyCopy: safetyDir, tables: Object.fromEntries(Object.entries(plan).map(([table, p]) => [table, { rows: p.rows.length, rowids: p.rowids }])), rows: movable.slice(0, 1000), ...(movable.length > 1000 ? { rowsLeftOut: movable.length - 1000 } : {}) });
+    if (g.json) outJson({ database: t.name, dryRun: true, run, safetyCopy: safetyDir, ...(mergeFirst ? { warning: mergeFirst } : {}), tables: Object.fromEntries(Object.entries(plan).map(([table, p]) => [table, { rows: p.rows.length, rowids: p.rowids }])), rows: movable.slice(0, 1000), ...(movable.length > 1000 ? { rowsLeftOut: movable.length - 1000 } : {}) });
     return 0;
   }
-  if (!(await confirm(g, 'db repair', `move these ${movable.length} rows into quarantine?`))) {
+  if (!(await confirm(g, 'db repair', `${mergeFirst ? 'the orphans\' parents lost rows (see the WARNING above); move them anyway? ' : ''}move these ${movable.length} rows into quarantine?`))) {
     audit('db.repair', t.name, 'cancelled', `declined moving ${movable.length} rows`);
     out('nothing changed');
     return 1;
@@ -139,7 +160,7 @@ async function repair(loaded: LoadedConfig, g: DbOptions, t: Target, sdir: strin
   audit('db.repair', t.name, 'ok', `run ${run}: ${total} rows moved into quarantine; safety copy ${safetyDir}`);
   writeFileSync(join(safetyDir, 'repair.json'), `${JSON.stringify({ run, database: t.name, path: t.path, at: new Date(now).toISOString(), moved }, null, 2)}\n`, { mode: 0o600 });
   const undoCmd = `opsdeck${configFlag(loaded)} db repair --db ${t.name} --undo ${run}`;
-  if (g.json) outJson({ database: t.name, run, moved, safetyCopy: safetyDir, undo: undoCmd });
+  if (g.json) outJson({ database: t.name, run, moved, safetyCopy: safetyDir, undo: undoCmd, ...(mergeFirst ? { warning: mergeFirst } : {}) });
   else {
     for (const [table, m] of Object.entries(moved)) out(`moved ${describeMoved(table, m.rows, m.rowids)} into ${quarantineTable(table)}`);
     out(`repair ${run} done: ${total} rows in quarantine; safety copy at ${safetyDir}; undo: ${undoCmd}`);

@@ -306,7 +306,7 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
       if (!existsSync(ctx.tmpPath)) await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
       const counts = await mergeTables(ctx.dbPath, ctx.tmpPath, ctx.mode.tables, ctx.mergeKeys ?? {}, { id: r.id, backupId: ctx.backupId });
       return Object.entries(counts)
-        .map(([t, c]) => `${t}: ${c.inserted} rows inserted, ${c.unchanged} already there${c.conflicts ? `, ${c.conflicts} kept in ${conflictsTable(t)} (their key now holds a newer row)` : ''}`)
+        .map(([t, c]) => `${t}: ${c.inserted} rows inserted, ${c.unchanged} already there${c.conflicts ? `, ${c.conflicts} kept in ${conflictsTable(t)} (their key now holds a newer row)` : ''}${c.quarantined ? `, ${c.quarantined} not merged back: they wait in _opsdeck_quarantine_${t} (db repair moved them; db repair --undo puts them back)` : ''}`)
         .join('; ');
   }),
   stage: replacing(async (x) => {
@@ -471,7 +471,9 @@ async function recordLedger(r: Stored, ledger: RowLedger): Promise<string> {
       const present = key ? islands(live, t, key) : [];
       // A replace leaves exactly the backup's rows; a merge's backup is attached as `b`.
       const backupIds = key ? (ctx.mode.kind === 'merge' ? islands(live, t, key, undefined, undefined, 'b') : present) : [];
-      const x = ledger.restored(ctx.database, t, key, present, backupIds, count, r.id, Date.now(), ctx.mode.kind === 'merge' ? [] : (ctx.replaceLoss?.[t] ?? []));
+      const qt = `_opsdeck_quarantine_${t}`;
+      const quarantined = key && live.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(qt, key) ? islands(live, qt, key) : [];
+      const x = ledger.restored(ctx.database, t, key, present, backupIds, count, r.id, Date.now(), ctx.mode.kind === 'merge' ? [] : (ctx.replaceLoss?.[t] ?? []), quarantined);
       if (!key) {
         notes.push(`${t}: ${count} rows (no integer key: counted, not tracked by id)`);
         continue;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
-import type { TableLoss } from '../domain/integrity.js';
+import { quarantineTable, type TableLoss } from '../domain/integrity.js';
 import { size, subtract, type Range } from '../domain/ranges.js';
 import type { BackupManifest } from './backup.js';
 import { extractVerified, q } from './backup-restore.js';
@@ -45,7 +45,11 @@ function tableLoss(db: Db, t: string, present: boolean, tsColumn: string | undef
   const key = integerKey(db, t, 'b');
   if (!present) return { table: t, ...(key ? { key, missing: islands(db, t, key, undefined, undefined, 'b') } : { missing: [] }), count: count('b'), tableMissing: true };
   if (!key) return { table: t, missing: [], count: Math.max(0, count('b') - count('main')) };
-  const missing = subtract(islands(db, t, key, undefined, undefined, 'b'), islands(db, t, key));
+  // Rows `db repair` moved into the quarantine table are not lost: they are in the file, and a merge
+  // of them would duplicate them.
+  const qt = quarantineTable(t);
+  const inQuarantine = (db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(qt, key)) ? islands(db, qt, key) : [];
+  const missing = subtract(subtract(islands(db, t, key, undefined, undefined, 'b'), islands(db, t, key)), inQuarantine);
   const loss: TableLoss = { table: t, key, missing, count: size(missing) };
   if (tsColumn && missing.length && (db.prepare('SELECT 1 FROM pragma_table_info(?, ?) WHERE name = ?').get(t, 'b', tsColumn))) loss.times = { column: tsColumn, ranges: timesOf(db, t, key, tsColumn, missing) };
   return loss;

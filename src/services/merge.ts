@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Failure } from '../domain/errors.js';
 import { intersect, size } from '../domain/ranges.js';
+import { quarantineTable } from '../domain/integrity.js';
 import { fsError, pausePoint, q } from './backup-restore.js';
 import { integerKey, islands } from './row-tracker.js';
 
@@ -54,6 +55,14 @@ export interface MergeCount {
   conflicts: number;
   /** Backup rows already present as they are. */
   unchanged: number;
+  /** Backup rows whose key waits in `_opsdeck_quarantine_<table>` (`db repair` moved them): not merged back — that would duplicate them; `db repair --undo` puts them back. */
+  quarantined: number;
+}
+
+/** Whether a table exists in the main schema with every one of these columns. */
+function hasColumns(db: BetterSqlite3.Database, table: string, cols: readonly string[]): boolean {
+  const have = new Set((db.prepare(`SELECT name FROM pragma_table_info(?, 'main')`).all(table) as { name: string }[]).map((c) => c.name));
+  return have.size > 0 && cols.length > 0 && cols.every((c) => have.has(c));
 }
 
 /** The conflicts table of a merged table. */
@@ -91,13 +100,18 @@ export async function mergeTables(dbPath: string, backupFile: string, tables: re
         const match = (a: string, b2: string) => key.map((k) => `${a}.${q(k)} IS ${b2}.${q(k)}`).join(' AND ');
         const same = cols.map((c) => `m.${q(c)} IS x.${q(c)}`).join(' AND ');
         const at = new Date().toISOString();
-        const already = `NOT EXISTS (SELECT 1 FROM main.${q(ct)} c WHERE c._opsdeck_run = ? AND ${match('c', 'x')})`;
+        // A backup row kept apart already (by this run before a kill, or by an earlier merge) is not kept twice.
+        const already = `NOT EXISTS (SELECT 1 FROM main.${q(ct)} c WHERE ${cols.map((c) => `c.${q(c)} IS x.${q(c)}`).join(' AND ')})`;
         // Keys reused by a different row: kept apart, the live row untouched.
         const reused = db
           .prepare(`INSERT INTO main.${q(ct)} (${list}, _opsdeck_run, _opsdeck_backup, _opsdeck_reason, _opsdeck_at) SELECT ${bList}, ?, ?, 'key now holds a different row', ? FROM b.${q(t)} x JOIN main.${q(t)} m ON ${match('m', 'x')} WHERE NOT (${same}) AND ${already}`)
-          .run(run.id, run.backupId, at, run.id).changes;
+          .run(run.id, run.backupId, at).changes;
+        // Rows `db repair` moved into quarantine are not missing rows: merging them back would duplicate them.
+        const qt = quarantineTable(t);
+        const inQuarantine = hasColumns(db, qt, key) ? `EXISTS (SELECT 1 FROM main.${q(qt)} qq WHERE ${match('qq', 'x')})` : undefined;
+        const quarantined = inQuarantine ? (db.prepare(`SELECT count(*) AS n FROM b.${q(t)} x WHERE NOT EXISTS (SELECT 1 FROM main.${q(t)} m WHERE ${match('m', 'x')}) AND ${inQuarantine}`).get() as { n: number }).n : 0;
         // Rows missing now: inserted; one a UNIQUE or CHECK constraint refuses is kept apart too.
-        const missing = db.prepare(`SELECT ${bList} FROM b.${q(t)} x WHERE NOT EXISTS (SELECT 1 FROM main.${q(t)} m WHERE ${match('m', 'x')})`).raw().all() as unknown[][];
+        const missing = db.prepare(`SELECT ${bList} FROM b.${q(t)} x WHERE NOT EXISTS (SELECT 1 FROM main.${q(t)} m WHERE ${match('m', 'x')})${inQuarantine ? ` AND NOT ${inQuarantine}` : ''}`).raw().all() as unknown[][];
         const insert = db.prepare(`INSERT INTO main.${q(t)} (${list}) VALUES (${cols.map(() => '?').join(', ')})`);
         const keep = db.prepare(`INSERT INTO main.${q(ct)} (${list}, _opsdeck_run, _opsdeck_backup, _opsdeck_reason, _opsdeck_at) VALUES (${cols.map(() => '?').join(', ')}, ?, ?, ?, ?)`);
         let inserted = 0;
@@ -119,7 +133,7 @@ export async function mergeTables(dbPath: string, backupFile: string, tables: re
         }
         const total = (db.prepare(`SELECT count(*) AS n FROM b.${q(t)}`).get() as { n: number }).n;
         const conflicts = (db.prepare(`SELECT count(*) AS n FROM main.${q(ct)} WHERE _opsdeck_run = ?`).get(run.id) as { n: number }).n;
-        counts[t] = { inserted, conflicts, unchanged: Math.max(0, total - inserted - conflicts) };
+        counts[t] = { inserted, conflicts, unchanged: Math.max(0, total - inserted - conflicts - quarantined), quarantined };
         // No conflict: the table this run made is not left behind in the application's database.
         if (!hadConflicts && (db.prepare(`SELECT count(*) AS n FROM main.${q(ct)}`).get() as { n: number }).n === 0) db.exec(`DROP TABLE main.${q(ct)}`);
         if (reused + refused > conflicts) throw new Failure('internal', `merge of ${t}: ${reused + refused} conflicts written, ${conflicts} found`);
@@ -135,10 +149,11 @@ export async function mergeTables(dbPath: string, backupFile: string, tables: re
 }
 
 /**
- * After a merge, each backup row of each table must be in the table as it is, or kept in the
- * conflicts table by this run: the count of rows that are neither (0 when the merge is whole).
+ * After a merge, each backup row of each table must be in the table as it is, kept in the
+ * conflicts table (by this run or an earlier merge: the same row is never kept twice), or waiting in
+ * quarantine: the count of rows that are none of these (0 when the merge is whole).
  */
-export async function unmergedRows(dbPath: string, backupFile: string, tables: readonly string[], keys: Record<string, string[]>, runId: string): Promise<Record<string, number>> {
+export async function unmergedRows(dbPath: string, backupFile: string, tables: readonly string[], keys: Record<string, string[]>, _runId: string): Promise<Record<string, number>> {
   const { default: Database } = await import('better-sqlite3');
   const db = new Database(dbPath, { readonly: true, timeout: 10_000 });
   try {
@@ -151,10 +166,13 @@ export async function unmergedRows(dbPath: string, backupFile: string, tables: r
       const kept = key.map((k) => `c.${q(k)} IS x.${q(k)}`).join(' AND ');
       const ct = conflictsTable(t);
       const hasCt = db.prepare("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?").get(ct);
+      // Kept apart (by this run or an earlier merge), or waiting in quarantine (`db repair`): accounted for.
+      const qt = quarantineTable(t);
+      const quarantined = hasColumns(db, qt, key) ? ` AND NOT EXISTS (SELECT 1 FROM main.${q(qt)} c WHERE ${kept})` : '';
       out[t] = (
         db
-          .prepare(`SELECT count(*) AS n FROM b.${q(t)} x WHERE NOT EXISTS (SELECT 1 FROM main.${q(t)} m WHERE ${same})${hasCt ? ` AND NOT EXISTS (SELECT 1 FROM main.${q(ct)} c WHERE c._opsdeck_run = ? AND ${kept})` : ''}`)
-          .get(...(hasCt ? [runId] : [])) as { n: number }
+          .prepare(`SELECT count(*) AS n FROM b.${q(t)} x WHERE NOT EXISTS (SELECT 1 FROM main.${q(t)} m WHERE ${same})${hasCt ? ` AND NOT EXISTS (SELECT 1 FROM main.${q(ct)} c WHERE ${kept})` : ''}${quarantined}`)
+          .get() as { n: number }
       ).n;
     }
     return out;

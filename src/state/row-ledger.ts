@@ -102,14 +102,18 @@ export class RowLedger {
    * next restore (an operator's trial: four UPDATEd trades, then a whole-file restore). Its newer
    * version is in the run's safety copy; the summary and a `reverted` event say so.
    */
-  restored(database: string, table: string, key: string | undefined, present: RangeSet, backupIds: RangeSet, count: number, runId: string, at = Date.now(), replacedAway: RangeSet = []): { recovered: Range[]; lostByRestore: Range[]; missing: Range[]; reverted: Range[] } {
+  restored(database: string, table: string, key: string | undefined, present: RangeSet, backupIds: RangeSet, count: number, runId: string, at = Date.now(), replacedAway: RangeSet = [], quarantined: RangeSet = []): { recovered: Range[]; lostByRestore: Range[]; missing: Range[]; reverted: Range[] } {
     return this.tx(() => {
       const cur = this.entry(database, table);
       if (!key) {
         this.write(database, { table, known: [], missing: [], seenCount: count }, at);
         return { recovered: [], lostByRestore: [], missing: [], reverted: [] };
       }
-      const base = afterRestore(cur && cur.key === key ? cur : { known: [], missing: [] }, present, backupIds);
+      // Ids waiting in the quarantine table (`db repair` moved them) are neither lost nor missing.
+      const had = cur && cur.key === key ? cur : { known: [], missing: [] };
+      const moved = intersectRanges(quarantined, union(had.known, had.missing));
+      if (moved.length) this.event(database, table, 'quarantined', moved, at, runId);
+      const base = afterRestore({ known: subtract(had.known, moved), missing: subtract(had.missing, moved) }, present, subtract(backupIds, quarantined));
       // Replaced rows whose id is gone now (written after the monitor's last look, so unknown to the
       // ledger) are lost; those whose id is there hold the backup's version.
       const gone = subtract(replacedAway, present);

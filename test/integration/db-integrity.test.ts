@@ -250,6 +250,39 @@ describe('db repair', () => {
     expect(rows(shop, 'SELECT id FROM orders WHERE id > 500 ORDER BY id')).toEqual([{ id: 501 }, { id: 502 }, { id: 503 }]);
     expect((await rowsCheck())?.status).toBe('ok');
   });
+
+  it('rows in quarantine are neither a loss to db check nor merged back twice: the merge of a lost parent leaves its quarantined children for --undo', async () => {
+    const orders = () => (rows(shop, 'SELECT count(*) AS n FROM orders')[0] as { n: number }).n;
+    const before = orders();
+    exec(shop, 'DELETE FROM accounts WHERE id = 2'); // its orders are orphans now; the account is a real loss
+    // The repair says to merge first: the orphans' parent table lost rows (a merge may bring them back).
+    const dry = await cli('db', 'repair', '--db', 'shop', '--dry-run');
+    expect(dry.stdout).toMatch(/WARNING: accounts lost rows since the newest verified backup, and orphans here point at it: merge the missing rows back first/);
+    const r = await cli('db', 'repair', '--db', 'shop', '--yes', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const run = (JSON.parse(r.stdout) as { run: string; warning?: string }).run;
+    expect((JSON.parse(r.stdout) as { warning?: string }).warning).toMatch(/merge the missing rows back first/);
+    const moved = (rows(shop, "SELECT count(*) AS n FROM _opsdeck_quarantine_orders WHERE _opsdeck_run = '" + run + "'")[0] as { n: number }).n;
+    expect(moved).toBeGreaterThan(20);
+    // db check: the account is lost; the quarantined orders are not (they are in the file).
+    const rep = (JSON.parse((await cli('db', 'check', '--db', 'shop', '--json')).stdout) as Report).databases[0];
+    expect(rep?.loss?.tables.filter((x) => x.count > 0).map((x) => x.table)).toEqual(['accounts']);
+    const merge = rep?.loss?.merge ?? '';
+    expect(merge).toMatch(/--tables accounts /);
+    const m = await cli(...merge.split(' ').slice(1), '--yes');
+    expect(m.code, m.stdout + m.stderr).toBe(0);
+    expect(rows(shop, 'SELECT id FROM accounts ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }]);
+    // A merge of orders now (as db check used to advise) inserts none of the quarantined rows.
+    const again = await cli('restore', '--db', 'shop', '--merge', '--tables', 'orders', '--yes');
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/orders: 0 rows inserted, \d+ already there, 30 not merged back: they wait in _opsdeck_quarantine_orders/); // account 2's 30 orders (501–503 are not in the backup)
+    expect(again.stdout).toMatch(/record what came back: orders: 0 missing rows back, none missing/);
+    expect(orders()).toBe(before - moved);
+    // --undo puts every one back (no rowid taken by a duplicate).
+    const undo = await cli('db', 'repair', '--db', 'shop', '--undo', run, '--yes');
+    expect(undo.code, undo.stderr).toBe(0);
+    expect(orders()).toBe(before);
+  });
 });
 
 describe('critical tables, config and usage', () => {
