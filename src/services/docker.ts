@@ -33,7 +33,7 @@ export class DockerService {
 
   constructor(
     readonly endpoint: DockerEndpoint,
-    timeoutMs = 5_000,
+    readonly timeoutMs = 5_000,
     concurrency = 16,
     statsConcurrency = 256,
   ) {
