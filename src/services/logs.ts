@@ -22,7 +22,7 @@ export interface LogLine {
 export interface LogProgress {
   /** Age of the newest line when it arrived (ms; 0 when none yet or only history). */
   lagMs: number;
-  /** Lines per second the container wrote, from the Docker timestamps of the last second or so of lines received (0 until known). */
+  /** Lines per second the container wrote, from the Docker timestamps of the last ¼ s or so of lines received (0 until known). */
   rate: number;
   /** Lines and bytes received since the follow opened. */
   lines: number;
@@ -77,7 +77,7 @@ export async function followContainerLogs(
       p.lagMs = l.at >= openedAt ? Math.max(0, chunkAt - l.at) : 0;
       if (windowAt === undefined || l.at < windowAt) windowAt = l.at;
       windowLines++;
-      if (l.at - windowAt >= 1000) {
+      if (l.at - windowAt >= 250) {
         p.rate = (windowLines * 1000) / (l.at - windowAt);
         windowAt = l.at;
         windowLines = 0;
