@@ -247,7 +247,13 @@ export function consoleActions(o: {
       if (t.kind === 'file') return followFile(t.id, { onLine, onEnd });
       const docker = o.docker();
       if (!docker) throw new Error('no Docker engine configured');
-      const f = await followContainerLogs(docker, t.id, { onLine, onEnd });
+      // Fault injection (tests only): a consumer slower by N µs a line, so the view falls behind on demand.
+      const slowUs = Number(process.env.OPSDECK_FAULT_LOG_SLOW_US ?? 0);
+      const line = slowUs > 0 ? (l: Parameters<typeof onLine>[0]) => {
+        for (const until = performance.now() + slowUs / 1000; performance.now() < until; );
+        onLine(l);
+      } : onLine;
+      const f = await followContainerLogs(docker, t.id, { onLine: line, onEnd });
       const release = o.optimizing?.acquire();
       return { ...f, stop: () => (f.stop(), release?.()) };
     },
