@@ -10,8 +10,8 @@ import { C } from './theme.js';
 
 /** The view's buffer when the configuration says nothing (`log_view.buffer`): 32 MB of lines (issue #26). */
 export const DEFAULT_LOG_BUFFER_BYTES = 32 * 1024 * 1024;
-/** How often the view looks at its buffer and draws: at most one frame per tick, whatever the rate. */
-const TICK_MS = 100;
+/** How often the view looks at its buffer and draws: at most one frame per tick, whatever the rate (4 a second: a frame of the full view costs ~10 ms of CPU, the lag target is 1 s). */
+const TICK_MS = 250;
 /** A filter's scan of the lines already held takes at most this much of each tick. */
 const SCAN_MS = 50;
 /** Lag at which the view says it is behind, and below which it says it caught up again (hysteresis). */
@@ -37,7 +37,7 @@ export interface LogTarget {
 /**
  * Follows a container's (or a log file's) log live into a bounded buffer (`LogBuffer`: by bytes,
  * 32 MB unless configured; the filter tested on each line as it arrives). The view draws at most once
- * per 100 ms tick whatever the rate; `/` filters by regex, `p` pauses, `g` jumps to when the oldest
+ * per 250 ms tick whatever the rate; `/` filters by regex, `p` pauses, `g` jumps to when the oldest
  * firing alert started, `G` skips to now. It says how far back the buffer reaches, and when the follow
  * cannot keep up it says "behind by ~N lines / T s" instead of "following" (issue #26).
  */
