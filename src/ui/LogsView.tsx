@@ -188,11 +188,11 @@ export function LogsView(props: {
   const size = `${formatCount(buf.size)} lines, ${(buf.bytes / 1048576).toFixed(1)} of ${Math.round(buf.maxBytes / 1048576)} MB`;
   const status = [
     paused !== undefined ? 'PAUSED' : behind ? '' : 'following',
+    anchor !== undefined ? `from ${new Date(anchor).toISOString().slice(11, 19)} (oldest firing alert)` : '',
     filterOn
       ? `filter /${filter}/ ${formatCount(buf.matchCount)} of ${size}${buf.scanComplete ? '' : ` (filtering… ${formatCount(buf.looked)} of ${formatCount(buf.size)})`}`
       : size,
     reach,
-    anchor !== undefined ? `from ${new Date(anchor).toISOString().slice(11, 19)} (oldest firing alert)` : '',
     !behind && lag.current.skipped ? lag.current.skipped : '',
   ]
     .filter(Boolean)
