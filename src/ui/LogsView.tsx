@@ -78,10 +78,17 @@ export function LogsView(props: {
   const compiledRef = useRef(compiled);
   compiledRef.current = compiled;
   const filterOn = compiled.filter && !compiled.filter.off ? compiled.filter : undefined;
-  useEffect(() => {
+  // The buffer takes a new filter in the render that shows it (an effect would leave one frame with
+  // the new status over the old lines); its first scan pass runs here too.
+  const applied = useRef<{ compiled: typeof compiled; buf: LogBuffer<LogLine> } | undefined>(undefined);
+  if (applied.current?.compiled !== compiled || applied.current.buf !== buf) {
     buf.setFilter(filterOn ? (t) => filterOn.test(t) : undefined);
-    if (filterOn) filterOn.backlogMs = 0;
-  }, [compiled, buf]);
+    if (filterOn) {
+      filterOn.backlogMs = 0;
+      buf.scan(SCAN_MS);
+    }
+    applied.current = { compiled, buf };
+  }
 
   useEffect(() => {
     let cancelled = false;
@@ -180,23 +187,14 @@ export function LogsView(props: {
     },
   }));
 
-  const p = lag.current.progress;
-  const nowKey = props.keys.find((k) => k.id === 'logs.now')?.keys[0] ?? 'G';
-  const behind = lag.current.behind && p ? `BEHIND by ~${formatCount(Math.round((p.rate * p.lagMs) / 1000))} lines / ${(p.lagMs / 1000).toFixed(1)} s · ${nowKey} skip to now` : undefined;
-  const oldest = buf.oldest();
-  const reach = oldest?.at !== undefined ? `back to ${new Date(oldest.at).toISOString().slice(11, 19)} (${formatAge(Date.now() - oldest.at)})` : '';
-  const size = `${formatCount(buf.size)} lines, ${(buf.bytes / 1048576).toFixed(1)} of ${Math.round(buf.maxBytes / 1048576)} MB`;
-  const status = [
-    paused !== undefined ? 'PAUSED' : behind ? '' : 'following',
-    anchor !== undefined ? `from ${new Date(anchor).toISOString().slice(11, 19)} (oldest firing alert)` : '',
-    filterOn
-      ? `filter /${filter}/ ${formatCount(buf.matchCount)} of ${size}${buf.scanComplete ? '' : ` (filtering… ${formatCount(buf.looked)} of ${formatCount(buf.size)})`}`
-      : size,
-    reach,
-    !behind && lag.current.skipped ? lag.current.skipped : '',
-  ]
-    .filter(Boolean)
-    .join(' · ');
+  const { behind, status } = statusOf({
+    buf,
+    lag: lag.current,
+    nowKey: props.keys.find((k) => k.id === 'logs.now')?.keys[0] ?? 'G',
+    paused: paused !== undefined,
+    filter: filterOn ? filter : undefined,
+    anchor,
+  });
   const room = Math.max(10, props.width - props.target.name.length - 8);
   return (
     <Box flexDirection="column">
@@ -225,6 +223,28 @@ export function LogsView(props: {
       ) : null}
     </Box>
   );
+}
+
+/** The header's two parts: the red "BEHIND …" (when it is) and the rest of the status. */
+function statusOf(o: { buf: LogBuffer<LogLine>; lag: { behind: boolean; progress?: LogProgress; skipped?: string }; nowKey: string; paused: boolean; filter: string | undefined; anchor: number | undefined }): { behind: string | undefined; status: string } {
+  const { buf, anchor } = o;
+  const p = o.lag.progress;
+  const behind = o.lag.behind && p ? `BEHIND by ~${formatCount(Math.round((p.rate * p.lagMs) / 1000))} lines / ${(p.lagMs / 1000).toFixed(1)} s · ${o.nowKey} skip to now` : undefined;
+  const oldest = buf.oldest();
+  const reach = oldest?.at !== undefined ? `back to ${new Date(oldest.at).toISOString().slice(11, 19)} (${formatAge(Date.now() - oldest.at)})` : '';
+  const size = `${formatCount(buf.size)} lines, ${(buf.bytes / 1048576).toFixed(1)} of ${Math.round(buf.maxBytes / 1048576)} MB`;
+  const status = [
+    o.paused ? 'PAUSED' : behind ? '' : 'following',
+    anchor !== undefined ? `from ${new Date(anchor).toISOString().slice(11, 19)} (oldest firing alert)` : '',
+    o.filter !== undefined
+      ? `filter /${o.filter}/ ${formatCount(buf.matchCount)} of ${size}${buf.scanComplete ? '' : ` (filtering… ${formatCount(buf.looked)} of ${formatCount(buf.size)})`}`
+      : size,
+    reach,
+    !behind && o.lag.skipped ? o.lag.skipped : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  return { behind, status };
 }
 
 /** 1234567 → "1,234,567". */
