@@ -90,6 +90,10 @@ export async function followContainerLogs(
     const r = await docker.followLogs(id, { ...(tail !== undefined ? { tail } : {}), ...(since !== undefined ? { since } : {}) });
     if (!r.ok) throw new Error(r.error.message);
     const stream = r.value;
+    if (stopped) {
+      stream.close(); // stopped while this one opened (a skip, a reopen): nobody reads it
+      return;
+    }
     current = stream;
     const demux = new LogDemuxer(stream.tty, true, seen);
     stream.raw.on('data', (d: Buffer) => {

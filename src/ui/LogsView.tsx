@@ -92,7 +92,7 @@ export function LogsView(props: {
 
   useEffect(() => {
     let cancelled = false;
-    let drawn = -1;
+    let drawn = '';
     // Another target: a buffer of its own (the filter stays).
     if (buf.end > 0) {
       const b = newBuffer();
@@ -119,7 +119,7 @@ export function LogsView(props: {
       const p = followRef.current?.progress?.();
       const was = lag.current.behind;
       if (p) lag.current = { ...lag.current, progress: p, behind: was ? p.lagMs >= CAUGHT_UP_MS : p.lagMs >= BEHIND_MS };
-      const key = buf.version * 4 + (lag.current.behind ? 1 : 0) + (p ? Math.round(p.lagMs / 100) * 8 : 0);
+      const key = `${buf.version}:${lag.current.behind}:${p ? Math.round(p.lagMs / 100) : ''}`;
       if (key === drawn) return;
       drawn = key;
       setTick((n) => n + 1);
