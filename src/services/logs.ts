@@ -27,12 +27,14 @@ export interface LogProgress {
   /** Lines and bytes received since the follow opened. */
   lines: number;
   bytes: number;
+  /** Lines not read yet, when the follow can count them (a file: its unread bytes over the mean line length). */
+  behindLines?: number;
 }
 
 /** A running log follow; `stop()` closes the stream. */
 export interface LogFollow {
   stop(): void;
-  /** How far behind the follow is (container logs; a file follow is never behind by more than its 500 ms poll). */
+  /** How far behind the follow is. */
   progress?(): LogProgress;
   /** Drops what is queued and follows on from now (container logs): the lines in between are never read. */
   skipToNow?(): Promise<void>;
@@ -183,6 +185,11 @@ export async function followFile(path: string, opts: { tail?: number; onLine: (l
   if (tailBytes < st.size) initial.shift();
   partial = initial.pop() ?? '';
   for (const l of initial.slice(-(opts.tail ?? 200))) opts.onLine({ stream: 'file', text: l });
+  // Behind (issue #26): a poll reads at most 1 MB, so a file growing faster leaves bytes unread; the
+  // lag is how long some have stayed unread, the lines behind those bytes over the mean line length.
+  const p: LogProgress = { lagMs: 0, rate: 0, lines: 0, bytes: 0 };
+  let unread = 0;
+  let backlogSince: number | undefined;
   const timer = setInterval(() => {
     void (async () => {
       if (stopped) return;
@@ -193,8 +200,13 @@ export async function followFile(path: string, opts: { tail?: number; onLine: (l
           const b = Buffer.alloc(Math.min(s.size - pos, 1024 * 1024));
           const { bytesRead } = await fh.read(b, 0, b.length, pos);
           pos += bytesRead;
-          emit(b.subarray(0, bytesRead).toString('utf8'));
+          p.bytes += bytesRead;
+          const text = b.subarray(0, bytesRead).toString('utf8');
+          for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) p.lines++;
+          emit(text);
         }
+        unread = Math.max(0, s.size - pos);
+        backlogSince = unread > 0 ? (backlogSince ?? Date.now()) : undefined;
       } catch (e) {
         opts.onEnd?.((e as Error).message);
       }
@@ -206,6 +218,13 @@ export async function followFile(path: string, opts: { tail?: number; onLine: (l
       stopped = true;
       clearInterval(timer);
       void fh.close();
+    },
+    progress: () => ({ ...p, lagMs: backlogSince !== undefined ? Date.now() - backlogSince : 0, behindLines: p.lines ? Math.round(unread / (p.bytes / p.lines)) : 0 }),
+    skipToNow: async () => {
+      pos = (await stat(path)).size;
+      partial = '';
+      unread = 0;
+      backlogSince = undefined;
     },
   };
 }

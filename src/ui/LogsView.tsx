@@ -145,7 +145,7 @@ export function LogsView(props: {
     setAnchor(undefined);
     if (!f?.skipToNow) return;
     const p = lag.current.progress;
-    const was = lag.current.behind && p ? `skipped ~${formatCount(Math.round((p.rate * p.lagMs) / 1000))} lines (${(p.lagMs / 1000).toFixed(1)} s) at ${new Date().toISOString().slice(11, 19)}` : undefined;
+    const was = lag.current.behind && p ? `skipped ~${formatCount(behindLines(p))} lines (${(p.lagMs / 1000).toFixed(1)} s) at ${new Date().toISOString().slice(11, 19)}` : undefined;
     lag.current = { behind: false, ...(was ? { skipped: was } : {}) };
     f.skipToNow().catch((e: Error) => setEnded(`cannot skip to now: ${e.message}`));
   };
@@ -229,7 +229,7 @@ export function LogsView(props: {
 function statusOf(o: { buf: LogBuffer<LogLine>; lag: { behind: boolean; progress?: LogProgress; skipped?: string }; nowKey: string; paused: boolean; filter: string | undefined; anchor: number | undefined }): { behind: string | undefined; status: string } {
   const { buf, anchor } = o;
   const p = o.lag.progress;
-  const behind = o.lag.behind && p ? `BEHIND by ~${formatCount(Math.round((p.rate * p.lagMs) / 1000))} lines / ${(p.lagMs / 1000).toFixed(1)} s · ${o.nowKey} skip to now` : undefined;
+  const behind = o.lag.behind && p ? `BEHIND by ~${formatCount(behindLines(p))} lines / ${(p.lagMs / 1000).toFixed(1)} s · ${o.nowKey} skip to now` : undefined;
   const oldest = buf.oldest();
   const reach = oldest?.at !== undefined ? `back to ${new Date(oldest.at).toISOString().slice(11, 19)} (${formatAge(Date.now() - oldest.at)})` : '';
   const size = `${formatCount(buf.size)} lines, ${(buf.bytes / 1048576).toFixed(1)} of ${Math.round(buf.maxBytes / 1048576)} MB`;
@@ -245,6 +245,11 @@ function statusOf(o: { buf: LogBuffer<LogLine>; lag: { behind: boolean; progress
     .filter(Boolean)
     .join(' · ');
   return { behind, status };
+}
+
+/** Lines not read yet: counted by the follow when it can (a file), else the container's rate × the lag. */
+function behindLines(p: LogProgress): number {
+  return p.behindLines ?? Math.round((p.rate * p.lagMs) / 1000);
 }
 
 /** 1234567 → "1,234,567". */

@@ -136,6 +136,29 @@ describe('followContainerLogs', () => {
 });
 
 describe('followFile', () => {
+  it('a file growing faster than a poll reads (1 MB / 500 ms) is reported behind, with the lines left; skipToNow drops them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsdeck-logs-'));
+    const file = join(dir, 'flood.log');
+    writeFileSync(file, 'start\n');
+    const lines: string[] = [];
+    const f = await followFile(file, { onLine: (l) => lines.push(l.text) });
+    try {
+      // 8 MB at once: 100,000 lines of 80 bytes; the follow needs 4 s to read them.
+      appendFileSync(file, Array.from({ length: 100_000 }, (_, i) => `flood ${String(i).padStart(6, '0')} ${'x'.repeat(66)}`).join('\n') + '\n');
+      await until(() => (f.progress?.().lagMs ?? 0) >= 600);
+      const p = f.progress?.();
+      expect(p?.behindLines).toBeGreaterThan(10_000);
+      expect(p?.behindLines).toBeLessThan(100_000);
+      await f.skipToNow?.();
+      expect(f.progress?.()).toMatchObject({ lagMs: 0, behindLines: 0 });
+      appendFileSync(file, 'after skip\n');
+      await until(() => lines.includes('after skip'));
+      expect(lines.filter((l) => l.startsWith('flood')).length).toBeLessThan(100_000);
+    } finally {
+      f.stop();
+    }
+  });
+
   it('gives the last lines, then appended ones; follows a truncation in place', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'opsdeck-logs-'));
     const file = join(dir, 'app.log');
