@@ -6,12 +6,12 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { spawnDriven } from '../engine/protocol.js';
 import { unwatchFile, watchFile } from 'node:fs';
 import { hostname } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
 import { loadConfig } from '../config/load.js';
 import { reloadConfig } from '../config/reload.js';
 import type { Config } from '../config/schema.js';
 import { exitCodeFor } from '../domain/check.js';
-import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
+import type { DockerService } from '../services/docker.js';
+import { dockerFor, noOptimizingCompiler, optimizingWhileFollowing, tuneHeap } from './console-runtime.js';
 import { followContainerLogs, followFile } from '../services/logs.js';
 import { EventBus } from '../engine/events.js';
 import { AckStore, recordAudit } from '../state/acks.js';
@@ -38,47 +38,6 @@ import { loadCatalog } from '../runbooks/catalog.js';
 import { createHostHistory } from '../ui/useHostHistory.js';
 import { configuredKeys, formatReport, runChecks, useColor } from './check.js';
 import { out, useSecrets, type GlobalOptions } from './output.js';
-
-/**
- * Keeps a long-running console small (issue #3: peak RSS ≤ 150 MB with 50 containers; it was ~150-190).
- * Measured with process.memoryUsage / v8.getHeapSpaceStatistics every second over 30 s runs:
- * - the young generation grew to its 2 × 16 MB maximum within the first second and stayed there
- *   (the frames allocate ~10 MB/s); `--semi-space-growth-factor=1` stops it growing from what start-up
- *   left (2 × 4 MB when this runs);
- * - the old generation grew to ~3× its ~20 MB live size between full GCs (V8 lets it grow up to 4×
- *   on a machine with a few GB); `--heap-growing-percent=30` starts the next full GC at +30 %.
- * Together: peak RSS ~150 → ~105 MB, for ~+0.3 s CPU per minute in more, smaller GCs.
- * Both are soft heuristics read by V8 at each GC, so setting them at run time works (v8.setFlagsFromString),
- * from any launcher (`opsdeck`, `node dist/cli.js`, npx), and only for the console. No hard
- * `--max-old-space-size`: an incident console that dies of "heap out of memory" while an operator
- * reads a long log is worse than a few more MB. Start-up flags in the shebang were the other option;
- * they do not apply when node is run on dist/cli.js directly (the benchmark, some service managers).
- */
-function tuneHeap(): void {
-  setFlagsFromString('--semi-space-growth-factor=1');
-  setFlagsFromString('--heap-growing-percent=30');
-}
-
-/**
- * Turns off V8's optimising compiler (TurboFan) for the console: its code stays in the interpreter
- * and the Sparkplug baseline compiler (issue #3: own CPU ≤ htop's). Measured per thread over 40 s
- * runs of the bench dashboard (50 containers, 2 s refresh), in s/min:
- *
- * |                 | main thread | V8's worker threads | total |
- * |-----------------|-------------|---------------------|-------|
- * | TurboFan on     | 0.46–0.57   | 0.32–0.36           | 0.78–0.93 |
- * | TurboFan off    | 0.48–0.54   | 0.06–0.09           | 0.57–0.60 |
- *
- * A frame every 2 s never gets hot enough to repay compiling: TurboFan kept compiling and
- * deoptimising React's and Ink's large functions ("insufficient type feedback", "dependency change";
- * ~20 optimisations every 10 s after a minute) on its background threads, while the main thread was
- * no faster. The flag is read whenever V8 decides to optimise, so setting it at run time works, for
- * the console only: `check`, `backup` and `restore` keep TurboFan for their short bursts of work.
- * `--turbofan` is the flag's name since V8 10.9 (Node 20 has 11.3); `--opt` is an older alias.
- */
-function noOptimizingCompiler(): void {
-  setFlagsFromString('--no-turbofan');
-}
 
 /**
  * The default command: the live console. When stdout is not a terminal (piped, cron) it prints a
@@ -163,6 +122,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   // The configuration file is watched as `watch` does: a change restarts the checks on the same
   // store (alert state survives), and the panes, keys and thresholds follow; a broken edit keeps
   // the running configuration and says why in the status line.
+  let docker: DockerService | undefined;
   const file = loaded.file;
   if (file) {
     watchFile(file, { interval: 1000 }, () => {
@@ -171,6 +131,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
         const nextKeys = configuredKeys(next);
         useSecrets(next.secrets);
         monitor.stop();
+        docker = dockerFor(next.config, docker);
         monitor = startMonitor(next.config);
         monitor.start();
         setLive({ config: next.config, keys: nextKeys, runbooks: runbookCatalog(next.config), notice: { text: `configuration reloaded from ${file}`, color: 'green', until: Date.now() + 10_000 } });
@@ -194,9 +155,8 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     }
     lastChecks = s.checks;
   });
-  const docker = config.docker.all_containers || config.services.some((s) => s.container || s.compose_service)
-    ? new DockerService(resolveDockerEndpoint(config.docker.host), config.docker.timeout)
-    : undefined;
+  // Rebuilt by a reload (dockerFor), so read through a getter by the actions.
+  docker = dockerFor(config, undefined);
   // The first probes run while Ink and React load (~0.45 s from the bundle, FACTS/issue #3), so the
   // first frame already has data: the first full frame is the target, not the first empty one.
   monitor.start();
@@ -209,7 +169,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     throw e;
   }
 
-  const actions = { ...consoleActions({ readOnly: !!g.readOnly, db, acks, docker, monitor: () => monitor, entries, configFile: file, tracker }), ...incidents.actions, ...healing.actions, maintenance: consoleMaintenance({ db, store, readOnly: !!g.readOnly, config: () => running }) };
+  const actions = { ...consoleActions({ readOnly: !!g.readOnly, db, acks, docker: () => docker, optimizing: optimizingWhileFollowing(), monitor: () => monitor, entries, configFile: file, tracker }), ...incidents.actions, ...healing.actions, maintenance: consoleMaintenance({ db, store, readOnly: !!g.readOnly, config: () => running }) };
   const color = useColor(g);
   const altScreen = !process.env.OPSDECK_NO_ALT_SCREEN;
   if (altScreen) process.stdout.write('\x1b[?1049h\x1b[H');
@@ -258,16 +218,20 @@ export function consoleActions(o: {
   readOnly: boolean;
   db: BetterSqlite3.Database;
   acks: AckStore;
-  docker: DockerService | undefined;
+  /** The Docker client of the running configuration (a reload may add, change or drop it). */
+  docker: () => DockerService | undefined;
+  /** TurboFan while a container log is followed (the console; absent in tests). */
+  optimizing?: { acquire(): () => void };
   monitor: () => Monitor;
   entries: ReadonlyMap<string, { at: number; status: string; message: string }[]>;
   configFile: string | undefined;
   tracker?: KeyTracker;
 }): ConsoleActions {
-  const { db, acks, docker } = o;
+  const { db, acks } = o;
   const refuse = (action: string, target: string) => recordAudit(db, { action, target, outcome: 'refused', detail: '--read-only' });
   return {
     containerAction: async (kind, c) => {
+      const docker = o.docker();
       if (o.readOnly) {
         refuse(`container.${kind}`, c.name);
         return { ok: false, error: { kind: 'invalid', source: 'console', message: `${kind} ${c.name}: ${READ_ONLY_REFUSAL}` } };
@@ -282,8 +246,17 @@ export function consoleActions(o: {
     },
     follow: async (t, onLine, onEnd) => {
       if (t.kind === 'file') return followFile(t.id, { onLine, onEnd });
+      const docker = o.docker();
       if (!docker) throw new Error('no Docker engine configured');
-      return followContainerLogs(docker, t.id, { onLine, onEnd });
+      // Fault injection (tests only): a consumer slower by N µs a line, so the view falls behind on demand.
+      const slowUs = Number(process.env.OPSDECK_FAULT_LOG_SLOW_US ?? 0);
+      const line = slowUs > 0 ? (l: Parameters<typeof onLine>[0]) => {
+        for (const until = performance.now() + slowUs / 1000; performance.now() < until; );
+        onLine(l);
+      } : onLine;
+      const f = await followContainerLogs(docker, t.id, { onLine: line, onEnd });
+      const release = o.optimizing?.acquire();
+      return { ...f, stop: () => (f.stop(), release?.()) };
     },
     refresh: () => void o.monitor().runAll(),
     ack: (a) => (o.readOnly ? refuse('alert.ack', a.checkId) : acks.ack(a.checkId, a.firedAt)),

@@ -191,6 +191,18 @@ const backupSchema = z.strictObject({
   copy_timeout: duration(10 * MINUTE, { min: SECOND, max: 24 * HOUR, why: 'how long an off-host copy may take' }),
 }).refine((b) => !b.copy_verify_command || b.copy_command, { message: 'expected copy_command too (copy_verify_command checks the copy it makes)', path: ['copy_verify_command'] });
 
+/**
+ * The console's logs view (issue #26): how many lines it keeps to scroll and filter. Bounded by
+ * bytes (the estimate of src/domain/log-buffer.ts: 2 bytes a character + 64 a line), and by a number
+ * of lines when `lines` is set; the oldest go first.
+ */
+const logViewSchema = z.strictObject({
+  /** Megabytes of lines kept (default 32: ~300,000 lines of 50 characters). */
+  buffer_mb: z.number({ error: 'expected a number of megabytes such as 32' }).int('expected a whole number of megabytes').min(1, 'expected at least 1 (MB)').max(4096, 'expected at most 4096 (MB)').default(32),
+  /** At most this many lines, besides the bytes (none by default). */
+  lines: z.number({ error: 'expected a number of lines such as 100000' }).int('expected a whole number of lines').min(100, 'expected at least 100 lines').optional(),
+});
+
 /** The whole opsdeck.yaml. */
 export const configSchema = z
   .strictObject({
@@ -210,6 +222,8 @@ export const configSchema = z
   backup: backupSchema.default(() => backupSchema.parse({})),
   /** Log files the console can follow besides containers' logs. */
   logs: z.array(logSchema).default([]),
+  /** The console's logs view: its buffer (issue #26). */
+  log_view: logViewSchema.default(() => logViewSchema.parse({})),
   /** Console key remapping: command id → keys (see `?` in the console). */
   keys: z.record(z.string(), z.array(z.string())).default({}),
   runbooks: runbooksSchema.default(() => runbooksSchema.parse({})),

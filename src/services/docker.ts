@@ -33,7 +33,7 @@ export class DockerService {
 
   constructor(
     readonly endpoint: DockerEndpoint,
-    timeoutMs = 5_000,
+    readonly timeoutMs = 5_000,
     concurrency = 16,
     statsConcurrency = 256,
   ) {
@@ -118,8 +118,8 @@ export class DockerService {
     return this.logs.since(idOrName, since);
   }
 
-  /** Follows a container's log from its last `tail` lines or from `since` (Unix seconds). */
-  followLogs(idOrName: string, opts: { tail?: number; since?: number } = {}): Promise<Result<LogStream>> {
+  /** Follows a container's log from its last `tail` lines or from `since` (Unix seconds, a fraction allowed). */
+  followLogs(idOrName: string, opts: { tail?: number; since?: number | string } = {}): Promise<Result<LogStream>> {
     return this.logs.follow(idOrName, opts);
   }
 }

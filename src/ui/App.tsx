@@ -331,6 +331,8 @@ export function App(props: {
               width={columns}
               height={heights.logs}
               jumpTo={oldestFiring}
+              bufferBytes={props.config.log_view.buffer_mb * 1048576}
+              bufferLines={props.config.log_view.lines}
               onBack={() => dispatch({ type: 'command', command: { id: 'logs.back' } })}
               onQuit={() => dispatch({ type: 'command', command: { id: 'app.quit' } })}
               onHelp={() => dispatch({ type: 'command', command: { id: 'app.help' } })}

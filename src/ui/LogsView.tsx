@@ -1,13 +1,22 @@
 import { Box, Text, type Key } from 'ink';
 import { useEffect, useImperativeHandle, useMemo, useRef, useState, type Ref } from 'react';
 import { useRefState } from './useRefState.js';
-import type { LogFollow, LogLine } from '../services/logs.js';
+import type { LogFollow, LogLine, LogProgress } from '../services/logs.js';
+import { LogBuffer } from '../domain/log-buffer.js';
 import { fit } from './format/cells.js';
-import { compileFilter, FILTER_SYNTAX_NOTE, filterLines, logLineColor, printableLogText } from './format/logs.js';
+import { compileFilter, FILTER_GIVE_UP_MS, FILTER_SYNTAX_NOTE, logLineColor, printableLogText } from './format/logs.js';
 import { commandFor, keyName, type KeyBinding } from './keys.js';
 import { C } from './theme.js';
 
-const MAX_LINES = 5000;
+/** The view's buffer when the configuration says nothing (`log_view.buffer`): 32 MB of lines (issue #26). */
+export const DEFAULT_LOG_BUFFER_BYTES = 32 * 1024 * 1024;
+/** How often the view looks at its buffer and draws: at most one frame per tick, whatever the rate (4 a second: a frame of the full view costs ~10 ms of CPU, the lag target is 1 s). */
+const TICK_MS = 250;
+/** A filter's scan of the lines already held takes at most this much of each tick. */
+const SCAN_MS = 50;
+/** Lag at which the view says it is behind, and below which it says it caught up again (hysteresis). */
+export const BEHIND_MS = 1000;
+const CAUGHT_UP_MS = 500;
 
 /**
  * The logs view's key handler. The console has one `useInput` and passes keys down: two Ink input
@@ -26,9 +35,11 @@ export interface LogTarget {
 }
 
 /**
- * Follows a container's (or a log file's) log live. Lines arrive in batches (flushed at most every
- * 100 ms) so a fast stream does not re-render per line; `/` filters by regex, `p` pauses, `g` jumps to
- * when the oldest firing alert started.
+ * Follows a container's (or a log file's) log live into a bounded buffer (`LogBuffer`: by bytes,
+ * 32 MB unless configured; the filter tested on each line as it arrives). The view draws at most once
+ * per 250 ms tick whatever the rate; `/` filters by regex, `p` pauses, `g` jumps to when the oldest
+ * firing alert started, `G` skips to now. It says how far back the buffer reaches, and when the follow
+ * cannot keep up it says "behind by ~N lines / T s" instead of "following" (issue #26).
  */
 export function LogsView(props: {
   target: LogTarget;
@@ -37,73 +48,115 @@ export function LogsView(props: {
   width: number;
   height: number;
   jumpTo?: number | undefined;
+  /** The buffer's bound in bytes (config `log_view.buffer`), and in lines (`log_view.lines`). */
+  bufferBytes?: number | undefined;
+  bufferLines?: number | undefined;
   onBack: () => void;
   onQuit: () => void;
   onHelp: () => void;
   /** The console's one input handler hands this view its keys (see LogsKeys). */
   keysRef: Ref<LogsKeys>;
 }) {
-  const [lines, setLines] = useState<LogLine[]>([]);
   // Read synchronously by the input handler: "/ERROR⏎" may arrive in one burst.
-  const [getPaused, setPaused] = useRefState(false);
+  const [getPaused, setPaused] = useRefState<number | undefined>(undefined);
   const [getFilter, setFilter] = useRefState('');
   const [getEditing, setEditing] = useRefState<string | undefined>(undefined);
   const paused = getPaused();
   const filter = getFilter();
   const editing = getEditing();
-  const linesRef = useRef<LogLine[]>([]);
+  const newBuffer = () => new LogBuffer<LogLine>(props.bufferBytes ?? DEFAULT_LOG_BUFFER_BYTES, props.bufferLines);
+  const bufRef = useRef<LogBuffer<LogLine> | undefined>(undefined);
+  bufRef.current ??= newBuffer();
+  const buf = bufRef.current;
+  const followRef = useRef<LogFollow | undefined>(undefined);
   const [ended, setEnded] = useState<string | undefined>();
   const [anchor, setAnchor] = useState<number | undefined>();
-  const pending = useRef<LogLine[]>([]);
+  const [, setTick] = useState(0);
+  const lag = useRef<{ behind: boolean; progress?: LogProgress; skipped?: string }>({ behind: false });
+
+  const compiled = useMemo(() => compileFilter(filter), [filter]);
+  const compiledRef = useRef(compiled);
+  compiledRef.current = compiled;
+  const filterOn = compiled.filter && !compiled.filter.off ? compiled.filter : undefined;
+  // The buffer takes a new filter in the render that shows it (an effect would leave one frame with
+  // the new status over the old lines); its first scan pass runs here too.
+  const applied = useRef<{ compiled: typeof compiled; buf: LogBuffer<LogLine> } | undefined>(undefined);
+  if (applied.current?.compiled !== compiled || applied.current.buf !== buf) {
+    buf.setFilter(filterOn ? (t) => filterOn.test(t) : undefined);
+    if (filterOn) {
+      filterOn.backlogMs = 0;
+      buf.scan(SCAN_MS);
+    }
+    applied.current = { compiled, buf };
+  }
 
   useEffect(() => {
-    let f: LogFollow | undefined;
     let cancelled = false;
+    let drawn = '';
+    // Another target: a buffer of its own (the filter stays).
+    if (buf.end > 0) {
+      const b = newBuffer();
+      const f = compiledRef.current.filter;
+      b.setFilter(f && !f.off ? (t) => f.test(t) : undefined);
+      bufRef.current = b;
+    }
+    const b = bufRef.current as LogBuffer<LogLine>;
+    followRef.current = undefined;
+    lag.current = { behind: false };
+    // One tick: the filter's scan goes on, the lag is read, and a frame is drawn only if something moved.
     const timer = setInterval(() => {
-      if (pending.current.length === 0) return;
-      const batch = pending.current;
-      pending.current = [];
-      setLines((prev) => {
-        const next = prev.concat(batch);
-        linesRef.current = next.length > MAX_LINES ? next.slice(next.length - MAX_LINES) : next;
-        return linesRef.current;
-      });
-    }, 100);
+      const buf = b;
+      const f = compiledRef.current.filter;
+      if (f && !f.off && !buf.scanComplete) {
+        const t0 = performance.now();
+        buf.scan(SCAN_MS);
+        f.backlogMs = buf.scanComplete ? 0 : f.backlogMs + (performance.now() - t0);
+        if (f.backlogMs > FILTER_GIVE_UP_MS) {
+          f.off = `filter too slow (over ${Math.round(FILTER_GIVE_UP_MS / 1000)} s on ${buf.size} lines): it is off; press / for a simpler one`;
+          buf.setFilter(undefined);
+        }
+      }
+      const p = followRef.current?.progress?.();
+      const was = lag.current.behind;
+      if (p) lag.current = { ...lag.current, progress: p, behind: was ? p.lagMs >= CAUGHT_UP_MS : p.lagMs >= BEHIND_MS };
+      const key = `${buf.version}:${lag.current.behind}:${p ? Math.round(p.lagMs / 100) : ''}`;
+      if (key === drawn) return;
+      drawn = key;
+      setTick((n) => n + 1);
+    }, TICK_MS);
     props
-      .follow(props.target, (l) => pending.current.push(l), (why) => setEnded(why))
+      .follow(props.target, (l) => b.push(l), (why) => setEnded(why))
       .then((x) => {
         if (cancelled) x.stop();
-        else f = x;
+        else followRef.current = x;
       })
       .catch((e: Error) => setEnded(`cannot follow ${props.target.name}: ${e.message}`));
     return () => {
       cancelled = true;
       clearInterval(timer);
-      f?.stop();
+      followRef.current?.stop();
     };
-    // Re-subscribe only when the target changes.
+    // Re-subscribe only when the target changes (the filter is read through its ref at each tick).
   }, [props.target.id]);
 
-  const compiled = useMemo(() => compileFilter(filter), [filter]);
-  const [frozen, setFrozen] = useState<LogLine[] | undefined>();
-  const source = paused ? (frozen ?? lines) : lines;
-  // Filtering runs in passes of at most FILTER_PASS_MS; an unfinished one goes on after this frame,
-  // so q and ctrl-c are read in between (issue #13).
-  const pass = compiled.filter ? filterLines(source, compiled.filter) : undefined;
-  const shown = pass ? pass.shown : source;
-  const [, setPasses] = useState(0);
-  useEffect(() => {
-    if (!pass || pass.complete) return;
-    const t = setTimeout(() => setPasses((n) => n + 1), 10);
-    return () => clearTimeout(t);
-  });
+  const skipToNow = () => {
+    const f = followRef.current;
+    setPaused(undefined);
+    setAnchor(undefined);
+    if (!f?.skipToNow) return;
+    const p = lag.current.progress;
+    const was = lag.current.behind && p ? `skipped ~${formatCount(behindLines(p))} lines (${(p.lagMs / 1000).toFixed(1)} s) at ${new Date().toISOString().slice(11, 19)}` : undefined;
+    lag.current = { behind: false, ...(was ? { skipped: was } : {}) };
+    f.skipToNow().catch((e: Error) => setEnded(`cannot skip to now: ${e.message}`));
+  };
+
   const bodyHeight = Math.max(1, props.height - 3);
-  let start = Math.max(0, shown.length - bodyHeight);
+  let rows: { seq: number; line: LogLine }[];
   if (anchor !== undefined) {
-    const i = shown.findIndex((l) => (l.at ?? 0) >= anchor);
-    start = i >= 0 ? Math.min(i, Math.max(0, shown.length - bodyHeight)) : start;
-  }
-  const visible = shown.slice(start, start + bodyHeight);
+    const from = buf.seqAtOrAfter(anchor);
+    rows = from !== undefined ? buf.window(bodyHeight, { from }) : buf.window(bodyHeight, paused !== undefined ? { before: paused } : {});
+    if (rows.length < bodyHeight) rows = buf.window(bodyHeight, paused !== undefined ? { before: paused } : {});
+  } else rows = buf.window(bodyHeight, paused !== undefined ? { before: paused } : {});
 
   useImperativeHandle(props.keysRef, () => ({
     onKey: (input: string, key: Key) => {
@@ -124,39 +177,41 @@ export function LogsView(props: {
       else if (cmd.id === 'app.help') props.onHelp();
       else if (cmd.id === 'logs.filter') setEditing(getFilter());
       else if (cmd.id === 'logs.pause') {
-        setFrozen(paused ? undefined : linesRef.current);
-        setPaused(!paused);
+        setPaused(paused !== undefined ? undefined : buf.end);
         setAnchor(undefined);
       } else if (cmd.id === 'logs.jump' && props.jumpTo !== undefined) {
-        setFrozen(linesRef.current);
-        setPaused(true);
+        setPaused(buf.end);
         setAnchor(props.jumpTo);
-      } else if (cmd.id === 'logs.back') props.onBack();
+      } else if (cmd.id === 'logs.now') skipToNow();
+      else if (cmd.id === 'logs.back') props.onBack();
     },
   }));
 
-  const status = [
-    paused ? 'PAUSED' : 'following',
-    compiled.filter && !compiled.filter.off
-      ? `filter /${filter}/ ${shown.length} of ${source.length} lines${pass && !pass.complete ? ` (filtering… ${pass.looked} of ${source.length})` : ''}`
-      : `${source.length} lines`,
-    anchor !== undefined ? `from ${new Date(anchor).toISOString().slice(11, 19)} (oldest firing alert)` : '',
-  ]
-    .filter(Boolean)
-    .join(' · ');
+  const { behind, status } = statusOf({
+    buf,
+    lag: lag.current,
+    nowKey: props.keys.find((k) => k.id === 'logs.now')?.keys[0] ?? 'G',
+    paused: paused !== undefined,
+    filter: filterOn ? filter : undefined,
+    anchor,
+  });
+  const room = Math.max(10, props.width - props.target.name.length - 8);
   return (
     <Box flexDirection="column">
       <Box>
         <C bold color="cyan">{`Logs: ${props.target.name}`}</C>
-        <Text> {fit(status, Math.max(10, props.width - props.target.name.length - 8))}</Text>
+        <Text> </Text>
+        {behind ? <C bold color="red">{fit(behind, room)}</C> : null}
+        {behind ? <Text> · </Text> : null}
+        <Text>{fit(status, Math.max(1, room - (behind ? behind.length + 3 : 0)))}</Text>
       </Box>
-      {visible.map((l, i) => (
-        <C key={`${start + i}`} color={logLineColor(l.text) ?? (l.stream === 'stderr' ? 'magenta' : undefined)}>
+      {rows.map(({ seq, line: l }) => (
+        <C key={`${seq}`} color={logLineColor(l.text) ?? (l.stream === 'stderr' ? 'magenta' : undefined)}>
           {fit(printableLogText(l.text), props.width)}
         </C>
       ))}
-      {visible.length === 0 ? <C dim>{ended ?? (source.length ? 'no line matches the filter' : 'waiting for log lines…')}</C> : null}
-      {ended && visible.length ? <C color="yellow">{ended}</C> : null}
+      {rows.length === 0 ? <C dim>{ended ?? (buf.size ? (buf.scanComplete ? 'no line matches the filter' : 'filtering…') : 'waiting for log lines…')}</C> : null}
+      {ended && rows.length ? <C color="yellow">{ended}</C> : null}
       {editing !== undefined ? (
         <Text wrap="truncate">
           /{editing}
@@ -168,4 +223,42 @@ export function LogsView(props: {
       ) : null}
     </Box>
   );
+}
+
+/** The header's two parts: the red "BEHIND …" (when it is) and the rest of the status. */
+function statusOf(o: { buf: LogBuffer<LogLine>; lag: { behind: boolean; progress?: LogProgress; skipped?: string }; nowKey: string; paused: boolean; filter: string | undefined; anchor: number | undefined }): { behind: string | undefined; status: string } {
+  const { buf, anchor } = o;
+  const p = o.lag.progress;
+  const behind = o.lag.behind && p ? `BEHIND by ~${formatCount(behindLines(p))} lines / ${(p.lagMs / 1000).toFixed(1)} s · ${o.nowKey} skip to now` : undefined;
+  const oldest = buf.oldest();
+  const reach = oldest?.at !== undefined ? `back to ${new Date(oldest.at).toISOString().slice(11, 19)} (${formatAge(Date.now() - oldest.at)})` : '';
+  const size = `${formatCount(buf.size)} lines, ${(buf.bytes / 1048576).toFixed(1)} of ${Math.round(buf.maxBytes / 1048576)} MB`;
+  const status = [
+    o.paused ? 'PAUSED' : behind ? '' : 'following',
+    anchor !== undefined ? `from ${new Date(anchor).toISOString().slice(11, 19)} (oldest firing alert)` : '',
+    o.filter !== undefined
+      ? `filter /${o.filter}/ ${formatCount(buf.matchCount)} of ${size}${buf.scanComplete ? '' : ` (filtering… ${formatCount(buf.looked)} of ${formatCount(buf.size)})`}`
+      : size,
+    reach,
+    !behind && o.lag.skipped ? o.lag.skipped : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  return { behind, status };
+}
+
+/** Lines not read yet: counted by the follow when it can (a file), else the container's rate × the lag. */
+function behindLines(p: LogProgress): number {
+  return p.behindLines ?? Math.round((p.rate * p.lagMs) / 1000);
+}
+
+/** 1234567 → "1,234,567". */
+function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** How far back, roughly: "45 s", "12 min", "3.5 h". */
+function formatAge(ms: number): string {
+  const s = Math.max(0, ms / 1000);
+  return s < 120 ? `${Math.round(s)} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
 }

@@ -35,6 +35,7 @@ export const COMMAND_IDS = [
   'logs.filter',
   'logs.pause',
   'logs.jump',
+  'logs.now',
   'logs.back',
   'dialog.yes',
   'dialog.no',
@@ -101,6 +102,7 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   { id: 'logs.filter', keys: ['/'], description: 'filter lines by a regular expression', scope: 'logs', hint: true },
   { id: 'logs.pause', keys: ['p', 'space'], description: 'pause / resume following', scope: 'logs', hint: true },
   { id: 'logs.jump', keys: ['g'], description: 'jump to when the oldest firing alert started', scope: 'logs', hint: true },
+  { id: 'logs.now', keys: ['G'], description: 'skip to now: drop the lines not yet read (when the view is behind) and follow on', scope: 'logs', hint: true },
   { id: 'logs.back', keys: ['escape'], description: 'back to the dashboard', scope: 'logs', hint: true },
   { id: 'dialog.yes', keys: ['y'], description: 'confirm', scope: 'dialog', hint: true },
   // Esc never answers a question (issue #10: Esc bound to "no" skipped the critical-tables stage):

@@ -147,7 +147,7 @@ describe('DockerService', () => {
     const r = await svc.followLogs('dk-idle', { tail: 0 });
     expect(r.ok).toBe(true);
     if (r.ok) {
-      expect(r.value.stderr).toBeDefined(); // not a TTY: demultiplexed
+      expect(r.value.tty).toBe(false); // not a TTY: multiplexed, taken apart by LogDemuxer
       r.value.close();
     }
     const missing = await svc.followLogs('dk-does-not-exist');

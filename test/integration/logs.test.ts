@@ -90,12 +90,75 @@ describe('followContainerLogs', () => {
     }
   });
 
+  it('with a slow consumer (fault-injected: the test busy-waits per line) the follow reports how far behind it is; skipToNow drops the backlog', async () => {
+    // ~2,000 lines a second: 100 lines every 50 ms (busybox sh, no fork per line).
+    runContainer(host, 'lg-fast', ['--network', 'none'], ['sh', '-c', 'i=0; while true; do j=0; while [ $j -lt 100 ]; do j=$((j+1)); i=$((i+1)); echo "fast $i"; done; sleep 0.05; done']);
+    let slow = true;
+    const lines: LogLine[] = [];
+    let f: LogFollow | undefined;
+    try {
+      f = await followContainerLogs(svc, 'lg-fast', {
+        tail: 0,
+        onLine: (l) => {
+          // 2 ms a line: the consumer reads ~500 lines a second, a quarter of the rate.
+          if (slow) for (const until = performance.now() + 2; performance.now() < until; );
+          lines.push(l);
+        },
+      });
+      const follow = f;
+      await until(() => (follow.progress?.().lagMs ?? 0) >= 2000, 20_000);
+      const behind = follow.progress?.();
+      // Behind means old lines still arriving: the newest received is that old by Docker's clock.
+      const newest = lines[lines.length - 1]?.at ?? 0;
+      expect(Date.now() - newest).toBeGreaterThanOrEqual(2000);
+      expect(behind?.rate).toBeGreaterThan(500); // the container's rate, from Docker's timestamps
+      slow = false;
+      const skippedAt = Date.now();
+      await follow.skipToNow?.();
+      const from = lines.length;
+      await until(() => lines.length > from + 200);
+      // After the skip: only lines written since (the tail of 10,000 lines is cut at `since`), and caught up.
+      const after = lines.slice(from);
+      expect(after.every((l) => (l.at ?? 0) >= skippedAt - 5)).toBe(true);
+      await until(() => (follow.progress?.().lagMs ?? Infinity) < 500);
+      // The lines skipped were never read: the sequence numbers jump.
+      const n = (l: LogLine | undefined) => Number(/fast (\d+)/.exec(l?.text ?? '')?.[1]);
+      expect(n(after[0]) - n(lines[from - 1])).toBeGreaterThan(1000);
+    } finally {
+      f?.stop();
+      docker(host, 'rm', '-f', 'lg-fast');
+    }
+  });
+
   it('a container that does not exist is a rejected promise with the reason, not a crash', async () => {
     await expect(followContainerLogs(svc, 'lg-nope', { onLine: () => undefined })).rejects.toThrow(/no such container/i);
   });
 });
 
 describe('followFile', () => {
+  it('a file growing faster than a poll reads (1 MB / 500 ms) is reported behind, with the lines left; skipToNow drops them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsdeck-logs-'));
+    const file = join(dir, 'flood.log');
+    writeFileSync(file, 'start\n');
+    const lines: string[] = [];
+    const f = await followFile(file, { onLine: (l) => lines.push(l.text) });
+    try {
+      // 8 MB at once: 100,000 lines of 80 bytes; the follow needs 4 s to read them.
+      appendFileSync(file, Array.from({ length: 100_000 }, (_, i) => `flood ${String(i).padStart(6, '0')} ${'x'.repeat(66)}`).join('\n') + '\n');
+      await until(() => (f.progress?.().lagMs ?? 0) >= 600);
+      const p = f.progress?.();
+      expect(p?.behindLines).toBeGreaterThan(10_000);
+      expect(p?.behindLines).toBeLessThan(100_000);
+      await f.skipToNow?.();
+      expect(f.progress?.()).toMatchObject({ lagMs: 0, behindLines: 0 });
+      appendFileSync(file, 'after skip\n');
+      await until(() => lines.includes('after skip'));
+      expect(lines.filter((l) => l.startsWith('flood')).length).toBeLessThan(100_000);
+    } finally {
+      f.stop();
+    }
+  });
+
   it('gives the last lines, then appended ones; follows a truncation in place', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'opsdeck-logs-'));
     const file = join(dir, 'app.log');

@@ -26,7 +26,7 @@ async function actionsFor(readOnly: boolean) {
   const { config } = loadConfigFile(file, {});
   const db = await openStateDb(join(dir, 'state'));
   const monitor = new Monitor({ config, store: createAppStore(), sources: [], stateDb: db });
-  const actions = consoleActions({ readOnly, db, acks: new AckStore(db), docker: undefined, monitor: () => monitor, entries: new Map(), configFile: file });
+  const actions = consoleActions({ readOnly, db, acks: new AckStore(db), docker: () => undefined, monitor: () => monitor, entries: new Map(), configFile: file });
   return { db, actions };
 }
 

@@ -1,17 +1,21 @@
 // Opening a container's log as live streams, or reading its last lines once (issue #15: one concern
 // of the Docker facade; following, reopening and line splitting stay in services/logs.ts).
 
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { ok, type Result } from '../../domain/result.js';
 import type { ContainerReader } from './containers.js';
 import type { DockerTransport } from './transport.js';
 
-/** A followed container log: stdout and stderr lines, with Docker's timestamps, until the container stops. */
+/**
+ * A followed container log, with Docker's timestamps, until the container stops. The bytes come as
+ * Docker sends them: multiplexed (8-byte frame headers) unless the container has a TTY; taken apart
+ * by `LogDemuxer` (src/services/log-demux.ts, issue #26), not by docker-modem's demuxStream.
+ */
 export interface LogStream {
-  /** stdout; for a TTY container everything (one raw stream, no multiplexing). */
-  stdout: Readable;
-  /** stderr; undefined for a TTY container. */
-  stderr?: Readable;
+  /** The response body as it comes off the socket. */
+  raw: Readable;
+  /** A TTY container: one raw stream, no frame headers. */
+  tty: boolean;
   /** Called once when the stream ends (container stopped or restarting: no error) or fails. */
   onEnd(fn: (err?: Error) => void): void;
   /** Closes the stream. */
@@ -30,10 +34,10 @@ export class LogReader {
 
   /**
    * Follows a container's log: the last `tail` lines (all when undefined), or those since `since`
-   * (Unix seconds), then live. Demultiplexed only for non-TTY containers (docs/FACTS.md §1.6); the
-   * socket is unref'd so it never holds the process open.
+   * (Unix seconds, a fraction allowed: "1764730000.250"), then live. The socket is unref'd so it never
+   * holds the process open.
    */
-  async follow(idOrName: string, opts: { tail?: number; since?: number } = {}): Promise<Result<LogStream>> {
+  async follow(idOrName: string, opts: { tail?: number; since?: number | string } = {}): Promise<Result<LogStream>> {
     const info = await this.containers.inspect(idOrName);
     if (!info.ok) return info;
     const opened = await this.t.call(
@@ -44,25 +48,16 @@ export class LogReader {
           ...(opts.tail !== undefined ? { tail: opts.tail } : {}),
           ...(opts.since !== undefined ? { since: opts.since } : {}),
         })) as unknown as FollowResponse;
-        return { stream, modem: d.modem };
+        return { stream };
       },
       { long: true },
     );
     if (!opened.ok) return opened;
-    const { stream, modem } = opened.value;
+    const { stream } = opened.value;
     stream.socket?.unref();
-    let stdout: Readable = stream;
-    let stderr: Readable | undefined;
-    if (!info.value.tty) {
-      const out = new PassThrough();
-      const err = new PassThrough();
-      modem.demuxStream(stream, out, err);
-      stdout = out;
-      stderr = err;
-    }
     return ok({
-      stdout,
-      ...(stderr ? { stderr } : {}),
+      raw: stream,
+      tty: info.value.tty,
       onEnd(fn) {
         let ended = false;
         const once = (err?: Error) => {

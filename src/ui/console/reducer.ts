@@ -374,6 +374,7 @@ function onDashboard(s: ConsoleState, c: Command, w: ConsoleWorld): Step {
     case 'logs.filter':
     case 'logs.pause':
     case 'logs.jump':
+    case 'logs.now':
     case 'logs.back':
     case 'dialog.yes':
     case 'dialog.no':

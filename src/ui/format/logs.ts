@@ -37,6 +37,12 @@ export function compileFilter(src: string): { filter?: LogFilter; error?: string
   if (!src) return {};
   try {
     const re = RE2JS.compile(RE2JS.translateRegExp(src), RE2JS.CASE_INSENSITIVE | RE2JS.LOOKBEHINDS);
+    // A plain word (no regex syntax, the usual `ERROR` or an id) is matched by V8's RegExp: a literal
+    // cannot backtrack, and it is several times cheaper per line than RE2JS on a live stream (issue #26).
+    if (/^[\w =:,@/-]+$/.test(src)) {
+      const lit = new RegExp(src, 'i');
+      return { filter: { test: (text) => lit.test(text), seen: new WeakMap(), backlogMs: 0 } };
+    }
     return { filter: { test: (text) => re.test(text), seen: new WeakMap(), backlogMs: 0 } };
   } catch (e) {
     const msg = (e as Error).message.replace(/^error parsing regexp: /, '');

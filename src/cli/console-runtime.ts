@@ -1,0 +1,88 @@
+// The console process's run-time settings (V8's heap and optimising compiler) and the Docker client a
+// configuration needs: out of console.ts (past 400 lines with issue #26).
+
+import { setFlagsFromString } from 'node:v8';
+import type { Config } from '../config/schema.js';
+import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
+
+/**
+ * Keeps a long-running console small (issue #3: peak RSS ≤ 150 MB with 50 containers; it was ~150-190).
+ * Measured with process.memoryUsage / v8.getHeapSpaceStatistics every second over 30 s runs:
+ * - the young generation grew to its 2 × 16 MB maximum within the first second and stayed there
+ *   (the frames allocate ~10 MB/s); `--semi-space-growth-factor=1` stops it growing from what start-up
+ *   left (2 × 4 MB when this runs);
+ * - the old generation grew to ~3× its ~20 MB live size between full GCs (V8 lets it grow up to 4×
+ *   on a machine with a few GB); `--heap-growing-percent=30` starts the next full GC at +30 %.
+ * Together: peak RSS ~150 → ~105 MB, for ~+0.3 s CPU per minute in more, smaller GCs.
+ * Both are soft heuristics read by V8 at each GC, so setting them at run time works (v8.setFlagsFromString),
+ * from any launcher (`opsdeck`, `node dist/cli.js`, npx), and only for the console. No hard
+ * `--max-old-space-size`: an incident console that dies of "heap out of memory" while an operator
+ * reads a long log is worse than a few more MB. Start-up flags in the shebang were the other option;
+ * they do not apply when node is run on dist/cli.js directly (the benchmark, some service managers).
+ */
+export function tuneHeap(): void {
+  setFlagsFromString('--semi-space-growth-factor=1');
+  setFlagsFromString('--heap-growing-percent=30');
+}
+
+/**
+ * Turns off V8's optimising compiler (TurboFan) for the console: its code stays in the interpreter
+ * and the Sparkplug baseline compiler (issue #3: own CPU ≤ htop's). Measured per thread over 40 s
+ * runs of the bench dashboard (50 containers, 2 s refresh), in s/min:
+ *
+ * |                 | main thread | V8's worker threads | total |
+ * |-----------------|-------------|---------------------|-------|
+ * | TurboFan on     | 0.46–0.57   | 0.32–0.36           | 0.78–0.93 |
+ * | TurboFan off    | 0.48–0.54   | 0.06–0.09           | 0.57–0.60 |
+ *
+ * A frame every 2 s never gets hot enough to repay compiling: TurboFan kept compiling and
+ * deoptimising React's and Ink's large functions ("insufficient type feedback", "dependency change";
+ * ~20 optimisations every 10 s after a minute) on its background threads, while the main thread was
+ * no faster. The flag is read whenever V8 decides to optimise, so setting it at run time works, for
+ * the console only: `check`, `backup` and `restore` keep TurboFan for their short bursts of work.
+ * `--turbofan` is the flag's name since V8 10.9 (Node 20 has 11.3); `--opt` is an older alias.
+ */
+export function noOptimizingCompiler(): void {
+  setFlagsFromString('--no-turbofan');
+}
+
+/**
+ * TurboFan back on while a container's log is followed, off again when the last follow stops
+ * (issue #26). A log flood is the opposite of the idle dashboard: the same few functions (the
+ * demultiplexer, the buffer, the filter) run millions of times, which is what the optimising compiler
+ * repays; the idle dashboard's figures above stay as they are while no log is open. Measured by
+ * `npm run bench:logview` (README "Performance: the logs view"): the pipeline alone (demultiplexer →
+ * buffer, 1M lines) read 0.57–1.09M lines/s with TurboFan, 0.36–0.39M without; the whole console
+ * following ~5.7k lines/s used 7.5 s/min with it, 8.2 without (the rest is the socket and the
+ * frames); at the fastest rate both fell behind alike. The flag is read whenever V8 decides to
+ * optimise, both ways: code optimised while a log was open stays optimised (it is correct code),
+ * nothing new is optimised after. `OPSDECK_BENCH_TURBOFAN=off` keeps it off (the benchmark's
+ * comparison; not for operators).
+ */
+export function optimizingWhileFollowing(): { acquire(): () => void } {
+  let open = 0;
+  const keepOff = process.env.OPSDECK_BENCH_TURBOFAN === 'off';
+  return {
+    acquire: () => {
+      if (!keepOff && open++ === 0) setFlagsFromString('--turbofan');
+      let released = false;
+      return () => {
+        if (keepOff || released) return;
+        released = true;
+        if (--open === 0) setFlagsFromString('--no-turbofan');
+      };
+    },
+  };
+}
+
+/**
+ * The Docker client a configuration needs (issue #26: built again by a reload, so adding Docker to a
+ * running console makes `l` work without a restart): undefined when it names no container, the
+ * previous one while the engine address and time-out are unchanged.
+ */
+export function dockerFor(config: Config, previous: DockerService | undefined): DockerService | undefined {
+  if (!(config.docker.all_containers || config.services.some((s) => s.container || s.compose_service))) return undefined;
+  const endpoint = resolveDockerEndpoint(config.docker.host);
+  if (previous && JSON.stringify(previous.endpoint) === JSON.stringify(endpoint) && previous.timeoutMs === config.docker.timeout) return previous;
+  return new DockerService(endpoint, config.docker.timeout);
+}
