@@ -208,7 +208,7 @@ async function mapped(loaded: LoadedConfig, check: string): Promise<{ name: stri
   const r = report.checks.find((c) => c.id === check);
   if (!r) throw new UsageError(`--check ${check}: no such check in this configuration (opsdeck check lists them)`);
   const c = loaded.config;
-  const choice = runbookForCheck(r, { services: c.services.map((s) => s.name), endpoints: c.endpoints.map((e) => e.name), redis: c.redis.map((x) => x.name), databases: c.databases.map((d) => d.name) }, c.runbooks.map);
+  const choice = runbookForCheck(r, { services: c.services.map((s) => s.name), endpoints: c.endpoints.map((e) => e.name), redis: c.redis.map((x) => x.name), databases: c.databases.map((d) => d.name), pairs: Object.fromEntries(c.failover.pairs.map((p) => [p.name, p.primary])) }, c.runbooks.map);
   if (!choice) throw new UsageError(`--check ${check}: no runbook answers it (map one in runbooks.map, or name one: opsdeck runbook list)`);
   return { name: choice.runbook, target: choice.target.name };
 }

@@ -23,6 +23,8 @@ export interface MapNames {
   endpoints: readonly string[];
   redis: readonly string[];
   databases: readonly string[];
+  /** Failover pairs (issue #21): pair name → its primary service (`failover:<pair>` → failback on the primary). */
+  pairs?: Readonly<Record<string, string>>;
 }
 
 /** `*` matches any run of characters; everything else is literal. */
@@ -58,6 +60,10 @@ export function targetOfCheck(r: Pick<CheckResult, 'id' | 'kind'>, names: MapNam
       return names.databases.includes(first) ? { kind: 'database', name: first } : undefined;
     case 'host':
       return first === 'disk' && rest.length ? { kind: 'host', name: rest.join(':') } : undefined;
+    case 'failover': {
+      const primary = names.pairs?.[first];
+      return primary ? { kind: 'service', name: primary } : undefined;
+    }
     case 'docker':
     case 'system':
     case 'journal':
@@ -80,6 +86,9 @@ export function defaultRunbook(r: Pick<CheckResult, 'id' | 'kind' | 'status' | '
       return 'restore-database';
     case 'host':
       return r.id.startsWith('host:disk:') ? 'disk-pressure' : undefined;
+    // The backup side serves (or a switch failed): failing back is a person's decision, never the healer's.
+    case 'failover':
+      return r.status === 'ok' ? undefined : 'failback';
     case 'backup':
     case 'docker':
     case 'system':

@@ -280,8 +280,8 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
   });
 
   const http = [
-    ...config.services.flatMap((s) => (s.health_url ? [{ name: s.name, url: s.health_url, method: 'GET', expect: s.expect, timeout: s.timeout, critical: s.critical }] : [])),
-    ...config.endpoints.map((e) => ({ name: e.name, url: e.url, method: e.method, expect: e.expect, timeout: e.timeout, critical: e.critical })),
+    ...config.services.flatMap((s) => (s.health_url ? [{ name: s.name, url: s.health_url, method: 'GET', expect: s.expect, timeout: s.timeout, critical: s.critical, service: true }] : [])),
+    ...config.endpoints.map((e) => ({ name: e.name, url: e.url, method: e.method, expect: e.expect, timeout: e.timeout, critical: e.critical, service: false })),
   ];
   for (const e of http) {
     const window = new ProbeWindow(t.window);
@@ -294,6 +294,8 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
         window.push({ ok: p.ok, errorAnswer: p.failure?.kind === 'status', latencyMs: p.latencyMs });
         const stats = window.stats();
         actions.setKeyed('endpoints', e.name, { data: { last: p, window: stats } }, now());
+        // The standby side of a failover pair (issue #21) is stopped on purpose: not answering is its job.
+        if (e.service && !p.ok && standbyServices().has(e.name)) return [{ id: `http:${e.name}`, kind: 'http', target: p.target, status: 'ok', message: `${e.name} does not answer: the standby of a failover pair (its failover: check says which side serves)` }];
         return [evaluateHttp(`http:${e.name}`, e.critical, p, stats, t, 5, config.failure_threshold)];
       },
     });

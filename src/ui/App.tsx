@@ -150,7 +150,7 @@ export function App(props: {
   void tick;
 
   const c = props.config;
-  const names = { services: c.services.map((x) => x.name), endpoints: c.endpoints.map((x) => x.name), redis: c.redis.map((x) => x.name), databases: c.databases.map((x) => x.name), apps: c.apps.map((x) => x.name) };
+  const names = { services: c.services.map((x) => x.name), endpoints: c.endpoints.map((x) => x.name), redis: c.redis.map((x) => x.name), databases: c.databases.map((x) => x.name), apps: c.apps.map((x) => x.name), pairs: Object.fromEntries(c.failover.pairs.map((p) => [p.name, p.primary])) };
   /** The runbook for an alert: runbookForCheck on its check's latest result (issue #16). */
   const runbookFor = (checkId: string): RunbookChoice | undefined => {
     const r = props.store.getState().checks[checkId];

@@ -5,7 +5,7 @@ import { fill, shellQuote } from '../../src/runbooks/template.js';
 
 // Which runbook answers which alert (issue #16's table), and how values are filled into steps.
 
-const names = { services: ['api', 'worker'], endpoints: ['metrics'], redis: ['cache'], databases: ['trading'] };
+const names = { services: ['api', 'worker', 'api-b'], endpoints: ['metrics'], redis: ['cache'], databases: ['trading'], pairs: { api: 'api' } };
 const r = (id: string, kind: CheckResult['kind'], status: CheckResult['status'] = 'critical', value?: number): CheckResult => ({ id, kind, target: id, status, message: '', ...(value !== undefined ? { value } : {}) });
 
 describe('alert → runbook', () => {
@@ -19,6 +19,7 @@ describe('alert → runbook', () => {
     ['a corrupt database', r('sqlite:trading', 'sqlite'), 'restore-database', { kind: 'database', name: 'trading' }],
     ['rows lost', r('sqlite:trading:rows', 'sqlite'), 'restore-database', { kind: 'database', name: 'trading' }],
     ['a full disk', r('host:disk:/var', 'host', 'warning'), 'disk-pressure', { kind: 'host', name: '/var' }],
+    ['a failover pair serving from its backup: failback on the primary (F; never the healer)', r('failover:api', 'failover', 'warning'), 'failback', { kind: 'service', name: 'api' }],
   ])('%s', (_what, result, runbook, target) => {
     expect(runbookForCheck(result, names)).toEqual({ runbook, target, check: result.id });
   });
@@ -28,6 +29,8 @@ describe('alert → runbook', () => {
     expect(runbookForCheck(r('docker:engine', 'docker'), names)).toBeUndefined();
     expect(runbookForCheck(r('system:health', 'system'), names)).toBeUndefined();
     expect(runbookForCheck(r('container:ghost', 'container'), names)).toBeUndefined();
+    expect(runbookForCheck(r('failover:api', 'failover', 'ok'), names)).toBeUndefined(); // the primary serves
+    expect(runbookForCheck(r('failover:nopair', 'failover', 'warning'), names)).toBeUndefined();
     // An endpoint has no service behind it to restart: only runbooks.map gives it one.
     expect(runbookForCheck(r('http:metrics', 'http', 'warning', 2500), names)).toBeUndefined();
     expect(runbookForCheck(r('http:metrics', 'http'), names, { 'http:metrics': 'recovery-verify' })).toMatchObject({ target: { kind: 'endpoint', name: 'metrics' } });
