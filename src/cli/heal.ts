@@ -11,7 +11,7 @@ import { findRunbook, loadCatalog, type Catalog } from '../runbooks/catalog.js';
 import { ObservedJournal, rollbackRunbook, startRunbook, type AuditFn, type FileRunCtx, type RunbookEnv } from '../runbooks/runner.js';
 import { dockerFor } from '../services/writers.js';
 import { actor, recordAudit } from '../state/acks.js';
-import { HealStore, type HealAction, type HealRow } from '../state/heal-store.js';
+import { HealStore, holdOf, type HealAction, type HealRow } from '../state/heal-store.js';
 import { HEAL_LEASE, type HealAct, type HealOutcome, type HealPlan } from '../state/healer.js';
 import { readLease, pidAlive } from '../state/lease.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
@@ -99,7 +99,8 @@ const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t
 function subjectDoc(s: HealRow) {
   return {
     subject: s.subject,
-    healing: s.disabledAt === undefined ? 'on' : 'stopped',
+    healing: s.disabledAt !== undefined ? 'stopped' : holdOf(s.nextWhat) ? 'held' : 'on',
+    ...(s.disabledAt === undefined && holdOf(s.nextWhat) ? { heldBy: holdOf(s.nextWhat) } : {}),
     attempts: s.attempts,
     ...(s.disabledAt !== undefined ? { stoppedAt: iso(s.disabledAt), stoppedBecause: s.disabledReason } : {}),
     ...(s.lastStartedAt !== undefined ? { lastAction: iso(s.lastStartedAt), lastTrigger: s.lastTrigger } : {}),
@@ -134,6 +135,8 @@ export async function healCommand(action: string, subject: string | undefined, g
     const now = Date.now();
     if (action === 'enable') {
       const name = subject as string;
+      const known = [...new Set([...c.services.map((x) => x.name), ...c.redis.map((x) => x.name), ...store.all().map((x) => x.subject)])];
+      if (!known.includes(name)) throw new UsageError(`heal enable ${name}: unknown service or Redis ${JSON.stringify(name)} (known: ${known.join(', ') || 'none configured'})`);
       if (!store.enable(name, actor(), now)) throw new ExitError(1, 'not-found', `heal enable ${name}: healing of ${name} is not stopped (opsdeck heal status)`);
       recordAudit(db, { action: 'heal.enable', target: name, outcome: 'ok', detail: `healing of ${name} enabled again; ${healCheckId(name)} resolves at the next checks` }, now);
       if (g.json) outJson({ subject: name, healing: 'on' });
@@ -158,7 +161,11 @@ export async function healCommand(action: string, subject: string | undefined, g
     out(`healing: ${enabled ? 'on' : `off (${c.heal.enabled ? '--read-only' : 'heal.enabled: false'})`}; healer: ${live ? `${describeHolder(live)} since ${iso(live.acquiredAt)}` : 'nobody (start opsdeck watch, or the console, to heal)'}`);
     out(`rules: service down → service-recovery (${c.heal.attempts} attempts, backoff ${c.heal.backoff.base / 1000} s × ${c.heal.backoff.factor}, at most ${c.heal.backoff.cap / 1000} s); memory ≥ ${c.heal.memory.threshold} % of its limit → restart (cooldown ${c.heal.memory.cooldown / 1000} s); budget ${c.heal.budget.restarts} restarts per ${c.heal.budget.window / 60_000} min per service`);
     if (!subjects.length) out('no service has needed healing yet');
-    for (const s of subjects) out(`${s.subject.padEnd(16)} ${s.disabledAt !== undefined ? `STOPPED (${s.disabledReason ?? ''}) — opsdeck heal enable ${s.subject}` : `on, attempts ${s.attempts}`}${s.nextWhat ? `; next: ${s.nextWhat}${s.nextAt !== undefined ? ` at ${iso(s.nextAt)}` : ''}` : ''}`);
+    for (const s of subjects) {
+      const held = s.disabledAt === undefined ? holdOf(s.nextWhat) : undefined;
+      if (held) out(`${s.subject.padEnd(16)} held (${held}), attempts ${s.attempts}`);
+      else out(`${s.subject.padEnd(16)} ${s.disabledAt !== undefined ? `STOPPED (${s.disabledReason ?? ''}) — opsdeck heal enable ${s.subject}` : `on, attempts ${s.attempts}`}${s.nextWhat ? `; next: ${s.nextWhat}${s.nextAt !== undefined ? ` at ${iso(s.nextAt)}` : ''}` : ''}`);
+    }
     if (recent.length) out('recent:');
     for (const a of recent.slice(0, 10)) out(`  ${iso(a.at)} ${a.subject} ${a.kind}${a.runbook ? ` ${a.runbook}` : ''}${a.attempt !== undefined ? ` #${a.attempt}` : ''}: ${a.outcome ?? ''} ${a.detail ?? ''}`);
     return 0;

@@ -12,7 +12,7 @@ import { RowLedger } from '../state/row-ledger.js';
 import { safetyPolicy } from '../domain/retention.js';
 import { pruneSafetyCopies } from '../state/safety-copies.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
-import type { BackupOptions } from './backup.js';
+import { targets, type BackupOptions } from './backup.js';
 import { writerHealthOf } from '../services/writers.js';
 import { isKnown } from './exit-codes.js';
 import { err, out, outJson, redact, useSecrets } from './output.js';
@@ -40,7 +40,7 @@ export interface RestoreOptions extends BackupOptions {
  * Who answers the run's questions: the console over the protocol (`--protocol`), a person at this
  * terminal, or — with --yes — a policy that runs every step unattended (never giving up rows).
  */
-function operatorFor(g: RestoreOptions, interactive: boolean): Operator {
+function operatorFor(g: RestoreOptions, interactive: boolean, onInterrupt: () => void): Operator {
   const say = (text: string) => {
     if (g.protocol) process.stdout.write(`${JSON.stringify({ say: redact(text) })}\n`);
     else if (!g.json) out(text);
@@ -48,7 +48,7 @@ function operatorFor(g: RestoreOptions, interactive: boolean): Operator {
   if (!interactive) return new PolicyOperator(say);
   if (g.protocol) return new ProtocolOperator(process.stdin, process.stdout, redact);
   // Written by readline, not out(): redacted and escaped here (a rollback's question names paths).
-  return new TerminalOperator(say, { output: g.json ? process.stderr : process.stdout, prompt: (t) => printable(redact(t)) });
+  return new TerminalOperator(say, { output: g.json ? process.stderr : process.stdout, prompt: (t) => printable(redact(t)), onInterrupt });
 }
 
 /**
@@ -74,15 +74,36 @@ export async function restoreCommand(g: RestoreOptions): Promise<number> {
       audit('restore', g.db ?? '(all)', 'refused', '--read-only');
       throw new ExitError(1, 'read-only', `${what} changes the database and stops services; refused in --read-only mode`);
     }
+    // An unknown --db is said first (operator trial): not hidden behind "asks before each step".
+    if (g.db) targets(loaded, g);
     const interactive = !g.yes && !g.dryRun;
     if (interactive && !process.stdin.isTTY && !g.protocol) throw new UsageError(`${what} asks before each step: run it in a terminal, or pass --yes (or --dry-run to preview)`);
-    const op = operatorFor(g, interactive);
-    const e: Engine = { state, journal, op, audit, deps: { ledger: new RowLedger(state), writerHealth: writerHealthOf(loaded.config.services) }, json: !!g.json, ...(loaded.file ? { configFlag: ` --config ${resolve(loaded.file)}` } : {}) };
+    // Ctrl+C (a SIGINT, or the key once a question has put the terminal in raw mode): the run stops
+    // after the step under way, journaled, and says what it left stopped and how to go on; a second
+    // SIGINT kills at once (the journal still resumes it).
+    const interrupt = new AbortController();
+    const onInterrupt = () => {
+      if (interrupt.signal.aborted) {
+        process.removeListener('SIGINT', onSigint);
+        process.kill(process.pid, 'SIGINT');
+        return;
+      }
+      interrupt.abort();
+      err(`opsdeck: Ctrl+C: the ${what} stops after the step under way (journaled; Ctrl+C again kills it now)`);
+    };
+    const onSigint = () => {
+      process.removeListener('SIGINT', onSigint);
+      onInterrupt();
+    };
+    process.on('SIGINT', onSigint);
+    const op = operatorFor(g, interactive, onInterrupt);
+    const e: Engine = { state, journal, op, audit, deps: { ledger: new RowLedger(state), writerHealth: writerHealthOf(loaded.config.services) }, json: !!g.json, signal: interrupt.signal, ...(loaded.file ? { configFlag: ` --config ${resolve(loaded.file)}` } : {}) };
     try {
       if (g.rollback) return await rollbackRestore(e, loaded, g);
       if (g.resume) return await resumeRestore(e, loaded, g);
       return await startRestore(e, loaded, g);
     } finally {
+      process.removeListener('SIGINT', onSigint);
       op.close();
       if (!g.dryRun) pruneSafety(state, sdir, loaded, audit);
     }

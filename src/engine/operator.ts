@@ -31,9 +31,12 @@ export class TerminalOperator implements Operator {
   readonly kind = 'person';
   private rl?: Interface;
 
+  private asking: AbortController | undefined;
+
+  /** `onInterrupt`: Ctrl+C on the terminal (at a question or while a step runs): the question is answered n and the caller stops the run between steps. */
   constructor(
     private readonly write: (text: string) => void,
-    private readonly opts: { input?: Readable; output?: Writable; prompt?: (text: string) => string } = {},
+    private readonly opts: { input?: Readable; output?: Writable; prompt?: (text: string) => string; onInterrupt?: () => void } = {},
   ) {}
 
   say(text: string): void {
@@ -41,9 +44,30 @@ export class TerminalOperator implements Operator {
   }
 
   async ask(q: Question): Promise<Answer> {
-    this.rl ??= createInterface({ input: this.opts.input ?? process.stdin, output: this.opts.output ?? process.stdout });
+    if (!this.rl) {
+      const rl = createInterface({ input: this.opts.input ?? process.stdin, output: this.opts.output ?? process.stdout });
+      const onInterrupt = this.opts.onInterrupt;
+      if (onInterrupt) {
+        rl.on('SIGINT', () => {
+          onInterrupt();
+          this.asking?.abort();
+        });
+      }
+      this.rl = rl;
+    }
     const text = this.opts.prompt ? this.opts.prompt(q.text) : q.text;
-    return parseAnswer(await this.rl.question(`${text} [${q.skip ? 'y/s/N' : 'y/N'}] `), q.skip);
+    const asking = new AbortController();
+    this.asking = asking;
+    try {
+      return parseAnswer(await this.rl.question(`${text} [${q.skip ? 'y/s/N' : 'y/N'}] `, { signal: asking.signal }), q.skip);
+    } catch (e) {
+      // Ctrl+C at the question (readline's AbortError): n — the run stops where it is, journaled.
+      if (!this.opts.onInterrupt || (e as { code?: string }).code !== 'ABORT_ERR') throw e;
+      this.write('');
+      return 'n';
+    } finally {
+      this.asking = undefined;
+    }
   }
 
   approve(): PolicyDecision {

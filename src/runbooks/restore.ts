@@ -20,7 +20,7 @@ import { holdRun } from '../engine/owner.js';
 import { backupDir, listBackups, type BackupManifest } from '../services/backup.js';
 import { sweepRestoreTemps } from '../services/backup-restore.js';
 import type { MissingRows } from '../services/merge.js';
-import type { Writer } from '../services/writers.js';
+import { COMMAND, isCommand, type Writer } from '../services/writers.js';
 import { stateDir } from '../state/statedb.js';
 import { targets, type Target } from '../cli/backup.js';
 import { out, outJson, redact } from '../cli/output.js';
@@ -44,6 +44,8 @@ export interface Engine {
   json: boolean;
   /** ` --config <absolute path>` for the commands a message tells the operator to run (empty when discovered). */
   configFlag?: string;
+  /** Ctrl+C (SIGINT, or the key at a question): the run stops between steps, journaled, and says what it left stopped. */
+  signal?: AbortSignal;
 }
 
 const busy = (r: Stored) => (pid: number) => `restore ${r.id} of ${r.subject} is running right now (pid ${pid}); let it finish, or stop that process first`;
@@ -52,7 +54,7 @@ const busy = (r: Stored) => (pid: number) => `restore ${r.id} of ${r.subject} is
 async function driveRestore(e: Engine, r: Stored): Promise<number> {
   const lease = holdRun(e.state, r.id, busy(r));
   try {
-    const outcome = await new Driver(restoreRunbook(e.audit), e.journal, e.op, e.deps).drive(r);
+    const outcome = await new Driver(restoreRunbook(e.audit), e.journal, e.op, e.deps, e.signal ? { signal: e.signal } : {}).drive(r);
     return ended(e, outcome);
   } finally {
     lease.release();
@@ -70,7 +72,7 @@ export async function resumeRestore(e: Engine, loaded: LoadedConfig, g: RestoreO
     const run: Stored = { ...found, ctx: { ...found.ctx, ...(g.acceptLoss ? { acceptLoss: true } : {}) } };
     const resumed: Stored = { ...run, run: reduceRun(run.run, { type: 'resume', at: Date.now() }) };
     e.journal.save(resumed, { type: 'resume', at: Date.now() }, '-');
-    const outcome = await new Driver(restoreRunbook(e.audit), e.journal, e.op, e.deps).drive(resumed);
+    const outcome = await new Driver(restoreRunbook(e.audit), e.journal, e.op, e.deps, e.signal ? { signal: e.signal } : {}).drive(resumed);
     return ended(e, outcome);
   } finally {
     lease.release();
@@ -131,8 +133,9 @@ function ended(e: Engine, o: Outcome<RestoreCtx>): number {
       e.audit('restore', r.subject, 'cancelled', o.reason);
       throw new Failure('cancelled', `restore of ${r.subject} cancelled (${o.reason}); nothing was changed`);
     }
-    e.audit('restore', r.subject, 'cancelled', `paused: ${o.reason}`);
-    throw new Failure('paused', `restore ${r.id} of ${r.subject} paused (${o.reason}); continue with: opsdeck${e.configFlag ?? ''} restore --db ${r.subject} --resume, or undo with --rollback (safety copy: ${ctx.safetyDir})`);
+    const reason = e.signal?.aborted ? `interrupted with Ctrl+C ${o.reason.replace(/^declined /, 'before ')}` : o.reason;
+    e.audit('restore', r.subject, 'cancelled', `paused: ${reason}`);
+    throw new Failure('paused', unfinished(e, r, `paused: ${reason}`));
   }
   const ex = o.error;
   if (o.closed) {
@@ -141,7 +144,26 @@ function ended(e: Engine, o: Outcome<RestoreCtx>): number {
     throw new Failure(ex.kind, `${ex.message} (restore of ${r.subject} stopped; the database was not changed${ctx.stopped.length ? `; ${o.undone ?? ''}` : ''})`);
   }
   e.op.say(`restore ${r.id} failed at a step after the database was changed`);
-  throw new Failure(ex.kind, `${ex.message} — restore ${r.id} is unfinished: retry with opsdeck${e.configFlag ?? ''} restore --db ${r.subject} --resume, or put the old database back with --rollback (safety copy: ${ctx.safetyDir})`);
+  throw new Failure(ex.kind, `${ex.message} — ${unfinished(e, r, 'failed')}`);
+}
+
+/** The writers a run stopped and has not started again (its start-writers step not done): names as configured. */
+export function stillStopped(r: Stored): string[] {
+  const i = r.run.steps.findIndex((s) => s.id === 'start-writers');
+  if (i >= 0 && r.run.states[i]?.status === 'done') return [];
+  return r.ctx.stopped.map((n) => (isCommand(n) ? `${n.slice(COMMAND.length)} (its stop_command)` : n));
+}
+
+/**
+ * What an unfinished run says (issue #14, operator trial): that it is unfinished, which writers it
+ * left stopped, and the exact commands that resume it or roll it back — as the console's journal
+ * finding does.
+ */
+function unfinished(e: Engine, r: Stored, why: string): string {
+  const cmd = `opsdeck${e.configFlag ?? ''} restore --db ${r.subject}`;
+  const down = stillStopped(r);
+  const writers = down.length ? `writers still stopped: ${down.join(', ')} (they stay stopped until the run is resumed or rolled back)` : 'no writer is stopped';
+  return `restore ${r.id} of ${r.subject} is unfinished (${why}); ${writers}; resume: ${cmd} --resume; or roll back: ${cmd} --rollback (safety copy: ${r.ctx.safetyDir})`;
 }
 
 /** The open restore run `--resume` / `--rollback` continue (one, or the one of `--db`). */

@@ -166,15 +166,27 @@ export class HealStore {
   }
 }
 
+/** What ends an operator's stop (issue #20 trial): the subject seen started again after it, by any means. */
+export interface HoldEnds {
+  /** The container's `State.StartedAt` (Docker's word: a start newer than the stop, by opsdeck or `docker start`, ends the hold). */
+  startedAt?: number | undefined;
+  /** The subject's checks (`container:<svc>`, `http:<svc>`, `redis:<name>`): one of them resolved after the stop (the monitor saw it healthy) ends the hold. */
+  checkIds?: readonly string[];
+}
+
+const STOP_HOLD = ': left alone until it is started again';
+
 /**
  * Whether a person or a runbook has a service (issue #20: healing never fights an operator), and
  * who: (1) an open run in the journal whose target is this service or Redis (any runbook, whoever
  * drives it — a healing run killed half-way included: it waits for a person's resume or rollback);
  * (2) the newest audit entry (outcome ok) that stopped it — action `container.stop` or any
  * `<runbook>.stop…` step, target the service or its container — is newer than every entry that
- * started it (`….start…`, `….restart`, a healing restart). Undefined when neither.
+ * started it (`….start…`, `….restart`, a healing restart), and it has not been seen started since
+ * by other means (`ends`: its container started after the stop, or one of its checks' alerts
+ * resolved after it — a `docker start` outside opsdeck ends the hold). Undefined when neither.
  */
-export function heldByOperator(db: BetterSqlite3.Database, kind: 'service' | 'redis', names: readonly string[]): string | undefined {
+export function heldByOperator(db: BetterSqlite3.Database, kind: 'service' | 'redis', names: readonly string[], ends: HoldEnds = {}): string | undefined {
   const subject = names[0] ?? '';
   const run = db.prepare("SELECT id, kind FROM runs WHERE status = 'open' AND target_key LIKE ? ORDER BY started_at DESC LIMIT 1").get(`runbook:%:${kind}:${subject}`) as { id: string; kind: string } | undefined;
   if (run) return `run ${run.id} of ${run.kind} holds it (unfinished: opsdeck runbook resume|rollback ${run.id})`;
@@ -185,5 +197,19 @@ export function heldByOperator(db: BetterSqlite3.Database, kind: 'service' | 're
     .all(...names) as { at: number; actor: string; action: string }[];
   const last = rows[0];
   if (!last || !/\.stop/.test(last.action)) return undefined;
-  return `stopped by ${last.actor} at ${new Date(last.at).toISOString()} (${last.action}): left alone until it is started again`;
+  if (ends.startedAt !== undefined && ends.startedAt > last.at) return undefined;
+  const ids = ends.checkIds ?? [];
+  if (ids.length) {
+    const resolved = db.prepare(`SELECT 1 FROM alert_events WHERE event = 'resolved' AND at > ? AND check_id IN (${ids.map(() => '?').join(', ')}) LIMIT 1`).get(last.at, ...ids);
+    if (resolved) return undefined;
+  }
+  return `stopped by ${last.actor} at ${new Date(last.at).toISOString()} (${last.action})${STOP_HOLD}`;
+}
+
+/** `held (…)` for `heal status` when the healer's last word on a subject was an operator's hold; undefined otherwise. */
+export function holdOf(nextWhat: string | undefined): string | undefined {
+  if (nextWhat === undefined) return undefined;
+  if (nextWhat.startsWith('stopped by ') && nextWhat.endsWith(STOP_HOLD)) return nextWhat.slice(0, -STOP_HOLD.length);
+  if (/^run \S+ of \S+ holds it /.test(nextWhat)) return nextWhat;
+  return undefined;
 }

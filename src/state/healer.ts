@@ -123,7 +123,7 @@ export function createHealer(opts: HealerOptions): Healer {
     const checkId = t.via === 'http' ? httpId : containerId;
     const seen = t.trigger === 'memory' ? `memory at ${(memPct ?? 0).toFixed(0)} % of its ${stats?.memLimitBytes ? 'limit' : 'host'} (threshold ${c.heal.memory.threshold} %)` : st.alerts[checkId]?.message;
     const policy = info?.restartPolicy;
-    const held = heldByOperator(opts.stateDb, 'service', names);
+    const held = heldByOperator(opts.stateDb, 'service', names, { startedAt: info?.startedAt, checkIds: [containerId, httpId] });
     return {
       subject: s.name,
       trigger: t.trigger,
@@ -152,7 +152,7 @@ export function createHealer(opts: HealerOptions): Healer {
         if (taken.has(subject)) continue;
         taken.add(subject);
         const kind = target.kind === 'redis' ? 'redis' : 'service';
-        const held = target.name ? heldByOperator(opts.stateDb, kind, [target.name]) : undefined;
+        const held = target.name ? heldByOperator(opts.stateDb, kind, [target.name], { checkIds: kind === 'redis' ? [`redis:${target.name}`] : [`container:${target.name}`, `http:${target.name}`] }) : undefined;
         out.push({ seen: { subject, trigger: 'rule', checkId: a.checkId, runbook: rule.runbook, seen: a.message, ...(held ? { heldBy: held } : {}) }, target });
       }
     }
@@ -166,7 +166,7 @@ export function createHealer(opts: HealerOptions): Healer {
       taken.add(r.name);
       const id = `redis:${r.name}`;
       const on = c.heal.redis && firing(opts.store, id);
-      const held = on ? heldByOperator(opts.stateDb, 'redis', [r.name]) : undefined;
+      const held = on ? heldByOperator(opts.stateDb, 'redis', [r.name], { checkIds: [id] }) : undefined;
       out.push({ seen: on ? { subject: r.name, trigger: 'redis', checkId: id, runbook: 'redis-recovery', seen: alerts[id]?.message ?? '', ...(held ? { heldBy: held } : {}) } : { subject: r.name }, target: { kind: 'redis', name: r.name } });
     }
     return out;

@@ -33,7 +33,7 @@ import { consoleFooter } from './console/hints.js';
 import { Header } from './console/Header.js';
 import { tooSmall, viewHeights } from './console/layout.js';
 import { StatusLine, type Notice } from './console/StatusLine.js';
-import { alertIndex, assertNever, initialConsoleState, listeningScopes, reduce, resolveCommand, type ConsoleEvent, type ConsoleWorld, type Effect, type View } from './console/reducer.js';
+import { alertIndex, assertNever, containerIndex, initialConsoleState, listeningScopes, reduce, resolveCommand, type ConsoleEvent, type ConsoleWorld, type Effect, type View } from './console/reducer.js';
 import { DialogView } from './dialogs/DialogView.js';
 import type { HealView } from './dialogs/HealingDialog.js';
 import type { MaintSource } from './dialogs/MaintenanceDialog.js';
@@ -148,6 +148,16 @@ export function App(props: {
     return () => clearTimeout(t);
   });
   void tick;
+
+  // The containers table's order as drawn (problems first): the selection follows a container by its
+  // name (operator trial: rows re-sort as containers fail), so the row first shown is pinned by name.
+  const dk = data.docker?.data;
+  const containerOrder = dk ? containerRows(dk.containers, dk.stats, now) : [];
+  const selCIndex = containerIndex(cs, containerOrder);
+  const pin = cs.selCName === undefined ? containerOrder[selCIndex]?.name : undefined;
+  useEffect(() => {
+    if (pin !== undefined && getConsole().selCName === undefined) setConsole({ ...getConsole(), selCName: pin });
+  }, [pin, getConsole, setConsole]);
 
   const c = props.config;
   const names = { services: c.services.map((x) => x.name), endpoints: c.endpoints.map((x) => x.name), redis: c.redis.map((x) => x.name), databases: c.databases.map((x) => x.name), apps: c.apps.map((x) => x.name), pairs: Object.fromEntries(c.failover.pairs.map((p) => [p.name, p.primary])) };
@@ -362,7 +372,7 @@ export function App(props: {
           columns={columns}
           rows={rows}
           focus={cs.focus}
-          selC={cs.selC}
+          selC={selCIndex}
           selA={alertIndex(cs, alerts)}
           now={now}
           thresholds={props.config.thresholds}

@@ -151,6 +151,32 @@ describe('console keys', () => {
     expect(frames.length).toBeGreaterThan(0);
   });
 
+  it('the selection follows the container, not the row: another container failing re-sorts the rows and r still restarts the chosen one', async () => {
+    const healthy = [container('api'), container('billing'), container('cache')];
+    const { press, waitFor, calls, store } = setup({ containers: healthy });
+    await waitFor((f) => /^api\s[\s\S]*^billing\s[\s\S]*^cache\s/m.test(f));
+    await press('j'); // billing
+    // cache fails: problems first, so billing is now the third row and api the second.
+    store.getState().actions.setEnvelope('docker', { data: { endpoint: 'unix:///x', containers: [container('api'), container('billing'), container('cache', { state: 'exited', exitCode: 1 })], stats: {} } }, 2);
+    await waitFor((f) => /^cache\s[\s\S]*^api\s[\s\S]*^billing\s/m.test(f));
+    await press('r');
+    await waitFor((x) => x.includes('Restart container billing'));
+    await press('y');
+    await waitFor(() => calls.includes('restart:billing'));
+    expect(calls.filter((c) => c.startsWith('restart:'))).toEqual(['restart:billing']);
+  });
+
+  it('the first row shown stays selected when a failure re-sorts the rows (no key pressed yet)', async () => {
+    const { press, waitFor, calls, store } = setup({ containers: [container('api'), container('billing')] });
+    await waitFor((f) => /^api\s[\s\S]*^billing\s/m.test(f));
+    store.getState().actions.setEnvelope('docker', { data: { endpoint: 'unix:///x', containers: [container('api'), container('billing', { health: 'unhealthy' })], stats: {} } }, 2);
+    await waitFor((f) => /^billing\s[\s\S]*^api\s/m.test(f));
+    await press('r');
+    await waitFor((x) => x.includes('Restart container api'));
+    await press('y');
+    await waitFor(() => calls.includes('restart:api'));
+  });
+
   it('a burst of keys ("ry" in one read) is handled key by key', async () => {
     const { press, waitFor, calls } = setup();
     await waitFor((f) => f.includes('Containers'));

@@ -16,6 +16,7 @@ import { isTextDialog, onIncidentText, openDeclare, openNote, type IncidentDialo
 import { enableHealing, healSubject } from './heal-keys.js';
 import type { Severity } from '../../domain/incident.js';
 import type { RunbookCatalog, RunbookEntry, RunbookStart, RunbookTargetKind } from './runbook-wizard.js';
+import { alertIndex, containerIndex, selectedAlert, selectedContainer } from './selection.js';
 
 /** What a container command does. */
 export type ContainerVerb = 'restart' | 'stop' | 'start';
@@ -52,8 +53,14 @@ export interface Flash {
 /** Everything the console decides on a key: focus, selection, view, dialog, status line. */
 export interface ConsoleState {
   focus: Focus;
-  /** The selected row of the containers table (in its order: problems first). */
+  /** The selected row of the containers table (in its order: problems first), used when its container (selCName) is gone. */
   selC: number;
+  /**
+   * The selected container is followed by its name (operator trial): the table re-sorts as containers
+   * fail and recover, and r / x / S must act on the container the operator chose, not on whatever slid
+   * into its row.
+   */
+  selCName?: string | undefined;
   /** The selected alert's row, used when its check (selAId) is gone from the list. */
   selA: number;
   /**
@@ -154,21 +161,7 @@ export function listeningScopes(s: ConsoleState): readonly KeyScope[] | undefine
   return [s.focus, 'dashboard', 'global'];
 }
 
-/** The selected alert's row in `alerts`: its check's row, else the last row index clamped. */
-export function alertIndex(s: ConsoleState, alerts: readonly Alert[]): number {
-  const i = s.selAId === undefined ? -1 : alerts.findIndex((a) => a.checkId === s.selAId);
-  return i >= 0 ? i : Math.max(0, Math.min(s.selA, alerts.length - 1));
-}
-
-/** The selected container, if the table has any. */
-export function selectedContainer(s: ConsoleState, w: Pick<ConsoleWorld, 'containers'>): ContainerInfo | undefined {
-  return w.containers[Math.min(s.selC, w.containers.length - 1)];
-}
-
-/** The selected alert, if any fires. */
-export function selectedAlert(s: ConsoleState, w: Pick<ConsoleWorld, 'alerts'>): Alert | undefined {
-  return w.alerts[alertIndex(s, w.alerts)];
-}
+export { alertIndex, containerIndex, selectedAlert, selectedContainer } from './selection.js';
 
 /** What the log picker offers: every container (in the table's order), then the configured log files. */
 export function pickLogTargets(w: Pick<ConsoleWorld, 'containers' | 'logFiles'>): LogTarget[] {
@@ -312,7 +305,10 @@ function onDashboard(s: ConsoleState, c: Command, w: ConsoleWorld): Step {
     case 'cursor.up':
     case 'cursor.down': {
       const delta = c.id === 'cursor.up' ? -1 : 1;
-      if (s.focus === 'containers') return same({ ...s, selC: delta < 0 ? Math.max(0, s.selC - 1) : Math.min(Math.max(0, w.containers.length - 1), s.selC + 1) });
+      if (s.focus === 'containers') {
+        const k = Math.max(0, Math.min(Math.max(0, w.containers.length - 1), containerIndex(s, w.containers) + delta));
+        return same({ ...s, selC: k, selCName: w.containers[k]?.name });
+      }
       const i = Math.max(0, Math.min(Math.max(0, w.alerts.length - 1), alertIndex(s, w.alerts) + delta));
       return same({ ...s, selA: i, selAId: w.alerts[i]?.checkId });
     }
