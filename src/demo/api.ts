@@ -56,6 +56,9 @@ export async function runDemoApi(opts: { port: number; db: string; control: stri
   // One counter per path: with one shared counter the writer's traffic and the health probes could
   // fall into step so that the probes never drew the failing turn (api-errors never fired).
   const counters = new Map<string, number>();
+  // The API's log (stdout, which the demo sends to logs/api.log): its errors and slow answers, so the
+  // log review (M, opsdeck logs review) and api-degraded's look at the log see what the drills break.
+  const log = (level: 'INFO' | 'WARN' | 'ERROR', text: string) => process.stdout.write(`${new Date().toISOString()} ${level} ${text}\n`);
   const server = createServer((req, res) => {
     requests++;
     concurrent++;
@@ -73,6 +76,7 @@ export async function runDemoApi(opts: { port: number; db: string; control: stri
       counters.set(url.pathname, counter);
       if (c.mode === 'errors' && counter % Math.max(1, Math.round(1 / (c.errorShare ?? 0.34))) === 0) {
         errors++;
+        log('ERROR', `${req.method ?? 'GET'} ${url.pathname} 500: upstream failure (drill), request ${requests}`);
         res.writeHead(500, { 'content-type': 'application/json' }).end('{"status":"error","error":"upstream failure (drill)"}');
         return;
       }
@@ -88,16 +92,21 @@ export async function runDemoApi(opts: { port: number; db: string; control: stri
         }
       } catch (e) {
         errors++;
+        log('ERROR', `${req.method ?? 'GET'} ${url.pathname} 503: ${(e as Error).message}`);
         res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'error', error: (e as Error).message }));
       }
     };
-    if (c.mode === 'slow' && url.pathname !== '/metrics') setTimeout(answer, c.delayMs ?? 2500);
+    if (c.mode === 'slow' && url.pathname !== '/metrics') {
+      log('WARN', `${req.method ?? 'GET'} ${url.pathname} answered after ${c.delayMs ?? 2500} ms (slow)`);
+      setTimeout(answer, c.delayMs ?? 2500);
+    }
     else answer();
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, '127.0.0.1', resolve);
   });
+  log('INFO', `demo API listening on 127.0.0.1:${opts.port}`);
   const stop = () => {
     server.close();
     server.closeAllConnections();

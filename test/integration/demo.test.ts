@@ -127,6 +127,9 @@ async function drillOnce(drill: string, alert: string): Promise<void> {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain(`expect alert ${alert} to fire`);
     const fired = await watcher.waitFor('fired', alert, 60_000, from);
+    // The API logs what the drill breaks (the log review and api-degraded read logs/api.log).
+    if (drill === 'api-errors') expect(readFileSync(join(dir, 'logs', 'api.log'), 'utf8')).toMatch(/ ERROR GET \/api\/v1\/health 500: upstream failure \(drill\)/);
+    if (drill === 'api-slow') expect(readFileSync(join(dir, 'logs', 'api.log'), 'utf8')).toMatch(/ WARN GET \/api\/v1\/health answered after \d+ ms \(slow\)/);
     // Detection (issue #11): failure_threshold (3) × interval (1 s) + the probe's timeout, plus slack
     // for starting processes, the config reload's 1 s poll (disk-pressure) and a loaded machine.
     expect(Date.parse(fired.at) - t0, `${drill} detected after ${Date.parse(fired.at) - t0} ms`).toBeLessThanOrEqual((3 * (PERIOD_S[alert] ?? 1) + (TIMEOUT_S[alert] ?? 5)) * 1000 + SLACK_MS);

@@ -89,7 +89,7 @@ describe('heal: an operator stop holds a service only until it is started again 
       const dk = new DockerService(resolveDockerEndpoint(host));
       const info = await dk.inspect(hweb);
       if (!info.ok) throw new Error(info.error.message);
-      const actionsOf = consoleActions({ readOnly: false, db, acks: new AckStore(db), docker: dk, monitor: () => { throw new Error('no monitor in this test'); }, entries: new Map(), configFile: undefined });
+      const actionsOf = consoleActions({ readOnly: false, db, acks: new AckStore(db), docker: () => dk, monitor: () => { throw new Error('no monitor in this test'); }, entries: new Map(), configFile: undefined });
       const r = await actionsOf.containerAction('stop', info.value);
       expect(r.ok).toBe(true);
     } finally {
