@@ -2,7 +2,7 @@
 // the demo services' stop/start commands the runbooks call) share one set of flags and messages.
 
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseDuration } from '../config/duration.js';
 import { loadConfig } from '../config/load.js';
 import { ExitError, UsageError } from '../domain/errors.js';
@@ -93,6 +93,8 @@ export interface DrillOptions extends GlobalOptions {
 
 function demoState(g: DrillOptions): DemoState {
   const file = g.config ?? join(demoDir(g.dir), 'opsdeck.yaml');
+  // No --config and no demo in the default workspace: say where drills look and what to do.
+  if (!g.config && !existsSync(file)) throw new ExitError(1, 'demo', `no demo in ${dirname(file)} (drills act on a demo workspace): start one with opsdeck demo${g.dir ? ` --dir ${g.dir}` : ''}, or pass the demo's --config`);
   const loaded = loadConfig({ file });
   return demoForConfig(loaded.file, loaded.config.demo);
 }

@@ -252,6 +252,13 @@ describe('opsdeck check: usage and configuration errors', () => {
     expect(r.stderr.trim().split('\n')[0]).toBe("opsdeck: unknown option '--bogus'");
   });
 
+  it('a drill without --config and no demo in the default workspace says where it looked and what to do (exit 1)', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'opsdeck-nodemo-'));
+    const r = await runCli(['drill', 'run', 'api-down'], { env: { HOME: home, XDG_DATA_HOME: join(home, 'data') } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`opsdeck: no demo in ${join(home, 'data', 'opsdeck', 'demo')} (drills act on a demo workspace): start one with opsdeck demo, or pass the demo's --config\n`);
+  });
+
   it('an unknown command says so and lists the commands, exit 64', async () => {
     const r = await runCli(['--config', 'x.yaml', 'bogus']);
     expect(r.code).toBe(64);
