@@ -167,7 +167,8 @@ export async function healCommand(action: string, subject: string | undefined, g
       else out(`${s.subject.padEnd(16)} ${s.disabledAt !== undefined ? `STOPPED (${s.disabledReason ?? ''}) — opsdeck heal enable ${s.subject}` : `on, attempts ${s.attempts}`}${s.nextWhat ? `; next: ${s.nextWhat}${s.nextAt !== undefined ? ` at ${iso(s.nextAt)}` : ''}` : ''}`);
     }
     if (recent.length) out('recent:');
-    for (const a of recent.slice(0, 10)) out(`  ${iso(a.at)} ${a.subject} ${a.kind}${a.runbook ? ` ${a.runbook}` : ''}${a.attempt !== undefined ? ` #${a.attempt}` : ''}: ${a.outcome ?? ''} ${a.detail ?? ''}`);
+    // A restart's outcome is what happened to it (ok, failed); an escalation or a hold has none worth a word.
+    for (const a of recent.slice(0, 10)) out(`  ${iso(a.at)} ${a.subject} ${a.kind}${a.runbook ? ` ${a.runbook}` : ''}${a.attempt !== undefined ? ` #${a.attempt}` : ''}:${a.kind === 'restart' && a.outcome ? ` ${a.outcome}` : ''} ${a.detail ?? ''}`);
     return 0;
   } finally {
     db.close();

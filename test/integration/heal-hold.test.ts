@@ -121,6 +121,10 @@ describe('heal: an operator stop holds a service only until it is started again 
     expect(healed).toMatchObject({ trigger: 'down', outcome: 'ok' });
     expect(status()).toBe('running');
     expect((await actions()).filter((a) => a.kind === 'leave')).toHaveLength(1);
+    // The latest actions: a restart says how it ended; the hold ("leave") carries no outcome word.
+    const text = (await runCli(['--config', config, 'heal', 'status'])).stdout;
+    expect(text).toMatch(/ hweb restart service-recovery #1: ok /);
+    expect(text).toMatch(/ hweb leave: stopped by /);
   });
 
   it('heal enable of an unknown service: exit 64, one line naming the known ones', async () => {
