@@ -74,7 +74,7 @@ export function targetOfCheck(r: Pick<CheckResult, 'id' | 'kind'>, names: MapNam
 }
 
 /** The built-in runbook for a check, by its kind (issue #16's table); undefined when none fits. */
-export function defaultRunbook(r: Pick<CheckResult, 'id' | 'kind' | 'status' | 'value'>): string | undefined {
+export function defaultRunbook(r: Pick<CheckResult, 'id' | 'kind' | 'status' | 'value'> & { message?: string }): string | undefined {
   switch (r.kind) {
     case 'container':
       return 'service-recovery';
@@ -82,8 +82,9 @@ export function defaultRunbook(r: Pick<CheckResult, 'id' | 'kind' | 'status' | '
       return httpAnswered(r) ? 'api-degraded' : 'service-recovery';
     case 'redis':
       return 'redis-recovery';
+    // Rows a merge kept as conflicts wait for a person's review, not for another restore.
     case 'sqlite':
-      return 'restore-database';
+      return r.id.endsWith(':rows') && r.message?.startsWith('merge conflicts kept for review') ? undefined : 'restore-database';
     case 'host':
       return r.id.startsWith('host:disk:') ? 'disk-pressure' : undefined;
     // The backup side serves (or a switch failed): failing back is a person's decision, never the healer's.
@@ -104,7 +105,7 @@ export function defaultRunbook(r: Pick<CheckResult, 'id' | 'kind' | 'status' | '
  * else the default for its kind; with the target its check id names. Undefined when no runbook
  * fits or the target is not configured.
  */
-export function runbookForCheck(r: Pick<CheckResult, 'id' | 'kind' | 'status' | 'value'>, names: MapNames, map: Readonly<Record<string, string>> = {}): RunbookChoice | undefined {
+export function runbookForCheck(r: Pick<CheckResult, 'id' | 'kind' | 'status' | 'value'> & { message?: string }, names: MapNames, map: Readonly<Record<string, string>> = {}): RunbookChoice | undefined {
   const mapped = Object.entries(map).find(([pattern]) => matchesPattern(pattern, r.id))?.[1];
   const target = targetOfCheck(r, names);
   if (mapped) return { runbook: mapped, target: target ?? { kind: 'none', name: '' }, check: r.id };

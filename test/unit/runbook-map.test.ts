@@ -31,6 +31,8 @@ describe('alert → runbook', () => {
     expect(runbookForCheck(r('container:ghost', 'container'), names)).toBeUndefined();
     expect(runbookForCheck(r('failover:api', 'failover', 'ok'), names)).toBeUndefined(); // the primary serves
     expect(runbookForCheck(r('failover:nopair', 'failover', 'warning'), names)).toBeUndefined();
+    // Merge conflicts wait for a review (the message says how), not for another restore.
+    expect(runbookForCheck({ ...r('sqlite:trading:rows', 'sqlite', 'warning'), message: 'merge conflicts kept for review: 39 rows of trades in _opsdeck_conflicts_trades' }, names)).toBeUndefined();
     // An endpoint has no service behind it to restart: only runbooks.map gives it one.
     expect(runbookForCheck(r('http:metrics', 'http', 'warning', 2500), names)).toBeUndefined();
     expect(runbookForCheck(r('http:metrics', 'http'), names, { 'http:metrics': 'recovery-verify' })).toMatchObject({ target: { kind: 'endpoint', name: 'metrics' } });
