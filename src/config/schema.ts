@@ -1,4 +1,4 @@
-// The opsdeck.yaml schema: every section with its defaults and ranges, to be read (and checked
+// Over 300 lines, knowingly. The opsdeck.yaml schema: every section with its defaults and ranges, to be read (and checked
 // against the README's example) together; field types in fields.ts, the apps of issue #17 in schema-apps.ts.
 
 import { z } from 'zod';

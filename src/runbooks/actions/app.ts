@@ -1,3 +1,6 @@
+// Over 300 lines, knowingly: the application actions of the update runbooks (issue #17) — revision
+// look, backup, checkout and build, migrate up or down, start, verify, roll back — share one app
+// resolution and one way of running its commands, so they stay side by side.
 import { execFile } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import type { AppConfig, Config, ServiceConfig } from '../../config/schema.js';
