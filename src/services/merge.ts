@@ -101,7 +101,9 @@ export async function mergeTables(dbPath: string, backupFile: string, tables: re
         const same = cols.map((c) => `m.${q(c)} IS x.${q(c)}`).join(' AND ');
         const at = new Date().toISOString();
         // A backup row kept apart already (by this run before a kill, or by an earlier merge) is not kept twice.
-        const already = `NOT EXISTS (SELECT 1 FROM main.${q(ct)} c WHERE ${cols.map((c) => `c.${q(c)} IS x.${q(c)}`).join(' AND ')})`;
+        // (Compared on the columns the conflicts table has: one an older merge made may lack a column added since.)
+        const ctCols = new Set((db.prepare(`SELECT name FROM pragma_table_info(?, 'main')`).all(ct) as { name: string }[]).map((c) => c.name));
+        const already = `NOT EXISTS (SELECT 1 FROM main.${q(ct)} c WHERE ${cols.filter((c) => ctCols.has(c)).map((c) => `c.${q(c)} IS x.${q(c)}`).join(' AND ') || '0'})`;
         // Keys reused by a different row: kept apart, the live row untouched.
         const reused = db
           .prepare(`INSERT INTO main.${q(ct)} (${list}, _opsdeck_run, _opsdeck_backup, _opsdeck_reason, _opsdeck_at) SELECT ${bList}, ?, ?, 'key now holds a different row', ? FROM b.${q(t)} x JOIN main.${q(t)} m ON ${match('m', 'x')} WHERE NOT (${same}) AND ${already}`)
