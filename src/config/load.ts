@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { ConfigError } from '../domain/errors.js';
 import { configSchema, RESERVED_CONFIG_KEYS, type Config } from './schema.js';
 import { checkIntegrity } from './schema-integrity.js';
+import { resolveHostFiles } from './schema-hosts.js';
 import { notifySecrets } from './schema-notify.js';
 import { credentialParams, registerSecrets, SecretRegistry } from './secrets.js';
 
@@ -62,6 +63,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   const interpolated = interpolateEnv(raw, env, secrets, file, [], substituted);
   const config = validate(interpolated, file, substituted, secrets);
   resolvePaths(config, dirname(file));
+  resolveHostFiles(config.hosts, dirname(file), file);
   registerConfigSecrets(config, secrets);
   registerSecrets(secrets);
   return { config, file, secrets, notes: [] };

@@ -13,6 +13,7 @@ import { checkNotify, notifySchema } from './schema-notify.js';
 import { logSchema } from './schema-logs.js';
 import { capacitySchema } from './schema-capacity.js';
 import { checkProbes, probeSchema } from './schema-probes.js';
+import { checkHosts, hostsSchema } from './schema-hosts.js';
 
 export { DURATION_RANGES } from './fields.js';
 
@@ -242,6 +243,8 @@ export const configSchema = z
   capacity: capacitySchema,
   /** Business and application metrics: an SQL query or a JSON field, thresholded (issue #23). */
   probes: z.array(probeSchema).default([]),
+  /** Other machines' Docker engines watched from here (issue #25): their services' containers, their gauges. */
+  hosts: hostsSchema,
   /** Marks the workspace made by `opsdeck demo`; drills refuse every other config. */
   demo: z.boolean().default(false),
   })
@@ -282,6 +285,7 @@ export const configSchema = z
     checkNotify(c, ctx);
     for (const [path, message] of failoverIssues(c.failover, services)) ctx.addIssue({ code: 'custom', path, message });
     checkProbes(c.probes, c.databases.map((d) => d.name), ctx);
+    checkHosts(c, ctx);
     c.databases.forEach((d, i) =>
       d.writers.forEach((w, j) => {
         if (!services.includes(w)) ctx.addIssue({ code: 'custom', path: ['databases', i, 'writers', j], message: `service ${JSON.stringify(w)} is not in services (expected one of: ${services.join(', ') || 'none declared'})` });
@@ -310,6 +314,5 @@ export type ExpectConfig = z.output<typeof expectSchema>;
  * configuration that uses one now gets a clear error naming what it is for, not "unknown key".
  */
 export const RESERVED_CONFIG_KEYS = {
-  hosts: 'several Docker hosts in one console (issue #25)',
   metrics: 'a Prometheus metrics endpoint (issue #25)',
 } as const;

@@ -114,24 +114,29 @@ function containerResult(id: string, c: ContainerInfo, stats: ContainerStats | u
   };
 }
 
-/** Engine and container checks; with the engine unreachable, one engine alert and the containers suppressed. */
-export function evaluateDocker(obs: DockerObservation, config: Pick<Config, 'services' | 'docker'>, standby: ReadonlySet<string> = new Set()): CheckResult[] {
+/**
+ * Engine and container checks; with the engine unreachable, one engine alert and the containers suppressed.
+ * `host` (issue #25): a configured remote host's engine — every id carries `@<host>`
+ * (`docker:engine@db1`, `container:web@db1`), `config` holding that host's services and settings.
+ */
+export function evaluateDocker(obs: DockerObservation, config: Pick<Config, 'services'> & { docker: Pick<Config['docker'], 'all_containers'> }, standby: ReadonlySet<string> = new Set(), host?: string): CheckResult[] {
   const services = config.services.filter((s) => s.container || s.compose_service);
   const anyCritical = services.some((s) => s.critical);
-  const engineId = 'docker:engine';
+  const { at, where, of } = hostWords(host);
+  const engineId = `docker:engine${at}`;
   const failed = !obs.engine.ok ? obs.engine.error : obs.containers && !obs.containers.ok ? obs.containers.error : undefined;
   if (failed) {
     const noted = obs.optional && failed.kind !== 'auth';
     const status: CheckStatus = noted ? 'ok' : services.length ? downStatus(anyCritical) : 'warning';
     const out: CheckResult[] = [{
       id: engineId, kind: 'docker', target: obs.endpoint, status,
-      message: noted ? `${failed.message} — containers not checked` : `${failed.message}${services.length ? `; ${services.length} container check(s) suppressed` : ''}`,
+      message: noted ? `${where}${failed.message} — containers not checked` : `${where}${failed.message}${services.length ? `; ${services.length} container check(s) suppressed` : ''}`,
       ...(anyCritical && !noted ? { critical: true } : {}),
     }];
     for (const s of services) {
       out.push({
-        id: `container:${s.name}`, kind: 'container', target: s.container ?? s.compose_service ?? s.name, status: 'unknown',
-        message: `not checked: Docker engine unreachable`, suppressedBy: engineId, ...(s.critical ? { critical: true } : {}),
+        id: `container:${s.name}${at}`, kind: 'container', target: s.container ?? s.compose_service ?? s.name, status: 'unknown',
+        message: `not checked: Docker engine${of} unreachable`, suppressedBy: engineId, ...(s.critical ? { critical: true } : {}),
       });
     }
     return out;
@@ -140,7 +145,7 @@ export function evaluateDocker(obs: DockerObservation, config: Pick<Config, 'ser
   const containers = obs.containers?.ok ? obs.containers.value : [];
   const out: CheckResult[] = [{
     id: engineId, kind: 'docker', target: obs.endpoint, status: 'ok',
-    message: `Docker ${engine?.version ?? ''} at ${obs.endpoint}: ${containers.filter((c) => c.state === 'running').length} of ${containers.length} containers running`,
+    message: `${where}Docker ${engine?.version ?? ''} at ${obs.endpoint}: ${containers.filter((c) => c.state === 'running').length} of ${containers.length} containers running`,
     ...(engine ? { latencyMs: Math.round(engine.latencyMs) } : {}),
     ...(anyCritical ? { critical: true } : {}),
   }];
@@ -149,7 +154,7 @@ export function evaluateDocker(obs: DockerObservation, config: Pick<Config, 'ser
     const c = matchService(s, containers);
     if (!c) {
       out.push({
-        id: `container:${s.name}`, kind: 'container', target: s.container ?? s.compose_service ?? s.name, status: downStatus(s.critical),
+        id: `container:${s.name}${at}`, kind: 'container', target: s.container ?? s.compose_service ?? s.name, status: downStatus(s.critical),
         message: `no container ${s.container ? `named ${s.container}` : `with compose service ${s.compose_service}`} on ${obs.endpoint}`,
         ...(s.critical ? { critical: true } : {}),
       });
@@ -158,15 +163,20 @@ export function evaluateDocker(obs: DockerObservation, config: Pick<Config, 'ser
     claimed.add(c.id);
     // The standby side of a failover pair (issue #21) is stopped on purpose: failover:<pair> says which side serves.
     if (standby.has(s.name) && (c.state === 'exited' || c.state === 'created')) {
-      out.push({ id: `container:${s.name}`, kind: 'container', target: c.name, status: 'ok', message: `${c.name} is stopped: the standby of a failover pair (its failover: check says which side serves)` });
+      out.push({ id: `container:${s.name}${at}`, kind: 'container', target: c.name, status: 'ok', message: `${c.name} is stopped: the standby of a failover pair (its failover: check says which side serves)` });
       continue;
     }
-    out.push(containerResult(`container:${s.name}`, c, obs.stats.get(c.id), s.critical, true, obs.unmeasured?.get(c.id)));
+    out.push(containerResult(`container:${s.name}${at}`, c, obs.stats.get(c.id), s.critical, true, obs.unmeasured?.get(c.id)));
   }
   if (config.docker.all_containers) {
-    for (const c of containers) if (!claimed.has(c.id)) out.push(containerResult(`container:${c.name}`, c, obs.stats.get(c.id), false, false, obs.unmeasured?.get(c.id)));
+    for (const c of containers) if (!claimed.has(c.id)) out.push(containerResult(`container:${c.name}${at}`, c, obs.stats.get(c.id), false, false, obs.unmeasured?.get(c.id)));
   }
   return out;
+}
+
+/** How a host's checks are named and said (issue #25): `@db1` on ids, "host db1: " before messages. */
+function hostWords(host: string | undefined): { at: string; where: string; of: string } {
+  return host === undefined ? { at: '', where: '', of: '' } : { at: `@${host}`, where: `host ${host}: `, of: ` of host ${host}` };
 }
 
 /** Redis: reachability, memory against maxmemory (≥ threshold % is a warning), persistence, replication. */

@@ -15,7 +15,7 @@ import { LogReader, type LogStream } from './docker/logs.js';
 import { StatsReader } from './docker/stats.js';
 import { DockerTransport } from './docker/transport.js';
 
-export { resolveDockerEndpoint, type DockerEndpoint } from './docker/endpoint.js';
+export { hostEndpoint, knownHostKey, resolveDockerEndpoint, type DockerEndpoint } from './docker/endpoint.js';
 export type { ContainerSpec } from './docker/actions.js';
 export type { LogStream } from './docker/logs.js';
 

@@ -6,7 +6,9 @@ import { evaluateRowLedger } from '../domain/row-ledger.js';
 import { scheduleView, scheduleFor } from '../domain/schedule.js';
 import { ProbeWindow } from '../domain/window.js';
 import type { ContainerInfo, ContainerStats } from '../domain/observations.js';
-import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
+import { DockerService, hostEndpoint, resolveDockerEndpoint, type DockerEndpoint } from '../services/docker.js';
+import { scrapeHostGauges, type HostGauges } from '../services/host-metrics.js';
+import type { ServiceError } from '../domain/result.js';
 import { HostSampler } from '../services/host.js';
 import { backupDir, listBackups } from '../services/backup.js';
 import { FILES_TARGET, listFilesBackups } from '../services/backup-files.js';
@@ -17,7 +19,7 @@ import { readLastRuns, staleAfter } from './backup-scheduler.js';
 import { readOpenRunChecks } from '../engine/findings.js';
 import { RowLedger } from './row-ledger.js';
 import { openStateDb, stateDir } from './statedb.js';
-import type { AppStore } from './store.js';
+import type { AppStore, DockerData } from './store.js';
 
 /**
  * One polled source of checks (the host, the Docker engine, one Redis, one database, one endpoint).
@@ -60,7 +62,7 @@ export const NOT_READ_REASON =
  * apart; every other running container is listed (state, health) but not read, and says why.
  * No second version/list call in run.
  */
-function apiOneShot(docker: DockerService, listOpts: { composeProject?: string; light: boolean }, config: Config) {
+function apiOneShot(docker: DockerService, listOpts: { composeProject?: string; light: boolean }, services: Config['services']) {
   let primed: (DockerSample & { pinned: ContainerInfo[] }) | undefined;
   return {
     async prime(): Promise<DockerSample & { pinned: ContainerInfo[] }> {
@@ -68,7 +70,7 @@ function apiOneShot(docker: DockerService, listOpts: { composeProject?: string; 
       const [engine, listed] = await Promise.all([docker.version(), docker.containers(listOpts)]);
       const containers = engine.ok ? listed : undefined;
       const pinned = new Map<string, ContainerInfo>();
-      for (const svc of config.services) {
+      for (const svc of services) {
         if (!svc.container && !svc.compose_service) continue;
         const c = containers?.ok ? matchService(svc, containers.value) : undefined;
         if (c?.state === 'running') pinned.set(c.id, c);
@@ -112,51 +114,29 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
     },
   });
 
-  const wantDocker = config.docker.all_containers || config.services.some((s) => s.container || s.compose_service);
+  // Issue #25: services listed under a host are checked on that host's engine, the rest here.
+  const onHosts = new Set(config.hosts.flatMap((h) => h.services));
+  const localServices = config.services.filter((s) => !onHosts.has(s.name));
+  const wantDocker = config.docker.all_containers || localServices.some((s) => s.container || s.compose_service);
   if (wantDocker) {
     const resolved = resolveDockerEndpoint(config.docker.host);
     const endpoint = config.docker.stats_source === 'api' ? { ...resolved, local: false } : resolved;
-    const docker = new DockerService(endpoint, config.docker.timeout);
-    const listOpts = { ...(config.docker.compose_project ? { composeProject: config.docker.compose_project } : {}), light: !!opts.oneShot };
-    const sample = async (): Promise<DockerSample> => {
-      const engine = await docker.version();
-      const containers = engine.ok ? await docker.containers(listOpts) : undefined;
-      // (containers() reuses cached inspect results, so a run right after prime costs one list call.)
-      const stats = containers?.ok ? await docker.stats(containers.value) : new Map<string, ContainerStats>();
-      return { engine, containers, stats };
-    };
-    // `check` over API stats (remote engine / stats_source: api): see apiOneShot below.
-    let oneShotApi: ReturnType<typeof apiOneShot> | undefined;
-    const first = async (): Promise<DockerSample> => {
-      if (opts.oneShot && (await docker.statsSource()) === 'api') {
-        oneShotApi = apiOneShot(docker, listOpts, config);
-        return oneShotApi.prime();
-      }
-      return sample();
-    };
-    sources.push({
-      id: 'docker',
-      refreshMs: config.refresh,
-      checkMs: config.interval,
-      prime: async () => {
-        await first();
-      },
-      run: async () => {
-        const { engine, containers, stats, unmeasured } = oneShotApi ? await oneShotApi.run() : await sample();
-        const at = now();
-        if (engine.ok && containers?.ok) {
-          actions.setEnvelope('docker', { data: { endpoint: endpoint.display, version: engine.value.version, containers: containers.value, stats: Object.fromEntries(stats) } }, at);
-        } else {
-          const error = !engine.ok ? engine.error : containers && !containers.ok ? containers.error : undefined;
-          if (error) actions.setEnvelope('docker', { error }, at);
-        }
-        return evaluateDocker(
-          { endpoint: endpoint.display, isDefault: endpoint.isDefault, optional: config.docker.optional, engine, ...(containers ? { containers } : {}), stats, ...(unmeasured ? { unmeasured } : {}) },
-          config,
-          standbyServices(),
-        );
-      },
-    });
+    sources.push(dockerSource({
+      id: 'docker', endpoint, timeoutMs: config.docker.timeout, optional: config.docker.optional, refreshMs: config.refresh, checkMs: config.interval,
+      composeProject: config.docker.compose_project, allContainers: config.docker.all_containers, services: localServices,
+      write: (u, at) => actions.setEnvelope('docker', u, at),
+    }, opts, now));
+  }
+  for (const h of config.hosts) {
+    const endpoint = hostEndpoint(h);
+    sources.push(dockerSource({
+      id: `docker@${h.name}`, endpoint, timeoutMs: h.timeout, optional: h.optional,
+      // Over ssh every request is a new ssh connection (docs/FACTS.md §2, rule 20): gauges refresh at most every 5 s.
+      refreshMs: endpoint.display.startsWith('ssh:') ? Math.max(config.refresh, 5_000) : config.refresh, checkMs: config.interval,
+      composeProject: h.compose_project, allContainers: h.all_containers, services: config.services.filter((s) => h.services.includes(s.name)),
+      write: (u, at) => actions.setKeyed('hosts', h.name, u, at), host: h.name,
+    }, opts, now));
+    if (h.metrics) sources.push(hostMetricsSource(h.name, h.metrics, h.timeout, Math.max(config.refresh, 5_000), config.interval, (u, at) => actions.setKeyed('hostGauges', h.name, u, at)));
   }
 
   for (const cfg of config.redis) {
@@ -301,4 +281,88 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
     });
   }
   return sources;
+}
+
+/** What one Docker engine's source needs (the local `docker:` engine or a host's, issue #25). */
+interface DockerSourceSpec {
+  id: string;
+  endpoint: DockerEndpoint;
+  timeoutMs: number;
+  optional: boolean;
+  refreshMs: number;
+  checkMs: number;
+  composeProject: string | undefined;
+  allContainers: boolean;
+  services: Config['services'];
+  /** Where the raw figures go in the store (the `docker` envelope, or `hosts[<name>]`). */
+  write: (u: { data: DockerData } | { error: ServiceError }, at: number) => void;
+  /** A configured host: its checks' ids carry `@<host>`. */
+  host?: string;
+}
+
+/**
+ * One engine polled as its own source: its own client and time-out, its own timer in the monitor
+ * (never overlapping itself), so a slow or hanging host never holds up another engine (issue #25).
+ */
+function dockerSource(d: DockerSourceSpec, opts: { oneShot?: boolean }, now: () => number = Date.now): Source {
+  const docker = new DockerService(d.endpoint, d.timeoutMs);
+  const listOpts = { ...(d.composeProject ? { composeProject: d.composeProject } : {}), light: !!opts.oneShot };
+  const sample = async (): Promise<DockerSample> => {
+    const engine = await docker.version();
+    const containers = engine.ok ? await docker.containers(listOpts) : undefined;
+    // (containers() reuses cached inspect results, so a run right after prime costs one list call.)
+    const stats = containers?.ok ? await docker.stats(containers.value) : new Map<string, ContainerStats>();
+    return { engine, containers, stats };
+  };
+  // `check` over API stats (remote engine / stats_source: api): see apiOneShot above.
+  let oneShotApi: ReturnType<typeof apiOneShot> | undefined;
+  const first = async (): Promise<DockerSample> => {
+    if (opts.oneShot && (await docker.statsSource()) === 'api') {
+      oneShotApi = apiOneShot(docker, listOpts, d.services);
+      return oneShotApi.prime();
+    }
+    return sample();
+  };
+  return {
+    id: d.id,
+    refreshMs: d.refreshMs,
+    checkMs: d.checkMs,
+    prime: async () => {
+      await first();
+    },
+    run: async () => {
+      const { engine, containers, stats, unmeasured } = oneShotApi ? await oneShotApi.run() : await sample();
+      const at = now();
+      if (engine.ok && containers?.ok) {
+        d.write({ data: { endpoint: d.endpoint.display, version: engine.value.version, containers: containers.value, stats: Object.fromEntries(stats) } }, at);
+      } else {
+        const error = !engine.ok ? engine.error : containers && !containers.ok ? containers.error : undefined;
+        if (error) d.write({ error }, at);
+      }
+      return evaluateDocker(
+        { endpoint: d.endpoint.display, isDefault: d.endpoint.isDefault, optional: d.optional, engine, ...(containers ? { containers } : {}), stats, ...(unmeasured ? { unmeasured } : {}) },
+        { services: d.services, docker: { all_containers: d.allContainers } },
+        standbyServices(),
+        d.host,
+      );
+    },
+  };
+}
+
+/**
+ * A host's gauges (CPU, memory, disks) from its `opsdeck watch` metrics endpoint (issue #25): for
+ * the console only, no check of its own (the host's own watch alerts on them); an unreachable
+ * endpoint is kept as the envelope's error, which the console shows.
+ */
+function hostMetricsSource(host: string, url: string, timeoutMs: number, refreshMs: number, checkMs: number, write: (u: { data: HostGauges } | { error: ServiceError }, at: number) => void): Source {
+  return {
+    id: `metrics@${host}`,
+    refreshMs,
+    checkMs,
+    run: async () => {
+      const r = await scrapeHostGauges(url, timeoutMs, host);
+      write(r.ok ? { data: r.value } : { error: r.error }, Date.now());
+      return [];
+    },
+  };
 }

@@ -6,6 +6,7 @@ import type { WindowStats } from '../domain/window.js';
 import type { ContainerInfo, ContainerStats } from '../domain/observations.js';
 import type { HostSample } from '../services/host.js';
 import type { HttpProbe } from '../services/http.js';
+import type { HostGauges } from '../services/host-metrics.js';
 import type { RedisHealth } from '../services/redis.js';
 import type { SqliteHealth } from '../services/sqlite.js';
 import type { IncidentBanner } from './incident-report.js';
@@ -39,6 +40,10 @@ export interface AppState {
   redis: Record<string, Envelope<RedisHealth>>;
   databases: Record<string, Envelope<SqliteHealth>>;
   endpoints: Record<string, Envelope<EndpointData>>;
+  /** Each configured host's engine (issue #25), by host name; the local engine stays `docker`. */
+  hosts: Record<string, Envelope<DockerData>>;
+  /** Each host's gauges from its `metrics:` URL (issue #25), by host name. */
+  hostGauges: Record<string, Envelope<HostGauges>>;
   /** Latest result of every check, by id. */
   checks: Record<string, CheckResult>;
   /** Alert record of every check that has been evaluated, by check id. */
@@ -52,7 +57,7 @@ export interface AppState {
 export interface AppActions {
   /** Stores a source's new data (ok) or its error (keeping the last data as stale). */
   setEnvelope(key: 'host' | 'docker', update: { data: unknown } | { error: ServiceError }, at: number): void;
-  setKeyed(key: 'redis' | 'databases' | 'endpoints', name: string, update: { data: unknown } | { error: ServiceError }, at: number): void;
+  setKeyed(key: 'redis' | 'databases' | 'endpoints' | 'hosts' | 'hostGauges', name: string, update: { data: unknown } | { error: ServiceError }, at: number): void;
   setChecks(results: readonly CheckResult[]): void;
   setAlerts(alerts: readonly Alert[]): void;
   setIncident(incident: IncidentBanner | undefined): void;
@@ -77,6 +82,8 @@ export function createAppStore(): AppStore {
     redis: {},
     databases: {},
     endpoints: {},
+    hosts: {},
+    hostGauges: {},
     checks: {},
     alerts: {},
     actions: {

@@ -35,7 +35,7 @@ export function ping(socket: string, timeoutMs = 1000): Promise<boolean> {
 }
 
 /** Starts a private dockerd (recipe in docs/TESTING.md) and imports the busybox test image. */
-export async function startEngine(dataDir?: string): Promise<PrivateEngine> {
+export async function startEngine(dataDir?: string, extraHosts: string[] = []): Promise<PrivateEngine> {
   const dockerd = requireBinary('dockerd');
   requireBinary('docker');
   const busybox = requireBinary('busybox');
@@ -47,7 +47,7 @@ export async function startEngine(dataDir?: string): Promise<PrivateEngine> {
   const child = spawn(
     dockerd,
     ['--iptables=false', '--ip6tables=false', '--bridge=none', '--storage-driver=vfs', '--data-root', join(d, 'data'),
-      '--exec-root', e, '--pidfile', pidFile, '-H', `unix://${socket}`],
+      '--exec-root', e, '--pidfile', pidFile, '-H', `unix://${socket}`, ...extraHosts.flatMap((h) => ['-H', h])],
     { stdio: ['ignore', 'ignore', 'ignore'], detached: true },
   );
   child.unref();

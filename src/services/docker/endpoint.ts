@@ -1,6 +1,7 @@
 // Where a Docker engine is and how it is reached (issue #15: one concern of the Docker facade).
 
-import { existsSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
@@ -38,4 +39,113 @@ export function resolveDockerEndpoint(host: string | undefined, env: NodeJS.Proc
     local: false,
     isDefault: false,
   };
+}
+
+/** What a remote host's engine needs from its configuration (`hosts[]`, issue #25). */
+export interface HostEndpointConfig {
+  docker: string;
+  timeout: number;
+  tls?: { ca: string; cert: string; key: string } | undefined;
+  ssh?: { identity_file?: string | undefined; known_hosts?: string | undefined } | undefined;
+}
+
+/**
+ * The engine of a configured host (issue #25). Never `local`: its container figures come from API
+ * stats (the cgroup files here are this machine's). `tcp://` speaks TLS with `tls:` (else plain HTTP);
+ * `ssh://` runs `docker system dial-stdio` on the host over ssh2 (docker-modem's ssh transport, one
+ * ssh connection per request: docs/FACTS.md §2), authenticated by `ssh.identity_file`, else the ssh
+ * agent ($SSH_AUTH_SOCK), else ~/.ssh/id_ed25519, id_ecdsa, id_rsa; the host's key must be in
+ * `ssh.known_hosts` (default ~/.ssh/known_hosts) — an unknown or changed key is refused.
+ */
+export function hostEndpoint(h: HostEndpointConfig, env: NodeJS.ProcessEnv = process.env): DockerEndpoint {
+  if (h.docker.startsWith('unix://')) {
+    const socketPath = h.docker.slice('unix://'.length);
+    return { display: h.docker, options: { socketPath }, local: false, isDefault: false };
+  }
+  const url = new URL(h.docker);
+  if (url.protocol === 'ssh:') {
+    const port = url.port || '22';
+    const home = env.HOME || homedir();
+    const identity = h.ssh?.identity_file ?? (env.SSH_AUTH_SOCK ? undefined : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(home, '.ssh', f)).find((f) => existsSync(f)));
+    const privateKey = identity ? readOrUndefined(identity) : undefined;
+    const knownHosts = h.ssh?.known_hosts ?? join(home, '.ssh', 'known_hosts');
+    const sshOptions = {
+      readyTimeout: h.timeout,
+      ...(privateKey ? { privateKey } : env.SSH_AUTH_SOCK ? { agent: env.SSH_AUTH_SOCK } : {}),
+      hostVerifier: (key: Buffer) => knownHostKey(knownHosts, url.hostname, Number(port), key),
+    };
+    return {
+      display: `ssh://${url.username}@${url.hostname}:${port}`,
+      // pathPrefix '/': without it docker-modem formats the request path from `ssh:host:port` into
+      // "/:<port><host>/version" (and Node warns DEP0170); with it, "/version" (docker-modem 5.0.7, modem.js dial).
+      options: { host: url.hostname, port, protocol: 'ssh', username: decodeURIComponent(url.username), sshOptions, pathPrefix: '/' } as Dockerode.DockerOptions,
+      local: false,
+      isDefault: false,
+    };
+  }
+  const port = url.port || (h.tls ? '2376' : '2375');
+  const tls = h.tls ? { ca: readOrUndefined(h.tls.ca), cert: readOrUndefined(h.tls.cert), key: readOrUndefined(h.tls.key) } : undefined;
+  return {
+    display: `tcp://${url.hostname}:${port}`,
+    options: { host: url.hostname, port, protocol: tls ? 'https' : 'http', ...(tls ? tls : {}) },
+    local: false,
+    isDefault: false,
+  };
+}
+
+function readOrUndefined(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether `key` (the raw public key blob ssh2 hands to hostVerifier) is the key of host:port in a
+ * known_hosts file (OpenSSH's format: plain or hashed `|1|salt|hash` names, `[host]:port` for a port
+ * other than 22, `*`/`?` patterns, `!` negations; `@revoked` refuses, `@cert-authority` lines are
+ * not used). Read at every connection, so a fixed file needs no restart.
+ */
+export function knownHostKey(file: string, host: string, port: number, key: Buffer): boolean {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return false;
+  }
+  const name = port === 22 ? host : `[${host}]:${port}`;
+  let found = false;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const parts = line.split(/\s+/);
+    const marker = parts[0]?.startsWith('@') ? parts.shift() : undefined;
+    if (marker === '@cert-authority') continue;
+    const [names = '', , blob = ''] = parts;
+    if (!namesMatch(names, name)) continue;
+    if (Buffer.from(blob, 'base64').equals(key)) {
+      if (marker === '@revoked') return false;
+      found = true;
+    }
+  }
+  return found;
+}
+
+function namesMatch(list: string, name: string): boolean {
+  if (list.startsWith('|1|')) {
+    const [, , salt = '', hash = ''] = list.split('|');
+    return createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64') === hash;
+  }
+  let match = false;
+  for (const p of list.split(',')) {
+    const neg = p.startsWith('!');
+    const pat = neg ? p.slice(1) : p;
+    const re = new RegExp(`^${pat.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+    if (re.test(name)) {
+      if (neg) return false;
+      match = true;
+    }
+  }
+  return match;
 }

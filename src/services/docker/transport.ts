@@ -16,6 +16,13 @@ export function statusOf(err: unknown): number | undefined {
 /** Turns a dockerode / socket error into an actionable ServiceError. */
 export function dockerError(err: unknown, endpoint: string, what: string): { kind: ErrorKind; message: string } {
   const e = err as NodeJS.ErrnoException & { json?: { message?: string } };
+  // ssh2's errors carry a `level` (issue #25: ssh:// engines), read before the socket codes.
+  const level = (err as { level?: unknown } | null)?.level;
+  if (level === 'client-authentication') return { kind: 'auth', message: `ssh login to ${endpoint} refused (check hosts[].ssh.identity_file or the ssh agent's keys)` };
+  if (level === 'handshake' || level === 'protocol')
+    return { kind: 'auth', message: `ssh to ${endpoint} failed: ${e.message} (is the host's key in hosts[].ssh.known_hosts? ssh-keyscan adds it)` };
+  if (level === 'client-timeout') return { kind: 'timeout', message: `ssh to ${endpoint} did not complete its handshake in time` };
+  if (level === 'client-dns') return { kind: 'unavailable', message: `ssh to ${endpoint}: the host name does not resolve` };
   if (e.code === 'ENOENT') return { kind: 'unavailable', message: `no Docker engine socket at ${endpoint} (is dockerd running?)` };
   if (e.code === 'ECONNREFUSED')
     return { kind: 'unavailable', message: `Docker engine at ${endpoint} refused the connection (is dockerd running?)` };
@@ -95,7 +102,10 @@ export class DockerTransport {
   private async docker(): Promise<Dockerode> {
     if (!this.client) {
       const { default: Docker } = await import('dockerode');
-      this.client = new Docker({ ...this.endpoint.options, timeout: this.timeoutMs });
+      // Over ssh the socket is an ssh2 channel without setTimeout (Node's http client calls it for
+      // `timeout` and crashed the process, issue #25): there the AbortSignal of withTimeout alone bounds a call.
+      const ssh = this.endpoint.options.protocol === 'ssh';
+      this.client = new Docker({ ...this.endpoint.options, ...(ssh ? {} : { timeout: this.timeoutMs }) });
     }
     return this.client;
   }

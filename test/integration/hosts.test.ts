@@ -1,0 +1,149 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { docker, removeTestContainers, runContainer, startEngine, type PrivateEngine } from '../helpers/docker-engine.js';
+import { freePort, startSshd, type PrivateSshd } from '../helpers/sshd.js';
+import { TmuxSession } from '../helpers/tmux.js';
+
+// Issue #25 (part C): several Docker engines in one console. A SECOND private engine (its own
+// socket and data root, vfs, the same busybox image) reached over ssh:// through a real sshd on
+// loopback (docker-modem's ssh transport runs `docker system dial-stdio` there), and over plain
+// tcp:// on loopback; the global setup's engine is the local one.
+
+const local = inject('dockerHost');
+const dir = mkdtempSync(join(tmpdir(), 'opsdeck-hosts-'));
+let second: PrivateEngine;
+let sshd: PrivateSshd;
+let tcpPort: number;
+
+interface Report {
+  status: string;
+  checks: { id: string; kind: string; target: string; status: string; message: string; suppressedBy?: string }[];
+}
+
+/** Writes a config: calm host thresholds (the test machine is busy), the local engine, plus `body`. */
+function config(name: string, body: string): string {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, `name: ${name}\ninterval: 1s\nrefresh: 1s\nthresholds:\n  cpu: 100\n  disk: 100\n  memory: 100\ndocker:\n  host: ${local}\n${body}`);
+  return file;
+}
+
+const sshHost = (name = 'remote', extra = '') =>
+  `  - name: ${name}\n    docker: ssh://${sshd.user}@127.0.0.1:${sshd.port}\n    ssh:\n      identity_file: ${sshd.identity}\n      known_hosts: ${sshd.knownHosts}\n    timeout: 5s\n    services: [x]\n${extra}`;
+
+const services = `services:\n  - name: web\n    container: fleet-local\n  - name: x\n    container: fleet-remote\n`;
+
+async function check(file: string) {
+  const r = await runCli(['check', '--json', '--config', file], { timeoutMs: 40_000 });
+  let report: Report;
+  try {
+    report = JSON.parse(r.stdout) as Report;
+  } catch {
+    throw new Error(`not JSON: ${r.stdout}\n${r.stderr}`);
+  }
+  const byId = (id: string) => {
+    const c = report.checks.find((x) => x.id === id);
+    if (!c) throw new Error(`no check ${id} in ${report.checks.map((x) => x.id).join(', ')}`);
+    return c;
+  };
+  return { ...r, report, byId };
+}
+
+beforeAll(async () => {
+  tcpPort = await freePort();
+  second = await startEngine(join(dir, 'second'), [`tcp://127.0.0.1:${tcpPort}`]);
+  sshd = await startSshd(second.host);
+  runContainer(local, 'fleet-local', ['--network', 'none'], ['sleep', '3600']);
+  runContainer(second.host, 'fleet-remote', ['--network', 'none'], ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo "remote-line $i"; sleep 0.3; done']);
+}, 60_000);
+
+afterAll(async () => {
+  try {
+    docker(local, 'rm', '-f', 'fleet-local');
+  } catch {
+    // already gone
+  }
+  try {
+    removeTestContainers(second.host);
+  } catch {
+    // the second engine was stopped by a test
+  }
+  await sshd?.stop();
+  await second?.stop();
+  rmSync(dir, { recursive: true, force: true });
+}, 30_000);
+
+describe('hosts: several Docker engines', () => {
+  it('check --json lists the remote host\'s container (over ssh://) next to the local one', async () => {
+    const { report, byId } = await check(config('ssh', `${services}hosts:\n${sshHost()}`));
+    expect(byId('container:x@remote')).toMatchObject({ status: 'ok', target: 'fleet-remote' });
+    expect(byId('docker:engine@remote')).toMatchObject({ kind: 'docker', status: 'ok' });
+    expect(byId('docker:engine@remote').message).toContain('host remote');
+    expect(byId('container:web')).toMatchObject({ status: 'ok', target: 'fleet-local' });
+    expect(byId('docker:engine').status).toBe('ok');
+    // The service on the host is checked there only: no local `container:x`.
+    expect(report.checks.find((c) => c.id === 'container:x')).toBeUndefined();
+  });
+
+  it('the same engine over plain tcp:// on loopback', async () => {
+    const { byId } = await check(config('tcp', `${services}hosts:\n  - name: db1\n    docker: tcp://127.0.0.1:${tcpPort}\n    services: [x]\n`));
+    expect(byId('container:x@db1')).toMatchObject({ status: 'ok', target: 'fleet-remote' });
+    expect(byId('docker:engine@db1').message).toContain(`tcp://127.0.0.1:${tcpPort}`);
+  });
+
+  it('a bad hosts entry is a one-line config error naming the field', async () => {
+    const bad = [
+      [`hosts:\n  - name: local\n    docker: tcp://127.0.0.1:1\n`, 'hosts[0].name'],
+      [`${services}hosts:\n  - name: a\n    docker: tcp://127.0.0.1:1\n    services: [nope]\n`, 'hosts[0].services[0]: service "nope" is not in services'],
+      [`${services}hosts:\n  - name: a\n    docker: tcp://127.0.0.1:1\n    services: [x]\n  - name: b\n    docker: tcp://127.0.0.1:2\n    services: [x]\n`, 'hosts[1].services[0]: service "x" is already on host "a"'],
+      [`hosts:\n  - name: a\n    docker: tcp://127.0.0.1:1\n  - name: a\n    docker: tcp://127.0.0.1:2\n`, 'hosts[1].name: duplicate host name "a"'],
+      [`hosts:\n  - name: a\n    docker: ssh://ops:hunter2pw@127.0.0.1\n`, 'hosts[0].docker: a password in the address is refused'],
+      [`hosts:\n  - name: a\n    docker: tcp://127.0.0.1:2376\n    tls:\n      ca: ${dir}/none-ca.pem\n      cert: ${dir}/none-cert.pem\n      key: ${dir}/none-key.pem\n`, 'hosts[0].tls.ca: no such file'],
+      [`hosts:\n  - name: a\n    docker: http://127.0.0.1:2375\n`, 'hosts[0].docker: expected unix:///path/docker.sock'],
+    ] as const;
+    for (const [body, expected] of bad) {
+      const r = await runCli(['check', '--config', config('bad', body)]);
+      expect(r.code, r.stderr).toBe(78);
+      expect(r.stderr).toContain(expected);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).not.toContain('hunter2pw');
+    }
+  });
+
+  it('console: both hosts\' containers grouped, h filters by host, l follows a remote container\'s log', async () => {
+    const file = config('console', `${services}hosts:\n${sshHost('remote', `    metrics: http://127.0.0.1:${await freePort()}/metrics\n`)}`);
+    const t = TmuxSession.start(`hosts-${process.pid}`, ['--config', file], { columns: 80, rows: 30, env: { OPSDECK_NO_ALT_SCREEN: '1' } });
+    try {
+      await t.waitFor((s) => s.includes('fleet-local') && s.includes('fleet-remote'), 20_000);
+      const all = t.capture();
+      expect(all).toMatch(/remote/);
+      expect(all).toContain('no metrics');
+      t.send('h'); // all → local
+      await t.waitFor((s) => s.includes('hosts: local') && s.includes('fleet-local') && !s.includes('fleet-remote'), 5_000);
+      t.send('h'); // local → remote
+      await t.waitFor((s) => s.includes('hosts: remote') && s.includes('fleet-remote') && !s.includes('fleet-local'), 5_000);
+      t.send('l');
+      await t.waitFor((s) => /remote-line \d+/.test(s), 15_000);
+      expect(t.capture()).toContain('fleet-remote');
+      t.send('Escape', false);
+      await t.waitFor((s) => s.includes('hosts: remote'), 5_000);
+      t.send('q');
+      await t.waitFor((s) => s.includes('EXIT=0'), 10_000);
+    } finally {
+      t.kill();
+    }
+  }, 60_000);
+
+  it('the second engine gone: ONE docker:engine@remote alert, its container suppressed, the local one still ok', async () => {
+    await second.stop();
+    const { byId } = await check(config('down', `${services}hosts:\n${sshHost()}`));
+    const engine = byId('docker:engine@remote');
+    expect(engine.status).toBe('warning');
+    expect(engine.message).toContain('host remote');
+    expect(byId('container:x@remote')).toMatchObject({ status: 'unknown', suppressedBy: 'docker:engine@remote' });
+    expect(byId('container:web').status).toBe('ok');
+    expect(byId('docker:engine').status).toBe('ok');
+  });
+});
