@@ -18,14 +18,14 @@ const ping = (socket) =>
     req.end();
   });
 
-/** Starts a private dockerd (docs/TESTING.md recipe) with the busybox image imported. */
-export async function startEngine() {
+/** Starts a private dockerd (docs/TESTING.md recipe) with the busybox image imported; `extraHosts`: more -H addresses (tcp://…). */
+export async function startEngine(extraHosts = []) {
   const d = mkdtempSync(join(tmpdir(), 'opsdeck-bench-'));
   const e = mkdtempSync('/tmp/obe-');
   const socket = join(d, 'docker.sock');
   const pidFile = join(d, 'dockerd.pid');
   const child = spawn('dockerd', ['--iptables=false', '--ip6tables=false', '--bridge=none', '--storage-driver=vfs', '--data-root', join(d, 'data'),
-    '--exec-root', e, '--pidfile', pidFile, '-H', `unix://${socket}`], { stdio: 'ignore', detached: true });
+    '--exec-root', e, '--pidfile', pidFile, '-H', `unix://${socket}`, ...extraHosts.flatMap((h) => ['-H', h])], { stdio: 'ignore', detached: true });
   child.unref();
   const deadline = Date.now() + 30_000;
   while (!(await ping(socket))) {

@@ -76,9 +76,7 @@ export function hostEndpoint(h: HostEndpointConfig, env: NodeJS.ProcessEnv = pro
     };
     return {
       display: `ssh://${url.username}@${url.hostname}:${port}`,
-      // pathPrefix '/': without it docker-modem formats the request path from `ssh:host:port` into
-      // "/:<port><host>/version" (and Node warns DEP0170); with it, "/version" (docker-modem 5.0.7, modem.js dial).
-      options: { host: url.hostname, port, protocol: 'ssh', username: decodeURIComponent(url.username), sshOptions, pathPrefix: '/' } as Dockerode.DockerOptions,
+      options: { host: url.hostname, port, protocol: 'ssh', username: decodeURIComponent(url.username), sshOptions },
       local: false,
       isDefault: false,
     };
