@@ -3,7 +3,7 @@
 
 import { setFlagsFromString } from 'node:v8';
 import type { Config } from '../config/schema.js';
-import { DockerService, resolveDockerEndpoint } from '../services/docker.js';
+import { DockerService, hostEndpoint, resolveDockerEndpoint } from '../services/docker.js';
 
 /**
  * Keeps a long-running console small (issue #3: peak RSS ≤ 150 MB with 50 containers; it was ~150-190).
@@ -85,4 +85,24 @@ export function dockerFor(config: Config, previous: DockerService | undefined): 
   const endpoint = resolveDockerEndpoint(config.docker.host);
   if (previous && JSON.stringify(previous.endpoint) === JSON.stringify(endpoint) && previous.timeoutMs === config.docker.timeout) return previous;
   return new DockerService(endpoint, config.docker.timeout);
+}
+
+/**
+ * One Docker client per configured host (issue #25): container actions and logs go to the engine
+ * the container lives on. Built again by a reload, keeping a host's client while its address,
+ * credentials and time-out are unchanged.
+ */
+export function hostDockersFor(config: Config, previous: ReadonlyMap<string, DockerService> = new Map()): Map<string, DockerService> {
+  const out = new Map<string, DockerService>();
+  for (const h of config.hosts) {
+    const prev = previous.get(h.name);
+    const same = prev && (prev as DockerService & { hostKey?: string }).hostKey === hostKey(h);
+    const next = same ? prev : Object.assign(new DockerService(hostEndpoint(h), h.timeout), { hostKey: hostKey(h) });
+    out.set(h.name, next);
+  }
+  return out;
+}
+
+function hostKey(h: Config['hosts'][number]): string {
+  return JSON.stringify([h.docker, h.timeout, h.tls ?? null, h.ssh ?? null]);
 }

@@ -11,7 +11,7 @@ import { reloadConfig } from '../config/reload.js';
 import type { Config } from '../config/schema.js';
 import { exitCodeFor } from '../domain/check.js';
 import type { DockerService } from '../services/docker.js';
-import { dockerFor, noOptimizingCompiler, optimizingWhileFollowing, tuneHeap } from './console-runtime.js';
+import { dockerFor, hostDockersFor, noOptimizingCompiler, optimizingWhileFollowing, tuneHeap } from './console-runtime.js';
 import { followContainerLogs, followFile } from '../services/logs.js';
 import { EventBus } from '../engine/events.js';
 import { AckStore, recordAudit } from '../state/acks.js';
@@ -123,6 +123,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   // store (alert state survives), and the panes, keys and thresholds follow; a broken edit keeps
   // the running configuration and says why in the status line.
   let docker: DockerService | undefined;
+  let hostDockers = new Map<string, DockerService>();
   const file = loaded.file;
   if (file) {
     watchFile(file, { interval: 1000 }, () => {
@@ -132,6 +133,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
         useSecrets(next.secrets);
         monitor.stop();
         docker = dockerFor(next.config, docker);
+        hostDockers = hostDockersFor(next.config, hostDockers);
         monitor = startMonitor(next.config);
         monitor.start();
         setLive({ config: next.config, keys: nextKeys, runbooks: runbookCatalog(next.config), notice: { text: `configuration reloaded from ${file}`, color: 'green', until: Date.now() + 10_000 } });
@@ -157,6 +159,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   });
   // Rebuilt by a reload (dockerFor), so read through a getter by the actions.
   docker = dockerFor(config, undefined);
+  hostDockers = hostDockersFor(config);
   // The first probes run while Ink and React load (~0.45 s from the bundle, FACTS/issue #3), so the
   // first frame already has data: the first full frame is the target, not the first empty one.
   monitor.start();
@@ -169,7 +172,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     throw e;
   }
 
-  const actions = { ...consoleActions({ readOnly: !!g.readOnly, db, acks, docker: () => docker, optimizing: optimizingWhileFollowing(), monitor: () => monitor, entries, configFile: file, tracker }), ...incidents.actions, ...healing.actions, maintenance: consoleMaintenance({ db, store, readOnly: !!g.readOnly, config: () => running }) };
+  const actions = { ...consoleActions({ readOnly: !!g.readOnly, db, acks, docker: () => docker, hostDocker: (h) => hostDockers.get(h), optimizing: optimizingWhileFollowing(), monitor: () => monitor, entries, configFile: file, tracker }), ...incidents.actions, ...healing.actions, maintenance: consoleMaintenance({ db, store, readOnly: !!g.readOnly, config: () => running }) };
   const color = useColor(g);
   const altScreen = !process.env.OPSDECK_NO_ALT_SCREEN;
   if (altScreen) process.stdout.write('\x1b[?1049h\x1b[H');
@@ -220,6 +223,8 @@ export function consoleActions(o: {
   acks: AckStore;
   /** The Docker client of the running configuration (a reload may add, change or drop it). */
   docker: () => DockerService | undefined;
+  /** A configured host's Docker client (issue #25), for containers that live there. */
+  hostDocker?: (host: string) => DockerService | undefined;
   /** TurboFan while a container log is followed (the console; absent in tests). */
   optimizing?: { acquire(): () => void };
   monitor: () => Monitor;
@@ -231,23 +236,25 @@ export function consoleActions(o: {
   const refuse = (action: string, target: string) => recordAudit(db, { action, target, outcome: 'refused', detail: '--read-only' });
   return {
     containerAction: async (kind, c) => {
-      const docker = o.docker();
+      // A container on a configured host (issue #25) is acted on through that host's engine; audited as name@host.
+      const docker = c.host === undefined ? o.docker() : o.hostDocker?.(c.host);
+      const target = c.host === undefined ? c.name : `${c.name}@${c.host}`;
       if (o.readOnly) {
-        refuse(`container.${kind}`, c.name);
-        return { ok: false, error: { kind: 'invalid', source: 'console', message: `${kind} ${c.name}: ${READ_ONLY_REFUSAL}` } };
+        refuse(`container.${kind}`, target);
+        return { ok: false, error: { kind: 'invalid', source: 'console', message: `${kind} ${target}: ${READ_ONLY_REFUSAL}` } };
       }
-      if (!docker) return { ok: false, error: { kind: 'unavailable', source: 'docker', message: 'no Docker engine configured' } };
+      if (!docker) return { ok: false, error: { kind: 'unavailable', source: 'docker', message: c.host === undefined ? 'no Docker engine configured' : `no Docker engine for host ${c.host} (is it still in hosts:?)` } };
       const r = kind === 'restart' ? await docker.restart(c.id) : kind === 'stop' ? await docker.stop(c.id) : await docker.start(c.id);
       // A started container is watched a few seconds: "done" must not hide one that exits again.
       const settled = r.ok && kind !== 'stop' ? await docker.settle(c.id) : undefined;
       const outcome = settled ? (settled.ok ? settled.value : { note: `done; then ${settled.error.message}`, exitedAgain: false }) : { note: 'done', exitedAgain: false };
-      recordAudit(db, { action: `container.${kind}`, target: c.name, outcome: r.ok ? 'ok' : 'failed', detail: r.ok ? outcome.note : r.error.message });
+      recordAudit(db, { action: `container.${kind}`, target, outcome: r.ok ? 'ok' : 'failed', detail: r.ok ? outcome.note : r.error.message });
       return r.ok ? { ok: true, value: outcome } : r;
     },
     follow: async (t, onLine, onEnd) => {
       if (t.kind === 'file') return followFile(t.id, { onLine, onEnd });
-      const docker = o.docker();
-      if (!docker) throw new Error('no Docker engine configured');
+      const docker = t.host === undefined ? o.docker() : o.hostDocker?.(t.host);
+      if (!docker) throw new Error(t.host === undefined ? 'no Docker engine configured' : `no Docker engine for host ${t.host}`);
       // Fault injection (tests only): a consumer slower by N µs a line, so the view falls behind on demand.
       const slowUs = Number(process.env.OPSDECK_FAULT_LOG_SLOW_US ?? 0);
       const line = slowUs > 0 ? (l: Parameters<typeof onLine>[0]) => {

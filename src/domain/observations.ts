@@ -30,6 +30,8 @@ export interface ContainerInfo {
   composeService?: string;
   composeProject?: string;
   labels: Record<string, string>;
+  /** The configured host (`hosts[].name`, issue #25) whose engine runs it; undefined on the local engine. */
+  host?: string;
 }
 
 /** Per-container resource figures, computed like `docker stats`. */
@@ -166,4 +168,14 @@ export interface RowObservation {
 export interface ContainerOutcome {
   note: string;
   exitedAgain: boolean;
+}
+
+/** A remote host's gauges, read from its `opsdeck watch` metrics endpoint (issue #25); each figure only when its line was there. */
+export interface HostGauges {
+  /** 0–1, the share of all cores busy (`opsdeck_host_cpu_usage_ratio`). */
+  cpuRatio?: number;
+  memUsedBytes?: number;
+  memTotalBytes?: number;
+  load1?: number;
+  filesystems: { mount: string; usedBytes: number; sizeBytes: number }[];
 }

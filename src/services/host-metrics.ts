@@ -3,17 +3,10 @@
 // shared metric names are read (README "Several hosts"); every other line of the Prometheus text
 // format is skipped, and a malformed line is skipped rather than failing the scrape.
 
+import type { HostGauges } from '../domain/observations.js';
 import { fail, ok, type Result } from '../domain/result.js';
 
-/** What the console shows of a host: each figure only when its line was there. */
-export interface HostGauges {
-  /** 0–1, the share of all cores busy (`opsdeck_host_cpu_usage_ratio`). */
-  cpuRatio?: number;
-  memUsedBytes?: number;
-  memTotalBytes?: number;
-  load1?: number;
-  filesystems: { mount: string; usedBytes: number; sizeBytes: number }[];
-}
+export type { HostGauges } from '../domain/observations.js';
 
 /** One sample line of the text format: name, labels, value. */
 export interface MetricSample {

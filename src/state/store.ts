@@ -6,7 +6,7 @@ import type { WindowStats } from '../domain/window.js';
 import type { ContainerInfo, ContainerStats } from '../domain/observations.js';
 import type { HostSample } from '../services/host.js';
 import type { HttpProbe } from '../services/http.js';
-import type { HostGauges } from '../services/host-metrics.js';
+import type { HostGauges } from '../domain/observations.js';
 import type { RedisHealth } from '../services/redis.js';
 import type { SqliteHealth } from '../services/sqlite.js';
 import type { IncidentBanner } from './incident-report.js';

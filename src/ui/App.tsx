@@ -17,7 +17,7 @@ import type { ContainerInfo, ContainerOutcome } from '../domain/observations.js'
 import type { LogFollow, LogLine } from '../services/logs.js';
 import type { AckState } from '../state/acks.js';
 import type { AppState, AppStore } from '../state/store.js';
-import { containerRows } from './format/cells.js';
+import { containerKey, containersInOrder, hostChoices, hostsLayout } from './console/hosts.js';
 import { firstKey, keyName, type KeyBinding } from './keys.js';
 import { LogsView, type LogsKeys, type LogTarget } from './LogsView.js';
 import { RestoreWizard, unfinishedMap, wizardSuggestions, type StartRestore, type WizardKeys } from './RestoreWizard.js';
@@ -90,7 +90,7 @@ function headerSlices(s: AppState) {
 
 /** What the dashboard draws: every data slice (the store's actions never change). */
 function dashboardSlices(s: AppState) {
-  return { checks: s.checks, alerts: s.alerts, incident: s.incident, host: s.host, docker: s.docker, redis: s.redis, databases: s.databases, endpoints: s.endpoints };
+  return { checks: s.checks, alerts: s.alerts, incident: s.incident, host: s.host, docker: s.docker, redis: s.redis, databases: s.databases, endpoints: s.endpoints, hosts: s.hosts, hostGauges: s.hostGauges };
 }
 
 /** Whether a selection holds the dashboard's slices (it does whenever the dashboard is in front). */
@@ -100,7 +100,7 @@ function isDashboardData(d: Partial<DashboardData>): d is DashboardData {
 
 /** Whether the config names containers to watch; without them Alerts starts focused. */
 function dockerConfigured(config: Config): boolean {
-  return config.docker.all_containers || config.services.some((s) => !!(s.container ?? s.compose_service));
+  return config.hosts.length > 0 || config.docker.all_containers || config.services.some((s) => !!(s.container ?? s.compose_service));
 }
 
 /** The console: header, host gauges, containers, datastores and endpoints, alerts, status and footer. */
@@ -151,10 +151,11 @@ export function App(props: {
 
   // The containers table's order as drawn (problems first): the selection follows a container by its
   // name (operator trial: rows re-sort as containers fail), so the row first shown is pinned by name.
-  const dk = data.docker?.data;
-  const containerOrder = dk ? containerRows(dk.containers, dk.stats, now) : [];
+  const shown = data.docker && data.hosts && data.hostGauges ? containersInOrder({ docker: data.docker, hosts: data.hosts, hostGauges: data.hostGauges }, props.config, cs.hostFilter, now) : { containers: [] };
+  const containerOrder = shown.containers;
   const selCIndex = containerIndex(cs, containerOrder);
-  const pin = cs.selCName === undefined ? containerOrder[selCIndex]?.name : undefined;
+  const pinned = cs.selCName === undefined ? containerOrder[selCIndex] : undefined;
+  const pin = pinned ? containerKey(pinned) : undefined;
   useEffect(() => {
     if (pin !== undefined && getConsole().selCName === undefined) setConsole({ ...getConsole(), selCName: pin });
   }, [pin, getConsole, setConsole]);
@@ -183,9 +184,7 @@ export function App(props: {
   /** The world as a key finds it, read from the store at that moment (not from the last frame). */
   const world = (): ConsoleWorld => {
     const s = props.store.getState();
-    const d = s.docker.data;
-    const byId = new Map((d?.containers ?? []).map((c) => [c.id, c]));
-    const containers = d ? containerRows(d.containers, d.stats, Date.now()).flatMap((r) => byId.get(r.id) ?? []) : [];
+    const { containers } = containersInOrder(s, props.config, getConsole().hostFilter, Date.now());
     return {
       keys: props.keys,
       readOnly: props.readOnly,
@@ -197,6 +196,7 @@ export function App(props: {
       logFiles: props.config.logs.map((f): LogTarget => ({ kind: 'file', id: f.path, name: f.name })),
       historyCount: (id) => props.actions.history(id).length,
       runbooks: props.runbooks ?? { entries: [] },
+      hostChoices: props.config.hosts.length ? hostChoices(hostsLayout(props.config)) : [],
       runbookFor,
       targets,
       incident: s.incident ? { id: s.incident.id, severity: s.incident.severity } : undefined,
@@ -377,6 +377,7 @@ export function App(props: {
           now={now}
           thresholds={props.config.thresholds}
           dockerConfigured={dockerConfigured(props.config)}
+          hostGroups={shown.groups ? { groups: shown.groups, filter: cs.hostFilter } : undefined}
           history={props.history}
           acks={props.actions.acks}
           runbookLine={runbookLine}

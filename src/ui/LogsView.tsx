@@ -32,6 +32,8 @@ export interface LogTarget {
   kind: 'container' | 'file';
   id: string;
   name: string;
+  /** A container on a configured host (issue #25): the engine the follow goes to; undefined for the local one. */
+  host?: string | undefined;
 }
 
 /**

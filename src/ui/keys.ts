@@ -23,6 +23,7 @@ export const COMMAND_IDS = [
   'heal.pane',
   'heal.enable',
   'maint.pane',
+  'containers.host',
   'container.logs',
   'container.restart',
   'container.stop',
@@ -87,6 +88,8 @@ export const KEY_TABLE: readonly KeyBinding[] = [
   { id: 'heal.enable', keys: ['E'], description: 'enable healing again of the service whose heal: alert is selected (or the only one stopped)', scope: 'dashboard', dangerous: true, label: 'heal on' },
   // Issue #23: the maintenance view — the daily log review and the probes, read-only (a review is recorded unless --read-only).
   { id: 'maint.pane', keys: ['M'], description: 'maintenance: the log review of the last 24 h (counts, top patterns, what is new) and the probes with their recorded values', scope: 'dashboard', label: 'maintenance' },
+  // Issue #25: several Docker engines; the pane's title says which filter is on.
+  { id: 'containers.host', keys: ['h'], description: 'containers of which host: all → local → each configured host → all', scope: 'dashboard', label: 'host' },
   { id: 'container.logs', keys: ['l', 'enter'], description: 'follow the selected container\'s log', scope: 'containers', hint: true },
   { id: 'container.restart', keys: ['r'], description: 'restart the selected container (asks first)', scope: 'containers', dangerous: true, hint: true },
   { id: 'container.stop', keys: ['x'], description: 'stop the selected container (asks first)', scope: 'containers', dangerous: true, hint: true },

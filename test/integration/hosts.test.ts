@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -113,28 +115,41 @@ describe('hosts: several Docker engines', () => {
   });
 
   it('console: both hosts\' containers grouped, h filters by host, l follows a remote container\'s log', async () => {
-    const file = config('console', `${services}hosts:\n${sshHost('remote', `    metrics: http://127.0.0.1:${await freePort()}/metrics\n`)}`);
+    // That host's `opsdeck watch` metrics page (engineer A's exporter), served here with the shared names.
+    const page = createServer((_req, res) => {
+      res.setHeader('content-type', 'text/plain; version=0.0.4');
+      res.end('# HELP opsdeck_host_cpu_usage_ratio x\nopsdeck_host_cpu_usage_ratio 0.42\nopsdeck_host_memory_used_bytes 1073741824\nopsdeck_host_memory_total_bytes 4294967296\nopsdeck_host_filesystem_used_bytes{mount="/"} 50\nopsdeck_host_filesystem_size_bytes{mount="/"} 100\nsomething_else{a="b"} 7\n');
+    });
+    await new Promise<void>((r) => page.listen(0, '127.0.0.1', r));
+    const port = (page.address() as AddressInfo).port;
+    const file = config('console', `${services}hosts:\n${sshHost('remote', `    metrics: http://127.0.0.1:${port}/metrics\n`)}  - name: db1\n    docker: tcp://127.0.0.1:${tcpPort}\n`);
     const t = TmuxSession.start(`hosts-${process.pid}`, ['--config', file], { columns: 80, rows: 30, env: { OPSDECK_NO_ALT_SCREEN: '1' } });
     try {
-      await t.waitFor((s) => s.includes('fleet-local') && s.includes('fleet-remote'), 20_000);
+      await t.waitFor((s) => s.includes('fleet-local') && s.includes('fleet-remote') && s.includes('cpu 42'), 30_000);
       const all = t.capture();
-      expect(all).toMatch(/remote/);
-      expect(all).toContain('no metrics');
+      expect(all).toContain('hosts: all');
+      expect(all).toContain('▸ local');
+      expect(all).toMatch(/▸ remote · 1\/1 running · cpu 42 ?% mem 1\.0 GiB\/4\.0 GiB \/ 50 ?%/);
+      expect(all).toContain('no metrics: configured for db1');
       t.send('h'); // all → local
       await t.waitFor((s) => s.includes('hosts: local') && s.includes('fleet-local') && !s.includes('fleet-remote'), 5_000);
       t.send('h'); // local → remote
       await t.waitFor((s) => s.includes('hosts: remote') && s.includes('fleet-remote') && !s.includes('fleet-local'), 5_000);
       t.send('l');
-      await t.waitFor((s) => /remote-line \d+/.test(s), 15_000);
-      expect(t.capture()).toContain('fleet-remote');
+      await t.waitFor((s) => /remote-line \d+/.test(s) && s.includes('fleet-remote@remote'), 20_000);
       t.send('Escape', false);
       await t.waitFor((s) => s.includes('hosts: remote'), 5_000);
+      t.send('h'); // remote → db1
+      await t.waitFor((s) => s.includes('hosts: db1'), 5_000);
+      t.send('h'); // db1 → all
+      await t.waitFor((s) => s.includes('hosts: all'), 5_000);
       t.send('q');
       await t.waitFor((s) => s.includes('EXIT=0'), 10_000);
     } finally {
       t.kill();
+      page.close();
     }
-  }, 60_000);
+  }, 90_000);
 
   it('the second engine gone: ONE docker:engine@remote alert, its container suppressed, the local one still ok', async () => {
     await second.stop();

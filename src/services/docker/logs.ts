@@ -23,7 +23,7 @@ export interface LogStream {
 }
 
 /** The streaming response dockerode resolves a follow to. */
-type FollowResponse = Readable & { destroy(): void; socket?: { unref(): void } };
+type FollowResponse = Readable & { destroy(): void; socket?: { unref?: unknown } };
 
 /** Opens container log streams on the client without the inactivity timer (a quiet log is not a dead one). */
 export class LogReader {
@@ -54,7 +54,8 @@ export class LogReader {
     );
     if (!opened.ok) return opened;
     const { stream } = opened.value;
-    stream.socket?.unref();
+    // Over ssh:// the socket is an ssh2 channel, which has no unref (issue #25): the stream is closed explicitly anyway.
+    if (typeof stream.socket?.unref === 'function') (stream.socket as { unref(): void }).unref();
     return ok({
       raw: stream,
       tty: info.value.tty,

@@ -6,6 +6,8 @@ import type { AckState } from '../../state/acks.js';
 import type { AppState } from '../../state/store.js';
 import { AlertsPane } from '../panes/AlertsPane.js';
 import { ContainersPane } from '../panes/ContainersPane.js';
+import { HostsContainersPane } from '../panes/HostsContainersPane.js';
+import type { ContainerGroup } from './hosts.js';
 import { DatastoresPane } from '../panes/DatastoresPane.js';
 import { HostPane } from '../panes/HostPane.js';
 import type { HostHistory } from '../useHostHistory.js';
@@ -31,6 +33,8 @@ export function Dashboard(props: {
   now: number;
   thresholds: Config['thresholds'];
   dockerConfigured: boolean;
+  /** Several engines (config `hosts:`, issue #25): the containers pane's sections and the host filter (undefined = all). */
+  hostGroups?: { groups: readonly ContainerGroup[]; filter: string | undefined } | undefined;
   history: HostHistory;
   acks: (a: Alert) => AckState;
   /** What F does for an alert ("F: run service-recovery for api"), when a runbook fits it. */
@@ -46,11 +50,17 @@ export function Dashboard(props: {
     rows: props.rows,
     filesystems: host.data?.filesystems.length,
     stores: Object.keys(databases).length + Object.keys(redis).length + Object.keys(endpoints).length,
-    containers: docker.data?.containers.length,
+    containers: props.hostGroups ? props.hostGroups.groups.reduce((n, g) => n + 1 + (g.envelope.data?.containers.length ?? 0), 0) : docker.data?.containers.length,
     alerts: alerts.length,
   });
   const stores = { checks: data.checks, databases, redis, endpoints };
   const runbookLine = props.runbookLine ?? (() => undefined);
+  const containersPane = (width: number, height: number) =>
+    props.hostGroups ? (
+      <HostsContainersPane groups={props.hostGroups.groups} filter={props.hostGroups.filter} selected={props.selC} focused={focus === 'containers'} width={width} height={height} now={now} />
+    ) : (
+      <ContainersPane docker={docker} configured={props.dockerConfigured} selected={props.selC} focused={focus === 'containers'} width={width} height={height} now={now} />
+    );
   switch (layout.kind) {
     case 'too-small':
       return <Text>{layout.message}</Text>;
@@ -59,7 +69,7 @@ export function Dashboard(props: {
         <Box key="stacked" flexDirection="column" width={columns}>
           {props.header}
           <HostPane host={host} thresholds={props.thresholds} history={props.history} width={columns} maxRows={layout.hostRows} />
-          <ContainersPane docker={docker} configured={props.dockerConfigured} selected={props.selC} focused={focus === 'containers'} width={columns} height={layout.containersHeight} now={now} />
+          {containersPane(columns, layout.containersHeight)}
           <Box height={layout.storesHeight} overflowY="hidden" flexDirection="column">
             <DatastoresPane state={stores} width={columns} now={now} />
           </Box>
@@ -86,7 +96,7 @@ export function Dashboard(props: {
           </Box>
           <Box height={layout.bottomHeight} overflowY="hidden">
             <Box width={layout.left} flexDirection="column">
-              <ContainersPane docker={docker} configured={props.dockerConfigured} selected={props.selC} focused={focus === 'containers'} width={layout.left} height={layout.bottomHeight} now={now} />
+              {containersPane(layout.left, layout.bottomHeight)}
             </Box>
             <Box width={1} />
             <Box width={layout.right} flexDirection="column">

@@ -17,6 +17,7 @@ import { enableHealing, healSubject } from './heal-keys.js';
 import type { Severity } from '../../domain/incident.js';
 import type { RunbookCatalog, RunbookEntry, RunbookStart, RunbookTargetKind } from './runbook-wizard.js';
 import { alertIndex, containerIndex, selectedAlert, selectedContainer } from './selection.js';
+import { containerKeyOf, containerLogTarget, containerOfCheck, hostFilterStep } from './hosts.js';
 
 /** What a container command does. */
 export type ContainerVerb = 'restart' | 'stop' | 'start';
@@ -72,6 +73,7 @@ export interface ConsoleState {
   dialog?: Dialog | undefined;
   /** A container action under way ("restart web…"): another one waits. */
   busy?: string | undefined;
+  hostFilter?: string | undefined; // the containers pane's host filter (`h`, issue #25): `local` or a host; undefined: all
   flash?: Flash | undefined;
 }
 
@@ -130,6 +132,7 @@ export interface ConsoleWorld {
   incident?: { id: string; severity: Severity } | undefined;
   /** The subjects whose healing stopped (their `heal:<subject>` check is CRITICAL, issue #20). */
   healStopped?: readonly string[] | undefined;
+  hostChoices?: readonly string[] | undefined; // what `h` cycles through (issue #25): local (when configured), each host
 }
 
 /** The reducer's answer: the next state and what App must do. */
@@ -165,7 +168,7 @@ export { alertIndex, containerIndex, selectedAlert, selectedContainer } from './
 
 /** What the log picker offers: every container (in the table's order), then the configured log files. */
 export function pickLogTargets(w: Pick<ConsoleWorld, 'containers' | 'logFiles'>): LogTarget[] {
-  return [...w.containers.map((c): LogTarget => ({ kind: 'container', id: c.id, name: c.name })), ...w.logFiles];
+  return [...w.containers.map(containerLogTarget), ...w.logFiles];
 }
 
 /** Exhaustiveness guard for switches over unions. */
@@ -285,7 +288,7 @@ function onDashboard(s: ConsoleState, c: Command, w: ConsoleWorld): Step {
   if (binding?.dangerous && w.readOnly) {
     // Said, and audited, rather than silent (docs/STYLE.md §6).
     // A dashboard-wide command (the restore wizard) acts on no selected row: its target is itself.
-    const target = (binding.scope === 'alerts' ? selectedAlert(s, w)?.checkId : binding.scope === 'containers' ? selectedContainer(s, w)?.name : binding.id === 'restore.wizard' ? 'databases' : binding.id === 'runbook.pick' ? 'runbooks' : binding.id.startsWith('incident.') ? (w.incident?.id ?? 'incident') : binding.id === 'heal.enable' ? healSubject(s, w) : undefined) ?? '-';
+    const target = (binding.scope === 'alerts' ? selectedAlert(s, w)?.checkId : binding.scope === 'containers' ? containerKeyOf(selectedContainer(s, w)) : binding.id === 'restore.wizard' ? 'databases' : binding.id === 'runbook.pick' ? 'runbooks' : binding.id.startsWith('incident.') ? (w.incident?.id ?? 'incident') : binding.id === 'heal.enable' ? healSubject(s, w) : undefined) ?? '-';
     return same(
       { ...s, flash: flash(`${binding.description.split(' (')[0] ?? binding.id}: refused — opsdeck runs in --read-only mode`, 'red', w) },
       { effect: 'audit', action: binding.id, target, outcome: 'refused', detail: 'read-only mode' },
@@ -307,14 +310,18 @@ function onDashboard(s: ConsoleState, c: Command, w: ConsoleWorld): Step {
       const delta = c.id === 'cursor.up' ? -1 : 1;
       if (s.focus === 'containers') {
         const k = Math.max(0, Math.min(Math.max(0, w.containers.length - 1), containerIndex(s, w.containers) + delta));
-        return same({ ...s, selC: k, selCName: w.containers[k]?.name });
+        return same({ ...s, selC: k, selCName: containerKeyOf(w.containers[k]) });
       }
       const i = Math.max(0, Math.min(Math.max(0, w.alerts.length - 1), alertIndex(s, w.alerts) + delta));
       return same({ ...s, selA: i, selAId: w.alerts[i]?.checkId });
     }
+    case 'containers.host': {
+      const next = hostFilterStep(s.hostFilter, w.hostChoices ?? []);
+      return same({ ...s, ...(next.ok ? { hostFilter: next.filter, selC: 0, selCName: undefined } : {}), flash: flash(next.text, next.ok ? 'green' : 'yellow', w) });
+    }
     case 'container.logs': {
       const sc = selectedContainer(s, w);
-      const target: LogTarget | undefined = sc ? { kind: 'container', id: sc.id, name: sc.name } : w.logFiles[0];
+      const target: LogTarget | undefined = sc ? containerLogTarget(sc) : w.logFiles[0];
       return target ? same({ ...s, view: { kind: 'logs', target } }) : same(s);
     }
     case 'logs.open': {
@@ -350,7 +357,7 @@ function onDashboard(s: ConsoleState, c: Command, w: ConsoleWorld): Step {
       // The container behind a container alert: its check's target is the container's name.
       const a = selectedAlert(s, w);
       const name = a?.checkId.startsWith('container:') ? w.checkTargets[a.checkId] : undefined;
-      const sc = name ? w.containers.find((x) => x.name === name) : undefined;
+      const sc = a && name ? containerOfCheck(a.checkId, name, w.containers) : undefined;
       if (!sc) return same({ ...s, flash: flash(`${firstKey(w.keys, 'alert.restart')}: the selected alert is not a container's (${firstKey(w.keys, 'focus.next')} to Containers to restart one)`, 'yellow', w) });
       return confirm(s, 'restart', sc, w);
     }

@@ -1,6 +1,7 @@
 import type { Alert } from '../../domain/alerts.js';
 import type { ContainerInfo } from '../../domain/observations.js';
 import type { ConsoleState, ConsoleWorld } from './reducer.js';
+import { containerKey } from './hosts.js';
 
 // The dashboard's selections (issue #15, operator trial): an alert is followed by its check id and a
 // container by its name, so a re-sort never moves a key onto another row's subject.
@@ -12,8 +13,8 @@ export function alertIndex(s: ConsoleState, alerts: readonly Alert[]): number {
 }
 
 /** The selected container's row in `containers`: its name's row, else the last row index clamped. */
-export function containerIndex(s: ConsoleState, containers: readonly { name: string }[]): number {
-  const i = s.selCName === undefined ? -1 : containers.findIndex((c) => c.name === s.selCName);
+export function containerIndex(s: ConsoleState, containers: readonly { name: string; host?: string | undefined }[]): number {
+  const i = s.selCName === undefined ? -1 : containers.findIndex((c) => containerKey(c) === s.selCName);
   return i >= 0 ? i : Math.max(0, Math.min(s.selC, containers.length - 1));
 }
 
