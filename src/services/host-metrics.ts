@@ -65,8 +65,11 @@ function parseLabels(s: string): { labels: Record<string, string>; length: numbe
     if (!k) return undefined;
     i += k.length;
     while (s[i] === ' ') i++;
-    if (s[i] !== '=' || s[i + 1] !== '"') return undefined;
-    i += 2;
+    if (s[i] !== '=') return undefined;
+    i++;
+    while (s[i] === ' ') i++;
+    if (s[i] !== '"') return undefined;
+    i++;
     let v = '';
     for (; i < s.length && s[i] !== '"'; i++) {
       if (s[i] === '\\') {
