@@ -48,8 +48,11 @@ export function httpAnswered(r: Pick<CheckResult, 'status' | 'value'>): boolean 
 export function targetOfCheck(r: Pick<CheckResult, 'id' | 'kind'>, names: MapNames): MappedTarget | undefined {
   const [, first = '', ...rest] = r.id.split(':');
   switch (r.kind) {
-    case 'container':
-      return names.services.includes(first) ? { kind: 'service', name: first } : undefined;
+    case 'container': {
+      // A remote host's container check (issue #25) is `container:<service>@<host>`: the same service.
+      const svc = first.replace(/@[^@]*$/, '');
+      return names.services.includes(svc) ? { kind: 'service', name: svc } : undefined;
+    }
     case 'http':
       if (names.services.includes(first)) return { kind: 'service', name: first };
       return names.endpoints.includes(first) ? { kind: 'endpoint', name: first } : undefined;

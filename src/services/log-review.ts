@@ -8,7 +8,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Config } from '../config/schema.js';
 import { LogReviewer, type SourceReview } from '../domain/log-review.js';
 import type { DockerService } from './docker.js';
-import { containerOf } from './writers.js';
+import { containerOf, dockerForService } from './writers.js';
 
 /** One source's review, or why it could not be read. */
 export interface SourceOutcome {
@@ -88,18 +88,20 @@ export async function reviewSources(config: Config, docker: DockerService | unde
     if (only && s.name !== only) continue;
     if (!s.container && !s.compose_service) continue;
     const source = `service:${s.name}`;
-    if (!docker) {
+    // A service on a configured host (issue #25): its log is read from that host's engine.
+    const d = config.hosts.some((h) => h.services.includes(s.name)) ? dockerForService(config, s.name) : docker;
+    if (!d) {
       out.push({ kind: 'service', name: s.name, from: `container ${s.container ?? s.compose_service ?? ''}`, error: 'Docker is not configured' });
       continue;
     }
     let name: string;
     try {
-      name = await containerOf(docker, { service: s.name, ...(s.container ? { container: s.container } : {}), ...(s.compose_service ? { composeService: s.compose_service } : {}) });
+      name = await containerOf(d, { service: s.name, ...(s.container ? { container: s.container } : {}), ...(s.compose_service ? { composeService: s.compose_service } : {}) });
     } catch (e) {
       out.push({ kind: 'service', name: s.name, from: `compose service ${s.compose_service ?? ''}`, error: (e as Error).message });
       continue;
     }
-    const got = await docker.logsSince(name, Math.floor(sinceMs / 1000));
+    const got = await d.logsSince(name, Math.floor(sinceMs / 1000));
     if (!got.ok) {
       out.push({ kind: 'service', name: s.name, from: `container ${name}`, error: got.error.message });
       continue;

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { Failure } from '../domain/errors.js';
-import { DockerService, resolveDockerEndpoint } from './docker.js';
+import { DockerService, hostEndpoint, resolveDockerEndpoint } from './docker.js';
 import { probeHttp } from './http.js';
-import type { ExpectConfig, ServiceConfig } from '../config/schema.js';
+import type { Config, ExpectConfig, ServiceConfig } from '../config/schema.js';
 
 // The services that write to a database, as a runbook stops and starts them around a change of the
 // file (issue #14: moved out of the restore command, so update, failover and repair runbooks use
@@ -24,6 +24,16 @@ export const isCommand = (name: string) => name.startsWith(COMMAND);
 /** A Docker client for the writers' engine (10 s per call). */
 export function dockerFor(host: string | undefined): DockerService {
   return new DockerService(resolveDockerEndpoint(host), 10_000);
+}
+
+/**
+ * The Docker client of the engine a service's container lives on (issue #25): its host's (a service
+ * listed under `hosts[].services`), else the local `docker:` engine. The one place the service
+ * actions (service-recovery, diagnose) and the log review resolve a service's engine.
+ */
+export function dockerForService(config: Pick<Config, 'docker' | 'hosts'> | undefined, service: string): DockerService {
+  const h = config?.hosts.find((x) => x.services.includes(service));
+  return h ? new DockerService(hostEndpoint(h), Math.max(h.timeout, 10_000)) : dockerFor(config?.docker.host);
 }
 
 /** Runs a writer's stop or start command (through /bin/sh, 60 s at most); a non-zero exit is an error. */

@@ -98,9 +98,12 @@ export function createHealer(opts: HealerOptions): Healer {
   const emit = (e: HealerEvent) => opts.onEvent?.(e);
 
   // A service of a failover pair (issue #21) is the failover manager's: never restarted by the healer.
+  // A service on a configured host (issue #25) is left to a person for now: the healer reads the local
+  // engine's containers (README "Several hosts": F runs service-recovery on the host's engine).
   const services = (c: Config) => {
     const members = pairMembers(c);
-    return c.services.filter((s) => !members.has(s.name));
+    const onHosts = new Set(c.hosts.flatMap((h) => h.services));
+    return c.services.filter((s) => !members.has(s.name) && !onHosts.has(s.name));
   };
 
   /** What is wrong with a service now (src/domain/heal.ts `serviceTrigger`), with what the decision needs. */

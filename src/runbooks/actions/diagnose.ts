@@ -14,7 +14,7 @@ import type { Action, StepContext } from '../../engine/driver.js';
 import type { DockerService } from '../../services/docker.js';
 import { RedisProbe } from '../../services/redis.js';
 import { probeSqlite } from '../../services/sqlite.js';
-import { containerOf, dockerFor } from '../../services/writers.js';
+import { containerOf, dockerForService } from '../../services/writers.js';
 import { configOf as configFrom, namedEntry } from './config.js';
 
 type X = StepContext<unknown, GenericDeps>;
@@ -67,7 +67,7 @@ async function logLinesOf(x: X): Promise<{ source: string; lines: string[] }> {
   const c = configOf(x);
   const named = typeof x.step.params?.log === 'string' && x.step.params.log ? x.step.params.log : undefined;
   if (isContainer(s) && !named) {
-    const d = dockerFor(c.docker.host);
+    const d = dockerForService(c, s.name);
     const name = await containerName(d, s);
     const r = await d.tailLogs(name, 500);
     if (!r.ok) throw new Failure('docker', `logs of ${name}: ${r.error.message}`);
@@ -119,7 +119,7 @@ const resources: Action<unknown, GenericDeps> = {
   async execute(x) {
     const s = serviceOf(x);
     if (!isContainer(s)) return `not a container: service ${s.name} runs ${s.start_command ? `by its commands (${s.start_command})` : 'outside Docker'}; nothing to read here`;
-    const d = dockerFor(configOf(x).docker.host);
+    const d = dockerForService(configOf(x), s.name);
     return sample(d, await containerName(d, s), x.signal);
   },
 };

@@ -4,7 +4,7 @@ import { num, type GenericDeps } from '../../engine/actions.js';
 import type { Action, StepContext } from '../../engine/driver.js';
 import type { DockerService } from '../../services/docker.js';
 import { probeHttp } from '../../services/http.js';
-import { containerOf, dockerFor, runWriterCommand, waitHealthy } from '../../services/writers.js';
+import { containerOf, dockerForService, runWriterCommand, waitHealthy } from '../../services/writers.js';
 import { configOf, namedEntry } from './config.js';
 
 // A configured service stopped, started and restarted (issue #16: service-recovery, api-degraded).
@@ -44,7 +44,7 @@ export async function act(x: X, s: ServiceConfig, which: 'stop' | 'start'): Prom
     await runWriterCommand({ service: s.name, ...(s.stop_command ? { stopCommand: s.stop_command } : {}), ...(s.start_command ? { startCommand: s.start_command } : {}) }, which, s.name);
     return `${s.name}: ${which}_command succeeded`;
   }
-  const d = dockerFor(x.deps.config?.docker.host);
+  const d = dockerForService(x.deps.config, s.name);
   const name = await containerName(s, d);
   const r = which === 'stop' ? await d.stop(name) : await d.start(name);
   if (!r.ok) throw new Failure('docker', `${which} ${name}: ${r.error.message}`);
@@ -99,7 +99,7 @@ export async function waitServiceHealthy(x: X, s: ServiceConfig, ms: number): Pr
     }
   }
   if (!s.container && !s.compose_service) return `${s.name}: its start_command succeeded (no health_url or container to check; set services.${s.name}.health_url to have it checked)`;
-  const d = dockerFor(x.deps.config?.docker.host);
+  const d = dockerForService(x.deps.config, s.name);
   const name = await containerName(s, d);
   await waitHealthy(d, name, ms, x.signal);
   const first = await d.inspect(name);
@@ -127,7 +127,7 @@ export const SERVICE_ACTIONS: Record<string, Action<unknown, GenericDeps>> = {
         return `${s.name}: ${p.ok ? `healthy, ${p.target} answered HTTP ${p.status ?? ''} in ${Math.round(p.latencyMs)} ms` : `NOT healthy, ${p.failure?.message ?? 'no answer'}`} (${ways})`;
       }
       if (!s.container && !s.compose_service) return `${s.name}: no health_url or container to look at (${ways})`;
-      const d = dockerFor(x.deps.config?.docker.host);
+      const d = dockerForService(x.deps.config, s.name);
       const i = await d.inspect(await containerName(s, d));
       if (!i.ok) return `${s.name}: its container cannot be read: ${i.error.message} (${ways})`;
       const c = i.value;
