@@ -9,6 +9,7 @@ import { hostEndpoint, knownHostKey } from '../../src/services/docker.js';
 import { containerGroups, containerOfCheck, groupedContainers, hostChoices, nextHostFilter } from '../../src/ui/console/hosts.js';
 import type { ContainerInfo } from '../../src/domain/observations.js';
 import { evaluateDocker } from '../../src/domain/evaluate.js';
+import { targetOfCheck } from '../../src/domain/runbook-map.js';
 
 // Issue #25 (part C), the pure parts: the metrics page parser, known_hosts matching, the host filter.
 
@@ -129,5 +130,13 @@ describe('evaluateDocker on a host', () => {
     );
     expect(out.map((r) => [r.id, r.status, r.suppressedBy])).toEqual([['docker:engine@db1', 'critical', undefined], ['container:web@db1', 'unknown', 'docker:engine@db1']]);
     expect(out[0]?.message).toMatch(/^host db1: Docker engine at ssh:\/\/ops@db1:22 did not answer/);
+  });
+});
+
+describe('runbooks for a host container check', () => {
+  it('container:<service>@<host> names the service (F runs service-recovery on the host engine)', () => {
+    const names = { services: ['web'], endpoints: [], redis: [], databases: [] };
+    expect(targetOfCheck({ id: 'container:web@db1', kind: 'container' }, names)).toEqual({ kind: 'service', name: 'web' });
+    expect(targetOfCheck({ id: 'container:web', kind: 'container' }, names)).toEqual({ kind: 'service', name: 'web' });
   });
 });
