@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
+import { SshDialer } from './ssh.js';
 
 /** Where and how the engine is reached. */
 export interface DockerEndpoint {
@@ -14,6 +15,8 @@ export interface DockerEndpoint {
   local: boolean;
   /** True when no address was given and the default socket is used. */
   isDefault: boolean;
+  /** An ssh:// engine (issue #25): its kept ssh connection. */
+  ssh?: SshDialer;
 }
 
 /** Resolves the engine address: explicit host, then $DOCKER_HOST, then the default socket (docker-modem's order, docs/FACTS.md §2). */
@@ -69,16 +72,22 @@ export function hostEndpoint(h: HostEndpointConfig, env: NodeJS.ProcessEnv = pro
     const identity = h.ssh?.identity_file ?? (env.SSH_AUTH_SOCK ? undefined : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(home, '.ssh', f)).find((f) => existsSync(f)));
     const privateKey = identity ? readOrUndefined(identity) : undefined;
     const knownHosts = h.ssh?.known_hosts ?? join(home, '.ssh', 'known_hosts');
-    const sshOptions = {
+    // One kept ssh connection, each HTTP connection a `docker system dial-stdio` channel on it
+    // (./ssh.ts): to dockerode and the raw GET it is a plain-HTTP engine with its own agent.
+    const dialer = new SshDialer({
+      host: url.hostname,
+      port: Number(port),
+      username: decodeURIComponent(url.username),
       readyTimeout: h.timeout,
       ...(privateKey ? { privateKey } : env.SSH_AUTH_SOCK ? { agent: env.SSH_AUTH_SOCK } : {}),
       hostVerifier: (key: Buffer) => knownHostKey(knownHosts, url.hostname, Number(port), key),
-    };
+    });
     return {
       display: `ssh://${url.username}@${url.hostname}:${port}`,
-      options: { host: url.hostname, port, protocol: 'ssh', username: decodeURIComponent(url.username), sshOptions },
+      options: { host: url.hostname, port, protocol: 'http', agent: dialer.agent } as Dockerode.DockerOptions, // docker-modem takes `agent` (modem.js)
       local: false,
       isDefault: false,
+      ssh: dialer,
     };
   }
   const port = url.port || (h.tls ? '2376' : '2375');

@@ -2,7 +2,6 @@
 // polling path, time-outs, and the mapping of every failure to a typed error (issue #15).
 
 import { Agent, request } from 'node:http';
-import { parse as parseUrl } from 'node:url';
 import type Dockerode from 'dockerode';
 import { fail, ok, type ErrorKind, type Result } from '../../domain/result.js';
 import { withTimeout } from '../util.js';
@@ -105,15 +104,12 @@ export class DockerTransport {
       const { default: Docker } = await import('dockerode');
       // Over ssh the socket is an ssh2 channel without setTimeout (Node's http client calls it for
       // `timeout` and crashed the process, issue #25): there the AbortSignal of withTimeout alone bounds a call.
-      const ssh = this.endpoint.options.protocol === 'ssh';
-      if (ssh) quietSshUrlWarning();
-      this.client = new Docker({ ...this.endpoint.options, ...(ssh ? {} : { timeout: this.timeoutMs }) });
+      this.client = new Docker({ ...this.endpoint.options, timeout: this.timeoutMs });
     }
     return this.client;
   }
 
   private async actionClient(): Promise<Dockerode> {
-    if (this.endpoint.options.protocol === 'ssh') quietSshUrlWarning();
     this.longClient ??= await this.streamClient();
     return this.longClient;
   }
@@ -122,7 +118,9 @@ export class DockerTransport {
     if (this.plain === undefined) {
       const o = this.endpoint.options;
       // keepAlive: a poll is ~50 requests every refresh; idle sockets are unref'd by the agent.
-      const agent = new Agent({ keepAlive: true, maxSockets: this.maxSockets });
+      // An ssh:// engine brings its own agent (its sockets are dial-stdio channels, ./ssh.ts).
+      const own = (o as { agent?: unknown }).agent;
+      const agent = own instanceof Agent ? own : new Agent({ keepAlive: true, maxSockets: this.maxSockets });
       this.plain = o.socketPath
         ? { agent, socketPath: o.socketPath }
         : o.protocol === 'http' && o.host
@@ -132,25 +130,6 @@ export class DockerTransport {
     return this.plain ?? undefined;
   }
 }
-
-/**
- * docker-modem 5.0.7 (modem.js `dial`) formats an ssh engine's request address as
- * `ssh:<host>:<port><host>`, which `url.parse` takes (the path comes out right) but Node 20 warns
- * about once per process (DEP0170) on stderr — across the console's frame. The warning is used up
- * here, silenced, before the first ssh request (issue #25); url.parse warns only once.
- */
-function quietSshUrlWarning(): void {
-  if (sshUrlWarningSpent) return;
-  sshUrlWarningSpent = true;
-  const was = process.noDeprecation;
-  process.noDeprecation = true;
-  try {
-    parseUrl('ssh:127.0.0.1:22127.0.0.1');
-  } finally {
-    process.noDeprecation = was ?? false;
-  }
-}
-let sshUrlWarningSpent = false;
 
 /** How to reach an engine over plain HTTP (a unix socket or tcp without TLS). */
 interface PlainHttp {

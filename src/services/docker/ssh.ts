@@ -1,0 +1,110 @@
+// A Docker engine over ssh:// that keeps ONE ssh connection per engine (issue #25, part C).
+//
+// docker-modem's ssh transport (lib/ssh.js, 5.0.7) opens a new ssh connection — TCP, key exchange,
+// authentication — for every HTTP request (docs/FACTS.md §2; its multiplexing PR was never merged),
+// and a console polls version + list + inspects + stats every refresh. Here one ssh2 connection is
+// made lazily and kept; each HTTP connection is an exec channel running `docker system dial-stdio`
+// on the host (what the docker CLI does), and the HTTP agent keeps those channels alive between
+// requests, so a warm poll costs neither a handshake nor a new remote process. The agent is handed
+// to dockerode and to the transport's raw GET as a plain-HTTP agent.
+
+import { createRequire } from 'node:module';
+import { Agent } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+/** What ssh2's Client.connect takes, as far as opsdeck uses it. */
+export interface SshConnectConfig {
+  host: string;
+  port: number;
+  username: string;
+  readyTimeout: number;
+  privateKey?: Buffer;
+  agent?: string;
+  hostVerifier: (key: Buffer) => boolean;
+}
+
+interface SshClient {
+  on(event: 'ready' | 'close' | 'end', l: () => void): SshClient;
+  on(event: 'error', l: (e: Error) => void): SshClient;
+  once(event: 'ready' | 'close', l: () => void): SshClient;
+  once(event: 'error', l: (e: Error) => void): SshClient;
+  connect(c: SshConnectConfig): void;
+  exec(cmd: string, cb: (err: Error | undefined, stream: Duplex) => void): boolean;
+  end(): void;
+}
+
+/** ssh2, resolved from docker-modem's own dependencies (opsdeck adds no dependency of its own for it). */
+function ssh2Client(): SshClient {
+  const fromModem = createRequire(createRequire(import.meta.url).resolve('docker-modem'));
+  const { Client } = fromModem('ssh2') as { Client: new () => SshClient };
+  return new Client();
+}
+
+/** Channels in flight or kept alive per engine; a poll asks for a few things at once. */
+const MAX_CHANNELS = 8;
+
+/** One kept ssh connection to an engine's host, and the HTTP agent whose sockets are dial-stdio channels on it. */
+export class SshDialer {
+  private ready?: Promise<SshClient> | undefined;
+  readonly agent: Agent;
+
+  constructor(private readonly config: SshConnectConfig) {
+    this.agent = new Agent({ keepAlive: true, maxSockets: MAX_CHANNELS, maxFreeSockets: MAX_CHANNELS });
+    // Node's agent takes the socket from the callback when createConnection returns nothing.
+    (this.agent as unknown as { createConnection: (o: unknown, cb: (e: Error | null, s?: Duplex) => void) => undefined }).createConnection = (_o, cb) => {
+      this.channel().then((s) => cb(null, s), (e: unknown) => cb(e instanceof Error ? e : new Error(String(e))));
+      return undefined;
+    };
+  }
+
+  /** Closes the ssh connection (a later request opens a new one). */
+  close(): void {
+    const r = this.ready;
+    this.ready = undefined;
+    this.agent.destroy();
+    void r?.then((c) => c.end(), () => undefined);
+  }
+
+  private connection(): Promise<SshClient> {
+    if (this.ready) return this.ready;
+    const conn = ssh2Client();
+    const ready = new Promise<SshClient>((resolve, reject) => {
+      conn.once('ready', () => resolve(conn));
+      conn.once('error', reject);
+    });
+    // Whatever happens later (reset, host gone), the next request connects again; never an unhandled 'error'.
+    const forget = () => {
+      if (this.ready === ready) this.ready = undefined;
+    };
+    conn.on('error', forget);
+    conn.on('close', forget);
+    conn.on('end', forget);
+    this.ready = ready;
+    ready.catch(forget);
+    conn.connect(this.config);
+    return ready;
+  }
+
+  private async channel(): Promise<Duplex> {
+    const conn = await this.connection();
+    return new Promise<Duplex>((resolve, reject) => {
+      const ok = conn.exec('docker system dial-stdio', (err, stream) => {
+        if (err) return reject(err);
+        resolve(asSocket(stream));
+      });
+      if (!ok) reject(new Error('the ssh connection refused another channel'));
+    });
+  }
+}
+
+/**
+ * Node's HTTP client and agent treat their socket as a net.Socket: they call setTimeout,
+ * setKeepAlive, setNoDelay, ref and unref on it. An ssh2 channel has none of them (Node crashed on
+ * setTimeout); as no-ops they change nothing: every call is bounded by its AbortSignal, and a kept
+ * channel holds nothing open but the ssh connection.
+ */
+function asSocket(stream: Duplex): Duplex {
+  const s = stream as Duplex & Record<string, unknown>;
+  for (const m of ['setTimeout', 'setKeepAlive', 'setNoDelay', 'ref', 'unref']) if (typeof s[m] !== 'function') s[m] = () => s;
+  return stream;
+}
