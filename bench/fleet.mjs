@@ -86,7 +86,7 @@ try {
   const rows = [
     ['local engine alone (unix socket, cgroup stats)', measure(cfg('local', true, []))],
     ['tcp:// engine alone (API stats)', measure(cfg('tcp', false, ['tcp']))],
-    ['ssh:// engine alone (API stats, ssh per request)', measure(cfg('ssh', false, ['ssh']))],
+    ['ssh:// engine alone (API stats, one kept ssh connection)', measure(cfg('ssh', false, ['ssh']))],
     [`hanging engine alone (timeout ${HANG_TIMEOUT})`, measure(cfg('hang', false, ['hang']))],
   ];
   const all = measure(cfg('all', true, ['tcp', 'ssh', 'hang']));

@@ -131,8 +131,8 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
     const endpoint = hostEndpoint(h);
     sources.push(dockerSource({
       id: `docker@${h.name}`, endpoint, timeoutMs: h.timeout, optional: h.optional,
-      // Over ssh every request is a new ssh connection (docs/FACTS.md §2, rule 20): gauges refresh at most every 5 s.
-      refreshMs: endpoint.display.startsWith('ssh:') ? Math.max(config.refresh, 5_000) : config.refresh, checkMs: config.interval,
+      // Over ssh one connection is kept and its dial-stdio channels reused (src/services/docker/ssh.ts), so the same refresh.
+      refreshMs: config.refresh, checkMs: config.interval,
       composeProject: h.compose_project, allContainers: h.all_containers, services: config.services.filter((s) => h.services.includes(s.name)),
       write: (u, at) => actions.setKeyed('hosts', h.name, u, at), host: h.name,
     }, opts, now));

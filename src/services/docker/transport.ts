@@ -41,7 +41,7 @@ export type ClientCall<T> = (d: Dockerode, signal: AbortSignal) => Promise<T>;
 /**
  * The transport under every Docker call: Results, never throws. Three ways to the engine:
  * - `get`: one JSON document for the polling path (version, list, inspect, stats) — over node:http
- *   for a local socket or a plain-HTTP engine, through dockerode for TLS and SSH;
+ *   for a local socket or a plain-HTTP engine, through dockerode for TLS (an ssh:// engine is plain HTTP over its dial-stdio channels, ./ssh.ts);
  * - `call`: dockerode with the time-out as a socket inactivity timer;
  * - `call(..., {long: true})` and `streamClient`: dockerode without that timer, for actions that block
  *   through a stop grace period and for log streams (docs/FACTS.md §1.7, §2).
@@ -64,7 +64,7 @@ export class DockerTransport {
     private readonly maxSockets = 32,
   ) {}
 
-  /** GETs one JSON document; `viaClient` is the same request through dockerode, for TLS and SSH engines. */
+  /** GETs one JSON document; `viaClient` is the same request through dockerode, for TLS engines. */
   async get<T>(what: string, path: string, viaClient: ClientCall<T>): Promise<Result<T>> {
     const plain = this.plainHttp();
     if (!plain) return this.call(what, viaClient);
