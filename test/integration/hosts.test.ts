@@ -135,6 +135,13 @@ describe('hosts: several Docker engines', () => {
       await t.waitFor((s) => s.includes('hosts: local') && s.includes('fleet-local') && !s.includes('fleet-remote'), 5_000);
       t.send('h'); // local → remote
       await t.waitFor((s) => s.includes('hosts: remote') && s.includes('fleet-remote') && !s.includes('fleet-local'), 5_000);
+      // S on the remote container goes to the remote engine: it is running there, so "start" succeeds
+      // (the local engine has no such container and would answer not-found).
+      t.send('S');
+      await t.waitFor((s) => s.includes('Start container fleet-remote on host remote'), 5_000);
+      t.send('y');
+      const started = await t.waitFor(/start fleet-remote(:| failed)/, 20_000);
+      expect(started).not.toMatch(/start fleet-remote failed/);
       t.send('l');
       await t.waitFor((s) => /remote-line \d+/.test(s) && s.includes('fleet-remote@remote'), 20_000);
       t.send('Escape', false);
@@ -152,6 +159,8 @@ describe('hosts: several Docker engines', () => {
   }, 90_000);
 
   it('the second engine gone: ONE docker:engine@remote alert, its container suppressed, the local one still ok', async () => {
+    // Its container removed first: dockerd would otherwise wait its shutdown timeout for it.
+    docker(second.host, 'rm', '-f', 'fleet-remote');
     await second.stop();
     const { byId } = await check(config('down', `${services}hosts:\n${sshHost()}`));
     const engine = byId('docker:engine@remote');
