@@ -100,6 +100,8 @@ export function hostDockersFor(config: Config, previous: ReadonlyMap<string, Doc
     const next = same ? prev : Object.assign(new DockerService(hostEndpoint(h), h.timeout), { hostKey: hostKey(h) });
     out.set(h.name, next);
   }
+  // A replaced or removed host's kept ssh connection is closed (a follow still open on it ends).
+  for (const [name, prev] of previous) if (out.get(name) !== prev) prev.endpoint.ssh?.close();
   return out;
 }
 

@@ -330,6 +330,8 @@ function dockerSource(d: DockerSourceSpec, opts: { oneShot?: boolean }, now: () 
     prime: async () => {
       await first();
     },
+    // An ssh:// engine's kept connection goes with its source (a reload builds new sources).
+    close: () => d.endpoint.ssh?.close(),
     run: async () => {
       const { engine, containers, stats, unmeasured } = oneShotApi ? await oneShotApi.run() : await sample();
       const at = now();
