@@ -21,6 +21,8 @@ export interface SshConnectConfig {
   privateKey?: Buffer;
   agent?: string;
   hostVerifier: (key: Buffer) => boolean;
+  keepaliveInterval?: number;
+  keepaliveCountMax?: number;
 }
 
 interface SshClient {
@@ -81,7 +83,9 @@ export class SshDialer {
     conn.on('end', forget);
     this.ready = ready;
     ready.catch(forget);
-    conn.connect(this.config);
+    // ssh keepalives: a connection that died silently (a host rebooted, a NAT forgot it) is found out
+    // in ~15 s and dropped, so requests do not keep timing out on it; the next one connects again.
+    conn.connect({ keepaliveInterval: 5_000, keepaliveCountMax: 3, ...this.config });
     return ready;
   }
 
