@@ -166,6 +166,8 @@ describe('hosts: several Docker engines', () => {
     const engine = byId('docker:engine@remote');
     expect(engine.status).toBe('warning');
     expect(engine.message).toContain('host remote');
+    // What the host's docker said, not a bare "socket hang up".
+    expect(engine.message).toMatch(/dial-stdio on the host exited \d+: .*docker\.sock/);
     expect(byId('container:x@remote')).toMatchObject({ status: 'unknown', suppressedBy: 'docker:engine@remote' });
     expect(byId('container:web').status).toBe('ok');
     expect(byId('docker:engine').status).toBe('ok');

@@ -59,6 +59,21 @@ export class SshDialer {
     };
   }
 
+  private lastFailure?: { at: number; text: string };
+
+  /**
+   * Why a request that started at `since` lost its connection, when `docker system dial-stdio` on
+   * the host failed (its exit code and last stderr line): the HTTP client only sees the channel end
+   * ("socket hang up"), and the exit status arrives just after; waited for up to `waitMs`.
+   */
+  async failureSince(since: number, waitMs = 300): Promise<string | undefined> {
+    for (const until = Date.now() + waitMs; ; ) {
+      if (this.lastFailure && this.lastFailure.at >= since) return this.lastFailure.text;
+      if (Date.now() >= until) return undefined;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** Closes the ssh connection (a later request opens a new one). */
   close(): void {
     const r = this.ready;
@@ -94,11 +109,28 @@ export class SshDialer {
     return new Promise<Duplex>((resolve, reject) => {
       const ok = conn.exec('docker system dial-stdio', (err, stream) => {
         if (err) return reject(err);
+        whyItEnded(stream, (text) => (this.lastFailure = { at: Date.now(), text }));
         resolve(asSocket(stream));
       });
       if (!ok) reject(new Error('the ssh connection refused another channel'));
     });
   }
+}
+
+/**
+ * When `docker system dial-stdio` fails on the host (dockerd down, no docker CLI, no permission),
+ * the channel ends with its exit code and a line on stderr: told to `failed`, for the request's
+ * error (see SshDialer.failureSince).
+ */
+function whyItEnded(stream: Duplex, failed: (text: string) => void): void {
+  let stderr = '';
+  const err = (stream as Duplex & { stderr?: Duplex }).stderr;
+  err?.on('data', (d: Buffer) => (stderr = `${stderr}${d.toString()}`.slice(-1000)));
+  stream.on('exit', (code: unknown) => {
+    if (typeof code !== 'number' || code === 0) return;
+    const line = stderr.trim().split('\n').at(-1) ?? '';
+    failed(`docker system dial-stdio on the host exited ${code}${line ? `: ${line}` : ''}`);
+  });
 }
 
 /**

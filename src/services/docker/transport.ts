@@ -68,21 +68,31 @@ export class DockerTransport {
   async get<T>(what: string, path: string, viaClient: ClientCall<T>): Promise<Result<T>> {
     const plain = this.plainHttp();
     if (!plain) return this.call(what, viaClient);
+    const since = Date.now();
     try {
       return ok(await withTimeout(this.timeoutMs, (signal) => getJson<T>(plain, path, signal)));
     } catch (err) {
-      return this.failure(err, what);
+      return this.failure(await this.sshWhy(err, since), what);
     }
   }
 
   /** Runs one dockerode call under a time-out; `long` uses the client without the inactivity timer. */
   async call<T>(what: string, fn: ClientCall<T>, opts: { timeoutMs?: number; long?: boolean } = {}): Promise<Result<T>> {
+    const since = Date.now();
     try {
       const d = opts.long ? await this.actionClient() : await this.docker();
       return ok(await withTimeout(opts.timeoutMs ?? this.timeoutMs, (signal) => fn(d, signal)));
     } catch (err) {
-      return this.failure(err, what);
+      return this.failure(await this.sshWhy(err, since), what);
     }
+  }
+
+  /** Over ssh://, a lost connection says what `docker system dial-stdio` on the host said (./ssh.ts); other errors as they are. */
+  private async sshWhy(err: unknown, since: number): Promise<unknown> {
+    const ssh = this.endpoint.ssh;
+    if (!ssh || statusOf(err) !== undefined || (err as { name?: string } | null)?.name === 'TimeoutError') return err;
+    const why = await ssh.failureSince(since);
+    return why ? new Error(why) : err;
   }
 
   /**
