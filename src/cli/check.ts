@@ -43,7 +43,7 @@ export async function runChecks(opts: { config?: string | undefined }): Promise<
   // sample's second read; the others (Redis, SQLite, HTTP, probes, hardware) run inside that window
   // instead of after it.
   const t0 = Date.now();
-  const primed = Promise.all(sources.map((s) => s.prime?.()));
+  const primed = Promise.all(sources.map((s) => (s.prime ? s.prime() : Promise.resolve())));
   // Started after the first reads are on their way: a SQLite probe runs on this thread.
   const oneRead = new Map(sources.filter((s) => !s.prime).map((s) => [s, s.run()] as const));
   await primed;

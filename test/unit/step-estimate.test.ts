@@ -11,7 +11,7 @@ const work: RestoreWork = { verify: 'checksum', mode: 'whole', rawBytes: 900 * M
 
 function past(w: RestoreWork, times: Record<string, number>): PastRestore {
   const ids = Object.keys(times);
-  const steps = ids.map((id) => ({ id, title: id, detail: '', confirm: false, optional: false, mutating: false }) as StepDef);
+  const steps = ids.map((id) => ({ id, title: id, detail: '', confirm: false, optional: false, mutating: false }));
   const states = ids.map((id): StepState => ({ status: 'done', startedAt: 1000, endedAt: 1000 + (times[id] as number) }));
   const run: Pick<Run, 'steps' | 'states'> = { steps, states };
   return { work: w, run };
