@@ -139,6 +139,22 @@ export function createMetrics(o: MetricsOptions): MetricsExporter {
     }
   });
 
+  // HTTP endpoints' rates over the probe window (`thresholds.window` probes), as the http: checks judge them.
+  const windows = () => {
+    const local = localHostLabel(o.config());
+    const live = o.bus ? new Set(checks().map((c) => c.id)) : undefined;
+    return Object.entries(state().endpoints).flatMap(([name, e]) => {
+      const id = `http:${name}`;
+      return e.status === 'ok' && e.data && (!live || live.has(id)) ? [{ labels: { id, host: local }, w: e.data.window }] : [];
+    });
+  };
+  gauge('opsdeck_http_error_ratio', 'Share of the last probes of an HTTP check answered with an error status, 0 to 1', ['id', 'host'] as const, (g) => {
+    for (const { labels, w } of windows()) if (w.count > 0) g.set(labels, w.errorRate / 100);
+  });
+  gauge('opsdeck_http_failure_ratio', 'Share of the last probes of an HTTP check that failed for any reason, 0 to 1', ['id', 'host'] as const, (g) => {
+    for (const { labels, w } of windows()) if (w.count > 0) g.set(labels, w.failureRate / 100);
+  });
+
   // The host running watch (no host label: Prometheus's `instance` names it).
   const host = () => (state().host.status === 'ok' ? state().host.data : undefined);
   gauge('opsdeck_host_cpu_usage_ratio', 'CPU busy on the host running opsdeck watch, 0 to 1 (all cores)', [], (g) => {
