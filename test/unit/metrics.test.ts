@@ -58,7 +58,7 @@ describe('the Prometheus exporter', () => {
       check('sqlite:trading', { kind: 'sqlite', target: '/srv/trading.db' }),
     );
     const all = await scrape();
-    const status = Object.fromEntries(samples(all, 'opsdeck_check_status').map((s) => [s.labels.id, s.value]));
+    const status: Record<string, number> = Object.fromEntries(samples(all, 'opsdeck_check_status').map((s) => [s.labels.id ?? '', s.value]));
     expect(status).toEqual({ 'http:api': 2, 'host:disk:/': 1, 'redis:cache': 3, 'sqlite:trading': 0 });
     expect(samples(all, 'opsdeck_check_status', { id: 'host:disk:/' })[0]?.labels).toEqual({ id: 'host:disk:/', kind: 'host', target: '/', host: 'db1' });
     // A value that is not a number (or absent) has no value series.
@@ -68,7 +68,7 @@ describe('the Prometheus exporter', () => {
   });
 
   it('escapes a quote, a backslash and a newline in a label value, and the text parses back to the same id', async () => {
-    const { report, scrape, m } = await setup();
+    const { report, m } = await setup();
     const id = 'probe:say "hi"\\now\nnext';
     report(check(id, { kind: 'probe', target: 'a "quoted" target' }));
     const body = (await m.render()).body;
