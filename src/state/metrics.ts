@@ -71,6 +71,13 @@ const BACKUP_CACHE_MS = 5_000;
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
+/** One scrape's view of the checks: the live ones with their labels, by id. */
+interface Snapshot {
+  local: string;
+  rows: { c: CheckResult; labels: { id: string; kind: string; target: string; host: string } }[];
+  byId: Map<string, Snapshot['rows'][number]>;
+}
+
 /** Creates the registry and its gauges over the store (one per `watch`, for the life of the process). */
 export function createMetrics(o: MetricsOptions): MetricsExporter {
   const now = o.now ?? Date.now;
@@ -82,13 +89,20 @@ export function createMetrics(o: MetricsOptions): MetricsExporter {
   let backups: { at: number; key: string; newest: Map<string, number | undefined> } | undefined;
 
   const state = (): AppState => o.store.getState();
-  const checks = (): CheckResult[] => {
-    const all = Object.values(state().checks);
-    if (!o.bus) return all;
+  /**
+   * What one scrape reads of the checks, taken once (every check gauge, the alerts and the HTTP
+   * windows share it): the checks reported within `staleAfterMs`, each with its labels.
+   */
+  const build = (): Snapshot => {
+    const local = localHostLabel(o.config());
     const cutoff = now() - staleAfterMs(o.config());
-    return all.filter((c) => (seen.get(c.id) ?? -Infinity) >= cutoff);
+    const rows = Object.values(state().checks)
+      .filter((c) => !o.bus || (seen.get(c.id) ?? -Infinity) >= cutoff)
+      .map((c) => ({ c, labels: { id: redactSecrets(c.id), kind: c.kind, target: redactSecrets(c.target), host: checkHost(c, local) } }));
+    return { local, rows, byId: new Map(rows.map((r) => [r.c.id, r])) };
   };
-  const checkLabels = (c: CheckResult, local: string) => ({ id: redactSecrets(c.id), kind: c.kind, target: redactSecrets(c.target), host: checkHost(c, local) });
+  let current: Snapshot | undefined;
+  const snapshot = (): Snapshot => current ?? build();
   const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: (g: Gauge<L>) => void): void => {
     registry.registerMetric(
       new Gauge<L>({
@@ -104,36 +118,29 @@ export function createMetrics(o: MetricsOptions): MetricsExporter {
   // Checks: every result the monitor holds now.
   const CHECK = ['id', 'kind', 'target', 'host'] as const;
   gauge('opsdeck_check_status', 'Status of an opsdeck check: 0 ok, 1 warning, 2 critical, 3 unknown', CHECK, (g) => {
-    const local = localHostLabel(o.config());
-    for (const c of checks()) g.set(checkLabels(c, local), STATUS_VALUE[c.status]);
+    for (const { c, labels } of snapshot().rows) g.set(labels, STATUS_VALUE[c.status]);
   });
   gauge('opsdeck_check_value', 'The figure an opsdeck check measured (its unit is the check\'s: percent, seconds, ms, …)', CHECK, (g) => {
-    const local = localHostLabel(o.config());
-    for (const c of checks()) if (finite(c.value)) g.set(checkLabels(c, local), c.value);
+    for (const { c, labels } of snapshot().rows) if (finite(c.value)) g.set(labels, c.value);
   });
   gauge('opsdeck_check_threshold', 'The threshold an opsdeck check compares its value with', CHECK, (g) => {
-    const local = localHostLabel(o.config());
-    for (const c of checks()) if (finite(c.threshold)) g.set(checkLabels(c, local), c.threshold);
+    for (const { c, labels } of snapshot().rows) if (finite(c.threshold)) g.set(labels, c.threshold);
   });
 
   // Alerts: firing (acknowledged or silenced still 1) and silenced.
-  const current = () => new Map(checks().map((c) => [c.id, c]));
   gauge('opsdeck_alert_firing', '1 while an opsdeck alert fires (acknowledged or silenced alike)', ['id', 'severity', 'host'] as const, (g) => {
-    const local = localHostLabel(o.config());
-    const by = current();
+    const { byId } = snapshot();
     for (const a of Object.values(state().alerts)) {
-      const c = by.get(a.checkId);
-      if (!c || (a.state !== 'firing' && a.state !== 'resolving')) continue;
-      g.set({ id: redactSecrets(a.checkId), severity: a.status, host: checkHost(c, local) }, 1);
+      const r = byId.get(a.checkId);
+      if (r && (a.state === 'firing' || a.state === 'resolving')) g.set({ id: r.labels.id, severity: a.status, host: r.labels.host }, 1);
     }
   });
   gauge('opsdeck_alert_silenced', '1 while an opsdeck alert is silenced', ['id', 'host'] as const, (g) => {
     if (!o.stateDb) return;
-    const local = localHostLabel(o.config());
     try {
       acks ??= new AckStore(o.stateDb);
       const at = now();
-      for (const c of checks()) if (acks.get(c.id, undefined, at).silencedUntil !== undefined) g.set({ id: redactSecrets(c.id), host: checkHost(c, local) }, 1);
+      for (const { c, labels } of snapshot().rows) if (acks.get(c.id, undefined, at).silencedUntil !== undefined) g.set({ id: labels.id, host: labels.host }, 1);
     } catch {
       // A busy state database: no silences this scrape (the next one reads again).
     }
@@ -141,11 +148,10 @@ export function createMetrics(o: MetricsOptions): MetricsExporter {
 
   // HTTP endpoints' rates over the probe window (`thresholds.window` probes), as the http: checks judge them.
   const windows = () => {
-    const local = localHostLabel(o.config());
-    const live = o.bus ? new Set(checks().map((c) => c.id)) : undefined;
+    const { byId, local } = snapshot();
     return Object.entries(state().endpoints).flatMap(([name, e]) => {
       const id = `http:${name}`;
-      return e.status === 'ok' && e.data && (!live || live.has(id)) ? [{ labels: { id, host: local }, w: e.data.window }] : [];
+      return e.status === 'ok' && e.data && (!o.bus || byId.has(id)) ? [{ labels: { id, host: local }, w: e.data.window }] : [];
     });
   };
   gauge('opsdeck_http_error_ratio', 'Share of the last probes of an HTTP check answered with an error status, 0 to 1', ['id', 'host'] as const, (g) => {
@@ -255,7 +261,16 @@ export function createMetrics(o: MetricsOptions): MetricsExporter {
 
   return {
     registry,
-    render: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+    render: async () => {
+      // Every collect() runs synchronously inside metrics() (prom-client calls them before its first
+      // await), so they all see this scrape's snapshot; a scrape arriving meanwhile takes its own.
+      current = build();
+      try {
+        return { contentType: registry.contentType, body: await registry.metrics() };
+      } finally {
+        current = undefined;
+      }
+    },
     off,
   };
 }
