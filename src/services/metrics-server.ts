@@ -49,6 +49,8 @@ export async function serveMetrics(addr: ListenAddr, render: () => Promise<Metri
   server.keepAliveTimeout = 5_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+  // Prometheus keeps one connection per target; a flood of idle ones is refused, not held.
+  server.maxConnections = 64;
   const listening = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
     server.once('error', (e: NodeJS.ErrnoException) => resolve(e));
     server.listen({ host: addr.host, port: addr.port, exclusive: true }, () => resolve(undefined));

@@ -9,6 +9,7 @@ import type { Alert } from '../../src/domain/alerts.js';
 import type { CheckResult } from '../../src/domain/check.js';
 import type { ContainerInfo } from '../../src/domain/observations.js';
 import { EventBus } from '../../src/engine/events.js';
+import { serveMetrics } from '../../src/services/metrics-server.js';
 import { AckStore } from '../../src/state/acks.js';
 import { IncidentStore } from '../../src/state/incidents.js';
 import { checkHost, createMetrics, staleAfterMs } from '../../src/state/metrics.js';
@@ -150,6 +151,24 @@ describe('the Prometheus exporter', () => {
     expect(samples(all, 'opsdeck_incident_rto_remaining_seconds')).toEqual([{ name: 'opsdeck_incident_rto_remaining_seconds', labels: { severity: 'P2' }, value: 7200 }]);
     expect(samples(all, 'opsdeck_incident_rpo_seconds')).toEqual([{ name: 'opsdeck_incident_rpo_seconds', labels: { severity: 'P2' }, value: Infinity }]);
     expect(samples(all, 'opsdeck_backup_age_seconds')).toEqual([{ name: 'opsdeck_backup_age_seconds', labels: { database: 'trading' }, value: Infinity }]);
+  });
+
+  it('the endpoint answers GET and HEAD /metrics, 404 elsewhere, 405 to other methods; a port in use is an error naming it', async () => {
+    const served = await serveMetrics({ host: '127.0.0.1', port: 0 }, () => Promise.resolve({ contentType: 'text/plain; version=0.0.4; charset=utf-8', body: 'x 1\n' }));
+    if (!served.ok) throw new Error(served.error.message);
+    const { port } = served.value.address;
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      const get = await fetch(`${url}/metrics`);
+      expect([get.status, get.headers.get('content-type'), await get.text()]).toEqual([200, 'text/plain; version=0.0.4; charset=utf-8', 'x 1\n']);
+      expect((await fetch(`${url}/metrics?x=1`, { method: 'HEAD' })).status).toBe(200);
+      expect((await fetch(`${url}/`)).status).toBe(404);
+      expect((await fetch(`${url}/metrics`, { method: 'POST' })).status).toBe(405);
+      const again = await serveMetrics({ host: '127.0.0.1', port }, () => Promise.resolve({ contentType: 'text/plain', body: '' }));
+      expect(again.ok ? undefined : again.error).toEqual({ kind: 'invalid', source: `127.0.0.1:${port}`, message: `127.0.0.1:${port} is already in use (another opsdeck watch or exporter?); choose another port, or stop what listens there (ss -ltnp)` });
+    } finally {
+      await served.value.close();
+    }
   });
 
   it('reads HOST:PORT addresses and says what is expected otherwise', () => {
