@@ -96,6 +96,8 @@ export function createMetrics(o: MetricsOptions): MetricsExporter {
   const build = (): Snapshot => {
     const local = localHostLabel(o.config());
     const cutoff = now() - staleAfterMs(o.config());
+    // Ids not heard of since the cutoff are forgotten (containers come and go under new names).
+    for (const [id, at] of seen) if (at < cutoff) seen.delete(id);
     const rows = Object.values(state().checks)
       .filter((c) => !o.bus || (seen.get(c.id) ?? -Infinity) >= cutoff)
       .map((c) => ({ c, labels: { id: redactSecrets(c.id), kind: c.kind, target: redactSecrets(c.target), host: checkHost(c, local) } }));
