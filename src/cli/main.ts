@@ -202,9 +202,10 @@ program
   .command('watch')
   .description('run the monitor loop without a screen; print alert transitions (fired, resolved)')
   .option('--json', 'one JSON document per line')
+  .option('--metrics-addr <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (wins over metrics.addr; no authentication: keep it on loopback)')
   .action(async (_opts: unknown, cmd: Command) => {
-    const g = globals(cmd);
-    await run(!!g.json, async () => (await import('./watch.js')).watchCommand(g));
+    const g = cmd.optsWithGlobals<GlobalOptions & { metricsAddr?: string }>();
+    await run(!!g.json, async () => (await import('./watch.js')).watchCommand(g, g.metricsAddr !== undefined ? { metricsAddr: g.metricsAddr } : {}));
   });
 
 program

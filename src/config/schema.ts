@@ -13,6 +13,7 @@ import { checkNotify, notifySchema } from './schema-notify.js';
 import { logSchema } from './schema-logs.js';
 import { capacitySchema } from './schema-capacity.js';
 import { checkProbes, probeSchema } from './schema-probes.js';
+import { metricsSchema } from './schema-metrics.js';
 
 export { DURATION_RANGES } from './fields.js';
 
@@ -242,6 +243,8 @@ export const configSchema = z
   capacity: capacitySchema,
   /** Business and application metrics: an SQL query or a JSON field, thresholded (issue #23). */
   probes: z.array(probeSchema).default([]),
+  /** The Prometheus endpoint of `opsdeck watch` and the `host` label it exports (issue #25). */
+  metrics: metricsSchema,
   /** Marks the workspace made by `opsdeck demo`; drills refuse every other config. */
   demo: z.boolean().default(false),
   })
@@ -311,5 +314,4 @@ export type ExpectConfig = z.output<typeof expectSchema>;
  */
 export const RESERVED_CONFIG_KEYS = {
   hosts: 'several Docker hosts in one console (issue #25)',
-  metrics: 'a Prometheus metrics endpoint (issue #25)',
 } as const;
