@@ -127,13 +127,23 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
     };
     // `check` over API stats (remote engine / stats_source: api): see apiOneShot below.
     let oneShotApi: ReturnType<typeof apiOneShot> | undefined;
+    // `check` over cgroup files (issue #27): version and list once, in parallel, at the first read;
+    // the second read (after the CPU sample's gap) reads only the stats of the same containers.
+    let oneShotLocal: DockerSample | undefined;
     const first = async (): Promise<DockerSample> => {
       if (opts.oneShot && (await docker.statsSource()) === 'api') {
         oneShotApi = apiOneShot(docker, listOpts, config);
         return oneShotApi.prime();
       }
+      if (opts.oneShot) {
+        const [engine, listed] = await Promise.all([docker.version(), docker.containers(listOpts)]);
+        const containers = engine.ok ? listed : undefined;
+        const stats = containers?.ok ? await docker.stats(containers.value) : new Map<string, ContainerStats>();
+        return (oneShotLocal = { engine, containers, stats });
+      }
       return sample();
     };
+    const again = async (p: DockerSample): Promise<DockerSample> => ({ ...p, stats: p.containers?.ok ? await docker.stats(p.containers.value) : p.stats });
     sources.push({
       id: 'docker',
       refreshMs: config.refresh,
@@ -142,7 +152,7 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
         await first();
       },
       run: async () => {
-        const { engine, containers, stats, unmeasured } = oneShotApi ? await oneShotApi.run() : await sample();
+        const { engine, containers, stats, unmeasured } = oneShotApi ? await oneShotApi.run() : oneShotLocal ? await again(oneShotLocal) : await sample();
         const at = now();
         if (engine.ok && containers?.ok) {
           actions.setEnvelope('docker', { data: { endpoint: endpoint.display, version: engine.value.version, containers: containers.value, stats: Object.fromEntries(stats) } }, at);
