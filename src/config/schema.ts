@@ -13,6 +13,7 @@ import { checkNotify, notifySchema } from './schema-notify.js';
 import { logSchema } from './schema-logs.js';
 import { capacitySchema } from './schema-capacity.js';
 import { checkProbes, probeSchema } from './schema-probes.js';
+import { alertmanagerSchema } from './schema-alertmanager.js';
 
 export { DURATION_RANGES } from './fields.js';
 
@@ -242,6 +243,8 @@ export const configSchema = z
   capacity: capacitySchema,
   /** Business and application metrics: an SQL query or a JSON field, thresholded (issue #23). */
   probes: z.array(probeSchema).default([]),
+  /** A Prometheus Alertmanager whose alerts the console shows beside its own (issue #25). */
+  alertmanager: alertmanagerSchema,
   /** Marks the workspace made by `opsdeck demo`; drills refuse every other config. */
   demo: z.boolean().default(false),
   })
