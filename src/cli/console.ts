@@ -24,6 +24,7 @@ import { notifierRunner } from '../state/notifier.js';
 import { Monitor } from '../state/monitor.js';
 import { hostHistorySeed, type HostSeed } from '../state/capacity.js';
 import { maintenanceSources } from '../state/maintenance.js';
+import { alertmanagerSources } from '../state/alertmanager.js';
 import { buildSources } from '../state/sources.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { createAppStore } from '../state/store.js';
@@ -85,7 +86,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   const notifier = g.readOnly ? undefined : notifierRunner({ bus, stateDb: db, owner: 'console', config: () => running });
   // Self-healing (issue #20): here only while no watch holds the healer lease; H and E.
   const healing = consoleHeal({ db, bus, store, readOnly: !!g.readOnly, loaded: () => ({ ...loaded, config: running }) });
-  const sources = (c: Config) => [...buildSources(c, store), ...scheduler(c), ...incidents.sources(), ...(notifier ? [notifier.source()] : []), healing.source(), ...healing.failoverSources(), ...maintenanceSources({ config: c, stateDb: db, owner: 'console', readOnly: !!g.readOnly })];
+  const sources = (c: Config) => [...buildSources(c, store), ...scheduler(c), ...incidents.sources(), ...(notifier ? [notifier.source()] : []), healing.source(), ...healing.failoverSources(), ...maintenanceSources({ config: c, stateDb: db, owner: 'console', readOnly: !!g.readOnly }), ...alertmanagerSources(c, store)];
   const startMonitor = (c: Config) => new Monitor({ config: (running = c), store, sources: sources(c), stateDb: db, bus });
   let monitor = startMonitor(config);
   let live: ReturnType<LiveProps['get']> = { config, keys, runbooks: runbookCatalog(config) };

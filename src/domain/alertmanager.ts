@@ -189,6 +189,8 @@ export interface ExternalInfo {
   fingerprint: string;
   silence?: { id: string; createdBy: string; comment: string; endsAt: number };
   inhibited: boolean;
+  /** Set while the Alertmanager cannot be read: this is what it said last. */
+  stale?: boolean;
 }
 
 /** An Alertmanager alert as a row of the Alerts pane: an `Alert` with `external` set. */
@@ -205,7 +207,9 @@ export function externalAlerts(list: readonly AmAlert[], silences: readonly AmSi
   const shown = list
     .filter((a) => !(a.labels.id !== undefined && ownIds.has(a.labels.id) && a.labels.host === ownHost(a.labels.id)))
     .sort((a, b) => a.startsAt - b.startsAt || a.fingerprint.localeCompare(b.fingerprint));
-  const base = (a: AmAlert) => `am:${a.labels.alertname ?? 'alert'}${a.labels.instance ?? a.labels.host ? `@${a.labels.instance ?? a.labels.host}` : ''}`;
+  // `instance` is host:port by Prometheus's habit: the port says nothing to a person here.
+  const where = (a: AmAlert) => (a.labels.instance ?? a.labels.host ?? '').replace(/:\d+$/, '');
+  const base = (a: AmAlert) => `am:${a.labels.alertname ?? 'alert'}${where(a) ? `@${where(a)}` : ''}`;
   const counts = new Map<string, number>();
   for (const a of shown) counts.set(base(a), (counts.get(base(a)) ?? 0) + 1);
   return shown.map((a) => {
@@ -224,6 +228,7 @@ export function externalAlerts(list: readonly AmAlert[], silences: readonly AmSi
 
 /** The Alerts pane's state cell of an Alertmanager alert: `AM active`, `AM silenced`, `AM inhibited`. */
 export function externalLabel(e: ExternalInfo): string {
+  if (e.stale) return 'AM stale';
   if (e.silence) return 'AM silenced';
   if (e.state === 'suppressed') return e.inhibited ? 'AM inhibited' : 'AM suppressed';
   return `AM ${e.state}`;

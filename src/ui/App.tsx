@@ -9,6 +9,7 @@ import { useEffect, useRef, useState } from 'react';
 import { useRefState } from './useRefState.js';
 import { perKey } from './burst.js';
 import type { Config } from '../config/schema.js';
+import { isExternal } from '../domain/alertmanager.js';
 import type { Alert } from '../domain/alerts.js';
 import type { Severity } from '../domain/incident.js';
 import type { Result } from '../domain/result.js';
@@ -85,12 +86,12 @@ const COALESCE_MS = 250;
 
 /** What the header needs in every view: the checks (overall status, health) and the alerts. */
 function headerSlices(s: AppState) {
-  return { checks: s.checks, alerts: s.alerts, incident: s.incident };
+  return { checks: s.checks, alerts: s.alerts, incident: s.incident, amAlerts: s.amAlerts };
 }
 
 /** What the dashboard draws: every data slice (the store's actions never change). */
 function dashboardSlices(s: AppState) {
-  return { checks: s.checks, alerts: s.alerts, incident: s.incident, host: s.host, docker: s.docker, redis: s.redis, databases: s.databases, endpoints: s.endpoints };
+  return { checks: s.checks, alerts: s.alerts, incident: s.incident, amAlerts: s.amAlerts, host: s.host, docker: s.docker, redis: s.redis, databases: s.databases, endpoints: s.endpoints };
 }
 
 /** Whether a selection holds the dashboard's slices (it does whenever the dashboard is in front). */
@@ -191,7 +192,7 @@ export function App(props: {
       readOnly: props.readOnly,
       now: clock(),
       containers,
-      alerts: visibleAlerts(s.alerts),
+      alerts: visibleAlerts(s.alerts, s.amAlerts),
       checkTargets: Object.fromEntries(Object.entries(s.checks).map(([id, c]) => [id, c.target])),
       databases: props.config.databases.length,
       logFiles: props.config.logs.map((f): LogTarget => ({ kind: 'file', id: f.path, name: f.name })),
@@ -285,8 +286,9 @@ export function App(props: {
   if (small) return <Text>{small}</Text>;
 
   const heights = viewHeights(rows);
-  const alerts = visibleAlerts(data.alerts);
-  const oldestFiring = alerts.filter((a) => a.state === 'firing').reduce<number | undefined>((m, a) => (a.since !== undefined && (m === undefined || a.since < m) ? a.since : m), undefined);
+  const alerts = visibleAlerts(data.alerts, data.amAlerts);
+  // The header's "oldest firing" is this stack's: Alertmanager's alerts (issue #25) are left out.
+  const oldestFiring = alerts.filter((a) => a.state === 'firing' && !isExternal(a)).reduce<number | undefined>((m, a) => (a.since !== undefined && (m === undefined || a.since < m) ? a.since : m), undefined);
   const header = <Header name={props.config.name} hostname={props.hostname} now={now} checks={data.checks} readOnly={props.readOnly} oldestFiring={oldestFiring} incident={data.incident} />;
   const selected = cs.focus === 'alerts' ? alerts[alertIndex(cs, alerts)] : undefined;
   const hints = consoleFooter({ keys: props.keys, readOnly: props.readOnly, columns, state: cs, hasContainers: !!data.docker?.data?.containers.length, alerts, ...(selected ? { selected: { alert: selected, runbook: hintFor(selected.checkId) } } : {}) });

@@ -4,6 +4,7 @@
 // App.tsx resolves a key to a command through the table (listeningScopes), calls `reduce`, keeps
 // the new state and performs the effects, which are plain data; nothing here touches the world.
 
+import { isExternal } from '../../domain/alertmanager.js';
 import type { Alert } from '../../domain/alerts.js';
 import type { Result } from '../../domain/result.js';
 import type { ContainerInfo, ContainerOutcome } from '../../domain/observations.js';
@@ -167,6 +168,9 @@ export { alertIndex, containerIndex, selectedAlert, selectedContainer } from './
 export function pickLogTargets(w: Pick<ConsoleWorld, 'containers' | 'logFiles'>): LogTarget[] {
   return [...w.containers.map((c): LogTarget => ({ kind: 'container', id: c.id, name: c.name })), ...w.logFiles];
 }
+
+/** Issue #25: an Alertmanager alert is acknowledged and silenced in Alertmanager, never here. */
+const amOnly = (checkId: string) => `${checkId} is Alertmanager's: silence it in Alertmanager (its web UI or amtool silence add), not here`;
 
 /** Exhaustiveness guard for switches over unions. */
 export function assertNever(x: never): never {
@@ -356,10 +360,12 @@ function onDashboard(s: ConsoleState, c: Command, w: ConsoleWorld): Step {
     }
     case 'alert.ack': {
       const a = selectedAlert(s, w);
+      if (a && isExternal(a)) return same({ ...s, flash: flash(amOnly(a.checkId), 'yellow', w) });
       return a ? same({ ...s, flash: flash(`${a.checkId} acknowledged`, 'green', w) }, { effect: 'ack', alert: a }) : same(s);
     }
     case 'alert.silence': {
       const a = selectedAlert(s, w);
+      if (a && isExternal(a)) return same({ ...s, flash: flash(amOnly(a.checkId), 'yellow', w) });
       return a ? same({ ...s, dialog: { kind: 'silence', alert: a } }) : same(s);
     }
     case 'alert.details': {
