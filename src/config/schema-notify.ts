@@ -90,7 +90,7 @@ const smsSchema = z.strictObject({
 }).refine((e) => !e.user === !e.password, { message: 'expected user and password together (HTTP basic auth)', path: ['password'] });
 
 /** Alertmanager label names: Prometheus's `[a-zA-Z_][a-zA-Z0-9_]*`. */
-const labelName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a label name of letters, digits and "_" (not starting with a digit)');
+const labelName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/);
 
 /** Labels opsdeck sets itself on every alert it posts (README "Alertmanager"); `labels:` may not replace them. */
 export const AM_OWN_LABELS = ['alertname', 'id', 'kind', 'target', 'severity', 'host', 'instance'] as const;
@@ -101,8 +101,11 @@ const alertmanagerChannelSchema = z.strictObject({
   /** The Alertmanager's base URL (alerts are POSTed to `<url>/api/v2/alerts`); may carry basic auth; a secret as a whole. */
   url: httpUrl,
   /** Static labels added to every alert (`cluster: prod`). */
-  labels: z.record(labelName, z.string()).default({}).refine((l) => !Object.keys(l).some((k) => (AM_OWN_LABELS as readonly string[]).includes(k)), {
-    message: `expected labels other than opsdeck's own (${AM_OWN_LABELS.join(', ')})`,
+  labels: z.record(z.string(), z.string()).default({}).superRefine((l, ctx) => {
+    for (const k of Object.keys(l)) {
+      if (!labelName.safeParse(k).success) ctx.addIssue({ code: 'custom', path: [k], message: `expected a label name of letters, digits and "_" (not starting with a digit), got ${JSON.stringify(k)}` });
+      else if ((AM_OWN_LABELS as readonly string[]).includes(k)) ctx.addIssue({ code: 'custom', path: [k], message: `expected labels other than opsdeck's own (${AM_OWN_LABELS.join(', ')})` });
+    }
   }),
   /**
    * Firing alerts are posted again this often (Alertmanager resolves an alert it stops hearing of), each
