@@ -187,6 +187,8 @@ export interface ExternalInfo {
   /** `active` or `suppressed` (silenced or inhibited), as Alertmanager says. */
   state: string;
   fingerprint: string;
+  /** Its labels: a silence made from the console matches exactly these. */
+  labels: Record<string, string>;
   silence?: { id: string; createdBy: string; comment: string; endsAt: number };
   inhibited: boolean;
   /** Set while the Alertmanager cannot be read: this is what it said last. */
@@ -221,7 +223,7 @@ export function externalAlerts(list: readonly AmAlert[], silences: readonly AmSi
     const silenced = s ? ` — silenced by ${s.createdBy || '?'} until ${iso(s.endsAt).slice(0, 16).replace('T', ' ')}Z: ${s.comment}` : a.inhibitedBy.length ? ' — inhibited by another alert' : '';
     return {
       checkId: id, state: 'firing', failStreak: 0, passStreak: 0, status, message: `${summary}${silenced}`, since: a.startsAt, firedAt: a.startsAt,
-      external: { source: 'alertmanager', state: a.state, fingerprint: a.fingerprint, inhibited: a.inhibitedBy.length > 0, ...(s ? { silence: { id: s.id, createdBy: s.createdBy, comment: s.comment, endsAt: s.endsAt } } : {}) },
+      external: { source: 'alertmanager', state: a.state, fingerprint: a.fingerprint, labels: a.labels, inhibited: a.inhibitedBy.length > 0, ...(s ? { silence: { id: s.id, createdBy: s.createdBy, comment: s.comment, endsAt: s.endsAt } } : {}) },
     };
   });
 }
@@ -232,6 +234,11 @@ export function externalLabel(e: ExternalInfo): string {
   if (e.silence) return 'AM silenced';
   if (e.state === 'suppressed') return e.inhibited ? 'AM inhibited' : 'AM suppressed';
   return `AM ${e.state}`;
+}
+
+/** The matchers of a silence of exactly this alert (every label, equal), as `POST /api/v2/silences` takes them. */
+export function silenceMatchers(e: ExternalInfo): { name: string; value: string; isRegex: false; isEqual: true }[] {
+  return Object.entries(e.labels).sort(([a], [b]) => a.localeCompare(b)).map(([name, value]) => ({ name, value, isRegex: false, isEqual: true }));
 }
 
 /** Whether a row of the Alerts pane is an Alertmanager alert. */

@@ -47,6 +47,32 @@ export async function postAmAlerts(base: string, alerts: readonly AmPostAlert[],
   return { ok: false, error: `Alertmanager at ${amHost(base)} answered HTTP ${res.status}${text ? `: ${text}` : ''}`, retry, ...(Number.isFinite(after) && after > 0 ? { retryAfterMs: Math.min(after, 3600) * 1000 } : {}) };
 }
 
+/** Creates a silence (`POST /api/v2/silences`); its id. */
+export async function createAmSilence(base: string, timeoutMs: number, silence: { matchers: readonly { name: string; value: string; isRegex: boolean; isEqual: boolean }[]; startsAt: number; endsAt: number; createdBy: string; comment: string }): Promise<Result<string>> {
+  const { url, authorization } = basicAuth(amEndpoint(base, 'silences'));
+  const where = `Alertmanager at ${amHost(base)}`;
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      body: JSON.stringify({ ...silence, startsAt: new Date(silence.startsAt).toISOString(), endsAt: new Date(silence.endsAt).toISOString() }),
+      headers: { 'content-type': 'application/json', 'user-agent': 'opsdeck', ...(authorization ? { authorization } : {}) },
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'error',
+    });
+  } catch (e) {
+    return fail('unavailable', 'alertmanager', `${where}: ${networkWords(e, timeoutMs)}`);
+  }
+  const text = (await res.text().catch(() => '')).replace(/\s+/g, ' ').trim();
+  if (!res.ok) return fail(res.status === 401 || res.status === 403 ? 'auth' : 'unavailable', 'alertmanager', `${where} answered HTTP ${res.status}${text ? `: ${text.slice(0, 160)}` : ''}`);
+  try {
+    const id = (JSON.parse(text) as { silenceID?: unknown }).silenceID;
+    return typeof id === 'string' ? ok(id) : fail('invalid', 'alertmanager', `${where}: no silenceID in its answer`);
+  } catch {
+    return fail('invalid', 'alertmanager', `${where}: its answer was not JSON`);
+  }
+}
+
 /** What the console reads: the alerts Alertmanager holds (active and suppressed) and its silences. */
 export interface AmSnapshot {
   alerts: AmAlert[];

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import type { Config } from '../config/schema.js';
-import { externalAlerts, hostLabel } from '../domain/alertmanager.js';
+import { externalAlerts, hostLabel, silenceMatchers, type ExternalAlert } from '../domain/alertmanager.js';
 import type { CheckResult } from '../domain/check.js';
-import { amHost, readAlertmanager } from '../services/alertmanager.js';
+import { amHost, createAmSilence, readAlertmanager } from '../services/alertmanager.js';
 import type { Source } from './sources.js';
 import type { AppStore } from './store.js';
 
@@ -40,4 +40,16 @@ export function alertmanagerSources(config: Config, store: AppStore, localHost: 
       },
     },
   ];
+}
+
+/**
+ * Silences one Alertmanager alert in Alertmanager (the console's `s` on an `am:` row, asked first by
+ * its dialog, which shows the matchers): every label of the alert, equal, from now for `ms`, created
+ * by `actor`. What to say in the status line.
+ */
+export async function silenceInAlertmanager(config: Config, a: ExternalAlert, ms: number, actor: string, now: number = Date.now()): Promise<{ ok: boolean; text: string; silenceId?: string }> {
+  const am = config.alertmanager;
+  if (!am) return { ok: false, text: `${a.checkId}: no alertmanager: in the configuration (silence it in Alertmanager)` };
+  const r = await createAmSilence(am.url, am.timeout, { matchers: silenceMatchers(a.external), startsAt: now, endsAt: now + ms, createdBy: actor, comment: `silenced from the opsdeck console (${config.name})` });
+  return r.ok ? { ok: true, text: `${a.checkId} silenced in Alertmanager (silence ${r.value.slice(0, 8)})`, silenceId: r.value } : { ok: false, text: `${a.checkId}: not silenced: ${r.error.message}` };
 }

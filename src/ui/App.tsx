@@ -9,7 +9,7 @@ import { useEffect, useRef, useState } from 'react';
 import { useRefState } from './useRefState.js';
 import { perKey } from './burst.js';
 import type { Config } from '../config/schema.js';
-import { isExternal } from '../domain/alertmanager.js';
+import { isExternal, type ExternalAlert } from '../domain/alertmanager.js';
 import type { Alert } from '../domain/alerts.js';
 import type { Severity } from '../domain/incident.js';
 import type { Result } from '../domain/result.js';
@@ -52,6 +52,8 @@ export interface ConsoleActions {
   refresh: () => void;
   ack: (a: Alert) => void;
   silence: (a: Alert, ms: number) => void;
+  /** Silences an Alertmanager alert in Alertmanager (issue #25): what to say once it answered. */
+  silenceExternal?: (a: ExternalAlert, ms: number) => Promise<{ ok: boolean; text: string }>;
   acks: (a: Alert) => AckState;
   /** Records a refused or cancelled action in the audit log. */
   audit: (action: string, target: string, outcome: 'refused' | 'cancelled', detail?: string) => void;
@@ -223,9 +225,12 @@ export function App(props: {
       case 'ack':
         props.actions.ack(fx.alert);
         return;
-      case 'silence':
-        props.actions.silence(fx.alert, fx.ms);
+      case 'silence': {
+        if (!isExternal(fx.alert)) return props.actions.silence(fx.alert, fx.ms);
+        const answer = props.actions.silenceExternal?.(fx.alert, fx.ms) ?? Promise.resolve({ ok: false, text: `${fx.alert.checkId}: silence it in Alertmanager` });
+        void answer.then((said) => dispatch({ type: 'said', text: said.text, color: said.ok ? 'green' : 'red' }));
         return;
+      }
       case 'incident.declare':
       case 'incident.note': {
         const said = fx.effect === 'incident.declare' ? props.actions.declareIncident?.(fx.severity, fx.title) : props.actions.noteIncident?.(fx.id, fx.text);

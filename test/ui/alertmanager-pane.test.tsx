@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validate } from '../../src/config/load.js';
-import { alertmanagerSources } from '../../src/state/alertmanager.js';
+import { alertmanagerSources, silenceInAlertmanager } from '../../src/state/alertmanager.js';
 import { createAppStore } from '../../src/state/store.js';
 import { App, type ConsoleActions } from '../../src/ui/App.js';
 import { KEY_TABLE } from '../../src/ui/keys.js';
@@ -29,7 +29,7 @@ describe('Alertmanager alerts in the Alerts pane (real Alertmanager)', () => {
     await hook.stop();
   });
 
-  it('shows them marked, with their silence; leaves out the one opsdeck sent; a refuses with a pointer to Alertmanager', async () => {
+  it('shows them marked, with their silence; leaves out the one opsdeck sent; a points to s; s silences one in Alertmanager', async () => {
     const soon = new Date(Date.now() + 10 * 60_000).toISOString();
     // startsAt given: Alertmanager takes an alert posted with only endsAt as starting then.
     const startsAt = new Date(Date.now() - 5 * 60_000).toISOString();
@@ -72,6 +72,8 @@ describe('Alertmanager alerts in the Alerts pane (real Alertmanager)', () => {
       history: () => [],
       restore: () => ({ answer: () => undefined }),
       runbook: () => ({ answer: () => undefined }),
+      // The console's own action (src/cli/console.ts): a silence made in the real Alertmanager.
+      silenceExternal: (a, ms) => silenceInAlertmanager(config, a, ms, 'tester'),
     };
     const { history } = createHostHistory(store, 2000);
     const ui = renderApp(<App store={store} config={config} keys={KEY_TABLE} readOnly={false} history={history} actions={actions} hostname="box" />, { columns: 160, rows: 40 });
@@ -97,8 +99,25 @@ describe('Alertmanager alerts in the Alerts pane (real Alertmanager)', () => {
       // a (acknowledge) on an Alertmanager alert acts on nothing here: it says where to silence it.
       await ui.press('k');
       await ui.press('a');
-      await ui.waitFor((x) => x.includes("am:HighLatency@db1 is Alertmanager's: silence it in Alertmanager"));
+      await ui.waitFor((x) => x.includes("am:HighLatency@db1 is Alertmanager's: nothing to acknowledge here; s silences it in Alertmanager"));
       expect(calls).toEqual([]);
+
+      // s on it: the dialog shows exactly what the silence matches; 1 (the first duration) creates it in Alertmanager.
+      await ui.press('s');
+      const dialog = (await ui.waitFor((x) => x.includes('Silence am:HighLatency@db1 in Alertmanager for:'))).replace(/[│╭╮╰╯─]/g, '').replace(/\s+/g, ' ');
+      expect(dialog).toContain('matchers: alertname="HighLatency", instance="db1:9100", severity="critical"');
+      await ui.press('1');
+      await ui.waitFor((x) => x.includes('am:HighLatency@db1 silenced in Alertmanager (silence'), 10_000);
+      expect(calls).toEqual([]);
+      // Alertmanager holds it silenced by that silence: read again, the row says so.
+      for (let i = 0; i < 50 && !store.getState().amAlerts.some((a) => a.checkId === 'am:HighLatency@db1' && a.external.silence); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        await source.run();
+      }
+      const after = await ui.waitFor((x) => (x.split('\n').find((l) => l.includes('am:HighLatency')) ?? '').includes('AM silenced'));
+      expect(after).toContain('am:HighLatency');
+      const held = (await am.alerts()).find((a) => a.labels.alertname === 'HighLatency');
+      expect(held?.status.state).toBe('suppressed');
     } finally {
       ui.unmount();
     }
@@ -109,7 +128,7 @@ describe('Alertmanager alerts in the Alerts pane (real Alertmanager)', () => {
     const config = validate({ name: 'fleet', alertmanager: { url: `http://user:pw-secret-99@127.0.0.1:${down}`, timeout: '500ms', interval: '1s' } }, 'test');
     const store = createAppStore();
     store.getState().actions.setAmAlerts([
-      { checkId: 'am:HighLatency@db1', state: 'firing', failStreak: 0, passStreak: 0, status: 'critical', message: 'p99', since: 0, external: { source: 'alertmanager', state: 'active', fingerprint: 'abc', inhibited: false } },
+      { checkId: 'am:HighLatency@db1', state: 'firing', failStreak: 0, passStreak: 0, status: 'critical', message: 'p99', since: 0, external: { source: 'alertmanager', state: 'active', fingerprint: 'abc', labels: { alertname: 'HighLatency' }, inhibited: false } },
     ]);
     const [source] = alertmanagerSources(config, store);
     const results = await source?.run();

@@ -170,7 +170,7 @@ export function pickLogTargets(w: Pick<ConsoleWorld, 'containers' | 'logFiles'>)
 }
 
 /** Issue #25: an Alertmanager alert is acknowledged and silenced in Alertmanager, never here. */
-const amOnly = (checkId: string) => `${checkId} is Alertmanager's: silence it in Alertmanager (its web UI or amtool silence add), not here`;
+const amOnly = (checkId: string) => `${checkId} is Alertmanager's: nothing to acknowledge here; s silences it in Alertmanager`;
 
 /** Exhaustiveness guard for switches over unions. */
 export function assertNever(x: never): never {
@@ -247,7 +247,9 @@ function onDialog(s: ConsoleState, d: Dialog, c: Command, w: ConsoleWorld): Step
       return same(s);
     case 'silence': {
       const choice = c.id === 'dialog.choose' ? SILENCES[c.index] : undefined;
-      if (choice) return same({ ...close, flash: flash(`${d.alert.checkId} silenced for ${choice[0]}`, 'yellow', w) }, { effect: 'silence', alert: d.alert, ms: choice[1] });
+      // An Alertmanager alert (issue #25) is silenced there: App says how it went once Alertmanager answers.
+      const what = isExternal(d.alert) ? `asking Alertmanager to silence ${d.alert.checkId} for ${choice?.[0] ?? ''}…` : `${d.alert.checkId} silenced for ${choice?.[0] ?? ''}`;
+      if (choice) return same({ ...close, flash: flash(what, 'yellow', w) }, { effect: 'silence', alert: d.alert, ms: choice[1] });
       return c.id === 'dialog.back' || c.id === 'dialog.no' ? same(close) : same(s);
     }
     case 'pick-log': {
@@ -365,7 +367,6 @@ function onDashboard(s: ConsoleState, c: Command, w: ConsoleWorld): Step {
     }
     case 'alert.silence': {
       const a = selectedAlert(s, w);
-      if (a && isExternal(a)) return same({ ...s, flash: flash(amOnly(a.checkId), 'yellow', w) });
       return a ? same({ ...s, dialog: { kind: 'silence', alert: a } }) : same(s);
     }
     case 'alert.details': {
