@@ -237,14 +237,17 @@ export function notifierRunner(opts: NotifierOptions): { source: () => Source; o
     again = false;
     void (async () => {
       try {
-        await am.refresh();
         for (;;) {
           let rows: OutboxRow[] = [];
           safely('reading the outbox', () => (rows = outbox.dueRows(now(), 50)));
-          if (rows.length === 0 || stopped || !lease?.held) break;
-          const per = new Map<string, OutboxRow[]>();
+          // Alertmanager channels due to re-send their firing alerts (issue #25) run in their own chain,
+          // before their rows: a slow or down Alertmanager holds back no other channel.
+          const refreshing = am.due();
+          if ((rows.length === 0 && refreshing.length === 0) || stopped || !lease?.held) break;
+          const per = new Map<string, OutboxRow[]>(refreshing.map((n) => [n, []]));
           for (const r of rows) per.set(r.channel, [...(per.get(r.channel) ?? []), r]);
           await Promise.all([...per.entries()].map(async ([ch, list]) => {
+            await am.refresh(ch);
             for (const r of list) await sendOne(ch, r);
           }));
         }

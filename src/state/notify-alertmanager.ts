@@ -43,20 +43,28 @@ export interface AmRefresherDeps {
 /**
  * Alertmanager resolves an alert it stops hearing of (its endsAt passes): every `resend_every`, the
  * alerts an Alertmanager channel was told of that still fire here are posted again, endsAt 4 periods
- * ahead (as Prometheus does). The notifier runs `refresh` inside its pump, before the outbox's rows:
- * a resolved message queued meanwhile goes out after it, so Alertmanager never hears "firing" after
- * "resolved". Not queued in the outbox (a re-assertion of state, not a message): a failed re-send is
+ * ahead (as Prometheus does). The notifier's pump runs `refresh(channel)` in that channel's chain,
+ * before its rows (other channels side by side, not held back by a slow Alertmanager): a resolved
+ * message queued meanwhile goes out after it, so Alertmanager never hears "firing" after "resolved". Not queued in the outbox (a re-assertion of state, not a message): a failed re-send is
  * tried again at the next tick and shown on the channel's `notify:<channel>` check (`errors`).
  */
-export function amRefresher(d: AmRefresherDeps): { refresh: () => Promise<void>; errors: ReadonlyMap<string, string> } {
+export function amRefresher(d: AmRefresherDeps): { due: () => string[]; refresh: (channel: string) => Promise<void>; errors: ReadonlyMap<string, string> } {
   const refreshedAt = new Map<string, number>();
   const errors = new Map<string, string>();
-  const refresh = async (): Promise<void> => {
+  const isDue = (name: string, every: number, at: number) => at - (refreshedAt.get(name) ?? 0) >= every;
+  /** The Alertmanager channels whose firing alerts are due to be posted again. */
+  const due = (): string[] => {
+    if (!d.active()) return [];
+    const at = d.now();
+    return d.config().notify.channels.flatMap((ch) => (ch.type === 'alertmanager' && isDue(ch.name, ch.resend_every, at) ? [ch.name] : []));
+  };
+  /** Posts a channel's firing alerts again if it is an Alertmanager channel and due; else nothing. */
+  const refresh = async (name: string): Promise<void> => {
     const cfg = d.config();
     for (const ch of cfg.notify.channels) {
-      if (ch.type !== 'alertmanager' || !d.active()) continue;
+      if (ch.name !== name || ch.type !== 'alertmanager' || !d.active()) continue;
       const at = d.now();
-      if (at - (refreshedAt.get(ch.name) ?? 0) < ch.resend_every) continue;
+      if (!isDue(ch.name, ch.resend_every, at)) continue;
       refreshedAt.set(ch.name, at);
       let told: NotifiedAlert[];
       try {
@@ -82,5 +90,5 @@ export function amRefresher(d: AmRefresherDeps): { refresh: () => Promise<void>;
       errors.set(ch.name, r.error);
     }
   };
-  return { refresh, errors };
+  return { due, refresh, errors };
 }

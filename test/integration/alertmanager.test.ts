@@ -144,6 +144,8 @@ describe('the alertmanager notify channel against a real Alertmanager', () => {
     flaky.healthy.set('orders', false);
     const first = new Watcher(config);
     await untilAsync(async () => find(await am.alerts(), 'http:orders'), 'the firing alert in Alertmanager', 30_000);
+    // Alertmanager tells "resolved" only of what it told firing: let it notify first (group_wait 1 s).
+    await until(() => hooked('http:orders', 'firing'), 'Alertmanager to notify the firing alert', 10_000);
     await first.kill('SIGKILL');
     flaky.healthy.set('orders', true);
     const before = find(await am.alerts(), 'http:orders');
