@@ -1,6 +1,7 @@
 import type { Alert } from './alerts.js';
 import type { CheckStatus } from './check.js';
 import type { MessageAlert, NotifyMessage } from './notify.js';
+import { printable } from './printable.js';
 
 // Prometheus Alertmanager (issue #25), the pure part: the alerts opsdeck POSTs to
 // `<url>/api/v2/alerts` (labels, annotations, startsAt/endsAt), and the alerts and silences it reads
@@ -222,7 +223,8 @@ export function externalAlerts(list: readonly AmAlert[], silences: readonly AmSi
     const summary = a.annotations.summary ?? a.annotations.description ?? a.annotations.message ?? Object.entries(a.labels).filter(([k]) => k !== 'alertname').map(([k, v]) => `${k}=${v}`).join(' ');
     const silenced = s ? ` — silenced by ${s.createdBy || '?'} until ${iso(s.endsAt).slice(0, 16).replace('T', ' ')}Z: ${s.comment}` : a.inhibitedBy.length ? ' — inhibited by another alert' : '';
     return {
-      checkId: id, state: 'firing', failStreak: 0, passStreak: 0, status, message: `${summary}${silenced}`, since: a.startsAt, firedAt: a.startsAt,
+      // Another sender's text: one printable line whatever it holds (control characters escaped).
+      checkId: printable(id), state: 'firing', failStreak: 0, passStreak: 0, status, message: printable(`${summary}${silenced}`), since: a.startsAt, firedAt: a.startsAt,
       external: { source: 'alertmanager', state: a.state, fingerprint: a.fingerprint, labels: a.labels, inhibited: a.inhibitedBy.length > 0, ...(s ? { silence: { id: s.id, createdBy: s.createdBy, comment: s.comment, endsAt: s.endsAt } } : {}) },
     };
   });

@@ -74,6 +74,15 @@ describe('externalAlerts', () => {
   });
 });
 
+describe("another sender's text", () => {
+  it('is one printable line: escape sequences and newlines escaped', () => {
+    const [a] = externalAlerts([amAlert({ labels: { alertname: 'X\x1b]0;pwn\x07' }, annotations: { summary: 'line1\nline2 \x1b[2J' } })], [], new Set(), () => 'box');
+    expect(a?.checkId).not.toMatch(/[\x00-\x1f]/);
+    expect(a?.message).not.toMatch(/[\x00-\x1f]/);
+    expect(a?.message).toContain('line1');
+  });
+});
+
 describe('parsing Alertmanager answers', () => {
   it('narrows what it can, drops what it cannot', () => {
     expect(parseAmAlerts({})).toBeUndefined();
