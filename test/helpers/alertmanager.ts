@@ -30,7 +30,12 @@ export class AlertmanagerServer {
 
   /** Starts it on a free port (tried again on another should the port be taken meanwhile), routes to `hookUrl`. */
   async start(hookUrl: string): Promise<this> {
-    const bin = requireBinary('prometheus-alertmanager');
+    let bin: string;
+    try {
+      bin = requireBinary('prometheus-alertmanager');
+    } catch {
+      throw new Error('prometheus-alertmanager is not installed; the Alertmanager tests need it. Run: apt-get install -y --no-install-recommends prometheus-alertmanager (or bash .ci/run)');
+    }
     const dir = mkdtempSync(join(tmpdir(), 'opsdeck-am-'));
     const config = join(dir, 'alertmanager.yml');
     writeFileSync(
