@@ -10,6 +10,7 @@ import { ConfigError } from '../domain/errors.js';
 import { configSchema, RESERVED_CONFIG_KEYS, type Config } from './schema.js';
 import { checkIntegrity } from './schema-integrity.js';
 import { notifySecrets } from './schema-notify.js';
+import { alertmanagerSecrets } from './schema-alertmanager.js';
 import { credentialParams, registerSecrets, SecretRegistry } from './secrets.js';
 
 /** A loaded configuration and what was learned while loading it. */
@@ -261,6 +262,7 @@ function resolvePaths(config: Config, base: string): void {
 
 function registerConfigSecrets(config: Config, secrets: SecretRegistry): void {
   notifySecrets(config.notify, secrets);
+  alertmanagerSecrets(config.alertmanager, secrets);
   const urls = [
     ...config.redis.map((r) => r.url),
     ...config.endpoints.map((e) => e.url),

@@ -14,6 +14,7 @@ import { logSchema } from './schema-logs.js';
 import { capacitySchema } from './schema-capacity.js';
 import { checkProbes, probeSchema } from './schema-probes.js';
 import { metricsSchema } from './schema-metrics.js';
+import { alertmanagerSchema } from './schema-alertmanager.js';
 
 export { DURATION_RANGES } from './fields.js';
 
@@ -245,6 +246,8 @@ export const configSchema = z
   probes: z.array(probeSchema).default([]),
   /** The Prometheus endpoint of `opsdeck watch` and the `host` label it exports (issue #25). */
   metrics: metricsSchema,
+  /** A Prometheus Alertmanager whose alerts the console shows beside its own (issue #25). */
+  alertmanager: alertmanagerSchema,
   /** Marks the workspace made by `opsdeck demo`; drills refuse every other config. */
   demo: z.boolean().default(false),
   })

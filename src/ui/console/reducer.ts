@@ -4,6 +4,7 @@
 // App.tsx resolves a key to a command through the table (listeningScopes), calls `reduce`, keeps
 // the new state and performs the effects, which are plain data; nothing here touches the world.
 
+import { isExternal } from '../../domain/alertmanager.js';
 import type { Alert } from '../../domain/alerts.js';
 import type { Result } from '../../domain/result.js';
 import type { ContainerInfo, ContainerOutcome } from '../../domain/observations.js';
@@ -168,6 +169,9 @@ export function pickLogTargets(w: Pick<ConsoleWorld, 'containers' | 'logFiles'>)
   return [...w.containers.map((c): LogTarget => ({ kind: 'container', id: c.id, name: c.name })), ...w.logFiles];
 }
 
+/** Issue #25: an Alertmanager alert is acknowledged and silenced in Alertmanager, never here. */
+const amOnly = (checkId: string) => `${checkId} is Alertmanager's: nothing to acknowledge here; s silences it in Alertmanager`;
+
 /** Exhaustiveness guard for switches over unions. */
 export function assertNever(x: never): never {
   throw new Error(`unexpected: ${JSON.stringify(x)}`);
@@ -243,7 +247,9 @@ function onDialog(s: ConsoleState, d: Dialog, c: Command, w: ConsoleWorld): Step
       return same(s);
     case 'silence': {
       const choice = c.id === 'dialog.choose' ? SILENCES[c.index] : undefined;
-      if (choice) return same({ ...close, flash: flash(`${d.alert.checkId} silenced for ${choice[0]}`, 'yellow', w) }, { effect: 'silence', alert: d.alert, ms: choice[1] });
+      // An Alertmanager alert (issue #25) is silenced there: App says how it went once Alertmanager answers.
+      const what = isExternal(d.alert) ? `asking Alertmanager to silence ${d.alert.checkId} for ${choice?.[0] ?? ''}…` : `${d.alert.checkId} silenced for ${choice?.[0] ?? ''}`;
+      if (choice) return same({ ...close, flash: flash(what, 'yellow', w) }, { effect: 'silence', alert: d.alert, ms: choice[1] });
       return c.id === 'dialog.back' || c.id === 'dialog.no' ? same(close) : same(s);
     }
     case 'pick-log': {
@@ -356,6 +362,7 @@ function onDashboard(s: ConsoleState, c: Command, w: ConsoleWorld): Step {
     }
     case 'alert.ack': {
       const a = selectedAlert(s, w);
+      if (a && isExternal(a)) return same({ ...s, flash: flash(amOnly(a.checkId), 'yellow', w) });
       return a ? same({ ...s, flash: flash(`${a.checkId} acknowledged`, 'green', w) }, { effect: 'ack', alert: a }) : same(s);
     }
     case 'alert.silence': {
