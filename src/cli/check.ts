@@ -39,11 +39,17 @@ export async function runChecks(opts: { config?: string | undefined }): Promise<
   const store = createAppStore();
   // Issue #23: the probes and the hardware signs are checks like any other (nothing recorded here).
   const sources = [...buildSources(loaded.config, store, Date.now, { oneShot: true }), ...probeSources({ config: loaded.config, readOnly: true }), ...hardwareSources(loaded.config)];
+  // Issue #27: only the sources with a first read (`prime`: host and container CPU %) wait for the
+  // sample's second read; the others (Redis, SQLite, HTTP, probes, hardware) run inside that window
+  // instead of after it.
   const t0 = Date.now();
-  await Promise.all(sources.map((s) => (s.prime ? s.prime() : Promise.resolve())));
+  const primed = Promise.all(sources.map((s) => (s.prime ? s.prime() : Promise.resolve())));
+  // Started after the first reads are on their way: a SQLite probe runs on this thread.
+  const oneRead = new Map(sources.filter((s) => !s.prime).map((s) => [s, s.run()] as const));
+  await primed;
   const wait = SAMPLE_GAP_MS - (Date.now() - t0);
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  const results = (await Promise.all(sources.map((s) => s.run()))).flat();
+  const results = (await Promise.all(sources.map((s) => oneRead.get(s) ?? s.run()))).flat();
   for (const s of sources) s.close?.();
   results.push(systemHealth(results, loaded.config.thresholds.system_health));
   return {

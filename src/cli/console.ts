@@ -14,7 +14,7 @@ import type { DockerService } from '../services/docker.js';
 import { dockerFor, hostDockersFor, noOptimizingCompiler, optimizingWhileFollowing, tuneHeap } from './console-runtime.js';
 import { followContainerLogs, followFile } from '../services/logs.js';
 import { EventBus } from '../engine/events.js';
-import { AckStore, recordAudit } from '../state/acks.js';
+import { actor, AckStore, recordAudit } from '../state/acks.js';
 import { openRunChecks, openSubjects } from '../engine/findings.js';
 import { backupSchedulerSource } from '../state/backup-scheduler.js';
 import { consoleHeal } from './console-heal.js';
@@ -24,6 +24,7 @@ import { notifierRunner } from '../state/notifier.js';
 import { Monitor } from '../state/monitor.js';
 import { hostHistorySeed, type HostSeed } from '../state/capacity.js';
 import { maintenanceSources } from '../state/maintenance.js';
+import { alertmanagerSources, silenceInAlertmanager } from '../state/alertmanager.js';
 import { buildSources } from '../state/sources.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { createAppStore } from '../state/store.js';
@@ -85,7 +86,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   const notifier = g.readOnly ? undefined : notifierRunner({ bus, stateDb: db, owner: 'console', config: () => running });
   // Self-healing (issue #20): here only while no watch holds the healer lease; H and E.
   const healing = consoleHeal({ db, bus, store, readOnly: !!g.readOnly, loaded: () => ({ ...loaded, config: running }) });
-  const sources = (c: Config) => [...buildSources(c, store), ...scheduler(c), ...incidents.sources(), ...(notifier ? [notifier.source()] : []), healing.source(), ...healing.failoverSources(), ...maintenanceSources({ config: c, stateDb: db, owner: 'console', readOnly: !!g.readOnly })];
+  const sources = (c: Config) => [...buildSources(c, store), ...scheduler(c), ...incidents.sources(), ...(notifier ? [notifier.source()] : []), healing.source(), ...healing.failoverSources(), ...maintenanceSources({ config: c, stateDb: db, owner: 'console', readOnly: !!g.readOnly }), ...alertmanagerSources(c, store)];
   const startMonitor = (c: Config) => new Monitor({ config: (running = c), store, sources: sources(c), stateDb: db, bus });
   let monitor = startMonitor(config);
   let live: ReturnType<LiveProps['get']> = { config, keys, runbooks: runbookCatalog(config) };
@@ -172,7 +173,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     throw e;
   }
 
-  const actions = { ...consoleActions({ readOnly: !!g.readOnly, db, acks, docker: () => docker, hostDocker: (h) => hostDockers.get(h), optimizing: optimizingWhileFollowing(), monitor: () => monitor, entries, configFile: file, tracker }), ...incidents.actions, ...healing.actions, maintenance: consoleMaintenance({ db, store, readOnly: !!g.readOnly, config: () => running }) };
+  const actions = { ...consoleActions({ readOnly: !!g.readOnly, db, acks, docker: () => docker, hostDocker: (h) => hostDockers.get(h), optimizing: optimizingWhileFollowing(), monitor: () => monitor, entries, configFile: file, tracker, config: () => running }), ...incidents.actions, ...healing.actions, maintenance: consoleMaintenance({ db, store, readOnly: !!g.readOnly, config: () => running }) };
   const color = useColor(g);
   const altScreen = !process.env.OPSDECK_NO_ALT_SCREEN;
   if (altScreen) process.stdout.write('\x1b[?1049h\x1b[H');
@@ -231,6 +232,8 @@ export function consoleActions(o: {
   entries: ReadonlyMap<string, { at: number; status: string; message: string }[]>;
   configFile: string | undefined;
   tracker?: KeyTracker;
+  /** The running configuration (its `alertmanager:`, issue #25). */
+  config?: () => Config;
 }): ConsoleActions {
   const { db, acks } = o;
   const refuse = (action: string, target: string) => recordAudit(db, { action, target, outcome: 'refused', detail: '--read-only' });
@@ -268,6 +271,20 @@ export function consoleActions(o: {
     refresh: () => void o.monitor().runAll(),
     ack: (a) => (o.readOnly ? refuse('alert.ack', a.checkId) : acks.ack(a.checkId, a.firedAt)),
     silence: (a, ms) => (o.readOnly ? refuse('alert.silence', a.checkId) : acks.silence(a.checkId, ms)),
+    silenceExternal: (a, ms) => {
+      // Issue #25: an Alertmanager alert is silenced in Alertmanager (asked first by the dialog, which shows the matchers).
+      if (o.readOnly) {
+        refuse('alert.silence', a.checkId);
+        return Promise.resolve({ ok: false, text: `silence ${a.checkId}: ${READ_ONLY_REFUSAL}` });
+      }
+      const cfg = o.config?.();
+      if (!cfg) return Promise.resolve({ ok: false, text: `${a.checkId}: silence it in Alertmanager` });
+      return silenceInAlertmanager(cfg, a, ms, actor()).then((said) => {
+        recordAudit(db, { action: 'alert.silence', target: a.checkId, outcome: said.ok ? 'ok' : 'failed', detail: said.ok ? `Alertmanager silence ${said.silenceId ?? ''} for ${Math.round(ms / 60_000)} min` : said.text });
+        if (said.ok) void o.monitor().runAll();
+        return said;
+      });
+    },
     acks: (a) => acks.get(a.checkId, a.firedAt),
     audit: (action, target, outcome, detail) => recordAudit(db, { action, target, outcome, ...(detail ? { detail } : {}) }),
     history: (id) => o.entries.get(id) ?? [],

@@ -72,6 +72,7 @@ program
   .option('--tables <which>', 'staged table restore: critical, all, or t1,t2 (default: the whole file; with --merge: critical)')
   .option('--merge', 'insert only the backup\'s rows that are missing now (matched on the primary key); never overwrite a live row')
   .option('--accept-loss', 'with --yes: give up rows still missing after the restore (without it, --yes leaves them missing and exits 3)')
+  .option('--full-verify', 'check the backup with integrity_check and foreign_key_check even if it passed them when it was verified (default: its SHA-256 only)')
   .option('--dry-run', 'show the steps, change nothing')
   .option('--yes', 'do not ask before each step (unattended)')
   .option('--force', 'restore even while another process has the database open')
@@ -201,9 +202,10 @@ program
   .command('watch')
   .description('run the monitor loop without a screen; print alert transitions (fired, resolved)')
   .option('--json', 'one JSON document per line')
+  .option('--metrics-addr <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (wins over metrics.addr; no authentication: keep it on loopback)')
   .action(async (_opts: unknown, cmd: Command) => {
-    const g = globals(cmd);
-    await run(!!g.json, async () => (await import('./watch.js')).watchCommand(g));
+    const g = cmd.optsWithGlobals<GlobalOptions & { metricsAddr?: string }>();
+    await run(!!g.json, async () => (await import('./watch.js')).watchCommand(g, g.metricsAddr !== undefined ? { metricsAddr: g.metricsAddr } : {}));
   });
 
 program

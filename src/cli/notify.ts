@@ -1,6 +1,8 @@
+import { hostname } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { loadConfig } from '../config/load.js';
 import { ExitError, UsageError } from '../domain/errors.js';
+import { hostLabel } from '../domain/alertmanager.js';
 import { describeHolder } from '../domain/lease.js';
 import { deliver } from '../services/notify-send.js';
 import { actor, recordAudit } from '../state/acks.js';
@@ -52,7 +54,7 @@ export async function notifyCommand(action: string, channel: string | undefined,
       const row = q ? outbox.byKey(q.key) : undefined;
       if (!row) throw new ExitError(1, 'state', 'notify test: the message was not queued (state database)');
       outbox.beginAttempt(row.id, now + 60_000);
-      const d = await deliver(ch, row.message, row.key);
+      const d = await deliver(ch, row.message, row.key, hostLabel(config, undefined, hostname()));
       if (d.ok) outbox.markSent(row.id, Date.now());
       else outbox.markFailed(row.id, d.error, undefined);
       recordAudit(db, { action: 'notify.test', target: channel, outcome: d.ok ? 'ok' : 'failed', ...(d.ok ? {} : { detail: d.error }) });

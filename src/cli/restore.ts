@@ -32,6 +32,8 @@ export interface RestoreOptions extends BackupOptions {
   merge?: boolean;
   /** Unattended (--yes): give up rows no backup holds; without it, --yes never does. */
   acceptLoss?: boolean;
+  /** Issue #27: run integrity_check and foreign_key_check on a backup even when it passed them when it was verified. */
+  fullVerify?: boolean;
   /** Driven by the console: one JSON line per message or question on stdout, answers on stdin. */
   protocol?: boolean;
 }

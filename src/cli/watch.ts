@@ -16,6 +16,7 @@ import { maintenanceSources, type MaintenanceEvent } from '../state/maintenance.
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { createAppStore } from '../state/store.js';
 import { err, errorDoc, out, outJsonLine, useSecrets, type GlobalOptions } from './output.js';
+import { startMetrics } from './watch-metrics.js';
 
 /**
  * `opsdeck watch`: the monitor loop without a screen, for a service manager or a second terminal.
@@ -24,7 +25,7 @@ import { err, errorDoc, out, outJsonLine, useSecrets, type GlobalOptions } from 
  * when its file changes. Runs the scheduled backups while it holds the `backup-scheduler` lease
  * (a watch takes it from a console; printed as BACKUP and LEASE lines). Runs until SIGINT/SIGTERM.
  */
-export async function watchCommand(g: GlobalOptions): Promise<number> {
+export async function watchCommand(g: GlobalOptions, opts: { metricsAddr?: string } = {}): Promise<number> {
   let loaded: LoadedConfig = loadConfig(g.config ? { file: g.config } : {});
   useSecrets(loaded.secrets);
   const db = await openStateDb(stateDir(loaded.config.state_dir));
@@ -42,6 +43,8 @@ export async function watchCommand(g: GlobalOptions): Promise<number> {
   bus.subscribe('alert.resolved', onAlert);
   // One store across reloads: alert state (and so resolutions) survives a configuration change.
   const store = createAppStore();
+  // The Prometheus endpoint (issue #25): bound before anything runs, so a port in use ends watch at once.
+  const metrics = await startMetrics(g, { flag: opts.metricsAddr, loaded, store, bus, db, config: () => loaded.config });
   const onScheduler = (e: SchedulerEvent) => {
     const at = new Date(e.at).toISOString();
     if (g.json) {
@@ -93,6 +96,7 @@ export async function watchCommand(g: GlobalOptions): Promise<number> {
         useSecrets(loaded.secrets);
         monitor = start(loaded);
         if (!g.json) out(`configuration reloaded from ${file}`);
+        metrics?.reloaded(loaded.config);
       } catch (e) {
         // A broken edit keeps the running configuration; say why, once per change.
         if (g.json) outJsonLine({ at: new Date().toISOString(), event: 'reload-failed', ...errorDoc(e) });
@@ -109,6 +113,7 @@ export async function watchCommand(g: GlobalOptions): Promise<number> {
   failover.stop();
   await healer.stop();
   monitor.stop();
+  await metrics?.stop();
   rules?.off();
   notifier?.off();
   db.close();

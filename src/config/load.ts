@@ -11,6 +11,7 @@ import { configSchema, RESERVED_CONFIG_KEYS, type Config } from './schema.js';
 import { checkIntegrity } from './schema-integrity.js';
 import { resolveHostFiles } from './schema-hosts.js';
 import { notifySecrets } from './schema-notify.js';
+import { alertmanagerSecrets } from './schema-alertmanager.js';
 import { credentialParams, registerSecrets, SecretRegistry } from './secrets.js';
 
 /** A loaded configuration and what was learned while loading it. */
@@ -167,7 +168,7 @@ export function describeIssue(issue: z.core.$ZodIssue | undefined, raw: unknown,
     const keys = issue.keys.map((k) => JSON.stringify(k)).join(', ');
     const at = path ? `${path}: ` : '';
     const reserved = issue.path.length === 0 ? issue.keys.find((k) => Object.hasOwn(RESERVED_CONFIG_KEYS, k)) : undefined;
-    if (reserved !== undefined) return `${reserved}: reserved for ${RESERVED_CONFIG_KEYS[reserved as keyof typeof RESERVED_CONFIG_KEYS]}, which this version of opsdeck does not have yet; remove it (README "Configuration")`;
+    if (reserved !== undefined) return `${reserved}: reserved for ${RESERVED_CONFIG_KEYS[reserved]}, which this version of opsdeck does not have yet; remove it (README "Configuration")`;
     return `${at}unknown key ${keys}${suggestKeys(issue.path)}`;
   }
   if (issue.code === 'invalid_type') {
@@ -263,6 +264,7 @@ function resolvePaths(config: Config, base: string): void {
 
 function registerConfigSecrets(config: Config, secrets: SecretRegistry): void {
   notifySecrets(config.notify, secrets);
+  alertmanagerSecrets(config.alertmanager, secrets);
   const urls = [
     ...config.redis.map((r) => r.url),
     ...config.endpoints.map((e) => e.url),

@@ -89,8 +89,35 @@ const smsSchema = z.strictObject({
   escape: z.enum(['none', 'xml']).default('none'),
 }).refine((e) => !e.user === !e.password, { message: 'expected user and password together (HTTP basic auth)', path: ['password'] });
 
-const channelSchema = z.discriminatedUnion('type', [slackSchema, webhookSchema, emailSchema, smsSchema], {
-  error: 'expected a channel with type slack, webhook, email or sms',
+/** Alertmanager label names: Prometheus's `[a-zA-Z_][a-zA-Z0-9_]*`. */
+const labelName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/);
+
+/** Labels opsdeck sets itself on every alert it posts (README "Alertmanager"); `labels:` may not replace them. */
+export const AM_OWN_LABELS = ['alertname', 'id', 'kind', 'target', 'severity', 'host', 'instance'] as const;
+
+const alertmanagerChannelSchema = z.strictObject({
+  ...common,
+  type: z.literal('alertmanager'),
+  /** The Alertmanager's base URL (alerts are POSTed to `<url>/api/v2/alerts`); may carry basic auth; a secret as a whole. */
+  url: httpUrl,
+  /** Static labels added to every alert (`cluster: prod`). */
+  labels: z.record(z.string(), z.string()).default({}).superRefine((l, ctx) => {
+    for (const k of Object.keys(l)) {
+      if (!labelName.safeParse(k).success) ctx.addIssue({ code: 'custom', path: [k], message: `expected a label name of letters, digits and "_" (not starting with a digit), got ${JSON.stringify(k)}` });
+      else if ((AM_OWN_LABELS as readonly string[]).includes(k)) ctx.addIssue({ code: 'custom', path: [k], message: `expected labels other than opsdeck's own (${AM_OWN_LABELS.join(', ')})` });
+    }
+  }),
+  /**
+   * Firing alerts are posted again this often (Alertmanager resolves an alert it stops hearing of), each
+   * with endsAt = now + 4 × this: if opsdeck stops, Alertmanager resolves them on its own after that.
+   */
+  resend_every: duration(1 * MINUTE, { min: 5 * SECOND, max: 1 * HOUR, why: 'how often firing alerts are posted to Alertmanager again' }),
+  /** Each alert's generatorURL: a URL where `{{id}}` is the check id (URL-encoded); none by default. */
+  generator_url: z.string().regex(/^https?:\/\//i, 'expected an http(s) URL, optionally holding {{id}}').optional(),
+});
+
+const channelSchema = z.discriminatedUnion('type', [slackSchema, webhookSchema, emailSchema, smsSchema, alertmanagerChannelSchema], {
+  error: 'expected a channel with type slack, webhook, email, sms or alertmanager',
 });
 
 const routeSchema = z.strictObject({
@@ -155,6 +182,12 @@ export function notifySecrets(n: NotifyConfig, secrets: SecretRegistry): void {
       continue;
     }
     secrets.add(ch.url);
+    // A URL's password alone too (Alertmanager's basic auth is sent as a header, spelled apart from the URL).
+    try {
+      secrets.add(decodeURIComponent(new URL(ch.url).password));
+    } catch {
+      // the schema already refused a URL that does not parse
+    }
     if (ch.type === 'webhook') {
       secrets.add(ch.secret);
       for (const v of Object.values(ch.headers)) secrets.add(v);

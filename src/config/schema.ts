@@ -14,6 +14,8 @@ import { logSchema } from './schema-logs.js';
 import { capacitySchema } from './schema-capacity.js';
 import { checkProbes, probeSchema } from './schema-probes.js';
 import { checkHosts, hostsSchema } from './schema-hosts.js';
+import { metricsSchema } from './schema-metrics.js';
+import { alertmanagerSchema } from './schema-alertmanager.js';
 
 export { DURATION_RANGES } from './fields.js';
 
@@ -245,6 +247,10 @@ export const configSchema = z
   probes: z.array(probeSchema).default([]),
   /** Other machines' Docker engines watched from here (issue #25): their services' containers, their gauges. */
   hosts: hostsSchema,
+  /** The Prometheus endpoint of `opsdeck watch` and the `host` label it exports (issue #25). */
+  metrics: metricsSchema,
+  /** A Prometheus Alertmanager whose alerts the console shows beside its own (issue #25). */
+  alertmanager: alertmanagerSchema,
   /** Marks the workspace made by `opsdeck demo`; drills refuse every other config. */
   demo: z.boolean().default(false),
   })
@@ -313,6 +319,4 @@ export type ExpectConfig = z.output<typeof expectSchema>;
  * Top-level keys kept for the features that come next (ARCHITECTURE.md "Reserved config keys"): a
  * configuration that uses one now gets a clear error naming what it is for, not "unknown key".
  */
-export const RESERVED_CONFIG_KEYS = {
-  metrics: 'a Prometheus metrics endpoint (issue #25)',
-} as const;
+export const RESERVED_CONFIG_KEYS: Readonly<Record<string, string>> = {};

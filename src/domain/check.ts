@@ -21,7 +21,9 @@ export type CheckKind =
   /** Issue #23: a disk or Redis projected full within the horizon; a business/application probe; hardware signs. */
   | 'capacity'
   | 'probe'
-  | 'hardware';
+  | 'hardware'
+  /** Issue #25: the Alertmanager the console reads (`alertmanager:<host:port>`): WARNING while unreachable. */
+  | 'alertmanager';
 
 /** One sampled check result; the shape of `opsdeck check --json`'s `checks[]`. */
 export interface CheckResult {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { AlertFacts } from './alertmanager.js';
 import type { Severity } from './incident.js';
 
 // Notifications (issue #19), the pure part: which channels a route sends to, what a message says,
@@ -14,6 +15,10 @@ export interface MessageAlert {
   /** critical, warning, unknown (or ok for a resolved one). */
   status: string;
   message: string;
+  /** What the alert was when it fired (kind, target, host, severity, start, runbook): Alertmanager's labels (issue #25). */
+  facts?: AlertFacts;
+  /** The alert's own message, in a resolved message whose `message` says "resolved (was …)". */
+  summary?: string;
 }
 
 /** A message as queued in the outbox (its payload) and as a webhook receives it (plus `key`). */

@@ -1,5 +1,6 @@
 import type { CheckResult } from './check.js';
 import type { StepDef } from './runbook.js';
+import { expectedText } from './step-estimate.js';
 
 /** One transaction of a staged table-level restore. */
 export interface Stage {
@@ -73,18 +74,24 @@ export interface RestorePlanInput {
   writers: readonly string[];
   safetyDir: string;
   mode: RestoreMode;
+  /** Issue #27: `checksum` — the backup passed its full check when verified (`verifiedAt`); only its SHA-256 is checked again. Default `full`. */
+  verify?: 'checksum' | 'full';
+  verifiedAt?: string;
+  /** Expected durations of the byte-bound steps (src/domain/step-estimate.ts), shown in their details. */
+  expected?: Record<string, { ms: number; from: 'past' | 'default' }>;
 }
 
 /** Ids of the steps that change the database file itself: once one started, undoing needs the safety copy. */
 export const changesDatabase = (id: string) => id === 'swap' || id === 'merge' || id.startsWith('stage:');
 
-const step = (id: string, title: string, detail: string, flags: Partial<Pick<StepDef, 'confirm' | 'optional' | 'mutating'>> = {}): StepDef => ({
+const step = (id: string, title: string, detail: string, flags: Partial<Pick<StepDef, 'confirm' | 'optional' | 'mutating' | 'expect'>> = {}): StepDef => ({
   id,
   title,
   detail,
   confirm: flags.confirm ?? true,
   optional: flags.optional ?? false,
   mutating: flags.mutating ?? false,
+  ...(flags.expect ? { expect: flags.expect } : {}),
 });
 
 /** The eight steps of issue #4 as data; a staged restore has one step per stage. */
@@ -105,13 +112,20 @@ export function restoreSteps(p: RestorePlanInput): StepDef[] {
         : p.mode.stages.map((s) =>
             step(`stage:${s.name}`, `restore ${s.name} tables`, `one transaction: replace the rows of ${s.tables.length ? s.tables.join(', ') : 'every table of the backup'} in ${p.dbPath} with the backup's (rows written after the backup are lost)`, { mutating: true, optional: true }),
           );
+  const expect = (id: string) => (p.expected?.[id] ? ` — ${expectedText(p.expected[id])}` : '');
+  // Said as the step starts only when it is a wait a person notices (a second or more).
+  const says = (id: string) => (p.expected?.[id] && p.expected[id].ms >= 1000 ? { expect: expectedText(p.expected[id]) } : {});
+  const verify =
+    p.verify === 'checksum'
+      ? `checksum (SHA-256) while decompressing beside ${p.dbPath}; integrity_check and foreign_key_check passed when it was verified${p.verifiedAt ? ` (${p.verifiedAt})` : ''} and are not run again (--full-verify runs them)`
+      : `checksum, decompress beside ${p.dbPath}, integrity_check and foreign_key_check`;
   return [
     step('choose', 'choose the backup', `${p.backupId} (${p.backupSummary})`),
-    step('verify', 'verify the backup', `checksum, decompress beside ${p.dbPath}, integrity_check and foreign_key_check${p.mode.kind === 'tables' ? ', tables present' : ''}`, { confirm: false }),
+    step('verify', 'verify the backup', `${verify}${p.mode.kind === 'tables' ? ', tables present' : ''}${expect('verify')}`, { confirm: false, ...says('verify') }),
     step('stop-writers', 'stop the writers', `stop ${writers}; refuse while another process has ${p.dbPath} open`, { mutating: true }),
-    step('safety-copy', 'safety copy of the current database', `copy ${p.dbPath} (and -wal/-shm/-journal) as it is to ${p.safetyDir}`, { confirm: false, mutating: true }),
+    step('safety-copy', 'safety copy of the current database', `copy ${p.dbPath} (and -wal/-shm/-journal) as it is to ${p.safetyDir}${expect('safety-copy')}`, { confirm: false, mutating: true, ...says('safety-copy') }),
     ...restore,
-    step('check', 'check the result', `integrity_check, foreign_key_check and ${p.mode.kind === 'merge' ? "every backup row present or kept as a conflict" : 'row counts'} in ${p.dbPath}`, { confirm: false }),
+    step('check', 'check the result', `${p.mode.kind === 'whole' ? 'quick_check' : 'integrity_check'}, foreign_key_check and ${p.mode.kind === 'merge' ? "every backup row present or kept as a conflict" : 'row counts'} in ${p.dbPath}${expect('check')}`, { confirm: false, ...says('check') }),
     step('ledger', 'record what came back', 'compare the critical tables with the backup before any writer runs again: rows it brought back leave the row-loss alert, rows no backup holds stay missing', { confirm: false }),
     step('start-writers', 'start the writers again', `start ${writers}`, { confirm: false, mutating: true }),
     step('health', 'verify the writers are healthy', `wait for ${writers} to run and pass their health checks`, { confirm: false }),

@@ -32,6 +32,8 @@ export interface StepDef {
   onFailure?: 'stop' | 'rollback';
   /** Tried again on failure: `attempts` in all, waiting `backoffMs` × `factor`^(n−1), at most `capMs`. */
   retry?: RetryPolicy;
+  /** How long it should take (`expected ≈ 4 s (…)`, issue #27): said as the step starts, so the RTO clock has no silent gaps. */
+  expect?: string;
 }
 
 /** An action by id with its parameters. */

@@ -229,6 +229,7 @@ export class Driver<C, D> {
         }
         r = this.save(r, { type: 'start', at: this.now() }, step.id, step.detail);
       }
+      if (step.expect) this.op.say(`[${n}/${total}] ${step.title} — ${step.expect} …`);
       const res = await this.run(get, set, step, action, x);
       if (res) return res;
       this.op.say(`[${n}/${total}] ${step.title}: ${this.lastNote(r)}`);

@@ -4,7 +4,7 @@
 // restore-steps.ts; the CLI (src/cli/restore.ts) only parses flags and picks the operator.
 
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { formatDuration } from '../config/duration.js';
@@ -13,6 +13,7 @@ import { ConfigError, Failure, UsageError } from '../domain/errors.js';
 import { planMerge, planStages, restoreHint, restoreSteps, type RestoreMode } from '../domain/restore-plan.js';
 import { applyRetention, retentionPolicy } from '../domain/retention.js';
 import { createRun, reduceRun } from '../domain/runbook.js';
+import { expectedSteps, type PastRestore, type RestoreWork } from '../domain/step-estimate.js';
 import { Driver, type Outcome } from '../engine/driver.js';
 import type { RunJournal, RunRecord } from '../engine/journal.js';
 import type { Operator } from '../engine/operator.js';
@@ -293,7 +294,14 @@ export async function startRestore(e: Engine, loaded: LoadedConfig, asked: Resto
   const summary = `${formatDuration(ageMs)} old, ${(tiers.keep.get(m.id) ?? ['expired']).filter((x) => !x.startsWith('newest') && !x.startsWith('unverified')).map((x) => x.split(' ')[0]).join('+') || 'untiered'}, ${m.verify ? (m.verify.ok ? 'verified' : 'FAILED verification') : 'not verified yet'}, ${ageMs <= loaded.config.backup.rpo ? 'within' : 'BEYOND'} the RPO of ${formatDuration(loaded.config.backup.rpo)}${skipped}${none}`;
   const id = `${t.name}-${new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
   const safetyDir = join(stateDir(loaded.config.state_dir), 'safety', id);
-  const steps = restoreSteps({ database: t.name, dbPath: t.path, backupId: m.id, backupSummary: summary, writers: writers.map((w) => (w.stopCommand ? `${w.service} (its stop_command)` : w.container ?? `compose service ${w.composeService ?? w.service}`)), safetyDir, mode: stages.mode });
+  // Issue #27: a backup verified when it was made is checked by its SHA-256 only, unless asked; each byte-bound step says how long it should take.
+  const verify = m.verify?.ok && !g.fullVerify ? 'checksum' : 'full';
+  // The safety copy of a whole-file restore links the main file where it can (same file system): then only the -wal is copied.
+  const links = stages.mode.kind === 'whole' && !g.force && sameDevice(dirname(t.path), stateDir(loaded.config.state_dir));
+  const liveBytes = (links ? ['-wal'] : ['', '-wal']).reduce((a, sfx) => a + statOrZero(`${t.path}${sfx}`), 0);
+  const work: RestoreWork = { verify, mode: stages.mode.kind, rawBytes: m.rawBytes, liveBytes };
+  const expected = expectedSteps(work, pastRestores(e.journal));
+  const steps = restoreSteps({ database: t.name, dbPath: t.path, backupId: m.id, backupSummary: summary, writers: writers.map((w) => (w.stopCommand ? `${w.service} (its stop_command)` : w.container ?? `compose service ${w.composeService ?? w.service}`)), safetyDir, mode: stages.mode, verify, ...(m.verify?.ok ? { verifiedAt: m.verify.at } : {}), expected });
   if (g.dryRun) {
     if (g.json) outJson({ dryRun: true, database: t.name, path: t.path, backup: m.id, summary, safetyCopy: safetyDir, steps: steps.map((s) => ({ id: s.id, title: s.title, detail: s.detail })) });
     else {
@@ -317,6 +325,10 @@ export async function startRestore(e: Engine, loaded: LoadedConfig, asked: Resto
     tmpPath: join(dirname(t.path), `.${basename(t.path)}.restore-${id}`),
     force: !!g.force,
     backupFk: m.foreignKeyViolations,
+    verify,
+    ...(m.verify?.ok ? { verifiedAt: m.verify.at } : {}),
+    rawBytes: m.rawBytes,
+    liveBytes,
     backupCounts: {},
     criticalTables: [...t.critical],
     ...(t.mergeKeys && Object.keys(t.mergeKeys).length ? { mergeKeys: t.mergeKeys } : {}),
@@ -326,6 +338,31 @@ export async function startRestore(e: Engine, loaded: LoadedConfig, asked: Resto
   audit('restore.start', t.name, 'ok', `run ${id}, backup ${m.id}, ${describeMode(stages.mode)}`);
   e.op.say(`restore ${id}: ${t.name} (${t.path}) from backup ${m.id}; safety copy will be at ${safetyDir}`);
   return driveRestore(e, stored);
+}
+
+const statOrZero = (path: string) => {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+};
+
+const sameDevice = (a: string, b: string) => {
+  try {
+    return statSync(a).dev === statSync(b).dev;
+  } catch {
+    return false;
+  }
+};
+
+/** The finished restores the journal holds that recorded their sizes: what the expected step durations learn from. */
+function pastRestores(journal: RunJournal): PastRestore[] {
+  return journal
+    .recent<RestoreCtx>(50)
+    .filter((r) => r.kind === 'restore' && (r.status === 'completed' || r.status === 'partial') && r.ctx.rawBytes !== undefined && r.ctx.liveBytes !== undefined)
+    .slice(0, 5)
+    .map((r) => ({ work: { verify: r.ctx.verify ?? 'full', mode: r.ctx.mode.kind, rawBytes: r.ctx.rawBytes as number, liveBytes: r.ctx.liveBytes as number }, run: r.run }));
 }
 
 function describeMode(mode: RestoreMode): string {

@@ -1,6 +1,9 @@
 import { createHmac } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { ChannelConfig } from '../config/schema-notify.js';
+import { AM_ENDS_AFTER_PERIODS, amAlertsOf } from '../domain/alertmanager.js';
 import { messageText, type NotifyMessage } from '../domain/notify.js';
+import { postAmAlerts } from './alertmanager.js';
 
 // The senders of notifications (issue #19): one delivery of one message on one channel. Slack and
 // webhooks are a JSON POST, SMS a form POST to the provider (Twilio-style), email goes through
@@ -23,8 +26,11 @@ export function signature(secret: string, timestamp: string, body: string): stri
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
-/** Delivers one message on one channel; never throws. */
-export async function deliver(ch: ChannelConfig, m: NotifyMessage, key: string): Promise<Delivery> {
+/**
+ * Delivers one message on one channel; never throws. `host`: the `host` label of an Alertmanager test
+ * alert (the configuration's, issue #25; an alert's own is in its facts).
+ */
+export async function deliver(ch: ChannelConfig, m: NotifyMessage, key: string, host: string = hostname()): Promise<Delivery> {
   try {
     switch (ch.type) {
       case 'slack':
@@ -48,6 +54,12 @@ export async function deliver(ch: ChannelConfig, m: NotifyMessage, key: string):
       }
       case 'email':
         return await mail(ch, m, key);
+      case 'alertmanager': {
+        // Announcements (an incident declared, an app's notice) are not alerts: nothing to post.
+        const alerts = amAlertsOf(ch, m, Date.now(), AM_ENDS_AFTER_PERIODS * ch.resend_every, host);
+        if (alerts.length === 0) return { ok: true };
+        return await postAmAlerts(ch.url, alerts, ch.timeout, { [IDEMPOTENCY_HEADER]: key });
+      }
     }
   } catch (e) {
     return { ok: false, error: `unexpected: ${(e as Error).message}`, retry: true };

@@ -334,4 +334,11 @@ export const MIGRATIONS: readonly Migration[] = [
      PRIMARY KEY (name, at)
    );`,
   },
+  // Issue #25: what each alert was when a channel was told of it firing (kind, target, host, severity,
+  // start, runbook; JSON), so its resolved message — after a restart too — carries the same
+  // Alertmanager labels as its firing one (Alertmanager knows an alert by its labels).
+  {
+    name: 'notify-alert-facts',
+    sql: `ALTER TABLE notify_alerts ADD COLUMN facts TEXT;`,
+  },
 ];

@@ -1,6 +1,8 @@
+import { hostname } from 'node:os';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Config } from '../config/schema.js';
 import type { ChannelConfig } from '../config/schema-notify.js';
+import { hostLabel } from '../domain/alertmanager.js';
 import type { Alert } from '../domain/alerts.js';
 import type { CheckResult } from '../domain/check.js';
 import type { LeaseOwnerKind, LeaseRecord, TakeReason } from '../domain/lease.js';
@@ -11,6 +13,7 @@ import { deliver } from '../services/notify-send.js';
 import { AckStore } from './acks.js';
 import { IncidentStore } from './incidents.js';
 import { Lease, processIdentity } from './lease.js';
+import { alertFacts, amRefresher, REFRESH_TICK_MS } from './notify-alertmanager.js';
 import { Outbox, type ChannelStatus, type NotifiedAlert, type OutboxRow } from './outbox.js';
 import type { Source } from './sources.js';
 
@@ -76,7 +79,12 @@ export function notifierRunner(opts: NotifierOptions): { source: () => Source; o
   let again = false;
   let wake: NodeJS.Timeout | undefined;
   let stopped = false;
+  let refreshTimer: NodeJS.Timeout | undefined;
   const firingNow = new Set<string>();
+  /** Each check's latest result (redacted, from the bus): an alert's kind, target and runbook when it fires (issue #25). */
+  const latest = new Map<string, CheckResult>();
+  const factsOf = (cfg: Config, a: { checkId: string; status: string; firedAt?: number | undefined }, at: number) => alertFacts(cfg, latest.get(a.checkId), a, at);
+  const am = amRefresher({ outbox, firingNow, now, config: opts.config, active: () => !stopped && !!lease?.held, factsOf, onError: (at, message) => emit({ kind: 'error', at, message }) });
   const emit = (e: NotifierEvent) => opts.onEvent?.(e);
   const safely = (what: string, f: () => void) => {
     try {
@@ -122,6 +130,7 @@ export function notifierRunner(opts: NotifierOptions): { source: () => Source; o
   let notifiedIds = new Set<string>();
   const offResult = opts.bus.subscribe('check.result', (e) => {
     const id = e.result.id;
+    latest.set(id, e.result);
     if (e.result.status !== 'ok' || !notifiedIds.has(id) || firingNow.has(id) || !lease?.held) return;
     notifiedIds.delete(id);
     batch ??= { fired: new Map(), resolved: new Map(), at: e.at };
@@ -151,6 +160,7 @@ export function notifierRunner(opts: NotifierOptions): { source: () => Source; o
     const names = cfg.notify.channels.map((c) => c.name);
     const told = (a: Alert, channel: string) => outbox.notified(a.checkId).some((n) => n.channel === channel && now_ - n.lastAt < cfg.notify.repeat_interval);
     const out: { channel: string; message: NotifyMessage }[] = [];
+    const alertOf = (a: Alert): MessageAlert => ({ checkId: a.checkId, status: a.status, message: a.message, facts: factsOf(cfg, a, at) });
     const inIncident = open ? live.filter((a) => open.checks.includes(a.checkId)) : [];
     const alone = live.filter((a) => !inIncident.includes(a));
     const add = (severity: Severity | undefined, group: Alert[], subjectOf: (list: Alert[]) => string) => {
@@ -172,7 +182,7 @@ export function notifierRunner(opts: NotifierOptions): { source: () => Source; o
       for (const n of outbox.notified(a.checkId)) {
         const k = `${n.channel}\n${n.subject}`;
         const g = groups.get(k) ?? { channel: n.channel, subject: n.subject, alerts: [] };
-        g.alerts.push({ checkId: a.checkId, status: 'ok', message: `resolved (was ${n.status.toUpperCase()}: ${n.message})` });
+        g.alerts.push({ checkId: a.checkId, status: 'ok', message: `resolved (was ${n.status.toUpperCase()}: ${n.message})`, summary: n.message, facts: n.facts ?? factsOf(cfg, { checkId: a.checkId, status: n.status }, n.firedAt) });
         groups.set(k, g);
       }
     }
@@ -183,8 +193,10 @@ export function notifierRunner(opts: NotifierOptions): { source: () => Source; o
   function repeats(at: number): void {
     const cfg = opts.config();
     const groups = new Map<string, { channel: string; subject: string; alerts: NotifiedAlert[] }>();
+    // Alertmanager repeats on its own (its repeat_interval); it is kept told by the refresh instead (refreshAm).
+    const am = new Set(cfg.notify.channels.filter((c) => c.type === 'alertmanager').map((c) => c.name));
     for (const n of outbox.allNotified()) {
-      if (!firingNow.has(n.checkId) || at - n.lastAt < cfg.notify.repeat_interval) continue;
+      if (am.has(n.channel) || !firingNow.has(n.checkId) || at - n.lastAt < cfg.notify.repeat_interval) continue;
       const ack = acks.get(n.checkId, undefined, at);
       if (ack.acknowledged || ack.silencedUntil) continue;
       const k = `${n.channel}\n${n.subject}`;
@@ -228,10 +240,14 @@ export function notifierRunner(opts: NotifierOptions): { source: () => Source; o
         for (;;) {
           let rows: OutboxRow[] = [];
           safely('reading the outbox', () => (rows = outbox.dueRows(now(), 50)));
-          if (rows.length === 0 || stopped || !lease?.held) break;
-          const per = new Map<string, OutboxRow[]>();
+          // Alertmanager channels due to re-send their firing alerts (issue #25) run in their own chain,
+          // before their rows: a slow or down Alertmanager holds back no other channel.
+          const refreshing = am.due();
+          if ((rows.length === 0 && refreshing.length === 0) || stopped || !lease?.held) break;
+          const per = new Map<string, OutboxRow[]>(refreshing.map((n) => [n, []]));
           for (const r of rows) per.set(r.channel, [...(per.get(r.channel) ?? []), r]);
           await Promise.all([...per.entries()].map(async ([ch, list]) => {
+            await am.refresh(ch);
             for (const r of list) await sendOne(ch, r);
           }));
         }
@@ -270,7 +286,7 @@ export function notifierRunner(opts: NotifierOptions): { source: () => Source; o
     safely('recording', () => (begun = outbox.beginAttempt(r.id, at + backoffMs(r.attempts + 1, cfg.retry_initial, cfg.retry_max))));
     if (!begun) return;
     faultPoint('before-send');
-    const d = await deliver(ch, r.message, r.key);
+    const d = await deliver(ch, r.message, r.key, hostLabel(opts.config(), undefined, hostname()));
     faultPoint('after-send');
     const done = now();
     if (d.ok) {
@@ -298,6 +314,13 @@ export function notifierRunner(opts: NotifierOptions): { source: () => Source; o
     };
     // Taken at once, so an alert of the very first check round is not missed (the source runs beside the probes).
     if (first && channels().length > 0) acquire();
+    // Alertmanager channels re-send what fires on their own period, whatever the check interval.
+    if (first && !refreshTimer) {
+      refreshTimer = setInterval(() => {
+        if (channels().some((c) => c.type === 'alertmanager')) pump();
+      }, REFRESH_TICK_MS);
+      refreshTimer.unref();
+    }
     return {
       id: 'notify',
       refreshMs: interval,
@@ -322,7 +345,14 @@ export function notifierRunner(opts: NotifierOptions): { source: () => Source; o
     const cfg = opts.config().notify.channels;
     let list: ChannelStatus[] = [];
     safely('reading the outbox', () => (list = outbox.status(at, cfg.map((c) => c.name))));
-    return list.filter((c) => cfg.some((x) => x.name === c.channel)).map((c) => ({
+    return list.filter((c) => cfg.some((x) => x.name === c.channel)).map((c): CheckResult => am.errors.has(c.channel) && c.failing === 0 ? {
+      id: `notify:${c.channel}`,
+      kind: 'notify',
+      target: c.channel,
+      status: 'warning',
+      value: 0,
+      message: `notify: ${c.channel}: re-sending its firing alerts failed: ${am.errors.get(c.channel) ?? ''} (Alertmanager resolves them when their endsAt passes) — opsdeck notify status`,
+    } : ({
       id: `notify:${c.channel}`,
       kind: 'notify',
       target: c.channel,
@@ -343,12 +373,11 @@ export function notifierRunner(opts: NotifierOptions): { source: () => Source; o
       offResolved();
       offResult();
       if (wake) clearTimeout(wake);
+      if (refreshTimer) clearInterval(refreshTimer);
       batch?.cancel?.();
     },
   };
 }
-
-const alertOf = (a: Alert): MessageAlert => ({ checkId: a.checkId, status: a.status, message: a.message });
 
 /** A message with its title. */
 export function message(cfg: Pick<Config, 'name'>, kind: MessageKind, subject: string, severity: Severity | undefined, alerts: MessageAlert[], at: number): NotifyMessage {

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { redactDeep, redactSecrets } from '../config/secrets.js';
+import type { AlertFacts } from '../domain/alertmanager.js';
 import { messageKey, type MessageAlert, type NotifyMessage } from '../domain/notify.js';
 
 // The notification outbox (issue #19; migration `notify-outbox`): one row per message and channel,
@@ -81,6 +82,8 @@ export interface NotifiedAlert {
   message: string;
   firedAt: number;
   lastAt: number;
+  /** What the alert was when the channel was told of it (issue #25; absent for rows of an older opsdeck). */
+  facts?: AlertFacts;
 }
 
 /** The outbox of one state database. */
@@ -126,10 +129,10 @@ export class Outbox {
   private remember(a: MessageAlert, channel: string, subject: string, firedAt: number, now: number): void {
     this.db
       .prepare(
-        `INSERT INTO notify_alerts (check_id, channel, subject, status, message, fired_at, last_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(check_id, channel) DO UPDATE SET subject = excluded.subject, status = excluded.status, message = excluded.message, last_at = excluded.last_at`,
+        `INSERT INTO notify_alerts (check_id, channel, subject, status, message, fired_at, last_at, facts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(check_id, channel) DO UPDATE SET subject = excluded.subject, status = excluded.status, message = excluded.message, last_at = excluded.last_at, facts = coalesce(notify_alerts.facts, excluded.facts)`,
       )
-      .run(a.checkId, channel, subject, a.status, a.message, firedAt, now);
+      .run(a.checkId, channel, subject, a.status, a.message, firedAt, now, a.facts ? JSON.stringify(a.facts) : null);
   }
 
   /** The channels told of an alert firing (and not yet of its resolution). */
@@ -261,6 +264,7 @@ interface AlertRow {
   message: string;
   fired_at: number;
   last_at: number;
+  facts: string | null;
 }
 
-const fromAlert = (r: AlertRow): NotifiedAlert => ({ checkId: r.check_id, channel: r.channel, subject: r.subject, status: r.status, message: r.message, firedAt: r.fired_at, lastAt: r.last_at });
+const fromAlert = (r: AlertRow): NotifiedAlert => ({ checkId: r.check_id, channel: r.channel, subject: r.subject, status: r.status, message: r.message, firedAt: r.fired_at, lastAt: r.last_at, ...(r.facts ? { facts: JSON.parse(r.facts) as AlertFacts } : {}) });

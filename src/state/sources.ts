@@ -316,13 +316,23 @@ function dockerSource(d: DockerSourceSpec, opts: { oneShot?: boolean }, now: () 
   };
   // `check` over API stats (remote engine / stats_source: api): see apiOneShot above.
   let oneShotApi: ReturnType<typeof apiOneShot> | undefined;
+  // `check` over cgroup files (issue #27): version and list once, in parallel, at the first read;
+  // the second read (after the CPU sample's gap) reads only the stats of the same containers.
+  let oneShotLocal: DockerSample | undefined;
   const first = async (): Promise<DockerSample> => {
     if (opts.oneShot && (await docker.statsSource()) === 'api') {
       oneShotApi = apiOneShot(docker, listOpts, d.services);
       return oneShotApi.prime();
     }
+    if (opts.oneShot) {
+      const [engine, listed] = await Promise.all([docker.version(), docker.containers(listOpts)]);
+      const containers = engine.ok ? listed : undefined;
+      const stats = containers?.ok ? await docker.stats(containers.value) : new Map<string, ContainerStats>();
+      return (oneShotLocal = { engine, containers, stats });
+    }
     return sample();
   };
+  const again = async (p: DockerSample): Promise<DockerSample> => ({ ...p, stats: p.containers?.ok ? await docker.stats(p.containers.value) : p.stats });
   return {
     id: d.id,
     refreshMs: d.refreshMs,
@@ -333,7 +343,7 @@ function dockerSource(d: DockerSourceSpec, opts: { oneShot?: boolean }, now: () 
     // An ssh:// engine's kept connection goes with its source (a reload builds new sources).
     close: () => d.endpoint.ssh?.close(),
     run: async () => {
-      const { engine, containers, stats, unmeasured } = oneShotApi ? await oneShotApi.run() : await sample();
+      const { engine, containers, stats, unmeasured } = oneShotApi ? await oneShotApi.run() : oneShotLocal ? await again(oneShotLocal) : await sample();
       const at = now();
       if (engine.ok && containers?.ok) {
         d.write({ data: { endpoint: d.endpoint.display, version: engine.value.version, containers: containers.value, stats: Object.fromEntries(stats) } }, at);

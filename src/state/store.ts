@@ -1,4 +1,5 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { ExternalAlert } from '../domain/alertmanager.js';
 import type { Alert } from '../domain/alerts.js';
 import type { CheckResult } from '../domain/check.js';
 import type { ServiceError } from '../domain/result.js';
@@ -50,6 +51,8 @@ export interface AppState {
   alerts: Record<string, Alert>;
   /** The open incident as the console header shows it (issue #18); undefined when none is open. */
   incident?: IncidentBanner | undefined;
+  /** Alertmanager's alerts the console shows beside its own (issue #25), opsdeck's own left out; replaced at each read. */
+  amAlerts: ExternalAlert[];
   actions: AppActions;
 }
 
@@ -61,6 +64,7 @@ export interface AppActions {
   setChecks(results: readonly CheckResult[]): void;
   setAlerts(alerts: readonly Alert[]): void;
   setIncident(incident: IncidentBanner | undefined): void;
+  setAmAlerts(alerts: ExternalAlert[]): void;
 }
 
 /** A vanilla zustand store for the app; one per console, one per test. */
@@ -86,6 +90,7 @@ export function createAppStore(): AppStore {
     hostGauges: {},
     checks: {},
     alerts: {},
+    amAlerts: [],
     actions: {
       setEnvelope: (key, update, at) => set((s) => ({ [key]: nextEnvelope(s[key] as Envelope<unknown>, update, at) })),
       setKeyed: (key, name, update, at) =>
@@ -97,6 +102,7 @@ export function createAppStore(): AppStore {
           return { checks };
         }),
       setIncident: (incident) => set({ incident }),
+      setAmAlerts: (amAlerts) => set({ amAlerts }),
       setAlerts: (list) =>
         set((s) => {
           const alerts = { ...s.alerts };

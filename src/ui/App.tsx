@@ -9,6 +9,7 @@ import { useEffect, useRef, useState } from 'react';
 import { useRefState } from './useRefState.js';
 import { perKey } from './burst.js';
 import type { Config } from '../config/schema.js';
+import { isExternal, type ExternalAlert } from '../domain/alertmanager.js';
 import type { Alert } from '../domain/alerts.js';
 import type { Severity } from '../domain/incident.js';
 import type { Result } from '../domain/result.js';
@@ -51,6 +52,8 @@ export interface ConsoleActions {
   refresh: () => void;
   ack: (a: Alert) => void;
   silence: (a: Alert, ms: number) => void;
+  /** Silences an Alertmanager alert in Alertmanager (issue #25): what to say once it answered. */
+  silenceExternal?: (a: ExternalAlert, ms: number) => Promise<{ ok: boolean; text: string }>;
   acks: (a: Alert) => AckState;
   /** Records a refused or cancelled action in the audit log. */
   audit: (action: string, target: string, outcome: 'refused' | 'cancelled', detail?: string) => void;
@@ -85,12 +88,12 @@ const COALESCE_MS = 250;
 
 /** What the header needs in every view: the checks (overall status, health) and the alerts. */
 function headerSlices(s: AppState) {
-  return { checks: s.checks, alerts: s.alerts, incident: s.incident };
+  return { checks: s.checks, alerts: s.alerts, incident: s.incident, amAlerts: s.amAlerts };
 }
 
 /** What the dashboard draws: every data slice (the store's actions never change). */
 function dashboardSlices(s: AppState) {
-  return { checks: s.checks, alerts: s.alerts, incident: s.incident, host: s.host, docker: s.docker, redis: s.redis, databases: s.databases, endpoints: s.endpoints, hosts: s.hosts, hostGauges: s.hostGauges };
+  return { checks: s.checks, alerts: s.alerts, incident: s.incident, amAlerts: s.amAlerts, host: s.host, docker: s.docker, redis: s.redis, databases: s.databases, endpoints: s.endpoints, hosts: s.hosts, hostGauges: s.hostGauges };
 }
 
 /** Whether a selection holds the dashboard's slices (it does whenever the dashboard is in front). */
@@ -190,7 +193,7 @@ export function App(props: {
       readOnly: props.readOnly,
       now: clock(),
       containers,
-      alerts: visibleAlerts(s.alerts),
+      alerts: visibleAlerts(s.alerts, s.amAlerts),
       checkTargets: Object.fromEntries(Object.entries(s.checks).map(([id, c]) => [id, c.target])),
       databases: props.config.databases.length,
       logFiles: props.config.logs.map((f): LogTarget => ({ kind: 'file', id: f.path, name: f.name })),
@@ -222,9 +225,12 @@ export function App(props: {
       case 'ack':
         props.actions.ack(fx.alert);
         return;
-      case 'silence':
-        props.actions.silence(fx.alert, fx.ms);
+      case 'silence': {
+        if (!isExternal(fx.alert)) return props.actions.silence(fx.alert, fx.ms);
+        const answer = props.actions.silenceExternal?.(fx.alert, fx.ms) ?? Promise.resolve({ ok: false, text: `${fx.alert.checkId}: silence it in Alertmanager` });
+        void answer.then((said) => dispatch({ type: 'said', text: said.text, color: said.ok ? 'green' : 'red' }));
         return;
+      }
       case 'incident.declare':
       case 'incident.note': {
         const said = fx.effect === 'incident.declare' ? props.actions.declareIncident?.(fx.severity, fx.title) : props.actions.noteIncident?.(fx.id, fx.text);
@@ -285,8 +291,9 @@ export function App(props: {
   if (small) return <Text>{small}</Text>;
 
   const heights = viewHeights(rows);
-  const alerts = visibleAlerts(data.alerts);
-  const oldestFiring = alerts.filter((a) => a.state === 'firing').reduce<number | undefined>((m, a) => (a.since !== undefined && (m === undefined || a.since < m) ? a.since : m), undefined);
+  const alerts = visibleAlerts(data.alerts, data.amAlerts);
+  // The header's "oldest firing" is this stack's: Alertmanager's alerts (issue #25) are left out.
+  const oldestFiring = alerts.filter((a) => a.state === 'firing' && !isExternal(a)).reduce<number | undefined>((m, a) => (a.since !== undefined && (m === undefined || a.since < m) ? a.since : m), undefined);
   const header = <Header name={props.config.name} hostname={props.hostname} now={now} checks={data.checks} readOnly={props.readOnly} oldestFiring={oldestFiring} incident={data.incident} />;
   const selected = cs.focus === 'alerts' ? alerts[alertIndex(cs, alerts)] : undefined;
   const hints = consoleFooter({ keys: props.keys, readOnly: props.readOnly, columns, state: cs, hasContainers: !!data.docker?.data?.containers.length, alerts, ...(selected ? { selected: { alert: selected, runbook: hintFor(selected.checkId) } } : {}) });

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -57,6 +57,43 @@ describe.concurrent('restore brings back exactly the backup', () => {
     expect(rowsOf(s.db)).toEqual(s.backupSet);
     expect(rowsOf(join(doc.safetyCopy, 'trading.db'))).toEqual(s.oldSet);
     expect(readdirSync(join(s.dir, 'data')).filter((f) => f.includes('.restore-'))).toEqual([]);
+  });
+
+  it('issue #27: a backup verified when made is checked by its SHA-256 only; --full-verify, and an unverified backup, get integrity_check', async () => {
+    type Doc = { status: string; safetyCopy: string; steps: { id: string; status: string; note?: string; detail: string }[] };
+    const verifyNote = (d: Doc) => d.steps.find((x) => x.id === 'verify')?.note ?? '';
+    const quick = cloneScenario(template);
+    const full = cloneScenario(template);
+    const unverified = cloneScenario(template);
+    // The unverified one: its manifest as `backup create` leaves it before `backup verify`.
+    const mf = join(unverified.dir, 'backups', 'trading', `${backupId(unverified)}.json`);
+    const m = JSON.parse(readFileSync(mf, 'utf8')) as Record<string, unknown>;
+    delete m.verify;
+    writeFileSync(mf, JSON.stringify(m));
+    const [a, b, c] = await Promise.all([
+      cli(quick, ['restore', '--db', 'trading', '--yes', '--accept-loss', '--json']),
+      cli(full, ['restore', '--db', 'trading', '--yes', '--accept-loss', '--json', '--full-verify']),
+      cli(unverified, ['restore', '--db', 'trading', '--backup', backupId(unverified), '--yes', '--accept-loss', '--json']),
+    ]);
+    for (const r of [a, b, c]) expect(r.code, r.stderr).toBe(0);
+    const [da, db, dc] = [a, b, c].map((r) => JSON.parse(r.stdout) as Doc) as [Doc, Doc, Doc];
+    expect(verifyNote(da)).toMatch(/checksum ok \(the SHA-256 of the backup verified .*not run again/);
+    expect(verifyNote(db)).toMatch(/^checksum ok, integrity_check ok/);
+    expect(verifyNote(dc)).toMatch(/^checksum ok, integrity_check ok/);
+    // Each way restores the same rows, and the whole file still gets its check after the swap.
+    for (const [s, d] of [[quick, da], [full, db], [unverified, dc]] as const) {
+      expect(d.status).toBe('completed');
+      expect(d.steps.find((x) => x.id === 'check')?.note).toMatch(/^quick_check ok/);
+      expect(rowsOf(s.db)).toEqual(s.backupSet);
+    }
+    // The safety copy of a whole-file restore is a hard link of the old file (same file system), not a
+    // copy: the swap renamed the restored file over the name, the old rows are in the safety copy.
+    expect(da.steps.find((x) => x.id === 'safety-copy')?.note).toMatch(/^linked trading\.db \(same file system/);
+    expect((JSON.parse(readFileSync(join(da.safetyCopy, 'safety.json'), 'utf8')) as { linked?: boolean }).linked).toBe(true);
+    expect(rowsOf(join(da.safetyCopy, 'trading.db'))).toEqual(quick.oldSet);
+    // The expected duration of the byte-bound steps is in their details before they run (the dry run shows them).
+    const dry = JSON.parse((await cli(quick, ['restore', '--db', 'trading', '--dry-run', '--json'])).stdout) as Doc;
+    for (const id of ['verify', 'safety-copy', 'check']) expect(dry.steps.find((x) => x.id === id)?.detail).toMatch(/ — expected (under 1 s|≈ \d+ s) \(/);
   });
 
   it('--tables critical restores only the critical tables, in one stage', async () => {

@@ -696,7 +696,7 @@ describe('the restore wizard says when there is nothing to resume', () => {
     const { wizardModes } = await import('../../src/ui/RestoreWizard.js');
     const { unfinishedMap } = await import('../../src/ui/App.js');
     expect(unfinishedMap(['a', 'b'], new Set(['b']))).toEqual({ a: false, b: true });
-    expect(wizardModes('a', false).map((m) => m.label.endsWith('— none is unfinished now'))).toEqual([false, false, false, true, true]);
+    expect(wizardModes('a', false).map((m) => m.label.endsWith('— none is unfinished now'))).toEqual([false, false, false, true, true, false]);
     expect(wizardModes('b', true).some((m) => m.label.includes('none is unfinished'))).toBe(false);
     expect(wizardModes('c').some((m) => m.label.includes('none is unfinished'))).toBe(false);
   });

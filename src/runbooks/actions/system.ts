@@ -39,7 +39,7 @@ export async function databaseStates(config: Config): Promise<DbState[]> {
       continue;
     }
     try {
-      const r = await inspectDatabase(db.path, [], true);
+      const r = await inspectDatabase(db.path, [], 'quick');
       out.push(r.integrity.length === 1 && r.integrity[0] === 'ok' ? { db, state: 'ok', detail: `${db.name}: there and readable (quick_check ok)` } : { db, state: 'damaged', detail: `${db.name}: quick_check failed: ${r.integrity.slice(0, 2).join('; ')}` });
     } catch (e) {
       out.push({ db, state: 'damaged', detail: `${db.name}: cannot be read: ${(e as Error).message}` });

@@ -5,6 +5,7 @@ import type { Config } from '../../config/schema.js';
 import type { AppState } from '../../state/store.js';
 import { containerRows } from '../format/cells.js';
 import type { LogTarget } from '../LogsView.js';
+import type { ConsoleState, ConsoleWorld } from './reducer.js';
 
 // Several Docker engines in one console (issue #25, part C): the containers pane's groups, one per
 // engine (the local one first, then the configured hosts in the file's order), and the host filter
@@ -114,8 +115,24 @@ export function containersInOrder(s: Pick<AppState, 'docker' | 'hosts' | 'hostGa
   return { containers: containerRows(d.containers, d.stats, now).flatMap((r) => byId.get(r.id) ?? []) };
 }
 
-/** The container behind a container check: its name (the check's target) on the host its id names (`container:web@db1`; names never hold an '@'). */
-export function containerOfCheck(checkId: string, name: string, containers: readonly ContainerInfo[]): ContainerInfo | undefined {
+/**
+ * The container behind a container alert (`r` in Alerts): its check's target is the container's
+ * name, on the host its id names (`container:web@db1`, issue #25; names never hold an '@').
+ */
+export function containerOfCheck(checkId: string, name: string | undefined, containers: readonly ContainerInfo[]): ContainerInfo | undefined {
+  if (!checkId.startsWith('container:') || name === undefined) return undefined;
   const host = /@([^@]+)$/.exec(checkId)?.[1];
   return containers.find((x) => x.name === name && x.host === host);
+}
+
+/** `h` on the dashboard: the next host filter (selection back to the top), and the status line says which. */
+export function onHostKey(s: ConsoleState, w: Pick<ConsoleWorld, 'hostChoices' | 'now'>): ConsoleState {
+  const next = hostFilterStep(s.hostFilter, w.hostChoices ?? []);
+  const flash = { text: next.text, color: next.ok ? ('green' as const) : ('yellow' as const), at: w.now };
+  return next.ok ? { ...s, hostFilter: next.filter, selC: 0, selCName: undefined, flash } : { ...s, flash };
+}
+
+/** What the log picker offers: every container (in the table's order), then the configured log files. */
+export function pickLogTargets(w: Pick<ConsoleWorld, 'containers' | 'logFiles'>): LogTarget[] {
+  return [...w.containers.map(containerLogTarget), ...w.logFiles];
 }

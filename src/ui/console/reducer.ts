@@ -4,6 +4,7 @@
 // App.tsx resolves a key to a command through the table (listeningScopes), calls `reduce`, keeps
 // the new state and performs the effects, which are plain data; nothing here touches the world.
 
+import { isExternal } from '../../domain/alertmanager.js';
 import type { Alert } from '../../domain/alerts.js';
 import type { Result } from '../../domain/result.js';
 import type { ContainerInfo, ContainerOutcome } from '../../domain/observations.js';
@@ -17,7 +18,7 @@ import { enableHealing, healSubject } from './heal-keys.js';
 import type { Severity } from '../../domain/incident.js';
 import type { RunbookCatalog, RunbookEntry, RunbookStart, RunbookTargetKind } from './runbook-wizard.js';
 import { alertIndex, containerIndex, selectedAlert, selectedContainer } from './selection.js';
-import { containerKeyOf, containerLogTarget, containerOfCheck, hostFilterStep } from './hosts.js';
+import { containerKeyOf, containerLogTarget, containerOfCheck, onHostKey, pickLogTargets } from './hosts.js';
 
 /** What a container command does. */
 export type ContainerVerb = 'restart' | 'stop' | 'start';
@@ -166,10 +167,10 @@ export function listeningScopes(s: ConsoleState): readonly KeyScope[] | undefine
 
 export { alertIndex, containerIndex, selectedAlert, selectedContainer } from './selection.js';
 
-/** What the log picker offers: every container (in the table's order), then the configured log files. */
-export function pickLogTargets(w: Pick<ConsoleWorld, 'containers' | 'logFiles'>): LogTarget[] {
-  return [...w.containers.map(containerLogTarget), ...w.logFiles];
-}
+export { pickLogTargets } from './hosts.js';
+
+/** Issue #25: an Alertmanager alert is acknowledged and silenced in Alertmanager, never here. */
+const amOnly = (checkId: string) => `${checkId} is Alertmanager's: nothing to acknowledge here; s silences it in Alertmanager`;
 
 /** Exhaustiveness guard for switches over unions. */
 export function assertNever(x: never): never {
@@ -246,7 +247,9 @@ function onDialog(s: ConsoleState, d: Dialog, c: Command, w: ConsoleWorld): Step
       return same(s);
     case 'silence': {
       const choice = c.id === 'dialog.choose' ? SILENCES[c.index] : undefined;
-      if (choice) return same({ ...close, flash: flash(`${d.alert.checkId} silenced for ${choice[0]}`, 'yellow', w) }, { effect: 'silence', alert: d.alert, ms: choice[1] });
+      // An Alertmanager alert (issue #25) is silenced there: App says how it went once Alertmanager answers.
+      const what = isExternal(d.alert) ? `asking Alertmanager to silence ${d.alert.checkId} for ${choice?.[0] ?? ''}…` : `${d.alert.checkId} silenced for ${choice?.[0] ?? ''}`;
+      if (choice) return same({ ...close, flash: flash(what, 'yellow', w) }, { effect: 'silence', alert: d.alert, ms: choice[1] });
       return c.id === 'dialog.back' || c.id === 'dialog.no' ? same(close) : same(s);
     }
     case 'pick-log': {
@@ -315,10 +318,8 @@ function onDashboard(s: ConsoleState, c: Command, w: ConsoleWorld): Step {
       const i = Math.max(0, Math.min(Math.max(0, w.alerts.length - 1), alertIndex(s, w.alerts) + delta));
       return same({ ...s, selA: i, selAId: w.alerts[i]?.checkId });
     }
-    case 'containers.host': {
-      const next = hostFilterStep(s.hostFilter, w.hostChoices ?? []);
-      return same({ ...s, ...(next.ok ? { hostFilter: next.filter, selC: 0, selCName: undefined } : {}), flash: flash(next.text, next.ok ? 'green' : 'yellow', w) });
-    }
+    case 'containers.host':
+      return same(onHostKey(s, w));
     case 'container.logs': {
       const sc = selectedContainer(s, w);
       const target: LogTarget | undefined = sc ? containerLogTarget(sc) : w.logFiles[0];
@@ -354,15 +355,14 @@ function onDashboard(s: ConsoleState, c: Command, w: ConsoleWorld): Step {
       return confirm(s, c.id === 'container.restart' ? 'restart' : c.id === 'container.stop' ? 'stop' : 'start', sc, w);
     }
     case 'alert.restart': {
-      // The container behind a container alert: its check's target is the container's name.
       const a = selectedAlert(s, w);
-      const name = a?.checkId.startsWith('container:') ? w.checkTargets[a.checkId] : undefined;
-      const sc = a && name ? containerOfCheck(a.checkId, name, w.containers) : undefined;
+      const sc = a ? containerOfCheck(a.checkId, w.checkTargets[a.checkId], w.containers) : undefined;
       if (!sc) return same({ ...s, flash: flash(`${firstKey(w.keys, 'alert.restart')}: the selected alert is not a container's (${firstKey(w.keys, 'focus.next')} to Containers to restart one)`, 'yellow', w) });
       return confirm(s, 'restart', sc, w);
     }
     case 'alert.ack': {
       const a = selectedAlert(s, w);
+      if (a && isExternal(a)) return same({ ...s, flash: flash(amOnly(a.checkId), 'yellow', w) });
       return a ? same({ ...s, flash: flash(`${a.checkId} acknowledged`, 'green', w) }, { effect: 'ack', alert: a }) : same(s);
     }
     case 'alert.silence': {

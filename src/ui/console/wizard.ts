@@ -24,6 +24,8 @@ export function wizardModes(db: string, unfinished?: boolean): WizardMode[] {
     { label: `restore ${db} table by table: critical tables first, then the others`, args: ['--db', db, '--tables', 'all'] },
     { label: `resume an interrupted restore of ${db}${none}`, args: ['--db', db, '--resume'] },
     { label: `roll back an interrupted restore of ${db} (put the safety copy back)${none}`, args: ['--db', db, '--rollback'] },
+    // Issue #27: 2 checks a verified backup by its SHA-256 only (its full check passed when it was verified); this one runs it again.
+    { label: `restore ${db}: the whole file, re-checking the backup in full first (integrity_check again: slower)`, args: ['--db', db, '--full-verify'] },
   ];
 }
 

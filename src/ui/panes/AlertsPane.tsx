@@ -1,17 +1,21 @@
 import { Box } from 'ink';
 import { formatDuration } from '../../config/duration.js';
+import { externalLabel, isExternal, type ExternalAlert } from '../../domain/alertmanager.js';
 import type { Alert } from '../../domain/alerts.js';
 import { severityRank } from '../../domain/check.js';
 import type { AckState } from '../../state/acks.js';
 import { alertStateLabel, fit, statusColor, windowRows, wrapColumns } from '../format/cells.js';
 import { C, PaneTitle } from '../theme.js';
 
-/** Alerts that need eyes: firing first (critical before warning), then resolving, then pending. */
-export function visibleAlerts(alerts: Record<string, Alert>): Alert[] {
+/**
+ * Alerts that need eyes: firing first (critical before warning), then resolving, then pending.
+ * Alertmanager's (issue #25, `external`) after opsdeck's own firing ones of the same severity.
+ */
+export function visibleAlerts(alerts: Record<string, Alert>, external: readonly ExternalAlert[] = []): Alert[] {
   const order = { firing: 0, resolving: 1, pending: 2, resolved: 3, ok: 4 };
-  return Object.values(alerts)
+  return [...Object.values(alerts), ...external]
     .filter((a) => a.state === 'firing' || a.state === 'resolving' || a.state === 'pending')
-    .sort((a, b) => order[a.state] - order[b.state] || severityRank(b.status) - severityRank(a.status) || (a.since ?? 0) - (b.since ?? 0));
+    .sort((a, b) => order[a.state] - order[b.state] || severityRank(b.status) - severityRank(a.status) || Number(isExternal(a)) - Number(isExternal(b)) || (a.since ?? 0) - (b.since ?? 0));
 }
 
 /** The alerts pane: severity, check, message, since, state (firing / acknowledged / silenced / resolving). */
@@ -47,8 +51,9 @@ export function AlertsPane(props: {
       <PaneTitle focused={props.focused} color={firing ? 'red' : undefined}>{`Alerts (${firing} firing)`}</PaneTitle>
       {alerts.length === 0 ? <C color="green">no alerts — every check passes</C> : null}
       {win.rows.map((a, i) => {
-        const label = alertStateLabel(a, props.acks(a), now);
-        const muted = label.startsWith('silenced') || label === 'acknowledged' || a.state === 'pending';
+        // An Alertmanager alert says so (AM active / silenced / inhibited): its acks and silences are Alertmanager's.
+        const label = isExternal(a) ? externalLabel(a.external) : alertStateLabel(a, props.acks(a), now);
+        const muted = label === 'AM silenced' || label === 'AM inhibited' || label === 'AM suppressed' || label.startsWith('silenced') || label === 'acknowledged' || a.state === 'pending';
         const text = `${fit(a.status.toUpperCase(), 8)} ${fit(a.checkId, 22)} ${fit(formatDuration(now - (a.since ?? now)), 6)} ${fit(label, 13)} ${a.message}`;
         return (
           <C key={a.checkId} color={statusColor(a.status)} dim={muted} inverse={props.focused && win.offset + i === props.selected}>

@@ -1,0 +1,86 @@
+// Expected durations of a restore's byte-bound steps (issue #27: "the RTO is the operator's clock —
+// show the expected duration of each step before it runs"). A step's time is its bytes over a rate:
+// the median rate of the same step in the last restores this state database journaled (same machine,
+// same disks), else a default measured by `npm run bench:backup` on a 2-core VM. Steps whose time
+// is not set by the file's size (stopping writers, a merge of N rows, health checks) get none: no
+// number is better than a made-up one.
+
+import type { Run } from './runbook.js';
+
+/** How a restore will spend its bytes. */
+export interface RestoreWork {
+  verify: 'checksum' | 'full';
+  mode: 'whole' | 'merge' | 'tables';
+  /** The backup's database size (decompressed). */
+  rawBytes: number;
+  /** The live database's size with its -wal (the safety copy's bytes). */
+  liveBytes: number;
+}
+
+/**
+ * Default rates, bytes per second, from bench:backup on the shared 2-core VM (927 MiB database):
+ * verify with integrity_check 10.8 s (≈ 90 MB/s of database), the checksum-only verify (SHA-256 +
+ * brotli decompress + write) 3.9 s, the safety copy 2.0 s, quick_check after a whole-file swap
+ * 2.5 s. Conservative on purpose: a slower disk is the common surprise.
+ */
+export const DEFAULT_RATES: Readonly<Record<string, number>> = {
+  'verify:full': 90e6,
+  'verify:checksum': 240e6,
+  'safety-copy': 450e6,
+  'check:quick': 380e6,
+  'check:full': 100e6,
+};
+
+/** The byte-bound steps of a restore of this shape: step id → (rate key, bytes). */
+export function byteSteps(w: RestoreWork): Record<string, { key: string; bytes: number }> {
+  return {
+    verify: { key: `verify:${w.verify}`, bytes: w.rawBytes },
+    'safety-copy': { key: 'safety-copy', bytes: w.liveBytes },
+    check: { key: w.mode === 'whole' ? 'check:quick' : 'check:full', bytes: w.rawBytes },
+  };
+}
+
+/** One past restore as the journal holds it: its shape and its steps' times. */
+export interface PastRestore {
+  work: RestoreWork;
+  run: Pick<Run, 'steps' | 'states'>;
+}
+
+/** Rates (bytes/s) measured in past restores, per rate key; steps under 50 ms or 1 MB say nothing about a rate. */
+export function pastRates(past: readonly PastRestore[]): Map<string, number[]> {
+  const rates = new Map<string, number[]>();
+  for (const p of past) {
+    const steps = byteSteps(p.work);
+    p.run.steps.forEach((s, i) => {
+      const st = p.run.states[i];
+      const b = steps[s.id];
+      if (!b || st?.status !== 'done' || b.bytes < 1e6) return;
+      const ms = st.endedAt - st.startedAt;
+      if (ms < 50) return;
+      rates.set(b.key, [...(rates.get(b.key) ?? []), (b.bytes / ms) * 1000]);
+    });
+  }
+  return rates;
+}
+
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+/** The expected time of each byte-bound step, and whether it comes from this machine's past restores. */
+export function expectedSteps(w: RestoreWork, past: readonly PastRestore[]): Record<string, { ms: number; from: 'past' | 'default' }> {
+  const rates = pastRates(past);
+  const out: Record<string, { ms: number; from: 'past' | 'default' }> = {};
+  for (const [id, b] of Object.entries(byteSteps(w))) {
+    const seen = rates.get(b.key);
+    const rate = seen?.length ? median(seen) : DEFAULT_RATES[b.key];
+    if (!rate) continue;
+    out[id] = { ms: Math.max(100, (b.bytes / rate) * 1000), from: seen?.length ? 'past' : 'default' };
+  }
+  return out;
+}
+
+/** "expected ≈ 4 s (from the last restores here)" for a step's detail. */
+export function expectedText(e: { ms: number; from: 'past' | 'default' }): string {
+  const s = e.ms / 1000;
+  const t = s < 1 ? 'under 1 s' : s < 90 ? `≈ ${Math.round(s)} s` : `≈ ${Math.round(s / 60)} min`;
+  return `expected ${t} (${e.from === 'past' ? 'from the last restores here' : 'typical rate: no restore measured here yet'})`;
+}
