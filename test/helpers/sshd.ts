@@ -35,8 +35,8 @@ export function freePort(): Promise<number> {
  * reaches `dockerHost`. Fails loudly when sshd or ssh-keygen is missing (never skips).
  */
 export async function startSshd(dockerHost: string): Promise<PrivateSshd> {
-  const sshd = requireBinary('sshd');
-  requireBinary('ssh-keygen');
+  const sshd = needOpenssh('sshd');
+  needOpenssh('ssh-keygen');
   const dir = mkdtempSync(join(tmpdir(), 'opsdeck-sshd-'));
   const hostKey = join(dir, 'host_ed25519');
   const identity = join(dir, 'id_ed25519');
@@ -97,4 +97,13 @@ async function waitListening(port: number, child: ChildProcess, ms: number): Pro
     await new Promise((r) => setTimeout(r, 100));
   }
   return false;
+}
+
+/** requireBinary, naming the package that brings sshd and ssh-keygen (fails loudly, never skips). */
+function needOpenssh(name: string): string {
+  try {
+    return requireBinary(name);
+  } catch {
+    throw new Error(`${name} is not installed; the ssh:// tests of issue #25 need it. Run: apt-get install -y --no-install-recommends openssh-server (or bash .ci/run)`);
+  }
 }
