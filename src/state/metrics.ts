@@ -9,7 +9,7 @@ import type { MetricsText } from '../services/metrics-server.js';
 import { AckStore } from './acks.js';
 import { backupAges, incidentBanner } from './incident-report.js';
 import { IncidentStore } from './incidents.js';
-import type { AppState, AppStore } from './store.js';
+import type { AppState, AppStore, DockerData, Envelope } from './store.js';
 
 // The Prometheus exporter of `opsdeck watch` (issue #25, part A): what the monitor already holds,
 // turned into gauges when Prometheus scrapes (collect-on-scrape: each gauge's `collect()` resets it
@@ -188,13 +188,13 @@ export function createMetrics(o: MetricsOptions): MetricsExporter {
     if (h) g.set(h.load[0]);
   });
 
-  // Containers of this machine's engine, while it answers (stale data would say "running" of a lost engine).
+  // Containers of this machine's engine and of each configured host's (issue #25: `host` is the
+  // host's name), each while its engine answers (stale data would say "running" of a lost engine).
   const containers = () => {
-    const d = state().docker;
-    if (d.status !== 'ok' || !d.data) return [];
-    const local = localHostLabel(o.config());
-    const stats = d.data.stats;
-    return d.data.containers.map((c) => ({ c, s: stats[c.id], labels: { name: c.name, host: local } }));
+    const st = state();
+    const of = (d: Envelope<DockerData> | undefined, host: string) =>
+      d?.status === 'ok' && d.data ? d.data.containers.map((c) => ({ c, s: (d.data as DockerData).stats[c.id], labels: { name: c.name, host } })) : [];
+    return [of(st.docker, localHostLabel(o.config())), ...Object.entries(st.hosts).map(([name, d]) => of(d, name))].flat();
   };
   const CONTAINER = ['name', 'host'] as const;
   gauge('opsdeck_container_cpu_usage_ratio', 'CPU a container uses (1 = one core)', CONTAINER, (g) => {

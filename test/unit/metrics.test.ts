@@ -128,6 +128,11 @@ describe('the Prometheus exporter', () => {
     expect([one('opsdeck_container_cpu_usage_ratio', 'batch'), one('opsdeck_container_running', 'batch')]).toEqual([undefined, 0]);
     store.getState().actions.setEnvelope('docker', { error: { kind: 'unavailable', source: 'docker', message: 'engine gone' } }, now());
     expect(samples(await scrape(), 'opsdeck_container_running')).toEqual([]);
+    // A configured host's engine (issue #25, hosts:): its containers carry the host's name, while it answers.
+    store.getState().actions.setKeyed('hosts', 'db2', { data: { endpoint: 'ssh://ops@db2:22', containers: [info('api', 'running', 1)], stats: {} } }, now());
+    expect(samples(await scrape(), 'opsdeck_container_running').map((x) => [x.labels.name, x.labels.host, x.value])).toEqual([['api', 'db2', 1]]);
+    store.getState().actions.setKeyed('hosts', 'db2', { error: { kind: 'unavailable', source: 'docker', message: 'engine gone' } }, now());
+    expect(samples(await scrape(), 'opsdeck_container_running')).toEqual([]);
   });
 
   it('a remote host\'s checks carry its name as the host label (container:web@db2); the rest this machine\'s', () => {
