@@ -219,7 +219,10 @@ export function externalAlerts(list: readonly AmAlert[], silences: readonly AmSi
     const id = (counts.get(base(a)) ?? 0) > 1 ? `${base(a)}#${a.fingerprint.slice(0, 6)}` : base(a);
     const s = a.silencedBy.map((x) => byId.get(x)).find((x) => x !== undefined);
     const sev = (a.labels.severity ?? '').toLowerCase();
-    const status: CheckStatus = sev === 'critical' || sev === 'page' || sev === 'error' ? 'critical' : sev === 'warning' || sev === 'warn' ? 'warning' : 'unknown';
+    // Informational alerts (severity info/none or none given: Prometheus' Watchdog, opsdeck's own
+    // `notify test`) rank below every warning (an operator's trial: as UNKNOWN they sorted above real
+    // warnings); a severity word not known here is a warning.
+    const status: CheckStatus = ['critical', 'page', 'error', 'high', 'major'].includes(sev) ? 'critical' : ['', 'info', 'informational', 'none'].includes(sev) ? 'ok' : 'warning';
     const summary = a.annotations.summary ?? a.annotations.description ?? a.annotations.message ?? Object.entries(a.labels).filter(([k]) => k !== 'alertname').map(([k, v]) => `${k}=${v}`).join(' ');
     const silenced = s ? ` — silenced by ${s.createdBy || '?'} until ${iso(s.endsAt).slice(0, 16).replace('T', ' ')}Z: ${s.comment}` : a.inhibitedBy.length ? ' — inhibited by another alert' : '';
     return {

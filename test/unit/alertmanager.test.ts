@@ -68,7 +68,10 @@ describe('externalAlerts', () => {
       amAlert({ fingerprint: 'bcdef012', labels: { alertname: 'Up', instance: 'db1:9100', job: 'b' }, state: 'suppressed', silencedBy: ['s1'] }),
     ];
     const out = externalAlerts(list, [{ id: 's1', state: 'active', createdBy: 'bob', comment: 'deploy', endsAt: T + 3_600_000 }], new Set(), () => 'box');
-    expect(out.map((a) => [a.checkId, a.status])).toEqual([['am:Up@db1#abcdef', 'critical'], ['am:Up@db1#bcdef0', 'unknown']]);
+    // No severity: informational, below every warning (an operator saw Watchdog sorted above real warnings as UNKNOWN).
+    expect(out.map((a) => [a.checkId, a.status])).toEqual([['am:Up@db1#abcdef', 'critical'], ['am:Up@db1#bcdef0', 'ok']]);
+    const sev = (severity: string) => externalAlerts([amAlert({ labels: { alertname: 'A', severity } })], [], new Set(), () => 'box')[0]?.status;
+    expect(['info', 'none', 'warning', 'minor', 'error', 'critical'].map(sev)).toEqual(['ok', 'ok', 'warning', 'warning', 'critical', 'critical']);
     expect(out[1]?.message).toBe('instance=db1:9100 job=b — silenced by bob until 2026-12-03 04:00Z: deploy');
     expect(out.map((a) => externalLabel(a.external))).toEqual(['AM active', 'AM silenced']);
   });

@@ -54,7 +54,10 @@ export function AlertsPane(props: {
         // An Alertmanager alert says so (AM active / silenced / inhibited): its acks and silences are Alertmanager's.
         const label = isExternal(a) ? externalLabel(a.external) : alertStateLabel(a, props.acks(a), now);
         const muted = label === 'AM silenced' || label === 'AM inhibited' || label === 'AM suppressed' || label.startsWith('silenced') || label === 'acknowledged' || a.state === 'pending';
-        const text = `${fit(a.status.toUpperCase(), 8)} ${fit(a.checkId, 22)} ${fit(formatDuration(now - (a.since ?? now)), 6)} ${fit(label, 13)} ${a.message}`;
+        // An Alertmanager alert without a warning/critical severity is informational (INFO, listed last);
+        // another sender's start in the future (its clock) is shown as just started, never a negative age.
+        const shown = isExternal(a) && a.status === 'ok' ? 'INFO' : a.status.toUpperCase();
+        const text = `${fit(shown, 8)} ${fit(a.checkId, 22)} ${fit(formatDuration(Math.max(0, now - (a.since ?? now))), 6)} ${fit(label, 13)} ${a.message}`;
         return (
           <C key={a.checkId} color={statusColor(a.status)} dim={muted} inverse={props.focused && win.offset + i === props.selected}>
             {fit(text, width)}
