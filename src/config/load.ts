@@ -143,7 +143,14 @@ export function validate(raw: unknown, file: string, substituted: ReadonlyMap<st
   // schema.ts gains one line for it (its sections are edited by others at the same time).
   const unknownDb = parsed.success ? checkIntegrity(parsed.data) : undefined;
   if (parsed.success && !unknownDb) return parsed.data;
-  const issue = parsed.success ? ({ code: 'custom', input: raw, ...unknownDb } as z.core.$ZodIssue) : parsed.error.issues[0];
+  const first = parsed.success ? ({ code: 'custom', input: raw, ...unknownDb } as z.core.$ZodIssue) : parsed.error.issues[0];
+  // A required field missing beside an unknown key of the same mapping is most likely that key
+  // misspelt (`alertmanager: {ulr: …}`): the unknown key is named (an operator's trial).
+  const typo =
+    !parsed.success && first?.code === 'invalid_type' && getAt(raw, first.path) === undefined
+      ? parsed.error.issues.find((i) => i.code === 'unrecognized_keys' && formatPath(i.path) === formatPath(first.path.slice(0, -1)))
+      : undefined;
+  const issue = typo ?? first;
   const message = `${file}: ${describeIssue(issue, raw, substituted)}`;
   throw new ConfigError(secrets ? secrets.redact(message) : message);
 }

@@ -99,6 +99,7 @@ describe('bad config input: exit 78, one line naming file, field and expectation
     ['malformed YAML', 'services:\n  - name: [unclosed\n', /opsdeck\.yaml:\d+:\d+: malformed YAML/],
     ['unknown top-level key', 'nmae: x\n', /opsdeck\.yaml: unknown key "nmae" \(expected one of: name, interval/],
     ['unknown nested key', 'services:\n  - name: a\n    contaner: a\n', /services\[0\]: unknown key "contaner"/],
+    ['a required key misspelt is named, not "missing"', 'alertmanager:\n  ulr: http://127.0.0.1:9093\n', /alertmanager: unknown key "ulr"/],
     ['a host that is not a mapping (issue #25: hosts is no longer reserved)', 'hosts:\n  - x\n', /opsdeck\.yaml: hosts\[0\]: expected object, got the text "x"/],
     ['a host named local', 'hosts:\n  - name: local\n    docker: tcp://db1:2375\n', /opsdeck\.yaml: hosts\[0\]\.name: "local" is the console's own engine/],
     ['tls on an ssh host', 'hosts:\n  - name: db1\n    docker: ssh://ops@db1\n    tls: {ca: a, cert: b, key: c}\n', /opsdeck\.yaml: hosts\[0\]\.tls: tls is for a tcp:\/\/ engine/],
