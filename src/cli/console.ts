@@ -39,6 +39,7 @@ import { loadCatalog } from '../runbooks/catalog.js';
 import { createHostHistory } from '../ui/useHostHistory.js';
 import { configuredKeys, formatReport, runChecks, useColor } from './check.js';
 import { out, useSecrets, type GlobalOptions } from './output.js';
+import { retiredChecks } from '../domain/retired.js';
 
 /**
  * The default command: the live console. When stdout is not a terminal (piped, cron) it prints a
@@ -135,7 +136,9 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
         monitor.stop();
         docker = dockerFor(next.config, docker);
         hostDockers = hostDockersFor(next.config, hostDockers);
+        const retired = retiredChecks(running, next.config, Object.keys(store.getState().checks));
         monitor = startMonitor(next.config);
+        monitor.retire(retired);
         monitor.start();
         setLive({ config: next.config, keys: nextKeys, runbooks: runbookCatalog(next.config), notice: { text: `configuration reloaded from ${file}`, color: 'green', until: Date.now() + 10_000 } });
       } catch (e) {

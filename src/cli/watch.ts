@@ -1,6 +1,7 @@
 import { watchFile, unwatchFile } from 'node:fs';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { reloadConfig } from '../config/reload.js';
+import { retiredChecks } from '../domain/retired.js';
 import { describeHolder } from '../domain/lease.js';
 import { backupSchedulerSource, SCHEDULER_LEASE, type SchedulerEvent } from '../state/backup-scheduler.js';
 import { EventBus, type EngineEventOf } from '../engine/events.js';
@@ -77,10 +78,11 @@ export async function watchCommand(g: GlobalOptions, opts: { metricsAddr?: strin
     bus, stateDb: db, owner: 'watch', config: () => loaded.config, store, readOnly: !!g.readOnly,
     act: healAct(() => loaded, db, (t) => (g.json ? undefined : out(`${new Date().toISOString()} LOAD     ${t}`))), onEvent: (e) => onFailover(g, e),
   });
-  const start = (l: LoadedConfig) => {
+  const start = (l: LoadedConfig, retired: readonly string[] = []) => {
     // Scheduled backups (issue #10) run in whichever monitor holds the lease; never in --read-only.
     const scheduler = !g.readOnly && l.file ? backupSchedulerSource({ config: l.config, configFile: l.file, stateDb: db, owner: 'watch', onEvent: onScheduler }) : undefined;
     const m = new Monitor({ config: l.config, store, sources: [...buildSources(l.config, store), ...(scheduler ? [scheduler] : []), ...(rules ? [rules.source()] : []), ...(notifier ? [notifier.source()] : []), healer.source(), ...failover.sources(), ...maintenanceSources({ config: l.config, stateDb: db, owner: 'watch', readOnly: !!g.readOnly, onEvent: (e) => onMaintenance(g, e) })], stateDb: db, bus });
+    m.retire(retired);
     m.start();
     return m;
   };
@@ -92,9 +94,10 @@ export async function watchCommand(g: GlobalOptions, opts: { metricsAddr?: strin
       try {
         const next = reloadConfig(file, loaded.config);
         monitor.stop();
+        const retired = retiredChecks(loaded.config, next.config, Object.keys(store.getState().checks));
         loaded = next;
         useSecrets(loaded.secrets);
-        monitor = start(loaded);
+        monitor = start(loaded, retired);
         if (!g.json) out(`configuration reloaded from ${file}`);
         metrics?.reloaded(loaded.config);
       } catch (e) {

@@ -86,6 +86,38 @@ export class Monitor {
     }
   }
 
+  /**
+   * Retires the checks a configuration change removed (`retiredChecks`): a firing one resolves —
+   * recorded and told on the bus like any resolution, its message saying why — and every one of them
+   * leaves the store (its row, the composite health). Call before start().
+   */
+  retire(ids: readonly string[], reason = 'no longer checked: removed from the configuration'): void {
+    if (ids.length === 0) return;
+    const { store, bus } = this.opts;
+    const at = this.now();
+    const resolved: Alert[] = [];
+    for (const id of ids) {
+      const a = store.getState().alerts[id];
+      if (!a || (a.state !== 'firing' && a.state !== 'resolving')) continue;
+      const done: Alert = { ...a, state: 'resolved', status: 'ok', message: reason, passStreak: 0, failStreak: 0, resolvedAt: at };
+      try {
+        this.recordEvent?.(at, done, 'resolved');
+      } catch {
+        // a busy state database loses this record, never the reload
+      }
+      resolved.push(done);
+    }
+    store.getState().actions.dropChecks(ids);
+    for (const a of resolved) {
+      bus?.emit(alertEvent(at, 'resolved', a));
+      try {
+        this.opts.onAlert?.({ at, transition: 'resolved', alert: a });
+      } catch {
+        // as a bus listener's
+      }
+    }
+  }
+
   /** Runs one source now (used by tests and by "refresh" in the console); skipped if it is running. */
   async runOnce(id: string, opts: { forceCheck?: boolean } = {}): Promise<void> {
     const slot = this.slots.find((s) => s.source.id === id);

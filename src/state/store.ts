@@ -62,6 +62,8 @@ export interface AppActions {
   setEnvelope(key: 'host' | 'docker', update: { data: unknown } | { error: ServiceError }, at: number): void;
   setKeyed(key: 'redis' | 'databases' | 'endpoints' | 'hosts' | 'hostGauges', name: string, update: { data: unknown } | { error: ServiceError }, at: number): void;
   setChecks(results: readonly CheckResult[]): void;
+  /** Forgets checks (and their alerts) a configuration change removed (src/domain/retired.ts). */
+  dropChecks(ids: readonly string[]): void;
   setAlerts(alerts: readonly Alert[]): void;
   setIncident(incident: IncidentBanner | undefined): void;
   setAmAlerts(alerts: ExternalAlert[]): void;
@@ -100,6 +102,25 @@ export function createAppStore(): AppStore {
           const checks = { ...s.checks };
           for (const r of results) checks[r.id] = r;
           return { checks };
+        }),
+      dropChecks: (ids) =>
+        set((s) => {
+          const checks = { ...s.checks };
+          const alerts = { ...s.alerts };
+          // And the pane rows of a removed endpoint, Redis or database (their envelopes are keyed by name).
+          const endpoints = { ...s.endpoints };
+          const redis = { ...s.redis };
+          const databases = { ...s.databases };
+          for (const id of ids) {
+            delete checks[id];
+            delete alerts[id];
+            const [kind, name] = id.split(':');
+            if (name === undefined || id !== `${kind}:${name}`) continue;
+            if (kind === 'http') delete endpoints[name];
+            if (kind === 'redis') delete redis[name];
+            if (kind === 'sqlite') delete databases[name];
+          }
+          return { checks, alerts, endpoints, redis, databases };
         }),
       setIncident: (incident) => set({ incident }),
       setAmAlerts: (amAlerts) => set({ amAlerts }),

@@ -75,6 +75,30 @@ describe('two consoles on one state directory (issue #13)', () => {
     dbB.close();
   });
 
+  it('an endpoint removed from the configuration while its alert fires: the reload resolves it (recorded), not left firing', async () => {
+    // An operator's trial of issue #25: it kept firing (console row frozen, Alertmanager re-sent) until the endpoint came back.
+    const dir = mkdtempSync(join(tmpdir(), 'opsdeck-retire-'));
+    const f = join(dir, 'opsdeck.yaml');
+    const port = await freePort(); // nothing listens: the endpoint is down
+    const base = `name: retire\ninterval: 1s\nthresholds: {cpu: 100, memory: 100, disk: 100}\nfailure_threshold: 1\nrecovery_threshold: 1\n`;
+    writeFileSync(f, `${base}endpoints:\n  - name: gone\n    url: http://127.0.0.1:${port}/\n  - name: kept\n    url: http://127.0.0.1:${port}/kept\n`);
+    const w = new Watcher(f, { OPSDECK_STATE_DIR: dir });
+    try {
+      await Promise.all([w.waitFor('fired', 'http:gone', 30_000), w.waitFor('fired', 'http:kept', 30_000)]);
+      writeFileSync(f, `${base}endpoints:\n  - name: kept\n    url: http://127.0.0.1:${port}/kept\n`);
+      const r = await w.waitFor('resolved', 'http:gone', 30_000);
+      expect(r.message).toMatch(/removed from the configuration/);
+      // The endpoint still configured (and still down) fires on.
+      expect(w.events.filter((e) => e.check === 'http:kept').map((e) => e.event)).toEqual(['fired']);
+    } finally {
+      await w.stop();
+    }
+    const db = new Database(join(dir, 'state.db'), { readonly: true });
+    const rows = db.prepare("SELECT event FROM alert_events WHERE check_id = 'http:gone' ORDER BY id").pluck().all();
+    db.close();
+    expect(rows).toEqual(['fired', 'resolved']);
+  });
+
   it('two watches record one "fired" and one "resolved" for one alert', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'opsdeck-two-watch-'));
     const f = join(dir, 'opsdeck.yaml');
