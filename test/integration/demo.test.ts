@@ -54,9 +54,16 @@ describe('opsdeck demo', () => {
     expect(summary.notes.join('\n')).toMatch(/API \(a Node process/);
     expect(summary.notes.join('\n')).toMatch(/redis-server on 127\.0\.0\.1:\d+/);
     expect(summary.notes.join('\n')).toMatch(/container opsdeck-demo-worker runs image opsdeck-test\/busybox:1 \(found locally\)/);
-    const check = await runCli(['check', '--json', '--config', config], { env });
-    const report = JSON.parse(check.stdout) as { status: string; checks: { id: string; status: string }[] };
-    const bad = report.checks.filter((c) => c.status !== 'ok' && !c.id.startsWith('host:'));
+    // Every check OK (host gauges aside). Polled, up to three looks: on a loaded CI machine one answer
+    // of the demo API took 2.3 s ("slow", threshold 2 s) — a timing, not a broken stack.
+    let bad: { id: string; status: string; message?: string }[] = [];
+    for (let look = 0; look < 3; look++) {
+      const check = await runCli(['check', '--json', '--config', config], { env });
+      const report = JSON.parse(check.stdout) as { status: string; checks: { id: string; status: string; message?: string }[] };
+      bad = report.checks.filter((c) => c.status !== 'ok' && !c.id.startsWith('host:'));
+      if (bad.length === 0) break;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
     expect(bad).toEqual([]);
     // The writer really writes.
     // rowCount closes its handle at once: one left for the garbage collector kept the file open in
