@@ -55,7 +55,8 @@ function spellings(value: string): string[] {
 
 // Query parameters whose value is a credential by their name: ?token=, ?access_token=, ?api_key=,
 // ?apikey=, ?key=, ?secret=, ?password=, ?pwd=, ?sig=, ?signature=, ?auth=, ?credential=, ?session=.
-const CREDENTIAL_PARAM = /([?&;](?:[\w.-]*?(?:token|secret|passw|pwd|key|auth|sig|credential|session)[\w.-]*)=)([^&#;\s"'<>]+)/gi;
+// Also in a fragment (`#access_token=…`, OAuth's implicit flow; seen unredacted in an operator's trial of issue #25).
+const CREDENTIAL_PARAM = /([?&;#](?:[\w.-]*?(?:token|secret|passw|pwd|key|auth|sig|credential|session)[\w.-]*)=)([^&#;\s"'<>]+)/gi;
 
 /**
  * Replaces the password part of `scheme://user:password@host` URLs inside a text, and the value of a
@@ -63,7 +64,7 @@ const CREDENTIAL_PARAM = /([?&;](?:[\w.-]*?(?:token|secret|passw|pwd|key|auth|si
  */
 export function redactUrlCredentials(text: string): string {
   let out = text.includes('@') ? text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]*):([^\s@/]+)@/gi, '$1$2:***@') : text;
-  if (out.includes('=') && (out.includes('?') || out.includes('&') || out.includes(';'))) out = out.replace(CREDENTIAL_PARAM, (_m, name: string, v: string) => (v === '***' ? `${name}${v}` : `${name}***`));
+  if (out.includes('=') && (out.includes('?') || out.includes('&') || out.includes(';') || out.includes('#'))) out = out.replace(CREDENTIAL_PARAM, (_m, name: string, v: string) => (v === '***' ? `${name}${v}` : `${name}***`));
   return out;
 }
 

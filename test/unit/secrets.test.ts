@@ -44,6 +44,10 @@ describe('redaction rules', () => {
     expect(secrets.redact(text)).toBe('http://127.0.0.1:1/x?t=*** {"m":"***"} ***');
   });
 
+  it('a credential in a URL fragment (#access_token=…) is redacted too', () => {
+    expect(redactUrlCredentials('http://127.0.0.1:1/cb#access_token=fragtoken&state=x')).toBe('http://127.0.0.1:1/cb#access_token=***&state=x');
+  });
+
   it('a literal credential in a config URL query is registered like a password', () => {
     const { secrets } = loadConfigFile(tmpConfig('endpoints:\n  - name: api\n    url: "http://127.0.0.1:1/x?access_token=Lit3ralTok"\n'), {});
     expect(secrets.redact('token was Lit3ralTok')).toBe('token was ***');
