@@ -20,6 +20,8 @@ export interface Alert {
   resolvedAt?: number;
   /** Set while the check's result is suppressed by a failed dependency. */
   suppressedBy?: string;
+  /** Resolved because a configuration change removed its check, not because it recovered (Monitor.retire): why. */
+  retired?: string;
 }
 
 /** A change worth recording and notifying. */

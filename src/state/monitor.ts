@@ -99,7 +99,7 @@ export class Monitor {
     for (const id of ids) {
       const a = store.getState().alerts[id];
       if (!a || (a.state !== 'firing' && a.state !== 'resolving')) continue;
-      const done: Alert = { ...a, state: 'resolved', status: 'ok', message: reason, passStreak: 0, failStreak: 0, resolvedAt: at };
+      const done: Alert = { ...a, state: 'resolved', status: 'ok', message: reason, passStreak: 0, failStreak: 0, resolvedAt: at, retired: reason };
       try {
         this.recordEvent?.(at, done, 'resolved');
       } catch {

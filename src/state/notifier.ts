@@ -182,7 +182,7 @@ export function notifierRunner(opts: NotifierOptions): { source: () => Source; o
       for (const n of outbox.notified(a.checkId)) {
         const k = `${n.channel}\n${n.subject}`;
         const g = groups.get(k) ?? { channel: n.channel, subject: n.subject, alerts: [] };
-        g.alerts.push({ checkId: a.checkId, status: 'ok', message: `resolved (was ${n.status.toUpperCase()}: ${n.message})`, summary: n.message, facts: n.facts ?? factsOf(cfg, { checkId: a.checkId, status: n.status }, n.firedAt) });
+        g.alerts.push({ checkId: a.checkId, status: 'ok', message: `${a.retired ? `${a.retired}, not recovered — ` : ''}resolved (was ${n.status.toUpperCase()}: ${n.message})`, summary: n.message, facts: n.facts ?? factsOf(cfg, { checkId: a.checkId, status: n.status }, n.firedAt) });
         groups.set(k, g);
       }
     }
