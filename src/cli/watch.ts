@@ -32,10 +32,12 @@ export async function watchCommand(g: GlobalOptions, opts: { metricsAddr?: strin
   const db = await openStateDb(stateDir(loaded.config.state_dir));
   const onAlert = (e: EngineEventOf<'alert.fired' | 'alert.resolved'>) => {
     const transition = e.type === 'alert.fired' ? 'fired' : 'resolved';
+    // An alert taken up from the history (it fired before this watch started: Monitor.takeUp) says since when.
+    const since = e.type === 'alert.fired' && e.alert.firedAt !== undefined && e.alert.firedAt < e.at ? new Date(e.alert.firedAt).toISOString() : undefined;
     if (g.json) {
-      outJsonLine({ at: new Date(e.at).toISOString(), event: transition, check: e.alert.checkId, status: e.alert.status, message: e.alert.message });
+      outJsonLine({ at: new Date(e.at).toISOString(), event: transition, check: e.alert.checkId, status: e.alert.status, message: e.alert.message, ...(since ? { firingSince: since } : {}) });
     } else {
-      out(`${new Date(e.at).toISOString()} ${transition.toUpperCase().padEnd(8)} ${e.alert.checkId} ${e.alert.status.toUpperCase()}: ${e.alert.message}`);
+      out(`${new Date(e.at).toISOString()} ${transition.toUpperCase().padEnd(8)} ${e.alert.checkId} ${e.alert.status.toUpperCase()}: ${e.alert.message}${since ? ` (firing since ${since}, before this watch started)` : ''}`);
     }
   };
   // One bus across reloads, as the store: later listeners (notifications, issue #14) subscribe once.

@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Config } from '../config/schema.js';
 import { redactSecrets } from '../config/secrets.js';
-import { stepAlert, type Alert, type AlertTransition } from '../domain/alerts.js';
+import { stepAlert, type Alert, type AlertTransition, type Hysteresis } from '../domain/alerts.js';
 import type { CheckResult } from '../domain/check.js';
 import { systemHealth } from '../domain/evaluate.js';
 import { alertEvent, type EventBus } from '../engine/events.js';
@@ -49,6 +49,12 @@ export class Monitor {
   private stopped = true;
   private recordEvent?: (at: number, a: Alert, transition: AlertTransition) => void;
   private lastHealthCheckAt?: number;
+  /**
+   * Alerts the history says fire (last transition `fired`) that this monitor has not stepped yet: a
+   * monitor that was killed, or the one before a restart, recorded them. Taken up at the check's first
+   * result here (`takeUp`), so the recovery is recorded as `resolved` and an incident can be mitigated.
+   */
+  private readonly openInHistory = new Map<string, { at: number; status: string | null; message: string | null }>();
 
   constructor(private readonly opts: MonitorOptions) {
     this.now = opts.now ?? Date.now;
@@ -67,7 +73,34 @@ export class Monitor {
         insert.run(at, a.checkId, transition, a.status, a.message);
       });
       this.recordEvent = (at, a, transition) => tx.immediate(at, a, transition);
+      try {
+        const open = db
+          .prepare(
+            `SELECT check_id AS checkId, at, status, message FROM alert_events e WHERE event = 'fired' AND id = (
+               SELECT id FROM alert_events x WHERE x.check_id = e.check_id AND x.event IN ('fired', 'resolved') ORDER BY at DESC, id DESC LIMIT 1)`,
+          )
+          .all() as { checkId: string; at: number; status: string | null; message: string | null }[];
+        for (const o of open) this.openInHistory.set(o.checkId, o);
+      } catch {
+        // a busy state database: this monitor starts with no alerts, as before
+      }
     }
+  }
+
+  /**
+   * The alert a check had when this monitor first steps it: the store's, else one the history says
+   * fires (recorded by a monitor that died or restarted, or by another live one on the same state
+   * folder) — taken up as firing since it fired, so the next passing checks resolve it as usual.
+   */
+  private takeUp(id: string, prev: Alert | undefined, h: Hysteresis): { alert?: Alert; takenUp: boolean } {
+    const o = this.openInHistory.get(id);
+    if (o) this.openInHistory.delete(id);
+    if (prev || !o) return { ...(prev ? { alert: prev } : {}), takenUp: false };
+    const status = (['ok', 'warning', 'critical', 'unknown'] as const).find((s) => s === o.status) ?? 'critical';
+    return {
+      alert: { checkId: id, state: 'firing', failStreak: h.failureThreshold, passStreak: 0, status, message: o.message ?? '', since: o.at, firedAt: o.at },
+      takenUp: true,
+    };
   }
 
   /** Starts polling: every source runs at once, so the first frame has data (CPU % follows on the second run). */
@@ -96,8 +129,9 @@ export class Monitor {
     const { store, bus } = this.opts;
     const at = this.now();
     const resolved: Alert[] = [];
+    const h = { failureThreshold: this.opts.config.failure_threshold, recoveryThreshold: this.opts.config.recovery_threshold };
     for (const id of ids) {
-      const a = store.getState().alerts[id];
+      const a = this.takeUp(id, store.getState().alerts[id], h).alert;
       if (!a || (a.state !== 'firing' && a.state !== 'resolving')) continue;
       const done: Alert = { ...a, state: 'resolved', status: 'ok', message: reason, passStreak: 0, failStreak: 0, resolvedAt: at, retired: reason };
       try {
@@ -186,8 +220,12 @@ export class Monitor {
     const healthDue = this.lastHealthCheckAt === undefined || at - this.lastHealthCheckAt >= this.opts.config.interval - 50;
     if (healthDue) this.lastHealthCheckAt = at;
     for (const r of healthDue ? [...results, health] : results) {
-      const { alert, transition } = stepAlert(prev[r.id], r, at, h);
+      const before = this.takeUp(r.id, prev[r.id], h);
+      const { alert, transition } = stepAlert(before.alert, r, at, h);
       updated.push(alert);
+      // Still failing: said on the bus again (not recorded: the history has it), so a notifier or the
+      // incident rules in this process know it fires — they skip what they already told or recorded.
+      if (before.takenUp && !transition && alert.state === 'firing') changes.push({ at, transition: 'fired', alert });
       if (transition) {
         try {
           this.recordEvent?.(at, alert, transition);

@@ -88,6 +88,42 @@ describe('monitor loop: Redis killed and restarted', () => {
     stateDb.close();
   });
 
+  it('a monitor started after another recorded a firing takes the alert up: said firing again (not recorded twice), and its recovery is recorded as resolved', async () => {
+    // Before: a restarted watch forgot alerts that fired before it started — the history never
+    // said `resolved` and the incident was never mitigated (operator trial of #25).
+    const stateDb = await openStateDb(mkdtempSync(join(tmpdir(), 'opsdeck-state-')));
+    const raw = { redis: [{ name: 'cache', url: redis.url }] };
+    const first = monitorFor(raw);
+    const dead = first.make(stateDb);
+    await redis.kill();
+    for (let i = 0; i < 3; i++) await dead.runAll();
+    dead.stop(); // as if SIGKILLed: nothing more from it
+    const firedAt = first.store.getState().alerts['redis:cache']?.firedAt;
+    expect(firedAt).toBeTypeOf('number');
+
+    // Still down when the next monitor starts: firing at its first check, since the first firing.
+    const second = monitorFor(raw);
+    const mon = second.make(stateDb);
+    await mon.runAll();
+    expect(second.store.getState().alerts['redis:cache']).toMatchObject({ state: 'firing', firedAt });
+    expect(second.events.filter((e) => e.alert.checkId === 'redis:cache').map((e) => `${e.transition}:${e.alert.firedAt}`)).toEqual([`fired:${firedAt}`]);
+    await mon.runAll();
+    expect(second.events.filter((e) => e.alert.checkId === 'redis:cache')).toHaveLength(1);
+    mon.stop();
+
+    // Fixed before a third monitor starts: its passing checks resolve the taken-up alert.
+    await redis.startAgain();
+    const third = monitorFor(raw);
+    const mon3 = third.make(stateDb);
+    await mon3.runAll();
+    await mon3.runAll();
+    mon3.stop();
+    expect(third.events.map((e) => `${e.transition}:${e.alert.checkId}`)).toEqual(['resolved:redis:cache']);
+    const rows = stateDb.prepare("SELECT event FROM alert_events WHERE check_id = 'redis:cache' ORDER BY id").pluck().all();
+    expect(rows).toEqual(['fired', 'resolved']);
+    stateDb.close();
+  });
+
   it('runs sources on their own timers without overlapping and stops cleanly', async () => {
     const m = monitorFor({ interval: '1s', refresh: '500ms', redis: [{ name: 'cache', url: redis.url }] });
     const mon = m.make();
