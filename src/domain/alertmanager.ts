@@ -27,6 +27,11 @@ export interface AlertFacts {
   firedAt: number;
   /** The runbook that answers it, when one maps (`service-recovery`). */
   runbook?: string;
+  /**
+   * The channel's static `labels:` when the alert fired there, kept with it (Alertmanager knows an
+   * alert by its labels: a change of `labels:` while it fires must not make it a second alert).
+   */
+  labels?: Record<string, string>;
 }
 
 /** One alert as Alertmanager's `POST /api/v2/alerts` takes it. */
@@ -77,9 +82,9 @@ export function factsFromId(a: Pick<MessageAlert, 'checkId' | 'status'>, host: s
   return { kind: i > 0 ? a.checkId.slice(0, i) : a.checkId, target: i > 0 ? a.checkId.slice(i + 1) : a.checkId, host, severity: amSeverity(a.status), firedAt: at };
 }
 
-/** The labels of an alert: opsdeck's own (README "Alertmanager") over the channel's static ones. */
+/** The labels of an alert: opsdeck's own (README "Alertmanager") over the channel's static ones (those it fired with, when kept). */
 export function amLabels(ch: AmChannel, checkId: string, f: AlertFacts): Record<string, string> {
-  return { ...ch.labels, alertname: `opsdeck_${f.kind}`, id: checkId, kind: f.kind, target: f.target, severity: f.severity, host: f.host, instance: f.host };
+  return { ...(f.labels ?? ch.labels), alertname: `opsdeck_${f.kind}`, id: checkId, kind: f.kind, target: f.target, severity: f.severity, host: f.host, instance: f.host };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

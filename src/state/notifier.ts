@@ -160,14 +160,19 @@ export function notifierRunner(opts: NotifierOptions): { source: () => Source; o
     const names = cfg.notify.channels.map((c) => c.name);
     const told = (a: Alert, channel: string) => outbox.notified(a.checkId).some((n) => n.channel === channel && now_ - n.lastAt < cfg.notify.repeat_interval);
     const out: { channel: string; message: NotifyMessage }[] = [];
-    const alertOf = (a: Alert): MessageAlert => ({ checkId: a.checkId, status: a.status, message: a.message, facts: factsOf(cfg, a, at) });
+    // An Alertmanager channel's static labels go with the facts, fixed for the episode (the outbox keeps the first facts).
+    const staticLabels = (channel: string) => {
+      const ch = cfg.notify.channels.find((c) => c.name === channel);
+      return ch?.type === 'alertmanager' ? { labels: { ...ch.labels } } : {};
+    };
+    const alertOf = (a: Alert, channel: string): MessageAlert => ({ checkId: a.checkId, status: a.status, message: a.message, facts: { ...factsOf(cfg, a, at), ...staticLabels(channel) } });
     const inIncident = open ? live.filter((a) => open.checks.includes(a.checkId)) : [];
     const alone = live.filter((a) => !inIncident.includes(a));
     const add = (severity: Severity | undefined, group: Alert[], subjectOf: (list: Alert[]) => string) => {
       for (const [channel, list] of byChannel(cfg.notify.routes, names, severity, group.map((a) => ({ checkId: a.checkId, status: a.status, a })))) {
         // A channel's own delivery alert (notify:<channel>) goes to the other channels only: it cannot reach it.
         const fresh = list.filter((x) => x.a.checkId !== `notify:${channel}` && !told(x.a, channel)).map((x) => x.a);
-        if (fresh.length) out.push({ channel, message: message(cfg, 'firing', subjectOf(fresh), severity, fresh.map(alertOf), at) });
+        if (fresh.length) out.push({ channel, message: message(cfg, 'firing', subjectOf(fresh), severity, fresh.map((a) => alertOf(a, channel)), at) });
       }
     };
     if (open && inIncident.length) add(open.severity, inIncident, () => open.id);

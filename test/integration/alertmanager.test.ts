@@ -74,7 +74,7 @@ describe('the alertmanager notify channel against a real Alertmanager', () => {
     await hook.stop();
   });
 
-  const writeConfig = (dir: string, name: string, resend = '5s') => {
+  const writeConfig = (dir: string, name: string, resend = '5s', cluster = 'test') => {
     const file = join(dir, 'opsdeck.yaml');
     const amUrl = `http://opsdeck:${AM_PASSWORD}@127.0.0.1:${am.port}`;
     writeFileSync(
@@ -92,7 +92,7 @@ describe('the alertmanager notify channel against a real Alertmanager', () => {
         '  group_wait: 0s',
         '  retry_initial: 200ms',
         '  channels:',
-        `    - {name: am, type: alertmanager, url: "${amUrl}", labels: {cluster: test}, resend_every: ${resend}, generator_url: "https://ops.example/opsdeck?check={{id}}"}`,
+        `    - {name: am, type: alertmanager, url: "${amUrl}", labels: {cluster: ${cluster}}, resend_every: ${resend}, generator_url: "https://ops.example/opsdeck?check={{id}}"}`,
         '',
       ].join('\n'),
     );
@@ -124,6 +124,17 @@ describe('the alertmanager notify channel against a real Alertmanager', () => {
         return a && Date.parse(a.updatedAt) > Date.parse(first.updatedAt) + 1000 ? a : undefined;
       }, 'the alert re-sent', 20_000);
       await until(() => hooked('http:api', 'firing'), 'Alertmanager to notify the firing alert', 10_000);
+
+      // The channel's labels changed while it fires: the re-sends keep the labels it fired with, so
+      // Alertmanager still has one alert, not a second (before: cluster=prod arrived as a new alert).
+      const changedAt = Date.now();
+      writeConfig(dir, 'api', '5s', 'prod');
+      await untilAsync(async () => {
+        const a = find(await am.alerts(), 'http:api');
+        return a && Date.parse(a.updatedAt) > changedAt + 1500 ? a : undefined;
+      }, 'a re-send after the labels changed', 20_000);
+      const mine = (await am.alerts()).filter((a) => a.labels.id === 'http:api');
+      expect(mine.map((a) => a.labels.cluster)).toEqual(['test']);
 
       flaky.healthy.set('api', true);
       await untilAsync(async () => !find(await am.alerts(), 'http:api'), 'the alert resolved in Alertmanager', 15_000);

@@ -28,6 +28,10 @@ describe('amAlertsOf', () => {
     expect(a?.endsAt).toBe(new Date(T + 5_000).toISOString());
     expect(a?.annotations.summary).toBe('HTTP 500');
   });
+  it("the channel's static labels it fired with, when kept with its facts, win over the configuration's current ones", () => {
+    const [a] = amAlertsOf(ch, msg('repeat', [{ checkId: 'http:api', status: 'critical', message: 'HTTP 500', facts: { ...facts, labels: { cluster: 'staging' } } }]), T, 1000, 'local');
+    expect(a?.labels.cluster).toBe('staging');
+  });
   it('an alert without facts (an older opsdeck queued it) takes kind and target from its id', () => {
     const [a] = amAlertsOf(ch, msg('firing', [{ checkId: 'container:web', status: 'unknown', message: 'x' }]), T, 1000, 'local');
     expect(a?.labels).toMatchObject({ alertname: 'opsdeck_container', kind: 'container', target: 'web', severity: 'warning', host: 'local' });
