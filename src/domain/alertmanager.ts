@@ -222,7 +222,11 @@ export function externalAlerts(list: readonly AmAlert[], silences: readonly AmSi
   for (const a of shown) counts.set(base(a), (counts.get(base(a)) ?? 0) + 1);
   return shown.map((a) => {
     const id = (counts.get(base(a)) ?? 0) > 1 ? `${base(a)}#${a.fingerprint.slice(0, 6)}` : base(a);
-    const s = a.silencedBy.map((x) => byId.get(x)).find((x) => x !== undefined);
+    // Two silences on one alert (a second `s`): the one that ends last is the one that decides.
+    const s = a.silencedBy
+      .map((x) => byId.get(x))
+      .filter((x): x is AmSilence => x !== undefined)
+      .sort((x, y) => y.endsAt - x.endsAt)[0];
     const sev = (a.labels.severity ?? '').toLowerCase();
     // Informational alerts (severity info/none or none given: Prometheus' Watchdog, opsdeck's own
     // `notify test`) rank below every warning (an operator's trial: as UNKNOWN they sorted above real

@@ -47,6 +47,19 @@ export async function postAmAlerts(base: string, alerts: readonly AmPostAlert[],
   return { ok: false, error: `Alertmanager at ${amHost(base)} answered HTTP ${res.status}${text ? `: ${text}` : ''}`, retry, ...(Number.isFinite(after) && after > 0 ? { retryAfterMs: Math.min(after, 3600) * 1000 } : {}) };
 }
 
+/**
+ * Whether `<base>` is an Alertmanager: its `GET /api/v2/status` answers an object with `versionInfo`
+ * (any web server answers a POST with 200; `notify test` must not call that delivered).
+ */
+export async function confirmAlertmanager(base: string, timeoutMs: number): Promise<Result<true>> {
+  const st = await getJson(base, 'status', timeoutMs);
+  const v = st.ok ? (st.value as { versionInfo?: unknown } | null) : undefined;
+  if (v && typeof v === 'object' && v.versionInfo) return ok(true);
+  const why = st.ok ? 'its /api/v2/status is not Alertmanager\'s' : st.error.message.replace(`Alertmanager at ${amHost(base)}: `, '').replace(`Alertmanager at ${amHost(base)} `, '');
+  return fail(st.ok ? 'invalid' : st.error.kind, 'alertmanager', `${amHost(base)} took the POST but does not answer as Alertmanager (${why}): is the url Alertmanager's own base, e.g. http://host:9093?`);
+  return ok(true);
+}
+
 /** Creates a silence (`POST /api/v2/silences`); its id. */
 export async function createAmSilence(base: string, timeoutMs: number, silence: { matchers: readonly { name: string; value: string; isRegex: boolean; isEqual: boolean }[]; startsAt: number; endsAt: number; createdBy: string; comment: string }): Promise<Result<string>> {
   const { url, authorization } = basicAuth(amEndpoint(base, 'silences'));

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { ChannelConfig } from '../config/schema-notify.js';
 import { AM_ENDS_AFTER_PERIODS, amAlertsOf } from '../domain/alertmanager.js';
 import { messageText, type NotifyMessage } from '../domain/notify.js';
-import { postAmAlerts } from './alertmanager.js';
+import { confirmAlertmanager, postAmAlerts } from './alertmanager.js';
 
 // The senders of notifications (issue #19): one delivery of one message on one channel. Slack and
 // webhooks are a JSON POST, SMS a form POST to the provider (Twilio-style), email goes through
@@ -58,7 +58,11 @@ export async function deliver(ch: ChannelConfig, m: NotifyMessage, key: string, 
         // Announcements (an incident declared, an app's notice) are not alerts: nothing to post.
         const alerts = amAlertsOf(ch, m, Date.now(), AM_ENDS_AFTER_PERIODS * ch.resend_every, host);
         if (alerts.length === 0) return { ok: true };
-        return await postAmAlerts(ch.url, alerts, ch.timeout, { [IDEMPOTENCY_HEADER]: key });
+        const posted = await postAmAlerts(ch.url, alerts, ch.timeout, { [IDEMPOTENCY_HEADER]: key });
+        if (!posted.ok || m.kind !== 'test') return posted;
+        // `notify test`: a 200 from something that is not Alertmanager is not a delivery.
+        const is = await confirmAlertmanager(ch.url, ch.timeout);
+        return is.ok ? posted : { ok: false, error: is.error.message, retry: false };
       }
     }
   } catch (e) {

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
@@ -190,5 +190,12 @@ describe('the alertmanager notify channel against a real Alertmanager', () => {
     expect(a.labels).toMatchObject({ alertname: 'opsdeck_test', severity: 'info', host: hostname() });
     expect(Date.parse(a.endsAt) - Date.now()).toBeLessThanOrEqual(5 * 60_000);
     expect(r.stdout).not.toContain(AM_PASSWORD);
+
+    // A url that answers the POST with 200 but is not Alertmanager (a plain web hook): not delivered.
+    const wrong = join(dir, 'wrong.yaml');
+    writeFileSync(wrong, readFileSync(config, 'utf8').replace(/url: "http:\/\/opsdeck:[^"]*"/, `url: "http://127.0.0.1:${hook.port}/not-am"`));
+    const w = await runCli(['notify', 'test', 'am', '--yes', '--config', wrong]);
+    expect(w.code).not.toBe(0);
+    expect(w.stdout + w.stderr).toContain('took the POST but does not answer as Alertmanager');
   }, 30_000);
 });

@@ -118,6 +118,25 @@ describe('Alertmanager alerts in the Alerts pane (real Alertmanager)', () => {
       expect(after).toContain('am:HighLatency');
       const held = (await am.alerts()).find((a) => a.labels.alertname === 'HighLatency');
       expect(held?.status.state).toBe('suppressed');
+
+      // The silenced DiskFilling: Enter shows its labels and silence (no probe history: it is not
+      // opsdeck's check), and s says it is already silenced before adding a second silence.
+      for (let i = 0; i < 4 && !ui.frame().includes('▸ am:DiskFilling@db2'); i++) await ui.press('j');
+      await ui.waitFor((x) => x.includes('▸ am:DiskFilling@db2'));
+      await ui.press('\r');
+      const details = (await ui.waitFor((x) => x.includes('labels:'))).replace(/[│╭╮╰╯─]/g, '').replace(/\s+/g, ' ');
+      expect(details).toContain('Alertmanager: suppressed');
+      expect(details).toContain('silenced by alice until');
+      expect(details).toContain('alertname="DiskFilling"');
+      expect(details).toContain('instance="db2:9100"');
+      expect(details).not.toContain('probe history');
+      await ui.press('\x1b');
+      await ui.waitFor((x) => !x.includes('labels:'));
+      await ui.press('s');
+      const again = (await ui.waitFor((x) => x.includes('Silence am:DiskFilling@db2 in Alertmanager for:'))).replace(/[│╭╮╰╯─]/g, '').replace(/\s+/g, ' ');
+      expect(again).toContain('already silenced by alice until');
+      expect(again).toContain('this adds a second silence beside it');
+      await ui.press('\x1b');
     } finally {
       ui.unmount();
     }

@@ -78,6 +78,9 @@ describe('externalAlerts', () => {
     expect(['info', 'none', 'warning', 'minor', 'error', 'critical'].map(sev)).toEqual(['ok', 'ok', 'warning', 'warning', 'critical', 'critical']);
     expect(out[1]?.message).toBe('instance=db1:9100 job=b — silenced by bob until 2026-12-03 04:00Z: deploy');
     expect(out.map((a) => externalLabel(a.external))).toEqual(['AM active', 'AM silenced']);
+    // Silenced twice (a second s): the silence that ends last is the one named.
+    const twice = externalAlerts([amAlert({ labels: { alertname: 'X' }, state: 'suppressed', silencedBy: ['s1', 's2', 'gone'] })], [{ id: 's1', state: 'active', createdBy: 'bob', comment: 'short', endsAt: T + 60_000 }, { id: 's2', state: 'active', createdBy: 'ann', comment: 'long', endsAt: T + 7_200_000 }], new Set(), () => 'box');
+    expect(twice[0]?.external.silence).toMatchObject({ id: 's2', createdBy: 'ann' });
   });
 });
 
