@@ -63,10 +63,10 @@ export const str = (p: P | undefined, k: string, step: StepDef): string => {
   if (typeof v !== 'string' || !v) throw new Failure('params', `step ${step.id}: parameter ${k} (a text) is missing`);
   return v;
 };
-/** A number parameter, or its default. */
+/** A number parameter (or a whole number filled in from a `{{…}}` value as text), or its default. */
 export const num = (p: P | undefined, k: string, dflt: number): number => {
   const v = p?.[k];
-  return typeof v === 'number' ? v : dflt;
+  return typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : dflt;
 };
 /** An argv parameter (a list of texts, each one argument); missing or empty is a `params` failure. */
 export const argvOf = (p: P | undefined, k: string, step: StepDef): readonly string[] => {

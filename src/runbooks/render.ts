@@ -47,6 +47,9 @@ export function resolveTarget(spec: RunbookSpec, config: Config, name: string | 
       set('service.container', s.container);
       set('service.compose_service', s.compose_service);
       set('service.health_url', s.health_url);
+      // A side of a failover pair: how long the pair gives it to become healthy (failback waits that long).
+      const pair = config.failover.pairs.find((p) => p.primary === s.name || p.backup === s.name);
+      set('service.failover_healthy_within_ms', pair ? String(pair.healthy_within) : undefined);
       usual = s.health_url ? `http:${s.name}` : s.container || s.compose_service ? `container:${s.name}` : undefined;
       break;
     }

@@ -6,7 +6,10 @@ import { loadConfigFile } from '../../src/config/load.js';
 import { ConfigError } from '../../src/domain/errors.js';
 import { decideFailover, decideLoad, type PairMemory } from '../../src/domain/failover.js';
 import { consoleHeal } from '../../src/cli/console-heal.js';
+import { num } from '../../src/engine/actions.js';
 import { EventBus } from '../../src/engine/events.js';
+import { renderSteps, resolveTarget } from '../../src/runbooks/render.js';
+import { parseRunbookFile } from '../../src/runbooks/spec.js';
 import { FailoverStore } from '../../src/state/failover.js';
 import { openStateDb } from '../../src/state/statedb.js';
 import { createAppStore } from '../../src/state/store.js';
@@ -78,6 +81,16 @@ describe('failover config: one line naming the field', () => {
     const c = loadConfigFile(file, {}).config;
     expect(c.failover.pairs[0]).toMatchObject({ check_every: 10_000, failures: 3, hold_down: 600_000, healthy_within: 60_000 });
     expect(c.failover.load).toBeUndefined();
+  });
+
+  it("failback waits for the primary as long as the pair's healthy_within says (it waited a fixed 60 s)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsdeck-fo-'));
+    const file = join(dir, 'opsdeck.yaml');
+    writeFileSync(file, `${base}failover:\n  pairs:\n    - {name: p, primary: a, backup: b, healthy_within: 20s}\n`);
+    const c = loadConfigFile(file, {}).config;
+    const spec = parseRunbookFile(join(import.meta.dirname, '../../runbooks/failback.yaml'));
+    const step = renderSteps(spec, resolveTarget(spec, c, 'a', undefined, {}), 'failback.yaml').find((s) => s.id === 'start-primary');
+    expect(num(step?.params, 'healthy_within_ms', 60_000)).toBe(20_000);
   });
 });
 
