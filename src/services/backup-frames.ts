@@ -24,8 +24,15 @@ import { pausePoint } from './pause.js';
 
 /** The format of a framed backup, as its manifest and its first frame say it. */
 export const FRAMES_FORMAT = 'br-frames-1';
-/** Bytes of the database in one frame (the last may be shorter). */
-export const FRAME_BYTES = 16 << 20;
+/**
+ * Bytes of the database in one frame (the last may be shorter): 16 MiB — big enough that a frame's
+ * brotli start-up does not count, small enough that a few frames in memory stay small. Tests make
+ * small databases of many frames with `OPSDECK_TEST_FRAME_KIB` (a reader takes the size from the manifest).
+ */
+export function frameBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const kib = Number(env.OPSDECK_TEST_FRAME_KIB);
+  return Number.isInteger(kib) && kib > 0 ? kib << 10 : 16 << 20;
+}
 /** The first line of frame 0's text. */
 export const FRAMES_HEADER = 'opsdeck backup in brotli frames (br-frames-1): not a SQLite database by itself; extract it with `opsdeck backup extract ID --to FILE` (README: "Backup file format")';
 
@@ -65,6 +72,7 @@ function compressRange(src: string, start: number, end: number): Promise<Buffer>
  */
 export async function compressFrames(src: string, dst: string, mode: number): Promise<{ sha256: string; size: number; layout: FramedLayout }> {
   const rawBytes = statSync(src).size;
+  const FRAME_BYTES = frameBytes();
   const count = Math.ceil(rawBytes / FRAME_BYTES);
   const header = Buffer.from(`${FRAMES_HEADER}\n${JSON.stringify({ format: FRAMES_FORMAT, frameBytes: FRAME_BYTES, rawBytes })}\n`);
   const out = await open(dst, 'w', mode);

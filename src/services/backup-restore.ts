@@ -197,15 +197,16 @@ export const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /**
  * integrity_check (or quick_check), foreign_key_check, user tables and the row counts of the
- * given (or all) tables. `check: 'none'` (issue #27: a backup verified when it was made, whose
+ * given (or all) tables. `check: 'fk'` leaves the integrity pragma out; `check: 'none'` (issue #27: a backup verified when it was made, whose
  * checksum still matches) runs neither pragma: `integrity` is empty and `fkViolations` undefined.
  */
-export async function inspectDatabase(path: string, tables?: readonly string[], check: 'integrity' | 'quick' | 'none' = 'integrity'): Promise<DbReport> {
+export async function inspectDatabase(path: string, tables?: readonly string[], check: 'integrity' | 'quick' | 'fk' | 'none' = 'integrity'): Promise<DbReport> {
   const { default: Database } = await import('better-sqlite3');
   const db = new Database(path, { readonly: true, fileMustExist: true, timeout: 10_000 });
   try {
     const pragma = check === 'quick' ? 'quick_check' : 'integrity_check';
-    const integrity = check === 'none' ? [] : (db.pragma(pragma) as Record<string, string>[]).map((r) => String(r[pragma]));
+    // 'fk': foreign_key_check and the counts only (the caller runs quick_check elsewhere, issue #27).
+    const integrity = check === 'none' || check === 'fk' ? [] : (db.pragma(pragma) as Record<string, string>[]).map((r) => String(r[pragma]));
     const fkViolations = check === 'none' ? undefined : (db.pragma('foreign_key_check') as unknown[]).length;
     const all = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
     const rowCounts: Record<string, number> = {};
