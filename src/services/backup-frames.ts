@@ -49,6 +49,18 @@ export function frameParallelism(): number {
   return Math.max(1, Math.min(3, availableParallelism()));
 }
 
+/**
+ * Writes all of `buf` (a write may take only part of it: a full disk takes what fits and fails on the
+ * next write — fs streams loop the same way); at `pos`, or at the file's position when null.
+ */
+async function writeAll(fh: FileHandle, buf: Buffer, pos: number | null, from = 0, to = buf.length): Promise<void> {
+  for (let off = from; off < to; ) {
+    const { bytesWritten } = await fh.write(buf, off, to - off, pos === null ? null : pos + off - from);
+    if (bytesWritten <= 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO', syscall: 'write' });
+    off += bytesWritten;
+  }
+}
+
 const quality1 = (hint: number) => ({ [constants.BROTLI_PARAM_QUALITY]: 1, [constants.BROTLI_PARAM_SIZE_HINT]: hint });
 
 /** Brotli (quality 1) of a byte range of `src`, in memory. */
@@ -84,7 +96,7 @@ export async function compressFrames(src: string, dst: string, mode: number): Pr
       hash.update(b);
       frames.push(b.length);
       size += b.length;
-      await out.write(b, 0, b.length, null);
+      await writeAll(out, b, null);
     };
     await append(await compressRange0(header));
     const done = new Map<number, Buffer>();
@@ -163,8 +175,18 @@ function decompressFrame(buf: Buffer, out: FileHandle, at: number, limit: number
     // 256 KiB chunks that stay in the CPU's cache between brotli and the write (issue #27's measure).
     const d = createBrotliDecompress({ chunkSize: 1 << 18 });
     let pos = at;
-    const writes: Promise<unknown>[] = [];
+    const writes: Promise<void>[] = [];
     let hook = first && process.env.OPSDECK_TEST_PAUSE_AT === 'extract:mid';
+    // Every write is handled at once (a failed write unhandled until the frame's end would end the process).
+    let failed: Error | undefined;
+    const track = (p: Promise<void>) => {
+      writes.push(
+        p.catch((e: unknown) => {
+          failed ??= e instanceof Error ? e : new Error(String(e));
+          d.destroy(failed);
+        }),
+      );
+    };
     d.on('data', (c: Buffer) => {
       if (pos + c.length - at > limit) {
         d.destroy(new FrameMismatch('a frame holds more than its share of the database'));
@@ -175,23 +197,26 @@ function decompressFrame(buf: Buffer, out: FileHandle, at: number, limit: number
         const half = c.length >> 1;
         const rest = c.subarray(half);
         const restAt = pos + half;
-        writes.push(
-          out
-            .write(c, 0, half, pos)
+        track(
+          writeAll(out, c, pos, 0, half)
             .then(() => new Promise((r) => setTimeout(r, 100)))
             .then(() => {
               pausePoint('extract:mid');
-              return out.write(rest, 0, rest.length, restAt);
+              return writeAll(out, rest, restAt);
             }),
         );
-      } else writes.push(out.write(c, 0, c.length, pos));
+      } else track(writeAll(out, c, pos));
       pos += c.length;
     });
     d.on('error', reject);
     d.on('end', () => {
       // Node's decoder stops at the end of the first stream and ignores the rest: a frame is one stream, whole.
       if (d.bytesWritten !== buf.length) reject(new FrameMismatch('a frame holds more than one brotli stream'));
-      else Promise.all(writes).then(() => resolve(pos - at), reject);
+      else
+        void Promise.all(writes).then(() => {
+          if (failed) reject(failed);
+          else resolve(pos - at);
+        });
     });
     d.end(buf);
   });
@@ -255,7 +280,7 @@ export async function extractFrames(file: string, layout: FramedLayout, part: st
               // Write-back of what is written overlaps the frames still being decompressed (the
               // final fsync then has little left to do).
               unflushed = 0;
-              flushing = flushing.then(() => out.datasync());
+              flushing = flushing.then(() => out.datasync()).catch((e: unknown) => void (failure ??= e instanceof Error ? e : new Error(String(e))));
             }
           }
         }).map((p) => p.catch((e: unknown) => void (failure ??= e instanceof Error ? e : new Error(String(e))))),

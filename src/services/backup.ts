@@ -234,7 +234,7 @@ export async function createBackup(opts: { db: string; name: string; dir: string
     writeManifest(opts.dir, m, mode);
     return m;
   } catch (e) {
-    for (const f of [tmp, join(opts.dir, `${id}.db.br`)]) rmSync(f, { force: true });
+    for (const f of [tmp, join(opts.dir, `${id}.db.br`), join(opts.dir, `.${id}-${process.pid}.json.tmp`)]) rmSync(f, { force: true });
     if (e instanceof Failure) throw e;
     throw fsError(e, `backup of ${opts.name} into ${opts.dir}`, 'backup');
   } finally {
