@@ -126,6 +126,37 @@ const before = process.env.BENCH_BEFORE ? resolve(process.env.BENCH_BEFORE) : un
 const now = suite(CLI, '');
 const old = before ? suite(before, ' (BENCH_BEFORE)', { short: true, alsoBy: { cli: CLI, tag: '' } }) : undefined;
 const now2 = before ? suite(CLI, ' (again)', { short: true }) : undefined;
+// Then BENCH_ROUNDS (default 3) alternating rounds of cp + sync, the BENCH_BEFORE build restoring its
+// backup and this build restoring its own: medians, so a load that comes and goes on a shared
+// machine falls on both sides alike.
+const rounds = { cp: [], old: [], now: [], oldCheck: [], nowCheck: [], oldVerify: [], nowVerify: [] };
+if (before) {
+  const once = (cli, tag) => {
+    const run = time('node', [cli, 'restore', '--db', db, '--dir', join(dir, `backups${tag}`), '--yes', '--json']);
+    const doc = JSON.parse(run.stdout);
+    rmSync(doc.safetyCopy, { recursive: true, force: true });
+    const step = (id) => {
+      const st = doc.steps.find((x) => x.id === id);
+      return (st.endedAt - st.startedAt) / 1000;
+    };
+    return { s: run.s, verify: step('verify'), check: step('check') };
+  };
+  for (let i = 0; i < Number(process.env.BENCH_ROUNDS ?? 3); i++) {
+    reset();
+    rounds.cp.push(time('sh', ['-c', `cp ${db} ${join(scratch, 'cp.db')} && sync`]).s);
+    reset();
+    const o = once(before, ' (BENCH_BEFORE)');
+    const n = once(CLI, ' (again)');
+    rounds.old.push(o.s);
+    rounds.now.push(n.s);
+    rounds.oldVerify.push(o.verify);
+    rounds.nowVerify.push(n.verify);
+    rounds.oldCheck.push(o.check);
+    rounds.nowCheck.push(n.check);
+    console.log(`round ${i + 1}: cp + sync ${rounds.cp.at(-1).toFixed(2)} s; restore BENCH_BEFORE ${o.s.toFixed(2)} s (verify ${o.verify.toFixed(2)}, check ${o.check.toFixed(2)}), this build ${n.s.toFixed(2)} s (verify ${n.verify.toFixed(2)}, check ${n.check.toFixed(2)})`);
+  }
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // The restore's own swap is a rename; the write + fsync happen at its verify step (decompress
 // beside the database; with a verified backup nothing else since issue #27), so "swap" for the
@@ -139,6 +170,10 @@ console.log(`restore / cp+sync          ${(now.restore.s / cpSync).toFixed(2)}×
 if (old) {
   console.log(`restore / cp+sync, BENCH_BEFORE build: ${(old.restore.s / cpSync).toFixed(2)}× (${old.restore.s.toFixed(2)} s); this build again: ${(now2.restore.s / cpSync).toFixed(2)}× (${now2.restore.s.toFixed(2)} s); this build restoring the BENCH_BEFORE build's backup: ${(old.other.s / cpSync).toFixed(2)}×`);
   console.log(`backup create: this build ${now.create.toFixed(2)} / ${now2.create.toFixed(2)} s, BENCH_BEFORE ${old.create.toFixed(2)} s`);
+  if (rounds.cp.length) {
+    const cp = median(rounds.cp);
+    console.log(`medians of ${rounds.cp.length} alternating rounds: cp + sync ${cp.toFixed(2)} s; whole unattended restore BENCH_BEFORE ${median(rounds.old).toFixed(2)} s = ${(median(rounds.old) / cp).toFixed(2)}× (verify ${median(rounds.oldVerify).toFixed(2)}, check ${median(rounds.oldCheck).toFixed(2)}), this build ${median(rounds.now).toFixed(2)} s = ${(median(rounds.now) / cp).toFixed(2)}× (verify ${median(rounds.nowVerify).toFixed(2)}, check ${median(rounds.nowCheck).toFixed(2)}) (target ≤ 2×)`);
+  }
 }
 console.log(`restore (whole, unattended) ${now.restore.s.toFixed(2)} s; --full-verify ${now.full.s.toFixed(2)} s`);
 if (!process.env.BENCH_DIR) rmSync(dir, { recursive: true, force: true });
