@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -140,6 +141,13 @@ describe('backups in brotli frames', () => {
     expect(x.code, x.stderr).toBe(0);
     expect(JSON.parse(x.stdout)).toMatchObject({ extracted: { id, to, format: FRAMES_FORMAT } });
     expect(digest(to)).toBe(digest(dbPath));
+    // README's recipe by hand (Node alone, no manifest) gives the same database.
+    const byHand = join(dir, 'x4-by-hand.db');
+    const recipe = `const fs=require("fs"),z=require("zlib");const [f,o]=process.argv.slice(1);
+      const b=fs.readFileSync(f);for(let at=0,i=0;at<b.length;i++){const r=z.brotliDecompressSync(b.subarray(at),{info:true});
+      if(i>0)fs.appendFileSync(o,r.buffer);else process.stderr.write(r.buffer);at+=r.engine.bytesWritten;}`;
+    execFileSync(process.execPath, ['-e', recipe, join(bdir, `${id}.db.br`), byHand], { stdio: 'pipe' });
+    expect(readFileSync(byHand).equals(readFileSync(to))).toBe(true);
     const again = await runCli(['backup', 'extract', id, '--db', dbPath, '--dir', bdir, '--to', to], { env, cwd: dir });
     expect(again.code).toBe(1);
     expect(again.stderr).toBe(`opsdeck: refused: ${to} exists; backup extract writes a new file only\n`);
