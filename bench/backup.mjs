@@ -3,7 +3,9 @@
 // alone) next to `sqlite3 .backup`, `PRAGMA integrity_check`, `cp` + `sync`, `gzip -1` and
 // `zstd -1`. Targets (issue #4): backup ≤ 2× .backup; verify ≤ 1.5× integrity_check; swap ≤ 2×
 // cp+sync; (issue #27) the whole unattended restore ≤ 2× cp+sync, printed next to the same restore
-// with --full-verify (the backup's integrity_check again, as before #27). Absolute times wander on a shared 2-core machine: read the ratios.
+// with --full-verify (the backup's integrity_check again, as before #27); BENCH_BEFORE=<an older
+// build's dist/cli.js> runs that build's backup and restore in the same run. Absolute times wander
+// on a shared 2-core machine: read the ratios.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -84,49 +86,96 @@ if (have('gzip')) add('gzip -1', time('sh', ['-c', `gzip -1 -c ${db} > ${join(sc
 if (have('zstd')) add('zstd -1', time('zstd', ['-1', '-q', '-f', db, '-o', join(scratch, 'x.zst')]).s, `${(statSync(join(scratch, 'x.zst')).size / size * 100).toFixed(0)} % of the size`);
 reset();
 
-// opsdeck.
-const bdir = join(dir, 'backups');
-rmSync(bdir, { recursive: true, force: true });
-rmSync(join(dir, 'state'), { recursive: true, force: true });
-const create = time('node', [CLI, 'backup', 'create', '--db', db, '--dir', bdir, '--json']);
-const made = JSON.parse(create.stdout).created[0];
-add('opsdeck backup create (backup API, brotli-1, sha256)', create.s, `stored ${(made.sizeBytes / size * 100).toFixed(0)} % of the size`);
-const verify = time('node', [CLI, 'backup', 'verify', '--db', db, '--dir', bdir]);
-add('opsdeck backup verify (sha256, decompress, checks)', verify.s);
-const restore = time('node', [CLI, 'restore', '--db', db, '--dir', bdir, '--yes', '--json']);
-const doc = JSON.parse(restore.stdout);
-const step = (id) => {
-  const st = doc.steps.find((x) => x.id === id);
-  return (st.endedAt - st.startedAt) / 1000;
-};
-add('opsdeck restore --yes (unattended, all steps)', restore.s);
-add('  of which verify (checksum only: verified backup)', step('verify'));
-add('  of which safety copy', step('safety-copy'));
-add('  of which swap (sidecars, rename)', step('swap'));
-add('  of which check (quick_check, row counts)', step('check'));
-rmSync(doc.safetyCopy, { recursive: true, force: true });
-// Issue #27's "before": the same restore with the backup's integrity_check run again (what every
-// restore did until then), in the same run.
-const fullRestore = time('node', [CLI, 'restore', '--db', db, '--dir', bdir, '--yes', '--json', '--full-verify']);
-const fullDoc = JSON.parse(fullRestore.stdout);
-const fullStep = (id) => {
-  const st = fullDoc.steps.find((x) => x.id === id);
-  return (st.endedAt - st.startedAt) / 1000;
-};
-add('opsdeck restore --yes --full-verify (before #27)', fullRestore.s);
-add('  of which verify (decompress + integrity_check)', fullStep('verify'));
-rmSync(fullDoc.safetyCopy, { recursive: true, force: true });
+// opsdeck: backup, verify, the unattended restore (and with --full-verify) by one build.
+function suite(cli, tag, opts = {}) {
+  const bdir = join(dir, `backups${tag}`);
+  rmSync(bdir, { recursive: true, force: true });
+  rmSync(join(dir, 'state'), { recursive: true, force: true });
+  const r = {};
+  const create = time('node', [cli, 'backup', 'create', '--db', db, '--dir', bdir, '--json']);
+  const made = JSON.parse(create.stdout).created[0];
+  r.create = create.s;
+  add(`opsdeck${tag} backup create (backup API, brotli-1, sha256)`, create.s, `stored ${(made.sizeBytes / size * 100).toFixed(0)} % of the size${made.format ? `, ${made.format}` : ', one stream'}`);
+  const verify = time('node', [cli, 'backup', 'verify', '--db', db, '--dir', bdir]);
+  r.verify = verify.s;
+  add(`opsdeck${tag} backup verify (sha256, decompress, checks)`, verify.s);
+  const restoreBy = (c, label, extra = []) => {
+    const run = time('node', [c, 'restore', '--db', db, '--dir', bdir, '--yes', '--json', ...extra]);
+    const doc = JSON.parse(run.stdout);
+    const step = (id) => {
+      const st = doc.steps.find((x) => x.id === id);
+      return (st.endedAt - st.startedAt) / 1000;
+    };
+    add(label, run.s);
+    const parts = { verify: step('verify'), safety: step('safety-copy'), swap: step('swap'), check: step('check') };
+    add('  of which verify / safety copy / swap / check', parts.verify, `${parts.safety.toFixed(2)} s / ${parts.swap.toFixed(2)} s / ${parts.check.toFixed(2)} s`);
+    rmSync(doc.safetyCopy, { recursive: true, force: true });
+    return { s: run.s, ...parts };
+  };
+  r.restore = restoreBy(cli, `opsdeck${tag} restore --yes (unattended, all steps)`);
+  // Issue #27's "before" in the same build: the backup's integrity_check run again.
+  if (!opts.short) r.full = restoreBy(cli, `opsdeck${tag} restore --yes --full-verify`, ['--full-verify']);
+  // This build restoring the other build's backups (an older one-stream backup by the new code).
+  if (opts.alsoBy) r.other = restoreBy(opts.alsoBy.cli, `opsdeck${opts.alsoBy.tag} restore --yes of this backup`);
+  return r;
+}
+
+// BENCH_BEFORE=<another build's dist/cli.js>: the same backup and restore by that build, in the same
+// run (issue #27's before/after; its backups are in the format that build writes).
+const before = process.env.BENCH_BEFORE ? resolve(process.env.BENCH_BEFORE) : undefined;
+const now = suite(CLI, '');
+const old = before ? suite(before, ' (BENCH_BEFORE)', { short: true, alsoBy: { cli: CLI, tag: '' } }) : undefined;
+const now2 = before ? suite(CLI, ' (again)', { short: true }) : undefined;
+// Then BENCH_ROUNDS (default 3) alternating rounds of cp + sync, the BENCH_BEFORE build restoring its
+// backup and this build restoring its own: medians, so a load that comes and goes on a shared
+// machine falls on both sides alike.
+const rounds = { cp: [], old: [], now: [], oldCheck: [], nowCheck: [], oldVerify: [], nowVerify: [] };
+if (before) {
+  const once = (cli, tag) => {
+    const run = time('node', [cli, 'restore', '--db', db, '--dir', join(dir, `backups${tag}`), '--yes', '--json']);
+    const doc = JSON.parse(run.stdout);
+    rmSync(doc.safetyCopy, { recursive: true, force: true });
+    const step = (id) => {
+      const st = doc.steps.find((x) => x.id === id);
+      return (st.endedAt - st.startedAt) / 1000;
+    };
+    return { s: run.s, verify: step('verify'), check: step('check') };
+  };
+  for (let i = 0; i < Number(process.env.BENCH_ROUNDS ?? 3); i++) {
+    reset();
+    rounds.cp.push(time('sh', ['-c', `cp ${db} ${join(scratch, 'cp.db')} && sync`]).s);
+    reset();
+    const o = once(before, ' (BENCH_BEFORE)');
+    const n = once(CLI, ' (again)');
+    rounds.old.push(o.s);
+    rounds.now.push(n.s);
+    rounds.oldVerify.push(o.verify);
+    rounds.nowVerify.push(n.verify);
+    rounds.oldCheck.push(o.check);
+    rounds.nowCheck.push(n.check);
+    console.log(`round ${i + 1}: cp + sync ${rounds.cp.at(-1).toFixed(2)} s; restore BENCH_BEFORE ${o.s.toFixed(2)} s (verify ${o.verify.toFixed(2)}, check ${o.check.toFixed(2)}), this build ${n.s.toFixed(2)} s (verify ${n.verify.toFixed(2)}, check ${n.check.toFixed(2)})`);
+  }
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // The restore's own swap is a rename; the write + fsync happen at its verify step (decompress
 // beside the database; with a verified backup nothing else since issue #27), so "swap" for the
 // target is decompress + write + fsync + rename.
-const swapTotal = step('verify') + step('swap');
+const swapTotal = now.restore.verify + now.restore.swap;
 console.log('');
-console.log(`backup  / .backup          ${(create.s / dotBackup).toFixed(2)}×  (target ≤ 2)`);
-console.log(`verify  / integrity_check  ${(verify.s / integrity).toFixed(2)}×  (target ≤ 1.5)`);
+console.log(`backup  / .backup          ${(now.create / dotBackup).toFixed(2)}×  (target ≤ 2)`);
+console.log(`verify  / integrity_check  ${(now.verify / integrity).toFixed(2)}×  (target ≤ 1.5)`);
 console.log(`swap    / cp+sync          ${(swapTotal / cpSync).toFixed(2)}×  (target ≤ 2; decompress+write+fsync+rename: the restore's checksum-only verify + swap)`);
-console.log(`restore / cp+sync          ${(restore.s / cpSync).toFixed(2)}×  (target ≤ 2, issue #27; with --full-verify ${(fullRestore.s / cpSync).toFixed(2)}×)`);
-console.log(`restore (whole, unattended) ${restore.s.toFixed(2)} s; --full-verify ${fullRestore.s.toFixed(2)} s`);
+console.log(`restore / cp+sync          ${(now.restore.s / cpSync).toFixed(2)}×  (target ≤ 2, issue #27; with --full-verify ${(now.full.s / cpSync).toFixed(2)}×)`);
+if (old) {
+  console.log(`restore / cp+sync, BENCH_BEFORE build: ${(old.restore.s / cpSync).toFixed(2)}× (${old.restore.s.toFixed(2)} s); this build again: ${(now2.restore.s / cpSync).toFixed(2)}× (${now2.restore.s.toFixed(2)} s); this build restoring the BENCH_BEFORE build's backup: ${(old.other.s / cpSync).toFixed(2)}×`);
+  console.log(`backup create: this build ${now.create.toFixed(2)} / ${now2.create.toFixed(2)} s, BENCH_BEFORE ${old.create.toFixed(2)} s`);
+  if (rounds.cp.length) {
+    const cp = median(rounds.cp);
+    console.log(`medians of ${rounds.cp.length} alternating rounds: cp + sync ${cp.toFixed(2)} s; whole unattended restore BENCH_BEFORE ${median(rounds.old).toFixed(2)} s = ${(median(rounds.old) / cp).toFixed(2)}× (verify ${median(rounds.oldVerify).toFixed(2)}, check ${median(rounds.oldCheck).toFixed(2)}), this build ${median(rounds.now).toFixed(2)} s = ${(median(rounds.now) / cp).toFixed(2)}× (verify ${median(rounds.nowVerify).toFixed(2)}, check ${median(rounds.nowCheck).toFixed(2)}) (target ≤ 2×)`);
+  }
+}
+console.log(`restore (whole, unattended) ${now.restore.s.toFixed(2)} s; --full-verify ${now.full.s.toFixed(2)} s`);
 if (!process.env.BENCH_DIR) rmSync(dir, { recursive: true, force: true });
 void readdirSync;
 void execFileSync;

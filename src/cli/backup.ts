@@ -38,6 +38,8 @@ export interface BackupOptions extends GlobalOptions {
   scheduledRun?: string;
   /** The files set of `backup.files` only (issue #17). */
   files?: boolean;
+  /** extract: the new file the database is written to (issue #27). */
+  to?: string;
 }
 
 /** A database the backup and restore commands act on. */
@@ -145,6 +147,8 @@ export async function backupCommand(action: string, id: string | undefined, g: B
   switch (action) {
     case 'create':
       return createCommand(loaded, g, list, scope.files);
+    case 'extract':
+      return (await import('./backup-extract.js')).extractCommand(list, id, g.to, !!g.json);
     case 'verify': {
       // Under --read-only a verify only reads: the backups are checked and the result printed, but
       // nothing is recorded — not in the manifests, not in the verification history, not in the
@@ -246,7 +250,7 @@ export async function backupCommand(action: string, id: string | undefined, g: B
       }
     }
     default:
-      throw new UsageError(`unknown backup action "${action}" (expected create, verify, list or prune)`);
+      throw new UsageError(`unknown backup action "${action}" (expected create, verify, list, prune or extract)`);
   }
 }
 

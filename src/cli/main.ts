@@ -44,12 +44,13 @@ program
 
 program
   .command('backup')
-  .description('SQLite backups and the files set: create | verify [ID] | list | prune (GFS retention); off-host copies')
-  .argument('<action>', 'create, verify, list or prune')
-  .argument('[id]', 'a backup id (verify)')
+  .description('SQLite backups and the files set: create | verify [ID] | list | prune (GFS retention) | extract ID --to FILE; off-host copies')
+  .argument('<action>', 'create, verify, list, prune or extract')
+  .argument('[id]', 'a backup id (verify, extract)')
   .option('--db <name|path>', 'a configured database, or the path of any SQLite file')
   .option('--dir <dir>', 'backup folder (default backup.dir/<db>, else $XDG_DATA_HOME/opsdeck/backups/<db>)')
   .option('--all', 'verify every backup, not only the newest')
+  .option('--to <file>', 'extract: the new file the backup\'s database is written to (never overwritten)')
   .option('--dry-run', 'prune: show what would be deleted')
   .option('--yes', 'prune: do not ask (for cron)')
   .option('--verify', 'create: verify the new backup at once (exit 2 when it fails), then copy it off-host (backup.copy_command)')

@@ -14,6 +14,7 @@ import type { RunRecord } from '../engine/journal.js';
 import { extractVerified, holdersOf, inspectDatabase, putBack, restoreTables, safetyCopy, swapIn } from '../services/backup-restore.js';
 import { carryOver, conflictsTable, mergeKey, mergeOrder, mergeTables, replaceLoss, unmergedRows, type CarriedOver } from '../services/merge.js';
 import { integerKey, islands } from '../services/row-tracker.js';
+import { quickCheckInChild } from '../services/sqlite-worker.js';
 import { startWriters, stopAllWriters, stopWriters, writersHealthy, type Writer, type WriterHealth } from '../services/writers.js';
 import type { RowLedger } from '../state/row-ledger.js';
 
@@ -358,7 +359,12 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
       // opsdeck's own tables carried over in one transaction): quick_check (one sequential pass,
       // docs/FACTS.md §4) proves the file readable; a staged restore wrote new pages, so it gets the
       // full integrity_check.
-      const rep = await inspectDatabase(ctx.dbPath, undefined, ctx.mode.kind === 'whole' ? 'quick' : 'integrity');
+      // Issue #27: the whole file's quick_check runs memory-mapped in a child process
+      // (quickCheckInChild: a SIGBUS there is a failed check, not a dead restore) while this process
+      // counts the rows and runs foreign_key_check.
+      const whole = ctx.mode.kind === 'whole';
+      const [quick, inspected] = await Promise.all([whole ? quickCheckInChild(ctx.dbPath) : undefined, inspectDatabase(ctx.dbPath, undefined, whole ? 'fk' : 'integrity')]);
+      const rep = quick ? { ...inspected, integrity: quick } : inspected;
       if (rep.integrity.length !== 1 || rep.integrity[0] !== 'ok') throw new Failure('integrity', `${ctx.dbPath}: ${ctx.mode.kind === 'whole' ? 'quick_check' : 'integrity_check'} failed after the restore (${rep.integrity.slice(0, 2).join('; ')})`);
       if (ctx.mode.kind === 'merge') {
         // The honest check (issue #10): every row of the backup is in the table as it was, or kept

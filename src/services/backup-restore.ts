@@ -9,6 +9,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createBrotliDecompress } from 'node:zlib';
 import { Failure } from '../domain/errors.js';
+import { extractFrames, FrameMismatch, storedLayout } from './backup-frames.js';
 
 // File-level building blocks of a restore (issue #4). Order matters everywhere: docs/FACTS.md §4 —
 // replacing a database must not leave its old -wal/-shm beside the new file (old WAL pages would
@@ -81,19 +82,34 @@ export async function extractVerified(file: string, sha256: string, dst: string,
     },
   });
   try {
-    // 256 KiB decompressed chunks, 1 MiB write buffer: the 16 KiB defaults cost ~10 % on a 1 GB
-    // restore (bench:backup); 1 MiB / 4 MiB took 5.50, 4.37, 7.20 s where 256 KiB / 1 MiB took 4.35,
-    // 3.59, 4.82 s (927 MiB, three alternating rounds on a 2-core VM, issue #27): chunks that stay in
-    // the CPU's cache between brotli and the hash/write.
-    // 0600 until it is put in place: swapIn gives it the database's own mode and owner.
-    await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), tap, createBrotliDecompress({ chunkSize: 1 << 18 }), mid, createWriteStream(part, { highWaterMark: 1 << 20, mode: 0o600 }));
+    // Issue #27: a backup in brotli frames (its manifest says `br-frames-1`) decompresses frames side
+    // by side (src/services/backup-frames.ts); a one-stream backup (made before) as it always did.
+    const layout = storedLayout(file);
+    if (layout) await extractFrames(file, layout, part, hash, context === 'restore');
+    else {
+      // 256 KiB decompressed chunks, 1 MiB write buffer: the 16 KiB defaults cost ~10 % on a 1 GB
+      // restore (bench:backup); 1 MiB / 4 MiB took 5.50, 4.37, 7.20 s where 256 KiB / 1 MiB took 4.35,
+      // 3.59, 4.82 s (927 MiB, three alternating rounds on a 2-core VM, issue #27): chunks that stay in
+      // the CPU's cache between brotli and the hash/write.
+      // 0600 until it is put in place: swapIn gives it the database's own mode and owner.
+      const brotli = createBrotliDecompress({ chunkSize: 1 << 18 });
+      await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), tap, brotli, mid, createWriteStream(part, { highWaterMark: 1 << 20, mode: 0o600 }));
+      // Node's decoder ends at the end of the first stream and ignores what follows: a one-stream
+      // backup is that stream, whole (a framed file whose manifest lost its format would otherwise
+      // restore as its first frame).
+      if (brotli.bytesWritten !== statSync(file).size) throw new FrameMismatch('it holds more than one brotli stream, and its manifest names no format');
+      if (context === 'restore') fsyncPath(part);
+    }
     if (hash.digest('hex') !== sha256) throw mismatch();
-    if (context === 'restore') fsyncPath(part);
     renameSync(part, dst);
     if (context === 'restore') fsyncPath(dirname(dst));
   } catch (e) {
     rmSync(part, { force: true });
     if (e instanceof Failure) throw e;
+    if (e instanceof FrameMismatch) {
+      if ((await sha256Of(file)) !== sha256) throw mismatch();
+      throw new Failure('corrupt', `${label}: the stored file does not match its manifest (${e.message})${context === 'restore' ? '; it cannot be restored' : ''}`);
+    }
     // A truncated or altered stream usually fails to decompress before the checksum is known:
     // hash the whole stored file to tell damage from a failure to write.
     const errno = (e as NodeJS.ErrnoException).errno;
@@ -181,15 +197,16 @@ export const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /**
  * integrity_check (or quick_check), foreign_key_check, user tables and the row counts of the
- * given (or all) tables. `check: 'none'` (issue #27: a backup verified when it was made, whose
+ * given (or all) tables. `check: 'fk'` leaves the integrity pragma out; `check: 'none'` (issue #27: a backup verified when it was made, whose
  * checksum still matches) runs neither pragma: `integrity` is empty and `fkViolations` undefined.
  */
-export async function inspectDatabase(path: string, tables?: readonly string[], check: 'integrity' | 'quick' | 'none' = 'integrity'): Promise<DbReport> {
+export async function inspectDatabase(path: string, tables?: readonly string[], check: 'integrity' | 'quick' | 'fk' | 'none' = 'integrity'): Promise<DbReport> {
   const { default: Database } = await import('better-sqlite3');
   const db = new Database(path, { readonly: true, fileMustExist: true, timeout: 10_000 });
   try {
     const pragma = check === 'quick' ? 'quick_check' : 'integrity_check';
-    const integrity = check === 'none' ? [] : (db.pragma(pragma) as Record<string, string>[]).map((r) => String(r[pragma]));
+    // 'fk': foreign_key_check and the counts only (the caller runs quick_check elsewhere, issue #27).
+    const integrity = check === 'none' || check === 'fk' ? [] : (db.pragma(pragma) as Record<string, string>[]).map((r) => String(r[pragma]));
     const fkViolations = check === 'none' ? undefined : (db.pragma('foreign_key_check') as unknown[]).length;
     const all = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
     const rowCounts: Record<string, number> = {};

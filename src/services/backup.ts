@@ -1,15 +1,12 @@
-import { createHash } from 'node:crypto';
-import { accessSync, chmodSync, constants as fsConstants, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { freemem, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { constants, createBrotliCompress } from 'node:zlib';
 import { redactSecrets } from '../config/secrets.js';
 import type { BackupConfig } from '../config/schema.js';
 import type { OffHostCopy } from '../domain/copy-template.js';
 import { Failure } from '../domain/errors.js';
 import { applyRetention, retentionPolicy, type RetentionHold } from '../domain/retention.js';
+import { compressFrames, type FRAMES_FORMAT } from './backup-frames.js';
 import { extractVerified, fsError, fsyncPath, pausePoint, sweepDead } from './backup-restore.js';
 
 export { sweepDead } from './backup-restore.js';
@@ -33,6 +30,14 @@ export interface BackupManifest {
   /** Foreign-key violations the source already had (a warning at verify time, not a failure). */
   foreignKeyViolations: number;
   verify?: { at: string; ok: boolean; message: string };
+  /**
+   * How the file is stored (issue #27): `br-frames-1` — independent brotli frames of `frameBytes`
+   * (after a header frame), `frames` their stored sizes (src/services/backup-frames.ts). Absent: one
+   * brotli stream (every backup made before).
+   */
+  format?: typeof FRAMES_FORMAT;
+  frameBytes?: number;
+  frames?: number[];
   /** The off-host copy made after it verified (issue #17: `backup.copy_command`). */
   offHost?: OffHostCopy;
 }
@@ -80,32 +85,6 @@ export function copyMode(source: string): number {
   } catch {
     return 0o600;
   }
-}
-
-// 1 MiB chunks: the 16 KiB stream defaults cost ~40 % of a 1 GB backup (bench:backup).
-const CHUNK = 1 << 20;
-
-/** Streams a file through brotli (quality 1: fast) while hashing the output; fsyncs the result. */
-async function compressTo(src: string, dst: string, mode: number): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      size += chunk.length;
-      cb(null, chunk);
-    },
-  });
-  await pipeline(
-    createReadStream(src, { highWaterMark: CHUNK }),
-    createBrotliCompress({ chunkSize: CHUNK, params: { [constants.BROTLI_PARAM_QUALITY]: 1, [constants.BROTLI_PARAM_SIZE_HINT]: statSync(src).size } }),
-    tap,
-    createWriteStream(dst, { highWaterMark: 4 * CHUNK, mode }),
-  );
-  // The mode given at creation is narrowed by the umask only; say it exactly.
-  chmodSync(dst, mode);
-  fsyncPath(dst);
-  return { sha256: hash.digest('hex'), size };
 }
 
 /** Reads the manifests of a backup folder, newest first. */
@@ -248,14 +227,14 @@ export async function createBackup(opts: { db: string; name: string; dir: string
       s.close();
     }
     const rawBytes = statSync(snap).size;
-    const { sha256, size } = await compressTo(snap, tmp, mode);
+    const { sha256, size, layout } = await compressFrames(snap, tmp, mode);
     pausePoint('backup:compressed');
     renameSync(tmp, join(opts.dir, `${id}.db.br`));
-    const m: BackupManifest = { id, database: opts.name, sourcePath: opts.db, createdAt: now.toISOString(), sizeBytes: size, rawBytes, sha256, ...info };
+    const m: BackupManifest = { id, database: opts.name, sourcePath: opts.db, createdAt: now.toISOString(), sizeBytes: size, rawBytes, sha256, ...info, ...layout };
     writeManifest(opts.dir, m, mode);
     return m;
   } catch (e) {
-    for (const f of [tmp, join(opts.dir, `${id}.db.br`)]) rmSync(f, { force: true });
+    for (const f of [tmp, join(opts.dir, `${id}.db.br`), join(opts.dir, `.${id}-${process.pid}.json.tmp`)]) rmSync(f, { force: true });
     if (e instanceof Failure) throw e;
     throw fsError(e, `backup of ${opts.name} into ${opts.dir}`, 'backup');
   } finally {

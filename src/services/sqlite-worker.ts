@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -40,6 +41,43 @@ export function pragmaInWorker(file: string, pragma: 'quick_check' | 'integrity_
     });
     w.once('exit', (code) => {
       if (!settled) reject(new Failure('integrity', `${pragma} of ${file}: its thread ended (exit ${code}) without an answer`));
+    });
+  });
+}
+
+// Issue #27: the post-swap `quick_check` of a whole-file restore, in a process of its own with the
+// file memory-mapped. Mapped reads skip a copy per page (927 MiB: 0.83 s against 1.23 s warm, the
+// lead's measure), but an I/O error on a mapped page is a SIGBUS that kills the process that reads
+// it: here that is the child, and the restore gets a one-line failure (the run stays resumable and
+// rolls back) instead of dying. It runs beside the row counts and foreign_key_check of the caller.
+const CHILD = `const [mod, file] = process.argv.slice(1);
+const Database = require(mod);
+try {
+  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 10000 });
+  try {
+    db.pragma('mmap_size = ' + (require('node:fs').statSync(file).size + (1 << 20)));
+    process.stdout.write(JSON.stringify({ rows: db.pragma('quick_check').map((r) => String(r.quick_check)) }));
+  } finally { db.close(); }
+} catch (e) { process.stdout.write(JSON.stringify({ error: String((e && e.message) || e) })); }`;
+
+/** `PRAGMA quick_check` of `file` (read-only, memory-mapped) in a child process; its result lines. */
+export function quickCheckInChild(file: string): Promise<string[]> {
+  const mod = createRequire(import.meta.url).resolve('better-sqlite3');
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['-e', CHILD, mod, file], { maxBuffer: 16 << 20, env: { PATH: process.env.PATH ?? '' } }, (err, stdout, stderr) => {
+      if (err) {
+        const why = err.signal ? `its process was killed by ${err.signal}${err.signal === 'SIGBUS' ? ' (an I/O error reading the mapped file)' : ''}` : `its process failed (${stderr.trim().split('\n').pop() ?? err.message})`;
+        reject(new Failure('integrity', `quick_check of ${file}: ${why}`));
+        return;
+      }
+      let answer: { rows?: string[]; error?: string } = {};
+      try {
+        answer = JSON.parse(stdout) as typeof answer;
+      } catch {
+        // no answer: said below
+      }
+      if (answer.rows) resolve(answer.rows);
+      else reject(new Failure('integrity', `quick_check of ${file}: ${answer.error ?? 'no answer from its process'}`));
     });
   });
 }
