@@ -1,3 +1,5 @@
+// First: `opsdeck check` starts its host CPU sample as this module loads (issue #27).
+import { earlyHead, startHostSample } from './check-start.js';
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../domain/errors.js';
 import { reportError, type GlobalOptions } from './output.js';
@@ -42,10 +44,9 @@ program
   .option('--json', 'print one JSON document')
   .action(async (_opts: unknown, cmd: Command) => {
     const g = globals(cmd);
-    // Issue #27: the host's first CPU read goes first (a small module), so loading the command and
+    // Issue #27: the host's first CPU read went first (./check-start.ts), so loading the command and
     // everything up to the second read happen inside the 0.5 s sample instead of before it.
-    const head = (await import('./check-start.js')).startHostSample();
-    trace('check: host sample started');
+    const head = earlyHead ?? startHostSample();
     await run(!!g.json, async () => {
       const { checkCommand } = await import('./check.js');
       trace('check: imported');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MIN_PAIR_GAP_MS, readSources } from '../../src/cli/check.js';
+import { namesCheck } from '../../src/cli/check-start.js';
 import type { CheckResult } from '../../src/domain/check.js';
 import type { Source } from '../../src/state/sources.js';
 
@@ -80,5 +81,21 @@ describe('check: reads inside the sampling window (fake sources)', () => {
     expect(primes).toBe(0);
     expect(host.calls.primedAt).toBeUndefined();
     expect(host.calls.runAt).toHaveLength(1);
+  });
+});
+
+describe('check: the head start is taken only when the command line names check', () => {
+  it.each([
+    [['check'], true],
+    [['check', '--json'], true],
+    [['-c', 'x.yaml', 'check'], true],
+    [['--config', 'check', 'backup', 'list'], false],
+    [['--config=x.yaml', '--read-only', 'check'], true],
+    [['-c', 'check'], false],
+    [['--no-color', 'watch'], false],
+    [[], false],
+    [['--help'], false],
+  ])('%j → %s', (args, expected) => {
+    expect(namesCheck(args)).toBe(expected);
   });
 });
