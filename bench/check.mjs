@@ -35,7 +35,10 @@ try {
   for (const n of [50, 200]) {
     createIdle(engine.host, 'idle', have, n);
     have = n;
-    await new Promise((r) => setTimeout(r, 3000)); // let the daemon settle after the creations
+    // Settled containers, as an operator's are (issue #27's table): a container up for less than a
+    // minute is inspected at every list ("Up 40 seconds": listSignature in src/services/docker/containers.ts),
+    // a settled one is described from the list alone. So the newest must be a minute old; then the daemon settles.
+    await new Promise((r) => setTimeout(r, 63_000));
     const cfg = (src, services = 0) => {
       const f = join(dir, `${src}-${services}.yaml`);
       const svc = Array.from({ length: services }, (_, i) => `  - name: s${i}\n    container: idle${i}\n`).join('');
