@@ -9,7 +9,7 @@ import { probeSources } from '../state/probes.js';
 import { buildSources, type Source } from '../state/sources.js';
 import { createAppStore } from '../state/store.js';
 import { outJson, outStyled, useSecrets, type GlobalOptions } from './output.js';
-import type { HostHead } from './check-start.js';
+import { CheckHostSampler, type HostHead } from './check-start.js';
 import { trace } from './trace.js';
 
 /** The JSON document of `opsdeck check --json`. */
@@ -84,7 +84,8 @@ export async function runChecks(opts: { config?: string | undefined; head?: Host
   const store = createAppStore();
   // Issue #23: the probes and the hardware signs are checks like any other (nothing recorded here).
   const sources = [
-    ...buildSources(loaded.config, store, Date.now, { oneShot: true, ...(opts.head ? { host: opts.head.sampler } : {}) }),
+    // The host's CPU % without this process's own work (CheckHostSampler), with or without a head start.
+    ...buildSources(loaded.config, store, Date.now, { oneShot: true, host: opts.head?.sampler ?? new CheckHostSampler() }),
     ...probeSources({ config: loaded.config, readOnly: true }),
     ...hardwareSources(loaded.config),
   ];

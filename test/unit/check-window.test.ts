@@ -1,6 +1,10 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MIN_PAIR_GAP_MS, readSources } from '../../src/cli/check.js';
-import { namesCheck } from '../../src/cli/check-start.js';
+import { CheckHostSampler, namesCheck } from '../../src/cli/check-start.js';
+import { HostSampler } from '../../src/services/host.js';
 import type { CheckResult } from '../../src/domain/check.js';
 import type { Source } from '../../src/state/sources.js';
 
@@ -97,5 +101,54 @@ describe('check: the head start is taken only when the command line names check'
     [['--help'], false],
   ])('%j → %s', (args, expected) => {
     expect(namesCheck(args)).toBe(expected);
+  });
+});
+
+describe("check: the host's CPU % leaves out the check's own CPU time", () => {
+  // A fake /proc folder: the real one cannot be made to show chosen tick counts.
+  const proc = mkdtempSync(join(tmpdir(), 'opsdeck-fake-proc-'));
+  mkdirSync(join(proc, 'self'));
+  mkdirSync(join(proc, 'net'));
+  writeFileSync(join(proc, 'meminfo'), 'MemTotal: 1000 kB\nMemAvailable: 500 kB\n');
+  writeFileSync(join(proc, 'mounts'), '');
+  writeFileSync(join(proc, 'net/dev'), '');
+  /** /proc/stat with `busy` user ticks and `idle` idle ticks; this process with `own` ticks (utime). */
+  const ticks = (busy: number, idle: number, own: number) => {
+    writeFileSync(join(proc, 'stat'), `cpu  ${busy} 0 0 ${idle} 0 0 0 0 0 0\ncpu0 ${busy} 0 0 ${idle} 0 0 0 0 0 0\n`);
+    writeFileSync(join(proc, 'self/stat'), `4242 (node (check)) R 1 1 1 0 -1 4194304 0 0 0 0 ${own} 0 0 0 20 0 1 0 1 1 1\n`);
+  };
+
+  it('busy ticks of the host minus its own: 50 % busy, 30 of the 50 its own → 20 %', async () => {
+    const s = new CheckHostSampler(proc);
+    ticks(1000, 1000, 10);
+    await s.sample();
+    ticks(1500, 1500, 310);
+    const r = await s.sample();
+    expect(r.ok && r.value.cpuPercent).toBeCloseTo(20, 5);
+    // The plain sampler over the same files: 50 %.
+    const plain = new HostSampler(proc);
+    ticks(1000, 1000, 10);
+    await plain.sample();
+    ticks(1500, 1500, 310);
+    const p = await plain.sample();
+    expect(p.ok && p.value.cpuPercent).toBeCloseTo(50, 5);
+  });
+
+  it('a saturated host (no idle ticks) keeps its busy figure: the check took its share from others', async () => {
+    const s = new CheckHostSampler(proc);
+    ticks(1000, 1000, 10);
+    await s.sample();
+    ticks(2000, 1001, 310);
+    const r = await s.sample();
+    expect(r.ok && r.value.cpuPercent).toBeCloseTo(99.9, 1);
+  });
+
+  it('never below 0 %', async () => {
+    const s = new CheckHostSampler(proc);
+    ticks(1000, 1000, 0);
+    await s.sample();
+    ticks(1100, 1900, 200);
+    const r = await s.sample();
+    expect(r.ok && r.value.cpuPercent).toBe(0);
   });
 });
