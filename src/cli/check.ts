@@ -6,9 +6,11 @@ import { systemHealth } from '../domain/evaluate.js';
 import { printable } from '../domain/printable.js';
 import { hardwareSources } from '../state/hardware.js';
 import { probeSources } from '../state/probes.js';
-import { buildSources } from '../state/sources.js';
+import { buildSources, type Source } from '../state/sources.js';
 import { createAppStore } from '../state/store.js';
 import { outJson, outStyled, useSecrets, type GlobalOptions } from './output.js';
+import { CheckHostSampler, type HostHead } from './check-start.js';
+import { trace } from './trace.js';
 
 /** The JSON document of `opsdeck check --json`. */
 export interface CheckReport {
@@ -20,6 +22,11 @@ export interface CheckReport {
 
 // CPU % (host and containers) needs two reads a moment apart.
 const SAMPLE_GAP_MS = 500;
+/**
+ * A source whose first read ends late in the window (a slow engine, a loaded machine) still gets this
+ * long between its two reads, so its CPU % is a measurement, not the noise of a few milliseconds.
+ */
+export const MIN_PAIR_GAP_MS = 100;
 
 /** The console's key table with the configuration's remapping; a bad `keys` section is a config error (78). */
 export function configuredKeys(loaded: LoadedConfig): KeyBinding[] {
@@ -30,26 +37,62 @@ export function configuredKeys(loaded: LoadedConfig): KeyBinding[] {
   }
 }
 
-/** Runs every check once (raw results: hysteresis belongs to the monitor loop). */
-export async function runChecks(opts: { config?: string | undefined }): Promise<{ report: CheckReport; secrets: ReturnType<typeof loadConfig>['secrets'] }> {
+/**
+ * Reads every source once for `check` (issue #27: nothing but the sample). The sampled sources (a
+ * `firstRead`: host and container CPU %) read again once the window ends, each from its own first
+ * read and never less than MIN_PAIR_GAP_MS after it; one whose second read takes a while (`lead`)
+ * starts it that much earlier, so it ends with the window. The others (Redis, SQLite, HTTP, probes,
+ * hardware) read once, inside the window, started after the first reads are on their way (a SQLite
+ * probe runs on this thread). Results in the order of `sources`.
+ */
+export function readSources(sources: readonly Source[], windowEnd: number, firstRead: (s: Source) => Promise<unknown> | undefined): Promise<CheckResult[][]> {
+  const paired = new Map<Source, Promise<CheckResult[]>>();
+  for (const s of sources) {
+    const first = firstRead(s);
+    if (!first) continue;
+    paired.set(
+      s,
+      first.then(async () => {
+        trace(`check: primed ${s.id}`);
+        // Each container's CPU % is over its own two reads' times (src/services/docker/stats.ts).
+        await sleepUntil(Math.max(windowEnd - (s.lead?.() ?? 0), Date.now() + MIN_PAIR_GAP_MS));
+        const r = await s.run();
+        trace(`check: second read ${s.id}`);
+        return r;
+      }),
+    );
+  }
+  const reads = sources.map((s) => paired.get(s) ?? s.run().then((r) => (trace(`check: read ${s.id}`), r)));
+  trace('check: one-read sources started');
+  return Promise.all(reads);
+}
+
+const sleepUntil = (at: number) => new Promise<void>((r) => (at > Date.now() ? setTimeout(r, at - Date.now()) : r()));
+
+/**
+ * Runs every check once (raw results: hysteresis belongs to the monitor loop). `head`: the host's
+ * first read, already taken (`opsdeck check`: the window opens before this module loads).
+ */
+export async function runChecks(opts: { config?: string | undefined; head?: HostHead }): Promise<{ report: CheckReport; secrets: ReturnType<typeof loadConfig>['secrets'] }> {
+  trace('check: start');
+  const opened = opts.head?.startedAt ?? Date.now();
   const loaded = loadConfig(opts.config ? { file: opts.config } : {});
+  trace('check: config loaded');
   useSecrets(loaded.secrets);
   // The console's keys are part of the configuration: `check` refuses what the console would (issue #13).
   configuredKeys(loaded);
   const store = createAppStore();
   // Issue #23: the probes and the hardware signs are checks like any other (nothing recorded here).
-  const sources = [...buildSources(loaded.config, store, Date.now, { oneShot: true }), ...probeSources({ config: loaded.config, readOnly: true }), ...hardwareSources(loaded.config)];
-  // Issue #27: only the sources with a first read (`prime`: host and container CPU %) wait for the
-  // sample's second read; the others (Redis, SQLite, HTTP, probes, hardware) run inside that window
-  // instead of after it.
-  const t0 = Date.now();
-  const primed = Promise.all(sources.map((s) => (s.prime ? s.prime() : Promise.resolve())));
-  // Started after the first reads are on their way: a SQLite probe runs on this thread.
-  const oneRead = new Map(sources.filter((s) => !s.prime).map((s) => [s, s.run()] as const));
-  await primed;
-  const wait = SAMPLE_GAP_MS - (Date.now() - t0);
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  const results = (await Promise.all(sources.map((s) => oneRead.get(s) ?? s.run()))).flat();
+  const sources = [
+    // The host's CPU % without this process's own work (CheckHostSampler), with or without a head start.
+    ...buildSources(loaded.config, store, Date.now, { oneShot: true, host: opts.head?.sampler ?? new CheckHostSampler() }),
+    ...probeSources({ config: loaded.config, readOnly: true }),
+    ...hardwareSources(loaded.config),
+  ];
+  trace('check: sources built');
+  const reads = readSources(sources, opened + SAMPLE_GAP_MS, (s) => (s.id === 'host' && opts.head ? opts.head.primed : s.prime?.()));
+  const results = (await reads).flat();
+  trace('check: all read');
   for (const s of sources) s.close?.();
   results.push(systemHealth(results, loaded.config.thresholds.system_health));
   return {
@@ -97,9 +140,10 @@ export function formatReport(report: CheckReport, color: boolean): string {
 }
 
 /** `opsdeck check`: one sample of every check; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. */
-export async function checkCommand(g: GlobalOptions): Promise<number> {
-  const { report } = await runChecks({ config: g.config });
+export async function checkCommand(g: GlobalOptions, head?: HostHead): Promise<number> {
+  const { report } = await runChecks({ config: g.config, ...(head ? { head } : {}) });
   if (g.json) outJson(report);
   else outStyled(formatReport(report, useColor(g)));
+  trace('check: printed');
   return exitCodeFor(report.status);
 }

@@ -1,6 +1,11 @@
+// First: `opsdeck check` starts its host CPU sample as this module loads (issue #27).
+import { earlyHead, startHostSample } from './check-start.js';
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../domain/errors.js';
 import { reportError, type GlobalOptions } from './output.js';
+import { trace } from './trace.js';
+
+trace('main: modules loaded');
 
 // Command implementations are imported lazily inside their actions, so `opsdeck --help` loads only
 // this file (start-up target: under 3× a bare `node -e 0`, issue #2).
@@ -39,7 +44,14 @@ program
   .option('--json', 'print one JSON document')
   .action(async (_opts: unknown, cmd: Command) => {
     const g = globals(cmd);
-    await run(!!g.json, async () => (await import('./check.js')).checkCommand(g));
+    // Issue #27: the host's first CPU read went first (./check-start.ts), so loading the command and
+    // everything up to the second read happen inside the 0.5 s sample instead of before it.
+    const head = earlyHead ?? startHostSample();
+    await run(!!g.json, async () => {
+      const { checkCommand } = await import('./check.js');
+      trace('check: imported');
+      return checkCommand(g, head);
+    });
   });
 
 program
@@ -288,4 +300,5 @@ try {
 // Commands are done when their action resolves; a lingering socket timer (an ioredis connect
 // timeout, an idle keep-alive) must not hold the exit for seconds. stdout/stderr to pipes and
 // files are synchronous on Linux, so nothing written is lost.
+trace('main: exit');
 process.exit(process.exitCode ?? 0);

@@ -36,6 +36,8 @@ export interface Source {
   prime?(): Promise<void>;
   run(): Promise<CheckResult[]>;
   close?(): void;
+  /** `check` (issue #27): about how long the second read takes (ms), so it starts that much before the sample's end. */
+  lead?(): number;
 }
 
 interface DockerSample {
@@ -94,12 +96,13 @@ function apiOneShot(docker: DockerService, listOpts: { composeProject?: string; 
 }
 
 /** Builds every source the configuration declares. */
-export function buildSources(config: Config, store: AppStore, now: () => number = Date.now, opts: { oneShot?: boolean } = {}): Source[] {
+export function buildSources(config: Config, store: AppStore, now: () => number = Date.now, opts: { oneShot?: boolean; host?: HostSampler } = {}): Source[] {
   const { actions } = store.getState();
   const sources: Source[] = [];
   const t = config.thresholds;
 
-  const host = new HostSampler('/proc', now);
+  // `check` hands in the sampler whose first read it took before loading (issue #27).
+  const host = opts.host ?? new HostSampler('/proc', now);
   sources.push({
     id: 'host',
     refreshMs: config.refresh,
@@ -319,6 +322,7 @@ function dockerSource(d: DockerSourceSpec, opts: { oneShot?: boolean }, now: () 
   // `check` over cgroup files (issue #27): version and list once, in parallel, at the first read;
   // the second read (after the CPU sample's gap) reads only the stats of the same containers.
   let oneShotLocal: DockerSample | undefined;
+  let statsMs = 0;
   const first = async (): Promise<DockerSample> => {
     if (opts.oneShot && (await docker.statsSource()) === 'api') {
       oneShotApi = apiOneShot(docker, listOpts, d.services);
@@ -327,7 +331,9 @@ function dockerSource(d: DockerSourceSpec, opts: { oneShot?: boolean }, now: () 
     if (opts.oneShot) {
       const [engine, listed] = await Promise.all([docker.version(), docker.containers(listOpts)]);
       const containers = engine.ok ? listed : undefined;
+      const t0 = performance.now();
       const stats = containers?.ok ? await docker.stats(containers.value) : new Map<string, ContainerStats>();
+      statsMs = performance.now() - t0;
       return (oneShotLocal = { engine, containers, stats });
     }
     return sample();
@@ -342,6 +348,8 @@ function dockerSource(d: DockerSourceSpec, opts: { oneShot?: boolean }, now: () 
     },
     // An ssh:// engine's kept connection goes with its source (a reload builds new sources).
     close: () => d.endpoint.ssh?.close(),
+    // The second read over cgroup files reads only the stats again: about as long as the first's stats.
+    lead: () => (oneShotLocal ? statsMs : 0),
     run: async () => {
       const { engine, containers, stats, unmeasured } = oneShotApi ? await oneShotApi.run() : oneShotLocal ? await again(oneShotLocal) : await sample();
       const at = now();

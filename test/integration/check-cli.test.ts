@@ -243,6 +243,26 @@ backup:
     expect(report.checks.filter((c) => c.status !== 'ok' && !c.suppressedBy).map((c) => c.id)).toEqual(['docker:engine', 'system:health']);
     expect(code).toBe(2);
   });
+
+  it('issue #27: the host CPU read opens the window before the command and its configuration load; both CPU figures are still measured', async () => {
+    const f = config('window', `services:\n  - name: web\n    container: chk-web\n`);
+    const r = await runCli(['check', '--json', '--config', f], { env: { OPSDECK_TRACE_TIMING: '1' } });
+    // The trace goes to stderr only: stdout stays one JSON document.
+    const report = JSON.parse(r.stdout) as { checks: { id: string; value?: number }[] };
+    const marks = r.stderr.split('\n').filter(Boolean).map((l) => /^\[\s*[\d.]+ ms\] (.*)$/.exec(l)?.[1] ?? `not a trace line: ${l}`);
+    const at = (m: string) => {
+      const i = marks.indexOf(m);
+      if (i < 0) throw new Error(`no "${m}" in the trace:\n${r.stderr}`);
+      return i;
+    };
+    expect(at('check: host sample started')).toBeLessThan(at('check: imported'));
+    expect(at('check: imported')).toBeLessThan(at('check: config loaded'));
+    expect(at('check: config loaded')).toBeLessThan(at('check: second read host'));
+    expect(at('check: primed docker')).toBeLessThan(at('check: second read docker'));
+    expect(report.checks.find((c) => c.id === 'host:cpu')?.value).toEqual(expect.any(Number));
+    expect(report.checks.find((c) => c.id === 'container:web')?.value).toEqual(expect.any(Number));
+    expect(r.code).toBe(0);
+  });
 });
 
 describe('opsdeck check: usage and configuration errors', () => {
