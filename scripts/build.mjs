@@ -57,7 +57,7 @@ const result = await build({
   external: ['better-sqlite3', 'dockerode', 'ssh2', 'cpu-features', 'systeminformation', 'react-devtools-core', 'ioredis'],
   // Bundled CommonJS dependencies call require() for Node built-ins.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  plugins: [inkSwapsPlugin()],
+  plugins: [inkSwapsPlugin(), zodEnglishOnly()],
   absWorkingDir: ROOT,
   // Proves the swaps took (checkBundle).
   metafile: true,
@@ -74,6 +74,24 @@ const unproven = checkBundle(result.metafile);
 if (unproven.length > 0) fail(unproven);
 writeFileSync('dist/cli.js', "#!/usr/bin/env node\nimport './main.js';\n");
 chmodSync('dist/cli.js', 0o755);
+
+/**
+ * zod's `locales` namespace (64 languages, ~310 KB of the main chunk every command parses at start,
+ * issue #27) is bundled as English alone: opsdeck's messages are its own, in English, and zod's
+ * default error map is `en`, imported by zod itself, not through this namespace. `z.locales.de`
+ * would be undefined in the bundle; nothing in src/ uses `locales`.
+ */
+function zodEnglishOnly() {
+  return {
+    name: 'zod-english-only',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+        /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: args.resolveDir.replace(/[\\/](classic|core)$/, '/locales/en.js'), namespace: 'zod-en' } : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: 'zod-en' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, resolveDir: ROOT, loader: 'js' }));
+    },
+  };
+}
 
 /** Stops the build: one line per problem, and no dist/ a test or a user could run by mistake. */
 function fail(lines) {
