@@ -171,8 +171,9 @@ export function App(props: {
     return r ? runbookForCheck(r, names, c.runbooks.map) : undefined;
   };
   /** The configured entries a runbook of a kind acts on; for host, the filesystems the host gauges see. */
-  const targets = (kind: Exclude<RunbookTargetKind, 'none'>): string[] =>
-    kind === 'service' ? names.services : kind === 'database' ? names.databases : kind === 'redis' ? names.redis : kind === 'endpoint' ? names.endpoints : kind === 'app' ? names.apps : (props.store.getState().host.data?.filesystems ?? []).map((f) => f.mount);
+  const targets = (kind: Exclude<RunbookTargetKind, 'none'>, runbook?: string): string[] =>
+    // failback acts on a failover pair's primary: only those are offered (an operator's trial: every service was).
+    kind === 'service' && runbook === 'failback' && c.failover.pairs.length > 0 ? c.failover.pairs.map((p) => p.primary) : kind === 'service' ? names.services : kind === 'database' ? names.databases : kind === 'redis' ? names.redis : kind === 'endpoint' ? names.endpoints : kind === 'app' ? names.apps : (props.store.getState().host.data?.filesystems ?? []).map((f) => f.mount);
   /** "run service-recovery for api" for an alert, when a runbook fits it. */
   const hintFor = (checkId: string): string | undefined => {
     const choice = runbookFor(checkId);

@@ -18,8 +18,8 @@ import { renderApp } from '../helpers/render.js';
 const entry = (name: string, target: RunbookEntry['target'], source: RunbookEntry['source'] = 'built-in', replaces = false): RunbookEntry => ({ name, title: `${name}: what it does`, description: `${name} in one sentence`, target, source, replaces });
 const CATALOG = [entry('service-recovery', 'service'), entry('restore-database', 'database'), entry('redis-recovery', 'redis', 'user', true), entry('recovery-verify', 'none')];
 
-function setup(opts: { readOnly?: boolean; columns?: number; rows?: number } = {}) {
-  const config = validate({ name: 'trading', redis: [{ name: 'cache', url: 'redis://127.0.0.1:6379' }], services: [{ name: 'api', container: 'api' }, { name: 'web', container: 'web' }] }, 'test');
+function setup(opts: { readOnly?: boolean; columns?: number; rows?: number; extra?: Record<string, unknown>; catalog?: RunbookEntry[] } = {}) {
+  const config = validate({ name: 'trading', redis: [{ name: 'cache', url: 'redis://127.0.0.1:6379' }], services: [{ name: 'api', container: 'api' }, { name: 'web', container: 'web' }], ...opts.extra }, 'test');
   const store = createAppStore();
   const { actions } = store.getState();
   actions.setChecks([
@@ -48,7 +48,7 @@ function setup(opts: { readOnly?: boolean; columns?: number; rows?: number } = {
     keyPressed: () => calls.push('key'),
   };
   const { history } = createHostHistory(store, 2000);
-  const r = renderApp(<App store={store} config={config} keys={KEY_TABLE} readOnly={!!opts.readOnly} history={history} actions={consoleActions} hostname="box" runbooks={{ entries: CATALOG }} />, {
+  const r = renderApp(<App store={store} config={config} keys={KEY_TABLE} readOnly={!!opts.readOnly} history={history} actions={consoleActions} hostname="box" runbooks={{ entries: opts.catalog ?? CATALOG }} />, {
     columns: opts.columns ?? 80,
     rows: opts.rows ?? 24,
   });
@@ -224,6 +224,16 @@ describe('the runbook picker (:)', () => {
     await press('2');
     await waitFor((x) => x.includes('Runbook service-recovery for web'));
     await waitFor(() => calls.includes('runbook:service-recovery:web:-')); // started by an effect after that frame
+  });
+
+  it("failback is offered on the failover pairs' primaries only (it listed every service)", async () => {
+    const services = [{ name: 'api', container: 'api' }, { name: 'api-b', container: 'api-b' }, { name: 'web', container: 'web' }];
+    const { press, waitFor, calls } = setup({ extra: { services, failover: { pairs: [{ name: 'p', primary: 'api', backup: 'api-b' }] } }, catalog: [entry('failback', 'service')] });
+    await waitFor((f) => f.includes('Alerts (1 firing)'));
+    await press(':');
+    await waitFor((x) => x.includes('Run which runbook?'));
+    await press('\r'); // one primary: started on it, no list of three services
+    await waitFor(() => calls.includes('runbook:failback:api:-'));
   });
 
   it('esc closes it and starts nothing', async () => {

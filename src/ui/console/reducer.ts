@@ -128,7 +128,8 @@ export interface ConsoleWorld {
   /** The runbook for an alert's check (runbookForCheck on its latest result), if one fits. */
   runbookFor: (checkId: string) => RunbookChoice | undefined;
   /** The configured entries a runbook of a kind may act on (names; mount points for host). */
-  targets: (kind: Exclude<RunbookTargetKind, 'none'>) => readonly string[];
+  /** The configured entries a runbook of a kind acts on (`runbook`: its name, where it narrows them: failback → the pairs' primaries). */
+  targets: (kind: Exclude<RunbookTargetKind, 'none'>, runbook?: string) => readonly string[];
   /** The open incident (issue #18), if any. */
   incident?: { id: string; severity: Severity } | undefined;
   /** The subjects whose healing stopped (their `heal:<subject>` check is CRITICAL, issue #20). */

@@ -91,7 +91,7 @@ function chooseRunbook(s: ConsoleState, entry: RunbookEntry, w: ConsoleWorld, al
     return step({ ...s, dialog: undefined, view: { kind: 'wizard' } }, { effect: 'wizard.opened' });
   }
   if (entry.target === 'none') return begin(s, { runbook: entry.name, target: { kind: 'none', name: '' } });
-  const targets = w.targets(entry.target);
+  const targets = w.targets(entry.target, entry.name);
   const [word, key] = KIND_WORDS[entry.target];
   if (targets.length === 0) return step({ ...s, dialog: undefined, flash: flash(`${entry.name} acts on ${word}, and none is configured (${key})`, 'yellow', w) });
   if (targets.length === 1) return startOn(s, entry, targets[0] ?? '', w, alertCheck);
