@@ -127,8 +127,7 @@ export interface ConsoleWorld {
   runbooks: RunbookCatalog;
   /** The runbook for an alert's check (runbookForCheck on its latest result), if one fits. */
   runbookFor: (checkId: string) => RunbookChoice | undefined;
-  /** The configured entries a runbook of a kind may act on (names; mount points for host). */
-  /** The configured entries a runbook of a kind acts on (`runbook`: its name, where it narrows them: failback → the pairs' primaries). */
+  /** The entries a runbook of a kind may act on (names; mount points for host; failback: the pairs' primaries). */
   targets: (kind: Exclude<RunbookTargetKind, 'none'>, runbook?: string) => readonly string[];
   /** The open incident (issue #18), if any. */
   incident?: { id: string; severity: Severity } | undefined;
