@@ -34,7 +34,8 @@ export interface Source {
   checkMs: number;
   /** Takes a first sample so rates (CPU %, network) exist on the next run. */
   prime?(): Promise<void>;
-  run(): Promise<CheckResult[]>;
+  /** `check`: this run counts as a health check (the monitor says; issue #27's Docker source lists the engine then). */
+  run(opts?: { check?: boolean }): Promise<CheckResult[]>;
   close?(): void;
 }
 
@@ -112,6 +113,7 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
       actions.setEnvelope('host', r.ok ? { data: r.value } : { error: r.error }, now());
       return evaluateHost(r, t);
     },
+    close: () => host.close(),
   });
 
   // Issue #25: services listed under a host are checked on that host's engine, the rest here.
@@ -307,12 +309,27 @@ interface DockerSourceSpec {
 function dockerSource(d: DockerSourceSpec, opts: { oneShot?: boolean }, now: () => number = Date.now): Source {
   const docker = new DockerService(d.endpoint, d.timeoutMs);
   const listOpts = { ...(d.composeProject ? { composeProject: d.composeProject } : {}), light: !!opts.oneShot };
-  const sample = async (): Promise<DockerSample> => {
+  // Issue #27, a local engine outside `check`: Docker's events stream says when the list changed, so a
+  // refresh between checks reads only the cgroup files. Version + list run at each health check (as
+  // before), when the stream heard a change or is not open (lost: it reopens at each refresh), a
+  // container changes without events (changesUnheard), or after relistMs (a safety net). Remote
+  // engines (hosts:) list every refresh as before.
+  const events = !opts.oneShot && d.endpoint.local ? docker.containerEvents(listOpts) : undefined;
+  const relistMs = Math.min(30_000, d.checkMs);
+  let [held, listedAt]: [DockerSample | undefined, number] = [undefined, -Infinity];
+  const sample = async (check = true): Promise<DockerSample> => {
+    const t = now();
+    if (!check && events?.ensure() && held?.engine.ok && held.containers?.ok && !events.stale() && t - listedAt < relistMs && !held.containers.value.some(changesUnheard)) {
+      return { ...held, stats: await docker.stats(held.containers.value) };
+    }
+    events?.listing();
+    listedAt = t;
     const engine = await docker.version();
     const containers = engine.ok ? await docker.containers(listOpts) : undefined;
     // (containers() reuses cached inspect results, so a run right after prime costs one list call.)
     const stats = containers?.ok ? await docker.stats(containers.value) : new Map<string, ContainerStats>();
-    return { engine, containers, stats };
+    held = { engine, containers, stats };
+    return held;
   };
   // `check` over API stats (remote engine / stats_source: api): see apiOneShot above.
   let oneShotApi: ReturnType<typeof apiOneShot> | undefined;
@@ -340,10 +357,10 @@ function dockerSource(d: DockerSourceSpec, opts: { oneShot?: boolean }, now: () 
     prime: async () => {
       await first();
     },
-    // An ssh:// engine's kept connection goes with its source (a reload builds new sources).
-    close: () => d.endpoint.ssh?.close(),
-    run: async () => {
-      const { engine, containers, stats, unmeasured } = oneShotApi ? await oneShotApi.run() : oneShotLocal ? await again(oneShotLocal) : await sample();
+    // An ssh:// engine's kept connection, the events stream, the open cgroup files go with the source (a reload builds new ones).
+    close: () => void (events?.close(), docker.close(), d.endpoint.ssh?.close()),
+    run: async (o) => {
+      const { engine, containers, stats, unmeasured } = oneShotApi ? await oneShotApi.run() : oneShotLocal ? await again(oneShotLocal) : await sample(o?.check ?? true);
       const at = now();
       if (engine.ok && containers?.ok) {
         d.write({ data: { endpoint: d.endpoint.display, version: engine.value.version, containers: containers.value, stats: Object.fromEntries(stats) } }, at);
@@ -360,6 +377,9 @@ function dockerSource(d: DockerSourceSpec, opts: { oneShot?: boolean }, now: () 
     },
   };
 }
+
+/** A container whose list entry may change with no event: restarting, its health starting or unhealthy (issue #27). */
+const changesUnheard = (c: ContainerInfo): boolean => c.state === 'restarting' || c.health === 'starting' || c.health === 'unhealthy';
 
 /**
  * A host's gauges (CPU, memory, disks) from its `opsdeck watch` metrics endpoint (issue #25): for
