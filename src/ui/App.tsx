@@ -136,7 +136,8 @@ export function App(props: {
   const { columns, rows } = useTerminalSize(props.size);
   // Narrow selections (issue #15): the logs view and the wizard redraw on checks and alerts only.
   const onDashboard = cs.view.kind === 'dashboard' && !cs.dialog;
-  const data: Partial<ReturnType<typeof dashboardSlices>> & ReturnType<typeof headerSlices> = useCoalescedStore(props.store, onDashboard ? dashboardSlices : headerSlices, COALESCE_MS);
+  // Until the host and Docker panes have data, drawn at once (issue #27: the first full frame).
+  const data: Partial<ReturnType<typeof dashboardSlices>> & ReturnType<typeof headerSlices> = useCoalescedStore(props.store, onDashboard ? dashboardSlices : headerSlices, COALESCE_MS, (d: Partial<DashboardData>) => !!d.host && d.host.status !== 'loading' && (!dockerConfigured(props.config) || (!!d.docker && d.docker.status !== 'loading')));
   const [tick, setTick] = useState(0);
   const clock = props.now ?? Date.now;
   const now = clock();
