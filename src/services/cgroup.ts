@@ -16,11 +16,12 @@ const readFile = (path: string, _enc: 'utf8'): Promise<string> => {
  * per file, a positioned read on a kept descriptor is one). A seq_file (cgroup and /proc files) is
  * generated afresh by a read at offset 0. A read that fails (the cgroup was removed: ENODEV, or the
  * descriptor went stale) closes the file and fails, so the caller looks again. At most `max` files
- * are kept; beyond that a file is read the old way.
+ * are kept; beyond that, out of descriptors, or once closed, a file is read the old way.
  */
 export class OpenFiles {
   private readonly fds = new Map<string, number>();
   private buf = Buffer.allocUnsafe(16 * 1024);
+  private shut = false;
 
   constructor(private readonly max = 1024) {}
 
@@ -28,8 +29,14 @@ export class OpenFiles {
   read(path: string): string {
     let fd = this.fds.get(path);
     if (fd === undefined) {
-      if (this.fds.size >= this.max) return readFileSync(path, 'latin1');
-      fd = openSync(path, 'r');
+      if (this.shut || this.fds.size >= this.max) return readFileSync(path, 'utf8');
+      try {
+        fd = openSync(path, 'r');
+      } catch (e) {
+        // Out of descriptors (EMFILE): the figures still come, the old way.
+        if ((e as NodeJS.ErrnoException).code === 'EMFILE' || (e as NodeJS.ErrnoException).code === 'ENFILE') return readFileSync(path, 'utf8');
+        throw e;
+      }
       this.fds.set(path, fd);
     }
     try {
@@ -59,7 +66,9 @@ export class OpenFiles {
     return this.fds.size;
   }
 
+  /** Closes one file, or (no path) every file for good: later reads open, read and close as before. */
   close(path?: string): void {
+    if (path === undefined) this.shut = true;
     for (const p of path === undefined ? [...this.fds.keys()] : [path]) {
       const fd = this.fds.get(p);
       if (fd === undefined) continue;

@@ -318,8 +318,8 @@ function dockerSource(d: DockerSourceSpec, opts: { oneShot?: boolean }, now: () 
   const relistMs = Math.min(30_000, d.checkMs);
   let [held, listedAt]: [DockerSample | undefined, number] = [undefined, -Infinity];
   const sample = async (check = true): Promise<DockerSample> => {
-    const t = now();
-    if (!check && events?.ensure() && held?.engine.ok && held.containers?.ok && !events.stale() && t - listedAt < relistMs && !held.containers.value.some(changesUnheard)) {
+    const [t, streaming] = [now(), !!events?.ensure()]; // (re)opened at every run, checks too
+    if (!check && streaming && events && held?.engine.ok && held.containers?.ok && !events.stale() && t - listedAt < relistMs && !held.containers.value.some(changesUnheard)) {
       return { ...held, stats: await docker.stats(held.containers.value) };
     }
     events?.listing();
