@@ -19,7 +19,7 @@ import { healAct, healInspect } from './heal.js';
 const hhmmss = (t: number) => `${new Date(t).toISOString().slice(11, 19)}Z`;
 
 /** The console's healer, its pane's contents and E. */
-export function consoleHeal(o: { db: BetterSqlite3.Database; bus: EventBus; store: AppStore; readOnly: boolean; loaded: () => LoadedConfig }): {
+export function consoleHeal(o: { db: BetterSqlite3.Database; bus: EventBus; store: AppStore; readOnly: boolean; loaded: () => LoadedConfig; warm?: (make: () => void) => void }): {
   source: () => Source;
   /** The failover pairs' sources and the load rule's (issue #21). */
   failoverSources: () => Source[];
@@ -27,9 +27,17 @@ export function consoleHeal(o: { db: BetterSqlite3.Database; bus: EventBus; stor
   actions: { healing: () => HealView; enableHeal: (subject: string) => { ok: boolean; text: string } };
 } {
   // Nothing a run says may reach the screen (it would corrupt the frame): the pane reads the state database.
-  const healer = createHealer({ bus: o.bus, stateDb: o.db, owner: 'console', config: () => o.loaded().config, store: o.store, readOnly: o.readOnly, act: healAct(o.loaded, o.db, () => undefined), inspect: healInspect(o.loaded) });
+  // One act for the healer and failover, made (its runbook catalog read and checked: ~190 ms of a
+  // loaded 2-core start, issue #27) when `o.warm` says (the console: once the first data is drawn),
+  // or by a first action if sooner; at once without `warm`.
+  let made: ReturnType<typeof healAct> | undefined;
+  const actNow = () => (made ??= healAct(o.loaded, o.db, () => undefined));
+  const act: ReturnType<typeof healAct> = (plan, signal) => actNow()(plan, signal);
+  if (o.warm) o.warm(() => void actNow());
+  else actNow();
+  const healer = createHealer({ bus: o.bus, stateDb: o.db, owner: 'console', config: () => o.loaded().config, store: o.store, readOnly: o.readOnly, act, inspect: healInspect(o.loaded) });
   // Failover and the load rule (issue #21) act here too while this console holds the healer lease.
-  const failover = createFailover({ bus: o.bus, stateDb: o.db, owner: 'console', config: () => o.loaded().config, store: o.store, readOnly: o.readOnly, act: healAct(o.loaded, o.db, () => undefined) });
+  const failover = createFailover({ bus: o.bus, stateDb: o.db, owner: 'console', config: () => o.loaded().config, store: o.store, readOnly: o.readOnly, act });
   const heal = new HealStore(o.db);
   // Failover pairs (issue #21) head the H pane: which side serves, and what the pair's check says.
   const pairs = new FailoverStore(o.db);

@@ -3,6 +3,7 @@
 
 import { setFlagsFromString } from 'node:v8';
 import type { Config } from '../config/schema.js';
+import type { AppStore } from '../state/store.js';
 import { DockerService, hostEndpoint, resolveDockerEndpoint } from '../services/docker.js';
 
 /**
@@ -107,4 +108,42 @@ export function hostDockersFor(config: Config, previous: ReadonlyMap<string, Doc
 
 function hostKey(h: Config['hosts'][number]): string {
   return JSON.stringify([h.docker, h.timeout, h.tls ?? null, h.ssh ?? null]);
+}
+
+/**
+ * Runs work once the host and (when configured) Docker envelopes are no longer loading (the first
+ * full frame's data), or after `maxMs`; each piece in its own macrotask, so a frame can be drawn
+ * between them.
+ */
+export function firstDataHook(store: AppStore, config: Config, maxMs = 3_000): (work: () => void) => void {
+  const docker = config.docker.all_containers || config.services.some((s) => !!(s.container ?? s.compose_service));
+  const queue: (() => void)[] = [];
+  let ready = false;
+  const run = () => {
+    if (ready) return;
+    ready = true;
+    off();
+    clearTimeout(timer);
+    const next = () => {
+      const w = queue.shift();
+      if (!w) return;
+      w();
+      setTimeout(next, 0);
+    };
+    setTimeout(next, 0);
+  };
+  const settled = () => {
+    const s = store.getState();
+    return s.host.status !== 'loading' && (!docker || s.docker.status !== 'loading');
+  };
+  // A little after the data: the frame that shows it is drawn first (App draws it within ~15 ms).
+  const off = store.subscribe(() => {
+    if (settled()) setTimeout(run, 100);
+  });
+  const timer = setTimeout(run, maxMs);
+  timer.unref();
+  return (work) => {
+    if (!ready) return void queue.push(work);
+    setTimeout(work, 0);
+  };
 }

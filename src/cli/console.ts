@@ -11,7 +11,7 @@ import { reloadConfig } from '../config/reload.js';
 import type { Config } from '../config/schema.js';
 import { exitCodeFor } from '../domain/check.js';
 import type { DockerService } from '../services/docker.js';
-import { dockerFor, hostDockersFor, noOptimizingCompiler, optimizingWhileFollowing, tuneHeap } from './console-runtime.js';
+import { dockerFor, firstDataHook, hostDockersFor, noOptimizingCompiler, optimizingWhileFollowing, tuneHeap } from './console-runtime.js';
 import { followContainerLogs, followFile } from '../services/logs.js';
 import { EventBus } from '../engine/events.js';
 import { actor, AckStore, recordAudit } from '../state/acks.js';
@@ -70,6 +70,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   // An ack holds for one firing episode: it lapses when the alert resolves.
   bus.subscribe('alert.resolved', (e) => acks.lapse(e.alert.checkId, e.at));
   const store = createAppStore();
+  const afterFirstData = firstDataHook(store, config); // the runbook catalog (35–190 ms) waits for the first full frame (issue #27)
   // The keys pressed while each alert fired, and the runbooks started for it, audited as it resolves
   // (`console.keys`, read by `drill score`, issue #16).
   const tracker = keyTracker(db, store);
@@ -86,11 +87,11 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   // Notifications (issue #19): sent while this console holds the `notifier` lease (a watch takes it); their failures are `notify:<channel>` alerts.
   const notifier = g.readOnly ? undefined : notifierRunner({ bus, stateDb: db, owner: 'console', config: () => running });
   // Self-healing (issue #20): here only while no watch holds the healer lease; H and E.
-  const healing = consoleHeal({ db, bus, store, readOnly: !!g.readOnly, loaded: () => ({ ...loaded, config: running }) });
+  const healing = consoleHeal({ db, bus, store, readOnly: !!g.readOnly, loaded: () => ({ ...loaded, config: running }), warm: afterFirstData });
   const sources = (c: Config) => [...buildSources(c, store), ...scheduler(c), ...incidents.sources(), ...(notifier ? [notifier.source()] : []), healing.source(), ...healing.failoverSources(), ...maintenanceSources({ config: c, stateDb: db, owner: 'console', readOnly: !!g.readOnly }), ...alertmanagerSources(c, store)];
   const startMonitor = (c: Config) => new Monitor({ config: (running = c), store, sources: sources(c), stateDb: db, bus });
   let monitor = startMonitor(config);
-  let live: ReturnType<LiveProps['get']> = { config, keys, runbooks: runbookCatalog(config) };
+  let live: ReturnType<LiveProps['get']> = { config, keys, runbooks: { entries: [], error: 'the runbook catalog is still loading (a moment after start)' } };
   // An unfinished restore (opsdeck was killed mid-run) is offered at once, before its alert fires;
   // read from the state database the console already holds open.
   const unfinished = openRunChecks(db).filter((c) => c.status === 'critical');
@@ -109,6 +110,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     live = next;
     for (const l of listeners) l();
   };
+  afterFirstData(() => void (live.config === config && setLive({ ...live, runbooks: runbookCatalog(config) })));
   // The start-up notice of unfinished runs goes once none is left (a resume or rollback finished):
   // it must not keep saying "unfinished" for its ten minutes (seen by a fresh-eyed operator).
   const startupNotice = live.notice;
@@ -387,7 +389,6 @@ export function keyTracker(db: BetterSqlite3.Database, store: AppStore, now: () 
 function startRestoreChild(args: string[], events: RestoreEvents, configFile: string | undefined): RestoreRun {
   return spawnDriven(['restore', ...args], events, { ...(configFile ? { configFile } : {}), what: 'restore' });
 }
-
 
 /** The seed, or none when the state database cannot give it (the history then starts empty, as before). */
 function seedOf(read: () => HostSeed): HostSeed {

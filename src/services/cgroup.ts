@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 
 // Sync reads on purpose: these are tiny kernel pseudo-files; readFile's promise machinery (open,
 // fstat, read, close as separate async steps) cost 10× more than the read itself (bench:check profile).
@@ -9,6 +9,78 @@ const readFile = (path: string, _enc: 'utf8'): Promise<string> => {
     return Promise.reject(e instanceof Error ? e : new Error(String(e)));
   }
 };
+
+/**
+ * Kernel pseudo-files kept open and read again from offset 0 (issue #27: the console reads three
+ * files per running container every refresh; open + read + close was three syscalls and a path walk
+ * per file, a positioned read on a kept descriptor is one). A seq_file (cgroup and /proc files) is
+ * generated afresh by a read at offset 0. A read that fails (the cgroup was removed: ENODEV, or the
+ * descriptor went stale) closes the file and fails, so the caller looks again. At most `max` files
+ * are kept; beyond that, out of descriptors, or once closed, a file is read the old way.
+ */
+export class OpenFiles {
+  private readonly fds = new Map<string, number>();
+  private buf = Buffer.allocUnsafe(16 * 1024);
+  private shut = false;
+
+  constructor(private readonly max = 1024) {}
+
+  /** The whole text of `path`, read from offset 0 of its kept descriptor. Throws as readFileSync does. */
+  read(path: string): string {
+    let fd = this.fds.get(path);
+    if (fd === undefined) {
+      if (this.shut || this.fds.size >= this.max) return readFileSync(path, 'utf8');
+      try {
+        fd = openSync(path, 'r');
+      } catch (e) {
+        // Out of descriptors (EMFILE): the figures still come, the old way.
+        if ((e as NodeJS.ErrnoException).code === 'EMFILE' || (e as NodeJS.ErrnoException).code === 'ENFILE') return readFileSync(path, 'utf8');
+        throw e;
+      }
+      this.fds.set(path, fd);
+    }
+    try {
+      let n = 0;
+      for (;;) {
+        const got = readSync(fd, this.buf, n, this.buf.length - n, n);
+        n += got;
+        if (got === 0 || n < this.buf.length) break;
+        const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+        this.buf.copy(bigger, 0, 0, n);
+        this.buf = bigger;
+      }
+      return this.buf.toString('utf8', 0, n);
+    } catch (e) {
+      this.close(path);
+      throw e;
+    }
+  }
+
+  /** Closes the files for which `keep` says no. */
+  retain(keep: (path: string) => boolean): void {
+    for (const path of [...this.fds.keys()]) if (!keep(path)) this.close(path);
+  }
+
+  /** How many files are open (tests). */
+  get size(): number {
+    return this.fds.size;
+  }
+
+  /** Closes one file, or (no path) every file for good: later reads open, read and close as before. */
+  close(path?: string): void {
+    if (path === undefined) this.shut = true;
+    for (const p of path === undefined ? [...this.fds.keys()] : [path]) {
+      const fd = this.fds.get(p);
+      if (fd === undefined) continue;
+      this.fds.delete(p);
+      try {
+        closeSync(fd);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
 
 /** Raw counters read from a container's cgroup files. */
 export interface CgroupCounters {
@@ -45,13 +117,15 @@ type Dirs = { v: 1; cpu: string; mem: string } | { v: 2; dir: string };
  * (issue #3, its own CPU: these reads were the largest cost left after the frame buffer):
  * - a process's cgroup directories, by pid: they do not change while it lives. A pid that is reused
  *   or gone fails the read, which then looks again once;
- * - the memory limit, for `limitTtlMs` (30 s): it changes only with `docker update`.
+ * - the memory limit, for `limitTtlMs` (30 s): it changes only with `docker update`;
+ * - (issue #27) the counter files themselves, open, read again with a positioned read (OpenFiles).
  * `retain` drops what belongs to containers no longer running.
  */
 export class CgroupReader {
   private mounts?: Mount[];
   private readonly dirs = new Map<number, Dirs>();
   private readonly limits = new Map<string, { at: number; text: string }>();
+  private readonly files = new OpenFiles();
 
   constructor(
     private readonly procRoot = '/proc',
@@ -84,6 +158,13 @@ export class CgroupReader {
     for (const pid of this.dirs.keys()) if (!pids.has(pid)) this.dirs.delete(pid);
     const kept = new Set([...this.dirs.values()].map((d) => (d.v === 1 ? `${d.mem}/${V1_LIMIT}` : `${d.dir}/${V2_LIMIT}`)));
     for (const file of this.limits.keys()) if (!kept.has(file)) this.limits.delete(file);
+    const dirs = new Set([...this.dirs.values()].flatMap((d) => (d.v === 1 ? [d.cpu, d.mem] : [d.dir])));
+    this.files.retain((file) => dirs.has(file.slice(0, file.lastIndexOf('/'))));
+  }
+
+  /** Closes every kept file (the reader is no longer used). */
+  close(): void {
+    this.files.close();
   }
 
   private async findDirs(pid: number): Promise<Dirs | undefined> {
@@ -108,7 +189,9 @@ export class CgroupReader {
 
   private async readDirs(d: Dirs): Promise<CgroupCounters | undefined> {
     try {
-      return d.v === 1 ? await readV1(d.cpu, d.mem, (f) => this.limit(f)) : await readV2(d.dir, (f) => this.limit(f));
+      // The counters through kept descriptors (OpenFiles); the limit, read rarely, the plain way.
+      const read = (f: string) => this.files.read(f);
+      return d.v === 1 ? countersV1(d.cpu, d.mem, read, await this.limit(`${d.mem}/${V1_LIMIT}`)) : countersV2(d.dir, read, await this.limit(`${d.dir}/${V2_LIMIT}`));
     } catch {
       return undefined;
     }
@@ -199,12 +282,19 @@ function dirOf(mount: Mount, path: string): string {
 const readLimit = (file: string): Promise<string> => readFile(file, 'utf8');
 
 async function readV1(cpuDir: string, memDir: string, limitOf: (file: string) => Promise<string>): Promise<CgroupCounters> {
-  const [usage, memUsage, memStat, limit] = await Promise.all([
-    readFile(`${cpuDir}/cpuacct.usage`, 'utf8'),
-    readFile(`${memDir}/memory.usage_in_bytes`, 'utf8'),
-    readFile(`${memDir}/memory.stat`, 'utf8'),
-    limitOf(`${memDir}/${V1_LIMIT}`),
-  ]);
+  const limit = await limitOf(`${memDir}/${V1_LIMIT}`);
+  return countersV1(cpuDir, memDir, (f) => readFileSync(f, 'latin1'), limit);
+}
+
+async function readV2(dir: string, limitOf: (file: string) => Promise<string>): Promise<CgroupCounters> {
+  const max = await limitOf(`${dir}/${V2_LIMIT}`);
+  return countersV2(dir, (f) => readFileSync(f, 'latin1'), max);
+}
+
+function countersV1(cpuDir: string, memDir: string, read: (file: string) => string, limit: string): CgroupCounters {
+  const usage = read(`${cpuDir}/cpuacct.usage`);
+  const memUsage = read(`${memDir}/memory.usage_in_bytes`);
+  const memStat = read(`${memDir}/memory.stat`);
   const inactive = statField(memStat, 'total_inactive_file');
   const used = Number(memUsage.trim());
   const lim = BigInt(limit.trim());
@@ -215,13 +305,10 @@ async function readV1(cpuDir: string, memDir: string, limitOf: (file: string) =>
   };
 }
 
-async function readV2(dir: string, limitOf: (file: string) => Promise<string>): Promise<CgroupCounters> {
-  const [cpuStat, current, memStat, max] = await Promise.all([
-    readFile(`${dir}/cpu.stat`, 'utf8'),
-    readFile(`${dir}/memory.current`, 'utf8'),
-    readFile(`${dir}/memory.stat`, 'utf8'),
-    limitOf(`${dir}/${V2_LIMIT}`),
-  ]);
+function countersV2(dir: string, read: (file: string) => string, max: string): CgroupCounters {
+  const cpuStat = read(`${dir}/cpu.stat`);
+  const current = read(`${dir}/memory.current`);
+  const memStat = read(`${dir}/memory.stat`);
   const used = Number(current.trim());
   const inactive = statField(memStat, 'inactive_file');
   const maxText = max.trim();

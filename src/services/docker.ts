@@ -11,6 +11,7 @@ import { ok, type Result } from '../domain/result.js';
 import { ContainerActions, type ContainerSpec } from './docker/actions.js';
 import { ContainerReader } from './docker/containers.js';
 import type { DockerEndpoint } from './docker/endpoint.js';
+import { ContainerEvents } from './docker/events.js';
 import { LogReader, type LogStream } from './docker/logs.js';
 import { StatsReader } from './docker/stats.js';
 import { DockerTransport } from './docker/transport.js';
@@ -18,6 +19,7 @@ import { DockerTransport } from './docker/transport.js';
 export { hostEndpoint, knownHostKey, resolveDockerEndpoint, type DockerEndpoint } from './docker/endpoint.js';
 export type { ContainerSpec } from './docker/actions.js';
 export type { LogStream } from './docker/logs.js';
+export type { ContainerEvents } from './docker/events.js';
 
 /**
  * The Docker adapter. Reads containers (list + inspect, bounded concurrency) and their stats:
@@ -76,6 +78,20 @@ export class DockerService {
   /** Resource figures for the running ones of `containers`; the first sample of each has no CPU %. */
   stats(containers: readonly ContainerInfo[]): Promise<Map<string, ContainerStats>> {
     return this.sampler.read(containers);
+  }
+
+  /**
+   * A follower of the engine's events stream that says when a list may be stale (issue #27), or
+   * undefined for an engine that cannot stream over plain HTTP (TLS, ssh://: those keep listing).
+   */
+  containerEvents(opts: { composeProject?: string } = {}): ContainerEvents | undefined {
+    const e = new ContainerEvents(this.endpoint, this.timeoutMs, opts.composeProject);
+    return e.ensure() ? e : undefined;
+  }
+
+  /** Closes what the service keeps open between calls (the cgroup files it reads). */
+  close(): void {
+    this.sampler.close();
   }
 
   /** Restarts a container (SIGTERM, SIGKILL after `graceSec`, start). */

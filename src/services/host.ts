@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { statfs } from 'node:fs/promises';
+import { OpenFiles } from './cgroup.js';
 import { cpus, hostname, loadavg, totalmem, freemem, uptime } from 'node:os';
 import { fail, ok, type Result } from '../domain/result.js';
 import type { FilesystemUsage, HostSample } from '../domain/observations.js';
@@ -28,6 +28,9 @@ export interface CpuTimes {
 export class HostSampler {
   private prevCpu?: CpuTimes;
   private prevNet?: { at: number; rx: number; tx: number };
+  // The four /proc files stay open and are read again from offset 0 (issue #27: fs/promises' readFile
+  // is an open, an fstat, reads and a close, each a trip through the thread pool, every refresh).
+  private readonly files = new OpenFiles(8);
 
   constructor(
     private readonly procRoot = '/proc',
@@ -37,13 +40,21 @@ export class HostSampler {
   /** Takes one sample; never throws. */
   async sample(): Promise<Result<HostSample>> {
     try {
-      const stat = await readFile(`${this.procRoot}/stat`, 'utf8').catch(() => undefined);
-      if (stat === undefined) return await this.sampleWithSysinfo();
-      const [meminfo, mounts, netdev] = await Promise.all([
-        readFile(`${this.procRoot}/meminfo`, 'utf8'),
-        readFile(`${this.procRoot}/mounts`, 'utf8'),
-        readFile(`${this.procRoot}/net/dev`, 'utf8').catch(() => ''),
-      ]);
+      const read = (name: string) => this.files.read(`${this.procRoot}/${name}`);
+      let stat: string;
+      try {
+        stat = read('stat');
+      } catch {
+        return await this.sampleWithSysinfo();
+      }
+      const meminfo = read('meminfo');
+      const mounts = read('mounts');
+      let netdev = '';
+      try {
+        netdev = read('net/dev');
+      } catch {
+        // no network figures
+      }
       const at = this.now();
       const cpu = parseProcStat(stat);
       const cpuPercent = this.prevCpu && cpu ? cpuPercentBetween(this.prevCpu, cpu) : undefined;
@@ -65,6 +76,11 @@ export class HostSampler {
     } catch (err) {
       return fail('unknown', 'host', `could not read host metrics: ${(err as Error).message}`);
     }
+  }
+
+  /** Closes the /proc files kept open. */
+  close(): void {
+    this.files.close();
   }
 
   private netRates(at: number, rx: number, tx: number): { rxBytesPerSec?: number; txBytesPerSec?: number } {

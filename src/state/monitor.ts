@@ -184,12 +184,13 @@ export class Monitor {
     if (slot.running) return; // never overlap runs of one source (k9s drops overlapping refreshes)
     slot.running = true;
     try {
-      const results = await slot.source.run();
+      // Whether a run is a health check is decided by when it started: a slow answer must not make
+      // the next, quick one look too early to count. The source is told (issue #27: a check's Docker
+      // run lists the engine; a refresh between checks may lean on the events stream).
+      const isCheck = forceCheck || slot.lastCheckAt === undefined || startedAt - slot.lastCheckAt >= slot.source.checkMs - 50;
+      const results = await slot.source.run({ check: isCheck });
       slot.failures = results.some((r) => r.status === 'unknown' && !r.suppressedBy) ? slot.failures + 1 : 0;
       const at = this.now();
-      // Whether a run is a health check is decided by when it started: a slow answer must not make
-      // the next, quick one look too early to count.
-      const isCheck = forceCheck || slot.lastCheckAt === undefined || startedAt - slot.lastCheckAt >= slot.source.checkMs - 50;
       this.record(results, isCheck, at);
       if (isCheck) slot.lastCheckAt = startedAt;
     } catch {

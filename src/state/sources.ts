@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { CheckResult } from '../domain/check.js';
 import { standbyServices } from './standby.js';
-import { evaluateBackupAge, evaluateFilesBackup, evaluateDocker, matchService, evaluateHost, evaluateHttp, evaluateRedis, evaluateSqlite } from '../domain/evaluate.js';
+import { evaluateBackupAge, evaluateFilesBackup, evaluateDocker, evaluateHost, evaluateHttp, evaluateRedis, evaluateSqlite } from '../domain/evaluate.js';
 import { evaluateRowLedger } from '../domain/row-ledger.js';
 import { scheduleView, scheduleFor } from '../domain/schedule.js';
 import { ProbeWindow } from '../domain/window.js';
@@ -20,6 +20,9 @@ import { readOpenRunChecks } from '../engine/findings.js';
 import { RowLedger } from './row-ledger.js';
 import { openStateDb, stateDir } from './statedb.js';
 import type { AppStore, DockerData } from './store.js';
+import { apiOneShot, type DockerSample } from './docker-oneshot.js';
+
+export { NOT_READ_REASON } from './docker-oneshot.js';
 
 /**
  * One polled source of checks (the host, the Docker engine, one Redis, one database, one endpoint).
@@ -34,65 +37,11 @@ export interface Source {
   checkMs: number;
   /** Takes a first sample so rates (CPU %, network) exist on the next run. */
   prime?(): Promise<void>;
-  run(): Promise<CheckResult[]>;
+  /** `check`: this run counts as a health check (the monitor says; issue #27's Docker source lists the engine then). */
+  run(opts?: { check?: boolean }): Promise<CheckResult[]>;
   close?(): void;
   /** `check` (issue #27): about how long the second read takes (ms), so it starts that much before the sample's end. */
   lead?(): number;
-}
-
-interface DockerSample {
-  engine: Awaited<ReturnType<DockerService['version']>>;
-  containers: Awaited<ReturnType<DockerService['containers']>> | undefined;
-  stats: Map<string, ContainerStats>;
-  /** Running containers deliberately not read, with why (`check` on the API stats path). */
-  unmeasured?: Map<string, string>;
-}
-
-/** Why `check` on the API stats path has no CPU/memory figures for an undeclared container. */
-export const NOT_READ_REASON =
-  'not read: over the Docker API, check reads stats only for declared services (each read costs the daemon one collection per container and waits for its 1 s sampling cycle)';
-
-/**
- * `check` on the API stats path (remote engine, or stats_source: api). Measured on Docker 20.10
- * (issue #2): a one-shot stats request waits for the daemon's next 1 s sampling tick (only the one
- * that wakes an idle collector is answered at once); requests in flight together share that tick;
- * every read costs the daemon one collection of that container (200 containers ≈ 0.4 CPU-s).
- * `docker stats --no-stream` makes exactly two collections per container, so one read of every
- * container already costs about half of it and two reads about all of it: the target (≤ ½ its
- * daemon CPU, < 2 s) leaves no room to read undeclared containers at all. So: declared services'
- * running containers are read in prime and again in run — a real two-read CPU %, one daemon cycle
- * apart; every other running container is listed (state, health) but not read, and says why.
- * No second version/list call in run.
- */
-function apiOneShot(docker: DockerService, listOpts: { composeProject?: string; light: boolean }, services: Config['services']) {
-  let primed: (DockerSample & { pinned: ContainerInfo[] }) | undefined;
-  return {
-    async prime(): Promise<DockerSample & { pinned: ContainerInfo[] }> {
-      // Version and list in parallel: one round trip less before the first stats tick.
-      const [engine, listed] = await Promise.all([docker.version(), docker.containers(listOpts)]);
-      const containers = engine.ok ? listed : undefined;
-      const pinned = new Map<string, ContainerInfo>();
-      for (const svc of services) {
-        if (!svc.container && !svc.compose_service) continue;
-        const c = containers?.ok ? matchService(svc, containers.value) : undefined;
-        if (c?.state === 'running') pinned.set(c.id, c);
-      }
-      const unmeasured = new Map<string, string>();
-      if (containers?.ok) for (const c of containers.value) if (c.state === 'running' && !pinned.has(c.id)) unmeasured.set(c.id, NOT_READ_REASON);
-      const stats = await docker.stats([...pinned.values()]);
-      primed = { engine, containers, stats, unmeasured, pinned: [...pinned.values()] };
-      return primed;
-    },
-    async run(): Promise<DockerSample> {
-      const p = primed ?? (await this.prime());
-      const stats = await docker.stats(p.pinned);
-      for (const c of p.pinned) {
-        const st = stats.get(c.id);
-        if (st && st.cpuPercent === undefined) st.cpuMissing = 'its first stats read failed, so there is nothing to pair the second with';
-      }
-      return { ...p, stats };
-    },
-  };
 }
 
 /** Builds every source the configuration declares. */
@@ -115,6 +64,7 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
       actions.setEnvelope('host', r.ok ? { data: r.value } : { error: r.error }, now());
       return evaluateHost(r, t);
     },
+    close: () => host.close(),
   });
 
   // Issue #25: services listed under a host are checked on that host's engine, the rest here.
@@ -310,12 +260,27 @@ interface DockerSourceSpec {
 function dockerSource(d: DockerSourceSpec, opts: { oneShot?: boolean }, now: () => number = Date.now): Source {
   const docker = new DockerService(d.endpoint, d.timeoutMs);
   const listOpts = { ...(d.composeProject ? { composeProject: d.composeProject } : {}), light: !!opts.oneShot };
-  const sample = async (): Promise<DockerSample> => {
+  // Issue #27, a local engine outside `check`: Docker's events stream says when the list changed, so a
+  // refresh between checks reads only the cgroup files. Version + list run at each health check (as
+  // before), when the stream heard a change or is not open (lost: it reopens at each refresh), a
+  // container changes without events (changesUnheard), or after relistMs (a safety net). Remote
+  // engines (hosts:) list every refresh as before.
+  const events = !opts.oneShot && d.endpoint.local ? docker.containerEvents(listOpts) : undefined;
+  const relistMs = Math.min(30_000, d.checkMs);
+  let [held, listedAt]: [DockerSample | undefined, number] = [undefined, -Infinity];
+  const sample = async (check = true): Promise<DockerSample> => {
+    const [t, streaming] = [now(), !!events?.ensure()]; // (re)opened at every run, checks too
+    if (!check && streaming && events && held?.engine.ok && held.containers?.ok && !events.stale() && t - listedAt < relistMs && !held.containers.value.some(changesUnheard)) {
+      return { ...held, stats: await docker.stats(held.containers.value) };
+    }
+    events?.listing();
+    listedAt = t;
     const engine = await docker.version();
     const containers = engine.ok ? await docker.containers(listOpts) : undefined;
     // (containers() reuses cached inspect results, so a run right after prime costs one list call.)
     const stats = containers?.ok ? await docker.stats(containers.value) : new Map<string, ContainerStats>();
-    return { engine, containers, stats };
+    held = { engine, containers, stats };
+    return held;
   };
   // `check` over API stats (remote engine / stats_source: api): see apiOneShot above.
   let oneShotApi: ReturnType<typeof apiOneShot> | undefined;
@@ -346,12 +311,12 @@ function dockerSource(d: DockerSourceSpec, opts: { oneShot?: boolean }, now: () 
     prime: async () => {
       await first();
     },
-    // An ssh:// engine's kept connection goes with its source (a reload builds new sources).
-    close: () => d.endpoint.ssh?.close(),
+    // An ssh:// engine's kept connection, the events stream, the open cgroup files go with the source (a reload builds new ones).
+    close: () => void (events?.close(), docker.close(), d.endpoint.ssh?.close()),
     // The second read over cgroup files reads only the stats again: about as long as the first's stats.
     lead: () => (oneShotLocal ? statsMs : 0),
-    run: async () => {
-      const { engine, containers, stats, unmeasured } = oneShotApi ? await oneShotApi.run() : oneShotLocal ? await again(oneShotLocal) : await sample();
+    run: async (o) => {
+      const { engine, containers, stats, unmeasured } = oneShotApi ? await oneShotApi.run() : oneShotLocal ? await again(oneShotLocal) : await sample(o?.check ?? true);
       const at = now();
       if (engine.ok && containers?.ok) {
         d.write({ data: { endpoint: d.endpoint.display, version: engine.value.version, containers: containers.value, stats: Object.fromEntries(stats) } }, at);
@@ -368,6 +333,9 @@ function dockerSource(d: DockerSourceSpec, opts: { oneShot?: boolean }, now: () 
     },
   };
 }
+
+/** A container whose list entry may change with no event: restarting, its health starting or unhealthy (issue #27). */
+const changesUnheard = (c: ContainerInfo): boolean => c.state === 'restarting' || c.health === 'starting' || c.health === 'unhealthy';
 
 /**
  * A host's gauges (CPU, memory, disks) from its `opsdeck watch` metrics endpoint (issue #25): for

@@ -136,7 +136,8 @@ export function App(props: {
   const { columns, rows } = useTerminalSize(props.size);
   // Narrow selections (issue #15): the logs view and the wizard redraw on checks and alerts only.
   const onDashboard = cs.view.kind === 'dashboard' && !cs.dialog;
-  const data: Partial<ReturnType<typeof dashboardSlices>> & ReturnType<typeof headerSlices> = useCoalescedStore(props.store, onDashboard ? dashboardSlices : headerSlices, COALESCE_MS);
+  // Until the host and Docker panes have data, drawn at once (issue #27: the first full frame).
+  const data: Partial<ReturnType<typeof dashboardSlices>> & ReturnType<typeof headerSlices> = useCoalescedStore(props.store, onDashboard ? dashboardSlices : headerSlices, COALESCE_MS, (d: Partial<DashboardData>) => !!d.host && d.host.status !== 'loading' && (!dockerConfigured(props.config) || (!!d.docker && d.docker.status !== 'loading')));
   const [tick, setTick] = useState(0);
   const clock = props.now ?? Date.now;
   const now = clock();
@@ -172,7 +173,6 @@ export function App(props: {
   };
   /** The configured entries a runbook of a kind acts on; for host, the filesystems the host gauges see. */
   const targets = (kind: Exclude<RunbookTargetKind, 'none'>, runbook?: string): string[] =>
-    // failback acts on a failover pair's primary: only those are offered (an operator's trial: every service was).
     kind === 'service' && runbook === 'failback' && c.failover.pairs.length > 0 ? c.failover.pairs.map((p) => p.primary) : kind === 'service' ? names.services : kind === 'database' ? names.databases : kind === 'redis' ? names.redis : kind === 'endpoint' ? names.endpoints : kind === 'app' ? names.apps : (props.store.getState().host.data?.filesystems ?? []).map((f) => f.mount);
   /** "run service-recovery for api" for an alert, when a runbook fits it. */
   const hintFor = (checkId: string): string | undefined => {

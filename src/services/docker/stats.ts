@@ -25,6 +25,11 @@ export class StatsReader {
     private readonly statsConcurrency = 256,
   ) {}
 
+  /** Closes the cgroup files kept open. */
+  close(): void {
+    this.cgroups.close();
+  }
+
   /** Where read() reads from: the cgroup files of a local engine, else one-shot API stats. */
   async source(): Promise<'cgroup' | 'api'> {
     return this.t.endpoint.local && (await this.cgroups.available()) ? 'cgroup' : 'api';

@@ -177,3 +177,75 @@ function getJson<T>(to: PlainHttp, path: string, signal: AbortSignal): Promise<T
     req.end();
   });
 }
+
+/** A long-lived GET whose answer is newline-delimited JSON (the events stream). */
+export interface JsonLineStream {
+  /** Ends the request; `onEnd` is not called for a close asked for. */
+  close(): void;
+}
+
+/**
+ * Opens a long-lived GET on a plain-HTTP engine (unix socket or tcp without TLS) and hands each
+ * line of its answer, parsed, to `onLine`; `onOpen` once the engine answered 200; `onEnd` once,
+ * with why, when the stream ends, fails or does not answer within `openTimeoutMs`. Its own
+ * connection (no agent): it must not hold a socket of the polling path's pool. Undefined when the
+ * engine is not plain HTTP (TLS, or ssh://, which keep polling).
+ */
+export function openJsonLines(
+  endpoint: DockerEndpoint,
+  path: string,
+  openTimeoutMs: number,
+  on: { onOpen: () => void; onLine: (v: unknown) => void; onEnd: (why: string) => void },
+): JsonLineStream | undefined {
+  const o = endpoint.options;
+  if (endpoint.ssh || !(o.socketPath || (o.protocol === 'http' && o.host))) return undefined;
+  let done = false;
+  const end = (why: string) => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    req.destroy();
+    on.onEnd(why);
+  };
+  const req = request(
+    { agent: false, path, method: 'GET', headers: { accept: 'application/json' }, ...(o.socketPath ? { socketPath: o.socketPath } : { host: o.host, port: Number(o.port ?? 2375) }) },
+    (res) => {
+      clearTimeout(timer);
+      if (res.statusCode !== 200) {
+        res.resume();
+        return end(`the engine answered ${path} with HTTP ${res.statusCode ?? 0}`);
+      }
+      on.onOpen();
+      let rest = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        const lines = (rest + chunk).split('\n');
+        rest = lines.pop() ?? '';
+        for (const line of lines) {
+          if (!line.trim()) continue;
+          try {
+            on.onLine(JSON.parse(line));
+          } catch {
+            // a line that is not JSON is skipped; the next list corrects anything it meant
+          }
+        }
+      });
+      res.on('error', (e) => end(e.message));
+      res.on('end', () => end('the engine closed the stream'));
+      res.on('close', () => end('the stream was closed'));
+    },
+  );
+  const timer = setTimeout(() => end(`no answer to ${path} in ${openTimeoutMs} ms`), openTimeoutMs);
+  timer.unref();
+  // A stream left open must never keep the process alive.
+  req.on('socket', (sock) => sock.unref());
+  req.on('error', (e) => end(dockerError(e, endpoint.display, 'events').message));
+  req.end();
+  return {
+    close: () => {
+      done = true;
+      clearTimeout(timer);
+      req.destroy();
+    },
+  };
+}

@@ -14,7 +14,11 @@ export function shallowEqual<T extends object>(a: T, b: T): boolean {
  * refresh finish ~170 ms apart, and each frame redraws the whole screen). A component renders again
  * only when a slice it selected changed (compared shallowly), not on every change to the store.
  */
-export function useCoalescedStore<S, T extends object>(store: StoreApi<S>, select: (s: S) => T, ms: number): T {
+export function useCoalescedStore<S, T extends object>(store: StoreApi<S>, select: (s: S) => T, windowMs: number, arrived?: (t: T) => boolean): T {
+  // Issue #27: with `arrived`, changes are drawn within FIRST_MS until it first holds (the first full
+  // frame must not wait out the window); a frame or two more, once.
+  const firstIn = useRef(!arrived);
+  const ms = firstIn.current ? windowMs : FIRST_MS;
   const subscribe = useMemo(
     () => (onChange: () => void) => {
       let timer: NodeJS.Timeout | undefined;
@@ -39,5 +43,10 @@ export function useCoalescedStore<S, T extends object>(store: StoreApi<S>, selec
     last.current = next;
     return next;
   };
-  return useSyncExternalStore(subscribe, snapshot);
+  const data = useSyncExternalStore(subscribe, snapshot);
+  if (!firstIn.current && arrived?.(data)) firstIn.current = true;
+  return data;
 }
+
+/** The coalescing window until the first data has arrived (issue #27). */
+const FIRST_MS = 15;
