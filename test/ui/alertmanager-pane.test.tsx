@@ -80,6 +80,8 @@ describe('Alertmanager alerts in the Alerts pane (real Alertmanager)', () => {
     try {
       const f = await ui.waitFor((x) => x.includes('am:HighLatency') && x.includes('am:DiskFilling'));
       expect(f).toContain('Alerts (3 firing)');
+      // The header's health is this stack's; Alertmanager's active CRITICAL alerts are counted beside it.
+      expect(f.split('\n')[0]).toContain('AM 1 CRITICAL');
       const row = (text: string) => f.split('\n').find((l) => l.includes(text)) ?? '';
       expect(row('am:HighLatency')).toContain('AM active');
       expect(row('am:HighLatency')).toContain('p99 latency');

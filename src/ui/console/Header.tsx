@@ -20,7 +20,8 @@ export function incidentCells(i: IncidentBanner, now: number): { text: string; b
 }
 
 /** The console's first line: stack name, host, clock, health, overall status, read-only mark, oldest alert, the open incident. */
-export function Header(props: { name: string; hostname: string; now: number; checks: Record<string, CheckResult>; readOnly: boolean; oldestFiring: number | undefined; incident?: IncidentBanner | undefined }) {
+/** `amCritical`: Alertmanager's active CRITICAL alerts (issue #25): the health and status are this stack's checks only, so they are counted beside them. */
+export function Header(props: { name: string; hostname: string; now: number; checks: Record<string, CheckResult>; readOnly: boolean; oldestFiring: number | undefined; incident?: IncidentBanner | undefined; amCritical?: number }) {
   const checks = Object.values(props.checks);
   const overall = checks.length ? overallStatus(checks) : 'unknown';
   const health = props.checks['system:health'];
@@ -36,6 +37,7 @@ export function Header(props: { name: string; hostname: string; now: number; che
       <Box flexShrink={0}>
         <C bold color={health ? statusColor(health.status) : 'gray'}>{`health ${health?.value ?? '…'}%`}</C>
         <C color={statusColor(overall)}>{` ${overall.toUpperCase()}`}</C>
+        {props.amCritical ? <C bold color="red">{`  AM ${props.amCritical} CRITICAL`}</C> : null}
       </Box>
       {props.readOnly ? (
         <Box flexShrink={0}>
