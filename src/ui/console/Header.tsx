@@ -37,8 +37,13 @@ export function Header(props: { name: string; hostname: string; now: number; che
       <Box flexShrink={0}>
         <C bold color={health ? statusColor(health.status) : 'gray'}>{`health ${health?.value ?? '…'}%`}</C>
         <C color={statusColor(overall)}>{` ${overall.toUpperCase()}`}</C>
-        {props.amCritical ? <C bold color="red">{`  AM ${props.amCritical} CRITICAL`}</C> : null}
       </Box>
+      {props.amCritical ? (
+        // Gives way before the incident's clocks on a narrow terminal (after the host and clock).
+        <Box flexShrink={2}>
+          <Text wrap="truncate" bold color="red">{`  AM ${props.amCritical} CRITICAL`}</Text>
+        </Box>
+      ) : null}
       {props.readOnly ? (
         <Box flexShrink={0}>
           <C bold color="yellow">{'  [READ-ONLY]'}</C>
