@@ -158,8 +158,15 @@ describe('runbooks in the console', () => {
   it(': picks a runbook from the catalog (user runbooks marked) and runs it to completion', async () => {
     const t = open();
     await t.waitFor(/rbtest/);
-    t.send(':');
-    const s = await t.waitFor(/Run which runbook\?/);
+    // The catalog is read after the first full frame (issue #27): until then `:` says it is still
+    // loading, and a person presses it again — as here, until the picker opens.
+    let s = '';
+    for (let i = 0; i < 20 && !/Run which runbook\?/.test(s); i++) {
+      t.send(':');
+      s = await t.waitFor(/Run which runbook\?|still loading/, 10_000).catch(() => '');
+      if (!/Run which runbook\?/.test(s)) await new Promise((r) => setTimeout(r, 500));
+    }
+    s = await t.waitFor(/Run which runbook\?/);
     expect(s).toMatch(/e2e-none\s+Write one marker\s+user/);
     const row = s.split('\n').find((l) => l.includes('e2e-none'));
     const key = /(\d)\) e2e-none/.exec(row ?? '')?.[1];
