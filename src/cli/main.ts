@@ -1,3 +1,5 @@
+// Over 300 lines, knowingly: every command and its flags in one table, so `opsdeck --help` and the
+// README's command list are checked against one file; command bodies are imported lazily.
 // First: `opsdeck check` starts its host CPU sample as this module loads (issue #27).
 import { earlyHead, startHostSample } from './check-start.js';
 import { Command, CommanderError, Option } from 'commander';
