@@ -5,11 +5,14 @@ import { ExitError, Failure, UsageError } from '../domain/errors.js';
 import { healCheckId } from '../domain/heal.js';
 import { describeHolder } from '../domain/lease.js';
 import type { GenericDeps } from '../engine/actions.js';
+import type { ContainerInfo } from '../domain/observations.js';
+import type { Result } from '../domain/result.js';
 import { PolicyOperator } from '../engine/operator.js';
 import type { Config } from '../config/schema.js';
 import { findRunbook, loadCatalog, type Catalog } from '../runbooks/catalog.js';
 import { ObservedJournal, rollbackRunbook, startRunbook, type AuditFn, type FileRunCtx, type RunbookEnv } from '../runbooks/runner.js';
-import { dockerFor } from '../services/writers.js';
+import { dockerForService } from '../services/writers.js';
+import type { DockerService } from '../services/docker.js';
 import { actor, recordAudit } from '../state/acks.js';
 import { HealStore, holdOf, type HealAction, type HealRow } from '../state/heal-store.js';
 import { HEAL_LEASE, type HealAct, type HealOutcome, type HealPlan } from '../state/healer.js';
@@ -91,8 +94,22 @@ export function healAct(loaded: () => LoadedConfig, db: BetterSqlite3.Database, 
   };
 }
 
-/** The healer's inspect: one container now, through the Docker facade. */
-export const healInspect = (c: () => LoadedConfig) => (name: string) => dockerFor(c().config.docker.host).inspect(name);
+/**
+ * The healer's inspect: one container now, on its service's engine (a configured host's, else the
+ * local one). One client per engine for as long as the configuration is the same (an ssh:// host's
+ * client keeps its ssh connection: a new client per look would open one per interval).
+ */
+export function healInspect(c: () => LoadedConfig): (name: string, service: string) => Promise<Result<ContainerInfo>> {
+  let kept: { config: Config; byHost: Map<string, DockerService> } | undefined;
+  return (name, service) => {
+    const config = c().config;
+    if (kept?.config !== config) kept = { config, byHost: new Map() };
+    const key = config.hosts.find((h) => h.services.includes(service))?.name ?? '';
+    let d = kept.byHost.get(key);
+    if (!d) kept.byHost.set(key, (d = dockerForService(config, service)));
+    return d.inspect(name);
+  };
+}
 
 const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
 

@@ -61,8 +61,8 @@ export interface HealerOptions {
   config: () => Config;
   store: AppStore;
   act: HealAct;
-  /** A container by name, inspected now (its restart policy is read only there). */
-  inspect: (name: string) => Promise<Result<ContainerInfo>>;
+  /** A service's container by name, inspected now on the service's engine (its restart policy is read only there). */
+  inspect: (name: string, service: string) => Promise<Result<ContainerInfo>>;
   /** --read-only: no lease is taken, nothing is done; escalations are still shown. */
   readOnly?: boolean;
   now?: () => number;
@@ -98,25 +98,26 @@ export function createHealer(opts: HealerOptions): Healer {
   const emit = (e: HealerEvent) => opts.onEvent?.(e);
 
   // A service of a failover pair (issue #21) is the failover manager's: never restarted by the healer.
-  // A service on a configured host (issue #25) is left to a person for now: the healer reads the local
-  // engine's containers (README "Several hosts": F runs service-recovery on the host's engine).
+  // A service on a configured host (issue #25) is read from that host's engine (its containers in
+  // `hosts[name]`, its check `container:<service>@<host>`), inspected and restarted there
+  // (service-recovery's actions resolve the service's engine: `dockerForService`).
   const services = (c: Config) => {
     const members = pairMembers(c);
-    const onHosts = new Set(c.hosts.flatMap((h) => h.services));
-    return c.services.filter((s) => !members.has(s.name) && !onHosts.has(s.name));
+    return c.services.filter((s) => !members.has(s.name));
   };
 
   /** What is wrong with a service now (src/domain/heal.ts `serviceTrigger`), with what the decision needs. */
   const sightService = async (c: Config, s: ServiceConfig): Promise<HealSighting> => {
     const st = opts.store.getState();
-    const data = st.docker.data;
+    const host = c.hosts.find((h) => h.services.includes(s.name));
+    const data = host ? st.hosts[host.name]?.data : st.docker.data;
     const container = s.container || s.compose_service ? matchService(s, data?.containers ?? []) : undefined;
     const names = [s.name, ...(container ? [container.name] : s.container ? [s.container] : [])];
-    const containerId = `container:${s.name}`;
+    const containerId = `container:${s.name}${host ? `@${host.name}` : ''}`;
     const httpId = `http:${s.name}`;
     const containerFiring = firing(opts.store, containerId);
     const httpFiring = firing(opts.store, httpId);
-    const i = container && (containerFiring || httpFiring || c.heal.memory.enabled) ? await opts.inspect(container.name) : undefined;
+    const i = container && (containerFiring || httpFiring || c.heal.memory.enabled) ? await opts.inspect(container.name, s.name) : undefined;
     const info = i?.ok ? i.value : undefined;
     const stats = container ? data?.stats[container.id] : undefined;
     const memPct = stats ? memoryPercent(stats.memUsedBytes, stats.memLimitBytes, st.host.data?.memory.percent ?? 0, c.heal.memory) : undefined;

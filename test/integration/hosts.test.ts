@@ -1,13 +1,16 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { HealStore, type HealAction } from '../../src/state/heal-store.js';
+import { openStateDb } from '../../src/state/statedb.js';
 import { runCli } from '../helpers/cli.js';
 import { docker, removeTestContainers, runContainer, startEngine, type PrivateEngine } from '../helpers/docker-engine.js';
 import { freePort, startSshd, type PrivateSshd } from '../helpers/sshd.js';
 import { TmuxSession } from '../helpers/tmux.js';
+import { Watcher } from '../helpers/watch.js';
 
 // Issue #25 (part C): several Docker engines in one console. A SECOND private engine (its own
 // socket and data root, vfs, the same busybox image) reached over ssh:// through a real sshd on
@@ -157,6 +160,46 @@ describe('hosts: several Docker engines', () => {
       page.close();
     }
   }, 90_000);
+
+  it('self-healing reaches the host: a killed remote container is started again on ITS engine (over ssh://), the local one untouched', async () => {
+    // The built-in service-recovery without its 5 s pause (CI time); the healer and the actions are the real ones.
+    const rb = join(dir, 'rb');
+    mkdirSync(rb, { recursive: true, mode: 0o700 });
+    const builtIn = readFileSync(resolve(import.meta.dirname, '../../runbooks/service-recovery.yaml'), 'utf8').replace('pause_ms: 5000, healthy_within_ms: 30000', 'pause_ms: 0, healthy_within_ms: 15000');
+    expect(builtIn).toContain('pause_ms: 0');
+    writeFileSync(join(rb, 'service-recovery.yaml'), builtIn, { mode: 0o600 });
+    const state = join(dir, 'heal-state');
+    const file = config('heal', `failure_threshold: 1\nrecovery_threshold: 1\nstate_dir: ${state}\nrunbooks:\n  dir: ${rb}\n${services}hosts:\n${sshHost()}heal:\n  attempts: 2\n  start_grace: 1s\n`);
+    const localStarted = docker(local, 'inspect', '-f', '{{.State.StartedAt}}', 'fleet-local');
+    const w = new Watcher(file);
+    try {
+      for (const end = Date.now() + 30_000; !w.lines.some((l) => l.includes('"lease":"healer"') && l.includes('lease-taken')); ) {
+        if (Date.now() > end) throw new Error(`the watch took no healer lease; stderr: ${w.errors}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      docker(second.host, 'kill', 'fleet-remote');
+      await w.waitFor('fired', 'container:x@remote', 30_000);
+      const deadline = Date.now() + 60_000;
+      let healed: HealAction | undefined;
+      while (!healed) {
+        if (Date.now() > deadline) throw new Error(`x not healed within 60 s; watch stderr: ${w.errors}`);
+        await new Promise((r) => setTimeout(r, 500));
+        const db = await openStateDb(state);
+        try {
+          healed = new HealStore(db).recent(50).find((a) => a.subject === 'x' && a.kind === 'restart' && a.outcome !== 'running');
+        } finally {
+          db.close();
+        }
+      }
+      expect(healed, JSON.stringify(healed)).toMatchObject({ outcome: 'ok', runbook: 'service-recovery' });
+      expect(docker(second.host, 'inspect', '-f', '{{.State.Running}}', 'fleet-remote')).toBe('true');
+      await w.waitFor('resolved', 'container:x@remote', 30_000);
+      // The local engine's container of the same test was not restarted.
+      expect(docker(local, 'inspect', '-f', '{{.State.StartedAt}}', 'fleet-local')).toBe(localStarted);
+    } finally {
+      await w.kill('SIGTERM');
+    }
+  }, 120_000);
 
   it('the second engine gone: ONE docker:engine@remote alert, its container suppressed, the local one still ok', async () => {
     // Its container removed first: dockerd would otherwise wait its shutdown timeout for it.
