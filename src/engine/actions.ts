@@ -4,7 +4,7 @@ import type { CheckResult } from '../domain/check.js';
 import type { Config } from '../config/schema.js';
 import type { StepDef, StepParams } from '../domain/runbook.js';
 import { createBackup, verifyBackup } from '../services/backup.js';
-import { waitHealthy, dockerFor } from '../services/writers.js';
+import { waitHealthy, dockerForHost } from '../services/writers.js';
 import type { Action, StepContext } from './driver.js';
 
 // The engine's generic actions (issue #14), by typed id: what runbooks other than restore are made
@@ -77,29 +77,40 @@ export const argvOf = (p: P | undefined, k: string, step: StepDef): readonly str
 
 type G = StepContext<unknown, GenericDeps>;
 
+/** A container step's `host` param: a configured host's name (issue #25), or none (the local engine). */
+const hostParam = (x: G): string | undefined => {
+  const h = x.step.params?.host;
+  return typeof h === 'string' && h !== '' ? h : undefined;
+};
+/** The engine a container step acts on: its `host`'s, else `dockerHost`, else the configuration's local engine. */
+const engineOf = (x: G) => dockerForHost(x.deps.config, hostParam(x), typeof x.step.params?.dockerHost === 'string' ? x.step.params.dockerHost : undefined);
+
 function container(kind: 'start' | 'stop' | 'restart'): Action<unknown, GenericDeps> {
   return {
     dangerous: true,
     preview(x) {
       const name = str(x.step.params, 'container', x.step);
       const healthy = num(x.step.params, 'healthyWithinMs', 0);
-      return `${kind} container ${name}${kind !== 'stop' && healthy ? `, then wait up to ${Math.round(healthy / 1000)} s for it to run and pass its health check` : ''}`;
+      const host = hostParam(x);
+      if (host !== undefined) dockerForHost(x.deps.config, host); // an unknown host is refused at the preview
+      return `${kind} container ${name}${host !== undefined ? ` on host ${host}` : ''}${kind !== 'stop' && healthy ? `, then wait up to ${Math.round(healthy / 1000)} s for it to run and pass its health check` : ''}`;
     },
     async execute(x) {
       const p = x.step.params;
       const name = str(p, 'container', x.step);
-      const d = dockerFor(typeof p?.dockerHost === 'string' ? p.dockerHost : undefined);
+      const d = engineOf(x);
       const r = kind === 'start' ? await d.start(name) : kind === 'stop' ? await d.stop(name) : await d.restart(name);
       if (!r.ok) throw new Failure('docker', `${kind} ${name}: ${r.error.message}`);
       const healthy = num(p, 'healthyWithinMs', 0);
-      return kind !== 'stop' && healthy ? await waitHealthy(d, name, healthy, x.signal) : `${name} ${kind === 'stop' ? 'stopped' : kind === 'start' ? 'started' : 'restarted'}`;
+      const on = hostParam(x) !== undefined ? ` on host ${hostParam(x) ?? ''}` : '';
+      return kind !== 'stop' && healthy ? `${await waitHealthy(d, name, healthy, x.signal)}${on}` : `${name} ${kind === 'stop' ? 'stopped' : kind === 'start' ? 'started' : 'restarted'}${on}`;
     },
     ...(kind === 'restart'
       ? {}
       : {
           async undo(x: G) {
             const name = str(x.step.params, 'container', x.step);
-            const d = dockerFor(typeof x.step.params?.dockerHost === 'string' ? x.step.params.dockerHost : undefined);
+            const d = engineOf(x);
             const r = kind === 'start' ? await d.stop(name) : await d.start(name);
             if (!r.ok) throw new Failure('docker', `undo ${kind} ${name}: ${r.error.message}`);
             return `${name} ${kind === 'start' ? 'stopped' : 'started'} again`;

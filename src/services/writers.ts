@@ -36,6 +36,17 @@ export function dockerForService(config: Pick<Config, 'docker' | 'hosts'> | unde
   return h ? new DockerService(hostEndpoint(h), Math.max(h.timeout, 10_000)) : dockerFor(config?.docker.host);
 }
 
+/**
+ * The Docker client of a configured host's engine by the host's name (issue #25: a runbook step's
+ * `host` param), else the local engine (or `dockerHost`); an unknown name is a `params` failure naming the known ones.
+ */
+export function dockerForHost(config: Pick<Config, 'docker' | 'hosts'> | undefined, host: string | undefined, dockerHost?: string): DockerService {
+  if (host === undefined) return dockerFor(dockerHost ?? config?.docker.host);
+  const h = config?.hosts.find((x) => x.name === host);
+  if (!h) throw new Failure('params', `host ${host} is not configured (expected one of hosts[].name: ${config?.hosts.map((x) => x.name).join(', ') || 'none configured'})`);
+  return new DockerService(hostEndpoint(h), Math.max(h.timeout, 10_000));
+}
+
 /** Runs a writer's stop or start command (through /bin/sh, 60 s at most); a non-zero exit is an error. */
 export async function runWriterCommand(w: Writer | undefined, which: 'stop' | 'start', service: string): Promise<void> {
   const cmd = which === 'stop' ? w?.stopCommand : w?.startCommand;

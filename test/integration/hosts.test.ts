@@ -201,6 +201,24 @@ describe('hosts: several Docker engines', () => {
     }
   }, 120_000);
 
+  it('a runbook\'s container.start with `host:` acts on that host\'s engine (over tcp://); an unknown host is one line naming the known ones', async () => {
+    const rb = join(dir, 'rb-host');
+    mkdirSync(rb, { recursive: true, mode: 0o700 });
+    const step = (h: string) => `target: none\nsteps:\n  - id: bounce\n    title: Start fleet-remote\n    why: a test.\n    action: container.start\n    params: { container: fleet-remote, host: ${h} }\n`;
+    writeFileSync(join(rb, 'bounce.yaml'), `name: bounce\ntitle: bounce a remote container\n${step('db1')}`, { mode: 0o600 });
+    writeFileSync(join(rb, 'bounce-nowhere.yaml'), `name: bounce-nowhere\ntitle: bounce on an unknown host\n${step('nowhere')}`, { mode: 0o600 });
+    const file = config('bounce', `state_dir: ${join(dir, 'bounce-state')}\nrunbooks:\n  dir: ${rb}\n${services}hosts:\n  - name: db1\n    docker: tcp://127.0.0.1:${tcpPort}\n    services: [x]\n`);
+    // Killed there (the local engine has no fleet-remote: started there, the step would fail "no such container").
+    docker(second.host, 'kill', 'fleet-remote');
+    const r = await runCli(['--config', file, 'runbook', 'run', 'bounce', '--yes'], { timeoutMs: 60_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('fleet-remote started on host db1');
+    expect(docker(second.host, 'inspect', '-f', '{{.State.Running}}', 'fleet-remote')).toBe('true');
+    const bad = await runCli(['--config', file, 'runbook', 'run', 'bounce-nowhere', '--yes'], { timeoutMs: 60_000 });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stdout + bad.stderr).toContain('host nowhere is not configured (expected one of hosts[].name: db1)');
+  }, 90_000);
+
   it('the second engine gone: ONE docker:engine@remote alert, its container suppressed, the local one still ok', async () => {
     // Its container removed first: dockerd would otherwise wait its shutdown timeout for it.
     docker(second.host, 'rm', '-f', 'fleet-remote');
