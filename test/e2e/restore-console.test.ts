@@ -164,7 +164,8 @@ describe('the restore wizard in the console', () => {
     const audit = state.prepare("SELECT outcome, detail FROM audit WHERE action = 'restore.accept-loss' ORDER BY id DESC LIMIT 1").get() as { outcome: string; detail: string };
     const ledger = state.prepare("SELECT missing FROM row_ledger WHERE database = 'shop' AND tbl = 'orders'").get() as { missing: string };
     state.close();
-    expect(audit).toEqual({ outcome: 'ok', detail: expect.stringMatching(/^given up \(the operator typed "shop" to confirm\), recorded in the state database: orders: 10 rows given up \(ids 91–100\)/) });
+    expect(audit.outcome).toBe('ok');
+    expect(audit.detail).toMatch(/^given up \(the operator typed "shop" to confirm\), recorded in the state database: orders: 10 rows given up \(ids 91–100\)/);
     expect(ledger.missing).toBe('[]');
     expect(count()).toBe(90);
   });
