@@ -433,7 +433,7 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
       if (missing.length === 0) return 'no row is missing';
       const lines = missing.map((m) => x.deps.ledger.accept(r.ctx.database, m.table, m.missing, r.id));
       // The audit line says who gave them up: the flag, or a person who typed the name (journaled as "confirmed by typing").
-      return `given up (${r.ctx.acceptLoss ? '--accept-loss' : `the operator typed "${r.ctx.database}" to confirm`}), recorded in the state database: ${lines.join('; ')}`;
+      return `given up, recorded in the state database: ${lines.join('; ')} (${r.ctx.acceptLoss ? 'by --accept-loss' : `the operator typed "${r.ctx.database}" to confirm`})`;
     },
   },
 };

@@ -70,7 +70,7 @@ describe.concurrent('restore wizard in a terminal', () => {
     await answer(t, 3, /restore the whole file/, true);
     await answer(t, 4, /give up 1 rows of strategies \(id 6\)\?/, { type: 'trading' });
     const end = await t.waitFor(/EXIT=\d+/);
-    expect(end.replace(/\s/g, '')).toContain('rowsstillmissing:givenup(theoperatortyped"trading"toconfirm)');
+    expect(end.replace(/\s/g, '')).toContain('rowsstillmissing:givenup,recordedinthestatedatabase:strategies:1rowsgivenup(ids6)(theoperatortyped"trading"toconfirm)');
     expect(end).toContain('EXIT=0');
     const state = new Database(join(s.env.OPSDECK_STATE_DIR as string, 'state.db'), { readonly: true });
     const line = state.prepare("SELECT detail FROM run_events WHERE event = 'confirm' AND step = 'accept-loss'").get() as { detail: string } | undefined;

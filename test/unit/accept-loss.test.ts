@@ -90,7 +90,7 @@ describe('the accept-loss question wants the database name typed', () => {
     const o = await drive(s, terminal(`  ${s.database} `).op);
     expect(o.kind === 'completed' && o.skipped).toEqual([]);
     expect(s.ledger.entry(s.database, 'orders')?.missing).toEqual([]);
-    expect(s.audit).toEqual([`restore.accept-loss ok given up (the operator typed "${s.database}" to confirm), recorded in the state database: orders: 3 rows given up (ids 4–6)`]);
+    expect(s.audit).toEqual([`restore.accept-loss ok given up, recorded in the state database: orders: 3 rows given up (ids 4–6) (the operator typed "${s.database}" to confirm)`]);
     expect(s.journal.lines(s.run.id).find((l) => l.event === 'confirm')?.detail).toBe(`confirmed by typing "${s.database}"`);
   });
 
@@ -115,7 +115,7 @@ describe('the accept-loss question wants the database name typed', () => {
     const flag = atAcceptLoss({ acceptLoss: true });
     await drive(flag, new PolicyOperator(() => undefined));
     expect(flag.ledger.entry(flag.database, 'orders')?.missing).toEqual([]);
-    expect(flag.audit[0]).toMatch(/^restore\.accept-loss ok given up \(--accept-loss\)/);
+    expect(flag.audit[0]).toMatch(/^restore\.accept-loss ok given up, recorded in the state database: orders: 3 rows given up \(ids 4–6\) \(by --accept-loss\)$/);
   });
 
   it.each([
