@@ -154,7 +154,12 @@ export function RestoreWizard(props: {
             ))}
             {phase.confirm !== undefined ? (
               <>
-                <C bold>{fit(`type ${phase.confirm} and enter to give them up · enter with anything else keeps them missing · ${firstKey(props.keys, 'dialog.back')} clears`, w)}</C>
+                {/* Wrapped, not cut: at 80 columns the way to keep the rows must stay readable. */}
+                {wrapColumns(`type ${phase.confirm} and enter to give them up · enter with anything else keeps them missing · ${firstKey(props.keys, 'dialog.back')} clears`, w).map((l, i) => (
+                  <C key={`h${i}`} bold>
+                    {l}
+                  </C>
+                ))}
                 <C bold inverse>{fit(`> ${phase.typed ?? ''}▏`, w)}</C>
                 {phase.nudge ? <C color="yellow">{fit(`${firstKey(props.keys, 'dialog.back')} does not answer: type ${phase.confirm} and enter to give them up, or enter to keep them missing`, w)}</C> : null}
               </>
