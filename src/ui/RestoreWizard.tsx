@@ -105,8 +105,8 @@ export function RestoreWizard(props: {
     onKey: (input: string, key: Key) => {
       // A question that wants a word typed (giving rows up) takes raw keys, as the incident dialogs do;
       // otherwise the console's one key table (remappable): dialog keys first, then the cursor keys, then the global ones.
-      const name = key.backspace || key.delete ? 'backspace' : keyName(input, key);
-      const step = wantsText(getPhase()) ? wizardText(getPhase(), { name, input }) : wizardStep(getPhase(), resolveCommand(props.keys, name, DIALOG_SCOPES), props);
+      const p = getPhase();
+      const step = wantsText(p) ? wizardText(p, { name: key.backspace || key.delete ? 'backspace' : keyName(input, key), input }) : wizardStep(p, resolveCommand(props.keys, keyName(input, key), DIALOG_SCOPES), props);
       if (step.phase !== getPhase()) setPhase(step.phase);
       for (const fx of step.effects) perform(fx);
     },
