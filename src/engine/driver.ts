@@ -34,6 +34,8 @@ export interface Prompt {
   intro: string;
   text: string;
   skipMeans: string;
+  /** The word the person must type to answer yes (giving rows up); anything else is a skip (optional steps) or n. */
+  confirm?: string;
 }
 
 /** A value, or a promise of it: what an action's look-before-asking hooks may return. */
@@ -203,8 +205,8 @@ export class Driver<C, D> {
           skipMeans: 'the step was not run',
         };
         this.op.say(`[${n}/${total}] ${p.intro}`);
-        const ans = await this.op.ask({ text: p.text, skip: step.optional });
-        r = this.answered(r, ans, step, n, total, p.skipMeans);
+        const ans = await this.op.ask({ text: p.text, skip: step.optional, ...(p.confirm !== undefined ? { confirm: p.confirm } : {}) });
+        r = this.answered(r, ans, step, n, total, p.skipMeans, p.confirm);
         continue;
       }
       if (a.kind === 'execute') {
@@ -301,9 +303,10 @@ export class Driver<C, D> {
   }
 
   /** Journals a person's answer: y runs the step, s skips it (optional steps), n stops the run. */
-  private answered(r: RunRecord<C>, ans: Answer, step: StepDef, n: number, total: number, skipMeans: string): RunRecord<C> {
+  private answered(r: RunRecord<C>, ans: Answer, step: StepDef, n: number, total: number, skipMeans: string, confirm?: string): RunRecord<C> {
     const at = this.now();
-    if (ans === 'y') return this.save(r, { type: 'confirm', at }, step.id);
+    // A typed confirmation is journaled as such (the give-up of rows: who typed what is on record).
+    if (ans === 'y') return this.save(r, { type: 'confirm', at }, step.id, confirm !== undefined ? `confirmed by typing "${confirm}"` : undefined);
     if (ans === 's' && step.optional) {
       const reason = `skipped by the operator: ${skipMeans}`;
       this.op.say(`[${n}/${total}] ${step.title}: SKIPPED — ${skipMeans}`);

@@ -1,15 +1,31 @@
 import { createInterface, type Interface } from 'node:readline/promises';
 import type { Readable, Writable } from 'node:stream';
-import { encodeMessage, parseAnswer, type Answer } from './protocol.js';
+import { encodeMessage, parseAnswer, parseConfirmation, type Answer } from './protocol.js';
 
 // Who answers a run's questions (issue #14): a person at a terminal, a person in the console (over
 // the protocol), or a policy for unattended runs (`--yes` today; self-healing next), which may
 // refuse past a budget. The driver asks every operator the same way.
 
-/** A question about one step. `skip`: s (skip this step) is offered besides y and n. */
+/**
+ * A question about one step. `skip`: s (skip this step) is offered besides y and n. `confirm`: the
+ * one irreversible choice (giving rows up) is not a y — the person types this word (the database's
+ * name); anything else is s where skip is offered, else n (`parseConfirmation`).
+ */
 export interface Question {
   text: string;
   skip: boolean;
+  confirm?: string;
+}
+
+/** The answers a line prompt offers: "[y/s/N]", or "[type trading to confirm, anything else skips]". */
+function choicesOf(q: Question): string {
+  if (q.confirm === undefined) return q.skip ? 'y/s/N' : 'y/N';
+  return `type ${q.confirm} to confirm, anything else ${q.skip ? 'skips' : 'is N'}`;
+}
+
+/** A line typed at a question: y/n/s, or for a confirmation question the word or not. */
+function answerOf(q: Question, line: string): Answer {
+  return q.confirm === undefined ? parseAnswer(line, q.skip) : parseConfirmation(line, q.confirm, q.skip);
 }
 
 /** What the policy decided about one dangerous step. */
@@ -59,7 +75,7 @@ export class TerminalOperator implements Operator {
     const asking = new AbortController();
     this.asking = asking;
     try {
-      return parseAnswer(await this.rl.question(`${text} [${q.skip ? 'y/s/N' : 'y/N'}] `, { signal: asking.signal }), q.skip);
+      return answerOf(q, await this.rl.question(`${text} [${choicesOf(q)}] `, { signal: asking.signal }));
     } catch (e) {
       // Ctrl+C at the question (readline's AbortError): n — the run stops where it is, journaled.
       if (!this.opts.onInterrupt || (e as { code?: string }).code !== 'ABORT_ERR') throw e;
@@ -99,11 +115,11 @@ export class ProtocolOperator implements Operator {
   }
 
   async ask(q: Question): Promise<Answer> {
-    this.output.write(encodeMessage({ ask: this.clean(q.text), choices: q.skip ? 'yns' : 'yn' }));
+    this.output.write(encodeMessage({ ask: this.clean(q.text), choices: q.skip ? 'yns' : 'yn', ...(q.confirm !== undefined ? { confirm: q.confirm } : {}) }));
     this.rl ??= createInterface({ input: this.input });
     this.lines ??= this.rl[Symbol.asyncIterator]();
     const next = await this.lines.next();
-    return next.done ? 'n' : parseAnswer(next.value, q.skip);
+    return next.done ? 'n' : answerOf(q, next.value);
   }
 
   approve(): PolicyDecision {

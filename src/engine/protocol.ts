@@ -33,8 +33,12 @@ export interface Progress {
   steps: ProgressStep[];
 }
 
-/** What a driven run says: a message, a question with the answers it takes (`yn`, or `yns` when the step may be skipped), or its progress. */
-export type ProtocolMessage = { say: string } | { ask: string; choices: 'yn' | 'yns' } | { progress: Progress };
+/**
+ * What a driven run says: a message, a question with the answers it takes (`yn`, or `yns` when the
+ * step may be skipped), or its progress. A question with `confirm` (giving rows up) is answered by
+ * typing that word: the answer line is the typed text, and only the word itself is a yes.
+ */
+export type ProtocolMessage = { say: string } | { ask: string; choices: 'yn' | 'yns'; confirm?: string } | { progress: Progress };
 
 /** One message as a line. */
 export function encodeMessage(m: ProtocolMessage): string {
@@ -44,10 +48,10 @@ export function encodeMessage(m: ProtocolMessage): string {
 /** A line from the child: a message, or plain text (a line that is not ours is shown as said). */
 export function decodeMessage(line: string): ProtocolMessage | undefined {
   try {
-    const m = JSON.parse(line) as { say?: unknown; ask?: unknown; choices?: unknown; progress?: unknown };
+    const m = JSON.parse(line) as { say?: unknown; ask?: unknown; choices?: unknown; confirm?: unknown; progress?: unknown };
     if (typeof m.say === 'string') return { say: m.say };
     if (m.progress && typeof m.progress === 'object' && Array.isArray((m.progress as Progress).steps)) return { progress: m.progress as Progress };
-    if (typeof m.ask === 'string') return { ask: m.ask, choices: m.choices === 'yns' ? 'yns' : 'yn' };
+    if (typeof m.ask === 'string') return { ask: m.ask, choices: m.choices === 'yns' ? 'yns' : 'yn', ...(typeof m.confirm === 'string' ? { confirm: m.confirm } : {}) };
   } catch {
     // not JSON: below
   }
@@ -62,10 +66,21 @@ export function parseAnswer(line: string, skip: boolean): Answer {
   return 'n';
 }
 
+/**
+ * A typed answer to a question that wants a confirmation word (giving rows up): yes only when the
+ * line is the word itself (surrounding blanks aside, case and all); anything else — `y` included —
+ * is a skip where the step may be skipped, else n. A reflex `y` never gives rows up.
+ */
+export function parseConfirmation(line: string, word: string, skip: boolean): Answer {
+  if (line.trim() === word) return 'y';
+  return skip ? 's' : 'n';
+}
+
 /** What the console hears from a driven run. */
 export interface RunListener {
   onSay(text: string): void;
-  onAsk(question: string, choices: string): void;
+  /** `confirm`: the word the question wants typed (answer it with `answerText`), absent for a y/n question. */
+  onAsk(question: string, choices: string, confirm?: string): void;
   /** Where the run stands (runbook runs send it after every transition; restore does not yet). */
   onProgress?(p: Progress): void;
   onExit(code: number, error?: string): void;
@@ -74,6 +89,8 @@ export interface RunListener {
 /** The console's handle on a driven run. */
 export interface DrivenRun {
   answer(a: Answer): void;
+  /** Answers a question that wants a confirmation word with the text the person typed (the run decides; optional: test doubles that are never asked for a word leave it out). */
+  answerText?(text: string): void;
 }
 
 /** Reads a child's stdout as protocol messages. */
@@ -83,6 +100,7 @@ export function listen(stdout: Readable, to: Pick<RunListener, 'onSay' | 'onAsk'
     if (!m) return;
     if ('say' in m) to.onSay(m.say);
     else if ('progress' in m) to.onProgress?.(m.progress);
+    else if (m.confirm !== undefined) to.onAsk(m.ask, m.choices, m.confirm);
     else to.onAsk(m.ask, m.choices);
   });
 }
@@ -90,6 +108,11 @@ export function listen(stdout: Readable, to: Pick<RunListener, 'onSay' | 'onAsk'
 /** Sends an answer to a child's stdin. */
 export function sendAnswer(stdin: Writable, a: Answer): void {
   stdin.write(`${a}\n`);
+}
+
+/** Sends typed text to a child's stdin as one answer line (line breaks and control characters dropped). */
+export function sendText(stdin: Writable, text: string): void {
+  stdin.write(`${[...text].filter((c) => c >= ' ' && c !== '\x7f').join('')}\n`);
 }
 
 /**
@@ -109,5 +132,5 @@ export function spawnDriven(args: readonly string[], events: RunListener, opts: 
     const last = stderr.trim().split('\n').at(-1)?.replace(/^opsdeck: /, '');
     events.onExit(code ?? 1, code === 0 ? undefined : last || `the ${what} ended with exit code ${String(code)}`);
   });
-  return { answer: (a) => sendAnswer(child.stdin, a) };
+  return { answer: (a) => sendAnswer(child.stdin, a), answerText: (text) => sendText(child.stdin, text) };
 }

@@ -414,19 +414,26 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
     dangerous: false,
     audited: true,
     settled: (x) => (stillMissing(x.record, x.deps.ledger).length === 0 ? 'no row is missing' : undefined),
-    // Missing rows are given up only by a person's y, or by --accept-loss: never silently by --yes.
+    // Missing rows are given up only by a person typing the database's name (a reflex y is a no), or
+    // by --accept-loss: never silently by --yes.
     personOnly(x) {
       if (x.record.ctx.acceptLoss) return undefined;
       const missing = stillMissing(x.record, x.deps.ledger);
       return `not given up without a person's answer (--yes never gives up rows; pass --accept-loss to): ${missing.map((m) => `${size(m.missing)} rows of ${m.table} (${m.key} ${formatRanges(m.missing)})`).join(', ')}`;
     },
-    prompt: (x) => ({ intro: x.step.title, text: lossQuestion(stillMissing(x.record, x.deps.ledger)), skipMeans: 'the rows stay missing; the row-loss alert keeps firing' }),
+    prompt: (x) => ({
+      intro: x.step.title,
+      text: lossQuestion(stillMissing(x.record, x.deps.ledger), x.record.ctx.database),
+      skipMeans: `not given up (only typing ${x.record.ctx.database} gives them up): the rows stay missing; the row-loss alert keeps firing`,
+      confirm: x.record.ctx.database,
+    }),
     async execute(x) {
       const r = x.record;
       const missing = stillMissing(r, x.deps.ledger);
       if (missing.length === 0) return 'no row is missing';
       const lines = missing.map((m) => x.deps.ledger.accept(r.ctx.database, m.table, m.missing, r.id));
-      return `given up, recorded in the state database: ${lines.join('; ')}`;
+      // The audit line says who gave them up: the flag, or a person who typed the name (journaled as "confirmed by typing").
+      return `given up, recorded in the state database: ${lines.join('; ')} (${r.ctx.acceptLoss ? 'by --accept-loss' : `the operator typed "${r.ctx.database}" to confirm`})`;
     },
   },
 };
@@ -565,9 +572,9 @@ function stillMissing(r: Stored, ledger: RowLedger): { table: string; key: strin
   return ledger.entries(r.ctx.database).flatMap((e) => (e.key && e.missing.length && critical.includes(e.table) ? [{ table: e.table, key: e.key, missing: [...e.missing] }] : []));
 }
 
-/** The question of the accept-loss step: exactly which rows would be given up. */
-function lossQuestion(missing: { table: string; key: string; missing: Range[] }[]): string {
-  return `give up ${missing.map((x) => `${size(x.missing)} rows of ${x.table} (${x.key} ${formatRanges(x.missing)})`).join(' and ')}? This restore did not bring them back (the backup used does not hold them, or their stage was skipped; rows written after the monitor's last look are not counted). y gives them up (recorded; the row-loss alert resolves) · s skips (the alert keeps firing until they are found)`;
+/** The question of the accept-loss step: exactly which rows would be given up, and the word that gives them up. */
+function lossQuestion(missing: { table: string; key: string; missing: Range[] }[], database: string): string {
+  return `give up ${missing.map((x) => `${size(x.missing)} rows of ${x.table} (${x.key} ${formatRanges(x.missing)})`).join(' and ')}? This restore did not bring them back (the backup used does not hold them, or their stage was skipped; rows written after the monitor's last look are not counted). Type ${database} to give them up for good (recorded; the row-loss alert resolves) · anything else, y included, keeps them missing (the alert keeps firing until they are found)`;
 }
 
 /** "; kept 3 rows of _opsdeck_quarantine_orders from the file it replaced; journal mode WAL kept". */

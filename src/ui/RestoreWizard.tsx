@@ -4,7 +4,7 @@ import { useEffect, useImperativeHandle, useRef, type Ref } from 'react';
 import { fit, wrapColumns } from './format/cells.js';
 import { choiceKey, choiceRange, DIALOG_SCOPES, firstKey, keyName, type KeyBinding } from './keys.js';
 import { assertNever, resolveCommand } from './console/reducer.js';
-import { initialWizardPhase, wizardModes, wizardStep, type WizardEffect, type WizardMode, type WizardPhase } from './console/wizard.js';
+import { initialWizardPhase, wantsText, wizardModes, wizardStep, wizardText, type WizardEffect, type WizardMode, type WizardPhase } from './console/wizard.js';
 import { C } from './theme.js';
 import { useRefState } from './useRefState.js';
 
@@ -14,13 +14,15 @@ export { unfinishedMap, wizardModes, wizardSuggestions } from './console/wizard.
 export interface RestoreRun {
   /** Answers the question the run is waiting on: y runs the step, n stops the run, s skips (where offered). */
   answer(a: 'y' | 'n' | 's'): void;
+  /** Answers a question that wants a word typed (giving rows up) with the text typed; the run decides. */
+  answerText?(text: string): void;
 }
 
-/** What the run reports: a message, a question (answer with y/n), its end. */
+/** What the run reports: a message, a question (answer with y/n, or by typing a word), its end. */
 export interface RestoreEvents {
   onSay(text: string): void;
-  /** `choices`: 'yn', or 'yns' when the step may be skipped. */
-  onAsk(question: string, choices: string): void;
+  /** `choices`: 'yn', or 'yns' when the step may be skipped; `confirm`: the word the question wants typed (giving rows up). */
+  onAsk(question: string, choices: string, confirm?: string): void;
   onExit(code: number, error?: string): void;
 }
 
@@ -67,9 +69,9 @@ export function RestoreWizard(props: {
     setLines([]);
     run.current = props.start(m.args, {
       onSay: (text) => mounted.current && setLines([...getLines(), text]),
-      onAsk: (question, choices) => {
+      onAsk: (question, choices, confirm) => {
         const p = getPhase();
-        if (mounted.current && p.kind === 'running') setPhase({ kind: 'running', title: p.title, question, choices });
+        if (mounted.current && p.kind === 'running') setPhase({ kind: 'running', title: p.title, question, choices, ...(confirm !== undefined ? { confirm, typed: '' } : {}) });
       },
       onExit: (code, error) => {
         run.current = undefined;
@@ -90,6 +92,10 @@ export function RestoreWizard(props: {
         setLines([...getLines(), fx.line]);
         run.current?.answer(fx.answer);
         return;
+      case 'answer-text':
+        setLines([...getLines(), fx.line]);
+        run.current?.answerText?.(fx.text);
+        return;
       default:
         assertNever(fx);
     }
@@ -97,8 +103,10 @@ export function RestoreWizard(props: {
 
   useImperativeHandle(props.keysRef, () => ({
     onKey: (input: string, key: Key) => {
-      // The console's one key table (remappable): dialog keys first, then the cursor keys, then the global ones.
-      const step = wizardStep(getPhase(), resolveCommand(props.keys, keyName(input, key), DIALOG_SCOPES), props);
+      // A question that wants a word typed (giving rows up) takes raw keys, as the incident dialogs do;
+      // otherwise the console's one key table (remappable): dialog keys first, then the cursor keys, then the global ones.
+      const p = getPhase();
+      const step = wantsText(p) ? wizardText(p, { name: key.backspace || key.delete ? 'backspace' : keyName(input, key), input }) : wizardStep(p, resolveCommand(props.keys, keyName(input, key), DIALOG_SCOPES), props);
       if (step.phase !== getPhase()) setPhase(step.phase);
       for (const fx of step.effects) perform(fx);
     },
@@ -144,8 +152,23 @@ export function RestoreWizard(props: {
                 {l}
               </C>
             ))}
-            <C bold>{fit(answerHint(props.keys, phase.choices ?? 'yn', phase.question.startsWith('give up')), w)}</C>
-            {phase.nudge ? <C color="yellow">{fit(`${firstKey(props.keys, 'dialog.back')} does not answer: press one of the keys above`, w)}</C> : null}
+            {phase.confirm !== undefined ? (
+              <>
+                {/* Wrapped, not cut: at 80 columns the way to keep the rows must stay readable. */}
+                {wrapColumns(`type ${phase.confirm} and enter to give them up · enter with anything else keeps them missing · ${firstKey(props.keys, 'dialog.back')} clears`, w).map((l, i) => (
+                  <C key={`h${i}`} bold>
+                    {l}
+                  </C>
+                ))}
+                <C bold inverse>{fit(`> ${phase.typed ?? ''}▏`, w)}</C>
+                {phase.nudge ? <C color="yellow">{fit(`${firstKey(props.keys, 'dialog.back')} does not answer: type ${phase.confirm} and enter to give them up, or enter to keep them missing`, w)}</C> : null}
+              </>
+            ) : (
+              <>
+                <C bold>{fit(answerHint(props.keys, phase.choices ?? 'yn'), w)}</C>
+                {phase.nudge ? <C color="yellow">{fit(`${firstKey(props.keys, 'dialog.back')} does not answer: press one of the keys above`, w)}</C> : null}
+              </>
+            )}
           </Box>
         ) : (
           <Text>
@@ -171,12 +194,9 @@ export function RestoreWizard(props: {
   );
 }
 
-/** What the keys answer: "y run · n stop here · s skip". */
-function answerHint(keys: readonly KeyBinding[], choices: string, givingUp = false): string {
-  // Giving rows up is not "running" anything: the keys say what they do to the rows.
-  const parts = givingUp
-    ? [`${firstKey(keys, 'dialog.yes')} yes, give them up`, `${firstKey(keys, 'dialog.no')} no, stop the restore here`]
-    : [`${firstKey(keys, 'dialog.yes')} yes, run it`, `${firstKey(keys, 'dialog.no')} no, stop the restore here`];
-  if (choices.includes('s')) parts.push(givingUp ? `${firstKey(keys, 'dialog.skip')} skip: keep them missing (the alert keeps firing)` : `${firstKey(keys, 'dialog.skip')} skip this step`);
+/** What the keys answer: "y run · n stop here · s skip". (Giving rows up is typed, never a key: the text field above.) */
+function answerHint(keys: readonly KeyBinding[], choices: string): string {
+  const parts = [`${firstKey(keys, 'dialog.yes')} yes, run it`, `${firstKey(keys, 'dialog.no')} no, stop the restore here`];
+  if (choices.includes('s')) parts.push(`${firstKey(keys, 'dialog.skip')} skip this step`);
   return parts.join(' · ');
 }

@@ -112,10 +112,14 @@ describe('the restore wizard in the console', () => {
     expect(t.capture()).toMatch(/s skip this step/); // still asking
     expect(count()).toBe(90);
     t.send('s');
-    // The rows no backup restored are named, and giving them up is a question of its own.
-    await t.waitFor(/give up 10 rows of orders \(id 91–100\)\? This restore did not bring them back[^]*?y yes, give them up · n no, stop the restore here · s skip: keep them missing/, 30_000);
-    t.send('s');
+    // The rows no backup restored are named, and giving them up is a question of its own: the
+    // database's name typed, never a key — a reflex y (then enter) keeps them missing.
+    await t.waitFor(/give up 10 rows of orders \(id 91–100\)\? This restore did not bring them back[^]*?type shop and enter to give them up · enter with anything else keeps them missing · esc clears\s+> ▏/, 30_000);
+    t.send('y');
+    await t.waitFor(/> y▏/); // what was typed is shown
+    t.send('Enter', false);
     await t.waitFor(/restore finished with skipped steps \(named above\) — NOT complete/, 60_000);
+    expect(t.capture()).toMatch(/→ typed y, not shop: keep them missing[^]*rows still missing: SKIPPED — not given up \(only typing shop gives them up\)/);
     expect(t.capture()).toMatch(/SKIPPED — its tables stay as they are/);
     expect(count()).toBe(90);
     t.send('Escape', false);
@@ -128,6 +132,42 @@ describe('the restore wizard in the console', () => {
     state.close();
     expect(run.status).toBe('partial');
     expect(line?.detail).toMatch(/restore critical tables \(skipped by the operator/);
+  });
+
+  it('typing the database name (then enter) at the give-up question gives the missing rows up, audited as typed', async () => {
+    // Orders 91–100 are still missing: the test before kept them so.
+    const t = open();
+    await t.waitFor(/ shop .*health/);
+    t.send('W');
+    await t.waitFor(/Restore wizard: shop/);
+    t.send('3');
+    await t.waitFor(/\[1\/10\] choose the backup[^]*?y yes, run it/, 30_000);
+    t.send('y');
+    await t.waitFor(/\[3\/10\] stop the writers[^]*?y yes, run it/, 30_000);
+    t.send('y');
+    await t.waitFor(/\[5\/10\] restore critical tables[^]*?s skip this step/, 30_000);
+    t.send('s');
+    await t.waitFor(/give up 10 rows of orders \(id 91–100\)\?[^]*?> ▏/, 30_000);
+    t.send('shpo');
+    t.send('BSpace', false);
+    t.send('BSpace', false);
+    t.send('op');
+    await t.waitFor(/> shop▏/);
+    t.send('Enter', false);
+    await t.waitFor(/restore finished with skipped steps/, 60_000); // its critical stage was skipped
+    expect(t.capture().replace(/\s/g, '')).toContain('rowsstillmissing:givenup,recordedinthestatedatabase:orders:10rowsgivenup(ids91–100)(theoperatortyped"shop"toconfirm)');
+    t.send('Escape', false);
+    await t.waitFor(/Containers|Datastores/);
+    t.send('q');
+    await t.waitFor(/EXIT=0/);
+    const state = new Database(join(dir, 'state', 'state.db'), { readonly: true });
+    const audit = state.prepare("SELECT outcome, detail FROM audit WHERE action = 'restore.accept-loss' ORDER BY id DESC LIMIT 1").get() as { outcome: string; detail: string };
+    const ledger = state.prepare("SELECT missing FROM row_ledger WHERE database = 'shop' AND tbl = 'orders'").get() as { missing: string };
+    state.close();
+    expect(audit.outcome).toBe('ok');
+    expect(audit.detail).toBe('given up, recorded in the state database: orders: 10 rows given up (ids 91–100) (the operator typed "shop" to confirm)');
+    expect(ledger.missing).toBe('[]');
+    expect(count()).toBe(90);
   });
 
   it('under --read-only W is refused with the reason', async () => {

@@ -306,7 +306,7 @@ const asking = (s: string) => `${(s.match(/[^\n]*waiting for your answer[^\n]*/g
 /**
  * An operator at 3 a.m.: selects the alert, reads "F: run RUNBOOK for TARGET", presses F and
  * answers y to every question until the run says it completed (the restore wizard: enter on the way
- * it suggests, then y), then esc back to the dashboard.
+ * it suggests, then y; giving rows up: the database's name typed, then enter), then esc back to the dashboard.
  */
 async function recoverFromAlert(t: TmuxSession, alert: string, runbook: string, target: string): Promise<void> {
   await selectAlert(t, alert);
@@ -320,14 +320,18 @@ async function recoverFromAlert(t: TmuxSession, alert: string, runbook: string, 
   const done = restore ? /restore wizard finished/ : new RegExp(`${esc(runbook)} for ${esc(target)}: completed`);
   // Whole-file restores ask to give up rows the backup lacks: trades written after the drill began
   // (the score below fails if one committed before it is lost).
-  const asked = restore ? /y yes, (run it|give them up) · n no, stop the restore here/ : /y yes, run it · n no, stop the runbook here|y try it again/;
+  const giveUp = new RegExp(`type ${esc(target)} and enter to give them up`);
+  const asked = restore ? new RegExp(`y yes, run it · n no, stop the restore here|${giveUp.source}`) : /y yes, run it · n no, stop the runbook here|y try it again/;
   const failed = /did not finish|NOT complete|restore failed|ended with exit/;
   for (;;) {
     const screen = await t.waitFor((s) => done.test(s) || failed.test(s) || (asked.test(s) && !/esc back to the dashboard/.test(s)), 180_000);
     if (done.test(screen)) break;
     if (failed.test(screen)) throw new Error(`${runbook} for ${target} did not finish:\n${screen}`);
     const q = asking(screen);
-    t.send('y');
+    if (restore && giveUp.test(screen)) {
+      t.send(target);
+      t.send('Enter', false);
+    } else t.send('y');
     await t.waitFor((s) => asking(s) !== q || done.test(s) || failed.test(s), 180_000);
   }
   t.send('Escape', false);

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { cli, cloneScenario, integrityOf, makeTemplate, removePrivateCli, rowsOf, type Scenario } from '../helpers/restore-fixture.js';
@@ -27,13 +28,13 @@ function wizard(s: Scenario, tag: string, args: string[]): TmuxSession {
   return t;
 }
 
-const prompts = (screen: string) => (screen.match(/\[y\/(s\/)?N\]/g) ?? []).length; // capture-pane trims trailing spaces
+const prompts = (screen: string) => (screen.match(/\[y\/(s\/)?N\]|\[type \S+ to confirm, anything else (skips|is N)\]/g) ?? []).length; // capture-pane trims trailing spaces
 
-/** Waits for the n-th prompt, checks the step shown above it, answers. */
-async function answer(t: TmuxSession, n: number, step: RegExp, yes: boolean | 's'): Promise<void> {
+/** Waits for the n-th prompt, checks the step shown above it, answers (y, n, s, or typed text). */
+async function answer(t: TmuxSession, n: number, step: RegExp, yes: boolean | 's' | { type: string }): Promise<void> {
   const screen = await t.waitFor((sc) => prompts(sc) >= n);
   expect(screen).toMatch(step);
-  t.send(yes === 's' ? 's' : yes ? 'y' : 'n');
+  t.send(typeof yes === 'object' ? yes.type : yes === 's' ? 's' : yes ? 'y' : 'n');
   t.send('Enter', false);
 }
 
@@ -47,9 +48,11 @@ describe.concurrent('restore wizard in a terminal', () => {
     await answer(t, 3, /\[5\/11\] restore critical tables: one transaction: replace the rows of strategies, trades in .*trading\.db with the backup's[^]*?replacing loses [^]*?run this stage\? y runs it · s skips it [^]*?n stops the restore here \[y\/s\/N\]$/m, true);
     await answer(t, 4, /\[6\/11\] restore normal tables: .*market_data[^]*?run this stage\? .*\[y\/s\/N\]$/m, 's');
     // The rows written after the backup that the critical stage replaced away are named, and giving
-    // them up is a question of its own. The changed trade is not among them: it holds the backup's version.
-    await answer(t, 5, /give up 1 rows of strategies \(id 6\)\?[^]*?\[y\/s\/N\]$/m, 's');
+    // them up is a question of its own, answered by typing the database's name: a reflex y keeps them.
+    // The changed trade is not among them: it holds the backup's version.
+    await answer(t, 5, /give up 1 rows of strategies \(id 6\)\?[^]*?Type trading to give[^]*?\[type trading to confirm, anything else skips\]$/m, true);
     const end = await t.waitFor(/EXIT=\d+/);
+    expect(end).toMatch(/rows still missing: SKIPPED — not given up \(only typing trading gives them up\)/);
     expect(end).toMatch(/\[6\/11\] restore normal tables: SKIPPED — its tables stay as they are/);
     expect(end).toMatch(/restore trading-\S+ finished, NOT complete — skipped: restore normal tables \(skipped by the operator/);
     expect(end).toContain('EXIT=3');
@@ -57,6 +60,22 @@ describe.concurrent('restore wizard in a terminal', () => {
     expect(now.trades).toEqual(s.backupSet.trades);
     expect(now.market_data).toEqual(s.oldSet.market_data);
     expect(integrityOf(s.db)).toBe('ok');
+  });
+
+  it('the give-up question takes the database name typed at the terminal: the rows are given up, exit 0', async () => {
+    const s = cloneScenario(template);
+    const t = wizard(s, 'give-up', []);
+    await answer(t, 1, /choose the backup/, true);
+    await answer(t, 2, /stop the writers/, true);
+    await answer(t, 3, /restore the whole file/, true);
+    await answer(t, 4, /give up 1 rows of strategies \(id 6\)\?/, { type: 'trading' });
+    const end = await t.waitFor(/EXIT=\d+/);
+    expect(end.replace(/\s/g, '')).toContain('rowsstillmissing:givenup,recordedinthestatedatabase:strategies:1rowsgivenup(ids6)(theoperatortyped"trading"toconfirm)');
+    expect(end).toContain('EXIT=0');
+    const state = new Database(join(s.env.OPSDECK_STATE_DIR as string, 'state.db'), { readonly: true });
+    const line = state.prepare("SELECT detail FROM run_events WHERE event = 'confirm' AND step = 'accept-loss'").get() as { detail: string } | undefined;
+    state.close();
+    expect(line?.detail).toBe('confirmed by typing "trading"');
   });
 
   it('Ctrl+C at a question stops the run there and names the writer still stopped and the resume / rollback commands', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../../src/ui/console/reducer.js';
-import { initialWizardPhase, wizardModes, wizardStep, type WizardContext, type WizardPhase } from '../../src/ui/console/wizard.js';
+import { initialWizardPhase, wantsText, wizardModes, wizardStep, wizardText, type WizardContext, type WizardPhase } from '../../src/ui/console/wizard.js';
 
 // The restore wizard's keys as a pure step (issue #15, part 3). Esc never answers a question
 // (issue #10: Esc bound to "no" skipped the critical-tables stage).
@@ -85,5 +85,34 @@ describe('the run’s end', () => {
   });
   it.each(['dialog.yes', 'dialog.skip', 'cursor.up'] as const)('%s does nothing', (id) => {
     expect(wizardStep(done, c(id), ctx)).toEqual({ phase: done, effects: [] });
+  });
+});
+
+describe('giving rows up: the question wants the database name typed (raw keys, a text field)', () => {
+  const giveUp = (typed: string, nudge?: boolean): WizardPhase => ({ kind: 'running', title: 'restore shop', question: 'give up 3 rows of orders (id 4–6)?', choices: 'yns', confirm: 'shop', typed, ...(nudge ? { nudge } : {}) });
+  const typeAll = (text: string) => [...text].reduce((p, ch) => wizardText(p, { name: ch, input: ch }).phase, giveUp(''));
+
+  it('only such a question takes text; a y/n question and a finished run do not', () => {
+    expect([wantsText(giveUp('')), wantsText(asking('yns')), wantsText({ kind: 'done', title: 't', code: 0 })]).toEqual([true, false, false]);
+  });
+
+  it.each([
+    ['y and n are letters here: they type, they answer nothing', giveUp(''), { name: 'y', input: 'y' }, giveUp('y'), []],
+    ['s types too', giveUp('y'), { name: 's', input: 's' }, giveUp('ys'), []],
+    ['backspace deletes', giveUp('sho'), { name: 'backspace', input: '' }, giveUp('sh'), []],
+    ['esc clears what was typed', giveUp('sh'), { name: 'escape', input: '' }, giveUp(''), []],
+    ['esc with nothing typed answers nothing and says why', giveUp(''), { name: 'escape', input: '' }, giveUp('', true), []],
+    ['a control key types nothing', giveUp('s'), { name: 'ctrl+u', input: 'u' }, giveUp('s'), []],
+    ['an arrow types nothing', giveUp('s'), { name: 'up', input: '' }, giveUp('s'), []],
+    ['enter sends the name: the transcript says it gives them up', giveUp('shop'), { name: 'enter', input: '\r' }, { kind: 'running', title: 'restore shop' }, [{ effect: 'answer-text', text: 'shop', line: 'give up 3 rows of orders (id 4–6)? → typed shop: give them up' }]],
+    ['enter sends y as typed: the run keeps them missing', giveUp('y'), { name: 'enter', input: '\r' }, { kind: 'running', title: 'restore shop' }, [{ effect: 'answer-text', text: 'y', line: 'give up 3 rows of orders (id 4–6)? → typed y, not shop: keep them missing' }]],
+    ['enter with nothing typed keeps them missing', giveUp(''), { name: 'enter', input: '\r' }, { kind: 'running', title: 'restore shop' }, [{ effect: 'answer-text', text: '', line: 'give up 3 rows of orders (id 4–6)? → nothing typed: keep them missing' }]],
+  ] as const)('%s', (_n, phase, key, next, effects) => {
+    expect(wizardText(phase, key)).toEqual({ phase: next, effects });
+  });
+
+  it('typing the name letter by letter fills the field; a key after a nudge clears the nudge', () => {
+    expect(typeAll('shop')).toEqual(giveUp('shop'));
+    expect(wizardText(giveUp('', true), { name: 's', input: 's' }).phase).toEqual(giveUp('s'));
   });
 });

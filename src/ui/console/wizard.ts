@@ -3,6 +3,7 @@
 // performs the effects (go back, start the run, answer its question).
 
 import type { Alert } from '../../domain/alerts.js';
+import type { TextKey } from './incident-dialog.js';
 import { assertNever, type Command } from './reducer.js';
 
 /** One way into a restore: what the wizard says, and the `opsdeck restore` arguments it runs. */
@@ -52,7 +53,8 @@ export function wizardSuggestions(databases: readonly string[], alerts: readonly
 export type WizardPhase =
   | { kind: 'pick-db'; selected: number }
   | { kind: 'pick-mode'; db: string; selected: number }
-  | { kind: 'running'; title: string; question?: string; choices?: string; nudge?: boolean }
+  /** `confirm`: the question wants that word typed (giving rows up); `typed` is the text field so far. */
+  | { kind: 'running'; title: string; question?: string; choices?: string; nudge?: boolean; confirm?: string; typed?: string }
   | { kind: 'done'; title: string; code: number; error?: string };
 
 /** What the wizard component does for a step. */
@@ -60,7 +62,9 @@ export type WizardEffect =
   | { effect: 'back' }
   | { effect: 'begin'; mode: WizardMode }
   /** Answers the run's question; `line` is what the wizard's transcript says was answered. */
-  | { effect: 'answer'; answer: 'y' | 'n' | 's'; line: string };
+  | { effect: 'answer'; answer: 'y' | 'n' | 's'; line: string }
+  /** Answers a question that wants a confirmation word with what was typed (the run decides whether it is the word). */
+  | { effect: 'answer-text'; text: string; line: string };
 
 /** The databases to choose from, and the way the cursor starts on for each (what fires suggests). */
 export interface WizardContext {
@@ -125,5 +129,43 @@ export function wizardStep(p: WizardPhase, c: Command | undefined, ctx: WizardCo
       return id === 'dialog.back' || id === 'dialog.no' || id === 'dialog.pick' || id === 'app.quit' ? { phase: p, effects: [{ effect: 'back' }] } : stay;
     default:
       return assertNever(p);
+  }
+}
+
+/** Longest text the confirmation field takes (a database's name is far shorter). */
+export const MAX_TYPED = 100;
+
+/** Whether the wizard is asking a question that wants a word typed: its keys are then raw text (`wizardText`). */
+export function wantsText(p: WizardPhase): p is Extract<WizardPhase, { kind: 'running' }> & { question: string; confirm: string } {
+  return p.kind === 'running' && p.question !== undefined && p.confirm !== undefined;
+}
+
+/**
+ * One raw key at a question that wants a word typed (giving rows up), as the incident dialogs take
+ * text: printable keys type (y and n included: they are letters here), backspace deletes, enter
+ * sends what was typed — the run gives the rows up only if it is the word, anything else keeps them
+ * missing — and esc clears the field; with nothing typed it answers nothing and says why (esc never
+ * answers a question).
+ */
+export function wizardText(p: WizardPhase, k: TextKey): { phase: WizardPhase; effects: WizardEffect[] } {
+  if (!wantsText(p)) return { phase: p, effects: [] };
+  const typed = p.typed ?? '';
+  const { nudge: _nudge, ...rest } = p;
+  switch (k.name) {
+    case 'enter': {
+      const t = typed.trim();
+      const line = `${p.question} → ${t === p.confirm ? `typed ${t}: give them up` : `${t ? `typed ${t}, not ${p.confirm}` : 'nothing typed'}: keep them missing`}`;
+      return { phase: { kind: 'running', title: p.title }, effects: [{ effect: 'answer-text', text: typed, line }] };
+    }
+    case 'escape':
+      return typed ? { phase: { ...rest, typed: '' }, effects: [] } : { phase: { ...p, nudge: true }, effects: [] };
+    case 'backspace':
+      return { phase: { ...rest, typed: [...typed].slice(0, -1).join('') }, effects: [] };
+    default: {
+      // Printable text only: a control key or an escape sequence types nothing.
+      const add = k.name === 'space' ? ' ' : [...k.input].filter((c) => c >= ' ' && c !== '\x7f').join('');
+      if (!add || /^ctrl\+/.test(k.name)) return { phase: p, effects: [] };
+      return { phase: { ...rest, typed: [...(typed + add)].slice(0, MAX_TYPED).join('') }, effects: [] };
+    }
   }
 }
