@@ -3,7 +3,7 @@
 
 import { setFlagsFromString } from 'node:v8';
 import type { Config } from '../config/schema.js';
-import type { AppStore } from '../state/store.js';
+import type { AppState, AppStore } from '../state/store.js';
 import { DockerService, hostEndpoint, resolveDockerEndpoint } from '../services/docker.js';
 
 /**
@@ -108,6 +108,21 @@ export function hostDockersFor(config: Config, previous: ReadonlyMap<string, Doc
 
 function hostKey(h: Config['hosts'][number]): string {
   return JSON.stringify([h.docker, h.timeout, h.tls ?? null, h.ssh ?? null]);
+}
+
+/**
+ * The datastores and endpoints the configuration declares, each a row still loading (issue #27): the
+ * first frame is drawn before a slow probe answers, and its pane must say "checking…" for it, not
+ * "none configured" (a row appeared only with its first answer).
+ */
+export function checkingRows(config: Config): Pick<AppState, 'redis' | 'databases' | 'endpoints'> {
+  const rows = (names: string[]) => Object.fromEntries(names.map((n) => [n, { status: 'loading' as const }]));
+  return {
+    redis: rows(config.redis.map((r) => r.name)),
+    databases: rows(config.databases.map((d) => d.name)),
+    // Endpoints and services with a health_url are both checked as http:<name> (src/state/sources.ts).
+    endpoints: rows([...config.endpoints.map((e) => e.name), ...config.services.flatMap((s) => (s.health_url ? [s.name] : []))]),
+  };
 }
 
 /** What `firstDataHook` gives the console: deferred work, the data's arrival, the first full frame drawn. */

@@ -11,7 +11,7 @@ import { reloadConfig } from '../config/reload.js';
 import type { Config } from '../config/schema.js';
 import { exitCodeFor } from '../domain/check.js';
 import type { DockerService } from '../services/docker.js';
-import { dockerFor, firstDataHook, hostDockersFor, noOptimizingCompiler, optimizingWhileFollowing, tuneHeap } from './console-runtime.js';
+import { checkingRows, dockerFor, firstDataHook, hostDockersFor, noOptimizingCompiler, optimizingWhileFollowing, tuneHeap } from './console-runtime.js';
 import { followContainerLogs, followFile } from '../services/logs.js';
 import { EventBus } from '../engine/events.js';
 import { actor, AckStore, recordAudit } from '../state/acks.js';
@@ -75,6 +75,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   // An ack holds for one firing episode: it lapses when the alert resolves.
   bus.subscribe('alert.resolved', (e) => acks.lapse(e.alert.checkId, e.at));
   const store = createAppStore();
+  store.setState(checkingRows(config));
   // Issue #27: what the first full frame does not need waits until it is drawn — the runbook catalog
   // (35–190 ms) and healing's act.
   const afterFirstData = firstDataHook(store, config);
