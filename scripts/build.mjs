@@ -72,8 +72,30 @@ const result = await build({
 });
 const unproven = checkBundle(result.metafile);
 if (unproven.length > 0) fail(unproven);
-writeFileSync('dist/cli.js', "#!/usr/bin/env node\nimport './main.js';\n");
+writeFileSync('dist/cli.js', cliShim());
 chmodSync('dist/cli.js', 0o755);
+
+/**
+ * The `opsdeck` command: V8's compile cache on (Node >= 22.1, `module.enableCompileCache`; absent on
+ * Node 20, where nothing changes), then the bundle. Every start parses ~3 MB of bundle for the console
+ * (issue #27: its first frame); with the cache, a start after the first reads V8's code for them
+ * instead. The cache lives in the user's own cache folder ($XDG_CACHE_HOME or ~/.cache, `opsdeck/v8`),
+ * never a shared /tmp (compiled code another user could plant); NODE_COMPILE_CACHE, when set, wins (Node
+ * reads it at start). A folder that cannot be written only means no cache.
+ */
+function cliShim() {
+  return `#!/usr/bin/env node
+import module from 'node:module';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+try {
+  module.enableCompileCache?.(join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'opsdeck', 'v8'));
+} catch {
+  // no cache: the same start as without
+}
+await import('./main.js');
+`;
+}
 
 /**
  * zod's `locales` namespace (64 languages, ~310 KB of the main chunk every command parses at start,

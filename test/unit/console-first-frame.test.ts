@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { checkingRows, firstDataHook } from '../../src/cli/console-runtime.js';
 import { validate } from '../../src/config/load.js';
@@ -87,3 +91,16 @@ describe('what the first frame shows before every probe answered', () => {
   });
 });
 
+
+describe('the built console UI (dist/, built by the global setup)', () => {
+  it('loads Ink’s layout engine without fetch (undici is not loaded for yoga’s embedded WebAssembly)', () => {
+    const dist = resolve('dist/chunks');
+    const ui = readdirSync(dist).find((f) => /^run-[A-Z0-9]+\.js$/.test(f));
+    expect(ui).toBeDefined();
+    // A fetch that throws: yoga's stock loader calls it for its data: URL, and the import then fails.
+    const script = `globalThis.fetch = () => { throw new Error('fetch called'); };
+await import(${JSON.stringify(pathToFileURL(join(dist, ui ?? '')).href)});
+process.stdout.write('loaded');`;
+    expect(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })).toBe('loaded');
+  });
+});
