@@ -39,9 +39,9 @@ import { configuredKeys, formatReport, runChecks, useColor } from './check.js';
 import { out, useSecrets, type GlobalOptions } from './output.js';
 import { retiredChecks } from '../domain/retired.js';
 import { keyTracker, runbookArgs, type KeyTracker } from './console-keys.js';
+import { trace } from './trace.js';
 
 export { keyTracker, runbookArgs, type KeyTracker } from './console-keys.js';
-import { trace } from './trace.js';
 
 /**
  * The default command: the live console. When stdout is not a terminal (piped, cron) it prints a
