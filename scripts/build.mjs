@@ -2,7 +2,7 @@
 // Heavy modules are loaded with dynamic import() and land in their own chunks, so `opsdeck --help`
 // loads only the CLI parser. Native and optional modules stay external.
 import { build } from 'esbuild';
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { checkBundle, inkSwapsPlugin, preflight, ROOT } from './ink-swaps.mjs';
 
 // Four of Ink's modules and its import of one package are swapped at build time (the packages on
@@ -57,7 +57,7 @@ const result = await build({
   external: ['better-sqlite3', 'dockerode', 'ssh2', 'cpu-features', 'systeminformation', 'react-devtools-core', 'ioredis'],
   // Bundled CommonJS dependencies call require() for Node built-ins.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  plugins: [inkSwapsPlugin(), zodEnglishOnly()],
+  plugins: [inkSwapsPlugin(), zodEnglishOnly(), yogaWithoutFetch()],
   absWorkingDir: ROOT,
   // Proves the swaps took (checkBundle).
   metafile: true,
@@ -72,8 +72,30 @@ const result = await build({
 });
 const unproven = checkBundle(result.metafile);
 if (unproven.length > 0) fail(unproven);
-writeFileSync('dist/cli.js', "#!/usr/bin/env node\nimport './main.js';\n");
+writeFileSync('dist/cli.js', cliShim());
 chmodSync('dist/cli.js', 0o755);
+
+/**
+ * The `opsdeck` command: V8's compile cache on (Node >= 22.1, `module.enableCompileCache`; absent on
+ * Node 20, where nothing changes), then the bundle. Every start parses ~3 MB of bundle for the console
+ * (issue #27: its first frame); with the cache, a start after the first reads V8's code for them
+ * instead. The cache lives in the user's own cache folder ($XDG_CACHE_HOME or ~/.cache, `opsdeck/v8`),
+ * never a shared /tmp (compiled code another user could plant); NODE_COMPILE_CACHE, when set, wins (Node
+ * reads it at start). A folder that cannot be written only means no cache.
+ */
+function cliShim() {
+  return `#!/usr/bin/env node
+import module from 'node:module';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+try {
+  module.enableCompileCache?.(join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'opsdeck', 'v8'));
+} catch {
+  // no cache: the same start as without
+}
+await import('./main.js');
+`;
+}
 
 /**
  * zod's `locales` namespace (64 languages, ~310 KB of the main chunk every command parses at start,
@@ -89,6 +111,29 @@ function zodEnglishOnly() {
         /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: args.resolveDir.replace(/[\\/](classic|core)$/, '/locales/en.js'), namespace: 'zod-en' } : undefined,
       );
       b.onLoad({ filter: /.*/, namespace: 'zod-en' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, resolveDir: ROOT, loader: 'js' }));
+    },
+  };
+}
+
+/**
+ * Yoga's WebAssembly (Ink's layout engine) is embedded in its loader as a base64 data: URL, which the
+ * loader hands to `fetch` whenever a global `fetch` exists, and to its own synchronous base64 decoder
+ * otherwise. In Node, that first `fetch` loads and compiles undici (Node's fetch, built in but compiled
+ * on first use): ~50–70 ms of the console's first frame (issue #27) for a string already in memory.
+ * The bundle takes the decoder's path (`wa()`: the same bytes; `ya` is the minified loader's "get the
+ * binary" function; instantiating already skips `fetch` for a data: URL). The build stops if the
+ * loader no longer reads as expected (yoga-layout updated).
+ */
+function yogaWithoutFetch() {
+  const test = 'function ya(){return w||"function"!=typeof fetch?';
+  return {
+    name: 'yoga-without-fetch',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]yoga-layout[\\/]dist[\\/]binaries[\\/]yoga-wasm-base64-esm\.js$/ }, (args) => {
+        const text = readFileSync(args.path, 'utf8');
+        if (text.split(test).length !== 2) fail([`yoga-layout's loader (${args.path}) no longer reads ${test} once: see yogaWithoutFetch in scripts/build.mjs`]);
+        return { contents: text.replace(test, 'function ya(){return w||!0?'), loader: 'js' };
+      });
     },
   };
 }

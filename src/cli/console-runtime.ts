@@ -3,7 +3,7 @@
 
 import { setFlagsFromString } from 'node:v8';
 import type { Config } from '../config/schema.js';
-import type { AppStore } from '../state/store.js';
+import type { AppState, AppStore } from '../state/store.js';
 import { DockerService, hostEndpoint, resolveDockerEndpoint } from '../services/docker.js';
 
 /**
@@ -111,14 +111,44 @@ function hostKey(h: Config['hosts'][number]): string {
 }
 
 /**
- * Runs work once the host and (when configured) Docker envelopes are no longer loading (the first
- * full frame's data), or after `maxMs`; each piece in its own macrotask, so a frame can be drawn
- * between them.
+ * The datastores and endpoints the configuration declares, each a row still loading (issue #27): the
+ * first frame is drawn before a slow probe answers, and its pane must say "checking…" for it, not
+ * "none configured" (a row appeared only with its first answer).
  */
-export function firstDataHook(store: AppStore, config: Config, maxMs = 3_000): (work: () => void) => void {
+export function checkingRows(config: Config): Pick<AppState, 'redis' | 'databases' | 'endpoints'> {
+  const rows = (names: string[]) => Object.fromEntries(names.map((n) => [n, { status: 'loading' as const }]));
+  return {
+    redis: rows(config.redis.map((r) => r.name)),
+    databases: rows(config.databases.map((d) => d.name)),
+    // Endpoints and services with a health_url are both checked as http:<name> (src/state/sources.ts).
+    endpoints: rows([...config.endpoints.map((e) => e.name), ...config.services.flatMap((s) => (s.health_url ? [s.name] : []))]),
+  };
+}
+
+/** What `firstDataHook` gives the console: deferred work, the data's arrival, the first full frame drawn. */
+export interface FirstFrame {
+  /** Runs `work` once the first full frame is on the screen (or after `maxMs`), each piece in its own macrotask. */
+  (work: () => void): void;
+  /** Resolves once the host and (when configured) Docker envelopes are no longer loading, or after `ms`. */
+  arrived(ms: number): Promise<void>;
+  /** The console says a frame was just written (Ink writes its first frame synchronously in render()). */
+  drawn(): void;
+}
+
+/**
+ * The first full frame (issue #27): the host's and (when configured) Docker's first data. The console
+ * waits for it (`arrived`, bounded) before its first render, so that render is the full frame: one
+ * render instead of an empty frame and then — up to Ink's 100 ms throttle later — the full one. Work
+ * the frame does not need (the runbook catalog, healing's act, the heap settings) runs after it is
+ * drawn: when `drawn()` comes with the data in the store, at once; when the data comes after the
+ * first render, a little after it (App draws it within ~15 ms, Ink's throttle allows a frame every
+ * 100 ms); after `maxMs` at the latest.
+ */
+export function firstDataHook(store: AppStore, config: Config, maxMs = 3_000): FirstFrame {
   const docker = config.docker.all_containers || config.services.some((s) => !!(s.container ?? s.compose_service));
   const queue: (() => void)[] = [];
   let ready = false;
+  let rendered = false;
   const run = () => {
     if (ready) return;
     ready = true;
@@ -136,14 +166,33 @@ export function firstDataHook(store: AppStore, config: Config, maxMs = 3_000): (
     const s = store.getState();
     return s.host.status !== 'loading' && (!docker || s.docker.status !== 'loading');
   };
-  // A little after the data: the frame that shows it is drawn first (App draws it within ~15 ms).
+  const waiting = new Set<() => void>();
   const off = store.subscribe(() => {
-    if (settled()) setTimeout(run, 100);
+    if (!settled()) return;
+    for (const w of waiting) w();
+    waiting.clear();
+    // Arrived after the first render: the frame that shows it is drawn first.
+    if (rendered) setTimeout(run, 120);
   });
   const timer = setTimeout(run, maxMs);
   timer.unref();
-  return (work) => {
+  const hook = (work: () => void) => {
     if (!ready) return void queue.push(work);
     setTimeout(work, 0);
   };
+  return Object.assign(hook, {
+    arrived: (ms: number) =>
+      settled()
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const t = setTimeout(() => (waiting.delete(done), resolve()), ms);
+            const done = () => (clearTimeout(t), resolve());
+            waiting.add(done);
+          }),
+    drawn: () => {
+      if (rendered) return;
+      rendered = true;
+      if (settled()) run();
+    },
+  });
 }

@@ -11,7 +11,7 @@ import { reloadConfig } from '../config/reload.js';
 import type { Config } from '../config/schema.js';
 import { exitCodeFor } from '../domain/check.js';
 import type { DockerService } from '../services/docker.js';
-import { dockerFor, firstDataHook, hostDockersFor, noOptimizingCompiler, optimizingWhileFollowing, tuneHeap } from './console-runtime.js';
+import { checkingRows, dockerFor, firstDataHook, hostDockersFor, noOptimizingCompiler, optimizingWhileFollowing, tuneHeap } from './console-runtime.js';
 import { followContainerLogs, followFile } from '../services/logs.js';
 import { EventBus } from '../engine/events.js';
 import { actor, AckStore, recordAudit } from '../state/acks.js';
@@ -32,14 +32,16 @@ import type * as UiModule from '../ui/run.js';
 import type { LiveProps } from '../ui/run.js';
 import type { ConsoleActions } from '../ui/App.js';
 import type { RestoreEvents, RestoreRun } from '../ui/RestoreWizard.js';
-import type { RunbookCatalog, RunbookStart } from '../ui/console/runbook-wizard.js';
-import type { Alert } from '../domain/alerts.js';
-import type { AppStore } from '../state/store.js';
+import type { RunbookCatalog } from '../ui/console/runbook-wizard.js';
 import { loadCatalog } from '../runbooks/catalog.js';
 import { createHostHistory } from '../ui/useHostHistory.js';
 import { configuredKeys, formatReport, runChecks, useColor } from './check.js';
 import { out, useSecrets, type GlobalOptions } from './output.js';
 import { retiredChecks } from '../domain/retired.js';
+import { keyTracker, runbookArgs, type KeyTracker } from './console-keys.js';
+import { trace } from './trace.js';
+
+export { keyTracker, runbookArgs, type KeyTracker } from './console-keys.js';
 
 /**
  * The default command: the live console. When stdout is not a terminal (piped, cron) it prints a
@@ -51,11 +53,13 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     out(formatReport(report, false));
     return exitCodeFor(report.status);
   }
+  trace('console: start');
   tuneHeap();
   noOptimizingCompiler();
   const loaded = loadConfig(g.config ? { file: g.config } : {});
   useSecrets(loaded.secrets);
   const { config } = loaded;
+  trace('console: config loaded');
   const keys = configuredKeys(loaded);
   // Ink changes its output when CI is set (only the last frame at exit). What a real terminal
   // gets must not depend on the environment, so neutralise it before Ink is loaded (issue #3).
@@ -64,13 +68,17 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   // the development builds (checks on every render, warnings on stderr over the frame) are not even
   // in the bundle. No run-time NODE_ENV is set, so child processes inherit the operator's env.
   const db = await openStateDb(stateDir(config.state_dir));
+  trace('console: state database open');
   // One bus for the console's life: its listeners outlive a monitor restarted by a reload (issue #14).
   const bus = new EventBus();
   const acks = new AckStore(db, undefined, undefined, bus);
   // An ack holds for one firing episode: it lapses when the alert resolves.
   bus.subscribe('alert.resolved', (e) => acks.lapse(e.alert.checkId, e.at));
   const store = createAppStore();
-  const afterFirstData = firstDataHook(store, config); // the runbook catalog (35–190 ms) waits for the first full frame (issue #27)
+  store.setState(checkingRows(config));
+  // Issue #27: what the first full frame does not need waits until it is drawn — the runbook catalog
+  // (35–190 ms) and healing's act.
+  const afterFirstData = firstDataHook(store, config);
   // The keys pressed while each alert fired, and the runbooks started for it, audited as it resolves
   // (`console.keys`, read by `drill score`, issue #16).
   const tracker = keyTracker(db, store);
@@ -169,9 +177,14 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   // The first probes run while Ink and React load (~0.45 s from the bundle, FACTS/issue #3), so the
   // first frame already has data: the first full frame is the target, not the first empty one.
   monitor.start();
+  trace('console: monitor started');
   let ui: typeof UiModule;
   try {
     ui = await import('../ui/run.js');
+    trace('console: UI loaded');
+    // The first render waits for the host's and Docker's first data (bounded), so it is the full frame.
+    await afterFirstData.arrived(FIRST_DATA_WAIT_MS);
+    trace('console: first data');
   } catch (e) {
     monitor.stop();
     db.close();
@@ -186,7 +199,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     if (altScreen) process.stdout.write('\x1b[?1049l');
   };
   process.once('exit', restore);
-  const end = await ui.runConsole(
+  const ending = ui.runConsole(
     {
         store,
         config,
@@ -199,6 +212,9 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     color,
     { get: () => live, subscribe: (l) => (listeners.add(l), () => listeners.delete(l)) },
   );
+  trace('console: first frame drawn');
+  afterFirstData.drawn();
+  const end = await ending;
   if (file) unwatchFile(file);
   // A healing action under way finishes its step, or pauses journaled (a finding until resumed).
   await healing.stop();
@@ -213,6 +229,13 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   // 128 + signal number, as a shell reports a process a signal ended (SIGHUP 1, SIGTERM 15).
   return end.by === 'signal' ? 128 + (end.signal === 'SIGHUP' ? 1 : 15) : 0;
 }
+
+/**
+ * How long the first render waits for the host's and Docker's first data once the UI is loaded (issue
+ * #27). Usually they are in by then (the monitor starts before the UI loads); an engine that is slow
+ * to answer gets the frame with what has arrived, and its pane fills in.
+ */
+const FIRST_DATA_WAIT_MS = 300;
 
 /** The message of an action the console refuses in --read-only mode (the audit log records it). */
 export const READ_ONLY_REFUSAL = 'refused: opsdeck runs in --read-only mode';
@@ -323,13 +346,6 @@ export function consoleActions(o: {
   };
 }
 
-/** `opsdeck runbook run NAME [--target T] [--check ID]` for a start (spawnDriven adds --config and --protocol). */
-export function runbookArgs(start: RunbookStart): string[] {
-  if (start.resume && start.check !== undefined) return ['runbook', 'resume', '--check', start.check];
-  const target = start.target.kind !== 'none' && start.target.name ? ['--target', start.target.name] : [];
-  return ['runbook', 'run', start.runbook, ...target, ...(start.check !== undefined ? ['--check', start.check] : [])];
-}
-
 /**
  * The runbook catalog for the picker (`:`): built-in and the config's `runbooks.dir`. A bad runbook
  * file does not stop the console: the picker says why instead (`opsdeck check` names it too).
@@ -340,45 +356,6 @@ function runbookCatalog(config: Config): RunbookCatalog {
   } catch (e) {
     return { entries: [], error: (e as Error).message };
   }
-}
-
-/** Counts keys per firing alert and the runbooks started for it; audits both as the alert resolves. */
-export interface KeyTracker {
-  fired(a: Alert, at: number): void;
-  key(): void;
-  runbook(checkId: string, name: string): void;
-  resolved(a: Alert, at: number): void;
-}
-
-/**
- * The drill score's input (issue #16): for each alert, the keys pressed in this console from when it
- * fired until it resolved (firing or resolving in the store at the key), and the runbooks started
- * from the console for its check; written as one `console.keys` audit entry when it resolves:
- * `{"keys": N, "firedAt": ms, "resolvedAt": ms, "runbooks": [names]}`.
- */
-export function keyTracker(db: BetterSqlite3.Database, store: AppStore, now: () => number = Date.now): KeyTracker {
-  const open = new Map<string, { firedAt: number; keys: number; runbooks: string[] }>();
-  const entry = (checkId: string, firedAt: number | undefined) => {
-    let e = open.get(checkId);
-    if (!e) {
-      e = { firedAt: firedAt ?? now(), keys: 0, runbooks: [] };
-      open.set(checkId, e);
-    }
-    return e;
-  };
-  return {
-    // A runbook started while the alert was still pending made its entry already: the firing sets its time.
-    fired: (a, at) => void (entry(a.checkId, a.firedAt ?? at).firedAt = a.firedAt ?? at),
-    key: () => {
-      for (const a of Object.values(store.getState().alerts)) if (a.state === 'firing' || a.state === 'resolving') entry(a.checkId, a.firedAt).keys++;
-    },
-    runbook: (checkId, name) => void entry(checkId, store.getState().alerts[checkId]?.firedAt).runbooks.push(name),
-    resolved: (a, at) => {
-      const e = open.get(a.checkId) ?? { firedAt: a.firedAt ?? at, keys: 0, runbooks: [] };
-      open.delete(a.checkId);
-      recordAudit(db, { action: 'console.keys', target: a.checkId, outcome: 'ok', detail: JSON.stringify({ keys: e.keys, firedAt: e.firedAt, resolvedAt: at, runbooks: e.runbooks }) }, at);
-    },
-  };
 }
 
 /**

@@ -45,6 +45,8 @@ export interface CheckResult {
   missing?: Record<string, string>;
   /** HTTP: successful probes in a row, set when a rate over the window is waived because of them; an alert raised by a rate counts them toward its recovery. */
   okInARow?: number;
+  /** The composite system health only: the sources not heard from yet (a monitor's first moments, issue #27); its value counts the checks that ran. */
+  pending?: string[];
 }
 
 /** Severity order used to pick the worst status: unknown ranks above warning, below critical. */

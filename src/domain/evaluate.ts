@@ -260,18 +260,22 @@ export function evaluateHttp(
 
 /**
  * Composite "system health": the share of critical checks that pass (a warning counts half).
- * Below the threshold (default 50 %) the system is critical (docs/DESIGN.md §1).
+ * Below the threshold (default 50 %) the system is critical (docs/DESIGN.md §1). `pending`: sources
+ * whose first run has not finished (the console draws before a slow probe answers, issue #27): the
+ * figure counts only the checks that ran, and says which sources it is still waiting for.
  */
-export function systemHealth(checks: readonly CheckResult[], threshold: number): CheckResult {
+export function systemHealth(checks: readonly CheckResult[], threshold: number, pending: readonly string[] = []): CheckResult {
   const critical = checks.filter((c) => c.critical && c.suppressedBy === undefined);
   const score = critical.reduce((a, c) => a + (c.status === 'ok' ? 1 : c.status === 'warning' ? 0.5 : 0), 0);
   const pct = critical.length ? (score / critical.length) * 100 : 100;
   const failing = critical.filter((c) => c.status !== 'ok').map((c) => c.id);
+  const checking = pending.length ? `; still checking: ${pending.join(', ')}` : '';
   return {
     id: 'system:health', kind: 'system', target: 'stack', status: pct < threshold ? 'critical' : 'ok', value: Math.round(pct), threshold,
     message: critical.length
-      ? `system health ${Math.round(pct)}% (${critical.length - failing.length} of ${critical.length} critical checks passing${failing.length ? `; failing: ${failing.join(', ')}` : ''})`
-      : 'system health 100% (no checks are declared critical)',
+      ? `system health ${Math.round(pct)}% (${critical.length - failing.length} of ${critical.length} critical checks passing${failing.length ? `; failing: ${failing.join(', ')}` : ''}${checking})`
+      : `system health 100% (no checks are declared critical${checking})`,
+    ...(pending.length ? { pending: [...pending] } : {}),
   };
 }
 

@@ -49,6 +49,8 @@ export class Monitor {
   private stopped = true;
   private recordEvent?: (at: number, a: Alert, transition: AlertTransition) => void;
   private lastHealthCheckAt?: number;
+  /** Sources whose first run has finished: until every one has, the system health says it is still checking (issue #27). */
+  private readonly heard = new Set<string>();
   /**
    * Alerts the history says fire (last transition `fired`) that this monitor has not stepped yet: a
    * monitor that was killed, or the one before a restart, recorded them. Taken up at the check's first
@@ -189,12 +191,14 @@ export class Monitor {
       // run lists the engine; a refresh between checks may lean on the events stream).
       const isCheck = forceCheck || slot.lastCheckAt === undefined || startedAt - slot.lastCheckAt >= slot.source.checkMs - 50;
       const results = await slot.source.run({ check: isCheck });
+      this.heard.add(slot.source.id);
       slot.failures = results.some((r) => r.status === 'unknown' && !r.suppressedBy) ? slot.failures + 1 : 0;
       const at = this.now();
       this.record(results, isCheck, at);
       if (isCheck) slot.lastCheckAt = startedAt;
     } catch {
       // Sources return typed results; a throw here is a bug, counted as a failure, never a crash.
+      this.heard.add(slot.source.id);
       slot.failures += 1;
     } finally {
       slot.running = false;
@@ -209,7 +213,8 @@ export class Monitor {
     const { actions } = store.getState();
     actions.setChecks(results);
     const all = Object.values(store.getState().checks).filter((c) => c.id !== 'system:health');
-    const health = systemHealth(all, this.opts.config.thresholds.system_health);
+    const pending = this.slots.filter((s) => !this.heard.has(s.source.id)).map((s) => s.source.id);
+    const health = systemHealth(all, this.opts.config.thresholds.system_health, pending);
     actions.setChecks([health]);
     for (const result of [...results, health]) this.opts.bus?.emit({ type: 'check.result', at, result });
     if (!isCheck) return;

@@ -36,6 +36,8 @@ export function Header(props: { name: string; hostname: string; now: number; che
       </Box>
       <Box flexShrink={0}>
         <C bold color={health ? statusColor(health.status) : 'gray'}>{`health ${health?.value ?? '…'}%`}</C>
+        {/* Issue #27: drawn before every source answered; the figure counts what ran, and says so. */}
+        {health?.pending?.length ? <C color="gray">{` checking ${health.pending.length}…`}</C> : null}
         <C color={statusColor(overall)}>{` ${overall.toUpperCase()}`}</C>
       </Box>
       {props.amCritical ? (

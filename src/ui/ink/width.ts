@@ -60,6 +60,8 @@ export function isNarrow(c: number): boolean {
   return (
     (c >= 0xa0 && c <= 0xff && c !== 0xad) || // Latin-1 letters and signs (not the soft hyphen)
     (c >= 0x2010 && c <= 0x2027) || // dashes, quotes, bullets, ellipsis
-    (c >= 0x2500 && c <= 0x259f) // box drawing, block elements, shades
+    (c >= 0x2500 && c <= 0x259f) || // box drawing, block elements, shades
+    c === 0x25b6 || // ▶ the focused pane's mark: on every frame, and string-width's first call costs ~75 ms (issue #27)
+    c === 0x25b8 // ▸ a host's section in the containers pane
   );
 }

@@ -1,0 +1,68 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { docker, runContainer } from '../helpers/docker-engine.js';
+import { TestHttpServer } from '../helpers/http.js';
+import { TmuxSession } from '../helpers/tmux.js';
+
+// Issue #27 point 4: the console's first full frame shows what has arrived — the host and the
+// containers — without waiting for a slow check, and the health figure does not claim the check that
+// has not answered yet: the header says it is still checking, the endpoint's row says "checking…".
+// Real parts: the private Docker engine, an HTTP server on loopback that answers after 6 s, tmux.
+
+const host = inject('dockerHost');
+const dir = mkdtempSync(join(tmpdir(), 'opsdeck-e2e-first-'));
+const config = join(dir, 'opsdeck.yaml');
+let http: TestHttpServer;
+let t: TmuxSession | undefined;
+
+beforeAll(async () => {
+  http = await TestHttpServer.start();
+  // Its own compose project, so the pane shows it alone (other test files share the engine).
+  runContainer(host, 'e2e-first-web', ['--network', 'none', '--label', 'com.docker.compose.project=e2efirst'], ['sleep', '600']);
+  writeFileSync(
+    config,
+    `name: first-frame
+interval: 30s
+refresh: 1s
+thresholds: {cpu: 100, memory: 100, disk: 100}
+docker:
+  host: ${host}
+  compose_project: e2efirst
+services:
+  - name: web
+    container: e2e-first-web
+    critical: true
+endpoints:
+  - name: api
+    url: ${http.url}/slow?ms=6000
+    timeout: 10s
+    critical: true
+`,
+  );
+});
+
+afterAll(async () => {
+  t?.kill();
+  await http?.close();
+  docker(host, 'rm', '-f', 'e2e-first-web');
+});
+
+describe('the console’s first full frame', () => {
+  it('shows the host and containers before a slow check answers, and that check as still checking — not OK', async () => {
+    t = TmuxSession.start(`opsdeck-e2e-first-${process.pid}`, ['--config', config], { columns: 160, rows: 48, env: { OPSDECK_STATE_DIR: join(dir, 'state') } });
+    // The endpoint answers after 6 s: a frame with the containers and a health figure comes well before.
+    const first = await t.waitFor((s) => /health \d+%/.test(s) && /Containers \(\d+\/\d+ running\)/.test(s), 5_000);
+    expect(first).toMatch(/e2e-first-web\s+running/);
+    // The health figure counts what ran and says one source is still being checked; the endpoint's
+    // row is pending, never shown as answered.
+    expect(first).toMatch(/health \d+% checking 1…/);
+    expect(first).toMatch(/http api\s+checking…/);
+    expect(first).not.toMatch(/http api\s+HTTP 200/);
+    // Once it answers, the figure counts it (slower than the 2 s response-time threshold: a warning,
+    // counted half) and the header stops saying it is checking.
+    const later = await t.waitFor((s) => /http api\s+HTTP 200/.test(s) && /health \d+% WARNING/.test(s), 20_000);
+    expect(later).not.toMatch(/checking \d+…/);
+  });
+});
