@@ -319,7 +319,12 @@ function countersV2(dir: string, read: (file: string) => string, max: string): C
   };
 }
 
+/** The regular expressions of statField's keys, made once (issue #27: not per container per refresh). */
+const STAT_KEYS = new Map<string, RegExp>();
+
 function statField(text: string, key: string): number {
-  const m = new RegExp(`^${key} (\\d+)`, 'm').exec(text);
+  let re = STAT_KEYS.get(key);
+  if (!re) STAT_KEYS.set(key, (re = new RegExp(`^${key} (\\d+)`, 'm')));
+  const m = re.exec(text);
   return m ? Number(m[1]) : 0;
 }

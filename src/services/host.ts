@@ -64,7 +64,9 @@ export class HostSampler {
       return ok({
         hostname: hostname(),
         takenAt: at,
-        cpuCount: cpus().length || 1,
+        // Counted in the /proc/stat text just read (its cpuN lines, as libuv counts them): os.cpus()
+        // reads /proc/stat and /proc/cpuinfo again at every refresh (issue #27).
+        cpuCount: cpuLines(stat) || cpus().length || 1,
         ...(cpuPercent !== undefined ? { cpuPercent } : {}),
         load: loadavg() as [number, number, number],
         memory: parseMeminfo(meminfo),
@@ -141,10 +143,25 @@ export function cpuPercentBetween(a: CpuTimes, b: CpuTimes): number {
   return Math.min(100, Math.max(0, (1 - (b.idle - a.idle) / dTotal) * 100));
 }
 
+/** The number of `cpuN` lines of a /proc/stat text (online CPUs); 0 when there are none. */
+export function cpuLines(stat: string): number {
+  let n = 0;
+  for (let i = stat.indexOf('\ncpu'); i !== -1; i = stat.indexOf('\ncpu', i + 4)) {
+    const c = stat.charCodeAt(i + 4);
+    if (c >= 48 && c <= 57) n++;
+  }
+  return n;
+}
+
+/** The regular expressions of parseMeminfo's keys, made once (issue #27: not at every refresh). */
+const MEMINFO_KEYS = new Map<string, RegExp>();
+
 /** Memory use from /proc/meminfo: total − MemAvailable, as `free` reports "used". */
 export function parseMeminfo(text: string): { totalBytes: number; usedBytes: number; percent: number } {
   const kb = (key: string): number | undefined => {
-    const m = new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text);
+    let re = MEMINFO_KEYS.get(key);
+    if (!re) MEMINFO_KEYS.set(key, (re = new RegExp(`^${key}:\\s+(\\d+)`, 'm')));
+    const m = re.exec(text);
     return m ? Number(m[1]) * 1024 : undefined;
   };
   const total = kb('MemTotal') ?? totalmem();

@@ -107,8 +107,32 @@ export interface ContainerRow {
   rank: number;
 }
 
+/**
+ * A running container's uptime at the granularity an operator reads it (`docker ps` says "Up 5
+ * minutes"): seconds in its first minute, whole minutes in its first hour, then hours and minutes,
+ * days and hours. Issue #27: a row's text then changes once a minute, not at every refresh, and a
+ * row whose text is unchanged is not drawn again (ContainersPane's memoised lines).
+ */
+export function uptimeText(ms: number): string {
+  return ms >= 60_000 && ms < 3_600_000 ? `${Math.floor(ms / 60_000)}m` : formatDuration(ms);
+}
+
+/** Names compared as `localeCompare` does (the default locale), with one collator instead of one per call. */
+const byName = new Intl.Collator().compare;
+
+/** The last call of containerRows (App orders the selection by it, the pane draws it: one frame, one computation). */
+let lastRows: { containers: readonly ContainerInfo[]; stats: Record<string, ContainerStats>; now: number; rows: ContainerRow[] } | undefined;
+
 /** Containers as table rows, problems first (unhealthy, restarting, exited non-zero), then by name. */
 export function containerRows(containers: readonly ContainerInfo[], stats: Record<string, ContainerStats>, now: number): ContainerRow[] {
+  const l = lastRows;
+  if (l && l.containers === containers && l.stats === stats && l.now === now) return l.rows;
+  const rows = rowsOf(containers, stats, now);
+  lastRows = { containers, stats, now, rows };
+  return rows;
+}
+
+function rowsOf(containers: readonly ContainerInfo[], stats: Record<string, ContainerStats>, now: number): ContainerRow[] {
   return containers
     .map((c): ContainerRow => {
       const s = stats[c.id];
@@ -120,7 +144,7 @@ export function containerRows(containers: readonly ContainerInfo[], stats: Recor
         name: c.name,
         state: c.state === 'exited' ? `exited(${c.exitCode})` : c.state,
         health: c.health === 'none' ? '-' : c.health,
-        uptime: c.state === 'running' && c.startedAt ? formatDuration(now - c.startedAt) : '-',
+        uptime: c.state === 'running' && c.startedAt ? uptimeText(now - c.startedAt) : '-',
         restarts: String(c.restartCount),
         cpu: s?.cpuPercent !== undefined ? formatPercent(s.cpuPercent) : '-',
         mem: s ? `${formatBytes(s.memUsedBytes)}${s.memLimitBytes ? ` / ${formatBytes(s.memLimitBytes)}` : ''}` : '-',
@@ -128,7 +152,7 @@ export function containerRows(containers: readonly ContainerInfo[], stats: Recor
         rank,
       };
     })
-    .sort((a, b) => a.rank - b.rank || a.name.localeCompare(b.name));
+    .sort((a, b) => a.rank - b.rank || byName(a.name, b.name));
 }
 
 /** The columns of the containers table; optional ones drop first when the pane is narrow. */

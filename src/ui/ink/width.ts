@@ -1,7 +1,7 @@
 import widestLineOfPackage from 'widest-line';
 import { BoundedCache } from './bounded-cache.js';
 
-/** Widths of texts simpleWidth does not answer for (shared with tests). */
+/** Widths of texts of 16 characters or more, and of shorter ones simpleWidth does not answer for (shared with tests). */
 export const widthCache = new BoundedCache<number>(2000);
 
 /**
@@ -12,7 +12,12 @@ export const widthCache = new BoundedCache<number>(2000);
  * console's own formatting (src/ui/format/cells.ts) — never the swap module itself (issue #15).
  */
 export function textWidth(text: string): number {
-  return simpleWidth(text) ?? widthCache.get(text, () => widestLineOfPackage(text));
+  // Issue #27: every width is kept, not only string-width's. The console runs without TurboFan
+  // (src/cli/console-runtime.ts), where simpleWidth's loop over each character was the largest single
+  // cost of an idle frame; most of a frame's texts are the last frame's, and a Map lookup hashes the
+  // string natively. Short texts are counted (a lookup costs about what counting them does).
+  if (text.length < 16) return simpleWidth(text) ?? widthCache.get(text, () => widestLineOfPackage(text));
+  return widthCache.get(text, () => simpleWidth(text) ?? widestLineOfPackage(text));
 }
 
 /**

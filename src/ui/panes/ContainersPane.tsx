@@ -1,7 +1,21 @@
 import { Box } from 'ink';
+import { memo } from 'react';
 import type { DockerData, Envelope } from '../../state/store.js';
-import { containerRows, fit, visibleColumns, windowRows, type ContainerRow } from '../format/cells.js';
+import { containerRows, fit, visibleColumns, windowRows, type Color, type ContainerRow } from '../format/cells.js';
 import { C, PaneTitle } from '../theme.js';
+
+/**
+ * One line of the table, drawn again only when its text, colour or selection changed (issue #27: at
+ * idle the figures of most rows read the same from one refresh to the next — uptimes in whole minutes —
+ * so React skips them and Ink's layout keeps their measured boxes).
+ */
+const Line = memo(function Line(props: { text: string; color?: Color | undefined; inverse?: boolean; dim?: boolean }) {
+  return (
+    <C color={props.color} inverse={!!props.inverse} dim={!!props.dim}>
+      {props.text}
+    </C>
+  );
+});
 
 /**
  * Containers table: problems first; optional columns drop on narrow panes; windowed to the visible
@@ -31,12 +45,10 @@ export function ContainersPane(props: { docker: Envelope<DockerData>; configured
     <Box flexDirection="column">
       <PaneTitle focused={props.focused}>{title}</PaneTitle>
       {stale ? <C color="red">stale: {docker.error?.message}</C> : null}
-      <C dim>{cols.map((c) => fit(c.title, w(c), c.key === 'cpu' || c.key === 'restarts' ? 'right' : 'left')).join(' ')}</C>
+      <Line dim text={cols.map((c) => fit(c.title, w(c), c.key === 'cpu' || c.key === 'restarts' ? 'right' : 'left')).join(' ')} />
       {rows.length === 0 ? <C dim>no containers</C> : null}
       {win.rows.map((r, i) => (
-        <C key={r.id} color={r.color} inverse={props.focused && win.offset + i === props.selected}>
-          {cells(r)}
-        </C>
+        <Line key={r.id} color={r.color} inverse={props.focused && win.offset + i === props.selected} text={cells(r)} />
       ))}
       {win.hidden > 0 ? <C dim>{`+${win.hidden} more`}</C> : null}
     </Box>
