@@ -61,6 +61,9 @@ if (!existsSync(db) || statSync(db).size < MB * 0.9 * (1 << 20)) {
 }
 const size = statSync(db).size;
 console.log(`database: ${(size / (1 << 20)).toFixed(0)} MiB at ${db}`);
+// A shared machine: the load around the run says how far to trust its figures (README: "measured under load" above 2).
+const load = () => execFileSync('uptime').toString().trim().replace(/.*load average/, 'load average');
+console.log(`start: ${load()}`);
 
 const rows = [];
 const add = (label, s, extra = '') => {
@@ -95,7 +98,7 @@ function suite(cli, tag, opts = {}) {
   const create = time('node', [cli, 'backup', 'create', '--db', db, '--dir', bdir, '--json']);
   const made = JSON.parse(create.stdout).created[0];
   r.create = create.s;
-  add(`opsdeck${tag} backup create (backup API, brotli-1, sha256)`, create.s, `stored ${(made.sizeBytes / size * 100).toFixed(0)} % of the size${made.format ? `, ${made.format}` : ', one stream'}`);
+  add(`opsdeck${tag} backup create (backup API, frames, sha256)`, create.s, `stored ${(made.sizeBytes / size * 100).toFixed(0)} % of the size${made.format ? `, ${made.format}` : ', one stream'}`);
   const verify = time('node', [cli, 'backup', 'verify', '--db', db, '--dir', bdir]);
   r.verify = verify.s;
   add(`opsdeck${tag} backup verify (sha256, decompress, checks)`, verify.s);
@@ -176,6 +179,6 @@ if (old) {
   }
 }
 console.log(`restore (whole, unattended) ${now.restore.s.toFixed(2)} s; --full-verify ${now.full.s.toFixed(2)} s`);
+console.log(`end: ${load()}`);
 if (!process.env.BENCH_DIR) rmSync(dir, { recursive: true, force: true });
 void readdirSync;
-void execFileSync;

@@ -15,6 +15,12 @@ export interface RestoreWork {
   rawBytes: number;
   /** The live database's size with its -wal (the safety copy's bytes). */
   liveBytes: number;
+  /**
+   * A whole-file restore whose copy is checked before the swap (issue #27: quick_check, or the full
+   * check, at the verify step; the check step then reads the row counts of the file in place). Absent
+   * in restores journaled before: their check step ran quick_check.
+   */
+  checkBeforeSwap?: boolean;
 }
 
 /**
@@ -26,6 +32,8 @@ export interface RestoreWork {
 export const DEFAULT_RATES: Readonly<Record<string, number>> = {
   'verify:full': 90e6,
   'verify:checksum': 240e6,
+  'verify:checksum+quick': 200e6,
+  'check:in-place': 5e9,
   'safety-copy': 450e6,
   'check:quick': 380e6,
   'check:full': 100e6,
@@ -33,10 +41,11 @@ export const DEFAULT_RATES: Readonly<Record<string, number>> = {
 
 /** The byte-bound steps of a restore of this shape: step id → (rate key, bytes). */
 export function byteSteps(w: RestoreWork): Record<string, { key: string; bytes: number }> {
+  const before = w.mode === 'whole' && w.checkBeforeSwap;
   return {
-    verify: { key: `verify:${w.verify}`, bytes: w.rawBytes },
+    verify: { key: before && w.verify === 'checksum' ? 'verify:checksum+quick' : `verify:${w.verify}`, bytes: w.rawBytes },
     'safety-copy': { key: 'safety-copy', bytes: w.liveBytes },
-    check: { key: w.mode === 'whole' ? 'check:quick' : 'check:full', bytes: w.rawBytes },
+    check: { key: before ? 'check:in-place' : w.mode === 'whole' ? 'check:quick' : 'check:full', bytes: w.rawBytes },
   };
 }
 
