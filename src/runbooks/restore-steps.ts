@@ -227,10 +227,18 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
       const whole = ctx.mode.kind === 'whole';
       const got: { rep?: DbReport } = {};
       await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`, 'restore', async (part) => {
-        const [quick, inspected] = await Promise.all([checksumOnly && whole ? quickCheckInChild(part) : undefined, inspectDatabase(part, undefined, checksumOnly ? 'none' : 'integrity')]);
-        const pragma = quick ? 'quick_check' : 'integrity_check';
-        const result = quick ?? inspected.integrity;
-        if ((quick || !checksumOnly) && (result.length !== 1 || result[0] !== 'ok')) throw new Failure('corrupt', `backup ${ctx.backupId}: ${pragma} failed (${result.slice(0, 2).join('; ')}); it cannot be restored`);
+        const [q, i] = await Promise.allSettled([checksumOnly && whole ? quickCheckInChild(part) : undefined, inspectDatabase(part, undefined, checksumOnly ? 'none' : 'integrity')]);
+        if (q.status === 'rejected') throw q.reason;
+        const quick = q.value;
+        if (quick && (quick.length !== 1 || quick[0] !== 'ok')) throw new Failure('corrupt', `backup ${ctx.backupId}: quick_check failed (${oneLine(quick)}); it cannot be restored`);
+        if (i.status === 'rejected') {
+          // Pages that do not even let the tables be counted: the copy is damaged, like a failed check.
+          const code = (i.reason as { code?: unknown }).code;
+          if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') throw new Failure('corrupt', `backup ${ctx.backupId}: its copy cannot be read (${(i.reason as Error).message}); it cannot be restored`);
+          throw i.reason;
+        }
+        const inspected = i.value;
+        if (!checksumOnly && (inspected.integrity.length !== 1 || inspected.integrity[0] !== 'ok')) throw new Failure('corrupt', `backup ${ctx.backupId}: integrity_check failed (${oneLine(inspected.integrity)}); it cannot be restored`);
         got.rep = inspected;
       });
       const rep = got.rep;
@@ -461,8 +469,11 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
 /** The check of a whole-file restore's copy before the swap (issue #27; the verify step's, again). */
 async function checkCopy(part: string, ctx: RestoreCtx): Promise<void> {
   const rows = ctx.checkedBeforeSwap === 'integrity_check' ? (await inspectDatabase(part, [], 'integrity')).integrity : await quickCheckInChild(part);
-  if (rows.length !== 1 || rows[0] !== 'ok') throw new Failure('corrupt', `backup ${ctx.backupId}: ${ctx.checkedBeforeSwap ?? 'quick_check'} failed (${rows.slice(0, 2).join('; ')}); it cannot be restored`);
+  if (rows.length !== 1 || rows[0] !== 'ok') throw new Failure('corrupt', `backup ${ctx.backupId}: ${ctx.checkedBeforeSwap ?? 'quick_check'} failed (${oneLine(rows)}); it cannot be restored`);
 }
+
+/** A check's first result lines as one line ("*** in database main ***\nFreelist: …" included). */
+const oneLine = (rows: readonly string[]) => rows.slice(0, 2).join('; ').replace(/\s*\n\s*/g, ' ');
 
 /** `PRAGMA journal_mode` of a database (read-only), lower-case; undefined when it cannot be read. */
 async function journalMode(path: string): Promise<string | undefined> {

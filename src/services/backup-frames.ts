@@ -256,7 +256,7 @@ function decompressFrame(buf: Buffer, out: FileHandle, at: number, limit: number
       pos += c.length;
     });
     // A damaged member fails its CRC-32 or does not inflate: damage, like a brotli stream that does not decode.
-    d.on('error', (e) => reject(format === GZ_FRAMES_FORMAT ? new FrameMismatch(`a frame does not decompress (${e.message})`) : e));
+    d.on('error', (e) => reject(format === GZ_FRAMES_FORMAT && e !== failed && !(e instanceof FrameMismatch) ? new FrameMismatch(`a frame does not decompress (${e.message})`) : e));
     d.on('end', () => {
       // Node's brotli decoder stops at the end of the first stream and ignores the rest (gunzip at the
       // first byte that starts no member): a frame is one stream, whole.

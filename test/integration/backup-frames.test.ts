@@ -199,6 +199,29 @@ describe('backups in frames', () => {
     expect(again.stderr).toBe(`opsdeck: refused: ${to} exists; backup extract writes a new file only\n`);
   });
 
+  it('a verified backup whose pages are damaged fails the check of its copy before the swap: exit 2, the database untouched, no copy left (the manifest is edited to say "verified": a fault the real thing cannot produce on demand)', async () => {
+    const bdir = join(dir, 'b6');
+    const bad = join(dir, 'bad6.db');
+    writeFileSync(bad, readFileSync(dbPath));
+    // Damage that still lets every table be read and counted (a header claiming 5 free pages where
+    // there are none): only quick_check finds it — before issue #27's check it was found after the swap.
+    const fd = openSync(bad, 'r+');
+    const five = Buffer.alloc(4);
+    five.writeUInt32BE(5);
+    writeSync(fd, five, 0, 4, 36);
+    closeSync(fd);
+    const m = await createBackup({ db: bad, name: 'trading', dir: bdir, tables: [] });
+    const mf = join(bdir, `${m.id}.json`);
+    writeFileSync(mf, JSON.stringify({ ...m, verify: { at: new Date().toISOString(), ok: true, message: 'ok' } }));
+    const before = digest(dbPath);
+    const r = await runCli(['restore', '--db', dbPath, '--dir', bdir, '--backup', m.id, '--yes'], { env, cwd: dir });
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`backup ${m.id}: quick_check failed \\(.*Freelist: size is 0 but should be 5\\); it cannot be restored`));
+    expect(r.stdout).not.toMatch(/restore the whole file/);
+    expect(digest(dbPath)).toBe(before);
+    expect(readdirSync(dir).filter((f) => f.includes('.restore-'))).toEqual([]);
+  });
+
   it('the post-swap quick_check in a child process: ok for a sound file, the damage for a damaged one, one line for no file', async () => {
     expect(await quickCheckInChild(dbPath)).toEqual(['ok']);
     const bad = join(dir, 'bad.db');
