@@ -126,7 +126,7 @@ export function restoreSteps(p: RestorePlanInput): StepDef[] {
     step('stop-writers', 'stop the writers', `stop ${writers}; refuse while another process has ${p.dbPath} open`, { mutating: true }),
     step('safety-copy', 'safety copy of the current database', `copy ${p.dbPath} (and -wal/-shm/-journal) as it is to ${p.safetyDir}${expect('safety-copy')}`, { confirm: false, mutating: true, ...says('safety-copy') }),
     ...restore,
-    step('check', 'check the result', `${p.mode.kind === 'whole' ? 'the file in place is the checked copy (it opens, its journal mode)' : 'integrity_check'}, foreign_key_check and ${p.mode.kind === 'merge' ? "every backup row present or kept as a conflict" : 'row counts'} in ${p.dbPath}${expect('check')}`, { confirm: false, ...says('check') }),
+    step('check', 'check the result', `${p.mode.kind === 'whole' ? 'the file in place is the checked copy (its SQLite header, it opens)' : 'integrity_check'}, foreign_key_check and ${p.mode.kind === 'merge' ? "every backup row present or kept as a conflict" : 'row counts'} in ${p.dbPath}${expect('check')}`, { confirm: false, ...says('check') }),
     step('ledger', 'record what came back', 'compare the critical tables with the backup before any writer runs again: rows it brought back leave the row-loss alert, rows no backup holds stay missing', { confirm: false }),
     step('start-writers', 'start the writers again', `start ${writers}`, { confirm: false, mutating: true }),
     step('health', 'verify the writers are healthy', `wait for ${writers} to run and pass their health checks`, { confirm: false }),

@@ -3,7 +3,7 @@
 // (src/engine/driver.ts) journals, asks, retries and rolls back; src/runbooks/restore.ts starts,
 // resumes and ends runs; the CLI only parses flags.
 
-import { existsSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Failure } from '../domain/errors.js';
 import { formatRanges, intersect as intersectRanges, normalize, size, subtract as subtractRanges, type Range } from '../domain/ranges.js';
@@ -43,12 +43,12 @@ export interface RestoreCtx {
   verifiedAt?: string;
   /**
    * A whole-file restore's copy passed this check at the verify step, before any swap (issue #27):
-   * the check step then proves the file in place is that copy (it opens, its journal mode, its row
+   * the check step then proves the file in place is that copy (its SQLite header, it opens, its row
    * counts) instead of running quick_check after the swap. Absent (runs journaled before): after.
    */
   checkedBeforeSwap?: 'quick_check' | 'integrity_check';
-  /** The journal mode the swap gave the restored file (the replaced file's WAL is kept). */
-  swappedJournal?: string;
+  /** The 100-byte SQLite header (hex) of the copy the swap renamed into place, after opsdeck's own tables and WAL mode were carried over. */
+  swappedHeader?: string;
   /** The backup's database size and the live file's (with -wal) at the start: what the expected step durations were read from. */
   rawBytes?: number;
   liveBytes?: number;
@@ -347,7 +347,8 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
       if (!existsSync(ctx.tmpPath)) await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`, 'restore', ctx.checkedBeforeSwap ? (part) => checkCopy(part, ctx) : undefined);
       // opsdeck's own tables (quarantined and conflicting rows) and WAL mode outlive the swap.
       const kept = existsSync(ctx.dbPath) ? carryOver(ctx.tmpPath, ctx.dbPath) : undefined;
-      if (ctx.checkedBeforeSwap) x.persist({ ...ctx, swappedJournal: kept && !kept.unreadable ? kept.journal : 'delete' });
+      // The copy's header as it goes in (page count, change counter, WAL or not): the check step finds it in place.
+      if (ctx.checkedBeforeSwap) x.persist({ ...ctx, swappedHeader: dbHeader(ctx.tmpPath) });
       await swapIn(ctx.tmpPath, ctx.dbPath);
       return `${ctx.dbPath} replaced by backup ${ctx.backupId}${kept ? describeCarried(kept, ctx.safetyDir) : ''}`;
   }),
@@ -391,15 +392,18 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
       // (quickCheckInChild: a SIGBUS there is a failed check, not a dead restore) while this process
       // counts the rows and runs foreign_key_check.
       // Since then the copy is checked before the swap (`checkedBeforeSwap`, the verify step): what
-      // is left here is that the file in place is that copy — it opens, has the journal mode the swap
-      // gave it, its foreign keys and its row counts are the backup's.
+      // is left here is that the file in place is that copy — the SQLite header the swap put in place
+      // (page count, change counter, WAL mode carried over), it opens, its foreign keys and row counts
+      // are the backup's.
       const whole = ctx.mode.kind === 'whole';
       const before = whole ? ctx.checkedBeforeSwap : undefined;
       const [quick, inspected] = await Promise.all([whole && !before ? quickCheckInChild(ctx.dbPath) : undefined, inspectDatabase(ctx.dbPath, undefined, whole ? 'fk' : 'integrity')]);
       const rep = quick ? { ...inspected, integrity: quick } : before ? { ...inspected, integrity: ['ok'] } : inspected;
       if (rep.integrity.length !== 1 || rep.integrity[0] !== 'ok') throw new Failure('integrity', `${ctx.dbPath}: ${ctx.mode.kind === 'whole' ? 'quick_check' : 'integrity_check'} failed after the restore (${rep.integrity.slice(0, 2).join('; ')})`);
-      const journal = before ? await journalMode(ctx.dbPath) : undefined;
-      if (before && ctx.swappedJournal && journal !== ctx.swappedJournal) throw new Failure('mismatch', `${ctx.dbPath}: journal mode ${journal ?? 'unreadable'} after the restore, the swap left ${ctx.swappedJournal}: the file in place is not the restored copy`);
+      const header = before ? dbHeader(ctx.dbPath) : undefined;
+      if (before && ctx.swappedHeader && header !== ctx.swappedHeader) throw new Failure('mismatch', `${ctx.dbPath}: its SQLite header differs from the copy the swap put in place: the file in place is not the restored copy`);
+      // Bytes 18–19 of the header: 2 in WAL mode (the only journal mode a file keeps).
+      const journal = header === undefined ? undefined : header.slice(36, 38) === '02' ? 'wal' : 'rollback journal';
       if (ctx.mode.kind === 'merge') {
         // The honest check (issue #10): every row of the backup is in the table as it was, or kept
         // in the conflicts table by this run — otherwise the restore is not done.
@@ -417,7 +421,7 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
       if (wrong.length) throw new Failure('mismatch', `${ctx.dbPath}: row counts differ from backup ${ctx.backupId} in ${wrong.map((t) => `${t} (${rep.rowCounts[t] ?? 'missing'} vs ${ctx.backupCounts[t]})`).join(', ')}`);
       if (ctx.mode.kind === 'whole' && (rep.fkViolations ?? 0) > ctx.backupFk) throw new Failure('foreign-keys', `${ctx.dbPath}: ${rep.fkViolations} foreign-key violations after the restore, ${ctx.backupFk} in the backup`);
       const fkNote = (rep.fkViolations ?? 0) > ctx.backupFk ? `; WARNING: ${rep.fkViolations} foreign-key violations (rows of tables not restored point at restored ones)` : '';
-      const checked = before ? `${before} of the copy ok before the swap; the file in place opens (journal mode ${journal ?? '?'})` : `${ctx.mode.kind === 'whole' ? 'quick_check' : 'integrity_check'} ok`;
+      const checked = before ? `${before} of the copy ok before the swap; the file in place is that copy (its header, ${journal ?? 'unread'}) and opens` : `${ctx.mode.kind === 'whole' ? 'quick_check' : 'integrity_check'} ok`;
       return `${checked}, ${restored.length} tables match the backup's row counts${fkNote}`;
     },
   },
@@ -475,18 +479,18 @@ async function checkCopy(part: string, ctx: RestoreCtx): Promise<void> {
 /** A check's first result lines as one line ("*** in database main ***\nFreelist: …" included). */
 const oneLine = (rows: readonly string[]) => rows.slice(0, 2).join('; ').replace(/\s*\n\s*/g, ' ');
 
-/** `PRAGMA journal_mode` of a database (read-only), lower-case; undefined when it cannot be read. */
-async function journalMode(path: string): Promise<string | undefined> {
-  const { default: Database } = await import('better-sqlite3');
+/** The first 100 bytes of a database file — SQLite's header — in hex ('' when shorter or unreadable). */
+function dbHeader(path: string): string {
   try {
-    const db = new Database(path, { readonly: true, fileMustExist: true, timeout: 10_000 });
+    const fd = openSync(path, 'r');
     try {
-      return String(db.pragma('journal_mode', { simple: true })).toLowerCase();
+      const b = Buffer.alloc(100);
+      return readSync(fd, b, 0, 100, 0) === 100 ? b.toString('hex') : '';
     } finally {
-      db.close();
+      closeSync(fd);
     }
   } catch {
-    return undefined;
+    return '';
   }
 }
 

@@ -53,7 +53,7 @@ describe('expected step durations', () => {
     expect(by('verify').expect).toBe('expected ≈ 4 s (from the last restores here)');
     expect(by('safety-copy').detail).toMatch(/expected under 1 s/);
     expect(by('safety-copy').expect).toBeUndefined();
-    expect(by('check').detail).toMatch(/^the file in place is the checked copy \(it opens, its journal mode\), foreign_key_check/);
+    expect(by('check').detail).toMatch(/^the file in place is the checked copy \(its SQLite header, it opens\), foreign_key_check/);
   });
 
   it('a whole file checked before the swap (issue #27) learns from restores that did the same, not from those whose check step ran quick_check', () => {
