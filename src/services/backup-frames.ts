@@ -1,6 +1,6 @@
 import type { Hash } from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { chmodSync, createReadStream, existsSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Transform } from 'node:stream';
@@ -75,15 +75,6 @@ async function writeAll(fh: FileHandle, buf: Buffer, pos: number | null, from = 
     const { bytesWritten } = await fh.write(buf, off, to - off, pos === null ? null : pos + off - from);
     if (bytesWritten <= 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO', syscall: 'write' });
     off += bytesWritten;
-  }
-}
-
-/** `writeAll` on this thread (a restore's decompressed chunk, written while it is in the CPU's cache). */
-function writeAllSync(fd: number, buf: Buffer, pos: number): void {
-  for (let off = 0; off < buf.length; ) {
-    const n = writeSync(fd, buf, off, buf.length - off, pos + off);
-    if (n <= 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO', syscall: 'write' });
-    off += n;
   }
 }
 
@@ -225,17 +216,11 @@ export class FrameMismatch extends Error {}
  * Decompresses one brotli frame into `out` at `at`; its decompressed size. `first` gets the test hook
  * `extract:mid` (half of the first chunk reaches the file, then the process waits to be killed).
  */
-function decompressFrame(buf: Buffer, out: FileHandle, at: number, limit: number, first: boolean, format: FramesFormat, inline: boolean): Promise<number> {
+function decompressFrame(buf: Buffer, out: FileHandle, at: number, limit: number, first: boolean, format: FramesFormat): Promise<number> {
   return new Promise((resolve, reject) => {
-    // Chunks that stay in the CPU's cache between the decoder and the write (issue #27's measure).
-    // `inline` (a restore): 128 KiB chunks, each written at once on this thread (writeSync to the page
-    // cache, tens of µs) — on the 927 MiB bench database that took less CPU and less time than 256 KiB
-    // chunks each handed to the threadpool (gz 1.96 / 2.23 s against 2.39 / 3.19 s, br 2.92 / 2.40 s
-    // against 3.63 / 3.49 s, alternating, loaded 2-core VM). Else 256 KiB chunks written by the
-    // threadpool: `backup verify` may run inside a monitor whose loop must not wait on a disk.
+    // 256 KiB chunks that stay in the CPU's cache between the decoder and the write (issue #27's measure).
     // Gunzip checks each member's CRC-32 and size of what it decompressed.
-    const chunkSize = inline ? 1 << 17 : 1 << 18;
-    const d = format === GZ_FRAMES_FORMAT ? createGunzip({ chunkSize }) : createBrotliDecompress({ chunkSize });
+    const d = format === GZ_FRAMES_FORMAT ? createGunzip({ chunkSize: 1 << 18 }) : createBrotliDecompress({ chunkSize: 1 << 18 });
     let pos = at;
     const writes: Promise<void>[] = [];
     let hook = first && process.env.OPSDECK_TEST_PAUSE_AT === 'extract:mid';
@@ -267,14 +252,6 @@ function decompressFrame(buf: Buffer, out: FileHandle, at: number, limit: number
               return writeAll(out, rest, restAt);
             }),
         );
-      } else if (inline) {
-        try {
-          writeAllSync(out.fd, c, pos);
-        } catch (e) {
-          failed ??= e instanceof Error ? e : new Error(String(e));
-          d.destroy(failed);
-          return;
-        }
       } else track(writeAll(out, c, pos));
       pos += c.length;
     });
@@ -347,7 +324,7 @@ export async function extractFrames(file: string, layout: FramedLayout, part: st
             reading = read.catch(() => undefined);
             const buf = await read;
             const want = k < count ? layout.frameBytes : rawBytes - (count - 1) * layout.frameBytes;
-            const got = await decompressFrame(buf, out, (k - 1) * layout.frameBytes, want, k === 1, layout.format, sync);
+            const got = await decompressFrame(buf, out, (k - 1) * layout.frameBytes, want, k === 1, layout.format);
             if (got !== want) throw new FrameMismatch('a frame holds less than its share of the database');
             unflushed += got;
             if (sync && unflushed >= 64 << 20) {
