@@ -25,13 +25,22 @@ function have(bin) {
   return spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
 }
 
-/** Wall seconds of a command; throws with its stderr when it fails. */
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+/**
+ * Wall seconds of a command, and its CPU seconds (user + system, children included) where
+ * /usr/bin/time is there — on a loaded shared machine the CPU a restore needs says more than its wall
+ * time; throws with its stderr when it fails.
+ */
 function time(cmd, args, opts = {}) {
   const t0 = performance.now();
-  const r = spawnSync(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20, ...opts });
+  const [c, a] = TIME ? [TIME, ['-f', '%U %S', cmd, ...args]] : [cmd, args];
+  const r = spawnSync(c, a, { env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20, ...opts });
   const s = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return { s, stdout: r.stdout?.toString() ?? '' };
+  const last = r.stderr?.toString().trim().split('\n').pop() ?? '';
+  const [u, sy] = TIME ? last.split(' ').map(Number) : [NaN, NaN];
+  return { s, cpu: u + sy, stdout: r.stdout?.toString() ?? '' };
 }
 
 if (!existsSync(db) || statSync(db).size < MB * 0.9 * (1 << 20)) {
@@ -61,6 +70,9 @@ if (!existsSync(db) || statSync(db).size < MB * 0.9 * (1 << 20)) {
 }
 const size = statSync(db).size;
 console.log(`database: ${(size / (1 << 20)).toFixed(0)} MiB at ${db}`);
+// A shared machine: the load around the run says how far to trust its figures (README: "measured under load" above 2).
+const load = () => execFileSync('uptime').toString().trim().replace(/.*load average/, 'load average');
+console.log(`start: ${load()}`);
 
 const rows = [];
 const add = (label, s, extra = '') => {
@@ -95,7 +107,7 @@ function suite(cli, tag, opts = {}) {
   const create = time('node', [cli, 'backup', 'create', '--db', db, '--dir', bdir, '--json']);
   const made = JSON.parse(create.stdout).created[0];
   r.create = create.s;
-  add(`opsdeck${tag} backup create (backup API, brotli-1, sha256)`, create.s, `stored ${(made.sizeBytes / size * 100).toFixed(0)} % of the size${made.format ? `, ${made.format}` : ', one stream'}`);
+  add(`opsdeck${tag} backup create (backup API, frames, sha256)`, create.s, `stored ${(made.sizeBytes / size * 100).toFixed(0)} % of the size${made.format ? `, ${made.format}` : ', one stream'}`);
   const verify = time('node', [cli, 'backup', 'verify', '--db', db, '--dir', bdir]);
   r.verify = verify.s;
   add(`opsdeck${tag} backup verify (sha256, decompress, checks)`, verify.s);
@@ -129,7 +141,7 @@ const now2 = before ? suite(CLI, ' (again)', { short: true }) : undefined;
 // Then BENCH_ROUNDS (default 3) alternating rounds of cp + sync, the BENCH_BEFORE build restoring its
 // backup and this build restoring its own: medians, so a load that comes and goes on a shared
 // machine falls on both sides alike.
-const rounds = { cp: [], old: [], now: [], oldCheck: [], nowCheck: [], oldVerify: [], nowVerify: [] };
+const rounds = { cp: [], cpCpu: [], old: [], now: [], oldCheck: [], nowCheck: [], oldVerify: [], nowVerify: [], oldCpu: [], nowCpu: [] };
 if (before) {
   const once = (cli, tag) => {
     const run = time('node', [cli, 'restore', '--db', db, '--dir', join(dir, `backups${tag}`), '--yes', '--json']);
@@ -139,11 +151,13 @@ if (before) {
       const st = doc.steps.find((x) => x.id === id);
       return (st.endedAt - st.startedAt) / 1000;
     };
-    return { s: run.s, verify: step('verify'), check: step('check') };
+    return { s: run.s, cpu: run.cpu, verify: step('verify'), check: step('check') };
   };
   for (let i = 0; i < Number(process.env.BENCH_ROUNDS ?? 3); i++) {
     reset();
-    rounds.cp.push(time('sh', ['-c', `cp ${db} ${join(scratch, 'cp.db')} && sync`]).s);
+    const cpRun = time('sh', ['-c', `cp ${db} ${join(scratch, 'cp.db')} && sync`]);
+    rounds.cp.push(cpRun.s);
+    rounds.cpCpu.push(cpRun.cpu);
     reset();
     const o = once(before, ' (BENCH_BEFORE)');
     const n = once(CLI, ' (again)');
@@ -153,7 +167,9 @@ if (before) {
     rounds.nowVerify.push(n.verify);
     rounds.oldCheck.push(o.check);
     rounds.nowCheck.push(n.check);
-    console.log(`round ${i + 1}: cp + sync ${rounds.cp.at(-1).toFixed(2)} s; restore BENCH_BEFORE ${o.s.toFixed(2)} s (verify ${o.verify.toFixed(2)}, check ${o.check.toFixed(2)}), this build ${n.s.toFixed(2)} s (verify ${n.verify.toFixed(2)}, check ${n.check.toFixed(2)})`);
+    rounds.oldCpu.push(o.cpu);
+    rounds.nowCpu.push(n.cpu);
+    console.log(`round ${i + 1}: cp + sync ${rounds.cp.at(-1).toFixed(2)} s; restore BENCH_BEFORE ${o.s.toFixed(2)} s (verify ${o.verify.toFixed(2)}, check ${o.check.toFixed(2)}; CPU ${o.cpu.toFixed(2)} s), this build ${n.s.toFixed(2)} s (verify ${n.verify.toFixed(2)}, check ${n.check.toFixed(2)}; CPU ${n.cpu.toFixed(2)} s)`);
   }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -172,10 +188,11 @@ if (old) {
   console.log(`backup create: this build ${now.create.toFixed(2)} / ${now2.create.toFixed(2)} s, BENCH_BEFORE ${old.create.toFixed(2)} s`);
   if (rounds.cp.length) {
     const cp = median(rounds.cp);
+    console.log(`CPU (user + system, medians): cp + sync ${median(rounds.cpCpu).toFixed(2)} s (the kernel's write-back not counted), restore BENCH_BEFORE ${median(rounds.oldCpu).toFixed(2)} s, this build ${median(rounds.nowCpu).toFixed(2)} s`);
     console.log(`medians of ${rounds.cp.length} alternating rounds: cp + sync ${cp.toFixed(2)} s; whole unattended restore BENCH_BEFORE ${median(rounds.old).toFixed(2)} s = ${(median(rounds.old) / cp).toFixed(2)}× (verify ${median(rounds.oldVerify).toFixed(2)}, check ${median(rounds.oldCheck).toFixed(2)}), this build ${median(rounds.now).toFixed(2)} s = ${(median(rounds.now) / cp).toFixed(2)}× (verify ${median(rounds.nowVerify).toFixed(2)}, check ${median(rounds.nowCheck).toFixed(2)}) (target ≤ 2×)`);
   }
 }
 console.log(`restore (whole, unattended) ${now.restore.s.toFixed(2)} s; --full-verify ${now.full.s.toFixed(2)} s`);
+console.log(`end: ${load()}`);
 if (!process.env.BENCH_DIR) rmSync(dir, { recursive: true, force: true });
 void readdirSync;
-void execFileSync;

@@ -115,17 +115,18 @@ export function restoreSteps(p: RestorePlanInput): StepDef[] {
   const expect = (id: string) => (p.expected?.[id] ? ` — ${expectedText(p.expected[id])}` : '');
   // Said as the step starts only when it is a wait a person notices (a second or more).
   const says = (id: string) => (p.expected?.[id] && p.expected[id].ms >= 1000 ? { expect: expectedText(p.expected[id]) } : {});
+  // Issue #27: a whole file's copy is checked before the swap (quick_check, or the full check).
   const verify =
     p.verify === 'checksum'
-      ? `checksum (SHA-256) while decompressing beside ${p.dbPath}; integrity_check and foreign_key_check passed when it was verified${p.verifiedAt ? ` (${p.verifiedAt})` : ''} and are not run again (--full-verify runs them)`
-      : `checksum, decompress beside ${p.dbPath}, integrity_check and foreign_key_check`;
+      ? `checksum (SHA-256) while decompressing beside ${p.dbPath}; integrity_check and foreign_key_check passed when it was verified${p.verifiedAt ? ` (${p.verifiedAt})` : ''} and are not run again (--full-verify runs them)${p.mode.kind === 'whole' ? '; quick_check of the copy before anything is replaced' : ''}`
+      : `checksum, decompress beside ${p.dbPath}, integrity_check and foreign_key_check${p.mode.kind === 'whole' ? ' of the copy before anything is replaced' : ''}`;
   return [
     step('choose', 'choose the backup', `${p.backupId} (${p.backupSummary})`),
     step('verify', 'verify the backup', `${verify}${p.mode.kind === 'tables' ? ', tables present' : ''}${expect('verify')}`, { confirm: false, ...says('verify') }),
     step('stop-writers', 'stop the writers', `stop ${writers}; refuse while another process has ${p.dbPath} open`, { mutating: true }),
     step('safety-copy', 'safety copy of the current database', `copy ${p.dbPath} (and -wal/-shm/-journal) as it is to ${p.safetyDir}${expect('safety-copy')}`, { confirm: false, mutating: true, ...says('safety-copy') }),
     ...restore,
-    step('check', 'check the result', `${p.mode.kind === 'whole' ? 'quick_check' : 'integrity_check'}, foreign_key_check and ${p.mode.kind === 'merge' ? "every backup row present or kept as a conflict" : 'row counts'} in ${p.dbPath}${expect('check')}`, { confirm: false, ...says('check') }),
+    step('check', 'check the result', `${p.mode.kind === 'whole' ? 'the file in place is the checked copy (its SQLite header, it opens)' : 'integrity_check'}, foreign_key_check and ${p.mode.kind === 'merge' ? "every backup row present or kept as a conflict" : 'row counts'} in ${p.dbPath}${expect('check')}`, { confirm: false, ...says('check') }),
     step('ledger', 'record what came back', 'compare the critical tables with the backup before any writer runs again: rows it brought back leave the row-loss alert, rows no backup holds stay missing', { confirm: false }),
     step('start-writers', 'start the writers again', `start ${writers}`, { confirm: false, mutating: true }),
     step('health', 'verify the writers are healthy', `wait for ${writers} to run and pass their health checks`, { confirm: false }),

@@ -3,7 +3,7 @@
 // (src/engine/driver.ts) journals, asks, retries and rolls back; src/runbooks/restore.ts starts,
 // resumes and ends runs; the CLI only parses flags.
 
-import { existsSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Failure } from '../domain/errors.js';
 import { formatRanges, intersect as intersectRanges, normalize, size, subtract as subtractRanges, type Range } from '../domain/ranges.js';
@@ -11,7 +11,7 @@ import { changesDatabase, type RestoreMode } from '../domain/restore-plan.js';
 import type { StepDef } from '../domain/runbook.js';
 import type { Action, Prompt, Runbook, StepContext } from '../engine/driver.js';
 import type { RunRecord } from '../engine/journal.js';
-import { extractVerified, holdersOf, inspectDatabase, putBack, restoreTables, safetyCopy, swapIn } from '../services/backup-restore.js';
+import { type DbReport, extractVerified, holdersOf, inspectDatabase, putBack, restoreTables, safetyCopy, swapIn } from '../services/backup-restore.js';
 import { carryOver, conflictsTable, mergeKey, mergeOrder, mergeTables, replaceLoss, unmergedRows, type CarriedOver } from '../services/merge.js';
 import { integerKey, islands } from '../services/row-tracker.js';
 import { quickCheckInChild } from '../services/sqlite-worker.js';
@@ -41,6 +41,14 @@ export interface RestoreCtx {
    */
   verify?: 'checksum' | 'full';
   verifiedAt?: string;
+  /**
+   * A whole-file restore's copy passed this check at the verify step, before any swap (issue #27):
+   * the check step then proves the file in place is that copy (its SQLite header, it opens, its row
+   * counts) instead of running quick_check after the swap. Absent (runs journaled before): after.
+   */
+  checkedBeforeSwap?: 'quick_check' | 'integrity_check';
+  /** The 100-byte SQLite header (hex) of the copy the swap renamed into place, after opsdeck's own tables and WAL mode were carried over. */
+  swappedHeader?: string;
   /** The backup's database size and the live file's (with -wal) at the start: what the expected step durations were read from. */
   rawBytes?: number;
   liveBytes?: number;
@@ -206,18 +214,36 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
       const ctx = x.record.ctx;
       const file = backupFile(ctx);
 
-      await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
       // Issue #27: a backup whose full check passed when it was verified, and whose bytes still match
       // that SHA-256 (just checked while decompressing), holds the same pages: its integrity_check
-      // and foreign_key_check are not run again (they were 10.8 of a 16.7 s restore of 927 MiB). The
-      // post-restore check still runs; --full-verify (or the wizard's choice) runs them anyway, and
-      // an unverified backup always gets them.
+      // and foreign_key_check are not run again (they were 10.8 of a 16.7 s restore of 927 MiB);
+      // --full-verify (or the wizard's choice) runs them anyway, and an unverified backup always gets
+      // them. The copy is checked before it is renamed into place, beside its fsync
+      // (`extractVerified`'s check): integrity_check when the backup is checked in full, else — for a
+      // whole-file restore, whose swap puts these very pages in place — quick_check, memory-mapped in a
+      // child (a SIGBUS there is a failed check, not a dead restore). A copy that fails is never
+      // swapped in; after the swap the check step proves the file in place is this one.
       const checksumOnly = ctx.verify === 'checksum';
-      const rep = await inspectDatabase(ctx.tmpPath, undefined, checksumOnly ? 'none' : 'integrity');
-      if (!checksumOnly && (rep.integrity.length !== 1 || rep.integrity[0] !== 'ok')) {
-        rmSync(ctx.tmpPath, { force: true });
-        throw new Failure('corrupt', `backup ${ctx.backupId}: integrity_check failed (${rep.integrity.slice(0, 2).join('; ')}); it cannot be restored`);
-      }
+      const whole = ctx.mode.kind === 'whole';
+      const got: { rep?: DbReport } = {};
+      await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`, 'restore', async (part) => {
+        const [q, i] = await Promise.allSettled([checksumOnly && whole ? quickCheckInChild(part) : undefined, inspectDatabase(part, undefined, checksumOnly ? 'none' : 'integrity')]);
+        if (q.status === 'rejected') throw q.reason;
+        const quick = q.value;
+        if (quick && (quick.length !== 1 || quick[0] !== 'ok')) throw new Failure('corrupt', `backup ${ctx.backupId}: quick_check failed (${oneLine(quick)}); it cannot be restored`);
+        if (i.status === 'rejected') {
+          // Pages that do not even let the tables be counted: the copy is damaged, like a failed check.
+          const code = (i.reason as { code?: unknown }).code;
+          if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') throw new Failure('corrupt', `backup ${ctx.backupId}: its copy cannot be read (${(i.reason as Error).message}); it cannot be restored`);
+          throw i.reason;
+        }
+        const inspected = i.value;
+        if (!checksumOnly && (inspected.integrity.length !== 1 || inspected.integrity[0] !== 'ok')) throw new Failure('corrupt', `backup ${ctx.backupId}: integrity_check failed (${oneLine(inspected.integrity)}); it cannot be restored`);
+        got.rep = inspected;
+      });
+      const rep = got.rep;
+      if (!rep) throw new Failure('internal', `backup ${ctx.backupId}: the copy was not checked`);
+      const preChecked = whole ? (checksumOnly ? 'quick_check' : 'integrity_check') : undefined;
       const fk = rep.fkViolations ?? ctx.backupFk;
       if (fk > ctx.backupFk) throw new Failure('corrupt', `backup ${ctx.backupId}: ${fk} foreign-key violations, ${ctx.backupFk} recorded at backup time`);
       let mode = ctx.mode;
@@ -237,9 +263,9 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
         mergeKeys = plan.keys;
         mergeNote = `; merge covers ${plan.tables.join(', ')}${plan.cascaded.length ? ` (${plan.cascaded.join(', ')}: ON DELETE CASCADE children)` : ''}${plan.holds ? `; ${plan.holds}` : ''}`;
       }
-      x.persist({ ...ctx, mode, backupCounts: rep.rowCounts, ...(mergeKeys ? { mergeKeys } : {}) });
+      x.persist({ ...ctx, mode, backupCounts: rep.rowCounts, ...(mergeKeys ? { mergeKeys } : {}), ...(preChecked ? { checkedBeforeSwap: preChecked } : {}) });
       const checks = checksumOnly
-        ? `checksum ok (the SHA-256 of the backup verified ${ctx.verifiedAt ?? 'before'}: integrity_check and foreign_key_check passed then, not run again; --full-verify runs them)`
+        ? `checksum ok (the SHA-256 of the backup verified ${ctx.verifiedAt ?? 'before'}: integrity_check and foreign_key_check passed then, not run again; --full-verify runs them)${preChecked ? ', quick_check of the copy ok' : ''}`
         : `checksum ok, integrity_check ok, ${fk} foreign-key violations${fk ? ' (already in the source: warning)' : ''}`;
       return `${checks}, ${rep.tables.length} tables${mergeNote}`;
     },
@@ -317,9 +343,12 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
     const ctx = x.record.ctx;
     const file = backupFile(ctx);
 
-      if (!existsSync(ctx.tmpPath)) await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
+      // A copy made again here (its verify step's was gone) passes the same check before it is swapped in.
+      if (!existsSync(ctx.tmpPath)) await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`, 'restore', ctx.checkedBeforeSwap ? (part) => checkCopy(part, ctx) : undefined);
       // opsdeck's own tables (quarantined and conflicting rows) and WAL mode outlive the swap.
       const kept = existsSync(ctx.dbPath) ? carryOver(ctx.tmpPath, ctx.dbPath) : undefined;
+      // The copy's header as it goes in (page count, change counter, WAL or not): the check step finds it in place.
+      if (ctx.checkedBeforeSwap) x.persist({ ...ctx, swappedHeader: dbHeader(ctx.tmpPath) });
       await swapIn(ctx.tmpPath, ctx.dbPath);
       return `${ctx.dbPath} replaced by backup ${ctx.backupId}${kept ? describeCarried(kept, ctx.safetyDir) : ''}`;
   }),
@@ -362,10 +391,19 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
       // Issue #27: the whole file's quick_check runs memory-mapped in a child process
       // (quickCheckInChild: a SIGBUS there is a failed check, not a dead restore) while this process
       // counts the rows and runs foreign_key_check.
+      // Since then the copy is checked before the swap (`checkedBeforeSwap`, the verify step): what
+      // is left here is that the file in place is that copy — the SQLite header the swap put in place
+      // (page count, change counter, WAL mode carried over), it opens, its foreign keys and row counts
+      // are the backup's.
       const whole = ctx.mode.kind === 'whole';
-      const [quick, inspected] = await Promise.all([whole ? quickCheckInChild(ctx.dbPath) : undefined, inspectDatabase(ctx.dbPath, undefined, whole ? 'fk' : 'integrity')]);
-      const rep = quick ? { ...inspected, integrity: quick } : inspected;
+      const before = whole ? ctx.checkedBeforeSwap : undefined;
+      const [quick, inspected] = await Promise.all([whole && !before ? quickCheckInChild(ctx.dbPath) : undefined, inspectDatabase(ctx.dbPath, undefined, whole ? 'fk' : 'integrity')]);
+      const rep = quick ? { ...inspected, integrity: quick } : before ? { ...inspected, integrity: ['ok'] } : inspected;
       if (rep.integrity.length !== 1 || rep.integrity[0] !== 'ok') throw new Failure('integrity', `${ctx.dbPath}: ${ctx.mode.kind === 'whole' ? 'quick_check' : 'integrity_check'} failed after the restore (${rep.integrity.slice(0, 2).join('; ')})`);
+      const header = before ? dbHeader(ctx.dbPath) : undefined;
+      if (before && ctx.swappedHeader && header !== ctx.swappedHeader) throw new Failure('mismatch', `${ctx.dbPath}: its SQLite header differs from the copy the swap put in place: the file in place is not the restored copy`);
+      // Bytes 18–19 of the header: 2 in WAL mode (the only journal mode a file keeps).
+      const journal = header === undefined ? undefined : header.slice(36, 38) === '02' ? 'wal' : 'rollback journal';
       if (ctx.mode.kind === 'merge') {
         // The honest check (issue #10): every row of the backup is in the table as it was, or kept
         // in the conflicts table by this run — otherwise the restore is not done.
@@ -383,7 +421,8 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
       if (wrong.length) throw new Failure('mismatch', `${ctx.dbPath}: row counts differ from backup ${ctx.backupId} in ${wrong.map((t) => `${t} (${rep.rowCounts[t] ?? 'missing'} vs ${ctx.backupCounts[t]})`).join(', ')}`);
       if (ctx.mode.kind === 'whole' && (rep.fkViolations ?? 0) > ctx.backupFk) throw new Failure('foreign-keys', `${ctx.dbPath}: ${rep.fkViolations} foreign-key violations after the restore, ${ctx.backupFk} in the backup`);
       const fkNote = (rep.fkViolations ?? 0) > ctx.backupFk ? `; WARNING: ${rep.fkViolations} foreign-key violations (rows of tables not restored point at restored ones)` : '';
-      return `${ctx.mode.kind === 'whole' ? 'quick_check' : 'integrity_check'} ok, ${restored.length} tables match the backup's row counts${fkNote}`;
+      const checked = before ? `${before} of the copy ok before the swap; the file in place is that copy (its header, ${journal ?? 'unread'}) and opens` : `${ctx.mode.kind === 'whole' ? 'quick_check' : 'integrity_check'} ok`;
+      return `${checked}, ${restored.length} tables match the backup's row counts${fkNote}`;
     },
   },
   ledger: {
@@ -437,6 +476,30 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
     },
   },
 };
+
+/** The check of a whole-file restore's copy before the swap (issue #27; the verify step's, again). */
+async function checkCopy(part: string, ctx: RestoreCtx): Promise<void> {
+  const rows = ctx.checkedBeforeSwap === 'integrity_check' ? (await inspectDatabase(part, [], 'integrity')).integrity : await quickCheckInChild(part);
+  if (rows.length !== 1 || rows[0] !== 'ok') throw new Failure('corrupt', `backup ${ctx.backupId}: ${ctx.checkedBeforeSwap ?? 'quick_check'} failed (${oneLine(rows)}); it cannot be restored`);
+}
+
+/** A check's first result lines as one line ("*** in database main ***\nFreelist: …" included). */
+const oneLine = (rows: readonly string[]) => rows.slice(0, 2).join('; ').replace(/\s*\n\s*/g, ' ');
+
+/** The first 100 bytes of a database file — SQLite's header — in hex ('' when shorter or unreadable). */
+function dbHeader(path: string): string {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const b = Buffer.alloc(100);
+      return readSync(fd, b, 0, 100, 0) === 100 ? b.toString('hex') : '';
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
 
 /** The restore runbook: its actions, which steps commit, and where its audit lines go. */
 export function restoreRunbook(audit: Runbook<RestoreCtx, RestoreDeps>['audit']): Runbook<RestoreCtx, RestoreDeps> {

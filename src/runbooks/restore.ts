@@ -299,7 +299,7 @@ export async function startRestore(e: Engine, loaded: LoadedConfig, asked: Resto
   // The safety copy of a whole-file restore links the main file where it can (same file system): then only the -wal is copied.
   const links = stages.mode.kind === 'whole' && !g.force && sameDevice(dirname(t.path), stateDir(loaded.config.state_dir));
   const liveBytes = (links ? ['-wal'] : ['', '-wal']).reduce((a, sfx) => a + statOrZero(`${t.path}${sfx}`), 0);
-  const work: RestoreWork = { verify, mode: stages.mode.kind, rawBytes: m.rawBytes, liveBytes };
+  const work: RestoreWork = { verify, mode: stages.mode.kind, rawBytes: m.rawBytes, liveBytes, checkBeforeSwap: true };
   const expected = expectedSteps(work, pastRestores(e.journal));
   const steps = restoreSteps({ database: t.name, dbPath: t.path, backupId: m.id, backupSummary: summary, writers: writers.map((w) => (w.stopCommand ? `${w.service} (its stop_command)` : w.container ?? `compose service ${w.composeService ?? w.service}`)), safetyDir, mode: stages.mode, verify, ...(m.verify?.ok ? { verifiedAt: m.verify.at } : {}), expected });
   if (g.dryRun) {
@@ -362,7 +362,7 @@ function pastRestores(journal: RunJournal): PastRestore[] {
     .recent<RestoreCtx>(50)
     .filter((r) => r.kind === 'restore' && (r.status === 'completed' || r.status === 'partial') && r.ctx.rawBytes !== undefined && r.ctx.liveBytes !== undefined)
     .slice(0, 5)
-    .map((r) => ({ work: { verify: r.ctx.verify ?? 'full', mode: r.ctx.mode.kind, rawBytes: r.ctx.rawBytes as number, liveBytes: r.ctx.liveBytes as number }, run: r.run }));
+    .map((r) => ({ work: { verify: r.ctx.verify ?? 'full', mode: r.ctx.mode.kind, rawBytes: r.ctx.rawBytes as number, liveBytes: r.ctx.liveBytes as number, checkBeforeSwap: r.ctx.checkedBeforeSwap !== undefined }, run: r.run }));
 }
 
 function describeMode(mode: RestoreMode): string {

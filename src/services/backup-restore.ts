@@ -4,6 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, copyFileSync, type Stats, createReadStream, createWriteStream, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -48,13 +49,27 @@ export function fsError(e: unknown, what: string, context: 'backup' | 'restore' 
   return new Failure(context, `${what}: ${(e as Error).message}`);
 }
 
+/** fsyncs a file on libuv's threadpool (the event loop, and a check beside it, keep running). */
+async function fsyncAsync(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * Decompresses a stored backup to `dst`, checking its SHA-256 on the way: written to `dst.<pid>.part`,
  * and renamed only when the checksum matches, so `dst` existing means it is complete. For a restore
  * (`context` 'restore', the default) the copy is fsynced before the rename; `backup verify` extracts
  * to a scratch file it deletes afterwards and skips that.
+ *
+ * `check` (issue #27) runs on the `.part` once its checksum matched, beside its fsync (the check
+ * reads the pages from memory while they go to the disk): a check that throws leaves no `dst`, so
+ * what a restore swaps in has always passed it.
  */
-export async function extractVerified(file: string, sha256: string, dst: string, label: string, context: 'backup' | 'restore' = 'restore'): Promise<void> {
+export async function extractVerified(file: string, sha256: string, dst: string, label: string, context: 'backup' | 'restore' = 'restore', check?: (part: string) => Promise<void>): Promise<void> {
   if (!existsSync(file)) throw new Failure('not-found', `${label}: ${file} is missing`);
   const mismatch = () =>
     new Failure('corrupt', `${label}: checksum mismatch (the stored file is damaged or truncated)${context === 'restore' ? '; it cannot be restored' : ''}`);
@@ -93,18 +108,31 @@ export async function extractVerified(file: string, sha256: string, dst: string,
       // the CPU's cache between brotli and the hash/write.
       // 0600 until it is put in place: swapIn gives it the database's own mode and owner.
       const brotli = createBrotliDecompress({ chunkSize: 1 << 18 });
-      await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), tap, brotli, mid, createWriteStream(part, { highWaterMark: 1 << 20, mode: 0o600 }));
+      await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), tap, brotli, mid, createWriteStream(part, { highWaterMark: 1 << 20, mode: 0o600 })).catch((e: unknown) => {
+        // Not a brotli stream at all, with the checksum matching (checked below): a framed file whose
+        // manifest lost its format — never damage to report as a failure to write.
+        if (!isFsError(e)) throw new FrameMismatch('it is not one brotli stream, and its manifest names no format');
+        throw e;
+      });
       // Node's decoder ends at the end of the first stream and ignores what follows: a one-stream
       // backup is that stream, whole (a framed file whose manifest lost its format would otherwise
       // restore as its first frame).
       if (brotli.bytesWritten !== statSync(file).size) throw new FrameMismatch('it holds more than one brotli stream, and its manifest names no format');
-      if (context === 'restore') fsyncPath(part);
     }
     if (hash.digest('hex') !== sha256) throw mismatch();
+    if (context === 'restore' || check) {
+      // Both to their end before either's failure is said (never a rename, nor a removal, mid-fsync).
+      const [synced, checked] = await Promise.allSettled([context === 'restore' ? fsyncAsync(part) : undefined, check?.(part)]);
+      if (checked.status === 'rejected') throw new CheckFailed(checked.reason);
+      if (synced.status === 'rejected') throw synced.reason;
+    }
+    // (a kill here, checked and fsynced but not renamed: the next run sweeps the .part and extracts again)
+    if (check) pausePoint('extract:checked');
     renameSync(part, dst);
     if (context === 'restore') fsyncPath(dirname(dst));
   } catch (e) {
     rmSync(part, { force: true });
+    if (e instanceof CheckFailed) throw e.reason;
     if (e instanceof Failure) throw e;
     if (e instanceof FrameMismatch) {
       if ((await sha256Of(file)) !== sha256) throw mismatch();
@@ -112,10 +140,21 @@ export async function extractVerified(file: string, sha256: string, dst: string,
     }
     // A truncated or altered stream usually fails to decompress before the checksum is known:
     // hash the whole stored file to tell damage from a failure to write.
-    const errno = (e as NodeJS.ErrnoException).errno;
-    const fsFailure = typeof (e as NodeJS.ErrnoException).syscall === 'string' || (typeof errno === 'number' && errno > 0 && !/^(ERR_|Z_)/.test(String((e as NodeJS.ErrnoException).code)));
-    if (!fsFailure && (await sha256Of(file)) !== sha256) throw mismatch();
+    if (!isFsError(e) && (await sha256Of(file)) !== sha256) throw mismatch();
     throw fsError(e, `${label} into ${dirname(dst)}`, context);
+  }
+}
+
+/** An error of the file system (a write, a read), not of a decoder. */
+function isFsError(e: unknown): boolean {
+  const errno = (e as NodeJS.ErrnoException).errno;
+  return typeof (e as NodeJS.ErrnoException).syscall === 'string' || (typeof errno === 'number' && errno > 0 && !/^(ERR_|Z_)/.test(String((e as NodeJS.ErrnoException).code)));
+}
+
+/** What the caller's check threw: passed on as it is. */
+class CheckFailed extends Error {
+  constructor(readonly reason: unknown) {
+    super('the check of the copy failed');
   }
 }
 

@@ -6,7 +6,7 @@ import type { BackupConfig } from '../config/schema.js';
 import type { OffHostCopy } from '../domain/copy-template.js';
 import { Failure } from '../domain/errors.js';
 import { applyRetention, retentionPolicy, type RetentionHold } from '../domain/retention.js';
-import { compressFrames, type FRAMES_FORMAT } from './backup-frames.js';
+import { compressFrames, type FramesFormat } from './backup-frames.js';
 import { extractVerified, fsError, fsyncPath, pausePoint, sweepDead } from './backup-restore.js';
 
 export { sweepDead } from './backup-restore.js';
@@ -35,7 +35,7 @@ export interface BackupManifest {
    * (after a header frame), `frames` their stored sizes (src/services/backup-frames.ts). Absent: one
    * brotli stream (every backup made before).
    */
-  format?: typeof FRAMES_FORMAT;
+  format?: FramesFormat;
   frameBytes?: number;
   frames?: number[];
   /** The off-host copy made after it verified (issue #17: `backup.copy_command`). */

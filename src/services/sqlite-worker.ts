@@ -58,9 +58,16 @@ try {
     db.pragma('mmap_size = ' + (require('node:fs').statSync(file).size + (1 << 20)));
     process.stdout.write(JSON.stringify({ rows: db.pragma('quick_check').map((r) => String(r.quick_check)) }));
   } finally { db.close(); }
-} catch (e) { process.stdout.write(JSON.stringify({ error: String((e && e.message) || e) })); }`;
+} catch (e) {
+  // Pages too damaged for quick_check to finish are its finding, not a failure to run it.
+  const damaged = e && (e.code === 'SQLITE_CORRUPT' || e.code === 'SQLITE_NOTADB');
+  process.stdout.write(JSON.stringify(damaged ? { rows: [String(e.message)] } : { error: String((e && e.message) || e) }));
+}`;
 
-/** `PRAGMA quick_check` of `file` (read-only, memory-mapped) in a child process; its result lines. */
+/**
+ * `PRAGMA quick_check` of `file` (read-only, memory-mapped) in a child process; its result lines (a
+ * file too damaged for the check to finish: SQLite's error, as the one line).
+ */
 export function quickCheckInChild(file: string): Promise<string[]> {
   const mod = createRequire(import.meta.url).resolve('better-sqlite3');
   return new Promise((resolve, reject) => {

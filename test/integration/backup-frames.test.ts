@@ -6,15 +6,16 @@ import { join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FRAMES_FORMAT, FRAMES_HEADER } from '../../src/services/backup-frames.js';
+import { compressFrames, FRAMES_FORMAT, FRAMES_HEADER, GZ_FRAMES_FORMAT, GZ_FRAMES_HEADER, type FramesFormat } from '../../src/services/backup-frames.js';
 import { extractVerified } from '../../src/services/backup-restore.js';
 import { createBackup, verifyBackup, type BackupManifest } from '../../src/services/backup.js';
 import { quickCheckInChild } from '../../src/services/sqlite-worker.js';
 import { runCli } from '../helpers/cli.js';
 
-// Issue #27: backups stored as independent brotli frames (`br-frames-1`), decompressed side by side;
-// one-stream backups (every backup made before) still verify and restore. Real SQLite files, the
-// built CLI. Frames of 64 KiB (OPSDECK_TEST_FRAME_KIB) make a 3 MB database many frames.
+// Issue #27: backups stored as independent frames — gzip members (`gz-frames-1`, the default) or
+// brotli streams (`br-frames-1`, the first framed format) — decompressed side by side; one-stream
+// backups (every backup made before) still verify and restore. Real SQLite files, the built CLI,
+// the system's gunzip. Frames of 64 KiB (OPSDECK_TEST_FRAME_KIB) make a 3 MB database many frames.
 
 const dir = mkdtempSync(join(tmpdir(), 'opsdeck-frames-'));
 const dbPath = join(dir, 'trading.db');
@@ -56,28 +57,71 @@ function toOneStream(bdir: string, m: BackupManifest, raw: string): BackupManife
   return old;
 }
 
-describe('backups in brotli frames', () => {
-  it('a new backup records br-frames-1 and its frames; many frames decompress side by side into the same database', async () => {
-    const bdir = join(dir, 'b1');
+/** Rewrites a backup in `br-frames-1` (the first framed format, the default before gz-frames-1), as that code wrote it. */
+async function toBrFrames(bdir: string, m: BackupManifest, raw: string): Promise<BackupManifest> {
+  const file = join(bdir, `${m.id}.db.br`);
+  const { sha256, size, layout } = await compressFrames(raw, file, 0o600, FRAMES_FORMAT);
+  const { verify: _v, ...rest } = m;
+  const br = { ...rest, ...layout, sizeBytes: size, sha256 };
+  writeFileSync(join(bdir, `${m.id}.json`), JSON.stringify(br, null, 2));
+  return br;
+}
+
+/** A backup of the test database in `format`, and the raw database it holds. */
+async function backupIn(bdir: string, format: FramesFormat): Promise<BackupManifest> {
+  const m = await createBackup({ db: dbPath, name: 'trading', dir: bdir, tables: ['trades'] });
+  if (format === GZ_FRAMES_FORMAT) return m;
+  const raw = join(bdir, 'raw.db');
+  await extractVerified(join(bdir, `${m.id}.db.br`), m.sha256, raw, 'raw');
+  const br = await toBrFrames(bdir, m, raw);
+  rmSync(raw);
+  return br;
+}
+
+describe('backups in frames', () => {
+  it('a new backup is gz-frames-1: an empty first member whose gzip comment says what the file is, then one member per frame; plain gunzip gives the database', async () => {
+    const bdir = join(dir, 'b0');
     const m = await createBackup({ db: dbPath, name: 'trading', dir: bdir, tables: ['trades'] });
-    expect(m).toMatchObject({ format: FRAMES_FORMAT, frameBytes: 64 << 10 });
+    expect(m).toMatchObject({ format: GZ_FRAMES_FORMAT, frameBytes: 64 << 10 });
+    const stored = readFileSync(join(bdir, `${m.id}.db.br`));
+    expect(stored.subarray(0, m.frames?.[0]).toString('latin1')).toContain(GZ_FRAMES_HEADER);
+    const raw = join(dir, 'r0.db');
+    await extractVerified(join(bdir, `${m.id}.db.br`), m.sha256, raw, `backup ${m.id}`);
+    // The system's gunzip, on the whole stored file: the database, byte for byte (the header member is empty).
+    expect(execFileSync('gunzip', ['-c'], { input: stored, maxBuffer: 64 << 20 }).equals(readFileSync(raw))).toBe(true);
+  });
+
+  it.each([GZ_FRAMES_FORMAT, FRAMES_FORMAT] as const)('%s: the manifest records the frames; many frames decompress side by side into the same database', async (format) => {
+    const bdir = join(dir, `b1-${format}`);
+    const m = await backupIn(bdir, format);
+    expect(m).toMatchObject({ format, frameBytes: 64 << 10 });
     // A header frame, then one frame per 64 KiB of the database.
     expect(m.frames).toHaveLength(1 + Math.ceil(m.rawBytes / (64 << 10)));
     expect(m.frames?.reduce((a, b) => a + b, 0)).toBe(statSync(join(bdir, `${m.id}.db.br`)).size);
     expect(m.sha256).toBe(createHash('sha256').update(readFileSync(join(bdir, `${m.id}.db.br`))).digest('hex'));
-    // The first frame is a text saying what the file is (what `brotli -d` or an older opsdeck finds).
-    const head = brotliDecompressSync(readFileSync(join(bdir, `${m.id}.db.br`)).subarray(0, m.frames?.[0])).toString();
-    expect(head.startsWith(FRAMES_HEADER)).toBe(true);
-    const out = join(dir, 'r1.db');
+    if (format === FRAMES_FORMAT) {
+      // The first frame is a text saying what the file is (what `brotli -d` or an older opsdeck finds).
+      const head = brotliDecompressSync(readFileSync(join(bdir, `${m.id}.db.br`)).subarray(0, m.frames?.[0])).toString();
+      expect(head.startsWith(FRAMES_HEADER)).toBe(true);
+    }
+    const out = join(dir, `r1-${format}.db`);
     await extractVerified(join(bdir, `${m.id}.db.br`), m.sha256, out, `backup ${m.id}`);
     expect(statSync(out).size).toBe(m.rawBytes);
     expect(digest(out)).toBe(digest(dbPath));
     expect((await verifyBackup(bdir, m)).verify).toMatchObject({ ok: true });
+    // And the CLI restores it whole (its copy checked before the swap).
+    const before = digest(dbPath);
+    const w = new Database(dbPath);
+    w.exec('DELETE FROM trades WHERE id > 19000');
+    w.close();
+    const r = await runCli(['restore', '--db', dbPath, '--dir', bdir, '--backup', m.id, '--yes'], { env, cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(digest(dbPath)).toBe(before);
   });
 
-  it('a damaged frame, a truncated file, a frame list that does not match and a manifest that lost its format are corrupt, never restored', async () => {
-    const bdir = join(dir, 'b2');
-    const m = await createBackup({ db: dbPath, name: 'trading', dir: bdir, tables: ['trades'] });
+  it.each([GZ_FRAMES_FORMAT, FRAMES_FORMAT] as const)('%s: a damaged frame, a truncated file, a frame list that does not match and a manifest that lost its format are corrupt, never restored', async (format) => {
+    const bdir = join(dir, `b2-${format}`);
+    const m = await backupIn(bdir, format);
     const file = join(bdir, `${m.id}.db.br`);
     const good = readFileSync(file);
     const dst = join(dir, 'r2.db');
@@ -101,7 +145,7 @@ describe('backups in brotli frames', () => {
     // frame and ignores the rest, so only the header would come out; it is refused instead.
     const { format: _f, frameBytes: _b, frames: _s, ...noFormat } = manifest;
     writeFileSync(mf, JSON.stringify(noFormat));
-    await expect(extract()).rejects.toThrow(/does not match its manifest \(it holds more than one brotli stream, and its manifest names no format\)/);
+    await expect(extract()).rejects.toThrow(format === FRAMES_FORMAT ? /does not match its manifest \(it holds more than one brotli stream, and its manifest names no format\)/ : /does not match its manifest \(it is not one brotli stream, and its manifest names no format\)/);
     expect(existsSync(dst)).toBe(false);
     expect(readdirSync(dir).filter((f) => f.endsWith('.part'))).toEqual([]);
   });
@@ -119,7 +163,7 @@ describe('backups in brotli frames', () => {
     w.close();
     const r = await runCli(['restore', '--db', dbPath, '--dir', bdir, '--backup', m.id, '--yes'], { env, cwd: dir });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/check the result: quick_check ok/);
+    expect(r.stdout).toMatch(/check the result: quick_check of the copy ok before the swap/);
     expect(digest(dbPath)).toBe(before);
     const x = await runCli(['backup', 'extract', m.id, '--db', dbPath, '--dir', bdir, '--to', join(dir, 'x3.db'), '--read-only'], { env, cwd: dir });
     expect(x.code, x.stderr).toBe(0);
@@ -139,9 +183,11 @@ describe('backups in brotli frames', () => {
     const to = join(dir, 'x4.db');
     const x = await runCli(['backup', 'extract', id, '--db', dbPath, '--dir', bdir, '--to', to, '--json'], { env, cwd: dir });
     expect(x.code, x.stderr).toBe(0);
-    expect(JSON.parse(x.stdout)).toMatchObject({ extracted: { id, to, format: FRAMES_FORMAT } });
+    expect(JSON.parse(x.stdout)).toMatchObject({ extracted: { id, to, format: GZ_FRAMES_FORMAT } });
     expect(digest(to)).toBe(digest(dbPath));
-    // README's recipe by hand (Node alone, no manifest) gives the same database.
+    // README's recipe by hand for a br-frames-1 file (Node alone, no manifest) gives the same database.
+    const m = JSON.parse(readFileSync(join(bdir, `${id}.json`), 'utf8')) as BackupManifest;
+    await toBrFrames(bdir, m, to);
     const byHand = join(dir, 'x4-by-hand.db');
     const recipe = `const fs=require("fs"),z=require("zlib");const [f,o]=process.argv.slice(1);
       const b=fs.readFileSync(f);for(let at=0,i=0;at<b.length;i++){const r=z.brotliDecompressSync(b.subarray(at),{info:true});
@@ -151,6 +197,29 @@ describe('backups in brotli frames', () => {
     const again = await runCli(['backup', 'extract', id, '--db', dbPath, '--dir', bdir, '--to', to], { env, cwd: dir });
     expect(again.code).toBe(1);
     expect(again.stderr).toBe(`opsdeck: refused: ${to} exists; backup extract writes a new file only\n`);
+  });
+
+  it('a verified backup whose pages are damaged fails the check of its copy before the swap: exit 2, the database untouched, no copy left (the manifest is edited to say "verified": a fault the real thing cannot produce on demand)', async () => {
+    const bdir = join(dir, 'b6');
+    const bad = join(dir, 'bad6.db');
+    writeFileSync(bad, readFileSync(dbPath));
+    // Damage that still lets every table be read and counted (a header claiming 5 free pages where
+    // there are none): only quick_check finds it — before issue #27's check it was found after the swap.
+    const fd = openSync(bad, 'r+');
+    const five = Buffer.alloc(4);
+    five.writeUInt32BE(5);
+    writeSync(fd, five, 0, 4, 36);
+    closeSync(fd);
+    const m = await createBackup({ db: bad, name: 'trading', dir: bdir, tables: [] });
+    const mf = join(bdir, `${m.id}.json`);
+    writeFileSync(mf, JSON.stringify({ ...m, verify: { at: new Date().toISOString(), ok: true, message: 'ok' } }));
+    const before = digest(dbPath);
+    const r = await runCli(['restore', '--db', dbPath, '--dir', bdir, '--backup', m.id, '--yes'], { env, cwd: dir });
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`backup ${m.id}: quick_check failed \\(.*Freelist: size is 0 but should be 5\\); it cannot be restored`));
+    expect(r.stdout).not.toMatch(/restore the whole file/);
+    expect(digest(dbPath)).toBe(before);
+    expect(readdirSync(dir).filter((f) => f.includes('.restore-'))).toEqual([]);
   });
 
   it('the post-swap quick_check in a child process: ok for a sound file, the damage for a damaged one, one line for no file', async () => {

@@ -77,13 +77,14 @@ describe.concurrent('restore brings back exactly the backup', () => {
     ]);
     for (const r of [a, b, c]) expect(r.code, r.stderr).toBe(0);
     const [da, db, dc] = [a, b, c].map((r) => JSON.parse(r.stdout) as Doc) as [Doc, Doc, Doc];
-    expect(verifyNote(da)).toMatch(/checksum ok \(the SHA-256 of the backup verified .*not run again/);
+    expect(verifyNote(da)).toMatch(/checksum ok \(the SHA-256 of the backup verified .*not run again; --full-verify runs them\), quick_check of the copy ok/);
     expect(verifyNote(db)).toMatch(/^checksum ok, integrity_check ok/);
     expect(verifyNote(dc)).toMatch(/^checksum ok, integrity_check ok/);
-    // Each way restores the same rows, and the whole file still gets its check after the swap.
-    for (const [s, d] of [[quick, da], [full, db], [unverified, dc]] as const) {
+    // Each way restores the same rows; the whole file's copy is checked before the swap (quick_check,
+    // or integrity_check when checked in full), and the check step proves the file in place is it.
+    for (const [s, d, pragma] of [[quick, da, 'quick_check'], [full, db, 'integrity_check'], [unverified, dc, 'integrity_check']] as const) {
       expect(d.status).toBe('completed');
-      expect(d.steps.find((x) => x.id === 'check')?.note).toMatch(/^quick_check ok/);
+      expect(d.steps.find((x) => x.id === 'check')?.note).toMatch(new RegExp(`^${pragma} of the copy ok before the swap; the file in place is that copy \\(its header, (wal|rollback journal)\\) and opens, \\d+ tables match the backup's row counts`));
       expect(rowsOf(s.db)).toEqual(s.backupSet);
     }
     // The safety copy of a whole-file restore is a hard link of the old file (same file system), not a

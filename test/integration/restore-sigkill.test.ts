@@ -6,7 +6,8 @@ import { cli, cloneScenario, integrityOf, killAt, makeTemplate, rowsOf, type Sce
 afterAll(() => removePrivateCli());
 
 // Fault injection (issue #4): a real SIGKILL of the restore process at every step boundary, in the
-// middle of the copy, between the sidecar removal and the rename, and inside an uncommitted stage.
+// middle of the copy, after the copy's check before its rename (issue #27: the check before the
+// swap), between the sidecar removal and the rename, and inside an uncommitted stage.
 // Then `--resume` must leave exactly the backup's rows and `--rollback` exactly the old rows —
 // the old rows partly live in a hot -wal, so a sloppy swap or safety copy would lose them.
 
@@ -16,7 +17,7 @@ beforeAll(async () => {
 });
 
 const WHOLE_POINTS = [
-  'before:choose', 'after:choose', 'before:verify', 'extract:mid', 'after:verify', 'before:stop-writers', 'after:stop-writers',
+  'before:choose', 'after:choose', 'before:verify', 'extract:mid', 'extract:checked', 'after:verify', 'before:stop-writers', 'after:stop-writers',
   'before:safety-copy', 'safety-copy:mid', 'safety-copy:mid-wal', 'after:safety-copy', 'before:swap', 'swap:sidecars', 'swap:rename', 'after:swap', 'before:check',
   'after:check', 'before:start-writers', 'after:start-writers', 'before:health', 'after:health',
 ];

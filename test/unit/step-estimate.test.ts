@@ -49,10 +49,20 @@ describe('expected step durations', () => {
       expected: { verify: { ms: 4200, from: 'past' }, 'safety-copy': { ms: 300, from: 'default' } },
     });
     const by = (id: string) => steps.find((s) => s.id === id) as StepDef;
-    expect(by('verify').detail).toMatch(/SHA-256.*not run again \(--full-verify runs them\) — expected ≈ 4 s \(from the last restores here\)$/);
+    expect(by('verify').detail).toMatch(/SHA-256.*not run again \(--full-verify runs them\); quick_check of the copy before anything is replaced — expected ≈ 4 s \(from the last restores here\)$/);
     expect(by('verify').expect).toBe('expected ≈ 4 s (from the last restores here)');
     expect(by('safety-copy').detail).toMatch(/expected under 1 s/);
     expect(by('safety-copy').expect).toBeUndefined();
-    expect(by('check').detail).toMatch(/^quick_check, foreign_key_check/);
+    expect(by('check').detail).toMatch(/^the file in place is the checked copy \(its SQLite header, it opens\), foreign_key_check/);
+  });
+
+  it('a whole file checked before the swap (issue #27) learns from restores that did the same, not from those whose check step ran quick_check', () => {
+    const now: RestoreWork = { ...work, checkBeforeSwap: true };
+    const old = [past(work, { verify: 3000, check: 2000 })];
+    const e = expectedSteps(now, old);
+    expect(e.verify).toEqual({ ms: (900 * MB) / (DEFAULT_RATES['verify:checksum+quick'] as number) * 1000, from: 'default' });
+    expect(e.check?.from).toBe('default');
+    expect(e.check?.ms).toBeLessThan(expectedSteps(work, [])['check']?.ms as number);
+    expect(expectedSteps(now, [past(now, { verify: 4500, check: 200 })])).toMatchObject({ verify: { ms: 4500, from: 'past' }, check: { ms: 200, from: 'past' } });
   });
 });
