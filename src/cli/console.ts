@@ -3,7 +3,7 @@
 // catalog and the children it spawns, the keys audit — so what the console holds is closed in one finally.
 
 import type BetterSqlite3 from 'better-sqlite3';
-import { spawnDriven } from '../engine/protocol.js';
+import { endDriven, spawnDriven } from '../engine/protocol.js';
 import { unwatchFile, watchFile } from 'node:fs';
 import { hostname } from 'node:os';
 import { loadConfig } from '../config/load.js';
@@ -215,6 +215,9 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   trace('console: first frame drawn');
   afterFirstData.drawn();
   const end = await ending;
+  // A wizard's run still going (quit, ctrl-c, a hang-up at its question) pauses journaled; said below.
+  const driven = await endDriven(5_000);
+  trace(`console: ended (${driven} driven run(s) were going)`);
   if (file) unwatchFile(file);
   // A healing action under way finishes its step, or pauses journaled (a finding until resumed).
   await healing.stop();
@@ -225,9 +228,12 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   stopChecks();
   restore();
   process.removeListener('exit', restore);
+  // Never a silent exit 0 over a run left half-done: each unfinished run, with how to resume or roll back.
+  const left = driven ? openRunChecks(db).filter((c) => c.status !== 'ok') : [];
+  for (const c of left) process.stderr.write(`opsdeck: left unfinished: ${c.message}\n`);
   db.close();
   // 128 + signal number, as a shell reports a process a signal ended (SIGHUP 1, SIGTERM 15).
-  return end.by === 'signal' ? 128 + (end.signal === 'SIGHUP' ? 1 : 15) : 0;
+  return end.by === 'signal' ? 128 + (end.signal === 'SIGHUP' ? 1 : 15) : left.length ? 1 : 0;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 
@@ -115,6 +115,30 @@ export function sendText(stdin: Writable, text: string): void {
   stdin.write(`${[...text].filter((c) => c >= ' ' && c !== '\x7f').join('')}\n`);
 }
 
+/** The driven runs still going (the console asks at quit: `endDriven`). */
+const going = new Set<ChildProcess>();
+
+/**
+ * The console is quitting: each driven run still going has its stdin closed — it pauses journaled
+ * at its next question, as at ctrl-c in a terminal — and is waited for, up to `ms`. Returns how
+ * many were going, so the console can say what it left unfinished.
+ */
+export async function endDriven(ms: number): Promise<number> {
+  const now = [...going];
+  if (!now.length) return 0;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(now.map((c) => new Promise<void>((res) => {
+      if (c.exitCode !== null || c.signalCode !== null) return res();
+      c.once('close', () => res());
+      c.stdin?.end();
+    }))),
+    new Promise<void>((res) => (timer = setTimeout(res, ms))),
+  ]);
+  clearTimeout(timer);
+  return now.length;
+}
+
 /**
  * Runs `opsdeck ARGS --protocol` as a child process (the console's wizards): the copy, checks and
  * waits never block the console's event loop. Its one-line error (stderr) ends the wizard.
@@ -123,6 +147,8 @@ export function spawnDriven(args: readonly string[], events: RunListener, opts: 
   const cli = opts.cli ?? process.argv[1] ?? 'opsdeck';
   const what = opts.what ?? 'run';
   const child = spawn(process.execPath, [cli, ...(opts.configFile ? ['--config', opts.configFile] : []), ...args, '--protocol'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  going.add(child);
+  child.on('close', () => going.delete(child));
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdin.on('error', () => undefined); // the child may end before an answer arrives

@@ -213,4 +213,24 @@ describe('an interrupted restore, offered by the console at start', () => {
     t.send('q');
     await t.waitFor(/EXIT=0/);
   });
+  it('ctrl-c at a wizard question: the run pauses journaled, the console says what it left unfinished and how to resume, exit 1', async () => {
+    const live = new Database(dbPath);
+    live.exec('DELETE FROM orders WHERE id > 95');
+    live.close();
+    const t = open();
+    await t.waitFor(/ shop .*health/);
+    t.send('W');
+    await t.waitFor(/Restore wizard: shop/);
+    t.send('3'); // table by table: past the safety copy, the run can no longer just be dropped
+    await t.waitFor(/\[1\/10\][^]*run this step\?/, 30_000);
+    t.send('y');
+    await t.waitFor(/\[3\/10\] stop the writers[^]*?run this step\?/, 30_000);
+    t.send('y');
+    await t.waitFor(/\[5\/10\] restore critical tables[^]*?run this stage\?/, 30_000);
+    t.send('C-c', false);
+    const end = await t.waitFor(/EXIT=\d+/, 20_000);
+    expect(end).toMatch(/left unfinished: restore \S+ of shop is unfinished \(step 5\/10[^]*--resume, or --rollback/);
+    expect(end).toContain('EXIT=1');
+    expect(count()).toBe(95); // nothing was run
+  });
 });
