@@ -14,6 +14,7 @@ import type { RunRecord } from '../engine/journal.js';
 import { type DbReport, extractVerified, holdersOf, inspectDatabase, putBack, restoreTables, safetyCopy, swapIn } from '../services/backup-restore.js';
 import { carryOver, conflictsTable, mergeKey, mergeOrder, mergeTables, replaceLoss, unmergedRows, type CarriedOver } from '../services/merge.js';
 import { integerKey, islands } from '../services/row-tracker.js';
+import { rowsInFile } from '../services/rows-in-file.js';
 import { quickCheckInChild } from '../services/sqlite-worker.js';
 import { startWriters, stopAllWriters, stopWriters, writersHealthy, type Writer, type WriterHealth } from '../services/writers.js';
 import type { RowLedger } from '../state/row-ledger.js';
@@ -462,7 +463,7 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
     },
     prompt: (x) => ({
       intro: x.step.title,
-      text: lossQuestion(stillMissing(x.record, x.deps.ledger), x.record.ctx.database),
+      text: lossQuestion(stillMissing(x.record, x.deps.ledger), x.record.ctx.database, x.record.ctx.safetyDir && x.record.ctx.dbPath ? join(x.record.ctx.safetyDir, basename(x.record.ctx.dbPath)) : undefined),
       skipMeans: `not given up (only typing ${x.record.ctx.database} gives them up): the rows stay missing; the row-loss alert keeps firing`,
       confirm: x.record.ctx.database,
     }),
@@ -636,8 +637,14 @@ function stillMissing(r: Stored, ledger: RowLedger): { table: string; key: strin
 }
 
 /** The question of the accept-loss step: exactly which rows would be given up, and the word that gives them up. */
-function lossQuestion(missing: { table: string; key: string; missing: Range[] }[], database: string): string {
-  return `give up ${missing.map((x) => `${size(x.missing)} rows of ${x.table} (${x.key} ${formatRanges(x.missing)})`).join(' and ')}? This restore did not bring them back (the backup used does not hold them, or their stage was skipped; rows written after the monitor's last look are not counted). Type ${database} to give them up for good (recorded; the row-loss alert resolves) · anything else, y included, keeps them missing (the alert keeps firing until they are found)`;
+function lossQuestion(missing: { table: string; key: string; missing: Range[] }[], database: string, safetyFile: string | undefined): string {
+  // Rows a whole-file restore replaced are still in its safety copy: said, so "give up" is not read as "they are gone".
+  const held = missing.flatMap((x) => {
+    const n = safetyFile ? rowsInFile(safetyFile, x.table, x.key, x.missing) : undefined;
+    return n ? [`${n} of the ${x.table} rows`] : [];
+  });
+  const inSafety = held.length ? ` The safety copy ${safetyFile} (the database as it was before this restore) still holds ${held.join(' and ')}: giving them up does not delete it — copy them back from it by hand (sqlite3) if they are needed.` : '';
+  return `give up ${missing.map((x) => `${size(x.missing)} rows of ${x.table} (${x.key} ${formatRanges(x.missing)})`).join(' and ')}? This restore did not bring them back (the backup used does not hold them, or their stage was skipped; rows written after the monitor's last look are not counted).${inSafety} Type ${database} to record them as given up (the row-loss alert resolves) · anything else, y included, keeps them missing (the alert keeps firing until they are found)`;
 }
 
 /** "; kept 3 rows of _opsdeck_quarantine_orders from the file it replaced; journal mode WAL kept". */

@@ -26,9 +26,14 @@ export class TmuxSession {
     return new TmuxSession(name);
   }
 
+  /** Lines the terminal wrapped are captured as one (tmux's -J): for a plain program's long lines, which wrap anywhere. */
+  joinWrapped = false;
+
   /** The screen as text. */
   capture(): string {
-    return execFileSync('tmux', ['capture-pane', '-p', '-t', this.name], { encoding: 'utf8' });
+    const text = execFileSync('tmux', ['capture-pane', '-p', ...(this.joinWrapped ? ['-J'] : []), '-t', this.name], { encoding: 'utf8' });
+    // -J keeps each line's trailing spaces (without it tmux trims them): trimmed, so both read alike.
+    return this.joinWrapped ? text.replace(/ +$/gm, '') : text;
   }
 
   /** A tmux format of the pane, e.g. '#{alternate_on}' or '#{cursor_flag}'. */

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRun, type StepDef } from '../../src/domain/runbook.js';
@@ -78,11 +79,27 @@ describe('the accept-loss question wants the database name typed', () => {
     const s = atAcceptLoss();
     const t = terminal('y');
     const o = await drive(s, t.op);
-    expect(t.shown()).toMatch(new RegExp(`give up 3 rows of orders \\(id 4–6\\)\\?[^]*Type ${s.database} to give them up for good[^]*anything else, y included, keeps them missing[^]*\\[type ${s.database} to confirm, anything else skips\\] `));
+    expect(t.shown()).toMatch(new RegExp(`give up 3 rows of orders \\(id 4–6\\)\\?[^]*Type ${s.database} to record them as given up[^]*anything else, y included, keeps them missing[^]*\\[type ${s.database} to confirm, anything else skips\\] `));
     expect(o.kind).toBe('completed');
     expect(o.kind === 'completed' && o.skipped.map((x) => x.reason)).toEqual([`skipped by the operator: not given up (only typing ${s.database} gives them up): the rows stay missing; the row-loss alert keeps firing`]);
     expect(s.ledger.entry(s.database, 'orders')?.missing).toEqual([[4, 6]]);
     expect(s.audit.filter((a) => a.startsWith('restore.accept-loss'))).toEqual([]);
+  });
+
+  it('rows the safety copy still holds are named in the question, with its path (a whole-file restore replaced them: not gone)', async () => {
+    const safetyDir = mkdtempSync(join(tmpdir(), 'opsdeck-accept-safety-'));
+    const old = new Database(join(safetyDir, 'shop.db'));
+    old.exec('CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT); INSERT INTO orders (id, item) VALUES (3, \'c\'), (4, \'d\'), (5, \'e\');');
+    old.close();
+    const s = atAcceptLoss({ safetyDir, dbPath: '/srv/shop.db' });
+    const t = terminal('y');
+    await drive(s, t.op);
+    expect(t.shown()).toContain(`The safety copy ${join(safetyDir, 'shop.db')} (the database as it was before this restore) still holds 2 of the orders rows: giving them up does not delete it`);
+    // Without a readable safety copy nothing is claimed.
+    const none = atAcceptLoss({ safetyDir: join(safetyDir, 'missing'), dbPath: '/srv/shop.db' });
+    const t2 = terminal('y');
+    await drive(none, t2.op);
+    expect(t2.shown()).not.toContain('The safety copy');
   });
 
   it('the database name typed at a terminal gives them up: ledger cleared, journaled and audited as a typed confirmation', async () => {
