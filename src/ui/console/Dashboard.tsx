@@ -73,7 +73,7 @@ export function Dashboard(props: {
           <Box height={layout.storesHeight} overflowY="hidden" flexDirection="column">
             <DatastoresPane state={stores} width={columns} now={now} />
           </Box>
-          <AlertsPane alerts={alerts} acks={props.acks} selected={props.selA} focused={focus === 'alerts'} width={columns} height={layout.alertsHeight} now={now} runbookLine={runbookLine} />
+          <AlertsPane alerts={alerts} acks={props.acks} selected={props.selA} focused={focus === 'alerts'} width={columns} height={layout.alertsHeight} now={now} runbookLine={runbookLine} checking={data.checks['system:health']?.pending?.length ?? 0} />
           {props.statusLine}
           {props.footer}
         </Box>
@@ -100,7 +100,7 @@ export function Dashboard(props: {
             </Box>
             <Box width={1} />
             <Box width={layout.right} flexDirection="column">
-              <AlertsPane alerts={alerts} acks={props.acks} selected={props.selA} focused={focus === 'alerts'} width={layout.right} height={layout.bottomHeight} now={now} runbookLine={runbookLine} />
+              <AlertsPane alerts={alerts} acks={props.acks} selected={props.selA} focused={focus === 'alerts'} width={layout.right} height={layout.bottomHeight} now={now} runbookLine={runbookLine} checking={data.checks['system:health']?.pending?.length ?? 0} />
             </Box>
           </Box>
           {props.statusLine}

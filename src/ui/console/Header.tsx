@@ -38,7 +38,8 @@ export function Header(props: { name: string; hostname: string; now: number; che
         <C bold color={health ? statusColor(health.status) : 'gray'}>{`health ${health?.value ?? '…'}%`}</C>
         {/* Issue #27: drawn before every source answered; the figure counts what ran, and says so. */}
         {health?.pending?.length ? <C color="gray">{` checking ${health.pending.length}…`}</C> : null}
-        <C color={statusColor(overall)}>{` ${overall.toUpperCase()}`}</C>
+        {/* Nothing found wrong yet, but not everything checked: not "OK" before it is. */}
+        {health?.pending?.length && overall === 'ok' ? <C color="gray">{' CHECKING'}</C> : <C color={statusColor(overall)}>{` ${overall.toUpperCase()}`}</C>}
       </Box>
       {props.amCritical ? (
         // Gives way before the incident's clocks on a narrow terminal (after the host and clock).

@@ -29,6 +29,8 @@ export function AlertsPane(props: {
   now: number;
   /** What F does for an alert ("F: run service-recovery for api"), when a runbook fits it (issue #16). */
   runbookLine?: (checkId: string) => string | undefined;
+  /** Sources that have not answered yet (the first seconds): no "every check passes" before they have. */
+  checking?: number;
 }) {
   const { alerts, width, now } = props;
   const firing = alerts.filter((a) => a.state === 'firing').length;
@@ -49,7 +51,8 @@ export function AlertsPane(props: {
   return (
     <Box flexDirection="column">
       <PaneTitle focused={props.focused} color={firing ? 'red' : undefined}>{`Alerts (${firing} firing)`}</PaneTitle>
-      {alerts.length === 0 ? <C color="green">no alerts — every check passes</C> : null}
+      {/* Issue #27: the first frame comes before every source answered — "every check passes" only once they all have. */}
+      {alerts.length === 0 ? (props.checking ? <C color="gray">{`no alerts yet — ${props.checking} still checking…`}</C> : <C color="green">no alerts — every check passes</C>) : null}
       {win.rows.map((a, i) => {
         // An Alertmanager alert says so (AM active / silenced / inhibited): its acks and silences are Alertmanager's.
         const label = isExternal(a) ? externalLabel(a.external) : alertStateLabel(a, props.acks(a), now);
