@@ -125,7 +125,13 @@ function ended(e: Engine, o: Outcome<RestoreCtx>): number {
     e.audit('restore', r.subject, 'ok', `run ${r.id} from ${ctx.backupId} ${o.skipped.length ? `finished with skipped steps: ${what}` : 'completed'}; safety copy kept at ${ctx.safetyDir}`);
     if (e.json) outJson(report(r));
     else if (o.skipped.length) e.op.say(`restore ${r.id} finished, NOT complete — skipped: ${what}; the previous database is kept at ${ctx.safetyDir}`);
-    else e.op.say(`restore ${r.id} completed; the previous database is kept at ${ctx.safetyDir}`);
+    else {
+      // Rows given up at the last step are said again on the last line: "completed" alone read as nothing lost.
+      const i = r.run.steps.findIndex((x) => x.id === 'accept-loss');
+      const st = i >= 0 ? r.run.states[i] : undefined;
+      const gaveUp = st?.status === 'done' && st.note?.startsWith('given up') ? ` — rows were GIVEN UP: ${st.note}` : '';
+      e.op.say(`restore ${r.id} completed${gaveUp}; the previous database is kept at ${ctx.safetyDir}`);
+    }
     return o.skipped.length ? 3 : 0;
   }
   if (o.kind === 'paused') {
