@@ -34,7 +34,7 @@ import { consoleFooter } from './console/hints.js';
 import { Header } from './console/Header.js';
 import { tooSmall, viewHeights } from './console/layout.js';
 import { StatusLine, type Notice } from './console/StatusLine.js';
-import { alertIndex, assertNever, containerIndex, initialConsoleState, listeningScopes, reduce, resolveCommand, type ConsoleEvent, type ConsoleWorld, type Effect, type View } from './console/reducer.js';
+import { alertIndex, assertNever, containerIndex, initialConsoleState, keyEvent, listeningScopes, reduce, type ConsoleEvent, type ConsoleWorld, type Effect, type View } from './console/reducer.js';
 import { DialogView } from './dialogs/DialogView.js';
 import type { HealView } from './dialogs/HealingDialog.js';
 import type { MaintSource } from './dialogs/MaintenanceDialog.js';
@@ -282,8 +282,8 @@ export function App(props: {
         logsKeys.current?.onKey(input, key);
         return;
       }
-      const command = resolveCommand(props.keys, name, scopes);
-      if (command) dispatch({ type: 'command', command });
+      const event = keyEvent(props.keys, name, scopes, s); // F with Containers focused is said, not silent
+      if (event) dispatch(event);
     }),
     { isActive: isRawModeSupported },
   );

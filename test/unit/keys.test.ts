@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildKeyTable, KEY_TABLE, keyName, normalizeKey } from '../../src/ui/keys.js';
+import { keyEvent } from '../../src/ui/console/resolve-command.js';
 
 // Key remapping from config (issue #13): only the exact strings ctrl+b/ctrl+a were refused, and a
 // remap could leave the console without a way to quit.
@@ -113,5 +114,16 @@ describe('reserved keys', () => {
     const t = buildKeyTable({ 'runbook.pick': ['P'], 'alert.runbook': ['G'] });
     expect(t.find((b) => b.id === 'runbook.pick')?.keys).toEqual(['P']);
     expect(t.find((b) => b.id === 'alert.runbook')?.keys).toEqual(['G']);
+  });
+});
+
+describe('a pane key pressed while the other pane has the focus is said, not ignored (an operator pressed F on Containers)', () => {
+  const dash = { view: { kind: 'dashboard' as const }, dialog: undefined, focus: 'containers' as const };
+  it('F with Containers focused: says it acts on the Alerts pane and how to get there; nothing runs', () => {
+    expect(keyEvent(KEY_TABLE, 'F', ['containers', 'dashboard', 'global'], dash)).toEqual({ type: 'said', text: 'F acts on the Alerts pane: A moves there', color: 'yellow' });
+  });
+  it('r with Alerts focused still restarts the alert\'s container (bound in both panes); a key bound nowhere says nothing', () => {
+    expect(keyEvent(KEY_TABLE, 'r', ['alerts', 'dashboard', 'global'], { ...dash, focus: 'alerts' })).toEqual({ type: 'command', command: { id: 'alert.restart' } });
+    expect(keyEvent(KEY_TABLE, 'Z', ['containers', 'dashboard', 'global'], dash)).toBeUndefined();
   });
 });

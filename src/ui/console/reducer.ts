@@ -397,4 +397,4 @@ function confirm(s: ConsoleState, action: ContainerVerb, container: ContainerInf
   return same({ ...s, dialog: { kind: 'confirm', action, container, preview: previewAction(action, container, w.now) } });
 }
 
-export { resolveCommand } from './resolve-command.js';
+export { keyEvent, resolveCommand } from './resolve-command.js';
