@@ -33,7 +33,7 @@ export function dockerFor(host: string | undefined): DockerService {
  */
 export function dockerForService(config: Pick<Config, 'docker' | 'hosts'> | undefined, service: string): DockerService {
   const h = config?.hosts.find((x) => x.services.includes(service));
-  return h ? new DockerService(hostEndpoint(h), Math.max(h.timeout, 10_000)) : dockerFor(config?.docker.host);
+  return h ? hostDocker(h) : dockerFor(config?.docker.host);
 }
 
 /**
@@ -44,8 +44,11 @@ export function dockerForHost(config: Pick<Config, 'docker' | 'hosts'> | undefin
   if (host === undefined) return dockerFor(dockerHost ?? config?.docker.host);
   const h = config?.hosts.find((x) => x.name === host);
   if (!h) throw new Failure('params', `host ${host} is not configured (expected one of hosts[].name: ${config?.hosts.map((x) => x.name).join(', ') || 'none configured'})`);
-  return new DockerService(hostEndpoint(h), Math.max(h.timeout, 10_000));
+  return hostDocker(h);
 }
+
+/** A configured host's engine (10 s per call at least). */
+const hostDocker = (h: Config['hosts'][number]) => new DockerService(hostEndpoint(h), Math.max(h.timeout, 10_000));
 
 /** Runs a writer's stop or start command (through /bin/sh, 60 s at most); a non-zero exit is an error. */
 export async function runWriterCommand(w: Writer | undefined, which: 'stop' | 'start', service: string): Promise<void> {
