@@ -59,7 +59,7 @@ export function evaluateRowLedger(cfg: DatabaseConfig, counts: Record<string, nu
   }
   if (lost.length) {
     const ago = since !== undefined ? ` (noticed ${Math.max(0, Math.round((now - since) / 1000))}s ago)` : '';
-    return { ...base, status: cfg.critical ? 'critical' : 'warning', value: entries.reduce((a, e) => a + size(e.missing), 0), message: `rows lost: ${lost.join('; ')}${ago}; bring them back with a merge restore (console W, or opsdeck restore --db ${cfg.name} --merge)` };
+    return { ...base, status: cfg.critical ? 'critical' : 'warning', value: entries.reduce((a, e) => a + size(e.missing), 0), message: `rows lost: ${lost.join('; ')}${ago}; a merge restore brings back those a backup taken before the loss holds (console W, or opsdeck restore --db ${cfg.name} --merge: it says how many each backup holds before it changes anything)` };
   }
   const waiting = Object.entries(conflicts).filter(([, k]) => k > 0);
   if (waiting.length)
