@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { parseDuration } from '../config/duration.js';
 import { loadConfig } from '../config/load.js';
 import { ExitError, UsageError } from '../domain/errors.js';
+import { readOpenRunChecks } from '../engine/findings.js';
 import { DRILLS, demoForConfig, findDrill, recoverDrill, runDrill } from '../demo/drills.js';
 import { controlApi, controlRedis, controlWorker } from '../demo/services.js';
 import { controlWriter, demoDir, readDemoState, startDemo, stopDemo, type DemoState, type DrillRecord } from '../demo/workspace.js';
@@ -61,10 +62,31 @@ export async function demoCommand(g: DemoOptions): Promise<number> {
   } finally {
     // The scores are printed after the console left the screen, before the workspace goes.
     const lines = await demoScoreLines(readDemoState(dir) ?? s);
-    await stopDemo(dir);
+    const unfinished = await unfinishedRuns(demoStateDir(s.config));
+    // A run left unfinished (a restore paused at a question, a wizard quit half-way) keeps the
+    // demo: removing the workspace would delete its journal and its safety copies with it.
+    if (unfinished.length) code = Math.max(code, 1);
+    else await stopDemo(dir);
     for (const l of lines) out(l);
+    for (const l of keptForUnfinished(unfinished, dir, s.config, g.dir)) out(l);
   }
   return code;
+}
+
+/** The unfinished runs' findings in a state folder (a journal that cannot be read counts as one). */
+export async function unfinishedRuns(dir: string): Promise<string[]> {
+  return (await readOpenRunChecks(dir)).filter((c) => c.status !== 'ok').map((c) => c.message);
+}
+
+/** What quitting the demo's console says when runs are unfinished: it kept the demo, and why. */
+export function keptForUnfinished(unfinished: readonly string[], dir: string, config: string, dirFlag?: string): string[] {
+  if (!unfinished.length) return [];
+  return [
+    `the demo keeps running in ${dir}: removing it now would delete what these runs need (their journal and safety copies):`,
+    ...unfinished.map((m) => `  - ${m}`),
+    `finish them:      opsdeck --config ${config} (the console lists them), or the command named above with --config ${config}`,
+    `stop and remove:  opsdeck demo --stop${dirFlag ? ` --dir ${dirFlag}` : ''} (deletes the workspace and its safety copies)`,
+  ];
 }
 
 /** Takes and verifies the demo's first backup. */
