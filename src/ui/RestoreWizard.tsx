@@ -132,8 +132,18 @@ export function RestoreWizard(props: {
     );
   }
   // Lines wrap (hard, at the width, by columns: a path may hold Chinese) rather than truncate: the
-  // safety copy's path must stay readable.
-  const room = Math.max(3, props.height - 5);
+  // safety copy's path must stay readable. The step lines get the rows the title and the question
+  // block leave (at 80×24 the give-up question takes ten: counted, or the frame outgrew the screen
+  // and the terminal scrolled the header and the wizard's title away).
+  const back = firstKey(props.keys, 'dialog.back');
+  const question = phase.kind === 'running' && phase.question ? wrapColumns(phase.question, w) : [];
+  const typedHint = phase.kind === 'running' && phase.confirm !== undefined ? wrapColumns(`type ${phase.confirm} and enter to give them up · enter with anything else keeps them missing · ${back} clears`, w) : [];
+  const nudge =
+    phase.kind === 'running' && phase.nudge
+      ? wrapColumns(phase.confirm !== undefined ? `${back} does not answer: type ${phase.confirm} and enter to give them up, or enter to keep them missing` : `${back} does not answer: press one of the keys above`, w)
+      : [];
+  const footer = question.length ? question.length + (typedHint.length ? typedHint.length + 1 : 1) + nudge.length : 1;
+  const room = Math.max(3, props.height - 4 - footer);
   const rows = lines.flatMap((l) => wrapColumns(l, w));
   const shown = rows.slice(-room);
   return (
@@ -147,7 +157,7 @@ export function RestoreWizard(props: {
       {phase.kind === 'running' ? (
         phase.question ? (
           <Box flexDirection="column">
-            {wrapColumns(phase.question, w).map((l, i) => (
+            {question.map((l, i) => (
               <C key={`q${i}`} bold color="yellow">
                 {l}
               </C>
@@ -155,18 +165,26 @@ export function RestoreWizard(props: {
             {phase.confirm !== undefined ? (
               <>
                 {/* Wrapped, not cut: at 80 columns the way to keep the rows must stay readable. */}
-                {wrapColumns(`type ${phase.confirm} and enter to give them up · enter with anything else keeps them missing · ${firstKey(props.keys, 'dialog.back')} clears`, w).map((l, i) => (
+                {typedHint.map((l, i) => (
                   <C key={`h${i}`} bold>
                     {l}
                   </C>
                 ))}
                 <C bold inverse>{fit(`> ${phase.typed ?? ''}▏`, w)}</C>
-                {phase.nudge ? <C color="yellow">{fit(`${firstKey(props.keys, 'dialog.back')} does not answer: type ${phase.confirm} and enter to give them up, or enter to keep them missing`, w)}</C> : null}
+                {nudge.map((l, i) => (
+                  <C key={`n${i}`} color="yellow">
+                    {l}
+                  </C>
+                ))}
               </>
             ) : (
               <>
                 <C bold>{fit(answerHint(props.keys, phase.choices ?? 'yn'), w)}</C>
-                {phase.nudge ? <C color="yellow">{fit(`${firstKey(props.keys, 'dialog.back')} does not answer: press one of the keys above`, w)}</C> : null}
+                {nudge.map((l, i) => (
+                  <C key={`n${i}`} color="yellow">
+                    {l}
+                  </C>
+                ))}
               </>
             )}
           </Box>
