@@ -1,5 +1,6 @@
 import { createInterface, type Interface } from 'node:readline/promises';
 import type { Readable, Writable } from 'node:stream';
+import wrapAnsi from 'wrap-ansi';
 import { encodeMessage, parseAnswer, parseConfirmation, type Answer } from './protocol.js';
 
 // Who answers a run's questions (issue #14): a person at a terminal, a person in the console (over
@@ -42,6 +43,17 @@ export interface Operator {
   close(): void;
 }
 
+/**
+ * A question's text in lines of at most `columns - 1` (words kept whole; a longer word, e.g. a path,
+ * is cut), then its answers (`[y/N]`) kept whole: after the last line when they fit, else on their own.
+ */
+export function wrapQuestion(text: string, columns: number | undefined, answers = ''): string[] {
+  const tail = (last: string) => (!answers ? [last] : !columns || last.length + 1 + answers.length <= columns - 1 ? [`${last} ${answers}`] : [last, answers]);
+  if (!columns || columns < 20) return tail(text);
+  const lines = wrapAnsi(text, columns - 1, { hard: true, trim: true }).split('\n');
+  return [...lines.slice(0, -1), ...tail(lines.at(-1) ?? '')];
+}
+
 /** Line prompts on a terminal (on stderr when stdout carries one JSON document). */
 export class TerminalOperator implements Operator {
   readonly kind = 'person';
@@ -74,8 +86,13 @@ export class TerminalOperator implements Operator {
     const text = this.opts.prompt ? this.opts.prompt(q.text) : q.text;
     const asking = new AbortController();
     this.asking = asking;
+    // Wrapped at word boundaries to the terminal's width (the terminal itself cuts mid-word); the
+    // last line is readline's prompt, the ones before it are written as they are.
+    const out = (this.opts.output ?? process.stdout) as Writable & { columns?: number; isTTY?: boolean };
+    const lines = wrapQuestion(text, out.isTTY ? out.columns : undefined, `[${choicesOf(q)}]`);
+    if (lines.length > 1) out.write(`${lines.slice(0, -1).join('\n')}\n`);
     try {
-      return answerOf(q, await this.rl.question(`${text} [${choicesOf(q)}] `, { signal: asking.signal }));
+      return answerOf(q, await this.rl.question(`${lines.at(-1) ?? ''} `, { signal: asking.signal }));
     } catch (e) {
       // Ctrl+C at the question (readline's AbortError): n — the run stops where it is, journaled.
       if (!this.opts.onInterrupt || (e as { code?: string }).code !== 'ABORT_ERR') throw e;
