@@ -21,7 +21,7 @@ export function wizardModes(db: string, unfinished?: boolean): WizardMode[] {
   const none = unfinished === false ? ' — none is unfinished now' : '';
   return [
     { label: `merge ${db}: bring back the rows missing now from a backup taken before the loss; no live row is overwritten`, args: ['--db', db, '--merge'] },
-    { label: `restore ${db}: the whole file, from the newest verified backup (rows written since are lost)`, args: ['--db', db] },
+    { label: `restore ${db}: the whole file, from the newest verified backup taken before any rows went missing (step 1 names it and its age; rows written since are lost)`, args: ['--db', db] },
     { label: `restore ${db} table by table: critical tables first, then the others`, args: ['--db', db, '--tables', 'all'] },
     { label: `resume an interrupted restore of ${db}${none}`, args: ['--db', db, '--resume'] },
     { label: `roll back an interrupted restore of ${db} (put the safety copy back)${none}`, args: ['--db', db, '--rollback'] },
