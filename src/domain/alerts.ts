@@ -13,6 +13,8 @@ export interface Alert {
   passStreak: number;
   /** Worst status seen while failing; 'ok' when not failing. */
   status: CheckStatus;
+  /** The latest failing result's status, when it is not `status` (a CRITICAL that eased to WARNING: the row says "now WARNING"). */
+  current?: CheckStatus;
   message: string;
   /** When the current failure streak began (ms). */
   since?: number;
@@ -62,6 +64,7 @@ export function stepAlert(
   delete a.suppressedBy;
 
   if (r.status !== 'ok') {
+    delete a.current;
     a.failStreak += 1;
     a.passStreak = 0;
     a.message = r.message;
@@ -71,6 +74,8 @@ export function stepAlert(
       // The worst status seen while firing: a flapping service must not flip CRITICAL ↔ WARNING.
       a.state = 'firing';
       a.status = severityRank(r.status) > severityRank(a.status) ? r.status : a.status;
+      if (r.status !== a.status) a.current = r.status;
+      else delete a.current;
       return { alert: a };
     }
     if (a.failStreak >= h.failureThreshold) {
@@ -87,6 +92,7 @@ export function stepAlert(
   // max(recovery_threshold, rate_recovery) successes in a row: the first ones still failed on it).
   a.passStreak = Math.max(a.passStreak + 1, r.okInARow ?? 0);
   a.failStreak = 0;
+  delete a.current;
   if (a.state === 'pending' || a.state === 'ok') {
     a.state = 'ok';
     a.status = 'ok';

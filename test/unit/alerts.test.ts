@@ -29,6 +29,14 @@ describe('alert hysteresis (failure threshold 3, recovery threshold 2)', () => {
     expect(r.transitions).toEqual(['fired@2', 'resolved@4']);
   });
 
+  it('a firing CRITICAL that eases to WARNING stays CRITICAL and says what it is now; back to CRITICAL or OK clears that', () => {
+    const eased = run(['critical', 'critical', 'critical', 'warning']);
+    expect(eased.alert).toMatchObject({ state: 'firing', status: 'critical', current: 'warning' });
+    expect(run(['critical', 'critical', 'critical', 'warning', 'critical']).alert?.current).toBeUndefined();
+    expect(run(['critical', 'critical', 'critical', 'warning', 'ok']).alert?.current).toBeUndefined();
+    expect(run(['warning', 'warning', 'warning']).alert?.current).toBeUndefined();
+  });
+
   it('does not fire when failures are not consecutive (flapping)', () => {
     const r = run(['critical', 'critical', 'ok', 'critical', 'critical', 'ok']);
     expect(r.transitions).toEqual([]);

@@ -60,7 +60,9 @@ export function AlertsPane(props: {
         // An Alertmanager alert without a warning/critical severity is informational (INFO, listed last);
         // another sender's start in the future (its clock) is shown as just started, never a negative age.
         const shown = isExternal(a) && a.status === 'ok' ? 'INFO' : a.status.toUpperCase();
-        const text = `${fit(shown, 8)} ${fit(a.checkId, 22)} ${fit(formatDuration(Math.max(0, now - (a.since ?? now))), 6)} ${fit(label, 13)} ${a.message}`;
+        // The worst status seen while firing stays (no CRITICAL ↔ WARNING flapping); what it is now is said first.
+        const eased = a.current && a.current !== a.status ? `now ${a.current.toUpperCase()}: ` : '';
+        const text = `${fit(shown, 8)} ${fit(a.checkId, 22)} ${fit(formatDuration(Math.max(0, now - (a.since ?? now))), 6)} ${fit(label, 13)} ${eased}${a.message}`;
         return (
           <C key={a.checkId} color={statusColor(a.status)} dim={muted} inverse={props.focused && win.offset + i === props.selected}>
             {fit(text, width)}
