@@ -107,7 +107,7 @@ export async function mergeWhenRowsAreMissing(e: Engine, t: Target, g: RestoreOp
   const rows = missing.map((x) => `${size(x.missing)} rows of ${x.table} (${x.key ?? 'id'} ${formatRanges(x.missing)})`).join(', ');
   const a = await e.op.ask({
     skip: false,
-    text: `${rows} of ${t.name} are missing. A merge (--merge) brings them back and never changes a live row; replacing the whole file also loses every row written since the backup. Replace the whole file anyway? y replaces it · n (Enter) merges the missing rows back instead`,
+    text: `${rows} of ${t.name} are missing. A merge (--merge) brings back those a backup holds (it counts them first) and never changes a live row; replacing the whole file also loses every row written since the backup. Replace the whole file anyway? y replaces it · n (Enter) merges the missing rows back instead`,
   });
   if (a === 'y') return g;
   e.op.say(`merging the missing rows back (opsdeck restore --db ${t.name} --merge)`);

@@ -291,7 +291,7 @@ export async function startRestore(e: Engine, loaded: LoadedConfig, asked: Resto
   const chosen = wanted.length && !g.backup ? await chooseByContent(t, candidates, wanted) : { m: candidates[0] as BackupManifest, opened: 0 };
   const m = chosen.m;
   // A merge from a backup that holds none of the missing rows brings nothing back: said before anything runs.
-  const none = chosen.held === 0 && chosen.total ? `; it holds NONE of the ${chosen.total} missing rows (${chosen.opened} backups looked at): the merge brings nothing back, and the last step asks whether to give them up` : '';
+  const none = chosen.held === 0 && chosen.total ? `; it holds NONE of the ${chosen.total} missing rows (${chosen.opened} backup${chosen.opened === 1 ? '' : 's'} looked at): the merge brings nothing back, and the last step asks whether to give them up` : '';
   const now = Date.now();
   const all = listBackups(t.dir);
   const tiers = applyRetention(all.map((x) => ({ id: x.id, createdAt: Date.parse(x.createdAt), verified: !!x.verify?.ok })), retentionPolicy(loaded.config.backup));

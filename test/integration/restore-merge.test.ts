@@ -79,7 +79,7 @@ describe('merge restore', () => {
     const g = await cli('restore', '--db', 'shop', '--merge', '--yes', '--accept-loss');
     expect(g.code, g.stderr).toBe(0);
     // No backup holds them: the choose step says so before anything runs.
-    expect(g.stdout).toMatch(/choose the backup: .*it holds NONE of the 10 missing rows \(\d+ backups looked at\): the merge brings nothing back, and the last step asks whether to give them up/);
+    expect(g.stdout).toMatch(/choose the backup: .*it holds NONE of the 10 missing rows \(\d+ backups? looked at\): the merge brings nothing back, and the last step asks whether to give them up/);
     expect(g.stdout).toMatch(/given up, recorded in the state database: trades: 10 rows given up \(ids 101–110\)/);
     expect((await rowsCheck())?.status).toBe('ok');
     const state = new Database(join(dir, 'state', 'state.db'), { readonly: true });
