@@ -114,3 +114,17 @@ export async function mergeWhenRowsAreMissing(e: Engine, t: Target, g: RestoreOp
   return { ...g, merge: true };
 }
 
+/**
+ * The backup a merge takes, and what the choose step says when it holds none of the missing rows.
+ * Only a backup taken before the loss was noticed can hold the lost rows: in a newer one the missing
+ * ids may hold new rows that reused them (INTEGER PRIMARY KEY takes max + 1) — counted by id, such a
+ * backup "held" every lost trade, the merge inserted none and the ledger called them back (an
+ * operator's trial). None taken before: the merge brings nothing back, and says so first.
+ */
+export async function chooseForMerge(t: Target, candidates: readonly BackupManifest[], wanted: readonly MissingRows[], lostSince: number): Promise<{ m: BackupManifest; none: string }> {
+  const before = Number.isFinite(lostSince) ? candidates.filter((x) => Date.parse(x.createdAt) < lostSince) : candidates;
+  const total = wanted.reduce((n, w) => n + (w.key ? size(w.missing) : 0), 0);
+  const chosen = before.length ? await chooseByContent(t, before, wanted) : { m: candidates[0] as BackupManifest, held: 0, total, opened: 0 };
+  const where = before.length ? `${chosen.opened} backup${chosen.opened === 1 ? '' : 's'} looked at` : 'no backup was taken before the loss was noticed: in newer ones the missing ids hold new rows';
+  return { m: chosen.m, none: chosen.held === 0 && chosen.total ? `; it holds NONE of the ${chosen.total} missing rows (${where}): the merge brings nothing back, and the last step asks whether to give them up` : '' };
+}

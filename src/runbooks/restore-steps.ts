@@ -15,8 +15,10 @@ import { type DbReport, extractVerified, holdersOf, inspectDatabase, putBack, re
 import { carryOver, conflictsTable, mergeKey, mergeOrder, mergeTables, replaceLoss, unmergedRows, type CarriedOver } from '../services/merge.js';
 import { integerKey, islands } from '../services/row-tracker.js';
 import { rowsInFile } from '../services/rows-in-file.js';
+import { listBackups } from '../services/backup.js';
 import { quickCheckInChild } from '../services/sqlite-worker.js';
 import { startWriters, stopAllWriters, stopWriters, writersHealthy, type Writer, type WriterHealth } from '../services/writers.js';
+import type { LedgerEntry } from '../domain/row-ledger.js';
 import type { RowLedger } from '../state/row-ledger.js';
 
 /** Everything resume and rollback need, saved with the run. */
@@ -259,7 +261,7 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
       if (mode.kind === 'merge') {
         const unknown = mode.tables.filter((tb) => !rep.tables.includes(tb));
         if (unknown.length) throw new Failure('not-found', `table ${unknown.join(', ')} is not in backup ${ctx.backupId} (it has: ${rep.tables.join(', ')})`);
-        const plan = await planMergeFrom(ctx.tmpPath, mode.tables, ctx.mergeKeys ?? {}, ctx.dbPath, x.deps.ledger, ctx.database);
+        const plan = await planMergeFrom(ctx.tmpPath, mode.tables, ctx.mergeKeys ?? {}, ctx.dbPath, x.deps.ledger, ctx.database, backupTakenAt(ctx));
         mode = { kind: 'merge', tables: plan.tables };
         mergeKeys = plan.keys;
         mergeNote = `; merge covers ${plan.tables.join(', ')}${plan.cascaded.length ? ` (${plan.cascaded.join(', ')}: ON DELETE CASCADE children)` : ''}${plan.holds ? `; ${plan.holds}` : ''}`;
@@ -517,7 +519,7 @@ export function restoreRunbook(audit: Runbook<RestoreCtx, RestoreDeps>['audit'])
  * children, parents first, each with the key it is matched on (a table with neither a PRIMARY KEY
  * nor a configured merge key is refused); and how many of the ledger's missing rows the backup holds.
  */
-async function planMergeFrom(backupPath: string, chosen: readonly string[], configured: Record<string, string[]>, dbPath: string, ledger: RowLedger, database: string): Promise<{ tables: string[]; cascaded: string[]; keys: Record<string, string[]>; holds: string }> {
+async function planMergeFrom(backupPath: string, chosen: readonly string[], configured: Record<string, string[]>, dbPath: string, ledger: RowLedger, database: string, backupAt: number | undefined): Promise<{ tables: string[]; cascaded: string[]; keys: Record<string, string[]>; holds: string }> {
   const { default: Database } = await import('better-sqlite3');
   const db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 10_000 });
   try {
@@ -534,6 +536,7 @@ async function planMergeFrom(backupPath: string, chosen: readonly string[], conf
       .filter((e) => e.key && e.missing.length && tables.includes(e.table))
       .map((e) => {
         const key = e.key as string;
+        if (takenAfterLoss(backupAt, e)) return `the backup, taken after the loss was noticed, holds none of the ${size(e.missing)} missing rows of ${e.table} (rows under those ids in it are newer ones)`;
         const there = size(intersectRanges(e.missing, islands(db, e.table, key, undefined, undefined, 'b')));
         return `the backup holds ${there} of the ${size(e.missing)} missing rows of ${e.table}`;
       })
@@ -542,6 +545,21 @@ async function planMergeFrom(backupPath: string, chosen: readonly string[], conf
   } finally {
     db.close();
   }
+}
+
+/** When the restore's backup was taken (its manifest), if it can be read. */
+function backupTakenAt(ctx: RestoreCtx): number | undefined {
+  const createdAt = listBackups(ctx.backupDir).find((x) => x.id === ctx.backupId)?.createdAt;
+  return createdAt !== undefined ? Date.parse(createdAt) : undefined;
+}
+
+/**
+ * A backup taken after a table's loss was noticed cannot vouch for its missing ids: in it they hold
+ * new rows that reused them (INTEGER PRIMARY KEY takes max + 1), not the lost ones (operator trial:
+ * counted by id, such a backup "held" every lost trade and the ledger called them back).
+ */
+function takenAfterLoss(backupAt: number | undefined, e: Pick<LedgerEntry, 'missingSince'>): boolean {
+  return backupAt !== undefined && e.missingSince !== undefined && backupAt >= e.missingSince;
 }
 
 /**
@@ -559,6 +577,7 @@ async function recordLedger(r: Stored, ledger: RowLedger): Promise<string> {
         ? ctx.mode.tables.filter((t) => critical.includes(t))
         : ctx.mode.stages.filter((s) => r.run.states[r.run.steps.findIndex((x) => x.id === `stage:${s.name}`)]?.status === 'done').flatMap((s) => s.tables).filter((t) => critical.includes(t));
   if (restored.length === 0) return 'no critical table was restored';
+  const backupAt = backupTakenAt(ctx);
   const { default: Database } = await import('better-sqlite3');
   const live = new Database(ctx.dbPath, { readonly: true, fileMustExist: true, timeout: 10_000 });
   const notes: string[] = [];
@@ -571,8 +590,11 @@ async function recordLedger(r: Stored, ledger: RowLedger): Promise<string> {
       const key = integerKey(live, t);
       const count = (live.prepare(`SELECT count(*) AS n FROM "${t.replace(/"/g, '""')}"`).get() as { n: number }).n;
       const present = key ? islands(live, t, key) : [];
-      // A replace leaves exactly the backup's rows; a merge's backup is attached as `b`.
-      const backupIds = key ? (ctx.mode.kind === 'merge' ? islands(live, t, key, undefined, undefined, 'b') : present) : [];
+      // A replace leaves exactly the backup's rows; a merge's backup is attached as `b`; one taken
+      // after the loss was noticed does not vouch for the missing ids (they stay missing).
+      const held = key ? (ctx.mode.kind === 'merge' ? islands(live, t, key, undefined, undefined, 'b') : present) : [];
+      const lost = ledger.entries(ctx.database).find((e) => e.table === t);
+      const backupIds = lost && takenAfterLoss(backupAt, lost) ? subtractRanges(held, lost.missing) : held;
       const qt = `_opsdeck_quarantine_${t}`;
       const quarantined = key && live.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(qt, key) ? islands(live, qt, key) : [];
       const x = ledger.restored(ctx.database, t, key, present, backupIds, count, r.id, Date.now(), ctx.mode.kind === 'merge' ? [] : (ctx.replaceLoss?.[t] ?? []), quarantined);

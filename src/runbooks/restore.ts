@@ -26,7 +26,7 @@ import { stateDir } from '../state/statedb.js';
 import { targets, type Target } from '../cli/backup.js';
 import { out, outJson, redact } from '../cli/output.js';
 import type { RestoreOptions } from '../cli/restore.js';
-import { backupCandidates, chooseByContent, mergeWhenRowsAreMissing, passedOver } from './restore-choose.js';
+import { backupCandidates, chooseForMerge, mergeWhenRowsAreMissing, passedOver } from './restore-choose.js';
 import { restoreRunbook, type RestoreCtx, type RestoreDeps } from './restore-steps.js';
 
 type Stored = RunRecord<RestoreCtx>;
@@ -288,10 +288,9 @@ export async function startRestore(e: Engine, loaded: LoadedConfig, asked: Resto
   const lostSince = g.merge ? Math.min(...deps.ledger.entries(t.name).flatMap((e) => (e.missing.length && e.missingSince !== undefined ? [e.missingSince] : []))) : Infinity;
   const candidates = backupCandidates(t, g.backup, Number.isFinite(lostSince) ? lostSince : undefined, deps.ledger.duringLoss(t.name));
   const wanted: MissingRows[] = g.merge ? deps.ledger.entries(t.name).flatMap((e) => (e.missing.length ? [{ table: e.table, ...(e.key ? { key: e.key } : {}), missing: e.missing }] : [])) : [];
-  const chosen = wanted.length && !g.backup ? await chooseByContent(t, candidates, wanted) : { m: candidates[0] as BackupManifest, opened: 0 };
+  const chosen = wanted.length && !g.backup ? await chooseForMerge(t, candidates, wanted, lostSince) : { m: candidates[0] as BackupManifest, none: '' };
   const m = chosen.m;
-  // A merge from a backup that holds none of the missing rows brings nothing back: said before anything runs.
-  const none = chosen.held === 0 && chosen.total ? `; it holds NONE of the ${chosen.total} missing rows (${chosen.opened} backup${chosen.opened === 1 ? '' : 's'} looked at): the merge brings nothing back, and the last step asks whether to give them up` : '';
+  const none = chosen.none;
   const now = Date.now();
   const all = listBackups(t.dir);
   const tiers = applyRetention(all.map((x) => ({ id: x.id, createdAt: Date.parse(x.createdAt), verified: !!x.verify?.ok })), retentionPolicy(loaded.config.backup));
@@ -307,7 +306,7 @@ export async function startRestore(e: Engine, loaded: LoadedConfig, asked: Resto
   const liveBytes = (links ? ['-wal'] : ['', '-wal']).reduce((a, sfx) => a + statOrZero(`${t.path}${sfx}`), 0);
   const work: RestoreWork = { verify, mode: stages.mode.kind, rawBytes: m.rawBytes, liveBytes, checkBeforeSwap: true };
   const expected = expectedSteps(work, pastRestores(e.journal));
-  const steps = restoreSteps({ database: t.name, dbPath: t.path, backupId: m.id, backupSummary: summary, writers: writers.map((w) => (w.stopCommand ? `${w.service} (its stop_command)` : w.container ?? `compose service ${w.composeService ?? w.service}`)), safetyDir, mode: stages.mode, verify, ...(m.verify?.ok ? { verifiedAt: m.verify.at } : {}), expected });
+  const steps = restoreSteps({ database: t.name, dbPath: t.path, backupId: m.id, backupSummary: summary, writers: writers.map((w) => (w.stopCommand ? `${w.service} (by its stop_command / start_command)` : w.container ?? `compose service ${w.composeService ?? w.service}`)), safetyDir, mode: stages.mode, verify, ...(m.verify?.ok ? { verifiedAt: m.verify.at } : {}), expected });
   if (g.dryRun) {
     if (g.json) outJson({ dryRun: true, database: t.name, path: t.path, backup: m.id, summary, safetyCopy: safetyDir, steps: steps.map((s) => ({ id: s.id, title: s.title, detail: s.detail })) });
     else {

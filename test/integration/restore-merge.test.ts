@@ -165,6 +165,33 @@ describe('merge restore', () => {
     sql('DROP TABLE _opsdeck_conflicts_trades');
   });
 
+  it('a backup taken after the loss, where new rows reused the missing ids, is not taken as holding the lost rows: they stay missing', async () => {
+    // Operator trial: counted by id, the newest backup "held" every lost trade; the merge inserted
+    // none ("already there") and the ledger called them back, clearing the alert with the trades gone.
+    sql("INSERT INTO trades (id, portfolio_id, note) VALUES (300, 1, 'lost 300'), (301, 1, 'lost 301')");
+    expect((await rowsCheck())?.status).toMatch(/ok|warning/); // the ledger knows 300–301 now
+    sql('DELETE FROM trades WHERE id IN (300, 301)');
+    expect((await rowsCheck())?.message).toMatch(/trades is missing 2 rows \(id 300–301\)/);
+    sql("INSERT INTO trades (id, portfolio_id, note) VALUES (300, 1, 'reused 300'), (301, 1, 'reused 301')");
+    const b = await cli('backup', 'create', '--verify', '--json'); // e.g. the schedule, after the loss
+    expect(b.code, b.stderr).toBe(0);
+    const after = (JSON.parse(b.stdout) as { created: { id: string }[] }).created[0]?.id ?? '';
+    const r = await cli('restore', '--db', 'shop', '--merge', '--yes');
+    expect(r.code, r.stdout + r.stderr).toBe(3);
+    expect(r.stdout).toMatch(/it holds NONE of the 2 missing rows/);
+    expect(r.stdout).toMatch(/trades: 0 missing rows back, 2 still missing \(id 300–301\)/);
+    expect(all('SELECT note FROM trades WHERE id IN (300, 301) ORDER BY id')).toEqual([{ note: 'reused 300' }, { note: 'reused 301' }]);
+    expect((await rowsCheck())?.message).toMatch(/trades is missing 2 rows \(id 300–301\)/);
+    // Named by the operator (--backup): merged from, but its rows under the missing ids do not count as found.
+    const named = await cli('restore', '--db', 'shop', '--merge', '--backup', after, '--yes');
+    expect(named.code, named.stdout + named.stderr).toBe(3);
+    expect(named.stdout).toMatch(/the backup, taken after the loss was noticed, holds none of the 2 missing rows of trades/);
+    expect(named.stdout).toMatch(/trades: 0 missing rows back, 2 still missing \(id 300–301\)/);
+    const g = await cli('restore', '--db', 'shop', '--merge', '--yes', '--accept-loss'); // given up, for the tests after this one
+    expect(g.code, g.stdout + g.stderr).toBe(0);
+    sql('DROP TABLE IF EXISTS _opsdeck_conflicts_trades');
+  });
+
   it('refuses a table with neither a PRIMARY KEY nor a merge key, naming the setting', async () => {
     const r = await cli('restore', '--db', 'shop', '--merge', '--tables', 'events', '--yes');
     expect(r.code).toBe(1);
