@@ -61,12 +61,15 @@ export async function demoCommand(g: DemoOptions): Promise<number> {
     code = await openConsole({ ...g, config: s.config });
   } finally {
     // The scores are printed after the console left the screen, before the workspace goes.
-    const lines = await demoScoreLines(readDemoState(dir) ?? s);
     const unfinished = await unfinishedRuns(demoStateDir(s.config));
+    const lines = await demoScoreLines(readDemoState(dir) ?? s, !unfinished.length);
     // A run left unfinished (a restore paused at a question, a wizard quit half-way) keeps the
     // demo: removing the workspace would delete its journal and its safety copies with it.
     if (unfinished.length) code = Math.max(code, 1);
-    else await stopDemo(dir);
+    else {
+      const stopped = await stopDemo(dir);
+      lines.push(`demo stopped${stopped.length ? ` (${stopped.join(', ')})` : ''}; removed ${dir}`);
+    }
     for (const l of lines) out(l);
     for (const l of keptForUnfinished(unfinished, dir, s.config, g.dir)) out(l);
   }
@@ -365,15 +368,15 @@ export async function scoreDrills(s: DemoState, runs: readonly DrillRecord[]): P
 }
 
 /** The scores of every drill of a demo, as lines for its end (quitting deletes the record). */
-export async function demoScoreLines(s: DemoState): Promise<string[]> {
+export async function demoScoreLines(s: DemoState, removed = true): Promise<string[]> {
   if (s.drills.length === 0) return [];
   try {
     const scores = await scoreDrills(s, s.drills);
     return [
-      `drill scores of this demo (the workspace is removed now):`,
+      `drill scores of this demo${removed ? ' (the workspace is removed now)' : ''}:`,
       ...scores.map(
         (x) =>
-          `  ${x.drill.padEnd(20)} detected ${x.timeToDetectSec ?? '-'}s · recovered ${x.timeToRecoverSec ?? '-'}s · trades missing now ${x.tradesMissing} of ${x.tradesBeforeDrill} · ${x.consoleKeys !== null && x.consoleMs !== null ? `console: ${x.consoleKeys} keys, ${formatSec(x.consoleMs)}s` : 'not recovered in the console'}`,
+          `  ${x.drill.padEnd(20)} detected ${x.timeToDetectSec !== null ? `${x.timeToDetectSec}s` : 'not yet'} · recovered ${x.timeToRecoverSec !== null ? `${x.timeToRecoverSec}s` : 'not yet'} · trades missing now ${x.tradesMissing} of ${x.tradesBeforeDrill} · ${x.consoleKeys !== null && x.consoleMs !== null ? `console: ${x.consoleKeys} keys, ${formatSec(x.consoleMs)}s` : 'not recovered in the console'}`,
       ),
     ];
   } catch (e) {
