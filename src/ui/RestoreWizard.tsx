@@ -126,7 +126,11 @@ export function RestoreWizard(props: {
             </C>
           )),
         )}
-        <C dim>Each step shows what it will do and waits for y. A safety copy of the database is taken before it changes.</C>
+        {wrapColumns('Each step that changes something shows what it will do and waits for y. A safety copy of the database is taken before it changes.', Math.min(w, 90) - 4).map((l, i) => (
+          <C key={`f${i}`} dim>
+            {l}
+          </C>
+        ))}
         <C dim>{`${firstKey(props.keys, 'cursor.up')}${firstKey(props.keys, 'cursor.down')} choose · ${firstKey(props.keys, 'dialog.pick')} or ${choiceRange(props.keys, items.length)} start · ${firstKey(props.keys, 'dialog.back')} back`}</C>
       </Box>
     );
@@ -140,7 +144,7 @@ export function RestoreWizard(props: {
   const typedHint = phase.kind === 'running' && phase.confirm !== undefined ? wrapColumns(`type ${phase.confirm} and enter to give them up · enter with anything else keeps them missing · ${back} clears`, w) : [];
   const nudge =
     phase.kind === 'running' && phase.nudge
-      ? wrapColumns(phase.confirm !== undefined ? `${back} does not answer: type ${phase.confirm} and enter to give them up, or enter to keep them missing` : `${back} does not answer: press one of the keys above`, w)
+      ? wrapColumns(`${phase.confirm !== undefined ? `${back} does not answer: type ${phase.confirm} and enter to give them up, or enter to keep them missing` : `${back} does not answer: press one of the keys above`} (ctrl-c quits opsdeck: the run pauses, journaled, to resume later)`, w)
       : [];
   const footer = question.length ? question.length + (typedHint.length ? typedHint.length + 1 : 1) + nudge.length : 1;
   const room = Math.max(3, props.height - 4 - footer);
@@ -216,5 +220,6 @@ export function RestoreWizard(props: {
 function answerHint(keys: readonly KeyBinding[], choices: string): string {
   const parts = [`${firstKey(keys, 'dialog.yes')} yes, run it`, `${firstKey(keys, 'dialog.no')} no, stop the restore here`];
   if (choices.includes('s')) parts.push(`${firstKey(keys, 'dialog.skip')} skip this step`);
+  parts.push('ctrl-c quits');
   return parts.join(' · ');
 }
