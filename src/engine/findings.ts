@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { CheckResult } from '../domain/check.js';
 import { restoreHint } from '../domain/restore-plan.js';
 import { describeRun, type Run } from '../domain/runbook.js';
+import { COMMAND } from '../services/writers.js';
 import { RunJournal } from './journal.js';
 import { runHolder } from './owner.js';
 
@@ -34,12 +35,25 @@ export function openRunCheck(r: OpenRun): CheckResult {
   };
 }
 
+/**
+ * The writers a run stopped and has not started again (a restore's `ctx.stopped`, its start-writers
+ * step not done): an operator who quit at a question must know the service is down (operator trial).
+ */
+export function stillStoppedBy(run: Run, ctx: unknown): string[] {
+  const stopped = (ctx as { stopped?: unknown } | null)?.stopped;
+  if (!Array.isArray(stopped) || !stopped.length) return [];
+  const i = run.steps.findIndex((s) => s.id === 'start-writers');
+  if (i >= 0 && run.states[i]?.status === 'done') return [];
+  return stopped.filter((n): n is string => typeof n === 'string').map((n) => (n.startsWith(COMMAND) ? `${n.slice(COMMAND.length)} (its stop_command)` : n));
+}
+
 /** The findings of every open run in a state database (read-only use is fine). */
 export function openRunChecks(db: BetterSqlite3.Database): CheckResult[] {
   const j = new RunJournal(db, { readOnly: true });
   return j.open<unknown>().map((r) => {
     const position = describeRun(r.run);
-    const check = openRunCheck({ kind: r.kind, runId: r.id, subject: r.subject, target: r.targetKey, position, hint: r.hint });
+    const stopped = stillStoppedBy(r.run, r.ctx);
+    const check = openRunCheck({ kind: r.kind, runId: r.id, subject: r.subject, target: r.targetKey, position: stopped.length ? `${position}; writers still stopped: ${stopped.join(', ')}` : position, hint: r.hint });
     const holder = runHolder(db, r.id);
     if (!holder) return check;
     return { ...check, status: 'warning', message: `${r.kind} ${r.id} of ${r.subject} is in progress (pid ${holder.pid}, ${position}); what it stopped stays stopped until it ends` };

@@ -14,6 +14,7 @@ import { planMerge, planStages, restoreHint, restoreSteps, type RestoreMode } fr
 import { applyRetention, retentionPolicy } from '../domain/retention.js';
 import { createRun, reduceRun } from '../domain/runbook.js';
 import { expectedSteps, type PastRestore, type RestoreWork } from '../domain/step-estimate.js';
+import { stillStoppedBy } from '../engine/findings.js';
 import { Driver, type Outcome } from '../engine/driver.js';
 import type { RunJournal, RunRecord } from '../engine/journal.js';
 import type { Operator } from '../engine/operator.js';
@@ -21,7 +22,7 @@ import { holdRun } from '../engine/owner.js';
 import { backupDir, listBackups, type BackupManifest } from '../services/backup.js';
 import { sweepRestoreTemps } from '../services/backup-restore.js';
 import type { MissingRows } from '../services/merge.js';
-import { COMMAND, isCommand, type Writer } from '../services/writers.js';
+import type { Writer } from '../services/writers.js';
 import { stateDir } from '../state/statedb.js';
 import { targets, type Target } from '../cli/backup.js';
 import { out, outJson, redact } from '../cli/output.js';
@@ -156,9 +157,7 @@ function ended(e: Engine, o: Outcome<RestoreCtx>): number {
 
 /** The writers a run stopped and has not started again (its start-writers step not done): names as configured. */
 export function stillStopped(r: Stored): string[] {
-  const i = r.run.steps.findIndex((s) => s.id === 'start-writers');
-  if (i >= 0 && r.run.states[i]?.status === 'done') return [];
-  return r.ctx.stopped.map((n) => (isCommand(n) ? `${n.slice(COMMAND.length)} (its stop_command)` : n));
+  return stillStoppedBy(r.run, r.ctx);
 }
 
 /**

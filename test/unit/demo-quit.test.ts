@@ -18,12 +18,14 @@ describe('quitting the demo with a run unfinished', () => {
     try {
       expect(await unfinishedRuns(dir)).toEqual([]);
       const step: StepDef = { id: 'swap', title: 'swap in the restored file', detail: 'rename the copy over trading.db', confirm: true, optional: false, mutating: true };
-      new RunJournal(db).create<unknown>({ id: 'restore-quit-1', kind: 'restore', subject: 'trading', targetKey: '/tmp/trading.db', hint: 'opsdeck restore --resume restore-quit-1', run: createRun([step]), ctx: {}, startedAt: Date.now() });
+      new RunJournal(db).create<unknown>({ id: 'restore-quit-1', kind: 'restore', subject: 'trading', targetKey: '/tmp/trading.db', hint: 'opsdeck restore --resume restore-quit-1', run: createRun([step]), ctx: { stopped: ['command:writer'] }, startedAt: Date.now() });
     } finally {
       db.close();
     }
     const open = await unfinishedRuns(dir);
     expect(open).toEqual([expect.stringMatching(/restore restore-quit-1 of trading is unfinished.*--resume restore-quit-1/)]);
+    // The writer it stopped is still down: said (operator trial: quitting at a question left it stopped, silently).
+    expect(open[0]).toMatch(/writers still stopped: writer \(its stop_command\)/);
     const lines = keptForUnfinished(open, '/ws', '/ws/opsdeck.yaml', '/ws');
     expect(lines[0]).toMatch(/the demo keeps running in \/ws/);
     expect(lines.join('\n')).toMatch(/restore-quit-1/);
