@@ -665,8 +665,8 @@ function lossQuestion(missing: { table: string; key: string; missing: Range[] }[
     const n = safetyFile ? rowsInFile(safetyFile, x.table, x.key, x.missing) : undefined;
     return n ? [`${n} of the ${x.table} rows`] : [];
   });
-  const inSafety = held.length ? ` The safety copy ${safetyFile} (the database as it was before this restore) still holds ${held.join(' and ')}: giving them up does not delete it — copy them back from it by hand (sqlite3) if they are needed.` : '';
-  return `give up ${missing.map((x) => `${size(x.missing)} rows of ${x.table} (${x.key} ${formatRanges(x.missing)})`).join(' and ')}? This restore did not bring them back (the backup used does not hold them, or their stage was skipped; rows written after the monitor's last look are not counted).${inSafety} Type ${database} to record them as given up (the row-loss alert resolves) · anything else, y included, keeps them missing (the alert keeps firing until they are found)`;
+  const inSafety = held.length ? ` The safety copy ${safetyFile} (the database as it was before this restore) still holds ${held.join(' and ')}: giving them up does not delete it — copy them back from it by hand (sqlite3) if they are needed, under new ids: the writers may already reuse these ids for new rows, and inserting by id would clash with them.` : '';
+  return `give up ${missing.map((x) => `${size(x.missing)} rows of ${x.table} (${x.key} ${formatRanges(x.missing)})`).join(' and ')}? They are missing after this restore: lost before it and not in the backup used, replaced away by it (written after that backup), or in a stage that was skipped; rows written after the monitor's last look are not counted.${inSafety} Type ${database} to record them as given up (the row-loss alert resolves) · anything else, y included, keeps them missing (the alert keeps firing until they are found)`;
 }
 
 /** "; kept 3 rows of _opsdeck_quarantine_orders from the file it replaced; journal mode WAL kept". */

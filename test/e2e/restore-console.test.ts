@@ -114,7 +114,7 @@ describe('the restore wizard in the console', () => {
     t.send('s');
     // The rows no backup restored are named, and giving them up is a question of its own: the
     // database's name typed, never a key — a reflex y (then enter) keeps them missing.
-    await t.waitFor(/give up 10 rows of orders \(id 91–100\)\? This restore did not bring them back[^]*?type shop and enter to give them up · enter with anything else keeps them missing · esc clears\s+> ▏/, 30_000);
+    await t.waitFor(/give up 10 rows of orders \(id 91–100\)\? They are missing after this restore[^]*?type shop and enter to give them up · enter with anything else keeps them missing · esc clears\s+> ▏/, 30_000);
     t.send('y');
     await t.waitFor(/> y▏/); // what was typed is shown
     t.send('Enter', false);

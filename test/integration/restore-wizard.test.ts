@@ -51,7 +51,7 @@ describe.concurrent('restore wizard in a terminal', () => {
     // The rows written after the backup that the critical stage replaced away are named, and giving
     // them up is a question of its own, answered by typing the database's name: a reflex y keeps them.
     // The changed trade is not among them: it holds the backup's version.
-    await answer(t, 5, /give up 1 rows of strategies \(id 6\)\?[^]*?Type trading to record them as given up[^]*?\[type trading to confirm, anything else skips\]$/m, true);
+    await answer(t, 5, /give up 1 rows of strategies \(id 6\)\?[^]*?Type\s+trading\s+to\s+record\s+them\s+as\s+given\s+up[^]*?\[type trading to confirm, anything else skips\]$/m, true);
     const end = await t.waitFor(/EXIT=\d+/);
     expect(end).toMatch(/rows still missing: SKIPPED — not given up \(only typing trading gives them up\)/);
     expect(end).toMatch(/\[6\/11\] restore normal tables: SKIPPED — its tables stay as they are/);
