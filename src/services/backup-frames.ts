@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import type { Transform } from 'node:stream';
 import { constants, createBrotliCompress, createBrotliDecompress, createGunzip, createGzip, deflateRawSync, gunzipSync } from 'node:zlib';
 import { Failure } from '../domain/errors.js';
+import { InflateWorker } from './backup-inflate.js';
 import { pausePoint } from './pause.js';
 
 // Issue #27: a backup stored as independent brotli frames, so that a restore (and a backup)
@@ -308,6 +309,9 @@ export async function extractFrames(file: string, layout: FramedLayout, part: st
     const count = layout.frames.length - 1;
     if (rawBytes < 0 || Math.ceil(rawBytes / layout.frameBytes) !== count) throw new FrameMismatch('its first frame is not the header its manifest says');
     const out = await open(part, 'w', 0o600);
+    // gz-frames-1: inflated and written by threads of their own (INFLATE_WORKER); the test hook
+    // `extract:mid` (half a chunk written, then killed) keeps the stream path.
+    const threads = layout.format === GZ_FRAMES_FORMAT && process.env.OPSDECK_TEST_PAUSE_AT !== 'extract:mid' ? Array.from({ length: Math.min(frameParallelism(), count) }, () => new InflateWorker((why) => new FrameMismatch(why))) : [];
     try {
       let next = 1;
       // Reads are chained in frame order, so the SHA-256 sees the stored bytes in order.
@@ -316,7 +320,7 @@ export async function extractFrames(file: string, layout: FramedLayout, part: st
       let unflushed = 0;
       let failure: Error | undefined;
       await Promise.all(
-        Array.from({ length: Math.min(frameParallelism(), count) }, async () => {
+        Array.from({ length: Math.min(frameParallelism(), count) }, async (_, t) => {
           // A failed frame stops the others after the frame they are on (never a write after close).
           while (next <= count && failure === undefined) {
             const k = next++;
@@ -324,7 +328,8 @@ export async function extractFrames(file: string, layout: FramedLayout, part: st
             reading = read.catch(() => undefined);
             const buf = await read;
             const want = k < count ? layout.frameBytes : rawBytes - (count - 1) * layout.frameBytes;
-            const got = await decompressFrame(buf, out, (k - 1) * layout.frameBytes, want, k === 1, layout.format);
+            const thread = threads[t];
+            const got = thread ? await thread.inflate(out.fd, buf, (k - 1) * layout.frameBytes, want) : await decompressFrame(buf, out, (k - 1) * layout.frameBytes, want, k === 1, layout.format);
             if (got !== want) throw new FrameMismatch('a frame holds less than its share of the database');
             unflushed += got;
             if (sync && unflushed >= 64 << 20) {
@@ -339,6 +344,8 @@ export async function extractFrames(file: string, layout: FramedLayout, part: st
       await flushing;
       if (failure !== undefined) throw failure;
     } finally {
+      // Every thread has answered for its frame (the loops above await each one): no write after close.
+      await Promise.all(threads.map((w) => w.stop()));
       await out.close();
     }
   } finally {
