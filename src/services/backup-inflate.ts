@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 // 927 MiB of it cost more system time than writing it (bench:backup: ~1–2 s of system time of a
 // restore; with the allocator told to keep its memory the same stream code took less than half).
 // The one-shot inflate is zlib's own (`_processChunk`, what `gunzipSync` runs) given the kept buffer
-// as its output; a Node whose internals differ still inflates correctly, into new memory.
+// as its output; a Node without it gets `gunzipSync` (the same checks, into new memory).
 const INFLATE_WORKER = `const { parentPort } = require('node:worker_threads');
 const zlib = require('node:zlib');
 const fs = require('node:fs');
@@ -16,11 +16,20 @@ parentPort.on('message', ({ fd, buf, pos, limit }) => {
   let o;
   try {
     if (!out || out.length < limit + 65536) out = Buffer.allocUnsafe(limit + 65536);
-    const g = new zlib.Gunzip({ chunkSize: out.length });
-    g._outBuffer = out;
-    g._outOffset = 0;
-    o = g._processChunk(buf, zlib.constants.Z_FINISH);
-    if (g.bytesWritten !== buf.length) return parentPort.postMessage({ bad: 'a frame holds more than one gzip member' });
+    let consumed;
+    if (typeof zlib.Gunzip.prototype._processChunk === 'function') {
+      const g = new zlib.Gunzip({ chunkSize: out.length });
+      g._outBuffer = out;
+      g._outOffset = 0;
+      o = g._processChunk(buf, zlib.constants.Z_FINISH);
+      consumed = g.bytesWritten;
+    } else {
+      // A Node without zlib's one-shot internals: its public one-shot inflate, into new memory.
+      const r = zlib.gunzipSync(buf, { info: true, chunkSize: 1 << 20 });
+      o = r.buffer;
+      consumed = r.engine.bytesWritten;
+    }
+    if (consumed !== buf.length) return parentPort.postMessage({ bad: 'a frame holds more than one gzip member' });
   } catch (e) {
     return parentPort.postMessage({ bad: 'a frame does not decompress (' + String((e && e.message) || e) + ')' });
   }
