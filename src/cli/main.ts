@@ -97,7 +97,11 @@ program
   .option('--json', 'print one JSON document')
   .action(async (_opts: unknown, cmd: Command) => {
     const g = globals(cmd);
-    await run(!!g.json, async () => (await import('./restore.js')).restoreCommand(g));
+    await run(!!g.json, async () => {
+      const { restoreCommand } = await import('./restore.js');
+      trace('restore: imported');
+      return restoreCommand(g);
+    });
   });
 
 program

@@ -16,6 +16,7 @@ import { targets, type BackupOptions } from './backup.js';
 import { writerHealthOf } from '../services/writers.js';
 import { isKnown } from './exit-codes.js';
 import { err, out, outJson, redact, useSecrets } from './output.js';
+import { trace } from './trace.js';
 
 // `opsdeck restore`: flags, the state database and who answers (issue #14). The restore itself is
 // the engine's first runbook: src/runbooks/restore.ts (start, resume, rollback, outcome) and
@@ -63,10 +64,12 @@ export async function restoreCommand(g: RestoreOptions): Promise<number> {
   if ((g.resume || g.rollback) && (g.backup || g.tables || g.merge)) throw new UsageError('--resume/--rollback continue a recorded run: --backup, --tables and --merge do not apply');
   const loaded = loadConfig(g.config ? { file: g.config } : {});
   useSecrets(loaded.secrets);
+  trace('restore: configuration loaded');
   const sdir = stateDir(loaded.config.state_dir);
   const state = await openStateDb(sdir).catch((e: unknown) => {
     throw new ExitError(1, 'state', `state database in ${sdir}: ${(e as Error).message}`);
   });
+  trace('restore: state database open');
   try {
     const journal = new RunJournal(state, { redactCtx: (c) => redactCtx(c as RestoreCtx) });
     const audit: AuditFn = (action, target, outcome, detail) => recordAudit(state, { action, target, outcome, ...(detail !== undefined ? { detail } : {}) });
@@ -107,7 +110,9 @@ export async function restoreCommand(g: RestoreOptions): Promise<number> {
     } finally {
       process.removeListener('SIGINT', onSigint);
       op.close();
+      trace('restore: run ended');
       if (!g.dryRun) pruneSafety(state, sdir, loaded, audit);
+      trace('restore: old safety copies pruned');
     }
   } catch (e) {
     // Journal writes can fail too (a full state folder): one line, never a stack trace.

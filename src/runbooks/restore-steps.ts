@@ -16,7 +16,8 @@ import { carryOver, conflictsTable, mergeKey, mergeOrder, mergeTables, replaceLo
 import { integerKey, islands } from '../services/row-tracker.js';
 import { rowsInFile } from '../services/rows-in-file.js';
 import { listBackups } from '../services/backup.js';
-import { quickCheckInChild } from '../services/sqlite-worker.js';
+import { quickCheckInChild, startQuickCheck } from '../services/sqlite-worker.js';
+import { trace } from '../cli/trace.js';
 import { startWriters, stopAllWriters, stopWriters, writersHealthy, type Writer, type WriterHealth } from '../services/writers.js';
 import type { LedgerEntry } from '../domain/row-ledger.js';
 import type { RowLedger } from '../state/row-ledger.js';
@@ -216,6 +217,7 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
     async execute(x) {
       const ctx = x.record.ctx;
       const file = backupFile(ctx);
+      trace('verify: start');
 
       // Issue #27: a backup whose full check passed when it was verified, and whose bytes still match
       // that SHA-256 (just checked while decompressing), holds the same pages: its integrity_check
@@ -229,8 +231,11 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
       const checksumOnly = ctx.verify === 'checksum';
       const whole = ctx.mode.kind === 'whole';
       const got: { rep?: DbReport } = {};
+      // The quick_check's process starts now (boots while the copy is written) and waits for the copy.
+      const qc = checksumOnly && whole ? startQuickCheck() : undefined;
       await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`, 'restore', async (part) => {
-        const [q, i] = await Promise.allSettled([checksumOnly && whole ? quickCheckInChild(part) : undefined, inspectDatabase(part, undefined, checksumOnly ? 'none' : 'integrity')]);
+        trace('verify: copy written, checksum ok');
+        const [q, i] = await Promise.allSettled([qc?.run(part).finally(() => trace('verify: quick_check done')), inspectDatabase(part, undefined, checksumOnly ? 'none' : 'integrity').finally(() => trace('verify: tables counted'))]);
         if (q.status === 'rejected') throw q.reason;
         const quick = q.value;
         if (quick && (quick.length !== 1 || quick[0] !== 'ok')) throw new Failure('corrupt', `backup ${ctx.backupId}: quick_check failed (${oneLine(quick)}); it cannot be restored`);
@@ -243,8 +248,9 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
         const inspected = i.value;
         if (!checksumOnly && (inspected.integrity.length !== 1 || inspected.integrity[0] !== 'ok')) throw new Failure('corrupt', `backup ${ctx.backupId}: integrity_check failed (${oneLine(inspected.integrity)}); it cannot be restored`);
         got.rep = inspected;
-      });
+      }).finally(() => qc?.cancel());
       const rep = got.rep;
+      trace('verify: copy checked and fsynced');
       if (!rep) throw new Failure('internal', `backup ${ctx.backupId}: the copy was not checked`);
       const preChecked = whole ? (checksumOnly ? 'quick_check' : 'integrity_check') : undefined;
       const fk = rep.fkViolations ?? ctx.backupFk;

@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import type { Transform } from 'node:stream';
 import { constants, createBrotliCompress, createBrotliDecompress, createGunzip, createGzip, deflateRawSync, gunzipSync } from 'node:zlib';
 import { Failure } from '../domain/errors.js';
+import { InflateWorker } from './backup-inflate.js';
 import { pausePoint } from './pause.js';
 
 // Issue #27: a backup stored as independent brotli frames, so that a restore (and a backup)
@@ -276,9 +277,11 @@ function decompressFrame(buf: Buffer, out: FileHandle, at: number, limit: number
  * bytes hashed into `hash` in order. Throws `FrameMismatch` when the file's size, a frame's size or
  * the header differ from the layout (the caller then reports a checksum mismatch: damage). With
  * `sync` (a restore) the written pages are flushed every 64 MiB while later frames decompress; the
- * caller fsyncs the file at the end (beside its check of the copy, issue #27).
+ * caller fsyncs the file at the end (beside its check of the copy, issue #27), once `flushed` is
+ * settled: those flushes are not waited for before the copy can be checked (issue #27's third part:
+ * waiting for them put most of the write-back between the last write and the check).
  */
-export async function extractFrames(file: string, layout: FramedLayout, part: string, hash: Hash, sync: boolean): Promise<void> {
+export async function extractFrames(file: string, layout: FramedLayout, part: string, hash: Hash, sync: boolean): Promise<{ flushed: Promise<void> }> {
   const inp = await open(file, 'r');
   try {
     const stored = layout.frames.reduce((a, b) => a + b, 0);
@@ -308,15 +311,23 @@ export async function extractFrames(file: string, layout: FramedLayout, part: st
     const count = layout.frames.length - 1;
     if (rawBytes < 0 || Math.ceil(rawBytes / layout.frameBytes) !== count) throw new FrameMismatch('its first frame is not the header its manifest says');
     const out = await open(part, 'w', 0o600);
+    // The periodic flushes go through a handle of their own, left open until they are done (the
+    // writes' handle closes when the last frame is written).
+    let syncer: FileHandle | undefined;
+    let flushing: Promise<void> = Promise.resolve();
+    const flushed = () => flushing.finally(() => syncer?.close());
+    // gz-frames-1: inflated and written by threads of their own (INFLATE_WORKER); the test hook
+    // `extract:mid` (half a chunk written, then killed) keeps the stream path.
+    const threads = layout.format === GZ_FRAMES_FORMAT && process.env.OPSDECK_TEST_PAUSE_AT !== 'extract:mid' ? Array.from({ length: Math.min(frameParallelism(), count) }, () => new InflateWorker((why) => new FrameMismatch(why))) : [];
     try {
       let next = 1;
       // Reads are chained in frame order, so the SHA-256 sees the stored bytes in order.
       let reading: Promise<unknown> = Promise.resolve();
-      let flushing: Promise<unknown> = Promise.resolve();
+      syncer = sync ? await open(part, 'r') : undefined;
       let unflushed = 0;
       let failure: Error | undefined;
       await Promise.all(
-        Array.from({ length: Math.min(frameParallelism(), count) }, async () => {
+        Array.from({ length: Math.min(frameParallelism(), count) }, async (_, t) => {
           // A failed frame stops the others after the frame they are on (never a write after close).
           while (next <= count && failure === undefined) {
             const k = next++;
@@ -324,23 +335,33 @@ export async function extractFrames(file: string, layout: FramedLayout, part: st
             reading = read.catch(() => undefined);
             const buf = await read;
             const want = k < count ? layout.frameBytes : rawBytes - (count - 1) * layout.frameBytes;
-            const got = await decompressFrame(buf, out, (k - 1) * layout.frameBytes, want, k === 1, layout.format);
+            const thread = threads[t];
+            const got = thread ? await thread.inflate(out.fd, buf, (k - 1) * layout.frameBytes, want) : await decompressFrame(buf, out, (k - 1) * layout.frameBytes, want, k === 1, layout.format);
             if (got !== want) throw new FrameMismatch('a frame holds less than its share of the database');
             unflushed += got;
-            if (sync && unflushed >= 64 << 20) {
+            if (syncer && unflushed >= 64 << 20) {
               // Write-back of what is written overlaps the frames still being decompressed (the
               // final fsync then has little left to do).
               unflushed = 0;
-              flushing = flushing.then(() => out.datasync()).catch((e: unknown) => void (failure ??= e instanceof Error ? e : new Error(String(e))));
+              const h = syncer;
+              flushing = flushing.then(() => h.datasync());
             }
           }
         }).map((p) => p.catch((e: unknown) => void (failure ??= e instanceof Error ? e : new Error(String(e))))),
       );
-      await flushing;
       if (failure !== undefined) throw failure;
+    } catch (e) {
+      await flushed().catch(() => undefined);
+      throw e;
     } finally {
+      // Every thread has answered for its frame (the loops above await each one): no write after close.
+      await Promise.all(threads.map((w) => w.stop()));
       await out.close();
     }
+    const done = flushed();
+    // Handled here too: the caller may throw (a checksum mismatch) before it waits for it.
+    done.catch(() => undefined);
+    return { flushed: done };
   } finally {
     await inp.close();
   }

@@ -96,11 +96,14 @@ export async function extractVerified(file: string, sha256: string, dst: string,
       }, 100);
     },
   });
+  // A framed extract's periodic flushes, still going when it returns (settled before the fsync, and
+  // before the .part is removed).
+  let flushed: Promise<void> | undefined;
   try {
     // Issue #27: a backup in brotli frames (its manifest says `br-frames-1`) decompresses frames side
     // by side (src/services/backup-frames.ts); a one-stream backup (made before) as it always did.
     const layout = storedLayout(file);
-    if (layout) await extractFrames(file, layout, part, hash, context === 'restore');
+    if (layout) flushed = (await extractFrames(file, layout, part, hash, context === 'restore')).flushed;
     else {
       // 256 KiB decompressed chunks, 1 MiB write buffer: the 16 KiB defaults cost ~10 % on a 1 GB
       // restore (bench:backup); 1 MiB / 4 MiB took 5.50, 4.37, 7.20 s where 256 KiB / 1 MiB took 4.35,
@@ -122,7 +125,7 @@ export async function extractVerified(file: string, sha256: string, dst: string,
     if (hash.digest('hex') !== sha256) throw mismatch();
     if (context === 'restore' || check) {
       // Both to their end before either's failure is said (never a rename, nor a removal, mid-fsync).
-      const [synced, checked] = await Promise.allSettled([context === 'restore' ? fsyncAsync(part) : undefined, check?.(part)]);
+      const [synced, checked] = await Promise.allSettled([context === 'restore' ? (flushed ?? Promise.resolve()).then(() => fsyncAsync(part)) : undefined, check?.(part)]);
       if (checked.status === 'rejected') throw new CheckFailed(checked.reason);
       if (synced.status === 'rejected') throw synced.reason;
     }
@@ -131,6 +134,7 @@ export async function extractVerified(file: string, sha256: string, dst: string,
     renameSync(part, dst);
     if (context === 'restore') fsyncPath(dirname(dst));
   } catch (e) {
+    await flushed?.catch(() => undefined);
     rmSync(part, { force: true });
     if (e instanceof CheckFailed) throw e.reason;
     if (e instanceof Failure) throw e;
