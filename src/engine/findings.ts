@@ -20,6 +20,8 @@ export interface OpenRun {
   target: string;
   position: string;
   hint: string;
+  /** The writers it stopped and has not started again. */
+  stopped?: string[];
 }
 
 /** An unfinished run is a CRITICAL finding until it is resumed or rolled back. */
@@ -30,7 +32,7 @@ export function openRunCheck(r: OpenRun): CheckResult {
     target: r.target,
     status: 'critical',
     value: r.position,
-    message: `${r.kind} ${r.runId} of ${r.subject} is unfinished (${r.position}); ${r.hint}`,
+    message: `${r.kind} ${r.runId} of ${r.subject} is unfinished (${r.position}${r.stopped?.length ? `; writers still stopped: ${r.stopped.join(', ')}` : ''}); ${r.hint}`,
     critical: true,
   };
 }
@@ -53,7 +55,7 @@ export function openRunChecks(db: BetterSqlite3.Database): CheckResult[] {
   return j.open<unknown>().map((r) => {
     const position = describeRun(r.run);
     const stopped = stillStoppedBy(r.run, r.ctx);
-    const check = openRunCheck({ kind: r.kind, runId: r.id, subject: r.subject, target: r.targetKey, position: stopped.length ? `${position}; writers still stopped: ${stopped.join(', ')}` : position, hint: r.hint });
+    const check = openRunCheck({ kind: r.kind, runId: r.id, subject: r.subject, target: r.targetKey, position, hint: r.hint, ...(stopped.length ? { stopped } : {}) });
     const holder = runHolder(db, r.id);
     if (!holder) return check;
     return { ...check, status: 'warning', message: `${r.kind} ${r.id} of ${r.subject} is in progress (pid ${holder.pid}, ${position}); what it stopped stays stopped until it ends` };
