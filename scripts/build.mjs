@@ -70,6 +70,8 @@ const result = await build({
   // Tests render src/ through vitest, not dist/, and keep React's development checks.
   define: { 'process.env.NODE_ENV': '"production"' },
 });
+// OPSDECK_BUILD_METAFILE=<file>: esbuild's metafile written there (what each chunk holds, issue #27).
+if (process.env.OPSDECK_BUILD_METAFILE) writeFileSync(process.env.OPSDECK_BUILD_METAFILE, JSON.stringify(result.metafile));
 const unproven = checkBundle(result.metafile);
 if (unproven.length > 0) fail(unproven);
 writeFileSync('dist/cli.js', cliShim());

@@ -5,6 +5,9 @@ import { setFlagsFromString } from 'node:v8';
 import type { Config } from '../config/schema.js';
 import type { AppState, AppStore } from '../state/store.js';
 import { DockerService, hostEndpoint, resolveDockerEndpoint } from '../services/docker.js';
+import type { EngineEvent, EventBus } from '../engine/events.js';
+import type { ConsoleActions } from '../ui/App.js';
+import type { ConsoleLater } from './console-later.js';
 
 /**
  * Keeps a long-running console small (issue #3: peak RSS ≤ 150 MB with 50 containers; it was ~150-190).
@@ -195,4 +198,73 @@ export function firstDataHook(store: AppStore, config: Config, maxMs = 3_000): F
       if (settled()) run();
     },
   });
+}
+
+/**
+ * What the bus carries before the console's deferred parts (./console-later.ts) subscribe (issue #27:
+ * they load after the first frame, while the first results may already fire an alert). `attach`
+ * builds them on the bus; each listener they subscribe hears the held events first, in order, before
+ * any new one (synchronously, within the same macrotask: nothing is heard twice or missed). At most
+ * `max` events are held (the first second of a console carries a few hundred).
+ */
+export function earlyEvents(bus: EventBus, max = 10_000): { attach<T>(build: () => T): T; stop(): void; readonly held: number } {
+  let events: EngineEvent[] = [];
+  let off: (() => void) | undefined = bus.subscribe('*', (e) => void (events.length < max && events.push(e)));
+  return {
+    get held() {
+      return events.length;
+    },
+    attach<T>(build: () => T): T {
+      off?.();
+      off = undefined;
+      const added: { type: string; listener: (e: EngineEvent) => unknown }[] = [];
+      const real: (type: '*', listener: (e: EngineEvent) => unknown) => () => void = bus.subscribe.bind(bus);
+      const subscribe = (type: string, listener: (e: EngineEvent) => unknown) => real(type as '*', listener);
+      // The bus's subscribe, seen from `build` only: records who subscribed (the instance's own property, deleted after).
+      Object.defineProperty(bus, 'subscribe', {
+        configurable: true,
+        value: (type: string, listener: (e: EngineEvent) => unknown) => (added.push({ type, listener }), subscribe(type, listener)),
+      });
+      let built: T;
+      try {
+        built = build();
+      } finally {
+        delete (bus as { subscribe?: unknown }).subscribe;
+      }
+      const replay = events;
+      events = [];
+      for (const e of replay) {
+        for (const s of added) {
+          if (s.type !== e.type && s.type !== '*') continue;
+          try {
+            const r = s.listener(e);
+            if (r instanceof Promise) r.catch(() => undefined);
+          } catch {
+            // as the bus itself does: one listener's failure never stops the others
+          }
+        }
+      }
+      return built;
+    },
+    stop() {
+      off?.();
+      off = undefined;
+      events = [];
+    },
+  };
+}
+
+/**
+ * The keys of the deferred parts (H's pane, E, I, N) answer from the first frame (issue #27): the
+ * loaded parts' actions once they are in, meanwhile a pane that says so and a refusal that says to
+ * try again (both need a dialog first, so a second is usually enough).
+ */
+export function lateActions(later: () => ConsoleLater | undefined): Pick<ConsoleActions, 'healing' | 'enableHeal' | 'declareIncident' | 'noteIncident'> {
+  const loading = (what: string) => ({ ok: false, text: `${what}: still loading (a moment after start) — try again` });
+  return {
+    healing: () => later()?.actions.healing() ?? { on: false, why: 'still loading (a moment after start)', holder: '…', subjects: [], recent: [] },
+    enableHeal: (subject) => later()?.actions.enableHeal(subject) ?? loading(`enable healing of ${subject}`),
+    declareIncident: (severity, title) => later()?.actions.declareIncident?.(severity, title) ?? loading('declare'),
+    noteIncident: (id, text) => later()?.actions.noteIncident?.(id, text) ?? loading('note'),
+  };
 }

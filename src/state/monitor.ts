@@ -112,6 +112,19 @@ export class Monitor {
     for (const slot of this.slots) void this.tick(slot);
   }
 
+  /**
+   * Takes more sources after it was made (issue #27: the console's healing, notifier and incident
+   * rules load after its first frame). Each runs at once when the monitor is started; until its first
+   * run the system health says it is still checking, as for any source.
+   */
+  add(sources: readonly Source[]): void {
+    for (const source of sources) {
+      const slot: Slot = { source, running: false, failures: 0 };
+      this.slots.push(slot);
+      if (!this.stopped) void this.tick(slot);
+    }
+  }
+
   /** Stops every timer and closes the sources' connections. Runs in progress finish on their own. */
   stop(): void {
     this.stopped = true;
