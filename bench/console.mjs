@@ -21,7 +21,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const ONLY_FIRST = !!process.env.BENCH_ONLY_FIRST;
 // A tmux server of the bench's own: the shared default server may be ended by someone else's run.
 const SOCKET = `opsdeck-bench-${process.pid}`;
-const CLI = resolve('dist/cli.js');
+// BENCH_CLI=<a copy of this build's dist/cli.js>: measured instead of dist/ (a test run rebuilding dist/ cannot pull it away mid-run).
+const CLI = resolve(process.env.BENCH_CLI ?? 'dist/cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'opsdeck-bench-console-'));
 const TICK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
