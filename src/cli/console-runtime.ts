@@ -201,29 +201,36 @@ export function firstDataHook(store: AppStore, config: Config, maxMs = 3_000): F
 }
 
 /**
- * What the bus carries before the console's deferred parts (./console-later.ts) subscribe (issue #27:
+ * What the bus carries before the console's deferred parts (./console-later.ts) listen (issue #27:
  * they load after the first frame, while the first results may already fire an alert). `attach`
- * builds them on the bus; each listener they subscribe hears the held events first, in order, before
- * any new one (synchronously, within the same macrotask: nothing is heard twice or missed). At most
- * `max` events are held (the first second of a console carries a few hundred).
+ * builds them on the bus, holding back the listeners they subscribe; `release` — once their sources
+ * have run once, so the notifier and the healer hold their leases as they did when built before the
+ * monitor started — hands those listeners the held events in order, then the bus's next ones
+ * (synchronously: nothing is heard twice or missed). At most `max` events are held (the first
+ * seconds of a console carry a few hundred).
  */
-export function earlyEvents(bus: EventBus, max = 10_000): { attach<T>(build: () => T): T; stop(): void; readonly held: number } {
+export function earlyEvents(bus: EventBus, max = 10_000): { attach<T>(build: () => T): { built: T; release: () => void }; stop(): void; readonly held: number } {
   let events: EngineEvent[] = [];
   let off: (() => void) | undefined = bus.subscribe('*', (e) => void (events.length < max && events.push(e)));
+  const real: (type: '*', listener: (e: EngineEvent) => unknown) => () => void = bus.subscribe.bind(bus);
   return {
     get held() {
       return events.length;
     },
-    attach<T>(build: () => T): T {
-      off?.();
-      off = undefined;
-      const added: { type: string; listener: (e: EngineEvent) => unknown }[] = [];
-      const real: (type: '*', listener: (e: EngineEvent) => unknown) => () => void = bus.subscribe.bind(bus);
-      const subscribe = (type: string, listener: (e: EngineEvent) => unknown) => real(type as '*', listener);
+    attach<T>(build: () => T) {
+      type Held = { type: string; listener: (e: EngineEvent) => unknown; gone: boolean; off?: () => void };
+      const added: Held[] = [];
       // The bus's subscribe, seen from `build` only: records who subscribed (the instance's own property, deleted after).
       Object.defineProperty(bus, 'subscribe', {
         configurable: true,
-        value: (type: string, listener: (e: EngineEvent) => unknown) => (added.push({ type, listener }), subscribe(type, listener)),
+        value: (type: string, listener: (e: EngineEvent) => unknown) => {
+          const h: Held = { type, listener, gone: false };
+          added.push(h);
+          return () => {
+            h.gone = true;
+            h.off?.();
+          };
+        },
       });
       let built: T;
       try {
@@ -231,20 +238,28 @@ export function earlyEvents(bus: EventBus, max = 10_000): { attach<T>(build: () 
       } finally {
         delete (bus as { subscribe?: unknown }).subscribe;
       }
-      const replay = events;
-      events = [];
-      for (const e of replay) {
-        for (const s of added) {
-          if (s.type !== e.type && s.type !== '*') continue;
-          try {
-            const r = s.listener(e);
-            if (r instanceof Promise) r.catch(() => undefined);
-          } catch {
-            // as the bus itself does: one listener's failure never stops the others
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        off?.();
+        off = undefined;
+        const replay = events;
+        events = [];
+        for (const e of replay) {
+          for (const h of added) {
+            if (h.gone || (h.type !== e.type && h.type !== '*')) continue;
+            try {
+              const r = h.listener(e);
+              if (r instanceof Promise) r.catch(() => undefined);
+            } catch {
+              // as the bus itself does: one listener's failure never stops the others
+            }
           }
         }
-      }
-      return built;
+        for (const h of added) if (!h.gone) h.off = real(h.type as '*', h.listener);
+      };
+      return { built, release };
     },
     stop() {
       off?.();

@@ -126,9 +126,15 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
       const m = await import('./console-later.js');
       if (closing) return;
       laterModule = m;
-      later = held.attach(() => m.consoleLater({ db, bus, store, readOnly: !!g.readOnly, loaded, running: () => running, warm: (make) => void setTimeout(make, 0) }));
-      monitor.add(later.sources(running));
+      const { built, release } = held.attach(() => m.consoleLater({ db, bus, store, readOnly: !!g.readOnly, loaded, running: () => running, warm: (make) => void setTimeout(make, 0) }));
+      later = built;
       trace('console: deferred parts loaded');
+      // Their listeners hear the held events once their sources ran once (the notifier's and the
+      // healer's leases taken, as when they were built before the monitor started), 5 s at the latest.
+      const ran = monitor.add(later.sources(running));
+      await Promise.race([ran, new Promise((r) => setTimeout(r, 5_000).unref())]);
+      release();
+      trace('console: deferred parts listening');
       // The runbook catalog (35–190 ms) in a macrotask of its own: keys pressed meanwhile are handled first.
       setTimeout(() => !closing && setLive({ ...live, runbooks: m.runbookCatalog(running) }), 0);
     } catch (e) {

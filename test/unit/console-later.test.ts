@@ -16,30 +16,53 @@ import { createAppStore } from '../../src/state/store.js';
 const fired = (checkId: string, at: number): EngineEvent => ({ type: 'alert.fired', at, alert: { checkId, state: 'firing', failStreak: 1, passStreak: 0, status: 'critical', message: 'down', since: at, firedAt: at } });
 
 describe('earlyEvents', () => {
-  it('the deferred listeners hear what the bus carried before they subscribed, in order, then each new event once', () => {
+  it('the deferred listeners hear what the bus carried before they were released, in order, then each new event once', () => {
     const bus = new EventBus();
     const early: string[] = [];
     bus.subscribe('alert.fired', (e) => void early.push(e.alert.checkId));
     const held = earlyEvents(bus);
     bus.emit(fired('container:web', 1));
-    bus.emit(fired('redis:cache', 2));
-    expect(held.held).toBe(2);
     const heard: string[] = [];
     const all: string[] = [];
-    const built = held.attach(() => {
+    const { built, release } = held.attach(() => {
       bus.subscribe('alert.fired', (e) => void heard.push(e.alert.checkId));
       bus.subscribe('*', (e) => void all.push(e.type));
       return 'wired';
     });
     expect(built).toBe('wired');
+    expect(Object.hasOwn(bus, 'subscribe')).toBe(false); // the bus's own subscribe is back
+    // Built, not released yet (their sources have not run once): held, not heard.
+    bus.emit(fired('redis:cache', 2));
+    expect(heard).toEqual([]);
+    expect(held.held).toBe(2);
+    release();
     expect(heard).toEqual(['container:web', 'redis:cache']);
     expect(all).toEqual(['alert.fired', 'alert.fired']);
     bus.emit(fired('http:api', 3));
     expect(heard).toEqual(['container:web', 'redis:cache', 'http:api']);
-    // The listener subscribed before was never told twice; the bus's own subscribe is back.
+    // The listener subscribed before was never told twice.
     expect(early).toEqual(['container:web', 'redis:cache', 'http:api']);
-    expect(Object.hasOwn(bus, 'subscribe')).toBe(false);
     expect(held.held).toBe(0);
+  });
+
+  it('a deferred listener that unsubscribes before the release hears nothing; one that unsubscribes after hears no more', () => {
+    const bus = new EventBus();
+    const held = earlyEvents(bus);
+    bus.emit(fired('container:web', 1));
+    const a: string[] = [];
+    const b: string[] = [];
+    let offA = () => undefined as void;
+    let offB = () => undefined as void;
+    const { release } = held.attach(() => {
+      offA = bus.subscribe('alert.fired', (e) => void a.push(e.alert.checkId));
+      offB = bus.subscribe('alert.fired', (e) => void b.push(e.alert.checkId));
+    });
+    offA();
+    release();
+    offB();
+    bus.emit(fired('http:api', 2));
+    expect(a).toEqual([]);
+    expect(b).toEqual(['container:web']);
   });
 
   it('a listener that throws during the replay does not keep the others from hearing it', () => {
@@ -52,7 +75,7 @@ describe('earlyEvents', () => {
         throw new Error('broken listener');
       });
       bus.subscribe('alert.fired', (e) => void heard.push(e.alert.checkId));
-    });
+    }).release();
     expect(heard).toEqual(['container:web']);
   });
 
@@ -80,12 +103,13 @@ describe('Monitor.add', () => {
     monitor.start();
     try {
       await until(() => store.getState().checks['first:a']);
-      monitor.add([late]);
+      const ran = monitor.add([late]);
       // Another result is recorded while the late source has not answered: it is pending.
       await monitor.runAll();
       await until(() => store.getState().checks['system:health']?.pending?.includes('late'));
       answer([ok('late:b')]);
-      await until(() => store.getState().checks['late:b']);
+      await ran; // resolves once the added source ran once
+      expect(store.getState().checks['late:b']).toBeDefined();
       await monitor.runAll();
       expect(store.getState().checks['system:health']?.pending ?? []).toEqual([]);
     } finally {
