@@ -57,7 +57,7 @@ const result = await build({
   external: ['better-sqlite3', 'dockerode', 'ssh2', 'cpu-features', 'systeminformation', 'react-devtools-core', 'ioredis'],
   // Bundled CommonJS dependencies call require() for Node built-ins.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  plugins: [inkSwapsPlugin(), zodEnglishOnly(), yogaWithoutFetch()],
+  plugins: [inkSwapsPlugin(), zodEnglishOnly(), yogaWithoutFetch(), lazySegmenters()],
   absWorkingDir: ROOT,
   // Proves the swaps took (checkBundle).
   metafile: true,
@@ -70,6 +70,8 @@ const result = await build({
   // Tests render src/ through vitest, not dist/, and keep React's development checks.
   define: { 'process.env.NODE_ENV': '"production"' },
 });
+// OPSDECK_BUILD_METAFILE=<file>: esbuild's metafile written there (what each chunk holds, issue #27).
+if (process.env.OPSDECK_BUILD_METAFILE) writeFileSync(process.env.OPSDECK_BUILD_METAFILE, JSON.stringify(result.metafile));
 const unproven = checkBundle(result.metafile);
 if (unproven.length > 0) fail(unproven);
 writeFileSync('dist/cli.js', cliShim());
@@ -134,6 +136,33 @@ function yogaWithoutFetch() {
         if (text.split(test).length !== 2) fail([`yoga-layout's loader (${args.path}) no longer reads ${test} once: see yogaWithoutFetch in scripts/build.mjs`]);
         return { contents: text.replace(test, 'function ya(){return w||!0?'), loader: 'js' };
       });
+    },
+  };
+}
+
+/**
+ * string-width (two copies: Ink's and wrap-ansi's) and slice-ansi each build an `Intl.Segmenter` as
+ * they load; the first one initialises ICU's segmentation (~10–20 ms of the console's first frame,
+ * issue #27 point 4) although the dashboard's frame never segments a text (ASCII and the box and
+ * gauge characters take their fast paths). Each is built at its first `segment` call instead (the
+ * same segmenter, the same results). The build stops if a module no longer reads as expected.
+ */
+function lazySegmenters() {
+  const swaps = [
+    { file: /[\\/]node_modules[\\/](?:wrap-ansi[\\/]node_modules[\\/])?string-width[\\/]index\.js$/, text: 'const segmenter = new Intl.Segmenter();', name: 'segmenter', args: '' },
+    { file: /[\\/]node_modules[\\/]slice-ansi[\\/]tokenize-ansi\.js$/, text: "const GRAPHEME_SEGMENTER = new Intl.Segmenter(undefined, {granularity: 'grapheme'});", name: 'GRAPHEME_SEGMENTER', args: "undefined, {granularity: 'grapheme'}" },
+  ];
+  return {
+    name: 'lazy-segmenters',
+    setup(b) {
+      for (const swap of swaps) {
+        b.onLoad({ filter: swap.file }, (args) => {
+          const text = readFileSync(args.path, 'utf8');
+          if (text.split(swap.text).length !== 2) fail([`${args.path} no longer reads ${swap.text} once: see lazySegmenters in scripts/build.mjs`]);
+          const lazy = `let ${swap.name}__built; const ${swap.name} = { segment: (s) => (${swap.name}__built ??= new Intl.Segmenter(${swap.args})).segment(s) };`;
+          return { contents: text.replace(swap.text, lazy), loader: 'js' };
+        });
+      }
     },
   };
 }

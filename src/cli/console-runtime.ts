@@ -5,6 +5,9 @@ import { setFlagsFromString } from 'node:v8';
 import type { Config } from '../config/schema.js';
 import type { AppState, AppStore } from '../state/store.js';
 import { DockerService, hostEndpoint, resolveDockerEndpoint } from '../services/docker.js';
+import type { EngineEvent, EventBus } from '../engine/events.js';
+import type { ConsoleActions } from '../ui/App.js';
+import type { ConsoleLater } from './console-later.js';
 
 /**
  * Keeps a long-running console small (issue #3: peak RSS ≤ 150 MB with 50 containers; it was ~150-190).
@@ -195,4 +198,88 @@ export function firstDataHook(store: AppStore, config: Config, maxMs = 3_000): F
       if (settled()) run();
     },
   });
+}
+
+/**
+ * What the bus carries before the console's deferred parts (./console-later.ts) listen (issue #27:
+ * they load after the first frame, while the first results may already fire an alert). `attach`
+ * builds them on the bus, holding back the listeners they subscribe; `release` — once their sources
+ * have run once, so the notifier and the healer hold their leases as they did when built before the
+ * monitor started — hands those listeners the held events in order, then the bus's next ones
+ * (synchronously: nothing is heard twice or missed). At most `max` events are held (the first
+ * seconds of a console carry a few hundred).
+ */
+export function earlyEvents(bus: EventBus, max = 10_000): { attach<T>(build: () => T): { built: T; release: () => void }; stop(): void; readonly held: number } {
+  let events: EngineEvent[] = [];
+  let off: (() => void) | undefined = bus.subscribe('*', (e) => void (events.length < max && events.push(e)));
+  const real: (type: '*', listener: (e: EngineEvent) => unknown) => () => void = bus.subscribe.bind(bus);
+  return {
+    get held() {
+      return events.length;
+    },
+    attach<T>(build: () => T) {
+      type Held = { type: string; listener: (e: EngineEvent) => unknown; gone: boolean; off?: () => void };
+      const added: Held[] = [];
+      // The bus's subscribe, seen from `build` only: records who subscribed (the instance's own property, deleted after).
+      Object.defineProperty(bus, 'subscribe', {
+        configurable: true,
+        value: (type: string, listener: (e: EngineEvent) => unknown) => {
+          const h: Held = { type, listener, gone: false };
+          added.push(h);
+          return () => {
+            h.gone = true;
+            h.off?.();
+          };
+        },
+      });
+      let built: T;
+      try {
+        built = build();
+      } finally {
+        delete (bus as { subscribe?: unknown }).subscribe;
+      }
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        off?.();
+        off = undefined;
+        const replay = events;
+        events = [];
+        for (const e of replay) {
+          for (const h of added) {
+            if (h.gone || (h.type !== e.type && h.type !== '*')) continue;
+            try {
+              const r = h.listener(e);
+              if (r instanceof Promise) r.catch(() => undefined);
+            } catch {
+              // as the bus itself does: one listener's failure never stops the others
+            }
+          }
+        }
+        for (const h of added) if (!h.gone) h.off = real(h.type as '*', h.listener);
+      };
+      return { built, release };
+    },
+    stop() {
+      off?.();
+      off = undefined;
+      events = [];
+    },
+  };
+}
+
+/**
+ * The keys of the deferred parts (H's pane, E, I, N) answer from the first frame (issue #27): the
+ * loaded parts' actions once they are in, meanwhile a pane that says so and a refusal that says to
+ * try again (both need a dialog first, so a second is usually enough).
+ */
+export function lateActions(later: () => ConsoleLater | undefined): Pick<ConsoleActions, 'healing' | 'enableHeal' | 'declareIncident' | 'noteIncident'> {
+  const loading = (what: string) => ({ ok: false, text: `${what}: still loading (a moment after start) — try again` });
+  return {
+    healing: () => later()?.actions.healing() ?? { on: false, why: 'still loading (a moment after start)', holder: '…', subjects: [], recent: [] },
+    enableHeal: (subject) => later()?.actions.enableHeal(subject) ?? loading(`enable healing of ${subject}`),
+    declareIncident: (severity, title) => later()?.actions.declareIncident?.(severity, title) ?? loading('declare'),
+    noteIncident: (id, text) => later()?.actions.noteIncident?.(id, text) ?? loading('note'),
+  };
 }

@@ -11,16 +11,14 @@ import { reloadConfig } from '../config/reload.js';
 import type { Config } from '../config/schema.js';
 import { exitCodeFor } from '../domain/check.js';
 import type { DockerService } from '../services/docker.js';
-import { checkingRows, dockerFor, firstDataHook, hostDockersFor, noOptimizingCompiler, optimizingWhileFollowing, tuneHeap } from './console-runtime.js';
+import { checkingRows, dockerFor, earlyEvents, firstDataHook, hostDockersFor, lateActions, noOptimizingCompiler, optimizingWhileFollowing, tuneHeap } from './console-runtime.js';
 import { followContainerLogs, followFile } from '../services/logs.js';
 import { EventBus } from '../engine/events.js';
 import { actor, AckStore, recordAudit } from '../state/acks.js';
 import { openRunChecks, openSubjects } from '../engine/findings.js';
-import { backupSchedulerSource } from '../state/backup-scheduler.js';
-import { consoleHeal } from './console-heal.js';
-import { consoleIncidents } from './console-incidents.js';
 import { consoleMaintenance } from './console-maintenance.js';
-import { notifierRunner } from '../state/notifier.js';
+import type * as LaterModule from './console-later.js';
+import type { ConsoleLater } from './console-later.js';
 import { Monitor } from '../state/monitor.js';
 import { hostHistorySeed, type HostSeed } from '../state/capacity.js';
 import { maintenanceSources } from '../state/maintenance.js';
@@ -32,8 +30,6 @@ import type * as UiModule from '../ui/run.js';
 import type { LiveProps } from '../ui/run.js';
 import type { ConsoleActions } from '../ui/App.js';
 import type { RestoreEvents, RestoreRun } from '../ui/RestoreWizard.js';
-import type { RunbookCatalog } from '../ui/console/runbook-wizard.js';
-import { loadCatalog } from '../runbooks/catalog.js';
 import { createHostHistory } from '../ui/useHostHistory.js';
 import { configuredKeys, formatReport, runChecks, useColor } from './check.js';
 import { out, useSecrets, type GlobalOptions } from './output.js';
@@ -54,19 +50,23 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     return exitCodeFor(report.status);
   }
   trace('console: start');
-  tuneHeap();
   noOptimizingCompiler();
-  const loaded = loadConfig(g.config ? { file: g.config } : {});
-  useSecrets(loaded.secrets);
-  const { config } = loaded;
-  trace('console: config loaded');
-  const keys = configuredKeys(loaded);
   // Ink changes its output when CI is set (only the last frame at exit). What a real terminal
   // gets must not depend on the environment, so neutralise it before Ink is loaded (issue #3).
   for (const v of ['CI', 'CONTINUOUS_INTEGRATION', 'BUILD_NUMBER', 'RUN_ID']) delete process.env[v];
   // React runs its production build: scripts/build.mjs fixes process.env.NODE_ENV at build time, so
   // the development builds (checks on every render, warnings on stderr over the frame) are not even
   // in the bundle. No run-time NODE_ENV is set, so child processes inherit the operator's env.
+  // Issue #27: Ink, React and yoga start loading now (their files read while the configuration is
+  // parsed and the state database opened); awaited before the first render. A configuration error
+  // still ends the console before anything is drawn (the load is then left unused).
+  const uiLoading = import('../ui/run.js');
+  uiLoading.catch(() => undefined);
+  const loaded = loadConfig(g.config ? { file: g.config } : {});
+  useSecrets(loaded.secrets);
+  const { config } = loaded;
+  trace('console: config loaded');
+  const keys = configuredKeys(loaded);
   const db = await openStateDb(stateDir(config.state_dir));
   trace('console: state database open');
   // One bus for the console's life: its listeners outlive a monitor restarted by a reload (issue #14).
@@ -79,24 +79,27 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   // Issue #27: what the first full frame does not need waits until it is drawn — the runbook catalog
   // (35–190 ms) and healing's act.
   const afterFirstData = firstDataHook(store, config);
+  // The heap settings for a long run (tuneHeap: the young generation kept at its size) wait for the
+  // first frame too: set at start, they held the young generation at ~1 MB while ~3 MB of code loaded
+  // (issue #27: ~100 ms of scavenges before the first frame).
+  afterFirstData(tuneHeap);
   // The keys pressed while each alert fired, and the runbooks started for it, audited as it resolves
   // (`console.keys`, read by `drill score`, issue #16).
   const tracker = keyTracker(db, store);
   bus.subscribe('alert.fired', (e) => tracker.fired(e.alert, e.at));
   bus.subscribe('alert.resolved', (e) => tracker.resolved(e.alert, e.at));
-  // Scheduled backups (issue #10) run here only while no watch holds the lease; never read-only.
-  const scheduler = (c: Config) => {
-    const s = !g.readOnly && loaded.file ? backupSchedulerSource({ config: c, configFile: loaded.file, stateDb: db, owner: 'console' }) : undefined;
-    return s ? [s] : [];
-  };
-  // Incidents (issue #18): the rules (their lease), the header's banner, I and N.
   let running = config;
-  const incidents = consoleIncidents({ db, bus, store, readOnly: !!g.readOnly, config: () => running });
-  // Notifications (issue #19): sent while this console holds the `notifier` lease (a watch takes it); their failures are `notify:<channel>` alerts.
-  const notifier = g.readOnly ? undefined : notifierRunner({ bus, stateDb: db, owner: 'console', config: () => running });
-  // Self-healing (issue #20): here only while no watch holds the healer lease; H and E.
-  const healing = consoleHeal({ db, bus, store, readOnly: !!g.readOnly, loaded: () => ({ ...loaded, config: running }), warm: afterFirstData });
-  const sources = (c: Config) => [...buildSources(c, store), ...scheduler(c), ...incidents.sources(), ...(notifier ? [notifier.source()] : []), healing.source(), ...healing.failoverSources(), ...maintenanceSources({ config: c, stateDb: db, owner: 'console', readOnly: !!g.readOnly }), ...alertmanagerSources(c, store)];
+  // Issue #27: the scheduled backups, incidents, notifications, self-healing and failover, and the
+  // runbook catalog load after the first frame (./console-later.ts, ~0.5 MB of bundle). What the bus
+  // carries until then (an alert fired by the first results) is held and heard by their listeners
+  // first (`earlyEvents`); their keys answer meanwhile (`lateActions`); the monitor takes their
+  // sources when they load (`Monitor.add`).
+  let later: ConsoleLater | undefined;
+  let laterModule: typeof LaterModule | undefined;
+  let laterLoading: Promise<void> | undefined;
+  let closing = false;
+  const held = earlyEvents(bus);
+  const sources = (c: Config) => [...buildSources(c, store), ...(later ? later.sources(c) : []), ...maintenanceSources({ config: c, stateDb: db, owner: 'console', readOnly: !!g.readOnly }), ...alertmanagerSources(c, store)];
   const startMonitor = (c: Config) => new Monitor({ config: (running = c), store, sources: sources(c), stateDb: db, bus });
   let monitor = startMonitor(config);
   let live: ReturnType<LiveProps['get']> = { config, keys, runbooks: { entries: [], error: 'the runbook catalog is still loading (a moment after start)' } };
@@ -118,7 +121,29 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     live = next;
     for (const l of listeners) l();
   };
-  afterFirstData(() => void (live.config === config && setLive({ ...live, runbooks: runbookCatalog(config) })));
+  const loadLater = async () => {
+    try {
+      const m = await import('./console-later.js');
+      if (closing) return;
+      laterModule = m;
+      const { built, release } = held.attach(() => m.consoleLater({ db, bus, store, readOnly: !!g.readOnly, loaded, running: () => running, warm: (make) => void setTimeout(make, 0) }));
+      later = built;
+      trace('console: deferred parts loaded');
+      // Their listeners hear the held events once their sources ran once (the notifier's and the
+      // healer's leases taken, as when they were built before the monitor started), 5 s at the latest.
+      const ran = monitor.add(later.sources(running));
+      await Promise.race([ran, new Promise((r) => setTimeout(r, 5_000).unref())]);
+      release();
+      trace('console: deferred parts listening');
+      // The runbook catalog (35–190 ms) in a macrotask of its own: keys pressed meanwhile are handled first.
+      setTimeout(() => !closing && setLive({ ...live, runbooks: m.runbookCatalog(running) }), 0);
+    } catch (e) {
+      // Never a crash: the console keeps showing what it checks, and says what is missing.
+      held.stop();
+      setLive({ ...live, runbooks: { entries: [], error: `not loaded: ${(e as Error).message}` }, notice: { text: `self-healing, notifications, incidents and scheduled backups did not load: ${(e as Error).message}`, color: 'red', until: Number.MAX_SAFE_INTEGER } });
+    }
+  };
+  afterFirstData(() => void (laterLoading = closing ? undefined : loadLater()));
   // The start-up notice of unfinished runs goes once none is left (a resume or rollback finished):
   // it must not keep saying "unfinished" for its ten minutes (seen by a fresh-eyed operator).
   const startupNotice = live.notice;
@@ -150,7 +175,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
         monitor = startMonitor(next.config);
         monitor.retire(retired);
         monitor.start();
-        setLive({ config: next.config, keys: nextKeys, runbooks: runbookCatalog(next.config), notice: { text: `configuration reloaded from ${file}`, color: 'green', until: Date.now() + 10_000 } });
+        setLive({ config: next.config, keys: nextKeys, runbooks: laterModule ? laterModule.runbookCatalog(next.config) : (live.runbooks ?? { entries: [], error: 'the runbook catalog is still loading (a moment after start)' }), notice: { text: `configuration reloaded from ${file}`, color: 'green', until: Date.now() + 10_000 } });
       } catch (e) {
         setLive({ ...live, notice: { text: `configuration not reloaded (the running one stays): ${(e as Error).message}`, color: 'red', until: Number.MAX_SAFE_INTEGER } });
       }
@@ -180,7 +205,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   trace('console: monitor started');
   let ui: typeof UiModule;
   try {
-    ui = await import('../ui/run.js');
+    ui = await uiLoading;
     trace('console: UI loaded');
     // The first render waits for the host's and Docker's first data (bounded), so it is the full frame.
     await afterFirstData.arrived(FIRST_DATA_WAIT_MS);
@@ -191,7 +216,7 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
     throw e;
   }
 
-  const actions = { ...consoleActions({ readOnly: !!g.readOnly, db, acks, docker: () => docker, hostDocker: (h) => hostDockers.get(h), optimizing: optimizingWhileFollowing(), monitor: () => monitor, entries, configFile: file, tracker, config: () => running }), ...incidents.actions, ...healing.actions, maintenance: consoleMaintenance({ db, store, readOnly: !!g.readOnly, config: () => running }) };
+  const actions = { ...consoleActions({ readOnly: !!g.readOnly, db, acks, docker: () => docker, hostDocker: (h) => hostDockers.get(h), optimizing: optimizingWhileFollowing(), monitor: () => monitor, entries, configFile: file, tracker, config: () => running }), ...lateActions(() => later), maintenance: consoleMaintenance({ db, store, readOnly: !!g.readOnly, config: () => running }) };
   const color = useColor(g);
   const altScreen = !process.env.OPSDECK_NO_ALT_SCREEN;
   if (altScreen) process.stdout.write('\x1b[?1049h\x1b[H');
@@ -220,10 +245,11 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   trace(`console: ended (${driven} driven run(s) were going)`);
   if (file) unwatchFile(file);
   // A healing action under way finishes its step, or pauses journaled (a finding until resumed).
-  await healing.stop();
+  closing = true;
+  await laterLoading;
+  await later?.stop();
+  held.stop();
   monitor.stop();
-  incidents.stop();
-  notifier?.off();
   stopHistory();
   stopChecks();
   restore();
@@ -350,18 +376,6 @@ export function consoleActions(o: {
     },
     keyPressed: () => o.tracker?.key(),
   };
-}
-
-/**
- * The runbook catalog for the picker (`:`): built-in and the config's `runbooks.dir`. A bad runbook
- * file does not stop the console: the picker says why instead (`opsdeck check` names it too).
- */
-function runbookCatalog(config: Config): RunbookCatalog {
-  try {
-    return { entries: loadCatalog(config).entries };
-  } catch (e) {
-    return { entries: [], error: (e as Error).message };
-  }
 }
 
 /**

@@ -138,7 +138,9 @@ function fileKind(st: Stats): string {
  * its value (issue #12: `interval: ${REDIS_PW}` printed the password).
  */
 export function validate(raw: unknown, file: string, substituted: ReadonlyMap<string, string> = new Map(), secrets?: SecretRegistry): Config {
-  const parsed = configSchema.safeParse(raw);
+  // zod's JIT off (issue #27): a configuration is parsed once per start or reload, and compiling each
+  // object schema's parser (`new Function`) costs more than it saves on a single parse.
+  const parsed = configSchema.safeParse(raw, { jitless: true });
   // `integrity:` names databases (issue #22): checked here, once the whole file parsed, so that
   // schema.ts gains one line for it (its sections are edited by others at the same time).
   const unknownDb = parsed.success ? checkIntegrity(parsed.data) : undefined;

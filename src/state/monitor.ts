@@ -112,6 +112,22 @@ export class Monitor {
     for (const slot of this.slots) void this.tick(slot);
   }
 
+  /**
+   * Takes more sources after it was made (issue #27: the console's healing, notifier and incident
+   * rules load after its first frame). Each runs at once when the monitor is started; until its first
+   * run the system health says it is still checking, as for any source. Resolves once each has run
+   * once (at once when the monitor is stopped).
+   */
+  async add(sources: readonly Source[]): Promise<void> {
+    const first: Promise<void>[] = [];
+    for (const source of sources) {
+      const slot: Slot = { source, running: false, failures: 0 };
+      this.slots.push(slot);
+      if (!this.stopped) first.push(this.tick(slot));
+    }
+    await Promise.all(first);
+  }
+
   /** Stops every timer and closes the sources' connections. Runs in progress finish on their own. */
   stop(): void {
     this.stopped = true;

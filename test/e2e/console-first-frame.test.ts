@@ -16,6 +16,7 @@ const dir = mkdtempSync(join(tmpdir(), 'opsdeck-e2e-first-'));
 const config = join(dir, 'opsdeck.yaml');
 let http: TestHttpServer;
 let t: TmuxSession | undefined;
+let h: TmuxSession | undefined;
 
 beforeAll(async () => {
   http = await TestHttpServer.start();
@@ -45,8 +46,9 @@ endpoints:
 
 afterAll(async () => {
   t?.kill();
+  h?.kill();
   await http?.close();
-  docker(host, 'rm', '-f', 'e2e-first-web');
+  docker(host, 'rm', '-f', 'e2e-first-web', 'e2e-first-dead');
 });
 
 describe('the console’s first full frame', () => {
@@ -68,4 +70,54 @@ describe('the console’s first full frame', () => {
     const later = await t.waitFor((s) => /http api\s+HTTP 200/.test(s) && /health \d+% WARNING/.test(s), 20_000);
     expect(later).not.toMatch(/checking \d+…/);
   });
+
+  // Self-healing, the notifier, the incident rules and the runbook catalog load after the first frame
+  // (src/cli/console-later.ts): the healer must still act, and its pane's key work from the first frame.
+  it('heals a container that exited although the healer loads after the first frame; H pressed at once opens its pane', async () => {
+    // Exits on its first start; after a restart (same container, the marker file kept) it keeps running.
+    runContainer(host, 'e2e-first-dead', ['--network', 'none', '--label', 'com.docker.compose.project=e2efirstheal'], ['sh', '-c', 'if [ -e /tmp/started ]; then exec sleep 600; fi; touch /tmp/started; exit 1']);
+    await until(() => docker(host, 'inspect', '-f', '{{.State.Status}}', 'e2e-first-dead') === 'exited');
+    const healConfig = join(dir, 'heal.yaml');
+    writeFileSync(
+      healConfig,
+      `name: first-heal
+interval: 1s
+refresh: 1s
+failure_threshold: 1
+recovery_threshold: 1
+thresholds: {cpu: 100, memory: 100, disk: 100}
+docker:
+  host: ${host}
+  compose_project: e2efirstheal
+services:
+  - name: dead
+    container: e2e-first-dead
+heal:
+  backoff: {base: 1s, factor: 2, cap: 10s}
+  start_grace: 1s
+`,
+    );
+    h = TmuxSession.start(`opsdeck-e2e-first-heal-${process.pid}`, ['--config', healConfig], { columns: 160, rows: 48, env: { OPSDECK_STATE_DIR: join(dir, 'state-heal') } });
+    await h.waitFor((s) => /health \d+%/.test(s) && /Containers \(\d+\/\d+ running\)/.test(s), 10_000);
+    // At once, most likely before the deferred parts loaded: the pane opens (saying it is still
+    // loading, or already the healer's state), and fills in with the healer's state.
+    h.send('H');
+    const pane = await h.waitFor(/healer: this console/, 15_000);
+    expect(pane).not.toMatch(/EXIT=/);
+    // The exited container's alert fired at the first results; the healer (loaded later) restarted it.
+    await until(() => docker(host, 'inspect', '-f', '{{.State.Status}}', 'e2e-first-dead') === 'running', 30_000);
+    await h.waitFor(/dead restart/, 15_000);
+    h.send('Escape', false);
+    await h.waitFor((s) => !/healer: this console/.test(s), 5_000);
+    h.send('q');
+    await h.waitFor(/EXIT=0/, 15_000);
+  });
 });
+
+async function until(f: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${f.toString()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

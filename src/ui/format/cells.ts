@@ -66,7 +66,7 @@ export function wrapColumns(text: string, width: number): string[] {
   let rest = text;
   while (textWidth(rest) > width) {
     // A character wider than the whole width still goes on a line of its own.
-    let piece = cutToColumns(rest, width) || ([...graphemes.segment(rest)][0]?.segment ?? rest);
+    let piece = cutToColumns(rest, width) || ([...graphemes().segment(rest)][0]?.segment ?? rest);
     const space = piece.lastIndexOf(' ');
     if (space >= piece.length / 3 && rest[piece.length] !== ' ') piece = piece.slice(0, space + 1);
     out.push(piece);
@@ -76,14 +76,17 @@ export function wrapColumns(text: string, width: number): string[] {
   return out;
 }
 
-const graphemes = new Intl.Segmenter();
+// Built at the first wide text, not as the module loads: ICU's segmenter costs ~10 ms, on the way to
+// the console's first frame (issue #27), and an ASCII-only frame never needs it.
+let segmenter: Intl.Segmenter | undefined;
+const graphemes = (): Intl.Segmenter => (segmenter ??= new Intl.Segmenter());
 
 /** The longest start of `text` that fits in `columns` columns (whole characters only). */
 function cutToColumns(text: string, columns: number): string {
   if (textWidth(text) === text.length) return text.slice(0, columns);
   let out = '';
   let used = 0;
-  for (const { segment } of graphemes.segment(text)) {
+  for (const { segment } of graphemes().segment(text)) {
     const w = textWidth(segment);
     if (used + w > columns) break;
     out += segment;
