@@ -207,7 +207,7 @@ export class Monitor {
       // run lists the engine; a refresh between checks may lean on the events stream).
       const isCheck = forceCheck || slot.lastCheckAt === undefined || startedAt - slot.lastCheckAt >= slot.source.checkMs - 50;
       const results = await slot.source.run({ check: isCheck });
-      this.heard.add(slot.source.id);
+      if (slot.source.settled?.() !== false) this.heard.add(slot.source.id);
       slot.failures = results.some((r) => r.status === 'unknown' && !r.suppressedBy) ? slot.failures + 1 : 0;
       const at = this.now();
       this.record(results, isCheck, at);

@@ -42,6 +42,12 @@ export interface Source {
   close?(): void;
   /** `check` (issue #27): about how long the second read takes (ms), so it starts that much before the sample's end. */
   lead?(): number;
+  /**
+   * Whether its last run gave every check it has (absent: always). The host's first run has no CPU %
+   * or network rate yet (they need two reads): until they come the console says it is still checking
+   * — an operator saw "health 100% OK · every check passes" with the CPU gauge still empty.
+   */
+  settled?(): boolean;
 }
 
 /** Builds every source the configuration declares. */
@@ -52,6 +58,7 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
 
   // `check` hands in the sampler whose first read it took before loading (issue #27).
   const host = opts.host ?? new HostSampler('/proc', now);
+  let hostSettled = false;
   sources.push({
     id: 'host',
     refreshMs: config.refresh,
@@ -61,9 +68,11 @@ export function buildSources(config: Config, store: AppStore, now: () => number 
     },
     run: async () => {
       const r = await host.sample();
+      hostSettled = !r.ok || r.value.cpuPercent !== undefined;
       actions.setEnvelope('host', r.ok ? { data: r.value } : { error: r.error }, now());
       return evaluateHost(r, t);
     },
+    settled: () => hostSettled,
     close: () => host.close(),
   });
 

@@ -153,3 +153,27 @@ async function until<T>(f: () => T | undefined | false, ms = 5_000): Promise<T> 
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe('the host source in its first run', () => {
+  it('has no CPU % yet (it needs two reads): the health says it is still checking the host until the CPU check came', async () => {
+    // The real host source reading /proc (operator trial: "health 100% OK · every check passes" was
+    // shown while the CPU gauge was still empty).
+    const { buildSources } = await import('../../src/state/sources.js');
+    const config = validate({ interval: '1s', refresh: '1s' }, 'test');
+    const store = createAppStore();
+    const host = buildSources(config, store).find((s) => s.id === 'host') as Source;
+    const monitor = new Monitor({ config, store, sources: [host] });
+    try {
+      await monitor.runAll();
+      expect(store.getState().checks['host:cpu']).toBeUndefined();
+      expect(store.getState().checks['system:health']?.pending).toEqual(['host']);
+      await new Promise((r) => setTimeout(r, 100)); // the CPU % is the difference of two reads some time apart
+      await monitor.runAll();
+      expect(store.getState().checks['host:cpu']).toBeDefined();
+      expect(store.getState().checks['system:health']?.pending ?? []).toEqual([]);
+    } finally {
+      monitor.stop();
+      host.close?.();
+    }
+  });
+});
