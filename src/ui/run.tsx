@@ -30,6 +30,7 @@ export type ConsoleEnd = { by: 'operator' } | { by: 'signal'; signal: 'SIGTERM' 
  */
 export async function runConsole(props: ComponentProps<typeof App>, color: boolean, live?: LiveProps): Promise<ConsoleEnd> {
   let end: ConsoleEnd = { by: 'operator' };
+  terminalMayVanish();
   const instance = render(
     <ColorContext.Provider value={color}>{live ? <Live props={props} live={live} /> : <App {...props} />}</ColorContext.Provider>,
     { exitOnCtrlC: true, patchConsole: false, maxFps: 10 },
@@ -48,4 +49,35 @@ export async function runConsole(props: ComponentProps<typeof App>, color: boole
     instance.cleanup();
   }
   return end;
+}
+
+let guarded = false;
+
+/**
+ * A terminal that went away (tmux kill-session, an SSH link dropped: SIGHUP) makes every later write
+ * fail with EIO or EPIPE — Ink's unmount showing the cursor again was the first, an unhandled 'error'
+ * event that crashed the console before it paused a wizard's run and closed the state database.
+ * Those two are dropped (there is nobody to show anything to); any other write error still throws.
+ */
+export function terminalMayVanish(): void {
+  if (guarded) return;
+  guarded = true;
+  const gone = (e: NodeJS.ErrnoException): void => {
+    if (e.code !== 'EIO' && e.code !== 'EPIPE') throw e;
+  };
+  process.stdout.on('error', gone);
+  process.stderr.on('error', gone);
+}
+
+/**
+ * After a hang-up, once the console has paused its runs and closed the state database: end by the
+ * signal itself (its default action). Node's own exit would first restore the modes of a terminal
+ * that no longer exists and abort on that (`ResetStdio` assertion, a native stack on the way out).
+ */
+export async function endByHangUp(end: ConsoleEnd): Promise<void> {
+  if (end.by !== 'signal' || end.signal !== 'SIGHUP') return;
+  // Others' handlers (signal-exit, which Ink loads) would catch it again: the console is done.
+  process.removeAllListeners('SIGHUP');
+  process.kill(process.pid, 'SIGHUP');
+  await new Promise((r) => setTimeout(r, 2000).unref());
 }

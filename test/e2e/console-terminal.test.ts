@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -135,6 +135,31 @@ describe('giving the terminal back', () => {
     expect(after).toContain('TTY=restored');
     expect(t.info('#{alternate_on}')).toBe('0');
     expect(t.info('#{cursor_flag}')).toBe('1');
+  });
+
+  it('the terminal going away (tmux kill-session, an SSH link dropped) ends the console quietly: no unhandled EIO, no abort from Node', async () => {
+    // Ink's unmount wrote to the dead terminal (an unhandled EIO 'error' event), then Node's exit
+    // tried to restore the terminal's modes and aborted (ResetStdio assertion, a native stack).
+    const err = join(dir, 'hangup.err');
+    const t = TmuxSession.start(`opsdeck-term-${process.pid}-${n++}`, ['--config', writeConfig('hangup', host)], { columns: 100, rows: 30, env: { OPSDECK_STATE_DIR: state, OPSDECK_TRACE_TIMING: '1' }, stderr: err });
+    sessions.push(t);
+    await t.waitFor(/e2e-term\s+running/);
+    const pid = t.opsdeckPid() as number;
+    expect(pid).toBeDefined();
+    t.kill();
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (const end = Date.now() + 15_000; alive() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    expect(alive()).toBe(false);
+    const text = readFileSync(err, 'utf8');
+    expect(text).toMatch(/console: ended/); // it got as far as its own end (runs paused, state database closed)
+    expect(text).not.toMatch(/EIO|Unhandled|Assertion failed|Native stack/);
   });
 
   it('stdin not a terminal (< /dev/null): the console still shows, says keys are off, and ctrl-c quits cleanly', async () => {

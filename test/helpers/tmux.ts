@@ -14,11 +14,11 @@ export class TmuxSession {
    * NO_COLOR, FORCE_COLOR and CI are cleared unless `env` sets them (the tmux server's own
    * environment must not leak into a test).
    */
-  static start(name: string, args: string[], opts: { columns: number; rows: number; env?: Record<string, string>; stdin?: string }): TmuxSession {
+  static start(name: string, args: string[], opts: { columns: number; rows: number; env?: Record<string, string>; stdin?: string; stderr?: string }): TmuxSession {
     requireBinary('tmux');
     const env = Object.entries({ TERM: 'xterm-256color', ...opts.env }).map(([k, v]) => `${k}='${v}'`).join(' ');
     const unset = ['NO_COLOR', 'FORCE_COLOR', 'CI'].filter((k) => !opts.env?.[k]).map((k) => `-u ${k}`).join(' ');
-    const redirect = opts.stdin ? ` < ${opts.stdin}` : '';
+    const redirect = `${opts.stdin ? ` < ${opts.stdin}` : ''}${opts.stderr ? ` 2> ${opts.stderr}` : ''}`;
     const cmd =
       `s0=$(stty -g); env ${unset} ${env} ${process.execPath} ${CLI} ${args.map((a) => `'${a}'`).join(' ')}${redirect}; echo "EXIT=$?"; ` +
       `[ "$(stty -g)" = "$s0" ] && echo TTY=restored || echo TTY=changed; sleep 600`;
