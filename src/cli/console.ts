@@ -258,7 +258,6 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   const left = driven ? openRunChecks(db).filter((c) => c.status !== 'ok') : [];
   for (const c of left) process.stderr.write(`opsdeck: left unfinished: ${c.message}\n`);
   db.close();
-  await ui.endByHangUp(end);
   // 128 + signal number, as a shell reports a process a signal ended (SIGHUP 1, SIGTERM 15).
   return end.by === 'signal' ? 128 + (end.signal === 'SIGHUP' ? 1 : 15) : left.length ? 1 : 0;
 }

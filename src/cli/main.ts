@@ -307,4 +307,12 @@ try {
 // timeout, an idle keep-alive) must not hold the exit for seconds. stdout/stderr to pipes and
 // files are synchronous on Linux, so nothing written is lost.
 trace('main: exit');
+if (process.exitCode === 129) {
+  // A hang-up ended the command (the console's terminal went away: tmux kill-session, SSH dropped),
+  // and every cleanup above has run (runs paused, state database closed, the demo stopped): end by
+  // the signal itself, its default action. Node's own exit would first restore the modes of a
+  // terminal that no longer exists and abort on that (a `ResetStdio` assertion and native stack).
+  process.removeAllListeners('SIGHUP'); // others' handlers (signal-exit, which Ink loads) would catch it
+  process.kill(process.pid, 'SIGHUP');
+}
 process.exit(process.exitCode ?? 0);

@@ -69,15 +69,3 @@ export function terminalMayVanish(): void {
   process.stderr.on('error', gone);
 }
 
-/**
- * After a hang-up, once the console has paused its runs and closed the state database: end by the
- * signal itself (its default action). Node's own exit would first restore the modes of a terminal
- * that no longer exists and abort on that (`ResetStdio` assertion, a native stack on the way out).
- */
-export async function endByHangUp(end: ConsoleEnd): Promise<void> {
-  if (end.by !== 'signal' || end.signal !== 'SIGHUP') return;
-  // Others' handlers (signal-exit, which Ink loads) would catch it again: the console is done.
-  process.removeAllListeners('SIGHUP');
-  process.kill(process.pid, 'SIGHUP');
-  await new Promise((r) => setTimeout(r, 2000).unref());
-}
