@@ -155,11 +155,6 @@ function ended(e: Engine, o: Outcome<RestoreCtx>): number {
   throw new Failure(ex.kind, `${ex.message} — ${unfinished(e, r, 'failed')}`);
 }
 
-/** The writers a run stopped and has not started again (its start-writers step not done): names as configured. */
-export function stillStopped(r: Stored): string[] {
-  return stillStoppedBy(r.run, r.ctx);
-}
-
 /**
  * What an unfinished run says (issue #14, operator trial): that it is unfinished, which writers it
  * left stopped, and the exact commands that resume it or roll it back — as the console's journal
@@ -167,7 +162,7 @@ export function stillStopped(r: Stored): string[] {
  */
 function unfinished(e: Engine, r: Stored, why: string): string {
   const cmd = `opsdeck${e.configFlag ?? ''} restore --db ${r.subject}`;
-  const down = stillStopped(r);
+  const down = stillStoppedBy(r.run, r.ctx); // as the journal finding says it
   const writers = down.length ? `writers still stopped: ${down.join(', ')} (they stay stopped until the run is resumed or rolled back)` : 'no writer is stopped';
   return `restore ${r.id} of ${r.subject} is unfinished (${why}); ${writers}; resume: ${cmd} --resume; or roll back: ${cmd} --rollback (safety copy: ${r.ctx.safetyDir})`;
 }
