@@ -1,8 +1,7 @@
 // Over 300 lines, knowingly: the one place the console's effects are performed (container actions,
 // wizards and runbook children, acks, audit, reloads); the decisions are the pure reducer's.
-// The console's root: it reads the terminal size and the store, hands each key to the pure console
-// reducer (src/ui/console/reducer.ts) as a command from the key table, performs the effects the
-// reducer describes, and draws the view the reducer's state names (issue #15, part 3).
+// The console's root: reads the terminal size and the store, hands each key to the pure reducer
+// (src/ui/console/reducer.ts) as a command, performs its effects, draws the view its state names (#15).
 
 import { Box, Text, useApp, useInput, useStdin } from 'ink';
 import { useEffect, useRef, useState } from 'react';
@@ -203,6 +202,7 @@ export function App(props: {
       hostChoices: props.config.hosts.length ? hostChoices(hostsLayout(props.config)) : [],
       runbookFor,
       targets,
+      dialogSize: { width: columns, height: viewHeights(rows).dialog },
       incident: s.incident ? { id: s.incident.id, severity: s.incident.severity } : undefined,
       healStopped: Object.values(s.checks).flatMap((c) => (c.kind === 'heal' && c.status === 'critical' ? [c.target] : [])),
     };

@@ -257,6 +257,25 @@ describe('console keys', () => {
     // Help closes with esc; its footer does not offer a confirm dialog's y / n.
     expect(f).not.toContain('y yes');
   });
+
+  it('? at 80×24 scrolls with ↑/↓ to the last keys (they were cut off behind "+N more"), and back at once from the end', async () => {
+    const { press, waitFor, frame } = setup({ size: { columns: 80, rows: 24 } });
+    await waitFor((f) => f.includes('Alerts'));
+    await press('?');
+    const first = await waitFor((x) => x.includes('Keys of the dashboard'));
+    const total = Number(/keys 1–\d+ of (\d+) · ↑\/↓ scroll/.exec(first)?.[1]);
+    expect(total).toBeGreaterThan(10);
+    // The global keys come last: not on the first page.
+    expect(first).not.toContain('run every check now');
+    for (let i = 0; i < total; i++) await press('j');
+    const end = await waitFor((x) => x.includes('run every check now'));
+    const shown = /keys (\d+)–(\d+) of/.exec(end);
+    expect(Number(shown?.[2])).toBe(total);
+    // ↓ past the end stays at the end; one ↑ moves back at once.
+    await press('k');
+    await waitFor((x) => new RegExp(`keys ${Number(shown?.[1]) - 1}–${total - 1} of`).test(x));
+    expect(frame()).not.toContain('run every check now');
+  });
 });
 
 describe('the console’s frame buffer (scripts/build.mjs swaps it in for Ink’s)', () => {

@@ -8,6 +8,7 @@ import { isExternal } from '../../domain/alertmanager.js';
 import type { Alert } from '../../domain/alerts.js';
 import type { Result } from '../../domain/result.js';
 import type { ContainerInfo, ContainerOutcome } from '../../domain/observations.js';
+import { closesReading, onReading } from './help.js';
 import { DIALOG_SCOPES, firstKey, type CommandId, type KeyBinding, type KeyScope } from '../keys.js';
 import type { LogTarget } from '../LogsView.js';
 import type { RunbookChoice } from '../../domain/runbook-map.js';
@@ -39,7 +40,7 @@ export type Dialog =
   /** The runbook picker (`:`), then the target among the configured entries of its kind. */
   | { kind: 'pick-runbook'; entries: readonly RunbookEntry[]; selected: number }
   | { kind: 'pick-target'; entry: RunbookEntry; targets: readonly string[]; selected: number }
-  | { kind: 'help'; view: 'dashboard' | 'logs' }
+  | { kind: 'help'; view: 'dashboard' | 'logs'; top?: number }
   /** I and N (issue #18): typed text, so they take raw keys (`text` events). */
   | IncidentDialog
   | { kind: 'healing' } // H (issue #20): the healing pane (App asks the injected `healing` at each frame)
@@ -57,18 +58,11 @@ export interface ConsoleState {
   focus: Focus;
   /** The selected row of the containers table (in its order: problems first), used when its container (selCName) is gone. */
   selC: number;
-  /**
-   * The selected container is followed by its name (operator trial): the table re-sorts as containers
-   * fail and recover, and r / x / S must act on the container the operator chose, not on whatever slid
-   * into its row.
-   */
+  /** The selected container, by name (operator trial): the table re-sorts as containers fail and recover; r / x / S act on the one chosen, not on what slid into its row. */
   selCName?: string | undefined;
   /** The selected alert's row, used when its check (selAId) is gone from the list. */
   selA: number;
-  /**
-   * The selected alert is followed by its check id: the list re-sorts as alerts come and go, and a
-   * key must act on the alert the operator is looking at, not on whatever slid into its row.
-   */
+  /** The selected alert, by check id: the list re-sorts as alerts come and go; a key acts on the alert looked at, not on what slid into its row. */
   selAId?: string | undefined;
   view: View;
   dialog?: Dialog | undefined;
@@ -134,6 +128,7 @@ export interface ConsoleWorld {
   /** The subjects whose healing stopped (their `heal:<subject>` check is CRITICAL, issue #20). */
   healStopped?: readonly string[] | undefined;
   hostChoices?: readonly string[] | undefined; // what `h` cycles through (issue #25): local (when configured), each host
+  dialogSize?: { width: number; height: number }; // the room a dialog has (the help scrolls within it)
 }
 
 /** The reducer's answer: the next state and what App must do. */
@@ -265,9 +260,8 @@ function onDialog(s: ConsoleState, d: Dialog, c: Command, w: ConsoleWorld): Step
       return closesReading(c) ? same(close) : same(s);
     case 'help':
     case 'healing':
-      return closesReading(c) ? same(close) : same(s);
     case 'maintenance':
-      return c.id === 'app.refresh' ? same(s, { effect: 'maint.review' }) : closesReading(c) ? same(close) : same(s);
+      return onReading(s, d, c, w);
     case 'pick-runbook':
     case 'pick-target':
       return onRunbookDialog(s, d, c, w, selectedAlert(s, w)?.checkId);
@@ -277,11 +271,6 @@ function onDialog(s: ConsoleState, d: Dialog, c: Command, w: ConsoleWorld): Step
     default:
       return assertNever(d);
   }
-}
-
-/** A dialog that only shows something (help, details) closes with esc, q, enter or ?. */
-function closesReading(c: Command): boolean {
-  return c.id === 'dialog.back' || c.id === 'app.quit' || c.id === 'dialog.pick' || c.id === 'app.help';
 }
 
 /** The dashboard's keys: a focused pane's, the dashboard's and the global ones. */
