@@ -295,7 +295,7 @@ export function App(props: {
   const alerts = visibleAlerts(data.alerts, data.amAlerts);
   // The header's "oldest firing" is this stack's: Alertmanager's alerts (issue #25) are left out.
   const oldestFiring = alerts.filter((a) => a.state === 'firing' && !isExternal(a)).reduce<number | undefined>((m, a) => (a.since !== undefined && (m === undefined || a.since < m) ? a.since : m), undefined);
-  const header = <Header name={props.config.name} hostname={props.hostname} now={now} checks={data.checks} readOnly={props.readOnly} oldestFiring={oldestFiring} incident={data.incident} amCritical={alerts.filter((a) => isExternal(a) && a.status === 'critical' && a.external.state === 'active').length} />;
+  const header = <Header width={columns} name={props.config.name} hostname={props.hostname} now={now} checks={data.checks} readOnly={props.readOnly} oldestFiring={oldestFiring} incident={data.incident} amCritical={alerts.filter((a) => isExternal(a) && a.status === 'critical' && a.external.state === 'active').length} />;
   const selected = cs.focus === 'alerts' ? alerts[alertIndex(cs, alerts)] : undefined;
   const hints = consoleFooter({ keys: props.keys, readOnly: props.readOnly, columns, state: cs, hasContainers: !!data.docker?.data?.containers.length, alerts, ...(selected ? { selected: { alert: selected, runbook: hintFor(selected.checkId) } } : {}) });
   const footer = <Footer hints={hints} keysOn={isRawModeSupported} />;

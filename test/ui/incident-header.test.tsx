@@ -24,8 +24,8 @@ function styleAt(frame: string, text: string): string | undefined {
   return undefined;
 }
 
-function setup(banner: IncidentBanner | undefined, clock: { now: number }, size = { columns: 120, rows: 40, hostname: 'box' }) {
-  const config = validate({ name: 'trading' }, 'test');
+function setup(banner: IncidentBanner | undefined, clock: { now: number }, size: { columns: number; rows: number; hostname: string } = { columns: 120, rows: 40, hostname: 'box' }, name = 'trading') {
+  const config = validate({ name }, 'test');
   const store = createAppStore();
   store.getState().actions.setChecks([{ id: 'system:health', kind: 'system', target: 'stack', status: 'ok', value: 100, message: '' }]);
   store.getState().actions.setIncident(banner);
@@ -102,6 +102,26 @@ describe('the header at 80 columns with an incident open', () => {
     expect(first).toContain('RPO 5m/15m');
     expect(first).not.toContain('a-rather-long-host-name.example.internal');
     ui.unmount();
+  });
+
+  it('never cuts a word: the clock stays clear of "health", the oldest alert is whole or not there (operator trial: "…health", "o…")', async () => {
+    const clock = { now: T0 };
+    for (const [columns, hostname, name] of [[80, 'box', 'opsdeck-demo'], [80, 'a-rather-long-host-name.example.internal', 'trading'], [72, 'box', 'opsdeck-demo'], [100, 'ip-10-0-12-34.eu-west-1.compute.internal', 'opsdeck-demo']] as const) {
+      const ui = setup(banner(), clock, { columns, rows: 24, hostname }, name);
+      ui.store.getState().actions.setChecks([
+        { id: 'system:health', kind: 'system', target: 'stack', status: 'warning', value: 75, message: '' },
+        { id: 'http:api', kind: 'http', target: 'api', status: 'critical', message: 'down' },
+      ]);
+      ui.store.getState().actions.setAlerts([{ checkId: 'http:api', state: 'firing', failStreak: 3, passStreak: 0, status: 'critical', message: 'down', since: T0 - 3 * MIN, firedAt: T0 - 2 * MIN }]);
+      const f = await ui.waitFor((x) => x.includes('INC-3 P1') && x.includes('health 75%'));
+      const first = f.split('\n')[0] ?? '';
+      expect(first, `${columns} columns: ${first}`).not.toContain('…');
+      expect(first).toMatch(/ health 75%/);
+      expect(first).toContain(`RPO 5m/15m`);
+      // At 100 columns there is room for the oldest alert (whole); narrower, it may give way, never cut.
+      if (columns >= 100) expect(first).toMatch(/oldest( alert)? 3m/);
+      ui.unmount();
+    }
   });
 });
 
