@@ -43,6 +43,14 @@ describe('choosing', () => {
     expect(r).toEqual({ phase: { kind: 'running', title: mode?.label }, effects: [{ effect: 'begin', mode }] });
   });
 
+  it('every way that replaces rows names its backup and what it loses (operator trial: 3 and 6 named neither)', () => {
+    const [merge, whole, tables, , , full] = wizardModes('shop');
+    expect(merge?.label).toContain('from a backup taken before the loss');
+    expect(whole?.label).toMatch(/newest verified backup.*rows written since are lost/);
+    expect(tables?.label).toMatch(/from the same backup as 2.*rows written since to those tables are lost/);
+    expect(full?.label).toMatch(/the same backup; rows written since are lost/);
+  });
+
   it.each(['dialog.back', 'dialog.no'] as const)('%s goes back before anything started', (id) => {
     for (const phase of [{ kind: 'pick-db', selected: 0 }, { kind: 'pick-mode', db: 'a', selected: 2 }] as WizardPhase[]) {
       expect(wizardStep(phase, c(id), ctx).effects).toEqual([{ effect: 'back' }]);

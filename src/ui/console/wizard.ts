@@ -22,11 +22,11 @@ export function wizardModes(db: string, unfinished?: boolean): WizardMode[] {
   return [
     { label: `merge ${db}: bring back the rows missing now from a backup taken before the loss; no live row is overwritten`, args: ['--db', db, '--merge'] },
     { label: `restore ${db}: the whole file, from the newest verified backup taken before any rows went missing (step 1 names it and its age; rows written since are lost)`, args: ['--db', db] },
-    { label: `restore ${db} table by table: critical tables first, then the others`, args: ['--db', db, '--tables', 'all'] },
+    { label: `restore ${db} table by table, from the same backup as 2: critical tables first, then the others (rows written since to those tables are lost)`, args: ['--db', db, '--tables', 'all'] },
     { label: `resume an interrupted restore of ${db}${none}`, args: ['--db', db, '--resume'] },
     { label: `roll back an interrupted restore of ${db} (put the safety copy back)${none}`, args: ['--db', db, '--rollback'] },
     // Issue #27: 2 checks a verified backup by its SHA-256 only (its full check passed when it was verified); this one runs it again.
-    { label: `restore ${db}: the whole file, re-checking the backup in full first (integrity_check again: slower)`, args: ['--db', db, '--full-verify'] },
+    { label: `restore ${db}: the whole file as 2 (the same backup; rows written since are lost), re-checking the backup in full first (integrity_check again: slower)`, args: ['--db', db, '--full-verify'] },
   ];
 }
 
