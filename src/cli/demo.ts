@@ -7,6 +7,7 @@ import { parseDuration } from '../config/duration.js';
 import { loadConfig } from '../config/load.js';
 import { ExitError, UsageError } from '../domain/errors.js';
 import { readOpenRunChecks } from '../engine/findings.js';
+import { committedLogFor, committedSince } from '../demo/committed.js';
 import { DRILLS, demoForConfig, findDrill, recoverDrill, runDrill } from '../demo/drills.js';
 import { controlApi, controlRedis, controlWorker } from '../demo/services.js';
 import { controlWriter, demoDir, readDemoState, startDemo, stopDemo, type DemoState, type DrillRecord } from '../demo/workspace.js';
@@ -236,6 +237,9 @@ export interface DrillScore {
   tradesMissing: number;
   tradesMissingCoveredByBackup?: number;
   tradesMissingWrittenAfterBackup?: number;
+  /** Trades the writer committed from the drill's start until the next drill (or now), and how many of them are gone (src/demo/committed.ts). */
+  tradesCommittedDuring: number;
+  tradesLostDuring: number;
   /** Keys pressed in the console while the alert fired, up to its recovery; null: not recovered in the console. */
   consoleKeys: number | null;
   /** The console's time from detection (the alert fired) to recovery (it resolved), ms; null as above. */
@@ -297,6 +301,7 @@ function printScore(score: DrillScore, s: DemoState): void {
   out(`  trades committed before the drill: ${score.tradesBeforeDrill}, missing now: ${score.tradesMissing}`);
   if (score.tradesMissingWrittenAfterBackup !== undefined)
     out(`    of which written after the last backup (not in it): ${score.tradesMissingWrittenAfterBackup}; in the backup but not restored: ${score.tradesMissingCoveredByBackup ?? 0}`);
+  out(`  trades committed during the drill: ${score.tradesCommittedDuring}, missing now: ${score.tradesLostDuring}${score.tradesLostDuring ? ' — LOST (a whole-file restore drops what was written after its backup)' : ''}`);
 }
 
 const formatSec = (ms: number) => Math.round(ms / 100) / 10;
@@ -320,7 +325,11 @@ export async function scoreDrills(s: DemoState, runs: readonly DrillRecord[]): P
     } catch (e) {
       throw new ExitError(1, 'drill', `cannot read trades from ${s.db}: ${(e as Error).message} (recover the database first)`);
     }
-    return runs.map((drill) => {
+    const during = await Promise.all(runs.map((drill) => {
+      const next = s.drills.map((x) => x.startedAt).filter((at) => at > drill.startedAt).sort((a, b) => a - b)[0];
+      return committedSince(db, committedLogFor(s.db), new Date(drill.startedAt).toISOString(), next === undefined ? undefined : new Date(next).toISOString());
+    }));
+    return runs.map((drill, i) => {
       const d = findDrill(drill.scenario);
       const ev = events.all(d.alert, drill.startedAt) as { at: number; event: string }[];
       const fired = ev.find((e) => e.event === 'fired');
@@ -348,6 +357,8 @@ export async function scoreDrills(s: DemoState, runs: readonly DrillRecord[]): P
         timeToRecoverSec: resolved ? Math.round((resolved.at - drill.startedAt) / 100) / 10 : null,
         tradesBeforeDrill: drill.tradeCount,
         tradesMissing: missing,
+        tradesCommittedDuring: during[i]?.committed ?? 0,
+        tradesLostDuring: during[i]?.missing ?? 0,
         consoleKeys: inConsole ? inConsole.keys : null,
         consoleMs: inConsole ? Math.max(0, inConsole.resolvedAt - inConsole.firedAt) : null,
         ...(inConsole ? { consoleRunbooks: inConsole.runbooks } : {}),
@@ -376,7 +387,7 @@ export async function demoScoreLines(s: DemoState, removed = true): Promise<stri
       `drill scores of this demo${removed ? ' (the workspace is removed now)' : ''}:`,
       ...scores.map(
         (x) =>
-          `  ${x.drill.padEnd(20)} detected ${x.timeToDetectSec !== null ? `${x.timeToDetectSec}s` : 'not yet'} · recovered ${x.timeToRecoverSec !== null ? `${x.timeToRecoverSec}s` : 'not yet'} · trades missing now ${x.tradesMissing} of ${x.tradesBeforeDrill} · ${x.consoleKeys !== null && x.consoleMs !== null ? `console: ${x.consoleKeys} keys, ${formatSec(x.consoleMs)}s` : 'not recovered in the console'}`,
+          `  ${x.drill.padEnd(20)} detected ${x.timeToDetectSec !== null ? `${x.timeToDetectSec}s` : 'not yet'} · recovered ${x.timeToRecoverSec !== null ? `${x.timeToRecoverSec}s` : 'not yet'} · trades missing now ${x.tradesMissing} of ${x.tradesBeforeDrill}${x.tradesLostDuring ? ` + ${x.tradesLostDuring} LOST of ${x.tradesCommittedDuring} written during it` : ''} · ${x.consoleKeys !== null && x.consoleMs !== null ? `console: ${x.consoleKeys} keys, ${formatSec(x.consoleMs)}s` : 'not recovered in the console'}`,
       ),
     ];
   } catch (e) {

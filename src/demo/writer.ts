@@ -1,3 +1,4 @@
+import { committedLogFor, recordCommitted } from './committed.js';
 import { SYMBOLS } from './seed.js';
 
 /**
@@ -10,6 +11,7 @@ export async function runDemoWriter(opts: { db: string; api?: string; intervalMs
   db.pragma('journal_mode = WAL');
   db.pragma('foreign_keys = ON');
   const insert = db.prepare('INSERT INTO trades (portfolio_id, symbol, side, qty, price, executed_at) VALUES (?, ?, ?, ?, ?, ?)');
+  const log = committedLogFor(opts.db);
   let n = 0;
   let stopping = false;
   const stop = () => {
@@ -20,7 +22,9 @@ export async function runDemoWriter(opts: { db: string; api?: string; intervalMs
   while (!stopping) {
     n++;
     try {
-      insert.run((n % 10) + 1, SYMBOLS[n % SYMBOLS.length], n % 2 ? 'buy' : 'sell', 1 + (n % 50), 100 + (n % 300), new Date().toISOString());
+      const at = new Date().toISOString();
+      const r = insert.run((n % 10) + 1, SYMBOLS[n % SYMBOLS.length], n % 2 ? 'buy' : 'sell', 1 + (n % 50), 100 + (n % 300), at);
+      recordCommitted(log, r.lastInsertRowid, at); // drill scores count every committed trade (src/demo/committed.ts)
     } catch {
       // The database may be locked or being restored; the next tick tries again.
     }

@@ -1,0 +1,49 @@
+import { appendFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+
+// Every trade the demo writer committed, on record outside the database (one line per trade: its
+// id and executed_at), so a drill's score can say which committed trades a recovery lost — those
+// written *during* the drill included. Before, the score counted only trades committed before the
+// drill started: a whole-file restore that dropped the trades written between its backup and the
+// restore scored "missing now: 0".
+
+/** The writer's record of committed trades, beside the workspace's other logs (`<dir>/logs`). */
+export function committedLogFor(db: string): string {
+  return join(dirname(dirname(db)), 'logs', 'trades-committed.log');
+}
+
+/** Records one committed trade (after its INSERT returned). A record that cannot be written only means a score that counts less. */
+export function recordCommitted(log: string, id: number | bigint, executedAt: string): void {
+  try {
+    appendFileSync(log, `${String(id)} ${executedAt}\n`);
+  } catch {
+    // the score then counts this trade neither way
+  }
+}
+
+/**
+ * Of the trades the writer committed at or after `fromIso` (up to `untilIso`, when given): how many,
+ * and how many are in neither the trades table nor the merge's conflicts table now. A trade is
+ * known by its executed_at (the writer commits one per tick, each with its own time): after a
+ * restore new trades reuse ids, so an id alone would count a new trade as the lost one.
+ */
+export async function committedSince(db: BetterSqlite3.Database, log: string, fromIso: string, untilIso?: string): Promise<{ committed: number; missing: number }> {
+  let text = '';
+  try {
+    text = await readFile(log, 'utf8');
+  } catch {
+    return { committed: 0, missing: 0 };
+  }
+  const times = text.split('\n').flatMap((l) => {
+    const at = l.slice(l.indexOf(' ') + 1);
+    return l.includes(' ') && at >= fromIso && (untilIso === undefined || at < untilIso) ? [at] : [];
+  });
+  if (!times.length) return { committed: 0, missing: 0 };
+  const present = new Set((db.prepare('SELECT executed_at AS at FROM trades WHERE executed_at >= ?').all(fromIso) as { at: string }[]).map((r) => r.at));
+  if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_opsdeck_conflicts_trades'").get()) {
+    for (const r of db.prepare('SELECT executed_at AS at FROM _opsdeck_conflicts_trades WHERE executed_at >= ?').all(fromIso) as { at: string }[]) present.add(r.at);
+  }
+  return { committed: times.length, missing: times.filter((t) => !present.has(t)).length };
+}
