@@ -290,7 +290,8 @@ function offHostFailed(newest: { id: string; offHost?: OffHostCopy | undefined }
  * RPO: the age of the newest verified backup against the configured objective, and when the next
  * scheduled backup is due (issue #10). Exceeded, no verified backup at all, a scheduled backup
  * that failed (with its one-line error, until a verified backup follows it), or a newest verified
- * backup whose off-host copy failed (issue #17) is a warning that says what happens next or what to run.
+ * backup whose off-host copy failed (issue #17), or a scheduled backup overdue because it waits for an
+ * unfinished restore, is a warning that says what happens next or what to run.
  */
 export function evaluateBackupAge(db: DatabaseConfig, newestVerifiedAt: number | undefined, rpoMs: number, now: number, schedule: ScheduleView = { kind: 'none' }, newest?: { id: string; offHost?: OffHostCopy | undefined }): CheckResult {
   const base = { id: `backup:${db.name}`, kind: 'backup' as const, target: db.path, threshold: Math.round(rpoMs / 1000) };
@@ -304,7 +305,9 @@ export function evaluateBackupAge(db: DatabaseConfig, newestVerifiedAt: number |
   const ageText = coarseDuration(age);
   const value = Math.round(age / 1000);
   if (age > rpoMs) return { ...base, status: 'warning', value, message: `${failed}newest verified backup of ${db.name} is ${ageText} old, beyond the RPO of ${coarseDuration(rpoMs)}; ${next}` };
-  return { ...base, status: failed ? 'warning' : 'ok', value, message: `${failed}last verified backup ${ageText} ago (RPO ${coarseDuration(rpoMs)}); ${next}` };
+  // A scheduled backup held back by an unfinished restore is not taken: a warning, not OK (operator trial).
+  const held = schedule.kind === 'due' && schedule.overdue && !!schedule.restoreOpen;
+  return { ...base, status: failed || held ? 'warning' : 'ok', value, message: `${failed}last verified backup ${ageText} ago (RPO ${coarseDuration(rpoMs)}); ${next}` };
 }
 
 /**

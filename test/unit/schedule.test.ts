@@ -54,7 +54,7 @@ describe('RPO check with a schedule', () => {
     ['due now', 15 * min, 0, undefined, 15 * min + 5000, 'ok', 'last verified backup 15m ago (RPO 1h); scheduled backup due now'],
     ['running', 15 * min, 0, { failures: 0, running: { since: 15 * min } }, 15 * min + 7000, 'ok', 'last verified backup 15m ago (RPO 1h); scheduled backup running for 7s'],
     ['overdue: nobody runs the schedule', 15 * min, 0, undefined, 50 * min, 'ok', 'last verified backup 50m ago (RPO 1h); scheduled backup overdue by 35m (is a watch or console running?)'],
-    ['overdue: a restore is unfinished (the schedule waits for it)', 15 * min, 0, { failures: 0, restoreOpen: true }, 50 * min, 'ok', 'last verified backup 50m ago (RPO 1h); scheduled backup waits for the unfinished restore (due 35m ago; resume or roll it back)'],
+    ['overdue: a restore is unfinished (the schedule waits for it: no backup is taken, a warning)', 15 * min, 0, { failures: 0, restoreOpen: true }, 50 * min, 'warning', 'last verified backup 50m ago (RPO 1h); scheduled backup waits for the unfinished restore (due 35m ago; resume or roll it back)'],
     ['failed: a warning with its error', 15 * min, 0, { failures: 1, lastFailure: { at: 15 * min, message: 'backup folder /b: no space left on device' } }, 15 * min + 20_000, 'warning',
       'scheduled backup failed 20s ago: backup folder /b: no space left on device; last verified backup 15m ago (RPO 1h); retry in 40s'],
     ['no verified backup yet, scheduled', 15 * min, undefined, undefined, 1000, 'warning', 'no verified backup of shop; scheduled backup due now'],
