@@ -1,4 +1,4 @@
-// Bundles src/cli/main.ts into dist/ with esbuild so `opsdeck` starts fast (no tsx at run time).
+// Bundles src/cli/start.ts (the entry: the console's fast path, else src/cli/main.ts) into dist/ with esbuild so `opsdeck` starts fast (no tsx at run time).
 // Heavy modules are loaded with dynamic import() and land in their own chunks, so `opsdeck --help`
 // loads only the CLI parser. Native and optional modules stay external.
 import { build } from 'esbuild';
@@ -45,7 +45,7 @@ if (problems.length > 0) fail(problems);
 
 rmSync('dist', { recursive: true, force: true });
 const result = await build({
-  entryPoints: { main: 'src/cli/main.ts' },
+  entryPoints: { main: 'src/cli/start.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,
