@@ -104,6 +104,16 @@ process.stdout.write('loaded');`;
     expect(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })).toBe('loaded');
   });
 
+  it('loads the console command without the backup machinery (its zlib, worker threads): the sources read backup folders through backup-list', () => {
+    const dist = resolve('dist/chunks');
+    const command = readdirSync(dist).find((f) => /^console-[A-Z0-9]+\.js$/.test(f));
+    expect(command).toBeDefined();
+    const script = `await import(${JSON.stringify(pathToFileURL(join(dist, command ?? '')).href)});
+const loaded = process.moduleLoadList.filter((m) => /^NativeModule (zlib|worker_threads)$/.test(m));
+process.stdout.write(JSON.stringify(loaded));`;
+    expect(JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }))).toEqual([]);
+  });
+
   it('loads string-width without building its \\p{RGI_Emoji} regex, which its first emoji builds (same widths)', () => {
     const dist = resolve('dist/chunks');
     const chunk = readdirSync(dist).find((f) => f.endsWith('.js') && readFileSync(join(dist, f), 'utf8').includes('// node_modules/string-width/index.js'));
