@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { useEffect, useState } from 'react';
 import { formatDuration } from '../../config/duration.js';
 import type { CheckResult } from '../../domain/check.js';
 import { overallStatus } from '../../domain/check.js';
@@ -19,12 +20,30 @@ export function incidentCells(i: IncidentBanner, now: number): { text: string; b
   ];
 }
 
+/**
+ * Whether the header shows its clock yet. Issue #27 point 4: formatting it (`toLocaleTimeString`, ICU's
+ * first date format in the process: ~15 ms of CPU in a profile of the console's start, the first
+ * frame's largest single cost) waits for the frame after the first one, a macrotask later; every
+ * header after that (a view switched, a reload) has it from its first frame.
+ */
+let clockDue = false;
+function useClockDue(): boolean {
+  const [due, setDue] = useState(clockDue);
+  useEffect(() => {
+    if (due) return undefined;
+    const t = setTimeout(() => setDue((clockDue = true)), 0);
+    return () => clearTimeout(t);
+  }, [due]);
+  return due;
+}
+
 /** The console's first line: stack name, host, clock, health, overall status, read-only mark, oldest alert, the open incident. */
 /** `amCritical`: Alertmanager's active CRITICAL alerts (issue #25): the health and status are this stack's checks only, so they are counted beside them. */
 export function Header(props: { name: string; hostname: string; now: number; checks: Record<string, CheckResult>; readOnly: boolean; oldestFiring: number | undefined; incident?: IncidentBanner | undefined; amCritical?: number }) {
   const checks = Object.values(props.checks);
   const overall = checks.length ? overallStatus(checks) : 'unknown';
   const health = props.checks['system:health'];
+  const clock = useClockDue() ? ` ${new Date(props.now).toLocaleTimeString()}` : '';
   return (
     <Box>
       {/* The stack name is never cut (which stack is on fire comes first); the host and clock, then the oldest alert's age, give way. */}
@@ -32,7 +51,7 @@ export function Header(props: { name: string; hostname: string; now: number; che
         <C bold inverse color={statusColor(overall)}>{` ${props.name} `}</C>
       </Box>
       <Box flexShrink={1}>
-        <Text wrap="truncate">{` ${props.hostname} ${new Date(props.now).toLocaleTimeString()} `}</Text>
+        <Text wrap="truncate">{` ${props.hostname}${clock} `}</Text>
       </Box>
       <Box flexShrink={0}>
         <C bold color={health ? statusColor(health.status) : 'gray'}>{`health ${health?.value ?? '…'}%`}</C>
