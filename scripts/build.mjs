@@ -1,4 +1,4 @@
-// Bundles src/cli/main.ts into dist/ with esbuild so `opsdeck` starts fast (no tsx at run time).
+// Bundles src/cli/start.ts (the entry: the console's fast path, else src/cli/main.ts) into dist/ with esbuild so `opsdeck` starts fast (no tsx at run time).
 // Heavy modules are loaded with dynamic import() and land in their own chunks, so `opsdeck --help`
 // loads only the CLI parser. Native and optional modules stay external.
 import { build } from 'esbuild';
@@ -45,7 +45,7 @@ if (problems.length > 0) fail(problems);
 
 rmSync('dist', { recursive: true, force: true });
 const result = await build({
-  entryPoints: { main: 'src/cli/main.ts' },
+  entryPoints: { main: 'src/cli/start.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,
@@ -149,20 +149,32 @@ function yogaWithoutFetch() {
  */
 function lazySegmenters() {
   const swaps = [
-    { file: /[\\/]node_modules[\\/](?:wrap-ansi[\\/]node_modules[\\/])?string-width[\\/]index\.js$/, text: 'const segmenter = new Intl.Segmenter();', name: 'segmenter', args: '' },
-    { file: /[\\/]node_modules[\\/]slice-ansi[\\/]tokenize-ansi\.js$/, text: "const GRAPHEME_SEGMENTER = new Intl.Segmenter(undefined, {granularity: 'grapheme'});", name: 'GRAPHEME_SEGMENTER', args: "undefined, {granularity: 'grapheme'}" },
+    { file: /[\\/]node_modules[\\/](?:wrap-ansi[\\/]node_modules[\\/])?string-width[\\/]index\.js$/, text: 'const segmenter = new Intl.Segmenter();', name: 'segmenter', method: 'segment', make: 'new Intl.Segmenter()' },
+    { file: /[\\/]node_modules[\\/]slice-ansi[\\/]tokenize-ansi\.js$/, text: "const GRAPHEME_SEGMENTER = new Intl.Segmenter(undefined, {granularity: 'grapheme'});", name: 'GRAPHEME_SEGMENTER', method: 'segment', make: "new Intl.Segmenter(undefined, {granularity: 'grapheme'})" },
+    // string-width 8's emoji test: V8 builds `\p{RGI_Emoji}` (a class of ~3,600 strings) as the
+    // module loads, ~17–25 ms of the console's first frame (issue #27 point 4, CPU profile), for a
+    // test that only a segment outside simpleWidth's fast paths reaches. Its only use is `.test(`.
+    // (wrap-ansi's string-width 7 has no such regex: its emoji-regex is built per call.)
+    { file: /[\\/]node_modules[\\/]string-width[\\/]index\.js$/, not: /[\\/]wrap-ansi[\\/]/, text: 'const rgiEmojiRegex = /^\\p{RGI_Emoji}$/v;', name: 'rgiEmojiRegex', method: 'test', make: "new RegExp('^\\\\p{RGI_Emoji}$', 'v')" },
   ];
   return {
     name: 'lazy-segmenters',
     setup(b) {
-      for (const swap of swaps) {
-        b.onLoad({ filter: swap.file }, (args) => {
-          const text = readFileSync(args.path, 'utf8');
+      // One onLoad per file (esbuild takes the first that answers): every swap whose file matches applies.
+      const filter = new RegExp(swaps.map((s) => s.file.source).join('|'));
+      b.onLoad({ filter }, (args) => {
+        let text = readFileSync(args.path, 'utf8');
+        for (const swap of swaps.filter((s) => s.file.test(args.path) && !s.not?.test(args.path))) {
           if (text.split(swap.text).length !== 2) fail([`${args.path} no longer reads ${swap.text} once: see lazySegmenters in scripts/build.mjs`]);
-          const lazy = `let ${swap.name}__built; const ${swap.name} = { segment: (s) => (${swap.name}__built ??= new Intl.Segmenter(${swap.args})).segment(s) };`;
-          return { contents: text.replace(swap.text, lazy), loader: 'js' };
-        });
-      }
+          // Every other use (outside line comments) must be the one method the stand-in has.
+          const code = text.split('\n').filter((l) => !l.trim().startsWith('//')).join('\n');
+          const uses = (re) => code.match(new RegExp(re, 'g'))?.length ?? 0;
+          if (uses(`\\b${swap.name}\\b`) !== uses(`\\b${swap.name}\\.${swap.method}\\(`) + 1) fail([`${args.path} uses ${swap.name} other than by .${swap.method}(: see lazySegmenters in scripts/build.mjs`]);
+          const lazy = `let ${swap.name}__built; const ${swap.name} = { ${swap.method}: (s) => (${swap.name}__built ??= ${swap.make}).${swap.method}(s) };`;
+          text = text.replace(swap.text, () => lazy);
+        }
+        return { contents: text, loader: 'js' };
+      });
     },
   };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { accessSync, chmodSync, constants as fsConstants, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants as fsConstants, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -20,8 +20,9 @@ import { writeTar } from './tar.js';
 // built in `.<id>-<pid>.part/` and renamed into place) and the manifest `<dir>/<id>.json`, written
 // last. `dir` is `backupDir('_files', backup.dir)`. Retention is the database backups' own.
 
-/** The pseudo-target of files backups: the backup folder's name, the scheduler's run name. */
-export const FILES_TARGET = '_files';
+// Read at the console's start without the rest of this module (issue #27 point 4): ./backup-list.ts.
+export { FILES_TARGET, listFilesBackups } from './backup-list.js';
+import { FILES_TARGET, listFilesBackups } from './backup-list.js';
 
 /** One file of a files backup set. */
 export interface FilesEntry {
@@ -180,22 +181,6 @@ export async function createFilesBackup(opts: { globs: string[]; base: string; d
     rmSync(part, { recursive: true, force: true });
     throw fsError(e, `files backup into ${dir}`, 'backup');
   }
-}
-
-/** The files backup sets of `dir`, newest first. */
-export function listFilesBackups(dir: string): FilesManifest[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.json') && !f.startsWith('.'))
-    .flatMap((f) => {
-      try {
-        const m = JSON.parse(readFileSync(join(dir, f), 'utf8')) as FilesManifest;
-        return m.kind === 'files' ? [m] : [];
-      } catch {
-        return [];
-      }
-    })
-    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
 /**

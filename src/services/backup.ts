@@ -1,6 +1,6 @@
-import { accessSync, constants as fsConstants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
-import { freemem, homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, renameSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
+import { freemem } from 'node:os';
+import { join } from 'node:path';
 import { redactSecrets } from '../config/secrets.js';
 import type { BackupConfig } from '../config/schema.js';
 import type { OffHostCopy } from '../domain/copy-template.js';
@@ -10,6 +10,9 @@ import { compressFrames, type FramesFormat } from './backup-frames.js';
 import { extractVerified, fsError, fsyncPath, pausePoint, sweepDead } from './backup-restore.js';
 
 export { sweepDead } from './backup-restore.js';
+// Read at the console's start without the rest of this module (issue #27 point 4): ./backup-list.ts.
+export { backupDir, listBackups } from './backup-list.js';
+import { listBackups } from './backup-list.js';
 
 /** What is known about one stored backup; saved as `<id>.json` beside `<id>.db.br`. */
 export interface BackupManifest {
@@ -85,17 +88,6 @@ export function copyMode(source: string): number {
   } catch {
     return 0o600;
   }
-}
-
-/** Reads the manifests of a backup folder, newest first. */
-export function listBackups(dir: string): BackupManifest[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.json') && !f.startsWith('.'))
-    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as BackupManifest & { kind?: string })
-    // A files set's manifest (issue #17, `kind: 'files'`) is not a database backup: `--dir` at `_files` finds none.
-    .filter((m) => m.kind !== 'files')
-    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
 /** A backup retention lets go of: its id, folder and stored size. */
@@ -275,10 +267,4 @@ export async function verifyBackup(dir: string, m: BackupManifest, now = new Dat
   return next;
 }
 
-/** The backup folder of a database: --dir, else backup.dir/<db>, else $XDG_DATA_HOME/opsdeck/backups/<db>. */
-export function backupDir(name: string, configured: string | undefined, override?: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (override) return resolve(override);
-  if (configured) return join(configured, name);
-  return join(env.XDG_DATA_HOME || join(env.HOME || homedir(), '.local/share'), 'opsdeck', 'backups', name);
-}
 

@@ -8,7 +8,7 @@ import { statfs } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
-import { backupDir } from './backup.js';
+import { backupDir } from './backup-list.js';
 import { cpuPercentBetween, parseMeminfo, parseProcStat, type CpuTimes } from './host.js';
 import { RedisProbe } from './redis.js';
 

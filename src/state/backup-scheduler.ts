@@ -7,8 +7,7 @@ import type { Config } from '../config/schema.js';
 import { redactSecrets } from '../config/secrets.js';
 import { sameMachine, type LeaseIdentity, type LeaseOwnerKind, type LeaseRecord, type TakeReason } from '../domain/lease.js';
 import { describeRun, nextDue, scheduleFor, type LastRuns } from '../domain/schedule.js';
-import { backupDir, listBackups } from '../services/backup.js';
-import { FILES_TARGET, listFilesBackups } from '../services/backup-files.js';
+import { backupDir, FILES_TARGET, listBackups, listFilesBackups } from '../services/backup-list.js';
 import { Lease, pidAlive, processIdentity } from './lease.js';
 import type { Source } from './sources.js';
 

@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.js';
 import { incidentClasses } from '../config/schema-incidents.js';
 import { affectedDatabases, milestones, rpoStatus, rtoClock, type DatabaseBackupAge, type RpoStatus, type Severity } from '../domain/incident.js';
 import type { IncidentReport, RowLoss } from '../domain/postmortem.js';
-import { backupDir, listBackups } from '../services/backup.js';
+import { backupDir, listBackups } from '../services/backup-list.js';
 import type { Incident, IncidentStore } from './incidents.js';
 
 // What is said about an incident beyond its own rows (issue #18): the RPO status from the backup

@@ -10,8 +10,7 @@ import { DockerService, hostEndpoint, resolveDockerEndpoint, type DockerEndpoint
 import { scrapeHostGauges, type HostGauges } from '../services/host-metrics.js';
 import type { ServiceError } from '../domain/result.js';
 import { HostSampler } from '../services/host.js';
-import { backupDir, listBackups } from '../services/backup.js';
-import { FILES_TARGET, listFilesBackups } from '../services/backup-files.js';
+import { backupDir, FILES_TARGET, listBackups, listFilesBackups } from '../services/backup-list.js';
 import { probeHttp } from '../services/http.js';
 import { RedisProbe } from '../services/redis.js';
 import { probeSqlite, type TrackedRows } from '../services/sqlite.js';

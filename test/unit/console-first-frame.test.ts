@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -102,5 +102,30 @@ describe('the built console UI (dist/, built by the global setup)', () => {
 await import(${JSON.stringify(pathToFileURL(join(dist, ui ?? '')).href)});
 process.stdout.write('loaded');`;
     expect(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })).toBe('loaded');
+  });
+
+  it('loads the console command without the backup machinery (its zlib, worker threads): the sources read backup folders through backup-list', () => {
+    const dist = resolve('dist/chunks');
+    const command = readdirSync(dist).find((f) => /^console-[A-Z0-9]+\.js$/.test(f));
+    expect(command).toBeDefined();
+    const script = `await import(${JSON.stringify(pathToFileURL(join(dist, command ?? '')).href)});
+const loaded = process.moduleLoadList.filter((m) => /^NativeModule (zlib|worker_threads)$/.test(m));
+process.stdout.write(JSON.stringify(loaded));`;
+    expect(JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }))).toEqual([]);
+  });
+
+  it('loads string-width without building its \\p{RGI_Emoji} regex, which its first emoji builds (same widths)', () => {
+    const dist = resolve('dist/chunks');
+    const chunk = readdirSync(dist).find((f) => f.endsWith('.js') && readFileSync(join(dist, f), 'utf8').includes('// node_modules/string-width/index.js'));
+    expect(chunk).toBeDefined();
+    // Every RegExp the module builds is recorded (esbuild writes the /v literal as `new RegExp`).
+    const script = `const made = [];
+globalThis.RegExp = new Proxy(RegExp, { construct: (t, a) => (made.push(String(a[0])), Reflect.construct(t, a)) });
+const m = await import(${JSON.stringify(pathToFileURL(join(dist, chunk ?? '')).href)});
+const rgi = () => made.filter((p) => p.includes('RGI_Emoji')).length;
+const loaded = rgi();
+const widths = [m.stringWidth('ok'), m.stringWidth('\u{1F44D}'), m.stringWidth('\u{1F1E9}\u{1F1EA}'), m.stringWidth('a\u{1F44D}b')];
+process.stdout.write(JSON.stringify({ loaded, used: rgi(), widths }));`;
+    expect(JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }))).toEqual({ loaded: 0, used: 1, widths: [2, 2, 2, 4] });
   });
 });

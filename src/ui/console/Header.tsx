@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { useEffect, useState } from 'react';
 import { formatDuration } from '../../config/duration.js';
 import type { CheckResult } from '../../domain/check.js';
 import { overallStatus } from '../../domain/check.js';
@@ -21,17 +22,36 @@ export function incidentCells(i: IncidentBanner, now: number): { text: string; b
 }
 
 /**
+ * Whether the header shows its clock yet. Issue #27 point 4: formatting it (`toLocaleTimeString`, ICU's
+ * first date format in the process: ~15 ms of CPU in a profile of the console's start, the first
+ * frame's largest single cost) waits for the frame after the first one, a macrotask later; every
+ * header after that (a view switched, a reload) has it from its first frame.
+ */
+let clockDue = false;
+function useClockDue(): boolean {
+  const [due, setDue] = useState(clockDue);
+  useEffect(() => {
+    if (due) return undefined;
+    const t = setTimeout(() => setDue((clockDue = true)), 0);
+    return () => clearTimeout(t);
+  }, [due]);
+  return due;
+}
+
+/**
  * The words that give way on a narrow header, each whole or not at all (operator trial: at 80
  * columns the clock ran into "health" — "3:00:00…health" — and the oldest alert read "o…"): the host
  * name first, then "alert" of "oldest alert", then the oldest alert's age (the Alerts pane has it),
- * then the clock. `fixed`: the width of what never gives way (stack name, health, marks, incident).
+ * then the clock ('' in the first frame: useClockDue). `fixed`: the width of what never gives way
+ * (stack name, health, marks, incident).
  */
 export function headerFit(width: number, fixed: number, host: string, clock: string, oldest: string | undefined): { place: string; oldest: string } {
+  const words = (...w: string[]) => ` ${w.filter(Boolean).join(' ')}${w.some(Boolean) ? ' ' : ''}`;
   const tries: [string, string][] = [
-    [` ${host} ${clock} `, oldest ? `  oldest alert ${oldest}` : ''],
-    [` ${clock} `, oldest ? `  oldest alert ${oldest}` : ''],
-    [` ${clock} `, oldest ? `  oldest ${oldest}` : ''],
-    [` ${clock} `, ''],
+    [words(host, clock), oldest ? `  oldest alert ${oldest}` : ''],
+    [words(clock), oldest ? `  oldest alert ${oldest}` : ''],
+    [words(clock), oldest ? `  oldest ${oldest}` : ''],
+    [words(clock), ''],
   ];
   return tries.map(([place, old]) => ({ place, oldest: old })).find((t) => fixed + textWidth(t.place) + textWidth(t.oldest) <= width) ?? { place: ' ', oldest: '' };
 }
@@ -42,6 +62,7 @@ export function Header(props: { name: string; hostname: string; now: number; che
   const checks = Object.values(props.checks);
   const overall = checks.length ? overallStatus(checks) : 'unknown';
   const health = props.checks['system:health'];
+  const clockOn = useClockDue();
   const name = ` ${props.name} `;
   const healthText = `health ${health?.value ?? '…'}%`;
   const pending = health?.pending?.length ? ` checking ${health.pending.length}…` : '';
@@ -50,7 +71,7 @@ export function Header(props: { name: string; hostname: string; now: number; che
   const ro = props.readOnly ? '  [READ-ONLY]' : '';
   const cells = props.incident ? incidentCells(props.incident, props.now).map((c, i) => ({ ...c, text: ` ${c.text}${i === 0 ? ' ' : ''}` })) : [];
   const fixed = [name, healthText, pending, status, am, ro, cells.length ? ' ' : '', ...cells.map((c) => c.text)].reduce((n, t) => n + textWidth(t), 0);
-  const fit = headerFit(props.width ?? Infinity, fixed, props.hostname, new Date(props.now).toLocaleTimeString(), props.oldestFiring !== undefined ? formatDuration(props.now - props.oldestFiring) : undefined);
+  const fit = headerFit(props.width ?? Infinity, fixed, props.hostname, clockOn ? new Date(props.now).toLocaleTimeString() : '', props.oldestFiring !== undefined ? formatDuration(props.now - props.oldestFiring) : undefined);
   return (
     <Box>
       {/* The stack name is never cut (which stack is on fire comes first); the host and clock, then the oldest alert's age, give way (headerFit). */}
