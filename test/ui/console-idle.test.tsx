@@ -131,6 +131,20 @@ describe('console at idle (issue #27)', () => {
     unmount();
   });
 
+  it('a row of the same figures at another width is fitted to that width (the pane keeps row texts by figures and widths)', async () => {
+    const { waitFor, resize, unmount } = setup();
+    const wide = await waitFor((f) => f.includes('idle19'));
+    const line = (f: string) => f.split('\n').find((l) => l.includes('idle03')) ?? '';
+    expect(line(wide)).toMatch(/idle03 .* 308 KiB/);
+    resize(100, 40);
+    const narrow = await waitFor((f) => f.includes('idle19') && !/idle03 .* 308 KiB/.test(line(f)));
+    expect(line(narrow)).toContain('idle03');
+    resize(160, 40);
+    const again = await waitFor((f) => /idle03 .* 308 KiB/.test(line(f)));
+    expect(line(again)).toBe(line(wide));
+    unmount();
+  });
+
   it('moves the selection mark when a key moves it: both lines are drawn again', async () => {
     const { waitFor, press, frames, unmount } = setup();
     await waitFor((f) => f.includes('idle19'));
