@@ -11,6 +11,12 @@
 // this build's, so a change of load hits both alike.
 // BENCH_ONLY_FIRST=1: the first-frame runs only (no idle baseline, no 60 s CPU rows), to iterate on
 // the first frame (issue #27 point 4).
+// BENCH_WARMUP (seconds, default 20): every tool — opsdeck, docker stats, htop, btop alike — runs this
+// long after its start before its measured minute, so "idle" is each tool's steady state and no tool's
+// start-up lands in it (issue #27 point 2: before, opsdeck's minute began at its first frame and so
+// counted the work it defers until after that frame, while the other tools' minutes began at their
+// start). What each tool used in those first seconds is printed too (the `start-up CPU s` column), and
+// the first minute including the start-up (that plus the measured minute scaled to the rest).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -18,6 +24,7 @@ import { join, resolve } from 'node:path';
 import { cpuSeconds, createIdle, daemonPids, startEngine } from './lib.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 20);
 const ONLY_FIRST = !!process.env.BENCH_ONLY_FIRST;
 // A tmux server of the bench's own: the shared default server may be ended by someone else's run.
 const SOCKET = `opsdeck-bench-${process.pid}`;
@@ -90,9 +97,14 @@ async function measure(label, cmd, engine) {
       await sleep(20);
     }
   }
+  // The same settle time for every tool, counted from its start (opsdeck's first frame falls inside it).
+  let peak = 0;
+  while (performance.now() - t0 < WARMUP * 1000) {
+    peak = Math.max(peak, treeRss(panePid));
+    await sleep(Math.min(500, Math.max(1, WARMUP * 1000 - (performance.now() - t0))));
+  }
   const c0 = treeCpu(panePid);
   const d0 = cpuSeconds(daemonPids(engine.pid, engine.execRoot));
-  let peak = 0;
   const end = Date.now() + SECONDS * 1000;
   while (Date.now() < end) {
     peak = Math.max(peak, treeRss(panePid));
@@ -101,7 +113,7 @@ async function measure(label, cmd, engine) {
   const own = treeCpu(panePid) - c0;
   const daemon = cpuSeconds(daemonPids(engine.pid, engine.execRoot)) - d0;
   execFileSync('tmux', ['-L', SOCKET, 'kill-session', '-t', name]);
-  return { label, own, daemon, peak, firstFrame };
+  return { label, own, daemon, peak, firstFrame, startup: c0 };
 }
 
 /** First full frames of each command, `runs` times, the commands taking turns; the first start of each is a warm-up (not counted). */
@@ -167,16 +179,18 @@ try {
     if (has(tool)) rows.push(await measure(tool, tool, engine));
     else rows.push({ label: tool, missing: true });
   }
-  console.log(`\nconsole benchmark: ${SECONDS} s, 50 idle containers, refresh 2 s; daemon idle baseline ${idle.toFixed(2)} CPU-s`);
+  console.log(`\nconsole benchmark: ${SECONDS} s measured after ${WARMUP} s of settling (BENCH_WARMUP, the same for every tool), 50 idle containers, refresh 2 s; daemon idle baseline ${idle.toFixed(2)} CPU-s`);
   console.log(`load average before the run ${loadBefore}, after ${load()} (> 2: measured under load)\n`);
-  console.log('tool           own CPU s/min   peak RSS MB   daemon extra CPU s/min');
+  console.log(`tool           own CPU s/min   start-up CPU s (first ${WARMUP} s)   first minute incl. start-up s   peak RSS MB   daemon extra CPU s/min`);
   const perMin = (x) => ((x * 60) / SECONDS).toFixed(2).padStart(8);
   for (const r of rows) {
     if (r.missing) {
       console.log(`${r.label.padEnd(14)} not installed (apt-get install ${r.label})`);
       continue;
     }
-    console.log(`${r.label.padEnd(14)} ${perMin(r.own)}        ${(r.peak / 1048576).toFixed(0).padStart(6)}        ${perMin(Math.max(0, r.daemon - idle))}`);
+    // The first minute from the tool's start: its start-up seconds, then the steady rate for the rest.
+    const firstMinute = r.startup + (r.own / SECONDS) * Math.max(0, 60 - WARMUP);
+    console.log(`${r.label.padEnd(14)} ${perMin(r.own)}        ${r.startup.toFixed(2).padStart(8)}                       ${firstMinute.toFixed(2).padStart(8)}                   ${(r.peak / 1048576).toFixed(0).padStart(6)}        ${perMin(Math.max(0, r.daemon - idle))}`);
   }
   console.log('');
   printFrames(frames, cmds, loadFirst, uptimeFirst, uptimeFirstEnd, rows);

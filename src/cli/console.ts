@@ -187,8 +187,10 @@ export async function consoleCommand(g: GlobalOptions): Promise<number> {
   let lastChecks = store.getState().checks;
   const stopChecks = store.subscribe((s) => {
     if (s.checks === lastChecks) return;
-    for (const [id, c] of Object.entries(s.checks)) {
-      if (lastChecks[id] === c) continue;
+    // for…in, not Object.entries: no array of pairs per store update (issue #27, the idle console's GC).
+    for (const id in s.checks) {
+      const c = s.checks[id];
+      if (c === undefined || lastChecks[id] === c) continue;
       const list = entries.get(id) ?? [];
       list.push({ at: Date.now(), status: c.status, message: c.message });
       if (list.length > 30) list.shift();

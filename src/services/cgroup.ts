@@ -104,8 +104,17 @@ const V1_UNLIMITED = 2n ** 62n;
 const V1_LIMIT = 'memory.limit_in_bytes';
 const V2_LIMIT = 'memory.max';
 
-/** Where a process's counters live: the v1 cpuacct and memory directories, or its v2 directory. */
-type Dirs = { v: 1; cpu: string; mem: string } | { v: 2; dir: string };
+/**
+ * Where a process's counters live: the v1 cpuacct and memory directories, or its v2 directory; with
+ * the paths of its three counter files and its limit file, made once (issue #27: not per refresh).
+ */
+type Dirs = ({ v: 1; cpu: string; mem: string } | { v: 2; dir: string }) & { files: CounterFiles; limit: string };
+
+/** A cgroup's three counter files: v1 cpuacct.usage, memory.usage_in_bytes, memory.stat; v2 cpu.stat, memory.current, memory.stat. */
+type CounterFiles = readonly [string, string, string];
+
+const v1Files = (cpu: string, mem: string): CounterFiles => [`${cpu}/cpuacct.usage`, `${mem}/memory.usage_in_bytes`, `${mem}/memory.stat`];
+const v2Files = (dir: string): CounterFiles => [`${dir}/cpu.stat`, `${dir}/memory.current`, `${dir}/memory.stat`];
 
 /**
  * Reads containers' CPU and memory straight from their cgroup files (Linux, local engine).
@@ -153,10 +162,27 @@ export class CgroupReader {
     return c;
   }
 
+  /**
+   * The counters of `pid` when its directories are known and its limit read within limitTtlMs: read
+   * at once, without a promise (issue #27: the console reads every running container at each refresh,
+   * and four awaits per container cost more than its three reads). Undefined when either is not known,
+   * or the read failed (a removed cgroup): `read(pid)` then looks again, as before.
+   */
+  readKnown(pid: number): CgroupCounters | undefined {
+    const d = this.dirs.get(pid);
+    const limit = d && this.limits.get(d.limit);
+    if (!d || !limit || performance.now() - limit.at >= this.limitTtlMs) return undefined;
+    try {
+      return this.counters(d, limit.text);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Forgets the directories and limits of processes other than `pids` (the running containers). */
   retain(pids: ReadonlySet<number>): void {
     for (const pid of this.dirs.keys()) if (!pids.has(pid)) this.dirs.delete(pid);
-    const kept = new Set([...this.dirs.values()].map((d) => (d.v === 1 ? `${d.mem}/${V1_LIMIT}` : `${d.dir}/${V2_LIMIT}`)));
+    const kept = new Set([...this.dirs.values()].map((d) => d.limit));
     for (const file of this.limits.keys()) if (!kept.has(file)) this.limits.delete(file);
     const dirs = new Set([...this.dirs.values()].flatMap((d) => (d.v === 1 ? [d.cpu, d.mem] : [d.dir])));
     this.files.retain((file) => dirs.has(file.slice(0, file.lastIndexOf('/'))));
@@ -181,21 +207,31 @@ export class CgroupReader {
     const cpuMount = mounts.find((m) => m.type === 'cgroup' && m.controllers.includes('cpuacct'));
     const memMount = mounts.find((m) => m.type === 'cgroup' && m.controllers.includes('memory'));
     if (cpuMount && memMount && paths.has('cpuacct') && paths.has('memory')) {
-      return { v: 1, cpu: dirOf(cpuMount, paths.get('cpuacct') ?? '/'), mem: dirOf(memMount, paths.get('memory') ?? '/') };
+      const cpu = dirOf(cpuMount, paths.get('cpuacct') ?? '/');
+      const mem = dirOf(memMount, paths.get('memory') ?? '/');
+      return { v: 1, cpu, mem, files: v1Files(cpu, mem), limit: `${mem}/${V1_LIMIT}` };
     }
-    if (v2 && paths.has('')) return { v: 2, dir: dirOf(v2, paths.get('') ?? '/') };
+    if (v2 && paths.has('')) {
+      const dir = dirOf(v2, paths.get('') ?? '/');
+      return { v: 2, dir, files: v2Files(dir), limit: `${dir}/${V2_LIMIT}` };
+    }
     return undefined;
   }
 
   private async readDirs(d: Dirs): Promise<CgroupCounters | undefined> {
     try {
-      // The counters through kept descriptors (OpenFiles); the limit, read rarely, the plain way.
-      const read = (f: string) => this.files.read(f);
-      return d.v === 1 ? countersV1(d.cpu, d.mem, read, await this.limit(`${d.mem}/${V1_LIMIT}`)) : countersV2(d.dir, read, await this.limit(`${d.dir}/${V2_LIMIT}`));
+      return this.counters(d, await this.limit(d.limit));
     } catch {
       return undefined;
     }
   }
+
+  /** The counters through kept descriptors (OpenFiles); the limit, read rarely, the plain way. Throws as a read does. */
+  private counters(d: Dirs, limit: string): CgroupCounters {
+    return d.v === 1 ? countersV1(d.files, this.readFile, limit) : countersV2(d.files, this.readFile, limit);
+  }
+
+  private readonly readFile = (f: string): string => this.files.read(f);
 
   /** The memory limit file's text, read again after limitTtlMs. */
   private async limit(file: string): Promise<string> {
@@ -283,18 +319,18 @@ const readLimit = (file: string): Promise<string> => readFile(file, 'utf8');
 
 async function readV1(cpuDir: string, memDir: string, limitOf: (file: string) => Promise<string>): Promise<CgroupCounters> {
   const limit = await limitOf(`${memDir}/${V1_LIMIT}`);
-  return countersV1(cpuDir, memDir, (f) => readFileSync(f, 'latin1'), limit);
+  return countersV1(v1Files(cpuDir, memDir), (f) => readFileSync(f, 'latin1'), limit);
 }
 
 async function readV2(dir: string, limitOf: (file: string) => Promise<string>): Promise<CgroupCounters> {
   const max = await limitOf(`${dir}/${V2_LIMIT}`);
-  return countersV2(dir, (f) => readFileSync(f, 'latin1'), max);
+  return countersV2(v2Files(dir), (f) => readFileSync(f, 'latin1'), max);
 }
 
-function countersV1(cpuDir: string, memDir: string, read: (file: string) => string, limit: string): CgroupCounters {
-  const usage = read(`${cpuDir}/cpuacct.usage`);
-  const memUsage = read(`${memDir}/memory.usage_in_bytes`);
-  const memStat = read(`${memDir}/memory.stat`);
+function countersV1(files: CounterFiles, read: (file: string) => string, limit: string): CgroupCounters {
+  const usage = read(files[0]);
+  const memUsage = read(files[1]);
+  const memStat = read(files[2]);
   const inactive = statField(memStat, 'total_inactive_file');
   const used = Number(memUsage.trim());
   const lim = BigInt(limit.trim());
@@ -305,10 +341,10 @@ function countersV1(cpuDir: string, memDir: string, read: (file: string) => stri
   };
 }
 
-function countersV2(dir: string, read: (file: string) => string, max: string): CgroupCounters {
-  const cpuStat = read(`${dir}/cpu.stat`);
-  const current = read(`${dir}/memory.current`);
-  const memStat = read(`${dir}/memory.stat`);
+function countersV2(files: CounterFiles, read: (file: string) => string, max: string): CgroupCounters {
+  const cpuStat = read(files[0]);
+  const current = read(files[1]);
+  const memStat = read(files[2]);
   const used = Number(current.trim());
   const inactive = statField(memStat, 'inactive_file');
   const maxText = max.trim();

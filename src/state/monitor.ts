@@ -227,11 +227,15 @@ export class Monitor {
     const results = raw.map(redactCheck);
     const { store } = this.opts;
     const { actions } = store.getState();
-    actions.setChecks(results);
-    const all = Object.values(store.getState().checks).filter((c) => c.id !== 'system:health');
+    // The health over the checks as they will be, then one store update with both (issue #27: two
+    // updates copied the checks twice and woke every store listener twice per source run).
+    const next: Record<string, CheckResult> = { ...store.getState().checks };
+    for (const r of results) next[r.id] = r;
+    const all: CheckResult[] = [];
+    for (const id in next) if (id !== 'system:health') all.push(next[id] as CheckResult);
     const pending = this.slots.filter((s) => !this.heard.has(s.source.id)).map((s) => s.source.id);
     const health = systemHealth(all, this.opts.config.thresholds.system_health, pending);
-    actions.setChecks([health]);
+    actions.setChecks([...results, health]);
     for (const result of [...results, health]) this.opts.bus?.emit({ type: 'check.result', at, result });
     if (!isCheck) return;
     const h = { failureThreshold: this.opts.config.failure_threshold, recoveryThreshold: this.opts.config.recovery_threshold };

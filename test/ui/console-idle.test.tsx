@@ -86,6 +86,28 @@ describe('console at idle (issue #27)', () => {
     unmount();
   });
 
+  it('a refresh draws the footer no more, and still draws what changed (the CPU gauge, the footer after tab)', async () => {
+    const { waitFor, refresh, press, frames, unmount } = setup();
+    const f0 = await waitFor((f) => f.includes('11%') && f.includes('idle19'));
+    const footer0 = f0.trim().split('\n').at(-1) ?? '';
+    expect(footer0).toContain('quit');
+    drawn.length = 0;
+    refresh(2000, 37, () => 4096 * 77);
+    await waitFor((f) => f.includes('37%'));
+    // The CPU gauge's line (a memoised line of its own now) is drawn again; the footer is not.
+    expect(drawn).toContain('cpu   ');
+    expect(drawn.some((t) => t.includes('37'))).toBe(true);
+    expect(drawn).not.toContain('q');
+    // Focus moves to the alerts pane: the footer's hints change, and are drawn within that frame.
+    drawn.length = 0;
+    const before = frames.length;
+    await press('\t');
+    const f1 = await waitFor(() => frames.length > before && (frames.at(-1)?.trim().split('\n').at(-1) ?? '') !== footer0);
+    expect(drawn).toContain('q');
+    expect(f1.trim().split('\n').at(-1)).not.toBe(footer0);
+    unmount();
+  });
+
   it('draws every visible change of a row within the refresh: memory, state, uptime, a new and a removed container', async () => {
     const { waitFor, refresh, unmount } = setup();
     await waitFor((f) => f.includes('idle19'));
@@ -106,6 +128,20 @@ describe('console at idle (issue #27)', () => {
     f = await waitFor((x) => x.includes('exited(137)') && x.includes('idle20'));
     expect(f).not.toContain('idle19');
     expect(f).toMatch(/Containers \(18\/20 running\)/);
+    unmount();
+  });
+
+  it('a row of the same figures at another width is fitted to that width (the pane keeps row texts by figures and widths)', async () => {
+    const { waitFor, resize, unmount } = setup();
+    const wide = await waitFor((f) => f.includes('idle19'));
+    const line = (f: string) => f.split('\n').find((l) => l.includes('idle03')) ?? '';
+    expect(line(wide)).toMatch(/idle03 .* 308 KiB/);
+    resize(100, 40);
+    const narrow = await waitFor((f) => f.includes('idle19') && !/idle03 .* 308 KiB/.test(line(f)));
+    expect(line(narrow)).toContain('idle03');
+    resize(160, 40);
+    const again = await waitFor((f) => /idle03 .* 308 KiB/.test(line(f)));
+    expect(line(again)).toBe(line(wide));
     unmount();
   });
 

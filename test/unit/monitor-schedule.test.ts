@@ -52,3 +52,21 @@ describe('monitor schedule (fake source: injected answer time)', () => {
     expect(fired[0]).toBeLessThanOrEqual(3 * Math.max(intervalMs, answerMs) + answerMs);
   });
 });
+
+describe('one store update per source run (issue #27: the idle console woke every store listener twice)', () => {
+  it('a run writes its results and the system health together: every listener sees both, once', async () => {
+    const { source } = slowSource(10, 1000, 'ok');
+    const config = validate({ interval: '1000ms' }, 't');
+    const store = createAppStore();
+    const seen: { slow: string | undefined; health: string | undefined }[] = [];
+    // Each update that changed the checks, as a listener sees them.
+    store.subscribe((s, prev) => s.checks !== prev.checks && seen.push({ slow: s.checks['http:slow']?.status, health: s.checks['system:health']?.message }));
+    const m = new Monitor({ config, store, sources: [source] });
+    m.start();
+    await vi.advanceTimersByTimeAsync(20);
+    m.stop();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.slow).toBe('ok');
+    expect(seen[0]?.health).toMatch(/^system health 100%/);
+  });
+});

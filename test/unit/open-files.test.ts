@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OpenFiles } from '../../src/services/cgroup.js';
+import { CgroupReader, OpenFiles } from '../../src/services/cgroup.js';
 import { changesList } from '../../src/services/docker/events.js';
 
 // Issue #27: counter files kept open and read again from offset 0; the events that make a list stale.
@@ -29,6 +29,57 @@ describe('OpenFiles', () => {
     const files = new OpenFiles();
     expect(() => files.read('/nonexistent/opsdeck/file')).toThrow(/ENOENT/);
     expect(files.size).toBe(0);
+  });
+});
+
+/** A fake /proc (mountinfo, one process's cgroup) and a cgroup v1 tree for it under a temporary folder. */
+function fakeCgroupV1(pid: number) {
+  const root = mkdtempSync(join(tmpdir(), 'opsdeck-cg-'));
+  const cpu = join(root, 'cg/cpuacct/docker/c1');
+  const mem = join(root, 'cg/memory/docker/c1');
+  mkdirSync(cpu, { recursive: true });
+  mkdirSync(mem, { recursive: true });
+  mkdirSync(join(root, `proc/self`), { recursive: true });
+  mkdirSync(join(root, `proc/${pid}`), { recursive: true });
+  writeFileSync(
+    join(root, 'proc/self/mountinfo'),
+    [`30 25 0:26 / ${root}/cg/cpuacct rw - cgroup cgroup rw,cpu,cpuacct`, `31 25 0:27 / ${root}/cg/memory rw - cgroup cgroup rw,memory`, ''].join('\n'),
+  );
+  writeFileSync(join(root, `proc/${pid}/cgroup`), '4:memory:/docker/c1\n3:cpu,cpuacct:/docker/c1\n');
+  const set = (cpuNs: number, used: number, inactive: number) => {
+    writeFileSync(join(cpu, 'cpuacct.usage'), `${cpuNs}\n`);
+    writeFileSync(join(mem, 'memory.usage_in_bytes'), `${used}\n`);
+    writeFileSync(join(mem, 'memory.stat'), `cache 0\nrss ${used}\ntotal_inactive_file ${inactive}\n`);
+  };
+  writeFileSync(join(mem, 'memory.limit_in_bytes'), `${64 * 1024 * 1024}\n`);
+  return { proc: join(root, 'proc'), set, remove: () => rmSync(join(root, 'cg'), { recursive: true }) };
+}
+
+describe('CgroupReader.readKnown (issue #27: known containers read at once, without a promise)', () => {
+  it('reads nothing until a read found the files; then each call reads the files afresh; a limit due again or a container forgotten sends the caller back to read()', async () => {
+    const cg = fakeCgroupV1(4242);
+    cg.set(1_000, 500_000, 100_000);
+    const reader = new CgroupReader(cg.proc, 60_000);
+    expect(reader.readKnown(4242)).toBeUndefined();
+    expect(await reader.read(4242)).toEqual({ cpuNs: 1_000, memUsedBytes: 400_000, memLimitBytes: 64 * 1024 * 1024 });
+    expect(reader.readKnown(4242)).toEqual({ cpuNs: 1_000, memUsedBytes: 400_000, memLimitBytes: 64 * 1024 * 1024 });
+    // The figures of this refresh, never the last one's.
+    cg.set(2_500, 700_000, 50_000);
+    expect(reader.readKnown(4242)).toEqual({ cpuNs: 2_500, memUsedBytes: 650_000, memLimitBytes: 64 * 1024 * 1024 });
+    // A container no longer running is forgotten: its files must be looked up again.
+    reader.retain(new Set());
+    expect(reader.readKnown(4242)).toBeUndefined();
+    cg.remove();
+    expect(await reader.read(4242)).toBeUndefined();
+    reader.close();
+
+    const due = fakeCgroupV1(4243);
+    due.set(1, 2, 0);
+    const quick = new CgroupReader(due.proc, 0);
+    expect((await quick.read(4243))?.cpuNs).toBe(1);
+    // limitTtlMs 0: the limit is always due again, so the known path never answers.
+    expect(quick.readKnown(4243)).toBeUndefined();
+    quick.close();
   });
 });
 

@@ -3,7 +3,7 @@
 
 import { totalmem } from 'node:os';
 import type { ContainerInfo, ContainerStats } from '../../domain/observations.js';
-import { CgroupReader } from '../cgroup.js';
+import { CgroupReader, type CgroupCounters } from '../cgroup.js';
 import { mapLimit } from '../util.js';
 import type { DockerTransport } from './transport.js';
 
@@ -17,6 +17,8 @@ interface PrevCpu {
 export class StatsReader {
   private readonly cgroups = new CgroupReader();
   private readonly prevCpu = new Map<string, PrevCpu>();
+  /** The running pids the cgroup reader was last told to keep (retain runs again only when they change). */
+  private retained: ReadonlySet<number> = new Set();
   /** The engine's API version, once known: one-shot stats need ≥ 1.41. */
   apiVersion?: string;
 
@@ -43,20 +45,42 @@ export class StatsReader {
     const running = containers.filter((c) => c.state === 'running');
     const out = new Map<string, ContainerStats>();
     const useCgroup = (await this.source()) === 'cgroup';
+    // Issue #27: a container whose cgroup files are known is read at once, in one loop; only the
+    // others (new, moved, their limit due again) take the path below with its lookups and awaits.
+    const rest = useCgroup ? [] : running;
+    if (useCgroup) {
+      for (const c of running) {
+        const counters = c.pid ? this.cgroups.readKnown(c.pid) : undefined;
+        if (counters) out.set(c.id, this.cgroupFigures(c, counters));
+        else rest.push(c);
+      }
+    }
     // API stats calls mostly wait for the daemon's 1 s sampling tick; requests in flight together are
     // served by the same tick (Docker 20.10, measured), so all go at once, up to statsConcurrency.
-    await mapLimit(running, useCgroup ? 32 : this.statsConcurrency, async (c) => {
+    await mapLimit(rest, useCgroup ? 32 : this.statsConcurrency, async (c) => {
       const s = (useCgroup ? await this.cgroupStats(c) : undefined) ?? (await this.apiStats(c));
       if (s) out.set(c.id, s);
     });
-    for (const id of this.prevCpu.keys()) if (!running.some((c) => c.id === id)) this.prevCpu.delete(id);
-    if (useCgroup) this.cgroups.retain(new Set(running.map((c) => c.pid)));
+    const ids = new Set(running.map((c) => c.id));
+    for (const id of this.prevCpu.keys()) if (!ids.has(id)) this.prevCpu.delete(id);
+    if (useCgroup) {
+      // What to keep changes only when the running pids do, or a lookup found a container's files again.
+      const pids = running.map((c) => c.pid);
+      if (rest.length > 0 || pids.length !== this.retained.size || pids.some((p) => !this.retained.has(p))) {
+        this.retained = new Set(pids);
+        this.cgroups.retain(this.retained);
+      }
+    }
     return out;
   }
 
   private async cgroupStats(c: ContainerInfo): Promise<ContainerStats | undefined> {
     const counters = c.pid ? await this.cgroups.read(c.pid) : await this.cgroups.readById(c.id);
-    if (!counters) return undefined;
+    return counters ? this.cgroupFigures(c, counters) : undefined;
+  }
+
+  /** CPU % since this container's previous sample, and its memory figures. */
+  private cgroupFigures(c: ContainerInfo, counters: CgroupCounters): ContainerStats {
     const at = performance.now();
     const prev = this.prevCpu.get(c.id);
     this.prevCpu.set(c.id, { at, cpuNs: counters.cpuNs });

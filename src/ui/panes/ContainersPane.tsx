@@ -17,6 +17,10 @@ const Line = memo(function Line(props: { text: string; color?: Color | undefined
   );
 });
 
+/** Row texts by their figures and widths (bounded: cleared when full, as the width cache). */
+const lineTexts = new Map<string, string>();
+const LINE_TEXTS_MAX = 1024;
+
 /**
  * Containers table: problems first; optional columns drop on narrow panes; windowed to the visible
  * rows with "+N more". A fixed-width table of our own rather than ink-table: ink-table 3 is
@@ -40,7 +44,18 @@ export function ContainersPane(props: { docker: Envelope<DockerData>; configured
   const nameW = Math.max(10, width - cols.filter((c) => c.key !== 'name').reduce((a, c) => a + c.width + 1, 0) - 1);
   const w = (c: (typeof cols)[number]) => (c.key === 'name' ? nameW : c.width);
   const win = windowRows(rows, props.selected, Math.max(1, height - 2 - (stale ? 1 : 0)));
-  const cells = (r: ContainerRow) => cols.map((c) => fit(String(r[c.key]), w(c), c.key === 'cpu' || c.key === 'restarts' ? 'right' : 'left')).join(' ');
+  const cells = (r: ContainerRow) => {
+    // The line of the same figures at the same widths, as last drawn (issue #27: at idle most rows read
+    // the same from one refresh to the next; fitting their seven cells again was most of this pane's work).
+    const key = `${nameW}\u0000${cols.length}\u0000${r.name}\u0000${r.state}\u0000${r.health}\u0000${r.uptime}\u0000${r.restarts}\u0000${r.cpu}\u0000${r.mem}`;
+    let text = lineTexts.get(key);
+    if (text === undefined) {
+      text = cols.map((c) => fit(String(r[c.key]), w(c), c.key === 'cpu' || c.key === 'restarts' ? 'right' : 'left')).join(' ');
+      if (lineTexts.size >= LINE_TEXTS_MAX) lineTexts.clear();
+      lineTexts.set(key, text);
+    }
+    return text;
+  };
   return (
     <Box flexDirection="column">
       <PaneTitle focused={props.focused}>{title}</PaneTitle>

@@ -1,9 +1,10 @@
 import { Box, Text } from 'ink';
+import { memo } from 'react';
 import type { Thresholds } from '../../config/schema.js';
 import { formatBytes, formatPercent } from '../../domain/format.js';
 import type { Envelope } from '../../state/store.js';
 import type { HostSample } from '../../services/host.js';
-import { bar, fit, levelColor, sparkline } from '../format/cells.js';
+import { bar, fit, levelColor, sparkline, type Color } from '../format/cells.js';
 import { C } from '../theme.js';
 import type { HostHistory } from '../useHostHistory.js';
 
@@ -15,13 +16,15 @@ export function HostPane(props: { host: Envelope<HostSample>; thresholds: Thresh
   const spark = Math.max(0, Math.min(30, width - 40));
   const barW = Math.max(6, Math.min(20, width - 30 - spark));
   const gauge = (key: string, label: string, pct: number | undefined, warn: number, crit: number | undefined, series: number[], extra: string) => (
-    <Box key={key}>
-      <Text>{fit(label, 6)}</Text>
-      <C color={pct === undefined ? 'gray' : levelColor(pct, warn, crit)}>{bar(pct ?? 0, barW)}</C>
-      <Text> {fit(pct === undefined ? '…' : formatPercent(pct), 5, 'right')} </Text>
-      {spark > 0 ? <C color="cyan">{sparkline(series, spark, 100)}</C> : null}
-      <C dim>{` ${extra}`}</C>
-    </Box>
+    <Gauge
+      key={key}
+      label={fit(label, 6)}
+      color={pct === undefined ? 'gray' : levelColor(pct, warn, crit)}
+      bar={bar(pct ?? 0, barW)}
+      pct={` ${fit(pct === undefined ? '…' : formatPercent(pct), 5, 'right')} `}
+      spark={spark > 0 ? sparkline(series, spark, 100) : undefined}
+      extra={` ${extra}`}
+    />
   );
   const disks = h.filesystems.slice(0, Math.max(1, props.maxRows - 3));
   return (
@@ -40,3 +43,19 @@ export function HostPane(props: { host: Envelope<HostSample>; thresholds: Thresh
     </Box>
   );
 }
+
+/**
+ * One gauge line, its texts made by HostPane: drawn again only when one of them changed (issue #27: at
+ * idle the disks' lines read the same from one refresh to the next, and often the memory's).
+ */
+const Gauge = memo(function Gauge(p: { label: string; color: Color; bar: string; pct: string; spark: string | undefined; extra: string }) {
+  return (
+    <Box>
+      <Text>{p.label}</Text>
+      <C color={p.color}>{p.bar}</C>
+      <Text>{p.pct}</Text>
+      {p.spark !== undefined ? <C color="cyan">{p.spark}</C> : null}
+      <C dim>{p.extra}</C>
+    </Box>
+  );
+});
