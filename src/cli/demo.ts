@@ -237,7 +237,7 @@ export interface DrillScore {
   tradesMissing: number;
   tradesMissingCoveredByBackup?: number;
   tradesMissingWrittenAfterBackup?: number;
-  /** Trades the writer committed from the drill's start until the next drill (or now), and how many of them are gone (src/demo/committed.ts). */
+  /** Trades the writer committed from the drill's start, and how many of them were gone when the next drill started (or are now: the last drill) — src/demo/committed.ts. */
   tradesCommittedDuring: number;
   tradesLostDuring: number;
   /** Keys pressed in the console while the alert fired, up to its recovery; null: not recovered in the console. */
@@ -325,10 +325,8 @@ export async function scoreDrills(s: DemoState, runs: readonly DrillRecord[]): P
     } catch (e) {
       throw new ExitError(1, 'drill', `cannot read trades from ${s.db}: ${(e as Error).message} (recover the database first)`);
     }
-    const during = await Promise.all(runs.map((drill) => {
-      const next = s.drills.map((x) => x.startedAt).filter((at) => at > drill.startedAt).sort((a, b) => a - b)[0];
-      return committedSince(db, committedLogFor(s.db), new Date(drill.startedAt).toISOString(), next === undefined ? undefined : new Date(next).toISOString());
-    }));
+    // A drill followed by another: as counted when that one started (runDrill); the last: now.
+    const during = await Promise.all(runs.map((drill) => drill.during ?? committedSince(db, committedLogFor(s.db), new Date(drill.startedAt).toISOString())));
     return runs.map((drill, i) => {
       const d = findDrill(drill.scenario);
       const ev = events.all(d.alert, drill.startedAt) as { at: number; event: string }[];

@@ -1,3 +1,4 @@
+import { committedLogFor, committedSince } from './committed.js';
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -272,6 +273,9 @@ export async function runDrill(s: DemoState, d: Drill, backupMaxTradeId: number 
   const db = await openDb(s);
   const t = db.prepare('SELECT coalesce(max(id), 0) AS maxId, count(*) AS n FROM trades').get() as { maxId: number; n: number };
   const upToBackup = backupMaxTradeId !== undefined ? (db.prepare('SELECT count(*) AS n FROM trades WHERE id <= ?').get(backupMaxTradeId) as { n: number }).n : undefined;
+  // The drill before this one: what of its trades is gone now is its loss (this drill counts them from here on).
+  const prev = s.drills.at(-1);
+  if (prev && !prev.during) prev.during = await committedSince(db, committedLogFor(s.db), new Date(prev.startedAt).toISOString());
   db.close();
   s.drills.push({
     scenario: d.name,

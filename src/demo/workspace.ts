@@ -42,6 +42,12 @@ export interface DrillRecord {
   /** Trades with an id up to backupMaxTradeId when the drill started. */
   backupTradeCount?: number;
   restore?: Record<string, unknown>;
+  /**
+   * The trades committed during this drill and how many of them were gone when the next drill
+   * started (taken then: a later drill's recovery — a whole-file restore — may drop them, and that
+   * drill's own score counts them as committed before it).
+   */
+  during?: { committed: number; missing: number };
 }
 
 export const CONTAINER_NAME = 'opsdeck-demo-worker';
