@@ -326,7 +326,7 @@ export async function scoreDrills(s: DemoState, runs: readonly DrillRecord[]): P
       throw new ExitError(1, 'drill', `cannot read trades from ${s.db}: ${(e as Error).message} (recover the database first)`);
     }
     // A drill followed by another: as counted when that one started (runDrill); the last: now.
-    const during = await Promise.all(runs.map((drill) => drill.during ?? committedSince(db, committedLogFor(s.db), new Date(drill.startedAt).toISOString())));
+    const during = await Promise.all(runs.map(async (drill) => drill.during ?? (await committedSince(db, committedLogFor(s.db), new Date(drill.startedAt).toISOString()))));
     return runs.map((drill, i) => {
       const d = findDrill(drill.scenario);
       const ev = events.all(d.alert, drill.startedAt) as { at: number; event: string }[];

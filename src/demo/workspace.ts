@@ -42,11 +42,7 @@ export interface DrillRecord {
   /** Trades with an id up to backupMaxTradeId when the drill started. */
   backupTradeCount?: number;
   restore?: Record<string, unknown>;
-  /**
-   * The trades committed during this drill and how many of them were gone when the next drill
-   * started (taken then: a later drill's recovery — a whole-file restore — may drop them, and that
-   * drill's own score counts them as committed before it).
-   */
+  /** Trades committed during this drill, and how many were gone when the next drill started (a later drill's restore counts its own losses). */
   during?: { committed: number; missing: number };
 }
 
