@@ -1,5 +1,5 @@
-import { RE2JS } from 're2js';
 import { z } from 'zod';
+import { re2 } from '../domain/re2.js';
 import { name } from './fields.js';
 
 // The `integrity:` section of issue #22 (`opsdeck db check` / `db repair`): per configured database,
@@ -12,7 +12,7 @@ const column = z.string().min(1, 'expected a column name');
 /** A regular expression in RE2 syntax (linear time: a rule runs over every row; no backreferences, no lookahead). */
 const regex = z.string().min(1, 'expected a regular expression').superRefine((v, ctx) => {
   try {
-    RE2JS.compile(v);
+    re2().compile(v);
   } catch (e) {
     ctx.addIssue({ code: 'custom', message: `expected a regular expression in RE2 syntax (no backreferences, no lookahead), got ${JSON.stringify(v)}: ${(e as Error).message.split('\n')[0] ?? 'invalid'}` });
   }

@@ -1,7 +1,7 @@
-import { RE2JS } from 're2js';
 import type { ColumnRule } from '../config/schema-integrity.js';
 import { worstStatus, type CheckStatus } from './check.js';
 import { formatRanges, size, type Range } from './ranges.js';
+import { re2, type RE2 } from './re2.js';
 
 // Issue #22's pure decisions: whether a value breaks a column's format rules, what each finding of
 // `opsdeck db check` means (its status), the order in which lost tables are recovered, and the exact
@@ -30,18 +30,18 @@ export interface CompiledRule {
   column: string;
   rule: ColumnRule;
   /** The compiled regex, when the rule has one. */
-  re?: RE2JS;
+  re?: RE2;
   violation(value: unknown): string | undefined;
 }
 
 /** Whether a value passes a rule's regex (the text of a number; a blob never does). */
-export const regexMatches = (re: RE2JS, value: unknown): boolean => (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') && re.matcher(String(value)).find();
+export const regexMatches = (re: RE2, value: unknown): boolean => (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') && re.matcher(String(value)).find();
 
 /** Compiles `"table.column": rule` entries (the regex with RE2: linear in the value's length). */
 export function compileRules(rules: Record<string, ColumnRule>): CompiledRule[] {
   return Object.entries(rules).map(([key, rule]) => {
     const [table = '', column = ''] = key.split('.');
-    const re = rule.regex === undefined ? undefined : RE2JS.compile(rule.regex);
+    const re = rule.regex === undefined ? undefined : re2().compile(rule.regex);
     return { table, column, rule, ...(re ? { re } : {}), violation: (v: unknown) => ruleViolation(v, rule, re) };
   });
 }
@@ -49,7 +49,7 @@ export function compileRules(rules: Record<string, ColumnRule>): CompiledRule[] 
 const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : v instanceof Uint8Array ? `a ${v.length}-byte blob` : String(v));
 
 /** Why `value` breaks `rule` (`NULL`, `not matching ^[A-Z]+$`, `below min 0`, `not one of buy, sell`), or undefined. */
-export function ruleViolation(value: unknown, rule: ColumnRule, re?: RE2JS): string | undefined {
+export function ruleViolation(value: unknown, rule: ColumnRule, re?: RE2): string | undefined {
   if (value === null || value === undefined) return rule.not_null ? 'NULL where not_null' : undefined;
   if (re && !regexMatches(re, value)) return `${show(value)} does not match ${JSON.stringify(rule.regex)}`;
   if (rule.min !== undefined || rule.max !== undefined) {

@@ -3,7 +3,6 @@ import { accessSync, chmodSync, constants as fsConstants, createReadStream, crea
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { glob } from 'tinyglobby';
 import type { BackupConfig } from '../config/schema.js';
 import { redactSecrets } from '../config/secrets.js';
 import type { OffHostCopy } from '../domain/copy-template.js';
@@ -80,6 +79,9 @@ export async function matchFiles(globs: readonly string[], base: string, exclude
   const ignore = globs.filter((g) => g.startsWith('!')).map((g) => (isAbsolute(g.slice(1)) ? g.slice(1) : `${base.split(sep).join('/')}/${g.slice(1)}`));
   const found = new Set<string>();
   const unmatched: string[] = [];
+  // tinyglobby (and picomatch, ~85 KB of bundle) loads when a files backup runs, not with every
+  // command that reaches this module (a restore, issue #27).
+  const { glob } = await import('tinyglobby');
   for (const g of globs.filter((x) => !x.startsWith('!'))) {
     const abs = isAbsolute(g);
     const hits = await glob(abs ? g.slice(1) : g, { cwd: abs ? '/' : base, absolute: true, onlyFiles: true, dot: true, ignore, expandDirectories: false });

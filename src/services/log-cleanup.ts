@@ -7,7 +7,6 @@ import { copyFile, mkdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { glob } from 'tinyglobby';
 import type { LogConfig } from '../config/schema-logs.js';
 import type { Config } from '../config/schema.js';
 import { planCleanup, type CleanupRules, type CleanupStep, type LogFileFact } from '../domain/log-cleanup.js';
@@ -27,6 +26,7 @@ export function rulesOf(l: LogConfig): CleanupRules {
 /** The regular files an entry's globs match, with size, modification time and writer. */
 export async function logFiles(l: LogConfig): Promise<LogFileFact[]> {
   if (!l.glob) return [];
+  const { glob } = await import('tinyglobby');
   const paths = await glob(l.glob, { absolute: true, onlyFiles: true, followSymbolicLinks: false, dot: true });
   const writers = openForWriting(paths);
   const out: LogFileFact[] = [];

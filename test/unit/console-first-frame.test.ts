@@ -7,6 +7,7 @@ import { checkingRows, firstDataHook } from '../../src/cli/console-runtime.js';
 import { validate } from '../../src/config/load.js';
 import type { CheckResult } from '../../src/domain/check.js';
 import { systemHealth } from '../../src/domain/evaluate.js';
+import { re2 } from '../../src/domain/re2.js';
 import { createAppStore } from '../../src/state/store.js';
 
 // Issue #27 point 4: the console's first full frame. The hook's clock is the timers (faked here:
@@ -117,6 +118,23 @@ process.stdout.write(JSON.stringify(loaded));`;
     // Node 20 (what these machines run): none. Node 22 and 24 load both while the chunk is imported,
     // from something outside the backup code not yet found (ARCHITECTURE "Known untidiness").
     expect(added).toEqual(process.versions.node.startsWith('20.') ? [] : ['NativeModule zlib', 'NativeModule worker_threads']);
+  });
+
+  it('loads the console and restore commands without re2js: it is not bundled, and loads at the first RE2 pattern', () => {
+    const dist = resolve('dist/chunks');
+    const files = readdirSync(dist).filter((f) => f.endsWith('.js'));
+    // Bundled, its top-level code ran with whichever chunk imported it (before: the configuration's).
+    expect(files.filter((f) => readFileSync(join(dist, f), 'utf8').includes('// node_modules/re2js/'))).toEqual([]);
+    const commands = files.filter((f) => /^(console|restore)-[A-Z0-9]+\.js$/.test(f));
+    expect(commands).toHaveLength(2);
+    const script = `import { createRequire } from 'node:module';
+for (const f of ${JSON.stringify(commands.map((f) => pathToFileURL(join(dist, f)).href))}) await import(f);
+const req = createRequire(${JSON.stringify(pathToFileURL(join(dist, 'x.js')).href)});
+const before = Object.keys(req.cache).filter((k) => k.includes('/node_modules/re2js/')).length;
+process.stdout.write(JSON.stringify({ before }));`;
+    expect(JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }))).toEqual({ before: 0 });
+    // And it loads on demand, with the API the rules and filters use.
+    expect(re2().compile('^N[0-9]+$').matcher('N42').find()).toBe(true);
   });
 
   it('loads string-width without building its \\p{RGI_Emoji} regex, which its first emoji builds (same widths)', () => {

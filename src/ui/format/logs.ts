@@ -1,5 +1,5 @@
-import { RE2JS } from 're2js';
 import { logLevel } from '../../domain/log-level.js';
+import { re2 } from '../../domain/re2.js';
 import type { Color } from './cells.js';
 
 /** Colour of a log line: ERROR red, WARN yellow (the operator's eye goes there first); the level is the domain's (src/domain/log-level.ts). */
@@ -36,6 +36,7 @@ export const FILTER_GIVE_UP_MS = 3000;
 export function compileFilter(src: string): { filter?: LogFilter; error?: string } {
   if (!src) return {};
   try {
+    const RE2JS = re2();
     const re = RE2JS.compile(RE2JS.translateRegExp(src), RE2JS.CASE_INSENSITIVE | RE2JS.LOOKBEHINDS);
     // A plain word (no regex syntax, the usual `ERROR` or an id) is matched by V8's RegExp: a literal
     // cannot backtrack, and it is several times cheaper per line than RE2JS on a live stream (issue #26).
