@@ -33,7 +33,7 @@ async function bundle(root, out) {
     entryPoints: [join(here, 'bench/console-frame.tsx')], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: out, jsx: 'automatic', nodePaths: [join(root, 'node_modules')],
     plugins: [redirect, inkSwapsPlugin(undefined, `${root}/`), noDevtools], define: { 'process.env.NODE_ENV': '"production"' },
     external: ['better-sqlite3', 'dockerode', 'ssh2', 'cpu-features', 'systeminformation', 'ioredis'],
-    banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" }, logLevel: 'error',
+    banner: { js: "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);" }, logLevel: 'error',
   });
 }
 
