@@ -174,18 +174,35 @@ if (before || process.env.BENCH_ROUNDS) {
     };
     return { s: run.s, cpu: run.cpu, verify: step('verify'), check: step('check') };
   };
+  // Each round starts at another of its runs (round i at run i, in a circle): what one run leaves in
+  // memory — pages freed by a deleted copy, or ~1 GB of new page cache — makes the next one cheaper
+  // or dearer on this VM, so no run may always follow the same one (until 2026-12-04 the BENCH_BEFORE
+  // build's restore always ran right after dd and this build's right after it: 3.47 against 1.81 s
+  // for two builds differing by 40 ms of start-up).
   for (let i = 0; i < Number(process.env.BENCH_ROUNDS ?? 3); i++) {
-    reset();
-    rounds.cpOld.push(time('sh', ['-c', `cp ${db} ${join(scratch, 'cp.db')} && sync`]).s);
-    reset();
-    const cpRun = cpShape();
-    rounds.cp.push(cpRun.s);
-    rounds.cpCpu.push(cpRun.cpu);
-    const ddRun = ddShape();
-    rounds.dd.push(ddRun.s);
-    rounds.ddCpu.push(ddRun.cpu);
-    const o = before ? once(before, ' (BENCH_BEFORE)') : { s: NaN, cpu: NaN, verify: NaN, check: NaN };
-    const n = once(CLI, before ? ' (again)' : '');
+    let o = { s: NaN, cpu: NaN, verify: NaN, check: NaN };
+    let n = o;
+    const runs = [
+      () => {
+        reset();
+        rounds.cpOld.push(time('sh', ['-c', `cp ${db} ${join(scratch, 'cp.db')} && sync`]).s);
+        reset();
+      },
+      () => {
+        const cpRun = cpShape();
+        rounds.cp.push(cpRun.s);
+        rounds.cpCpu.push(cpRun.cpu);
+      },
+      () => {
+        const ddRun = ddShape();
+        rounds.dd.push(ddRun.s);
+        rounds.ddCpu.push(ddRun.cpu);
+      },
+      ...(before ? [() => void (o = once(before, ' (BENCH_BEFORE)'))] : []),
+      () => void (n = once(CLI, before ? ' (again)' : '')),
+    ];
+    const names = ['cp + sync', 'cp + sync + mv', 'dd', ...(before ? ['BENCH_BEFORE'] : []), 'this build'];
+    for (let k = 0; k < runs.length; k++) runs[(i + k) % runs.length]();
     rounds.old.push(o.s);
     rounds.now.push(n.s);
     rounds.oldVerify.push(o.verify);
@@ -194,7 +211,7 @@ if (before || process.env.BENCH_ROUNDS) {
     rounds.nowCheck.push(n.check);
     rounds.oldCpu.push(o.cpu);
     rounds.nowCpu.push(n.cpu);
-    console.log(`round ${i + 1}: cp + sync ${rounds.cpOld.at(-1).toFixed(2)} s; cp + sync + mv ${rounds.cp.at(-1).toFixed(2)} s; dd + fsync + mv ${rounds.dd.at(-1).toFixed(2)} s (CPU ${rounds.ddCpu.at(-1).toFixed(2)} s); restore BENCH_BEFORE ${o.s.toFixed(2)} s (verify ${o.verify.toFixed(2)}, check ${o.check.toFixed(2)}; CPU ${o.cpu.toFixed(2)} s), this build ${n.s.toFixed(2)} s (verify ${n.verify.toFixed(2)}, check ${n.check.toFixed(2)}; CPU ${n.cpu.toFixed(2)} s)`);
+    console.log(`round ${i + 1} (from ${names[i % runs.length]}): cp + sync ${rounds.cpOld.at(-1).toFixed(2)} s; cp + sync + mv ${rounds.cp.at(-1).toFixed(2)} s; dd + fsync + mv ${rounds.dd.at(-1).toFixed(2)} s (CPU ${rounds.ddCpu.at(-1).toFixed(2)} s); restore BENCH_BEFORE ${o.s.toFixed(2)} s (verify ${o.verify.toFixed(2)}, check ${o.check.toFixed(2)}; CPU ${o.cpu.toFixed(2)} s), this build ${n.s.toFixed(2)} s (verify ${n.verify.toFixed(2)}, check ${n.check.toFixed(2)}; CPU ${n.cpu.toFixed(2)} s)`);
   }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
