@@ -64,7 +64,7 @@ const result = await build({
   external: ['better-sqlite3', 'dockerode', 'ssh2', 'cpu-features', 'systeminformation', 'react-devtools-core', 'ioredis'],
   // Bundled CommonJS dependencies call require() for Node built-ins.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  plugins: [inkSwapsPlugin(), zodEnglishOnly(), yogaWithoutFetch(), lazySegmenters()],
+  plugins: [inkSwapsPlugin(), zodEnglishOnly(), yogaWithoutFetch(), lazySegmenters(), httpByRequire()],
   absWorkingDir: ROOT,
   // Proves the swaps took (checkBundle).
   metafile: true,
@@ -178,6 +178,29 @@ function yogaWithoutFetch() {
     },
   };
 }
+
+/**
+ * `node:http` is taken with Node's require, not imported as an ES module. On Node 22 and 24 an ES
+ * import of a built-in builds its namespace from every export, and `http`'s include getters
+ * (WebSocket, CloseEvent, MessageEvent) that load Node's bundled undici, and with it tls, http2, zlib
+ * and worker_threads: ~60–70 ms of CPU where `require('node:http')` takes ~9 ms (Node 20 has no such
+ * exports: ~9 ms either way). The Docker facade imports it, so every console, `check` and `restore`
+ * paid it on Node 22 and 24 (issue #27; test/unit/console-first-frame.test.ts holds the console's
+ * chunk to loading neither zlib nor worker_threads on every Node). Each chunk's banner defines
+ * `require` (createRequire), which esbuild's require of an external uses.
+ */
+function httpByRequire() {
+  return {
+    name: 'http-by-require',
+    setup(b) {
+      b.onResolve({ filter: /^(node:)?http$/ }, (args) =>
+        args.namespace === 'http-by-require' ? { path: 'node:http', external: true } : args.importer.includes('node_modules') ? undefined : { path: 'node:http', namespace: 'http-by-require' },
+      );
+      b.onLoad({ filter: /.*/, namespace: 'http-by-require' }, () => ({ contents: "module.exports = require('node:http');", loader: 'js' }));
+    },
+  };
+}
+
 
 /**
  * string-width (two copies: Ink's and wrap-ansi's) and slice-ansi each build an `Intl.Segmenter` as
