@@ -201,7 +201,6 @@ function httpByRequire() {
   };
 }
 
-
 /**
  * string-width (two copies: Ink's and wrap-ansi's) and slice-ansi each build an `Intl.Segmenter` as
  * they load; the first one initialises ICU's segmentation (~10–20 ms of the console's first frame,

@@ -169,7 +169,13 @@ export function LogsView(props: {
           setEditing(undefined);
         } else if (key.escape) setEditing(undefined);
         else if (key.backspace || key.delete) setEditing(editing.slice(0, -1));
-        else if (input && !key.ctrl && !key.meta) setEditing(editing + input);
+        // ctrl-u clears the line, as in a shell; it arrives as its control character. No control
+        // character ever joins the pattern (it was typed into it, unseen, and the title miscounted it).
+        else if (input === '\x15' || (key.ctrl && input === 'u')) setEditing('');
+        else if (input && !key.ctrl && !key.meta) {
+          const typed = input.replace(/[\x00-\x1f\x7f]/g, '');
+          if (typed) setEditing(editing + typed);
+        }
         return;
       }
       const paused = getPaused();

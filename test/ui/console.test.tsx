@@ -401,6 +401,24 @@ describe('logs view', () => {
     await waitFor((f) => f.includes('ERROR disk full'));
   });
 
+  it('the filter prompt: ctrl-u clears the line, and no control character joins the pattern (it was typed in unseen)', async () => {
+    const logs = fakeLogs();
+    const { press, waitFor } = setup({ follow: logs.follow, size: { columns: 80, rows: 24 } });
+    await waitFor((f) => f.includes('Containers'));
+    await press('l');
+    await waitFor(() => logs.followed.length > 0);
+    logs.emit({ stream: 'stdout', text: 'listening on 8080' });
+    await waitFor((f) => f.includes('listening on 8080'));
+    await press('/');
+    await press('GET /api');
+    await press('\x15'); // ctrl-u, as the terminal sends it
+    await press('listen\x01\x1b[Cing'); // a paste with a control character and an arrow in it
+    await press('\r');
+    const f = await waitFor((x) => x.includes('filter /listening/'));
+    expect(f).toContain('listening on 8080');
+    expect(f).not.toMatch(/GET|\\x1|[\u0000-\u0008\u000b-\u001f]/);
+  });
+
   it('a stack trace with tabs and a progress line with carriage returns stay one row each, inside the width', async () => {
     const logs = fakeLogs();
     const { press, waitFor } = setup({ follow: logs.follow, size: { columns: 80, rows: 24 } });
