@@ -1,4 +1,5 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { bufferField, statField } from './stat-field.js';
 
 // Sync reads on purpose: these are tiny kernel pseudo-files; readFile's promise machinery (open,
 // fstat, read, close as separate async steps) cost 10× more than the read itself (bench:check profile).
@@ -27,6 +28,23 @@ export class OpenFiles {
 
   /** The whole text of `path`, read from offset 0 of its kept descriptor. Throws as readFileSync does. */
   read(path: string): string {
+    const n = this.fill(path);
+    return typeof n === 'string' ? n : this.buf.toString('utf8', 0, n);
+  }
+
+  /**
+   * The number after `key ` at the start of a line of `path` (a stat file: `memory.stat`,
+   * `cpu.stat`), 0 when absent — found in the bytes read, without making the file's text a string
+   * (issue #27 point 2: memory.stat is ~1 KB per container per refresh, most of what these reads allocated).
+   */
+  field(path: string, key: string): number {
+    const n = this.fill(path);
+    if (typeof n === 'string') return statField(n, key);
+    return bufferField(this.buf, n, key);
+  }
+
+  /** Reads `path` into this.buf and says how many bytes; the text itself when read the plain way. */
+  private fill(path: string): number | string {
     let fd = this.fds.get(path);
     if (fd === undefined) {
       if (this.shut || this.fds.size >= this.max) return readFileSync(path, 'utf8');
@@ -49,7 +67,7 @@ export class OpenFiles {
         this.buf.copy(bigger, 0, 0, n);
         this.buf = bigger;
       }
-      return this.buf.toString('utf8', 0, n);
+      return n;
     } catch (e) {
       this.close(path);
       throw e;
@@ -231,7 +249,7 @@ export class CgroupReader {
     return d.v === 1 ? countersV1(d.files, this.readFile, limit) : countersV2(d.files, this.readFile, limit);
   }
 
-  private readonly readFile = (f: string): string => this.files.read(f);
+  private readonly readFile: FileReader = { text: (f) => this.files.read(f), field: (f, key) => this.files.field(f, key) };
 
   /** The memory limit file's text, read again after limitTtlMs. */
   private async limit(file: string): Promise<string> {
@@ -319,19 +337,26 @@ const readLimit = (file: string): Promise<string> => readFile(file, 'utf8');
 
 async function readV1(cpuDir: string, memDir: string, limitOf: (file: string) => Promise<string>): Promise<CgroupCounters> {
   const limit = await limitOf(`${memDir}/${V1_LIMIT}`);
-  return countersV1(v1Files(cpuDir, memDir), (f) => readFileSync(f, 'latin1'), limit);
+  return countersV1(v1Files(cpuDir, memDir), plainReader, limit);
 }
 
 async function readV2(dir: string, limitOf: (file: string) => Promise<string>): Promise<CgroupCounters> {
   const max = await limitOf(`${dir}/${V2_LIMIT}`);
-  return countersV2(v2Files(dir), (f) => readFileSync(f, 'latin1'), max);
+  return countersV2(v2Files(dir), plainReader, max);
 }
 
-function countersV1(files: CounterFiles, read: (file: string) => string, limit: string): CgroupCounters {
-  const usage = read(files[0]);
-  const memUsage = read(files[1]);
-  const memStat = read(files[2]);
-  const inactive = statField(memStat, 'total_inactive_file');
+/** How the counters are read: a file's text, or one number of a stat file. */
+interface FileReader {
+  text(file: string): string;
+  field(file: string, key: string): number;
+}
+
+const plainReader: FileReader = { text: (f) => readFileSync(f, 'latin1'), field: (f, key) => statField(readFileSync(f, 'latin1'), key) };
+
+function countersV1(files: CounterFiles, read: FileReader, limit: string): CgroupCounters {
+  const usage = read.text(files[0]);
+  const memUsage = read.text(files[1]);
+  const inactive = read.field(files[2], 'total_inactive_file');
   const used = Number(memUsage.trim());
   const lim = BigInt(limit.trim());
   return {
@@ -341,26 +366,15 @@ function countersV1(files: CounterFiles, read: (file: string) => string, limit: 
   };
 }
 
-function countersV2(files: CounterFiles, read: (file: string) => string, max: string): CgroupCounters {
-  const cpuStat = read(files[0]);
-  const current = read(files[1]);
-  const memStat = read(files[2]);
+function countersV2(files: CounterFiles, read: FileReader, max: string): CgroupCounters {
+  const usageUsec = read.field(files[0], 'usage_usec');
+  const current = read.text(files[1]);
   const used = Number(current.trim());
-  const inactive = statField(memStat, 'inactive_file');
+  const inactive = read.field(files[2], 'inactive_file');
   const maxText = max.trim();
   return {
-    cpuNs: statField(cpuStat, 'usage_usec') * 1000,
+    cpuNs: usageUsec * 1000,
     memUsedBytes: inactive < used ? used - inactive : used,
     ...(maxText !== 'max' ? { memLimitBytes: Number(maxText) } : {}),
   };
-}
-
-/** The regular expressions of statField's keys, made once (issue #27: not per container per refresh). */
-const STAT_KEYS = new Map<string, RegExp>();
-
-function statField(text: string, key: string): number {
-  let re = STAT_KEYS.get(key);
-  if (!re) STAT_KEYS.set(key, (re = new RegExp(`^${key} (\\d+)`, 'm')));
-  const m = re.exec(text);
-  return m ? Number(m[1]) : 0;
 }

@@ -14,10 +14,18 @@ export class Ring {
     }
   }
 
-  /** The newest `n` values, oldest first. */
+  /**
+   * The newest `n` values, oldest first. Copies only those (issue #27 point 2: the host pane asks for
+   * each sparkline's tail every frame; copying the whole hour of a full ring three times was ~3 % of
+   * the idle console's main thread, and more for its garbage collector).
+   */
   last(n: number): number[] {
-    const all = [...this.buf.slice(this.start), ...this.buf.slice(0, this.start)];
-    return all.slice(Math.max(0, all.length - n));
+    const len = this.buf.length;
+    const k = Math.max(0, Math.min(Math.floor(n), len));
+    const out = new Array<number>(k);
+    // The oldest value sits at `start` once the ring is full (at 0 before): the tail starts k before the end.
+    for (let i = 0; i < k; i++) out[i] = this.buf[(this.start + len - k + i) % len]!;
+    return out;
   }
 
   get size(): number {

@@ -25,6 +25,32 @@ describe('OpenFiles', () => {
     expect(files.size).toBe(0);
   });
 
+  it('field(key) reads the number after "key " at a line start, as the regular expression over the text would, never from bytes past the end of this read', () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'opsdeck-of-')), 'memory.stat');
+    const files = new OpenFiles();
+    const byRegex = (text: string, key: string) => Number(new RegExp(`^${key} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    const texts = [
+      'cache 4096\nrss 8192\ninactive_file 123\ntotal_inactive_file 456789\n',
+      'total_inactive_file 7\ninactive_file 9',
+      'inactive_file x\ninactive_file 55\n',
+      'rss 1\n',
+      `usage_usec 18446744073\nuser_usec 5\n${'pad '.repeat(5000)}\nlast_key 31\n`,
+      'inactive_file',
+    ];
+    for (const text of texts) {
+      writeFileSync(f, text);
+      for (const key of ['inactive_file', 'total_inactive_file', 'rss', 'usage_usec', 'last_key', 'cache']) expect(files.field(f, key), `${key} in ${JSON.stringify(text.slice(0, 40))}`).toBe(byRegex(text, key));
+    }
+    // A shorter text after a longer one: the old bytes still in the buffer are not read as the new file's.
+    writeFileSync(f, 'rss 1\ninactive_file 2\nrss_huge 3\n');
+    expect(files.field(f, 'rss_huge')).toBe(3);
+    writeFileSync(f, 'rss 1\n');
+    expect(files.field(f, 'inactive_file')).toBe(0);
+    expect(files.field(f, 'rss_huge')).toBe(0);
+    files.close();
+    expect(files.field(f, 'rss')).toBe(1);
+  });
+
   it('a file that cannot be read throws as readFileSync does, and is not kept', () => {
     const files = new OpenFiles();
     expect(() => files.read('/nonexistent/opsdeck/file')).toThrow(/ENOENT/);
