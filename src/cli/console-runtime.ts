@@ -23,6 +23,9 @@ import type { ConsoleLater } from './console-later.js';
  * `--max-old-space-size`: an incident console that dies of "heap out of memory" while an operator
  * reads a long log is worse than a few more MB. Start-up flags in the shebang were the other option;
  * they do not apply when node is run on dist/cli.js directly (the benchmark, some service managers).
+ * Not here: V8's GC-thread flags. `--no-parallel-scavenge`, `--no-concurrent-marking` and
+ * `--no-parallel-marking` set at run time (to save the helper threads' ~0.05–0.1 s/min) crashed the
+ * console within seconds (SIGILL in V8, Node 20, 2026-12-04); they are start-up flags only.
  */
 export function tuneHeap(): void {
   setFlagsFromString('--semi-space-growth-factor=1');
