@@ -21,7 +21,8 @@ export class Ring {
    */
   last(n: number): number[] {
     const len = this.buf.length;
-    const k = Math.max(0, Math.min(Math.floor(n), len));
+    // NaN asks for all of it, as slice() took it before.
+    const k = Number.isNaN(n) ? len : Math.max(0, Math.min(Math.floor(n), len));
     const out = new Array<number>(k);
     // The oldest value sits at `start` once the ring is full (at 0 before): the tail starts k before the end.
     for (let i = 0; i < k; i++) out[i] = this.buf[(this.start + len - k + i) % len]!;

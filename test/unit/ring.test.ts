@@ -22,5 +22,8 @@ describe('Ring (the sparklines’ last hour)', () => {
     tail[0] = 99;
     expect(ring.last(4)).toEqual([3, 4, 5, 6]);
     expect(ring.last(2.7)).toEqual([5, 6]);
+    // A width computed as NaN never throws (new Array(NaN) would): the whole ring, as before.
+    expect(ring.last(Number.NaN)).toEqual([3, 4, 5, 6]);
+    expect(ring.last(-1)).toEqual([]);
   });
 });
