@@ -19,11 +19,16 @@
 // counted the work it defers until after that frame, while the other tools' minutes began at their
 // start). What each tool used in those first seconds is printed too (the `start-up CPU s` column), and
 // the first minute including the start-up (that plus the measured minute scaled to the rest).
+// BENCH_ROUNDS=N (default 0): after the table, N more rounds of opsdeck and btop side by side — both
+// started at once, each in its own tmux session (opsdeck first in odd rounds, btop first in even
+// ones), each's own CPU over the same measured minute — with the ratio per round and the median
+// ratio against the target (≤ 1). Runs one after the other on this shared machine differ by ±20 %;
+// side by side, what the machine does meanwhile weighs on both alike.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { cpuSeconds, createIdle, daemonPids, startEngine } from './lib.mjs';
+import { cpuSeconds, createIdle, daemonPids, median, startEngine } from './lib.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 20);
@@ -118,6 +123,24 @@ async function measure(label, cmd, engine) {
   return { label, own, daemon, peak, firstFrame, startup: c0 };
 }
 
+/** The commands started together (the order rotated by `round`), each one's own CPU over the same SECONDS after WARMUP. */
+async function together(cmds, round) {
+  const order = cmds.map((_, i) => (i + round - 1) % cmds.length);
+  const runs = order.map((i) => {
+    const name = `bench-together-${process.pid}-${i}-${round}`;
+    execFileSync('tmux', ['-L', SOCKET, 'new-session', '-d', '-s', name, '-x', '160', '-y', '48', cmds[i][1]]);
+    const pid = Number(execFileSync('tmux', ['-L', SOCKET, 'display-message', '-p', '-t', name, '#{pane_pid}'], { encoding: 'utf8' }).trim());
+    return { i, name, pid };
+  });
+  await sleep(WARMUP * 1000);
+  for (const r of runs) r.c0 = treeCpu(r.pid);
+  await sleep(SECONDS * 1000);
+  for (const r of runs) r.own = treeCpu(r.pid) - r.c0;
+  for (const r of runs) execFileSync('tmux', ['-L', SOCKET, 'kill-session', '-t', r.name]);
+  await sleep(1000);
+  return cmds.map((_, i) => runs.find((r) => r.i === i).own);
+}
+
 /** First full frames of each command, `runs` times, the commands taking turns; the first start of each is a warm-up (not counted). */
 async function firstFrames(cmds, runs) {
   const times = cmds.map(() => []);
@@ -147,7 +170,6 @@ async function firstFrames(cmds, runs) {
       if (i >= 0) cpus[j].push(cpu ?? Infinity);
     }
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   return times.map((xs, j) => {
     const sorted = [...xs].sort((a, b) => a - b);
     return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted.at(-1), runs: xs.length, cpu: median(cpus[j]) };
@@ -208,6 +230,18 @@ try {
   console.log('');
   printFrames(frames, frameCmds, loadFirst, uptimeFirst, uptimeFirstEnd, rows);
   console.log('targets: own CPU ≤ btop (issue #27); daemon extra ≤ 1/10 of docker stats; RSS ≤ 150 MB');
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 0);
+  if (rounds > 0 && has('btop')) {
+    console.log(`\nopsdeck and btop side by side, ${rounds} rounds (own CPU s/min over the same ${SECONDS} s, after ${WARMUP} s):`);
+    const ratios = [];
+    for (let round = 1; round <= rounds; round++) {
+      const [o, b] = await together([['opsdeck', `${process.execPath} ${CLI} --config ${cfg}`], ['btop', 'btop']], round);
+      ratios.push(o / b);
+      console.log(`  round ${round}: opsdeck ${perMin(o).trim()}, btop ${perMin(b).trim()}, ratio ${(o / b).toFixed(2)} (load ${load()})`);
+    }
+    const m = median(ratios);
+    console.log(`  median ratio ${m.toFixed(2)} (${ratios.filter((r) => r <= 1).length} of ${rounds} rounds ≤ 1): target own CPU ≤ btop ${m <= 1 ? 'met' : 'not met'}`);
+  } else if (rounds > 0) console.log('BENCH_ROUNDS: btop is not installed (apt-get install btop)');
   }
 } finally {
   await engine.stop();
