@@ -196,6 +196,8 @@ export async function startContainer(s: DemoState, env: NodeJS.ProcessEnv, comma
   });
   if (!created.ok) return none(`starting ${image} failed: ${created.error.message}`);
   const started = await docker.start(created.value);
+  // Not left "Created" when it cannot start (an image without the command): --stop knows only a started worker.
+  if (!started.ok) await docker.remove(created.value, { force: true });
   if (!started.ok) return none(`starting ${image} failed: ${started.error.message}`);
   s.container = { name: CONTAINER_NAME, id: created.value, image, dockerHost: endpoint.display };
   return { started: true, note: `container ${CONTAINER_NAME} runs image ${image} (found locally) on ${endpoint.display}` };

@@ -9,6 +9,7 @@ import { docker } from '../helpers/docker-engine.js';
 import { TmuxSession } from '../helpers/tmux.js';
 import { Watcher } from '../helpers/watch.js';
 import { rowCount } from '../helpers/sqlite.js';
+import { startContainer, type DemoState } from '../../src/demo/workspace.js';
 
 // `opsdeck demo` and the drills against the real demo stack (a Node API, a writer, redis-server,
 // a container in the private Docker engine), watched by a real `opsdeck watch` process.
@@ -256,6 +257,17 @@ describe('opsdeck demo --stop', () => {
     for (const pid of [state.apiPid, state.writerPid, redisPid]) expect(alive(pid)).toBe(false);
     expect(docker(host, 'ps', '-aq', '--filter', 'name=opsdeck-demo-worker')).toBe('');
     expect(existsSync(dir)).toBe(false);
+  });
+
+  // Here, between the two demos of this file: the worker's name is the demo's own.
+  it('a worker whose command cannot start is removed, not left "Created" for --stop to miss', async () => {
+    const ws = mkdtempSync(join(tmpdir(), 'opsdeck-demo-nostart-'));
+    const s: DemoState = { dir: ws, config: join(ws, 'opsdeck.yaml'), db: join(ws, 'trading.db'), startedAt: 0, apiPort: 1, notes: [], interval: '1s', drills: [] };
+    const r = await startContainer(s, env, ['/no/such/command']);
+    expect(r.started).toBe(false);
+    expect(r.note).toMatch(/^no container: starting opsdeck-test\/busybox:1 failed: /);
+    expect(s.container).toBeUndefined();
+    expect(docker(host, 'ps', '-aq', '--filter', 'name=opsdeck-demo-worker')).toBe('');
   });
 });
 

@@ -615,6 +615,10 @@ describe('formatting', () => {
     expect(wrapColumns(text, width)).toEqual(pieces);
     expect(wrapColumns(text, width).join('')).toBe(text);
   });
+  it('wrapColumns: a cut just before a space does not start the next piece with it (an operator saw "│  stays stopped")', () => {
+    expect(wrapColumns('It stays stopped until started.', 8)).toEqual(['It stays', 'stopped ', 'until ', 'started.']);
+    expect(wrapColumns('then (docker stop -t 10). It stays stopped', 26)).toEqual(['then (docker stop -t 10). ', 'It stays stopped']);
+  });
   it('sparkline scales to the maximum and right-aligns', () => {
     expect(sparkline([0, 50, 100], 5, 100)).toBe('  ▁▅█');
   });

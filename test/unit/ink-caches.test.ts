@@ -28,7 +28,7 @@ describe('bounded measureText / wrapText', () => {
   });
 
   it.each([
-    ['hello world', 5, 'wrap'],
+    ['hello world', 6, 'wrap'],
     ['\u001B[1mbold text that wraps\u001B[22m', 6, 'wrap'],
     ['hello world', 8, 'truncate'],
     ['hello world', 8, 'truncate-start'],
@@ -37,6 +37,17 @@ describe('bounded measureText / wrapText', () => {
     ['short', 10, 'truncate'],
   ] as const)('wraps %j at %i (%s) as Ink does', (text, width, type) => {
     expect(wrapText(text, width, type)).toBe(inkWrapText(text, width, type));
+  });
+
+  it('never starts a wrapped line with the space it broke at, where Ink does (" stays stopped", a blank row for "hello world" at 5)', () => {
+    const preview = 'Docker sends SIGTERM, waits up to 10 s, then SIGKILL (docker stop -t 10). It stays stopped until started.';
+    expect(inkWrapText(preview, 76, 'wrap').split('\n')[1]).toBe(' stays stopped until started.');
+    expect(wrapText(preview, 76, 'wrap')).toBe('Docker sends SIGTERM, waits up to 10 s, then SIGKILL (docker stop -t 10). It\nstays stopped until started.');
+    expect(inkWrapText('hello world', 5, 'wrap')).toBe('hello\n \nworld');
+    expect(wrapText('hello world', 5, 'wrap')).toBe('hello\nworld');
+    expect(wrapText('\u001B[33mhello world\u001B[39m', 5, 'wrap').split('\n').map((l) => l.replace(/\u001B\[\d+m/g, ''))).toEqual(['hello', 'world']);
+    // A space that was not a break stays: the line before is not full.
+    expect(wrapText('ab\n indented', 10, 'wrap')).toBe('ab\n indented');
   });
 
   it('truncates with an ellipsis', () => {

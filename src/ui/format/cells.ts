@@ -59,7 +59,8 @@ export function fit(text: string, width: number, align: 'left' | 'right' = 'left
 /**
  * Splits a one-line text into pieces of at most `width` columns (whole characters). A piece ends
  * after a space when there is one in its last two thirds (a flag or a word is not cut in two);
- * otherwise it is cut hard (a long path, Chinese text without spaces).
+ * otherwise it is cut hard (a long path, Chinese text without spaces). No piece after the first
+ * starts with the space it was cut at.
  */
 export function wrapColumns(text: string, width: number): string[] {
   const out: string[] = [];
@@ -68,9 +69,12 @@ export function wrapColumns(text: string, width: number): string[] {
     // A character wider than the whole width still goes on a line of its own.
     let piece = cutToColumns(rest, width) || ([...graphemes().segment(rest)][0]?.segment ?? rest);
     const space = piece.lastIndexOf(' ');
-    if (space >= piece.length / 3 && rest[piece.length] !== ' ') piece = piece.slice(0, space + 1);
+    const atWordEnd = rest[piece.length] === ' ';
+    if (space >= piece.length / 3 && !atWordEnd) piece = piece.slice(0, space + 1);
     out.push(piece);
-    rest = rest.slice(piece.length);
+    // A cut that falls just before a space leaves that space out: the next line starts with its word
+    // (before, `│  stays stopped until started.` in the stop dialog, seen in an operator's trial).
+    rest = rest.slice(piece.length + (atWordEnd ? 1 : 0));
   }
   if (rest || out.length === 0) out.push(rest);
   return out;
