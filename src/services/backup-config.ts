@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Failure } from '../domain/errors.js';
 import { fsyncPath, fsError, sweepDead } from './backup-restore.js';
 import { sweepRestoreParts } from './backup-files.js';
+import { placeUnique } from './place-unique.js';
 
 /** One stored version of a configuration file. */
 export interface ConfigCopy {
@@ -35,11 +36,12 @@ export function backupConfigFiles(files: readonly string[], dir: string, now = n
       const sha256 = createHash('sha256').update(readFileSync(source)).digest('hex');
       const last = [...index].reverse().find((c) => c.source === source);
       if (last?.sha256 === sha256) continue;
-      const stored = join(dir, `${basename(source)}.${stamp}`);
-      const part = `${stored}.${process.pid}.part`;
+      const named = (n: number) => join(dir, `${basename(source)}.${stamp}${n === 1 ? '' : `-${n}`}`);
+      const part = `${named(1)}.${process.pid}.part`;
       copyFileSync(source, part);
       fsyncPath(part);
-      renameSync(part, stored);
+      // A second change within the same second gets `-2`, never the first copy's place.
+      const stored = named(placeUnique(part, named));
       const c = { source, sha256, stored, at: now.toISOString() };
       index.push(c);
       made.push(c);

@@ -13,6 +13,7 @@ export { sweepDead } from './backup-restore.js';
 // Read at the console's start without the rest of this module (issue #27 point 4): ./backup-list.ts.
 export { backupDir, listBackups } from './backup-list.js';
 import { listBackups } from './backup-list.js';
+import { placeUnique } from './place-unique.js';
 
 /** What is known about one stored backup; saved as `<id>.json` beside `<id>.db.br`. */
 export interface BackupManifest {
@@ -148,6 +149,9 @@ export function recordOffHost(dir: string, m: BackupManifest, offHost: OffHostCo
   return next;
 }
 
+/** `id`, then `id-2`, `id-3`… */
+const withSuffix = (id: string, n: number) => (n === 1 ? id : `${id}-${n}`);
+
 /**
  * A consistent snapshot of a live SQLite database (the backup API in a single step), written to a temp file in the backup folder,
  * compressed, fsynced, then renamed into place with its manifest. Partial files never remain.
@@ -175,6 +179,7 @@ export async function createBackup(opts: { db: string; name: string; dir: string
   } catch {
     // checked above; a race leaves 0 and the backup folder as scratch
   }
+  let placed: string | undefined;
   const snap = join(scratchDir(sourceBytes, opts.dir), `.opsdeck-${id}-${process.pid}.snapshot`);
   const tmp = join(opts.dir, `.${id}-${process.pid}.db.br.tmp`);
   const { default: Database } = await import('better-sqlite3');
@@ -221,12 +226,15 @@ export async function createBackup(opts: { db: string; name: string; dir: string
     const rawBytes = statSync(snap).size;
     const { sha256, size, layout } = await compressFrames(snap, tmp, mode);
     pausePoint('backup:compressed');
-    renameSync(tmp, join(opts.dir, `${id}.db.br`));
-    const m: BackupManifest = { id, database: opts.name, sourcePath: opts.db, createdAt: now.toISOString(), sizeBytes: size, rawBytes, sha256, ...info, ...layout };
+    // `<id>-2`, `-3`… when a backup of the same second is there (placeUnique: never replaced).
+    const n = placeUnique(tmp, (k) => join(opts.dir, `${withSuffix(id, k)}.db.br`), (k) => existsSync(join(opts.dir, `${withSuffix(id, k)}.json`)));
+    placed = withSuffix(id, n);
+    const m: BackupManifest = { id: placed, database: opts.name, sourcePath: opts.db, createdAt: now.toISOString(), sizeBytes: size, rawBytes, sha256, ...info, ...layout };
     writeManifest(opts.dir, m, mode);
     return m;
   } catch (e) {
-    for (const f of [tmp, join(opts.dir, `${id}.db.br`), join(opts.dir, `.${id}-${process.pid}.json.tmp`)]) rmSync(f, { force: true });
+    // Only what this backup made: under a name another backup holds, never that one's file.
+    for (const f of [tmp, ...(placed ? [join(opts.dir, `${placed}.db.br`), join(opts.dir, `.${placed}-${process.pid}.json.tmp`)] : [])]) rmSync(f, { force: true });
     if (e instanceof Failure) throw e;
     throw fsError(e, `backup of ${opts.name} into ${opts.dir}`, 'backup');
   } finally {

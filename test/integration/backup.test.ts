@@ -1,11 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeSync, closeSync, copyFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync, closeSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractVerified } from '../../src/services/backup-restore.js';
+import { backupConfigFiles } from '../../src/services/backup-config.js';
 import { createBackup, listBackups, verifyBackup } from '../../src/services/backup.js';
 import { runCli } from '../helpers/cli.js';
 import { rowCount } from '../helpers/sqlite.js';
@@ -78,6 +79,53 @@ describe('backup create', () => {
     } finally {
       writer.kill('SIGKILL');
     }
+  });
+});
+
+describe('two backups of the same second', () => {
+  // An id has one-second resolution: the second backup took the first's name and replaced its file,
+  // and with it the rows only the first held (seen in CI on a fast machine, restore-merge.test.ts).
+  it('keep both: the second is <id>-2, the first file and manifest untouched', async () => {
+    const db = join(dir, 'same-second.db');
+    seed(db, 10);
+    const out = join(dir, 'same-second');
+    const now = new Date('2026-12-04T16:58:01.250Z');
+    const first = await createBackup({ db, name: 'shop', dir: out, tables: ['trades'], now });
+    const firstBytes = readFileSync(join(out, `${first.id}.db.br`));
+    seed(db, 5);
+    const second = await createBackup({ db, name: 'shop', dir: out, tables: ['trades'], now: new Date(now.getTime() + 500) });
+    expect(first.id).toBe('shop-20261204T165801Z');
+    expect(second.id).toBe('shop-20261204T165801Z-2');
+    expect(readFileSync(join(out, `${first.id}.db.br`)).equals(firstBytes)).toBe(true);
+    expect(listBackups(out).map((m) => [m.id, m.rowCounts.trades])).toEqual([[second.id, 15], [first.id, 10]]);
+    for (const m of listBackups(out)) expect((await verifyBackup(out, m)).verify?.ok).toBe(true);
+    expect(readdirSync(out).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+
+  it('a configuration file changed twice within a second keeps both copies', () => {
+    const conf = join(dir, 'app.env');
+    const out = join(dir, 'same-second-config');
+    const now = new Date('2026-12-04T16:58:01.250Z');
+    writeFileSync(conf, 'A=1\n');
+    const [a] = backupConfigFiles([conf], out, now);
+    writeFileSync(conf, 'A=2\n');
+    const [b] = backupConfigFiles([conf], out, new Date(now.getTime() + 300));
+    expect(a?.stored).toBe(join(out, 'app.env.20261204T165801Z'));
+    expect(b?.stored).toBe(join(out, 'app.env.20261204T165801Z-2'));
+    expect(readFileSync(a?.stored ?? '', 'utf8')).toBe('A=1\n');
+    expect(readFileSync(b?.stored ?? '', 'utf8')).toBe('A=2\n');
+  });
+
+  it('two `backup create` processes at once take two names, never one', async () => {
+    const db = join(dir, 'same-second-cli.db');
+    seed(db, 10);
+    const out = join(dir, 'same-second-cli');
+    const env = { XDG_CONFIG_HOME: dir, OPSDECK_STATE_DIR: join(dir, 'state-same-second') };
+    const runs = await Promise.all([0, 1, 2].map(() => runCli(['backup', 'create', '--db', db, '--dir', out, '--json'], { env, cwd: dir })));
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    const ids = runs.map((r) => (JSON.parse(r.stdout) as { created: { id: string }[] }).created[0]?.id);
+    expect(new Set(ids).size).toBe(3);
+    expect(listBackups(out).map((m) => m.id).sort()).toEqual([...ids].sort());
   });
 });
 

@@ -108,7 +108,7 @@ describe('full-system-recovery', () => {
     expect(readFileSync(join(root, 'reports', 'kept.csv'), 'utf8')).toBe('v2, edited after the backup\n');
     expect(d.steps.find((s) => s.id === 'files')?.note).toMatch(/put back 2 file\(s\) from set files-.*; changed since the set, left: .*kept\.csv/);
     expect(d.steps.find((s) => s.id === 'survey')?.note).toMatch(/shop: .* is gone; newest verified backup shop-/);
-    expect(d.steps.find((s) => s.id === 'databases')?.note).toMatch(/shop\.db is backup shop-\d{8}T\d{6}Z .* again.*; audit there: left alone|audit there: left alone/);
+    expect(d.steps.find((s) => s.id === 'databases')?.note).toMatch(/shop\.db is backup shop-\d{8}T\d{6}Z(?:-\d+)? .* again.*; audit there: left alone|audit there: left alone/);
     expect(order()).toEqual(['stop-worker', 'stop-api', 'start-api', 'start-worker']);
     expect(f.sql('SELECT group_concat(qty) FROM trades')).toBe('10,20,30');
     expect(statSync(f.db).mode & 0o777).toBe(mode); // a database that was gone comes back with its mode, not 0600
