@@ -41,7 +41,7 @@ const STYLES_FIRST = /^(?:\u001B\[[0-9;]*m)*/;
  * That space is dropped, and a line left with nothing to show goes.
  */
 export function dropBreakSpaces(wrapped: string, maxWidth: number): string {
-  if (!wrapped.includes('\n ') && !wrapped.includes('m ')) return wrapped;
+  if (!wrapped.includes('\n')) return wrapped;
   const lines = wrapped.split('\n');
   const out = [lines[0] ?? ''];
   for (let i = 1; i < lines.length; i++) {
