@@ -11,9 +11,10 @@ import { committedLogFor, committedSince } from '../demo/committed.js';
 import { DRILLS, demoForConfig, findDrill, recoverDrill, runDrill } from '../demo/drills.js';
 import { controlApi, controlRedis, controlWorker } from '../demo/services.js';
 import { controlWriter, demoDir, readDemoState, startDemo, stopDemo, type DemoState, type DrillRecord } from '../demo/workspace.js';
+import { openAlertFiredAt } from '../state/alert-history.js';
 import { openStateDb, stateDir } from '../state/statedb.js';
 import { demoBackup, newestBackupMaxRowid, openConsole } from './demo-links.js';
-import { out, outJson, type GlobalOptions } from './output.js';
+import { err, out, outJson, type GlobalOptions } from './output.js';
 import { refuseReadOnly } from './refuse.js';
 
 /** Options of `opsdeck demo`. */
@@ -176,6 +177,11 @@ export async function drillCommand(action: string, scenario: string | undefined,
   if (g.readOnly) return refuseReadOnly(demoStateDir(g.config ?? join(demoDir(g.dir), 'opsdeck.yaml')), `drill.${action}`, d.name, `drill ${action} ${d.name} changes the demo stack; refused in --read-only mode`);
   const s = demoState(g);
   if (action === 'run') {
+    // An alert still open from before (an earlier drill's side effect: the API answers 503 while the
+    // database is corrupt) fired before this drill began: the score counts neither its detection nor
+    // its recovery in the console. Said, not refused: the operator may want the fault anyway.
+    const openSince = await openAlertFiredAt(demoStateDir(s.config), d.alert).catch(() => undefined);
+    if (openSince !== undefined) err(`note: alert ${d.alert} is still open (fired ${formatSec(Math.max(0, Date.now() - openSince))} s ago, not resolved since): this drill's score counts only a firing after it starts — for clean figures, let it resolve first`);
     await runDrill(s, d, await backupMaxTradeId(s));
     if (g.json) outJson({ drill: d.name, broke: d.breaks, alert: d.alert, runbook: d.runbook, recover: withConfig(d.recover, s.config) });
     else {

@@ -29,3 +29,20 @@ export async function readAlertHolds(dir: string, database: string): Promise<Ret
     db.close();
   }
 }
+
+/**
+ * When the alert of `checkId` fired, if it is open now (its last recorded transition in the state
+ * database in `dir` is `fired`); undefined when it is closed, never fired, or there is no database yet.
+ */
+export async function openAlertFiredAt(dir: string, checkId: string): Promise<number | undefined> {
+  const file = join(dir, 'state.db');
+  if (!existsSync(file)) return undefined;
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 2000 });
+  try {
+    const last = db.prepare("SELECT event, at FROM alert_events WHERE check_id = ? AND event IN ('fired', 'resolved') ORDER BY at DESC, id DESC LIMIT 1").get(checkId) as { event: string; at: number } | undefined;
+    return last?.event === 'fired' ? last.at : undefined;
+  } finally {
+    db.close();
+  }
+}

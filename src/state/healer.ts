@@ -312,13 +312,19 @@ export function createHealer(opts: HealerOptions): Healer {
             const st = l.acquire(at);
             if (st.taken) {
               const from = before && st.taken !== 'free' ? before : undefined;
-              emit({ kind: 'lease-taken', at, reason: st.taken, ...(from ? { from } : {}) });
-              if (from) {
-                const text = `took the healer lease over from ${describeHolder(from)} (${st.taken})`;
-                heal.record({ subject: '-', at, endedAt: at, kind: 'takeover', outcome: 'ok', detail: text, actor });
-                audit(opts.stateDb, actor, 'heal.takeover', '-', 'ok', text, at);
-                opts.bus.emit({ type: 'heal.acted', at, subject: '-', action: 'takeover', detail: text });
+              // Recorded before it is said: whoever reads the lease-taken line finds the takeover in
+              // the journal (a test reading the line first saw no record once, under a full suite's load).
+              const text = from ? `took the healer lease over from ${describeHolder(from)} (${st.taken})` : undefined;
+              if (text !== undefined) {
+                try {
+                  heal.record({ subject: '-', at, endedAt: at, kind: 'takeover', outcome: 'ok', detail: text, actor });
+                  audit(opts.stateDb, actor, 'heal.takeover', '-', 'ok', text, at);
+                } catch (e) {
+                  emit({ kind: 'error', at, message: `healer: the takeover was not recorded: ${(e as Error).message}` });
+                }
               }
+              emit({ kind: 'lease-taken', at, reason: st.taken, ...(from ? { from } : {}) });
+              if (text !== undefined) opts.bus.emit({ type: 'heal.acted', at, subject: '-', action: 'takeover', detail: text });
             }
             if (st.lost) emit({ kind: 'lease-lost', at, ...(st.holder ? { holder: st.holder } : {}), ...(st.error ? { error: st.error } : {}) });
             // Not awaited: a slow look (Docker answering slowly under load) must not hold up the next

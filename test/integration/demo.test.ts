@@ -184,6 +184,13 @@ describe('drills recovered by the configured commands (what the runbooks run)', 
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(new RegExp(`recover: in the console: select the alert ${alert}, F runs \\S+ for ${service} \\(or: opsdeck runbook run \\S+ --target ${service} --config `));
     await watcher.waitFor('fired', alert, 60_000, from);
+    expect(run.stderr).not.toMatch(/still open/);
+    if (drill === 'api-slow') {
+      // The same drill again while its alert is open: run, and said so (its score cannot count this firing).
+      const again = await runCli(['drill', 'run', drill, '--config', config], { env: {}, timeoutMs: 60_000 });
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).toMatch(new RegExp(`^note: alert ${alert} is still open \\(fired [\\d.]+ s ago, not resolved since\\): this drill's score counts only a firing after it starts`));
+    }
     const [stop, start] = await commands(service);
     expect(sh(stop ?? 'false')).toMatch(/^stopped /);
     expect(sh(start ?? 'false')).toMatch(/^(recreated|started) /);
@@ -350,6 +357,28 @@ async function recoverFromAlert(t: TmuxSession, alert: string, runbook: string, 
   await t.waitFor(/Alerts \(/);
 }
 
+/** The last transition the console recorded for an alert ('fired', 'resolved'), from the demo's state database. */
+const lastTransition = async (ws: string, alert: string): Promise<string | undefined> => {
+  const Db = (await import('better-sqlite3')).default;
+  const db = new Db(join(ws, 'state/state.db'), { readonly: true, timeout: 5000 });
+  try {
+    return (db.prepare("SELECT event FROM alert_events WHERE check_id = ? AND event IN ('fired', 'resolved') ORDER BY at DESC, rowid DESC LIMIT 1").get(alert) as { event: string } | undefined)?.event;
+  } finally {
+    db.close();
+  }
+};
+
+/** Polls `fn` until it returns a value (every 250 ms), or fails naming `what` and the last value seen. */
+async function pollFor<T>(what: string, fn: () => Promise<{ done: boolean; value: T }>, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await fn();
+    if (r.done) return r.value;
+    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs / 1000} s; last seen: ${JSON.stringify(r.value)}`);
+    await new Promise((res) => setTimeout(res, 250));
+  }
+}
+
 const kept = async (ws: string) => {
   const Db = (await import('better-sqlite3')).default;
   const db = new Db(join(ws, 'data/trading.db'), { readonly: true, timeout: 5000 });
@@ -377,6 +406,13 @@ describe('opsdeck demo in a terminal', () => {
     const term = t;
     const consoleDrill = async (drill: string, alert: string, runbook: string, target: string): Promise<void> => {
       const t = term;
+      // A drill starts from a closed alert: one still open from an earlier drill's side effects (the
+      // API answers 503 while the database is corrupt) would fire before the drill began, and its
+      // recovery would not count as this drill's (seen in CI: consoleKeys null).
+      await pollFor(`${alert} closed before ${drill}`, async () => {
+        const last = await lastTransition(ws2, alert);
+        return { done: last !== 'fired', value: last };
+      }, 90_000);
       const run = await runCli(['drill', 'run', drill, '--config', config2], { env, timeoutMs: 60_000 });
       expect(run.code, `${drill}: ${run.stderr}`).toBe(0);
       const firing = new RegExp(`(CRITICAL|WARNING)\\s+${esc(alert)}\\s+\\S+\\s+firing`);
@@ -395,9 +431,15 @@ describe('opsdeck demo in a terminal', () => {
       }
       const open = new RegExp(`${esc(alert)}\\s+\\S+\\s+(firing|resolving|pending)`);
       await t.waitFor((s) => !open.test(s) && /Alerts \(/.test(s), 90_000);
-      const score = JSON.parse((await runCli(['drill', 'score', drill, '--json', '--config', config2], { env })).stdout) as Record<string, unknown>;
+      // The screen can hide a row (a crowded pane says "+N more"): the score is read once the console
+      // has recorded the resolution (and, with it, its keys).
+      const score = await pollFor(`${drill}: ${alert} resolved in the console's record`, async () => {
+        const value = JSON.parse((await runCli(['drill', 'score', drill, '--json', '--config', config2], { env })).stdout) as Record<string, unknown>;
+        return { done: value.timeToRecoverSec !== null && value.consoleKeys !== null, value };
+      }, 90_000);
       // Recovered in the console, by keys, with no committed trade lost.
       if (drill !== 'rows-deleted-newest') expect(score, drill).toMatchObject({ drill, tradesMissing: 0 });
+      expect(score, drill).toMatchObject({ consoleKeys: expect.any(Number) as unknown });
       expect(score.consoleKeys, drill).toBeGreaterThan(0);
     };
     for (const [drill, alert, runbook, target] of DRILLS) {
