@@ -203,7 +203,9 @@ export async function backupCommand(action: string, id: string | undefined, g: B
       if (g.json) outJson({ backups: rows.map((r) => ({ id: r.id, database: r.database, ...(r.files ? { kind: 'files', files: r.files.length } : {}), createdAt: r.createdAt, ageSec: Math.round((now - Date.parse(r.createdAt)) / 1000), sizeBytes: r.sizeBytes, tier: r.tier, verified: r.verify?.ok ?? false, offHost: offHostStatus(r.offHost), ...(r.offHost ? { offHostMessage: r.offHost.message, offHostAt: r.offHost.at } : {}) })), safetyCopies: safety.rows, ...(holdsError ? { warning: holdsError } : {}), ...(safety.error ? { safetyWarning: safety.error } : {}) });
       else {
         if (rows.length === 0) out(`no backups in ${[...list.map((t) => t.dir), ...(scope.files ? [filesDir(loaded)] : [])].join(', ')}`);
-        else for (const r of rows) out(`${r.id}  ${age(r, now).padStart(7)} ago  ${formatBytes(r.sizeBytes).padStart(9)}  ${r.verify ? (r.verify.ok ? 'verified' : 'FAILED  ') : 'unverified'}  ${r.tier}  ${offHostText(r.offHost)}${r.files ? `  (${r.files.length} file${r.files.length === 1 ? '' : 's'})` : ''}`);
+        // Ids padded to the longest: a second backup of one second (`…Z-2`) or another database's longer name keeps the columns.
+        const idWidth = Math.max(0, ...rows.map((r) => r.id.length));
+        for (const r of rows) out(`${r.id.padEnd(idWidth)}  ${age(r, now).padStart(7)} ago  ${formatBytes(r.sizeBytes).padStart(9)}  ${r.verify ? (r.verify.ok ? 'verified' : 'FAILED  ') : 'unverified'}  ${r.tier}  ${offHostText(r.offHost)}${r.files ? `  (${r.files.length} file${r.files.length === 1 ? '' : 's'})` : ''}`);
         if (safety.rows.length) {
           out('');
           out(`safety copies in ${safety.root} (restores keep the newest ${loaded.config.backup.keep_safety_copies} of each database, any under ${loaded.config.backup.keep_safety_days}d, and every unfinished run's):`);

@@ -100,6 +100,12 @@ describe('two backups of the same second', () => {
     expect(listBackups(out).map((m) => [m.id, m.rowCounts.trades])).toEqual([[second.id, 15], [first.id, 10]]);
     for (const m of listBackups(out)) expect((await verifyBackup(out, m)).verify?.ok).toBe(true);
     expect(readdirSync(out).filter((f) => f.startsWith('.'))).toEqual([]);
+    // `backup list` pads the ids: the -2 row's columns stand under the first's.
+    const text = await runCli(['backup', 'list', '--db', db, '--dir', out], { env: { XDG_CONFIG_HOME: dir, OPSDECK_STATE_DIR: join(dir, 'state-same-second') }, cwd: dir });
+    expect(text.code, text.stderr).toBe(0);
+    const rows = text.stdout.split('\n').filter((l) => l.startsWith('shop-'));
+    expect(rows).toHaveLength(2);
+    expect(new Set(rows.map((l) => l.indexOf(' ago')))).toHaveProperty('size', 1);
   });
 
   it('a configuration file changed twice within a second keeps both copies', () => {
