@@ -220,8 +220,11 @@ export function evaluateSqlite(cfg: DatabaseConfig, r: Result<SqliteHealth>): Ch
   const h = r.value;
   const size = `${formatBytes(h.sizeBytes)}${h.walBytes ? ` + ${formatBytes(h.walBytes)} WAL` : ''}`;
   if (h.quickCheck.length !== 1 || h.quickCheck[0] !== 'ok') {
+    // One answer of quick_check can hold many lines ("*** in database main ***\nPage 10: never used\n…"):
+    // the message stays one line (an incident's title carried a hundred lines of it).
+    const lines = h.quickCheck.flatMap((l) => l.split('\n')).map((l) => l.trim()).filter((l) => l !== '');
     return { ...base, status: downStatus(cfg.critical), latencyMs: Math.round(h.latencyMs),
-      message: `${cfg.path} failed quick_check: ${h.quickCheck.slice(0, 3).join('; ')}${h.quickCheck.length > 3 ? ` (+${h.quickCheck.length - 3} more)` : ''}` };
+      message: `${cfg.path} failed quick_check: ${lines.slice(0, 3).join('; ')}${lines.length > 3 ? ` (+${lines.length - 3} more)` : ''}` };
   }
   return { ...base, status: 'ok', value: h.sizeBytes, latencyMs: Math.round(h.latencyMs),
     message: `${cfg.path}: quick_check ok, ${size}, ${h.pageCount} pages (${h.freelistCount} free), ${h.journalMode}` };

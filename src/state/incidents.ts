@@ -169,7 +169,8 @@ export class IncidentStore {
         const open = this.open();
         const recent = (this.db.prepare("SELECT * FROM incidents WHERE status = 'resolved' AND resolved_at >= ? ORDER BY resolved_at DESC").all(a.firedAt - rules.reopenWithinMs) as Row[]).map((r) => this.fromRow(r));
         const d = decideOnAlert(a, open, recent, rules);
-        const what = `${a.checkId} ${a.status.toUpperCase()}: ${a.message}`;
+        // One line, at most 200 characters: a title (and its timeline entries) is read in a list, a table, a page.
+        const what = oneLine(`${a.checkId} ${a.status.toUpperCase()}: ${a.message}`, 200);
         switch (d.kind) {
           case 'none':
             return d;
@@ -263,4 +264,10 @@ export function scrubPasted(text: string): string {
   return text
     .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}/g, '$1 ***')
     .replace(/\b([A-Za-z0-9_]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)[A-Za-z0-9_]*)(\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi, '$1$2***');
+}
+
+/** `text` on one line (runs of white space, line breaks among them, as one space), cut to `max` characters with "…". */
+export function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

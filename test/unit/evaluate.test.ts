@@ -238,6 +238,15 @@ describe('RPO check wording', () => {
   });
 });
 
+describe('a database that fails quick_check', () => {
+  it('says so on one line: the first three lines of the answer and how many more (one answer can hold many lines)', () => {
+    const db = validate({ databases: [{ name: 'x', path: 'x.db', critical: true }] }, 't').databases[0]!;
+    const answer = `*** in database main ***\n${Array.from({ length: 100 }, (_, i) => `Page ${i + 10}: never used`).join('\n')}`;
+    const r = evaluateSqlite(db, { ok: true, value: { quickCheck: [answer], latencyMs: 1, sizeBytes: 4096, walBytes: 0, pageCount: 1, freelistCount: 0, journalMode: 'wal' } as never });
+    expect(r).toMatchObject({ status: 'critical', message: 'x.db failed quick_check: *** in database main ***; Page 10: never used; Page 11: never used (+98 more)' });
+  });
+});
+
 describe('a database locked past its timeout (a real lock on a real file)', () => {
   it('is CRITICAL for a critical database, a warning for another', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'opsdeck-lock-')), 'x.db');

@@ -40,6 +40,20 @@ describe('incidents in the state database', () => {
     dbB.close();
   });
 
+  it('a title is one line of at most 200 characters, whatever the alert said (a quick_check dump held a hundred lines)', async () => {
+    const db = await openStateDb(mkdtempSync(join(tmpdir(), 'opsdeck-inc-title-')));
+    const s = new IncidentStore(db);
+    const dump = `shop.db failed quick_check: *** in database main ***\n${Array.from({ length: 100 }, (_, i) => `Page ${i + 10}: never used`).join('\n')}`;
+    const r = s.applyAlert({ ...alert('sqlite:shop', T0), message: dump }, DEFAULT_RULES, T0, 'rule');
+    expect(r).toMatchObject({ kind: 'open' });
+    const title = s.get('1')?.title ?? '';
+    expect(title).not.toContain('\n');
+    expect(title.length).toBeLessThanOrEqual(200);
+    expect(title).toMatch(/^sqlite:shop CRITICAL: shop\.db failed quick_check: \*\*\* in database main \*\*\* Page 10: never used Page 11.*…$/);
+    expect(s.timeline(s.get('1')!, T0 + MIN).every((e) => !e.text.includes('\n'))).toBe(true);
+    db.close();
+  });
+
   it('a flap within the window re-opens the incident; after it, a new one opens', async () => {
     const db = await openStateDb(mkdtempSync(join(tmpdir(), 'opsdeck-inc-flap-')));
     const s = new IncidentStore(db);
