@@ -58,10 +58,11 @@ export function rpoText(rpo: RpoStatus, when: string): string {
 /** The postmortem draft as Markdown. `now`: for an open incident's clocks. */
 export function postmortemMarkdown(r: IncidentReport, now: number): string {
   const duration = (r.resolvedAt ?? now) - r.startedAt;
-  // `lost` counts rows gone, `recovered` those a restore brought back; `accepted` re-states lost ones.
+  // `lost` counts rows gone, `recovered` those a restore brought back, `kept` those a merge kept in its
+  // conflicts table (found, not back in the table); `accepted` re-states lost ones.
   const lost = r.rowLoss;
   const sum = (ev: string) => lost.filter((e) => e.event === ev).reduce((n, e) => n + e.rows, 0);
-  const rowsLost = Math.max(0, sum('lost') - sum('recovered'));
+  const rowsLost = Math.max(0, sum('lost') - sum('recovered') - sum('kept'));
   const m = r.milestones;
   const actions = r.timeline.filter((e) => e.source === 'audit' || e.source === 'run');
   const rtoMet = r.status === 'resolved' ? (r.rto.breached ? 'missed' : 'met') : r.rto.breached ? 'missed (still open)' : 'not yet decided (still open)';
@@ -80,7 +81,7 @@ export function postmortemMarkdown(r: IncidentReport, now: number): string {
     ...(r.checks.length ? r.checks.map((c) => `- \`${c.id}\`: ${c.status.toUpperCase()} — ${c.message}`) : ['- No alert joined this incident.']),
     `- Databases at risk: ${r.databases.length ? r.databases.join(', ') : 'none'}`,
     lost.length
-      ? `- Data lost (row-loss check \`sqlite:<db>:rows\`): ${rowsLost} row(s) still missing — ${lost.map((e) => `${e.database}.${e.table} ${e.rows} ${e.event} at ${utc(e.at)}`).join('; ')}`
+      ? `- Data lost (row-loss check \`sqlite:<db>:rows\`): ${rowsLost} row(s) still missing — ${lost.map((e) => `${e.database}.${e.table} ${e.rows} ${e.event === 'kept' ? `kept in _opsdeck_conflicts_${e.table} (their ids hold newer rows: review them)` : e.event} at ${utc(e.at)}`).join('; ')}`
       : '- Data lost (row-loss check `sqlite:<db>:rows`): none recorded',
     '',
     '## Timeline',

@@ -603,18 +603,18 @@ async function recordLedger(r: Stored, ledger: RowLedger): Promise<string> {
       const backupIds = lost && takenAfterLoss(backupAt, lost) ? subtractRanges(held, lost.missing) : held;
       const qt = `_opsdeck_quarantine_${t}`;
       const quarantined = key && live.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(qt, key) ? islands(live, qt, key) : [];
-      const x = ledger.restored(ctx.database, t, key, present, backupIds, count, r.id, Date.now(), ctx.mode.kind === 'merge' ? [] : (ctx.replaceLoss?.[t] ?? []), quarantined);
+      // A merge keeps a backup row whose id a newer row took in the conflicts table: the ledger counts
+      // it as found (`kept`, not `recovered`), and the note says where it is (not "back" in the table).
+      const ct = conflictsTable(t);
+      const kept: Range[] =
+        key && ctx.mode.kind === 'merge' && live.prepare("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?").get(ct)
+          ? normalize((live.prepare(`SELECT "${key.replace(/"/g, '""')}" AS id FROM main."${ct.replace(/"/g, '""')}" WHERE _opsdeck_run = ?`).all(r.id) as { id: number }[]).filter((x) => Number.isInteger(x.id)).map((x): Range => [x.id, x.id]))
+          : [];
+      const x = ledger.restored(ctx.database, t, key, present, backupIds, count, r.id, Date.now(), ctx.mode.kind === 'merge' ? [] : (ctx.replaceLoss?.[t] ?? []), quarantined, kept);
       if (!key) {
         notes.push(`${t}: ${count} rows (no integer key: counted, not tracked by id)`);
         continue;
       }
-      // A merge keeps a backup row whose id a newer row took in the conflicts table: the ledger counts
-      // it as found, and the note says where it is (not "back" in the table).
-      const ct = conflictsTable(t);
-      const kept: Range[] =
-        ctx.mode.kind === 'merge' && live.prepare("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?").get(ct)
-          ? normalize((live.prepare(`SELECT "${key.replace(/"/g, '""')}" AS id FROM main."${ct.replace(/"/g, '""')}" WHERE _opsdeck_run = ?`).all(r.id) as { id: number }[]).filter((x) => Number.isInteger(x.id)).map((x): Range => [x.id, x.id]))
-          : [];
       const inTable = subtractRanges(x.recovered, kept);
       const inConflicts = intersectRanges(x.recovered, kept);
       const parts = [`${size(inTable)} missing rows back${inTable.length ? ` (${key} ${formatRanges(inTable)})` : ''}`];

@@ -176,7 +176,8 @@ function ended(e: RunbookEnv, o: Outcome<FileRunCtx>): { code: number; record: R
   if (o.kind === 'paused') {
     if (!o.changed) {
       e.audit('runbook', r.subject, 'cancelled', o.reason);
-      throw new Failure('cancelled', `${what} stopped (${o.reason}); nothing was changed`);
+      // Nothing ran, so there is nothing to resume: the run is closed (an operator's trial read "stopped" as resumable).
+      throw new Failure('cancelled', `${what} stopped (${o.reason}); nothing was changed, so there is nothing to resume: start it again from its first step when ready`);
     }
     e.audit('runbook', r.subject, 'cancelled', `paused: ${o.reason}`);
     throw new Failure('paused', `${what} paused (${o.reason}); continue with ${resumeHint(e, r.id)}, or undo with ${rollbackHint(e, r.id)}`);

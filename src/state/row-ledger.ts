@@ -102,7 +102,7 @@ export class RowLedger {
    * next restore (an operator's trial: four UPDATEd trades, then a whole-file restore). Its newer
    * version is in the run's safety copy; the summary and a `reverted` event say so.
    */
-  restored(database: string, table: string, key: string | undefined, present: RangeSet, backupIds: RangeSet, count: number, runId: string, at = Date.now(), replacedAway: RangeSet = [], quarantined: RangeSet = []): { recovered: Range[]; lostByRestore: Range[]; missing: Range[]; reverted: Range[] } {
+  restored(database: string, table: string, key: string | undefined, present: RangeSet, backupIds: RangeSet, count: number, runId: string, at = Date.now(), replacedAway: RangeSet = [], quarantined: RangeSet = [], keptAside: RangeSet = []): { recovered: Range[]; lostByRestore: Range[]; missing: Range[]; reverted: Range[] } {
     return this.tx(() => {
       const cur = this.entry(database, table);
       if (!key) {
@@ -120,7 +120,12 @@ export class RowLedger {
       const reverted = subtract(replacedAway, gone);
       const r = gone.length ? { ...base, missing: union(base.missing, gone), lostByRestore: union(base.lostByRestore, gone), known: subtract(base.known, gone) } : base;
       this.write(database, { table, key, known: r.known, missing: r.missing, seenCount: count, ...(r.missing.length ? { missingSince: cur?.missingSince ?? at } : {}) }, at);
-      if (r.recovered.length) this.event(database, table, 'recovered', r.recovered, at, runId);
+      // Found, but not back in the table: a merge kept them in its conflicts table (their ids hold newer
+      // rows) — recorded as `kept`, so a postmortem does not say they came back.
+      const kept = intersectRanges(r.recovered, keptAside);
+      const back = subtract(r.recovered, kept);
+      if (back.length) this.event(database, table, 'recovered', back, at, runId);
+      if (kept.length) this.event(database, table, 'kept', kept, at, runId);
       if (r.lostByRestore.length) this.event(database, table, 'lost', r.lostByRestore, at, runId);
       if (reverted.length) this.event(database, table, 'reverted', reverted, at, runId);
       return { ...r, reverted };
@@ -138,7 +143,7 @@ export class RowLedger {
     let open: number | undefined;
     for (const e of events) {
       if (e.event === 'lost') open ??= e.at;
-      else if (open !== undefined && (e.event === 'recovered' || e.event === 'accepted')) {
+      else if (open !== undefined && (e.event === 'recovered' || e.event === 'kept' || e.event === 'accepted')) {
         spans.push([open, e.at]);
         open = undefined;
       }

@@ -182,6 +182,16 @@ describe('opsdeck runbook', () => {
     for (const n of [1, 2, 3, 4]) expect(existsSync(join(dir, `pwn${n}`))).toBe(false);
   });
 
+  it('stopped before any step changed something: closed, and said to have nothing to resume (not "paused")', async () => {
+    const file = join(dir, 'look-first.yaml');
+    writeFileSync(file, `name: look-first\ntitle: look first\ntarget: none\nsteps:\n  - id: look\n    title: a person looks\n    why: before anything runs.\n    action: manual\n    skippable: false\n    params: { instruction: look at it }\n  - id: act\n    title: act\n    why: after.\n    exec: ["/bin/true"]\n`, { mode: 0o600 });
+    const r = await cli(['runbook', 'run', file, '--yes']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/look-first \(run look-first-\S+\) stopped \(declined "a person looks"\); nothing was changed, so there is nothing to resume: start it again from its first step when ready/);
+    const st = JSON.parse((await cli(['runbook', 'status', '--json'])).stdout) as { runs: { runbook: string; status: string }[] };
+    expect(st.runs.find((x) => x.runbook === 'look-first')?.status).not.toBe('open');
+  });
+
   it('run FILE: a runbook written during an incident runs from its path; its open run is rolled back from the same file', async () => {
     const file = join(dir, 'fix-now.yaml');
     const marker = join(dir, 'fixed');

@@ -182,4 +182,10 @@ describe('the postmortem draft', () => {
     expect(md).toContain('- [ ] Recovery took longer than the P2 RTO of 2h: find which step was slow');
     expect(md).toContain('- [ ] 2 row(s) lost: restore them');
   });
+
+  it('rows a merge kept in its conflicts table count as found, and are said to be there, not "recovered"', () => {
+    const kept = postmortemMarkdown({ ...report, rowLoss: [{ at: T0 + MIN, database: 'trading', table: 'trades', event: 'lost', rows: 96 }, { at: T0 + 2 * MIN, database: 'trading', table: 'trades', event: 'kept', rows: 96 }] }, T0 + 200 * MIN);
+    expect(kept).toContain('0 row(s) still missing — trading.trades 96 lost at 2026-12-02 03:01:00Z; trading.trades 96 kept in _opsdeck_conflicts_trades (their ids hold newer rows: review them) at 2026-12-02 03:02:00Z');
+    expect(kept).not.toMatch(/recovered/);
+  });
 });

@@ -103,4 +103,27 @@ describe('observing a real SQLite table against the ledger', () => {
     db.close();
     state.close();
   });
+
+  it('rows a merge kept in its conflicts table are recorded as kept, not recovered (a postmortem said "96 recovered" for 0 rows inserted); the loss ends there', () => {
+    const state = new Database(join(dir, 'state-kept.db'));
+    migrate(state);
+    const ledger = new RowLedger(state);
+    const live = new Database(':memory:');
+    live.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) INSERT INTO t (v) SELECT 'x' FROM n;");
+    const look = (at: number) => {
+      const e = ledger.entry('db', 't');
+      return ledger.observe('db', 't', 'id', observeRows(live, 't', 'id', e?.known ?? [], e?.missing ?? []), at);
+    };
+    look(5);
+    live.exec('DELETE FROM t WHERE id > 100');
+    expect(look(10).missing).toEqual([[101, 200]]);
+    live.close();
+    // A merge: the backup held 1–200; ids 101–150 came back, 151–200 hold newer rows (kept aside).
+    const r = ledger.restored('db', 't', 'id', [[1, 200]], [[1, 200]], 200, 'run-2', 20, [], [], [[151, 200]]);
+    expect(r.missing).toEqual([]);
+    expect(state.prepare("SELECT event, rows FROM row_loss_events WHERE tbl = 't' ORDER BY id").all()).toEqual([{ event: 'lost', rows: 100 }, { event: 'recovered', rows: 50 }, { event: 'kept', rows: 50 }]);
+    const during = ledger.duringLoss('db');
+    expect([during(15), during(25)]).toEqual([true, false]);
+    state.close();
+  });
 });
