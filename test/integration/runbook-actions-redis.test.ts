@@ -66,7 +66,7 @@ describe('redis.status and redis.restart', () => {
     const { outcome, facts } = await h.drive([stepOf('redis.status', { redis: 'cache' }), stepOf('redis.status', { redis: 'bare' }, { id: 'bare' })], { config });
     expect(outcome.kind).toBe('completed');
     const notes = h.journal.lines(outcome.record.id).filter((l) => l.event === 'succeed').map((l) => l.detail ?? '');
-    expect(notes[0]).toMatch(/^Redis cache: answers PING in [\d.]+ ms; restarted by its stop_command, then its start_command$/);
+    expect(notes[0]).toMatch(/^Redis cache: answers PING in [\d.]+ ms; if it needs a restart: its stop_command, then its start_command$/);
     expect(notes[1]).toContain('no way to restart configured: set redis[].container or stop_command/start_command');
     expect(facts['redis.reachable']).toBe(1);
     expect(notes.join(' ')).not.toContain('s3cret-pw');

@@ -176,7 +176,7 @@ const status: Action<unknown, GenericDeps> = {
       const info = await dockerFor(configOf(x).docker.host).inspect(r.container);
       way = info.ok ? `container ${r.container} (${info.value.state})` : `container ${r.container}: ${info.error.message}`;
     }
-    return `Redis ${r.name}: ${answer.ok ? answer.text : `does not answer PING: ${answer.text}`}; restarted by ${way}`;
+    return `Redis ${r.name}: ${answer.ok ? answer.text : `does not answer PING: ${answer.text}`}; if it needs a restart: ${way}`;
   },
 };
 
