@@ -272,7 +272,7 @@ export async function startRestore(e: Engine, loaded: LoadedConfig, asked: Resto
   if (list.length !== 1) throw new UsageError(`${list.length} databases configured: name one with --db (${list.map((t) => t.name).join(', ')})`);
   const t = list[0] as Target;
   const unfinished = journal.open<RestoreCtx>('restore', t.path)[0];
-  if (unfinished) throw new Failure('unfinished', `restore ${unfinished.id} of ${t.name} is unfinished; finish it with --resume or undo it with --rollback (safety copy: ${unfinished.ctx.safetyDir})`);
+  if (unfinished) throw new Failure('unfinished', `restore ${unfinished.id} of ${t.name} is unfinished; finish it with --resume or undo it with --rollback (the console's restore wizard: 4 or 5) (safety copy: ${unfinished.ctx.safetyDir})`);
   const g = await mergeWhenRowsAreMissing(e, t, asked);
   const stages = g.merge ? planMerge(g.tables, t.critical, t.normal) : planStages(g.tables, t.critical, t.normal);
   if (!stages.ok) throw new UsageError(stages.message);

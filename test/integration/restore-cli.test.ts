@@ -229,7 +229,7 @@ describe.concurrent('restore refuses bad input with one line and loses nothing',
     expect((await killAt('after:swap', ['--config', s.config, 'restore', '--db', 'trading', '--yes', '--accept-loss'], s)).paused).toBe(true);
     const r = await cli(s, ['restore', '--db', 'trading', '--yes', '--accept-loss']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^opsdeck: restore trading-\S+ of trading is unfinished; finish it with --resume or undo it with --rollback \(safety copy: .*state\/safety\/trading-\S+\)\n$/);
+    expect(r.stderr).toMatch(/^opsdeck: restore trading-\S+ of trading is unfinished; finish it with --resume or undo it with --rollback \(the console's restore wizard: 4 or 5\) \(safety copy: .*state\/safety\/trading-\S+\)\n$/);
     const db = await openStateDb(join(s.dir, 'state'));
     const checks = openRunChecks(db);
     db.close();

@@ -739,6 +739,9 @@ describe('the restore wizard says when there is nothing to resume', () => {
     expect(unfinishedMap(['a', 'b'], new Set(['b']))).toEqual({ a: false, b: true });
     expect(wizardModes('a', false).map((m) => m.label.endsWith('— none is unfinished now'))).toEqual([false, false, false, true, true, false]);
     expect(wizardModes('b', true).some((m) => m.label.includes('none is unfinished'))).toBe(false);
+    // With one unfinished, the new ways say they are refused and point at 4 and 5.
+    expect(wizardModes('b', true).map((m) => m.label.endsWith('— refused while a restore is unfinished: 4 resumes it, 5 rolls it back'))).toEqual([true, true, true, false, false, true]);
+    expect(wizardModes('a', false).some((m) => m.label.includes('refused'))).toBe(false);
     expect(wizardModes('c').some((m) => m.label.includes('none is unfinished'))).toBe(false);
   });
 });

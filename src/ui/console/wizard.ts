@@ -19,14 +19,16 @@ export interface WizardMode {
 export function wizardModes(db: string, unfinished?: boolean): WizardMode[] {
   // Numbers stay the same either way (muscle memory); with no interrupted run, 4 and 5 say so.
   const none = unfinished === false ? ' — none is unfinished now' : '';
+  // With one unfinished, a new restore is refused: the new ways say so and where to go (an operator's trial chose 1 and read CLI flags).
+  const busy = unfinished === true ? ' — refused while a restore is unfinished: 4 resumes it, 5 rolls it back' : '';
   return [
-    { label: `merge ${db}: bring back the rows missing now from a backup taken before the loss; no live row is overwritten`, args: ['--db', db, '--merge'] },
-    { label: `restore ${db}: the whole file, from the newest verified backup taken before any rows went missing (step 1 names it and its age; rows written since are lost)`, args: ['--db', db] },
-    { label: `restore ${db} table by table, from the same backup as 2: critical tables first, then the others (rows written since to those tables are lost)`, args: ['--db', db, '--tables', 'all'] },
+    { label: `merge ${db}: bring back the rows missing now from a backup taken before the loss; no live row is overwritten${busy}`, args: ['--db', db, '--merge'] },
+    { label: `restore ${db}: the whole file, from the newest verified backup taken before any rows went missing (step 1 names it and its age; rows written since are lost)${busy}`, args: ['--db', db] },
+    { label: `restore ${db} table by table, from the same backup as 2: critical tables first, then the others (rows written since to those tables are lost)${busy}`, args: ['--db', db, '--tables', 'all'] },
     { label: `resume an interrupted restore of ${db}${none}`, args: ['--db', db, '--resume'] },
     { label: `roll back an interrupted restore of ${db} (put the safety copy back)${none}`, args: ['--db', db, '--rollback'] },
     // Issue #27: 2 checks a verified backup by its SHA-256 only (its full check passed when it was verified); this one runs it again.
-    { label: `restore ${db}: the whole file as 2 (the same backup; rows written since are lost), re-checking the backup in full first (integrity_check again: slower)`, args: ['--db', db, '--full-verify'] },
+    { label: `restore ${db}: the whole file as 2 (the same backup; rows written since are lost), re-checking the backup in full first (integrity_check again: slower)${busy}`, args: ['--db', db, '--full-verify'] },
   ];
 }
 
