@@ -7,7 +7,7 @@ import { parseDuration } from '../config/duration.js';
 import { loadConfig } from '../config/load.js';
 import { ExitError, UsageError } from '../domain/errors.js';
 import { readOpenRunChecks } from '../engine/findings.js';
-import { committedLogFor, committedSince } from '../demo/committed.js';
+import { committedLogFor, committedSince, presentBeforeDrill } from '../demo/committed.js';
 import { DRILLS, demoForConfig, findDrill, recoverDrill, runDrill } from '../demo/drills.js';
 import { controlApi, controlRedis, controlWorker } from '../demo/services.js';
 import { controlWriter, demoDir, readDemoState, startDemo, stopDemo, type DemoState, type DrillRecord } from '../demo/workspace.js';
@@ -240,7 +240,8 @@ export interface DrillScore {
   timeToDetectSec: number | null;
   timeToRecoverSec: number | null;
   tradesBeforeDrill: number;
-  tradesMissing: number;
+  tradesMissing: number; // …of tradesBeforeDrill, counted when the next drill started (`tradesCountedAt`), or now: the last drill
+  tradesCountedAt: 'next drill' | 'now';
   tradesMissingCoveredByBackup?: number;
   tradesMissingWrittenAfterBackup?: number;
   /** Trades the writer committed from the drill's start, and how many of them were gone when the next drill started (or are now: the last drill) — src/demo/committed.ts. */
@@ -304,7 +305,7 @@ function printScore(score: DrillScore, s: DemoState): void {
   out(`  detected:  ${score.timeToDetectSec !== null ? `${score.timeToDetectSec}s (alert ${score.alert} fired)` : `not yet — is a monitor running? (the console, or opsdeck watch --config ${s.config})`}`);
   out(`  recovered: ${score.timeToRecoverSec !== null ? `${score.timeToRecoverSec}s (alert resolved)` : 'not yet'}`);
   out(`  console:   ${score.consoleKeys !== null && score.consoleMs !== null ? `${score.consoleKeys} keys, ${formatSec(score.consoleMs)}s from detection to recovery${score.consoleRunbooks?.length ? ` (runbooks: ${score.consoleRunbooks.join(', ')})` : ''}` : 'not recovered in the console'}`);
-  out(`  trades committed before the drill: ${score.tradesBeforeDrill}, missing now: ${score.tradesMissing}`);
+  out(`  trades committed before the drill: ${score.tradesBeforeDrill}, missing ${score.tradesCountedAt === 'now' ? 'now' : 'when the next drill started'}: ${score.tradesMissing}`);
   if (score.tradesMissingWrittenAfterBackup !== undefined)
     out(`    of which written after the last backup (not in it): ${score.tradesMissingWrittenAfterBackup}; in the backup but not restored: ${score.tradesMissingCoveredByBackup ?? 0}`);
   out(`  trades committed during the drill: ${score.tradesCommittedDuring}, missing now: ${score.tradesLostDuring}${score.tradesLostDuring ? ' — LOST (a whole-file restore drops what was written after its backup)' : ''}`);
@@ -321,16 +322,6 @@ export async function scoreDrills(s: DemoState, runs: readonly DrillRecord[]): P
   try {
     const events = state.prepare('SELECT at, event FROM alert_events WHERE check_id = ? AND at >= ? ORDER BY at');
     const keys = state.prepare("SELECT detail FROM audit WHERE action = 'console.keys' AND target = ? AND outcome = 'ok' AND at >= ? ORDER BY at");
-    // A trade a merge kept in the conflicts table (a new trade took its id) is kept, not lost (issue #10).
-    const kept = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_opsdeck_conflicts_trades'").get()
-      ? ' + (SELECT count(DISTINCT c.id) FROM _opsdeck_conflicts_trades c WHERE c.id <= @max AND c.executed_at <= @before AND NOT EXISTS (SELECT 1 FROM trades t WHERE t.id = c.id AND t.executed_at = c.executed_at))'
-      : '';
-    let count: ReturnType<typeof db.prepare>;
-    try {
-      count = db.prepare(`SELECT (SELECT count(*) FROM trades WHERE id <= @max AND executed_at <= @before)${kept} AS n`);
-    } catch (e) {
-      throw new ExitError(1, 'drill', `cannot read trades from ${s.db}: ${(e as Error).message} (recover the database first)`);
-    }
     // A drill followed by another: as counted when that one started (runDrill); the last: now.
     const during = await Promise.all(runs.map(async (drill) => drill.during ?? (await committedSince(db, committedLogFor(s.db), new Date(drill.startedAt).toISOString()))));
     return runs.map((drill, i) => {
@@ -338,17 +329,14 @@ export async function scoreDrills(s: DemoState, runs: readonly DrillRecord[]): P
       const ev = events.all(d.alert, drill.startedAt) as { at: number; event: string }[];
       const fired = ev.find((e) => e.event === 'fired');
       const resolved = fired ? ev.find((e) => e.event === 'resolved' && e.at >= fired.at) : undefined;
-      // A trade committed before the drill has an id up to maxTradeId and a time before the drill:
-      // after a restore the writer reuses ids (INTEGER PRIMARY KEY takes max + 1), with new times.
-      const before = new Date(drill.startedAt).toISOString();
-      let present: number;
-      let presentBeforeBackup: number | undefined;
+      const frozen = drill.during?.present !== undefined ? (drill.during as { present: number; presentBeforeBackup?: number }) : undefined;
+      let counted: { present: number; presentBeforeBackup?: number };
       try {
-        present = (count.get({ max: drill.maxTradeId, before }) as { n: number }).n;
-        if (drill.backupMaxTradeId !== undefined) presentBeforeBackup = (count.get({ max: drill.backupMaxTradeId, before }) as { n: number }).n;
+        counted = frozen ?? presentBeforeDrill(db, drill);
       } catch (e) {
         throw new ExitError(1, 'drill', `cannot read trades from ${s.db}: ${(e as Error).message} (recover the database first)`);
       }
+      const { present, presentBeforeBackup } = counted;
       const missing = Math.max(0, drill.tradeCount - present);
       const nextStart = s.drills.filter((x) => x.startedAt > drill.startedAt && findDrill(x.scenario).alert === d.alert).map((x) => x.startedAt).sort((a, b) => a - b)[0];
       const entries = (keys.all(d.alert, drill.startedAt) as { detail: string | null }[]).map((r) => parseConsoleKeys(r.detail)).filter((e): e is ConsoleKeys => e !== undefined);
@@ -361,6 +349,7 @@ export async function scoreDrills(s: DemoState, runs: readonly DrillRecord[]): P
         timeToRecoverSec: resolved ? Math.round((resolved.at - drill.startedAt) / 100) / 10 : null,
         tradesBeforeDrill: drill.tradeCount,
         tradesMissing: missing,
+        tradesCountedAt: frozen ? 'next drill' : 'now',
         tradesCommittedDuring: during[i]?.committed ?? 0,
         tradesLostDuring: during[i]?.missing ?? 0,
         consoleKeys: inConsole ? inConsole.keys : null,
@@ -391,7 +380,7 @@ export async function demoScoreLines(s: DemoState, removed = true): Promise<stri
       `drill scores of this demo${removed ? ' (the workspace is removed now)' : ''}:`,
       ...scores.map(
         (x) =>
-          `  ${x.drill.padEnd(20)} detected ${x.timeToDetectSec !== null ? `${x.timeToDetectSec}s` : 'not yet'} · recovered ${x.timeToRecoverSec !== null ? `${x.timeToRecoverSec}s` : 'not yet'} · trades missing now ${x.tradesMissing} of ${x.tradesBeforeDrill}${x.tradesLostDuring ? ` + ${x.tradesLostDuring} LOST of ${x.tradesCommittedDuring} written during it` : ''} · ${x.consoleKeys !== null && x.consoleMs !== null ? `console: ${x.consoleKeys} keys, ${formatSec(x.consoleMs)}s` : 'not recovered in the console'}`,
+          `  ${x.drill.padEnd(20)} detected ${x.timeToDetectSec !== null ? `${x.timeToDetectSec}s` : 'not yet'} · recovered ${x.timeToRecoverSec !== null ? `${x.timeToRecoverSec}s` : 'not yet'} · trades missing ${x.tradesCountedAt === 'now' ? 'now' : 'at the next drill'} ${x.tradesMissing} of ${x.tradesBeforeDrill}${x.tradesLostDuring ? ` + ${x.tradesLostDuring} LOST of ${x.tradesCommittedDuring} written during it` : ''} · ${x.consoleKeys !== null && x.consoleMs !== null ? `console: ${x.consoleKeys} keys, ${formatSec(x.consoleMs)}s` : 'not recovered in the console'}`,
       ),
     ];
   } catch (e) {

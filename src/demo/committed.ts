@@ -47,3 +47,20 @@ export async function committedSince(db: BetterSqlite3.Database, log: string, fr
   }
   return { committed: times.length, missing: times.filter((t) => !present.has(t)).length };
 }
+
+/**
+ * Of the trades committed before a drill (an id up to `maxTradeId`, a time before its start), how
+ * many are in the trades table or the merge's conflicts table now (a trade a merge kept there, a new
+ * trade having taken its id, is kept, not lost — issue #10); and of those up to `backupMaxTradeId`,
+ * when given. After a restore the writer reuses ids (INTEGER PRIMARY KEY takes max + 1), with new
+ * times: the time tells them apart. Throws when the trades cannot be read (a corrupt file).
+ */
+export function presentBeforeDrill(db: BetterSqlite3.Database, drill: { startedAt: number; maxTradeId: number; backupMaxTradeId?: number }): { present: number; presentBeforeBackup?: number } {
+  const kept = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_opsdeck_conflicts_trades'").get()
+    ? ' + (SELECT count(DISTINCT c.id) FROM _opsdeck_conflicts_trades c WHERE c.id <= @max AND c.executed_at <= @before AND NOT EXISTS (SELECT 1 FROM trades t WHERE t.id = c.id AND t.executed_at = c.executed_at))'
+    : '';
+  const count = db.prepare(`SELECT (SELECT count(*) FROM trades WHERE id <= @max AND executed_at <= @before)${kept} AS n`);
+  const before = new Date(drill.startedAt).toISOString();
+  const present = (count.get({ max: drill.maxTradeId, before }) as { n: number }).n;
+  return drill.backupMaxTradeId === undefined ? { present } : { present, presentBeforeBackup: (count.get({ max: drill.backupMaxTradeId, before }) as { n: number }).n };
+}

@@ -42,8 +42,8 @@ export interface DrillRecord {
   /** Trades with an id up to backupMaxTradeId when the drill started. */
   backupTradeCount?: number;
   restore?: Record<string, unknown>;
-  /** Trades committed during this drill, and how many were gone when the next drill started (a later drill's restore counts its own losses). */
-  during?: { committed: number; missing: number };
+  /** Trades committed during this drill, how many were gone when the next drill started (a later drill's restore counts its own losses), and (`present*`) those committed before it present then. */
+  during?: { committed: number; missing: number; present?: number; presentBeforeBackup?: number };
 }
 
 export const CONTAINER_NAME = 'opsdeck-demo-worker';

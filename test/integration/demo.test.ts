@@ -209,7 +209,7 @@ describe('database drills are recovered with the restore wizard', () => {
       db.close();
     }
   };
-  const lastDrill = () => (JSON.parse(readFileSync(join(dir, 'demo.json'), 'utf8')) as { drills: { startedAt: number; maxTradeId: number; tradeCount: number; backupMaxTradeId?: number; backupTradeCount?: number }[] }).drills.at(-1);
+  const lastDrill = () => (JSON.parse(readFileSync(join(dir, 'demo.json'), 'utf8')) as { drills: { scenario: string; startedAt: number; maxTradeId: number; tradeCount: number; backupMaxTradeId?: number; backupTradeCount?: number }[] }).drills.at(-1);
 
   it('rows-deleted fires sqlite:trading:rows; a merge restore (writer stopped and started by its commands) brings every trade back: 0 lost', async () => {
     const from = watcher.events.length;
@@ -250,8 +250,31 @@ describe('database drills are recovered with the restore wizard', () => {
     const before = new Date(d?.startedAt ?? 0).toISOString();
     const present = await trades('SELECT count(*) AS n FROM trades WHERE id <= ? AND executed_at <= ?', d?.maxTradeId ?? 0, before);
     expect(present).toBe(d?.tradeCount);
-    expect(score).toMatchObject({ tradesMissing: 0, tradesMissingCoveredByBackup: 0 });
+    expect(score).toMatchObject({ tradesMissing: 0, tradesMissingCoveredByBackup: 0, tradesCountedAt: 'now' });
   }, 240_000);
+
+  it("a drill's score stays as it was when the next drill began: a later loss is the later drill's (an operator's trial saw db-corrupt's 0 turn into 19)", async () => {
+    const d = lastDrill();
+    expect(d?.scenario).toBe('db-corrupt');
+    const run = await runCli(['drill', 'run', 'redis-down', '--config', config], { env, timeoutMs: 60_000 });
+    expect(run.code, run.stderr).toBe(0);
+    // After redis-down began, 5 trades db-corrupt counted go (as a later drill's restore could drop them).
+    const Db = (await import('better-sqlite3')).default;
+    const db = new Db(join(dir, 'data/trading.db'), { timeout: 5000 });
+    try {
+      expect(db.prepare('DELETE FROM trades WHERE id IN (SELECT id FROM trades WHERE id <= ? ORDER BY id DESC LIMIT 5)').run(d?.maxTradeId ?? 0).changes).toBe(5);
+    } finally {
+      db.close();
+    }
+    const first = JSON.parse((await runCli(['drill', 'score', 'db-corrupt', '--json', '--config', config], { env })).stdout) as Record<string, unknown>;
+    expect(first).toMatchObject({ tradesMissing: 0, tradesCountedAt: 'next drill' });
+    const later = JSON.parse((await runCli(['drill', 'score', 'redis-down', '--json', '--config', config], { env })).stdout) as Record<string, unknown>;
+    expect(later).toMatchObject({ tradesMissing: 5, tradesCountedAt: 'now' });
+    const text = (await runCli(['drill', 'score', 'db-corrupt', '--config', config], { env })).stdout;
+    expect(text).toMatch(/trades committed before the drill: \d+, missing when the next drill started: 0/);
+    const rec = await runCli(['drill', 'recover', 'redis-down', '--config', config], { env, timeoutMs: 60_000 });
+    expect(rec.code, rec.stderr).toBe(0);
+  }, 120_000);
 });
 
 describe('opsdeck demo --stop', () => {
@@ -474,7 +497,7 @@ describe('opsdeck demo in a terminal', () => {
     // A drill's recovery that drops trades written during it says so (" + N LOST of M written during
     // it"): a whole-file restore of the corrupt file may. The API and Redis drills touch no trade:
     // trades of their window that a later drill's restore dropped are that drill's, not theirs.
-    for (const [drill] of DRILLS) expect(end).toMatch(new RegExp(`${esc(drill)}\\s+detected [\\d.]+s · recovered [\\d.]+s · trades missing now \\d+ of \\d+( \\+ \\d+ LOST of \\d+ written during it)? · console: \\d+ keys`));
+    for (const [drill] of DRILLS) expect(end).toMatch(new RegExp(`${esc(drill)}\\s+detected [\\d.]+s · recovered [\\d.]+s · trades missing (?:now|at the next drill) \\d+ of \\d+( \\+ \\d+ LOST of \\d+ written during it)? · console: \\d+ keys`));
     for (const drill of ['api-down', 'api-slow', 'api-errors', 'redis-down', 'redis-oom']) expect(end).not.toMatch(new RegExp(`${esc(drill)}\\s+detected.*LOST`));
     expect(alive(state.apiPid)).toBe(false);
     expect(alive(state.writerPid)).toBe(false);
