@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { formatDuration } from '../config/duration.js';
+import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { redactSecrets } from '../config/secrets.js';
 import { sameMachine, type LeaseIdentity, type LeaseOwnerKind, type LeaseRecord, type TakeReason } from '../domain/lease.js';
@@ -18,7 +19,7 @@ export const SCHEDULER_LEASE = 'backup-scheduler';
 export type SchedulerEvent =
   | { kind: 'lease-taken'; at: number; reason: TakeReason }
   | { kind: 'lease-lost'; at: number; holder?: LeaseRecord; error?: string }
-  | { kind: 'backup'; at: number; database: string; outcome: 'started' | 'ok' | 'failed'; backupId?: string; message: string };
+  | { kind: 'backup'; at: number; database: string; outcome: 'started' | 'ok' | 'failed' | 'postponed'; backupId?: string; message: string };
 
 interface RunRow {
   id: number;
@@ -174,9 +175,25 @@ export function backupSchedulerSource(opts: SchedulerOptions): Source | undefine
     }
   };
 
+  // The child reads the configuration file again: while it does not load (an edit half-way, a typo),
+  // the run is given back, not failed — the monitor keeps its last good configuration, and a failed
+  // scheduled backup stayed on screen for a schedule's length after the file was fixed (operator trial).
+  const postponed = new Map<string, string>();
   const start = (s: (typeof scheduled)[number], runId: number) => {
-    inFlight.add(s.name);
     const started = now();
+    const bad = loadError(opts.configFile);
+    if (bad !== undefined) {
+      try {
+        stateDb.prepare('DELETE FROM backup_runs WHERE id = ? AND outcome IS NULL').run(runId);
+      } catch {
+        // see finish
+      }
+      if (postponed.get(s.name) !== bad) emit({ kind: 'backup', at: started, database: s.name, outcome: 'postponed', message: `scheduled backup of ${s.name} postponed: the configuration file does not load now (${bad}); it starts once the file loads` });
+      postponed.set(s.name, bad);
+      return;
+    }
+    postponed.delete(s.name);
+    inFlight.add(s.name);
     const args = [opts.cli ?? process.argv[1] ?? 'opsdeck', '--config', opts.configFile, 'backup', 'create', ...s.args, '--verify', '--prune', '--json', '--scheduled-run', String(runId), '--scheduled-by', `${me.owner} pid ${me.pid} (every ${formatDuration(s.every)})`];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -252,4 +269,14 @@ export function childOutcome(code: number | null, stdout: string, stderr: string
  */
 export function recordRun(db: BetterSqlite3.Database, id: number, outcome: 'ok' | 'failed', backupId: string | undefined, detail: string, now = Date.now(), onlyIfOpen = false): void {
   db.prepare(`UPDATE backup_runs SET finished_at = ?, outcome = ?, backup_id = ?, detail = ? WHERE id = ?${onlyIfOpen ? ' AND outcome IS NULL' : ''}`).run(now, outcome, backupId ?? null, redactSecrets(detail), id);
+}
+
+/** Why `file` does not load as a configuration now (one line), or undefined when it does. */
+function loadError(file: string): string | undefined {
+  try {
+    loadConfig({ file });
+    return undefined;
+  } catch (e) {
+    return redactSecrets((e as Error).message.split('\n')[0] ?? '');
+  }
 }

@@ -142,4 +142,30 @@ describe('scheduled backups', () => {
     expect(audit[0]?.outcome).toBe('failed');
     expect(audit[0]?.detail).toMatch(/^scheduled by watch pid \d+ \(every 1m\): .*not-a-dir/);
   }, 60_000);
+
+  it('a backup due while the configuration file does not load is postponed, not failed, and runs once the file loads again (an operator trial: a typo of a few seconds left a failed backup on screen for a minute)', async () => {
+    const { dir, config } = workspace('  dir: backups\n  schedule: 4s\n');
+    const first = await runCli(['backup', 'create', '--verify', '--config', config]);
+    expect(first.code, first.stderr).toBe(0);
+    const good = readFileSync(config, 'utf8');
+    const w = new Watcher(config);
+    watchers.push(w);
+    // Running (it holds the scheduler's lease), then the file breaks: the watch keeps its configuration.
+    await until('the scheduler lease', () => w.lines.some((l) => l.includes('lease-taken') && l.includes('backup-scheduler')), 30_000, () => w.lines);
+    writeFileSync(config, good.replace('interval: 1s', 'interval: banana'));
+    const postponed = await until('a postponed scheduled backup', () => backupEvents(w).find((e) => e.outcome === 'postponed'), 30_000, () => backupEvents(w));
+    expect(postponed.message).toMatch(/^scheduled backup of trading postponed: the configuration file does not load now \(.*interval.*\); it starts once the file loads$/);
+    // Said once, however many intervals pass; nothing failed, nothing started since.
+    const at = backupEvents(w).indexOf(postponed);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(backupEvents(w).slice(at + 1)).toEqual([]);
+    writeFileSync(config, good);
+    await until('the backup, once the file loads', () => backupEvents(w).find((e) => e.outcome === 'ok'), 30_000, () => backupEvents(w));
+    await w.stop();
+    const state = await openStateDb(join(dir, 'state'));
+    const runs = state.prepare('SELECT outcome FROM backup_runs').all() as { outcome: string | null }[];
+    state.close();
+    expect(runs.map((r) => r.outcome)).not.toContain('failed');
+    expect(runs.map((r) => r.outcome)).toContain('ok');
+  }, 90_000);
 });
