@@ -55,8 +55,14 @@ export function incidentReport(db: BetterSqlite3.Database, store: IncidentStore,
   const classes = incidentClasses(config.incidents);
   const timeline = store.timeline(i, now);
   const to = i.resolvedAt ?? now;
+  // The worst firing of each check while the incident ran (an operator's trial: http:api fired
+  // CRITICAL, later WARNING, and the impact said WARNING); before it, the last firing.
+  const from = Math.min(i.startedAt, i.declaredAt);
   const checks = i.checks.map((id) => {
-    const last = db.prepare("SELECT status, message FROM alert_events WHERE check_id = ? AND event = 'fired' AND at <= ? ORDER BY at DESC, id DESC LIMIT 1").get(id, to) as { status: string | null; message: string | null } | undefined;
+    type Fired = { status: string | null; message: string | null };
+    const during = db.prepare("SELECT status, message FROM alert_events WHERE check_id = ? AND event = 'fired' AND at >= ? AND at <= ? ORDER BY at, id").all(id, from, to) as Fired[];
+    const worst = during.reduce<Fired | undefined>((w, e) => (w === undefined || RANK(e.status) >= RANK(w.status) ? e : w), undefined);
+    const last = worst ?? (db.prepare("SELECT status, message FROM alert_events WHERE check_id = ? AND event = 'fired' AND at <= ? ORDER BY at DESC, id DESC LIMIT 1").get(id, to) as Fired | undefined);
     return { id, status: last?.status ?? 'unknown', message: last?.message ?? '' };
   });
   const databases = affectedDatabases(i.checks, config.databases.map((d) => d.name));
@@ -73,3 +79,6 @@ export function incidentReport(db: BetterSqlite3.Database, store: IncidentStore,
     rpo: rpoStatus(i.severity, backupAges(config, databases, i.startedAt), classes, i.startedAt),
   };
 }
+
+/** critical above warning above anything else, for the worst firing of a check. */
+const RANK = (status: string | null): number => (status === 'critical' ? 2 : status === 'warning' ? 1 : 0);

@@ -144,6 +144,26 @@ describe('incidents in the state database', () => {
     expect(md).toContain('- RPO 5m: missed — no verified backup of trading (target 5m); 1 row(s) lost');
     db.close();
   });
+
+  it("the impact names each check's worst firing while the incident ran, not its last one (CRITICAL, then WARNING: CRITICAL)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opsdeck-inc-worst-'));
+    const db = await openStateDb(dir);
+    const config = validate({}, 'test');
+    const s = new IncidentStore(db);
+    const fired = db.prepare("INSERT INTO alert_events (at, check_id, event, status, message) VALUES (?, 'http:api', ?, ?, ?)");
+    fired.run(T0 - 60 * MIN, 'fired', 'critical', 'an hour before: not this incident');
+    fired.run(T0 - 50 * MIN, 'resolved', 'ok', 'ok');
+    fired.run(T0, 'fired', 'critical', 'answered HTTP 503');
+    expect(s.applyAlert({ ...alert('http:api', T0), message: 'answered HTTP 503' }, DEFAULT_RULES, T0, 'rule')).toMatchObject({ kind: 'open' });
+    fired.run(T0 + MIN, 'resolved', 'ok', 'ok');
+    fired.run(T0 + 2 * MIN, 'fired', 'warning', 'slow');
+    fired.run(T0 + 3 * MIN, 'resolved', 'ok', 'ok');
+    fired.run(T0 + 4 * MIN, 'fired', 'warning', 'errors 20%');
+    s.resolve('INC-1', 'alice', T0 + 10 * MIN);
+    const report = incidentReport(db, s, config, s.get('INC-1')!, T0 + 11 * MIN);
+    expect(report.checks).toEqual([{ id: 'http:api', status: 'critical', message: 'answered HTTP 503' }]);
+    db.close();
+  });
 });
 
 describe('notes a person pastes', () => {
