@@ -19,6 +19,8 @@ export interface KeyTracker {
   fired(a: Alert, at: number): void;
   key(): void;
   runbook(checkId: string, name: string): void;
+  /** A restore of `database` started from the console: `restore-database` for each of its open alerts (`sqlite:<db>`, `sqlite:<db>:…`). */
+  restore(database: string): void;
   resolved(a: Alert, at: number): void;
 }
 
@@ -45,6 +47,14 @@ export function keyTracker(db: BetterSqlite3.Database, store: AppStore, now: () 
       for (const a of Object.values(store.getState().alerts)) if (a.state === 'firing' || a.state === 'resolving') entry(a.checkId, a.firedAt).keys++;
     },
     runbook: (checkId, name) => void entry(checkId, store.getState().alerts[checkId]?.firedAt).runbooks.push(name),
+    // The wizard is not told which alert it was opened from: every open alert of the database counts it
+    // (an operator's trial: drill score listed no runbook for db-corrupt recovered by F → restore).
+    restore: (database) => {
+      for (const a of Object.values(store.getState().alerts)) {
+        const ofDb = a.checkId === `sqlite:${database}` || a.checkId.startsWith(`sqlite:${database}:`);
+        if (ofDb && (a.state === 'firing' || a.state === 'resolving' || a.state === 'pending')) entry(a.checkId, a.firedAt).runbooks.push('restore-database');
+      }
+    },
     resolved: (a, at) => {
       const e = open.get(a.checkId) ?? { firedAt: a.firedAt ?? at, keys: 0, runbooks: [] };
       open.delete(a.checkId);

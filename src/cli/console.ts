@@ -365,6 +365,7 @@ export function consoleActions(o: {
         queueMicrotask(() => events.onExit(1, `restore ${READ_ONLY_REFUSAL}`));
         return { answer: () => undefined };
       }
+      if (args.includes('--db')) o.tracker?.restore(args[args.indexOf('--db') + 1] ?? '');
       return startRestoreChild(args, events, o.configFile);
     },
     runbook: (start, events) => {

@@ -39,6 +39,25 @@ describe('console.keys', () => {
   });
 });
 
+describe('a restore started from the console', () => {
+  it("counts as restore-database for each open alert of that database, and of no other (drill score listed no runbook for db-corrupt)", async () => {
+    const db = await openStateDb(mkdtempSync(join(tmpdir(), 'opsdeck-keys-restore-')));
+    const store = createAppStore();
+    const t = keyTracker(db, store);
+    store.getState().actions.setAlerts([alert('sqlite:trading', 'firing', 1000), alert('sqlite:trading:rows', 'resolving', 1100), alert('sqlite:trading2', 'firing', 1200), alert('http:api', 'firing', 1300)]);
+    t.restore('trading');
+    for (const id of ['sqlite:trading', 'sqlite:trading:rows', 'sqlite:trading2', 'http:api']) t.resolved({ ...alert(id, 'resolved', 1000), resolvedAt: 5000 }, 5000);
+    const rows = db.prepare("SELECT target, detail FROM audit WHERE action = 'console.keys' ORDER BY id").all() as { target: string; detail: string }[];
+    db.close();
+    expect(Object.fromEntries(rows.map((r) => [r.target, (JSON.parse(r.detail) as { runbooks: string[] }).runbooks]))).toEqual({
+      'sqlite:trading': ['restore-database'],
+      'sqlite:trading:rows': ['restore-database'],
+      'sqlite:trading2': [],
+      'http:api': [],
+    });
+  });
+});
+
 describe('the runbook command the console spawns', () => {
   it.each([
     [{ runbook: 'service-recovery', target: { kind: 'service' as const, name: 'api' }, check: 'http:api' }, ['runbook', 'run', 'service-recovery', '--target', 'api', '--check', 'http:api']],
