@@ -156,7 +156,8 @@ function drillConfig(g: DrillOptions): string {
 /** `opsdeck drill list|run|recover|score`. */
 export async function drillCommand(action: string, scenario: string | undefined, g: DrillOptions): Promise<number> {
   if (action === 'list') {
-    const cfg = drillConfig(g);
+    // No demo there (it runs in another --dir): a placeholder, not a path that does not exist (operator trial).
+    const cfg = existsSync(drillConfig(g)) ? drillConfig(g) : '<demo dir>/opsdeck.yaml';
     if (g.json) outJson({ drills: DRILLS.map(({ name, breaks, alert, runbook, recover }) => ({ name, breaks, alert, runbook, recover: withConfig(recover, cfg) })) });
     else for (const d of DRILLS) out(`${d.name.padEnd(20)} ${d.breaks}\n${''.padEnd(20)} alert: ${d.alert}; recover: ${withConfig(d.recover, cfg)}`);
     return 0;

@@ -105,6 +105,13 @@ describe('drills', () => {
     const r = await runCli(['drill', 'list', '--json', '--config', config], { env });
     const names = (JSON.parse(r.stdout) as { drills: { name: string }[] }).drills.map((d) => d.name);
     expect(names).toEqual(['api-down', 'api-slow', 'api-errors', 'redis-down', 'redis-oom', 'db-corrupt', 'rows-deleted', 'rows-deleted-newest', 'container-crashloop', 'disk-pressure']);
+    // Its commands carry this demo's --config; with no demo in the default folder, a placeholder, never a path that does not exist.
+    expect(r.stdout).toContain(`--config ${config}`);
+    const home = mkdtempSync(join(tmpdir(), 'opsdeck-nodemo-'));
+    const bare = await runCli(['drill', 'list'], { env: { XDG_DATA_HOME: home, HOME: home } });
+    expect(bare.code, bare.stderr).toBe(0);
+    expect(bare.stdout).toContain("--config '<demo dir>/opsdeck.yaml'");
+    expect(bare.stdout).not.toContain(home);
   });
 
   it('refuses any config that is not the demo workspace', async () => {
