@@ -63,6 +63,9 @@ export function LogsView(props: {
   const [getPaused, setPaused] = useRefState<number | undefined>(undefined);
   const [getFilter, setFilter] = useRefState('');
   const [getEditing, setEditing] = useRefState<string | undefined>(undefined);
+  // `/` again shows the filter in use, selected: typing replaces it, backspace edits it (an operator's
+  // trial typed "heal" after "/trades" and got /tradesheal).
+  const selected = useRef(false);
   const paused = getPaused();
   const filter = getFilter();
   const editing = getEditing();
@@ -164,6 +167,8 @@ export function LogsView(props: {
     onKey: (input: string, key: Key) => {
       const editing = getEditing();
       if (editing !== undefined) {
+        const wasSelected = selected.current;
+        selected.current = false;
         if (key.return) {
           setFilter(editing);
           setEditing(undefined);
@@ -174,8 +179,9 @@ export function LogsView(props: {
         else if (input === '\x15' || (key.ctrl && input === 'u')) setEditing('');
         else if (input && !key.ctrl && !key.meta) {
           const typed = input.replace(/[\x00-\x1f\x7f]/g, '');
-          if (typed) setEditing(editing + typed);
-        }
+          if (typed) setEditing(wasSelected ? typed : editing + typed);
+          else selected.current = wasSelected;
+        } else selected.current = wasSelected;
         return;
       }
       const paused = getPaused();
@@ -183,7 +189,10 @@ export function LogsView(props: {
       if (!cmd) return;
       if (cmd.id === 'app.quit') props.onQuit();
       else if (cmd.id === 'app.help') props.onHelp();
-      else if (cmd.id === 'logs.filter') setEditing(getFilter());
+      else if (cmd.id === 'logs.filter') {
+        selected.current = getFilter() !== '';
+        setEditing(getFilter());
+      }
       else if (cmd.id === 'logs.pause') {
         setPaused(paused !== undefined ? undefined : buf.end);
         setAnchor(undefined);
@@ -222,9 +231,9 @@ export function LogsView(props: {
       {ended && rows.length ? <C color="yellow">{ended}</C> : null}
       {editing !== undefined ? (
         <Text wrap="truncate">
-          /{editing}
+          /{selected.current ? <Text inverse>{editing}</Text> : editing}
           <Text inverse> </Text>
-          <Text dimColor>  enter apply · esc cancel · {FILTER_SYNTAX_NOTE}</Text>
+          <Text dimColor>  {selected.current ? 'typing replaces it · backspace edits · ' : ''}enter apply · esc cancel · {FILTER_SYNTAX_NOTE}</Text>
         </Text>
       ) : compiled.error ?? compiled.filter?.off ? (
         <C color="red">{compiled.error ?? compiled.filter?.off}</C>

@@ -419,6 +419,31 @@ describe('logs view', () => {
     expect(f).not.toMatch(/GET|\\x1|[\u0000-\u0008\u000b-\u001f]/);
   });
 
+  it('/ again shows the filter in use, selected: typing replaces it, backspace edits it (not /listeningERROR)', async () => {
+    const logs = fakeLogs();
+    const { press, waitFor } = setup({ follow: logs.follow, size: { columns: 80, rows: 24 } });
+    await waitFor((f) => f.includes('Containers'));
+    await press('l');
+    await waitFor(() => logs.followed.length > 0);
+    logs.emit({ stream: 'stdout', text: 'listening on 8080' });
+    logs.emit({ stream: 'stderr', text: 'ERROR disk full' });
+    await waitFor((f) => f.includes('ERROR disk full'));
+    await press('/');
+    await press('listening');
+    await press('\r');
+    await waitFor((x) => x.includes('filter /listening/'));
+    await press('/');
+    await waitFor((x) => x.includes('typing replaces it'));
+    await press('ERROR');
+    await press('\r');
+    const f = await waitFor((x) => x.includes('filter /ERROR/'));
+    expect(f).toContain('ERROR disk full');
+    await press('/');
+    await press('\x7f');
+    await press('\r');
+    await waitFor((x) => x.includes('filter /ERRO/'));
+  });
+
   it('a stack trace with tabs and a progress line with carriage returns stay one row each, inside the width', async () => {
     const logs = fakeLogs();
     const { press, waitFor } = setup({ follow: logs.follow, size: { columns: 80, rows: 24 } });
