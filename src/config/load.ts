@@ -192,13 +192,37 @@ export function describeIssue(issue: z.core.$ZodIssue | undefined, raw: unknown,
   return `${path || '(top level)'}: ${msg}${got}`;
 }
 
-const KNOWN_KEYS: Record<string, string[]> = {
-  '': Object.keys(configSchema.shape),
-};
-
+/** The keys a mapping at `path` may have, from the schema (`databases[0]` too: an operator's trial got none there); undefined when not a plain mapping. */
 function suggestKeys(path: PropertyKey[]): string {
-  const known = KNOWN_KEYS[path.filter((p) => typeof p === 'string').join('.')];
-  return known ? ` (expected one of: ${known.join(', ')})` : '';
+  let s: unknown = configSchema;
+  for (const p of path) {
+    const d = defOf(unwrapSchema(s));
+    s = typeof p === 'number' ? (d?.type === 'array' ? d.element : undefined) : d?.type === 'object' ? d.shape?.[String(p)] : undefined;
+    if (s === undefined) return '';
+  }
+  const d = defOf(unwrapSchema(s));
+  const known = d?.type === 'object' && d.shape ? Object.keys(d.shape) : [];
+  return known.length ? ` (expected one of: ${known.join(', ')})` : '';
+}
+
+interface SchemaDef {
+  type?: string;
+  innerType?: unknown;
+  in?: unknown;
+  element?: unknown;
+  shape?: Record<string, unknown>;
+}
+const defOf = (s: unknown): SchemaDef | undefined => (s as { _zod?: { def?: SchemaDef } } | undefined)?._zod?.def;
+
+/** Through optional, default, nullable and pipe (a transform) to the schema that holds the shape. */
+function unwrapSchema(s: unknown): unknown {
+  for (let i = 0; i < 16; i++) {
+    const d = defOf(s);
+    if (d?.innerType !== undefined && ['optional', 'default', 'prefault', 'nullable', 'readonly', 'catch', 'nonoptional'].includes(d.type ?? '')) s = d.innerType;
+    else if (d?.type === 'pipe' && d.in !== undefined) s = d.in;
+    else break;
+  }
+  return s;
 }
 
 function formatPath(path: PropertyKey[]): string {

@@ -98,6 +98,8 @@ describe('bad config input: exit 78, one line naming file, field and expectation
   it.each([
     ['malformed YAML', 'services:\n  - name: [unclosed\n', /opsdeck\.yaml:\d+:\d+: malformed YAML/],
     ['unknown top-level key', 'nmae: x\n', /opsdeck\.yaml: unknown key "nmae" \(expected one of: name, interval/],
+    ['unknown key in a list item', 'databases:\n  - name: x\n    pth: x.db\n', /databases\[0\]: unknown key "pth" \(expected one of: name, type, path, /],
+    ['unknown key in a mapping', 'backup:\n  dri: x\n', /backup: unknown key "dri" \(expected one of: dir, schedule, /],
     ['unknown nested key', 'services:\n  - name: a\n    contaner: a\n', /services\[0\]: unknown key "contaner"/],
     ['a required key misspelt is named, not "missing"', 'alertmanager:\n  ulr: http://127.0.0.1:9093\n', /alertmanager: unknown key "ulr"/],
     ['a host that is not a mapping (issue #25: hosts is no longer reserved)', 'hosts:\n  - x\n', /opsdeck\.yaml: hosts\[0\]: expected object, got the text "x"/],
