@@ -619,6 +619,10 @@ async function recordLedger(r: Stored, ledger: RowLedger): Promise<string> {
       const inConflicts = intersectRanges(x.recovered, kept);
       const parts = [`${size(inTable)} missing rows back${inTable.length ? ` (${key} ${formatRanges(inTable)})` : ''}`];
       if (inConflicts.length) parts.push(`${size(inConflicts)} kept in ${ct} (${key} ${formatRanges(inConflicts)}: the id now holds a newer row)`);
+      // The merge keeps every backup row that differs from the live one, also those the row-loss check
+      // never counted missing (an id reused between two looks): said, so the two counts agree.
+      const other = subtractRanges(kept, inConflicts);
+      if (other.length) parts.push(`${size(other)} more kept there (${key} ${formatRanges(other)}: the live row differs from the backup's; not missing to the row-loss check)`);
       if (x.lostByRestore.length) parts.push(`${size(x.lostByRestore)} rows written after the backup are gone (${key} ${formatRanges(x.lostByRestore)})`);
       if (x.reverted.length) parts.push(`${size(x.reverted)} rows changed since the backup now hold the backup's version (${key} ${formatRanges(x.reverted)}; the replaced versions are in the safety copy ${ctx.safetyDir})`);
       parts.push(x.missing.length ? `${size(x.missing)} still missing (${key} ${formatRanges(x.missing)})` : 'none missing');
