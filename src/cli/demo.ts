@@ -325,19 +325,17 @@ export async function scoreDrills(s: DemoState, runs: readonly DrillRecord[]): P
     const keys = state.prepare("SELECT detail FROM audit WHERE action = 'console.keys' AND target = ? AND outcome = 'ok' AND at >= ? ORDER BY at");
     // A drill followed by another: as counted when that one started (runDrill); the last: now.
     const during = await Promise.all(runs.map(async (drill) => drill.during ?? (await committedSince(db, committedLogFor(s.db), new Date(drill.startedAt).toISOString()))));
+    const frozenOf = (drill: DrillRecord) => (drill.during?.present !== undefined ? (drill.during as { present: number; presentBeforeBackup?: number }) : undefined);
+    const counts = await Promise.all(runs.map(async (drill) => frozenOf(drill) ?? (await presentBeforeDrill(db, committedLogFor(s.db), drill)))).catch((e: unknown) => {
+      throw new ExitError(1, 'drill', `cannot read trades from ${s.db}: ${(e as Error).message} (recover the database first)`);
+    });
     return runs.map((drill, i) => {
       const d = findDrill(drill.scenario);
       const ev = events.all(d.alert, drill.startedAt) as { at: number; event: string }[];
       const fired = ev.find((e) => e.event === 'fired');
       const resolved = fired ? ev.find((e) => e.event === 'resolved' && e.at >= fired.at) : undefined;
-      const frozen = drill.during?.present !== undefined ? (drill.during as { present: number; presentBeforeBackup?: number }) : undefined;
-      let counted: { present: number; presentBeforeBackup?: number };
-      try {
-        counted = frozen ?? presentBeforeDrill(db, drill);
-      } catch (e) {
-        throw new ExitError(1, 'drill', `cannot read trades from ${s.db}: ${(e as Error).message} (recover the database first)`);
-      }
-      const { present, presentBeforeBackup } = counted;
+      const frozen = frozenOf(drill);
+      const { present, presentBeforeBackup } = counts[i] ?? { present: 0 };
       const missing = Math.max(0, drill.tradeCount - present);
       const nextStart = s.drills.filter((x) => x.startedAt > drill.startedAt && findDrill(x.scenario).alert === d.alert).map((x) => x.startedAt).sort((a, b) => a - b)[0];
       const entries = (keys.all(d.alert, drill.startedAt) as { detail: string | null }[]).map((r) => parseConsoleKeys(r.detail)).filter((e): e is ConsoleKeys => e !== undefined);
@@ -360,8 +358,9 @@ export async function scoreDrills(s: DemoState, runs: readonly DrillRecord[]): P
         // after it (no backup had them: the RPO's price), counted apart.
         ...(drill.backupTradeCount !== undefined && presentBeforeBackup !== undefined
           ? {
-              tradesMissingCoveredByBackup: Math.max(0, drill.backupTradeCount - presentBeforeBackup),
-              tradesMissingWrittenAfterBackup: Math.max(0, missing - Math.max(0, drill.backupTradeCount - presentBeforeBackup)),
+              // (never more than the missing: a re-entered trade counts in both, its old id unknown)
+              tradesMissingCoveredByBackup: Math.min(missing, Math.max(0, drill.backupTradeCount - presentBeforeBackup)),
+              tradesMissingWrittenAfterBackup: Math.max(0, missing - Math.min(missing, Math.max(0, drill.backupTradeCount - presentBeforeBackup))),
             }
           : {}),
       };

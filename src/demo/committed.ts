@@ -55,12 +55,30 @@ export async function committedSince(db: BetterSqlite3.Database, log: string, fr
  * when given. After a restore the writer reuses ids (INTEGER PRIMARY KEY takes max + 1), with new
  * times: the time tells them apart. Throws when the trades cannot be read (a corrupt file).
  */
-export function presentBeforeDrill(db: BetterSqlite3.Database, drill: { startedAt: number; maxTradeId: number; backupMaxTradeId?: number }): { present: number; presentBeforeBackup?: number } {
-  const kept = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_opsdeck_conflicts_trades'").get()
+export async function presentBeforeDrill(db: BetterSqlite3.Database, log: string, drill: { startedAt: number; maxTradeId: number; backupMaxTradeId?: number }): Promise<{ present: number; presentBeforeBackup?: number }> {
+  const conflicts = !!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_opsdeck_conflicts_trades'").get();
+  const kept = conflicts
     ? ' + (SELECT count(DISTINCT c.id) FROM _opsdeck_conflicts_trades c WHERE c.id <= @max AND c.executed_at <= @before AND NOT EXISTS (SELECT 1 FROM trades t WHERE t.id = c.id AND t.executed_at = c.executed_at))'
     : '';
   const count = db.prepare(`SELECT (SELECT count(*) FROM trades WHERE id <= @max AND executed_at <= @before)${kept} AS n`);
   const before = new Date(drill.startedAt).toISOString();
   const present = (count.get({ max: drill.maxTradeId, before }) as { n: number }).n;
-  return drill.backupMaxTradeId === undefined ? { present } : { present, presentBeforeBackup: (count.get({ max: drill.backupMaxTradeId, before }) as { n: number }).n };
+  // Trades re-entered under new ids (what the rows alert advises for those a merge kept aside): an id
+  // above maxTradeId with a time before the drill that the writer did not commit (its log) and that
+  // no trade counted above has. The writer's own trades of the drill's first instant are in its log.
+  const late = db.prepare('SELECT id, executed_at AS at FROM trades WHERE id > ? AND executed_at <= ?').all(drill.maxTradeId, before) as { id: number; at: string }[];
+  let reentered = 0;
+  if (late.length) {
+    let text = '';
+    try {
+      text = await readFile(log, 'utf8');
+    } catch {
+      // no log: every such row counts as re-entered
+    }
+    const written = new Set(text.split('\n'));
+    const counted = new Set((db.prepare(`SELECT executed_at AS at FROM trades WHERE id <= ? AND executed_at <= ?${conflicts ? ' UNION SELECT executed_at FROM _opsdeck_conflicts_trades WHERE id <= ? AND executed_at <= ?' : ''}`).all(...(conflicts ? [drill.maxTradeId, before, drill.maxTradeId, before] : [drill.maxTradeId, before])) as { at: string }[]).map((r) => r.at));
+    reentered = new Set(late.filter((r) => !written.has(`${r.id} ${r.at}`) && !counted.has(r.at)).map((r) => r.at)).size;
+  }
+  if (drill.backupMaxTradeId === undefined) return { present: present + reentered };
+  return { present: present + reentered, presentBeforeBackup: (count.get({ max: drill.backupMaxTradeId, before }) as { n: number }).n + reentered };
 }

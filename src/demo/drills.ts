@@ -278,9 +278,9 @@ export async function runDrill(s: DemoState, d: Drill, backupMaxTradeId: number 
   // …and what of the trades committed before it is gone now: its score stays as it was when this one
   // began (an operator's trial: a later drill changed an earlier one's "missing" after the fact).
   if (prev && !prev.during) {
-    let counted: ReturnType<typeof presentBeforeDrill> | undefined;
+    let counted: Awaited<ReturnType<typeof presentBeforeDrill>> | undefined;
     try {
-      counted = presentBeforeDrill(db, prev);
+      counted = await presentBeforeDrill(db, committedLogFor(s.db), prev);
     } catch {
       // unreadable now (corrupt): the score counts when it can
     }

@@ -268,7 +268,9 @@ describe('database drills are recovered with the restore wizard', () => {
     // After redis-down began, 5 trades db-corrupt counted go (as a later drill's restore could drop them).
     const Db = (await import('better-sqlite3')).default;
     const db = new Db(join(dir, 'data/trading.db'), { timeout: 5000 });
+    let gone: Record<string, unknown>[] = [];
     try {
+      gone = db.prepare('SELECT portfolio_id, symbol, side, qty, price, executed_at FROM trades WHERE id <= ? ORDER BY id DESC LIMIT 5').all(d?.maxTradeId ?? 0) as Record<string, unknown>[];
       expect(db.prepare('DELETE FROM trades WHERE id IN (SELECT id FROM trades WHERE id <= ? ORDER BY id DESC LIMIT 5)').run(d?.maxTradeId ?? 0).changes).toBe(5);
     } finally {
       db.close();
@@ -279,6 +281,16 @@ describe('database drills are recovered with the restore wizard', () => {
     expect(later).toMatchObject({ tradesMissing: 5, tradesCountedAt: 'now' });
     const text = (await runCli(['drill', 'score', 'db-corrupt', '--config', config], { env })).stdout;
     expect(text).toMatch(/trades committed before the drill: \d+, missing when the next drill started: 0/);
+    // The operator re-enters them under new ids (as the rows alert advises for trades a merge kept aside): not missing any more.
+    const again = new Db(join(dir, 'data/trading.db'), { timeout: 5000 });
+    try {
+      const insert = again.prepare('INSERT INTO trades (portfolio_id, symbol, side, qty, price, executed_at) VALUES (@portfolio_id, @symbol, @side, @qty, @price, @executed_at)');
+      for (const row of gone) insert.run(row);
+    } finally {
+      again.close();
+    }
+    const reentered = JSON.parse((await runCli(['drill', 'score', 'redis-down', '--json', '--config', config], { env })).stdout) as Record<string, unknown>;
+    expect(reentered).toMatchObject({ tradesMissing: 0, tradesCountedAt: 'now' });
     const rec = await runCli(['drill', 'recover', 'redis-down', '--config', config], { env, timeoutMs: 60_000 });
     expect(rec.code, rec.stderr).toBe(0);
   }, 120_000);
