@@ -35,13 +35,14 @@ describe('terminal too small', () => {
 
 describe('the dashboard’s panes', () => {
   it.each([
-    ['80×24: stacked', input(80, 24), { kind: 'stacked', width: 80, height: 23, hostRows: 4, containersHeight: 9, storesHeight: 2, alertsHeight: 5 }],
+    ['80×24: stacked', input(80, 24), { kind: 'stacked', width: 80, height: 23, hostRows: 4, containersHeight: 6, storesHeight: 2, alertsHeight: 8 }],
+    ['80×24 with 20 containers: the alerts keep up to half', input(80, 24, { containers: 20 }), { kind: 'stacked', width: 80, height: 23, hostRows: 4, containersHeight: 9, storesHeight: 2, alertsHeight: 5 }],
     // Without containers the Alerts pane takes the room (issue #11: one alert and "+4 more" above empty lines).
     ['80×24 without containers', input(80, 24, { containers: 0 }), { kind: 'stacked', width: 80, height: 23, hostRows: 4, containersHeight: 3, storesHeight: 2, alertsHeight: 11 }],
     ['80×24 before Docker answered', input(80, 24, { containers: undefined }), { kind: 'stacked', width: 80, height: 23, hostRows: 4, containersHeight: 3, storesHeight: 2, alertsHeight: 11 }],
     ['80×24 with many filesystems and datastores: both capped', input(80, 24, { filesystems: 6, stores: 9 }), { kind: 'stacked', width: 80, height: 23, hostRows: 5, containersHeight: 5, storesHeight: 5, alertsHeight: 5 }],
     ['80×24 with no alert', input(80, 24, { alerts: 0 }), { kind: 'stacked', width: 80, height: 23, hostRows: 4, containersHeight: 12, storesHeight: 2, alertsHeight: 2 }],
-    ['99×30: still stacked', input(99, 30), { kind: 'stacked', width: 99, height: 29, hostRows: 4, containersHeight: 15, storesHeight: 2, alertsHeight: 5 }],
+    ['99×30: still stacked', input(99, 30), { kind: 'stacked', width: 99, height: 29, hostRows: 4, containersHeight: 12, storesHeight: 2, alertsHeight: 8 }],
     ['100×30: side by side', input(100, 30), { kind: 'side-by-side', width: 100, height: 29, hostRows: 4, left: 55, right: 44, topHeight: 4, bottomHeight: 22 }],
     ['160×48: side by side', input(160, 48), { kind: 'side-by-side', width: 160, height: 47, hostRows: 4, left: 88, right: 71, topHeight: 4, bottomHeight: 40 }],
     ['160×48 with many datastores: the top row grows to 8', input(160, 48, { stores: 12 }), { kind: 'side-by-side', width: 160, height: 47, hostRows: 4, left: 88, right: 71, topHeight: 8, bottomHeight: 36 }],

@@ -63,8 +63,13 @@ export function dashboardLayout(i: LayoutInput): DashboardLayout {
     // Without containers to list, the Alerts pane takes the room (an operator at 80×24 saw one alert
     // and "+4 more" above five empty lines); otherwise it gets up to half, with room for the selected
     // alert's message under the list.
+    // The room a short container list leaves goes to the selected alert's message too (up to the 6
+    // lines the pane gives it), not to empty rows under the containers (an operator's trial at 80×24:
+    // the message cut to "(is the…" above three empty rows).
     const noContainers = !i.containers;
-    const alertsHeight = noContainers ? Math.max(2, rest - 3) : Math.max(2, Math.min(i.alerts + 1 + (i.alerts ? 3 : 0), Math.floor(rest / 2)));
+    const half = Math.min(i.alerts + 1 + (i.alerts ? 3 : 0), Math.floor(rest / 2));
+    const spare = rest - ((i.containers ?? 0) + 2);
+    const alertsHeight = noContainers ? Math.max(2, rest - 3) : Math.max(2, Math.min(i.alerts + 1 + (i.alerts ? 6 : 0), Math.max(half, spare)));
     const containersHeight = Math.max(noContainers ? 2 : 3, rest - alertsHeight);
     return { kind: 'stacked', width: i.columns, height, hostRows, containersHeight, storesHeight, alertsHeight };
   }
