@@ -309,7 +309,7 @@ function printScore(score: DrillScore, s: DemoState): void {
   out(`  trades committed before the drill: ${score.tradesBeforeDrill}, missing ${score.tradesCountedAt === 'now' ? 'now' : 'when the next drill started'}: ${score.tradesMissing}`);
   if (score.tradesMissingWrittenAfterBackup !== undefined)
     out(`    of which written after the last backup (not in it): ${score.tradesMissingWrittenAfterBackup}; in the backup but not restored: ${score.tradesMissingCoveredByBackup ?? 0}`);
-  out(`  trades committed during the drill: ${score.tradesCommittedDuring}, missing now: ${score.tradesLostDuring}${score.tradesLostDuring ? ' — LOST (a whole-file restore drops what was written after its backup)' : ''}`);
+  out(`  trades committed during the drill${score.tradesCountedAt === 'now' ? '' : ' (up to the next drill)'}: ${score.tradesCommittedDuring}, missing ${score.tradesCountedAt === 'now' ? 'now' : 'when the next drill started'}: ${score.tradesLostDuring}${score.tradesLostDuring ? ' — LOST (a whole-file restore drops what was written after its backup)' : ''}`);
 }
 
 const formatSec = (ms: number) => Math.round(ms / 100) / 10;

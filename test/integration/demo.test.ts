@@ -281,6 +281,7 @@ describe('database drills are recovered with the restore wizard', () => {
     expect(later).toMatchObject({ tradesMissing: 5, tradesCountedAt: 'now' });
     const text = (await runCli(['drill', 'score', 'db-corrupt', '--config', config], { env })).stdout;
     expect(text).toMatch(/trades committed before the drill: \d+, missing when the next drill started: 0/);
+    expect(text).toMatch(/trades committed during the drill \(up to the next drill\): \d+, missing when the next drill started: \d+/);
     // The operator re-enters them under new ids (as the rows alert advises for trades a merge kept aside): not missing any more.
     const again = new Db(join(dir, 'data/trading.db'), { timeout: 5000 });
     try {
