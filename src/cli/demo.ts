@@ -324,11 +324,12 @@ export async function scoreDrills(s: DemoState, runs: readonly DrillRecord[]): P
     const events = state.prepare('SELECT at, event FROM alert_events WHERE check_id = ? AND at >= ? ORDER BY at');
     const keys = state.prepare("SELECT detail FROM audit WHERE action = 'console.keys' AND target = ? AND outcome = 'ok' AND at >= ? ORDER BY at");
     // A drill followed by another: as counted when that one started (runDrill); the last: now.
-    const during = await Promise.all(runs.map(async (drill) => drill.during ?? (await committedSince(db, committedLogFor(s.db), new Date(drill.startedAt).toISOString()))));
-    const frozenOf = (drill: DrillRecord) => (drill.during?.present !== undefined ? (drill.during as { present: number; presentBeforeBackup?: number }) : undefined);
-    const counts = await Promise.all(runs.map(async (drill) => frozenOf(drill) ?? (await presentBeforeDrill(db, committedLogFor(s.db), drill)))).catch((e: unknown) => {
+    const unreadable = (e: unknown) => {
       throw new ExitError(1, 'drill', `cannot read trades from ${s.db}: ${(e as Error).message} (recover the database first)`);
-    });
+    };
+    const during = await Promise.all(runs.map(async (drill) => drill.during ?? (await committedSince(db, committedLogFor(s.db), new Date(drill.startedAt).toISOString())))).catch(unreadable);
+    const frozenOf = (drill: DrillRecord) => (drill.during?.present !== undefined ? (drill.during as { present: number; presentBeforeBackup?: number }) : undefined);
+    const counts = await Promise.all(runs.map(async (drill) => frozenOf(drill) ?? (await presentBeforeDrill(db, committedLogFor(s.db), drill)))).catch(unreadable);
     return runs.map((drill, i) => {
       const d = findDrill(drill.scenario);
       const ev = events.all(d.alert, drill.startedAt) as { at: number; event: string }[];

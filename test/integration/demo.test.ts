@@ -244,6 +244,10 @@ describe('database drills are recovered with the restore wizard', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('opsdeck restore --db trading');
     await watcher.waitFor('fired', 'sqlite:trading', 60_000, from);
+    // Scored before the recovery: one line that says why, not SQLite's error alone.
+    const early = await runCli(['drill', 'score', 'db-corrupt', '--config', config], { env });
+    expect(early.code).toBe(1);
+    expect(early.stderr).toMatch(/^opsdeck: cannot read trades from \S+trading\.db: .+ \(recover the database first\)\n$/);
     // Trades the writer managed to commit into the corrupt file after the drill began are not in
     // any backup: this operator gives them up (the restore names them first).
     const r = await runCli(['restore', '--db', 'trading', '--yes', '--accept-loss', '--config', config], { env, timeoutMs: 120_000 });
