@@ -82,3 +82,19 @@ export async function presentBeforeDrill(db: BetterSqlite3.Database, log: string
   if (drill.backupMaxTradeId === undefined) return { present: present + reentered };
   return { present: present + reentered, presentBeforeBackup: (count.get({ max: drill.backupMaxTradeId, before }) as { n: number }).n + reentered };
 }
+
+/**
+ * A drill's figures as its score keeps them once the next drill starts (runDrill): the trades
+ * committed during it and how many of them are gone now, and of those committed before it how many
+ * are present now — so a later drill's losses are that drill's (an operator's trial saw an earlier
+ * score change after the fact). Unreadable trades (a corrupt file): the score counts them when it can.
+ */
+export async function countsAtNextDrill(db: BetterSqlite3.Database, log: string, drill: { startedAt: number; maxTradeId: number; backupMaxTradeId?: number }): Promise<{ committed: number; missing: number; present?: number; presentBeforeBackup?: number }> {
+  let counted: Awaited<ReturnType<typeof presentBeforeDrill>> | undefined;
+  try {
+    counted = await presentBeforeDrill(db, log, drill);
+  } catch {
+    // left to the score
+  }
+  return { ...(await committedSince(db, log, new Date(drill.startedAt).toISOString())), ...counted };
+}

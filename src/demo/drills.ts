@@ -1,4 +1,4 @@
-import { committedLogFor, committedSince, presentBeforeDrill } from './committed.js';
+import { committedLogFor, countsAtNextDrill } from './committed.js';
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -273,19 +273,9 @@ export async function runDrill(s: DemoState, d: Drill, backupMaxTradeId: number 
   const db = await openDb(s);
   const t = db.prepare('SELECT coalesce(max(id), 0) AS maxId, count(*) AS n FROM trades').get() as { maxId: number; n: number };
   const upToBackup = backupMaxTradeId !== undefined ? (db.prepare('SELECT count(*) AS n FROM trades WHERE id <= ?').get(backupMaxTradeId) as { n: number }).n : undefined;
-  // The drill before this one: what of its trades is gone now is its loss (this drill counts them from here on).
+  // The drill before this one: its figures stay as they are now (this drill counts its own from here on).
   const prev = s.drills.at(-1);
-  // …and what of the trades committed before it is gone now: its score stays as it was when this one
-  // began (an operator's trial: a later drill changed an earlier one's "missing" after the fact).
-  if (prev && !prev.during) {
-    let counted: Awaited<ReturnType<typeof presentBeforeDrill>> | undefined;
-    try {
-      counted = await presentBeforeDrill(db, committedLogFor(s.db), prev);
-    } catch {
-      // unreadable now (corrupt): the score counts when it can
-    }
-    prev.during = { ...(await committedSince(db, committedLogFor(s.db), new Date(prev.startedAt).toISOString())), ...counted };
-  }
+  if (prev && !prev.during) prev.during = await countsAtNextDrill(db, committedLogFor(s.db), prev);
   db.close();
   s.drills.push({
     scenario: d.name,

@@ -369,6 +369,16 @@ describe('a dependency going away', () => {
 });
 
 /** A fake log source: pushes lines when told to; records what was followed and stopped. */
+/** The console at 80×24 with the selected container's logs open (l) and followed. */
+async function logsAt80x24() {
+  const logs = fakeLogs();
+  const { press, waitFor } = setup({ follow: logs.follow, size: { columns: 80, rows: 24 } });
+  await waitFor((f) => f.includes('Containers'));
+  await press('l');
+  await waitFor(() => logs.followed.length > 0);
+  return { logs, press, waitFor };
+}
+
 function fakeLogs() {
   const followed: LogTarget[] = [];
   let push: (l: LogLine) => void = () => undefined;
@@ -402,11 +412,7 @@ describe('logs view', () => {
   });
 
   it('the filter prompt: ctrl-u clears the line, and no control character joins the pattern (it was typed in unseen)', async () => {
-    const logs = fakeLogs();
-    const { press, waitFor } = setup({ follow: logs.follow, size: { columns: 80, rows: 24 } });
-    await waitFor((f) => f.includes('Containers'));
-    await press('l');
-    await waitFor(() => logs.followed.length > 0);
+    const { logs, press, waitFor } = await logsAt80x24();
     logs.emit({ stream: 'stdout', text: 'listening on 8080' });
     await waitFor((f) => f.includes('listening on 8080'));
     await press('/');
@@ -420,11 +426,7 @@ describe('logs view', () => {
   });
 
   it('/ again shows the filter in use, selected: typing replaces it, backspace edits it (not /listeningERROR)', async () => {
-    const logs = fakeLogs();
-    const { press, waitFor } = setup({ follow: logs.follow, size: { columns: 80, rows: 24 } });
-    await waitFor((f) => f.includes('Containers'));
-    await press('l');
-    await waitFor(() => logs.followed.length > 0);
+    const { logs, press, waitFor } = await logsAt80x24();
     logs.emit({ stream: 'stdout', text: 'listening on 8080' });
     logs.emit({ stream: 'stderr', text: 'ERROR disk full' });
     await waitFor((f) => f.includes('ERROR disk full'));
@@ -445,11 +447,7 @@ describe('logs view', () => {
   });
 
   it('a stack trace with tabs and a progress line with carriage returns stay one row each, inside the width', async () => {
-    const logs = fakeLogs();
-    const { press, waitFor } = setup({ follow: logs.follow, size: { columns: 80, rows: 24 } });
-    await waitFor((f) => f.includes('Containers'));
-    await press('l');
-    await waitFor(() => logs.followed.length > 0);
+    const { logs, waitFor } = await logsAt80x24();
     logs.emit({ stream: 'stderr', text: 'Exception in thread "main" java.lang.IllegalStateException: boom' });
     logs.emit({ stream: 'stderr', text: '\tat com.example.trading.OrderBook.match(OrderBook.java:42)\tmore' });
     logs.emit({ stream: 'stdout', text: 'download 10%\rdownload 55%\rdownload 100%\u0007' });
