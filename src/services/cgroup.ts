@@ -1,5 +1,9 @@
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { bufferField, statField } from './stat-field.js';
+// Over 300 lines, knowingly: one reader of container counters for cgroup v1 and v2 (the mounts, a
+// process's directories, the limit and memory.stat kept between refreshes) — split, each half would
+// need the other's caches.
+import { readFileSync } from 'node:fs';
+import { OpenFiles } from './kept-files.js';
+import { statField } from './stat-field.js';
 
 // Sync reads on purpose: these are tiny kernel pseudo-files; readFile's promise machinery (open,
 // fstat, read, close as separate async steps) cost 10× more than the read itself (bench:check profile).
@@ -10,95 +14,6 @@ const readFile = (path: string, _enc: 'utf8'): Promise<string> => {
     return Promise.reject(e instanceof Error ? e : new Error(String(e)));
   }
 };
-
-/**
- * Kernel pseudo-files kept open and read again from offset 0 (issue #27: the console reads three
- * files per running container every refresh; open + read + close was three syscalls and a path walk
- * per file, a positioned read on a kept descriptor is one). A seq_file (cgroup and /proc files) is
- * generated afresh by a read at offset 0. A read that fails (the cgroup was removed: ENODEV, or the
- * descriptor went stale) closes the file and fails, so the caller looks again. At most `max` files
- * are kept; beyond that, out of descriptors, or once closed, a file is read the old way.
- */
-export class OpenFiles {
-  private readonly fds = new Map<string, number>();
-  private buf = Buffer.allocUnsafe(16 * 1024);
-  private shut = false;
-
-  constructor(private readonly max = 1024) {}
-
-  /** The whole text of `path`, read from offset 0 of its kept descriptor. Throws as readFileSync does. */
-  read(path: string): string {
-    const n = this.fill(path);
-    return typeof n === 'string' ? n : this.buf.toString('utf8', 0, n);
-  }
-
-  /**
-   * The number after `key ` at the start of a line of `path` (a stat file: `memory.stat`,
-   * `cpu.stat`), 0 when absent — found in the bytes read, without making the file's text a string
-   * (issue #27 point 2: memory.stat is ~1 KB per container per refresh, most of what these reads allocated).
-   */
-  field(path: string, key: string): number {
-    const n = this.fill(path);
-    if (typeof n === 'string') return statField(n, key);
-    return bufferField(this.buf, n, key);
-  }
-
-  /** Reads `path` into this.buf and says how many bytes; the text itself when read the plain way. */
-  private fill(path: string): number | string {
-    let fd = this.fds.get(path);
-    if (fd === undefined) {
-      if (this.shut || this.fds.size >= this.max) return readFileSync(path, 'utf8');
-      try {
-        fd = openSync(path, 'r');
-      } catch (e) {
-        // Out of descriptors (EMFILE): the figures still come, the old way.
-        if ((e as NodeJS.ErrnoException).code === 'EMFILE' || (e as NodeJS.ErrnoException).code === 'ENFILE') return readFileSync(path, 'utf8');
-        throw e;
-      }
-      this.fds.set(path, fd);
-    }
-    try {
-      let n = 0;
-      for (;;) {
-        const got = readSync(fd, this.buf, n, this.buf.length - n, n);
-        n += got;
-        if (got === 0 || n < this.buf.length) break;
-        const bigger = Buffer.allocUnsafe(this.buf.length * 2);
-        this.buf.copy(bigger, 0, 0, n);
-        this.buf = bigger;
-      }
-      return n;
-    } catch (e) {
-      this.close(path);
-      throw e;
-    }
-  }
-
-  /** Closes the files for which `keep` says no. */
-  retain(keep: (path: string) => boolean): void {
-    for (const path of [...this.fds.keys()]) if (!keep(path)) this.close(path);
-  }
-
-  /** How many files are open (tests). */
-  get size(): number {
-    return this.fds.size;
-  }
-
-  /** Closes one file, or (no path) every file for good: later reads open, read and close as before. */
-  close(path?: string): void {
-    if (path === undefined) this.shut = true;
-    for (const p of path === undefined ? [...this.fds.keys()] : [path]) {
-      const fd = this.fds.get(p);
-      if (fd === undefined) continue;
-      this.fds.delete(p);
-      try {
-        closeSync(fd);
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
 
 /** Raw counters read from a container's cgroup files. */
 export interface CgroupCounters {
@@ -121,6 +36,8 @@ interface Mount {
 const V1_UNLIMITED = 2n ** 62n;
 const V1_LIMIT = 'memory.limit_in_bytes';
 const V2_LIMIT = 'memory.max';
+/** How long memory.stat's inactive file figure is used again while the memory usage stays the same (CgroupReader.inactive). */
+const INACTIVE_TTL_MS = 10_000;
 
 /**
  * Where a process's counters live: the v1 cpuacct and memory directories, or its v2 directory; with
@@ -151,12 +68,15 @@ const v2Files = (dir: string): CounterFiles => [`${dir}/cpu.stat`, `${dir}/memor
 export class CgroupReader {
   private mounts?: Mount[];
   private readonly dirs = new Map<number, Dirs>();
-  private readonly limits = new Map<string, { at: number; text: string }>();
+  private readonly limits = new Map<string, { at: number; limit: number | undefined }>();
+  /** memory.stat's inactive file cache by file, with the usage it was read at (see `inactive`). */
+  private readonly inactives = new Map<string, { used: number; value: number; at: number }>();
   private readonly files = new OpenFiles();
 
   constructor(
     private readonly procRoot = '/proc',
     private readonly limitTtlMs = 30_000,
+    private readonly inactiveTtlMs = INACTIVE_TTL_MS,
   ) {}
 
   /** True when cgroup mounts are visible from this process. */
@@ -186,12 +106,12 @@ export class CgroupReader {
    * and four awaits per container cost more than its three reads). Undefined when either is not known,
    * or the read failed (a removed cgroup): `read(pid)` then looks again, as before.
    */
-  readKnown(pid: number): CgroupCounters | undefined {
+  readKnown(pid: number, now = performance.now()): CgroupCounters | undefined {
     const d = this.dirs.get(pid);
     const limit = d && this.limits.get(d.limit);
-    if (!d || !limit || performance.now() - limit.at >= this.limitTtlMs) return undefined;
+    if (!d || !limit || now - limit.at >= this.limitTtlMs) return undefined;
     try {
-      return this.counters(d, limit.text);
+      return this.counters(d, limit.limit, now);
     } catch {
       return undefined;
     }
@@ -204,6 +124,7 @@ export class CgroupReader {
     for (const file of this.limits.keys()) if (!kept.has(file)) this.limits.delete(file);
     const dirs = new Set([...this.dirs.values()].flatMap((d) => (d.v === 1 ? [d.cpu, d.mem] : [d.dir])));
     this.files.retain((file) => dirs.has(file.slice(0, file.lastIndexOf('/'))));
+    for (const file of this.inactives.keys()) if (!dirs.has(file.slice(0, file.lastIndexOf('/')))) this.inactives.delete(file);
   }
 
   /** Closes every kept file (the reader is no longer used). */
@@ -238,27 +159,51 @@ export class CgroupReader {
 
   private async readDirs(d: Dirs): Promise<CgroupCounters | undefined> {
     try {
-      return this.counters(d, await this.limit(d.limit));
+      return this.counters(d, await this.limit(d), performance.now());
     } catch {
       return undefined;
     }
   }
 
   /** The counters through kept descriptors (OpenFiles); the limit, read rarely, the plain way. Throws as a read does. */
-  private counters(d: Dirs, limit: string): CgroupCounters {
+  private counters(d: Dirs, limit: number | undefined, now: number): CgroupCounters {
+    this.at = now;
     return d.v === 1 ? countersV1(d.files, this.readFile, limit) : countersV2(d.files, this.readFile, limit);
   }
 
-  private readonly readFile: FileReader = { text: (f) => this.files.read(f), field: (f, key) => this.files.field(f, key) };
+  /** The time of the read in progress (counters), for `inactive`. */
+  private at = 0;
 
-  /** The memory limit file's text, read again after limitTtlMs. */
-  private async limit(file: string): Promise<string> {
+  private readonly readFile: FileReader = {
+    number: (f) => this.files.number(f),
+    field: (f, key) => this.files.field(f, key),
+    inactive: (f, key, used) => this.inactive(f, key, used),
+  };
+
+  /**
+   * memory.stat's inactive file cache, read again only when the cgroup's memory usage moved since the
+   * last read of it or `inactiveTtlMs` (10 s) passed (issue #27 point 2: at idle nothing moves, and
+   * memory.stat is the largest of the three files — the kernel writes ~40 lines of it per read, and it
+   * was most of these reads' cost). The usage itself is read at every refresh, so memory that grows or
+   * shrinks shows at the refresh that sees it; only a move of pages between the kernel's lists without
+   * any change of the usage (reclaim ageing the page cache) shows up to 10 s late.
+   */
+  private inactive(file: string, key: string, used: number): number {
+    const hit = this.inactives.get(file);
+    if (hit && hit.used === used && this.at - hit.at < this.inactiveTtlMs && this.at >= hit.at) return hit.value;
+    const value = this.files.field(file, key);
+    this.inactives.set(file, { used, value, at: this.at });
+    return value;
+  }
+
+  /** The memory limit in bytes (undefined: none), its file read again after limitTtlMs. */
+  private async limit(d: Dirs): Promise<number | undefined> {
     const now = performance.now();
-    const hit = this.limits.get(file);
-    if (hit && now - hit.at < this.limitTtlMs) return hit.text;
-    const text = await readFile(file, 'utf8');
-    this.limits.set(file, { at: now, text });
-    return text;
+    const hit = this.limits.get(d.limit);
+    if (hit && now - hit.at < this.limitTtlMs) return hit.limit;
+    const limit = parseLimit(d.v, await readFile(d.limit, 'utf8'));
+    this.limits.set(d.limit, { at: now, limit });
+    return limit;
   }
 
   /**
@@ -336,45 +281,51 @@ function dirOf(mount: Mount, path: string): string {
 const readLimit = (file: string): Promise<string> => readFile(file, 'utf8');
 
 async function readV1(cpuDir: string, memDir: string, limitOf: (file: string) => Promise<string>): Promise<CgroupCounters> {
-  const limit = await limitOf(`${memDir}/${V1_LIMIT}`);
+  const limit = parseLimit(1, await limitOf(`${memDir}/${V1_LIMIT}`));
   return countersV1(v1Files(cpuDir, memDir), plainReader, limit);
 }
 
 async function readV2(dir: string, limitOf: (file: string) => Promise<string>): Promise<CgroupCounters> {
-  const max = await limitOf(`${dir}/${V2_LIMIT}`);
-  return countersV2(v2Files(dir), plainReader, max);
+  const limit = parseLimit(2, await limitOf(`${dir}/${V2_LIMIT}`));
+  return countersV2(v2Files(dir), plainReader, limit);
 }
 
-/** How the counters are read: a file's text, or one number of a stat file. */
+/**
+ * How the counters are read: a file's one number, or one number of a stat file. `inactive`: memory.stat's
+ * inactive file cache for a cgroup whose memory usage now reads `used` (the console's reader keeps it
+ * while the usage stays the same, CgroupReader).
+ */
 interface FileReader {
-  text(file: string): string;
+  number(file: string): number;
   field(file: string, key: string): number;
+  inactive?(file: string, key: string, used: number): number;
 }
 
-const plainReader: FileReader = { text: (f) => readFileSync(f, 'latin1'), field: (f, key) => statField(readFileSync(f, 'latin1'), key) };
+const plainReader: FileReader = { number: (f) => Number(readFileSync(f, 'latin1').trim()), field: (f, key) => statField(readFileSync(f, 'latin1'), key) };
 
-function countersV1(files: CounterFiles, read: FileReader, limit: string): CgroupCounters {
-  const usage = read.text(files[0]);
-  const memUsage = read.text(files[1]);
-  const inactive = read.field(files[2], 'total_inactive_file');
-  const used = Number(memUsage.trim());
-  const lim = BigInt(limit.trim());
-  return {
-    cpuNs: Number(usage.trim()),
-    memUsedBytes: inactive < used ? used - inactive : used,
-    ...(lim < V1_UNLIMITED ? { memLimitBytes: Number(lim) } : {}),
-  };
+/** A memory limit file's text as bytes; undefined for no limit (v1's PAGE_COUNTER_MAX, v2's "max"). */
+function parseLimit(v: 1 | 2, text: string): number | undefined {
+  const t = text.trim();
+  if (v === 1) return BigInt(t) < V1_UNLIMITED ? Number(t) : undefined;
+  return t !== 'max' ? Number(t) : undefined;
 }
 
-function countersV2(files: CounterFiles, read: FileReader, max: string): CgroupCounters {
+/** The counters, the object made in one go (issue #27: a spread of a conditional object per container per refresh). */
+function countersOf(cpuNs: number, used: number, inactive: number, limit: number | undefined): CgroupCounters {
+  const memUsedBytes = inactive < used ? used - inactive : used;
+  return limit === undefined ? { cpuNs, memUsedBytes } : { cpuNs, memUsedBytes, memLimitBytes: limit };
+}
+
+function countersV1(files: CounterFiles, read: FileReader, limit: number | undefined): CgroupCounters {
+  const cpuNs = read.number(files[0]);
+  const used = read.number(files[1]);
+  const inactive = read.inactive ? read.inactive(files[2], 'total_inactive_file', used) : read.field(files[2], 'total_inactive_file');
+  return countersOf(cpuNs, used, inactive, limit);
+}
+
+function countersV2(files: CounterFiles, read: FileReader, limit: number | undefined): CgroupCounters {
   const usageUsec = read.field(files[0], 'usage_usec');
-  const current = read.text(files[1]);
-  const used = Number(current.trim());
-  const inactive = read.field(files[2], 'inactive_file');
-  const maxText = max.trim();
-  return {
-    cpuNs: usageUsec * 1000,
-    memUsedBytes: inactive < used ? used - inactive : used,
-    ...(maxText !== 'max' ? { memLimitBytes: Number(maxText) } : {}),
-  };
+  const used = read.number(files[1]);
+  const inactive = read.inactive ? read.inactive(files[2], 'inactive_file', used) : read.field(files[2], 'inactive_file');
+  return countersOf(usageUsec * 1000, used, inactive, limit);
 }

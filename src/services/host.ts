@@ -1,5 +1,5 @@
 import { statfs } from 'node:fs/promises';
-import { OpenFiles } from './cgroup.js';
+import { OpenFiles } from './kept-files.js';
 import { cpus, hostname, loadavg, totalmem, freemem, uptime } from 'node:os';
 import { fail, ok, type Result } from '../domain/result.js';
 import type { FilesystemUsage, HostSample } from '../domain/observations.js';

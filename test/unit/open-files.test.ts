@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CgroupReader, OpenFiles } from '../../src/services/cgroup.js';
+import { CgroupReader } from '../../src/services/cgroup.js';
+import { OpenFiles, leadingNumber } from '../../src/services/kept-files.js';
 import { changesList } from '../../src/services/docker/events.js';
 
 // Issue #27: counter files kept open and read again from offset 0; the events that make a list stale.
@@ -49,6 +50,19 @@ describe('OpenFiles', () => {
     expect(files.field(f, 'rss_huge')).toBe(0);
     files.close();
     expect(files.field(f, 'rss')).toBe(1);
+  });
+
+  it('number() reads a counter file as Number(text.trim()) does, from the bytes (issue #27 point 2)', () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'opsdeck-of-')), 'usage');
+    const files = new OpenFiles();
+    for (const text of ['123456789\n', '0\n', '42', ' 7 \n', '', '\n', '12 34\n', 'max\n', '18446744073709551615\n', '9x\n']) {
+      writeFileSync(f, text);
+      expect(files.number(f), JSON.stringify(text)).toBe(Number(text.trim()));
+      expect(leadingNumber(Buffer.from(text), text.length), JSON.stringify(text)).toBe(Number(text.trim()));
+    }
+    files.close();
+    writeFileSync(f, '5\n');
+    expect(files.number(f)).toBe(5);
   });
 
   it('a file that cannot be read throws as readFileSync does, and is not kept', () => {
@@ -106,6 +120,34 @@ describe('CgroupReader.readKnown (issue #27: known containers read at once, with
     // limitTtlMs 0: the limit is always due again, so the known path never answers.
     expect(quick.readKnown(4243)).toBeUndefined();
     quick.close();
+  });
+});
+
+describe('CgroupReader: memory.stat read again only when the memory usage moved, or after 10 s (issue #27 point 2)', () => {
+  it('keeps the inactive file figure while the usage reads the same; a moved usage, or the figure’s age, reads memory.stat again', async () => {
+    const cg = fakeCgroupV1(4244);
+    cg.set(1_000, 500_000, 100_000);
+    const reader = new CgroupReader(cg.proc, 60_000, 10_000);
+    expect(await reader.read(4244)).toMatchObject({ memUsedBytes: 400_000 });
+    const t0 = performance.now();
+    // Only the page cache's lists changed (memory.stat), not the usage: the figure read before stands…
+    cg.set(2_000, 500_000, 300_000);
+    expect(reader.readKnown(4244, t0 + 1)).toMatchObject({ cpuNs: 2_000, memUsedBytes: 400_000 });
+    // …until 10 s have passed since memory.stat was read.
+    expect(reader.readKnown(4244, t0 + 10_001)).toMatchObject({ memUsedBytes: 200_000 });
+    // A usage that moved reads memory.stat at once.
+    cg.set(3_000, 600_000, 50_000);
+    expect(reader.readKnown(4244, t0 + 10_002)).toMatchObject({ cpuNs: 3_000, memUsedBytes: 550_000 });
+    reader.close();
+
+    // inactiveTtlMs 0: memory.stat at every read, as before.
+    const every = fakeCgroupV1(4245);
+    every.set(1, 500_000, 100_000);
+    const always = new CgroupReader(every.proc, 60_000, 0);
+    expect(await always.read(4245)).toMatchObject({ memUsedBytes: 400_000 });
+    every.set(2, 500_000, 300_000);
+    expect(always.readKnown(4245)).toMatchObject({ memUsedBytes: 200_000 });
+    always.close();
   });
 });
 

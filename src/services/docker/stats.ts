@@ -49,9 +49,11 @@ export class StatsReader {
     // others (new, moved, their limit due again) take the path below with its lookups and awaits.
     const rest = useCgroup ? [] : running;
     if (useCgroup) {
+      // One clock reading for the loop (performance.now() allocates in Node's argument checks).
+      const now = performance.now();
       for (const c of running) {
-        const counters = c.pid ? this.cgroups.readKnown(c.pid) : undefined;
-        if (counters) out.set(c.id, this.cgroupFigures(c, counters));
+        const counters = c.pid ? this.cgroups.readKnown(c.pid, now) : undefined;
+        if (counters) out.set(c.id, this.cgroupFigures(c, counters, now));
         else rest.push(c);
       }
     }
@@ -80,8 +82,7 @@ export class StatsReader {
   }
 
   /** CPU % since this container's previous sample, and its memory figures. */
-  private cgroupFigures(c: ContainerInfo, counters: CgroupCounters): ContainerStats {
-    const at = performance.now();
+  private cgroupFigures(c: ContainerInfo, counters: CgroupCounters, at = performance.now()): ContainerStats {
     const prev = this.prevCpu.get(c.id);
     this.prevCpu.set(c.id, { at, cpuNs: counters.cpuNs });
     // Δcpu-ns over Δwall-ns equals docker's Δcpu/Δsystem × online_cpus (system time runs ncpu× faster).
@@ -134,13 +135,11 @@ function precpuOf(s: ApiStats): PrevCpu | undefined {
 
 const HOST_MEMORY = totalmem();
 
+/** The figures, built without spreading conditional objects (issue #27: made per container per refresh). */
 function memFigures(used: number, limit: number | undefined, cpuPercent: number | undefined, source: ContainerStats['source']): ContainerStats {
   const base = limit ?? HOST_MEMORY;
-  return {
-    ...(cpuPercent !== undefined ? { cpuPercent } : {}),
-    memUsedBytes: used,
-    ...(limit !== undefined ? { memLimitBytes: limit } : {}),
-    memPercent: base > 0 ? (used / base) * 100 : 0,
-    source,
-  };
+  const s: ContainerStats = { memUsedBytes: used, memPercent: base > 0 ? (used / base) * 100 : 0, source };
+  if (cpuPercent !== undefined) s.cpuPercent = cpuPercent;
+  if (limit !== undefined) s.memLimitBytes = limit;
+  return s;
 }
