@@ -5,14 +5,15 @@ import { build } from 'esbuild';
 import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { checkBundle, inkSwapsPlugin, preflight, ROOT } from './ink-swaps.mjs';
 
-// Four of Ink's modules and its import of one package are swapped at build time (the packages on
-// disk are unchanged); the table, the plugin and the checks are in scripts/ink-swaps.mjs:
+// Five of Ink's modules are swapped at build time (the packages on disk are unchanged); the table,
+// the plugin and the checks are in scripts/ink-swaps.mjs:
 // - its ./output.js (the frame buffer) goes to src/ui/ink/output.ts, which joins rows from the
 //   strings written on them instead of a grid of one object per cell (see there);
 // - its ./measure-text.js and ./wrap-text.js go to src/ui/ink/, the same functions with bounded
 //   caches (Ink 6 keeps every text it ever measured or wrapped: vadimdemedes/ink#986);
-// - its import of widest-line goes to src/ui/ink/widest-line.ts, which counts the widths of the
-//   dashboard's texts instead of asking string-width (see there);
+// - its ./render-node-to-output.js goes to src/ui/ink/render-node-to-output.ts: one yoga call for a
+//   node's left, top and width where Ink made up to seven, and the widths of the dashboard's texts
+//   counted instead of asking string-width (widest-line, swapped on its own before; see there);
 // - its ./sanitize-ansi.js goes to src/ui/ink/sanitize-ansi.ts: every text of the frame redacted and
 //   stripped of escape sequences but colours (issue #12, see there).
 // Ink's internal modules are not its API, so the swaps are made safe (issue #15 part 4): package.json
@@ -29,7 +30,7 @@ import { checkBundle, inkSwapsPlugin, preflight, ROOT } from './ink-swaps.mjs';
 //   last, delimited (#998). On Ink 8 both swaps go; first run test/unit/ink-caches.test.ts's
 //   truncation case (a cut wide character must not make a row one column too wide) against Ink 8's
 //   wrap-text, which still truncates with cli-truncate: if it fails, keep a wrap-text swap for that.
-// - output, widest-line: not leaks but CPU per frame (issue #3); Ink 8's Output still builds a grid
+// - output, render-node-to-output: not leaks but CPU per frame (issues #3, #27); Ink 8's Output still builds a grid
 //   of cell objects (its caches live for one frame). They go when `npm run bench:console` on Ink 8
 //   without them stays within the console's CPU budget; otherwise they are carried to Ink 8's Output
 //   and proven again cell by cell (test/unit/ink-output.test.ts, test/ui/console.test.tsx).

@@ -3,7 +3,7 @@ import type { Metafile, Plugin } from 'esbuild';
 
 /** One of Ink's internal imports pointed at our module. */
 export interface InkSwap {
-  /** The specifier as Ink's build imports it (`./output.js`, `widest-line`). */
+  /** The specifier as Ink's build imports it (`./output.js`, `./render-node-to-output.js`). */
   specifier: string;
   /** Our module, from the project's root. */
   target: string;

@@ -24,7 +24,7 @@ export const TESTED_INK = ['6.8.0'];
 
 /**
  * Each swap: the specifier as Ink's build imports it, our module (from the root), and the file of
- * Ink's package it replaces (none for a package import: widest-line stays in the bundle, ours uses it).
+ * Ink's package it replaces (none for a package import).
  */
 export const INK_SWAPS = [
   // The frame buffer: rows of text segments instead of a grid of cell objects (issue #3, CPU).
@@ -34,8 +34,9 @@ export const INK_SWAPS = [
   { specifier: './wrap-text.js', target: 'src/ui/ink/wrap-text.ts', replaces: 'build/wrap-text.js' },
   // Every text of the frame redacted and stripped of escape sequences but colours (issue #12).
   { specifier: './sanitize-ansi.js', target: 'src/ui/ink/sanitize-ansi.ts', replaces: 'build/sanitize-ansi.js' },
-  // Widths counted without string-width for the dashboard's texts (issue #3, CPU).
-  { specifier: 'widest-line', target: 'src/ui/ink/widest-line.ts' },
+  // Fewer calls into yoga per node and frame (issue #27 point 2); widths counted without string-width
+  // (issue #3: it took over the widest-line swap, whose only importer in Ink was this module).
+  { specifier: './render-node-to-output.js', target: 'src/ui/ink/render-node-to-output.ts', replaces: 'build/render-node-to-output.js' },
 ];
 
 /** A module of Ink's build (metafile path or absolute path). */

@@ -71,6 +71,8 @@ export class EventBus {
   // One ordered set rather than a set per type: "in subscription order" then holds across typed and
   // '*' listeners, and the few listeners a process has make filtering by type cheap.
   private readonly subs = new Set<Subscription>();
+  /** `subs` as an array, made again only when a listener comes or goes (issue #27: an emit copied the set each time — ~55 check results a refresh). */
+  private order: Subscription[] = [];
   private failures = 0;
 
   constructor(private readonly opts: EventBusOptions = {}) {}
@@ -87,7 +89,10 @@ export class EventBus {
     // Sound: emit only hands a listener the events of the type it subscribed to.
     const sub: Subscription = { type, listener: listener as Listener<EngineEvent> };
     this.subs.add(sub);
-    return () => void this.subs.delete(sub);
+    this.order = [...this.subs];
+    return () => {
+      if (this.subs.delete(sub)) this.order = [...this.subs];
+    };
   }
 
   /**
@@ -95,7 +100,10 @@ export class EventBus {
    * subscribed during an emit hears the next event, not this one; one unsubscribed during it is not called.
    */
   emit(event: EngineEvent): void {
-    for (const sub of [...this.subs]) {
+    // The array of this moment: a subscription during the emit makes a new one, so this loop does not see it.
+    const order = this.order;
+    for (let i = 0; i < order.length; i++) {
+      const sub = order[i]!;
       if ((sub.type !== event.type && sub.type !== '*') || !this.subs.has(sub)) continue;
       try {
         const r = sub.listener(event);

@@ -31,6 +31,7 @@ export class HostSampler {
   // The four /proc files stay open and are read again from offset 0 (issue #27: fs/promises' readFile
   // is an open, an fstat, reads and a close, each a trip through the thread pool, every refresh).
   private readonly files = new OpenFiles(8);
+  // (/proc/stat, meminfo, mounts, net/dev, loadavg, uptime: six of the eight.)
   // /proc/mounts parsed once per change of its text (issue #27 point 2: with 50 containers it holds a
   // few hundred overlay, shm and bind lines, and parsing them every refresh was ~1 % of the idle console).
   private mounts?: { text: string; parsed: ReturnType<typeof parseMounts> };
@@ -76,16 +77,41 @@ export class HostSampler {
         // reads /proc/stat and /proc/cpuinfo again at every refresh (issue #27).
         cpuCount: cpuLines(stat) || cpus().length || 1,
         ...(cpuPercent !== undefined ? { cpuPercent } : {}),
-        load: loadavg() as [number, number, number],
+        load: this.load(read),
         memory: parseMeminfo(meminfo),
         filesystems: await filesystemUsage(this.parsedMounts(mounts)),
         network: { rxBytes: net.rx, txBytes: net.tx, ...rates },
-        uptimeSec: uptime(),
+        uptimeSec: this.uptime(read),
         source: 'proc',
       });
     } catch (err) {
       return fail('unknown', 'host', `could not read host metrics: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * The load averages from /proc/loadavg through the kept files, as os.loadavg() reads them (issue
+   * #27 point 2: os.loadavg() and os.uptime() open, read and close their file at every refresh).
+   */
+  private load(read: (name: string) => string): [number, number, number] {
+    try {
+      const [a, b, c] = read('loadavg').split(' ', 3).map(Number);
+      if (a !== undefined && b !== undefined && c !== undefined && !Number.isNaN(a + b + c)) return [a, b, c];
+    } catch {
+      // not there: as before
+    }
+    return loadavg() as [number, number, number];
+  }
+
+  /** Seconds since boot from /proc/uptime through the kept files, as os.uptime() reads it. */
+  private uptime(read: (name: string) => string): number {
+    try {
+      const up = Number(read('uptime').split(' ', 1)[0]);
+      if (!Number.isNaN(up)) return up;
+    } catch {
+      // not there: as before
+    }
+    return uptime();
   }
 
   /** Closes the /proc files kept open. */

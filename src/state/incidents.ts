@@ -41,6 +41,8 @@ export type Applied = RuleDecision & { incident?: Incident };
 
 /** The incidents of one state database. */
 export class IncidentStore {
+  private openStmt?: BetterSqlite3.Statement;
+
   constructor(private readonly db: BetterSqlite3.Database) {}
 
   private fromRow(r: Row): Incident {
@@ -53,7 +55,9 @@ export class IncidentStore {
 
   /** The open incident, if any (at most one is). */
   open(): Incident | undefined {
-    const r = this.db.prepare("SELECT * FROM incidents WHERE status = 'open'").get() as Row | undefined;
+    // Prepared once (issue #27 point 2: the console asks at every refresh for its header).
+    this.openStmt ??= this.db.prepare("SELECT * FROM incidents WHERE status = 'open'");
+    const r = this.openStmt.get() as Row | undefined;
     return r ? this.fromRow(r) : undefined;
   }
 

@@ -276,13 +276,20 @@ export class Monitor {
   }
 }
 
-/** A check result with its texts for people redacted (message, target, a text value, why figures are missing). */
+/**
+ * A check result with its texts for people redacted (message, target, a text value, why figures are
+ * missing); the result itself when there was nothing to redact (issue #27: ~55 results a refresh,
+ * each copied before).
+ */
 function redactCheck(r: CheckResult): CheckResult {
-  return {
-    ...r,
-    message: redactSecrets(r.message),
-    target: redactSecrets(r.target),
-    ...(typeof r.value === 'string' ? { value: redactSecrets(r.value) } : {}),
-    ...(r.missing ? { missing: Object.fromEntries(Object.entries(r.missing).map(([k, v]) => [k, redactSecrets(v)])) } : {}),
-  };
+  const message = redactSecrets(r.message);
+  const target = redactSecrets(r.target);
+  const value = typeof r.value === 'string' ? redactSecrets(r.value) : r.value;
+  let missing = r.missing;
+  if (missing) {
+    const m = Object.fromEntries(Object.entries(missing).map(([k, v]) => [k, redactSecrets(v)]));
+    if (Object.keys(m).some((k) => m[k] !== missing![k])) missing = m;
+  }
+  if (message === r.message && target === r.target && value === r.value && missing === r.missing) return r;
+  return { ...r, message, target, ...(value !== undefined ? { value } : {}), ...(missing ? { missing } : {}) };
 }

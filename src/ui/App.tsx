@@ -130,7 +130,7 @@ export function App(props: {
   const wizardKeys = useRef<WizardKeys>(null);
   const wizardUnfinished = useRef<Set<string> | undefined>(undefined);
   // Read synchronously by the input handler (see useRefState): a burst "ry" must see the dialog "r" opened.
-  const [getConsole, setConsole] = useRefState(initialConsoleState(dockerConfigured(props.config)));
+  const [getConsole, setConsole] = useRefState(() => initialConsoleState(dockerConfigured(props.config)));
   const cs = getConsole();
   const { columns, rows } = useTerminalSize(props.size);
   // Narrow selections (issue #15): the logs view and the wizard redraw on checks and alerts only.

@@ -44,7 +44,7 @@ export function runbookRows(height: number, parts: { steps: number; why: number;
  * offered) or n (stop). Esc never answers. When the child ends, the outcome and the key back.
  */
 export function RunbookWizard(props: { start: RunbookStart; run: StartRunbook; keys: readonly KeyBinding[]; width: number; height: number; now: number; onBack: () => void; keysRef: Ref<WizardKeys> }) {
-  const [getState, setState] = useRefState(initialRunbookState(props.start));
+  const [getState, setState] = useRefState(() => initialRunbookState(props.start));
   const run = useRef<DrivenRun | undefined>(undefined);
   useEffect(() => {
     let mounted = true;

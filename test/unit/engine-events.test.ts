@@ -69,6 +69,23 @@ describe('EventBus', () => {
     expect(heard).toEqual(['a', '*']);
   });
 
+  it('a listener subscribed during an emit hears the next event, not this one; one subscribed again after leaving is called once', () => {
+    const bus = new EventBus();
+    const heard: string[] = [];
+    let offLate: (() => void) | undefined;
+    bus.subscribe('alert.resolved', (e) => {
+      heard.push(`a${e.at}`);
+      offLate ??= bus.subscribe('alert.resolved', (l) => heard.push(`late${l.at}`));
+    });
+    bus.emit({ type: 'alert.resolved', at: 1, alert });
+    bus.emit({ type: 'alert.resolved', at: 2, alert });
+    offLate?.();
+    const again = bus.subscribe('alert.resolved', (e) => heard.push(`again${e.at}`));
+    bus.emit({ type: 'alert.resolved', at: 3, alert });
+    again();
+    expect(heard).toEqual(['a1', 'a2', 'late2', 'a3', 'again3']);
+  });
+
   it('a listener that throws (or rejects) reaches neither the emitter nor the listeners after it; it is counted and reported', async () => {
     const reported: string[] = [];
     const bus = new EventBus({

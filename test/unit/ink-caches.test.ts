@@ -2,7 +2,7 @@ import stringWidth from 'string-width';
 import widestLineOfPackage from 'widest-line';
 import { describe, expect, it } from 'vitest';
 import { isNarrow, simpleWidth, widthCache } from '../../src/ui/ink/width.js';
-import widestLine from '../../src/ui/ink/widest-line.js';
+import { textWidth as widestLine } from '../../src/ui/ink/width.js';
 import measureText from '../../src/ui/ink/measure-text.js';
 import wrapText, { wrapCache } from '../../src/ui/ink/wrap-text.js';
 // Ink's own modules (not in its package exports), to compare with.

@@ -55,6 +55,30 @@ describe('Output (rows of segments) shows what Ink’s shows', () => {
     expect(cells(ours)).toEqual(cells(ink));
   });
 
+  it('a transformer is called once for a line it already made (the same <Text> frame after frame, issue #27), again for a new line or index', () => {
+    let calls = 0;
+    const red = (l: string, i: number) => {
+      calls++;
+      return `${E}31m${l}${i}${E}39m`;
+    };
+    const frame = (text: string) => {
+      const o = new Output({ width: 20, height: 3 });
+      o.write(0, 0, text, { transformers: [red] });
+      return o.get().output;
+    };
+    const first = frame('ab\ncd');
+    expect(calls).toBe(2);
+    expect(frame('ab\ncd')).toBe(first);
+    expect(calls).toBe(2);
+    // The second line changed: only it is made again, and the frame shows it.
+    expect(cells(frame('ab\nxy'))).toEqual(cells(both(20, 3, [['write', 0, 0, 'ab\nxy', [red]]]).ink));
+    expect(calls).toBe(2 + 1 + 2);
+    // Two transformers (a <Transform> inside a coloured <Text>): applied in order every time, as Ink does.
+    const o = new Output({ width: 20, height: 1 });
+    o.write(0, 0, 'q', { transformers: [red, (l) => `[${l}]`] });
+    expect(o.get().output).toContain('[');
+  });
+
   it('reports the frame height as Ink does', () => {
     const o = new Output({ width: 5, height: 3 });
     o.write(0, 0, 'a', { transformers: [] });

@@ -97,9 +97,9 @@ describe('every swap proven by the bundle', () => {
   });
 
   it('fails when application code imports a swap module instead of going through the redirect', async () => {
-    const problems = checkBundle(await bundle(INK_SWAPS, "export { default as widestLine } from './src/ui/ink/widest-line.ts';"));
+    const problems = checkBundle(await bundle(INK_SWAPS, "export { default as wrapText } from './src/ui/ink/wrap-text.ts';"));
     expect(problems).toEqual([
-      "entry.ts imports src/ui/ink/widest-line.ts, a swap module only Ink may reach (through the build's redirect): import shared code from a module both use, such as src/ui/ink/width.ts",
+      "entry.ts imports src/ui/ink/wrap-text.ts, a swap module only Ink may reach (through the build's redirect): import shared code from a module both use, such as src/ui/ink/width.ts",
     ]);
   });
 });

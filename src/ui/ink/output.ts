@@ -35,6 +35,33 @@ const RESET = '\u001B[0m';
 /** Printed width of one line (widest-line of a text without '\n' is its width). */
 const lineWidth = textWidth;
 
+/**
+ * The last lines a transformer made, by line index (issue #27 point 2): a text's transformer is its
+ * <Text>'s colour closure, the same function for as long as the <Text> is not rendered again — a
+ * memoised container line keeps it for minutes — so its lines come out the same at every frame and
+ * are not coloured and measured again. Transformers are pure (a colour or a user's <Transform> of the
+ * line and its index); an entry goes with its function.
+ */
+const transformed = new WeakMap<Transformer, { line: string; out: string; width: number }[]>();
+
+/** `line` (the `index`th of its text) through `transformers`, and its width. */
+function transformLine(line: string, index: number, transformers: Transformer[]): { out: string; width: number } {
+  if (transformers.length !== 1) {
+    let out = line;
+    for (let i = 0; i < transformers.length; i++) out = transformers[i]!(out, index);
+    return { out, width: lineWidth(out) };
+  }
+  const fn = transformers[0]!;
+  let lines = transformed.get(fn);
+  const hit = lines?.[index];
+  if (hit && hit.line === line) return hit;
+  const out = fn(line, index);
+  const entry = { line, out, width: lineWidth(out) };
+  if (!lines) transformed.set(fn, (lines = []));
+  lines[index] = entry;
+  return entry;
+}
+
 /** Puts `s` on a row (sorted, non-overlapping), cutting away whatever it covers. */
 function place(row: Segment[], s: Segment): void {
   const last = row.at(-1);
@@ -62,7 +89,9 @@ function place(row: Segment[], s: Segment): void {
 function joinRow(row: Segment[]): string {
   let out = '';
   let col = 0;
-  for (const s of row) {
+  // Index loops in what runs every frame: without TurboFan (the console) for…of allocates per step.
+  for (let i = 0; i < row.length; i++) {
+    const s = row[i]!;
     if (s.x > col) out += ' '.repeat(s.x - col);
     out += s.text;
     if (s.text.includes('\u001B')) out += RESET;
@@ -99,7 +128,9 @@ export default class Output {
     const rows: Segment[][] = [];
     for (let y = 0; y < this.height; y++) rows.push([]);
     const clips: Clip[] = [];
-    for (const op of this.operations) {
+    const ops = this.operations;
+    for (let o = 0; o < ops.length; o++) {
+      const op = ops[o]!;
       if (op.type === 'clip') {
         clips.push(op.clip);
         continue;
@@ -141,15 +172,16 @@ export default class Output {
         const row = rows[y + index];
         // A text taller than the frame: Ink drops the lines below it.
         if (!row) continue;
-        let line = lines[index] as string;
-        for (const transform of op.transformers) line = transform(line, index);
+        const t = transformLine(lines[index] as string, index, op.transformers);
+        let line = t.out;
+        let width = t.width;
         let at = x;
         if (at < 0) {
           // Ink drops the cells left of column 0.
           line = sliceAnsi(line, -at);
+          width = lineWidth(line);
           at = 0;
         }
-        const width = lineWidth(line);
         if (width > 0) place(row, { x: at, width, text: line });
       }
     }

@@ -7,7 +7,7 @@ export const widthCache = new BoundedCache<number>(2000);
 /**
  * Printed width of the widest line of `text`, as the widest-line package gives it: counted by
  * simpleWidth when it can, else asked of widest-line (string-width) and kept in a bounded cache. The
- * one width function of the console: Ink reaches it through the widest-line swap (./widest-line.ts,
+ * one width function of the console: Ink reaches it through the render-node-to-output swap (./render-node-to-output.ts,
  * wired by scripts/build.mjs), the frame buffer and the other swaps import it here, and so does the
  * console's own formatting (src/ui/format/cells.ts) — never the swap module itself (issue #15).
  */
