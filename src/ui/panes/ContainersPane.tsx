@@ -17,6 +17,28 @@ const Line = memo(function Line(props: { text: string; color?: Color | undefined
   );
 });
 
+type LineProps = { key: string; text: string; color?: Color | undefined; inverse: boolean };
+
+/**
+ * The table's rows, drawn again only when a row's text, colour or selection changed (issue #27 point
+ * 2): at idle the rows read the same from one refresh to the next, and React then skips the whole
+ * list at once instead of comparing each memoised line.
+ */
+const Rows = memo(
+  function Rows(props: { lines: LineProps[] }) {
+    return (
+      <Box flexDirection="column">
+        {props.lines.map((l) => (
+          <Line key={l.key} color={l.color} inverse={l.inverse} text={l.text} />
+        ))}
+      </Box>
+    );
+  },
+  (a, b) => a.lines.length === b.lines.length && a.lines.every((l, i) => sameLine(l, b.lines[i]!)),
+);
+
+const sameLine = (a: LineProps, b: LineProps): boolean => a.key === b.key && a.text === b.text && a.color === b.color && a.inverse === b.inverse;
+
 /** Row texts by their figures and widths (bounded: cleared when full, as the width cache). */
 const lineTexts = new Map<string, string>();
 const LINE_TEXTS_MAX = 1024;
@@ -62,9 +84,7 @@ export function ContainersPane(props: { docker: Envelope<DockerData>; configured
       {stale ? <C color="red">stale: {docker.error?.message}</C> : null}
       <Line dim text={cols.map((c) => fit(c.title, w(c), c.key === 'cpu' || c.key === 'restarts' ? 'right' : 'left')).join(' ')} />
       {rows.length === 0 ? <C dim>no containers</C> : null}
-      {win.rows.map((r, i) => (
-        <Line key={r.id} color={r.color} inverse={props.focused && win.offset + i === props.selected} text={cells(r)} />
-      ))}
+      <Rows lines={win.rows.map((r, i): LineProps => ({ key: r.id, color: r.color, inverse: props.focused && win.offset + i === props.selected, text: cells(r) }))} />
       {win.hidden > 0 ? <C dim>{`+${win.hidden} more`}</C> : null}
     </Box>
   );
