@@ -53,6 +53,8 @@ export interface RestoreCtx {
   checkedBeforeSwap?: 'quick_check' | 'integrity_check';
   /** The 100-byte SQLite header (hex) of the copy the swap renamed into place, after opsdeck's own tables and WAL mode were carried over. */
   swappedHeader?: string;
+  /** A merge's inserted rows by table, as id ranges of its one integer key (the ledger step names those never counted missing). */
+  mergedIds?: Record<string, { key: string; ranges: Range[] }>;
   /** The backup's database size and the live file's (with -wal) at the start: what the expected step durations were read from. */
   rawBytes?: number;
   liveBytes?: number;
@@ -369,6 +371,14 @@ export const RESTORE_ACTIONS: Record<string, RestoreAction> = {
       if (ctx.mode.kind !== 'merge') throw new Failure('internal', 'merge step in a run that is not a merge');
       if (!existsSync(ctx.tmpPath)) await extractVerified(file, ctx.sha256, ctx.tmpPath, `backup ${ctx.backupId}`);
       const counts = await mergeTables(ctx.dbPath, ctx.tmpPath, ctx.mode.tables, ctx.mergeKeys ?? {}, { id: r.id, backupId: ctx.backupId });
+      // What this merge inserted, by id: a resumed merge inserts only what is still absent, so the ids join those of the attempt before.
+      const mergedIds = { ...ctx.mergedIds };
+      for (const [t, c] of Object.entries(counts)) {
+        if (!c.insertedIds) continue;
+        const before = mergedIds[t]?.key === c.insertedIds.key ? mergedIds[t].ranges : [];
+        mergedIds[t] = { key: c.insertedIds.key, ranges: normalize([...before, ...c.insertedIds.ids.map((id): Range => [id, id])]) };
+      }
+      x.persist({ ...ctx, mergedIds });
       return Object.entries(counts)
         .map(([t, c]) => `${t}: ${c.inserted} rows inserted, ${c.unchanged} already there${c.conflicts ? `, ${c.conflicts} kept in ${conflictsTable(t)} (their key now holds a newer row)` : ''}${c.quarantined ? `, ${c.quarantined} not merged back: they wait in _opsdeck_quarantine_${t} (db repair moved them; db repair --undo puts them back)` : ''}`)
         .join('; ');
@@ -623,6 +633,12 @@ async function recordLedger(r: Stored, ledger: RowLedger): Promise<string> {
       // never counted missing (an id reused between two looks): said, so the two counts agree.
       const other = subtractRanges(kept, inConflicts);
       if (other.length) parts.push(`${size(other)} more kept there (${key} ${formatRanges(other)}: the live row differs from the backup's; not missing to the row-loss check)`);
+      // The merge also inserts backup rows absent now that the row-loss check never counted missing
+      // (deleted after its last look): said, so its count and this one agree (operator trial: step 5
+      // "14 rows inserted", this step "11 missing rows back").
+      const merged = ctx.mode.kind === 'merge' && ctx.mergedIds?.[t]?.key === key ? ctx.mergedIds[t].ranges : [];
+      const unseen = subtractRanges(merged, x.recovered);
+      if (unseen.length) parts.push(`${size(unseen)} more inserted (${key} ${formatRanges(unseen)}: absent when the merge ran, deleted after the row-loss check's last look)`);
       if (x.lostByRestore.length) parts.push(`${size(x.lostByRestore)} rows written after the backup are gone (${key} ${formatRanges(x.lostByRestore)})`);
       if (x.reverted.length) parts.push(`${size(x.reverted)} rows changed since the backup now hold the backup's version (${key} ${formatRanges(x.reverted)}; the replaced versions are in the safety copy ${ctx.safetyDir})`);
       parts.push(x.missing.length ? `${size(x.missing)} still missing (${key} ${formatRanges(x.missing)})` : 'none missing');

@@ -57,6 +57,8 @@ export interface MergeCount {
   unchanged: number;
   /** Backup rows whose key waits in `_opsdeck_quarantine_<table>` (`db repair` moved them): not merged back — that would duplicate them; `db repair --undo` puts them back. */
   quarantined: number;
+  /** The key values of the rows inserted, when the key is one integer column (the ledger step names those the row-loss check never saw missing). */
+  insertedIds?: { key: string; ids: number[] };
 }
 
 /** Whether a table exists in the main schema with every one of these columns. */
@@ -118,12 +120,15 @@ export async function mergeTables(dbPath: string, backupFile: string, tables: re
         const keep = db.prepare(`INSERT INTO main.${q(ct)} (${list}, _opsdeck_run, _opsdeck_backup, _opsdeck_reason, _opsdeck_at) VALUES (${cols.map(() => '?').join(', ')}, ?, ?, ?, ?)`);
         let inserted = 0;
         let refused = 0;
+        const keyAt = key.length === 1 ? cols.indexOf(key[0]!) : -1;
+        const insertedIds: number[] = [];
         for (const row of missing) {
           try {
             db.exec('SAVEPOINT merge_row');
             insert.run(...row);
             db.exec('RELEASE merge_row');
             inserted++;
+            if (keyAt >= 0 && Number.isInteger(row[keyAt])) insertedIds.push(row[keyAt] as number);
           } catch (e) {
             db.exec('ROLLBACK TO merge_row');
             db.exec('RELEASE merge_row');
@@ -135,7 +140,7 @@ export async function mergeTables(dbPath: string, backupFile: string, tables: re
         }
         const total = (db.prepare(`SELECT count(*) AS n FROM b.${q(t)}`).get() as { n: number }).n;
         const conflicts = (db.prepare(`SELECT count(*) AS n FROM main.${q(ct)} WHERE _opsdeck_run = ?`).get(run.id) as { n: number }).n;
-        counts[t] = { inserted, conflicts, unchanged: Math.max(0, total - inserted - conflicts - quarantined), quarantined };
+        counts[t] = { inserted, conflicts, unchanged: Math.max(0, total - inserted - conflicts - quarantined), quarantined, ...(keyAt >= 0 ? { insertedIds: { key: key[0]!, ids: insertedIds } } : {}) };
         // No conflict: the table this run made is not left behind in the application's database.
         if (!hadConflicts && (db.prepare(`SELECT count(*) AS n FROM main.${q(ct)}`).get() as { n: number }).n === 0) db.exec(`DROP TABLE main.${q(ct)}`);
         if (reused + refused > conflicts) throw new Failure('internal', `merge of ${t}: ${reused + refused} conflicts written, ${conflicts} found`);

@@ -171,6 +171,19 @@ describe('merge restore', () => {
     sql('DROP TABLE _opsdeck_conflicts_trades');
   });
 
+  it('rows the merge inserts that the row-loss check never counted missing are named as well, so its steps agree', async () => {
+    // Operator trial: the merge step said "14 rows inserted", the ledger step "11 missing rows back".
+    sql('DROP TABLE IF EXISTS _opsdeck_conflicts_trades');
+    expect((await rowsCheck())?.status).toMatch(/ok|warning/); // a look: the ledger knows every id now
+    sql('DELETE FROM trades WHERE id BETWEEN 50 AND 51'); // after its last look: never counted missing
+    const r = await cli('restore', '--db', 'shop', '--merge', '--yes');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/trades: 2 rows inserted/);
+    expect(r.stdout).toMatch(/trades: 0 missing rows back, (?:2 more kept there \(id 30–31: [^)]*\), )?2 more inserted \(id 50–51: absent when the merge ran, deleted after the row-loss check's last look\), none missing/);
+    expect(one('SELECT count(*) AS n FROM trades WHERE id BETWEEN 50 AND 51')).toBe(2);
+    sql('DROP TABLE IF EXISTS _opsdeck_conflicts_trades');
+  });
+
   it('a backup taken after the loss, where new rows reused the missing ids, is not taken as holding the lost rows: they stay missing', async () => {
     // Operator trial: counted by id, the newest backup "held" every lost trade; the merge inserted
     // none ("already there") and the ledger called them back, clearing the alert with the trades gone.
