@@ -24,11 +24,13 @@
 // ones), each's own CPU over the same measured minute — with the ratio per round and the median
 // ratio against the target (≤ 1). Runs one after the other on this shared machine differ by ±20 %;
 // side by side, what the machine does meanwhile weighs on both alike.
+// Every opsdeck build runs as the `opsdeck` command starts it (bin/opsdeck's Node flags, read from
+// the launcher: bench/lib.mjs opsdeckNode); BENCH_PLAIN=1 runs `node <cli>` without them instead.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { cpuSeconds, createIdle, daemonPids, median, startEngine } from './lib.mjs';
+import { cpuSeconds, createIdle, daemonPids, median, opsdeckNode, startEngine } from './lib.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 20);
@@ -188,7 +190,7 @@ try {
   const idle = cpuSeconds(daemonPids(engine.pid, engine.execRoot)) - d0;
   const cfg = join(dir, 'opsdeck.yaml');
   writeFileSync(cfg, `name: bench\nrefresh: 2s\ndocker:\n  host: ${engine.host}\n  all_containers: true\nredis: []\nstate_dir: ${dir}/state\n`);
-  const cmds = [...(process.env.BENCH_BEFORE ? [['opsdeck before', `${process.execPath} ${resolve(process.env.BENCH_BEFORE)} --config ${cfg}`]] : []), ['opsdeck', `${process.execPath} ${CLI} --config ${cfg}`]];
+  const cmds = [...(process.env.BENCH_BEFORE ? [['opsdeck before', `${opsdeckNode(resolve(process.env.BENCH_BEFORE))} --config ${cfg}`]] : []), ['opsdeck', `${opsdeckNode(CLI)} --config ${cfg}`]];
   // The floor of the first frame, in the same runs (taking turns with opsdeck): the same tmux start and
   // screen polling, a Node that prints the two texts the polling waits for as soon as it runs. What
   // opsdeck adds is its row minus this one. With NODE_EXTRA_CA_CERTS set (these machines set it), Node
@@ -198,7 +200,7 @@ try {
   writeFileSync(floorFile, "process.stdout.write('\\x1b[?1049h\\x1b[Hopsdeck  health 100%\\r\\nContainers (1/1 running)\\r\\n'); setInterval(() => {}, 1e6);\n");
   const floors = [['node alone', `${process.execPath} ${floorFile}`], ...(process.env.NODE_EXTRA_CA_CERTS ? [['node, no CA env', `env -u NODE_EXTRA_CA_CERTS ${process.execPath} ${floorFile}`]] : [])];
   // And opsdeck itself without that variable: what an operator whose environment does not set it sees.
-  const noCa = process.env.NODE_EXTRA_CA_CERTS ? [['opsdeck, no CA env', `env -u NODE_EXTRA_CA_CERTS ${process.execPath} ${CLI} --config ${cfg}`]] : [];
+  const noCa = process.env.NODE_EXTRA_CA_CERTS ? [['opsdeck, no CA env', `env -u NODE_EXTRA_CA_CERTS ${opsdeckNode(CLI)} --config ${cfg}`]] : [];
   const frameCmds = [...cmds, ...noCa, ...floors];
   const loadFirst = load();
   const uptimeFirst = execFileSync('uptime', { encoding: 'utf8' }).trim();
@@ -207,8 +209,8 @@ try {
   if (ONLY_FIRST) {
     printFrames(frames, frameCmds, loadFirst, uptimeFirst, uptimeFirstEnd, []);
   } else {
-  if (process.env.BENCH_BEFORE) rows.push(await measure('opsdeck before', `${process.execPath} ${resolve(process.env.BENCH_BEFORE)} --config ${cfg}`, engine));
-  rows.push(await measure('opsdeck', `${process.execPath} ${CLI} --config ${cfg}`, engine));
+  if (process.env.BENCH_BEFORE) rows.push(await measure('opsdeck before', `${opsdeckNode(resolve(process.env.BENCH_BEFORE))} --config ${cfg}`, engine));
+  rows.push(await measure('opsdeck', `${opsdeckNode(CLI)} --config ${cfg}`, engine));
   rows.push(await measure('docker stats', `docker -H ${engine.host} stats`, engine));
   for (const tool of ['htop', 'btop']) {
     if (has(tool)) rows.push(await measure(tool, tool, engine));
@@ -235,7 +237,7 @@ try {
     console.log(`\nopsdeck and btop side by side, ${rounds} rounds (own CPU s/min over the same ${SECONDS} s, after ${WARMUP} s):`);
     const ratios = [];
     for (let round = 1; round <= rounds; round++) {
-      const [o, b] = await together([['opsdeck', `${process.execPath} ${CLI} --config ${cfg}`], ['btop', 'btop']], round);
+      const [o, b] = await together([['opsdeck', `${opsdeckNode(CLI)} --config ${cfg}`], ['btop', 'btop']], round);
       ratios.push(o / b);
       console.log(`  round ${round}: opsdeck ${perMin(o).trim()}, btop ${perMin(b).trim()}, ratio ${(o / b).toFixed(2)} (load ${load()})`);
     }

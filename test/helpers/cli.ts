@@ -4,6 +4,9 @@ import { resolve } from 'node:path';
 /** Path of the built CLI (global setup builds it before any test runs). */
 export const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
 
+/** The `opsdeck` command as installed (package.json "bin"): Node with its start-up flags, then dist/cli.js. */
+export const LAUNCHER = resolve(import.meta.dirname, '../../bin/opsdeck');
+
 export interface CliResult {
   code: number | null;
   stdout: string;

@@ -1,14 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { requireBinary } from './require.js';
-import { CLI } from './cli.js';
+import { LAUNCHER } from './cli.js';
 
 /** A real terminal: opsdeck running in a detached tmux session of a given size. */
 export class TmuxSession {
   private constructor(readonly name: string) {}
 
   /**
-   * Starts `node dist/cli.js ARGS` in a new tmux session; the pane stays open after exit to read
+   * Starts `opsdeck ARGS` in a new tmux session, as an operator does: through the `opsdeck` command
+   * (bin/opsdeck, which execs Node with its flags on dist/cli.js). The pane stays open after exit to read
    * the code. After exit the pane also says whether the terminal settings (`stty -g`: raw mode,
    * echo) are what they were before: "TTY=restored" or "TTY=changed".
    * NO_COLOR, FORCE_COLOR and CI are cleared unless `env` sets them (the tmux server's own
@@ -20,7 +22,7 @@ export class TmuxSession {
     const unset = ['NO_COLOR', 'FORCE_COLOR', 'CI'].filter((k) => !opts.env?.[k]).map((k) => `-u ${k}`).join(' ');
     const redirect = `${opts.stdin ? ` < ${opts.stdin}` : ''}${opts.stderr ? ` 2> ${opts.stderr}` : ''}`;
     const cmd =
-      `s0=$(stty -g); env ${unset} ${env} ${process.execPath} ${CLI} ${args.map((a) => `'${a}'`).join(' ')}${redirect}; echo "EXIT=$?"; ` +
+      `s0=$(stty -g); env ${unset} ${env} PATH='${dirname(process.execPath)}':"$PATH" ${LAUNCHER} ${args.map((a) => `'${a}'`).join(' ')}${redirect}; echo "EXIT=$?"; ` +
       `[ "$(stty -g)" = "$s0" ] && echo TTY=restored || echo TTY=changed; sleep 600`;
     execFileSync('tmux', ['new-session', '-d', '-s', name, '-x', String(opts.columns), '-y', String(opts.rows), cmd]);
     return new TmuxSession(name);
@@ -53,7 +55,7 @@ export class TmuxSession {
       try {
         const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
         const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        if (ppid === shell && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(CLI)) return Number(p);
+        if (ppid === shell && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('/dist/cli.js')) return Number(p);
       } catch {
         // gone meanwhile
       }
