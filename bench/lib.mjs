@@ -133,11 +133,15 @@ export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length
  * How the `opsdeck` command starts Node (bin/opsdeck): its flags, read from the launcher, and a fresh
  * random seed — so the benches measure any build (a copy of dist/cli.js, another build's) the way
  * the command runs it. BENCH_PLAIN=1: `node <cli>` without them (what `node dist/cli.js` costs).
+ * The argument list, Node first.
  */
-export function opsdeckNode(cli, plain = !!process.env.BENCH_PLAIN) {
-  if (plain) return `${process.execPath} ${cli}`;
+export function opsdeckArgv(cli, plain = !!process.env.BENCH_PLAIN) {
+  if (plain) return [process.execPath, cli];
   const text = readFileSync(new URL('../bin/opsdeck', import.meta.url), 'utf8');
   const flags = /^flags="([^"]*)"$/m.exec(text)?.[1];
   if (flags === undefined) throw new Error('bench: bin/opsdeck has no flags="…" line to start Node as the command does');
-  return `${process.execPath} ${flags} --random-seed=${1 + Math.floor(Math.random() * 2 ** 30)} ${cli}`;
+  return [process.execPath, ...flags.split(' ').filter(Boolean), `--random-seed=${1 + Math.floor(Math.random() * 2 ** 30)}`, cli];
 }
+
+/** The same as one shell command line (for tmux). */
+export const opsdeckNode = (cli, plain) => opsdeckArgv(cli, plain).join(' ');
