@@ -27,6 +27,13 @@ import { startMetrics } from './watch-metrics.js';
  * (a watch takes it from a console; printed as BACKUP and LEASE lines). Runs until SIGINT/SIGTERM.
  */
 export async function watchCommand(g: GlobalOptions, opts: { metricsAddr?: string } = {}): Promise<number> {
+  // Heard from the start: a SIGTERM while the first cycle runs (a service manager stopping a watch it
+  // has just started) ends it as cleanly as a later one, instead of Node's default — death by the
+  // signal, the leases left to be taken over as holder-dead.
+  const stopRequested = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   let loaded: LoadedConfig = loadConfig(g.config ? { file: g.config } : {});
   useSecrets(loaded.secrets);
   const db = await openStateDb(stateDir(loaded.config.state_dir));
@@ -109,10 +116,7 @@ export async function watchCommand(g: GlobalOptions, opts: { metricsAddr?: strin
       }
     });
   }
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopRequested;
   if (loaded.file) unwatchFile(loaded.file);
   // A healing action under way finishes its step, or pauses journaled (a finding until resumed).
   failover.stop();

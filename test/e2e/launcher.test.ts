@@ -58,4 +58,24 @@ describe('the opsdeck command (bin/opsdeck)', () => {
     // Each start draws its own seed.
     expect(a.argv.find((x) => x.startsWith('--random-seed='))).not.toBe(b.argv.find((x) => x.startsWith('--random-seed=')));
   });
+
+  it('a watch stopped (SIGTERM) as soon as it says it is watching ends cleanly: exit 0, not death by the signal', async () => {
+    // The process spawned is Node itself (exec), so the signal is Node's to handle. watch used to set
+    // its handlers after its first cycle: a SIGTERM meanwhile (a service manager stopping a watch it
+    // just started) killed it (seen while writing this test).
+    const config = join(dir, 'early.yaml');
+    writeFileSync(config, `name: early\ninterval: 30s\nthresholds: {cpu: 100, memory: 100, disk: 100}\nstate_dir: ${join(dir, 'state-early')}\n`);
+    const child = spawn(LAUNCHER, ['watch', '--config', config], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    children.push(child);
+    const exited = new Promise<[number | null, string | null]>((r) => child.on('exit', (code, signal) => r([code, signal])));
+    let out = '';
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('watching ')) resolve();
+      }),
+    );
+    process.kill(child.pid as number, 'SIGTERM');
+    expect(await exited).toEqual([0, null]);
+  });
 });
