@@ -8,6 +8,15 @@ import { initialWizardPhase, wantsText, wizardModes, wizardStep, wizardText, typ
 import { C } from './theme.js';
 import { useRefState } from './useRefState.js';
 
+/**
+ * What the choice screen promises about confirmations — true to restoreSteps' flags (test/ui/restore-wizard.test.tsx
+ * holds the two together): stopping the writers and each step that changes the database wait for y; the safety
+ * copy (taken before any change) and restarting the writers the wizard stopped run without a question
+ * (an operator's trial read "each step that changes something waits for y" and saw the writers start unasked).
+ */
+export const WIZARD_PROMISE =
+  'Asks y before stopping the writers and before changing the database; the safety copy and restarting the writers it stopped run unasked.';
+
 export { unfinishedMap, wizardModes, wizardSuggestions } from './console/wizard.js';
 
 /** A running `opsdeck restore --protocol` child, as the console's actions start it. */
@@ -126,7 +135,7 @@ export function RestoreWizard(props: {
             </C>
           )),
         )}
-        {wrapColumns('Each step that changes something shows what it will do and waits for y. A safety copy of the database is taken before it changes.', Math.min(w, 90) - 4).map((l, i) => (
+        {wrapColumns(WIZARD_PROMISE, Math.min(w, 90) - 4).map((l, i) => (
           <C key={`f${i}`} dim>
             {l}
           </C>

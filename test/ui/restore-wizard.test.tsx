@@ -1,7 +1,8 @@
 import { createRef } from 'react';
 import type { Key } from 'ink';
 import { describe, expect, it } from 'vitest';
-import { RestoreWizard, type RestoreEvents, type WizardKeys } from '../../src/ui/RestoreWizard.js';
+import { RestoreWizard, WIZARD_PROMISE, type RestoreEvents, type WizardKeys } from '../../src/ui/RestoreWizard.js';
+import { changesDatabase, restoreSteps, type RestorePlanInput } from '../../src/domain/restore-plan.js';
 import { KEY_TABLE } from '../../src/ui/keys.js';
 import { viewHeights } from '../../src/ui/console/layout.js';
 import { renderApp } from '../helpers/render.js';
@@ -13,6 +14,29 @@ import { renderApp } from '../helpers/render.js';
 // reach that question on demand.
 
 const key = (k: Partial<Key>): Key => ({ upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false, return: false, escape: false, ctrl: false, shift: false, tab: false, backspace: false, delete: false, meta: false, home: false, end: false, super: false, hyper: false, capsLock: false, numLock: false, ...k });
+
+describe('the restore wizard’s promise about confirmations', () => {
+  it('its choice screen says which steps wait for y, and restoreSteps agrees for every kind of restore', async () => {
+    const r = renderApp(<RestoreWizard databases={['trading']} keys={KEY_TABLE} start={() => ({ answer: () => undefined, answerText: () => undefined })} width={100} height={30} onBack={() => undefined} keysRef={createRef<WizardKeys>()} />, { columns: 100, rows: 30 });
+    try {
+      const f = await r.waitFor((f) => /Restore wizard: trading/.test(f));
+      // The text of the screen, wrapped lines joined: colours and the box's border out.
+      const text = f.replace(/\u001B\[[0-9;]*m/g, '').replace(/[│╭╮╰╯─]/g, ' ').replace(/\s+/g, ' ');
+      expect(text).toContain(WIZARD_PROMISE);
+    } finally {
+      r.unmount();
+    }
+    const base: Omit<RestorePlanInput, 'mode'> = { database: 'trading', dbPath: '/d/trading.db', backupId: 'b1', backupSummary: 'now', writers: ['writer'], safetyDir: '/s' };
+    for (const mode of [{ kind: 'whole' }, { kind: 'merge', tables: ['trades'] }, { kind: 'tables', stages: [{ name: 'critical', tables: ['trades'] }] }] as RestorePlanInput['mode'][]) {
+      const steps = restoreSteps({ ...base, mode });
+      // Asked: stopping the writers and every step that changes the database file.
+      for (const s of steps.filter((s) => s.id === 'stop-writers' || changesDatabase(s.id))) expect(s.confirm, s.id).toBe(true);
+      expect(steps.some((s) => changesDatabase(s.id))).toBe(true);
+      // Not asked, of what changes the world: the safety copy and the writers started again — as the screen says.
+      expect(steps.filter((s) => s.mutating && !s.confirm).map((s) => s.id)).toEqual(['safety-copy', 'start-writers']);
+    }
+  });
+});
 
 describe('the restore wizard at 80×24', () => {
   it('the give-up question, its hint and the Esc nudge fit under the title: nothing scrolls, nothing is cut', async () => {
