@@ -11,16 +11,12 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, readdirSync } fro
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { opsdeckArgv } from './lib.mjs';
+import { opsdeckCommand } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const Database = require('better-sqlite3');
 const CLI = resolve('dist/cli.js');
-// Each build runs as the `opsdeck` command starts Node (bin/opsdeck's flags; BENCH_PLAIN=1 without): [cmd, args].
-const asCommand = (cli, args) => {
-  const [cmd, ...pre] = cli.startsWith('plain:') ? opsdeckArgv(cli.slice(6), true) : opsdeckArgv(cli);
-  return [cmd, [...pre, ...args]];
-};
+// Each build runs as the `opsdeck` command starts Node (bench/lib.mjs opsdeckCommand).
 const MB = Number(process.env.BENCH_MB ?? 1024);
 const dir = process.env.BENCH_DIR ?? mkdtempSync(join(tmpdir(), 'opsdeck-bench-backup-'));
 mkdirSync(dir, { recursive: true });
@@ -110,15 +106,15 @@ function suite(cli, tag, opts = {}) {
   rmSync(bdir, { recursive: true, force: true });
   rmSync(join(dir, 'state'), { recursive: true, force: true });
   const r = {};
-  const create = time(...asCommand(cli, ['backup', 'create', '--db', db, '--dir', bdir, '--json']));
+  const create = time(...opsdeckCommand(cli, ['backup', 'create', '--db', db, '--dir', bdir, '--json']));
   const made = JSON.parse(create.stdout).created[0];
   r.create = create.s;
   add(`opsdeck${tag} backup create (backup API, frames, sha256)`, create.s, `stored ${(made.sizeBytes / size * 100).toFixed(0)} % of the size${made.format ? `, ${made.format}` : ', one stream'}`);
-  const verify = time(...asCommand(cli, ['backup', 'verify', '--db', db, '--dir', bdir]));
+  const verify = time(...opsdeckCommand(cli, ['backup', 'verify', '--db', db, '--dir', bdir]));
   r.verify = verify.s;
   add(`opsdeck${tag} backup verify (sha256, decompress, checks)`, verify.s);
   const restoreBy = (c, label, extra = []) => {
-    const run = time(...asCommand(c, ['restore', '--db', db, '--dir', bdir, '--yes', '--json', ...extra]));
+    const run = time(...opsdeckCommand(c, ['restore', '--db', db, '--dir', bdir, '--yes', '--json', ...extra]));
     const doc = JSON.parse(run.stdout);
     const step = (id) => {
       const st = doc.steps.find((x) => x.id === id);
@@ -172,7 +168,7 @@ const ddShape = () => {
 };
 if (before || process.env.BENCH_ROUNDS) {
   const once = (cli, tag) => {
-    const run = time(...asCommand(cli, ['restore', '--db', db, '--dir', join(dir, `backups${tag}`), '--yes', '--json']));
+    const run = time(...opsdeckCommand(cli, ['restore', '--db', db, '--dir', join(dir, `backups${tag}`), '--yes', '--json']));
     const doc = JSON.parse(run.stdout);
     rmSync(doc.safetyCopy, { recursive: true, force: true });
     const step = (id) => {

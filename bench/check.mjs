@@ -6,13 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { cpuSeconds, createIdle, daemonPids, median, opsdeckArgv, startEngine, timeCommand } from './lib.mjs';
+import { cpuSeconds, createIdle, daemonPids, median, opsdeckCommand, startEngine, timeCommand } from './lib.mjs';
 
-// Each build runs as the `opsdeck` command starts Node (bin/opsdeck's flags; BENCH_PLAIN=1 without): [cmd, args].
-const asCommand = (cli, args) => {
-  const [cmd, ...pre] = opsdeckArgv(cli);
-  return [cmd, [...pre, ...args]];
-};
+// Each build runs as the `opsdeck` command starts Node (bench/lib.mjs opsdeckCommand).
 
 const CLI = resolve('dist/cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'opsdeck-bench-check-'));
@@ -61,13 +57,13 @@ try {
     const localRuns = [];
     const beforeRuns = [];
     for (let i = 0; i < turns; i++) {
-      localRuns.push(measure('opsdeck check (cgroup files)', ...asCommand(CLI, ['check', '--config', cfg('auto')]), engine));
-      if (process.env.BENCH_BEFORE) beforeRuns.push(measure('  the same, BENCH_BEFORE build', ...asCommand(resolve(process.env.BENCH_BEFORE), ['check', '--config', cfg('auto')]), engine));
+      localRuns.push(measure('opsdeck check (cgroup files)', ...opsdeckCommand(CLI, ['check', '--config', cfg('auto')]), engine));
+      if (process.env.BENCH_BEFORE) beforeRuns.push(measure('  the same, BENCH_BEFORE build', ...opsdeckCommand(resolve(process.env.BENCH_BEFORE), ['check', '--config', cfg('auto')]), engine));
     }
     const local = pickMedian(localRuns);
     const before = process.env.BENCH_BEFORE ? pickMedian(beforeRuns) : undefined;
-    const api = pick([0, 1, 2].map(() => measure('opsdeck check (API one-shot)', ...asCommand(CLI, ['check', '--config', cfg('api')]), engine)));
-    const apiSvc = pick([0, 1, 2].map(() => measure(`  + ${SERVICES} declared services`, ...asCommand(CLI, ['check', '--config', cfg('api', SERVICES)]), engine)));
+    const api = pick([0, 1, 2].map(() => measure('opsdeck check (API one-shot)', ...opsdeckCommand(CLI, ['check', '--config', cfg('api')]), engine)));
+    const apiSvc = pick([0, 1, 2].map(() => measure(`  + ${SERVICES} declared services`, ...opsdeckCommand(CLI, ['check', '--config', cfg('api', SERVICES)]), engine)));
     rows.push({ n, ref, local, before, api, apiSvc });
   }
 } finally {
@@ -94,5 +90,5 @@ console.log('With ≥ 2 declared services the second read needs a second daemon 
 
 // Start-up: median of 15 runs each.
 const node = median(Array.from({ length: 15 }, () => timeCommand(process.execPath, ['-e', '0']).wall));
-const help = median(Array.from({ length: 15 }, () => timeCommand(...asCommand(CLI, ['--help'])).wall));
+const help = median(Array.from({ length: 15 }, () => timeCommand(...opsdeckCommand(CLI, ['--help'])).wall));
 console.log(`\nstart-up: node -e 0 ${(node * 1000).toFixed(0)} ms, opsdeck --help ${(help * 1000).toFixed(0)} ms → ${(help / node).toFixed(2)}× (target < 3×)`);

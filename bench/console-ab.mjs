@@ -25,8 +25,8 @@ const TICK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).t
 const builds = (process.env.BENCH_CLIS ?? 'dist/cli.js').split(',').map((c) => {
   const [env, path] = c.includes('|') ? c.split('|') : ['', c];
   const plain = path.startsWith('plain:');
-  const cli = resolve(plain ? path.slice('plain:'.length) : path);
-  return { env, cli, plain, label: plain ? `plain:${cli}` : cli };
+  const cli = `${plain ? 'plain:' : ''}${resolve(plain ? path.slice('plain:'.length) : path)}`;
+  return { env, cli };
 });
 
 /** CPU ticks (user, system) of each thread of `pid`, the main thread as `main`, the others summed by name. */
@@ -60,12 +60,12 @@ try {
     const groups = together ? [builds.map((_, i) => (i + round - 1) % builds.length)] : builds.map((_, i) => [i]);
     for (const group of groups) {
       const runs = group.map((i) => {
-        const { env, cli, plain, label } = builds[i];
+        const { env, cli } = builds[i];
         const cfg = join(dir, `opsdeck-${i}.yaml`);
         writeFileSync(cfg, `name: bench\nrefresh: 2s\ndocker:\n  host: ${engine.host}\n  all_containers: true\nredis: []\nstate_dir: ${dir}/state-${i}\n`);
         const sock = `${socket}-${i}`;
-        execFileSync('tmux', ['-L', sock, 'new-session', '-d', '-s', 'ab', '-x', '160', '-y', '48', `exec env ${env || 'OPSDECK_BENCH=1'} ${opsdeckNode(cli, plain)} --config ${cfg}`]);
-        return { i, env, label, sock };
+        execFileSync('tmux', ['-L', sock, 'new-session', '-d', '-s', 'ab', '-x', '160', '-y', '48', `exec env ${env || 'OPSDECK_BENCH=1'} ${opsdeckNode(cli)} --config ${cfg}`]);
+        return { i, env, cli, sock };
       });
       await sleep(1000);
       for (const r of runs) r.pid = Number(execFileSync('tmux', ['-L', r.sock, 'list-panes', '-F', '#{pane_pid}'], { encoding: 'utf8' }).trim());
@@ -75,14 +75,14 @@ try {
       for (const r of runs) r.b = threads(r.pid);
       const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
       const figures = new Map();
-      for (const { i, env, label, pid, a, b } of runs.sort((x, y) => x.i - y.i)) {
+      for (const { i, env, cli, pid, a, b } of runs.sort((x, y) => x.i - y.i)) {
         const rows = Object.keys(b).map((k) => [k, (b[k][0] - (a[k]?.[0] ?? 0)) / TICK, (b[k][1] - (a[k]?.[1] ?? 0)) / TICK]);
         const user = rows.reduce((n, r) => n + r[1], 0);
         const sys = rows.reduce((n, r) => n + r[2], 0);
         const main = rows.find((r) => r[0] === 'main') ?? ['main', 0, 0];
         const hwm = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
         figures.set(i, { total: user + sys, main: main[1] + main[2] });
-        console.log(`round ${round} ${env ? `${env} ` : ''}${label}: ${(user + sys).toFixed(2)} s/min (user ${user.toFixed(2)}, sys ${sys.toFixed(2)}; main thread ${(main[1] + main[2]).toFixed(2)}, others ${(user + sys - main[1] - main[2]).toFixed(2)}), peak RSS ${Math.round(hwm / 1024)} MB, load ${load}`);
+        console.log(`round ${round} ${env ? `${env} ` : ''}${cli}: ${(user + sys).toFixed(2)} s/min (user ${user.toFixed(2)}, sys ${sys.toFixed(2)}; main thread ${(main[1] + main[2]).toFixed(2)}, others ${(user + sys - main[1] - main[2]).toFixed(2)}), peak RSS ${Math.round(hwm / 1024)} MB, load ${load}`);
       }
       if (together && builds.length === 2) {
         const [x, y] = [figures.get(0), figures.get(1)];

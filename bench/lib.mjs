@@ -132,15 +132,22 @@ export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length
 /**
  * How the `opsdeck` command starts Node (bin/opsdeck): its flags, read from the launcher, and a fresh
  * random seed — so the benches measure any build (a copy of dist/cli.js, another build's) the way
- * the command runs it. BENCH_PLAIN=1: `node <cli>` without them (what `node dist/cli.js` costs).
- * The argument list, Node first.
+ * the command runs it. Without them (what `node dist/cli.js` costs): `plain` true, a path written
+ * `plain:<path>`, or BENCH_PLAIN=1. The argument list, Node first.
  */
 export function opsdeckArgv(cli, plain = !!process.env.BENCH_PLAIN) {
+  if (cli.startsWith('plain:')) return [process.execPath, cli.slice('plain:'.length)];
   if (plain) return [process.execPath, cli];
   const text = readFileSync(new URL('../bin/opsdeck', import.meta.url), 'utf8');
   const flags = /^flags="([^"]*)"$/m.exec(text)?.[1];
   if (flags === undefined) throw new Error('bench: bin/opsdeck has no flags="…" line to start Node as the command does');
   return [process.execPath, ...flags.split(' ').filter(Boolean), `--random-seed=${1 + Math.floor(Math.random() * 2 ** 30)}`, cli];
+}
+
+/** `opsdeck ARGS` of build `cli`, as [command, arguments] for spawn / timeCommand. */
+export function opsdeckCommand(cli, args = []) {
+  const [cmd, ...pre] = opsdeckArgv(cli);
+  return [cmd, [...pre, ...args]];
 }
 
 /** The same as one shell command line (for tmux). */
